@@ -1,0 +1,84 @@
+/**
+ * The resources skiff serves, with the names, scopes, verbs and subresources Kubernetes gives them.
+ * Discovery, OpenAPI, routing and storage are all driven from this one list.
+ */
+import { ALL_VERBS, type ResourceInfo } from './resource-info.ts';
+
+const NO_DELETECOLLECTION = ALL_VERBS.filter((v) => v !== 'deletecollection');
+
+function r(
+  group: string,
+  version: string,
+  resource: string,
+  kind: string,
+  defPkg: string,
+  opts: Partial<Pick<ResourceInfo, 'namespaced' | 'shortNames' | 'categories' | 'verbs' | 'subresources' | 'singular'>> = {},
+): ResourceInfo {
+  return {
+    group,
+    version,
+    resource,
+    singular: opts.singular ?? kind.toLowerCase(),
+    kind,
+    listKind: `${kind}List`,
+    namespaced: opts.namespaced ?? true,
+    shortNames: opts.shortNames ?? [],
+    categories: opts.categories ?? [],
+    verbs: opts.verbs ?? ALL_VERBS,
+    subresources: opts.subresources ?? [],
+    definition: `io.k8s.api.${defPkg}.${version}.${kind}`,
+  };
+}
+
+export const RESOURCES: readonly ResourceInfo[] = [
+  r('', 'v1', 'namespaces', 'Namespace', 'core', {
+    namespaced: false,
+    shortNames: ['ns'],
+    verbs: NO_DELETECOLLECTION,
+    subresources: ['status', 'finalize'],
+  }),
+  r('', 'v1', 'pods', 'Pod', 'core', {
+    shortNames: ['po'],
+    categories: ['all'],
+    subresources: ['status', 'binding', 'log', 'exec', 'attach', 'portforward', 'eviction'],
+  }),
+  r('', 'v1', 'nodes', 'Node', 'core', { namespaced: false, shortNames: ['no'], subresources: ['status'] }),
+  r('', 'v1', 'services', 'Service', 'core', {
+    shortNames: ['svc'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
+  r('', 'v1', 'endpoints', 'Endpoints', 'core', { shortNames: ['ep'], singular: 'endpoints' }),
+  r('', 'v1', 'configmaps', 'ConfigMap', 'core', { shortNames: ['cm'] }),
+  r('', 'v1', 'secrets', 'Secret', 'core'),
+  r('', 'v1', 'serviceaccounts', 'ServiceAccount', 'core', { shortNames: ['sa'] }),
+  r('', 'v1', 'events', 'Event', 'core', { shortNames: ['ev'] }),
+  r('apps', 'v1', 'deployments', 'Deployment', 'apps', {
+    shortNames: ['deploy'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+  }),
+  r('apps', 'v1', 'replicasets', 'ReplicaSet', 'apps', {
+    shortNames: ['rs'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+  }),
+  r('apps', 'v1', 'daemonsets', 'DaemonSet', 'apps', { shortNames: ['ds'], categories: ['all'], subresources: ['status'] }),
+  r('apps', 'v1', 'statefulsets', 'StatefulSet', 'apps', {
+    shortNames: ['sts'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+  }),
+  r('apps', 'v1', 'controllerrevisions', 'ControllerRevision', 'apps'),
+  r('coordination.k8s.io', 'v1', 'leases', 'Lease', 'coordination'),
+  r('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', 'discovery'),
+  r('events.k8s.io', 'v1', 'events', 'Event', 'events', { shortNames: ['ev'] }),
+];
+
+const byPath = new Map<string, ResourceInfo>();
+for (const info of RESOURCES) byPath.set(`${info.group}/${info.version}/${info.resource}`, info);
+
+/** look up a served resource by group ('' for core), version and plural name */
+export function lookupResource(group: string, version: string, resource: string): ResourceInfo | undefined {
+  return byPath.get(`${group}/${version}/${resource}`);
+}
