@@ -1,0 +1,666 @@
+/**
+ * The resource handler: one HTTP request on /api or /apis becomes one store operation.
+ * Routing is by the parsed path (no per-route table), so the cost of a request does not grow with the API.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import yaml from 'js-yaml';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { lookupResource } from '../api/registry.ts';
+import { parseFieldSelector, parseLabelSelector, SelectorError } from '../../lib/selectors.ts';
+import type { WatchFilter } from '../watchcache/cache.ts';
+import { apiVersionOf, type Resource } from './resource.ts';
+import type { RestStore, DeleteOptions } from './store.ts';
+import type { WatchServer, WatchSink } from './watch.ts';
+import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
+import { negotiate, parseResourcePath, type Representation, type ResourcePath } from './request.ts';
+import { ApiError, badRequest, methodNotSupported, notAcceptable, notFound, qualifiedResource, internalError } from './status.ts';
+
+/** patching and field management, supplied by apiserver/patch */
+export interface Patcher {
+  readonly patchTypes: string[];
+  /** apply a JSON/merge/strategic patch to cur; returns the desired object */
+  patch(r: Resource, type: string, cur: any, patch: Buffer): any;
+  /** server-side apply: live may be undefined (create); throws ApiError 409 on conflicts */
+  apply(r: Resource, live: any | undefined, config: Buffer, manager: string, force: boolean, subresource?: string): any;
+  /** record a non-apply write of manager in managedFields */
+  trackUpdate(r: Resource, old: any | undefined, obj: any, manager: string, subresource?: string): void;
+}
+
+/** Table rendering, supplied by apiserver/printers */
+export type TableRenderer = (r: Resource, objects: any[], listMeta: Record<string, unknown>, includeObject: string) => any;
+
+/** unknown-field checks for fieldValidation=Strict|Warn */
+export type FieldValidator = (r: Resource, obj: any) => string[];
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  user?: { name: string; groups: string[] };
+  /** label used in metrics: the verb Kubernetes reports */
+  verb?: string;
+  resource?: string;
+  subresource?: string;
+}
+
+export interface HandlerDeps {
+  store: RestStore;
+  watches: WatchServer;
+  resources: Map<string, Resource>;
+  patcher: Patcher;
+  table: TableRenderer;
+  validateFields?: FieldValidator;
+}
+
+const WATCH_LINE_LIMIT = 16 * 1024 * 1024;
+
+function boolParam(v: string | null): boolean {
+  return v === 'true' || v === '1';
+}
+
+export function sendJson(res: ServerResponse, code: number, body: unknown, rep?: Representation): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  if (rep?.yaml) {
+    const text = yaml.dump(body, { noRefs: true, lineWidth: -1 });
+    res.writeHead(code, { 'Content-Type': 'application/yaml', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: unknown): number {
+  const e = err instanceof ApiError ? err : internalError(err);
+  if (e.code === 429 || e.code === 503) res.setHeader('Retry-After', '1');
+  sendJson(res, e.code, e.toStatus());
+  return e.code;
+}
+
+export class ResourceHandler {
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+
+  constructor(private readonly d: HandlerDeps) {}
+
+  resourceFor(p: ResourcePath): Resource {
+    const info = lookupResource(p.group, p.version, p.resource);
+    const r = info && this.d.resources.get(`${info.group}/${info.version}/${info.resource}`);
+    if (!r) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { group: p.group || undefined, kind: p.resource });
+    if (p.subresource && !r.info.subresources.includes(p.subresource)) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { group: p.group || undefined, kind: p.resource });
+    }
+    if (p.namespace !== undefined && !r.info.namespaced) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: p.resource });
+    }
+    return r;
+  }
+
+  private filterFrom(r: Resource, ns: string | undefined, url: URL): WatchFilter {
+    try {
+      const labels = parseLabelSelector(url.searchParams.get('labelSelector'));
+      const fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
+      for (const req of fields.requirements) {
+        if (!r.selectable.has(req.field)) {
+          throw badRequest(`field label not supported: ${req.field}`);
+        }
+      }
+      const filter: WatchFilter = { labels, fields, namespace: r.info.namespaced ? ns : undefined };
+      const pinnedNs = fields.equalityValue('metadata.namespace');
+      if (pinnedNs !== undefined && filter.namespace === undefined && r.info.namespaced) filter.namespace = pinnedNs;
+      const pinnedName = fields.equalityValue('metadata.name');
+      if (pinnedName !== undefined) filter.name = pinnedName;
+      return filter;
+    } catch (e) {
+      if (e instanceof SelectorError) throw badRequest(e.message);
+      throw e;
+    }
+  }
+
+  /** handle one resource request; returns false when the path is not a resource path */
+  async handle(ctx: RequestContext): Promise<boolean> {
+    const p = parseResourcePath(ctx.url.pathname);
+    if (!p || !p.resource) return false;
+    const r = this.resourceFor(p);
+    ctx.resource = r.info.resource;
+    ctx.subresource = p.subresource;
+    const method = ctx.req.method ?? 'GET';
+    const q = ctx.url.searchParams;
+    const rep = negotiate(ctx.req.headers.accept, q.get('includeObject') ?? undefined);
+    if (!rep) throw notAcceptable(['application/json', 'application/yaml', 'application/json;as=Table;v=v1;g=meta.k8s.io']);
+    const ns = r.info.namespaced ? p.namespace : undefined;
+    if (r.info.namespaced && p.name !== undefined && ns === undefined) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: p.resource });
+    }
+    const dryRun = q.getAll('dryRun');
+    for (const v of dryRun) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+    const isDry = dryRun.length > 0;
+
+    if (p.name === undefined) {
+      switch (method) {
+        case 'GET':
+          if (boolParam(q.get('watch'))) {
+            ctx.verb = 'WATCH';
+            await this.watch(ctx, r, ns, rep);
+          } else {
+            ctx.verb = 'LIST';
+            await this.list(ctx, r, ns, rep);
+          }
+          return true;
+        case 'POST':
+          ctx.verb = 'POST';
+          await this.create(ctx, r, ns ?? '', rep, isDry);
+          return true;
+        case 'DELETE':
+          ctx.verb = 'DELETE';
+          await this.deleteCollection(ctx, r, ns, isDry);
+          return true;
+        default:
+          throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
+      }
+    }
+    const name = p.name;
+    const sub = p.subresource;
+    if (sub === 'scale') {
+      await this.scale(ctx, r, ns ?? '', name, method, isDry);
+      return true;
+    }
+    if (sub === 'binding' || sub === 'eviction') {
+      if (method !== 'POST') throw methodNotSupported(r.info.group, `${r.info.resource}/${sub}`, method.toLowerCase());
+      ctx.verb = 'POST';
+      if (sub === 'binding') await this.bind(ctx, r, ns ?? '', name, isDry);
+      else await this.evict(ctx, r, ns ?? '', name, isDry);
+      return true;
+    }
+    if (sub && sub !== 'status' && sub !== 'finalize') {
+      throw new ApiError(503, 'ServiceUnavailable', `${r.info.resource}/${sub} is served by the node agent, which is not reachable for ${r.info.resource} "${name}"`);
+    }
+    const subresource = sub === 'finalize' ? 'finalize' : sub;
+    switch (method) {
+      case 'GET':
+        ctx.verb = 'GET';
+        return this.get(ctx, r, ns ?? '', name, rep);
+      case 'PUT':
+        ctx.verb = 'PUT';
+        await this.update(ctx, r, ns ?? '', name, rep, isDry, subresource);
+        return true;
+      case 'PATCH':
+        ctx.verb = 'PATCH';
+        await this.patch(ctx, r, ns ?? '', name, rep, isDry, subresource);
+        return true;
+      case 'DELETE':
+        ctx.verb = 'DELETE';
+        if (sub) throw methodNotSupported(r.info.group, `${r.info.resource}/${sub}`, 'delete');
+        await this.delete(ctx, r, ns ?? '', name, isDry);
+        return true;
+      default:
+        throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
+    }
+  }
+
+  private render(r: Resource, obj: any, rep: Representation): any {
+    if (rep.as === 'Table') return this.d.table(r, [obj], { resourceVersion: obj.metadata?.resourceVersion }, rep.includeObject ?? 'Metadata');
+    if (rep.as === 'PartialObjectMetadata') return partial(obj);
+    return obj;
+  }
+
+  private async get(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation): Promise<true> {
+    const obj = await this.d.store.get(r, ns, name);
+    sendJson(ctx.res, 200, this.render(r, obj, rep), rep);
+    return true;
+  }
+
+  private async list(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation): Promise<void> {
+    const q = ctx.url.searchParams;
+    const limitStr = q.get('limit');
+    const limit = limitStr ? Number(limitStr) : 0;
+    if (limitStr && (!Number.isInteger(limit) || limit < 0)) throw badRequest(`limit: Invalid value: "${limitStr}": must be a non-negative integer`);
+    const result = await this.d.store.list(r, {
+      filter: this.filterFrom(r, ns, ctx.url),
+      limit,
+      continueToken: q.get('continue') ?? undefined,
+      resourceVersion: q.get('resourceVersion') ?? undefined,
+      resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
+    });
+    const meta: Record<string, unknown> = { resourceVersion: result.resourceVersion };
+    if (result.continueToken) meta.continue = result.continueToken;
+    if (result.remainingItemCount !== undefined) meta.remainingItemCount = result.remainingItemCount;
+    if (rep.as === 'Table') {
+      sendJson(ctx.res, 200, this.d.table(r, result.items, meta, rep.includeObject ?? 'Metadata'), rep);
+      return;
+    }
+    if (rep.as === 'PartialObjectMetadataList' || rep.as === 'PartialObjectMetadata') {
+      sendJson(ctx.res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: result.items.map(partial) }, rep);
+      return;
+    }
+    if (rep.yaml) {
+      sendJson(ctx.res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: meta, items: result.items.map((o) => withType(r, o)) }, rep);
+      return;
+    }
+    // the items are the cache's own objects: stream them without copying
+    const head = `{"kind":"${r.info.listKind}","apiVersion":"${apiVersionOf(r.info)}","metadata":${JSON.stringify(meta)},"items":[`;
+    const parts: string[] = [head];
+    for (let i = 0; i < result.items.length; i++) {
+      const o = result.items[i];
+      if (i > 0) parts.push(',');
+      parts.push(o.apiVersion ? JSON.stringify(o) : JSON.stringify(withType(r, o)));
+    }
+    parts.push(']}');
+    const text = parts.join('');
+    ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    ctx.res.end(text);
+  }
+
+  private watchQuery(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation) {
+    const q = ctx.url.searchParams;
+    const t = q.get('timeoutSeconds');
+    const sie = q.get('sendInitialEvents');
+    let first = true;
+    const transform =
+      rep.as === 'Table'
+        ? (type: string, obj: any) => {
+            const table = this.d.table(r, [obj], { resourceVersion: obj.metadata?.resourceVersion }, rep.includeObject ?? 'Metadata');
+            if (!first) table.columnDefinitions = [];
+            first = false;
+            return `{"type":"${type}","object":${JSON.stringify(table)}}\n`;
+          }
+        : rep.as === 'PartialObjectMetadata' || rep.as === 'PartialObjectMetadataList'
+          ? (type: string, obj: any) => `{"type":"${type}","object":${JSON.stringify(partial(obj))}}\n`
+          : undefined;
+    return {
+      filter: this.filterFrom(r, ns, ctx.url),
+      resourceVersion: q.get('resourceVersion') ?? undefined,
+      resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
+      allowBookmarks: boolParam(q.get('allowWatchBookmarks')),
+      sendInitialEvents: sie === null ? undefined : boolParam(sie),
+      timeoutSeconds: t ? Number(t) : undefined,
+      transform,
+    };
+  }
+
+  private async watch(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation): Promise<void> {
+    const res = ctx.res;
+    const query = this.watchQuery(ctx, r, ns, rep);
+    let started = false;
+    const sink: WatchSink = {
+      write(line) {
+        if (!started) {
+          started = true;
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+          res.flushHeaders();
+        }
+        res.write(line);
+        return res.writableLength < WATCH_LINE_LIMIT;
+      },
+      end() {
+        if (!started) {
+          started = true;
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+        }
+        res.end();
+      },
+      onClose(cb) {
+        res.on('close', cb);
+      },
+    };
+    await this.d.watches.serve(r, query, sink);
+    if (!started) {
+      started = true;
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+      res.flushHeaders();
+    }
+  }
+
+  /** a watch over WebSocket: one text message per event */
+  async handleUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer, url: URL): Promise<boolean> {
+    const p = parseResourcePath(url.pathname);
+    if (!p || !p.resource || p.name !== undefined || !boolParam(url.searchParams.get('watch'))) return false;
+    const r = this.resourceFor(p);
+    const rep = negotiate(req.headers.accept) ?? { as: 'Object', yaml: false };
+    const ctx = { req, res: undefined as any, url };
+    const query = this.watchQuery(ctx, r, r.info.namespaced ? p.namespace : undefined, rep);
+    this.d.watches.check(query);
+    const ws: WebSocket = await new Promise((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
+    const sink: WatchSink = {
+      write(line) {
+        ws.send(line.endsWith('\n') ? line.slice(0, -1) : line);
+        return ws.bufferedAmount < WATCH_LINE_LIMIT;
+      },
+      end() {
+        ws.close(1000);
+      },
+      onClose(cb) {
+        ws.on('close', cb);
+      },
+    };
+    try {
+      await this.d.watches.serve(r, query, sink);
+    } catch (e) {
+      const err = e instanceof ApiError ? e : internalError(e);
+      ws.send(JSON.stringify({ type: 'ERROR', object: err.toStatus() }));
+      ws.close(1000);
+    }
+    return true;
+  }
+
+  private fieldManager(ctx: RequestContext, fallback?: string): string {
+    const fm = ctx.url.searchParams.get('fieldManager');
+    if (fm !== null) {
+      if (fm.length > 128) throw badRequest(`fieldManager: Too long: may not be more than 128 bytes`);
+      return fm;
+    }
+    if (fallback) return fallback;
+    const ua = ctx.req.headers['user-agent'] ?? 'unknown';
+    return ua.split('/')[0] || 'unknown';
+  }
+
+  /** fieldValidation: Ignore | Warn | Strict (Kubernetes' default is Warn for clients that send nothing) */
+  private checkFields(ctx: RequestContext, r: Resource, obj: any): void {
+    const mode = ctx.url.searchParams.get('fieldValidation') ?? 'Warn';
+    if (mode !== 'Ignore' && mode !== 'Warn' && mode !== 'Strict') {
+      throw badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
+    }
+    if (mode === 'Ignore' || !this.d.validateFields) return;
+    const problems = this.d.validateFields(r, obj);
+    if (problems.length === 0) return;
+    if (mode === 'Strict') throw badRequest(`strict decoding error: ${problems.join(', ')}`);
+    ctx.res.setHeader(
+      'Warning',
+      problems.map((p) => `299 - ${JSON.stringify(p)}`),
+    );
+  }
+
+  private async create(ctx: RequestContext, r: Resource, ns: string, rep: Representation, dryRun: boolean): Promise<void> {
+    const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
+    this.d.store.checkTypeMeta(r, body);
+    this.checkFields(ctx, r, body);
+    const manager = this.fieldManager(ctx);
+    const prepared = this.d.store.prepareCreate(r, ns, body);
+    this.d.patcher.trackUpdate(r, undefined, prepared, manager);
+    const obj = await this.d.store.create(r, ns, body, { dryRun }, prepared);
+    sendJson(ctx.res, 201, this.render(r, obj, rep), rep);
+  }
+
+  private async update(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation, dryRun: boolean, sub?: string): Promise<void> {
+    const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
+    this.d.store.checkTypeMeta(r, body);
+    this.checkFields(ctx, r, body);
+    if (body.metadata?.name && body.metadata.name !== name) {
+      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    const manager = this.fieldManager(ctx);
+    const subresource = sub === 'finalize' ? undefined : sub;
+    const { obj, created } = await this.d.store.guaranteedUpdate(
+      r,
+      ns,
+      name,
+      (cur) => {
+        const desired = structuredClone(body);
+        if (sub === 'finalize') {
+          // only spec.finalizers may change through /finalize
+          const next = structuredClone(cur);
+          next.spec = { ...(next.spec ?? {}), finalizers: desired.spec?.finalizers ?? [] };
+          if (desired.metadata?.resourceVersion) next.metadata.resourceVersion = desired.metadata.resourceVersion;
+          return next;
+        }
+        if (cur && desired.metadata && desired.metadata.managedFields === undefined) desired.metadata.managedFields = cur.metadata?.managedFields;
+        this.d.patcher.trackUpdate(r, cur, desired, manager, subresource);
+        return desired;
+      },
+      { dryRun, subresource, allowCreate: r.createOnUpdate && !sub },
+    );
+    sendJson(ctx.res, created ? 201 : 200, this.render(r, obj, rep), rep);
+  }
+
+  private async patch(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation, dryRun: boolean, sub?: string): Promise<void> {
+    const type = mediaType(ctx.req);
+    if (!this.d.patcher.patchTypes.includes(type)) {
+      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${this.d.patcher.patchTypes.join(', ')}`);
+    }
+    const body = await readBody(ctx.req);
+    const q = ctx.url.searchParams;
+    const isApply = type === 'application/apply-patch+yaml';
+    const force = boolParam(q.get('force'));
+    if (q.get('force') !== null && !isApply) throw badRequest('force: Invalid value: true: may not be specified for non-apply patch');
+    let manager: string;
+    if (isApply) {
+      const fm = q.get('fieldManager');
+      if (!fm) throw badRequest('fieldManager: Required value: is required for apply patch');
+      manager = fm;
+    } else manager = this.fieldManager(ctx);
+    const subresource = sub === 'finalize' ? undefined : sub;
+    const { obj, created } = await this.d.store.guaranteedUpdate(
+      r,
+      ns,
+      name,
+      (cur) => {
+        if (isApply) {
+          const next = this.d.patcher.apply(r, cur, body, manager, force, subresource);
+          this.checkFields(ctx, r, next);
+          return next;
+        }
+        const next = this.d.patcher.patch(r, type, cur, body);
+        this.d.store.checkTypeMeta(r, next);
+        this.checkFields(ctx, r, next);
+        this.d.patcher.trackUpdate(r, cur, next, manager, subresource);
+        return next;
+      },
+      { dryRun, subresource, allowCreate: isApply && !sub },
+    );
+    sendJson(ctx.res, created ? 201 : 200, this.render(r, obj, rep), rep);
+  }
+
+  private async deleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
+    const q = ctx.url.searchParams;
+    const buf = await readBody(ctx.req);
+    const body = buf.length > 0 && buf.toString().trim() ? parseJson(buf) : {};
+    if (body.kind !== undefined && body.kind !== 'DeleteOptions') {
+      throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (DeleteOptions)`);
+    }
+    const opts: DeleteOptions = {};
+    const g = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
+    if (g !== undefined && g !== null) {
+      const n = Number(g);
+      if (!Number.isInteger(n)) throw badRequest(`gracePeriodSeconds: Invalid value: "${g}": must be an integer`);
+      opts.gracePeriodSeconds = n < 0 ? 0 : n;
+    }
+    const pp = q.get('propagationPolicy') ?? body.propagationPolicy;
+    const orphan = q.get('orphanDependents') ?? body.orphanDependents;
+    if (pp !== undefined && pp !== null) {
+      if (!['Orphan', 'Background', 'Foreground'].includes(pp)) {
+        throw badRequest(`propagationPolicy: Unsupported value: "${pp}": supported values: "Foreground", "Background", "Orphan"`);
+      }
+      if (orphan !== undefined && orphan !== null) throw badRequest('orphanDependents: Invalid value: "orphanDependents": Cannot both set OrphanDependents and PropagationPolicy');
+      opts.propagationPolicy = pp;
+    } else if (orphan !== undefined && orphan !== null) {
+      opts.propagationPolicy = String(orphan) === 'true' ? 'Orphan' : 'Background';
+    }
+    if (body.preconditions) opts.preconditions = body.preconditions;
+    return opts;
+  }
+
+  private async delete(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
+    const opts = await this.deleteOptions(ctx);
+    opts.dryRun = dryRun;
+    const { obj, deleted } = await this.d.store.delete(r, ns, name, opts);
+    if (!deleted) {
+      sendJson(ctx.res, 200, obj);
+      return;
+    }
+    if (r.returnDeletedObject) {
+      sendJson(ctx.res, 200, obj);
+      return;
+    }
+    sendJson(ctx.res, 200, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name, group: r.info.group || undefined, kind: r.info.resource, uid: obj.metadata?.uid },
+    });
+  }
+
+  private async deleteCollection(ctx: RequestContext, r: Resource, ns: string | undefined, dryRun: boolean): Promise<void> {
+    if (!r.info.verbs.includes('deletecollection')) throw methodNotSupported(r.info.group, r.info.resource, 'deletecollection');
+    const opts = await this.deleteOptions(ctx);
+    opts.dryRun = dryRun;
+    const list = await this.d.store.list(r, { filter: this.filterFrom(r, ns, ctx.url) });
+    const items: any[] = [];
+    for (const o of list.items) {
+      try {
+        const { obj } = await this.d.store.delete(r, o.metadata.namespace ?? '', o.metadata.name, opts);
+        items.push(withType(r, obj));
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+    }
+    sendJson(ctx.res, 200, { kind: r.info.listKind, apiVersion: apiVersionOf(r.info), metadata: { resourceVersion: list.resourceVersion }, items });
+  }
+
+  private async scale(ctx: RequestContext, r: Resource, ns: string, name: string, method: string, dryRun: boolean): Promise<void> {
+    const toScale = (o: any) => ({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: {
+        name: o.metadata.name,
+        namespace: o.metadata.namespace,
+        uid: o.metadata.uid,
+        resourceVersion: o.metadata.resourceVersion,
+        creationTimestamp: o.metadata.creationTimestamp,
+      },
+      spec: { replicas: o.spec?.replicas ?? 0 },
+      status: { replicas: o.status?.replicas ?? 0, selector: selectorString(o.spec?.selector) },
+    });
+    if (method === 'GET') {
+      ctx.verb = 'GET';
+      sendJson(ctx.res, 200, toScale(await this.d.store.get(r, ns, name)));
+      return;
+    }
+    if (method !== 'PUT' && method !== 'PATCH') throw methodNotSupported(r.info.group, `${r.info.resource}/scale`, method.toLowerCase());
+    ctx.verb = method;
+    const type = mediaType(ctx.req);
+    const body = await readBody(ctx.req);
+    const manager = this.fieldManager(ctx);
+    const { obj } = await this.d.store.guaranteedUpdate(
+      r,
+      ns,
+      name,
+      (cur) => {
+        const curScale = toScale(cur);
+        let scale: any;
+        if (method === 'PUT') scale = decodeObject(body, type);
+        else if (type === 'application/apply-patch+yaml') throw new ApiError(415, 'UnsupportedMediaType', 'apply patches are not supported on the scale subresource');
+        else scale = this.d.patcher.patch(r, type, curScale, body);
+        if (scale?.kind && scale.kind !== 'Scale') throw badRequest(`the kind in the data (${scale.kind}) does not match the expected kind (Scale)`);
+        const replicas = scale?.spec?.replicas;
+        if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 0)) {
+          throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, {
+            name,
+            group: 'autoscaling',
+            kind: 'Scale',
+            causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, field: 'spec.replicas' }],
+          });
+        }
+        const next = structuredClone(cur);
+        next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
+        const rv = scale?.metadata?.resourceVersion;
+        next.metadata.resourceVersion = rv || undefined;
+        if (!rv) delete next.metadata.resourceVersion;
+        this.d.patcher.trackUpdate(r, cur, next, manager, 'scale');
+        return next;
+      },
+      { dryRun },
+    );
+    sendJson(ctx.res, 200, toScale(obj));
+  }
+
+  private async bind(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
+    const binding = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
+    const target = binding?.target;
+    if (!target?.name) {
+      throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`, {
+        name,
+        kind: 'Binding',
+        causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }],
+      });
+    }
+    if (target.kind && target.kind !== 'Node') {
+      throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.kind: Invalid value: "${target.kind}": must be empty or 'Node'`, { name, kind: 'Binding' });
+    }
+    await this.d.store.guaranteedUpdate(
+      r,
+      ns,
+      name,
+      (cur) => {
+        if (cur.metadata.deletionTimestamp) {
+          throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is being deleted, cannot be assigned to a host`);
+        }
+        if (cur.spec?.nodeName) {
+          throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${cur.spec.nodeName}"`);
+        }
+        const uid = binding.metadata?.uid;
+        if (uid && uid !== cur.metadata.uid) {
+          throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${cur.metadata.uid}`);
+        }
+        const next = structuredClone(cur);
+        next.spec.nodeName = target.name;
+        return next;
+      },
+      { dryRun, internal: true },
+    );
+    // the PodScheduled condition lives in status, written through the status path
+    if (!dryRun) {
+      await this.d.store.guaranteedUpdate(
+        r,
+        ns,
+        name,
+        (cur) => {
+          const next = structuredClone(cur);
+          const conds: any[] = (next.status ??= {}).conditions ?? [];
+          const rest = conds.filter((c) => c.type !== 'PodScheduled');
+          rest.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+          next.status.conditions = rest;
+          return next;
+        },
+        { subresource: 'status' },
+      );
+    }
+    sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+  }
+
+  private async evict(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
+    const eviction = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
+    const opts: DeleteOptions = { dryRun, ...(eviction?.deleteOptions ?? {}) };
+    await this.d.store.delete(r, ns, name, opts);
+    sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+  }
+}
+
+function withType(r: Resource, o: any): any {
+  if (o.apiVersion && o.kind) return o;
+  return { apiVersion: apiVersionOf(r.info), kind: r.info.kind, ...o };
+}
+
+function partial(o: any): any {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+}
+
+/** a LabelSelector object as the string form Scale.status.selector uses */
+export function selectorString(sel: any): string {
+  if (!sel) return '';
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) parts.push(`${k}=${v}`);
+  for (const e of sel.matchExpressions ?? []) {
+    const vals = [...(e.values ?? [])].sort().join(',');
+    if (e.operator === 'In') parts.push(`${e.key} in (${vals})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${vals})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.sort().join(',');
+}
+
+export { qualifiedResource, notFound };

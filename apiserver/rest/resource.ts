@@ -1,0 +1,71 @@
+/**
+ * One served resource as the REST layer sees it: its discovery info, its type strategy (defaults, validation,
+ * selectable fields), its storage key prefix and its watch cache.
+ */
+import type { ResourceInfo } from '../api/resource-info.ts';
+import type { FieldError } from '../api/field-error.ts';
+import type { ResourceCache } from '../watchcache/cache.ts';
+
+/** the type-specific behaviour (apiserver/api strategies) */
+export interface TypeStrategy {
+  defaults(obj: any): void;
+  validate(obj: any): FieldError[];
+  validateUpdate(obj: any, old: any): FieldError[];
+  validateStatusUpdate?(obj: any, old: any): FieldError[];
+  selectableFields(obj: any): Record<string, string>;
+}
+
+export interface Resource {
+  info: ResourceInfo;
+  strategy: TypeStrategy;
+  /** storage key prefix, ending in '/': /registry/pods/ */
+  prefix: string;
+  cache: ResourceCache;
+  /** field selector keys supported for this type */
+  selectable: Set<string>;
+  /** metadata.generation is maintained (bumped on spec changes) */
+  generation: boolean;
+  /** PUT on a missing object creates it */
+  createOnUpdate: boolean;
+  /** DELETE answers with the object rather than a Status */
+  returnDeletedObject: boolean;
+}
+
+/** Kubernetes' etcd layout for the resources whose prefix is not simply /registry/<resource>/ */
+const PREFIX_OVERRIDES: Record<string, string> = {
+  '/nodes': '/registry/minions/',
+  '/services': '/registry/services/specs/',
+  '/endpoints': '/registry/services/endpoints/',
+  'events.k8s.io/events': '/registry/events.k8s.io/events/',
+  'apps/controllerrevisions': '/registry/controllerrevisions/',
+};
+
+export function storagePrefix(info: ResourceInfo): string {
+  return PREFIX_OVERRIDES[`${info.group}/${info.resource}`] ?? `/registry/${info.resource}/`;
+}
+
+export function storageKey(r: Resource, namespace: string, name: string): string {
+  return r.info.namespaced ? `${r.prefix}${namespace}/${name}` : `${r.prefix}${name}`;
+}
+
+export function apiVersionOf(info: ResourceInfo): string {
+  return info.group ? `${info.group}/${info.version}` : info.version;
+}
+
+const GENERATION = new Set([
+  'apps/deployments',
+  'apps/replicasets',
+  'apps/daemonsets',
+  'apps/statefulsets',
+  'autoscaling/horizontalpodautoscalers',
+  'batch/jobs',
+  'batch/cronjobs',
+  '/pods',
+]);
+const CREATE_ON_UPDATE = new Set(['/endpoints', '/events', 'events.k8s.io/events', 'coordination.k8s.io/leases', 'discovery.k8s.io/endpointslices']);
+const RETURN_DELETED = new Set(['/pods', '/services', '/namespaces', '/nodes']);
+
+export function resourceTraits(info: ResourceInfo): Pick<Resource, 'generation' | 'createOnUpdate' | 'returnDeletedObject'> {
+  const k = `${info.group}/${info.resource}`;
+  return { generation: GENERATION.has(k), createOnUpdate: CREATE_ON_UPDATE.has(k), returnDeletedObject: RETURN_DELETED.has(k) };
+}

@@ -1,0 +1,541 @@
+/**
+ * The generic REST store: Kubernetes' object semantics on top of storage.Backend, for every resource.
+ * create / get / list / guaranteedUpdate / delete / deleteCollection, with uid, resourceVersion (= the store's
+ * modRevision), generation, generateName, finalizers, graceful deletion, preconditions and dry-run.
+ * Reads of lists come from the watch cache; single-object reads and all writes go to the store.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Backend, KeyValue } from '../storage/backend.ts';
+import { CompactedError, FutureRevisionError } from '../storage/backend.ts';
+import type { FieldError } from '../api/field-error.ts';
+import type { Dispatcher } from '../watchcache/dispatcher.ts';
+import { ResourceCache, type CachedObject, type WatchFilter } from '../watchcache/cache.ts';
+import { apiVersionOf, storageKey, type Resource } from './resource.ts';
+import {
+  ApiError,
+  MODIFIED_CONFLICT,
+  alreadyExists,
+  badRequest,
+  conflict,
+  forbidden,
+  gone,
+  notFound,
+  timeout,
+} from './status.ts';
+import { clone, deepEqual, generateName, nowRfc3339, specPart } from './meta.ts';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+}
+
+export interface DeleteOptions extends WriteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface ListQuery {
+  filter: WatchFilter;
+  limit?: number;
+  continueToken?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface ListResult {
+  items: any[];
+  resourceVersion: string;
+  continueToken?: string;
+  remainingItemCount?: number;
+}
+
+/** turns FieldErrors into the 422 the caller renders; provided by the API layer */
+export type InvalidError = (r: Resource, name: string, errors: FieldError[]) => ApiError;
+
+/** hooks run inside writes for type-specific allocation (service IPs and ports) */
+export interface WriteHooks {
+  beforeCreate?(r: Resource, obj: any, dryRun: boolean): Promise<() => Promise<void>>;
+  beforeUpdate?(r: Resource, obj: any, old: any, dryRun: boolean): Promise<() => Promise<void>>;
+  afterDelete?(r: Resource, obj: any): Promise<void>;
+}
+
+interface ContinueToken {
+  v: string;
+  rv: number;
+  start: string;
+}
+
+export function encodeContinue(rv: number, lastKey: string): string {
+  const t: ContinueToken = { v: 'meta.k8s.io/v1', rv, start: lastKey };
+  return Buffer.from(JSON.stringify(t)).toString('base64url');
+}
+
+export function decodeContinue(token: string): ContinueToken {
+  try {
+    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('bad token');
+    return t;
+  } catch {
+    throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  }
+}
+
+const MAX_UPDATE_RETRIES = 16;
+
+export class RestStore {
+  constructor(
+    readonly backend: Backend,
+    readonly dispatcher: Dispatcher,
+    private readonly invalid: InvalidError,
+    private readonly namespaces: () => Resource,
+    private readonly hooks: WriteHooks = {},
+  ) {}
+
+  private decode(kv: KeyValue): any {
+    const obj = JSON.parse(kv.value);
+    (obj.metadata ??= {}).resourceVersion = String(kv.modRevision);
+    return obj;
+  }
+
+  private encode(obj: any): string {
+    const md = obj.metadata;
+    const rv = md.resourceVersion;
+    delete md.resourceVersion;
+    const s = JSON.stringify(obj);
+    if (rv !== undefined) md.resourceVersion = rv;
+    return s;
+  }
+
+  private withTypeMeta(r: Resource, obj: any): any {
+    // apiVersion and kind first, as Kubernetes serializes them
+    const { apiVersion: _a, kind: _k, ...rest } = obj;
+    return { apiVersion: apiVersionOf(r.info), kind: r.info.kind, ...rest };
+  }
+
+  /** check apiVersion/kind of a body against the resource */
+  checkTypeMeta(r: Resource, obj: any): void {
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      throw badRequest(`the body of the request must be a JSON object of kind ${r.info.kind}`);
+    }
+    const want = apiVersionOf(r.info);
+    if (obj.kind !== undefined && obj.kind !== '' && obj.kind !== r.info.kind) {
+      throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${r.info.kind})`);
+    }
+    if (obj.apiVersion !== undefined && obj.apiVersion !== '' && obj.apiVersion !== want) {
+      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
+    }
+  }
+
+  private checkNamespace(r: Resource, ns: string, obj: any): void {
+    if (!r.info.namespaced) {
+      if (obj.metadata?.namespace) delete obj.metadata.namespace;
+      return;
+    }
+    const md = (obj.metadata ??= {});
+    if (md.namespace && md.namespace !== ns) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    md.namespace = ns;
+  }
+
+  /** writes into a missing namespace are refused with 404, into a terminating one with 403 */
+  private checkNamespaceLifecycle(r: Resource, ns: string, name: string): void {
+    if (!r.info.namespaced) return;
+    const nsRes = this.namespaces();
+    const nsObj = nsRes.cache.get(storageKey(nsRes, '', ns));
+    if (!nsObj) throw notFound('', 'namespaces', ns);
+    if (nsObj.obj.metadata?.deletionTimestamp || nsObj.obj.status?.phase === 'Terminating') {
+      throw forbidden(
+        r.info.group,
+        r.info.resource,
+        name,
+        `unable to create new content in namespace ${ns} because it is being terminated`,
+        [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
+      );
+    }
+  }
+
+  private validateOrThrow(r: Resource, name: string, errs: FieldError[]): void {
+    if (errs.length > 0) throw this.invalid(r, name, errs);
+  }
+
+  async get(r: Resource, ns: string, name: string): Promise<any> {
+    const { kv } = await this.backend.get(storageKey(r, ns, name));
+    if (!kv) throw notFound(r.info.group, r.info.resource, name);
+    return this.withTypeMeta(r, this.decode(kv));
+  }
+
+  /** prepare a new object for storage: defaults, metadata, status reset, validation */
+  prepareCreate(r: Resource, ns: string, body: any): any {
+    this.checkTypeMeta(r, body);
+    const obj = this.withTypeMeta(r, clone(body));
+    this.checkNamespace(r, ns, obj);
+    const md = (obj.metadata ??= {});
+    if (!md.name && md.generateName) md.name = generateName(md.generateName);
+    md.uid = randomUUID();
+    md.creationTimestamp = nowRfc3339();
+    delete md.resourceVersion;
+    delete md.deletionTimestamp;
+    delete md.deletionGracePeriodSeconds;
+    delete md.selfLink;
+    if (r.generation) md.generation = 1;
+    else delete md.generation;
+    if (r.info.subresources.includes('status')) resetStatusForCreate(r, obj);
+    r.strategy.defaults(obj);
+    return obj;
+  }
+
+  async create(r: Resource, ns: string, body: any, opts: WriteOptions = {}, prepared?: any): Promise<any> {
+    const obj = prepared ?? this.prepareCreate(r, ns, body);
+    const name = obj.metadata.name ?? '';
+    this.validateOrThrow(r, name, r.strategy.validate(obj));
+    this.checkNamespaceLifecycle(r, ns, name);
+    const release = this.hooks.beforeCreate ? await this.hooks.beforeCreate(r, obj, !!opts.dryRun) : undefined;
+    if (opts.dryRun) {
+      await release?.();
+      return obj;
+    }
+    let res;
+    try {
+      res = await this.backend.create(storageKey(r, ns, name), this.encode(obj));
+    } catch (e) {
+      await release?.();
+      throw e;
+    }
+    if (!res.ok) {
+      await release?.();
+      throw alreadyExists(r.info.group, r.info.resource, name);
+    }
+    obj.metadata.resourceVersion = String(res.revision);
+    return obj;
+  }
+
+  /**
+   * read-modify-write with optimistic concurrency: mutate gets the current object (a private copy) and returns the
+   * desired one. When the desired object carries a resourceVersion it must match (409 otherwise); when it does
+   * not, the write is retried on conflicts. A no-op change writes nothing.
+   */
+  async guaranteedUpdate(
+    r: Resource,
+    ns: string,
+    name: string,
+    mutate: (cur: any | undefined) => any | Promise<any>,
+    opts: WriteOptions & { subresource?: string; allowCreate?: boolean; /** server-internal writes (binding) skip update validation */ internal?: boolean } = {},
+  ): Promise<{ obj: any; created: boolean }> {
+    const key = storageKey(r, ns, name);
+    for (let attempt = 0; ; attempt++) {
+      const { kv } = await this.backend.get(key);
+      if (!kv) {
+        if (!opts.allowCreate) throw notFound(r.info.group, r.info.resource, name);
+        const desired = await mutate(undefined);
+        const obj = this.prepareCreate(r, ns, desired);
+        if (!obj.metadata.name) obj.metadata.name = name;
+        if (obj.metadata.name !== name) throw badRequest('the name of the object does not match the name on the URL');
+        try {
+          return { obj: await this.create(r, ns, desired, opts, obj), created: true };
+        } catch (e) {
+          if (e instanceof ApiError && e.reason === 'AlreadyExists' && attempt < MAX_UPDATE_RETRIES) continue;
+          throw e;
+        }
+      }
+      const cur = this.withTypeMeta(r, this.decode(kv));
+      const desired = await mutate(clone(cur));
+      this.checkTypeMeta(r, desired);
+      const wantRv = desired.metadata?.resourceVersion;
+      if (wantRv !== undefined && wantRv !== '' && wantRv !== cur.metadata.resourceVersion) {
+        throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
+      }
+      const next = this.prepareUpdate(r, ns, name, desired, cur, opts.subresource, opts.internal);
+      if (deepEqual(next, cur)) return { obj: cur, created: false };
+      const release = this.hooks.beforeUpdate ? await this.hooks.beforeUpdate(r, next, cur, !!opts.dryRun) : undefined;
+      if (opts.dryRun) {
+        await release?.();
+        return { obj: next, created: false };
+      }
+      // an object marked for deletion whose finalizers are all gone is deleted now
+      const finalize = next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length > 0);
+      const res = finalize
+        ? await this.backend.delete(key, kv.modRevision)
+        : await this.backend.update(key, this.encode(next), kv.modRevision);
+      if (!res.ok) {
+        await release?.();
+        if (wantRv) throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
+        if (attempt >= MAX_UPDATE_RETRIES) throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
+        continue;
+      }
+      next.metadata.resourceVersion = String(res.revision);
+      if (finalize) await this.hooks.afterDelete?.(r, next);
+      return { obj: next, created: false };
+    }
+  }
+
+  /** the stored form of an update: immutable metadata kept, status/spec split by subresource, generation, validation */
+  private prepareUpdate(r: Resource, ns: string, name: string, desired: any, cur: any, subresource?: string, internal = false): any {
+    let next: any;
+    if (subresource === 'status') {
+      next = clone(cur);
+      if (desired.status !== undefined) next.status = desired.status;
+      else delete next.status;
+    } else {
+      next = this.withTypeMeta(r, clone(desired));
+      this.checkNamespace(r, ns, next);
+      if (r.info.subresources.includes('status')) {
+        if (cur.status !== undefined) next.status = clone(cur.status);
+        else delete next.status;
+      }
+    }
+    const md = (next.metadata ??= {});
+    const old = cur.metadata;
+    if (md.name !== undefined && md.name !== name) {
+      throw badRequest(`the name of the object (${md.name}) does not match the name on the URL (${name})`);
+    }
+    md.name = name;
+    md.uid = old.uid;
+    md.creationTimestamp = old.creationTimestamp;
+    md.resourceVersion = old.resourceVersion;
+    if (old.deletionTimestamp) {
+      md.deletionTimestamp = old.deletionTimestamp;
+      if (old.deletionGracePeriodSeconds !== undefined) md.deletionGracePeriodSeconds = old.deletionGracePeriodSeconds;
+    } else {
+      delete md.deletionTimestamp;
+      delete md.deletionGracePeriodSeconds;
+    }
+    if (old.generateName !== undefined && md.generateName === undefined) md.generateName = old.generateName;
+    delete md.selfLink;
+    r.strategy.defaults(next);
+    if (r.generation) {
+      md.generation = old.generation ?? 1;
+      if (subresource !== 'status' && !deepEqual(specPart(next), specPart(cur))) md.generation = (old.generation ?? 0) + 1;
+    } else {
+      delete md.generation;
+    }
+    if (old.deletionTimestamp && md.finalizers) {
+      // finalizers may only be removed once deletion started, never added (Kubernetes forbids new ones)
+      const before = new Set<string>(old.finalizers ?? []);
+      const added = (md.finalizers as string[]).filter((f) => !before.has(f));
+      if (added.length > 0) {
+        throw this.invalid(r, name, [
+          { type: 'FieldValueForbidden', field: 'metadata.finalizers', detail: `no new finalizers can be added if the object is being deleted, found new finalizers []string{"${added.join('", "')}"}` },
+        ]);
+      }
+    }
+    if (internal) return next;
+    const errs =
+      subresource === 'status' && r.strategy.validateStatusUpdate
+        ? r.strategy.validateStatusUpdate(next, cur)
+        : r.strategy.validateUpdate(next, cur);
+    this.validateOrThrow(r, name, errs);
+    return next;
+  }
+
+  async delete(r: Resource, ns: string, name: string, opts: DeleteOptions = {}): Promise<{ obj: any; deleted: boolean }> {
+    const key = storageKey(r, ns, name);
+    for (let attempt = 0; ; attempt++) {
+      const { kv } = await this.backend.get(key);
+      if (!kv) throw notFound(r.info.group, r.info.resource, name);
+      const cur = this.withTypeMeta(r, this.decode(kv));
+      const md = cur.metadata;
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== md.uid) {
+        throw conflict(r.info.group, r.info.resource, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${md.uid}`);
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== md.resourceVersion) {
+        throw conflict(
+          r.info.group,
+          r.info.resource,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${md.resourceVersion}`,
+        );
+      }
+      const next = clone(cur);
+      const nmd = next.metadata;
+      let graceful = false;
+      // graceful deletion of pods that a node may be running
+      if (r.info.group === '' && r.info.resource === 'pods') {
+        const phase = cur.status?.phase;
+        const running = cur.spec?.nodeName && phase !== 'Succeeded' && phase !== 'Failed';
+        let grace = opts.gracePeriodSeconds ?? cur.spec?.terminationGracePeriodSeconds ?? 30;
+        if (!running) grace = 0;
+        if (grace > 0) {
+          const prevGrace = md.deletionGracePeriodSeconds;
+          if (md.deletionTimestamp && prevGrace !== undefined && prevGrace <= grace) {
+            return { obj: cur, deleted: false }; // already terminating with an equal or shorter grace period
+          }
+          nmd.deletionTimestamp = nowRfc3339(new Date(Date.now() + grace * 1000));
+          nmd.deletionGracePeriodSeconds = grace;
+          graceful = true;
+        }
+      }
+      // finalizers requested by the propagation policy
+      const finalizers: string[] = [...(nmd.finalizers ?? [])];
+      const policy = opts.propagationPolicy;
+      if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
+      if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
+      if (policy === 'Background' || policy === 'Foreground') {
+        const i = finalizers.indexOf('orphan');
+        if (i >= 0 && !(md.finalizers ?? []).includes('orphan')) finalizers.splice(i, 1);
+      }
+      if (finalizers.length > 0) nmd.finalizers = finalizers;
+      if (finalizers.length > 0 || graceful) {
+        if (!nmd.deletionTimestamp) {
+          nmd.deletionTimestamp = nowRfc3339();
+          nmd.deletionGracePeriodSeconds = 0;
+        }
+        if (r.info.resource === 'namespaces' && r.info.group === '') {
+          next.status = { ...(next.status ?? {}), phase: 'Terminating' };
+        }
+        if (deepEqual(next, cur)) return { obj: cur, deleted: false };
+        if (opts.dryRun) return { obj: next, deleted: false };
+        const res = await this.backend.update(key, this.encode(next), kv.modRevision);
+        if (!res.ok) {
+          if (attempt < MAX_UPDATE_RETRIES) continue;
+          throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
+        }
+        nmd.resourceVersion = String(res.revision);
+        return { obj: next, deleted: false };
+      }
+      if (opts.dryRun) return { obj: cur, deleted: true };
+      const res = await this.backend.delete(key, kv.modRevision);
+      if (!res.ok) {
+        if (attempt < MAX_UPDATE_RETRIES) continue;
+        throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
+      }
+      cur.metadata.resourceVersion = String(res.revision);
+      await this.hooks.afterDelete?.(r, cur);
+      return { obj: cur, deleted: true };
+    }
+  }
+
+  /** list matching objects with Kubernetes' resourceVersion semantics */
+  async list(r: Resource, q: ListQuery): Promise<ListResult> {
+    const limit = q.limit && q.limit > 0 ? q.limit : 0;
+    if (q.continueToken) {
+      const t = decodeContinue(q.continueToken);
+      if (t.rv === this.dispatcher.rev && this.dispatcher.ready) return this.listFromCache(r, q.filter, t.start, limit);
+      return this.listFromStore(r, q.filter, t.start, limit, t.rv);
+    }
+    const rv = q.resourceVersion;
+    const match = q.resourceVersionMatch;
+    if (match && match !== 'Exact' && match !== 'NotOlderThan') {
+      throw badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+    }
+    if (match && !rv) {
+      throw this.invalid(r, '', [
+        { type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail: 'resourceVersionMatch is forbidden unless resourceVersion is provided' },
+      ]);
+    }
+    if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) {
+      throw badRequest(`resourceVersion: Invalid value: "${rv}": must be a non-negative integer`);
+    }
+    if (match === 'Exact') {
+      if (rv === '0') throw badRequest('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+      return this.listFromStore(r, q.filter, '', limit, Number(rv));
+    }
+    if (rv === '0') {
+      await this.dispatcher.whenReady();
+      return this.listFromCache(r, q.filter, '', limit);
+    }
+    if (rv) {
+      const want = Number(rv);
+      if (!(await this.dispatcher.waitFor(want, 3000))) {
+        throw timeout(`Too large resource version: ${want}, current: ${this.dispatcher.rev}`);
+      }
+      return this.listFromCache(r, q.filter, '', limit);
+    }
+    // consistent read: the cache serves it once it has caught up with the store's current revision
+    const current = await this.backend.currentRevision();
+    if (this.dispatcher.ready && (await this.dispatcher.waitFor(current, 1000))) {
+      return this.listFromCache(r, q.filter, '', limit);
+    }
+    return this.listFromStore(r, q.filter, '', limit, 0);
+  }
+
+  private listFromCache(r: Resource, filter: WatchFilter, startAfter: string, limit: number): ListResult {
+    const rev = this.dispatcher.rev;
+    const { items, more, remaining } = r.cache.list(filter, startAfter, limit);
+    const out: ListResult = { items: items.map((o) => o.obj), resourceVersion: String(rev) };
+    if (more && items.length > 0) {
+      out.continueToken = encodeContinue(rev, items[items.length - 1].key);
+      if (filter.labels.empty && filter.fields.empty) out.remainingItemCount = remaining;
+    }
+    return out;
+  }
+
+  private async listFromStore(r: Resource, filter: WatchFilter, startAfter: string, limit: number, revision: number): Promise<ListResult> {
+    const prefix = filter.namespace !== undefined && r.info.namespaced ? `${r.prefix}${filter.namespace}/` : r.prefix;
+    const items: CachedObject[] = [];
+    let rev = revision;
+    let after = startAfter;
+    let more = false;
+    try {
+      for (;;) {
+        const page = await this.backend.list(prefix, { startAfter: after, revision: rev, limit: Math.max(limit, 500) });
+        rev = page.revision;
+        for (const kv of page.kvs) {
+          const o = ResourceCache.decode(kv.key, kv.value, kv.modRevision);
+          if (!r.cache.matches(filter, o)) continue;
+          if (limit > 0 && items.length >= limit) {
+            more = true;
+            break;
+          }
+          items.push(o);
+        }
+        if (more || !page.more || page.kvs.length === 0) break;
+        after = page.kvs[page.kvs.length - 1].key;
+      }
+    } catch (e) {
+      if (e instanceof CompactedError) {
+        throw gone(
+          startAfter
+            ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.'
+            : `The resourceVersion for the provided list is too old.`,
+        );
+      }
+      if (e instanceof FutureRevisionError) throw timeout(`Too large resource version: ${revision}, current: ${e.current}`);
+      throw e;
+    }
+    const out: ListResult = { items: items.map((o) => this.withTypeMeta(r, o.obj)), resourceVersion: String(rev) };
+    if (more) out.continueToken = encodeContinue(rev, items[items.length - 1].key);
+    return out;
+  }
+}
+
+/** status on create: Kubernetes' strategies reset it, pods start Pending, namespaces Active */
+function resetStatusForCreate(r: Resource, obj: any): void {
+  const k = `${r.info.group}/${r.info.resource}`;
+  switch (k) {
+    case '/pods':
+      obj.status = { phase: 'Pending', qosClass: podQosClass(obj.spec) };
+      break;
+    case '/namespaces':
+      obj.status = { phase: 'Active' };
+      break;
+    case '/services':
+      obj.status = { loadBalancer: {} };
+      break;
+    case '/nodes':
+      // nodes register with their status (the node agent writes it on create)
+      break;
+    default:
+      obj.status = {};
+  }
+}
+
+/** Guaranteed when every container has equal cpu+memory requests and limits, BestEffort when none set any */
+export function podQosClass(spec: any): 'Guaranteed' | 'Burstable' | 'BestEffort' {
+  const containers = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
+  let any = false;
+  let guaranteed = containers.length > 0;
+  for (const c of containers) {
+    const req = c.resources?.requests ?? {};
+    const lim = c.resources?.limits ?? {};
+    for (const res of ['cpu', 'memory']) {
+      if (req[res] !== undefined || lim[res] !== undefined) any = true;
+      const l = lim[res];
+      const q = req[res] ?? l;
+      if (l === undefined || String(q) !== String(l)) guaranteed = false;
+    }
+  }
+  if (!any) return 'BestEffort';
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}

@@ -1,0 +1,183 @@
+/**
+ * Serving one watch: initial events (synthetic ADDED) or the events after a resourceVersion, then live events from
+ * the resource's watch cache; falls back to a store watch for a resourceVersion older than the cache's window.
+ * The sink is an HTTP chunked response or a WebSocket; both receive ready-encoded JSON lines.
+ */
+import { CompactedError, type Backend, type Watch } from '../storage/backend.ts';
+import { ResourceCache, encodeEvent, encodeObject, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
+import type { Dispatcher } from '../watchcache/dispatcher.ts';
+import { apiVersionOf, type Resource } from './resource.ts';
+import { ApiError, badRequest, gone } from './status.ts';
+
+export interface WatchSink {
+  /** write one encoded event line; returns false when the client is too slow and the watch must end */
+  write(line: string): boolean;
+  end(): void;
+  onClose(cb: () => void): void;
+}
+
+export interface WatchQuery {
+  filter: WatchFilter;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+  allowBookmarks: boolean;
+  sendInitialEvents?: boolean;
+  timeoutSeconds?: number;
+  /** re-encode objects (e.g. as Table rows); default: the shared JSON lines */
+  transform?: (type: EventType, obj: any) => string;
+}
+
+const BOOKMARK_INTERVAL_MS = 60_000;
+/** default watch length is randomized between 30 and 60 minutes, as Kubernetes' min-request-timeout does */
+const DEFAULT_TIMEOUT_S = 1800;
+
+export class WatchServer {
+  active = 0;
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly backend: Backend,
+  ) {}
+
+  /** validates the query; throws ApiError before anything is written */
+  check(q: WatchQuery): void {
+    const rv = q.resourceVersion;
+    if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) throw badRequest(`resourceVersion: Invalid value: "${rv}": must be a non-negative integer`);
+    if (q.sendInitialEvents !== undefined) {
+      if (q.resourceVersionMatch !== 'NotOlderThan') {
+        throw badRequest('sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan');
+      }
+      if (q.sendInitialEvents && !q.allowBookmarks) {
+        throw badRequest('allowWatchBookmarks: Required value: allowWatchBookmarks must be set to true when sendInitialEvents is set to true');
+      }
+    }
+  }
+
+  async serve(r: Resource, q: WatchQuery, sink: WatchSink): Promise<void> {
+    this.check(q);
+    await this.dispatcher.whenReady();
+    const cache = r.cache;
+    const rvStr = q.resourceVersion ?? '';
+    const rv = rvStr === '' ? 0 : Number(rvStr);
+    const initial = q.sendInitialEvents ?? (rvStr === '' || rvStr === '0');
+    if (rv > 0 && !initial) {
+      if (!(await this.dispatcher.waitFor(rv, 3000))) {
+        throw new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${this.dispatcher.rev}`);
+      }
+    }
+    if (!initial && cache.eventsSince(rv) === undefined) {
+      const compacted = await this.backend.compactedRevision();
+      if (rv < compacted) throw gone(`too old resource version: ${rv} (${compacted})`);
+    }
+    let closed = false;
+    let storeWatch: Watch | undefined;
+    const line = (type: EventType, ev: CacheEvent): string => (q.transform ? q.transform(type, ev.cur.obj) : encodeEvent(type, ev));
+    const finish = () => {
+      if (closed) return;
+      closed = true;
+      this.active--;
+      cache.removeWatcher(watcher);
+      storeWatch?.cancel();
+      clearInterval(bookmarkTimer);
+      clearTimeout(timeoutTimer);
+      sink.end();
+    };
+    const send = (s: string) => {
+      if (!closed && !sink.write(s)) finish();
+    };
+    const bookmark = (annotations?: Record<string, string>) => {
+      const md: any = { resourceVersion: String(this.dispatcher.rev) };
+      if (annotations) md.annotations = annotations;
+      const obj = { kind: r.info.kind, apiVersion: apiVersionOf(r.info), metadata: md };
+      send(`{"type":"BOOKMARK","object":${JSON.stringify(obj)}}\n`);
+    };
+    const watcher: CacheWatcher = {
+      filter: q.filter,
+      deliver: (type, ev) => send(line(type, ev)),
+      terminate: () => finish(),
+    };
+
+    this.active++;
+    sink.onClose(finish);
+    const timeoutS = q.timeoutSeconds && q.timeoutSeconds > 0 ? q.timeoutSeconds : DEFAULT_TIMEOUT_S * (1 + Math.random());
+    const timeoutTimer = setTimeout(finish, timeoutS * 1000);
+    timeoutTimer.unref?.();
+    const bookmarkTimer = setInterval(() => q.allowBookmarks && bookmark(), BOOKMARK_INTERVAL_MS);
+    bookmarkTimer.unref?.();
+
+    if (initial) {
+      // synchronous from here to addWatcher: no event can slip in between the snapshot and the live stream
+      const { items } = cache.list(q.filter);
+      for (const o of items) send(q.transform ? q.transform('ADDED', o.obj) : `{"type":"ADDED","object":${encodeObject(o)}}\n`);
+      if (q.sendInitialEvents && q.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
+      cache.addWatcher(watcher);
+      return;
+    }
+    const events = cache.eventsSince(rv);
+    if (events) {
+      for (const ev of events) {
+        const t = cache.typeFor(q.filter, ev);
+        if (t) send(line(t, ev));
+      }
+      if (!closed) cache.addWatcher(watcher);
+      return;
+    }
+    // older than the cache's window: replay from the store, then continue on the cache
+    await this.replayFromStore(r, rv, q, send, (w) => (storeWatch = w), () => closed, () => cache.addWatcher(watcher), finish);
+  }
+
+  private replayFromStore(
+    r: Resource,
+    rv: number,
+    q: WatchQuery,
+    send: (s: string) => void,
+    setWatch: (w: Watch) => void,
+    isClosed: () => boolean,
+    attach: () => void,
+    finish: () => void,
+  ): Promise<void> {
+    const cache = r.cache;
+    const cacheStart = cache.windowStart;
+    // store events up to the cache's window are replayed; the first one inside the window hands over to the cache
+    return new Promise((resolve, reject) => {
+      let started = false;
+      const prevByKey = new Map<string, any>();
+      const w = this.backend.watch(r.prefix, rv, {
+        onEvents: (evs) => {
+          started = true;
+          for (const ev of evs) {
+            const rev = ev.kv.modRevision;
+            if (rev > cacheStart) {
+              // caught up with the cache's window: hand over
+              w.cancel();
+              const rest = cache.eventsSince(rev - 1);
+              if (rest === undefined) {
+                finish();
+                return;
+              }
+              for (const cev of rest) {
+                const t = cache.typeFor(q.filter, cev);
+                if (t) send(q.transform ? q.transform(t, cev.cur.obj) : encodeEvent(t, cev));
+              }
+              if (!isClosed()) attach();
+              return;
+            }
+            const value = ev.type === 'DELETE' ? (ev.prevKv?.value ?? ev.kv.value) : ev.kv.value;
+            const cur = ResourceCache.decode(ev.kv.key, value, rev);
+            const prevObj = prevByKey.get(ev.kv.key) ?? (ev.prevKv ? ResourceCache.decode(ev.kv.key, ev.prevKv.value, ev.prevKv.modRevision) : undefined);
+            const cev: CacheEvent = { rev, type: ev.type === 'DELETE' ? 'DELETED' : prevObj ? 'MODIFIED' : 'ADDED', cur, prev: prevObj };
+            prevByKey.set(ev.kv.key, cur);
+            const t = cache.typeFor(q.filter, cev);
+            if (t) send(q.transform ? q.transform(t, cur.obj) : encodeEvent(t, cev));
+          }
+        },
+        onError: (err) => {
+          if (!started && err instanceof CompactedError) reject(gone(`too old resource version: ${rv} (${err.compacted})`));
+          else finish();
+        },
+      });
+      setWatch(w);
+      resolve();
+    });
+  }
+
+}

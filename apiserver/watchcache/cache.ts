@@ -1,0 +1,326 @@
+/**
+ * The watch cache of one resource: the current objects (for lists) and a window of recent events (for watches),
+ * fed by the Dispatcher from ONE store watch shared by all resources. Every event is decoded once and encoded once
+ * per event type, whatever the number of watchers.
+ */
+import type { FieldSelector, LabelSelector } from '../../lib/selectors.ts';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** one object as the cache holds it: parsed, resourceVersion set, never mutated afterwards */
+export interface CachedObject {
+  key: string;
+  namespace: string;
+  name: string;
+  rev: number;
+  obj: any;
+  /** the object's JSON (with resourceVersion), computed on first use */
+  json?: string;
+  fields?: Record<string, string>;
+}
+
+export interface CacheEvent {
+  rev: number;
+  type: EventType;
+  /** new state (for DELETED: the last state, with the deletion's resourceVersion) */
+  cur: CachedObject;
+  /** previous state, if any */
+  prev?: CachedObject;
+  /** encoded lines per delivered type, shared by every watcher */
+  lines?: Partial<Record<EventType, string>>;
+}
+
+export interface WatchFilter {
+  namespace?: string;
+  /** metadata.name from a field selector, when pinned */
+  name?: string;
+  labels: LabelSelector;
+  fields: FieldSelector;
+}
+
+export interface CacheWatcher {
+  filter: WatchFilter;
+  /** deliver one event (type decided per watcher); false return = watcher is gone */
+  deliver(type: EventType, ev: CacheEvent): void;
+  /** the cache was reset (store watch lost): the watcher must end so its client re-watches */
+  terminate(reason: string): void;
+  /** index bucket this watcher is registered under */
+  bucket?: string;
+}
+
+export interface ResourceCacheOptions {
+  /** selectable fields of an object for field selectors */
+  selectableFields: (obj: any) => Record<string, string>;
+  /** a field used to index watchers (e.g. spec.nodeName for pods) */
+  indexField?: string;
+  /** number of events kept for watches from a past resourceVersion */
+  capacity?: number;
+}
+
+export function encodeObject(o: CachedObject): string {
+  if (o.json === undefined) o.json = JSON.stringify(o.obj);
+  return o.json;
+}
+
+export function encodeEvent(type: EventType, ev: CacheEvent): string {
+  const lines = (ev.lines ??= {});
+  let line = lines[type];
+  if (line === undefined) {
+    line = `{"type":"${type}","object":${encodeObject(ev.cur)}}\n`;
+    lines[type] = line;
+  }
+  return line;
+}
+
+export class ResourceCache {
+  readonly items = new Map<string, CachedObject>();
+  private readonly byNamespace = new Map<string, Set<string>>();
+  private sortedKeys: string[] | null = [];
+  private readonly ring: CacheEvent[];
+  private ringStart = 0;
+  private ringLen = 0;
+  /** revision up to which this cache is complete (shared progress of the store watch) */
+  rev = 0;
+  /** events older than this revision are not in the window */
+  windowStart = 0;
+  private readonly capacity: number;
+
+  // watchers indexed for cheap fan-out
+  private readonly watchersAll = new Set<CacheWatcher>();
+  private readonly watchersByNs = new Map<string, Set<CacheWatcher>>();
+  private readonly watchersByIndex = new Map<string, Set<CacheWatcher>>();
+
+  constructor(
+    readonly prefix: string,
+    readonly opts: ResourceCacheOptions,
+  ) {
+    this.capacity = opts.capacity ?? 4096;
+    this.ring = new Array(this.capacity);
+  }
+
+  get watcherCount(): number {
+    let n = this.watchersAll.size;
+    for (const s of this.watchersByNs.values()) n += s.size;
+    for (const s of this.watchersByIndex.values()) n += s.size;
+    return n;
+  }
+
+  fieldsOf(o: CachedObject): Record<string, string> {
+    if (o.fields === undefined) o.fields = this.opts.selectableFields(o.obj);
+    return o.fields;
+  }
+
+  /** make a CachedObject from a stored value */
+  static decode(key: string, value: string, rev: number): CachedObject {
+    const obj = JSON.parse(value);
+    const md = (obj.metadata ??= {});
+    md.resourceVersion = String(rev);
+    return { key, namespace: md.namespace ?? '', name: md.name ?? '', rev, obj };
+  }
+
+  /** replace the whole content (initial list or relist); watchers are terminated by the caller */
+  reset(objects: CachedObject[], rev: number): void {
+    this.items.clear();
+    this.byNamespace.clear();
+    for (const o of objects) this.putItem(o);
+    this.sortedKeys = null;
+    this.ringStart = 0;
+    this.ringLen = 0;
+    this.rev = rev;
+    this.windowStart = rev;
+  }
+
+  private putItem(o: CachedObject): void {
+    const existed = this.items.has(o.key);
+    this.items.set(o.key, o);
+    if (!existed) {
+      let set = this.byNamespace.get(o.namespace);
+      if (!set) this.byNamespace.set(o.namespace, (set = new Set()));
+      set.add(o.key);
+      this.sortedKeys = null;
+    }
+  }
+
+  private deleteItem(key: string): void {
+    const o = this.items.get(key);
+    if (!o) return;
+    this.items.delete(key);
+    const set = this.byNamespace.get(o.namespace);
+    if (set) {
+      set.delete(key);
+      if (set.size === 0) this.byNamespace.delete(o.namespace);
+    }
+    this.sortedKeys = null;
+  }
+
+  /** apply one store event (already decoded) and fan it out */
+  apply(type: 'PUT' | 'DELETE', cur: CachedObject): void {
+    const prev = this.items.get(cur.key);
+    let ev: CacheEvent;
+    if (type === 'PUT') {
+      this.putItem(cur);
+      ev = { rev: cur.rev, type: prev ? 'MODIFIED' : 'ADDED', cur, prev };
+    } else {
+      this.deleteItem(cur.key);
+      ev = { rev: cur.rev, type: 'DELETED', cur, prev };
+    }
+    this.pushRing(ev);
+    this.rev = cur.rev;
+    this.fanOut(ev);
+  }
+
+  private pushRing(ev: CacheEvent): void {
+    if (this.ringLen === this.capacity) {
+      const dropped = this.ring[this.ringStart];
+      this.windowStart = dropped.rev;
+      this.ring[this.ringStart] = ev;
+      this.ringStart = (this.ringStart + 1) % this.capacity;
+    } else {
+      this.ring[(this.ringStart + this.ringLen) % this.capacity] = ev;
+      this.ringLen++;
+    }
+  }
+
+  /** events with rev > fromRev, or undefined when fromRev is older than the window */
+  eventsSince(fromRev: number): CacheEvent[] | undefined {
+    if (fromRev < this.windowStart) return undefined;
+    const out: CacheEvent[] = [];
+    // binary search the first event with rev > fromRev
+    let lo = 0;
+    let hi = this.ringLen;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ring[(this.ringStart + mid) % this.capacity].rev <= fromRev) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.ringLen; i++) out.push(this.ring[(this.ringStart + i) % this.capacity]);
+    return out;
+  }
+
+  /** does o pass the watcher's filter */
+  matches(f: WatchFilter, o: CachedObject | undefined): boolean {
+    if (!o) return false;
+    if (f.namespace !== undefined && o.namespace !== f.namespace) return false;
+    if (f.name !== undefined && o.name !== f.name) return false;
+    if (!f.labels.empty && !f.labels.matches(o.obj.metadata?.labels)) return false;
+    if (!f.fields.empty && !f.fields.matches(this.fieldsOf(o))) return false;
+    return true;
+  }
+
+  /** the event type a watcher with filter f sees for ev, or undefined when it sees nothing */
+  typeFor(f: WatchFilter, ev: CacheEvent): EventType | undefined {
+    const curOk = this.matches(f, ev.cur);
+    if (ev.type === 'DELETED') return curOk ? 'DELETED' : undefined;
+    const prevOk = ev.prev ? this.matches(f, ev.prev) : false;
+    if (curOk) return prevOk ? 'MODIFIED' : 'ADDED';
+    if (prevOk) return 'DELETED';
+    return undefined;
+  }
+
+  private fanOut(ev: CacheEvent): void {
+    const send = (w: CacheWatcher) => {
+      const t = this.typeFor(w.filter, ev);
+      if (t) w.deliver(t, ev);
+    };
+    for (const w of this.watchersAll) send(w);
+    if (this.watchersByNs.size > 0) {
+      const ns = ev.cur.namespace;
+      this.watchersByNs.get(ns)?.forEach(send);
+    }
+    if (this.watchersByIndex.size > 0 && this.opts.indexField) {
+      const field = this.opts.indexField;
+      const a = this.fieldsOf(ev.cur)[field] ?? '';
+      this.watchersByIndex.get(a)?.forEach(send);
+      if (ev.prev) {
+        const b = this.fieldsOf(ev.prev)[field] ?? '';
+        if (b !== a) this.watchersByIndex.get(b)?.forEach(send);
+      }
+    }
+  }
+
+  addWatcher(w: CacheWatcher): void {
+    const idx = this.opts.indexField ? w.filter.fields.equalityValue(this.opts.indexField) : undefined;
+    if (idx !== undefined) {
+      w.bucket = `i:${idx}`;
+      let s = this.watchersByIndex.get(idx);
+      if (!s) this.watchersByIndex.set(idx, (s = new Set()));
+      s.add(w);
+    } else if (w.filter.namespace !== undefined) {
+      w.bucket = `n:${w.filter.namespace}`;
+      let s = this.watchersByNs.get(w.filter.namespace);
+      if (!s) this.watchersByNs.set(w.filter.namespace, (s = new Set()));
+      s.add(w);
+    } else {
+      w.bucket = 'a';
+      this.watchersAll.add(w);
+    }
+  }
+
+  removeWatcher(w: CacheWatcher): void {
+    const b = w.bucket;
+    if (!b) return;
+    if (b === 'a') this.watchersAll.delete(w);
+    else {
+      const map = b.startsWith('i:') ? this.watchersByIndex : this.watchersByNs;
+      const k = b.slice(2);
+      const s = map.get(k);
+      if (s) {
+        s.delete(w);
+        if (s.size === 0) map.delete(k);
+      }
+    }
+    w.bucket = undefined;
+  }
+
+  terminateAll(reason: string): void {
+    const all: CacheWatcher[] = [...this.watchersAll];
+    for (const s of this.watchersByNs.values()) all.push(...s);
+    for (const s of this.watchersByIndex.values()) all.push(...s);
+    for (const w of all) {
+      this.removeWatcher(w);
+      w.terminate(reason);
+    }
+  }
+
+  /** current objects matching f, in key order, starting after startAfter, at most limit (0 = all) */
+  list(f: WatchFilter, startAfter = '', limit = 0): { items: CachedObject[]; more: boolean; remaining: number } {
+    let keys: Iterable<string>;
+    if (f.namespace !== undefined) {
+      const set = this.byNamespace.get(f.namespace);
+      keys = set ? [...set].sort() : [];
+    } else {
+      if (this.sortedKeys === null) this.sortedKeys = [...this.items.keys()].sort();
+      keys = this.sortedKeys;
+    }
+    const arr = keys as string[];
+    let start = 0;
+    if (startAfter) {
+      let lo = 0;
+      let hi = arr.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (arr[mid] <= startAfter) lo = mid + 1;
+        else hi = mid;
+      }
+      start = lo;
+    }
+    const items: CachedObject[] = [];
+    let more = false;
+    let remaining = 0;
+    for (let i = start; i < arr.length; i++) {
+      const o = this.items.get(arr[i]);
+      if (!o || !this.matches(f, o)) continue;
+      if (limit > 0 && items.length >= limit) {
+        more = true;
+        remaining++;
+        continue;
+      }
+      items.push(o);
+    }
+    return { items, more, remaining };
+  }
+
+  get(key: string): CachedObject | undefined {
+    return this.items.get(key);
+  }
+}

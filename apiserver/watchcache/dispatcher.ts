@@ -1,0 +1,152 @@
+/**
+ * Dispatcher: ONE list + watch of the whole /registry/ prefix feeding every resource's cache, so that the caches
+ * share one notion of progress (the revision of the last event seen by the store watch) and a consistent read can
+ * wait for "the cache has caught up with the store" instead of reading the store.
+ */
+import type { Backend, Watch, WatchEvent } from '../storage/backend.ts';
+import { ResourceCache, type CachedObject } from './cache.ts';
+
+export const REGISTRY_PREFIX = '/registry/';
+
+export class Dispatcher {
+  private readonly caches: ResourceCache[] = [];
+  private readonly byHead = new Map<string, ResourceCache>();
+  private watch?: Watch;
+  private waiters: { rev: number; resolve: () => void }[] = [];
+  private stopped = false;
+  private restarting = false;
+  /** revision up to which every cache is complete */
+  rev = 0;
+  ready = false;
+  private readyResolvers: (() => void)[] = [];
+  onError?: (err: Error) => void;
+
+  constructor(private readonly backend: Backend) {}
+
+  /** register a cache for a key prefix such as /registry/pods/ or /registry/services/specs/ */
+  register(cache: ResourceCache): void {
+    this.caches.push(cache);
+    this.byHead.set(cache.prefix, cache);
+  }
+
+  /** the cache owning key: heads are /registry/<a>/ or /registry/<a>/<b>/ */
+  route(key: string): ResourceCache | undefined {
+    const i1 = key.indexOf('/', REGISTRY_PREFIX.length);
+    if (i1 < 0) return undefined;
+    const c = this.byHead.get(key.slice(0, i1 + 1));
+    if (c) return c;
+    const i2 = key.indexOf('/', i1 + 1);
+    return i2 < 0 ? undefined : this.byHead.get(key.slice(0, i2 + 1));
+  }
+
+  async start(): Promise<void> {
+    await this.resync();
+  }
+
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((r) => this.readyResolvers.push(r));
+  }
+
+  private async resync(): Promise<void> {
+    // list everything at one revision, page by page
+    const perCache = new Map<ResourceCache, CachedObject[]>();
+    for (const c of this.caches) perCache.set(c, []);
+    let startAfter = '';
+    let rev = 0;
+    for (;;) {
+      const page = await this.backend.list(REGISTRY_PREFIX, { startAfter, revision: rev, limit: 5000 });
+      rev = page.revision;
+      for (const kv of page.kvs) {
+        const c = this.route(kv.key);
+        if (c) perCache.get(c)!.push(ResourceCache.decode(kv.key, kv.value, kv.modRevision));
+      }
+      if (!page.more || page.kvs.length === 0) break;
+      startAfter = page.kvs[page.kvs.length - 1].key;
+    }
+    for (const c of this.caches) {
+      c.terminateAll('the watch cache was re-listed');
+      c.reset(perCache.get(c)!, rev);
+    }
+    this.advance(rev);
+    this.watch = this.backend.watch(REGISTRY_PREFIX, rev, {
+      onEvents: (events) => this.onEvents(events),
+      onError: (err) => this.onWatchError(err),
+    });
+    this.ready = true;
+    for (const r of this.readyResolvers.splice(0)) r();
+  }
+
+  private onEvents(events: WatchEvent[]): void {
+    let last = this.rev;
+    for (const ev of events) {
+      const rev = ev.kv.modRevision;
+      const c = this.route(ev.kv.key);
+      if (c) {
+        const value = ev.type === 'DELETE' ? (ev.prevKv?.value ?? ev.kv.value) : ev.kv.value;
+        let cur: CachedObject;
+        try {
+          cur = ResourceCache.decode(ev.kv.key, value, rev);
+        } catch {
+          continue; // a value that is not JSON is not ours; never let it break the stream
+        }
+        c.apply(ev.type, cur);
+      }
+      if (rev > last) last = rev;
+    }
+    for (const c of this.caches) if (c.rev < last) c.rev = last;
+    this.advance(last);
+  }
+
+  private advance(rev: number): void {
+    if (rev > this.rev) this.rev = rev;
+    if (this.waiters.length === 0) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) (w.rev <= this.rev ? w.resolve() : still.push(w));
+    this.waiters = still;
+  }
+
+  private onWatchError(err: Error): void {
+    if (this.stopped || this.restarting) return;
+    this.restarting = true;
+    this.ready = false;
+    this.onError?.(err);
+    this.watch?.cancel();
+    const retry = async (delay: number): Promise<void> => {
+      if (this.stopped) return;
+      try {
+        await this.resync();
+        this.restarting = false;
+      } catch (e) {
+        this.onError?.(e as Error);
+        setTimeout(() => void retry(Math.min(delay * 2, 5000)), delay).unref();
+      }
+    };
+    void retry(100);
+  }
+
+  /** resolve once every cache has seen all events up to rev; false on timeout */
+  waitFor(rev: number, timeoutMs: number): Promise<boolean> {
+    if (this.rev >= rev) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      const waiter = {
+        rev,
+        resolve: () => {
+          clearTimeout(t);
+          resolve(true);
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watch?.cancel();
+    for (const c of this.caches) c.terminateAll('the API server is shutting down');
+  }
+}
