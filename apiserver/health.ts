@@ -1,0 +1,58 @@
+/** /healthz, /livez and /readyz with Kubernetes' verbose output; readiness follows the store and the watch cache. */
+import type { Backend } from './storage/backend.ts';
+import type { Dispatcher } from './watchcache/dispatcher.ts';
+
+export interface Check {
+  name: string;
+  run(): Promise<void>;
+}
+
+export function storeCheck(backend: Backend): Check {
+  let last = 0;
+  let lastErr: Error | undefined;
+  return {
+    name: 'etcd',
+    async run() {
+      // at most one probe of the store per second, however often readiness is asked
+      if (Date.now() - last > 1000) {
+        last = Date.now();
+        try {
+          await Promise.race([
+            backend.ping(),
+            new Promise((_, rej) => setTimeout(() => rej(new Error('the store did not answer within 2s')), 2000).unref()),
+          ]);
+          lastErr = undefined;
+        } catch (e) {
+          lastErr = e as Error;
+        }
+      }
+      if (lastErr) throw lastErr;
+    },
+  };
+}
+
+export function cacheCheck(d: Dispatcher): Check {
+  return {
+    name: 'watch-cache',
+    async run() {
+      if (!d.ready) throw new Error('the watch cache is not synchronized with the store');
+    },
+  };
+}
+
+export async function runChecks(checks: Check[], verbose: boolean): Promise<{ ok: boolean; body: string }> {
+  const lines: string[] = [];
+  let ok = true;
+  for (const c of checks) {
+    try {
+      await c.run();
+      lines.push(`[+]${c.name} ok`);
+    } catch (e) {
+      ok = false;
+      lines.push(`[-]${c.name} failed: ${(e as Error).message}`);
+    }
+  }
+  if (!verbose && ok) return { ok, body: 'ok' };
+  lines.push(ok ? 'healthz check passed' : 'healthz check failed');
+  return { ok, body: lines.join('\n') + '\n' };
+}

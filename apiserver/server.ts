@@ -1,0 +1,335 @@
+/**
+ * The API server: wires the store, the watch cache, the REST handler, discovery, OpenAPI, health and metrics
+ * behind one HTTPS listener with client-certificate and token authentication.
+ */
+import https from 'node:https';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { RESOURCES } from './api/registry.ts';
+import type { FieldError } from './api/field-error.ts';
+import { openBackend } from './storage/index.ts';
+import type { Backend } from './storage/backend.ts';
+import { ResourceCache } from './watchcache/cache.ts';
+import { Dispatcher } from './watchcache/dispatcher.ts';
+import { RestStore } from './rest/store.ts';
+import { WatchServer } from './rest/watch.ts';
+import { ResourceHandler, sendError, sendJson, type RequestContext } from './rest/handler.ts';
+import { resourceTraits, storagePrefix, storageKey, type Resource, type TypeStrategy } from './rest/resource.ts';
+import { ApiError, tooManyRequests, unauthorized } from './rest/status.ts';
+import { Discovery, versionInfo, wantsAggregated } from './discovery.ts';
+import { ApiMetrics, instrumentBackend } from './metrics.ts';
+import { ServiceAllocator, serviceHooks } from './allocator.ts';
+import { cacheCheck, runChecks, storeCheck } from './health.ts';
+import { STRATEGIES } from './api/strategies.ts';
+import { invalidStatus } from './api/status-errors.ts';
+import { ensurePki, makeAuthenticator, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
+import { makePatcher, makeFieldValidator } from './patching.ts';
+import { makeTableRenderer } from './tables.ts';
+import { OpenApiEndpoints } from './openapi-http.ts';
+
+export interface ApiServerOptions {
+  dataDir: string;
+  /** storage URL: sqlite://... (default, in the data folder) or etcd://host:port[,...] */
+  store?: string;
+  port?: number;
+  bindAddress?: string;
+  serviceCidr?: string;
+  /** plain HTTP without authentication, for tests of the HTTP layer only */
+  insecure?: boolean;
+  /** extra names/addresses for the serving certificate */
+  extraSans?: string[];
+  maxReadOnlyInflight?: number;
+  maxMutatingInflight?: number;
+  log?: (msg: string) => void;
+}
+
+export interface ApiServer {
+  url: string;
+  port: number;
+  kubeconfigPath?: string;
+  backend: Backend;
+  metrics: ApiMetrics;
+  close(): Promise<void>;
+}
+
+const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
+const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const log = opts.log ?? ((m: string) => console.log(m));
+  const metrics = new ApiMetrics();
+  const rawBackend = openBackend(opts.store ?? '', { dataDir: opts.dataDir });
+  await rawBackend.start();
+  const backend = instrumentBackend(rawBackend, metrics);
+
+  const dispatcher = new Dispatcher(backend);
+  dispatcher.onError = (e) => log(`watch cache: store watch failed, re-listing: ${e.message}`);
+  const resources = new Map<string, Resource>();
+  const byPrefix = new Map<string, ResourceCache>();
+  for (const info of RESOURCES) {
+    const strategy = (STRATEGIES as Record<string, TypeStrategy>)[`${info.group}/${info.resource}`];
+    if (!strategy) throw new Error(`no type strategy for ${info.group}/${info.resource}`);
+    const prefix = storagePrefix(info);
+    let cache = byPrefix.get(prefix);
+    if (!cache) {
+      cache = new ResourceCache(prefix, {
+        selectableFields: (o) => strategy.selectableFields(o),
+        indexField: info.resource === 'pods' && info.group === '' ? 'spec.nodeName' : undefined,
+      });
+      byPrefix.set(prefix, cache);
+      dispatcher.register(cache);
+    }
+    const selectable = new Set(Object.keys(strategy.selectableFields({ metadata: {}, spec: {}, status: {} })));
+    selectable.add('metadata.name');
+    if (info.namespaced) selectable.add('metadata.namespace');
+    resources.set(`${info.group}/${info.version}/${info.resource}`, { info, strategy, prefix, cache, selectable, ...resourceTraits(info) });
+  }
+  const nsResource = resources.get('/v1/namespaces')!;
+  const invalid = (r: Resource, name: string, errs: FieldError[]) => {
+    const st = invalidStatus(r.info.kind, name, errs, r.info.group) as any;
+    return new ApiError(st.code, st.reason, st.message, st.details);
+  };
+  const allocator = new ServiceAllocator(backend, opts.serviceCidr ?? '10.96.0.0/12');
+  const svcResource = resources.get('/v1/services')!;
+  const hooks = serviceHooks(allocator, (obj, errs) => invalid(svcResource, obj.metadata?.name ?? '', errs));
+  const store = new RestStore(backend, dispatcher, invalid, () => nsResource, hooks);
+  const watches = new WatchServer(dispatcher, backend);
+  const handler = new ResourceHandler({
+    store,
+    watches,
+    resources,
+    patcher: makePatcher(),
+    table: makeTableRenderer(),
+    validateFields: makeFieldValidator(),
+  });
+
+  await dispatcher.start();
+  await bootstrap(store, resources, allocator, log);
+
+  // TLS and authentication
+  let authenticate: (req: http.IncomingMessage) => { name: string; groups: string[] } | undefined = () => ({ name: 'anonymous', groups: [] });
+  let serverOptions: https.ServerOptions | undefined;
+  let pki: Awaited<ReturnType<typeof ensurePki>> | undefined;
+  if (!opts.insecure) {
+    pki = await ensurePki(path.join(opts.dataDir, 'pki'), { extraSans: opts.extraSans });
+    const tokens = await TokenStore.open(path.join(opts.dataDir, 'pki', 'tokens.csv'));
+    authenticate = makeAuthenticator(tokens);
+    serverOptions = tlsServerOptions(pki);
+  }
+
+  const port = opts.port ?? 6443;
+  let advertised = `127.0.0.1:${port}`;
+  const discovery = new Discovery(RESOURCES, () => advertised);
+  const openapi = new OpenApiEndpoints(RESOURCES);
+  const checks = [storeCheck(backend), cacheCheck(dispatcher)];
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.get(['/healthz', '/livez', '/readyz'], async (req, res) => {
+    const verbose = 'verbose' in req.query;
+    const { ok, body } = req.path === '/livez' ? { ok: true, body: verbose ? '[+]ping ok\nlivez check passed\n' : 'ok' } : await runChecks(checks, verbose);
+    res.status(ok ? 200 : 500).type('text/plain').send(body);
+  });
+  app.get(['/healthz/:check', '/readyz/:check', '/livez/:check'], async (req, res) => {
+    const c = checks.find((x) => x.name === req.params.check);
+    if (!c) return void res.status(404).type('text/plain').send('404 page not found\n');
+    const { ok, body } = await runChecks([c], false);
+    res.status(ok ? 200 : 500).type('text/plain').send(body);
+  });
+  app.get('/metrics', async (_req, res) => {
+    metrics.watchers.set({ verb: 'WATCH' }, watches.active);
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/version', (_req, res) => void res.json(versionInfo()));
+  app.get('/api', (req, res) => discoveryReply(req, res, true));
+  app.get('/apis', (req, res) => discoveryReply(req, res, false));
+  app.get('/api/:version', (req, res) => jsonOr404(res, discovery.resourceList('', req.params.version)));
+  app.get('/apis/:group', (req, res) => jsonOr404(res, discovery.group(req.params.group)));
+  app.get('/apis/:group/:version', (req, res) => jsonOr404(res, discovery.resourceList(req.params.group, req.params.version)));
+  app.get(/^\/openapi\/.*/, (req, res) => openapi.serve(req, res));
+  app.use((_req, res) => {
+    sendJson(res, 404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
+  });
+
+  function discoveryReply(req: express.Request, res: express.Response, core: boolean): void {
+    const agg = wantsAggregated(req.headers.accept);
+    if (agg) {
+      res.setHeader('Content-Type', `application/json;g=apidiscovery.k8s.io;v=${agg};as=APIGroupDiscoveryList`);
+      res.setHeader('Vary', 'Accept');
+      res.send(discovery.aggregated(core, agg));
+      return;
+    }
+    res.setHeader('Vary', 'Accept');
+    res.type('application/json').send(core ? discovery.coreVersions() : discovery.groupList());
+  }
+  function jsonOr404(res: express.Response, body: string | undefined): void {
+    if (body === undefined) {
+      sendJson(res, 404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
+      return;
+    }
+    res.type('application/json').send(body);
+  }
+
+  const maxRead = opts.maxReadOnlyInflight ?? 400;
+  const maxMutating = opts.maxMutatingInflight ?? 200;
+  let inflightRead = 0;
+  let inflightMutating = 0;
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const start = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const ctx: RequestContext = { req, res, url };
+    if (!HEALTH_PATHS.has(url.pathname) && !url.pathname.startsWith('/healthz/') && !url.pathname.startsWith('/readyz/') && !url.pathname.startsWith('/livez/')) {
+      const user = authenticate(req);
+      if (!user) {
+        sendError(res, unauthorized());
+        return;
+      }
+      ctx.user = user;
+    }
+    const isResource = url.pathname.startsWith('/api/') || url.pathname.startsWith('/apis/');
+    if (!isResource) {
+      app(req as any, res as any);
+      return;
+    }
+    const mutating = req.method !== 'GET' && req.method !== 'HEAD';
+    const isWatch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
+    if (!isWatch) {
+      if (mutating ? inflightMutating >= maxMutating : inflightRead >= maxRead) {
+        sendError(res, tooManyRequests());
+        return;
+      }
+      if (mutating) inflightMutating++;
+      else inflightRead++;
+      metrics.inflight.set({ request_kind: mutating ? 'mutating' : 'readOnly' }, mutating ? inflightMutating : inflightRead);
+    }
+    const done = (code: number) => {
+      if (!isWatch) {
+        if (mutating) inflightMutating--;
+        else inflightRead--;
+      }
+      const labels = {
+        verb: ctx.verb ?? req.method ?? 'GET',
+        group: '',
+        version: '',
+        resource: ctx.resource ?? '',
+        subresource: ctx.subresource ?? '',
+      };
+      metrics.requests.inc({ ...labels, code: String(code) });
+      if (!isWatch) metrics.duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+    };
+    handler.handle(ctx).then(
+      (handled) => {
+        if (!handled) {
+          app(req as any, res as any);
+          res.on('finish', () => done(res.statusCode));
+          return;
+        }
+        if (res.writableFinished || isWatch) done(res.statusCode);
+        else res.on('finish', () => done(res.statusCode));
+      },
+      (err) => {
+        if (!(err instanceof ApiError)) log(`internal error on ${req.method} ${url.pathname}: ${(err as Error)?.stack ?? err}`);
+        done(sendError(res, err));
+      },
+    );
+  };
+
+  const server = opts.insecure ? http.createServer(onRequest) : https.createServer(serverOptions!, onRequest);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0; // watches are long
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    if (!authenticate(req)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    handler.handleUpgrade(req, socket, head, url).then(
+      (ok) => !ok && socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'),
+      (err) => {
+        const st = err instanceof ApiError ? err : undefined;
+        socket.end(`HTTP/1.1 ${st?.code ?? 500} ${st?.reason ?? 'InternalError'}\r\nContent-Length: 0\r\n\r\n`);
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, opts.bindAddress ?? '0.0.0.0', () => resolve());
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  advertised = `${firstAddress()}:${actualPort}`;
+  const scheme = opts.insecure ? 'http' : 'https';
+  const url = `${scheme}://127.0.0.1:${actualPort}`;
+  let kubeconfigPath: string | undefined;
+  if (pki) kubeconfigPath = await writeAdminKubeconfig(opts.dataDir, pki, url);
+
+  const compactTimer = setInterval(() => void compactOld(backend, log), 5 * 60_000);
+  compactTimer.unref();
+
+  return {
+    url,
+    port: actualPort,
+    kubeconfigPath,
+    backend,
+    metrics,
+    async close() {
+      clearInterval(compactTimer);
+      dispatcher.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      });
+      await rawBackend.close();
+    },
+  };
+}
+
+function firstAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** keep a window of history for watches; older revisions are compacted away as Kubernetes does every 5 minutes */
+async function compactOld(backend: Backend, log: (m: string) => void): Promise<void> {
+  try {
+    const rev = await backend.currentRevision();
+    const target = rev - 10_000;
+    if (target > (await backend.compactedRevision())) await backend.compact(target);
+  } catch (e) {
+    log(`compaction failed: ${(e as Error).message}`);
+  }
+}
+
+/** the default namespaces and the kubernetes Service, as a fresh Kubernetes cluster has them */
+async function bootstrap(store: RestStore, resources: Map<string, Resource>, allocator: ServiceAllocator, log: (m: string) => void): Promise<void> {
+  const ns = resources.get('/v1/namespaces')!;
+  for (const name of DEFAULT_NAMESPACES) {
+    if (ns.cache.get(storageKey(ns, '', name))) continue;
+    try {
+      await store.create(ns, '', { metadata: { name } });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+    }
+  }
+  await store.dispatcher.waitFor(await store.backend.currentRevision(), 2000);
+  const svc = resources.get('/v1/services')!;
+  const freed = await allocator.repair([...svc.cache.items.values()].map((o) => o.obj));
+  if (freed > 0) log(`service allocator: freed ${freed} reservations left by an interrupted write`);
+  if (!svc.cache.get(storageKey(svc, 'default', 'kubernetes'))) {
+    try {
+      await store.create(svc, 'default', {
+        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: { clusterIP: allocator.firstIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None', type: 'ClusterIP' },
+      });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * skiff: one binary, many roles (k3s-style). Each subcommand is one role or one tool.
+ */
+import { serverCommand, apiserverCommand } from './server.ts';
+
+interface Command {
+  summary: string;
+  run(args: string[]): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  server: { summary: 'run a whole single-node cluster in the foreground (store, API server, and the other roles as they exist)', run: serverCommand },
+  apiserver: { summary: 'run the API server alone (store: embedded SQLite by default, or --store etcd://host:port)', run: apiserverCommand },
+};
+
+function usage(): string {
+  const lines = ['Usage: skiff <command> [flags]', '', 'Commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(20)} ${c.summary}`);
+  lines.push('', 'Run "skiff <command> --help" for the flags of a command.');
+  return lines.join('\n');
+}
+
+const [cmd, ...rest] = process.argv.slice(2);
+if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  console.log(usage());
+  process.exit(cmd ? 0 : 1);
+}
+const c = COMMANDS[cmd];
+if (!c) {
+  console.error(`skiff: unknown command "${cmd}"\n\n${usage()}`);
+  process.exit(2);
+}
+try {
+  await c.run(rest);
+} catch (e) {
+  console.error(`skiff ${cmd}: ${(e as Error).message}`);
+  process.exit(1);
+}

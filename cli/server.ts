@@ -1,0 +1,64 @@
+/** skiff server / skiff apiserver: run the control plane in the foreground until Ctrl-C. */
+import path from 'node:path';
+import os from 'node:os';
+import { startApiServer } from '../apiserver/server.ts';
+import { parseFlags, type FlagSpec } from './flags.ts';
+
+const FLAGS: FlagSpec[] = [
+  { name: 'data-dir', help: 'folder for the store, certificates and the admin kubeconfig', env: 'SKIFF_DATA_DIR', default: path.join(os.homedir(), '.skiff') },
+  { name: 'port', help: 'HTTPS port of the API server', env: 'SKIFF_API_PORT', default: '6443' },
+  { name: 'bind-address', help: 'address the API server listens on', default: '0.0.0.0' },
+  { name: 'store', help: 'storage: sqlite:///path/state.db (default: in the data folder) or etcd://host:port[,host:port]', env: 'SKIFF_STORE', default: '' },
+  { name: 'service-cidr', help: 'range for Service ClusterIPs', default: '10.96.0.0/12' },
+  { name: 'tls-san', help: 'extra names or addresses for the serving certificate (comma separated)', default: '' },
+];
+
+async function run(args: string[], command: string, roles: string): Promise<void> {
+  const f = parseFlags(args, FLAGS, command);
+  const dataDir = path.resolve(f['data-dir']);
+  const port = Number(f.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: "${f.port}" is not a port number`);
+  const started = Date.now();
+  const api = await startApiServer({
+    dataDir,
+    port,
+    bindAddress: f['bind-address'],
+    store: f.store,
+    serviceCidr: f['service-cidr'],
+    extraSans: f['tls-san'] ? f['tls-san'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+  });
+  console.log(`skiff ${command}: ${roles} ready in ${Date.now() - started} ms`);
+  console.log(`  API server:   ${api.url} (store: ${api.backend.name})`);
+  console.log(`  data folder:  ${dataDir}`);
+  if (api.kubeconfigPath) {
+    console.log('');
+    console.log('Use it with kubectl:');
+    console.log(`  export KUBECONFIG=${api.kubeconfigPath}`);
+    console.log('  kubectl get namespaces');
+    console.log('  kubectl apply -f manifests/');
+  }
+  console.log('');
+  console.log('Press Ctrl-C to stop.');
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) {
+      console.log('skiff: second signal, exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`\nskiff: ${sig} received, stopping...`);
+    await api.close();
+    console.log('skiff: stopped cleanly');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+export function serverCommand(args: string[]): Promise<void> {
+  return run(args, 'server', 'store and API server');
+}
+
+export function apiserverCommand(args: string[]): Promise<void> {
+  return run(args, 'apiserver', 'API server');
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// Set-up run before `npm start` and `npm test`: npm dependencies, then the Debian packages the mode needs.
+// Installs what it can (as root on Debian/Ubuntu, with apt-get's own progress) and says exactly what is missing otherwise.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const mode = process.argv[2] ?? 'start';
+
+/** Debian packages per mode: [package, a file it provides] */
+const PACKAGES = {
+  start: [],
+  test: [['etcd-server', '/usr/bin/etcd']],
+};
+
+function say(msg) {
+  console.log(`[skiff setup] ${msg}`);
+}
+
+function npmDependencies() {
+  const lock = path.join(root, 'package-lock.json');
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  const fresh = existsSync(marker) && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs);
+  if (fresh) return;
+  say('installing npm dependencies (npm ci)...');
+  const r = spawnSync('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('[skiff setup] npm could not install the dependencies: see its output above (is the npm registry reachable?)');
+    process.exit(1);
+  }
+}
+
+function debianPackages() {
+  const missing = (PACKAGES[mode] ?? []).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
+  if (missing.length === 0) return;
+  const isRoot = process.getuid?.() === 0;
+  const hasApt = existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
+  if (!isRoot || !hasApt) {
+    console.error(`[skiff setup] missing Debian packages: ${missing.join(' ')}`);
+    console.error(`[skiff setup] install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  say(`installing Debian packages: ${missing.join(' ')} (apt-get)...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+  if (r.status !== 0) say('apt-get update failed; trying the install with the current package lists');
+  r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  if (r.status !== 0) {
+    console.error(`[skiff setup] apt-get could not install: ${missing.join(' ')} (see above)`);
+    process.exit(1);
+  }
+  // Debian starts the packaged services; skiff runs its own instances, so stop the system ones
+  for (const svc of ['etcd']) {
+    try {
+      execFileSync('sh', ['-c', `command -v systemctl >/dev/null && systemctl disable --now ${svc} >/dev/null 2>&1 || true; pkill -x ${svc} || true`]);
+    } catch {
+      /* nothing to stop */
+    }
+  }
+}
+
+function kubectl() {
+  if (mode !== 'test') return;
+  if (!existsSync('/usr/bin/kubectl')) {
+    console.error('[skiff setup] kubectl is not installed: the end-to-end tests drive the API with real kubectl (install kubectl 1.27 or newer)');
+    process.exit(1);
+  }
+}
+
+npmDependencies();
+debianPackages();
+kubectl();

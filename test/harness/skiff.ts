@@ -1,0 +1,96 @@
+/**
+ * Start a real `skiff server` (or apiserver) as a child process for end-to-end tests: its own temporary data folder,
+ * a free port on 127.0.0.1, and a stop() that kills it by PID and removes the folder.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface SkiffProcess {
+  dataDir: string;
+  port: number;
+  url: string;
+  kubeconfig: string;
+  child: ChildProcess;
+  output(): string;
+  /** SIGKILL, as a crash would */
+  kill9(): Promise<void>;
+  /** SIGINT (Ctrl-C) and wait for exit */
+  stop(): Promise<number | null>;
+  /** remove the data folder (after stop) */
+  cleanup(): void;
+}
+
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+export async function startSkiff(opts: { dataDir?: string; port?: number; store?: string; command?: string } = {}): Promise<SkiffProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'skiff-e2e-'));
+  const port = opts.port ?? (await freeTcpPort());
+  const args = [path.join(ROOT, 'bin/skiff.mjs'), opts.command ?? 'server', '--bind-address', '127.0.0.1'];
+  if (opts.store) args.push('--store', opts.store);
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, SKIFF_DATA_DIR: dataDir, SKIFF_API_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+    running.delete(child);
+    resolve(code);
+  }));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('Press Ctrl-C to stop')) {
+    if (child.exitCode !== null) throw new Error(`skiff exited early (code ${child.exitCode}):\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`skiff did not become ready in 30s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const kubeconfig = path.join(dataDir, 'kubeconfig');
+  return {
+    dataDir,
+    port,
+    url: `https://127.0.0.1:${port}`,
+    kubeconfig,
+    child,
+    output: () => out,
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGINT');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+    cleanup() {
+      if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
