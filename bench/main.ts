@@ -1,0 +1,33 @@
+/**
+ * npm run bench [-- NAME ...]: runs benchmarks, prints a table each, and writes NAME.json into $SKIFF_BENCH_OUT
+ * when that names a folder. Benchmarks measure skiff next to a reference measured in the same run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type Figures = Record<string, unknown>;
+
+const BENCHMARKS: Record<string, () => Promise<Figures>> = {
+  api: async () => (await import('./api.ts')).run(),
+  watch: async () => (await import('./watch.ts')).run(),
+};
+
+const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const chosen = names.length ? names : Object.keys(BENCHMARKS);
+for (const n of chosen) {
+  if (!BENCHMARKS[n]) {
+    console.error(`unknown benchmark "${n}"; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+    process.exit(2);
+  }
+}
+const out = process.env.SKIFF_BENCH_OUT;
+for (const n of chosen) {
+  console.log(`\n=== benchmark: ${n} ===`);
+  const figures = await BENCHMARKS[n]();
+  if (out) {
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path.join(out, `${n}.json`), JSON.stringify(figures, null, 2) + '\n');
+    console.log(`(figures written to ${path.join(out, `${n}.json`)})`);
+  }
+}
+process.exit(0);

@@ -1,0 +1,147 @@
+/**
+ * Watch benchmark: how fast one watcher receives events, and fan-out of pod events to many watchers
+ * (1,000 watchers, 100 pod writes/s): delivery latency from the write's start to its arrival at each watcher,
+ * missed events, and the server's memory per open watcher.
+ */
+import https from 'node:https';
+import { startSkiff } from '../test/harness/skiff.ts';
+import { benchPod, clientFromKubeconfig, percentile, pool, printTable, rssMb, type BenchClient } from './client.ts';
+
+const SINGLE_EVENTS = 20_000;
+const WATCHERS = Number(process.env.SKIFF_BENCH_WATCHERS ?? 1000);
+const FANOUT_RATE = 100;
+const FANOUT_SECONDS = 10;
+
+/** open a watch; onLine gets each raw JSON line */
+function openWatch(c: BenchClient, path: string, onLine: (line: string) => void): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ agent: c.agent, host: c.base.hostname, port: c.base.port, method: 'GET', path, headers: { Accept: 'application/json' } }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`watch answered ${res.statusCode}`));
+        return;
+      }
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          onLine(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      });
+      res.on('error', () => {});
+      resolve(() => req.destroy());
+    });
+    req.on('error', (e) => reject(e));
+    req.end();
+  });
+}
+
+async function singleWatcher(c: BenchClient): Promise<{ live: number; replay: number }> {
+  // live: a watcher receiving while writers push as fast as the API takes them
+  let received = 0;
+  let last = 0;
+  const stop = await openWatch(c, '/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0', () => {
+    received++;
+    last = performance.now();
+  });
+  const start = (await c.request('GET', '/api/v1/namespaces/default/configmaps?limit=1')).body;
+  const startRv = JSON.parse(start).metadata.resourceVersion;
+  const t0 = performance.now();
+  await pool(SINGLE_EVENTS, 128, async (i) => {
+    const r = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `cm-${i}` }, data: { i: String(i) } });
+    if (r.status !== 201) throw new Error(`create failed: ${r.status} ${r.body.slice(0, 200)}`);
+  });
+  const deadline = Date.now() + 30_000;
+  while (received < SINGLE_EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  stop();
+  if (received < SINGLE_EVENTS) throw new Error(`live watcher got ${received}/${SINGLE_EVENTS} events`);
+  const live = SINGLE_EVENTS / ((last - t0) / 1000);
+  // replay: the same events delivered to a new watcher from the resourceVersion before them
+  let got = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const t1 = performance.now();
+  const stop2 = await openWatch(c, `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${startRv}`, () => {
+    if (++got === SINGLE_EVENTS) done();
+  });
+  await Promise.race([finished, new Promise((r) => setTimeout(r, 60_000))]);
+  const replay = got / ((performance.now() - t1) / 1000);
+  stop2();
+  if (got < SINGLE_EVENTS) throw new Error(`replaying watcher got ${got}/${SINGLE_EVENTS} events`);
+  return { live, replay };
+}
+
+async function fanout(c: BenchClient, pid: number): Promise<{ p50: number; p99: number; missed: number; bytesPerWatcher: number; delivered: number }> {
+  const rssBefore = rssMb(pid);
+  const latencies: number[] = [];
+  const counts = new Array<number>(WATCHERS).fill(0);
+  const stops: (() => void)[] = [];
+  const MARK = '"bench.skiff.dev/sent":"';
+  for (let w = 0; w < WATCHERS; w++) {
+    const idx = w;
+    stops.push(
+      await openWatch(c, '/api/v1/namespaces/fanout/pods?watch=1&resourceVersion=0', (line) => {
+        const i = line.indexOf(MARK);
+        if (i < 0) return;
+        const sent = Number(line.slice(i + MARK.length, line.indexOf('"', i + MARK.length)));
+        latencies.push(performance.timeOrigin + performance.now() - sent);
+        counts[idx]++;
+      }),
+    );
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  if (global.gc) global.gc();
+  const rssWatching = rssMb(pid);
+  const bytesPerWatcher = ((rssWatching - rssBefore) * 1024 * 1024) / WATCHERS;
+  const total = FANOUT_RATE * FANOUT_SECONDS;
+  const t0 = Date.now();
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / FANOUT_RATE;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const pod = benchPod(`f-${i}`);
+    pod.metadata.annotations['bench.skiff.dev/sent'] = String(performance.timeOrigin + performance.now());
+    writes.push(c.request('POST', '/api/v1/namespaces/fanout/pods', pod));
+  }
+  await Promise.all(writes);
+  const deadline = Date.now() + 20_000;
+  while (counts.some((n) => n < total) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const s of stops) s();
+  const missed = counts.reduce((a, n) => a + (total - n), 0);
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), missed, bytesPerWatcher, delivered: latencies.length };
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const s = await startSkiff();
+  const c = clientFromKubeconfig(s.kubeconfig, WATCHERS + 200);
+  try {
+    const single = await singleWatcher(c);
+    await c.request('POST', '/api/v1/namespaces', { metadata: { name: 'fanout' } });
+    const f = await fanout(c, s.child.pid!);
+    printTable('One watcher', [
+      ['live events/s (writes as fast as the API takes them)', 'replay events/s (from a past resourceVersion)', 'target'],
+      [single.live.toFixed(0), single.replay.toFixed(0), '>= 5000'],
+    ]);
+    printTable(`${WATCHERS} watchers on pods, ${FANOUT_RATE} pod creates/s for ${FANOUT_SECONDS}s`, [
+      ['delivered', 'missed', 'p50 ms', 'p99 ms', 'target p99 ms', 'server bytes/watcher', 'target bytes'],
+      [f.delivered, f.missed, f.p50.toFixed(1), f.p99.toFixed(1), '100', f.bytesPerWatcher.toFixed(0), '20480'],
+    ]);
+    return {
+      single_watcher_events_per_s: Math.round(single.live),
+      single_watcher_replay_events_per_s: Math.round(single.replay),
+      fanout_p99_ms: Number(f.p99.toFixed(2)),
+      fanout_p50_ms: Number(f.p50.toFixed(2)),
+      fanout_missed_events: f.missed,
+      bytes_per_watcher: Math.round(f.bytesPerWatcher),
+      watchers: WATCHERS,
+    };
+  } finally {
+    c.close();
+    await s.stop();
+    s.cleanup();
+  }
+}
