@@ -1,0 +1,216 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openBackend } from '../storage/index.ts';
+import type { Backend } from '../storage/backend.ts';
+import { Dispatcher } from '../watchcache/dispatcher.ts';
+import { ResourceCache, type EventType } from '../watchcache/cache.ts';
+import { lookupResource } from '../api/registry.ts';
+import { parseFieldSelector, parseLabelSelector } from '../../lib/selectors.ts';
+import { ApiError } from './status.ts';
+import { RestStore } from './store.ts';
+import { WatchServer } from './watch.ts';
+import { resourceTraits, storagePrefix, type Resource, type TypeStrategy } from './resource.ts';
+
+// a fake type strategy: requires metadata.name, nothing else (the real ones live in apiserver/api)
+const fakeStrategy: TypeStrategy = {
+  defaults(o) {
+    if (o.spec && o.spec.replicas === undefined && o.kind === 'Deployment') o.spec.replicas = 1;
+  },
+  validate: (o) => (o.metadata?.name ? [] : [{ type: 'FieldValueRequired', field: 'metadata.name' }]),
+  validateUpdate: () => [],
+  selectableFields: (o) => ({ 'metadata.name': o.metadata?.name ?? '', 'metadata.namespace': o.metadata?.namespace ?? '' }),
+};
+
+function resource(dispatcher: Dispatcher, group: string, version: string, plural: string, capacity?: number): Resource {
+  const info = lookupResource(group, version, plural)!;
+  const prefix = storagePrefix(info);
+  const cache = new ResourceCache(prefix, { selectableFields: fakeStrategy.selectableFields, capacity });
+  dispatcher.register(cache);
+  return { info, strategy: fakeStrategy, prefix, cache, selectable: new Set(['metadata.name', 'metadata.namespace']), ...resourceTraits(info) };
+}
+
+const all = () => ({ labels: parseLabelSelector(''), fields: parseFieldSelector('') });
+
+describe('RestStore on the embedded store', () => {
+  let dir: string;
+  let backend: Backend;
+  let dispatcher: Dispatcher;
+  let store: RestStore;
+  let ns: Resource;
+  let cms: Resource;
+  let deps: Resource;
+  let pods: Resource;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
+    backend = openBackend('', { dataDir: dir });
+    await backend.start();
+    dispatcher = new Dispatcher(backend);
+    ns = resource(dispatcher, '', 'v1', 'namespaces');
+    cms = resource(dispatcher, '', 'v1', 'configmaps', 8);
+    deps = resource(dispatcher, 'apps', 'v1', 'deployments');
+    pods = resource(dispatcher, '', 'v1', 'pods');
+    store = new RestStore(backend, dispatcher, (r, name, errs) => new ApiError(422, 'Invalid', `${r.info.kind} "${name}" is invalid: ${errs[0].field}`), () => ns);
+    await dispatcher.start();
+    await store.create(ns, '', { metadata: { name: 'default' } });
+    await dispatcher.waitFor(await backend.currentRevision(), 2000);
+  });
+  after(async () => {
+    dispatcher.stop();
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates with Kubernetes metadata and refuses duplicates and missing namespaces', async () => {
+    const o = await store.create(cms, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { x: '1' } });
+    assert.match(o.metadata.uid, /^[0-9a-f-]{36}$/);
+    assert.match(o.metadata.creationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(o.metadata.namespace, 'default');
+    assert.ok(Number(o.metadata.resourceVersion) > 0);
+    assert.equal(o.metadata.generation, undefined);
+    await assert.rejects(store.create(cms, 'default', { metadata: { name: 'a' } }), (e: any) => e.code === 409 && e.reason === 'AlreadyExists');
+    await assert.rejects(store.create(cms, 'nowhere', { metadata: { name: 'b' } }), (e: any) => e.code === 404 && /namespaces "nowhere" not found/.test(e.message));
+    await assert.rejects(store.create(cms, 'default', { kind: 'Secret', metadata: { name: 'b' } }), (e: any) => e.code === 400);
+    const g = await store.create(cms, 'default', { metadata: { generateName: 'gen-' } });
+    assert.match(g.metadata.name, /^gen-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+  });
+
+  it('bumps generation only on spec changes and detects stale writes', async () => {
+    const d = await store.create(deps, 'default', { metadata: { name: 'web' }, spec: { template: {} }, status: { replicas: 9 } });
+    assert.equal(d.metadata.generation, 1);
+    assert.deepEqual(d.status, {}, 'status is reset on create');
+    const { obj: d2 } = await store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({ ...cur, metadata: { ...cur.metadata, labels: { a: 'b' } } }));
+    assert.equal(d2.metadata.generation, 1);
+    const { obj: d3 } = await store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({ ...cur, spec: { ...cur.spec, replicas: 3 } }));
+    assert.equal(d3.metadata.generation, 2);
+    const { obj: same } = await store.guaranteedUpdate(deps, 'default', 'web', (cur) => cur);
+    assert.equal(same.metadata.resourceVersion, d3.metadata.resourceVersion, 'a no-op update writes nothing');
+    await assert.rejects(
+      store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({ ...cur, metadata: { ...cur.metadata, resourceVersion: d.metadata.resourceVersion } })),
+      (e: any) => e.code === 409 && /the object has been modified/.test(e.message),
+    );
+    const { obj: st } = await store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({ ...cur, spec: { replicas: 100 }, status: { replicas: 3 } }), { subresource: 'status' });
+    assert.equal(st.status.replicas, 3);
+    assert.equal(st.spec.replicas, 3, 'a status write leaves spec alone');
+  });
+
+  it('marks objects with finalizers and deletes them once the finalizers are gone', async () => {
+    await store.create(cms, 'default', { metadata: { name: 'fin', finalizers: ['example.com/keep'] } });
+    const { obj, deleted } = await store.delete(cms, 'default', 'fin');
+    assert.equal(deleted, false);
+    assert.ok(obj.metadata.deletionTimestamp);
+    await assert.rejects(
+      store.guaranteedUpdate(cms, 'default', 'fin', (cur) => ({ ...cur, metadata: { ...cur.metadata, finalizers: ['example.com/keep', 'new/one'] } })),
+      (e: any) => e.code === 422,
+    );
+    await store.guaranteedUpdate(cms, 'default', 'fin', (cur) => ({ ...cur, metadata: { ...cur.metadata, finalizers: [] } }));
+    await assert.rejects(store.get(cms, 'default', 'fin'), (e: any) => e.code === 404);
+  });
+
+  it('deletes a running pod gracefully and an unscheduled one at once', async () => {
+    await store.create(pods, 'default', { metadata: { name: 'p1' }, spec: { nodeName: 'n1', containers: [] } });
+    const r1 = await store.delete(pods, 'default', 'p1', {});
+    assert.equal(r1.deleted, false);
+    assert.equal(r1.obj.metadata.deletionGracePeriodSeconds, 30);
+    const r2 = await store.delete(pods, 'default', 'p1', { gracePeriodSeconds: 0 });
+    assert.equal(r2.deleted, true);
+    await store.create(pods, 'default', { metadata: { name: 'p2' }, spec: { containers: [] } });
+    assert.equal((await store.delete(pods, 'default', 'p2')).deleted, true);
+  });
+
+  it('checks delete preconditions', async () => {
+    await store.create(cms, 'default', { metadata: { name: 'pre' } });
+    await assert.rejects(store.delete(cms, 'default', 'pre', { preconditions: { uid: 'nope' } }), (e: any) => e.code === 409 && /Precondition failed: UID/.test(e.message));
+  });
+
+  it('lists from the cache with limit and continue, consistently', async () => {
+    for (let i = 0; i < 25; i++) await store.create(cms, 'default', { metadata: { name: `page-${String(i).padStart(2, '0')}`, labels: { page: 'yes' } } });
+    const filter = { ...all(), labels: parseLabelSelector('page=yes'), namespace: 'default' };
+    const names: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const res = await store.list(cms, { filter, limit: 10, continueToken: token });
+      names.push(...res.items.map((o) => o.metadata.name));
+      token = res.continueToken;
+      pages++;
+    } while (token);
+    assert.equal(pages, 3);
+    assert.equal(names.length, 25);
+    assert.deepEqual(names, [...names].sort());
+    const exact = await store.list(cms, { filter, resourceVersion: (await store.list(cms, { filter })).resourceVersion, resourceVersionMatch: 'Exact' });
+    assert.equal(exact.items.length, 25);
+  });
+
+  it('serves watches from a resourceVersion, with selectors deciding ADDED/DELETED', async () => {
+    const start = (await store.list(cms, { filter: all() })).resourceVersion;
+    await store.create(cms, 'default', { metadata: { name: 'w', labels: { sel: 'a' } } });
+    await store.guaranteedUpdate(cms, 'default', 'w', (cur) => ({ ...cur, metadata: { ...cur.metadata, labels: { sel: 'b' } } }));
+    await store.delete(cms, 'default', 'w');
+    await dispatcher.waitFor(await backend.currentRevision(), 2000);
+    const watches = new WatchServer(dispatcher, backend);
+    const collect = async (labelSel: string) => {
+      const seen: string[] = [];
+      let ended = false;
+      await watches.serve(
+        cms,
+        { filter: { ...all(), labels: parseLabelSelector(labelSel), namespace: 'default' }, resourceVersion: start, allowBookmarks: false, timeoutSeconds: 1 },
+        {
+          write(line) {
+            const ev = JSON.parse(line) as { type: EventType; object: any };
+            if (ev.object.metadata.name === 'w') seen.push(ev.type);
+            return true;
+          },
+          end() {
+            ended = true;
+          },
+          onClose() {},
+        },
+      );
+      assert.equal(ended, false);
+      return seen;
+    };
+    assert.deepEqual(await collect(''), ['ADDED', 'MODIFIED', 'DELETED']);
+    assert.deepEqual(await collect('sel=a'), ['ADDED', 'DELETED']);
+    assert.deepEqual(await collect('sel=b'), ['ADDED', 'DELETED']);
+  });
+});
+
+describe('watch older than the cache window', () => {
+  it('replays from the store, then continues live from the cache without gaps or duplicates', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
+    const backend = openBackend('', { dataDir: dir });
+    await backend.start();
+    const dispatcher = new Dispatcher(backend);
+    const ns = resource(dispatcher, '', 'v1', 'namespaces');
+    const cms = resource(dispatcher, '', 'v1', 'configmaps', 4);
+    const store = new RestStore(backend, dispatcher, () => new ApiError(422, 'Invalid', 'invalid'), () => ns);
+    try {
+      await dispatcher.start();
+      await store.create(ns, '', { metadata: { name: 'default' } });
+      await dispatcher.waitFor(await backend.currentRevision(), 2000);
+      const start = Number((await store.list(cms, { filter: all() })).resourceVersion);
+      for (let i = 0; i < 20; i++) await store.create(cms, 'default', { metadata: { name: `old-${i}` } });
+      await dispatcher.waitFor(await backend.currentRevision(), 2000);
+      assert.ok(cms.cache.windowStart > start, 'the cache window has moved past the start');
+      const names: string[] = [];
+      const watches = new WatchServer(dispatcher, backend);
+      await watches.serve(
+        cms,
+        { filter: all(), resourceVersion: String(start), allowBookmarks: false, timeoutSeconds: 5 },
+        { write: (l) => (names.push(JSON.parse(l).object.metadata.name), true), end() {}, onClose() {} },
+      );
+      for (let i = 0; i < 5; i++) await store.create(cms, 'default', { metadata: { name: `new-${i}` } });
+      const deadline = Date.now() + 3000;
+      while (names.length < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(names, [...Array.from({ length: 20 }, (_, i) => `old-${i}`), ...Array.from({ length: 5 }, (_, i) => `new-${i}`)]);
+    } finally {
+      dispatcher.stop();
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
