@@ -1,0 +1,117 @@
+/**
+ * The REST handler's Patcher over apiserver/patch: JSON patch, merge patch, strategic merge patch and server-side
+ * apply, typed by the API model; and the unknown-field check for fieldValidation.
+ */
+import yaml from 'js-yaml';
+import {
+  apply,
+  applyConflictError,
+  applyJsonPatch,
+  applyMergePatch,
+  PatchError,
+  strategicMergePatch,
+  trackUpdate,
+  validateApplyConfiguration,
+  type TypeResolver,
+} from './patch/index.ts';
+import { resolve } from './openapi/definitions.ts';
+import { unknownFields } from './rest/field-validation.ts';
+import type { FieldValidator, Patcher } from './rest/handler.ts';
+import { apiVersionOf, type Resource } from './rest/resource.ts';
+import { ApiError, badRequest } from './rest/status.ts';
+import { nowRfc3339 } from './rest/meta.ts';
+
+const resolver: TypeResolver = { resolve };
+
+export const PATCH_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+  'application/apply-patch+yaml',
+];
+
+function asApiError(e: unknown): unknown {
+  if (e instanceof PatchError) {
+    return new ApiError(e.status, e.reason, e.message, e.causes ? { causes: e.causes } : undefined);
+  }
+  return e;
+}
+
+/** fields reset by the main resource vs the status subresource (they belong to the other endpoint) */
+function resetFields(r: Resource, subresource?: string): string[][] | undefined {
+  if (!r.info.subresources.includes('status')) return undefined;
+  return subresource === 'status' ? [['spec'], ['metadata']] : [['status']];
+}
+
+function parsePatchJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw badRequest(`error decoding patch: ${(e as Error).message}`);
+  }
+}
+
+export function makePatcher(): Patcher {
+  return {
+    patchTypes: PATCH_TYPES,
+    patch(r, type, cur, body) {
+      const p = parsePatchJson(body);
+      try {
+        switch (type) {
+          case 'application/json-patch+json':
+            return applyJsonPatch(cur, p);
+          case 'application/merge-patch+json':
+            return applyMergePatch(cur, p);
+          case 'application/strategic-merge-patch+json': {
+            const typeName = cur?.kind === 'Scale' ? 'io.k8s.api.autoscaling.v1.Scale' : r.info.definition;
+            return strategicMergePatch(cur, p, typeName, resolver);
+          }
+          default:
+            throw badRequest(`unsupported patch type ${type}`);
+        }
+      } catch (e) {
+        throw asApiError(e);
+      }
+    },
+    apply(r, live, body, manager, force, subresource) {
+      let config: any;
+      try {
+        const docs = yaml.loadAll(body.toString('utf8')).filter((d) => d !== null && d !== undefined);
+        if (docs.length !== 1) throw new Error(`expected one YAML or JSON document, found ${docs.length}`);
+        config = docs[0];
+      } catch (e) {
+        throw badRequest(`error decoding YAML: ${(e as Error).message}`);
+      }
+      try {
+        validateApplyConfiguration(config, { apiVersion: apiVersionOf(r.info), kind: r.info.kind, name: live?.metadata?.name ?? config?.metadata?.name });
+        const res = apply(live, config, {
+          manager,
+          force,
+          typeName: r.info.definition,
+          resolver,
+          now: nowRfc3339(),
+          subresource,
+          resetFields: resetFields(r, subresource),
+        });
+        if (res.conflicts && res.conflicts.length > 0) throw applyConflictError(res.conflicts);
+        return res.object;
+      } catch (e) {
+        throw asApiError(e);
+      }
+    },
+    trackUpdate(r, old, obj, manager, subresource) {
+      try {
+        const tracked = trackUpdate(old, obj, manager, r.info.definition, resolver, nowRfc3339(), subresource, { resetFields: resetFields(r, subresource) });
+        const mf = (tracked as any).metadata?.managedFields;
+        if (mf === undefined) delete obj.metadata?.managedFields;
+        else (obj.metadata ??= {}).managedFields = mf;
+      } catch (e) {
+        throw asApiError(e);
+      }
+    },
+  };
+}
+
+export function makeFieldValidator(): FieldValidator {
+  return (r, obj) => unknownFields(obj, r.info.definition, resolve);
+}

@@ -1,0 +1,184 @@
+/**
+ * The API server's HTTP behaviour, in process with TLS and real client credentials: authentication, error Statuses,
+ * limits, watches over HTTP and WebSocket, Table output, discovery, health and metrics.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { startApiServer, type ApiServer } from '../apiserver/server.ts';
+import { clientFromKubeconfig, type BenchClient } from '../bench/client.ts';
+
+describe('API server over HTTPS', () => {
+  let dir: string;
+  let api: ApiServer;
+  let c: BenchClient;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-api-'));
+    api = await startApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', log: () => {} });
+    c = clientFromKubeconfig(api.kubeconfigPath!);
+  });
+  after(async () => {
+    c?.close();
+    await api?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const anonymous = (p: string) =>
+    new Promise<number>((resolve, reject) => {
+      https.get(`${api.url}${p}`, { rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+
+  it('refuses requests without credentials, except health checks', async () => {
+    assert.equal(await anonymous('/api/v1/namespaces'), 401);
+    assert.equal(await anonymous('/version'), 401);
+    assert.equal(await anonymous('/readyz'), 200);
+    assert.equal(await anonymous('/livez'), 200);
+  });
+
+  it('answers errors as Status objects with Kubernetes codes and reasons', async () => {
+    const nf = await c.request('GET', '/api/v1/namespaces/default/configmaps/nope');
+    assert.equal(nf.status, 404);
+    const st = JSON.parse(nf.body);
+    assert.equal(st.kind, 'Status');
+    assert.equal(st.reason, 'NotFound');
+    assert.equal(st.message, 'configmaps "nope" not found');
+    const notJson = await c.request('POST', '/api/v1/namespaces/default/configmaps', '{not json');
+    assert.equal(notJson.status, 400);
+    const wrongKind = await c.request('POST', '/api/v1/namespaces/default/configmaps', { kind: 'Secret', apiVersion: 'v1', metadata: { name: 'x' } });
+    assert.equal(wrongKind.status, 400);
+    const huge = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'big' }, data: { x: 'y'.repeat(3 * 1024 * 1024 + 10) } });
+    assert.equal(huge.status, 413);
+    const badPatch = await c.request('PATCH', '/api/v1/namespaces/default/configmaps/x', '{}', { 'Content-Type': 'text/plain' });
+    assert.equal(badPatch.status, 415);
+    const invalid = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'Bad_Name' } });
+    assert.equal(invalid.status, 422);
+    const inv = JSON.parse(invalid.body);
+    assert.equal(inv.reason, 'Invalid');
+    assert.equal(inv.details.causes[0].field, 'metadata.name');
+    const unknown = await c.request('GET', '/apis/nothing.example.com/v1/things');
+    assert.equal(unknown.status, 404);
+    const badSel = await c.request('GET', '/api/v1/pods?labelSelector=a%20b%20c');
+    assert.equal(badSel.status, 400);
+    const badField = await c.request('GET', '/api/v1/pods?fieldSelector=spec.bogus%3Dx');
+    assert.equal(badField.status, 400);
+    assert.match(JSON.parse(badField.body).message, /field label not supported: spec.bogus/);
+  });
+
+  it('keeps stored data intact when a write is refused', async () => {
+    const ok = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'keep' }, data: { a: '1' } });
+    assert.equal(ok.status, 201);
+    const cur = JSON.parse(ok.body);
+    const stale = await c.request('PUT', '/api/v1/namespaces/default/configmaps/keep', { ...cur, data: { a: '2' }, metadata: { ...cur.metadata, resourceVersion: '1' } });
+    assert.equal(stale.status, 409);
+    const bad = await c.request('PUT', '/api/v1/namespaces/default/configmaps/keep', { ...cur, metadata: { ...cur.metadata, labels: { 'bad key!': 'x' } } });
+    assert.equal(bad.status, 422);
+    const after = JSON.parse((await c.request('GET', '/api/v1/namespaces/default/configmaps/keep')).body);
+    assert.deepEqual(after.data, { a: '1' });
+    assert.equal(after.metadata.resourceVersion, cur.metadata.resourceVersion);
+  });
+
+  it('dry-runs writes without storing them', async () => {
+    const r = await c.request('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', { metadata: { name: 'dry' } });
+    assert.equal(r.status, 201);
+    assert.equal((await c.request('GET', '/api/v1/namespaces/default/configmaps/dry')).status, 404);
+  });
+
+  it('serves Tables for kubectl', async () => {
+    const r = await c.request('GET', '/api/v1/namespaces', undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
+    const t = JSON.parse(r.body);
+    assert.equal(t.kind, 'Table');
+    assert.deepEqual(t.columnDefinitions.map((c: any) => c.name), ['Name', 'Status', 'Age']);
+    assert.ok(t.rows.some((row: any) => row.cells[0] === 'kube-system' && row.cells[1] === 'Active'));
+  });
+
+  it('offers aggregated discovery and classic discovery', async () => {
+    const agg = await c.request('GET', '/apis', undefined, { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
+    const d = JSON.parse(agg.body);
+    assert.equal(d.kind, 'APIGroupDiscoveryList');
+    assert.ok(d.items.some((g: any) => g.metadata.name === 'apps'));
+    const core = JSON.parse((await c.request('GET', '/api/v1')).body);
+    const pods = core.resources.find((r: any) => r.name === 'pods');
+    assert.deepEqual(pods.shortNames, ['po']);
+    assert.ok(core.resources.some((r: any) => r.name === 'pods/status'));
+  });
+
+  it('streams watch events over HTTP, with initial events and a bookmark', async () => {
+    const lines: any[] = [];
+    const req = https.request(
+      {
+        agent: c.agent,
+        host: '127.0.0.1',
+        port: api.port,
+        path: '/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true',
+      },
+      (res) => {
+        let buf = '';
+        res.on('data', (d) => {
+          buf += d;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            lines.push(JSON.parse(buf.slice(0, i)));
+            buf = buf.slice(i + 1);
+          }
+        });
+      },
+    );
+    req.end();
+    try {
+      const deadline = Date.now() + 5000;
+      while (!lines.some((l) => l.type === 'BOOKMARK') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const bm = lines.find((l) => l.type === 'BOOKMARK');
+      assert.equal(bm.object.metadata.annotations['k8s.io/initial-events-end'], 'true');
+      assert.ok(lines.some((l) => l.type === 'ADDED' && l.object.metadata.name === 'keep'));
+      await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'live' } });
+      while (!lines.some((l) => l.object.metadata?.name === 'live') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(lines.find((l) => l.object.metadata?.name === 'live').type, 'ADDED');
+    } finally {
+      req.destroy();
+    }
+  });
+
+  it('streams watch events over WebSocket', async () => {
+    const b64 = (s: string) => s;
+    void b64;
+    const ws = new WebSocket(`wss://127.0.0.1:${api.port}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0`, { agent: c.agent } as any);
+    const msgs: any[] = [];
+    ws.on('message', (m) => msgs.push(JSON.parse(m.toString())));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    try {
+      await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'via-ws' } });
+      const deadline = Date.now() + 5000;
+      while (!msgs.some((m) => m.object.metadata?.name === 'via-ws') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(msgs.some((m) => m.type === 'ADDED' && m.object.metadata.name === 'via-ws'));
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('answers 410 Gone for a compacted resourceVersion', async () => {
+    const cur = await api.backend.currentRevision();
+    await api.backend.compact(cur);
+    const r = await c.request('GET', '/api/v1/namespaces/default/configmaps?resourceVersion=2&resourceVersionMatch=Exact');
+    assert.equal(r.status, 410);
+    assert.equal(JSON.parse(r.body).reason, 'Expired');
+  });
+
+  it('exposes Prometheus metrics', async () => {
+    const r = await c.request('GET', '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.body, /^apiserver_request_total\{verb="GET",.*resource="configmaps".*code="404"\} \d+/m);
+    assert.match(r.body, /^apiserver_request_duration_seconds_bucket\{/m);
+    assert.match(r.body, /^apiserver_storage_operation_duration_seconds_count\{operation="create",driver="sqlite"\} \d+/m);
+  });
+});
