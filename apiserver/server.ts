@@ -25,7 +25,7 @@ import { ServiceAllocator, serviceHooks } from './allocator.ts';
 import { cacheCheck, runChecks, storeCheck } from './health.ts';
 import { STRATEGIES } from './api/strategies.ts';
 import { invalidStatus } from './api/status-errors.ts';
-import { ensurePki, makeAuthenticator, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
+import { ensurePki, makeAuthenticator, serviceAccountTokenAuthenticator, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
 import { makePatcher, makeFieldValidator } from './patching.ts';
 import { makeTableRenderer } from './tables.ts';
 import { OpenApiEndpoints } from './openapi-http.ts';
@@ -114,9 +114,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   let serverOptions: https.ServerOptions | undefined;
   let pki: Awaited<ReturnType<typeof ensurePki>> | undefined;
   if (!opts.insecure) {
-    pki = await ensurePki(path.join(opts.dataDir, 'pki'), { extraSans: opts.extraSans });
+    pki = await ensurePki(path.join(opts.dataDir, 'pki'), { extraSans: opts.extraSans, serviceCidr: opts.serviceCidr });
     const tokens = await TokenStore.open(path.join(opts.dataDir, 'pki', 'tokens.csv'));
-    authenticate = makeAuthenticator(tokens);
+    authenticate = makeAuthenticator(tokens, { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki)] });
     serverOptions = tlsServerOptions(pki);
   }
 

@@ -1,0 +1,113 @@
+/**
+ * Request authentication, in Kubernetes' order: a client certificate verified against the cluster CA, then a bearer
+ * token (the static token file first, then further token authenticators such as service account tokens).
+ * The certificate's user is computed once per TLS connection; a token lookup is one map access or one signature check.
+ */
+import type http from 'node:http';
+import type https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { Pki } from './pki.ts';
+import type { TokenStore } from './tokens.ts';
+import { AUTHENTICATED_GROUP, type UserInfo } from './user.ts';
+import { serviceAccountUser, verifyServiceAccountToken, type ServiceAccountClaims, type VerifyOptions } from './service-account.ts';
+
+/** resolves a bearer token to its user, or undefined if this authenticator does not know the token */
+export type TokenAuthenticator = (token: string) => UserInfo | undefined;
+/** the user a request comes from, or undefined when it carries no valid credentials */
+export type Authenticator = (req: http.IncomingMessage) => UserInfo | undefined;
+
+export interface AuthenticatorOptions {
+  /** tried in order after the static token file */
+  tokenAuthenticators?: TokenAuthenticator[];
+}
+
+const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
+
+export function makeAuthenticator(tokens: TokenStore, opts: AuthenticatorOptions = {}): Authenticator {
+  const byCertificate = new WeakMap<TLSSocket, UserInfo | null>();
+  const authenticated = new WeakMap<UserInfo, UserInfo>();
+  const more = opts.tokenAuthenticators ?? [];
+
+  const withAuthenticatedGroup = (u: UserInfo): UserInfo => {
+    let out = authenticated.get(u);
+    if (!out) {
+      out = u.groups.includes(AUTHENTICATED_GROUP) ? u : { ...u, groups: [...u.groups, AUTHENTICATED_GROUP] };
+      authenticated.set(u, out);
+    }
+    return out;
+  };
+
+  return (req) => {
+    const socket = req.socket as TLSSocket;
+    if (socket.encrypted) {
+      let user = byCertificate.get(socket);
+      if (user === undefined) {
+        user = certificateUser(socket) ?? null;
+        byCertificate.set(socket, user);
+      }
+      if (user) return user;
+    }
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) return undefined;
+    const fromFile = tokens.lookup(token);
+    if (fromFile) return withAuthenticatedGroup(fromFile);
+    for (const auth of more) {
+      const u = auth(token);
+      if (u) return u.groups.includes(AUTHENTICATED_GROUP) ? u : { ...u, groups: [...u.groups, AUTHENTICATED_GROUP] };
+    }
+    return undefined;
+  };
+}
+
+/** service account JWTs signed by the cluster's sa.key; `validate` may reject tokens whose objects are gone */
+export function serviceAccountTokenAuthenticator(pki: Pki, opts: VerifyOptions & { validate?: (claims: ServiceAccountClaims) => boolean } = {}): TokenAuthenticator {
+  return (token) => {
+    if (token.split('.').length !== 3) return undefined;
+    let claims: ServiceAccountClaims;
+    try {
+      claims = verifyServiceAccountToken(pki, token, opts);
+    } catch {
+      return undefined;
+    }
+    if (opts.validate && !opts.validate(claims)) return undefined;
+    return serviceAccountUser(claims);
+  };
+}
+
+/** TLS options for the API server: the serving certificate, and client certificates requested (not required) from the cluster CA */
+export function tlsServerOptions(pki: Pki): https.ServerOptions {
+  return {
+    cert: pki.servingCertPem,
+    key: pki.servingKeyPem,
+    ca: pki.caCertPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+  };
+}
+
+/** the user of a client certificate that chains to the CA and allows client authentication: CN = name, O = groups */
+function certificateUser(socket: TLSSocket): UserInfo | undefined {
+  if (!socket.authorized) return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.subject) return undefined;
+  const eku = cert.ext_key_usage;
+  if (eku && !eku.includes(CLIENT_AUTH_OID)) return undefined;
+  const name = single(cert.subject.CN);
+  if (!name) return undefined;
+  const o = cert.subject.O as string | string[] | undefined;
+  const groups = o === undefined ? [] : Array.isArray(o) ? [...o] : [o];
+  if (!groups.includes(AUTHENTICATED_GROUP)) groups.push(AUTHENTICATED_GROUP);
+  return { name, groups };
+}
+
+function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** the token of an `Authorization: Bearer <token>` header (scheme case-insensitive, as Kubernetes accepts) */
+function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1] : undefined;
+}
