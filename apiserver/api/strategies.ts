@@ -1,0 +1,39 @@
+/**
+ * One Strategy per served resource, keyed '<group>/<resource>' ('' group for core: '/pods', 'apps/deployments').
+ */
+import type { Strategy } from './strategy.ts';
+import { podStrategy } from './core/pod.ts';
+import { serviceStrategy } from './core/service.ts';
+import { namespaceStrategy } from './core/namespace.ts';
+import { nodeStrategy } from './core/node.ts';
+import { configMapStrategy, secretStrategy } from './core/configmap.ts';
+import { coreEventStrategy, endpointsStrategy, serviceAccountStrategy } from './core/misc.ts';
+import { controllerRevisionStrategy, daemonSetStrategy, deploymentStrategy, replicaSetStrategy, statefulSetStrategy } from './apps/apps.ts';
+import { leaseStrategy } from './coordination/lease.ts';
+import { endpointSliceStrategy } from './discovery/endpointslice.ts';
+import { eventsV1Strategy } from './events/event.ts';
+import { hpaStrategy } from './autoscaling/hpa.ts';
+import { cronJobStrategy, jobStrategy } from './batch/batch.ts';
+
+export const STRATEGIES: Record<string, Strategy> = {
+  '/namespaces': namespaceStrategy,
+  '/pods': podStrategy,
+  '/nodes': nodeStrategy,
+  '/services': serviceStrategy,
+  '/endpoints': endpointsStrategy,
+  '/configmaps': configMapStrategy,
+  '/secrets': secretStrategy,
+  '/serviceaccounts': serviceAccountStrategy,
+  '/events': coreEventStrategy,
+  'apps/deployments': deploymentStrategy,
+  'apps/replicasets': replicaSetStrategy,
+  'apps/daemonsets': daemonSetStrategy,
+  'apps/statefulsets': statefulSetStrategy,
+  'apps/controllerrevisions': controllerRevisionStrategy,
+  'coordination.k8s.io/leases': leaseStrategy,
+  'discovery.k8s.io/endpointslices': endpointSliceStrategy,
+  'events.k8s.io/events': eventsV1Strategy,
+  'autoscaling/horizontalpodautoscalers': hpaStrategy,
+  'batch/jobs': jobStrategy,
+  'batch/cronjobs': cronJobStrategy,
+};

@@ -1,0 +1,18 @@
+/**
+ * The type-specific behaviour of one resource: defaulting, validation of creates, updates and status writes, and
+ * the fields a field selector may use. The REST store calls these; STRATEGIES (strategies.ts) holds one per resource.
+ */
+import type { FieldError } from './field-error.ts';
+
+export interface Strategy {
+  /** Kubernetes' defaulting for the versioned type, in place (spec defaults, pod template defaults, ...) */
+  defaults(obj: any): void;
+  /** full validation of a new object including metadata; [] when valid */
+  validate(obj: any): FieldError[];
+  /** validation of an update: the object's own validity plus the fields that may not change */
+  validateUpdate(obj: any, old: any): FieldError[];
+  /** validation for writes to the status subresource */
+  validateStatusUpdate?(obj: any, old: any): FieldError[];
+  /** the fields usable in field selectors for this type, with their values for obj (every key always present) */
+  selectableFields(obj: any): Record<string, string>;
+}
