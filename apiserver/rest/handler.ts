@@ -262,8 +262,9 @@ export class ResourceHandler {
     const transform =
       rep.as === 'Table'
         ? (type: string, obj: any) => {
+            // column definitions travel with the first event only, as Kubernetes sends them
             const table = this.d.table(r, [obj], { resourceVersion: obj.metadata?.resourceVersion }, rep.includeObject ?? 'Metadata');
-            if (!first) table.columnDefinitions = [];
+            if (!first) table.columnDefinitions = null;
             first = false;
             return `{"type":"${type}","object":${JSON.stringify(table)}}\n`;
           }
