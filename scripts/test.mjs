@@ -36,7 +36,7 @@ if (!only.length) {
   }
 }
 console.log(`[skiff test] ${files.length} test files`);
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', ...files], {
   stdio: 'inherit',
   cwd: root,
   env: { ...process.env, NODE_OPTIONS: '' },
