@@ -207,6 +207,17 @@ export class ResourceHandler {
     return obj;
   }
 
+  /** an object in the negotiated representation; a plain JSON answer reuses the stored encoding */
+  private sendObject(ctx: RequestContext, code: number, r: Resource, obj: any, rep: Representation): void {
+    const json = rep.as === 'Object' && !rep.yaml ? this.d.store.jsonOf(obj) : undefined;
+    if (json === undefined) {
+      sendJson(ctx.res, code, this.render(r, obj, rep), rep);
+      return;
+    }
+    ctx.res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
+    ctx.res.end(json);
+  }
+
   private async get(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation): Promise<true> {
     const obj = await this.d.store.get(r, ns, name);
     sendJson(ctx.res, 200, this.render(r, obj, rep), rep);
@@ -379,10 +390,10 @@ export class ResourceHandler {
     this.d.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
     const manager = this.fieldManager(ctx);
-    const prepared = this.d.store.prepareCreate(r, ns, body);
+    const prepared = this.d.store.prepareCreate(r, ns, body, true);
     this.d.patcher.trackUpdate(r, undefined, prepared, manager);
-    const obj = await this.d.store.create(r, ns, body, { dryRun }, prepared);
-    sendJson(ctx.res, 201, this.render(r, obj, rep), rep);
+    const obj = await this.d.store.create(r, ns, prepared, { dryRun }, prepared);
+    this.sendObject(ctx, 201, r, obj, rep);
   }
 
   private async update(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation, dryRun: boolean, sub?: string): Promise<void> {
@@ -413,7 +424,7 @@ export class ResourceHandler {
       },
       { dryRun, subresource, allowCreate: r.createOnUpdate && !sub },
     );
-    sendJson(ctx.res, created ? 201 : 200, this.render(r, obj, rep), rep);
+    this.sendObject(ctx, created ? 201 : 200, r, obj, rep);
   }
 
   private async patch(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation, dryRun: boolean, sub?: string): Promise<void> {
@@ -451,7 +462,7 @@ export class ResourceHandler {
       },
       { dryRun, subresource, allowCreate: isApply && !sub },
     );
-    sendJson(ctx.res, created ? 201 : 200, this.render(r, obj, rep), rep);
+    this.sendObject(ctx, created ? 201 : 200, r, obj, rep);
   }
 
   private async deleteOptions(ctx: RequestContext): Promise<DeleteOptions> {

@@ -83,6 +83,9 @@ export function decodeContinue(token: string): ContinueToken {
 const MAX_UPDATE_RETRIES = 16;
 
 export class RestStore {
+  /** the stored JSON (without resourceVersion) of objects this store just wrote */
+  private readonly encoded = new WeakMap<object, string>();
+
   constructor(
     readonly backend: Backend,
     readonly dispatcher: Dispatcher,
@@ -103,7 +106,19 @@ export class RestStore {
     delete md.resourceVersion;
     const s = JSON.stringify(obj);
     if (rv !== undefined) md.resourceVersion = rv;
+    this.encoded.set(obj, s);
     return s;
+  }
+
+  /** the JSON of an object this store wrote, with its resourceVersion, without serializing it again */
+  jsonOf(obj: any): string | undefined {
+    const s = this.encoded.get(obj);
+    const rv = obj?.metadata?.resourceVersion;
+    if (s === undefined || rv === undefined) return undefined;
+    const at = s.indexOf('"metadata":{');
+    if (at < 0) return undefined;
+    const i = at + '"metadata":{'.length;
+    return `${s.slice(0, i)}"resourceVersion":${JSON.stringify(rv)}${s[i] === '}' ? '' : ','}${s.slice(i)}`;
   }
 
   private withTypeMeta(r: Resource, obj: any): any {
@@ -166,9 +181,9 @@ export class RestStore {
   }
 
   /** prepare a new object for storage: defaults, metadata, status reset, validation */
-  prepareCreate(r: Resource, ns: string, body: any): any {
+  prepareCreate(r: Resource, ns: string, body: any, owned = false): any {
     this.checkTypeMeta(r, body);
-    const obj = this.withTypeMeta(r, clone(body));
+    const obj = this.withTypeMeta(r, owned ? body : clone(body));
     this.checkNamespace(r, ns, obj);
     const md = (obj.metadata ??= {});
     if (!md.name && md.generateName) md.name = generateName(md.generateName);
