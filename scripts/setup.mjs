@@ -24,8 +24,8 @@ function npmDependencies() {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   const fresh = existsSync(marker) && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs);
   if (fresh) return;
-  say('installing npm dependencies (npm ci)...');
-  const r = spawnSync('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  say('installing npm dependencies (npm install)...');
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
     console.error('[skiff setup] npm could not install the dependencies: see its output above (is the npm registry reachable?)');
     process.exit(1);
