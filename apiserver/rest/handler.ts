@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import yaml from 'js-yaml';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { lookupResource } from '../api/registry.ts';
+import { selectorString } from '../printers/labels.ts';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from '../../lib/selectors.ts';
 import type { WatchFilter } from '../watchcache/cache.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
@@ -544,7 +545,7 @@ export class ResourceHandler {
         creationTimestamp: o.metadata.creationTimestamp,
       },
       spec: { replicas: o.spec?.replicas ?? 0 },
-      status: { replicas: o.status?.replicas ?? 0, selector: selectorString(o.spec?.selector) },
+      status: { replicas: o.status?.replicas ?? 0, selector: selectorString(o.spec?.selector) ?? '' },
     });
     if (method === 'GET') {
       ctx.verb = 'GET';
@@ -658,21 +659,6 @@ function withType(r: Resource, o: any): any {
 
 function partial(o: any): any {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
-}
-
-/** a LabelSelector object as the string form Scale.status.selector uses */
-export function selectorString(sel: any): string {
-  if (!sel) return '';
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) parts.push(`${k}=${v}`);
-  for (const e of sel.matchExpressions ?? []) {
-    const vals = [...(e.values ?? [])].sort().join(',');
-    if (e.operator === 'In') parts.push(`${e.key} in (${vals})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${vals})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.sort().join(',');
 }
 
 export { qualifiedResource, notFound };

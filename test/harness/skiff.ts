@@ -4,10 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -26,17 +26,6 @@ export interface SkiffProcess {
   cleanup(): void;
 }
 
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
@@ -44,7 +33,7 @@ process.on('exit', () => {
 
 export async function startSkiff(opts: { dataDir?: string; port?: number; store?: string; command?: string } = {}): Promise<SkiffProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'skiff-e2e-'));
-  const port = opts.port ?? (await freeTcpPort());
+  const port = opts.port ?? (await freePort());
   const args = [path.join(ROOT, 'bin/skiff.mjs'), opts.command ?? 'server', '--bind-address', '127.0.0.1'];
   if (opts.store) args.push('--store', opts.store);
   const child = spawn(process.execPath, args, {

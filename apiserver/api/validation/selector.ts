@@ -2,6 +2,7 @@
  * metav1.LabelSelector: validation (matchLabels, matchExpressions operators), matching against a label set, and the
  * Go rendering Kubernetes uses when a selector is the offending value of an error.
  */
+import { labelSelectorFromObject, type LabelSelectorObject } from '../../../lib/selectors.ts';
 import type { FieldError } from '../field-error.ts';
 import { forbidden, goQuote, invalid, required, GoValue } from './errors.ts';
 import { isValidLabelValue } from './names.ts';
@@ -50,32 +51,9 @@ export function isEmptySelector(sel: LabelSelector | undefined | null): boolean 
   return !sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0);
 }
 
-/** does the selector select these labels (an empty selector selects everything) */
+/** does the selector select these labels (an empty selector selects everything, none selects nothing) */
 export function selectorMatches(sel: LabelSelector | undefined | null, labels: Record<string, string> | undefined | null): boolean {
-  if (!sel) return false;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const vals = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !vals.includes(l[e.key])) return false;
-        break;
-      case 'NotIn':
-        if (has && vals.includes(l[e.key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return labelSelectorFromObject(sel as LabelSelectorObject | null | undefined).matches(labels ?? {});
 }
 
 function goStringMap(m: Record<string, string> | undefined): string {
