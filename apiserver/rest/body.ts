@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import yaml from 'js-yaml';
 import { badRequest, tooLarge, unsupportedMediaType } from './status.ts';
+import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF_MEDIA_TYPE, ProtobufDecodeError } from '../protobuf/decode.ts';
 
 /** Kubernetes refuses request bodies over 3 MiB */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -42,6 +43,18 @@ const OBJECT_TYPES = ['application/json', 'application/yaml', 'application/vnd.k
 export function decodeObject(buf: Buffer, type: string): any {
   if (type === '' || type === 'application/json' || type === '*/*') return parseJson(buf);
   if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') return parseYaml(buf);
+  if (type === KUBERNETES_PROTOBUF_MEDIA_TYPE) {
+    // typed clients (kubectl 1.32+) send built-in kinds in Kubernetes' protobuf encoding
+    try {
+      return decodeKubernetesProtobuf(buf).object;
+    } catch (e) {
+      if (e instanceof ProtobufDecodeError) {
+        if (e.httpStatus === 415) throw unsupportedMediaType(type, ['application/json', 'application/yaml']);
+        throw badRequest(`the body of the request could not be decoded as protobuf: ${e.message}`);
+      }
+      throw e;
+    }
+  }
   throw unsupportedMediaType(type, OBJECT_TYPES);
 }
 
