@@ -423,7 +423,7 @@ export class ResourceHandler {
         this.d.patcher.trackUpdate(r, cur, desired, manager, subresource);
         return desired;
       },
-      { dryRun, subresource, allowCreate: r.createOnUpdate && !sub },
+      { dryRun, subresource: sub, allowCreate: r.createOnUpdate && !sub },
     );
     this.sendObject(ctx, created ? 201 : 200, r, obj, rep);
   }

@@ -214,3 +214,31 @@ describe('watch older than the cache window', () => {
     }
   });
 });
+
+describe('namespace deletion', () => {
+  it('marks a namespace Terminating while spec.finalizers remain, and deletes it once finalized', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
+    const backend = openBackend('', { dataDir: dir });
+    await backend.start();
+    const dispatcher = new Dispatcher(backend);
+    const ns = resource(dispatcher, '', 'v1', 'namespaces');
+    const store = new RestStore(backend, dispatcher, () => new ApiError(422, 'Invalid', 'invalid'), () => ns);
+    try {
+      await dispatcher.start();
+      await store.create(ns, '', { metadata: { name: 'shop' }, spec: { finalizers: ['kubernetes'] } });
+      // an update without spec keeps the finalizers: they change only through /finalize
+      await store.guaranteedUpdate(ns, '', 'shop', (cur) => ({ ...cur, spec: {} }));
+      const { obj, deleted } = await store.delete(ns, '', 'shop');
+      assert.equal(deleted, false);
+      assert.equal(obj.status.phase, 'Terminating');
+      assert.ok(obj.metadata.deletionTimestamp);
+      assert.deepEqual(obj.spec.finalizers, ['kubernetes']);
+      await store.guaranteedUpdate(ns, '', 'shop', (cur) => ({ ...cur, spec: { finalizers: [] } }), { subresource: 'finalize' });
+      await assert.rejects(store.get(ns, '', 'shop'), (e: any) => e.code === 404);
+    } finally {
+      dispatcher.stop();
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -268,7 +268,7 @@ export class RestStore {
         return { obj: next, created: false };
       }
       // an object marked for deletion whose finalizers are all gone is deleted now
-      const finalize = next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length > 0);
+      const finalize = next.metadata.deletionTimestamp && !hasFinalizers(r, next);
       const res = finalize
         ? await this.backend.delete(key, kv.modRevision)
         : await this.backend.update(key, this.encode(next), kv.modRevision);
@@ -298,6 +298,11 @@ export class RestStore {
         if (cur.status !== undefined) next.status = clone(cur.status);
         else delete next.status;
       }
+    }
+    if (isNamespace(r)) {
+      // a namespace's spec.finalizers change only through its finalize subresource
+      if (subresource === 'finalize') next.spec = { ...(cur.spec ?? {}), finalizers: next.spec?.finalizers ?? [] };
+      else if (cur.spec?.finalizers !== undefined) next.spec = { ...(next.spec ?? {}), finalizers: cur.spec.finalizers };
     }
     const md = (next.metadata ??= {});
     const old = cur.metadata;
@@ -391,12 +396,12 @@ export class RestStore {
         if (i >= 0 && !(md.finalizers ?? []).includes('orphan')) finalizers.splice(i, 1);
       }
       if (finalizers.length > 0) nmd.finalizers = finalizers;
-      if (finalizers.length > 0 || graceful) {
+      if (hasFinalizers(r, next) || graceful) {
         if (!nmd.deletionTimestamp) {
           nmd.deletionTimestamp = nowRfc3339();
           nmd.deletionGracePeriodSeconds = 0;
         }
-        if (r.info.resource === 'namespaces' && r.info.group === '') {
+        if (isNamespace(r)) {
           next.status = { ...(next.status ?? {}), phase: 'Terminating' };
         }
         if (deepEqual(next, cur)) return { obj: cur, deleted: false };
@@ -513,6 +518,16 @@ export class RestStore {
     if (more) out.continueToken = encodeContinue(rev, items[items.length - 1].key);
     return out;
   }
+}
+
+function isNamespace(r: Resource): boolean {
+  return r.info.group === '' && r.info.resource === 'namespaces';
+}
+
+/** metadata.finalizers, and for namespaces also spec.finalizers, keep a deleted object until they are removed */
+function hasFinalizers(r: Resource, obj: any): boolean {
+  if (obj.metadata?.finalizers?.length > 0) return true;
+  return isNamespace(r) && obj.spec?.finalizers?.length > 0;
 }
 
 /** status on create: Kubernetes' strategies reset it, pods start Pending, namespaces Active */

@@ -8,7 +8,8 @@ const DEFAULT_MODE = 0o644;
 
 /** imagePullPolicy from the image reference: Always for :latest or no tag, IfNotPresent otherwise */
 export function defaultPullPolicy(image: string): 'Always' | 'IfNotPresent' {
-  if (image.includes('@')) return 'IfNotPresent';
+  // an empty (invalid) image has no tag to judge: IfNotPresent, and validation reports the image itself
+  if (image === '' || image.includes('@')) return 'IfNotPresent';
   const lastSlash = image.lastIndexOf('/');
   const colon = image.indexOf(':', lastSlash + 1);
   if (colon < 0) return 'Always';
@@ -57,7 +58,7 @@ function defaultEnv(env: any): void {
 
 export function defaultContainer(c: any, hostNetwork: boolean): void {
   if (!c || typeof c !== 'object') return;
-  if (!c.imagePullPolicy && typeof c.image === 'string') c.imagePullPolicy = defaultPullPolicy(c.image);
+  if (!c.imagePullPolicy) c.imagePullPolicy = defaultPullPolicy(typeof c.image === 'string' ? c.image : '');
   if (!c.terminationMessagePath) c.terminationMessagePath = '/dev/termination-log';
   if (!c.terminationMessagePolicy) c.terminationMessagePolicy = 'File';
   if (Array.isArray(c.ports)) {
