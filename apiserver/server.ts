@@ -107,7 +107,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   await dispatcher.start();
-  await bootstrap(store, resources, allocator, log);
 
   // TLS and authentication
   let authenticate: (req: http.IncomingMessage) => { name: string; groups: string[] } | undefined = () => ({ name: 'anonymous', groups: [] });
@@ -262,6 +261,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     server.listen(port, opts.bindAddress ?? '0.0.0.0', () => resolve());
   });
   const actualPort = (server.address() as AddressInfo).port;
+  await bootstrap(store, resources, allocator, actualPort, log);
   advertised = `${firstAddress()}:${actualPort}`;
   const scheme = opts.insecure ? 'http' : 'https';
   const url = `${scheme}://127.0.0.1:${actualPort}`;
@@ -308,7 +308,7 @@ async function compactOld(backend: Backend, log: (m: string) => void): Promise<v
 }
 
 /** the default namespaces and the kubernetes Service, as a fresh Kubernetes cluster has them */
-async function bootstrap(store: RestStore, resources: Map<string, Resource>, allocator: ServiceAllocator, log: (m: string) => void): Promise<void> {
+async function bootstrap(store: RestStore, resources: Map<string, Resource>, allocator: ServiceAllocator, apiPort: number, log: (m: string) => void): Promise<void> {
   const ns = resources.get('/v1/namespaces')!;
   for (const name of DEFAULT_NAMESPACES) {
     if (ns.cache.get(storageKey(ns, '', name))) continue;
@@ -326,7 +326,7 @@ async function bootstrap(store: RestStore, resources: Map<string, Resource>, all
     try {
       await store.create(svc, 'default', {
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: { clusterIP: allocator.firstIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None', type: 'ClusterIP' },
+        spec: { clusterIP: allocator.firstIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiPort }], sessionAffinity: 'None', type: 'ClusterIP' },
       });
     } catch (e) {
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
