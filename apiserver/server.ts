@@ -256,10 +256,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, opts.bindAddress ?? '0.0.0.0', () => resolve());
-  });
+  const bind = opts.bindAddress ?? '0.0.0.0';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, bind, () => resolve());
+    });
+  } catch (e) {
+    dispatcher.stop();
+    await rawBackend.close();
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`port ${port} on ${bind} is already in use: stop the program using it, or choose another port with --port or SKIFF_API_PORT`);
+    }
+    throw e;
+  }
   const actualPort = (server.address() as AddressInfo).port;
   await bootstrap(store, resources, allocator, actualPort, log);
   advertised = `${firstAddress()}:${actualPort}`;
