@@ -14,7 +14,8 @@ import type { RestStore, DeleteOptions } from './store.ts';
 import type { WatchServer, WatchSink } from './watch.ts';
 import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
 import { negotiate, parseResourcePath, type Representation, type ResourcePath } from './request.ts';
-import { ApiError, badRequest, methodNotSupported, notAcceptable, notFound, qualifiedResource, internalError } from './status.ts';
+import { ApiError, badRequest, methodNotSupported, notAcceptable, internalError } from './status.ts';
+import { nowRfc3339 } from './meta.ts';
 
 /** patching and field management, supplied by apiserver/patch */
 export interface Patcher {
@@ -634,7 +635,7 @@ export class ResourceHandler {
           const next = structuredClone(cur);
           const conds: any[] = (next.status ??= {}).conditions ?? [];
           const rest = conds.filter((c) => c.type !== 'PodScheduled');
-          rest.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+          rest.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowRfc3339() });
           next.status.conditions = rest;
           return next;
         },
@@ -661,4 +662,3 @@ function partial(o: any): any {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
 }
 
-export { qualifiedResource, notFound };

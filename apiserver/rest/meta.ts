@@ -27,24 +27,8 @@ export function generateName(base: string): string {
   return (base.length > maxBase ? base.slice(0, maxBase) : base) + generateNameSuffix(5);
 }
 
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
-    if (!deepEqual((a as any)[k], (b as any)[k])) return false;
-  }
-  return true;
-}
+/** structural equality of JSON values (one implementation, shared with the patch machinery) */
+export { deepEqual } from '../patch/json-value.ts';
 
 export function clone<T>(o: T): T {
   return structuredClone(o);
