@@ -12,7 +12,7 @@ const mode = process.argv[2] ?? 'start';
 /** Debian packages per mode: [package, a file it provides] */
 const PACKAGES = {
   start: [],
-  test: [['etcd-server', '/usr/bin/etcd']],
+  test: [['etcd-server', '/usr/bin/etcd'], ['redis-server', '/usr/bin/redis-server']],
 };
 
 function say(msg) {
