@@ -27,31 +27,43 @@ const MAX_REMEMBERED = 4096;
 
 export class ApiEventRecorder implements EventRecorder {
   private readonly seen = new Map<string, Seen>();
-  private chain: Promise<void> = Promise.resolve();
-  private pending = 0;
+  private readonly backlog: [KubeObject, EventType, string, string][] = [];
+  private inFlight = 0;
+  private idle: (() => void)[] = [];
 
   constructor(
     private readonly client: ApiClient,
     /** source.component, e.g. "deployment-controller", "default-scheduler" */
     private readonly component: string,
     private readonly host?: string,
+    /** writes in flight at once */
+    private readonly concurrency = 8,
   ) {}
 
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
-    if (this.pending > 1000) return; // a flood is dropped rather than queued without bound
-    this.pending++;
-    const done = () => {
-      this.pending--;
-    };
-    this.chain = this.chain.then(() => this.write(obj, type, reason, message)).then(done, (e) => {
-      done();
-      console.error(`${this.component}: could not record event ${reason} for ${obj.kind}/${obj.metadata.name}: ${(e as Error).message}`);
-    });
+    if (this.backlog.length > 5000) return; // a flood is dropped rather than queued without bound
+    this.backlog.push([obj, type, reason, message]);
+    this.pump();
   }
 
   /** resolves when every event recorded so far is written (tests, shutdown) */
   flush(): Promise<void> {
-    return this.chain;
+    if (this.inFlight === 0 && this.backlog.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.concurrency && this.backlog.length) {
+      const [obj, type, reason, message] = this.backlog.shift()!;
+      this.inFlight++;
+      this.write(obj, type, reason, message)
+        .catch((e) => console.error(`${this.component}: could not record event ${reason} for ${obj.kind}/${obj.metadata.name}: ${(e as Error).message}`))
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+          if (this.inFlight === 0 && this.backlog.length === 0) for (const w of this.idle.splice(0)) w();
+        });
+    }
   }
 
   private async write(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {

@@ -1,5 +1,5 @@
 /** Run the real kubectl against a test server. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export const KUBECTL_DEFAULT = '/usr/bin/kubectl';
@@ -30,4 +30,22 @@ export function kubectlOk(kubeconfig: string, args: string[], opts: { input?: st
   const r = kubectl(kubeconfig, args, opts);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
   return r.stdout;
+}
+
+/** kubectl without blocking the test's event loop (for long waits such as rollout status) */
+export function kubectlAsync(kubeconfig: string, args: string[], opts: { input?: string; bin?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = spawn(opts.bin ?? KUBECTL_DEFAULT, ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, KUBECONFIG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    if (opts.input) child.stdin.end(opts.input);
+    else child.stdin.end();
+  });
 }
