@@ -10,6 +10,8 @@ export type Figures = Record<string, unknown>;
 const BENCHMARKS: Record<string, () => Promise<Figures>> = {
   api: async () => (await import('./api.ts')).run(),
   watch: async () => (await import('./watch.ts')).run(),
+  scheduler: async () => (await import('./scheduler.ts')).run(),
+  rollout: async () => (await import('./rollout.ts')).run(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

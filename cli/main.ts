@@ -2,6 +2,8 @@
  * skiff: one binary, many roles (k3s-style). Each subcommand is one role or one tool.
  */
 import { serverCommand, apiserverCommand } from './server.ts';
+import { controllerManagerCommand, schedulerCommand } from './role-commands.ts';
+import { simNodesCommand, whyPendingCommand } from './tools.ts';
 
 interface Command {
   summary: string;
@@ -9,8 +11,12 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  server: { summary: 'run a whole single-node cluster in the foreground (store, API server, and the other roles as they exist)', run: serverCommand },
+  server: { summary: 'run a whole single-node cluster in the foreground (store, API server, scheduler, controllers)', run: serverCommand },
   apiserver: { summary: 'run the API server alone (store: embedded SQLite by default, or --store etcd://host:port)', run: apiserverCommand },
+  scheduler: { summary: 'run the scheduler alone against an API server (--kubeconfig)', run: schedulerCommand },
+  'controller-manager': { summary: 'run the controllers alone against an API server (--kubeconfig, --controllers, --queue)', run: controllerManagerCommand },
+  'why-pending': { summary: 'explain per node why the scheduler cannot place a pod, and what would make it fit', run: whyPendingCommand },
+  'sim-nodes': { summary: 'register simulated nodes that report their pods Running (a test and benchmark tool)', run: simNodesCommand },
 };
 
 function usage(): string {

@@ -2,7 +2,11 @@
 import path from 'node:path';
 import os from 'node:os';
 import { startApiServer } from '../apiserver/server.ts';
+import { createHash } from 'node:crypto';
 import { parseFlags, type FlagSpec } from './flags.ts';
+import { Client } from '../lib/kube/client.ts';
+import type { Component } from '../lib/component.ts';
+import { CONTROLLER_FLAGS, controllerManagerRole, schedulerRole } from './roles.ts';
 
 const FLAGS: FlagSpec[] = [
   { name: 'data-dir', help: 'folder for the store, certificates and the admin kubeconfig', env: 'SKIFF_DATA_DIR', default: path.join(os.homedir(), '.skiff') },
@@ -13,8 +17,15 @@ const FLAGS: FlagSpec[] = [
   { name: 'tls-san', help: 'extra names or addresses for the serving certificate (comma separated)', default: '' },
 ];
 
+const SERVER_FLAGS: FlagSpec[] = [
+  ...CONTROLLER_FLAGS,
+  { name: 'disable-scheduler', help: 'do not run the scheduler in this process', boolean: true },
+  { name: 'disable-controller-manager', help: 'do not run the controllers in this process', boolean: true },
+];
+
 async function run(args: string[], command: string, roles: string): Promise<void> {
-  const f = parseFlags(args, FLAGS, command);
+  const all = command === 'server';
+  const f = parseFlags(args, all ? [...FLAGS, ...SERVER_FLAGS] : FLAGS, command);
   const dataDir = path.resolve(f['data-dir']);
   const port = Number(f.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: "${f.port}" is not a port number`);
@@ -27,7 +38,24 @@ async function run(args: string[], command: string, roles: string): Promise<void
     serviceCidr: f['service-cidr'],
     extraSans: f['tls-san'] ? f['tls-san'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
   });
-  console.log(`skiff ${command}: ${roles} ready in ${Date.now() - started} ms`);
+  // the other roles are clients of the API server like any other, with the admin credentials
+  const components: Component[] = [];
+  let client: Client | undefined;
+  if (all && api.kubeconfigPath) {
+    client = await Client.fromKubeconfig(api.kubeconfigPath, { userAgent: 'skiff-server' });
+    // a stable identity per host and data folder: a restarted server takes its own lease back at once
+    const identity = `${os.hostname()}_${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
+    const roleFlags = { ...f, 'leader-elect': 'true', 'leader-elect-identity': identity, 'leader-elect-lease-duration': '15' };
+    const lost = () => {
+      console.error('skiff server: a role lost its lease to another process; exiting');
+      process.exit(1);
+    };
+    if (f['disable-scheduler'] !== 'true') components.push(schedulerRole(client, roleFlags, lost, os.hostname()));
+    if (f['disable-controller-manager'] !== 'true') components.push(controllerManagerRole(client, roleFlags, lost, os.hostname()));
+    for (const c of components) await c.start();
+  }
+  const roleNames = components.map((c) => c.name);
+  console.log(`skiff ${command}: ${roles}${roleNames.length ? `, ${roleNames.join(', ')}` : ''} ready in ${Date.now() - started} ms`);
   console.log(`  API server:   ${api.url} (store: ${api.backend.name})`);
   console.log(`  data folder:  ${dataDir}`);
   if (api.kubeconfigPath) {
@@ -47,6 +75,8 @@ async function run(args: string[], command: string, roles: string): Promise<void
     }
     stopping = true;
     console.log(`\nskiff: ${sig} received, stopping...`);
+    for (const c of [...components].reverse()) await c.stop().catch((e) => console.error(`skiff: stopping ${c.name}: ${(e as Error).message}`));
+    client?.close();
     await api.close();
     console.log('skiff: stopped cleanly');
     process.exit(0);

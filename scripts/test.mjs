@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DIRS = ['lib', 'apiserver', 'scheduler', 'controllers', 'node-agent', 'cli', 'test'];
+const DIRS = ['lib', 'apiserver', 'scheduler', 'controllers', 'node-agent', 'tools', 'cli', 'test'];
 
 function find(dir, out) {
   let entries;

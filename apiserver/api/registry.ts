@@ -73,6 +73,11 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('coordination.k8s.io', 'v1', 'leases', 'Lease', 'coordination'),
   r('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', 'discovery'),
   r('events.k8s.io', 'v1', 'events', 'Event', 'events', { shortNames: ['ev'] }),
+  r('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler', 'autoscaling', {
+    shortNames: ['hpa'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
 ];
 
 const byPath = new Map<string, ResourceInfo>();

@@ -10,7 +10,7 @@ import { ResourceCache, type EventType } from '../watchcache/cache.ts';
 import { lookupResource } from '../api/registry.ts';
 import { parseFieldSelector, parseLabelSelector } from '../../lib/selectors.ts';
 import { ApiError } from './status.ts';
-import { RestStore } from './store.ts';
+import { RestStore, defaultPropagation, deletionFinalizers } from './store.ts';
 import { WatchServer } from './watch.ts';
 import { resourceTraits, storagePrefix, type Resource, type TypeStrategy } from './resource.ts';
 
@@ -119,6 +119,59 @@ describe('RestStore on the embedded store', () => {
     assert.equal(r2.deleted, true);
     await store.create(pods, 'default', { metadata: { name: 'p2' }, spec: { containers: [] } });
     assert.equal((await store.delete(pods, 'default', 'p2')).deleted, true);
+  });
+
+  it('sets the garbage collector finalizers from the propagation policy and the resource default', async () => {
+    const fin = async (name: string) => (await store.get(cms, 'default', name)).metadata.finalizers;
+    // Foreground: marked with foregroundDeletion, kept until the finalizer goes
+    await store.create(cms, 'default', { metadata: { name: 'fg', finalizers: ['example.com/keep'] } });
+    const fg = await store.delete(cms, 'default', 'fg', { propagationPolicy: 'Foreground' });
+    assert.equal(fg.deleted, false);
+    assert.ok(fg.obj.metadata.deletionTimestamp);
+    assert.equal(fg.obj.metadata.deletionGracePeriodSeconds, 0);
+    assert.deepEqual(await fin('fg'), ['example.com/keep', 'foregroundDeletion']);
+    // a later Orphan swaps it for orphan; a later Background removes both
+    await store.delete(cms, 'default', 'fg', { propagationPolicy: 'Orphan' });
+    assert.deepEqual(await fin('fg'), ['example.com/keep', 'orphan']);
+    await store.delete(cms, 'default', 'fg', { propagationPolicy: 'Background' });
+    assert.deepEqual(await fin('fg'), ['example.com/keep']);
+    // no policy keeps what the object has
+    await store.create(cms, 'default', { metadata: { name: 'keep-orphan', finalizers: ['orphan'] } });
+    await store.delete(cms, 'default', 'keep-orphan');
+    assert.deepEqual(await fin('keep-orphan'), ['orphan']);
+    // Background (the default for most resources) deletes at once and clears a preset orphan finalizer
+    await store.create(cms, 'default', { metadata: { name: 'bg', finalizers: ['orphan'] } });
+    assert.equal((await store.delete(cms, 'default', 'bg', { propagationPolicy: 'Background' })).deleted, true);
+    await store.create(cms, 'default', { metadata: { name: 'plain' } });
+    assert.equal((await store.delete(cms, 'default', 'plain')).deleted, true);
+    // removing the last finalizer deletes the object
+    await store.create(cms, 'default', { metadata: { name: 'orph' } });
+    assert.equal((await store.delete(cms, 'default', 'orph', { propagationPolicy: 'Orphan' })).deleted, false);
+    await store.guaranteedUpdate(cms, 'default', 'orph', (cur) => ({ ...cur, metadata: { ...cur.metadata, finalizers: [] } }));
+    await assert.rejects(store.get(cms, 'default', 'orph'), (e: any) => e.code === 404);
+  });
+
+  it('defaults to orphaning for batch/v1 Jobs and ignores policies for events', () => {
+    const info = (group: string, version: string, resource: string) => ({ info: { group, version, resource } }) as Resource;
+    assert.equal(defaultPropagation(info('batch', 'v1', 'jobs')), 'Orphan');
+    assert.equal(defaultPropagation(info('', 'v1', 'events')), 'Unsupported');
+    assert.equal(defaultPropagation(info('apps', 'v1', 'deployments')), 'Background');
+    assert.deepEqual(deletionFinalizers(info('batch', 'v1', 'jobs'), [], undefined), ['orphan']);
+    assert.deepEqual(deletionFinalizers(info('batch', 'v1', 'jobs'), [], 'Background'), []);
+    assert.deepEqual(deletionFinalizers(info('', 'v1', 'events'), [], 'Foreground'), []);
+    assert.deepEqual(deletionFinalizers(info('apps', 'v1', 'deployments'), ['a'], undefined), ['a']);
+  });
+
+  it('keeps a pod in its grace period when its last finalizer goes', async () => {
+    await store.create(pods, 'default', { metadata: { name: 'gp', finalizers: ['example.com/keep'] }, spec: { nodeName: 'n1', containers: [] } });
+    const r = await store.delete(pods, 'default', 'gp', {});
+    assert.equal(r.obj.metadata.deletionGracePeriodSeconds, 30);
+    await store.guaranteedUpdate(pods, 'default', 'gp', (cur) => ({ ...cur, metadata: { ...cur.metadata, finalizers: [] } }));
+    assert.ok((await store.get(pods, 'default', 'gp')).metadata.deletionTimestamp);
+    // a second delete with a longer grace period keeps the first one, and grace 0 deletes it
+    const again = await store.delete(pods, 'default', 'gp', { gracePeriodSeconds: 60 });
+    assert.equal(again.obj.metadata.deletionGracePeriodSeconds, 30);
+    assert.equal((await store.delete(pods, 'default', 'gp', { gracePeriodSeconds: 0 })).deleted, true);
   });
 
   it('checks delete preconditions', async () => {

@@ -267,8 +267,9 @@ export class RestStore {
         await release?.();
         return { obj: next, created: false };
       }
-      // an object marked for deletion whose finalizers are all gone is deleted now
-      const finalize = next.metadata.deletionTimestamp && !hasFinalizers(r, next);
+      // an object marked for deletion whose finalizers are all gone is deleted now, unless it is a pod still
+      // within its grace period (its node deletes it when its containers have stopped)
+      const finalize = shouldDeleteDuringUpdate(r, next, cur);
       const res = finalize
         ? await this.backend.delete(key, kv.modRevision)
         : await this.backend.update(key, this.encode(next), kv.modRevision);
@@ -378,24 +379,21 @@ export class RestStore {
         if (!running) grace = 0;
         if (grace > 0) {
           const prevGrace = md.deletionGracePeriodSeconds;
-          if (md.deletionTimestamp && prevGrace !== undefined && prevGrace <= grace) {
-            return { obj: cur, deleted: false }; // already terminating with an equal or shorter grace period
+          // already terminating with an equal or shorter grace period: that one stands
+          if (!(md.deletionTimestamp && prevGrace !== undefined && prevGrace !== null && prevGrace <= grace)) {
+            nmd.deletionTimestamp = nowRfc3339(new Date(Date.now() + grace * 1000));
+            nmd.deletionGracePeriodSeconds = grace;
           }
-          nmd.deletionTimestamp = nowRfc3339(new Date(Date.now() + grace * 1000));
-          nmd.deletionGracePeriodSeconds = grace;
           graceful = true;
         }
       }
-      // finalizers requested by the propagation policy
-      const finalizers: string[] = [...(nmd.finalizers ?? [])];
-      const policy = opts.propagationPolicy;
-      if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
-      if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
-      if (policy === 'Background' || policy === 'Foreground') {
-        const i = finalizers.indexOf('orphan');
-        if (i >= 0 && !(md.finalizers ?? []).includes('orphan')) finalizers.splice(i, 1);
+      // the garbage collector's finalizers, as the propagation policy (or the resource's default) asks
+      const before: string[] = nmd.finalizers ?? [];
+      const finalizers = deletionFinalizers(r, before, opts.propagationPolicy);
+      if (finalizers !== before) {
+        if (finalizers.length > 0) nmd.finalizers = finalizers;
+        else delete nmd.finalizers;
       }
-      if (finalizers.length > 0) nmd.finalizers = finalizers;
       if (hasFinalizers(r, next) || graceful) {
         if (!nmd.deletionTimestamp) {
           nmd.deletionTimestamp = nowRfc3339();
@@ -522,6 +520,60 @@ export class RestStore {
 
 function isNamespace(r: Resource): boolean {
   return r.info.group === '' && r.info.resource === 'namespaces';
+}
+
+export const ORPHAN_FINALIZER = 'orphan';
+export const FOREGROUND_FINALIZER = 'foregroundDeletion';
+
+/**
+ * What deleting dependents means for a resource when the request names no propagation policy: events have no
+ * dependents (policies are ignored), batch/v1 Jobs orphan their pods for compatibility, everything else is collected
+ * in the background.
+ */
+export function defaultPropagation(r: Resource): 'Unsupported' | 'Orphan' | 'Background' {
+  const k = `${r.info.group}/${r.info.resource}`;
+  if (k === '/events' || k === 'events.k8s.io/events') return 'Unsupported';
+  if (k === 'batch/jobs' && r.info.version === 'v1') return 'Orphan';
+  return 'Background';
+}
+
+/**
+ * The finalizers of an object being deleted: the "orphan" and "foregroundDeletion" finalizers are set from the
+ * request's propagation policy, else kept as the object has them, else from the resource's default; other
+ * finalizers are kept as they are. Returns the current list itself when nothing changes.
+ */
+export function deletionFinalizers(r: Resource, current: string[], policy: DeleteOptions['propagationPolicy']): string[] {
+  const def = defaultPropagation(r);
+  if (def === 'Unsupported') return current;
+  let orphan: boolean;
+  let foreground: boolean;
+  if (policy) {
+    orphan = policy === 'Orphan';
+    foreground = policy === 'Foreground';
+  } else if (current.includes(ORPHAN_FINALIZER) || current.includes(FOREGROUND_FINALIZER)) {
+    // validation keeps both from being set together; the first one found wins, as in Kubernetes
+    const first = current.find((f) => f === ORPHAN_FINALIZER || f === FOREGROUND_FINALIZER);
+    orphan = first === ORPHAN_FINALIZER;
+    foreground = first === FOREGROUND_FINALIZER;
+  } else {
+    orphan = def === 'Orphan';
+    foreground = false;
+  }
+  const next = current.filter((f) => f !== ORPHAN_FINALIZER && f !== FOREGROUND_FINALIZER);
+  if (orphan) next.push(ORPHAN_FINALIZER);
+  if (foreground) next.push(FOREGROUND_FINALIZER);
+  const same = next.length === current.length && next.every((f) => current.includes(f));
+  return same ? current : next;
+}
+
+/**
+ * An update deletes the object when it was marked for deletion without a grace period still running and its
+ * last finalizer goes (for namespaces, spec.finalizers count too).
+ */
+function shouldDeleteDuringUpdate(r: Resource, next: any, cur: any): boolean {
+  if (!cur.metadata?.deletionTimestamp || hasFinalizers(r, next)) return false;
+  const grace = cur.metadata.deletionGracePeriodSeconds;
+  return grace === undefined || grace === null || grace === 0;
 }
 
 /** metadata.finalizers, and for namespaces also spec.finalizers, keep a deleted object until they are removed */

@@ -1,0 +1,15 @@
+/** Every controller of skiff, in the order they start. `--controllers` picks among them by name. */
+import type { ControllerDefinition } from './controller.ts';
+import { daemonSetController } from './daemonset/index.ts';
+import { garbageCollector } from './garbage-collector/index.ts';
+import { hpaController } from './hpa/index.ts';
+import { namespaceController } from './namespace/index.ts';
+import { statefulSetController } from './statefulset/index.ts';
+
+export const CONTROLLERS: readonly ControllerDefinition[] = [
+  namespaceController,
+  garbageCollector,
+  daemonSetController,
+  statefulSetController,
+  hpaController,
+];

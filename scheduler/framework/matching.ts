@@ -1,0 +1,100 @@
+/** Matching rules shared by plugins: tolerations against taints, node selector terms, pod label selectors. */
+import type { KubeObject } from '../../lib/kube/object.ts';
+import { labelSelectorFromObject, type LabelSelector } from '../../lib/selectors.ts';
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+export function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (t.key && t.key !== taint.key) return false;
+  if (!t.key && t.operator !== 'Exists') return false;
+  if (t.operator === 'Exists') return true;
+  return (t.value ?? '') === (taint.value ?? '');
+}
+
+export function tolerated(tolerations: Toleration[] | undefined, taint: Taint): boolean {
+  return (tolerations ?? []).some((t) => tolerates(t, taint));
+}
+
+/** "{key: value}" as kube-scheduler prints a taint */
+export function formatTaint(t: Taint): string {
+  return `{${t.key}: ${t.value ?? ''}}`;
+}
+
+interface Requirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
+  values?: string[];
+}
+
+function requirementMatches(r: Requirement, value: string | undefined): boolean {
+  switch (r.operator) {
+    case 'In':
+      return value !== undefined && (r.values ?? []).includes(value);
+    case 'NotIn':
+      return value === undefined || !(r.values ?? []).includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    case 'Gt':
+    case 'Lt': {
+      if (value === undefined || !/^-?\d+$/.test(value)) return false;
+      const want = Number(r.values?.[0]);
+      return r.operator === 'Gt' ? Number(value) > want : Number(value) < want;
+    }
+    default:
+      return false;
+  }
+}
+
+/** a NodeSelectorTerm: all its expressions and fields must match; an empty term matches nothing */
+export function nodeSelectorTermMatches(term: any, node: KubeObject): boolean {
+  const exprs: Requirement[] = term?.matchExpressions ?? [];
+  const fields: Requirement[] = term?.matchFields ?? [];
+  if (!exprs.length && !fields.length) return false;
+  const labels = node.metadata.labels ?? {};
+  for (const r of exprs) if (!requirementMatches(r, labels[r.key])) return false;
+  for (const r of fields) {
+    const v = r.key === 'metadata.name' ? node.metadata.name : undefined;
+    if (!requirementMatches(r, v)) return false;
+  }
+  return true;
+}
+
+/** the pod's nodeSelector and required node affinity both hold for the node */
+export function podMatchesNodeSelectorAndAffinity(pod: KubeObject, node: KubeObject): boolean {
+  const sel: Record<string, string> | undefined = pod.spec?.nodeSelector;
+  if (sel) {
+    const labels = node.metadata.labels ?? {};
+    for (const [k, v] of Object.entries(sel)) if (labels[k] !== v) return false;
+  }
+  const terms: any[] | undefined = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (terms && terms.length) return terms.some((t) => nodeSelectorTermMatches(t, node));
+  return true;
+}
+
+const selectorCache = new WeakMap<object, LabelSelector>();
+
+/** a metav1.LabelSelector object, parsed once per object */
+export function selectorOf(sel: any): LabelSelector {
+  if (!sel || typeof sel !== 'object') return labelSelectorFromObject(sel);
+  let s = selectorCache.get(sel);
+  if (!s) {
+    s = labelSelectorFromObject(sel);
+    selectorCache.set(sel, s);
+  }
+  return s;
+}

@@ -1,0 +1,155 @@
+/**
+ * InterPodAffinity: required pod affinity and anti-affinity of the incoming pod, and the required anti-affinity of
+ * pods already placed, by topology domain (the value of the term's topologyKey label); preferred terms score.
+ * The cost is paid only by pods that have affinity terms and by clusters whose pods have anti-affinity.
+ */
+import type { KubeObject } from '../../../lib/kube/object.ts';
+import type { NodeInfo } from '../../framework/node-info.ts';
+import { selectorOf } from '../../framework/matching.ts';
+import { SKIP, SUCCESS, unresolvable, unschedulable, type ClusterView, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Status } from '../../framework/types.ts';
+
+export const NAME = 'InterPodAffinity';
+export const AFFINITY_REASON = "node(s) didn't match pod affinity rules";
+export const ANTI_AFFINITY_REASON = "node(s) didn't match pod anti-affinity rules";
+export const EXISTING_ANTI_AFFINITY_REASON = "node(s) didn't satisfy existing pods anti-affinity rules";
+
+interface Term {
+  topologyKey: string;
+  labelSelector?: any;
+  namespaces?: string[];
+  namespaceSelector?: any;
+}
+
+/** the term selects the pod (namespace and labels); `owner` is the pod that carries the term */
+function termMatches(term: Term, owner: KubeObject, pod: KubeObject): boolean {
+  const ns = pod.metadata.namespace;
+  const allNamespaces = term.namespaceSelector && Object.keys(term.namespaceSelector).length === 0;
+  if (!allNamespaces) {
+    const namespaces = term.namespaces?.length ? term.namespaces : [owner.metadata.namespace];
+    if (!namespaces.includes(ns)) return false;
+  }
+  return selectorOf(term.labelSelector ?? null).matches(pod.metadata.labels);
+}
+
+/** topology value -> pods matching the term there */
+function countByDomain(term: Term, owner: KubeObject, cluster: ClusterView): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const n of cluster.nodes()) {
+    const v = n.labels()[term.topologyKey];
+    if (v === undefined) continue;
+    for (const p of n.pods.values()) if (termMatches(term, owner, p)) counts.set(v, (counts.get(v) ?? 0) + 1);
+  }
+  return counts;
+}
+
+interface PreState {
+  affinity: { term: Term; counts: Map<string, number> }[];
+  /** no pod anywhere matches the affinity terms, but the pod matches them itself: the first of a group */
+  firstOfGroup: boolean;
+  anti: { term: Term; counts: Map<string, number> }[];
+  /** "key=value" domains where a placed pod's anti-affinity forbids this pod */
+  forbidden: Set<string>;
+  forbiddenKeys: Set<string>;
+}
+
+function requiredTerms(pod: KubeObject, kind: 'podAffinity' | 'podAntiAffinity'): Term[] {
+  return pod.spec?.affinity?.[kind]?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+}
+
+function check(state: PreState, n: NodeInfo): Status {
+  const labels = n.labels();
+  for (const key of state.forbiddenKeys) {
+    const v = labels[key];
+    if (v !== undefined && state.forbidden.has(`${key}=${v}`)) return unschedulable(EXISTING_ANTI_AFFINITY_REASON);
+  }
+  for (const { term, counts } of state.affinity) {
+    const v = labels[term.topologyKey];
+    if (v === undefined) return unresolvable(AFFINITY_REASON);
+    if (!state.firstOfGroup && !(counts.get(v) ?? 0)) return unresolvable(AFFINITY_REASON);
+  }
+  for (const { term, counts } of state.anti) {
+    const v = labels[term.topologyKey];
+    if (v !== undefined && (counts.get(v) ?? 0) > 0) return unschedulable(ANTI_AFFINITY_REASON);
+  }
+  return SUCCESS;
+}
+
+function prepare(pod: KubeObject, cluster: ClusterView): PreState | undefined {
+  const aff = requiredTerms(pod, 'podAffinity');
+  const anti = requiredTerms(pod, 'podAntiAffinity');
+  const forbidden = new Set<string>();
+  const forbiddenKeys = new Set<string>();
+  for (const n of cluster.nodesWithRequiredAntiAffinity()) {
+    for (const p of n.pods.values()) {
+      for (const t of requiredTerms(p, 'podAntiAffinity')) {
+        if (!termMatches(t, p, pod)) continue;
+        const v = n.labels()[t.topologyKey];
+        if (v === undefined) continue;
+        forbidden.add(`${t.topologyKey}=${v}`);
+        forbiddenKeys.add(t.topologyKey);
+      }
+    }
+  }
+  if (!aff.length && !anti.length && !forbidden.size) return undefined;
+  const affinity = aff.map((term) => ({ term, counts: countByDomain(term, pod, cluster) }));
+  const firstOfGroup = affinity.length > 0 && affinity.every((a) => a.counts.size === 0) && aff.every((t) => termMatches(t, pod, pod));
+  return { affinity, firstOfGroup, anti: anti.map((term) => ({ term, counts: countByDomain(term, pod, cluster) })), forbidden, forbiddenKeys };
+}
+
+interface ScoreState {
+  terms: { term: Term; weight: number; counts: Map<string, number> }[];
+}
+
+export const interPodAffinity = {
+  name: NAME,
+  preFilter(state: CycleState, pod: KubeObject, cluster: ClusterView): Status {
+    const s = prepare(pod, cluster);
+    if (!s) return SKIP;
+    state.write(NAME, s);
+    return SUCCESS;
+  },
+  filter(state: CycleState, _pod: KubeObject, n: NodeInfo): Status {
+    const s = state.read<PreState>(NAME);
+    return s ? check(s, n) : SUCCESS;
+  },
+  preScore(state: CycleState, pod: KubeObject, _nodes: readonly NodeInfo[], cluster: ClusterView): Status {
+    const pa = pod.spec?.affinity?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    const pn = pod.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    if (!pa.length && !pn.length) return SKIP;
+    const terms = [
+      ...pa.map((w: any) => ({ term: w.podAffinityTerm, weight: w.weight, counts: countByDomain(w.podAffinityTerm, pod, cluster) })),
+      ...pn.map((w: any) => ({ term: w.podAffinityTerm, weight: -w.weight, counts: countByDomain(w.podAffinityTerm, pod, cluster) })),
+    ];
+    state.write(`${NAME}/score`, { terms } satisfies ScoreState);
+    return SUCCESS;
+  },
+  score(state: CycleState, _pod: KubeObject, n: NodeInfo): number {
+    const s = state.read<ScoreState>(`${NAME}/score`);
+    if (!s) return 0;
+    let sum = 0;
+    const labels = n.labels();
+    for (const { term, weight, counts } of s.terms) {
+      const v = labels[term.topologyKey];
+      if (v !== undefined) sum += weight * (counts.get(v) ?? 0);
+    }
+    return sum;
+  },
+  normalizeScores(_state: CycleState, _pod: KubeObject, scores: number[]) {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const s of scores) {
+      if (s < min) min = s;
+      if (s > max) max = s;
+    }
+    for (let i = 0; i < scores.length; i++) scores[i] = max === min ? 0 : Math.floor((100 * (scores[i] - min)) / (max - min));
+  },
+  hint(pod: KubeObject, n: NodeInfo, cluster: ClusterView) {
+    const s = prepare(pod, cluster);
+    if (!s) return undefined;
+    const st = check(s, n);
+    if (st.code === 'Success') return undefined;
+    if (st.reasons[0] === EXISTING_ANTI_AFFINITY_REASON) return 'a pod already on this node (or its topology domain) has anti-affinity against this pod';
+    if (st.reasons[0] === ANTI_AFFINITY_REASON) return "a pod this pod's anti-affinity excludes is already in the node's topology domain";
+    return "no pod the pod's affinity asks for is in the node's topology domain (or the node lacks the topology label)";
+  },
+} satisfies PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin & HintPlugin;

@@ -1,0 +1,294 @@
+/** RedisQueue against a real Redis: the work queue's guarantees, alone and shared by two instances (as two processes). */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createQueueFactory } from '../lib/workqueue/index.ts';
+import { MemoryQueue } from '../lib/workqueue/memory.ts';
+import { RedisQueue, RespClient, jobIdOf, keyOfJobId, parseRedisUrl } from '../lib/workqueue/redis.ts';
+import { startRedis, type RedisServer } from './harness/redis.ts';
+
+let redis: RedisServer;
+let seq = 0;
+const open: RedisQueue[] = [];
+const logs: string[] = [];
+
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await redis?.stop();
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((q) => q.shutDown()));
+});
+
+/** a fresh queue name per test; pass it again to get a second instance of the same queue */
+function queueName(): string {
+  return `t${++seq}`;
+}
+function instance(name: string, opts: { lockDurationMs?: number; shutdownGraceMs?: number } = {}): RedisQueue {
+  const q = new RedisQueue(name, { url: redis.url, lockDurationMs: 1000, stalledIntervalMs: 250, pollIntervalMs: 200, shutdownGraceMs: 2000, log: (m) => logs.push(m), ...opts });
+  open.push(q);
+  return q;
+}
+function pending<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
+  return Promise.race([p, sleep(ms).then(() => 'pending' as const)]);
+}
+
+describe('RedisQueue', () => {
+  it('queues a key at most once and hands keys out in FIFO order; odd keys survive the job-id escaping', async () => {
+    const q = instance(queueName());
+    for (const k of ['ns/a', 'ns/b', 'ns/a', '123', 'x:y%3A', 'ns/b']) q.add(k);
+    await q.flush();
+    assert.equal(await q.waitingCount(), 4);
+    assert.deepEqual([await q.get(), await q.get(), await q.get(), await q.get()], ['ns/a', 'ns/b', '123', 'x:y%3A']);
+    assert.equal(keyOfJobId(jobIdOf('x:y%3A')), 'x:y%3A');
+  });
+
+  it('a key added while processing is not handed out again until done, then it is', async () => {
+    const name = queueName();
+    const q = instance(name);
+    q.add('k');
+    assert.equal(await q.get(), 'k');
+    q.add('k');
+    q.add('k');
+    await q.flush();
+    assert.equal(await q.waitingCount(), 0, 'not queued while held');
+    const second = q.get();
+    assert.equal(await pending(second, 300), 'pending', 'a second worker does not receive the held key');
+    q.done('k');
+    assert.equal(await second, 'k', 'queued again by done');
+    q.done('k');
+    await q.flush();
+    assert.equal(await q.waitingCount(), 0, 'done without a new add does not queue it again');
+  });
+
+  it('backs off per key with the count kept in Redis; forget resets it', async () => {
+    const name = queueName();
+    const q = instance(name);
+    q.add('k');
+    assert.equal(await q.get(), 'k');
+    assert.equal(q.numRequeues('k'), 0);
+    const t0 = Date.now();
+    q.addRateLimited('k'); // 5 ms
+    q.done('k');
+    assert.equal(await q.get(), 'k');
+    assert.equal(q.numRequeues('k'), 1, 'read from Redis when handed out');
+    q.addRateLimited('k'); // 10 ms
+    q.done('k');
+    assert.equal(await q.get(), 'k');
+    q.addRateLimited('k'); // 20 ms
+    q.done('k');
+    assert.equal(await q.get(), 'k');
+    assert.equal(q.numRequeues('k'), 3);
+    assert.ok(Date.now() - t0 >= 30, 'waited 5 + 10 + 20 ms');
+    // another instance sees the same count
+    const other = instance(name);
+    q.forget('k');
+    q.done('k');
+    other.add('k');
+    await Promise.all([q.flush(), other.flush()]);
+    assert.equal(await other.get(), 'k');
+    assert.equal(other.numRequeues('k'), 0, 'forgotten');
+    other.addRateLimited('k');
+    other.addRateLimited('k');
+    other.addRateLimited('k');
+    other.addRateLimited('k'); // 5 * 2^3 = 40 ms after the last
+    other.done('k');
+    const t1 = Date.now();
+    assert.equal(await q.get(), 'k');
+    assert.equal(q.numRequeues('k'), 4);
+    assert.ok(Date.now() - t1 < 1000);
+  });
+
+  it('addAfter hands keys out in ready-time order and keeps the earliest time per key', async () => {
+    const q = instance(queueName());
+    const t0 = Date.now();
+    q.addAfter('late', 400);
+    q.addAfter('early', 50);
+    q.addAfter('mid', 300);
+    q.addAfter('late', 2000); // later than planned: ignored
+    q.addAfter('mid', 200); // earlier than planned: moved up
+    await q.flush();
+    assert.equal(await q.waitingCount(), 0);
+    assert.equal(await q.get(), 'early');
+    assert.equal(await q.get(), 'mid');
+    const midAt = Date.now() - t0;
+    assert.ok(midAt >= 190 && midAt < 290, `mid at its earlier time (${midAt} ms)`);
+    assert.equal(await q.get(), 'late');
+    const lateAt = Date.now() - t0;
+    assert.ok(lateAt >= 390 && lateAt < 1000, `late at its first time (${lateAt} ms)`);
+  });
+
+  it('a delayed add planned by an instance that went away is still delivered', async () => {
+    const name = queueName();
+    const gone = instance(name);
+    gone.addAfter('k', 300);
+    await gone.flush();
+    await gone.abandon();
+    const q = instance(name);
+    assert.equal(await q.get(), 'k');
+  });
+
+  it('shutDown resolves waiters with undefined and stops handing out keys', async () => {
+    const q = instance(queueName());
+    const w = q.get();
+    await sleep(50);
+    await q.shutDown();
+    assert.equal(await w, undefined);
+    assert.equal(await q.get(), undefined);
+  });
+
+  it('shutDown waits for the keys being processed to be done, and done still re-queues a dirty key', async () => {
+    const name = queueName();
+    const q = instance(name);
+    q.add('k');
+    assert.equal(await q.get(), 'k');
+    q.add('k');
+    const closing = q.shutDown();
+    assert.equal(await pending(closing, 200), 'pending', 'waits for the held key');
+    q.done('k');
+    await closing;
+    const other = instance(name);
+    assert.equal(await other.get(), 'k', 'the add made while it was held is not lost');
+  });
+
+  describe('two instances of one queue, as two processes', () => {
+    it('dedupe across instances', async () => {
+      const name = queueName();
+      const a = instance(name);
+      const b = instance(name);
+      a.add('k');
+      b.add('k');
+      a.add('j');
+      b.add('j');
+      await Promise.all([a.flush(), b.flush()]);
+      assert.equal(await a.waitingCount(), 2);
+      assert.equal(await b.waitingCount(), 2);
+    });
+
+    it('a key held by one is not handed to the other; added there meanwhile, it is queued again when the holder is done', async () => {
+      const name = queueName();
+      const a = instance(name);
+      const b = instance(name);
+      a.add('k');
+      assert.equal(await a.get(), 'k');
+      const bGet = b.get();
+      b.add('k'); // marks it dirty for a
+      await b.flush();
+      assert.equal(await pending(bGet, 300), 'pending');
+      a.done('k');
+      assert.equal(await bGet, 'k');
+      b.done('k');
+    });
+
+    it('share the work: every key processed, none by two workers at once, every add served', async () => {
+      const name = queueName();
+      const a = instance(name);
+      const b = instance(name);
+      const active = new Set<string>();
+      const lastAdd = new Map<string, number>();
+      const lastStart = new Map<string, number>();
+      const byInstance = new Map<RedisQueue, number>([[a, 0], [b, 0]]);
+      let overlaps = 0;
+      const worker = async (q: RedisQueue) => {
+        for (;;) {
+          const k = await q.get();
+          if (k === undefined) return;
+          if (active.has(k)) overlaps++;
+          active.add(k);
+          lastStart.set(k, Date.now());
+          byInstance.set(q, byInstance.get(q)! + 1);
+          await sleep(Math.random() * 5);
+          active.delete(k);
+          q.done(k);
+        }
+      };
+      const workers = [a, a, a, b, b, b].map(worker);
+      for (let i = 0; i < 200; i++) {
+        const k = `ns/k${i % 15}`;
+        lastAdd.set(k, Date.now());
+        (i % 2 ? a : b).add(k);
+        if (i % 10 === 0) await sleep(3);
+      }
+      // quiet: nothing waiting or held for a while
+      for (let quiet = 0; quiet < 5; ) {
+        await Promise.all([a.flush(), b.flush()]);
+        const busy = (await a.waitingCount()) > 0 || a.heldKeys().length > 0 || b.heldKeys().length > 0;
+        quiet = busy ? 0 : quiet + 1;
+        await sleep(50);
+      }
+      assert.equal(overlaps, 0, 'no key processed by two workers at once');
+      assert.equal(lastStart.size, 15, 'every key processed');
+      for (const [k, t] of lastAdd) assert.ok(lastStart.get(k)! >= t, `${k}: processed after its last add`);
+      assert.ok(byInstance.get(a)! > 0 && byInstance.get(b)! > 0, `both instances took work (${byInstance.get(a)}, ${byInstance.get(b)})`);
+      await Promise.all([a.shutDown(), b.shutDown()]);
+      await Promise.all(workers);
+    });
+
+    it("a crashed holder's key is released after the lock timeout", async () => {
+      const name = queueName();
+      const a = instance(name, { lockDurationMs: 800 });
+      const b = instance(name, { lockDurationMs: 800 });
+      a.add('k');
+      assert.equal(await a.get(), 'k');
+      const bGet = b.get();
+      await sleep(1200);
+      assert.equal(await pending(bGet, 0), 'pending', 'a live holder keeps the key past the lock duration by renewing it');
+      const t0 = Date.now();
+      await a.abandon(); // dies without done()
+      assert.equal(await bGet, 'k');
+      const took = Date.now() - t0;
+      assert.ok(took < 800 + 2 * 250 + 700, `released in ${took} ms`);
+    });
+  });
+});
+
+describe('createQueueFactory and the Redis client', () => {
+  it('makes memory queues without a URL, Redis queues for redis://, and rejects anything else', async () => {
+    const mem = createQueueFactory();
+    assert.ok(mem.factory('x') instanceof MemoryQueue);
+    await mem.close();
+    const r = createQueueFactory(redis.url, { lockDurationMs: 1000 });
+    const q = r.factory('factory-test');
+    assert.ok(q instanceof RedisQueue);
+    assert.equal((q as RedisQueue).prefix, 'skiff');
+    q.add('k');
+    assert.equal(await q.get(), 'k');
+    q.done('k');
+    await r.close();
+    assert.throws(() => createQueueFactory('amqp://localhost'), /unsupported work queue "amqp:\/\/localhost": use redis:\/\/host:port\[\/db\]/);
+    assert.throws(() => createQueueFactory('redis://localhost:6379/x'), /database number/);
+    assert.deepEqual(parseRedisUrl('redis://10.0.0.1:6380/2'), { host: '10.0.0.1', port: 6380, db: 2 });
+  });
+
+  it('RespClient: replies, pipelines, transactions, scripts, and a connection lost and found again', async () => {
+    const c = new RespClient(parseRedisUrl(redis.url));
+    try {
+      await c.connect();
+      assert.equal(await c.set('rc:a', 'v', { PX: 10_000 }), 'OK');
+      assert.equal(await c.get('rc:a'), 'v');
+      assert.equal(await c.get('rc:none'), null);
+      await c.hset('rc:h', { f: 'x', g: 2 });
+      assert.deepEqual(await c.hgetall('rc:h'), { f: 'x', g: '2' });
+      const big = 'z'.repeat(200_000);
+      await c.set('rc:big', big);
+      assert.equal(await c.get('rc:big'), big);
+      c.defineCommand('echoKeys', { numberOfKeys: 1, lua: 'return {KEYS[1], ARGV[1], tonumber(ARGV[2]) + 1}' });
+      assert.deepEqual(await c.runCommand('echoKeys', ['k1', 'a', 41]), ['k1', 'a', 42]);
+      const p = await c.pipeline().hgetall('rc:h').llen('rc:none').exec();
+      assert.deepEqual(p, [[null, { f: 'x', g: '2' }], [null, 0]]);
+      const m = await c.multi().del('rc:a').runCommand('echoKeys', ['k2', 'b', 1]).exec();
+      assert.deepEqual(m, [[null, 1], [null, ['k2', 'b', 2]]]);
+      await assert.rejects(c.call('NOSUCHCOMMAND'), /unknown command/i);
+      // the server drops the connection: the client reconnects and answers again
+      await c.call('CLIENT', 'KILL', 'TYPE', 'normal');
+      await sleep(300);
+      assert.equal(await c.call('PING'), 'PONG');
+    } finally {
+      await c.quit();
+    }
+    assert.equal(c.status, 'end');
+    await assert.rejects(c.call('PING'), /Connection is closed/);
+  });
+});
