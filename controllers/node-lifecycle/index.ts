@@ -1,0 +1,191 @@
+/**
+ * The node lifecycle controller. Every nodeMonitorPeriodMs each node is checked: one whose last heartbeat (Lease
+ * renewTime or Ready lastHeartbeatTime) is older than nodeMonitorGracePeriodMs gets its Ready, MemoryPressure,
+ * DiskPressure and PIDPressure conditions set to Unknown, its pods marked not ready, and the unreachable taints
+ * (NoExecute and NoSchedule); a node reporting Ready=False gets the not-ready taints instead; both go when it is
+ * Ready again. Pods on a node with NoExecute taints are deleted once their tolerations run out (at once without a
+ * matching toleration, never with one that has no tolerationSeconds): the work queue's delayed requeue of the
+ * pod's key is the timer, and a pod whose taints went away is simply not deleted when it comes up.
+ * Queue keys: a node's name, or "namespace/name" of a pod.
+ */
+import type { ApiClient } from '../../lib/kube/api.ts';
+import { isConflict, isNotFound } from '../../lib/kube/api.ts';
+import type { EventRecorder } from '../../lib/kube/events.ts';
+import type { Informer } from '../../lib/kube/informer.ts';
+import { keyOf, splitKey, type KubeObject } from '../../lib/kube/object.ts';
+import { podCondition } from '../../lib/kube/pods.ts';
+import { Leases, Nodes, Pods } from '../../lib/kube/resources.ts';
+import type { ControllerDefinition, ControllerOptions, Reconciler, Result } from '../controller.ts';
+import { lastHeartbeat, nodeCondition, reconcileHealthTaints, taintKeyForReady, unknownConditions, type Taint } from './health.ts';
+import { noExecuteTaints, tolerationMs } from './tolerations.ts';
+
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+export const POD_NODE_INDEX = 'spec.nodeName';
+
+export const nodeLifecycleController: ControllerDefinition = {
+  name: 'node-lifecycle',
+  component: 'node-controller',
+  setup(ctx) {
+    const nodes = ctx.informers.informer(Nodes);
+    const leases = ctx.informers.informer(Leases, { namespace: NODE_LEASE_NAMESPACE });
+    const pods = ctx.informers.informer(Pods);
+    pods.addIndex(POD_NODE_INDEX, (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
+    nodes.addEventHandler({
+      onAdd: (n) => ctx.enqueue(n.metadata.name!),
+      onUpdate: (_, n) => ctx.enqueue(n.metadata.name!),
+      onDelete: (n) => ctx.enqueue(n.metadata.name!),
+    });
+    pods.addEventHandler({
+      onAdd: (p) => {
+        if (p.spec?.nodeName) ctx.enqueue(keyOf(p));
+      },
+      onUpdate: (old, p) => {
+        if (p.spec?.nodeName && (old.spec?.nodeName !== p.spec.nodeName || JSON.stringify(old.spec?.tolerations) !== JSON.stringify(p.spec?.tolerations))) ctx.enqueue(keyOf(p));
+      },
+      onDelete: (p) => ctx.enqueue(keyOf(p)),
+    });
+    const reconciler = new NodeLifecycleReconciler(ctx.client, nodes, leases, pods, ctx.recorder, ctx.options, ctx.enqueue, ctx.log);
+    const monitor = setInterval(() => {
+      if (nodes.hasSynced() && leases.hasSynced()) for (const name of nodes.keys()) ctx.enqueue(name);
+    }, ctx.options.nodeMonitorPeriodMs);
+    monitor.unref();
+    reconciler.stop = () => clearInterval(monitor);
+    return reconciler;
+  },
+};
+
+type Options = Pick<ControllerOptions, 'nodeMonitorGracePeriodMs' | 'nodeMonitorPeriodMs'>;
+
+export class NodeLifecycleReconciler implements Reconciler {
+  /** when this controller first saw each node: a node that never beat gets its grace period from then */
+  private readonly firstSeen = new Map<string, number>();
+  /** the Ready status last observed of each node, to record the transition to not ready once */
+  private readonly lastReady = new Map<string, string>();
+  /** the NoExecute taints last seen on each node, to look at its pods when they change */
+  private readonly lastTaints = new Map<string, string>();
+  /** pods counting down to their eviction: key → when the count began and against which taints */
+  private readonly countdowns = new Map<string, { since: number; taints: string }>();
+  stop?: () => void;
+
+  constructor(
+    private readonly client: ApiClient,
+    private readonly nodes: Informer,
+    private readonly leases: Informer,
+    private readonly pods: Informer,
+    private readonly recorder: EventRecorder,
+    private readonly options: Options,
+    private readonly enqueue: (key: string) => void,
+    private readonly log: (msg: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async reconcile(key: string): Promise<Result | void> {
+    return key.includes('/') ? this.reconcilePod(key) : this.reconcileNode(key);
+  }
+
+  // ---- nodes ----
+
+  private async reconcileNode(name: string): Promise<Result | void> {
+    let node = this.nodes.get(name);
+    if (!node) {
+      this.firstSeen.delete(name);
+      this.lastReady.delete(name);
+      this.lastTaints.delete(name);
+      return;
+    }
+    const now = this.now();
+    const nowIso = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+    if (!this.firstSeen.has(name)) this.firstSeen.set(name, now);
+    const heartbeat = Math.max(lastHeartbeat(node, this.leases.getByName(NODE_LEASE_NAMESPACE, name)), this.firstSeen.get(name)!);
+    const silent = now - heartbeat > this.options.nodeMonitorGracePeriodMs;
+    const before = this.lastReady.get(name) ?? nodeCondition(node, 'Ready')?.status;
+
+    if (silent) {
+      const conditions = unknownConditions(node, nowIso);
+      if (conditions) {
+        node = await this.write(() => this.client.update(Nodes, { ...node!, status: { ...node!.status, conditions } }, { subresource: 'status' }));
+        if (!node) return;
+        this.log(`node-lifecycle: node ${name} sent no heartbeat for ${Math.round((now - heartbeat) / 1000)}s: its status is now Unknown`);
+      }
+    }
+    const ready: string | undefined = silent ? 'Unknown' : nodeCondition(node, 'Ready')?.status;
+    if (before === 'True' && ready !== 'True') this.recorder.event(node, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
+    if (ready) this.lastReady.set(name, ready);
+    if (silent) await this.markPodsNotReady(name, nowIso);
+
+    // a node without any Ready condition has not reported yet: it is not tainted before its grace period runs out
+    const taintKey = ready === undefined ? undefined : taintKeyForReady(ready);
+    const taints = reconcileHealthTaints((node.spec?.taints ?? []) as Taint[], taintKey, nowIso);
+    if (taints) {
+      const spec = { ...node.spec, taints };
+      if (taints.length === 0) delete spec.taints;
+      node = await this.write(() => this.client.update(Nodes, { ...node!, spec }));
+      if (!node) return;
+    }
+
+    const sig = JSON.stringify(noExecuteTaints(node).map((t) => [t.key, t.value ?? '']));
+    if ((this.lastTaints.get(name) ?? '[]') !== sig) {
+      this.lastTaints.set(name, sig);
+      for (const p of this.pods.byIndex(POD_NODE_INDEX, name)) this.enqueue(keyOf(p));
+    }
+  }
+
+  /** a write of the node; undefined when the node is gone */
+  private async write(f: () => Promise<KubeObject>): Promise<KubeObject | undefined> {
+    try {
+      return await f();
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      if (isConflict(e)) throw new Error(`node changed while its health was being written, trying again: ${(e as Error).message}`);
+      throw e;
+    }
+  }
+
+  private async markPodsNotReady(nodeName: string, nowIso: string): Promise<void> {
+    for (const pod of this.pods.byIndex(POD_NODE_INDEX, nodeName)) {
+      const ready = podCondition(pod, 'Ready');
+      if (!ready || ready.status === 'False') continue;
+      const conditions = (pod.status?.conditions as any[]).map((c) => (c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: nowIso } : c));
+      try {
+        await this.client.update(Pods, { ...pod, status: { ...pod.status, conditions } }, { subresource: 'status' });
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+  }
+
+  // ---- taint-based eviction ----
+
+  private async reconcilePod(key: string): Promise<Result | void> {
+    const pod = this.pods.get(key);
+    const node = pod?.spec?.nodeName ? this.nodes.get(pod.spec.nodeName) : undefined;
+    const taints = noExecuteTaints(node);
+    const running = this.countdowns.get(key);
+    if (!pod || pod.metadata.deletionTimestamp || taints.length === 0) {
+      if (running) {
+        this.countdowns.delete(key);
+        if (pod && !pod.metadata.deletionTimestamp) this.recorder.event(pod, 'Normal', 'TaintManagerEviction', `Cancelling deletion of Pod ${key}`);
+      }
+      return;
+    }
+    const allowed = tolerationMs(pod, taints);
+    if (allowed === Infinity) {
+      this.countdowns.delete(key);
+      return;
+    }
+    const now = this.now();
+    const sig = JSON.stringify(taints.map((t) => [t.key, t.value ?? '', t.effect]));
+    let c = running;
+    if (!c || c.taints !== sig) this.countdowns.set(key, (c = { since: running?.since ?? now, taints: sig }));
+    const remaining = c.since + allowed - now;
+    if (remaining > 0) return { requeueAfterMs: remaining };
+    this.countdowns.delete(key);
+    const { namespace, name } = splitKey(key);
+    this.recorder.event(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${key}`);
+    try {
+      await this.client.delete(Pods, namespace, name, { preconditions: { uid: pod.metadata.uid } });
+    } catch (e) {
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+    }
+  }
+}
