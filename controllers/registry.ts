@@ -8,6 +8,7 @@ import { hpaController } from './hpa/index.ts';
 import { namespaceController } from './namespace/index.ts';
 import { nodeIpamController } from './node-ipam/index.ts';
 import { nodeLifecycleController } from './node-lifecycle/index.ts';
+import { replicaSetController } from './replicaset/index.ts';
 import { statefulSetController } from './statefulset/index.ts';
 
 export const CONTROLLERS: readonly ControllerDefinition[] = [
@@ -17,6 +18,7 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   nodeLifecycleController,
   endpointsController,
   endpointSliceController,
+  replicaSetController,
   daemonSetController,
   statefulSetController,
   hpaController,

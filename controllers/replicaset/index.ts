@@ -1,0 +1,261 @@
+/**
+ * The ReplicaSet controller: keeps `spec.replicas` pods matching the selector, owned through a controller
+ * ownerReference. Creates in slow-start batches (1, 2, 4, ... at most 500 per sync), deletes the least valuable pods
+ * first, adopts matching orphans and releases owned pods that stopped matching, and waits for its own creations and
+ * deletions to be observed (expectations) before acting on the same ReplicaSet again.
+ */
+import { isNotFound } from '../../lib/kube/api.ts';
+import type { Informer } from '../../lib/kube/informer.ts';
+import { controllerOf, keyOf, type KubeObject, type OwnerReference } from '../../lib/kube/object.ts';
+import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from '../../lib/kube/pods.ts';
+import { Pods, ReplicaSets } from '../../lib/kube/resources.ts';
+import { labelSelectorFromObject } from '../../lib/selectors.ts';
+import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
+import { Expectations } from '../expectations.ts';
+import { lessValuableFirst } from './ranking.ts';
+
+export const BURST_REPLICAS = 500;
+const OWNER_INDEX = 'controller-uid';
+const UID_INDEX = 'uid';
+
+export function ownerRefFor(rs: KubeObject): OwnerReference {
+  return { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name!, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true };
+}
+
+/** a new pod from the ReplicaSet's template */
+export function podFromTemplate(rs: KubeObject): KubeObject {
+  const t = rs.spec?.template ?? {};
+  const meta = t.metadata ?? {};
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: `${rs.metadata.name}-`,
+      namespace: rs.metadata.namespace,
+      labels: { ...(meta.labels ?? {}) },
+      ...(meta.annotations ? { annotations: { ...meta.annotations } } : {}),
+      ...(meta.finalizers ? { finalizers: [...meta.finalizers] } : {}),
+      ownerReferences: [ownerRefFor(rs)],
+    },
+    spec: structuredClone(t.spec ?? {}),
+  };
+}
+
+export class ReplicaSetReconciler implements Reconciler {
+  readonly expectations = new Expectations();
+  private readonly sets: Informer;
+  private readonly pods: Informer;
+
+  constructor(private readonly ctx: ControllerContext) {
+    this.sets = ctx.informers.informer(ReplicaSets);
+    this.pods = ctx.informers.informer(Pods);
+    this.pods.addIndex(OWNER_INDEX, (p) => {
+      const o = controllerOf(p);
+      return o ? [o.uid] : [];
+    });
+    this.sets.addIndex(UID_INDEX, (rs) => [rs.metadata.uid ?? '']);
+    this.sets.addEventHandler({
+      onAdd: (rs) => ctx.enqueue(keyOf(rs)),
+      onUpdate: (_o, rs) => ctx.enqueue(keyOf(rs)),
+      onDelete: (rs) => {
+        this.expectations.delete(keyOf(rs));
+        ctx.enqueue(keyOf(rs));
+      },
+    });
+    this.pods.addEventHandler({
+      onAdd: (p) => {
+        const owner = this.ownerKey(p);
+        if (owner) {
+          this.expectations.creationObserved(owner);
+          ctx.enqueue(owner);
+        } else if (!controllerOf(p)) this.enqueueMatching(p);
+      },
+      onUpdate: (old, p) => {
+        const owner = this.ownerKey(p);
+        const oldOwner = this.ownerKey(old);
+        if (p.metadata.deletionTimestamp && !old.metadata.deletionTimestamp && owner) this.expectations.deletionObserved(owner, p.metadata.uid);
+        if (oldOwner && oldOwner !== owner) ctx.enqueue(oldOwner);
+        if (owner) ctx.enqueue(owner);
+        else if (!controllerOf(p) && JSON.stringify(old.metadata.labels) !== JSON.stringify(p.metadata.labels)) this.enqueueMatching(p);
+      },
+      onDelete: (p) => {
+        const owner = this.ownerKey(p);
+        if (owner) {
+          this.expectations.deletionObserved(owner, p.metadata.uid);
+          ctx.enqueue(owner);
+        }
+      },
+    });
+  }
+
+  async reconcile(key: string): Promise<Result | void> {
+    const rs = this.sets.get(key);
+    if (!rs) {
+      this.expectations.delete(key);
+      return;
+    }
+    const selector = labelSelectorFromObject(rs.spec?.selector);
+    const owned = await this.claimPods(rs, selector);
+    const active = owned.filter(isPodActive);
+    let failure: Error | undefined;
+    if (this.expectations.satisfied(key) && !rs.metadata.deletionTimestamp) {
+      try {
+        await this.manageReplicas(rs, key, active);
+      } catch (e) {
+        failure = e as Error;
+      }
+    }
+    const requeue = await this.updateStatus(rs, active, failure);
+    if (failure) throw failure;
+    return requeue;
+  }
+
+  private ownerKey(p: KubeObject): string | undefined {
+    const o = controllerOf(p);
+    if (!o || o.kind !== 'ReplicaSet') return undefined;
+    const rs = this.sets.byIndex(UID_INDEX, o.uid)[0];
+    return rs ? keyOf(rs) : undefined;
+  }
+
+  private enqueueMatching(p: KubeObject): void {
+    for (const rs of this.sets.listNamespace(p.metadata.namespace ?? '')) {
+      if (labelSelectorFromObject(rs.spec?.selector).matches(p.metadata.labels)) this.ctx.enqueue(keyOf(rs));
+    }
+  }
+
+  /** owned pods that match; adopts matching orphans and releases owned pods that no longer match */
+  private async claimPods(rs: KubeObject, selector: ReturnType<typeof labelSelectorFromObject>): Promise<KubeObject[]> {
+    const out: KubeObject[] = [];
+    for (const p of this.pods.byIndex(OWNER_INDEX, rs.metadata.uid!)) {
+      if (selector.matches(p.metadata.labels)) out.push(p);
+      else if (!p.metadata.deletionTimestamp) await this.release(rs, p);
+    }
+    if (rs.metadata.deletionTimestamp || selector.empty) return out;
+    for (const p of this.pods.listNamespace(rs.metadata.namespace!)) {
+      if (controllerOf(p) || p.metadata.deletionTimestamp || !selector.matches(p.metadata.labels)) continue;
+      try {
+        const adopted = await this.ctx.client.patch(Pods, p.metadata.namespace, p.metadata.name!, {
+          metadata: { ownerReferences: [...(p.metadata.ownerReferences ?? []), ownerRefFor(rs)], uid: p.metadata.uid },
+        }, 'strategic');
+        out.push(adopted);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    return out;
+  }
+
+  private async release(rs: KubeObject, p: KubeObject): Promise<void> {
+    try {
+      await this.ctx.client.patch(Pods, p.metadata.namespace, p.metadata.name!, {
+        metadata: { ownerReferences: (p.metadata.ownerReferences ?? []).filter((r) => r.uid !== rs.metadata.uid), uid: p.metadata.uid },
+      }, 'merge');
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  private async manageReplicas(rs: KubeObject, key: string, active: KubeObject[]): Promise<void> {
+    const want = rs.spec?.replicas ?? 1;
+    const diff = active.length - want;
+    if (diff < 0) {
+      const n = Math.min(-diff, BURST_REPLICAS);
+      this.expectations.expectCreations(key, n);
+      let created = 0;
+      let batch = 1;
+      let firstError: Error | undefined;
+      while (created < n && !firstError) {
+        const size = Math.min(batch, n - created);
+        const results = await Promise.allSettled(Array.from({ length: size }, () => this.ctx.client.create(Pods, podFromTemplate(rs))));
+        for (const r of results) {
+          if (r.status === 'fulfilled') {
+            this.ctx.recorder.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${r.value.metadata.name}`);
+          } else {
+            this.expectations.creationObserved(key);
+            firstError ??= r.reason as Error;
+            this.ctx.recorder.event(rs, 'Warning', 'FailedCreate', `Error creating: ${(r.reason as Error).message}`);
+          }
+        }
+        created += size;
+        batch *= 2;
+      }
+      // creations never attempted after a failure will not be observed either
+      for (let i = created; i < n; i++) this.expectations.creationObserved(key);
+      if (firstError) throw firstError;
+    } else if (diff > 0) {
+      const victims = [...active].sort(lessValuableFirst).slice(0, Math.min(diff, BURST_REPLICAS));
+      this.expectations.expectDeletions(key, victims.map((p) => p.metadata.uid!));
+      const results = await Promise.allSettled(
+        victims.map((p) => this.ctx.client.delete(Pods, p.metadata.namespace, p.metadata.name!, { preconditions: { uid: p.metadata.uid } })),
+      );
+      let firstError: Error | undefined;
+      results.forEach((r, i) => {
+        const p = victims[i];
+        if (r.status === 'fulfilled') {
+          this.ctx.recorder.event(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
+        } else {
+          this.expectations.deletionObserved(key, p.metadata.uid);
+          if (!isNotFound(r.reason)) {
+            firstError ??= r.reason as Error;
+            this.ctx.recorder.event(rs, 'Warning', 'FailedDelete', `Error deleting: ${(r.reason as Error).message}`);
+          }
+        }
+      });
+      if (firstError) throw firstError;
+    }
+  }
+
+  private async updateStatus(rs: KubeObject, active: KubeObject[], failure: Error | undefined): Promise<Result | void> {
+    const minReady = rs.spec?.minReadySeconds ?? 0;
+    const now = Date.now();
+    const templateLabels: Record<string, string> = rs.spec?.template?.metadata?.labels ?? {};
+    let ready = 0;
+    let available = 0;
+    let fully = 0;
+    let soonest = Infinity;
+    for (const p of active) {
+      if (Object.entries(templateLabels).every(([k, v]) => p.metadata.labels?.[k] === v)) fully++;
+      if (!isPodReady(p)) continue;
+      ready++;
+      if (isPodAvailable(p, minReady, now)) available++;
+      else soonest = Math.min(soonest, msUntilAvailable(p, minReady, now));
+    }
+    const conditions = (rs.status?.conditions ?? []).filter((c: any) => c.type !== 'ReplicaFailure');
+    const want = rs.spec?.replicas ?? 1;
+    if (failure && active.length < want) {
+      conditions.push({ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure.message, lastTransitionTime: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z') });
+    }
+    const status: any = {
+      replicas: active.length,
+      fullyLabeledReplicas: fully,
+      readyReplicas: ready,
+      availableReplicas: available,
+      observedGeneration: rs.metadata.generation,
+      ...(conditions.length ? { conditions } : {}),
+    };
+    const cur = rs.status ?? {};
+    const same =
+      (cur.replicas ?? 0) === status.replicas &&
+      (cur.fullyLabeledReplicas ?? 0) === status.fullyLabeledReplicas &&
+      (cur.readyReplicas ?? 0) === status.readyReplicas &&
+      (cur.availableReplicas ?? 0) === status.availableReplicas &&
+      cur.observedGeneration === status.observedGeneration &&
+      JSON.stringify(cur.conditions ?? []) === JSON.stringify(conditions);
+    if (!same) {
+      try {
+        await this.ctx.client.update(ReplicaSets, { ...rs, status }, { subresource: 'status' });
+      } catch (e) {
+        // gone: nothing to report; a conflict: a newer version is on its way through the watch and is retried
+        if (isNotFound(e)) return;
+        throw e;
+      }
+    }
+    if (soonest !== Infinity) return { requeueAfterMs: soonest + 50 };
+  }
+}
+
+export const replicaSetController: ControllerDefinition = {
+  name: 'replicaset',
+  component: 'replicaset-controller',
+  setup: (ctx) => new ReplicaSetReconciler(ctx),
+};
