@@ -1,6 +1,7 @@
 /** Every controller of skiff, in the order they start. `--controllers` picks among them by name. */
 import type { ControllerDefinition } from './controller.ts';
 import { daemonSetController } from './daemonset/index.ts';
+import { deploymentController } from './deployment/index.ts';
 import { endpointsController } from './endpoints/index.ts';
 import { endpointSliceController } from './endpointslice/index.ts';
 import { garbageCollector } from './garbage-collector/index.ts';
@@ -18,6 +19,7 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   nodeLifecycleController,
   endpointsController,
   endpointSliceController,
+  deploymentController,
   replicaSetController,
   daemonSetController,
   statefulSetController,

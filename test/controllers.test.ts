@@ -1,0 +1,230 @@
+/**
+ * The brains end to end: a real `skiff server` (API server, scheduler, controllers), simulated nodes in their own
+ * process (`skiff sim-nodes`), and real kubectl doing what a user does: rollouts, history, undo, scaling, pause and
+ * resume, a stuck rollout with its cause, deletion with each propagation policy, namespace deletion, a pod that fits
+ * nowhere, and a node that goes silent.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
+import { startRole, type RoleProcess } from './harness/processes.ts';
+import { hasKubectl, kubectl, kubectlAsync, kubectlOk } from './harness/kubectl.ts';
+
+const DEPLOY = `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: default
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
+      containers:
+      - name: app
+        image: registry.local/web:1
+        resources:
+          requests: {cpu: 100m, memory: 64Mi}
+`;
+
+async function eventually<T>(what: string, f: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kubectl is not installed' }, () => {
+  let s: SkiffProcess;
+  let simA: RoleProcess;
+  let simB: RoleProcess;
+  const k = (args: string[], input?: string) => kubectlOk(s.kubeconfig, args, { input });
+  const kr = (args: string[], input?: string) => kubectl(s.kubeconfig, args, { input });
+  const ka = (args: string[], timeoutMs?: number) => kubectlAsync(s.kubeconfig, args, { timeoutMs });
+  const json = (args: string[]) => JSON.parse(k([...args, '-o', 'json']));
+  const podsOf = (sel: string) => json(['get', 'pods', '-l', sel]).items as any[];
+
+  before(async () => {
+    s = await startSkiff({ args: ['--node-monitor-grace-period', '5'] });
+    simA = startRole(['sim-nodes', '--kubeconfig', s.kubeconfig, '--count', '2', '--prefix', 'node-a', '--cpu', '2', '--lease-renew-interval', '1']);
+    simB = startRole(['sim-nodes', '--kubeconfig', s.kubeconfig, '--count', '1', '--prefix', 'node-b', '--cpu', '2', '--lease-renew-interval', '1']);
+    await simA.waitFor('ready');
+    await simB.waitFor('ready');
+  });
+  after(async () => {
+    await simA?.stop();
+    await simB?.stop();
+    await s?.stop();
+    s?.cleanup();
+  });
+
+  it('nodes get a pod CIDR each and are Ready', async () => {
+    const nodes = await eventually('podCIDRs', () => {
+      const items = json(['get', 'nodes']).items as any[];
+      return items.length === 3 && items.every((n) => n.spec.podCIDR) && items;
+    });
+    const cidrs = nodes.map((n: any) => n.spec.podCIDR);
+    assert.equal(new Set(cidrs).size, 3);
+    for (const c of cidrs) assert.match(c, /^10\.244\.\d+\.0\/24$/);
+    assert.match(k(['get', 'nodes']), /node-a.*Ready/);
+  });
+
+  it('rolls out a Deployment, updates it, shows history and undoes it', async () => {
+    k(['apply', '-f', '-'], DEPLOY);
+    let r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /successfully rolled out/);
+    const d = json(['get', 'deployment', 'web']);
+    assert.equal(d.status.availableReplicas, 3);
+    assert.equal(d.metadata.annotations['deployment.kubernetes.io/revision'], '1');
+    const pods = podsOf('app=web');
+    assert.equal(pods.length, 3);
+    for (const p of pods) {
+      assert.equal(p.status.phase, 'Running');
+      assert.ok(p.metadata.labels['pod-template-hash']);
+      assert.equal(p.metadata.ownerReferences[0].kind, 'ReplicaSet');
+    }
+
+    k(['set', 'image', 'deployment/web', 'app=registry.local/web:2']);
+    r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const images = podsOf('app=web').filter((p) => !p.metadata.deletionTimestamp).map((p) => p.spec.containers[0].image);
+    assert.deepEqual(images, ['registry.local/web:2', 'registry.local/web:2', 'registry.local/web:2']);
+    assert.equal(json(['get', 'rs', '-l', 'app=web']).items.length, 2);
+
+    const history = k(['rollout', 'history', 'deployment/web']);
+    assert.match(history, /REVISION\s+CHANGE-CAUSE\s*\n1\s+<none>\s*\n2\s+<none>/);
+
+    k(['rollout', 'undo', 'deployment/web']);
+    r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const back = json(['get', 'deployment', 'web']);
+    assert.equal(back.spec.template.spec.containers[0].image, 'registry.local/web:1');
+    assert.equal(back.metadata.annotations['deployment.kubernetes.io/revision'], '3');
+    assert.match(k(['rollout', 'history', 'deployment/web']), /\n2\s+<none>\s*\n3\s+<none>/);
+
+    k(['rollout', 'undo', 'deployment/web', '--to-revision=2']);
+    r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(json(['get', 'deployment', 'web']).spec.template.spec.containers[0].image, 'registry.local/web:2');
+  });
+
+  it('scales up and down', async () => {
+    k(['scale', 'deployment/web', '--replicas=5']);
+    await eventually('5 ready', () => json(['get', 'deployment', 'web']).status.readyReplicas === 5);
+    k(['scale', 'deployment/web', '--replicas=2']);
+    await eventually('2 pods', () => podsOf('app=web').filter((p) => !p.metadata.deletionTimestamp).length === 2 && json(['get', 'deployment', 'web']).status.replicas === 2);
+  });
+
+  it('pauses, resumes and restarts', async () => {
+    k(['rollout', 'pause', 'deployment/web']);
+    k(['set', 'image', 'deployment/web', 'app=registry.local/web:3']);
+    await new Promise((r) => setTimeout(r, 1500));
+    const paused = json(['get', 'deployment', 'web']);
+    assert.equal(paused.status.updatedReplicas, 0, 'nothing rolls out while paused');
+    assert.equal(paused.status.conditions.find((c: any) => c.type === 'Progressing').reason, 'DeploymentPaused');
+    k(['rollout', 'resume', 'deployment/web']);
+    let r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const before = new Set(podsOf('app=web').map((p) => p.metadata.name));
+    k(['rollout', 'restart', 'deployment/web']);
+    r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const afterRestart = podsOf('app=web').filter((p) => !p.metadata.deletionTimestamp);
+    assert.ok(afterRestart.every((p) => !before.has(p.metadata.name)), 'restart replaces every pod');
+  });
+
+  it('a stuck rollout reaches ProgressDeadlineExceeded and says why', async () => {
+    k(['patch', 'deployment', 'web', '-p', '{"spec":{"progressDeadlineSeconds":5}}']);
+    k(['set', 'image', 'deployment/web', 'app=registry.local/does-not-exist:1']);
+    const r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /exceeded its progress deadline/);
+    const cond = json(['get', 'deployment', 'web']).status.conditions.find((c: any) => c.type === 'Progressing');
+    assert.equal(cond.status, 'False');
+    assert.equal(cond.reason, 'ProgressDeadlineExceeded');
+    assert.match(cond.message, /ImagePullBackOff|ErrImagePull/);
+    assert.match(k(['describe', 'deployment', 'web']), /ProgressDeadlineExceeded/);
+    k(['rollout', 'undo', 'deployment/web']);
+    const ok = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+  });
+
+  it('events tell the story', () => {
+    const events = k(['get', 'events', '--sort-by=.lastTimestamp']);
+    assert.match(events, /ScalingReplicaSet/);
+    assert.match(events, /SuccessfulCreate/);
+    assert.match(events, /Scheduled/);
+    assert.match(k(['describe', 'pod', podsOf('app=web')[0].metadata.name]), /Successfully assigned default\/web-/);
+  });
+
+  it('says why a pod fits nowhere', async () => {
+    k(['run', 'huge', '--image=registry.local/x:1', '--overrides', JSON.stringify({ spec: { containers: [{ name: 'huge', image: 'registry.local/x:1', resources: { requests: { cpu: '3' } } }] } })]);
+    const cond = await eventually('Unschedulable', () => json(['get', 'pod', 'huge']).status.conditions?.find((c: any) => c.type === 'PodScheduled' && c.status === 'False'));
+    assert.equal(cond.reason, 'Unschedulable');
+    assert.match(cond.message, /^0\/3 nodes are available: 3 Insufficient cpu\./);
+    assert.match(k(['describe', 'pod', 'huge']), /FailedScheduling.*0\/3 nodes are available: 3 Insufficient cpu/s);
+    const why = startRole(['why-pending', '--kubeconfig', s.kubeconfig, 'huge']);
+    await why.waitFor(/node-a\S*.*NodeResourcesFit/s);
+    await why.waitFor(/needs 3 cpu/);
+    k(['delete', 'pod', 'huge', '--wait=false']);
+  });
+
+  it('deletes with each propagation policy', async () => {
+    k(['create', 'deployment', 'bg', '--image=registry.local/x:1', '--replicas=2']);
+    await eventually('bg pods', () => podsOf('app=bg').length === 2);
+    k(['delete', 'deployment', 'bg']);
+    await eventually('bg gone', () => json(['get', 'rs', '-l', 'app=bg']).items.length === 0 && podsOf('app=bg').length === 0);
+
+    k(['create', 'deployment', 'fg', '--image=registry.local/x:1', '--replicas=2']);
+    await eventually('fg pods', () => podsOf('app=fg').length === 2);
+    k(['delete', 'deployment', 'fg', '--cascade=foreground', '--wait=true', '--timeout=30s']);
+    assert.equal(kr(['get', 'deployment', 'fg']).code, 1);
+    assert.equal(json(['get', 'rs', '-l', 'app=fg']).items.length, 0);
+
+    k(['create', 'deployment', 'or', '--image=registry.local/x:1', '--replicas=2']);
+    await eventually('or pods', () => podsOf('app=or').length === 2);
+    k(['delete', 'deployment', 'or', '--cascade=orphan']);
+    await eventually('rs orphaned', () => {
+      const rs = json(['get', 'rs', '-l', 'app=or']).items;
+      return rs.length === 1 && !rs[0].metadata.ownerReferences?.length;
+    });
+    assert.equal(podsOf('app=or').length, 2);
+  });
+
+  it('deletes a namespace with everything in it', async () => {
+    k(['create', 'namespace', 'doomed']);
+    k(['-n', 'doomed', 'create', 'deployment', 'd', '--image=registry.local/x:1', '--replicas=2']);
+    k(['-n', 'doomed', 'create', 'configmap', 'c', '--from-literal=a=b']);
+    await eventually('pods in doomed', () => (JSON.parse(k(['-n', 'doomed', 'get', 'pods', '-o', 'json'])).items as any[]).length === 2);
+    const r = await ka(['delete', 'namespace', 'doomed', '--timeout=60s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(kr(['get', 'namespace', 'doomed']).stderr, /NotFound/);
+  });
+
+  it('replaces the pods of a node that goes silent', async () => {
+    const onB = await eventually('a pod on node-b', () => podsOf('app=web').find((p) => p.spec.nodeName?.startsWith('node-b') && !p.metadata.deletionTimestamp) ?? (k(['scale', 'deployment/web', '--replicas=6']), false), 40_000);
+    await simB.kill9();
+    await eventually('node-b NotReady', () => /node-b\S*\s+NotReady/.test(k(['get', 'nodes'])), 30_000);
+    const node = json(['get', 'node', onB.spec.nodeName]);
+    assert.ok(node.spec.taints.some((t: any) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute'));
+    assert.equal(node.status.conditions.find((c: any) => c.type === 'Ready').status, 'Unknown');
+    await eventually('evicted', () => json(['get', 'pod', onB.metadata.name]).metadata.deletionTimestamp || kr(['get', 'pod', onB.metadata.name]).code !== 0, 30_000);
+    const want = json(['get', 'deployment', 'web']).spec.replicas;
+    await eventually('replaced on node-a', () => podsOf('app=web').filter((p) => !p.metadata.deletionTimestamp && p.spec.nodeName?.startsWith('node-a') && p.status.phase === 'Running').length === want, 30_000);
+  });
+});
