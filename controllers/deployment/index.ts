@@ -69,8 +69,10 @@ export class DeploymentReconciler implements Reconciler {
   }
 
   async reconcile(key: string): Promise<Result | void> {
-    const d = this.deployments.get(key);
-    if (!d) return;
+    const cached = this.deployments.get(key);
+    if (!cached) return;
+    // a private copy: the revision annotation written below moves its resourceVersion for the status write
+    const d: KubeObject = { ...cached, metadata: { ...cached.metadata } };
     const sets = this.ownedSets(d);
     if (d.metadata.deletionTimestamp) {
       await this.syncStatus(d, sets, this.findNew(d, sets));
@@ -167,7 +169,9 @@ export class DeploymentReconciler implements Reconciler {
 
   private async setDeploymentRevision(d: KubeObject, rev: string): Promise<void> {
     if (d.metadata.annotations?.[REVISION] === rev) return;
-    await this.ctx.client.patch(Deployments, d.metadata.namespace, d.metadata.name!, { metadata: { annotations: { [REVISION]: rev } } }, 'merge');
+    const updated = await this.ctx.client.patch(Deployments, d.metadata.namespace, d.metadata.name!, { metadata: { annotations: { [REVISION]: rev } } }, 'merge');
+    d.metadata.annotations = updated.metadata.annotations;
+    d.metadata.resourceVersion = updated.metadata.resourceVersion;
   }
 
   private async scale(d: KubeObject, rs: KubeObject, to: number): Promise<KubeObject> {
