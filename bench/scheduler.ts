@@ -99,6 +99,8 @@ export async function run(): Promise<Record<string, unknown>> {
     lat.sort((a, b) => a - b);
     const podsPerS = MEASURED_PODS / ((last - t0) / 1000);
     const rss = rssMb(s.child.pid!);
+    const metrics = await client.raw('GET', '/metrics');
+    const heapUsed = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(String(metrics.body))?.[1] ?? NaN) / 2 ** 20;
     printTable(`scheduler: SchedulingBasic, ${NODES} nodes, ${INITIAL_PODS} placed, ${MEASURED_PODS} measured (API server + scheduler in one process, 2 cores)`, [
       ['figure', 'skiff', 'reference', 'ratio'],
       ['pods scheduled per second', podsPerS.toFixed(0), `${UPSTREAM_THRESHOLD} (upstream CI threshold)`, (podsPerS / UPSTREAM_THRESHOLD).toFixed(2)],
@@ -106,12 +108,14 @@ export async function run(): Promise<Record<string, unknown>> {
       ['creation to binding p99 (ms)', percentile(lat, 99).toFixed(0), '', ''],
       ['pods created per second (client)', (MEASURED_PODS / (createdAllMs / 1000)).toFixed(0), '', ''],
       [`server RSS with ${NODES} nodes, ${INITIAL_PODS + MEASURED_PODS} pods (MB)`, rss.toFixed(0), '500 (target)', (rss / 500).toFixed(2)],
+      ['of which JavaScript heap in use (MB)', heapUsed.toFixed(0), '', ''],
     ]);
     return {
       pods_per_s: Math.round(podsPerS),
       bind_p50_ms: Math.round(percentile(lat, 50)),
       bind_p99_ms: Math.round(percentile(lat, 99)),
       server_rss_mb: Math.round(rss),
+      server_heap_used_mb: Math.round(heapUsed),
       nodes: NODES,
       reference_pods_per_s: UPSTREAM_THRESHOLD,
       ratio: Number((podsPerS / UPSTREAM_THRESHOLD).toFixed(3)),
