@@ -4,7 +4,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createQueueFactory } from '../lib/workqueue/index.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
-import { RedisQueue, RespClient, jobIdOf, keyOfJobId, parseRedisUrl } from '../lib/workqueue/redis.ts';
+import { RedisQueue, jobIdOf, keyOfJobId, parseRedisUrl } from '../lib/workqueue/redis.ts';
 import { startRedis, type RedisServer } from './harness/redis.ts';
 
 let redis: RedisServer;
@@ -260,35 +260,5 @@ describe('createQueueFactory and the Redis client', () => {
     assert.throws(() => createQueueFactory('amqp://localhost'), /unsupported work queue "amqp:\/\/localhost": use redis:\/\/host:port\[\/db\]/);
     assert.throws(() => createQueueFactory('redis://localhost:6379/x'), /database number/);
     assert.deepEqual(parseRedisUrl('redis://10.0.0.1:6380/2'), { host: '10.0.0.1', port: 6380, db: 2 });
-  });
-
-  it('RespClient: replies, pipelines, transactions, scripts, and a connection lost and found again', async () => {
-    const c = new RespClient(parseRedisUrl(redis.url));
-    try {
-      await c.connect();
-      assert.equal(await c.set('rc:a', 'v', { PX: 10_000 }), 'OK');
-      assert.equal(await c.get('rc:a'), 'v');
-      assert.equal(await c.get('rc:none'), null);
-      await c.hset('rc:h', { f: 'x', g: 2 });
-      assert.deepEqual(await c.hgetall('rc:h'), { f: 'x', g: '2' });
-      const big = 'z'.repeat(200_000);
-      await c.set('rc:big', big);
-      assert.equal(await c.get('rc:big'), big);
-      c.defineCommand('echoKeys', { numberOfKeys: 1, lua: 'return {KEYS[1], ARGV[1], tonumber(ARGV[2]) + 1}' });
-      assert.deepEqual(await c.runCommand('echoKeys', ['k1', 'a', 41]), ['k1', 'a', 42]);
-      const p = await c.pipeline().hgetall('rc:h').llen('rc:none').exec();
-      assert.deepEqual(p, [[null, { f: 'x', g: '2' }], [null, 0]]);
-      const m = await c.multi().del('rc:a').runCommand('echoKeys', ['k2', 'b', 1]).exec();
-      assert.deepEqual(m, [[null, 1], [null, ['k2', 'b', 2]]]);
-      await assert.rejects(c.call('NOSUCHCOMMAND'), /unknown command/i);
-      // the server drops the connection: the client reconnects and answers again
-      await c.call('CLIENT', 'KILL', 'TYPE', 'normal');
-      await sleep(300);
-      assert.equal(await c.call('PING'), 'PONG');
-    } finally {
-      await c.quit();
-    }
-    assert.equal(c.status, 'end');
-    await assert.rejects(c.call('PING'), /Connection is closed/);
   });
 });

@@ -22,19 +22,13 @@
  * failures go to `log`. numRequeues() answers from the count read when the key was handed out; len() from the last
  * count read (see waitingCount() for a fresh one).
  *
- * BullMQ talks to Redis through RespClient, a small RESP2 client below implementing BullMQ's IRedisClient.
+ * Redis is reached through ioredis (one connection per RedisQueue, handed to BullMQ as an instance).
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
-import { Readable } from 'node:stream';
-import { Queue, Worker, type IRedisClient, type IRedisTransaction, type Job } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Queue, Worker, type Job } from 'bullmq';
 import { ControllerRateLimiter } from './memory.ts';
 import type { WorkQueue } from './queue.ts';
-
-// ---------------------------------------------------------------------------------------------------------------
-// RESP2 client
-// ---------------------------------------------------------------------------------------------------------------
 
 export interface RedisAddress {
   host: string;
@@ -59,536 +53,6 @@ export function parseRedisUrl(url: string): RedisAddress {
 }
 
 /** an error answered by Redis */
-export class RedisReplyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReplyError';
-  }
-}
-
-const CLOSED = 'Connection is closed.';
-type Arg = string | number | Buffer;
-type Transform = (reply: any) => any;
-interface Pending {
-  resolve(v: any): void;
-  reject(e: Error): void;
-  transform?: Transform;
-}
-
-const INCOMPLETE = Symbol('incomplete');
-
-/** parses one RESP2 reply at pos; INCOMPLETE when the buffer does not hold all of it yet */
-function parseReply(buf: Buffer, pos: number): { value: any; pos: number } | typeof INCOMPLETE {
-  if (pos >= buf.length) return INCOMPLETE;
-  const eol = buf.indexOf('\r\n', pos);
-  if (eol < 0) return INCOMPLETE;
-  const type = buf[pos];
-  const line = buf.toString('utf8', pos + 1, eol);
-  switch (type) {
-    case 0x2b: // +
-      return { value: line, pos: eol + 2 };
-    case 0x2d: // -
-      return { value: new RedisReplyError(line), pos: eol + 2 };
-    case 0x3a: // :
-      return { value: Number(line), pos: eol + 2 };
-    case 0x24: { // $
-      const len = Number(line);
-      if (len < 0) return { value: null, pos: eol + 2 };
-      const end = eol + 2 + len;
-      if (end + 2 > buf.length) return INCOMPLETE;
-      return { value: buf.toString('utf8', eol + 2, end), pos: end + 2 };
-    }
-    case 0x2a: { // *
-      const n = Number(line);
-      if (n < 0) return { value: null, pos: eol + 2 };
-      const out: any[] = new Array(n);
-      let p = eol + 2;
-      for (let i = 0; i < n; i++) {
-        const r = parseReply(buf, p);
-        if (r === INCOMPLETE) return INCOMPLETE;
-        out[i] = r.value;
-        p = r.pos;
-      }
-      return { value: out, pos: p };
-    }
-    default:
-      throw new Error(`unexpected byte ${type} in a Redis reply`);
-  }
-}
-
-function encode(args: Arg[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const a of args) {
-    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-  }
-  return Buffer.concat(parts);
-}
-
-function flatten(args: unknown[]): Arg[] {
-  const out: Arg[] = [];
-  for (const a of args) {
-    if (Array.isArray(a)) out.push(...flatten(a));
-    else if (a === undefined || a === null) out.push('');
-    else out.push(a as Arg);
-  }
-  return out;
-}
-
-function pairsToObject(reply: any): Record<string, string> {
-  const o: Record<string, string> = {};
-  if (Array.isArray(reply)) for (let i = 0; i + 1 < reply.length; i += 2) o[reply[i]] = reply[i + 1];
-  return o;
-}
-
-interface Script {
-  lua: string;
-  sha: string;
-  numberOfKeys: number;
-}
-
-/**
- * A RESP2 connection to one Redis server: commands are pipelined on one socket and answered in order; commands sent
- * before the connection is ready wait for it; a lost connection fails the commands in flight and reconnects.
- */
-export class RespClient extends EventEmitter implements IRedisClient {
-  status = 'wait';
-  readonly isCluster = false;
-  options: Record<string, any>;
-  private socket: Socket | undefined;
-  private buf: Buffer = Buffer.alloc(0);
-  private readonly inflight: Pending[] = [];
-  private offline: { data: Buffer; pending: Pending[] }[] = [];
-  private readonly scripts = new Map<string, Script>();
-  private loaded = new Set<string>();
-  private closing = false;
-  private attempts = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private connecting: Promise<void> | undefined;
-
-  constructor(private readonly address: RedisAddress) {
-    super();
-    this.options = { host: address.host, port: address.port, db: address.db ?? 0, connectionName: address.connectionName };
-    this.setMaxListeners(50);
-    void this.connect().catch(() => {
-      // reported through 'error'; retried
-    });
-  }
-
-  connect(): Promise<void> {
-    if (this.status === 'ready') return Promise.resolve();
-    if (this.status === 'end') {
-      this.closing = false;
-      this.status = 'wait';
-    }
-    if (!this.connecting) {
-      this.connecting = new Promise<void>((resolve, reject) => {
-        const onReady = () => {
-          this.off('end', onEnd);
-          resolve();
-        };
-        const onEnd = () => {
-          this.off('ready', onReady);
-          reject(new Error(CLOSED));
-        };
-        this.once('ready', onReady);
-        this.once('end', onEnd);
-      }).finally(() => {
-        this.connecting = undefined;
-      });
-      this.open();
-    }
-    return this.connecting;
-  }
-
-  private open(): void {
-    if (this.closing) return;
-    this.status = 'connecting';
-    const s = netConnect({ host: this.address.host, port: this.address.port });
-    this.socket = s;
-    s.setNoDelay(true);
-    s.on('connect', () => this.handshake(s));
-    s.on('data', (d: Buffer) => this.onData(d));
-    s.on('error', (e) => this.emitError(e));
-    s.on('close', () => this.onClose(s));
-  }
-
-  private handshake(s: Socket): void {
-    const steps: Arg[][] = [];
-    if (this.address.db) steps.push(['SELECT', this.address.db]);
-    if (this.address.connectionName) steps.push(['CLIENT', 'SETNAME', this.address.connectionName]);
-    const all = steps.map((args) => new Promise<any>((resolve, reject) => {
-      this.inflight.push({ resolve, reject });
-      s.write(encode(args));
-    }));
-    Promise.all(all).then(
-      (replies) => {
-        const err = replies.find((r) => r instanceof Error);
-        if (err) {
-          this.emitError(new Error(`Redis at ${this.address.host}:${this.address.port} refused the connection set-up: ${err.message}`));
-          s.destroy();
-          return;
-        }
-        this.attempts = 0;
-        this.loaded = new Set();
-        this.status = 'ready';
-        const queued = this.offline;
-        this.offline = [];
-        for (const q of queued) {
-          this.inflight.push(...q.pending);
-          s.write(q.data);
-        }
-        this.emit('ready');
-      },
-      () => {
-        // the socket closed during set-up: onClose reconnects
-      },
-    );
-  }
-
-  private onData(d: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    let pos = 0;
-    for (;;) {
-      let r;
-      try {
-        r = parseReply(this.buf, pos);
-      } catch (e) {
-        this.emitError(e as Error);
-        this.socket?.destroy();
-        return;
-      }
-      if (r === INCOMPLETE) break;
-      pos = r.pos;
-      const p = this.inflight.shift();
-      if (!p) continue;
-      if (r.value instanceof RedisReplyError) p.reject(r.value);
-      else {
-        try {
-          p.resolve(p.transform ? p.transform(r.value) : r.value);
-        } catch (e) {
-          p.reject(e as Error);
-        }
-      }
-    }
-    this.buf = pos >= this.buf.length ? Buffer.alloc(0) : this.buf.subarray(pos);
-  }
-
-  private onClose(s: Socket): void {
-    if (this.socket !== s) return;
-    this.socket = undefined;
-    this.buf = Buffer.alloc(0);
-    for (const p of this.inflight.splice(0)) p.reject(new Error(CLOSED));
-    this.emit('close');
-    if (this.closing) {
-      this.endNow();
-      return;
-    }
-    this.status = 'reconnecting';
-    this.emit('reconnecting');
-    const delay = Math.min(2000, 50 * 2 ** this.attempts++);
-    this.reconnectTimer = setTimeout(() => this.open(), delay);
-  }
-
-  private endNow(): void {
-    if (this.status === 'end') return;
-    this.status = 'end';
-    for (const q of this.offline.splice(0)) for (const p of q.pending) p.reject(new Error(CLOSED));
-    this.emit('end');
-  }
-
-  private emitError(e: Error): void {
-    if (this.listenerCount('error') > 0) this.emit('error', e);
-  }
-
-  disconnect(_reconnect?: boolean): void {
-    this.closing = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    const s = this.socket;
-    if (s) s.destroy();
-    else process.nextTick(() => this.endNow());
-  }
-
-  async quit(): Promise<string> {
-    if (this.status === 'end') return 'OK';
-    const ended = new Promise<void>((resolve) => this.once('end', () => resolve()));
-    if (this.status !== 'ready') {
-      this.disconnect();
-    } else {
-      const reply = this.call('QUIT');
-      this.closing = true; // the server closes the connection after QUIT: no reconnection
-      await reply.catch(() => 'OK');
-      this.socket?.end();
-    }
-    await ended;
-    return 'OK';
-  }
-
-  duplicate(opts?: { connectionName?: string }): RespClient {
-    return new RespClient({ ...this.address, ...(opts?.connectionName ? { connectionName: opts.connectionName } : {}) });
-  }
-
-  /** sends one command; resolves with its reply (strings, numbers, arrays, null) */
-  call(...args: Arg[]): Promise<any> {
-    return this.sendBatch([args], [undefined])[0];
-  }
-
-  /** writes several commands at once (nothing else in between) and answers each */
-  private sendBatch(cmds: Arg[][], transforms: (Transform | undefined)[]): Promise<any>[] {
-    const pending: Pending[] = [];
-    const promises = cmds.map((_, i) => new Promise<any>((resolve, reject) => pending.push({ resolve, reject, transform: transforms[i] })));
-    const data = Buffer.concat(cmds.map(encode));
-    if (this.status === 'end' || this.closing) {
-      for (const p of pending) p.reject(new Error(CLOSED));
-    } else if (this.status === 'ready' && this.socket) {
-      this.inflight.push(...pending);
-      this.socket.write(data);
-    } else {
-      this.offline.push({ data, pending });
-      if (this.status === 'wait') void this.connect().catch(() => {});
-    }
-    return promises;
-  }
-
-  private send(args: Arg[], transform?: Transform): Promise<any> {
-    return this.sendBatch([args], [transform])[0];
-  }
-
-  defineCommand(name: string, def: { numberOfKeys: number; lua: string }): void {
-    this.scripts.set(name, { lua: def.lua, numberOfKeys: def.numberOfKeys, sha: createHash('sha1').update(def.lua).digest('hex') });
-    (this as any)[name] = (...args: unknown[]) => this.runCommand(name, args);
-  }
-
-  private script(name: string): Script {
-    const s = this.scripts.get(name);
-    if (!s) throw new Error(`Redis script "${name}" is not defined`);
-    return s;
-  }
-
-  /** loads the scripts into the server's cache once per connection, so that EVALSHA (also inside MULTI) finds them */
-  private async ensureLoaded(names: Iterable<string>): Promise<void> {
-    for (const n of names) {
-      const s = this.script(n);
-      if (this.loaded.has(s.sha)) continue;
-      await this.send(['SCRIPT', 'LOAD', s.lua]);
-      this.loaded.add(s.sha);
-    }
-  }
-
-  async runCommand(name: string, args: any[]): Promise<any> {
-    const s = this.script(name);
-    const flat = flatten(args);
-    await this.ensureLoaded([name]);
-    try {
-      return await this.send(['EVALSHA', s.sha, s.numberOfKeys, ...flat]);
-    } catch (e) {
-      if (!(e instanceof RedisReplyError) || !e.message.startsWith('NOSCRIPT')) throw e;
-      this.loaded.delete(s.sha);
-      return this.send(['EVAL', s.lua, s.numberOfKeys, ...flat]);
-    }
-  }
-
-  multi(): IRedisTransaction {
-    return new Batch(this, true);
-  }
-
-  pipeline(): IRedisTransaction {
-    return new Batch(this, false);
-  }
-
-  /** runs a batch for Batch.exec */
-  async execBatch(cmds: { args: Arg[]; transform?: Transform; script?: string }[], atomic: boolean): Promise<[Error | null, any][] | null> {
-    await this.ensureLoaded(new Set(cmds.flatMap((c) => (c.script ? [c.script] : []))));
-    if (!atomic) {
-      const replies = this.sendBatch(cmds.map((c) => c.args), cmds.map((c) => c.transform));
-      return Promise.all(replies.map((p) => p.then((v) => [null, v] as [null, any], (e: Error) => [e, undefined] as [Error, any])));
-    }
-    const all = [['MULTI'], ...cmds.map((c) => c.args), ['EXEC']];
-    const replies = this.sendBatch(all, []);
-    const settled = await Promise.all(replies.map((p) => p.then((v) => ({ v }), (e: Error) => ({ e }))));
-    const exec = settled[settled.length - 1];
-    if ('e' in exec) throw exec.e;
-    if (exec.v === null) return null;
-    return (exec.v as any[]).map((v, i) => {
-      if (v instanceof Error) return [v, undefined];
-      const t = cmds[i].transform;
-      return [null, t ? t(v) : v];
-    });
-  }
-
-  scriptArgs(name: string, args: any[]): Arg[] {
-    const s = this.script(name);
-    return ['EVALSHA', s.sha, s.numberOfKeys, ...flatten(args)];
-  }
-
-  hgetall(key: string): Promise<Record<string, string>> {
-    return this.send(['HGETALL', key], pairsToObject);
-  }
-  hget(key: string, field: string): Promise<string | null> {
-    return this.send(['HGET', key, field]);
-  }
-  hmget(key: string, ...fields: string[]): Promise<(string | null)[]> {
-    return this.send(['HMGET', key, ...fields]);
-  }
-  hset(key: string, data: Record<string, string | number>): Promise<number> {
-    return this.send(['HSET', key, ...Object.entries(data).flat()]);
-  }
-  hdel(key: string, ...fields: string[]): Promise<number> {
-    return this.send(['HDEL', key, ...fields]);
-  }
-  hexists(key: string, field: string): Promise<number> {
-    return this.send(['HEXISTS', key, field]);
-  }
-  get(key: string): Promise<string | null> {
-    return this.send(['GET', key]);
-  }
-  set(key: string, value: string | number, options?: { PX?: number; EX?: number }): Promise<string | null> {
-    const args: Arg[] = ['SET', key, value];
-    if (options?.PX != null) args.push('PX', options.PX);
-    else if (options?.EX != null) args.push('EX', options.EX);
-    return this.send(args);
-  }
-  del(...keys: string[]): Promise<number> {
-    return this.send(['DEL', ...keys]);
-  }
-  zrange(key: string, start: number, end: number, options?: { WITHSCORES?: boolean }): Promise<string[]> {
-    return this.send(['ZRANGE', key, start, end, ...(options?.WITHSCORES ? ['WITHSCORES'] : [])]);
-  }
-  zrevrange(key: string, start: number, end: number, options?: { WITHSCORES?: boolean }): Promise<string[]> {
-    return this.send(['ZREVRANGE', key, start, end, ...(options?.WITHSCORES ? ['WITHSCORES'] : [])]);
-  }
-  zcard(key: string): Promise<number> {
-    return this.send(['ZCARD', key]);
-  }
-  zscore(key: string, member: string): Promise<string | null> {
-    return this.send(['ZSCORE', key, member]);
-  }
-  lrange(key: string, start: number, end: number): Promise<string[]> {
-    return this.send(['LRANGE', key, start, end]);
-  }
-  llen(key: string): Promise<number> {
-    return this.send(['LLEN', key]);
-  }
-  ltrim(key: string, start: number, end: number): Promise<string> {
-    return this.send(['LTRIM', key, start, end]);
-  }
-  lpos(key: string, value: string): Promise<number | null> {
-    return this.send(['LPOS', key, value]);
-  }
-  smembers(key: string): Promise<string[]> {
-    return this.send(['SMEMBERS', key]);
-  }
-  xadd(key: string, id: string, fields: Record<string, string | number>, options?: { MAXLEN?: number; approximate?: boolean }): Promise<string> {
-    const args: Arg[] = ['XADD', key];
-    if (options?.MAXLEN != null) args.push('MAXLEN', ...(options.approximate !== false ? ['~'] : []), options.MAXLEN);
-    args.push(id, ...Object.entries(fields).flat());
-    return this.send(args);
-  }
-  xread(streams: { key: string; id: string }[], options?: { BLOCK?: number; COUNT?: number }): Promise<any> {
-    const args: Arg[] = ['XREAD'];
-    if (options?.BLOCK != null) args.push('BLOCK', options.BLOCK);
-    if (options?.COUNT != null) args.push('COUNT', options.COUNT);
-    args.push('STREAMS', ...streams.map((s) => s.key), ...streams.map((s) => s.id));
-    return this.send(args);
-  }
-  xtrim(key: string, strategy: 'MAXLEN', threshold: number, options?: { approximate?: boolean }): Promise<number> {
-    return this.send(['XTRIM', key, strategy, ...(options?.approximate !== false ? ['~'] : []), threshold]);
-  }
-  bzpopmin(key: string, timeout: number): Promise<[key: string, member: string, score: string] | null> {
-    return this.send(['BZPOPMIN', key, timeout]);
-  }
-  info(): Promise<string> {
-    return this.send(['INFO']);
-  }
-  clientSetName(name: string): Promise<any> {
-    this.address.connectionName = name;
-    return this.send(['CLIENT', 'SETNAME', name]);
-  }
-  clientList(): Promise<string> {
-    return this.send(['CLIENT', 'LIST']);
-  }
-  clientInfo(): Promise<string> {
-    return this.send(['CLIENT', 'INFO']);
-  }
-  scan(cursor: string | number, options: { MATCH?: string; COUNT?: number }): Promise<[string, string[]]> {
-    const args: Arg[] = ['SCAN', cursor];
-    if (options?.MATCH != null) args.push('MATCH', options.MATCH);
-    if (options?.COUNT != null) args.push('COUNT', options.COUNT);
-    return this.send(args);
-  }
-  scanStream(options: { match: string; count?: number }): Readable {
-    let cursor = '0';
-    let finished = false;
-    const stream: Readable = new Readable({
-      objectMode: true,
-      read: () => {
-        if (finished) return;
-        this.scan(cursor, { MATCH: options.match, COUNT: options.count }).then(
-          ([next, keys]) => {
-            cursor = next;
-            finished = next === '0';
-            stream.push(keys);
-            if (finished) stream.push(null);
-          },
-          (e: Error) => stream.destroy(e),
-        );
-      },
-    });
-    return stream;
-  }
-}
-
-/** MULTI or pipeline for BullMQ */
-class Batch implements IRedisTransaction {
-  private readonly cmds: { args: Arg[]; transform?: Transform; script?: string }[] = [];
-  constructor(
-    private readonly client: RespClient,
-    private readonly atomic: boolean,
-  ) {}
-  private add(args: Arg[], transform?: Transform, script?: string): this {
-    this.cmds.push({ args, transform, script });
-    return this;
-  }
-  hgetall(key: string): this {
-    return this.add(['HGETALL', key], pairsToObject);
-  }
-  hset(key: string, data: Record<string, string | number>): this {
-    return this.add(['HSET', key, ...Object.entries(data).flat()]);
-  }
-  hscan(key: string, cursor: string | number, options?: { COUNT?: number }): this {
-    return this.add(['HSCAN', key, cursor, ...(options?.COUNT != null ? ['COUNT', options.COUNT] : [])]);
-  }
-  smembers(key: string): this {
-    return this.add(['SMEMBERS', key]);
-  }
-  sscan(key: string, cursor: string | number, options?: { COUNT?: number }): this {
-    return this.add(['SSCAN', key, cursor, ...(options?.COUNT != null ? ['COUNT', options.COUNT] : [])]);
-  }
-  zrange(key: string, start: number, end: number): this {
-    return this.add(['ZRANGE', key, start, end]);
-  }
-  lrange(key: string, start: number, end: number): this {
-    return this.add(['LRANGE', key, start, end]);
-  }
-  llen(key: string): this {
-    return this.add(['LLEN', key]);
-  }
-  del(...keys: string[]): this {
-    return this.add(['DEL', ...keys]);
-  }
-  runCommand(name: string, args: any[]): this {
-    return this.add(this.client.scriptArgs(name, args), undefined, name);
-  }
-  exec(): Promise<[Error | null, any][] | null> {
-    return this.client.execBatch(this.cmds, this.atomic);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The queue
-// ---------------------------------------------------------------------------------------------------------------
-
-/** add: held → mark dirty for the holder (1); queued → nothing (0); absent → the caller adds a job (2) */
 const ADD_LUA = `
 local token = redis.call('GET', KEYS[2])
 if token then
@@ -676,7 +140,7 @@ const POP_LIMIT = 200;
 
 export class RedisQueue implements WorkQueue {
   readonly prefix: string;
-  private readonly client: RespClient;
+  private readonly client: Redis;
   private readonly queue: Queue;
   private readonly worker: Worker;
   private readonly base: string;
@@ -722,7 +186,9 @@ export class RedisQueue implements WorkQueue {
     this.firingKey = `${this.base}skiff:firing`;
     this.failuresKey = `${this.base}skiff:failures`;
 
-    this.client = new RespClient(parseRedisUrl(opts.url));
+    const addr = parseRedisUrl(opts.url);
+    // BullMQ's workers need commands that wait for Redis rather than fail after a few retries
+    this.client = new Redis({ host: addr.host, port: addr.port, db: addr.db ?? 0, maxRetriesPerRequest: null });
     this.client.on('error', (e: Error) => this.report(`Redis at ${opts.url}: ${e.message}`));
     this.client.on('ready', () => {
       this.lastError = '';
@@ -754,6 +220,11 @@ export class RedisQueue implements WorkQueue {
     this.lockTimer = setInterval(() => this.track(this.extendLocks()), Math.max(50, this.lockDurationMs / 2));
     this.sweepTimer = setInterval(() => this.track(this.sweep()), Math.max(100, opts.stalledIntervalMs ?? this.lockDurationMs));
     this.scheduleDelayed(Date.now());
+  }
+
+  /** runs one of the Lua scripts defined at construction (keys first, then arguments) */
+  private script(name: string, args: (string | number)[]): Promise<unknown> {
+    return (this.client as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[name](...args);
   }
 
   add(key: string): void {
@@ -891,7 +362,7 @@ export class RedisQueue implements WorkQueue {
 
   private async addNow(key: string): Promise<void> {
     const id = jobIdOf(key);
-    const r = await this.client.runCommand('skiffAdd', [this.base + id, `${this.base}${id}:lock`, this.dirtyKey, id]);
+    const r = await this.script('skiffAdd', [this.base + id, `${this.base}${id}:lock`, this.dirtyKey, id]);
     if (r === 2) await this.queue.add('sync', { key }, { jobId: id });
   }
 
@@ -917,7 +388,7 @@ export class RedisQueue implements WorkQueue {
     const now = Date.now();
     let next = now + this.pollIntervalMs;
     try {
-      const [due, nd, nf] = (await this.client.runCommand('skiffPopDue', [this.delayedKey, this.firingKey, now, now + LEASE_MS, POP_LIMIT])) as [string[], string, string];
+      const [due, nd, nf] = (await this.script('skiffPopDue', [this.delayedKey, this.firingKey, now, now + LEASE_MS, POP_LIMIT])) as [string[], string, string];
       await Promise.all(
         due.map(async (key) => {
           await this.addNow(key);
@@ -991,7 +462,7 @@ export class RedisQueue implements WorkQueue {
       this.report(`${key} was done after its lock expired (${(e as Error).message}); it may have been processed elsewhere meanwhile`);
     }
     const id = jobIdOf(key);
-    if ((await this.client.runCommand('skiffDone', [this.dirtyKey, this.base + id, id, h.token])) === 1) {
+    if ((await this.script('skiffDone', [this.dirtyKey, this.base + id, id, h.token])) === 1) {
       await this.queue.add('sync', { key }, { jobId: id });
     }
   }
@@ -1004,7 +475,7 @@ export class RedisQueue implements WorkQueue {
   }
 
   private async sweep(): Promise<void> {
-    const ids = (await this.client.runCommand('skiffSweep', [this.dirtyKey, this.base])) as string[];
+    const ids = (await this.script('skiffSweep', [this.dirtyKey, this.base])) as string[];
     await Promise.all(ids.map((id) => this.addNow(keyOfJobId(id))));
   }
 }
