@@ -59,6 +59,7 @@ export function controllerManagerRole(client: Client, f: Record<string, string>,
     options: {
       clusterCIDR: f['cluster-cidr'] || DEFAULT_CONTROLLER_OPTIONS.clusterCIDR,
       nodeMonitorGracePeriodMs: seconds(f['node-monitor-grace-period'] || '40', 'node-monitor-grace-period'),
+      sharedQueue: !!f.queue,
     },
     host,
   });

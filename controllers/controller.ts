@@ -39,6 +39,12 @@ export interface ControllerOptions {
   nodeMonitorPeriodMs: number;
   /** workers per controller unless the controller says otherwise */
   workers: number;
+  /**
+   * the work queue is shared with other controller-manager processes (Redis): a key may have been handled last by
+   * another process, so a controller about to create or delete confirms its counts with a fresh read of the API
+   * instead of trusting its own expectations and cache alone
+   */
+  sharedQueue?: boolean;
 }
 
 export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
@@ -47,6 +53,7 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   nodeMonitorGracePeriodMs: 40_000,
   nodeMonitorPeriodMs: 5_000,
   workers: 5,
+  sharedQueue: false,
 };
 
 export interface Reconciler {

@@ -96,7 +96,12 @@ export class ReplicaSetReconciler implements Reconciler {
     }
     const selector = labelSelectorFromObject(rs.spec?.selector);
     const owned = await this.claimPods(rs, selector);
-    const active = owned.filter(isPodActive);
+    let active = owned.filter(isPodActive);
+    if (this.ctx.options.sharedQueue && active.length !== (rs.spec?.replicas ?? 1)) {
+      // another process may have acted on this ReplicaSet last: count its pods as the API has them now
+      const live = await this.ctx.client.list(Pods, { namespace: rs.metadata.namespace, labelSelector: selector.toString() });
+      active = live.items.filter((p) => controllerOf(p)?.uid === rs.metadata.uid && isPodActive(p));
+    }
     let failure: Error | undefined;
     if (this.expectations.satisfied(key) && !rs.metadata.deletionTimestamp) {
       try {
