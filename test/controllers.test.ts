@@ -216,6 +216,41 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
     assert.match(kr(['get', 'namespace', 'doomed']).stderr, /NotFound/);
   });
 
+  it('runs a DaemonSet pod on every node and a StatefulSet in order', async () => {
+    k(['apply', '-f', '-'], `
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: default}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: a, image: registry.local/agent:1}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: default}
+spec:
+  serviceName: db
+  replicas: 3
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: d, image: registry.local/db:1}]}
+`);
+    let r = await ka(['rollout', 'status', 'daemonset/agent', '--timeout=60s']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const agents = podsOf('app=agent');
+    assert.deepEqual(agents.map((p) => p.spec.nodeName).sort(), json(['get', 'nodes']).items.map((n: any) => n.metadata.name).sort());
+    r = await ka(['rollout', 'status', 'statefulset/db', '--timeout=60s']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const db = podsOf('app=db');
+    assert.deepEqual(db.map((p) => p.metadata.name).sort(), ['db-0', 'db-1', 'db-2']);
+    const started = db.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)).map((p) => Date.parse(p.metadata.creationTimestamp));
+    assert.ok(started[0] <= started[1] && started[1] <= started[2], 'created in order');
+    k(['delete', 'daemonset/agent', 'statefulset/db', '--wait=false']);
+  });
+
   it('replaces the pods of a node that goes silent', async () => {
     const onB = await eventually('a pod on node-b', () => podsOf('app=web').find((p) => p.spec.nodeName?.startsWith('node-b') && !p.metadata.deletionTimestamp) ?? (k(['scale', 'deployment/web', '--replicas=6']), false), 40_000);
     await simB.kill9();
