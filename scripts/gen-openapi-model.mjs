@@ -102,6 +102,7 @@ async function main() {
   if (!/^\d+\.\d+/.test(source)) fail(`cannot tell the Kubernetes version from info.version "${swagger.info?.version}": pass it as the second argument`);
 
   const { RESOURCES } = await import('../apiserver/api/registry.ts');
+  const EXTRA_DEFINITIONS = JSON.parse(fs.readFileSync(path.join(here, 'openapi-extra-definitions.json'), 'utf8'));
   const roots = [...EXTRA_ROOTS];
   for (const r of RESOURCES) {
     roots.push(r.definition);
@@ -114,6 +115,13 @@ async function main() {
     const name = queue.shift();
     if (definitions[name]) continue;
     const def = swagger.definitions[name];
+    if (!def && EXTRA_DEFINITIONS[name]) {
+      // a served API Kubernetes' own document leaves out (metrics.k8s.io comes from metrics-server upstream)
+      definitions[name] = EXTRA_DEFINITIONS[name];
+      const refsIn = (v) => (v && typeof v === 'object' ? Object.entries(v).flatMap(([k, x]) => (k === 'ref' ? [x] : refsIn(x))) : []);
+      for (const ref of refsIn(definitions[name])) if (!definitions[ref]) queue.push(ref);
+      continue;
+    }
     if (!def) fail(`definition ${name} is not in ${swaggerPath}`);
     const refs = [];
     definitions[name] = convert(def, name, refs);

@@ -12,7 +12,7 @@ function r(
   resource: string,
   kind: string,
   defPkg: string,
-  opts: Partial<Pick<ResourceInfo, 'namespaced' | 'shortNames' | 'categories' | 'verbs' | 'subresources' | 'singular'>> = {},
+  opts: Partial<Pick<ResourceInfo, 'namespaced' | 'shortNames' | 'categories' | 'verbs' | 'subresources' | 'singular' | 'definition'>> = {},
 ): ResourceInfo {
   return {
     group,
@@ -26,7 +26,7 @@ function r(
     categories: opts.categories ?? [],
     verbs: opts.verbs ?? ALL_VERBS,
     subresources: opts.subresources ?? [],
-    definition: `io.k8s.api.${defPkg}.${version}.${kind}`,
+    definition: opts.definition ?? `io.k8s.api.${defPkg}.${version}.${kind}`,
   };
 }
 
@@ -77,6 +77,16 @@ export const RESOURCES: readonly ResourceInfo[] = [
     shortNames: ['hpa'],
     categories: ['all'],
     subresources: ['status'],
+  }),
+  // the resource metrics API (kubectl top, the HPA): written by the node agents, read by anyone
+  r('metrics.k8s.io', 'v1beta1', 'pods', 'PodMetrics', 'metrics', {
+    singular: '',
+    definition: 'io.k8s.metrics.pkg.apis.metrics.v1beta1.PodMetrics',
+  }),
+  r('metrics.k8s.io', 'v1beta1', 'nodes', 'NodeMetrics', 'metrics', {
+    namespaced: false,
+    singular: '',
+    definition: 'io.k8s.metrics.pkg.apis.metrics.v1beta1.NodeMetrics',
   }),
 ];
 

@@ -13,6 +13,7 @@ import { leaseStrategy } from './coordination/lease.ts';
 import { endpointSliceStrategy } from './discovery/endpointslice.ts';
 import { eventsV1Strategy } from './events/event.ts';
 import { hpaStrategy } from './autoscaling/hpa.ts';
+import { nodeMetricsStrategy, podMetricsStrategy } from './metrics/metrics.ts';
 import { cronJobStrategy, jobStrategy } from './batch/batch.ts';
 
 export const STRATEGIES: Record<string, Strategy> = {
@@ -34,6 +35,8 @@ export const STRATEGIES: Record<string, Strategy> = {
   'discovery.k8s.io/endpointslices': endpointSliceStrategy,
   'events.k8s.io/events': eventsV1Strategy,
   'autoscaling/horizontalpodautoscalers': hpaStrategy,
+  'metrics.k8s.io/pods': podMetricsStrategy,
+  'metrics.k8s.io/nodes': nodeMetricsStrategy,
   'batch/jobs': jobStrategy,
   'batch/cronjobs': cronJobStrategy,
 };

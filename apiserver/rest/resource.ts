@@ -37,6 +37,9 @@ const PREFIX_OVERRIDES: Record<string, string> = {
   '/services': '/registry/services/specs/',
   '/endpoints': '/registry/services/endpoints/',
   'events.k8s.io/events': '/registry/events.k8s.io/events/',
+  // the resource metrics share their plural names with core pods and nodes
+  'metrics.k8s.io/pods': '/registry/metrics.k8s.io/pods/',
+  'metrics.k8s.io/nodes': '/registry/metrics.k8s.io/nodes/',
   'apps/controllerrevisions': '/registry/controllerrevisions/',
 };
 
