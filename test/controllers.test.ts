@@ -116,6 +116,7 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
     assert.equal(back.spec.template.spec.containers[0].image, 'registry.local/web:1');
     assert.equal(back.metadata.annotations['deployment.kubernetes.io/revision'], '3');
     assert.match(k(['rollout', 'history', 'deployment/web']), /\n2\s+<none>\s*\n3\s+<none>/);
+    assert.equal(json(['get', 'rs', '-l', 'app=web']).items.length, 2, 'undo reuses the old ReplicaSet');
 
     k(['rollout', 'undo', 'deployment/web', '--to-revision=2']);
     r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);

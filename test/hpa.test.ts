@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { startRole, type RoleProcess } from './harness/processes.ts';
 import { Client } from '../lib/kube/client.ts';
-import { Deployments, HorizontalPodAutoscalers, Pods, type Resource } from '../lib/kube/resources.ts';
+import { Deployments, HorizontalPodAutoscalers, PodMetrics, Pods } from '../lib/kube/resources.ts';
 import { isNotFound } from '../lib/kube/api.ts';
 
-const PodMetrics: Resource = { group: 'metrics.k8s.io', version: 'v1beta1', resource: 'pods', kind: 'PodMetrics', namespaced: true };
+
 
 async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 40_000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -127,7 +127,10 @@ test('a paused Deployment does not roll out', async () => {
 
 test('going back to an old template reuses its ReplicaSet with the next revision', async () => {
   const h = harness();
-  h.put(Deployments, deployment(2, 'v1'));
+  // as kubectl rollout undo writes it: the old ReplicaSet's template, with a null creationTimestamp
+  const d = deployment(2, 'v1');
+  d.spec.template.metadata.creationTimestamp = null;
+  h.put(Deployments, d);
   h.put(ReplicaSets, replicaSet('v1', 0, 0, '1', '2026-01-01T00:00:00Z'));
   h.put(ReplicaSets, replicaSet('v2', 2, 2, '2', '2026-01-02T00:00:00Z'));
   await h.r.reconcile('ns/web');

@@ -4,12 +4,13 @@
  */
 import type { ApiClient } from '../../lib/kube/api.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
-import type { Resource } from '../../lib/kube/resources.ts';
 import type { LabelSelector } from '../../lib/selectors.ts';
 import { milliValue, parseQuantity } from '../../apiserver/api/validation/quantity.ts';
 
-export const PodMetricsResource: Resource = { group: 'metrics.k8s.io', version: 'v1beta1', resource: 'pods', kind: 'PodMetrics', namespaced: true };
-export const NodeMetricsResource: Resource = { group: 'metrics.k8s.io', version: 'v1beta1', resource: 'nodes', kind: 'NodeMetrics', namespaced: false };
+import { PodMetrics as PodMetricsResource } from '../../lib/kube/resources.ts';
+
+export { PodMetricsResource };
+export { NodeMetrics as NodeMetricsResource } from '../../lib/kube/resources.ts';
 
 export interface PodMetric {
   /** usage in milli-units (millicores, milli-bytes) summed over the pod's containers */

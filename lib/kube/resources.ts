@@ -35,12 +35,17 @@ export const HorizontalPodAutoscalers = res('autoscaling', 'v2', 'horizontalpoda
 export const Jobs = res('batch', 'v1', 'jobs', 'Job');
 export const CronJobs = res('batch', 'v1', 'cronjobs', 'CronJob');
 export const PodDisruptionBudgets = res('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget');
+export const PodMetrics = res('metrics.k8s.io', 'v1beta1', 'pods', 'PodMetrics');
+export const NodeMetrics = res('metrics.k8s.io', 'v1beta1', 'nodes', 'NodeMetrics', false);
 
-/** every resource above, for tools that walk all of them (garbage collection, namespace deletion) */
+/**
+ * every resource skiff's API server serves with objects of its own, for what walks all of them (garbage collection,
+ * namespace deletion); Jobs, CronJobs and PodDisruptionBudgets are named above for clients but not served yet
+ */
 export const ALL_RESOURCES: readonly Resource[] = [
   Pods, Nodes, Namespaces, Services, EndpointsR, ConfigMaps, Secrets, ServiceAccounts, Events, Deployments,
   ReplicaSets, DaemonSets, StatefulSets, ControllerRevisions, Leases, EndpointSlices, HorizontalPodAutoscalers,
-  Jobs, CronJobs, PodDisruptionBudgets,
+  PodMetrics, NodeMetrics,
 ];
 
 export function apiVersionOf(r: Resource): string {
