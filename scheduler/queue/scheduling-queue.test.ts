@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SchedulingQueue, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './scheduling-queue.ts';
+import { KeyedHeap } from './heap.ts';
+
+const pod = (name: string, priority?: number) => ({ metadata: { name, namespace: 'ns' }, spec: { priority } });
+
+test('higher priority first, then the order of arrival', () => {
+  let t = 0;
+  const q = new SchedulingQueue(() => t++);
+  q.addOrUpdate(pod('a'));
+  q.addOrUpdate(pod('b', 10));
+  q.addOrUpdate(pod('c'));
+  q.addOrUpdate(pod('d', 10));
+  const order = [q.tryPop(), q.tryPop(), q.tryPop(), q.tryPop()].map((x) => x!.pod.metadata.name);
+  assert.deepEqual(order, ['b', 'd', 'a', 'c']);
+  assert.equal(q.tryPop(), undefined);
+  q.close();
+});
+
+test('a pod queued twice is handed out once, with its newest version', () => {
+  const q = new SchedulingQueue();
+  q.addOrUpdate(pod('a'));
+  q.addOrUpdate({ ...pod('a'), metadata: { name: 'a', namespace: 'ns', labels: { v: '2' } } });
+  const got = q.tryPop()!;
+  assert.equal(got.pod.metadata.labels.v, '2');
+  assert.equal(q.tryPop(), undefined);
+  q.close();
+});
+
+test('an unschedulable pod is parked until the cluster changes, then backs off 1 s doubling to 10 s', () => {
+  let now = 1000;
+  const q = new SchedulingQueue(() => now);
+  q.addOrUpdate(pod('a'));
+  let p = q.tryPop()!;
+  q.unschedulableAgain(p);
+  assert.deepEqual(q.stats(), { active: 0, backoff: 0, unschedulable: 1, inFlight: 0 });
+  // its own status update does not wake it
+  q.addOrUpdate(pod('a'), false);
+  assert.equal(q.stats().unschedulable, 1);
+  q.moveAllToActiveOrBackoff();
+  assert.equal(q.stats().backoff, 1);
+  assert.equal(q.tryPop(), undefined, 'still backing off');
+  now += INITIAL_BACKOFF_MS;
+  p = q.tryPop()!;
+  assert.equal(p.pod.metadata.name, 'a');
+  // failures keep doubling the wait, up to the maximum
+  for (let i = 0; i < 6; i++) {
+    q.retryLater(p);
+    now += MAX_BACKOFF_MS;
+    p = q.tryPop()!;
+  }
+  q.retryLater(p);
+  now += MAX_BACKOFF_MS - 1;
+  assert.equal(q.tryPop(), undefined);
+  now += 1;
+  assert.ok(q.tryPop());
+  q.close();
+});
+
+test('a cluster change during a cycle sends a failing pod to backoff instead of parking it', () => {
+  let now = 0;
+  const q = new SchedulingQueue(() => now);
+  q.addOrUpdate(pod('a'));
+  const p = q.tryPop()!;
+  q.moveAllToActiveOrBackoff(); // a node arrived while "a" was being scheduled
+  q.unschedulableAgain(p);
+  assert.equal(q.stats().unschedulable, 0);
+  assert.equal(q.stats().backoff, 1);
+  q.close();
+});
+
+test('a deleted pod leaves every queue', () => {
+  const q = new SchedulingQueue();
+  q.addOrUpdate(pod('a'));
+  q.delete('ns/a');
+  assert.equal(q.has('ns/a'), false);
+  assert.equal(q.tryPop(), undefined);
+  q.close();
+});
+
+test('the heap keeps its order through pushes, replacements and removals', () => {
+  const h = new KeyedHeap<number>((a, b) => a < b);
+  const vals = [5, 3, 9, 1, 7, 2, 8];
+  vals.forEach((v, i) => h.push(`k${i}`, v));
+  h.push('k2', 0); // 9 -> 0
+  h.delete('k3'); // remove 1
+  const out: number[] = [];
+  for (let v = h.pop(); v !== undefined; v = h.pop()) out.push(v);
+  assert.deepEqual(out, [0, 2, 3, 5, 7, 8]);
+});
