@@ -23,7 +23,7 @@ test('a pod queued twice is handed out once, with its newest version', () => {
   q.addOrUpdate(pod('a'));
   q.addOrUpdate({ ...pod('a'), metadata: { name: 'a', namespace: 'ns', labels: { v: '2' } } });
   const got = q.tryPop()!;
-  assert.equal(got.pod.metadata.labels.v, '2');
+  assert.equal(got.pod.metadata.labels?.v, '2');
   assert.equal(q.tryPop(), undefined);
   q.close();
 });
