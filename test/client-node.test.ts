@@ -26,7 +26,8 @@ describe('@kubernetes/client-node against skiff server', () => {
   let apps: k8s.AppsV1Api;
 
   before(async () => {
-    s = await startSkiff();
+    // the API server as kubectl and clients see it; what the controllers do is tested in controllers.test.ts
+    s = await startSkiff({ args: ['--disable-controller-manager', '--disable-scheduler'] });
     kc = new k8s.KubeConfig();
     kc.loadFromFile(s.kubeconfig);
     core = kc.makeApiClient(k8s.CoreV1Api);
@@ -117,7 +118,7 @@ describe('@kubernetes/client-node against skiff server', () => {
 
       // restart the server on the same port and data folder; the informer must recover by itself
       await s.stop();
-      s = await startSkiff({ dataDir: s.dataDir, port: s.port });
+      s = await startSkiff({ dataDir: s.dataDir, port: s.port, args: ['--disable-controller-manager', '--disable-scheduler'] });
       await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'i2' } } });
       await waitFor(() => events.includes('add i2'), 'add i2 after the restart', 20_000);
       assert.ok(informer.list('default').some((o) => o.metadata?.name === 'i2'));

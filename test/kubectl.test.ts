@@ -18,7 +18,8 @@ for (const bin of [KUBECTL_DEFAULT, KUBECTL_127]) {
     const kr = (args: string[], input?: string) => kubectl(s.kubeconfig, args, { bin, input });
 
     before(async () => {
-      s = await startSkiff();
+      // the API server as kubectl and clients see it; what the controllers do is tested in controllers.test.ts
+      s = await startSkiff({ args: ['--disable-controller-manager', '--disable-scheduler'] });
     });
     after(async () => {
       await s?.stop();

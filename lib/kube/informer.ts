@@ -24,6 +24,17 @@ export interface InformerOptions {
   pageSize?: number;
   /** re-deliver every cached object as an update this often (0: never) */
   resyncMs?: number;
+  /**
+   * what is kept of each object (client-go's SetTransform); by default metadata.managedFields is dropped, as
+   * kube-scheduler and kube-controller-manager do: no component reads it and it is a large part of every object
+   */
+  transform?: (obj: KubeObject) => KubeObject;
+}
+
+/** drops metadata.managedFields */
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
 }
 
 export interface InformerHealth {
@@ -277,7 +288,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private apply(ev: WatchEvent<T>): void {
-    const obj = ev.object;
+    const obj = (this.opts.transform ?? stripManagedFields)(ev.object) as T;
     const key = keyOf(obj);
     const old = this.items.get(key);
     if (ev.type === 'DELETED') {
