@@ -64,6 +64,11 @@ async function run(args: string[], command: string, roles: string): Promise<void
     console.log(`  export KUBECONFIG=${api.kubeconfigPath}`);
     console.log('  kubectl get namespaces');
     console.log('  kubectl apply -f manifests/');
+    if (all) {
+      console.log('');
+      console.log('Pods need nodes. To try the control plane with simulated nodes (a test tool: nothing runs):');
+      console.log(`  KUBECONFIG=${api.kubeconfigPath} npm run skiff -- sim-nodes --count 3`);
+    }
   }
   console.log('');
   console.log('Press Ctrl-C to stop.');
