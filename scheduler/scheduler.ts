@@ -14,6 +14,7 @@ import { decide, fitErrorMessage, resolveProfile, type ResolvedProfile } from '.
 import { SchedulerCache } from './cache.ts';
 import { DEFAULT_PROFILE, type Profile } from './plugins/registry.ts';
 import { SchedulingQueue, type QueuedPod } from './queue/scheduling-queue.ts';
+import { schedulerNodeView, schedulerPodView } from './views.ts';
 
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
 
@@ -59,8 +60,8 @@ export class Scheduler {
 
   /** subscribes to the informers, waits for their sync, and starts scheduling */
   async start(): Promise<void> {
-    this.pods = this.opts.informers.informer(Pods);
-    this.nodes = this.opts.informers.informer(Nodes);
+    this.pods = this.opts.informers.informer(Pods, { transform: schedulerPodView });
+    this.nodes = this.opts.informers.informer(Nodes, { transform: schedulerNodeView });
     this.nodes.addEventHandler({
       onAdd: (n) => {
         this.cache.upsertNode(n);

@@ -1,0 +1,56 @@
+/**
+ * What the scheduler keeps of pods and nodes in its informers (client-go's transforms, as kube-scheduler trims
+ * managedFields): only the fields its queue, cache and plugins read. Annotations (kubectl's last-applied
+ * configuration), container commands, env and probes, container statuses, node images and addresses are dropped.
+ */
+import type { KubeObject } from '../lib/kube/object.ts';
+
+function leanMeta(m: KubeObject['metadata']): KubeObject['metadata'] {
+  return {
+    name: m.name,
+    namespace: m.namespace,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    creationTimestamp: m.creationTimestamp,
+    deletionTimestamp: m.deletionTimestamp,
+    labels: m.labels,
+    ownerReferences: m.ownerReferences,
+  };
+}
+
+function leanContainer(c: any): any {
+  return { name: c.name, resources: c.resources, ports: c.ports, restartPolicy: c.restartPolicy };
+}
+
+export function schedulerPodView(p: KubeObject): KubeObject {
+  const spec = p.spec ?? {};
+  return {
+    apiVersion: p.apiVersion,
+    kind: p.kind,
+    metadata: leanMeta(p.metadata),
+    spec: {
+      nodeName: spec.nodeName,
+      schedulerName: spec.schedulerName,
+      priority: spec.priority,
+      containers: (spec.containers ?? []).map(leanContainer),
+      initContainers: spec.initContainers?.map(leanContainer),
+      overhead: spec.overhead,
+      nodeSelector: spec.nodeSelector,
+      affinity: spec.affinity,
+      tolerations: spec.tolerations,
+      topologySpreadConstraints: spec.topologySpreadConstraints,
+    },
+    status: { phase: p.status?.phase, conditions: p.status?.conditions },
+  };
+}
+
+export function schedulerNodeView(n: KubeObject): KubeObject {
+  const st = n.status ?? {};
+  return {
+    apiVersion: n.apiVersion,
+    kind: n.kind,
+    metadata: leanMeta(n.metadata),
+    spec: { taints: n.spec?.taints, unschedulable: n.spec?.unschedulable },
+    status: { allocatable: st.allocatable, capacity: st.allocatable ? undefined : st.capacity, conditions: st.conditions },
+  };
+}
