@@ -4,16 +4,17 @@ import { FakeClient } from '../../lib/kube/fake.ts';
 import { InformerFactory } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { EndpointsR, Pods, Services } from '../../lib/kube/resources.ts';
-import { EndpointsReconciler, LAST_CHANGE_TRIGGER_TIME } from './index.ts';
+import { EndpointsReconciler, LAST_CHANGE_TRIGGER_TIME, OVER_CAPACITY } from './index.ts';
 import { watchPodsForServices } from './service-pods.ts';
 
-const NOW = new Date('2024-05-01T10:00:00Z');
+const CREATED = '2024-05-01T09:00:00Z';
+const MANAGED = { 'endpoints.kubernetes.io/managed-by': 'endpoint-controller' };
 
 function svc(spec: any = {}, name = 'web'): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name, namespace: 'default', uid: `svc-${name}`, labels: { tier: 'front' } },
+    metadata: { name, namespace: 'default', uid: `svc-${name}`, labels: { tier: 'front' }, creationTimestamp: CREATED },
     spec: { selector: { app: 'web' }, clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }], ...spec },
   };
 }
@@ -37,7 +38,7 @@ function setup(objs: { services?: KubeObject[]; pods?: KubeObject[]; endpoints?:
   for (const p of objs.pods ?? []) informers.informer(Pods).upsert(p);
   for (const e of objs.endpoints ?? []) informers.informer(EndpointsR).upsert(client.seed(EndpointsR, e));
   informers.markAllSynced();
-  const r = new EndpointsReconciler(client, informers.informer(Services), informers.informer(Pods), informers.informer(EndpointsR), () => NOW);
+  const r = new EndpointsReconciler(client, informers.informer(Services), informers.informer(Pods), informers.informer(EndpointsR));
   return { client, informers, r };
 }
 
@@ -62,7 +63,7 @@ describe('endpoints controller', () => {
     assert.deepEqual(w[0].body, {
       apiVersion: 'v1',
       kind: 'Endpoints',
-      metadata: { name: 'web', namespace: 'default', labels: { tier: 'front' }, annotations: { [LAST_CHANGE_TRIGGER_TIME]: NOW.toISOString() } },
+      metadata: { name: 'web', namespace: 'default', labels: { tier: 'front', ...MANAGED }, annotations: { [LAST_CHANGE_TRIGGER_TIME]: CREATED } },
       subsets: [
         {
           addresses: [
@@ -106,23 +107,43 @@ describe('endpoints controller', () => {
     t.client.clearActions();
     await t.r.reconcile('default/web');
     assert.deepEqual(t.client.writes(), []);
-    t.informers.informer(Pods).upsert(pod('a', '10.244.0.9', false));
+    const notReady = pod('a', '10.244.0.9', false, { status: { conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: '2024-05-01T10:00:05Z' }] } });
+    t.informers.informer(Pods).upsert(notReady);
     await t.r.reconcile('default/web');
     const w = t.client.writes();
     assert.equal(w.length, 1);
     assert.equal(w[0].verb, 'update');
     assert.equal(w[0].body.metadata.resourceVersion, created.metadata.resourceVersion);
+    assert.equal(w[0].body.metadata.annotations[LAST_CHANGE_TRIGGER_TIME], '2024-05-01T10:00:05Z', 'the pod change that caused the write');
     assert.deepEqual(w[0].body.subsets, [{ notReadyAddresses: [{ ip: '10.244.0.9', nodeName: 'n1', targetRef: ref('a') }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }]);
   });
 
-  it('deletes the Endpoints of a deleted service and leaves selector-less services alone', async () => {
+  it('deletes the Endpoints of a deleted service, and of a service that lost its selector only when it wrote them', async () => {
     const t = setup({
-      services: [svc({ selector: undefined }, 'manual')],
-      endpoints: [{ metadata: { name: 'web', namespace: 'default' }, subsets: [] }, { metadata: { name: 'manual', namespace: 'default' }, subsets: [{ addresses: [{ ip: '1.2.3.4' }] }] }],
+      services: [svc({ selector: undefined }, 'manual'), svc({ selector: undefined }, 'was-selected'), svc({ type: 'ExternalName', externalName: 'x.example' }, 'ext')],
+      endpoints: [
+        { metadata: { name: 'web', namespace: 'default' }, subsets: [] },
+        { metadata: { name: 'manual', namespace: 'default' }, subsets: [{ addresses: [{ ip: '1.2.3.4' }] }] },
+        { metadata: { name: 'was-selected', namespace: 'default', labels: MANAGED }, subsets: [] },
+        { metadata: { name: 'leader', namespace: 'default', annotations: { 'control-plane.alpha.kubernetes.io/leader': '{}' } } },
+      ],
     });
+    for (const k of ['web', 'manual', 'was-selected', 'ext', 'leader']) await t.r.reconcile(`default/${k}`);
+    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.name}`), ['delete web', 'delete was-selected']);
+  });
+
+  it('truncates beyond 1000 addresses, keeping the ready ones, and marks it', async () => {
+    const pods = Array.from({ length: 1100 }, (_, i) => pod(`p${i}`, `10.244.${i >> 8}.${i & 255}`, i < 900));
+    const t = setup({ services: [svc()], pods });
     await t.r.reconcile('default/web');
-    await t.r.reconcile('default/manual');
-    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.name}`), ['delete web']);
+    const body = t.client.writes()[0].body;
+    assert.equal(body.metadata.annotations[OVER_CAPACITY], 'truncated');
+    assert.equal(body.subsets[0].addresses.length, 900);
+    assert.equal(body.subsets[0].notReadyAddresses.length, 100);
+    t.informers.informer(EndpointsR).upsert(t.client.stored(EndpointsR, 'default', 'web')!);
+    t.client.clearActions();
+    await t.r.reconcile('default/web');
+    assert.deepEqual(t.client.writes(), [], 'a truncated Endpoints is not rewritten when nothing changed');
   });
 
   it('maps pod events to the matching services of the pod namespace only', () => {

@@ -1,8 +1,11 @@
 /**
  * The endpoints controller: every Service with a selector has an Endpoints object of the same name listing the
- * addresses of the pods it selects (ready ones in addresses, others in notReadyAddresses) and the ports they serve.
- * Pod events reach the services of their namespace only. An Endpoints is written only when its content differs, and
- * deleted with its Service. Services without a selector are left alone: their Endpoints belong to whoever wrote them.
+ * addresses of the pods it selects (ready ones in addresses, others in notReadyAddresses) and the ports they serve,
+ * labelled endpoints.kubernetes.io/managed-by=endpoint-controller. Pod events reach the services of their namespace
+ * only. An Endpoints is written only when its content or labels differ, deleted with its Service, and deleted when its
+ * Service loses its selector if this controller wrote it. Services without a selector (and ExternalName ones) are
+ * otherwise left alone: their Endpoints belong to whoever wrote them. More than 1000 addresses are truncated with
+ * the endpoints.kubernetes.io/over-capacity annotation.
  */
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isNotFound } from '../../lib/kube/api.ts';
@@ -11,10 +14,16 @@ import { keyOf, splitKey, type KubeObject } from '../../lib/kube/object.ts';
 import { EndpointsR, Pods, Services } from '../../lib/kube/resources.ts';
 import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import { podsOfService, serviceSelector, watchPodsForServices } from './service-pods.ts';
-import { canonicalSubsets, computeSubsets, type EndpointSubset } from './subsets.ts';
+import { canonicalSubsets, computeSubsets, truncateSubsets, type EndpointSubset } from './subsets.ts';
+import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from './trigger-time.ts';
 
-export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
+export { LAST_CHANGE_TRIGGER_TIME } from './trigger-time.ts';
 export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
+export const ENDPOINTS_MANAGED_BY_LABEL = 'endpoints.kubernetes.io/managed-by';
+export const ENDPOINTS_MANAGED_BY = 'endpoint-controller';
+export const OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
+/** the annotation of a leader-election record kept in an Endpoints: such objects are never removed */
+const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader';
 
 export const endpointsController: ControllerDefinition = {
   name: 'endpoints',
@@ -25,20 +34,27 @@ export const endpointsController: ControllerDefinition = {
     const endpoints = ctx.informers.informer(EndpointsR);
     const enqueue = (o: KubeObject) => ctx.enqueue(keyOf(o));
     services.addEventHandler({ onAdd: enqueue, onUpdate: (_, s) => enqueue(s), onDelete: enqueue });
-    // an Endpoints removed or edited by someone else is put back
-    endpoints.addEventHandler({ onUpdate: (_, e) => enqueue(e), onDelete: enqueue });
+    // an Endpoints removed or edited by someone else is put back; one left without a Service is removed
+    endpoints.addEventHandler({
+      onAdd: (e) => {
+        if (!services.get(keyOf(e))) enqueue(e);
+      },
+      onUpdate: (_, e) => enqueue(e),
+      onDelete: enqueue,
+    });
     watchPodsForServices(pods, services, ctx.enqueue);
     return new EndpointsReconciler(ctx.client, services, pods, endpoints);
   },
 };
 
 export class EndpointsReconciler implements Reconciler {
+  private readonly triggerTimes = new TriggerTimeTracker();
+
   constructor(
     private readonly client: ApiClient,
     private readonly services: Informer,
     private readonly pods: Informer,
     private readonly endpoints: Informer,
-    private readonly now: () => Date = () => new Date(),
   ) {}
 
   async reconcile(key: string): Promise<Result | void> {
@@ -46,46 +62,61 @@ export class EndpointsReconciler implements Reconciler {
     const svc = this.services.get(key);
     const current = this.endpoints.get(key);
     if (!svc) {
-      if (!current) return;
-      try {
-        await this.client.delete(EndpointsR, namespace, name);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
+      this.triggerTimes.forget(key);
+      if (current && !current.metadata.annotations?.[LEADER_ANNOTATION]) await this.remove(namespace!, name);
       return;
     }
-    if (!serviceSelector(svc)) return;
-    const subsets = computeSubsets(svc, podsOfService(svc, this.pods));
+    if (svc.spec?.type === 'ExternalName') return;
+    if (!serviceSelector(svc)) {
+      this.triggerTimes.forget(key);
+      if (current?.metadata.labels?.[ENDPOINTS_MANAGED_BY_LABEL] === ENDPOINTS_MANAGED_BY) await this.remove(namespace!, name);
+      return;
+    }
+    const pods = podsOfService(svc, this.pods);
+    // computed on every sync, so that a sync that writes nothing still records what it has seen
+    const trigger = this.triggerTimes.compute(key, svc, pods);
+    const full = computeSubsets(svc, pods);
+    const truncated = truncateSubsets(full);
+    const subsets = truncated ?? full;
     const labels = endpointsLabels(svc);
-    if (current && sameContent(current, subsets, labels)) return;
-    const annotations = { ...(current?.metadata.annotations ?? {}), [LAST_CHANGE_TRIGGER_TIME]: this.now().toISOString() };
-    if (!current) {
-      await this.client.create(EndpointsR, {
-        apiVersion: 'v1',
-        kind: 'Endpoints',
-        metadata: { name, namespace, labels, annotations },
-        subsets,
-      });
-      return;
+    if (current && sameContent(current, subsets, labels, truncated !== undefined)) return;
+
+    const annotations: Record<string, string> = { ...(current?.metadata.annotations ?? {}) };
+    if (trigger) annotations[LAST_CHANGE_TRIGGER_TIME] = trigger;
+    else delete annotations[LAST_CHANGE_TRIGGER_TIME];
+    if (truncated) annotations[OVER_CAPACITY] = 'truncated';
+    else delete annotations[OVER_CAPACITY];
+    const metadata: KubeObject['metadata'] = { ...(current?.metadata ?? { name, namespace }), labels, annotations };
+    if (Object.keys(annotations).length === 0) delete metadata.annotations;
+    const body: KubeObject = { apiVersion: 'v1', kind: 'Endpoints', metadata, subsets };
+    if (!current) await this.client.create(EndpointsR, body);
+    else await this.client.update(EndpointsR, body);
+  }
+
+  private async remove(namespace: string, name: string): Promise<void> {
+    try {
+      await this.client.delete(EndpointsR, namespace, name);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
     }
-    await this.client.update(EndpointsR, {
-      ...current,
-      metadata: { ...current.metadata, labels, annotations },
-      subsets,
-    });
   }
 }
 
-/** the service's labels, plus the headless mark for a service without a cluster IP */
+/** the service's labels, the manager's mark, and the headless mark for a service without a cluster IP */
 export function endpointsLabels(svc: KubeObject): Record<string, string> {
   const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}) };
-  if (svc.spec?.clusterIP === 'None') labels[HEADLESS_LABEL] = '';
+  if (!svc.spec?.clusterIP || svc.spec.clusterIP === 'None') labels[HEADLESS_LABEL] = '';
   else delete labels[HEADLESS_LABEL];
+  labels[ENDPOINTS_MANAGED_BY_LABEL] = ENDPOINTS_MANAGED_BY;
   return labels;
 }
 
-function sameContent(current: KubeObject, subsets: EndpointSubset[], labels: Record<string, string>): boolean {
-  return JSON.stringify(canonicalSubsets(current.subsets ?? [])) === JSON.stringify(subsets) && sameMap(current.metadata.labels ?? {}, labels);
+function sameContent(current: KubeObject, subsets: EndpointSubset[], labels: Record<string, string>, overCapacity: boolean): boolean {
+  return (
+    (current.metadata.annotations?.[OVER_CAPACITY] !== undefined) === overCapacity &&
+    sameMap(current.metadata.labels ?? {}, labels) &&
+    JSON.stringify(canonicalSubsets(current.subsets ?? [])) === JSON.stringify(subsets)
+  );
 }
 
 function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {

@@ -128,3 +128,40 @@ export function canonicalSubsets(subsets: EndpointSubset[]): EndpointSubset[] {
     return out;
   });
 }
+
+/** the most addresses (ready and not) one Endpoints holds; beyond, the subsets are truncated */
+export const MAX_ENDPOINT_ADDRESSES = 1000;
+
+/**
+ * Subsets cut down to MAX_ENDPOINT_ADDRESSES, or undefined when they fit. Ready addresses are kept first: when they
+ * alone fit, only not-ready ones are cut, otherwise every not-ready one goes and the ready ones are cut. Each subset
+ * keeps a share of the room proportional to its share of the addresses being cut (rounded up, the last ones get
+ * what is left).
+ */
+export function truncateSubsets(subsets: EndpointSubset[]): EndpointSubset[] | undefined {
+  let ready = 0;
+  let notReady = 0;
+  for (const s of subsets) {
+    ready += s.addresses?.length ?? 0;
+    notReady += s.notReadyAddresses?.length ?? 0;
+  }
+  if (ready + notReady <= MAX_ENDPOINT_ADDRESSES) return undefined;
+  const cutReady = ready > MAX_ENDPOINT_ADDRESSES;
+  const room = cutReady ? MAX_ENDPOINT_ADDRESSES : MAX_ENDPOINT_ADDRESSES - ready;
+  const total = cutReady ? ready : notReady;
+  let left = room;
+  return subsets.map((s) => {
+    const list = (cutReady ? s.addresses : s.notReadyAddresses) ?? [];
+    const keep = list.slice(0, Math.min(Math.ceil((list.length / total) * room), left));
+    left -= keep.length;
+    const out: EndpointSubset = {};
+    if (cutReady) {
+      if (keep.length) out.addresses = keep;
+    } else {
+      if (s.addresses?.length) out.addresses = s.addresses;
+      if (keep.length) out.notReadyAddresses = keep;
+    }
+    if (s.ports?.length) out.ports = s.ports;
+    return out;
+  });
+}

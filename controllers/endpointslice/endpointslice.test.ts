@@ -4,13 +4,15 @@ import { FakeClient } from '../../lib/kube/fake.ts';
 import { InformerFactory } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { EndpointSlices, Nodes, Pods, Services } from '../../lib/kube/resources.ts';
-import { EndpointSliceReconciler, SLICE_SERVICE_INDEX, sliceServiceKeys } from './index.ts';
+import { MemoryEventRecorder } from '../../lib/kube/events.ts';
+import { DEFAULT_CONTROLLER_OPTIONS } from '../controller.ts';
+import { endpointSliceController, EndpointSliceReconciler, SLICE_SERVICE_INDEX, sliceServiceKeys, STALE_CACHE_RETRY_MS } from './index.ts';
 
-const NOW = new Date('2024-05-01T10:00:00Z');
+const CREATED = '2024-05-01T09:00:00Z';
 const svc: KubeObject = {
   apiVersion: 'v1',
   kind: 'Service',
-  metadata: { name: 'web', namespace: 'default', uid: 'svc-uid' },
+  metadata: { name: 'web', namespace: 'default', uid: 'svc-uid', creationTimestamp: CREATED },
   spec: { selector: { app: 'web' }, clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'web' }] },
 };
 
@@ -33,7 +35,7 @@ function setup(pods: KubeObject[]) {
   informers.informer(Nodes).upsert({ metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'z1' } } });
   for (const p of pods) informers.informer(Pods).upsert(p);
   informers.markAllSynced();
-  const r = new EndpointSliceReconciler(client, informers.informer(Services), informers.informer(Pods), slices, informers.informer(Nodes), () => NOW);
+  const r = new EndpointSliceReconciler(client, informers.informer(Services), informers.informer(Pods), slices, informers.informer(Nodes));
   /** the slices written, as the informer would show them */
   const sync = () => {
     for (const a of client.writes()) {
@@ -67,7 +69,7 @@ describe('endpointslice controller', () => {
         generateName: 'web-',
         namespace: 'default',
         labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
-        annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': NOW.toISOString() },
+        annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': CREATED },
         ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'svc-uid', controller: true, blockOwnerDeletion: true }],
       },
       addressType: 'IPv4',
@@ -107,5 +109,69 @@ describe('endpointslice controller', () => {
     t.sync();
     await t.r.reconcile('default/web');
     assert.deepEqual(t.client.writes(), []);
+  });
+
+  it('waits for its own writes to reach the cache instead of creating duplicates', async () => {
+    const t = setup([pod(1)]);
+    await t.r.reconcile('default/web');
+    assert.deepEqual(await t.r.reconcile('default/web'), { requeueAfterMs: STALE_CACHE_RETRY_MS });
+    assert.equal(t.client.writes().length, 1, 'no second create before the first is seen');
+    t.sync();
+    assert.equal(await t.r.reconcile('default/web'), undefined);
+    assert.deepEqual(t.client.writes(), []);
+  });
+
+  it('turns the placeholder into the first slice, and skips pods of unknown nodes with an error', async () => {
+    const t = setup([]);
+    await t.r.reconcile('default/web');
+    t.sync();
+    t.informers.informer(Pods).upsert(pod(1));
+    t.informers.informer(Pods).upsert({ ...pod(2), spec: { ...pod(2).spec, nodeName: 'gone' } });
+    await assert.rejects(t.r.reconcile('default/web'), /skipping Pod p2 for Service default\/web: Node gone Not Found/);
+    const w = t.client.writes();
+    assert.deepEqual(w.map((a) => `${a.verb} ${a.name}`), ['update web-xxxx1']);
+    assert.deepEqual(w[0].body.endpoints.map((e: any) => e.targetRef.name), ['p1']);
+    assert.deepEqual(w[0].body.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+  });
+
+  it('puts new endpoints in the unchanged slice closest to full that takes them all', async () => {
+    const t = setup(Array.from({ length: 150 }, (_, i) => pod(i + 1)));
+    await t.r.reconcile('default/web');
+    t.sync();
+    for (let i = 151; i <= 160; i++) t.informers.informer(Pods).upsert(pod(i));
+    await t.r.reconcile('default/web');
+    let w = t.client.writes();
+    assert.deepEqual(w.map((a) => `${a.verb} ${a.name} ${a.body.endpoints.length}`), ['update web-xxxx2 60']);
+    t.sync();
+    // more than any slice can take: a new slice
+    for (let i = 161; i <= 250; i++) t.informers.informer(Pods).upsert(pod(i));
+    await t.r.reconcile('default/web');
+    w = t.client.writes();
+    assert.deepEqual(w.map((a) => `${a.verb} ${a.body.endpoints.length}`), ['create 90']);
+  });
+
+  it('ignores the watch events of its own writes and syncs on changes by others', async () => {
+    const client = new FakeClient();
+    const informers = new InformerFactory(client);
+    const later: string[] = [];
+    informers.informer(Services).upsert(svc);
+    informers.informer(Nodes).upsert({ metadata: { name: 'n1' } });
+    informers.markAllSynced();
+    const r = await endpointSliceController.setup({
+      client,
+      informers,
+      recorder: new MemoryEventRecorder(),
+      enqueue: () => {},
+      enqueueAfter: (k) => later.push(k),
+      options: DEFAULT_CONTROLLER_OPTIONS,
+      log: () => {},
+    });
+    await r.reconcile('default/web');
+    const slices = informers.informer(EndpointSlices);
+    const own = client.stored(EndpointSlices, 'default', client.writes()[0].name!)!;
+    slices.upsert(structuredClone(own));
+    assert.deepEqual(later, [], 'its own create');
+    slices.upsert({ ...structuredClone(own), metadata: { ...own.metadata, resourceVersion: String(Number(own.metadata.resourceVersion) + 5), labels: { ...own.metadata.labels, x: 'y' } } });
+    assert.deepEqual(later, ['default/web'], 'an edit by someone else');
   });
 });

@@ -36,9 +36,14 @@ export function canonicalPort(p: any): SlicePort {
   return { name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) };
 }
 
-/** the identity of an endpoint across updates: its pod and address */
+/** the identity of an endpoint across updates: its pod, addresses and hostname (other fields change in place) */
 export function endpointId(e: SliceEndpoint): string {
-  return `${e.targetRef.namespace}/${e.targetRef.name}/${e.addresses[0]}`;
+  return `${e.targetRef.namespace}/${e.targetRef.name}|${e.addresses.join(',')}|${e.hostname ?? ''}`;
+}
+
+/** the key of a set of ports, whatever their order */
+export function portsKey(ports: SlicePort[]): string {
+  return JSON.stringify([...ports].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.port - b.port || (a.protocol < b.protocol ? -1 : 1))));
 }
 
 /** the endpoint of a pod (which must have an IPv4 address) for the service */

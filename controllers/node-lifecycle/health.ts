@@ -1,6 +1,5 @@
 /**
- * How a node's health is judged and written: its last heartbeat (the later of its Lease's renewTime and its Ready
- * condition's lastHeartbeatTime), the conditions a silent node gets, and the taints that follow its Ready status.
+ * How a node's health is written: the conditions a silent node gets, and the taints its conditions call for.
  */
 import type { KubeObject } from '../../lib/kube/object.ts';
 
@@ -20,19 +19,9 @@ export function nodeCondition(node: KubeObject, type: string): any | undefined {
   return (node.status?.conditions as any[] | undefined)?.find((c) => c.type === type);
 }
 
-function ms(t: string | undefined): number {
-  const v = t ? Date.parse(t) : NaN;
-  return Number.isNaN(v) ? 0 : v;
-}
-
-/** the last sign of life of a node in ms since the epoch (0 when it never gave one) */
-export function lastHeartbeat(node: KubeObject, lease: KubeObject | undefined): number {
-  return Math.max(ms(lease?.spec?.renewTime), ms(nodeCondition(node, 'Ready')?.lastHeartbeatTime));
-}
-
 /**
- * The node's conditions with the monitored ones set to Unknown (those already Unknown are kept as they are),
- * or undefined when there is nothing to change.
+ * The node's conditions with the monitored ones set to Unknown (those already Unknown are kept as they are; missing
+ * ones are added, dated from the node's creation), or undefined when there is nothing to change.
  */
 export function unknownConditions(node: KubeObject, nowIso: string): any[] | undefined {
   const conditions: any[] = [...((node.status?.conditions as any[] | undefined) ?? [])];
@@ -40,7 +29,8 @@ export function unknownConditions(node: KubeObject, nowIso: string): any[] | und
   for (const type of MONITORED_CONDITIONS) {
     const i = conditions.findIndex((c) => c.type === type);
     if (i < 0) {
-      conditions.push({ type, status: 'Unknown', reason: 'NodeStatusNeverUpdated', message: 'Kubelet never posted node status.', lastHeartbeatTime: nowIso, lastTransitionTime: nowIso });
+      const created = node.metadata.creationTimestamp ?? nowIso;
+      conditions.push({ type, status: 'Unknown', lastHeartbeatTime: created, lastTransitionTime: nowIso, reason: 'NodeStatusNeverUpdated', message: 'Kubelet never posted node status.' });
       changed = true;
     } else if (conditions[i].status !== 'Unknown') {
       conditions[i] = { ...conditions[i], status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: nowIso };
@@ -50,24 +40,50 @@ export function unknownConditions(node: KubeObject, nowIso: string): any[] | und
   return changed ? conditions : undefined;
 }
 
-/** the taint key a Ready status calls for: unreachable for Unknown, not-ready for False, none for True */
-export function taintKeyForReady(status: string | undefined): string | undefined {
-  if (status === 'True') return undefined;
+/** the NoExecute taint a Ready status calls for: unreachable for Unknown, not-ready for False, none for True or none */
+export function noExecuteKeyForReady(status: string | undefined): string | undefined {
   if (status === 'False') return TAINT_NOT_READY;
-  return TAINT_UNREACHABLE;
+  if (status === 'Unknown') return TAINT_UNREACHABLE;
+  return undefined;
+}
+
+/** NoSchedule taints by condition (TaintNodesByCondition): condition type → status → taint key */
+const NO_SCHEDULE_BY_CONDITION: Record<string, Record<string, string>> = {
+  Ready: { False: TAINT_NOT_READY, Unknown: TAINT_UNREACHABLE },
+  MemoryPressure: { True: 'node.kubernetes.io/memory-pressure' },
+  DiskPressure: { True: 'node.kubernetes.io/disk-pressure' },
+  PIDPressure: { True: 'node.kubernetes.io/pid-pressure' },
+  NetworkUnavailable: { True: 'node.kubernetes.io/network-unavailable' },
+};
+export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
+const NO_SCHEDULE_KEYS = new Set([...Object.values(NO_SCHEDULE_BY_CONDITION).flatMap((m) => Object.values(m)), TAINT_UNSCHEDULABLE]);
+const NO_EXECUTE_KEYS = new Set([TAINT_NOT_READY, TAINT_UNREACHABLE]);
+
+/** whether this controller owns a taint: the condition taints it adds and removes */
+function managed(t: Taint): boolean {
+  return (t.effect === 'NoSchedule' && NO_SCHEDULE_KEYS.has(t.key)) || (t.effect === 'NoExecute' && NO_EXECUTE_KEYS.has(t.key));
+}
+
+/** the taints the node's conditions and spec.unschedulable call for */
+export function conditionTaints(node: KubeObject): Taint[] {
+  const out: Taint[] = [];
+  for (const c of (node.status?.conditions as any[] | undefined) ?? []) {
+    const key = NO_SCHEDULE_BY_CONDITION[c.type]?.[c.status];
+    if (key) out.push({ key, effect: 'NoSchedule' });
+  }
+  if (node.spec?.unschedulable === true) out.push({ key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' });
+  const noExecute = noExecuteKeyForReady(nodeCondition(node, 'Ready')?.status);
+  if (noExecute) out.push({ key: noExecute, effect: 'NoExecute' });
+  return out;
 }
 
 /**
- * The node's taints with the health taints made to match `key` (NoExecute with timeAdded, and NoSchedule),
- * keeping every other taint and the timeAdded of a health taint already there; undefined when nothing changes.
+ * The node's taints made to match `wanted` among the taints this controller owns (new ones dated now, those
+ * already there kept as they are), every other taint untouched; undefined when nothing changes.
  */
-export function reconcileHealthTaints(current: Taint[], key: string | undefined, nowIso: string): Taint[] | undefined {
-  const isHealth = (t: Taint) => (t.key === TAINT_UNREACHABLE || t.key === TAINT_NOT_READY) && (t.effect === 'NoExecute' || t.effect === 'NoSchedule');
-  const keep = current.filter((t) => !isHealth(t) || t.key === key);
-  const out = [...keep];
-  if (key) {
-    if (!keep.some((t) => t.key === key && t.effect === 'NoExecute')) out.push({ key, effect: 'NoExecute', timeAdded: nowIso });
-    if (!keep.some((t) => t.key === key && t.effect === 'NoSchedule')) out.push({ key, effect: 'NoSchedule' });
-  }
-  return out.length === current.length && keep.length === current.length ? undefined : out;
+export function reconcileConditionTaints(current: Taint[], wanted: Taint[], nowIso: string): Taint[] | undefined {
+  const same = (a: Taint, b: Taint) => a.key === b.key && a.effect === b.effect;
+  const keep = current.filter((t) => !managed(t) || wanted.some((w) => same(w, t)));
+  const add = wanted.filter((w) => !current.some((t) => same(w, t))).map((w) => ({ ...w, timeAdded: nowIso }));
+  return keep.length === current.length && add.length === 0 ? undefined : [...keep, ...add];
 }

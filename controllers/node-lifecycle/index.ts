@@ -1,11 +1,11 @@
 /**
- * The node lifecycle controller. Every nodeMonitorPeriodMs each node is checked: one whose last heartbeat (Lease
- * renewTime or Ready lastHeartbeatTime) is older than nodeMonitorGracePeriodMs gets its Ready, MemoryPressure,
- * DiskPressure and PIDPressure conditions set to Unknown, its pods marked not ready, and the unreachable taints
- * (NoExecute and NoSchedule); a node reporting Ready=False gets the not-ready taints instead; both go when it is
- * Ready again. Pods on a node with NoExecute taints are deleted once their tolerations run out (at once without a
- * matching toleration, never with one that has no tolerationSeconds): the work queue's delayed requeue of the
- * pod's key is the timer, and a pod whose taints went away is simply not deleted when it comes up.
+ * The node lifecycle controller. Every nodeMonitorPeriodMs each node is checked: one that gave no sign of life (a
+ * new Lease renewTime or Ready lastHeartbeatTime, timed on this controller's clock) for nodeMonitorGracePeriodMs gets
+ * its Ready, MemoryPressure, DiskPressure and PIDPressure conditions set to Unknown. When Ready leaves True its pods
+ * are marked not ready. Taints follow the conditions (see health.ts): NoExecute unreachable/not-ready, and the
+ * NoSchedule taints of TaintNodesByCondition. Pods on a node with NoExecute taints are deleted once their
+ * tolerations run out (tolerations.ts): the work queue's delayed requeue of the pod's key is the timer, and a pod
+ * whose taints went away is simply not deleted when it comes up.
  * Queue keys: a node's name, or "namespace/name" of a pod.
  */
 import type { ApiClient } from '../../lib/kube/api.ts';
@@ -16,11 +16,12 @@ import { keyOf, splitKey, type KubeObject } from '../../lib/kube/object.ts';
 import { podCondition } from '../../lib/kube/pods.ts';
 import { Leases, Nodes, Pods } from '../../lib/kube/resources.ts';
 import type { ControllerDefinition, ControllerOptions, Reconciler, Result } from '../controller.ts';
-import { lastHeartbeat, nodeCondition, reconcileHealthTaints, taintKeyForReady, unknownConditions, type Taint } from './health.ts';
+import { conditionTaints, nodeCondition, reconcileConditionTaints, unknownConditions, type Taint } from './health.ts';
 import { noExecuteTaints, tolerationMs } from './tolerations.ts';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const POD_NODE_INDEX = 'spec.nodeName';
+export const DISRUPTION_TARGET = 'DisruptionTarget';
 
 export const nodeLifecycleController: ControllerDefinition = {
   name: 'node-lifecycle',
@@ -56,11 +57,17 @@ export const nodeLifecycleController: ControllerDefinition = {
 
 type Options = Pick<ControllerOptions, 'nodeMonitorGracePeriodMs' | 'nodeMonitorPeriodMs'>;
 
+/** what this controller last saw of a node's signs of life, and when it last saw one change (its own clock) */
+interface Probe {
+  at: number;
+  heartbeat?: string;
+  renewTime?: string;
+  ready?: string;
+}
+
 export class NodeLifecycleReconciler implements Reconciler {
-  /** when this controller first saw each node: a node that never beat gets its grace period from then */
-  private readonly firstSeen = new Map<string, number>();
-  /** the Ready status last observed of each node, to record the transition to not ready once */
-  private readonly lastReady = new Map<string, string>();
+  /** per node: the last sign of life observed; silence is measured on this controller's clock, not the node's */
+  private readonly probes = new Map<string, Probe>();
   /** the NoExecute taints last seen on each node, to look at its pods when they change */
   private readonly lastTaints = new Map<string, string>();
   /** pods counting down to their eviction: key → when the count began and against which taints */
@@ -88,34 +95,35 @@ export class NodeLifecycleReconciler implements Reconciler {
   private async reconcileNode(name: string): Promise<Result | void> {
     let node = this.nodes.get(name);
     if (!node) {
-      this.firstSeen.delete(name);
-      this.lastReady.delete(name);
+      this.probes.delete(name);
       this.lastTaints.delete(name);
       return;
     }
     const now = this.now();
     const nowIso = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
-    if (!this.firstSeen.has(name)) this.firstSeen.set(name, now);
-    const heartbeat = Math.max(lastHeartbeat(node, this.leases.getByName(NODE_LEASE_NAMESPACE, name)), this.firstSeen.get(name)!);
-    const silent = now - heartbeat > this.options.nodeMonitorGracePeriodMs;
-    const before = this.lastReady.get(name) ?? nodeCondition(node, 'Ready')?.status;
+    const probe = this.observe(node, now);
+    const before = probe.ready ?? nodeCondition(node, 'Ready')?.status;
+    const silent = now - probe.at > this.options.nodeMonitorGracePeriodMs;
 
     if (silent) {
       const conditions = unknownConditions(node, nowIso);
       if (conditions) {
         node = await this.write(() => this.client.update(Nodes, { ...node!, status: { ...node!.status, conditions } }, { subresource: 'status' }));
         if (!node) return;
-        this.log(`node-lifecycle: node ${name} sent no heartbeat for ${Math.round((now - heartbeat) / 1000)}s: its status is now Unknown`);
+        // what this controller wrote is not a sign of life
+        probe.heartbeat = nodeCondition(node, 'Ready')?.lastHeartbeatTime;
+        this.log(`node ${name} sent no heartbeat for ${Math.round((now - probe.at) / 1000)}s: its status is now Unknown`);
       }
     }
-    const ready: string | undefined = silent ? 'Unknown' : nodeCondition(node, 'Ready')?.status;
-    if (before === 'True' && ready !== 'True') this.recorder.event(node, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
-    if (ready) this.lastReady.set(name, ready);
-    if (silent) await this.markPodsNotReady(name, nowIso);
+    const ready: string | undefined = nodeCondition(node, 'Ready')?.status;
+    probe.ready = ready;
+    if (ready !== undefined && ready !== 'True') {
+      if (before === 'True') this.recorder.event(node, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
+      // its pods are not ready either: at the transition, and for as long as the kubelet is silent
+      if (before === 'True' || silent) await this.markPodsNotReady(name, nowIso);
+    }
 
-    // a node without any Ready condition has not reported yet: it is not tainted before its grace period runs out
-    const taintKey = ready === undefined ? undefined : taintKeyForReady(ready);
-    const taints = reconcileHealthTaints((node.spec?.taints ?? []) as Taint[], taintKey, nowIso);
+    const taints = reconcileConditionTaints((node.spec?.taints ?? []) as Taint[], conditionTaints(node), nowIso);
     if (taints) {
       const spec = { ...node.spec, taints };
       if (taints.length === 0) delete spec.taints;
@@ -130,6 +138,22 @@ export class NodeLifecycleReconciler implements Reconciler {
     }
   }
 
+  /** the node's probe, moved to now when its Ready heartbeat or its Lease's renewTime changed since last seen */
+  private observe(node: KubeObject, now: number): Probe {
+    const name = node.metadata.name!;
+    const heartbeat: string | undefined = nodeCondition(node, 'Ready')?.lastHeartbeatTime;
+    const renewTime: string | undefined = this.leases.getByName(NODE_LEASE_NAMESPACE, name)?.spec?.renewTime;
+    let p = this.probes.get(name);
+    // a node seen for the first time gets its whole grace period from now
+    if (!p) this.probes.set(name, (p = { at: now, heartbeat, renewTime }));
+    if (heartbeat !== p.heartbeat || (renewTime !== undefined && renewTime !== p.renewTime)) {
+      p.at = now;
+      p.heartbeat = heartbeat;
+      p.renewTime = renewTime;
+    }
+    return p;
+  }
+
   /** a write of the node; undefined when the node is gone */
   private async write(f: () => Promise<KubeObject>): Promise<KubeObject | undefined> {
     try {
@@ -141,6 +165,7 @@ export class NodeLifecycleReconciler implements Reconciler {
     }
   }
 
+  /** the Ready condition of the node's pods set to False, each with a NodeNotReady event */
   private async markPodsNotReady(nodeName: string, nowIso: string): Promise<void> {
     for (const pod of this.pods.byIndex(POD_NODE_INDEX, nodeName)) {
       const ready = podCondition(pod, 'Ready');
@@ -149,8 +174,10 @@ export class NodeLifecycleReconciler implements Reconciler {
       try {
         await this.client.update(Pods, { ...pod, status: { ...pod.status, conditions } }, { subresource: 'status' });
       } catch (e) {
-        if (!isNotFound(e)) throw e;
+        if (isNotFound(e)) continue;
+        throw e;
       }
+      this.recorder.event(pod, 'Warning', 'NodeNotReady', 'Node is not ready');
     }
   }
 
@@ -183,6 +210,12 @@ export class NodeLifecycleReconciler implements Reconciler {
     const { namespace, name } = splitKey(key);
     this.recorder.event(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${key}`);
     try {
+      // the pod says why it goes before it goes
+      if (podCondition(pod, DISRUPTION_TARGET)?.status !== 'True') {
+        const nowIso = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+        const condition = { type: DISRUPTION_TARGET, status: 'True', lastTransitionTime: nowIso, reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint' };
+        await this.client.patch(Pods, namespace, name, { metadata: { uid: pod.metadata.uid }, status: { conditions: [condition] } }, 'strategic', { subresource: 'status' });
+      }
       await this.client.delete(Pods, namespace, name, { preconditions: { uid: pod.metadata.uid } });
     } catch (e) {
       if (!isNotFound(e) && !isConflict(e)) throw e;

@@ -88,10 +88,13 @@ describe('node lifecycle', () => {
     }
     assert.deepEqual(w[1].body.status.conditions, [{ type: 'Ready', status: 'False', lastTransitionTime: now }]);
     assert.deepEqual(w[2].body.spec.taints, [
+      { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule', timeAdded: now },
       { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: now },
-      { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' },
     ]);
-    assert.deepEqual(t.recorder.events, [{ object: 'Node/n1', type: 'Normal', reason: 'NodeNotReady', message: 'Node n1 status is now: NodeNotReady' }]);
+    assert.deepEqual(t.recorder.events, [
+      { object: 'Node/n1', type: 'Normal', reason: 'NodeNotReady', message: 'Node n1 status is now: NodeNotReady' },
+      { object: 'Pod/default/a', type: 'Warning', reason: 'NodeNotReady', message: 'Node is not ready' },
+    ]);
     assert.deepEqual(t.enqueued, ['default/a'], 'pods of a node whose NoExecute taints change are looked at');
     // nothing more to write on the next check
     t.refresh();
@@ -108,8 +111,8 @@ describe('node lifecycle', () => {
     assert.equal(w.length, 1);
     assert.deepEqual(w[0].body.spec.taints, [
       { key: 'dedicated', value: 'x', effect: 'NoSchedule' },
+      { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule', timeAdded: iso(T0) },
       { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute', timeAdded: iso(T0) },
-      { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' },
     ]);
     const back = structuredClone(t.client.stored(Nodes, undefined, 'n1'))!;
     back.status.conditions[0].status = 'True';
@@ -134,13 +137,17 @@ describe('node lifecycle', () => {
     assert.equal(await t.r.reconcile('default/bare'), undefined);
     assert.deepEqual(await t.r.reconcile('default/tol'), { requeueAfterMs: 300_000 });
     assert.equal(await t.r.reconcile('default/forever'), undefined);
-    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.name}`), ['delete bare']);
+    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.name}`), ['patch bare', 'delete bare']);
+    assert.deepEqual(t.client.writes()[0].body, {
+      metadata: { uid: 'uid-bare' },
+      status: { conditions: [{ type: 'DisruptionTarget', status: 'True', lastTransitionTime: iso(T0), reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint' }] },
+    });
     t.clock.now = T0 + 299_000;
     assert.deepEqual(await t.r.reconcile('default/tol'), { requeueAfterMs: 1000 });
     t.clock.now = T0 + 300_000;
     await t.r.reconcile('default/tol');
-    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.name}`), ['delete bare', 'delete tol']);
-    assert.deepEqual(t.client.writes()[1].body, { preconditions: { uid: 'uid-tol' } });
+    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.name}`), ['patch bare', 'delete bare', 'patch tol', 'delete tol']);
+    assert.deepEqual(t.client.writes()[3].body, { preconditions: { uid: 'uid-tol' } });
     assert.deepEqual(t.recorder.events.map((e) => `${e.object} ${e.reason} ${e.message}`), [
       'Pod/default/bare TaintManagerEviction Marking for deletion Pod default/bare',
       'Pod/default/tol TaintManagerEviction Marking for deletion Pod default/tol',
@@ -159,5 +166,62 @@ describe('node lifecycle', () => {
     await t.r.reconcile('default/tol');
     assert.deepEqual(t.client.writes(), []);
     assert.deepEqual(t.recorder.events.map((e) => e.message), ['Cancelling deletion of Pod default/tol']);
+  });
+
+  it('judges silence on its own clock: a changing lease keeps a node with a skewed clock healthy', async () => {
+    const leaseAt = (t: string) => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'n1', namespace: NODE_LEASE_NAMESPACE }, spec: { renewTime: t } });
+    // the node's clock is an hour behind
+    const t = setup([node('n1', 'True', T0 - 3600_000)], [], [leaseAt('2024-05-01T09:00:00.000000Z')]);
+    const leases = t.informers.informer(Leases, { namespace: NODE_LEASE_NAMESPACE });
+    await t.r.reconcile('n1');
+    for (let i = 1; i <= 10; i++) {
+      t.clock.now = T0 + i * 10_000;
+      leases.upsert(leaseAt(`2024-05-01T09:00:${String(i * 5).padStart(2, '0')}.000000Z`));
+      await t.r.reconcile('n1');
+    }
+    assert.deepEqual(t.client.writes(), [], 'renewals seen every 10 s: never silent');
+    t.clock.now = T0 + 100_000 + GRACE + 1;
+    await t.r.reconcile('n1');
+    assert.equal(t.client.writes()[0]?.subresource, 'status', 'silent for the grace period since the last renewal seen');
+  });
+
+  it('taints by condition: pressure, network and unschedulable get NoSchedule taints; a Ready=False node marks its pods not ready', async () => {
+    const n = node('n1', 'True', T0);
+    n.status.conditions.find((c: any) => c.type === 'MemoryPressure').status = 'True';
+    n.spec.unschedulable = true;
+    const t = setup([n], [pod('a', 'n1')]);
+    await t.r.reconcile('n1');
+    assert.deepEqual(t.client.writes()[0].body.spec.taints, [
+      { key: 'node.kubernetes.io/memory-pressure', effect: 'NoSchedule', timeAdded: iso(T0) },
+      { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: iso(T0) },
+    ]);
+    t.refresh();
+    t.client.clearActions();
+    const down = structuredClone(t.client.stored(Nodes, undefined, 'n1'))!;
+    down.status.conditions.find((c: any) => c.type === 'Ready').status = 'False';
+    t.informers.informer(Nodes).upsert(t.client.seed(Nodes, down));
+    await t.r.reconcile('n1');
+    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.resource}/${a.name} ${a.subresource ?? ''}`), ['update pods/a status', 'update nodes/n1 ']);
+    assert.deepEqual(
+      t.client.writes()[1].body.spec.taints.map((x: any) => `${x.key}:${x.effect}`),
+      ['node.kubernetes.io/memory-pressure:NoSchedule', 'node.kubernetes.io/unschedulable:NoSchedule', 'node.kubernetes.io/not-ready:NoSchedule', 'node.kubernetes.io/not-ready:NoExecute'],
+    );
+  });
+
+  it('counts the first toleration matching each taint; zero seconds evicts at once', async () => {
+    const taints = [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: iso(T0) }];
+    const t = setup(
+      [node('n1', 'Unknown', T0, taints)],
+      [
+        pod('first', 'n1', [
+          { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 60 },
+          { operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
+        ]),
+        pod('zero', 'n1', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 0 }]),
+      ],
+    );
+    assert.deepEqual(await t.r.reconcile('default/first'), { requeueAfterMs: 60_000 });
+    await t.r.reconcile('default/zero');
+    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.name}`), ['patch zero', 'delete zero']);
   });
 });

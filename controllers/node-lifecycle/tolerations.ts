@@ -21,17 +21,19 @@ export function tolerates(t: Toleration, taint: Taint): boolean {
 }
 
 /**
- * How long the pod tolerates the taints, in ms: 0 when one taint is not tolerated at all, Infinity when every taint
- * is tolerated forever, else the least tolerationSeconds among the tolerations that match.
+ * How long the pod tolerates the taints, in ms: 0 when one taint is not tolerated at all; else, among the first
+ * toleration matching each taint, the least tolerationSeconds (0 for a zero or negative one), Infinity when none of
+ * them has tolerationSeconds.
  */
 export function tolerationMs(pod: KubeObject, taints: Taint[]): number {
   const tolerations: Toleration[] = pod.spec?.tolerations ?? [];
   let least = Infinity;
   for (const taint of taints) {
-    const matching = tolerations.filter((t) => tolerates(t, taint));
-    if (matching.length === 0) return 0;
-    for (const t of matching) {
-      if (typeof t.tolerationSeconds === 'number') least = Math.min(least, Math.max(0, t.tolerationSeconds) * 1000);
+    const first = tolerations.find((t) => tolerates(t, taint));
+    if (!first) return 0;
+    if (typeof first.tolerationSeconds === 'number') {
+      if (first.tolerationSeconds <= 0) return 0;
+      least = Math.min(least, first.tolerationSeconds * 1000);
     }
   }
   return least;
