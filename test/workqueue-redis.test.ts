@@ -4,7 +4,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createQueueFactory } from '../lib/workqueue/index.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
-import { RedisQueue, jobIdOf, keyOfJobId, parseRedisUrl } from '../lib/workqueue/redis.ts';
+import { Redis } from 'ioredis';
+import { RedisQueue, jobIdOf, keyOfJobId, parseRedisUrl, redisOptions } from '../lib/workqueue/redis.ts';
 import { startRedis, type RedisServer } from './harness/redis.ts';
 
 let redis: RedisServer;
@@ -19,7 +20,13 @@ after(async () => {
   await redis?.stop();
 });
 afterEach(async () => {
-  await Promise.all(open.splice(0).map((q) => q.shutDown()));
+  // keys a test left held would hold shutDown for its grace period
+  await Promise.all(
+    open.splice(0).map((q) => {
+      for (const k of q.heldKeys()) q.done(k);
+      return q.shutDown();
+    }),
+  );
 });
 
 /** a fresh queue name per test; pass it again to get a second instance of the same queue */
@@ -30,6 +37,22 @@ function instance(name: string, opts: { lockDurationMs?: number; shutdownGraceMs
   const q = new RedisQueue(name, { url: redis.url, lockDurationMs: 1000, stalledIntervalMs: 250, pollIntervalMs: 200, shutdownGraceMs: 2000, log: (m) => logs.push(m), ...opts });
   open.push(q);
   return q;
+}
+/** names of the clients connected to the test Redis, other than the observer itself */
+async function clientNames(observer: Redis): Promise<string[]> {
+  const self = `id=${await observer.client('ID')} `;
+  const list = (await observer.client('LIST')) as string;
+  return list
+    .split('\n')
+    .filter((l) => l && !l.startsWith(self))
+    .map((l) => /(?:^| )name=(\S*)/.exec(l)?.[1] ?? '');
+}
+async function waitFor(what: string, cond: () => Promise<boolean>, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
 }
 function pending<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
   return Promise.race([p, sleep(ms).then(() => 'pending' as const)]);
@@ -153,6 +176,32 @@ describe('RedisQueue', () => {
     assert.equal(await other.get(), 'k', 'the add made while it was held is not lost');
   });
 
+  it('uses its own connection plus the worker\'s blocking duplicate, and closes both on shutDown and on abandon', async () => {
+    const observer = new Redis(redisOptions(redis.url));
+    try {
+      await waitFor('no queue connections', async () => (await clientNames(observer)).length === 0);
+      const name = queueName();
+      const q = instance(name);
+      q.add('k');
+      assert.equal(await q.get(), 'k');
+      q.done('k');
+      await q.flush();
+      await waitFor('two connections', async () => (await clientNames(observer)).length === 2);
+      assert.ok((await clientNames(observer)).includes(`skiff:${name}`), 'the main connection is named after the queue');
+      await q.shutDown();
+      await waitFor('both closed by shutDown', async () => (await clientNames(observer)).length === 0);
+      const c = instance(name);
+      c.add('j');
+      assert.equal(await c.get(), 'j');
+      await waitFor('two connections', async () => (await clientNames(observer)).length === 2);
+      await c.abandon();
+      await waitFor('both dropped by abandon', async () => (await clientNames(observer)).length === 0);
+      assert.ok((await observer.exists(`skiff:${name}:${jobIdOf('j')}:lock`)) === 1, 'abandon leaves the lock of the held key to expire');
+    } finally {
+      observer.disconnect();
+    }
+  });
+
   describe('two instances of one queue, as two processes', () => {
     it('dedupe across instances', async () => {
       const name = queueName();
@@ -260,5 +309,9 @@ describe('createQueueFactory and the Redis client', () => {
     assert.throws(() => createQueueFactory('amqp://localhost'), /unsupported work queue "amqp:\/\/localhost": use redis:\/\/host:port\[\/db\]/);
     assert.throws(() => createQueueFactory('redis://localhost:6379/x'), /database number/);
     assert.deepEqual(parseRedisUrl('redis://10.0.0.1:6380/2'), { host: '10.0.0.1', port: 6380, db: 2 });
+    assert.deepEqual(parseRedisUrl('redis://[::1]'), { host: '::1', port: 6379, db: 0 });
+    assert.throws(() => parseRedisUrl('redis://u:p@localhost'), /authentication is not supported/);
+    const o = redisOptions('redis://10.0.0.1:6380/2', 'skiff:q');
+    assert.deepEqual([o.host, o.port, o.db, o.connectionName, o.maxRetriesPerRequest], ['10.0.0.1', 6380, 2, 'skiff:q', null], 'BullMQ needs maxRetriesPerRequest null');
   });
 });

@@ -22,10 +22,12 @@
  * failures go to `log`. numRequeues() answers from the count read when the key was handed out; len() from the last
  * count read (see waitingCount() for a fresh one).
  *
- * Redis is reached through ioredis (one connection per RedisQueue, handed to BullMQ as an instance).
+ * Redis is reached through ioredis. Each RedisQueue opens one connection, runs its own commands and scripts on it
+ * and hands it to BullMQ's Queue and Worker as an instance, which BullMQ shares without closing it; the Worker adds a
+ * duplicate of it for its blocking take (BZPOPMIN), which BullMQ owns and closes.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { Queue, Worker, type Job } from 'bullmq';
 import { ControllerRateLimiter } from './memory.ts';
 import type { WorkQueue } from './queue.ts';
@@ -33,8 +35,7 @@ import type { WorkQueue } from './queue.ts';
 export interface RedisAddress {
   host: string;
   port: number;
-  db?: number;
-  connectionName?: string;
+  db: number;
 }
 
 /** parses redis://host:port[/db] */
@@ -52,7 +53,10 @@ export function parseRedisUrl(url: string): RedisAddress {
   return { host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', port: u.port ? Number(u.port) : 6379, db: dbPart ? Number(dbPart) : 0 };
 }
 
-/** an error answered by Redis */
+/**
+ * add(): KEYS job, job lock, dirty hash; ARGV job id. Held (locked) → mark dirty for the holder (1); queued → 0;
+ * absent → 2, and the caller adds the job.
+ */
 const ADD_LUA = `
 local token = redis.call('GET', KEYS[2])
 if token then
@@ -62,7 +66,7 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 return 2`;
 
-/** after completing: clears the holder's own dirty mark; 1 when the key must be queued again */
+/** done(): KEYS dirty hash, job; ARGV job id, holder token. After completing: clears the holder's own dirty mark; 1 when the key must be queued again */
 const DONE_LUA = `
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   redis.call('HDEL', KEYS[1], ARGV[1])
@@ -70,7 +74,8 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
 end
 return 0`;
 
-/** moves due delayed keys (and expired leases of keys another process popped but did not add) to the firing lease */
+/**
+ * KEYS delayed, firing; ARGV now, lease end, limit. Moves due delayed keys (and expired leases of keys another process popped but did not add) to the firing lease; returns them with the earliest delayed and firing times ('' when empty) */
 const POP_DUE_LUA = `
 local out = {}
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
@@ -88,7 +93,7 @@ local nd = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local nf = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 return {out, nd[2] or '', nf[2] or ''}`;
 
-/** dirty marks whose holder no longer holds the key: dropped; returned when the key is not queued (to be added) */
+/** KEYS dirty hash; ARGV the job key prefix. Dirty marks whose holder no longer holds the key: dropped; returned when the key is not queued (to be added) */
 const SWEEP_LUA = `
 local all = redis.call('HGETALL', KEYS[1])
 local out = {}
@@ -130,6 +135,28 @@ export interface RedisQueueOptions {
   log?(msg: string): void;
 }
 
+/** the Lua scripts, defined on the connection with defineCommand (keys first, then arguments) */
+interface ScriptCommands {
+  skiffAdd(job: string, lock: string, dirty: string, id: string): Promise<0 | 1 | 2>;
+  skiffDone(dirty: string, job: string, id: string, token: string): Promise<0 | 1>;
+  skiffPopDue(delayed: string, firing: string, now: number, leaseEnd: number, limit: number): Promise<[string[], string, string]>;
+  skiffSweep(dirty: string, jobPrefix: string): Promise<string[]>;
+}
+
+/** ioredis options of a connection to the Redis named by a redis:// URL, fit for BullMQ */
+export function redisOptions(url: string, connectionName?: string): RedisOptions {
+  const addr = parseRedisUrl(url);
+  return {
+    host: addr.host,
+    port: addr.port,
+    db: addr.db,
+    connectionName,
+    // BullMQ's workers need commands that wait for a lost connection to come back rather than fail after a few retries
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+  };
+}
+
 interface Held {
   job: Job;
   token: string;
@@ -140,7 +167,7 @@ const POP_LIMIT = 200;
 
 export class RedisQueue implements WorkQueue {
   readonly prefix: string;
-  private readonly client: Redis;
+  private readonly client: Redis & ScriptCommands;
   private readonly queue: Queue;
   private readonly worker: Worker;
   private readonly base: string;
@@ -186,17 +213,17 @@ export class RedisQueue implements WorkQueue {
     this.firingKey = `${this.base}skiff:firing`;
     this.failuresKey = `${this.base}skiff:failures`;
 
-    const addr = parseRedisUrl(opts.url);
-    // BullMQ's workers need commands that wait for Redis rather than fail after a few retries
-    this.client = new Redis({ host: addr.host, port: addr.port, db: addr.db ?? 0, maxRetriesPerRequest: null });
-    this.client.on('error', (e: Error) => this.report(`Redis at ${opts.url}: ${e.message}`));
-    this.client.on('ready', () => {
+    // the name shown by CLIENT LIST, which allows no spaces
+    const client = new Redis(redisOptions(opts.url, `${this.prefix}:${name}`.replace(/[^\x21-\x7e]/g, '_')));
+    client.on('error', (e: Error) => this.report(`Redis at ${opts.url}: ${e.message}`));
+    client.on('ready', () => {
       this.lastError = '';
     });
-    this.client.defineCommand('skiffAdd', { numberOfKeys: 3, lua: ADD_LUA });
-    this.client.defineCommand('skiffDone', { numberOfKeys: 2, lua: DONE_LUA });
-    this.client.defineCommand('skiffPopDue', { numberOfKeys: 2, lua: POP_DUE_LUA });
-    this.client.defineCommand('skiffSweep', { numberOfKeys: 1, lua: SWEEP_LUA });
+    client.defineCommand('skiffAdd', { numberOfKeys: 3, lua: ADD_LUA });
+    client.defineCommand('skiffDone', { numberOfKeys: 2, lua: DONE_LUA });
+    client.defineCommand('skiffPopDue', { numberOfKeys: 2, lua: POP_DUE_LUA });
+    client.defineCommand('skiffSweep', { numberOfKeys: 1, lua: SWEEP_LUA });
+    this.client = client as Redis & ScriptCommands;
 
     this.queue = new Queue(name, {
       connection: this.client,
@@ -222,11 +249,6 @@ export class RedisQueue implements WorkQueue {
     this.scheduleDelayed(Date.now());
   }
 
-  /** runs one of the Lua scripts defined at construction (keys first, then arguments) */
-  private script(name: string, args: (string | number)[]): Promise<unknown> {
-    return (this.client as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[name](...args);
-  }
-
   add(key: string): void {
     if (this.closed) return;
     this.track(this.addNow(key));
@@ -245,7 +267,7 @@ export class RedisQueue implements WorkQueue {
     if (this.closed) return;
     this.track(
       (async () => {
-        const n = Number(await this.client.call('HINCRBY', this.failuresKey, key, 1));
+        const n = await this.client.hincrby(this.failuresKey, key, 1);
         if (this.held.has(key)) this.failures.set(key, n);
         await this.addLater(key, this.limiter.whenFailures(n - 1));
       })(),
@@ -255,7 +277,7 @@ export class RedisQueue implements WorkQueue {
   forget(key: string): void {
     this.failures.delete(key);
     if (this.closed) return;
-    this.track(this.client.call('HDEL', this.failuresKey, key).then(() => undefined));
+    this.track(this.client.hdel(this.failuresKey, key).then(() => undefined));
   }
 
   /** the failures of the key as read when it was handed out to this process (and counted since) */
@@ -341,9 +363,10 @@ export class RedisQueue implements WorkQueue {
     clearInterval(this.sweepTimer);
     this.held.clear();
     this.closing = (async () => {
+      // no QUIT, nothing released: the main connection first, then (force) the worker's blocking one
+      this.client.disconnect();
       await this.worker.close(true).catch(() => {});
       await this.pumping?.catch(() => {});
-      this.client.disconnect();
       await this.queue.close().catch(() => {});
     })();
     await this.closing;
@@ -362,14 +385,13 @@ export class RedisQueue implements WorkQueue {
 
   private async addNow(key: string): Promise<void> {
     const id = jobIdOf(key);
-    const r = await this.script('skiffAdd', [this.base + id, `${this.base}${id}:lock`, this.dirtyKey, id]);
-    if (r === 2) await this.queue.add('sync', { key }, { jobId: id });
+    if ((await this.client.skiffAdd(this.base + id, `${this.base}${id}:lock`, this.dirtyKey, id)) === 2) await this.queue.add('sync', { key }, { jobId: id });
   }
 
   private async addLater(key: string, delayMs: number): Promise<void> {
     if (!(delayMs > 0)) return this.addNow(key);
     const at = Date.now() + delayMs;
-    await this.client.call('ZADD', this.delayedKey, 'LT', at, key);
+    await this.client.zadd(this.delayedKey, 'LT', at, key);
     this.scheduleDelayed(at);
   }
 
@@ -388,11 +410,11 @@ export class RedisQueue implements WorkQueue {
     const now = Date.now();
     let next = now + this.pollIntervalMs;
     try {
-      const [due, nd, nf] = (await this.script('skiffPopDue', [this.delayedKey, this.firingKey, now, now + LEASE_MS, POP_LIMIT])) as [string[], string, string];
+      const [due, nd, nf] = await this.client.skiffPopDue(this.delayedKey, this.firingKey, now, now + LEASE_MS, POP_LIMIT);
       await Promise.all(
         due.map(async (key) => {
           await this.addNow(key);
-          await this.client.call('ZREM', this.firingKey, key);
+          await this.client.zrem(this.firingKey, key);
         }),
       );
       if (due.length >= POP_LIMIT) next = now;
@@ -436,7 +458,7 @@ export class RedisQueue implements WorkQueue {
       const key = typeof job.data?.key === 'string' ? (job.data.key as string) : keyOfJobId(job.id);
       let failures = 0;
       try {
-        failures = Number(await this.client.call('HGET', this.failuresKey, key)) || 0;
+        failures = Number(await this.client.hget(this.failuresKey, key)) || 0;
       } catch {
         // numRequeues answers 0
       }
@@ -462,7 +484,7 @@ export class RedisQueue implements WorkQueue {
       this.report(`${key} was done after its lock expired (${(e as Error).message}); it may have been processed elsewhere meanwhile`);
     }
     const id = jobIdOf(key);
-    if ((await this.script('skiffDone', [this.dirtyKey, this.base + id, id, h.token])) === 1) {
+    if ((await this.client.skiffDone(this.dirtyKey, this.base + id, id, h.token)) === 1) {
       await this.queue.add('sync', { key }, { jobId: id });
     }
   }
@@ -475,7 +497,7 @@ export class RedisQueue implements WorkQueue {
   }
 
   private async sweep(): Promise<void> {
-    const ids = (await this.script('skiffSweep', [this.dirtyKey, this.base])) as string[];
+    const ids = await this.client.skiffSweep(this.dirtyKey, this.base);
     await Promise.all(ids.map((id) => this.addNow(keyOfJobId(id))));
   }
 }
