@@ -5,9 +5,17 @@
  */
 import { keyOf, type KubeObject } from '../lib/kube/object.ts';
 import { NodeInfo } from './framework/node-info.ts';
-import type { ClusterView } from './framework/types.ts';
+import type { Snapshot } from './framework/types.ts';
 
-export class SchedulerCache implements ClusterView {
+export class SchedulerCache implements Snapshot {
+  /** a cache filled from listed objects, for one-off questions (why-pending) */
+  static fromObjects(nodes: Iterable<KubeObject>, pods: Iterable<KubeObject>): SchedulerCache {
+    const c = new SchedulerCache();
+    for (const n of nodes) c.upsertNode(n);
+    for (const p of pods) c.upsertPod(p);
+    return c;
+  }
+
   private readonly byName = new Map<string, NodeInfo>();
   private readonly list: NodeInfo[] = [];
   private readonly position = new Map<string, number>();
@@ -18,6 +26,7 @@ export class SchedulerCache implements ClusterView {
   /** pods that reference a node not (yet) known: counted when it appears */
   private readonly waitingForNode = new Map<string, Map<string, KubeObject>>();
   private readonly antiAffinityNodes = new Set<NodeInfo>();
+  private readonly affinityNodes = new Set<NodeInfo>();
 
   nodes(): readonly NodeInfo[] {
     return this.list;
@@ -29,6 +38,10 @@ export class SchedulerCache implements ClusterView {
 
   nodesWithRequiredAntiAffinity(): Iterable<NodeInfo> {
     return this.antiAffinityNodes;
+  }
+
+  nodesWithAffinity(): Iterable<NodeInfo> {
+    return this.affinityNodes;
   }
 
   nodeCount(): number {
@@ -75,6 +88,7 @@ export class SchedulerCache implements ClusterView {
     }
     this.position.delete(name);
     this.antiAffinityNodes.delete(ni);
+    this.affinityNodes.delete(ni);
     // pods of a removed node wait for it to come back (their objects still name it)
     const waiting = new Map<string, KubeObject>();
     for (const [k, p] of ni.pods) {
@@ -153,5 +167,7 @@ export class SchedulerCache implements ClusterView {
   private trackAntiAffinity(ni: NodeInfo): void {
     if (ni.podsWithRequiredAntiAffinity > 0) this.antiAffinityNodes.add(ni);
     else this.antiAffinityNodes.delete(ni);
+    if (ni.podsWithAffinity > 0) this.affinityNodes.add(ni);
+    else this.affinityNodes.delete(ni);
   }
 }

@@ -1,75 +1,100 @@
 /**
  * `skiff why-pending <pod>`: runs every filter on every node for one pod, as a dry run of the scheduler, and says per
- * node which plugin rejects it and what would make it fit ("needs 500m cpu, largest free is 200m on node-3").
+ * node which plugin rejects it and what would make it fit ("needs 500m cpu, 200m free here; largest free is 1 on
+ * node-3"; the toleration a taint needs; the labels a selector misses).
  */
 import type { ApiClient } from '../lib/kube/api.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
 import { Nodes, Pods } from '../lib/kube/resources.ts';
-import { preFilter, resolveProfile, runFilters } from './algorithm.ts';
+import { fitErrorMessage, resolveProfile, runFilters, runPreFilters, type ResolvedProfile } from './algorithm.ts';
 import { SchedulerCache } from './cache.ts';
-import { CycleState, type ClusterView, type Status } from './framework/types.ts';
+import { CycleState, type Snapshot, type Status } from './framework/types.ts';
 import { DEFAULT_PROFILE, PLUGINS } from './plugins/registry.ts';
 
 export interface NodeVerdict {
   node: string;
   fits: boolean;
+  /** the plugin that rejected the pod there */
   plugin?: string;
   reasons: string[];
+  /** what would make the pod fit there */
   hint?: string;
 }
 
 export interface Diagnosis {
+  /** "namespace/name" */
   pod: string;
+  /** nodes sorted by name */
   nodes: NodeVerdict[];
+  /** one line: how many nodes fit */
   summary: string;
+  /** what the scheduler would say when none fits (kube-scheduler's message without the preemption part) */
+  message?: string;
 }
 
-export function explainPod(pod: KubeObject, cluster: ClusterView): Diagnosis {
-  const profile = resolveProfile(DEFAULT_PROFILE);
+let defaultProfile: ResolvedProfile | undefined;
+
+/** explains where the pod fits, on a snapshot (the scheduler's cache) or on listed nodes and pods */
+export function explainPod(pod: KubeObject, cluster: Snapshot | { nodes: Iterable<KubeObject>; pods: Iterable<KubeObject> }): Diagnosis {
+  const snapshot: Snapshot = typeof cluster.nodes === 'function' ? (cluster as Snapshot) : SchedulerCache.fromObjects((cluster as any).nodes, (cluster as any).pods);
+  const profile = (defaultProfile ??= resolveProfile(DEFAULT_PROFILE));
   const state = new CycleState();
-  const pre = preFilter(profile, state, pod, cluster);
+  const pre = runPreFilters(profile, state, pod, snapshot);
   const verdicts: NodeVerdict[] = [];
-  for (const n of cluster.nodes()) {
-    const s: Status | undefined = pre ?? runFilters(profile, state, pod, n);
+  const byNode = new Map<string, Status>();
+  for (const n of snapshot.nodes()) {
+    let s: Status | undefined = pre.rejected;
+    if (!s && pre.nodeNames && !pre.nodeNames.has(n.name)) {
+      s = { code: 'UnschedulableAndUnresolvable', reasons: [`node(s) didn't satisfy plugin(s) [${pre.narrowedBy.join(' ')}]`], plugin: pre.narrowedBy.join(', ') };
+    }
+    s ??= runFilters(profile, state, pod, n);
     if (!s) {
       verdicts.push({ node: n.name, fits: true, reasons: [] });
       continue;
     }
-    const plugin = s.plugin ? PLUGINS.get(s.plugin) : undefined;
-    verdicts.push({ node: n.name, fits: false, plugin: s.plugin, reasons: s.reasons, hint: plugin?.hint?.(pod, n, cluster) });
+    byNode.set(n.name, s);
+    const plugins = (s.plugin ?? '').split(', ').map((p) => PLUGINS.get(p));
+    const hints = plugins.map((p) => p?.hint?.(pod, n, snapshot)).filter((h): h is string => !!h);
+    verdicts.push({ node: n.name, fits: false, plugin: s.plugin, reasons: [...s.reasons], hint: hints.join('; ') || undefined });
   }
-  verdicts.sort((a, b) => a.node.localeCompare(b.node));
+  verdicts.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   const fit = verdicts.filter((v) => v.fits).length;
   const total = verdicts.length;
-  const summary = total === 0 ? 'there are no nodes' : fit ? `${fit}/${total} node(s) fit the pod now: it should be scheduled shortly` : `0/${total} nodes fit the pod`;
-  return { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, nodes: verdicts, summary };
+  const summary =
+    total === 0 ? 'there are no nodes' : fit ? `${fit}/${total} node(s) fit the pod now: it should be scheduled shortly` : `0/${total} nodes fit the pod`;
+  const message = fit || !total ? undefined : fitErrorMessage(total, pre.rejected ? { preFilterStatus: pre.rejected } : { statuses: { byNode } });
+  return { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, nodes: verdicts, summary, message };
 }
 
+/** the diagnosis as a table: NODE, PLUGIN, REASON, WHAT WOULD MAKE IT FIT */
 export function formatDiagnosis(d: Diagnosis): string {
   const lines = [`pod ${d.pod}: ${d.summary}`];
+  if (d.message) lines.push(d.message);
   if (!d.nodes.length) return lines.join('\n');
   const rows = [['NODE', 'PLUGIN', 'REASON', 'WHAT WOULD MAKE IT FIT']];
-  for (const v of d.nodes) rows.push([v.node, v.fits ? '-' : v.plugin ?? '?', v.fits ? 'fits' : v.reasons.join('; '), v.hint ?? '']);
+  for (const v of d.nodes) rows.push([v.node, v.fits ? '-' : (v.plugin ?? '?'), v.fits ? 'fits' : v.reasons.join('; '), v.hint ?? '']);
   const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   lines.push('');
   for (const r of rows) lines.push(r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(w[c]))).join('  ').trimEnd());
   return lines.join('\n');
 }
 
-/** reads the pod, the nodes and the pods on them from the API, and explains */
+/** reads the pod, the nodes and the pods on them from the API, and explains where the pod fits and why not */
 export async function whyPending(client: ApiClient, namespace: string, name: string): Promise<string> {
   const pod = await client.get(Pods, namespace, name);
-  if (pod.spec?.nodeName) return `pod ${namespace}/${name} is already bound to node ${pod.spec.nodeName}: it is not pending on the scheduler`;
+  if (pod.spec?.nodeName) return `pod ${namespace}/${name} is bound to node ${pod.spec.nodeName}: it is not waiting for the scheduler`;
   if (pod.metadata.deletionTimestamp) return `pod ${namespace}/${name} is being deleted`;
-  const cache = new SchedulerCache();
-  for (const n of (await client.list(Nodes)).items) cache.upsertNode(n);
+  const scheduler = pod.spec?.schedulerName || DEFAULT_PROFILE.schedulerName;
+  const nodes = (await client.list(Nodes)).items;
+  const pods: KubeObject[] = [];
   let cont: string | undefined;
   do {
     const page = await client.list(Pods, { fieldSelector: 'spec.nodeName!=', limit: 1000, continue: cont });
-    for (const p of page.items) cache.upsertPod(p);
+    pods.push(...page.items);
     cont = page.metadata.continue || undefined;
   } while (cont);
+  let text = formatDiagnosis(explainPod(pod, { nodes, pods }));
+  if (scheduler !== DEFAULT_PROFILE.schedulerName) text = `note: the pod asks for scheduler "${scheduler}", not ${DEFAULT_PROFILE.schedulerName}\n${text}`;
   const cond = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
-  const text = formatDiagnosis(explainPod(pod, cache));
-  return cond?.message ? `${text}\n\nscheduler said: ${cond.message}` : text;
+  return cond?.message ? `${text}\n\nthe scheduler said: ${cond.message}` : text;
 }

@@ -32,6 +32,8 @@ export function schedulerPodView(p: KubeObject): KubeObject {
       nodeName: spec.nodeName,
       schedulerName: spec.schedulerName,
       priority: spec.priority,
+      priorityClassName: spec.priorityClassName,
+      preemptionPolicy: spec.preemptionPolicy,
       containers: (spec.containers ?? []).map(leanContainer),
       initContainers: spec.initContainers?.map(leanContainer),
       overhead: spec.overhead,
@@ -40,7 +42,7 @@ export function schedulerPodView(p: KubeObject): KubeObject {
       tolerations: spec.tolerations,
       topologySpreadConstraints: spec.topologySpreadConstraints,
     },
-    status: { phase: p.status?.phase, conditions: p.status?.conditions },
+    status: { phase: p.status?.phase, conditions: p.status?.conditions, nominatedNodeName: p.status?.nominatedNodeName },
   };
 }
 

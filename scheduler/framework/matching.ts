@@ -33,13 +33,14 @@ export function formatTaint(t: Taint): string {
   return `{${t.key}: ${t.value ?? ''}}`;
 }
 
-interface Requirement {
+/** one matchExpressions/matchFields entry of a NodeSelectorTerm */
+export interface NodeSelectorRequirement {
   key: string;
   operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
   values?: string[];
 }
 
-function requirementMatches(r: Requirement, value: string | undefined): boolean {
+export function requirementMatches(r: NodeSelectorRequirement, value: string | undefined): boolean {
   switch (r.operator) {
     case 'In':
       return value !== undefined && (r.values ?? []).includes(value);
@@ -62,8 +63,8 @@ function requirementMatches(r: Requirement, value: string | undefined): boolean 
 
 /** a NodeSelectorTerm: all its expressions and fields must match; an empty term matches nothing */
 export function nodeSelectorTermMatches(term: any, node: KubeObject): boolean {
-  const exprs: Requirement[] = term?.matchExpressions ?? [];
-  const fields: Requirement[] = term?.matchFields ?? [];
+  const exprs: NodeSelectorRequirement[] = term?.matchExpressions ?? [];
+  const fields: NodeSelectorRequirement[] = term?.matchFields ?? [];
   if (!exprs.length && !fields.length) return false;
   const labels = node.metadata.labels ?? {};
   for (const r of exprs) if (!requirementMatches(r, labels[r.key])) return false;

@@ -1,6 +1,6 @@
 /**
- * Resource requests of a pod as the scheduler counts them (Kubernetes' resource helpers): the larger of the sum of the
- * app containers and the largest init container, plus the pod overhead; memoised per pod object.
+ * Resource requests of a pod as the scheduler counts them (Kubernetes' resource helpers), node allocatable, and
+ * amounts written for people.
  */
 import { milliValue, tryParseQuantity, wholeValue } from '../../apiserver/api/validation/quantity.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
@@ -53,17 +53,31 @@ function maxInto(a: Resources, b: Resources): void {
 }
 
 const cache = new WeakMap<object, Resources>();
+const nonZeroCache = new WeakMap<object, Resources>();
 
-/** what the pod asks for */
-export function podRequests(pod: KubeObject): Resources {
-  const hit = cache.get(pod);
-  if (hit) return hit;
+/** what a container without a cpu or memory request counts as when scoring (Kubernetes' non-zero defaults) */
+export const DEFAULT_MILLI_CPU_REQUEST = 100;
+export const DEFAULT_MEMORY_REQUEST = 200 * 2 ** 20;
+
+/**
+ * The pod's requests as Kubernetes sums them: app containers and restartable init containers (sidecars) run
+ * together; each other init container runs alone, beside the sidecars started before it; the pod needs the larger of
+ * the two; plus the pod overhead. With `nonZero`, a container missing a cpu or memory request counts the defaults.
+ */
+function computeRequests(pod: KubeObject, nonZero: boolean): Resources {
+  const of = (c: any) => {
+    const r = toResources(c.resources?.requests);
+    if (nonZero) {
+      if (!c.resources?.requests?.cpu) r.cpu = DEFAULT_MILLI_CPU_REQUEST;
+      if (!c.resources?.requests?.memory) r.memory = DEFAULT_MEMORY_REQUEST;
+    }
+    return r;
+  };
   const total = zero();
-  for (const c of pod.spec?.containers ?? []) addInto(total, toResources(c.resources?.requests));
-  // restartable init containers (sidecars) run beside the app containers; the others one at a time before them
-  let sidecars = zero();
+  for (const c of pod.spec?.containers ?? []) addInto(total, of(c));
+  const sidecars = zero();
   for (const c of pod.spec?.initContainers ?? []) {
-    const req = toResources(c.resources?.requests);
+    const req = of(c);
     if (c.restartPolicy === 'Always') {
       addInto(total, req);
       addInto(sidecars, req);
@@ -75,9 +89,21 @@ export function podRequests(pod: KubeObject): Resources {
     }
   }
   if (pod.spec?.overhead) addInto(total, toResources(pod.spec.overhead));
-  cache.set(pod, total);
-  sidecars = zero();
   return total;
+}
+
+/** what the pod asks for (memoised per pod object) */
+export function podRequests(pod: KubeObject): Resources {
+  let r = cache.get(pod);
+  if (!r) cache.set(pod, (r = computeRequests(pod, false)));
+  return r;
+}
+
+/** the requests the scoring of resources counts: missing cpu/memory requests count as 100m and 200Mi */
+export function podNonZeroRequests(pod: KubeObject): Resources {
+  let r = nonZeroCache.get(pod);
+  if (!r) nonZeroCache.set(pod, (r = computeRequests(pod, true)));
+  return r;
 }
 
 /** a node's allocatable resources (falling back to capacity) and its pod limit */

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SchedulingQueue, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS } from './scheduling-queue.ts';
+import { SchedulingQueue, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, UNSCHEDULABLE_MAX_MS } from './scheduling-queue.ts';
 import { KeyedHeap } from './heap.ts';
 
-const pod = (name: string, priority?: number) => ({ metadata: { name, namespace: 'ns' }, spec: { priority } });
+const pod = (name: string, priority?: number, created?: string) => ({ metadata: { name, namespace: 'ns', creationTimestamp: created }, spec: { priority } });
 
 test('higher priority first, then the order of arrival', () => {
   let t = 0;
@@ -33,8 +33,11 @@ test('an unschedulable pod is parked until the cluster changes, then backs off 1
   const q = new SchedulingQueue(() => now);
   q.addOrUpdate(pod('a'));
   let p = q.tryPop()!;
-  q.unschedulableAgain(p);
+  q.unschedulableAgain(p, ['NodeResourcesFit']);
   assert.deepEqual(q.stats(), { active: 0, backoff: 0, unschedulable: 1, inFlight: 0 });
+  // a placed pod helps only pods rejected by affinity or spreading
+  q.moveForPlugins(['InterPodAffinity', 'PodTopologySpread']);
+  assert.equal(q.stats().unschedulable, 1);
   // its own status update does not wake it
   q.addOrUpdate(pod('a'), false);
   assert.equal(q.stats().unschedulable, 1);
@@ -88,4 +91,50 @@ test('the heap keeps its order through pushes, replacements and removals', () =>
   const out: number[] = [];
   for (let v = h.pop(); v !== undefined; v = h.pop()) out.push(v);
   assert.deepEqual(out, [0, 2, 3, 5, 7, 8]);
+});
+
+test('within a priority, the older pod goes first, whatever the order of arrival', () => {
+  const q = new SchedulingQueue();
+  q.addOrUpdate(pod('young', 0, '2024-01-01T00:00:05Z'));
+  q.addOrUpdate(pod('old', 0, '2024-01-01T00:00:01Z'));
+  q.addOrUpdate(pod('urgent', 5, '2024-01-01T00:00:09Z'));
+  assert.deepEqual([q.tryPop(), q.tryPop(), q.tryPop()].map((x) => x!.pod.metadata.name), ['urgent', 'old', 'young']);
+  q.close();
+});
+
+test('a pod rejected by affinity goes back when the plugin that rejected it may now agree; leftovers after 5 minutes', () => {
+  let now = 0;
+  const q = new SchedulingQueue(() => now);
+  q.addOrUpdate(pod('aff'));
+  q.addOrUpdate(pod('cpu'));
+  const a = q.tryPop()!;
+  const c = q.tryPop()!;
+  q.unschedulableAgain(a, ['InterPodAffinity']);
+  q.unschedulableAgain(c, ['NodeResourcesFit']);
+  assert.equal(q.parkedFor(['InterPodAffinity']), true);
+  q.moveForPlugins(['InterPodAffinity']);
+  assert.deepEqual(q.stats(), { active: 0, backoff: 1, unschedulable: 1, inFlight: 0 });
+  assert.equal(q.parkedFor(['InterPodAffinity']), false);
+  now += UNSCHEDULABLE_MAX_MS;
+  q.flushUnschedulableLeftover();
+  assert.equal(q.stats().unschedulable, 0);
+  now += MAX_BACKOFF_MS;
+  assert.deepEqual([q.tryPop()?.key, q.tryPop()?.key].sort(), ['ns/aff', 'ns/cpu']);
+  q.close();
+});
+
+test('popping is cheap: 20,000 pods in and out of the heap', () => {
+  const q = new SchedulingQueue();
+  const t0 = performance.now();
+  for (let i = 0; i < 20_000; i++) q.addOrUpdate(pod(`p${i}`, i % 7));
+  let last = Infinity;
+  for (let i = 0; i < 20_000; i++) {
+    const p = q.tryPop()!;
+    const prio = p.pod.spec.priority;
+    assert.ok(prio <= last);
+    last = prio;
+    q.done(p.key);
+  }
+  assert.ok(performance.now() - t0 < 1000, 'no O(n) scans per pop');
+  q.close();
 });

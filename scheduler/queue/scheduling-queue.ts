@@ -1,8 +1,10 @@
 /**
- * The scheduling queue (kube-scheduler's PriorityQueue): pods wait in the active queue by priority, then by when they
- * were queued; a pod that failed waits out its backoff (1 s doubling to 10 s per attempt) in the backoff queue; a pod
- * that fits nowhere is parked as unschedulable until the cluster changes (a node added or updated, a pod removed), or
- * for at most 5 minutes. A change seen while a pod was being scheduled sends it to backoff rather than parking it.
+ * The scheduling queue (kube-scheduler's PriorityQueue): pods wait in the active queue (a heap) by priority, then by
+ * creation time, then by arrival; a pod that failed waits out its backoff (1 s doubling to 10 s per attempt) in the
+ * backoff queue (a heap by expiry); a pod that fits nowhere is parked as unschedulable, with the plugins that
+ * rejected it, until the cluster changes in a way that may help (a node added or updated, a pod removed: everyone;
+ * a pod placed: those rejected by affinity or spreading), or for at most 5 minutes. A change seen while a pod was
+ * being scheduled sends it to backoff rather than parking it.
  */
 import { keyOf, type KubeObject } from '../../lib/kube/object.ts';
 import { KeyedHeap } from './heap.ts';
@@ -16,6 +18,12 @@ export interface QueuedPod {
   attempts: number;
   backoffUntil: number;
   unschedulableSince?: number;
+  /** the plugins that rejected it last time */
+  unschedulablePlugins?: readonly string[];
+  /** metadata.creationTimestamp in ms (0 when unknown) */
+  createdAt: number;
+  /** arrival order, for ties */
+  seq: number;
 }
 
 export const INITIAL_BACKOFF_MS = 1000;
@@ -28,10 +36,15 @@ export class SchedulingQueue {
   private readonly active = new KeyedHeap<QueuedPod>((a, b) => {
     const pa = priorityOf(a.pod);
     const pb = priorityOf(b.pod);
-    return pa !== pb ? pa > pb : a.queuedAt < b.queuedAt;
+    if (pa !== pb) return pa > pb;
+    if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt;
+    return a.seq < b.seq;
   });
   private readonly backoff = new KeyedHeap<QueuedPod>((a, b) => a.backoffUntil < b.backoffUntil);
   private readonly unschedulable = new Map<string, QueuedPod>();
+  /** plugin name -> keys of parked pods it rejected */
+  private readonly parkedByPlugin = new Map<string, Set<string>>();
+  private seq = 0;
   /** pods handed out and not yet done */
   private readonly inFlight = new Map<string, QueuedPod>();
   private moveSeq = 0;
@@ -69,19 +82,21 @@ export class SchedulingQueue {
       parked.pod = pod;
       if (!changed) return;
       // an update to the pod itself may make it schedulable: retry (after its backoff)
-      this.unschedulable.delete(key);
+      this.unpark(parked);
       this.requeue(parked);
       return;
     }
     const t = this.now();
-    this.pushActive({ pod, key, initialAt: t, queuedAt: t, attempts: 0, backoffUntil: 0 });
+    const created = Date.parse(pod.metadata.creationTimestamp ?? '');
+    this.pushActive({ pod, key, initialAt: t, queuedAt: t, attempts: 0, backoffUntil: 0, createdAt: Number.isNaN(created) ? 0 : created, seq: ++this.seq });
   }
 
   /** the pod was bound, deleted, or is no longer for this scheduler */
   delete(key: string): void {
     this.active.delete(key);
     this.backoff.delete(key);
-    this.unschedulable.delete(key);
+    const parked = this.unschedulable.get(key);
+    if (parked) this.unpark(parked);
     const fly = this.inFlight.get(key);
     if (fly) fly.pod = { ...fly.pod, metadata: { ...fly.pod.metadata, deletionTimestamp: fly.pod.metadata.deletionTimestamp ?? 'gone' } };
   }
@@ -110,8 +125,8 @@ export class SchedulingQueue {
     this.poppedAtSeq.delete(key);
   }
 
-  /** the pod fits nowhere now: park it, or back off if the cluster changed meanwhile */
-  unschedulableAgain(q: QueuedPod): void {
+  /** the pod fits nowhere now (rejected by `plugins`): park it, or back off if the cluster changed meanwhile */
+  unschedulableAgain(q: QueuedPod, plugins: readonly string[] = []): void {
     const key = q.key;
     const seq = this.poppedAtSeq.get(key) ?? 0;
     this.done(key);
@@ -121,7 +136,13 @@ export class SchedulingQueue {
       this.requeue(q);
     } else {
       q.unschedulableSince = this.now();
+      q.unschedulablePlugins = plugins;
       this.unschedulable.set(key, q);
+      for (const p of plugins) {
+        let set = this.parkedByPlugin.get(p);
+        if (!set) this.parkedByPlugin.set(p, (set = new Set()));
+        set.add(key);
+      }
     }
   }
 
@@ -139,6 +160,37 @@ export class SchedulingQueue {
     if (!this.unschedulable.size) return;
     for (const q of this.unschedulable.values()) this.requeue(q);
     this.unschedulable.clear();
+    this.parkedByPlugin.clear();
+  }
+
+  /** a change that may lift the rejections of these plugins only: their parked pods go back (through backoff) */
+  moveForPlugins(plugins: readonly string[]): void {
+    this.moveSeq++;
+    for (const p of plugins) {
+      const keys = this.parkedByPlugin.get(p);
+      if (!keys) continue;
+      for (const k of [...keys]) {
+        const q = this.unschedulable.get(k);
+        if (!q) continue;
+        this.unpark(q);
+        this.requeue(q);
+      }
+    }
+  }
+
+  /** some parked pod was rejected by one of these plugins */
+  parkedFor(plugins: readonly string[]): boolean {
+    return plugins.some((p) => (this.parkedByPlugin.get(p)?.size ?? 0) > 0);
+  }
+
+  private unpark(q: QueuedPod): void {
+    this.unschedulable.delete(q.key);
+    for (const p of q.unschedulablePlugins ?? []) {
+      const set = this.parkedByPlugin.get(p);
+      set?.delete(q.key);
+      if (set && !set.size) this.parkedByPlugin.delete(p);
+    }
+    q.unschedulablePlugins = undefined;
   }
 
   stats(): { active: number; backoff: number; unschedulable: number; inFlight: number } {
@@ -211,11 +263,12 @@ export class SchedulingQueue {
     this.backoffTimer.unref();
   }
 
-  private flushUnschedulableLeftover(): void {
+  /** parked pods waiting longer than 5 minutes go back; runs every 30 s, exposed for tests */
+  flushUnschedulableLeftover(): void {
     const t = this.now();
     for (const [key, q] of this.unschedulable) {
       if (t - (q.unschedulableSince ?? t) >= UNSCHEDULABLE_MAX_MS) {
-        this.unschedulable.delete(key);
+        this.unpark(q);
         this.requeue(q);
       }
     }

@@ -1,12 +1,14 @@
 /**
  * InterPodAffinity: required pod affinity and anti-affinity of the incoming pod, and the required anti-affinity of
- * pods already placed, by topology domain (the value of the term's topologyKey label); preferred terms score.
- * The cost is paid only by pods that have affinity terms and by clusters whose pods have anti-affinity.
+ * pods already placed, by topology domain (the value of the term's topologyKey label). Scoring adds, per domain, the
+ * weights of the incoming pod's preferred terms and of the placed pods' terms towards it. The cost is paid only by pods
+ * with affinity terms and by clusters holding pods with affinity. A term's namespaceSelector is honoured only when
+ * empty (every namespace); otherwise its namespaces list, or the pod's own namespace, applies.
  */
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import { selectorOf } from '../../framework/matching.ts';
-import { SKIP, SUCCESS, unresolvable, unschedulable, type ClusterView, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Status } from '../../framework/types.ts';
+import { MAX_NODE_SCORE, SKIP, SUCCESS, unresolvable, unschedulable, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Snapshot, type Status } from '../../framework/types.ts';
 
 export const NAME = 'InterPodAffinity';
 export const AFFINITY_REASON = "node(s) didn't match pod affinity rules";
@@ -32,9 +34,9 @@ function termMatches(term: Term, owner: KubeObject, pod: KubeObject): boolean {
 }
 
 /** topology value -> pods matching the term there */
-function countByDomain(term: Term, owner: KubeObject, cluster: ClusterView): Map<string, number> {
+function countByDomain(term: Term, owner: KubeObject, snapshot: Snapshot): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const n of cluster.nodes()) {
+  for (const n of snapshot.nodes()) {
     const v = n.labels()[term.topologyKey];
     if (v === undefined) continue;
     for (const p of n.pods.values()) if (termMatches(term, owner, p)) counts.set(v, (counts.get(v) ?? 0) + 1);
@@ -74,12 +76,12 @@ function check(state: PreState, n: NodeInfo): Status {
   return SUCCESS;
 }
 
-function prepare(pod: KubeObject, cluster: ClusterView): PreState | undefined {
+function prepare(pod: KubeObject, snapshot: Snapshot): PreState | undefined {
   const aff = requiredTerms(pod, 'podAffinity');
   const anti = requiredTerms(pod, 'podAntiAffinity');
   const forbidden = new Set<string>();
   const forbiddenKeys = new Set<string>();
-  for (const n of cluster.nodesWithRequiredAntiAffinity()) {
+  for (const n of snapshot.nodesWithRequiredAntiAffinity()) {
     for (const p of n.pods.values()) {
       for (const t of requiredTerms(p, 'podAntiAffinity')) {
         if (!termMatches(t, p, pod)) continue;
@@ -91,19 +93,36 @@ function prepare(pod: KubeObject, cluster: ClusterView): PreState | undefined {
     }
   }
   if (!aff.length && !anti.length && !forbidden.size) return undefined;
-  const affinity = aff.map((term) => ({ term, counts: countByDomain(term, pod, cluster) }));
+  const affinity = aff.map((term) => ({ term, counts: countByDomain(term, pod, snapshot) }));
   const firstOfGroup = affinity.length > 0 && affinity.every((a) => a.counts.size === 0) && aff.every((t) => termMatches(t, pod, pod));
-  return { affinity, firstOfGroup, anti: anti.map((term) => ({ term, counts: countByDomain(term, pod, cluster) })), forbidden, forbiddenKeys };
+  return { affinity, firstOfGroup, anti: anti.map((term) => ({ term, counts: countByDomain(term, pod, snapshot) })), forbidden, forbiddenKeys };
 }
 
-interface ScoreState {
-  terms: { term: Term; weight: number; counts: Map<string, number> }[];
+/** topologyKey -> topology value -> score */
+type TopologyScores = Map<string, Map<string, number>>;
+
+function addScore(scores: TopologyScores, n: NodeInfo, key: string, weight: number): void {
+  const v = n.labels()[key];
+  if (v === undefined || weight === 0) return;
+  let m = scores.get(key);
+  if (!m) scores.set(key, (m = new Map()));
+  m.set(v, (m.get(v) ?? 0) + weight);
 }
+
+/** existing pods' required pod affinity towards the incoming pod counts this much (kube-scheduler's hardPodAffinityWeight) */
+export const HARD_POD_AFFINITY_WEIGHT = 1;
+
+interface WeightedTerm {
+  weight: number;
+  podAffinityTerm: Term;
+}
+
+const preferred = (p: KubeObject, kind: 'podAffinity' | 'podAntiAffinity'): WeightedTerm[] => p.spec?.affinity?.[kind]?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
 
 export const interPodAffinity = {
   name: NAME,
-  preFilter(state: CycleState, pod: KubeObject, cluster: ClusterView): Status {
-    const s = prepare(pod, cluster);
+  preFilter(state: CycleState, pod: KubeObject, snapshot: Snapshot): Status {
+    const s = prepare(pod, snapshot);
     if (!s) return SKIP;
     state.write(NAME, s);
     return SUCCESS;
@@ -112,25 +131,38 @@ export const interPodAffinity = {
     const s = state.read<PreState>(NAME);
     return s ? check(s, n) : SUCCESS;
   },
-  preScore(state: CycleState, pod: KubeObject, _nodes: readonly NodeInfo[], cluster: ClusterView): Status {
-    const pa = pod.spec?.affinity?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
-    const pn = pod.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
-    if (!pa.length && !pn.length) return SKIP;
-    const terms = [
-      ...pa.map((w: any) => ({ term: w.podAffinityTerm, weight: w.weight, counts: countByDomain(w.podAffinityTerm, pod, cluster) })),
-      ...pn.map((w: any) => ({ term: w.podAffinityTerm, weight: -w.weight, counts: countByDomain(w.podAffinityTerm, pod, cluster) })),
-    ];
-    state.write(`${NAME}/score`, { terms } satisfies ScoreState);
+  /**
+   * sums per topology domain: the incoming pod's preferred (anti-)affinity to the pods there, and the pods' own
+   * required affinity and preferred (anti-)affinity to the incoming pod
+   */
+  preScore(state: CycleState, pod: KubeObject, _nodes: readonly NodeInfo[], snapshot: Snapshot): Status {
+    const pa = preferred(pod, 'podAffinity');
+    const pn = preferred(pod, 'podAntiAffinity');
+    const own = pa.length > 0 || pn.length > 0;
+    const scan: Iterable<NodeInfo> = own ? snapshot.nodes() : snapshot.nodesWithAffinity();
+    const scores: TopologyScores = new Map();
+    for (const n of scan) {
+      for (const p of n.pods.values()) {
+        for (const t of pa) if (termMatches(t.podAffinityTerm, pod, p)) addScore(scores, n, t.podAffinityTerm.topologyKey, t.weight);
+        for (const t of pn) if (termMatches(t.podAffinityTerm, pod, p)) addScore(scores, n, t.podAffinityTerm.topologyKey, -t.weight);
+        if (!p.spec?.affinity) continue;
+        for (const t of requiredTerms(p, 'podAffinity')) if (termMatches(t, p, pod)) addScore(scores, n, t.topologyKey, HARD_POD_AFFINITY_WEIGHT);
+        for (const t of preferred(p, 'podAffinity')) if (termMatches(t.podAffinityTerm, p, pod)) addScore(scores, n, t.podAffinityTerm.topologyKey, t.weight);
+        for (const t of preferred(p, 'podAntiAffinity')) if (termMatches(t.podAffinityTerm, p, pod)) addScore(scores, n, t.podAffinityTerm.topologyKey, -t.weight);
+      }
+    }
+    if (!scores.size) return SKIP;
+    state.write(`${NAME}/score`, scores);
     return SUCCESS;
   },
   score(state: CycleState, _pod: KubeObject, n: NodeInfo): number {
-    const s = state.read<ScoreState>(`${NAME}/score`);
+    const s = state.read<TopologyScores>(`${NAME}/score`);
     if (!s) return 0;
     let sum = 0;
     const labels = n.labels();
-    for (const { term, weight, counts } of s.terms) {
-      const v = labels[term.topologyKey];
-      if (v !== undefined) sum += weight * (counts.get(v) ?? 0);
+    for (const [key, values] of s) {
+      const v = labels[key];
+      if (v !== undefined) sum += values.get(v) ?? 0;
     }
     return sum;
   },
@@ -141,10 +173,11 @@ export const interPodAffinity = {
       if (s < min) min = s;
       if (s > max) max = s;
     }
-    for (let i = 0; i < scores.length; i++) scores[i] = max === min ? 0 : Math.floor((100 * (scores[i] - min)) / (max - min));
+    const diff = max - min;
+    for (let i = 0; i < scores.length; i++) scores[i] = diff > 0 ? Math.trunc((MAX_NODE_SCORE * (scores[i] - min)) / diff) : 0;
   },
-  hint(pod: KubeObject, n: NodeInfo, cluster: ClusterView) {
-    const s = prepare(pod, cluster);
+  hint(pod: KubeObject, n: NodeInfo, snapshot: Snapshot) {
+    const s = prepare(pod, snapshot);
     if (!s) return undefined;
     const st = check(s, n);
     if (st.code === 'Success') return undefined;

@@ -1,32 +1,97 @@
-/** NodeAffinity: nodeSelector and required node affinity filter; preferred node affinity scores by its weights. */
+/**
+ * NodeAffinity: the pod's nodeSelector and required node affinity filter; preferred node affinity scores by the sum
+ * of the weights of the terms a node matches. A required term naming nodes (matchFields metadata.name In, as
+ * DaemonSet pods carry) narrows the nodes worth filtering at PreFilter, so such pods cost O(1) nodes.
+ */
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
-import { nodeSelectorTermMatches, podMatchesNodeSelectorAndAffinity } from '../../framework/matching.ts';
-import { normalize, SUCCESS, unresolvable, type FilterPlugin, type HintPlugin, type ScorePlugin } from '../../framework/types.ts';
+import { nodeSelectorTermMatches, podMatchesNodeSelectorAndAffinity, requirementMatches, type NodeSelectorRequirement } from '../../framework/matching.ts';
+import { normalize, onlyNodes, SKIP, SUCCESS, unresolvable, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Status } from '../../framework/types.ts';
 
+export const NAME = 'NodeAffinity';
 export const REASON = "node(s) didn't match Pod's node affinity/selector";
+export const CONFLICT_REASON = 'pod affinity terms conflict';
+
+function requiredTerms(pod: KubeObject): any[] | undefined {
+  return pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+}
+
+function preferredTerms(pod: KubeObject): any[] {
+  return pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+}
+
+/** the nodes named by every term (metadata.name In ...), or undefined when some term may match any node */
+function namedNodes(terms: any[]): Set<string> | undefined {
+  const out = new Set<string>();
+  for (const t of terms) {
+    let names: Set<string> | undefined;
+    for (const r of (t?.matchFields ?? []) as NodeSelectorRequirement[]) {
+      if (r.key !== 'metadata.name' || r.operator !== 'In') continue;
+      const vs = new Set(r.values ?? []);
+      names = names ? new Set([...names].filter((n) => vs.has(n))) : vs;
+    }
+    if (!names) return undefined;
+    for (const n of names) out.add(n);
+  }
+  return out;
+}
+
+/** what a node lacks to match a term, in words */
+function termMisses(term: any, n: NodeInfo): string[] {
+  const labels = n.labels();
+  const out: string[] = [];
+  for (const r of (term?.matchExpressions ?? []) as NodeSelectorRequirement[]) {
+    if (requirementMatches(r, labels[r.key])) continue;
+    const have = labels[r.key] === undefined ? 'no such label' : `has ${r.key}=${labels[r.key]}`;
+    out.push(`${r.key} ${r.operator}${r.values?.length ? ` [${r.values.join(', ')}]` : ''} (${have})`);
+  }
+  for (const r of (term?.matchFields ?? []) as NodeSelectorRequirement[]) {
+    const v = r.key === 'metadata.name' ? n.name : undefined;
+    if (!requirementMatches(r, v)) out.push(`${r.key} ${r.operator}${r.values?.length ? ` [${r.values.join(', ')}]` : ''}`);
+  }
+  return out;
+}
 
 export const nodeAffinity = {
-  name: 'NodeAffinity',
-  filter(_state, pod: KubeObject, n: NodeInfo) {
+  name: NAME,
+  preFilter(_state: CycleState, pod: KubeObject): Status {
+    const terms = requiredTerms(pod);
+    if (!terms && !pod.spec?.nodeSelector) return SKIP;
+    if (!terms?.length) return SUCCESS;
+    const names = namedNodes(terms);
+    if (!names) return SUCCESS;
+    if (!names.size) return unresolvable(CONFLICT_REASON);
+    return onlyNodes(names);
+  },
+  filter(_state: CycleState, pod: KubeObject, n: NodeInfo): Status {
     return podMatchesNodeSelectorAndAffinity(pod, n.node) ? SUCCESS : unresolvable(REASON);
   },
-  score(_state, pod: KubeObject, n: NodeInfo) {
-    const prefs: any[] = pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+  preScore(_state: CycleState, pod: KubeObject): Status {
+    return preferredTerms(pod).length ? SUCCESS : SKIP;
+  },
+  score(_state: CycleState, pod: KubeObject, n: NodeInfo): number {
     let sum = 0;
-    for (const p of prefs) if (p?.weight && nodeSelectorTermMatches(p.preference, n.node)) sum += p.weight;
+    for (const p of preferredTerms(pod)) if (p?.weight && nodeSelectorTermMatches(p.preference, n.node)) sum += p.weight;
     return sum;
   },
-  normalizeScores(_state, _pod, scores: number[]) {
+  normalizeScores(_state: CycleState, _pod: KubeObject, scores: number[]) {
     normalize(scores, false);
   },
   hint(pod: KubeObject, n: NodeInfo) {
     if (podMatchesNodeSelectorAndAffinity(pod, n.node)) return undefined;
     const labels = n.labels();
-    const missing = Object.entries(pod.spec?.nodeSelector ?? {})
-      .filter(([k, v]) => labels[k] !== v)
-      .map(([k, v]) => `${k}=${v}`);
-    if (missing.length) return `the node lacks the label(s) ${missing.join(', ')} of the pod's nodeSelector (kubectl label node ${n.name} ${missing.join(' ')})`;
-    return "the node matches none of the pod's required node affinity terms";
+    const missing = Object.entries((pod.spec?.nodeSelector ?? {}) as Record<string, string>).filter(([k, v]) => labels[k] !== v);
+    if (missing.length) {
+      const want = missing.map(([k, v]) => `${k}=${v}`);
+      const have = missing.filter(([k]) => labels[k] !== undefined).map(([k]) => `${k}=${labels[k]}`);
+      return (
+        `the node lacks the label(s) ${want.join(', ')} of the pod's nodeSelector` +
+        (have.length ? ` (it has ${have.join(', ')})` : '') +
+        `: kubectl label node ${n.name} ${want.join(' ')}`
+      );
+    }
+    const terms = requiredTerms(pod) ?? [];
+    const per = terms.map((t, i) => `term ${i + 1}: ${termMisses(t, n).join(', ') || 'empty term'}`);
+    return `the node matches none of the pod's required node affinity terms (${per.join('; ')})`;
   },
-} satisfies FilterPlugin & ScorePlugin & HintPlugin;
+} satisfies PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin & HintPlugin;

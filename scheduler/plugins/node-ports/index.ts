@@ -1,12 +1,15 @@
 /** NodePorts: the host ports the pod asks for are free on the node (the same port on 0.0.0.0 conflicts with any address). */
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import { hostPorts, type NodeInfo } from '../../framework/node-info.ts';
-import { SUCCESS, unschedulable, type FilterPlugin, type HintPlugin } from '../../framework/types.ts';
+import { SKIP, SUCCESS, unschedulable, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type Status } from '../../framework/types.ts';
 
-function conflicts(pod: KubeObject, n: NodeInfo): string[] {
+export const NAME = 'NodePorts';
+export const REASON = "node(s) didn't have free ports for the requested pod ports";
+
+function conflicts(wanted: readonly string[], n: NodeInfo): string[] {
   const out: string[] = [];
   if (n.usedPorts.size === 0) return out;
-  for (const want of hostPorts(pod)) {
+  for (const want of wanted) {
     const [proto, ip, port] = want.split('/');
     const clash =
       n.usedPorts.has(want) ||
@@ -19,12 +22,19 @@ function conflicts(pod: KubeObject, n: NodeInfo): string[] {
 }
 
 export const nodePorts = {
-  name: 'NodePorts',
-  filter(_state, pod: KubeObject, n: NodeInfo) {
-    return conflicts(pod, n).length ? unschedulable("node(s) didn't have free ports for the requested pod ports") : SUCCESS;
+  name: NAME,
+  /** the pod's host ports, once per cycle; nothing to check without any */
+  preFilter(state: CycleState, pod: KubeObject): Status {
+    const ports = hostPorts(pod);
+    if (!ports.length) return SKIP;
+    state.write(NAME, ports);
+    return SUCCESS;
+  },
+  filter(state: CycleState, pod: KubeObject, n: NodeInfo): Status {
+    return conflicts(state.read<string[]>(NAME) ?? hostPorts(pod), n).length ? unschedulable(REASON) : SUCCESS;
   },
   hint(pod: KubeObject, n: NodeInfo) {
-    const c = conflicts(pod, n);
+    const c = conflicts(hostPorts(pod), n);
     return c.length ? `host port(s) ${c.join(', ')} already in use on the node` : undefined;
   },
-} satisfies FilterPlugin & HintPlugin;
+} satisfies PreFilterPlugin & FilterPlugin & HintPlugin;

@@ -1,55 +1,74 @@
 /**
  * NodeResourcesFit: the node has room for the pod's requests (cpu, memory, ephemeral-storage, extended resources) and
- * one more pod; scores with LeastAllocated (the emptier node wins, cpu and memory weighted equally).
+ * for one more pod. A request larger than the node's whole allocatable is UnschedulableAndUnresolvable (no preemption
+ * can help); the rest is Unschedulable. Scores with LeastAllocated: the emptier node wins, cpu and memory weighted
+ * equally, counting missing requests as 100m cpu / 200Mi.
  */
 import type { KubeObject } from '../../../lib/kube/object.ts';
-import { CPU, EPHEMERAL, formatAmount, MEMORY, podRequests, type Resources } from '../../framework/resources.ts';
+import { CPU, EPHEMERAL, formatAmount, MEMORY, podNonZeroRequests, podRequests, type Resources } from '../../framework/resources.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
-import { SUCCESS, unschedulable, type ClusterView, type FilterPlugin, type HintPlugin, type ScorePlugin, type Status } from '../../framework/types.ts';
+import { MAX_NODE_SCORE, SUCCESS, type CycleState, type FilterPlugin, type HintPlugin, type ScorePlugin, type Snapshot, type Status } from '../../framework/types.ts';
 
 export const NAME = 'NodeResourcesFit';
 
-/** requests counted for scoring: a pod without requests still weighs 100m cpu and 200Mi (Kubernetes' non-zero defaults) */
-const DEFAULT_CPU = 100;
-const DEFAULT_MEMORY = 200 * 2 ** 20;
+interface Shortfall {
+  resource: string;
+  need: number;
+  free: number;
+  /** more than the node's whole allocatable */
+  unresolvable: boolean;
+}
 
-function shortfalls(req: Resources, n: NodeInfo): { resource: string; need: number; free: number }[] {
-  const out: { resource: string; need: number; free: number }[] = [];
+function shortfalls(req: Resources, n: NodeInfo): Shortfall[] {
+  const out: Shortfall[] = [];
   const check = (resource: string, need: number, alloc: number, used: number) => {
-    if (need > 0 && need > alloc - used) out.push({ resource, need, free: Math.max(0, alloc - used) });
+    if (need > 0 && need > alloc - used) out.push({ resource, need, free: Math.max(0, alloc - used), unresolvable: need > alloc });
   };
   check(CPU, req.cpu, n.allocatable.cpu, n.requested.cpu);
   check(MEMORY, req.memory, n.allocatable.memory, n.requested.memory);
   check(EPHEMERAL, req.ephemeralStorage, n.allocatable.ephemeralStorage, n.requested.ephemeralStorage);
   if (req.scalar) {
-    for (const [k, v] of Object.entries(req.scalar)) check(k, v, n.allocatable.scalar?.[k] ?? 0, n.requested.scalar?.[k] ?? 0);
+    for (const k of Object.keys(req.scalar)) check(k, req.scalar[k], n.allocatable.scalar?.[k] ?? 0, n.requested.scalar?.[k] ?? 0);
   }
   return out;
 }
 
+/** LeastAllocated for one resource: the share left free after placing the pod, 0..100 */
+export function leastAllocated(requested: number, allocatable: number): number {
+  if (allocatable <= 0 || requested > allocatable) return 0;
+  return Math.trunc(((allocatable - requested) * MAX_NODE_SCORE) / allocatable);
+}
+
 export const nodeResourcesFit = {
   name: NAME,
-  filter(_state, pod: KubeObject, n: NodeInfo): Status {
-    const reasons: string[] = [];
-    if (n.pods.size + 1 > n.allowedPods) reasons.push('Too many pods');
-    for (const s of shortfalls(podRequests(pod), n)) reasons.push(`Insufficient ${s.resource}`);
-    return reasons.length ? unschedulable(...reasons) : SUCCESS;
-  },
-  score(_state, pod: KubeObject, n: NodeInfo): number {
+  filter(_state: CycleState, pod: KubeObject, n: NodeInfo): Status {
+    let reasons: string[] | undefined;
+    let unresolvable = false;
+    if (n.pods.size + 1 > n.allowedPods) reasons = ['Too many pods'];
     const req = podRequests(pod);
-    const cpu = req.cpu || DEFAULT_CPU;
-    const mem = req.memory || DEFAULT_MEMORY;
-    const least = (alloc: number, used: number) => (alloc <= 0 || used > alloc ? 0 : ((alloc - used) * 100) / alloc);
-    return Math.floor((least(n.allocatable.cpu, n.requested.cpu + cpu) + least(n.allocatable.memory, n.requested.memory + mem)) / 2);
+    if (req.cpu || req.memory || req.ephemeralStorage || req.scalar) {
+      for (const s of shortfalls(req, n)) {
+        (reasons ??= []).push(`Insufficient ${s.resource}`);
+        if (s.unresolvable) unresolvable = true;
+      }
+    }
+    if (!reasons) return SUCCESS;
+    return { code: unresolvable ? 'UnschedulableAndUnresolvable' : 'Unschedulable', reasons };
   },
-  hint(pod: KubeObject, n: NodeInfo, cluster: ClusterView): string | undefined {
+  score(_state: CycleState, pod: KubeObject, n: NodeInfo): number {
+    const req = podNonZeroRequests(pod);
+    const cpu = leastAllocated(n.nonZeroRequested.cpu + req.cpu, n.allocatable.cpu);
+    const mem = leastAllocated(n.nonZeroRequested.memory + req.memory, n.allocatable.memory);
+    return Math.trunc((cpu + mem) / 2);
+  },
+  hint(pod: KubeObject, n: NodeInfo, snapshot: Snapshot): string | undefined {
     const req = podRequests(pod);
     const parts: string[] = [];
     if (n.pods.size + 1 > n.allowedPods) parts.push(`the node already runs ${n.pods.size} of its ${n.allowedPods} pods`);
     for (const s of shortfalls(req, n)) {
       let best: NodeInfo | undefined;
       let bestFree = -1;
-      for (const o of cluster.nodes()) {
+      for (const o of snapshot.nodes()) {
         const free = freeOf(s.resource, o);
         if (free > bestFree) {
           bestFree = free;
@@ -58,7 +77,7 @@ export const nodeResourcesFit = {
       }
       parts.push(
         `needs ${formatAmount(s.resource, s.need)} ${s.resource}, ${formatAmount(s.resource, s.free)} free here` +
-          (best ? `; largest free is ${formatAmount(s.resource, Math.max(0, bestFree))} on ${best.name}` : ''),
+          (best === n ? '; no node has more free' : best ? `; largest free is ${formatAmount(s.resource, Math.max(0, bestFree))} on ${best.name}` : ''),
       );
     }
     return parts.join('; ') || undefined;

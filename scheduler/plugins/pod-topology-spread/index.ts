@@ -7,7 +7,7 @@
 import { controllerOf, type KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import { podMatchesNodeSelectorAndAffinity, selectorOf } from '../../framework/matching.ts';
-import { SKIP, SUCCESS, unresolvable, unschedulable, type ClusterView, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Status } from '../../framework/types.ts';
+import { MAX_NODE_SCORE, SKIP, SUCCESS, unresolvable, unschedulable, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Snapshot, type Status } from '../../framework/types.ts';
 
 export const NAME = 'PodTopologySpread';
 export const REASON = "node(s) didn't match pod topology spread constraints";
@@ -25,6 +25,8 @@ interface Constraint {
   countOn(n: NodeInfo): number;
   /** the incoming pod counts itself */
   selfMatch: boolean;
+  /** one of the cluster's default constraints (the pod has none of its own) */
+  systemDefault?: boolean;
 }
 
 function constraintsOf(pod: KubeObject): Constraint[] {
@@ -51,8 +53,8 @@ function constraintsOf(pod: KubeObject): Constraint[] {
   if (!owner || !SPREAD_KINDS.has(owner.kind)) return [];
   const countOn = (n: NodeInfo) => n.ownerCounts.get(owner.uid) ?? 0;
   return [
-    { maxSkew: 3, topologyKey: HOSTNAME, whenUnsatisfiable: 'ScheduleAnyway', countOn, selfMatch: true },
-    { maxSkew: 5, topologyKey: ZONE, whenUnsatisfiable: 'ScheduleAnyway', countOn, selfMatch: true },
+    { maxSkew: 3, topologyKey: HOSTNAME, whenUnsatisfiable: 'ScheduleAnyway', countOn, selfMatch: true, systemDefault: true },
+    { maxSkew: 5, topologyKey: ZONE, whenUnsatisfiable: 'ScheduleAnyway', countOn, selfMatch: true, systemDefault: true },
   ];
 }
 
@@ -94,59 +96,118 @@ function check(domains: Domains[], n: NodeInfo): Status {
   return SUCCESS;
 }
 
+interface ScoreState {
+  soft: Constraint[];
+  /** per constraint: pods per topology value (hostname constraints count on the node itself) */
+  counts: (Map<string, number> | undefined)[];
+  /** per constraint: log(number of domains + 2) */
+  weights: number[];
+  /** feasible nodes lacking a topology key: scored 0 */
+  ignored: Set<string>;
+}
+
+const hasAllKeys = (labels: Record<string, string>, cs: Constraint[]) => cs.every((c) => labels[c.topologyKey] !== undefined);
+
 export const podTopologySpread = {
   name: NAME,
-  preFilter(state: CycleState, pod: KubeObject, cluster: ClusterView): Status {
+  preFilter(state: CycleState, pod: KubeObject, snapshot: Snapshot): Status {
     const hard = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
     if (!hard.length) return SKIP;
-    state.write(NAME, countDomains(hard, pod, cluster.nodes()));
+    state.write(NAME, countDomains(hard, pod, snapshot.nodes()));
     return SUCCESS;
   },
   filter(state: CycleState, _pod: KubeObject, n: NodeInfo): Status {
     const d = state.read<Domains[]>(NAME);
     return d ? check(d, n) : SUCCESS;
   },
-  preScore(state: CycleState, pod: KubeObject, nodes: readonly NodeInfo[]): Status {
+  /**
+   * the spreading score, as kube-scheduler's: per constraint, the pods matching in the node's domain, weighted by
+   * log(domains + 2), plus maxSkew - 1; fewer is better (normalizeScores reverses)
+   */
+  preScore(state: CycleState, pod: KubeObject, nodes: readonly NodeInfo[], snapshot: Snapshot): Status {
     const soft = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'ScheduleAnyway');
-    if (!soft.length) return SKIP;
-    // hostname domains are the nodes themselves: counted on the spot; other keys over the feasible nodes
-    const wide = soft.filter((c) => c.topologyKey !== HOSTNAME);
-    const domains = wide.length ? countDomains(wide, pod, nodes) : [];
-    state.write(`${NAME}/score`, { soft, domains });
+    if (!soft.length || !nodes.length) return SKIP;
+    // explicit constraints need every key on a node; the system default ones take the keys a node has
+    const requireAll = !soft[0].systemDefault;
+    const ignored = new Set<string>();
+    const counts: (Map<string, number> | undefined)[] = soft.map((c) => (c.topologyKey === HOSTNAME ? undefined : new Map<string, number>()));
+    const sizes = soft.map(() => 0);
+    for (const n of nodes) {
+      const labels = n.labels();
+      if (requireAll && !hasAllKeys(labels, soft)) {
+        ignored.add(n.name);
+        continue;
+      }
+      soft.forEach((c, i) => {
+        const v = labels[c.topologyKey];
+        const m = counts[i];
+        if (!m) sizes[i]++;
+        else if (v !== undefined && !m.has(v)) m.set(v, 0);
+      });
+    }
+    counts.forEach((m, i) => {
+      if (m) sizes[i] = m.size;
+    });
+    if (counts.some((m) => m && m.size)) {
+      // domains seen among the feasible nodes, counted over every node the pod's node affinity allows
+      for (const n of snapshot.nodes()) {
+        const labels = n.labels();
+        if ((requireAll && !hasAllKeys(labels, soft)) || !podMatchesNodeSelectorAndAffinity(pod, n.node)) continue;
+        soft.forEach((c, i) => {
+          const m = counts[i];
+          const v = labels[c.topologyKey];
+          if (m && v !== undefined && m.has(v)) m.set(v, m.get(v)! + c.countOn(n));
+        });
+      }
+    }
+    state.write(`${NAME}/score`, { soft, counts, weights: sizes.map((k) => Math.log(k + 2)), ignored } satisfies ScoreState);
     return SUCCESS;
   },
   score(state: CycleState, _pod: KubeObject, n: NodeInfo): number {
-    const s = state.read<{ soft: Constraint[]; domains: Domains[] }>(`${NAME}/score`);
-    if (!s) return 0;
+    const s = state.read<ScoreState>(`${NAME}/score`);
+    if (!s || s.ignored.has(n.name)) return 0;
     const labels = n.labels();
     let sum = 0;
-    for (const c of s.soft) {
-      if (c.topologyKey === HOSTNAME) {
-        sum += c.countOn(n) * Math.log(3);
-        continue;
-      }
-      const d = s.domains.find((x) => x.c === c)!;
+    s.soft.forEach((c, i) => {
       const v = labels[c.topologyKey];
-      if (v === undefined) continue;
-      sum += (d.counts.get(v) ?? 0) * Math.log(d.counts.size + 2);
-    }
-    return sum;
+      if (v === undefined) return;
+      const m = s.counts[i];
+      const cnt = m ? (m.get(v) ?? 0) : c.countOn(n);
+      sum += cnt * s.weights[i] + (c.maxSkew - 1);
+    });
+    return Math.round(sum);
   },
-  normalizeScores(_state: CycleState, _pod: KubeObject, scores: number[]) {
+  normalizeScores(state: CycleState, _pod: KubeObject, scores: number[], nodes: readonly NodeInfo[]) {
+    const s = state.read<ScoreState>(`${NAME}/score`);
+    const ignoredAt = (i: number) => !!s?.ignored.has(nodes[i].name);
     let min = Infinity;
-    let max = -Infinity;
-    for (const s of scores) {
-      if (s < min) min = s;
-      if (s > max) max = s;
+    let max = 0;
+    for (let i = 0; i < scores.length; i++) {
+      if (ignoredAt(i)) continue;
+      if (scores[i] < min) min = scores[i];
+      if (scores[i] > max) max = scores[i];
     }
-    for (let i = 0; i < scores.length; i++) scores[i] = max === min ? 100 : Math.floor((100 * (max - scores[i])) / (max - min));
+    for (let i = 0; i < scores.length; i++) {
+      if (ignoredAt(i)) scores[i] = 0;
+      else if (max === 0) scores[i] = MAX_NODE_SCORE;
+      else scores[i] = Math.trunc((MAX_NODE_SCORE * (max + min - scores[i])) / max);
+    }
   },
-  hint(pod: KubeObject, n: NodeInfo, cluster: ClusterView) {
+  hint(pod: KubeObject, n: NodeInfo, snapshot: Snapshot) {
     const hard = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
     if (!hard.length) return undefined;
-    const st = check(countDomains(hard, pod, cluster.nodes()), n);
+    const domains = countDomains(hard, pod, snapshot.nodes());
+    const st = check(domains, n);
     if (st.code === 'Success') return undefined;
-    if (st.reasons[0] === MISSING_LABEL_REASON) return `the node lacks a topology label the pod spreads over (${hard.map((c) => c.topologyKey).join(', ')})`;
-    return "placing the pod here would exceed the constraint's maxSkew; more room in the emptier domains would help";
+    const labels = n.labels();
+    const missing = hard.filter((c) => labels[c.topologyKey] === undefined).map((c) => c.topologyKey);
+    if (missing.length) return `the node lacks the topology label(s) ${missing.join(', ')} the pod spreads over`;
+    const parts: string[] = [];
+    for (const d of domains) {
+      const v = labels[d.c.topologyKey];
+      const here = (d.counts.get(v) ?? 0) + (d.c.selfMatch ? 1 : 0);
+      if (here - d.min > d.c.maxSkew) parts.push(`${d.c.topologyKey}=${v} would hold ${here} matching pods against ${d.min} in the emptiest domain (maxSkew ${d.c.maxSkew})`);
+    }
+    return parts.join('; ') + '; room in the emptier domains would help';
   },
 } satisfies PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin & HintPlugin;

@@ -1,8 +1,10 @@
 /** TaintToleration: NoSchedule and NoExecute taints must be tolerated; fewer untolerated PreferNoSchedule taints score higher. */
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
-import { formatTaint, tolerated, type Taint } from '../../framework/matching.ts';
-import { normalize, SUCCESS, unresolvable, type FilterPlugin, type HintPlugin, type ScorePlugin } from '../../framework/types.ts';
+import { formatTaint, tolerated, type Taint, type Toleration } from '../../framework/matching.ts';
+import { normalize, SUCCESS, unresolvable, type CycleState, type FilterPlugin, type HintPlugin, type PreScorePlugin, type ScorePlugin, type Status } from '../../framework/types.ts';
+
+export const NAME = 'TaintToleration';
 
 function untolerated(pod: KubeObject, n: NodeInfo): Taint | undefined {
   for (const t of (n.node.spec?.taints ?? []) as Taint[]) {
@@ -13,17 +15,22 @@ function untolerated(pod: KubeObject, n: NodeInfo): Taint | undefined {
 }
 
 export const taintToleration = {
-  name: 'TaintToleration',
+  name: NAME,
   filter(_state, pod: KubeObject, n: NodeInfo) {
     const t = untolerated(pod, n);
     return t ? unresolvable(`node(s) had untolerated taint ${formatTaint(t)}`) : SUCCESS;
   },
-  score(_state, pod: KubeObject, n: NodeInfo) {
+  /** the tolerations that count against PreferNoSchedule taints, once per cycle */
+  preScore(state: CycleState, pod: KubeObject): Status {
+    state.write(NAME, (pod.spec?.tolerations ?? []).filter((t: any) => !t.effect || t.effect === 'PreferNoSchedule'));
+    return SUCCESS;
+  },
+  score(state: CycleState, pod: KubeObject, n: NodeInfo) {
+    const taints = (n.node.spec?.taints ?? []) as Taint[];
+    if (!taints.length) return 0;
+    const prefer = state.read<Toleration[]>(NAME) ?? (pod.spec?.tolerations ?? []).filter((t: any) => !t.effect || t.effect === 'PreferNoSchedule');
     let count = 0;
-    const prefer = (pod.spec?.tolerations ?? []).filter((t: any) => !t.effect || t.effect === 'PreferNoSchedule');
-    for (const t of (n.node.spec?.taints ?? []) as Taint[]) {
-      if (t.effect === 'PreferNoSchedule' && !tolerated(prefer, t)) count++;
-    }
+    for (const t of taints) if (t.effect === 'PreferNoSchedule' && !tolerated(prefer, t)) count++;
     return count;
   },
   normalizeScores(_state, _pod, scores: number[]) {
@@ -35,4 +42,4 @@ export const taintToleration = {
     const tol = t.value ? `{key: ${t.key}, operator: Equal, value: ${t.value}, effect: ${t.effect}}` : `{key: ${t.key}, operator: Exists, effect: ${t.effect}}`;
     return `the pod needs a toleration ${tol} (or remove the taint: kubectl taint node ${n.name} ${t.key}:${t.effect}-)`;
   },
-} satisfies FilterPlugin & ScorePlugin & HintPlugin;
+} satisfies FilterPlugin & PreScorePlugin & ScorePlugin & HintPlugin;

@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SchedulerCache } from '../cache.ts';
-import { decide, fitErrorMessage, resolveProfile } from '../algorithm.ts';
-import { DEFAULT_PROFILE } from './registry.ts';
+import { SchedulerCache } from '../../cache.ts';
+import { CycleState } from '../../framework/types.ts';
+import { makeNode, makePod, snapshotOf } from '../../testing/objects.ts';
+import { interPodAffinity } from './index.ts';
+import { schedulePod, fitErrorMessage, resolveProfile } from '../../algorithm.ts';
+import { DEFAULT_PROFILE } from '../registry.ts';
 
 const profile = resolveProfile(DEFAULT_PROFILE);
 
@@ -26,9 +29,9 @@ test('required pod anti-affinity keeps a pod out of the zone of a matching pod',
     metadata: { name: 'db-1', namespace: 'ns', labels: { app: 'db' } },
     spec: { containers: [{ name: 'c' }], affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { app: 'db' } } }] } } },
   };
-  for (let i = 0; i < 5; i++) assert.equal(decide(profile, pod, c, i).node, 'c');
+  for (let i = 0; i < 5; i++) assert.equal(schedulePod(profile, pod, c, i).node, 'c');
   c.upsertPod(placed('db-2', 'c', { app: 'db' }));
-  const d = decide(profile, pod, c, 0);
+  const d = schedulePod(profile, pod, c, 0);
   assert.equal(d.node, undefined);
   assert.equal(fitErrorMessage(3, d), "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.");
 });
@@ -37,7 +40,7 @@ test("an existing pod's anti-affinity keeps matching pods away from its node", (
   const c = cluster({ a: 'z1', b: 'z2' });
   c.upsertPod(placed('loner', 'a', { app: 'loner' }, { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'web' } } }] } } }));
   const pod = { metadata: { name: 'w', namespace: 'ns', labels: { app: 'web' } }, spec: { containers: [{ name: 'c' }] } };
-  for (let i = 0; i < 4; i++) assert.equal(decide(profile, pod, c, i).node, 'b');
+  for (let i = 0; i < 4; i++) assert.equal(schedulePod(profile, pod, c, i).node, 'b');
 });
 
 test('required pod affinity places a pod next to its partner', () => {
@@ -47,7 +50,7 @@ test('required pod affinity places a pod next to its partner', () => {
     metadata: { name: 'web', namespace: 'ns', labels: { app: 'web' } },
     spec: { containers: [{ name: 'c' }], affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'cache' } } }] } } },
   };
-  for (let i = 0; i < 4; i++) assert.equal(decide(profile, pod, c, i).node, 'b');
+  for (let i = 0; i < 4; i++) assert.equal(schedulePod(profile, pod, c, i).node, 'b');
 });
 
 test('topology spread with DoNotSchedule rejects the zone that would exceed maxSkew', () => {
@@ -57,10 +60,10 @@ test('topology spread with DoNotSchedule rejects the zone that would exceed maxS
     metadata: { name: 'p1', namespace: 'ns', labels: { app: 'x' } },
     spec: { containers: [{ name: 'c' }], topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'x' } } }] },
   };
-  for (let i = 0; i < 4; i++) assert.equal(decide(profile, pod, c, i).node, 'b');
+  for (let i = 0; i < 4; i++) assert.equal(schedulePod(profile, pod, c, i).node, 'b');
   const noZone = new SchedulerCache();
   noZone.upsertNode({ metadata: { name: 'bare', labels: {} }, spec: {}, status: { allocatable: { cpu: '1', memory: '1Gi', pods: '10' } } });
-  const d = decide(profile, pod, noZone, 0);
+  const d = schedulePod(profile, pod, noZone, 0);
   assert.equal(fitErrorMessage(1, d), "0/1 nodes are available: 1 node(s) didn't match pod topology spread constraints (missing required label).");
 });
 
@@ -71,5 +74,27 @@ test('preferred node affinity wins over an emptier node', () => {
     spec: { containers: [{ name: 'c' }], affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['z2'] }] } }] } } },
   };
   c.upsertPod({ metadata: { name: 'busy', namespace: 'ns' }, spec: { nodeName: 'b', containers: [{ name: 'c', resources: { requests: { cpu: '4' } } }] } });
-  for (let i = 0; i < 4; i++) assert.equal(decide(profile, pod, c, i).node, 'b');
+  for (let i = 0; i < 4; i++) assert.equal(schedulePod(profile, pod, c, i).node, 'b');
+});
+
+test('preferred affinity of the incoming pod and the placed pods\' terms towards it score per topology domain', () => {
+  const zoned = (name: string, zone: string) => makeNode(name, { labels: { 'topology.kubernetes.io/zone': zone } });
+  const zoneTerm = (app: string) => ({ topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { app } } });
+  const snap = snapshotOf(
+    [zoned('a', 'z1'), zoned('b', 'z2'), zoned('c', 'z3')],
+    [
+      makePod('cache', { labels: { app: 'cache' }, node: 'a' }),
+      // a placed pod that prefers to be away from web pods: counts against its zone
+      makePod('batch', { labels: { app: 'batch' }, node: 'b', spec: { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, podAffinityTerm: zoneTerm('web') }] } } } }),
+    ],
+  );
+  const web = makePod('web', { labels: { app: 'web' }, spec: { affinity: { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, podAffinityTerm: zoneTerm('cache') }] } } } });
+  const state = new CycleState();
+  const nodes = snap.nodes();
+  assert.equal(interPodAffinity.preScore(state, web, nodes, snap).code, 'Success');
+  const scores = nodes.map((n) => interPodAffinity.score(state, web, n));
+  assert.deepEqual(scores, [10, -50, 0]);
+  interPodAffinity.normalizeScores(state, web, scores);
+  assert.deepEqual(scores, [100, 0, 83]);
+  assert.equal(interPodAffinity.preScore(new CycleState(), makePod('plain'), nodes, snapshotOf([zoned('x', 'z1')])).code, 'Skip');
 });
