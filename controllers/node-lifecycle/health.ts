@@ -8,12 +8,8 @@ export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 /** the conditions a silent node has set to Unknown */
 export const MONITORED_CONDITIONS = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'] as const;
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-  timeAdded?: string;
-}
+export type { Taint } from '../../lib/kube/taints.ts';
+import type { Taint } from '../../lib/kube/taints.ts';
 
 export function nodeCondition(node: KubeObject, type: string): any | undefined {
   return (node.status?.conditions as any[] | undefined)?.find((c) => c.type === type);

@@ -3,22 +3,9 @@
  */
 import type { KubeObject } from '../../lib/kube/object.ts';
 import type { Taint } from './health.ts';
+import { tolerates, type Toleration } from '../../lib/kube/taints.ts';
 
-export interface Toleration {
-  key?: string;
-  operator?: 'Exists' | 'Equal';
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
-
-export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  if (t.operator === 'Exists') return true;
-  if (!t.key) return false; // an empty key needs Exists
-  return (t.value ?? '') === (taint.value ?? '');
-}
+export { tolerates, type Toleration } from '../../lib/kube/taints.ts';
 
 /**
  * How long the pod tolerates the taints, in ms: 0 when one taint is not tolerated at all; else, among the first

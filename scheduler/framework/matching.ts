@@ -2,31 +2,8 @@
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { labelSelectorFromObject, type LabelSelector } from '../../lib/selectors.ts';
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-}
-
-export interface Toleration {
-  key?: string;
-  operator?: 'Exists' | 'Equal';
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
-
-export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  if (!t.key && t.operator !== 'Exists') return false;
-  if (t.operator === 'Exists') return true;
-  return (t.value ?? '') === (taint.value ?? '');
-}
-
-export function tolerated(tolerations: Toleration[] | undefined, taint: Taint): boolean {
-  return (tolerations ?? []).some((t) => tolerates(t, taint));
-}
+export { tolerated, tolerates, type Taint, type Toleration } from '../../lib/kube/taints.ts';
+import type { Taint } from '../../lib/kube/taints.ts';
 
 /** "{key: value}" as kube-scheduler prints a taint */
 export function formatTaint(t: Taint): string {
