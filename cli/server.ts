@@ -7,6 +7,7 @@ import { parseFlags, type FlagSpec } from './flags.ts';
 import { Client } from '../lib/kube/client.ts';
 import type { Component } from '../lib/component.ts';
 import { CONTROLLER_FLAGS, controllerManagerRole, schedulerRole } from './roles.ts';
+import { AGENT_FLAGS, agentFromFlags } from './agent.ts';
 
 const FLAGS: FlagSpec[] = [
   { name: 'data-dir', help: 'folder for the store, certificates and the admin kubeconfig', env: 'SKIFF_DATA_DIR', default: path.join(os.homedir(), '.skiff') },
@@ -21,6 +22,9 @@ const SERVER_FLAGS: FlagSpec[] = [
   ...CONTROLLER_FLAGS,
   { name: 'disable-scheduler', help: 'do not run the scheduler in this process', boolean: true },
   { name: 'disable-controller-manager', help: 'do not run the controllers in this process', boolean: true },
+  { name: 'disable-agent', help: 'do not run a node agent (no pods run on this host)', boolean: true },
+  { name: 'keep-pods-on-exit', help: 'leave the pods of this node running when the server stops', boolean: true },
+  ...AGENT_FLAGS.filter((a) => a.name !== 'stop-pods-on-exit'),
 ];
 
 async function run(args: string[], command: string, roles: string): Promise<void> {
@@ -52,6 +56,17 @@ async function run(args: string[], command: string, roles: string): Promise<void
     };
     if (f['disable-scheduler'] !== 'true') components.push(schedulerRole(client, roleFlags, lost, os.hostname()));
     if (f['disable-controller-manager'] !== 'true') components.push(controllerManagerRole(client, roleFlags, lost, os.hostname()));
+    if (f['disable-agent'] !== 'true') {
+      if (process.getuid?.() !== 0) {
+        console.log('skiff server: not root, so no node agent runs here (pods stay Pending); run as root or pass --disable-agent');
+      } else {
+        const agent = agentFromFlags(client, f, path.join(dataDir, 'agent'), {
+          stopPodsOnExit: f['keep-pods-on-exit'] !== 'true',
+          labels: { 'node-role.kubernetes.io/control-plane': '' },
+        });
+        components.push(agent);
+      }
+    }
     for (const c of components) await c.start();
   }
   const roleNames = components.map((c) => c.name);

@@ -31,11 +31,12 @@ process.on('exit', () => {
   for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-export async function startSkiff(opts: { dataDir?: string; port?: number; store?: string; command?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<SkiffProcess> {
+export async function startSkiff(opts: { dataDir?: string; port?: number; store?: string; command?: string; args?: string[]; env?: Record<string, string>; agent?: boolean } = {}): Promise<SkiffProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'skiff-e2e-'));
   const port = opts.port ?? (await freePort());
   const args = [path.join(ROOT, 'bin/skiff.mjs'), opts.command ?? 'server', '--bind-address', '127.0.0.1'];
   if (opts.store) args.push('--store', opts.store);
+  if ((opts.command ?? 'server') === 'server' && !opts.agent) args.push('--disable-agent');
   if (opts.args) args.push(...opts.args);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,

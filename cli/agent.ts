@@ -1,0 +1,94 @@
+/** skiff agent: the node agent of one host, against an API server (--kubeconfig, or --server with --token). */
+import os from 'node:os';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { Client } from '../lib/kube/client.ts';
+import type { ApiClient } from '../lib/kube/api.ts';
+import { NodeAgent } from '../node-agent/agent.ts';
+import { parseFlags, type FlagSpec } from './flags.ts';
+import { KUBECONFIG_FLAG } from './client-flags.ts';
+
+export const AGENT_FLAGS: FlagSpec[] = [
+  { name: 'node-name', help: 'name of this node (default: the host name)', default: '' },
+  { name: 'node-ip', help: 'address other nodes and the API server reach this node at (default: the default route\'s)', default: '' },
+  { name: 'cri-socket', help: 'use this containerd CRI socket instead of starting a containerd of the agent\'s own', default: '' },
+  { name: 'pod-cidr', help: 'pod range of this node when no controller manager assigns one', default: '' },
+  { name: 'cluster-cidr', help: 'pod range of the whole cluster (traffic leaving it is masqueraded)', default: '10.244.0.0/16' },
+  { name: 'cluster-dns', help: 'nameserver address(es) of ClusterFirst pods, comma separated (default: the host\'s resolvers)', default: '' },
+  { name: 'cluster-domain', help: 'the cluster\'s DNS domain', default: 'cluster.local' },
+  { name: 'node-labels', help: 'labels to add to the Node, k=v comma separated', default: '' },
+  { name: 'stop-pods-on-exit', help: 'stop and remove every pod of the node when the agent stops', boolean: true },
+];
+
+function parseLabels(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [k, v = ''] = kv.split('=');
+    out[k] = v;
+  }
+  return out;
+}
+
+export function agentFromFlags(client: ApiClient, f: Record<string, string>, dataDir: string, defaults: { stopPodsOnExit?: boolean; labels?: Record<string, string> } = {}): NodeAgent {
+  return new NodeAgent({
+    client,
+    nodeName: f['node-name'] || os.hostname().toLowerCase(),
+    nodeIP: f['node-ip'] || undefined,
+    dataDir,
+    criSocket: f['cri-socket'] || undefined,
+    podCIDR: f['pod-cidr'] || undefined,
+    clusterCIDR: f['cluster-cidr'],
+    clusterDNS: f['cluster-dns'] ? f['cluster-dns'].split(',').map((s) => s.trim()) : [],
+    clusterDomain: f['cluster-domain'],
+    labels: { ...(defaults.labels ?? {}), ...parseLabels(f['node-labels'] ?? '') },
+    stopPodsOnExit: f['stop-pods-on-exit'] === 'true' || !!defaults.stopPodsOnExit,
+  });
+}
+
+const FLAGS: FlagSpec[] = [
+  KUBECONFIG_FLAG,
+  { name: 'server', help: 'API server URL (with --token, instead of a kubeconfig)', default: '' },
+  { name: 'token', help: 'bearer token for --server (skiff server writes one to <data>/node-token)', env: 'SKIFF_TOKEN', default: '' },
+  { name: 'certificate-authority', help: 'CA file to verify --server with (default: not verified)', default: '' },
+  { name: 'data-dir', help: 'folder for containerd, pods, logs and images', env: 'SKIFF_DATA_DIR', default: '/var/lib/skiff-agent' },
+  ...AGENT_FLAGS,
+];
+
+async function clientFor(f: Record<string, string>): Promise<Client> {
+  if (!f.server) return Client.fromKubeconfig(f.kubeconfig || undefined, { userAgent: 'skiff-agent' });
+  if (!f.token) throw new Error('--server needs --token (or SKIFF_TOKEN)');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [
+      f['certificate-authority']
+        ? { name: 'skiff', server: f.server, caData: readFileSync(f['certificate-authority']).toString('base64') }
+        : { name: 'skiff', server: f.server, skipTLSVerify: true },
+    ],
+    users: [{ name: 'node', token: f.token }],
+    contexts: [{ name: 'node', cluster: 'skiff', user: 'node' }],
+    currentContext: 'node',
+  });
+  return Client.fromKubeConfig(kc, { userAgent: 'skiff-agent' });
+}
+
+export async function agentCommand(args: string[]): Promise<void> {
+  const f = parseFlags(args, FLAGS, 'agent');
+  if (process.getuid?.() !== 0) throw new Error('the node agent runs containers: run it as root');
+  const client = await clientFor(f);
+  const agent = agentFromFlags(client, f, path.resolve(f['data-dir']));
+  await agent.start();
+  console.log('skiff agent: ready. Press Ctrl-C to stop.');
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.log(`\nskiff agent: ${sig} received, stopping...`);
+    await agent.stop().catch((e) => console.error(`skiff agent: ${(e as Error).message}`));
+    client.close();
+    console.log('skiff agent: stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

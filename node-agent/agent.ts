@@ -1,0 +1,270 @@
+/**
+ * The node agent: one per host. Wires, in start order: the container runtime (its own supervised containerd, or an
+ * existing CRI socket), the images every node needs, the Node object and its Lease, pod networking for the node's pod
+ * CIDR, the runtime relist, and the pod workers fed by a watch of the pods bound to this node. Stops in reverse.
+ */
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ApiClient } from '../lib/kube/api.ts';
+import { isNotFound } from '../lib/kube/api.ts';
+import { ApiEventRecorder } from '../lib/kube/events.ts';
+import { InformerFactory, type Informer } from '../lib/kube/informer.ts';
+import type { KubeObject } from '../lib/kube/object.ts';
+import { ConfigMaps, Nodes, Pods, Secrets, Services } from '../lib/kube/resources.ts';
+import type { Component } from '../lib/component.ts';
+import { CriClient } from './cri/client.ts';
+import { ContainerdSupervisor } from './containerd/supervisor.ts';
+import { buildBusyboxImage, buildPauseImage, busyboxImageName, importImage, PAUSE_IMAGE } from './images/builtin.ts';
+import { BRIDGE, ensureMasquerade, HostGwRoutes, masqChain, removeBridge, removeMasquerade, writeCniConfig } from './network/cni.ts';
+import { defaultNodeIP } from './node/host.ts';
+import { NodeStatusReporter } from './node/node-status.ts';
+import type { ObjectSource } from './pods/env.ts';
+import { PodManager } from './pods/pod-manager.ts';
+import { RuntimeCache } from './pods/runtime-cache.ts';
+import { serviceEnvironment } from './pods/service-env.ts';
+import { parseResolvConf, type NodeContext } from './pods/spec.ts';
+
+export const KUBELET_VERSION = 'v1.33.0-skiff';
+
+export interface NodeAgentOptions {
+  client: ApiClient;
+  nodeName: string;
+  /** the node's address (default: the address of the default route's interface) */
+  nodeIP?: string;
+  /** containerd, pod folders, logs and images live here */
+  dataDir: string;
+  /** an existing CRI socket instead of a containerd of the agent's own */
+  criSocket?: string;
+  /** run the agent's containerd in this network namespace (/run/netns/NAME) */
+  netns?: string;
+  clusterDNS?: string[];
+  clusterDomain?: string;
+  clusterCIDR?: string;
+  /** the node's pod CIDR when no node-ipam controller assigns one */
+  podCIDR?: string;
+  labels?: Record<string, string>;
+  taints?: any[];
+  /** stop and remove every pod when the agent stops (default: pods keep running, as with the kubelet) */
+  stopPodsOnExit?: boolean;
+  /** the streaming server (logs, exec) is started by whoever wires it; its port goes into the Node status */
+  streamingPort?: () => number;
+  /** the node's CNI bridge (default skiff0) */
+  bridge?: string;
+  /** every pod cgroup goes below this one (default /skiff/<node>) */
+  cgroupRoot?: string;
+  /** how often the runtime is relisted (default 1 s) */
+  relistMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  log?: (msg: string) => void;
+}
+
+/** ConfigMaps and Secrets read from the API with a short cache: pods of one sync share a read */
+class ApiObjectSource implements ObjectSource {
+  private readonly cache = new Map<string, { at: number; obj: Promise<KubeObject | undefined> }>();
+  constructor(private readonly client: ApiClient) {}
+  private read(kind: 'cm' | 'secret', ns: string, name: string): Promise<KubeObject | undefined> {
+    const key = `${kind}/${ns}/${name}`;
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < 2000) return hit.obj;
+    const obj = this.client.get<KubeObject>(kind === 'cm' ? ConfigMaps : Secrets, ns, name).catch((e) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+    this.cache.set(key, { at: Date.now(), obj });
+    if (this.cache.size > 1000) for (const k of [...this.cache.keys()].slice(0, 500)) this.cache.delete(k);
+    return obj;
+  }
+  configMap(ns: string, name: string) {
+    return this.read('cm', ns, name);
+  }
+  secret(ns: string, name: string) {
+    return this.read('secret', ns, name);
+  }
+}
+
+export class NodeAgent implements Component {
+  readonly name = 'node-agent';
+  private containerd?: ContainerdSupervisor;
+  private cri!: CriClient;
+  private runtime!: RuntimeCache;
+  private pods!: PodManager;
+  private status!: NodeStatusReporter;
+  private readonly factory: InformerFactory;
+  private podInformer!: Informer;
+  private nodeInformer!: Informer;
+  private serviceInformer!: Informer;
+  private routes: HostGwRoutes;
+  private runtimeVersion = '';
+  private podCIDR?: string;
+  private networkError?: string = 'network plugin not ready: the node has no pod CIDR yet';
+  private runtimeError?: string;
+  private readonly log: (msg: string) => void;
+  readonly nodeIP: string;
+  private started = false;
+
+  constructor(private readonly o: NodeAgentOptions) {
+    this.log = o.log ?? ((m) => console.log(`[agent ${o.nodeName}] ${m}`));
+    this.nodeIP = o.nodeIP ?? defaultNodeIP();
+    this.factory = new InformerFactory(o.client);
+    this.routes = new HostGwRoutes(o.nodeName, this.log);
+  }
+
+  get bridge(): string {
+    return this.o.bridge ?? BRIDGE;
+  }
+
+  get criSocket(): string {
+    return this.o.criSocket ?? this.containerd!.socket;
+  }
+
+  get cri_(): CriClient {
+    return this.cri;
+  }
+
+  healthy(): boolean {
+    return this.started && !this.runtimeError;
+  }
+
+  private dir(...p: string[]): string {
+    return path.join(this.o.dataDir, ...p);
+  }
+
+  async start(): Promise<void> {
+    const { o } = this;
+    mkdirSync(this.dir('pods'), { recursive: true });
+    // 1. runtime
+    if (!o.criSocket) {
+      this.containerd = new ContainerdSupervisor({ dir: this.dir('containerd'), sandboxImage: PAUSE_IMAGE, netns: o.netns, log: (m) => this.log(`containerd: ${m}`) });
+      await this.containerd.start();
+    }
+    this.cri = new CriClient(this.criSocket);
+    const v = await this.cri.version();
+    this.runtimeVersion = `${v.runtime_name}://${v.runtime_version}`;
+    // 2. the images every node needs, built here from the host's packages
+    await this.ensureBuiltinImages();
+    // 3. the Node
+    this.status = new NodeStatusReporter({
+      client: o.client,
+      nodeName: o.nodeName,
+      nodeIP: this.nodeIP,
+      dataDir: o.dataDir,
+      labels: o.labels,
+      taints: o.taints,
+      podCIDR: o.podCIDR,
+      kubeletVersion: KUBELET_VERSION,
+      runtimeVersion: () => this.runtimeVersion,
+      port: () => o.streamingPort?.() ?? 0,
+      notReadyReason: () => this.runtimeError ?? this.networkError,
+      images: () => this.cri.listImages(),
+      log: this.log,
+    });
+    const node = await this.status.register();
+    await this.networkFor(node);
+    // 4. pods
+    const hostResolv = parseResolvConf(existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '');
+    const ctx: NodeContext = {
+      nodeName: o.nodeName,
+      nodeIP: this.nodeIP,
+      podsDir: this.dir('pods'),
+      cgroupRoot: o.cgroupRoot ?? `/skiff/${o.nodeName}`,
+      clusterDNS: o.clusterDNS ?? [],
+      clusterDomain: o.clusterDomain ?? 'cluster.local',
+      hostResolv,
+      memoryCapacity: Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)?.[1] ?? 0) * 1024,
+    };
+    this.runtime = new RuntimeCache(this.cri, o.nodeName, this.log);
+    this.podInformer = this.factory.informer(Pods, { fieldSelector: `spec.nodeName=${o.nodeName}` });
+    this.nodeInformer = this.factory.informer(Nodes);
+    this.serviceInformer = this.factory.informer(Services);
+    this.pods = new PodManager({
+      client: o.client,
+      cri: this.cri,
+      runtime: this.runtime,
+      ctx,
+      objects: new ApiObjectSource(o.client),
+      events: new ApiEventRecorder(o.client, 'kubelet', o.nodeName),
+      allocatable: () => this.status.allocatable(),
+      serviceEnv: (ns) => serviceEnvironment(this.serviceInformer, ns),
+      backoff: o.backoff,
+      log: this.log,
+    });
+    this.nodeInformer.addEventHandler({
+      onAdd: (n: KubeObject) => this.nodeChanged(n),
+      onUpdate: (_: KubeObject, n: KubeObject) => this.nodeChanged(n),
+      onDelete: () => void this.routes.sync(this.nodeInformer.list()),
+    });
+    this.factory.start();
+    await this.runtime.relist();
+    await this.factory.waitForSync();
+    this.podInformer.addIndex('uid', (p) => [p.metadata.uid ?? '']);
+    const known = (uid: string) => this.podInformer.byIndex('uid', uid).length > 0;
+    this.podInformer.addEventHandler({
+      onAdd: (p: KubeObject) => this.pods.upsert(p),
+      onUpdate: (_: KubeObject, p: KubeObject) => this.pods.upsert(p),
+      onDelete: (p: KubeObject) => this.pods.remove(p),
+    });
+    await this.pods.cleanupOrphans(known);
+    this.runtime.start(o.relistMs ?? 1000, (uids) => this.pods.runtimeChanged(uids, known));
+    this.status.start();
+    this.started = true;
+    this.log(`node ${o.nodeName} (${this.nodeIP}) ready: runtime ${this.runtimeVersion}, socket ${this.criSocket}`);
+  }
+
+  private async ensureBuiltinImages(): Promise<void> {
+    const need: [string, (dir: string) => { file: string }][] = [
+      [PAUSE_IMAGE, buildPauseImage],
+      [busyboxImageName(), buildBusyboxImage],
+    ];
+    for (const [name, build] of need) {
+      if (await this.cri.imageStatus(name)) continue;
+      const t0 = Date.now();
+      const built = build(this.dir('images'));
+      importImage(this.criSocket, built.file);
+      this.log(`image ${name} built and imported in ${Date.now() - t0} ms`);
+    }
+  }
+
+  private nodeChanged(n: KubeObject): void {
+    if (n.metadata.name === this.o.nodeName) {
+      this.status.observe(n);
+      void this.networkFor(n).catch((e) => this.log(`network: ${(e as Error).message}`));
+    }
+    void this.routes.sync(this.nodeInformer.list());
+  }
+
+  /** Writes the CNI configuration once the node has a pod CIDR. */
+  private async networkFor(node: KubeObject): Promise<void> {
+    const cidr: string | undefined = node.spec?.podCIDR ?? this.o.podCIDR;
+    if (!cidr || cidr === this.podCIDR) return;
+    writeCniConfig({ confDir: this.containerd ? this.containerd.layout.cniConfDir : '/etc/cni/net.d', ipamDir: this.dir('cni', 'ipam'), podCIDR: cidr, bridge: this.bridge });
+    await ensureMasquerade(cidr, this.o.clusterCIDR ?? '10.244.0.0/16', masqChain(this.bridge));
+    await this.cri.updatePodCidr(cidr).catch(() => {});
+    this.podCIDR = cidr;
+    this.networkError = undefined;
+    this.log(`pod network ${cidr} configured`);
+    if (this.status) await this.status.reportStatus(true).catch(() => {});
+  }
+
+  async stop(): Promise<void> {
+    this.status?.stop();
+    this.runtime?.stop();
+    this.factory.stop();
+    const stopPods = !!this.o.stopPodsOnExit;
+    await this.pods?.stop({ stopPods });
+    if (stopPods) {
+      await this.routes.clear();
+      await removeMasquerade(masqChain(this.bridge));
+      await removeBridge(this.bridge);
+    }
+    this.cri?.close();
+    if (this.containerd) await this.containerd.stop();
+  }
+
+  /** Forgets everything without stopping pods or containerd, as a killed agent would (for tests). */
+  abandon(): void {
+    this.status?.stop();
+    this.runtime?.stop();
+    this.factory.stop();
+    this.containerd?.detach();
+  }
+}
