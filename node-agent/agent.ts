@@ -227,13 +227,21 @@ export class NodeAgent implements Component {
   private nodeChanged(n: KubeObject): void {
     if (n.metadata.name === this.o.nodeName) {
       this.status.observe(n);
-      void this.networkFor(n).catch((e) => this.log(`network: ${(e as Error).message}`));
+      this.networkFor(n).catch((e) => this.log(`network: ${(e as Error).message}`));
     }
     void this.routes.sync(this.nodeInformer.list());
   }
 
   /** Writes the CNI configuration once the node has a pod CIDR. */
-  private async networkFor(node: KubeObject): Promise<void> {
+  private networkFor(node: KubeObject): Promise<void> {
+    const p = this.networking.then(() => this.configureNetwork(node));
+    this.networking = p.catch(() => {});
+    return p;
+  }
+
+  private networking: Promise<void> = Promise.resolve();
+
+  private async configureNetwork(node: KubeObject): Promise<void> {
     const cidr: string | undefined = node.spec?.podCIDR ?? this.o.podCIDR;
     if (!cidr || cidr === this.podCIDR) return;
     writeCniConfig({ confDir: this.containerd ? this.containerd.layout.cniConfDir : '/etc/cni/net.d', ipamDir: this.dir('cni', 'ipam'), podCIDR: cidr, bridge: this.bridge });

@@ -1,15 +1,17 @@
 /**
- * Per-key exponential back-off with Kubernetes' numbers: crash loops start at 10 s and double to 5 min, and a
- * container that ran for 10 minutes without failing starts over from 10 s. Image pulls use the same curve.
+ * Per-key exponential back-off with the kubelet's semantics: a container that exits for the first time is restarted
+ * at once; after that each restart waits (10 s, doubling to 5 min) counted from when the container finished; a
+ * container that ran for 10 minutes, or a key left alone for twice the maximum, starts over. Image pulls use the same
+ * curve.
  */
 export const INITIAL_BACKOFF_MS = 10_000;
 export const MAX_BACKOFF_MS = 300_000;
-export const RESET_AFTER_MS = 600_000;
+export const RESET_AFTER_RUNNING_MS = 600_000;
 
 interface Entry {
   delayMs: number;
-  /** when the last failure was recorded */
-  at: number;
+  /** when the back-off was last raised */
+  updated: number;
 }
 
 export class Backoff {
@@ -21,29 +23,32 @@ export class Backoff {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /**
-   * Records a failure at `at` (e.g. the container's finish time) unless it was already recorded, and returns the
-   * back-off now in force. A failure after RESET_AFTER_MS of quiet starts from the initial delay.
-   */
-  fail(key: string, at: number = this.now(), ranForMs = 0): Entry {
+  private entry(key: string): Entry | undefined {
     const e = this.entries.get(key);
-    if (e && e.at === at) return e;
-    let delayMs = this.initialMs;
-    if (e && ranForMs < RESET_AFTER_MS && at - e.at < e.delayMs + RESET_AFTER_MS) delayMs = Math.min(this.maxMs, e.delayMs * 2);
-    const next = { delayMs, at };
-    this.entries.set(key, next);
-    return next;
+    if (e && this.now() - e.updated > 2 * this.maxMs) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e;
   }
 
-  /** ms left before `key` may be tried again (0: now) */
-  remaining(key: string): number {
-    const e = this.entries.get(key);
+  /** ms still to wait before `key` may be tried again, counting from `since` (e.g. when the container finished) */
+  remaining(key: string, since: number): number {
+    const e = this.entry(key);
     if (!e) return 0;
-    return Math.max(0, e.at + e.delayMs - this.now());
+    return Math.max(0, since + e.delayMs - this.now());
+  }
+
+  /** Records a try: the first one sets the initial delay, each later one doubles it up to the maximum. */
+  next(key: string): number {
+    const e = this.entry(key);
+    const delayMs = e ? Math.min(this.maxMs, e.delayMs * 2) : this.initialMs;
+    this.entries.set(key, { delayMs, updated: this.now() });
+    return delayMs;
   }
 
   current(key: string): number {
-    return this.entries.get(key)?.delayMs ?? 0;
+    return this.entry(key)?.delayMs ?? 0;
   }
 
   reset(key: string): void {

@@ -15,7 +15,7 @@ import { Pods } from '../../lib/kube/resources.ts';
 import type { CriClient } from '../cri/client.ts';
 import { isCriNotFound } from '../cri/client.ts';
 import type { ContainerStatus, PodSandboxConfig } from '../cri/types.ts';
-import { Backoff } from './backoff.ts';
+import { Backoff, RESET_AFTER_RUNNING_MS } from './backoff.ts';
 import { ensurePodCgroup, podLimits, removePodCgroup } from './cgroups.ts';
 import { ConfigError, containerEnv, type ObjectSource } from './env.ts';
 import * as L from './labels.ts';
@@ -80,6 +80,7 @@ export class PodManager {
   readonly probes: ProbeManager;
   private readonly crash: Backoff;
   private readonly pulls: Backoff;
+  private readonly pullFailedAt = new Map<string, number>();
   private readonly log: (msg: string) => void;
   private stopped = false;
 
@@ -215,7 +216,6 @@ export class PodManager {
       ensurePodCgroup(podCgroupParent(ctx, uid), podLimits(pod));
       try {
         const id = await cri.runPodSandbox(sbConfig);
-        this.o.events.event(pod, 'Normal', 'SandboxReady', `Pod sandbox ready`);
         void id;
       } catch (e) {
         this.o.events.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
@@ -357,15 +357,15 @@ export class PodManager {
     const restartCount = previous.length ? Number(previous[0].annotations?.[L.RESTART_COUNT] ?? 0) + 1 : 0;
     if (cur?.state === 'CONTAINER_EXITED') {
       const finished = nsToMs(cur.finished_at);
-      const ran = finished - nsToMs(cur.started_at);
-      this.crash.fail(key, finished, ran);
-      const left = this.crash.remaining(key);
+      if (finished - nsToMs(cur.started_at) >= RESET_AFTER_RUNNING_MS) this.crash.reset(key);
+      const left = this.crash.remaining(key, finished);
       if (left > 0) {
         const delay = Math.round(this.crash.current(key) / 1000);
         w.waiting.set(c.name, { reason: 'CrashLoopBackOff', message: `back-off ${delay}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` });
         this.o.events.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`);
         return left + 50;
       }
+      this.crash.next(key);
     }
     if (cur?.state === 'CONTAINER_CREATED') {
       await this.o.cri.removeContainer(cur.id).catch(() => {});
@@ -388,7 +388,7 @@ export class PodManager {
       return -1;
     }
     const key = `${w.uid}/${image}`;
-    const left = this.pulls.remaining(key);
+    const left = this.pulls.remaining(key, this.pullFailedAt.get(key) ?? 0);
     if (left > 0) {
       const prev = w.waiting.get(c.name);
       w.waiting.set(c.name, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"${prev?.message ? `: ${prev.message.replace(/^Back-off pulling image "[^"]*": /, '')}` : ''}` });
@@ -401,13 +401,15 @@ export class PodManager {
       await cri.pullImage(image);
     } catch (e) {
       const msg = `failed to pull and unpack image "${image}": ${(e as Error).message.replace(/^CRI PullImage: /, '')}`;
-      this.pulls.fail(key);
+      this.pulls.next(key);
+      this.pullFailedAt.set(key, Date.now());
       w.waiting.set(c.name, { reason: 'ErrImagePull', message: msg });
       this.o.events.event(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${msg}`);
       this.o.events.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
-      return this.pulls.remaining(key) + 50;
+      return this.pulls.remaining(key, Date.now()) + 50;
     }
     this.pulls.reset(key);
+    this.pullFailedAt.delete(key);
     this.o.events.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${((Date.now() - t0) / 1000).toFixed(3)}s`);
     return 0;
   }
@@ -553,6 +555,7 @@ export class PodManager {
     if (pod) rmSync(podLogDir(ctx, pod), { recursive: true, force: true });
     this.crash.forget(`${w.uid}/`);
     this.pulls.forget(`${w.uid}/`);
+    for (const k of [...this.pullFailedAt.keys()]) if (k.startsWith(`${w.uid}/`)) this.pullFailedAt.delete(k);
     clearTimeout(w.timer);
     this.work.delete(w.uid);
     return 0;
