@@ -2,18 +2,44 @@
 // Set-up run before `npm start` and `npm test`: npm dependencies, then the Debian packages the mode needs.
 // Installs what it can (as root on Debian/Ubuntu, with apt-get's own progress) and says exactly what is missing otherwise.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2] ?? 'start';
 
-/** Debian packages per mode: [package, a file it provides] */
+/** what the node agent needs to run real pods: containerd + runc, the CNI plugins, iptables, and what builds the
+ * pause and busybox images (gcc with a static libc, busybox-static) */
+const NODE = [
+  ['containerd', '/usr/bin/containerd'],
+  ['runc', '/usr/sbin/runc'],
+  ['containernetworking-plugins', '/usr/lib/cni/bridge'],
+  ['iptables', '/usr/sbin/iptables'],
+  ['busybox-static', '/bin/busybox', () => isStatic('/bin/busybox')],
+  ['gcc', '/usr/bin/gcc'],
+  ['libc6-dev', '/usr/include/stdio.h'],
+];
+
+/** Debian packages per mode: [package, a file it provides, optionally a check of that file] */
 const PACKAGES = {
-  start: [],
-  test: [['etcd-server', '/usr/bin/etcd'], ['redis-server', '/usr/bin/redis-server']],
+  start: NODE,
+  test: [...NODE, ['etcd-server', '/usr/bin/etcd'], ['redis-server', '/usr/bin/redis-server'], ['docker-registry', '/usr/bin/docker-registry'], ['skopeo', '/usr/bin/skopeo']],
 };
+
+/** an ELF executable without a program interpreter (PT_INTERP): statically linked */
+function isStatic(file) {
+  try {
+    const b = readFileSync(file);
+    const phoff = Number(b.readBigUInt64LE(0x20));
+    const phentsize = b.readUInt16LE(0x36);
+    const phnum = b.readUInt16LE(0x38);
+    for (let i = 0; i < phnum; i++) if (b.readUInt32LE(phoff + i * phentsize) === 3) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function say(msg) {
   console.log(`[skiff setup] ${msg}`);
@@ -33,7 +59,7 @@ function npmDependencies() {
 }
 
 function debianPackages() {
-  const missing = (PACKAGES[mode] ?? []).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
+  const missing = (PACKAGES[mode] ?? []).filter(([, file, check]) => !existsSync(file) || (check && !check())).map(([pkg]) => pkg);
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   const hasApt = existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
@@ -52,9 +78,11 @@ function debianPackages() {
     process.exit(1);
   }
   // Debian starts the packaged services; skiff runs its own instances, so stop the system ones
-  for (const svc of ['etcd']) {
+  // (a packaged containerd may keep running: each node agent runs its own on its own socket)
+  for (const [svc, kill] of [['etcd', true], ['docker-registry', false]]) {
+    if (!missing.includes(svc === 'etcd' ? 'etcd-server' : svc)) continue;
     try {
-      execFileSync('sh', ['-c', `command -v systemctl >/dev/null && systemctl disable --now ${svc} >/dev/null 2>&1 || true; pkill -x ${svc} || true`]);
+      execFileSync('sh', ['-c', `command -v systemctl >/dev/null && systemctl disable --now ${svc} >/dev/null 2>&1 || true;${kill ? ` pkill -x ${svc} || true` : ''}`]);
     } catch {
       /* nothing to stop */
     }
