@@ -17,6 +17,7 @@ export const AGENT_FLAGS: FlagSpec[] = [
   { name: 'cluster-cidr', help: 'pod range of the whole cluster (traffic leaving it is masqueraded)', default: '10.244.0.0/16' },
   { name: 'cluster-dns', help: 'nameserver address(es) of ClusterFirst pods, comma separated (default: the host\'s resolvers)', default: '' },
   { name: 'cluster-domain', help: 'the cluster\'s DNS domain', default: 'cluster.local' },
+  { name: 'bridge', help: 'name of the CNI bridge of this node\'s pods', default: 'skiff0' },
   { name: 'node-labels', help: 'labels to add to the Node, k=v comma separated', default: '' },
   { name: 'stop-pods-on-exit', help: 'stop and remove every pod of the node when the agent stops', boolean: true },
 ];
@@ -42,6 +43,7 @@ export function agentFromFlags(client: ApiClient, f: Record<string, string>, dat
     clusterDNS: f['cluster-dns'] ? f['cluster-dns'].split(',').map((s) => s.trim()) : [],
     clusterDomain: f['cluster-domain'],
     labels: { ...(defaults.labels ?? {}), ...parseLabels(f['node-labels'] ?? '') },
+    bridge: f.bridge || undefined,
     stopPodsOnExit: f['stop-pods-on-exit'] === 'true' || !!defaults.stopPodsOnExit,
   });
 }

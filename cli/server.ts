@@ -24,7 +24,7 @@ const SERVER_FLAGS: FlagSpec[] = [
   { name: 'disable-controller-manager', help: 'do not run the controllers in this process', boolean: true },
   { name: 'disable-agent', help: 'do not run a node agent (no pods run on this host)', boolean: true },
   { name: 'keep-pods-on-exit', help: 'leave the pods of this node running when the server stops', boolean: true },
-  ...AGENT_FLAGS.filter((a) => a.name !== 'stop-pods-on-exit'),
+  ...AGENT_FLAGS.filter((a) => a.name !== 'stop-pods-on-exit' && !CONTROLLER_FLAGS.some((c) => c.name === a.name)),
 ];
 
 async function run(args: string[], command: string, roles: string): Promise<void> {

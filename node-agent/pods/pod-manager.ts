@@ -16,7 +16,7 @@ import type { CriClient } from '../cri/client.ts';
 import { isCriNotFound } from '../cri/client.ts';
 import type { ContainerStatus, PodSandboxConfig } from '../cri/types.ts';
 import { Backoff, RESET_AFTER_RUNNING_MS } from './backoff.ts';
-import { ensurePodCgroup, podLimits, removePodCgroup } from './cgroups.ts';
+import { ensurePodCgroup, listPodCgroups, podLimits, removePodCgroup } from './cgroups.ts';
 import { ConfigError, containerEnv, type ObjectSource } from './env.ts';
 import * as L from './labels.ts';
 import { ProbeManager, runProbe } from './probes.ts';
@@ -578,7 +578,7 @@ export class PodManager {
     const json = JSON.stringify(status);
     if (json === w.lastStatus) return;
     try {
-      const updated = await this.o.client.patch<KubeObject>(Pods, pod.metadata.namespace, pod.metadata.name!, { status }, 'merge', { subresource: 'status' });
+      const updated = await this.o.client.patch<KubeObject>(Pods, pod.metadata.namespace, pod.metadata.name!, { metadata: { uid: pod.metadata.uid }, status }, 'strategic', { subresource: 'status' });
       w.lastStatus = json;
       if (updated?.metadata?.uid === pod.metadata.uid && w.pod === pod) w.pod = updated;
     } catch (e) {
@@ -592,33 +592,48 @@ export class PodManager {
     const uids = [...this.o.runtime.uids()].filter((u) => !known(u) && !this.work.has(u));
     if (uids.length) this.log(`removing ${uids.length} pod(s) the API no longer binds to this node`);
     this.runtimeChanged(uids, known);
+    const inRuntime = new Set(this.o.runtime.uids());
+    for (const uid of listPodCgroups(this.o.ctx.cgroupRoot)) {
+      if (!known(uid) && !inRuntime.has(uid)) removePodCgroup(podCgroupParent(this.o.ctx, uid));
+    }
   }
 
-  async stop(opts: { stopPods: boolean }): Promise<void> {
-    if (opts.stopPods) {
-      for (const w of this.work.values()) {
-        w.terminating = true;
-        w.removed = true;
-      }
-      const all = [...this.work.values()];
-      await Promise.all(
-        all.map(async (w) => {
-          while (w.busy) await sleep(50);
-          const rt = await this.o.runtime.refresh(w.uid).catch(() => undefined);
-          if (!rt) return;
-          await Promise.all(rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => this.stopContainer(w.pod, c, Math.min(10, w.pod ? this.gracePeriod(w.pod) : 2)).catch(() => {})));
-          for (const c of rt.containers) await this.o.cri.removeContainer(c.id).catch(() => {});
-          for (const s of rt.sandboxes) {
-            await this.o.cri.stopPodSandbox(s.id).catch(() => {});
-            await this.o.cri.removePodSandbox(s.id).catch(() => {});
-          }
-          removePodCgroup(podCgroupParent(this.o.ctx, w.uid));
-        }),
-      );
-    }
+  /**
+   * Stops the workers; with `stopPods`, also every pod of the node: containers get SIGTERM and at most
+   * `graceSeconds` (or their own shorter grace period), all at once, then sandboxes, cgroups and pod folders go.
+   */
+  async stop(opts: { stopPods: boolean; graceSeconds?: number }): Promise<void> {
     this.stopped = true;
     this.probes.stop();
     for (const w of this.work.values()) clearTimeout(w.timer);
+    if (!opts.stopPods) return;
+    const cap = opts.graceSeconds ?? 5;
+    const sweep = async () => {
+      await this.o.runtime.relist().catch(() => undefined);
+      await Promise.all(
+        [...this.o.runtime.uids()].map(async (uid) => {
+          const w = this.work.get(uid);
+          const rt = this.o.runtime.get(uid);
+          const grace = Math.min(cap, w?.pod ? this.gracePeriod(w.pod) : cap);
+          await Promise.all(rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => this.o.cri.stopContainer(c.id, grace).catch(() => {})));
+          for (const c of rt.containers) await this.o.cri.removeContainer(c.id).catch(() => {});
+          for (const sb of rt.sandboxes) {
+            await this.o.cri.stopPodSandbox(sb.id).catch(() => {});
+            await this.o.cri.removePodSandbox(sb.id).catch(() => {});
+          }
+          removePodCgroup(podCgroupParent(this.o.ctx, uid));
+          removePodDir(path.join(this.o.ctx.podsDir, uid));
+        }),
+      );
+    };
+    await sweep();
+    // pod cgroups left by pods that never got a sandbox
+    for (const uid of listPodCgroups(this.o.ctx.cgroupRoot)) removePodCgroup(podCgroupParent(this.o.ctx, uid));
+    // a worker that was inside a CRI call may have created something since: wait for them briefly, sweep again
+    const deadline = Date.now() + 3000;
+    while ([...this.work.values()].some((w) => w.busy) && Date.now() < deadline) await sleep(50);
+    await sweep();
+    removePodCgroup(this.o.ctx.cgroupRoot);
   }
 }
 

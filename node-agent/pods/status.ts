@@ -199,8 +199,8 @@ export function podStatus(inputs: StatusInputs): any {
     if (c.reason === undefined) delete c.reason;
     conditions.push({ ...c, lastProbeTime: null, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : now });
   }
-  // conditions owned by others (PodScheduled, DisruptionTarget, readiness gates) are kept
-  for (const [type, c] of previous) if (!conds.some((x) => x.type === type)) conditions.push(c);
+  // conditions owned by others (PodScheduled, DisruptionTarget, readiness gates) are not written: the strategic
+  // merge patch of the status merges conditions by type
   const ip = spec.hostNetwork ? inputs.nodeIP : sandbox?.network?.ip || pod.status?.podIP;
   const status: any = {
     phase,

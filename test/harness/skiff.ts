@@ -2,8 +2,8 @@
  * Start a real `skiff server` (or apiserver) as a child process for end-to-end tests: its own temporary data folder,
  * a free port on 127.0.0.1, and a stop() that kills it by PID and removes the folder.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,36 @@ export interface SkiffProcess {
   stop(): Promise<number | null>;
   /** remove the data folder (after stop) */
   cleanup(): void;
+}
+
+/**
+ * Removes a data folder a node agent used, also when something went wrong: the processes started for it (its
+ * containerd and that containerd's shims, found by their command lines) are killed and the mounts below it released.
+ */
+export function releaseFolder(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmd.includes(`${dir}/`) && /containerd/.test(cmd)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((m) => m && (m === dir || m.startsWith(dir + '/')))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 const running = new Set<ChildProcess>();
@@ -81,7 +111,7 @@ export async function startSkiff(opts: { dataDir?: string; port?: number; store?
       return code;
     },
     cleanup() {
-      if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
+      releaseFolder(dataDir);
     },
   };
 }

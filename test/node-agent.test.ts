@@ -1,0 +1,287 @@
+/**
+ * The node agent against the real thing: `skiff server` with its agent running pods on containerd + runc with CNI
+ * networking, driven with real kubectl. Covers a Deployment whose pods answer HTTP from the host, crash-loop back-off,
+ * readiness and liveness probes, env / ConfigMap / Secret / downward API inside the container, a memory limit
+ * enforced by the kernel (OOMKilled), graceful deletion, and a kill -9 of the agent that adopts running pods.
+ * Skipped, saying why, where containerd or root is missing.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
+import { kubectlOk } from './harness/kubectl.ts';
+import { eventually } from './harness/eventually.ts';
+import { Client } from '../lib/kube/client.ts';
+import { isNotFound } from '../lib/kube/api.ts';
+import type { KubeObject } from '../lib/kube/object.ts';
+import { Pods } from '../lib/kube/resources.ts';
+
+const missing = process.getuid?.() !== 0 ? 'not root' : !existsSync('/usr/bin/containerd') ? 'containerd is not installed (apt-get install -y containerd runc containernetworking-plugins)' : '';
+const BUSYBOX = `skiff.local/busybox:${/v(\d+\.\d+\.\d+)/.exec(existsSync('/bin/busybox') ? execFileSync('/bin/busybox', [], { encoding: 'utf8' }) : '')?.[1] ?? 'latest'}`;
+const NS = 'default';
+const suffix = Math.random().toString(36).slice(2, 7);
+const NODE = `agent-e2e-${suffix}`;
+const BRIDGE = `ska${suffix}`;
+const CLUSTER_CIDR = `10.${200 + Math.floor(Math.random() * 50)}.0.0/16`;
+
+/** pids of the processes whose command line mentions `text` */
+function processesWith(text: string): string[] {
+  return readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function podOf(name: string, spec: any, labels: Record<string, string> = {}): KubeObject {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, labels }, spec };
+}
+
+const container = (command: string, extra: any = {}) => ({ name: 'c', image: BUSYBOX, command: ['sh', '-c', command], ...extra });
+
+describe('node agent: real pods on containerd', { skip: missing || undefined }, () => {
+  let s: SkiffProcess;
+  let c: Client;
+  const get = (name: string) => c.get<KubeObject>(Pods, NS, name);
+  const cstatus = async (name: string) => (await get(name)).status?.containerStatuses?.[0];
+
+  before(async () => {
+    s = await startSkiff({
+      agent: true,
+      args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR],
+    });
+    c = await Client.fromKubeconfig(s.kubeconfig);
+    await eventually('the node is Ready', async () => {
+      const out = kubectlOk(s.kubeconfig, ['get', 'node', NODE, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+      return out === 'True';
+    }, 30_000);
+  });
+
+  after(async () => {
+    c?.close();
+    if (!s) return;
+    const code = await s.stop();
+    // everything the agent started is gone: its containerd, the pods' cgroups, the bridge, the masquerade chain
+    const containerd = processesWith(`${s.dataDir}/agent/containerd/`).join(' ');
+    const bridge = execFileSync('sh', ['-c', `ip link show ${BRIDGE} 2>/dev/null || true`], { encoding: 'utf8' }).trim();
+    const cgroups = existsSync(`/sys/fs/cgroup/memory/skiff/${NODE}`) ? execFileSync('ls', [`/sys/fs/cgroup/memory/skiff/${NODE}`], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('pod')) : [];
+    s.cleanup();
+    assert.equal(code, 0, s.output());
+    assert.match(s.output(), /stopped cleanly/);
+    assert.equal(containerd, '', 'containerd still runs after the server stopped');
+    assert.equal(bridge, '', `bridge ${BRIDGE} left behind`);
+    assert.deepEqual(cgroups, [], 'pod cgroups left behind');
+  });
+
+  it('runs a Deployment whose pods answer HTTP on their pod IPs, with node facts in the Node object', async () => {
+    kubectlOk(s.kubeconfig, ['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: NS },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: {
+              terminationGracePeriodSeconds: 1,
+              containers: [{ name: 'httpd', image: BUSYBOX, command: ['sh', '-c', 'echo "hello from $(hostname)" > /tmp/index.html; exec httpd -f -p 8080 -h /tmp'], ports: [{ containerPort: 8080 }], readinessProbe: { httpGet: { path: '/index.html', port: 8080 }, periodSeconds: 1 } }],
+            },
+          },
+        },
+      }),
+    });
+    kubectlOk(s.kubeconfig, ['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    const pods = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items;
+    assert.equal(pods.length, 2);
+    for (const p of pods) {
+      assert.equal(p.status.phase, 'Running');
+      assert.equal(p.spec.nodeName, NODE);
+      const ip = p.status.podIP;
+      assert.ok(ip && ip !== p.status.hostIP, `pod IP ${ip}`);
+      const body = await (await fetch(`http://${ip}:8080/index.html`)).text();
+      assert.equal(body.trim(), `hello from ${p.metadata.name}`);
+      const cs = p.status.containerStatuses[0];
+      assert.match(cs.containerID, /^containerd:\/\/[0-9a-f]{64}$/);
+      assert.equal(cs.ready, true);
+      assert.ok(cs.state.running.startedAt);
+      const types = p.status.conditions.map((x: any) => `${x.type}=${x.status}`).sort();
+      assert.deepEqual(types, ['ContainersReady=True', 'Initialized=True', 'PodReadyToStartContainers=True', 'PodScheduled=True', 'Ready=True']);
+    }
+    const node = JSON.parse(kubectlOk(s.kubeconfig, ['get', 'node', NODE, '-o', 'json']));
+    assert.match(node.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\//);
+    assert.equal(node.status.capacity.pods, '110');
+    assert.ok(Number(node.status.capacity.cpu) >= 1);
+    assert.ok(node.status.images.some((i: any) => i.names.includes(BUSYBOX)), 'images present are reported');
+    const lease = JSON.parse(kubectlOk(s.kubeconfig, ['get', 'lease', '-n', 'kube-node-lease', NODE, '-o', 'json']));
+    assert.equal(lease.spec.holderIdentity, NODE);
+  });
+
+  it('passes env, ConfigMap, Secret and downward API volumes into the container, and init containers run first', async () => {
+    kubectlOk(s.kubeconfig, ['create', 'configmap', 'cfg', '--from-literal=greeting=hello']);
+    kubectlOk(s.kubeconfig, ['create', 'secret', 'generic', 'sec', '--from-literal=password=s3cret']);
+    await c.create(
+      Pods,
+      podOf('envy', {
+        restartPolicy: 'Never',
+        initContainers: [{ name: 'init', image: BUSYBOX, command: ['sh', '-c', 'echo ran > /work/init'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
+        containers: [
+          container(
+            'echo "$(cat /work/init) $GREETING $PASS $NODE $MEM $FROMCM_greeting $(cat /cfg/greeting) $(cat /sec/password) $(cat /dw/name)" > /dev/termination-log',
+            {
+              env: [
+                { name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'greeting' } } },
+                { name: 'PASS', valueFrom: { secretKeyRef: { name: 'sec', key: 'password' } } },
+                { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+                { name: 'MEM', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
+              ],
+              envFrom: [{ prefix: 'FROMCM_', configMapRef: { name: 'cfg' } }],
+              resources: { limits: { memory: '48Mi' } },
+              volumeMounts: [
+                { name: 'work', mountPath: '/work' },
+                { name: 'cfg', mountPath: '/cfg' },
+                { name: 'sec', mountPath: '/sec' },
+                { name: 'dw', mountPath: '/dw' },
+              ],
+            },
+          ),
+        ],
+        volumes: [
+          { name: 'work', emptyDir: {} },
+          { name: 'cfg', configMap: { name: 'cfg' } },
+          { name: 'sec', secret: { secretName: 'sec' } },
+          { name: 'dw', downwardAPI: { items: [{ path: 'name', fieldRef: { fieldPath: 'metadata.name' } }] } },
+        ],
+      }),
+    );
+    const p = await eventually('pod envy Succeeded', async () => {
+      const p = await get('envy');
+      return p.status?.phase === 'Succeeded' && p;
+    }, 30_000);
+    const term = p.status.containerStatuses[0].state.terminated;
+    assert.equal(term.reason, 'Completed');
+    assert.equal(term.message.trim(), `ran hello s3cret ${NODE} 48 hello hello s3cret envy`);
+    assert.equal(p.status.initContainerStatuses[0].state.terminated.exitCode, 0);
+  });
+
+  it('a missing ConfigMap is CreateContainerConfigError naming it', async () => {
+    await c.create(Pods, podOf('nocm', { containers: [container('sleep 1000', { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k' } } }] })] }));
+    const w = await eventually('CreateContainerConfigError', async () => (await cstatus('nocm'))?.state?.waiting?.reason === 'CreateContainerConfigError' && (await cstatus('nocm')).state.waiting, 30_000);
+    assert.equal(w.message, 'configmap "nope" not found');
+    await c.delete(Pods, NS, 'nocm', { gracePeriodSeconds: 0 });
+  });
+
+  it('restarts a crashing container with growing back-off and shows CrashLoopBackOff', async () => {
+    await c.create(Pods, podOf('crash', { containers: [container('echo dying; exit 3')] }));
+    const seen = new Map<number, number>(); // restartCount -> when first seen
+    const t0 = Date.now();
+    await eventually('restartCount 2', async () => {
+      const cs = await cstatus('crash');
+      if (cs && !seen.has(cs.restartCount)) seen.set(cs.restartCount, Date.now() - t0);
+      return cs?.restartCount >= 2;
+    }, 45_000, 100);
+    const cs = await eventually('CrashLoopBackOff', async () => {
+      const cs = await cstatus('crash');
+      return cs?.state?.waiting?.reason === 'CrashLoopBackOff' && cs;
+    }, 15_000);
+    assert.equal(cs.lastState.terminated.exitCode, 3);
+    assert.equal(cs.lastState.terminated.reason, 'Error');
+    assert.match(cs.state.waiting.message, /^back-off \d+s restarting failed container=c pod=crash_default/);
+    // the first restart comes at once, the second after the 10 s back-off
+    const gap1 = seen.get(1)! - (seen.get(0) ?? 0);
+    const gap2 = seen.get(2)! - seen.get(1)!;
+    assert.ok(gap2 > gap1 && gap2 >= 8000, `restart gaps ${gap1} ms then ${gap2} ms`);
+    const events = kubectlOk(s.kubeconfig, ['get', 'events', '--field-selector', 'involvedObject.name=crash', '-o', 'jsonpath={.items[*].reason}']);
+    assert.match(events, /BackOff/);
+    await c.delete(Pods, NS, 'crash', { gracePeriodSeconds: 0 });
+  });
+
+  it('keeps a pod whose readiness probe fails out of Ready, and restarts one whose liveness probe fails', async () => {
+    await c.create(Pods, podOf('unready', { containers: [container('sleep 1000', { readinessProbe: { exec: { command: ['false'] }, periodSeconds: 1 } })] }));
+    await c.create(
+      Pods,
+      podOf('unlive', {
+        terminationGracePeriodSeconds: 1,
+        containers: [container('touch /tmp/ok; sleep 3; rm /tmp/ok; sleep 1000', { livenessProbe: { exec: { command: ['cat', '/tmp/ok'] }, periodSeconds: 1, failureThreshold: 2 } })],
+      }),
+    );
+    const restarted = await eventually('liveness restart', async () => {
+      const cs = await cstatus('unlive');
+      return cs?.restartCount >= 1 && cs;
+    }, 30_000);
+    assert.ok(restarted.lastState.terminated, 'the killed attempt is the last state');
+    const p = await get('unready');
+    assert.equal(p.status.phase, 'Running');
+    assert.equal(p.status.containerStatuses[0].ready, false);
+    assert.equal(p.status.conditions.find((x: any) => x.type === 'Ready').status, 'False');
+    const events = kubectlOk(s.kubeconfig, ['get', 'events', '--field-selector', 'involvedObject.name=unlive', '-o', 'jsonpath={.items[*].message}']);
+    assert.match(events, /Liveness probe failed/);
+    await c.delete(Pods, NS, 'unready', { gracePeriodSeconds: 0 });
+    await c.delete(Pods, NS, 'unlive', { gracePeriodSeconds: 0 });
+  });
+
+  it('enforces a memory limit in the pod cgroup: the container is OOMKilled', async () => {
+    await c.create(
+      Pods,
+      podOf('oom', {
+        restartPolicy: 'Never',
+        containers: [container('cat /sys/fs/cgroup/memory/memory.limit_in_bytes > /dev/termination-log; x=0123456789abcdef; while true; do x=$x$x; done', { resources: { limits: { memory: '32Mi' } } })],
+      }),
+    );
+    const p = await eventually('OOMKilled', async () => {
+      const p = await get('oom');
+      return p.status?.phase === 'Failed' && p;
+    }, 30_000);
+    const t = p.status.containerStatuses[0].state.terminated;
+    assert.equal(t.reason, 'OOMKilled');
+    assert.equal(t.exitCode, 137);
+    assert.equal(t.message.trim(), String(32 * 1024 * 1024));
+    // the pod-level cgroup carries the pod's limit too
+    const limit = readFileSync(`/sys/fs/cgroup/memory/skiff/${NODE}/pod${p.metadata.uid}/memory.limit_in_bytes`, 'utf8').trim();
+    assert.equal(limit, String(32 * 1024 * 1024));
+  });
+
+  it('deletes gracefully: SIGTERM and the grace period, then SIGKILL', async () => {
+    // traps SIGTERM and needs 2 s to finish: deletion waits for it
+    await c.create(Pods, podOf('polite', { terminationGracePeriodSeconds: 10, containers: [container("trap 'sleep 2; exit 0' TERM; while true; do sleep 0.2; done")] }));
+    // ignores SIGTERM: killed when its 2 s grace period ends
+    await c.create(Pods, podOf('stubborn', { terminationGracePeriodSeconds: 2, containers: [container("trap '' TERM; while true; do sleep 0.2; done")] }));
+    for (const n of ['polite', 'stubborn']) await eventually(`${n} running`, async () => (await cstatus(n))?.state?.running, 30_000);
+    const gone = async (n: string) => {
+      const t0 = Date.now();
+      await c.delete(Pods, NS, n);
+      await eventually(`${n} deleted`, async () => {
+        try {
+          await get(n);
+          return false;
+        } catch (e) {
+          return isNotFound(e);
+        }
+      }, 30_000, 50);
+      return Date.now() - t0;
+    };
+    const [polite, stubborn] = await Promise.all([gone('polite'), gone('stubborn')]);
+    assert.ok(polite >= 1800 && polite < 8000, `polite pod took ${polite} ms to go`);
+    assert.ok(stubborn >= 1800 && stubborn < 8000, `stubborn pod took ${stubborn} ms to go`);
+  });
+
+  it('a killed agent comes back and adopts its running pods without restarting them', async () => {
+    const before = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items.map((p) => [p.metadata.name, p.status.containerStatuses[0].containerID, p.status.containerStatuses[0].restartCount]);
+    await s.kill9();
+    const again = await startSkiff({ dataDir: s.dataDir, port: s.port, agent: true, args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR] });
+    s = again;
+    assert.match(again.output(), /adopting the running containerd/);
+    await new Promise((r) => setTimeout(r, 3000)); // a few relists and syncs
+    const after = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items.map((p) => [p.metadata.name, p.status.containerStatuses[0].containerID, p.status.containerStatuses[0].restartCount]);
+    assert.deepEqual(after.sort(), before.sort());
+    for (const p of (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items) {
+      assert.equal(p.status.containerStatuses[0].ready, true);
+      assert.equal((await fetch(`http://${p.status.podIP}:8080/index.html`)).status, 200);
+    }
+  });
+});
