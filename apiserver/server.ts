@@ -26,6 +26,7 @@ import { cacheCheck, runChecks, storeCheck } from './health.ts';
 import { STRATEGIES } from './api/strategies.ts';
 import { invalidStatus } from './api/status-errors.ts';
 import { ensurePki, makeAuthenticator, serviceAccountTokenAuthenticator, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
+import { writePrivateFile } from './auth/private-files.ts';
 import { makePatcher, makeFieldValidator } from './patching.ts';
 import { makeTableRenderer } from './tables.ts';
 import { OpenApiEndpoints } from './openapi-http.ts';
@@ -112,9 +113,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   let authenticate: (req: http.IncomingMessage) => { name: string; groups: string[] } | undefined = () => ({ name: 'anonymous', groups: [] });
   let serverOptions: https.ServerOptions | undefined;
   let pki: Awaited<ReturnType<typeof ensurePki>> | undefined;
+  let tokens: TokenStore | undefined;
   if (!opts.insecure) {
     pki = await ensurePki(path.join(opts.dataDir, 'pki'), { extraSans: opts.extraSans, serviceCidr: opts.serviceCidr });
-    const tokens = await TokenStore.open(path.join(opts.dataDir, 'pki', 'tokens.csv'));
+    tokens = await TokenStore.open(path.join(opts.dataDir, 'pki', 'tokens.csv'));
     authenticate = makeAuthenticator(tokens, { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki)] });
     serverOptions = tlsServerOptions(pki);
   }
@@ -277,6 +279,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const url = `${scheme}://127.0.0.1:${actualPort}`;
   let kubeconfigPath: string | undefined;
   if (pki) kubeconfigPath = await writeAdminKubeconfig(opts.dataDir, pki, url);
+  // the token node agents join with (skiff agent --server URL --token $(cat <data>/node-token))
+  if (tokens) await writePrivateFile(path.join(opts.dataDir, 'node-token'), (await tokens.ensure('system:node-agent', ['system:nodes'])) + '\n');
 
   const compactTimer = setInterval(() => void compactOld(backend, log), 5 * 60_000);
   compactTimer.unref();

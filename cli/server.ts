@@ -81,7 +81,16 @@ async function run(args: string[], command: string, roles: string): Promise<void
     console.log('  kubectl apply -f manifests/');
     if (all) {
       console.log('');
-      console.log('Pods need nodes. To try the control plane with simulated nodes (a test tool: nothing runs):');
+      if (roleNames.includes('node-agent')) {
+        console.log('This host is a node: pods run here on containerd. Try:');
+        console.log('  kubectl get nodes -o wide');
+        console.log('  kubectl logs deploy/web; kubectl exec -it deploy/web -- sh');
+      } else {
+        console.log('No node agent runs in this server: pods need nodes.');
+      }
+      console.log('To add another host as a node (as root there):');
+      console.log(`  skiff agent --server https://<this host's address>:${api.port} --token $(cat ${path.join(dataDir, 'node-token')})`);
+      console.log('To try the control plane with simulated nodes (a test tool: nothing runs):');
       console.log(`  KUBECONFIG=${api.kubeconfigPath} npm run skiff -- sim-nodes --count 3`);
     }
   }
