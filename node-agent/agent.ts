@@ -18,6 +18,7 @@ import { buildBusyboxImage, buildPauseImage, busyboxImageName, importImage, PAUS
 import { BRIDGE, ensureMasquerade, HostGwRoutes, masqChain, removeBridge, removeMasquerade, writeCniConfig } from './network/cni.ts';
 import { defaultNodeIP } from './node/host.ts';
 import { NodeStatusReporter } from './node/node-status.ts';
+import { MetricsReporter } from './metrics/reporter.ts';
 import type { ObjectSource } from './pods/env.ts';
 import { PodManager } from './pods/pod-manager.ts';
 import { RuntimeCache } from './pods/runtime-cache.ts';
@@ -94,6 +95,7 @@ export class NodeAgent implements Component {
   private nodeInformer!: Informer;
   private serviceInformer!: Informer;
   private routes: HostGwRoutes;
+  private metrics?: MetricsReporter;
   private runtimeVersion = '';
   private podCIDR?: string;
   private networkError?: string = 'network plugin not ready: the node has no pod CIDR yet';
@@ -206,6 +208,8 @@ export class NodeAgent implements Component {
     await this.pods.cleanupOrphans(known);
     this.runtime.start(o.relistMs ?? 1000, (uids) => this.pods.runtimeChanged(uids, known));
     this.status.start();
+    this.metrics = new MetricsReporter(o.client, this.cri, o.nodeName, (ns, name) => this.podInformer.getByName(ns, name), this.log);
+    this.metrics.start();
     this.started = true;
     this.log(`node ${o.nodeName} (${this.nodeIP}) ready: runtime ${this.runtimeVersion}, socket ${this.criSocket}`);
   }
@@ -254,6 +258,7 @@ export class NodeAgent implements Component {
   }
 
   async stop(): Promise<void> {
+    this.metrics?.stop();
     this.status?.stop();
     this.runtime?.stop();
     this.factory.stop();
@@ -270,6 +275,7 @@ export class NodeAgent implements Component {
 
   /** Forgets everything without stopping pods or containerd, as a killed agent would (for tests). */
   abandon(): void {
+    this.metrics?.stop();
     this.status?.stop();
     this.runtime?.stop();
     this.factory.stop();
