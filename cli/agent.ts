@@ -17,6 +17,7 @@ export const AGENT_FLAGS: FlagSpec[] = [
   { name: 'cluster-cidr', help: 'pod range of the whole cluster (traffic leaving it is masqueraded)', default: '10.244.0.0/16' },
   { name: 'cluster-dns', help: 'nameserver address(es) of ClusterFirst pods, comma separated (default: the host\'s resolvers)', default: '' },
   { name: 'cluster-domain', help: 'the cluster\'s DNS domain', default: 'cluster.local' },
+  { name: 'registry', help: 'registries pulled over plain HTTP: host:port, or name=http://host:port to send pulls of name/... there (comma separated)', default: '' },
   { name: 'bridge', help: 'name of the CNI bridge of this node\'s pods', default: 'skiff0' },
   { name: 'node-labels', help: 'labels to add to the Node, k=v comma separated', default: '' },
   { name: 'stop-pods-on-exit', help: 'stop and remove every pod of the node when the agent stops', boolean: true },
@@ -27,6 +28,17 @@ function parseLabels(s: string): Record<string, string> {
   for (const kv of s.split(',').map((x) => x.trim()).filter(Boolean)) {
     const [k, v = ''] = kv.split('=');
     out[k] = v;
+  }
+  return out;
+}
+
+/** "127.0.0.1:5000,mirror.local=http://10.0.0.5:5000" -> { '127.0.0.1:5000': 'http://127.0.0.1:5000', 'mirror.local': 'http://10.0.0.5:5000' } */
+export function parseRegistries(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
+    else out[item] = `http://${item}`;
   }
   return out;
 }
@@ -44,6 +56,7 @@ export function agentFromFlags(client: ApiClient, f: Record<string, string>, dat
     clusterDomain: f['cluster-domain'],
     labels: { ...(defaults.labels ?? {}), ...parseLabels(f['node-labels'] ?? '') },
     bridge: f.bridge || undefined,
+    registries: parseRegistries(f.registry ?? ''),
     stopPodsOnExit: f['stop-pods-on-exit'] === 'true' || !!defaults.stopPodsOnExit,
   });
 }

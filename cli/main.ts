@@ -5,6 +5,7 @@ import { serverCommand, apiserverCommand } from './server.ts';
 import { controllerManagerCommand, schedulerCommand } from './role-commands.ts';
 import { simNodesCommand, whyPendingCommand } from './tools.ts';
 import { agentCommand } from './agent.ts';
+import { imageCommand } from './image.ts';
 
 interface Command {
   summary: string;
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   scheduler: { summary: 'run the scheduler alone against an API server (--kubeconfig)', run: schedulerCommand },
   'controller-manager': { summary: 'run the controllers alone against an API server (--kubeconfig, --controllers, --queue)', run: controllerManagerCommand },
   agent: { summary: 'run the node agent of this host: pods on containerd through CRI, with CNI networking', run: agentCommand },
+  image: { summary: 'images without a registry: build-busybox (pause and busybox from this host\'s packages), import FILE.tar', run: imageCommand },
   'why-pending': { summary: 'explain per node why the scheduler cannot place a pod, and what would make it fit', run: whyPendingCommand },
   'sim-nodes': { summary: 'register simulated nodes that report their pods Running (a test and benchmark tool)', run: simNodesCommand },
 };

@@ -3,7 +3,7 @@
  * existing CRI socket), the images every node needs, the Node object and its Lease, pod networking for the node's pod
  * CIDR, the runtime relist, and the pod workers fed by a watch of the pods bound to this node. Stops in reverse.
  */
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiClient } from '../lib/kube/api.ts';
 import { isNotFound } from '../lib/kube/api.ts';
@@ -14,6 +14,7 @@ import { ConfigMaps, Nodes, Pods, Secrets, Services } from '../lib/kube/resource
 import type { Component } from '../lib/component.ts';
 import { CriClient } from './cri/client.ts';
 import { ContainerdSupervisor } from './containerd/supervisor.ts';
+import { registryHostsToml } from './containerd/config.ts';
 import { buildBusyboxImage, buildPauseImage, busyboxImageName, importImage, PAUSE_IMAGE } from './images/builtin.ts';
 import { BRIDGE, ensureMasquerade, HostGwRoutes, masqChain, removeBridge, removeMasquerade, writeCniConfig } from './network/cni.ts';
 import { defaultNodeIP } from './node/host.ts';
@@ -49,6 +50,8 @@ export interface NodeAgentOptions {
   stopPodsOnExit?: boolean;
   /** the streaming server (logs, exec) is started by whoever wires it; its port goes into the Node status */
   streamingPort?: () => number;
+  /** registries reached over plain HTTP: name -> server URL (a hosts.toml each) */
+  registries?: Record<string, string>;
   /** the node's CNI bridge (default skiff0) */
   bridge?: string;
   /** every pod cgroup goes below this one (default /skiff/<node>) */
@@ -138,6 +141,11 @@ export class NodeAgent implements Component {
     if (!o.criSocket) {
       this.containerd = new ContainerdSupervisor({ dir: this.dir('containerd'), sandboxImage: PAUSE_IMAGE, netns: o.netns, log: (m) => this.log(`containerd: ${m}`) });
       await this.containerd.start();
+      for (const [name, server] of Object.entries(o.registries ?? {})) {
+        const dir = path.join(this.containerd.layout.registryConfigDir, name);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(path.join(dir, 'hosts.toml'), registryHostsToml(server));
+      }
     }
     this.cri = new CriClient(this.criSocket);
     const v = await this.cri.version();

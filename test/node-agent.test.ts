@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { kubectlOk } from './harness/kubectl.ts';
 import { eventually } from './harness/eventually.ts';
+import { registryMissing, startRegistry, type Registry } from './harness/registry.ts';
 import { Client } from '../lib/kube/client.ts';
 import { isNotFound } from '../lib/kube/api.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
@@ -46,13 +47,15 @@ const container = (command: string, extra: any = {}) => ({ name: 'c', image: BUS
 describe('node agent: real pods on containerd', { skip: missing || undefined }, () => {
   let s: SkiffProcess;
   let c: Client;
+  let registry: Registry | undefined;
   const get = (name: string) => c.get<KubeObject>(Pods, NS, name);
   const cstatus = async (name: string) => (await get(name)).status?.containerStatuses?.[0];
 
   before(async () => {
+    if (!registryMissing()) registry = await startRegistry();
     s = await startSkiff({
       agent: true,
-      args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR],
+      args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, ...(registry ? ['--registry', `registry.skiff.test=http://${registry.host}`] : [])],
     });
     c = await Client.fromKubeconfig(s.kubeconfig);
     await eventually('the node is Ready', async () => {
@@ -63,6 +66,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
 
   after(async () => {
     c?.close();
+    await registry?.stop();
     if (!s) return;
     const code = await s.stop();
     // everything the agent started is gone: its containerd, the pods' cgroups, the bridge, the masquerade chain
@@ -268,6 +272,28 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     const [polite, stubborn] = await Promise.all([gone('polite'), gone('stubborn')]);
     assert.ok(polite >= 1800 && polite < 8000, `polite pod took ${polite} ms to go`);
     assert.ok(stubborn >= 1800 && stubborn < 8000, `stubborn pod took ${stubborn} ms to go`);
+  });
+
+  it('pulls images from a registry over plain HTTP, by address and by a name mapped with --registry; a missing image backs off', { skip: registryMissing() }, async () => {
+    registry!.push(`${s.dataDir}/agent/images/busybox.tar`, 'skiff/busybox:e2e');
+    await c.create(Pods, podOf('pulled', { restartPolicy: 'Never', containers: [container('echo pulled > /dev/termination-log', { image: `${registry!.host}/skiff/busybox:e2e` })] }));
+    await c.create(Pods, podOf('mapped', { restartPolicy: 'Never', containers: [container('echo mapped > /dev/termination-log', { image: 'registry.skiff.test/skiff/busybox:e2e' })] }));
+    await c.create(Pods, podOf('nosuch', { containers: [container('true', { image: `${registry!.host}/skiff/nosuch:1` })] }));
+    for (const n of ['pulled', 'mapped']) {
+      const p = await eventually(`${n} Succeeded`, async () => {
+        const p = await get(n);
+        return p.status?.phase === 'Succeeded' && p;
+      }, 30_000);
+      assert.equal(p.status.containerStatuses[0].state.terminated.message.trim(), n);
+    }
+    const pulled = kubectlOk(s.kubeconfig, ['get', 'events', '--field-selector', 'involvedObject.name=pulled', '-o', 'jsonpath={.items[*].message}']);
+    assert.match(pulled, /Successfully pulled image/);
+    const w = await eventually('ImagePullBackOff', async () => {
+      const cs = await cstatus('nosuch');
+      return cs?.state?.waiting?.reason === 'ImagePullBackOff' && cs.state.waiting;
+    }, 30_000);
+    assert.match(w.message, /Back-off pulling image/);
+    for (const n of ['pulled', 'mapped', 'nosuch']) await c.delete(Pods, NS, n, { gracePeriodSeconds: 0 });
   });
 
   it('a killed agent comes back and adopts its running pods without restarting them', async () => {
