@@ -15,7 +15,7 @@ import type { Component } from '../lib/component.ts';
 import { CriClient } from './cri/client.ts';
 import { ContainerdSupervisor } from './containerd/supervisor.ts';
 import { registryHostsToml } from './containerd/config.ts';
-import { buildBusyboxImage, buildPauseImage, busyboxImageName, importImage, PAUSE_IMAGE } from './images/builtin.ts';
+import { buildBusyboxImage, buildPauseImage, busyboxImageName, busyboxShortName, importImage, PAUSE_IMAGE } from './images/builtin.ts';
 import { BRIDGE, ensureMasquerade, HostGwRoutes, masqChain, removeBridge, removeMasquerade, writeCniConfig } from './network/cni.ts';
 import { defaultNodeIP } from './node/host.ts';
 import { NodeStatusReporter } from './node/node-status.ts';
@@ -223,12 +223,14 @@ export class NodeAgent implements Component {
   }
 
   private async ensureBuiltinImages(): Promise<void> {
-    const need: [string, (dir: string) => { file: string }][] = [
-      [PAUSE_IMAGE, buildPauseImage],
-      [busyboxImageName(), buildBusyboxImage],
+    const need: [string[], (dir: string) => { file: string }][] = [
+      [[PAUSE_IMAGE], buildPauseImage],
+      [[busyboxImageName(), busyboxShortName()], buildBusyboxImage],
     ];
-    for (const [name, build] of need) {
-      if (await this.cri.imageStatus(name)) continue;
+    for (const [names, build] of need) {
+      const present = await Promise.all(names.map((n) => this.cri.imageStatus(n)));
+      if (present.every(Boolean)) continue;
+      const name = names[0];
       const t0 = Date.now();
       const built = build(this.dir('images'));
       importImage(this.criSocket, built.file);

@@ -55,6 +55,11 @@ export function busyboxImageName(): string {
   return `skiff.local/busybox:${busyboxVersion()}`;
 }
 
+/** the same image under major.minor (skiff.local/busybox:1.35): the name the examples use */
+export function busyboxShortName(): string {
+  return `skiff.local/busybox:${busyboxVersion().split('.').slice(0, 2).join('.')}`;
+}
+
 export function buildBusyboxImage(outDir: string): BuiltImage {
   const name = busyboxImageName();
   return withFolder((dir) => {
@@ -83,6 +88,7 @@ export function buildBusyboxImage(outDir: string): BuiltImage {
       name,
       { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], WorkingDir: '/' },
       path.join(outDir, 'busybox.tar'),
+      [busyboxShortName()],
     );
   });
 }

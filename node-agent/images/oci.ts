@@ -46,7 +46,7 @@ function tagOf(name: string): string {
 }
 
 /** Writes an OCI image layout archive (index.json, oci-layout, blobs) for the folder `rootfs` to `file`. */
-export function buildImageArchive(rootfs: string, name: string, config: ImageConfig, file: string): BuiltImage {
+export function buildImageArchive(rootfs: string, name: string, config: ImageConfig, file: string, aliases: string[] = []): BuiltImage {
   const layerTar = deterministicTar(rootfs);
   const layer = gzipSync(layerTar, { level: 9 }); // node writes mtime 0 and no file name into the gzip header
   const imageConfig = Buffer.from(
@@ -69,14 +69,13 @@ export function buildImageArchive(rootfs: string, name: string, config: ImageCon
   const index = JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [
-      {
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: sha256(manifest),
-        size: manifest.length,
-        annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': tagOf(name) },
-      },
-    ],
+    // one entry per name: containerd creates an image for each, all of the same manifest
+    manifests: [name, ...aliases].map((n) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha256(manifest),
+      size: manifest.length,
+      annotations: { 'io.containerd.image.name': n, 'org.opencontainers.image.ref.name': tagOf(n) },
+    })),
   });
   const layout = mkdtempSync(path.join(os.tmpdir(), 'skiff-oci-'));
   try {
