@@ -94,10 +94,13 @@ export async function agentCommand(args: string[]): Promise<void> {
   const agent = agentFromFlags(client, f, path.resolve(f['data-dir']));
   await agent.start();
   console.log('skiff agent: ready. Press Ctrl-C to stop.');
-  let stopping = false;
+  let stopping = 0;
   const stop = async (sig: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    if (stopping) {
+      if (Date.now() - stopping < 1000) return; // the same Ctrl-C, passed on by npm
+      process.exit(1);
+    }
+    stopping = Date.now();
     console.log(`\nskiff agent: ${sig} received, stopping...`);
     await agent.stop().catch((e) => console.error(`skiff agent: ${(e as Error).message}`));
     client.close();

@@ -96,13 +96,15 @@ async function run(args: string[], command: string, roles: string): Promise<void
   }
   console.log('');
   console.log('Press Ctrl-C to stop.');
-  let stopping = false;
+  let stopping = 0;
   const stop = async (sig: string) => {
     if (stopping) {
+      // a terminal's Ctrl-C reaches npm and skiff both, and npm passes it on: the same signal twice at once
+      if (Date.now() - stopping < 1000) return;
       console.log('skiff: second signal, exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stopping = Date.now();
     console.log(`\nskiff: ${sig} received, stopping...`);
     for (const c of [...components].reverse()) await c.stop().catch((e) => console.error(`skiff: stopping ${c.name}: ${(e as Error).message}`));
     client?.close();

@@ -400,7 +400,8 @@ export class PodManager {
     try {
       await cri.pullImage(image);
     } catch (e) {
-      const msg = `failed to pull and unpack image "${image}": ${(e as Error).message.replace(/^CRI PullImage: /, '')}`;
+      const detail = (e as Error).message.replace(/^CRI PullImage: /, '');
+      const msg = detail.startsWith('failed to pull') ? detail : `failed to pull and unpack image "${image}": ${detail}`;
       this.pulls.next(key);
       this.pullFailedAt.set(key, Date.now());
       w.waiting.set(c.name, { reason: 'ErrImagePull', message: msg });
