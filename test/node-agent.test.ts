@@ -24,6 +24,7 @@ const NS = 'default';
 const suffix = Math.random().toString(36).slice(2, 7);
 const NODE = `agent-e2e-${suffix}`;
 const BRIDGE = `ska${suffix}`;
+const HOST_PORT = 20000 + Math.floor(Math.random() * 10000);
 const CLUSTER_CIDR = `10.${200 + Math.floor(Math.random() * 50)}.0.0/16`;
 
 /** pids of the processes whose command line mentions `text` */
@@ -173,6 +174,36 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     assert.equal(p.status.initContainerStatuses[0].state.terminated.exitCode, 0);
   });
 
+  it('applies the security context, host networking and host ports', async () => {
+    await c.create(
+      Pods,
+      podOf('secure', {
+        restartPolicy: 'Never',
+        securityContext: { runAsUser: 1000, runAsGroup: 3000 },
+        containers: [container('echo "$(id -u) $(id -g) $(touch /x 2>/dev/null && echo rw || echo ro)" > /dev/termination-log', { securityContext: { readOnlyRootFilesystem: true } })],
+      }),
+    );
+    await c.create(Pods, podOf('hostnet', { hostNetwork: true, terminationGracePeriodSeconds: 1, containers: [container('sleep 1000')] }));
+    await c.create(Pods, podOf('hostport', { terminationGracePeriodSeconds: 1, containers: [container('echo hostport > /tmp/i; exec httpd -f -p 8080 -h /tmp', { ports: [{ containerPort: 8080, hostPort: HOST_PORT }] })] }));
+    const secure = await eventually('secure Succeeded', async () => {
+      const p = await get('secure');
+      return p.status?.phase === 'Succeeded' && p;
+    }, 30_000);
+    assert.equal(secure.status.containerStatuses[0].state.terminated.message.trim(), '1000 3000 ro');
+    const hostnet = await eventually('hostnet running', async () => {
+      const p = await get('hostnet');
+      return p.status?.containerStatuses?.[0]?.state?.running && p;
+    }, 30_000);
+    assert.equal(hostnet.status.podIP, hostnet.status.hostIP, 'a hostNetwork pod has the node\'s address');
+    const hp = await eventually('hostport running', async () => {
+      const p = await get('hostport');
+      return p.status?.containerStatuses?.[0]?.state?.running && p;
+    }, 30_000);
+    const body = await eventually('the host port answers', async () => (await fetch(`http://${hp.status.hostIP}:${HOST_PORT}/i`)).text(), 10_000, 200);
+    assert.equal(body.trim(), 'hostport');
+    for (const n of ['secure', 'hostnet', 'hostport']) await c.delete(Pods, NS, n, { gracePeriodSeconds: 0 });
+  });
+
   it('a missing ConfigMap is CreateContainerConfigError naming it', async () => {
     await c.create(Pods, podOf('nocm', { containers: [container('sleep 1000', { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k' } } }] })] }));
     const w = await eventually('CreateContainerConfigError', async () => (await cstatus('nocm'))?.state?.waiting?.reason === 'CreateContainerConfigError' && (await cstatus('nocm')).state.waiting, 30_000);
@@ -275,7 +306,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
   });
 
   it('pulls images from a registry over plain HTTP, by address and by a name mapped with --registry; a missing image backs off', { skip: registryMissing() }, async () => {
-    registry!.push(`${s.dataDir}/agent/images/busybox.tar`, 'skiff/busybox:e2e');
+    registry!.push(`${s.dataDir}/agent/images/busybox.tar`, 'skiff/busybox:e2e', BUSYBOX.split(':')[1]);
     await c.create(Pods, podOf('pulled', { restartPolicy: 'Never', containers: [container('echo pulled > /dev/termination-log', { image: `${registry!.host}/skiff/busybox:e2e` })] }));
     await c.create(Pods, podOf('mapped', { restartPolicy: 'Never', containers: [container('echo mapped > /dev/termination-log', { image: 'registry.skiff.test/skiff/busybox:e2e' })] }));
     await c.create(Pods, podOf('nosuch', { containers: [container('true', { image: `${registry!.host}/skiff/nosuch:1` })] }));

@@ -5,7 +5,7 @@
  * termination (preStop, SIGTERM, grace period, SIGKILL); the status written back when it changed; and the cleanup of
  * what the runtime holds for pods the node should not run.
  */
-import { mkdirSync, writeFileSync, closeSync, openSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync, closeSync, openSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isNotFound } from '../../lib/kube/api.ts';
@@ -435,7 +435,8 @@ export class PodManager {
     const termDir = path.join(dir, 'containers', c.name);
     mkdirSync(termDir, { recursive: true });
     const termFile = path.join(termDir, String(restartCount));
-    closeSync(openSync(termFile, 'w', 0o666));
+    closeSync(openSync(termFile, 'w'));
+    chmodSync(termFile, 0o666); // writable whatever user the container runs as
     let mounts;
     try {
       mounts = containerMounts(c, w.volumes ?? new Map(), { hostsFile: pod.spec?.hostNetwork ? undefined : path.join(dir, 'etc-hosts'), terminationLog: termFile });

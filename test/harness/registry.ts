@@ -13,7 +13,8 @@ export const REGISTRY_BIN = '/usr/bin/docker-registry';
 export interface Registry {
   /** host:port */
   host: string;
-  push(archive: string, ref: string): void;
+  /** copies the image of an OCI archive (the entry whose ref.name is `tag`, when it holds several) to host/ref */
+  push(archive: string, ref: string, tag?: string): void;
   stop(): Promise<void>;
 }
 
@@ -47,8 +48,8 @@ export async function startRegistry(): Promise<Registry> {
   }
   return {
     host,
-    push(archive: string, ref: string) {
-      execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${host}/${ref}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    push(archive: string, ref: string, tag?: string) {
+      execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci-archive:${archive}${tag ? `:${tag}` : ''}`, `docker://${host}/${ref}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     },
     async stop() {
       child.kill('SIGKILL');
