@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
-import { kubectlOk } from './harness/kubectl.ts';
+import { kubectl, kubectlOk } from './harness/kubectl.ts';
+import { CriClient } from '../node-agent/cri/client.ts';
 import { eventually } from './harness/eventually.ts';
 import { registryMissing, startRegistry, type Registry } from './harness/registry.ts';
 import { Client } from '../lib/kube/client.ts';
@@ -327,18 +328,57 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     for (const n of ['pulled', 'mapped', 'nosuch']) await c.delete(Pods, NS, n, { gracePeriodSeconds: 0 });
   });
 
-  it('a killed agent comes back and adopts its running pods without restarting them', async () => {
-    const before = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items.map((p) => [p.metadata.name, p.status.containerStatuses[0].containerID, p.status.containerStatuses[0].restartCount]);
+  it('a killed agent comes back, adopts its running pods without restarting them, and removes what was deleted meanwhile', async () => {
+    const webPods = async () => (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items;
+    const [gone, ...kept] = await webPods();
+    const before = kept.map((p) => [p.metadata.name, p.status.containerStatuses[0].containerID, p.status.containerStatuses[0].restartCount]);
     await s.kill9();
+    // while the agent is dead (the control plane back without it), a pod is removed from the API at once: its sandbox
+    // is an orphan now
+    const controlPlane = await startSkiff({ dataDir: s.dataDir, port: s.port, args: ['--disable-scheduler', '--disable-controller-manager'] });
+    kubectlOk(s.kubeconfig, ['delete', 'pod', gone.metadata.name!, '--force', '--grace-period=0']);
+    assert.equal(await controlPlane.stop(), 0);
     const again = await startSkiff({ dataDir: s.dataDir, port: s.port, agent: true, args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR] });
     s = again;
     assert.match(again.output(), /adopting the running containerd/);
-    await new Promise((r) => setTimeout(r, 3000)); // a few relists and syncs
-    const after = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items.map((p) => [p.metadata.name, p.status.containerStatuses[0].containerID, p.status.containerStatuses[0].restartCount]);
-    assert.deepEqual(after.sort(), before.sort());
-    for (const p of (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items) {
+    const cri = new CriClient(`${s.dataDir}/agent/containerd/containerd.sock`);
+    try {
+      await eventually('the orphan sandbox is removed', async () => (await cri.listPodSandbox({ labels: { 'io.kubernetes.pod.uid': gone.metadata.uid! } })).length === 0, 20_000, 200);
+    } finally {
+      cri.close();
+    }
+    await new Promise((r) => setTimeout(r, 2000)); // a few relists and syncs
+    const now = new Map((await webPods()).map((p) => [p.metadata.name, p]));
+    const after = kept.map((k) => {
+      const p = now.get(k.metadata.name)!;
+      return [p.metadata.name, p.status.containerStatuses[0].containerID, p.status.containerStatuses[0].restartCount];
+    });
+    assert.deepEqual(after, before);
+    for (const k of kept) {
+      const p = now.get(k.metadata.name)!;
       assert.equal(p.status.containerStatuses[0].ready, true);
       assert.equal((await fetch(`http://${p.status.podIP}:8080/index.html`)).status, 200);
     }
+  });
+
+  it('runs preStop hooks before stopping, and reports pod metrics for kubectl top', async () => {
+    const out = `${s.dataDir}/prestop-out`;
+    await c.create(
+      Pods,
+      podOf('hooked', {
+        terminationGracePeriodSeconds: 5,
+        volumes: [{ name: 'out', hostPath: { path: out, type: 'DirectoryOrCreate' } }],
+        containers: [container('while true; do sleep 0.2; done', { volumeMounts: [{ name: 'out', mountPath: '/out' }], lifecycle: { preStop: { exec: { command: ['sh', '-c', 'echo bye > /out/prestop'] } } } })],
+      }),
+    );
+    await eventually('hooked running', async () => (await cstatus('hooked'))?.state?.running, 30_000);
+    await c.delete(Pods, NS, 'hooked');
+    await eventually('the preStop hook wrote its file', () => existsSync(`${out}/prestop`) && readFileSync(`${out}/prestop`, 'utf8').trim() === 'bye', 15_000);
+    // two samples of the CRI stats, 15 s apart, make a rate
+    const top = await eventually('kubectl top pods lists the web pods', async () => {
+      const r = kubectl(s.kubeconfig, ['top', 'pods', '-l', 'app=web', '--no-headers']);
+      return r.code === 0 && r.stdout.trim().split('\n').length === 2 && r.stdout;
+    }, 40_000, 1000);
+    assert.match(top, /web-\S+\s+\d+m\s+\d+Mi/);
   });
 });
