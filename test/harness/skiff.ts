@@ -32,19 +32,32 @@ export interface SkiffProcess {
  */
 export function releaseFolder(dir: string): void {
   if (!existsSync(dir)) return;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let cmd = '';
+  // containerd and its shims name the folder on their command line; the containers are the shims' children
+  const children = new Map<number, number[]>();
+  const targets: number[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number)) {
     try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid)!.push(pid);
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(`${dir}/`) && /containerd/.test(cmd)) targets.push(pid);
     } catch {
-      continue;
+      /* exited */
     }
-    if (cmd.includes(`${dir}/`) && /containerd/.test(cmd)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
+  }
+  const all = new Set<number>();
+  const add = (pid: number) => {
+    if (all.has(pid)) return;
+    all.add(pid);
+    for (const c of children.get(pid) ?? []) add(c);
+  };
+  targets.forEach(add);
+  for (const pid of all) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
     }
   }
   const mounts = readFileSync('/proc/mounts', 'utf8')
