@@ -92,7 +92,15 @@ export async function agentCommand(args: string[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the node agent runs containers: run it as root');
   const client = await clientFor(f);
   const agent = agentFromFlags(client, f, path.resolve(f['data-dir']));
-  await agent.start();
+  try {
+    await agent.start();
+  } catch (e) {
+    const err = e as { code?: number };
+    if (err.code === 401) {
+      throw new Error(`the API server${f.server ? ` at ${f.server}` : ''} rejected the agent's credentials (401 Unauthorized): ${f.server ? 'pass the token from <server data folder>/node-token with --token' : 'check the kubeconfig'}`);
+    }
+    throw e;
+  }
   console.log('skiff agent: ready. Press Ctrl-C to stop.');
   let stopping = 0;
   const stop = async (sig: string) => {

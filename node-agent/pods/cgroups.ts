@@ -85,7 +85,6 @@ export function removePodCgroup(parent: string): boolean {
   if (cgroupV2()) return removeTree(path.join(ROOT, parent));
   let ok = true;
   for (const h of readdirSync(ROOT)) {
-    if (h === 'unified') continue;
     const dir = path.join(ROOT, h, parent);
     ok = removeTree(dir) && ok;
   }
