@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Client } from '../lib/kube/client.ts';
 import type { ApiClient } from '../lib/kube/api.ts';
 import { NodeAgent } from '../node-agent/agent.ts';
+import { DEFAULT_CLUSTER_DNS } from '../node-agent/dns/local-address.ts';
 import { parseFlags, type FlagSpec } from './flags.ts';
 import { KUBECONFIG_FLAG } from './client-flags.ts';
 
@@ -15,7 +16,8 @@ export const AGENT_FLAGS: FlagSpec[] = [
   { name: 'cri-socket', help: 'use this containerd CRI socket instead of starting a containerd of the agent\'s own', default: '' },
   { name: 'pod-cidr', help: 'pod range of this node when no controller manager assigns one', default: '' },
   { name: 'cluster-cidr', help: 'pod range of the whole cluster (traffic leaving it is masqueraded)', default: '10.244.0.0/16' },
-  { name: 'cluster-dns', help: 'nameserver address(es) of ClusterFirst pods, comma separated (default: the host\'s resolvers)', default: '' },
+  { name: 'cluster-dns', help: 'nameserver address of ClusterFirst pods; the agent serves cluster DNS there (a node-local address)', default: DEFAULT_CLUSTER_DNS },
+  { name: 'disable-dns', help: 'do not serve cluster DNS from this agent (--cluster-dns then names another server; empty: the host\'s resolvers)', boolean: true },
   { name: 'cluster-domain', help: 'the cluster\'s DNS domain', default: 'cluster.local' },
   { name: 'registry', help: 'registries pulled over plain HTTP: host:port, or name=http://host:port to send pulls of name/... there (comma separated)', default: '' },
   { name: 'bridge', help: 'name of the CNI bridge of this node\'s pods', default: 'skiff0' },
@@ -52,7 +54,8 @@ export function agentFromFlags(client: ApiClient, f: Record<string, string>, dat
     criSocket: f['cri-socket'] || undefined,
     podCIDR: f['pod-cidr'] || undefined,
     clusterCIDR: f['cluster-cidr'],
-    clusterDNS: f['cluster-dns'] ? f['cluster-dns'].split(',').map((s) => s.trim()) : [],
+    clusterDNS: f['cluster-dns'] ? f['cluster-dns'].split(',').map((s) => s.trim()).filter(Boolean) : [],
+    embeddedDNS: f['disable-dns'] !== 'true',
     clusterDomain: f['cluster-domain'],
     labels: { ...(defaults.labels ?? {}), ...parseLabels(f['node-labels'] ?? '') },
     bridge: f.bridge || undefined,

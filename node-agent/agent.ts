@@ -10,7 +10,7 @@ import { isNotFound } from '../lib/kube/api.ts';
 import { ApiEventRecorder } from '../lib/kube/events.ts';
 import { InformerFactory, type Informer } from '../lib/kube/informer.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
-import { ConfigMaps, Nodes, Pods, Secrets, Services } from '../lib/kube/resources.ts';
+import { ConfigMaps, EndpointSlices, Nodes, Pods, Secrets, Services } from '../lib/kube/resources.ts';
 import type { Component } from '../lib/component.ts';
 import { CriClient } from './cri/client.ts';
 import { ContainerdSupervisor } from './containerd/supervisor.ts';
@@ -20,6 +20,9 @@ import { BRIDGE, ensureMasquerade, HostGwRoutes, masqChain, removeBridge, remove
 import { defaultNodeIP } from './node/host.ts';
 import { NodeStatusReporter } from './node/node-status.ts';
 import { MetricsReporter } from './metrics/reporter.ts';
+import { ClusterRecords } from './dns/records.ts';
+import { DnsServer } from './dns/server.ts';
+import { addLocalAddress, removeLocalAddress } from './dns/local-address.ts';
 import type { ObjectSource } from './pods/env.ts';
 import { PodManager } from './pods/pod-manager.ts';
 import { RuntimeCache } from './pods/runtime-cache.ts';
@@ -39,7 +42,10 @@ export interface NodeAgentOptions {
   criSocket?: string;
   /** run the agent's containerd in this network namespace (/run/netns/NAME) */
   netns?: string;
+  /** the nameservers ClusterFirst pods get (kubelet's clusterDNS) */
   clusterDNS?: string[];
+  /** serve cluster DNS from this agent on the first clusterDNS address (added to the node when missing) */
+  embeddedDNS?: boolean;
   clusterDomain?: string;
   clusterCIDR?: string;
   /** the node's pod CIDR when no node-ipam controller assigns one */
@@ -99,6 +105,8 @@ export class NodeAgent implements Component {
   private serviceInformer!: Informer;
   private routes: HostGwRoutes;
   private metrics?: MetricsReporter;
+  private dns?: DnsServer;
+  private dnsAddressAdded = false;
   private runtimeVersion = '';
   private podCIDR?: string;
   private networkError?: string = 'network plugin not ready: the node has no pod CIDR yet';
@@ -186,6 +194,25 @@ export class NodeAgent implements Component {
     this.podInformer = this.factory.informer(Pods, { fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.nodeInformer = this.factory.informer(Nodes);
     this.serviceInformer = this.factory.informer(Services);
+    if (o.embeddedDNS && o.clusterDNS?.length) {
+      const records = new ClusterRecords(ctx.clusterDomain);
+      this.serviceInformer.addEventHandler({
+        onAdd: (x: KubeObject) => records.upsertService(x),
+        onUpdate: (_: KubeObject, x: KubeObject) => records.upsertService(x),
+        onDelete: (x: KubeObject) => records.deleteService(x),
+      });
+      this.factory.informer(EndpointSlices).addEventHandler({
+        onAdd: (x: KubeObject) => records.upsertSlice(x),
+        onUpdate: (_: KubeObject, x: KubeObject) => records.upsertSlice(x),
+        onDelete: (x: KubeObject) => records.deleteSlice(x),
+      });
+      const address = o.clusterDNS[0];
+      this.dnsAddressAdded = await addLocalAddress(address);
+      const upstreams = hostResolv.servers.filter((s) => !o.clusterDNS!.includes(s));
+      this.dns = new DnsServer({ records, address, upstreams, log: this.log });
+      await this.dns.start();
+      this.log(`cluster DNS on ${address}:53 (zone ${ctx.clusterDomain}; other names to ${upstreams.join(', ') || 'no upstream: SERVFAIL'})`);
+    }
     this.pods = new PodManager({
       client: o.client,
       cri: this.cri,
@@ -272,6 +299,8 @@ export class NodeAgent implements Component {
     this.status?.stop();
     this.runtime?.stop();
     this.factory.stop();
+    await this.dns?.stop();
+    if (this.dnsAddressAdded) await removeLocalAddress(this.o.clusterDNS![0]);
     const stopPods = !!this.o.stopPodsOnExit;
     await this.pods?.stop({ stopPods });
     if (stopPods) {
