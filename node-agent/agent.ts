@@ -23,6 +23,8 @@ import { MetricsReporter } from './metrics/reporter.ts';
 import { ClusterRecords } from './dns/records.ts';
 import { DnsServer } from './dns/server.ts';
 import { addLocalAddress, removeLocalAddress } from './dns/local-address.ts';
+import { allowLocalhostNodePorts, iptablesBackend, ServiceProxy } from './proxy/proxier.ts';
+import { iptablesAvailable } from './proxy/iptables.ts';
 import type { ObjectSource } from './pods/env.ts';
 import { PodManager } from './pods/pod-manager.ts';
 import { RuntimeCache } from './pods/runtime-cache.ts';
@@ -46,6 +48,8 @@ export interface NodeAgentOptions {
   clusterDNS?: string[];
   /** serve cluster DNS from this agent on the first clusterDNS address (added to the node when missing) */
   embeddedDNS?: boolean;
+  /** service proxy: iptables (default), or none */
+  proxyMode?: 'iptables' | 'none';
   clusterDomain?: string;
   clusterCIDR?: string;
   /** the node's pod CIDR when no node-ipam controller assigns one */
@@ -106,6 +110,7 @@ export class NodeAgent implements Component {
   private routes: HostGwRoutes;
   private metrics?: MetricsReporter;
   private dns?: DnsServer;
+  private proxy?: ServiceProxy;
   private dnsAddressAdded = false;
   private runtimeVersion = '';
   private podCIDR?: string;
@@ -194,6 +199,16 @@ export class NodeAgent implements Component {
     this.podInformer = this.factory.informer(Pods, { fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.nodeInformer = this.factory.informer(Nodes);
     this.serviceInformer = this.factory.informer(Services);
+    const slices = this.factory.informer(EndpointSlices);
+    if ((o.proxyMode ?? 'iptables') === 'iptables') {
+      const why = await iptablesAvailable();
+      if (why) this.log(`service proxy off: ${why}`);
+      else {
+        await allowLocalhostNodePorts();
+        const prefix = this.bridge === BRIDGE ? 'SKIFF' : `SK${this.bridge.slice(-6).toUpperCase()}`;
+        this.proxy = new ServiceProxy({ services: this.serviceInformer, slices, nodeName: o.nodeName, backend: iptablesBackend(prefix, this.log), log: this.log });
+      }
+    }
     if (o.embeddedDNS && o.clusterDNS?.length) {
       const records = new ClusterRecords(ctx.clusterDomain);
       this.serviceInformer.addEventHandler({
@@ -201,7 +216,7 @@ export class NodeAgent implements Component {
         onUpdate: (_: KubeObject, x: KubeObject) => records.upsertService(x),
         onDelete: (x: KubeObject) => records.deleteService(x),
       });
-      this.factory.informer(EndpointSlices).addEventHandler({
+      slices.addEventHandler({
         onAdd: (x: KubeObject) => records.upsertSlice(x),
         onUpdate: (_: KubeObject, x: KubeObject) => records.upsertSlice(x),
         onDelete: (x: KubeObject) => records.deleteSlice(x),
@@ -299,6 +314,7 @@ export class NodeAgent implements Component {
     this.status?.stop();
     this.runtime?.stop();
     this.factory.stop();
+    await this.proxy?.stop(true);
     await this.dns?.stop();
     if (this.dnsAddressAdded) await removeLocalAddress(this.o.clusterDNS![0]);
     const stopPods = !!this.o.stopPodsOnExit;
@@ -314,6 +330,7 @@ export class NodeAgent implements Component {
 
   /** Forgets everything without stopping pods or containerd, as a killed agent would (for tests). */
   abandon(): void {
+    void this.proxy?.stop(false);
     this.metrics?.stop();
     this.status?.stop();
     this.runtime?.stop();

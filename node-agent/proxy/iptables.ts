@@ -1,0 +1,252 @@
+/**
+ * The kernel service proxy: iptables nat rules in skiff's own chains, written with one iptables-restore per sync
+ * (atomic per table). New connections to a virtual IP are spread over the ready endpoints in strict round robin
+ * (`statistic --mode nth`: rule i of n takes every (n-i)th connection that reaches it), ClientIP affinity with `recent`,
+ * node ports on every local address, hairpin traffic (a pod reaching itself through its Service) masqueraded, and
+ * connections to a Service without endpoints rejected in the filter table. Only the chains of service ports that
+ * changed are rewritten; the dispatch chains only when the set of virtual IPs and ports changed.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { shortHash, type ServicePort } from './model.ts';
+
+const run = promisify(execFile);
+export const MASQ_MARK = '0x4000/0x4000';
+
+export interface IptablesOptions {
+  /** chain name prefix: SKIFF (chains SKIFF-SERVICES, SKIFF-SVC-..., SKIFF-SEP-...) */
+  prefix: string;
+  log?: (msg: string) => void;
+}
+
+interface Applied {
+  signature: string;
+  /** nat chains this service port owns */
+  chains: string[];
+}
+
+export async function iptablesAvailable(): Promise<string | undefined> {
+  try {
+    await run('iptables', ['-w', '5', '-t', 'nat', '-S', 'PREROUTING']);
+    await run('iptables-restore', ['--version']);
+    return undefined;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string };
+    return err.code === 'ENOENT' ? 'iptables is not installed' : `iptables does not work here: ${String(err.stderr ?? err.message).trim()}`;
+  }
+}
+
+function restore(input: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('iptables-restore', ['-w', '5', '--noflush'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`iptables-restore failed (${code}): ${err.trim()}\n--- input ---\n${input.slice(0, 4000)}`))));
+    p.stdin.end(input);
+  });
+}
+
+function proto(sp: ServicePort): string {
+  return sp.protocol.toLowerCase();
+}
+
+export class IptablesProxier {
+  private readonly p: string;
+  private readonly applied = new Map<string, Applied>();
+  private dispatchSignature = '';
+  private first = true;
+  private readonly log: (msg: string) => void;
+
+  constructor(o: IptablesOptions) {
+    this.p = o.prefix;
+    this.log = o.log ?? (() => {});
+  }
+
+  private get services() {
+    return `${this.p}-SERVICES`;
+  }
+  private get nodePorts() {
+    return `${this.p}-NODEPORTS`;
+  }
+  private get post() {
+    return `${this.p}-PROXY-SNAT`;
+  }
+  private get reject() {
+    return `${this.p}-REJECT`;
+  }
+
+  private svcChain(sp: ServicePort): string {
+    return `${this.p}-SVC-${sp.id}`;
+  }
+  private extChain(sp: ServicePort): string {
+    return `${this.p}-EXT-${sp.id}`;
+  }
+  private sepChain(sp: ServicePort, ip: string, port: number): string {
+    return `${this.p}-SEP-${shortHash(`${sp.key}|${ip}:${port}`)}`;
+  }
+
+  /** The jumps from the built-in chains, added once (checked first, so restarts do not duplicate them). */
+  private async ensureJumps(): Promise<void> {
+    const jumps: [string, string, string[], boolean][] = [
+      ['nat', 'PREROUTING', ['-m', 'comment', '--comment', 'skiff service portals', '-j', this.services], false],
+      ['nat', 'OUTPUT', ['-m', 'comment', '--comment', 'skiff service portals', '-j', this.services], false],
+      // first: the CNI bridge's own per-pod chains end in ACCEPT
+      ['nat', 'POSTROUTING', ['-m', 'comment', '--comment', 'skiff service traffic requiring SNAT', '-j', this.post], true],
+      ['filter', 'INPUT', ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff services without endpoints', '-j', this.reject], false],
+      ['filter', 'FORWARD', ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff services without endpoints', '-j', this.reject], false],
+      ['filter', 'OUTPUT', ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff services without endpoints', '-j', this.reject], false],
+    ];
+    for (const [table, chain, rule, first] of jumps) {
+      try {
+        await run('iptables', ['-w', '5', '-t', table, '-C', chain, ...rule]);
+      } catch {
+        await run('iptables', ['-w', '5', '-t', table, first ? '-I' : '-A', chain, ...(first ? ['1'] : []), ...rule]);
+      }
+    }
+  }
+
+  private async existingChains(table: string): Promise<string[]> {
+    const { stdout } = await run('iptables-save', ['-t', table]);
+    const mine = new RegExp(`^${this.p}-(SERVICES|NODEPORTS|PROXY-SNAT|REJECT|SVC-|SEP-|EXT-)`);
+    return stdout
+      .split('\n')
+      .filter((l) => l.startsWith(':'))
+      .map((l) => l.slice(1).split(' ')[0])
+      .filter((c) => mine.test(c));
+  }
+
+  /** Brings the rules to `ports`. Returns how many service ports were rewritten. */
+  async sync(ports: ServicePort[]): Promise<number> {
+    const nat: string[] = [];
+    const filter: string[] = [];
+    const declare = new Set<string>();
+    const remove = new Set<string>();
+    const wanted = new Map(ports.map((sp) => [sp.key, sp]));
+    let stale: string[] = [];
+    if (this.first) {
+      // whatever an earlier run left is replaced: every chain of ours is rewritten or removed
+      stale = await this.existingChains('nat');
+    }
+    // dispatch chains
+    const dispatch = ports.map((sp) => `${sp.key}|${sp.clusterIPs}|${sp.port}|${sp.nodePort}|${sp.externalIPs}|${sp.endpoints.length > 0}|${sp.externalLocal}`).join('\n');
+    const rewriteDispatch = this.first || dispatch !== this.dispatchSignature;
+    if (rewriteDispatch) {
+      declare.add(this.services).add(this.nodePorts).add(this.post);
+      nat.push(`-A ${this.post} -m mark ! --mark ${MASQ_MARK} -j RETURN`);
+      nat.push(`-A ${this.post} -j MARK --xor-mark 0x4000`);
+      nat.push(`-A ${this.post} -m comment --comment "skiff service traffic requiring SNAT" -j MASQUERADE --random-fully`);
+      filter.push(`:${this.reject} - [0:0]`);
+      for (const sp of ports) {
+        const c = `"${sp.key}"`;
+        const has = sp.endpoints.length > 0;
+        for (const vip of [...sp.clusterIPs, ...sp.externalIPs]) {
+          if (has) nat.push(`-A ${this.services} -d ${vip}/32 -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.port} -m comment --comment ${c} -j ${this.svcChain(sp)}`);
+          else filter.push(`-A ${this.reject} -d ${vip}/32 -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.port} -m comment --comment "${sp.key} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`);
+        }
+        if (sp.nodePort) {
+          if (has) nat.push(`-A ${this.nodePorts} -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment ${c} -j ${this.extChain(sp)}`);
+          else filter.push(`-A ${this.reject} -m addrtype --dst-type LOCAL -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment "${sp.key} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`);
+        }
+      }
+      nat.push(`-A ${this.services} -m addrtype --dst-type LOCAL -m comment --comment "skiff node ports; must be last" -j ${this.nodePorts}`);
+    }
+    // per service port chains, only for what changed
+    let rewritten = 0;
+    for (const sp of ports) {
+      const prev = this.applied.get(sp.key);
+      if (prev && prev.signature === sp.signature && !this.first) continue;
+      rewritten++;
+      const chains: string[] = [];
+      const svc = this.svcChain(sp);
+      if (sp.endpoints.length) {
+        chains.push(svc);
+        declare.add(svc);
+        const seps = sp.endpoints.map((e) => this.sepChain(sp, e.ip, e.port));
+        if (sp.affinityTimeoutSeconds) {
+          sp.endpoints.forEach((_, i) => nat.push(`-A ${svc} -m recent --name ${seps[i]} --rcheck --seconds ${sp.affinityTimeoutSeconds} --reap --rsource -j ${seps[i]}`));
+        }
+        const n = sp.endpoints.length;
+        sp.endpoints.forEach((e, i) => {
+          const rr = i < n - 1 ? `-m statistic --mode nth --every ${n - i} --packet 0 ` : '';
+          nat.push(`-A ${svc} -m comment --comment "${sp.key} -> ${e.ip}:${e.port}" ${rr}-j ${seps[i]}`);
+        });
+        sp.endpoints.forEach((e, i) => {
+          const sep = seps[i];
+          chains.push(sep);
+          declare.add(sep);
+          nat.push(`-A ${sep} -s ${e.ip}/32 -m comment --comment "hairpin" -j MARK --set-xmark ${MASQ_MARK}`);
+          if (sp.affinityTimeoutSeconds) nat.push(`-A ${sep} -m recent --name ${sep} --set --rsource`);
+          nat.push(`-A ${sep} -p ${proto(sp)} -m ${proto(sp)} -j DNAT --to-destination ${e.ip}:${e.port}`);
+        });
+        if (sp.nodePort) {
+          const ext = this.extChain(sp);
+          chains.push(ext);
+          declare.add(ext);
+          if (sp.externalLocal) {
+            // Local: only this node's endpoints, the client's address kept; none here -> dropped
+            const local = sp.endpoints.map((e, i) => ({ e, sep: seps[i] })).filter((x) => x.e.local);
+            if (!local.length) nat.push(`-A ${ext} -m comment --comment "${sp.key} has no local endpoints" -j DROP`);
+            local.forEach((x, i) => {
+              const rr = i < local.length - 1 ? `-m statistic --mode nth --every ${local.length - i} --packet 0 ` : '';
+              nat.push(`-A ${ext} ${rr}-j ${x.sep}`);
+            });
+          } else {
+            nat.push(`-A ${ext} -m comment --comment "masquerade traffic for ${sp.key} external destinations" -j MARK --set-xmark ${MASQ_MARK}`);
+            nat.push(`-A ${ext} -j ${svc}`);
+          }
+        }
+      }
+      for (const old of prev?.chains ?? []) if (!chains.includes(old)) remove.add(old);
+      this.applied.set(sp.key, { signature: sp.signature, chains });
+    }
+    for (const [key, a] of [...this.applied]) {
+      if (wanted.has(key)) continue;
+      for (const c of a.chains) remove.add(c);
+      this.applied.delete(key);
+    }
+    const keep = new Set([...this.applied.values()].flatMap((a) => a.chains).concat([this.services, this.nodePorts, this.post]));
+    for (const c of stale) if (!keep.has(c)) remove.add(c);
+    for (const c of remove) if (keep.has(c)) remove.delete(c);
+    if (!rewriteDispatch && rewritten === 0 && remove.size === 0) return 0;
+    const natText = [
+      '*nat',
+      ...[...declare].map((c) => `:${c} - [0:0]`),
+      // a chain is removed by emptying it (declared) and deleting it, after the rules that jumped to it are gone
+      ...[...remove].map((c) => `:${c} - [0:0]`),
+      ...nat,
+      ...[...remove].map((c) => `-X ${c}`),
+      'COMMIT',
+      '',
+    ].join('\n');
+    await restore(natText + (rewriteDispatch ? ['*filter', ...filter, 'COMMIT', ''].join('\n') : ''));
+    if (this.first) await this.ensureJumps(); // the chains exist now
+    this.dispatchSignature = dispatch;
+    this.first = false;
+    return rewritten;
+  }
+
+  /** Removes every rule and chain of the proxy (clean shutdown). */
+  async cleanup(): Promise<void> {
+    const del = async (table: string, chain: string, rule: string[]) => {
+      for (let i = 0; i < 10; i++) {
+        try {
+          await run('iptables', ['-w', '5', '-t', table, '-D', chain, ...rule]);
+        } catch {
+          return;
+        }
+      }
+    };
+    await del('nat', 'PREROUTING', ['-m', 'comment', '--comment', 'skiff service portals', '-j', this.services]);
+    await del('nat', 'OUTPUT', ['-m', 'comment', '--comment', 'skiff service portals', '-j', this.services]);
+    await del('nat', 'POSTROUTING', ['-m', 'comment', '--comment', 'skiff service traffic requiring SNAT', '-j', this.post]);
+    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) await del('filter', chain, ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff services without endpoints', '-j', this.reject]);
+    for (const table of ['nat', 'filter']) {
+      const chains = await this.existingChains(table).catch(() => [] as string[]);
+      if (!chains.length) continue;
+      await restore([`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n')).catch((e) => this.log(`proxy cleanup: ${(e as Error).message}`));
+    }
+    this.applied.clear();
+    this.first = true;
+  }
+}
