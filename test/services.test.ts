@@ -1,0 +1,203 @@
+/**
+ * Services on a real node: the agent's kernel proxy (iptables) and its cluster DNS, with real pods on containerd.
+ * From inside pods: the short name and the FQDN reach each of 3 replicas in strict turn; scaling and readiness change
+ * the rotation; a pod reaches itself through its own Service (hairpin). From the host: node ports, REJECT without
+ * endpoints, and DNS answers checked with dig (A, headless, SRV, NXDOMAIN). Rules are gone after the agent stops.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync } from 'node:fs';
+import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
+import { kubectlOk } from './harness/kubectl.ts';
+import { eventually } from './harness/eventually.ts';
+import { Client } from '../lib/kube/client.ts';
+import type { KubeObject } from '../lib/kube/object.ts';
+import { EndpointSlices, Pods } from '../lib/kube/resources.ts';
+
+const missing = process.getuid?.() !== 0 ? 'not root' : !existsSync('/usr/bin/containerd') ? 'containerd is not installed' : !existsSync('/usr/bin/dig') ? 'dig is not installed (apt-get install -y dnsutils)' : '';
+const NS = 'default';
+const suffix = Math.random().toString(36).slice(2, 7);
+const NODE = `svc-e2e-${suffix}`;
+const BRIDGE = `sks${suffix}`;
+const PREFIX = `SK${BRIDGE.slice(-6).toUpperCase()}`;
+const DNS = `169.254.22.${1 + Math.floor(Math.random() * 250)}`;
+const CLUSTER_CIDR = `10.${150 + Math.floor(Math.random() * 40)}.0.0/16`;
+const BUSYBOX = 'skiff.local/busybox:1.35';
+const execAsync = promisify(execFile);
+
+/** pods of app=<name> serving their own name at /i on 8080; optional readiness on /tmp/ready */
+function deployment(name: string, replicas: number, extra = ''): any {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'web',
+              image: BUSYBOX,
+              command: ['sh', '-c', `hostname > /tmp/i; ${extra} exec httpd -f -p 8080 -h /tmp`],
+              ports: [{ name: 'http', containerPort: 8080 }],
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+function service(name: string, spec: any = {}): any {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }], ...spec } };
+}
+
+describe('services: kernel proxy and cluster DNS', { skip: missing || undefined }, () => {
+  let s: SkiffProcess;
+  let c: Client;
+  const apply = (obj: any) => kubectlOk(s.kubeconfig, ['apply', '-f', '-'], { input: JSON.stringify(obj) });
+  const dig = async (...args: string[]) => (await execAsync('dig', [`@${DNS}`, '+time=2', '+tries=2', ...args], { encoding: 'utf8' })).stdout;
+  const vip = (name: string) => kubectlOk(s.kubeconfig, ['get', 'svc', name, '-o', 'jsonpath={.spec.clusterIP}']);
+  const curl = async (url: string) => {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      return (await r.text()).trim();
+    } catch (e) {
+      return `error: ${(e as Error).cause ? ((e as Error).cause as Error).message : (e as Error).message}`;
+    }
+  };
+  const readyEndpoints = async (svc: string) =>
+    (await c.list<KubeObject>(EndpointSlices, { namespace: NS, labelSelector: `kubernetes.io/service-name=${svc}` })).items.flatMap((sl: any) => (sl.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false));
+
+  /** runs `script` in a fresh pod and returns what it wrote to its termination log */
+  async function inPod(name: string, script: string): Promise<string> {
+    await c.create(Pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: BUSYBOX, command: ['sh', '-c', `(${script}) > /dev/termination-log 2>&1`] }] } });
+    const p = await eventually(`pod ${name} finished`, async () => {
+      const p = await c.get<KubeObject>(Pods, NS, name);
+      return (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') && p;
+    }, 60_000, 200);
+    return p.status.containerStatuses[0].state.terminated.message ?? '';
+  }
+
+  before(async () => {
+    s = await startSkiff({ agent: true, args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, '--cluster-dns', DNS] });
+    c = await Client.fromKubeconfig(s.kubeconfig);
+    apply(deployment('web', 3));
+    apply(service('web'));
+    kubectlOk(s.kubeconfig, ['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    await eventually('3 ready endpoints', async () => (await readyEndpoints('web')).length === 3, 20_000);
+  });
+
+  after(async () => {
+    c?.close();
+    if (!s) return;
+    const code = await s.stop();
+    const left = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(PREFIX) || l.includes(BRIDGE));
+    const dnsLeft = execFileSync('ip', ['-o', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }).includes(DNS);
+    s.cleanup();
+    assert.equal(code, 0, s.output());
+    assert.deepEqual(left, [], 'iptables rules left behind after the agent stopped');
+    assert.equal(dnsLeft, false, 'the DNS address is left on lo');
+  });
+
+  it('from a pod, the short name and the FQDN reach each of 3 replicas in strict turn', async () => {
+    const out = await inPod('rr', 'for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://web/i; done; for i in 1 2 3; do timeout 3 wget -q -O- http://web.default.svc.cluster.local/i; done');
+    const names = out.trim().split('\n');
+    assert.equal(names.length, 9, out);
+    assert.equal(new Set(names.slice(0, 3)).size, 3, `the first three answers come from three pods: ${names}`);
+    for (let i = 3; i < 9; i++) assert.equal(names[i], names[i - 3], `strict rotation: answer ${i} repeats answer ${i - 3}: ${names}`);
+  });
+
+  it('node port from the host (node address and 127.0.0.1); a Service without endpoints rejects at once', async () => {
+    apply(service('web-np', { selector: { app: 'web' }, type: 'NodePort' }));
+    const np = kubectlOk(s.kubeconfig, ['get', 'svc', 'web-np', '-o', 'jsonpath={.spec.ports[0].nodePort}']);
+    const nodeIP = kubectlOk(s.kubeconfig, ['get', 'node', NODE, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}']);
+    const a = await eventually('node port answers', async () => (await curl(`http://${nodeIP}:${np}/i`)).startsWith('web-') && curl(`http://${nodeIP}:${np}/i`), 10_000, 100);
+    assert.match(a, /^web-/);
+    assert.match(await curl(`http://127.0.0.1:${np}/i`), /^web-/);
+    apply(service('empty', { selector: { app: 'nothing' } }));
+    const ip = vip('empty');
+    const t0 = Date.now();
+    const r = await eventually('rejected', async () => {
+      const r = await curl(`http://${ip}/`);
+      return /ECONNREFUSED/.test(r) && r;
+    }, 10_000, 100);
+    assert.match(r, /ECONNREFUSED/);
+    assert.ok(Date.now() - t0 < 5000);
+  });
+
+  it('scaling to 1 and back changes the rotation within a second of the endpoint change', async () => {
+    const ip = vip('web');
+    kubectlOk(s.kubeconfig, ['scale', 'deployment/web', '--replicas=1']);
+    await eventually('1 ready endpoint', async () => (await readyEndpoints('web')).length === 1, 30_000, 20);
+    const seen = Date.now();
+    const one = await eventually('only the survivor answers', async () => {
+      const a = [await curl(`http://${ip}/i`), await curl(`http://${ip}/i`), await curl(`http://${ip}/i`)];
+      return new Set(a).size === 1 && a[0].startsWith('web-') && a;
+    }, 5000, 20);
+    assert.ok(Date.now() - seen < 1500, `rules followed the endpoints in ${Date.now() - seen} ms`);
+    kubectlOk(s.kubeconfig, ['scale', 'deployment/web', '--replicas=3']);
+    await eventually('3 ready endpoints again', async () => (await readyEndpoints('web')).length === 3, 30_000, 20);
+    const back = Date.now();
+    await eventually('three pods in the rotation again', async () => {
+      const a = [await curl(`http://${ip}/i`), await curl(`http://${ip}/i`), await curl(`http://${ip}/i`)];
+      return new Set(a).size === 3;
+    }, 5000, 20);
+    assert.ok(Date.now() - back < 1500, `rules followed the endpoints in ${Date.now() - back} ms`);
+    assert.ok(one.length === 3);
+  });
+
+  it('a pod that turns unready leaves the rotation', async () => {
+    // two pods behind one Service: flaky-b turns unready after 6 s (its readiness probe's file goes away)
+    for (const [name, script] of [['flaky-a', 'touch /tmp/ready;'], ['flaky-b', 'touch /tmp/ready; (sleep 6; rm /tmp/ready) &']]) {
+      const pod = deployment('flaky', 1, script).spec.template;
+      pod.spec.containers[0].readinessProbe = { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 };
+      apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, labels: pod.metadata.labels }, spec: pod.spec });
+    }
+    apply(service('flaky'));
+    await eventually('2 ready endpoints', async () => (await readyEndpoints('flaky')).length === 2, 30_000);
+    const ip = vip('flaky');
+    await eventually('one pod left the endpoints', async () => (await readyEndpoints('flaky')).length === 1, 30_000, 100);
+    assert.equal((await readyEndpoints('flaky'))[0].targetRef.name, 'flaky-a');
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await curl(`http://${ip}/i`));
+    assert.deepEqual(answers, ['flaky-a', 'flaky-a', 'flaky-a', 'flaky-a']);
+  });
+
+  it('a pod reaches itself through its own Service (hairpin)', async () => {
+    apply(deployment('self', 1, '(for i in $(seq 1 50); do timeout 2 wget -q -O /tmp/hairpin http://self/i && break; sleep 0.3; done) &'));
+    apply(service('self'));
+    const pod = await eventually('self running', async () => (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=self' })).items.find((p) => p.status?.podIP), 30_000);
+    const got = await eventually('the pod fetched its own page through the VIP', async () => {
+      const r = await curl(`http://${pod.status.podIP}:8080/hairpin`);
+      return r.startsWith('self-') && r;
+    }, 30_000, 300);
+    assert.equal(got, pod.metadata.name);
+  });
+
+  it('cluster DNS answers A, headless, SRV and NXDOMAIN (dig against the node\'s DNS address)', async () => {
+    assert.equal((await dig('+short', 'web.default.svc.cluster.local')).trim(), vip('web'));
+    apply(service('web-headless', { selector: { app: 'web' }, clusterIP: 'None' }));
+    await eventually('headless service has 3 endpoints', async () => (await readyEndpoints('web-headless')).length === 3, 20_000);
+    const podIPs = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items.map((p) => p.status.podIP).sort();
+    const headless = await eventually('headless answers', async () => {
+      const a = (await dig('+short', 'web-headless.default.svc.cluster.local')).trim().split('\n').sort();
+      return a.length === 3 && a;
+    }, 10_000, 200);
+    assert.deepEqual(headless, podIPs);
+    const srv = (await dig('+short', 'SRV', '_http._tcp.web.default.svc.cluster.local')).trim();
+    assert.equal(srv, '0 100 80 web.default.svc.cluster.local.');
+    const nx = await dig('nosuch.default.svc.cluster.local');
+    assert.match(nx, /status: NXDOMAIN/);
+    assert.match(nx, /SOA/);
+    // and from a pod, with the search path
+    const out = await inPod('dnsq', 'nslookup web-headless.default.svc.cluster.local | grep -c "^Address: 10\\."');
+    assert.equal(out.trim(), '3');
+  });
+});
