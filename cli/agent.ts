@@ -17,7 +17,7 @@ export const AGENT_FLAGS: FlagSpec[] = [
   { name: 'pod-cidr', help: 'pod range of this node when no controller manager assigns one', default: '' },
   { name: 'cluster-cidr', help: 'pod range of the whole cluster (traffic leaving it is masqueraded)', default: '10.244.0.0/16' },
   { name: 'cluster-dns', help: 'nameserver address of ClusterFirst pods; the agent serves cluster DNS there (a node-local address)', default: DEFAULT_CLUSTER_DNS },
-  { name: 'proxy-mode', help: 'service proxy: iptables, or none', default: 'iptables' },
+  { name: 'proxy-mode', help: 'service proxy: iptables (userspace when iptables does not work here), userspace, or none', default: 'iptables' },
   { name: 'disable-dns', help: 'do not serve cluster DNS from this agent (--cluster-dns then names another server; empty: the host\'s resolvers)', boolean: true },
   { name: 'cluster-domain', help: 'the cluster\'s DNS domain', default: 'cluster.local' },
   { name: 'registry', help: 'registries pulled over plain HTTP: host:port, or name=http://host:port to send pulls of name/... there (comma separated)', default: '' },
@@ -46,6 +46,12 @@ export function parseRegistries(s: string): Record<string, string> {
   return out;
 }
 
+function parseProxyMode(s: string | undefined): 'iptables' | 'userspace' | 'none' {
+  if (s === undefined || s === '' || s === 'iptables') return 'iptables';
+  if (s === 'userspace' || s === 'none') return s;
+  throw new Error(`--proxy-mode: "${s}" is not one of iptables, userspace, none`);
+}
+
 export function agentFromFlags(client: ApiClient, f: Record<string, string>, dataDir: string, defaults: { stopPodsOnExit?: boolean; labels?: Record<string, string> } = {}): NodeAgent {
   return new NodeAgent({
     client,
@@ -57,7 +63,7 @@ export function agentFromFlags(client: ApiClient, f: Record<string, string>, dat
     clusterCIDR: f['cluster-cidr'],
     clusterDNS: f['cluster-dns'] ? f['cluster-dns'].split(',').map((s) => s.trim()).filter(Boolean) : [],
     embeddedDNS: f['disable-dns'] !== 'true',
-    proxyMode: f['proxy-mode'] === 'none' ? 'none' : 'iptables',
+    proxyMode: parseProxyMode(f['proxy-mode']),
     clusterDomain: f['cluster-domain'],
     labels: { ...(defaults.labels ?? {}), ...parseLabels(f['node-labels'] ?? '') },
     bridge: f.bridge || undefined,

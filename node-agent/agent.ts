@@ -25,6 +25,7 @@ import { DnsServer } from './dns/server.ts';
 import { addLocalAddress, removeLocalAddress } from './dns/local-address.ts';
 import { allowLocalhostNodePorts, iptablesBackend, ServiceProxy } from './proxy/proxier.ts';
 import { iptablesAvailable } from './proxy/iptables.ts';
+import { UserspaceProxier } from './proxy/userspace.ts';
 import type { ObjectSource } from './pods/env.ts';
 import { PodManager } from './pods/pod-manager.ts';
 import { RuntimeCache } from './pods/runtime-cache.ts';
@@ -48,8 +49,8 @@ export interface NodeAgentOptions {
   clusterDNS?: string[];
   /** serve cluster DNS from this agent on the first clusterDNS address (added to the node when missing) */
   embeddedDNS?: boolean;
-  /** service proxy: iptables (default), or none */
-  proxyMode?: 'iptables' | 'none';
+  /** service proxy: iptables (default; userspace where iptables does not work), userspace, or none */
+  proxyMode?: 'iptables' | 'userspace' | 'none';
   clusterDomain?: string;
   clusterCIDR?: string;
   /** the node's pod CIDR when no node-ipam controller assigns one */
@@ -200,14 +201,20 @@ export class NodeAgent implements Component {
     this.nodeInformer = this.factory.informer(Nodes);
     this.serviceInformer = this.factory.informer(Services);
     const slices = this.factory.informer(EndpointSlices);
-    if ((o.proxyMode ?? 'iptables') === 'iptables') {
+    let mode = o.proxyMode ?? 'iptables';
+    if (mode === 'iptables') {
       const why = await iptablesAvailable();
-      if (why) this.log(`service proxy off: ${why}`);
-      else {
-        await allowLocalhostNodePorts();
-        const prefix = this.bridge === BRIDGE ? 'SKIFF' : `SK${this.bridge.slice(-6).toUpperCase()}`;
-        this.proxy = new ServiceProxy({ services: this.serviceInformer, slices, nodeName: o.nodeName, backend: iptablesBackend(prefix, this.log), log: this.log });
+      if (why) {
+        this.log(`service proxy: userspace mode, because ${why}`);
+        mode = 'userspace';
       }
+    }
+    if (mode !== 'none') {
+      await allowLocalhostNodePorts();
+      const prefix = this.bridge === BRIDGE ? 'SKIFF' : `SK${this.bridge.slice(-6).toUpperCase()}`;
+      const backend = mode === 'iptables' ? iptablesBackend(prefix, this.log) : new UserspaceProxier(this.log);
+      this.proxy = new ServiceProxy({ services: this.serviceInformer, slices, nodeName: o.nodeName, backend, log: this.log });
+      this.log(`service proxy: ${mode} mode`);
     }
     if (o.embeddedDNS && o.clusterDNS?.length) {
       const records = new ClusterRecords(ctx.clusterDomain);
