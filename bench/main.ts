@@ -12,6 +12,8 @@ const BENCHMARKS: Record<string, () => Promise<Figures>> = {
   watch: async () => (await import('./watch.ts')).run(),
   scheduler: async () => (await import('./scheduler.ts')).run(),
   rollout: async () => (await import('./rollout.ts')).run(),
+  'pod-startup': async () => (await import('./pod-startup.ts')).run(),
+  dns: async () => (await import('./dns.ts')).run(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -106,6 +106,22 @@ describe('DNS server on the wire', () => {
     assert.match(await dig('example.org'), /example\.org\.\s+(5\d|60)\s+IN\s+A\s+192\.0\.2\.99/);
   });
 
+  it('a changed Service is answered anew at once (no stale encoded answer)', { skip: digMissing }, async () => {
+    const records = new ClusterRecords('cluster.local');
+    records.upsertService(svc('default', 'moving', { clusterIP: '10.96.1.1', ports: [{ port: 80 }] }));
+    const s = new DnsServer({ records, address: '127.0.0.1', port: 0, upstreams: [] });
+    await s.start();
+    try {
+      const ask = async () => (await run(['@127.0.0.1', '-p', String(s.port), '+short', 'moving.default.svc.cluster.local'])).trim();
+      assert.equal(await ask(), '10.96.1.1');
+      assert.equal(await ask(), '10.96.1.1');
+      records.upsertService(svc('default', 'moving', { clusterIP: '10.96.1.2', ports: [{ port: 80 }] }));
+      assert.equal(await ask(), '10.96.1.2');
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('SERVFAIL without an upstream', { skip: digMissing }, async () => {
     const lonely = new DnsServer({ records: fixture(), address: '127.0.0.1', port: 0, upstreams: [] });
     await lonely.start();

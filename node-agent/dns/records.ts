@@ -69,6 +69,8 @@ export class ClusterRecords {
   /** namespace -> how many services it holds */
   private readonly namespaces = new Map<string, number>();
   readonly zone: string;
+  /** bumped on every change: answers computed before are stale */
+  version = 0;
 
   constructor(zone = 'cluster.local') {
     this.zone = lower(zone.replace(/\.$/, ''));
@@ -77,6 +79,7 @@ export class ClusterRecords {
   // ---- updates from informers
 
   upsertService(svc: KubeObject): void {
+    this.version++;
     const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
     const old = this.services.get(key);
     if (old) this.unindexServicePtr(old);
@@ -96,6 +99,7 @@ export class ClusterRecords {
   }
 
   deleteService(svc: KubeObject): void {
+    this.version++;
     const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
     const old = this.services.get(key);
     if (!old) return;
@@ -107,6 +111,7 @@ export class ClusterRecords {
   }
 
   upsertSlice(slice: KubeObject): void {
+    this.version++;
     const svcName = slice.metadata.labels?.['kubernetes.io/service-name'];
     if (!svcName) return;
     const key = `${slice.metadata.namespace}/${slice.metadata.name}`;
@@ -126,6 +131,7 @@ export class ClusterRecords {
   }
 
   deleteSlice(slice: KubeObject): void {
+    this.version++;
     const key = `${slice.metadata.namespace}/${slice.metadata.name}`;
     const old = this.slices.get(key);
     if (!old) return;

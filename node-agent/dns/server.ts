@@ -104,17 +104,54 @@ export class DnsServer {
     await new Promise<void>((r) => (this.tcp ? this.tcp.close(() => r()) : r()));
   }
 
+  /** encoded answers to cluster names by the raw question (and RD bit), valid for one records version */
+  private readonly encoded = new Map<string, Buffer>();
+  private encodedVersion = -1;
+
+  /** The raw question of a plain one-question query, or undefined (then the full path decodes it). */
+  private static questionKey(msg: Buffer): string | undefined {
+    if (msg.length < 17 || msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return undefined;
+    if ((msg[2] & 0xf8) !== 0) return undefined; // a response, or an opcode other than QUERY
+    let i = 12;
+    while (i < msg.length && msg[i] !== 0) {
+      if (msg[i] & 0xc0) return undefined;
+      i += msg[i] + 1;
+    }
+    if (i + 5 > msg.length) return undefined;
+    return msg.toString('latin1', 12, i + 5) + (msg[2] & 1);
+  }
+
   private async onUdp(msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> {
+    const key = DnsServer.questionKey(msg);
+    if (key !== undefined) {
+      if (this.encodedVersion !== this.o.records.version) {
+        this.encoded.clear();
+        this.encodedVersion = this.o.records.version;
+      }
+      const hit = this.encoded.get(key);
+      if (hit) {
+        const out = Buffer.from(hit);
+        out.writeUInt16BE(msg.readUInt16BE(0), 0);
+        this.udp?.send(out, rinfo.port, rinfo.address);
+        return;
+      }
+    }
     let q: dnsPacket.Packet;
     try {
       q = dnsPacket.decode(msg);
     } catch {
       return; // not DNS: dropped
     }
+    const version = this.o.records.version;
     const res = await this.answer(q);
     const opt = (q.additionals ?? []).find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
     const limit = Math.max(512, Math.min(opt?.udpPayloadSize ?? 512, 4096));
     let buf = dnsPacket.encode(res);
+    // answers of the cluster zone that fit in 512 bytes are kept, encoded, until the records change
+    if (key !== undefined && buf.length <= 512 && ((res.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) && version === this.o.records.version && this.encodedVersion === version) {
+      if (this.encoded.size >= CACHE_MAX) this.encoded.clear();
+      this.encoded.set(key, buf);
+    }
     if (buf.length > limit) {
       buf = dnsPacket.encode({ ...res, flags: (res.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: [] });
     }
