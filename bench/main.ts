@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<Figures>> = {
   rollout: async () => (await import('./rollout.ts')).run(),
   'pod-startup': async () => (await import('./pod-startup.ts')).run(),
   dns: async () => (await import('./dns.ts')).run(),
+  proxy: async () => (await import('./proxy.ts')).run(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
