@@ -27,6 +27,8 @@ import { STRATEGIES } from './api/strategies.ts';
 import { invalidStatus } from './api/status-errors.ts';
 import { ensurePki, makeAuthenticator, serviceAccountTokenAuthenticator, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
 import { writePrivateFile } from './auth/private-files.ts';
+import { issueClientCert } from './auth/pki.ts';
+import { NodeProxy, podSubresource } from './nodeproxy/proxy.ts';
 import { makePatcher, makeFieldValidator } from './patching.ts';
 import { makeTableRenderer } from './tables.ts';
 import { OpenApiEndpoints } from './openapi-http.ts';
@@ -121,6 +123,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     serverOptions = tlsServerOptions(pki);
   }
 
+  // pods/log, exec, attach, portforward go to the pod's node agent, with a client certificate of the cluster CA
+  const kubeletClient = pki ? await issueClientCert(pki, 'kube-apiserver-kubelet-client', ['system:masters']) : undefined;
+  const cached = (path: string, ns: string, name: string) => {
+    const r = resources.get(path);
+    return r ? (r.cache.get(storageKey(r, ns, name)) as { obj?: any } | undefined)?.obj : undefined;
+  };
+  const nodeProxy = new NodeProxy({
+    getPod: (ns, name) => cached('/v1/pods', ns, name),
+    getNode: (name) => cached('/v1/nodes', '', name),
+    clientCertPem: kubeletClient?.certPem ?? '',
+    clientKeyPem: kubeletClient?.keyPem ?? '',
+  });
+
   const port = opts.port ?? 6443;
   let advertised = `127.0.0.1:${port}`;
   const discovery = new Discovery(RESOURCES, () => advertised);
@@ -197,6 +212,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       app(req as any, res as any);
       return;
     }
+    const podSub = podSubresource(url.pathname);
+    if (podSub?.sub === 'log') {
+      ctx.verb = 'get';
+      ctx.resource = 'pods';
+      ctx.subresource = 'log';
+      nodeProxy.log(req, res, url, podSub.namespace, podSub.name).catch((err) => {
+        if (!res.headersSent) sendError(res, err);
+        else res.destroy();
+      });
+      return;
+    }
     const mutating = req.method !== 'GET' && req.method !== 'HEAD';
     const isWatch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     if (!isWatch) {
@@ -250,6 +276,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    const podSub = podSubresource(url.pathname);
+    if (podSub && podSub.sub !== 'log') {
+      nodeProxy.upgrade(req, socket, head, url, podSub.namespace, podSub.name, podSub.sub);
+      return;
+    }
     handler.handleUpgrade(req, socket, head, url).then(
       (ok) => !ok && socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'),
       (err) => {
@@ -273,7 +304,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     throw e;
   }
   const actualPort = (server.address() as AddressInfo).port;
-  await bootstrap(store, resources, allocator, actualPort, log);
+  await bootstrap(store, resources, allocator, actualPort, log, pki?.caCertPem);
   advertised = `${firstAddress()}:${actualPort}`;
   const scheme = opts.insecure ? 'http' : 'https';
   const url = `${scheme}://127.0.0.1:${actualPort}`;
@@ -322,7 +353,7 @@ async function compactOld(backend: Backend, log: (m: string) => void): Promise<v
 }
 
 /** the default namespaces and the kubernetes Service, as a fresh Kubernetes cluster has them */
-async function bootstrap(store: RestStore, resources: Map<string, Resource>, allocator: ServiceAllocator, apiPort: number, log: (m: string) => void): Promise<void> {
+async function bootstrap(store: RestStore, resources: Map<string, Resource>, allocator: ServiceAllocator, apiPort: number, log: (m: string) => void, caCertPem?: string): Promise<void> {
   const ns = resources.get('/v1/namespaces')!;
   for (const name of DEFAULT_NAMESPACES) {
     if (ns.cache.get(storageKey(ns, '', name))) continue;
@@ -344,6 +375,20 @@ async function bootstrap(store: RestStore, resources: Map<string, Resource>, all
       });
     } catch (e) {
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+    }
+  }
+  // the cluster CA for clients in the cluster (node agents check the API server's client certificate against it)
+  const cms = resources.get('/v1/configmaps');
+  if (caCertPem && cms) {
+    const cur = (cms.cache.get(storageKey(cms, 'kube-system', 'kube-root-ca.crt')) as { obj?: any } | undefined)?.obj;
+    try {
+      if (!cur) await store.create(cms, 'kube-system', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': caCertPem } });
+      else if (cur.data?.['ca.crt'] !== caCertPem) {
+        await store.delete(cms, 'kube-system', 'kube-root-ca.crt');
+        await store.create(cms, 'kube-system', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': caCertPem } });
+      }
+    } catch (e) {
+      if (!(e instanceof ApiError && (e.reason === 'AlreadyExists' || e.reason === 'Conflict'))) throw e;
     }
   }
 }

@@ -22,6 +22,7 @@ export const AGENT_FLAGS: FlagSpec[] = [
   { name: 'cluster-domain', help: 'the cluster\'s DNS domain', default: 'cluster.local' },
   { name: 'registry', help: 'registries pulled over plain HTTP: host:port, or name=http://host:port to send pulls of name/... there (comma separated)', default: '' },
   { name: 'bridge', help: 'name of the CNI bridge of this node\'s pods', default: 'skiff0' },
+  { name: 'agent-port', help: 'HTTPS port of the agent\'s logs and exec server (0: a free one)', default: '10250' },
   { name: 'node-labels', help: 'labels to add to the Node, k=v comma separated', default: '' },
   { name: 'stop-pods-on-exit', help: 'stop and remove every pod of the node when the agent stops', boolean: true },
 ];
@@ -67,6 +68,7 @@ export function agentFromFlags(client: ApiClient, f: Record<string, string>, dat
     clusterDomain: f['cluster-domain'],
     labels: { ...(defaults.labels ?? {}), ...parseLabels(f['node-labels'] ?? '') },
     bridge: f.bridge || undefined,
+    port: Number(f['agent-port'] ?? 10250),
     registries: parseRegistries(f.registry ?? ''),
     stopPodsOnExit: f['stop-pods-on-exit'] === 'true' || !!defaults.stopPodsOnExit,
   });

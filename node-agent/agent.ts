@@ -26,6 +26,7 @@ import { addLocalAddress, removeLocalAddress } from './dns/local-address.ts';
 import { allowLocalhostNodePorts, iptablesBackend, ServiceProxy } from './proxy/proxier.ts';
 import { iptablesAvailable } from './proxy/iptables.ts';
 import { UserspaceProxier } from './proxy/userspace.ts';
+import { AgentServer } from './streaming/server.ts';
 import type { ObjectSource } from './pods/env.ts';
 import { PodManager } from './pods/pod-manager.ts';
 import { RuntimeCache } from './pods/runtime-cache.ts';
@@ -59,8 +60,8 @@ export interface NodeAgentOptions {
   taints?: any[];
   /** stop and remove every pod when the agent stops (default: pods keep running, as with the kubelet) */
   stopPodsOnExit?: boolean;
-  /** the streaming server (logs, exec) is started by whoever wires it; its port goes into the Node status */
-  streamingPort?: () => number;
+  /** port of the agent's logs/exec server (kubelet's 10250; 0 picks a free one) */
+  port?: number;
   /** registries reached over plain HTTP: name -> server URL (a hosts.toml each) */
   registries?: Record<string, string>;
   /** the node's CNI bridge (default skiff0) */
@@ -112,6 +113,7 @@ export class NodeAgent implements Component {
   private metrics?: MetricsReporter;
   private dns?: DnsServer;
   private proxy?: ServiceProxy;
+  private streaming?: AgentServer;
   private dnsAddressAdded = false;
   private runtimeVersion = '';
   private podCIDR?: string;
@@ -177,7 +179,7 @@ export class NodeAgent implements Component {
       podCIDR: o.podCIDR,
       kubeletVersion: KUBELET_VERSION,
       runtimeVersion: () => this.runtimeVersion,
-      port: () => o.streamingPort?.() ?? 0,
+      port: () => this.streaming?.port ?? 0,
       notReadyReason: () => this.runtimeError ?? this.networkError,
       images: () => this.cri.listImages(),
       log: this.log,
@@ -264,11 +266,42 @@ export class NodeAgent implements Component {
     });
     await this.pods.cleanupOrphans(known);
     this.runtime.start(o.relistMs ?? 1000, (uids) => this.pods.runtimeChanged(uids, known));
+    await this.startStreaming();
     this.status.start();
     this.metrics = new MetricsReporter(o.client, this.cri, o.nodeName, (ns, name) => this.podInformer.getByName(ns, name), this.log);
     this.metrics.start();
     this.started = true;
     this.log(`node ${o.nodeName} (${this.nodeIP}) ready: runtime ${this.runtimeVersion}, socket ${this.criSocket}`);
+  }
+
+  /** logs and exec for the API server, which proves itself with a client certificate of the cluster CA */
+  private async startStreaming(): Promise<void> {
+    let ca: string | undefined;
+    try {
+      ca = (await this.o.client.get<KubeObject>(ConfigMaps, 'kube-system', 'kube-root-ca.crt') as any).data?.['ca.crt'];
+    } catch (e) {
+      this.log(`logs and exec are off: the cluster CA (ConfigMap kube-system/kube-root-ca.crt) cannot be read: ${(e as Error).message}`);
+      return;
+    }
+    if (!ca) return;
+    this.streaming = new AgentServer({
+      cri: this.cri,
+      runtime: this.runtime,
+      pod: (ns, name) => this.podInformer.getByName(ns, name),
+      clusterCaPem: ca,
+      nodeName: this.o.nodeName,
+      nodeIP: this.nodeIP,
+      port: this.o.port ?? 10250,
+      log: this.log,
+    });
+    try {
+      await this.streaming.start();
+    } catch (e) {
+      this.log(`logs and exec are off: cannot listen on port ${this.o.port ?? 10250}: ${(e as Error).message}`);
+      this.streaming = undefined;
+      return;
+    }
+    await this.status.reportStatus(true);
   }
 
   private async ensureBuiltinImages(): Promise<void> {
@@ -317,6 +350,7 @@ export class NodeAgent implements Component {
   }
 
   async stop(): Promise<void> {
+    await this.streaming?.stop();
     this.metrics?.stop();
     this.status?.stop();
     this.runtime?.stop();

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
-import { kubectl, kubectlOk } from './harness/kubectl.ts';
+import { kubectl, kubectlAsync, kubectlOk } from './harness/kubectl.ts';
 import { CriClient } from '../node-agent/cri/client.ts';
 import { eventually } from './harness/eventually.ts';
 import { registryMissing, startRegistry, type Registry } from './harness/registry.ts';
@@ -327,6 +327,34 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     }, 30_000);
     assert.match(w.message, /Back-off pulling image/);
     for (const n of ['pulled', 'mapped', 'nosuch']) await c.delete(Pods, NS, n, { gracePeriodSeconds: 0 });
+  });
+
+  it('kubectl logs (tail, timestamps, follow, previous) and exec (exit code, stdin, tty) reach the container', async () => {
+    await c.create(Pods, podOf('talk', { terminationGracePeriodSeconds: 1, containers: [container('i=0; while true; do echo line $i; i=$((i+1)); sleep 0.5; done')] }));
+    await eventually('talk has logged 3 lines', () => kubectl(s.kubeconfig, ['logs', 'talk']).stdout.split('\n').length > 3, 30_000, 200);
+    assert.deepEqual(kubectlOk(s.kubeconfig, ['logs', 'talk']).split('\n').slice(0, 3), ['line 0', 'line 1', 'line 2']);
+    const tail = kubectlOk(s.kubeconfig, ['logs', 'talk', '--tail=2', '--timestamps']).trim().split('\n');
+    assert.equal(tail.length, 2);
+    assert.match(tail[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line \d+$/);
+    // follow: lines written after the request arrive on the open stream
+    const follow = await kubectlAsync(s.kubeconfig, ['logs', '-f', 'talk', '--tail=1'], { timeoutMs: 2500 });
+    assert.ok(follow.stdout.trim().split('\n').length >= 3, `follow gave: ${follow.stdout}`);
+    const prev = kubectl(s.kubeconfig, ['logs', 'talk', '--previous']);
+    assert.notEqual(prev.code, 0);
+    assert.match(prev.stderr, /previous terminated container "c" in pod "talk" not found/);
+    const ex = kubectl(s.kubeconfig, ['exec', 'talk', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(ex.code, 3);
+    assert.equal(ex.stdout, 'out\n');
+    assert.match(ex.stderr, /err/);
+    assert.equal(kubectlOk(s.kubeconfig, ['exec', '-i', 'talk', '--', 'head', '-1'], { input: 'from stdin\nmore\n' }), 'from stdin\n');
+    // a second attempt of a crashing container: --previous shows the first one's output
+    await c.create(Pods, podOf('twice', { containers: [container('echo attempt $(cat /proc/sys/kernel/random/uuid); exit 1')] }));
+    await eventually('twice restarted', async () => (await cstatus('twice'))?.restartCount >= 1, 30_000, 200);
+    const before = kubectlOk(s.kubeconfig, ['logs', 'twice', '--previous']);
+    assert.match(before, /^attempt [0-9a-f-]{36}\n$/);
+    const waiting = kubectl(s.kubeconfig, ['logs', 'nocm-missing-pod']);
+    assert.match(waiting.stderr, /not found/);
+    for (const n of ['talk', 'twice']) await c.delete(Pods, NS, n, { gracePeriodSeconds: 0 });
   });
 
   it('a killed agent comes back, adopts its running pods without restarting them, and removes what was deleted meanwhile', async () => {

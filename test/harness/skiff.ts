@@ -79,7 +79,7 @@ export async function startSkiff(opts: { dataDir?: string; port?: number; store?
   const port = opts.port ?? (await freePort());
   const args = [path.join(ROOT, 'bin/skiff.mjs'), opts.command ?? 'server', '--bind-address', '127.0.0.1'];
   if (opts.store) args.push('--store', opts.store);
-  if ((opts.command ?? 'server') === 'server' && !opts.agent) args.push('--disable-agent');
+  if ((opts.command ?? 'server') === 'server') args.push(...(opts.agent ? ['--agent-port', '0'] : ['--disable-agent']));
   if (opts.args) args.push(...opts.args);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,

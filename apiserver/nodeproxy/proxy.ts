@@ -1,0 +1,134 @@
+/**
+ * pods/log, pods/exec, pods/attach and pods/portforward: the API server finds the pod's node and forwards the request
+ * to that node's agent (status.addresses InternalIP, status.daemonEndpoints.kubeletEndpoint.Port) over HTTPS with its
+ * own client certificate, as kube-apiserver does with the kubelet. Logs stream through; upgrade requests (exec, attach,
+ * port-forward over WebSocket or SPDY) are spliced byte for byte: the API server need not speak the protocols.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { ApiError, badRequest, notFound } from '../rest/status.ts';
+
+export interface NodeProxyOptions {
+  /** the pod and node objects, from the API server's own cache */
+  getPod(namespace: string, name: string): any | undefined;
+  getNode(name: string): any | undefined;
+  /** client certificate the API server presents to agents */
+  clientCertPem: string;
+  clientKeyPem: string;
+}
+
+const POD_SUB = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(log|exec|attach|portforward)$/;
+
+export function podSubresource(pathname: string): { namespace: string; name: string; sub: 'log' | 'exec' | 'attach' | 'portforward' } | undefined {
+  const m = POD_SUB.exec(pathname);
+  if (!m) return undefined;
+  return { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]), sub: m[3] as 'log' };
+}
+
+export class NodeProxy {
+  constructor(private readonly o: NodeProxyOptions) {}
+
+  /** The container a request is for: the one named, the only one, or the default-container annotation's. */
+  private container(pod: any, asked: string | null, sub: string): string | undefined {
+    const names: string[] = (pod.spec?.containers ?? []).map((c: any) => c.name);
+    const all = [...names, ...(pod.spec?.initContainers ?? []).map((c: any) => c.name), ...(pod.spec?.ephemeralContainers ?? []).map((c: any) => c.name)];
+    if (asked) {
+      if (!all.includes(asked)) throw badRequest(`container ${asked} is not valid for pod ${pod.metadata.name}`);
+      return asked;
+    }
+    if (sub === 'portforward') return undefined;
+    const def = pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'];
+    if (def && names.includes(def)) return def;
+    if (names.length === 1) return names[0];
+    throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(' ')}]`);
+  }
+
+  /** The agent URL for a pod subresource request. */
+  location(namespace: string, name: string, sub: string, query: URLSearchParams): { host: string; port: number; path: string } {
+    const pod = this.o.getPod(namespace, name);
+    if (!pod) throw notFound('', 'pods', name);
+    const nodeName = pod.spec?.nodeName;
+    if (!nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
+    const node = this.o.getNode(nodeName);
+    if (!node) throw notFound('', 'nodes', nodeName);
+    const addrs: any[] = node.status?.addresses ?? [];
+    const host = (addrs.find((a) => a.type === 'InternalIP') ?? addrs.find((a) => a.type === 'ExternalIP') ?? addrs.find((a) => a.type === 'Hostname'))?.address;
+    const port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0);
+    if (!host || !port) throw new ApiError(503, 'ServiceUnavailable', `node ${nodeName} does not report an address and port for its agent`);
+    const container = this.container(pod, query.get('container'), sub);
+    const q = new URLSearchParams(query);
+    q.delete('container');
+    const enc = encodeURIComponent;
+    const base = sub === 'log' ? 'containerLogs' : sub === 'portforward' ? 'portForward' : sub;
+    const path = `/${base}/${enc(namespace)}/${enc(name)}${container ? `/${enc(container)}` : ''}`;
+    return { host, port, path: `${path}${q.size ? `?${q}` : ''}` };
+  }
+
+  /** GET pods/log: the agent's answer streamed back (errors keep the agent's status code and message). */
+  async log(req: http.IncomingMessage, res: http.ServerResponse, url: URL, namespace: string, name: string): Promise<void> {
+    if (req.method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+    const loc = this.location(namespace, name, 'log', url.searchParams);
+    await new Promise<void>((resolve, reject) => {
+      const up = https.request(
+        { host: loc.host, port: loc.port, path: loc.path, method: 'GET', cert: this.o.clientCertPem, key: this.o.clientKeyPem, rejectUnauthorized: false, timeout: 10_000 },
+        (ur) => {
+          up.setTimeout(0);
+          if ((ur.statusCode ?? 500) >= 400) {
+            let body = '';
+            ur.on('data', (d) => (body += d));
+            ur.on('end', () => reject(new ApiError(ur.statusCode === 404 ? 404 : 400, ur.statusCode === 404 ? 'NotFound' : 'BadRequest', body.trim() || `the node agent answered ${ur.statusCode}`)));
+            return;
+          }
+          res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+          res.flushHeaders();
+          ur.pipe(res);
+          ur.on('end', resolve);
+          ur.on('error', resolve);
+          res.on('close', () => {
+            up.destroy();
+            resolve();
+          });
+        },
+      );
+      up.on('timeout', () => up.destroy(new Error('timeout')));
+      up.on('error', (e) => reject(new ApiError(500, 'InternalError', `Get "https://${loc.host}:${loc.port}${loc.path}": ${e.message}`)));
+      up.end();
+    });
+  }
+
+  /** exec, attach, portforward: forwards the upgrade request to the agent and splices the two connections. */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL, namespace: string, name: string, sub: string): void {
+    let loc: { host: string; port: number; path: string };
+    try {
+      loc = this.location(namespace, name, sub, url.searchParams);
+    } catch (e) {
+      const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', (e as Error).message);
+      const body = JSON.stringify(err.toStatus());
+      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
+    const up = tls.connect({ host: loc.host, port: loc.port, cert: this.o.clientCertPem, key: this.o.clientKeyPem, rejectUnauthorized: false, servername: undefined }, () => {
+      const headers: string[] = [`${req.method} ${loc.path} HTTP/1.1`, `Host: ${loc.host}:${loc.port}`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        const k = req.rawHeaders[i].toLowerCase();
+        if (k === 'host' || k === 'authorization') continue;
+        headers.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      }
+      up.write(headers.join('\r\n') + '\r\n\r\n');
+      if (head.length) up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', (e) => {
+      if (!socket.destroyed) {
+        const msg = `error dialing backend: dial tcp ${loc.host}:${loc.port}: ${e.message}`;
+        socket.end(`HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg)}\r\n\r\n${msg}`);
+      }
+    });
+    socket.on('error', () => up.destroy());
+    socket.on('close', () => up.destroy());
+    up.on('close', () => socket.destroy());
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The agent's own HTTPS port (kubelet's 10250): container logs, exec and attach, for the API server only. Clients must
+ * present a certificate of the cluster CA with the group system:masters (the API server's kubelet-client
+ * certificate); anything else is refused in the TLS handshake or with 403.
+ *   GET /containerLogs/{ns}/{pod}/{container}?follow&tailLines&sinceSeconds&sinceTime&timestamps&previous&limitBytes
+ *   /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty   (WebSocket: v5/v4.channel.k8s.io)
+ *   /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty
+ * Exec and attach are bridged to the runtime's streaming server (CRI Exec/Attach give its URL), frame for frame.
+ */
+import https from 'node:https';
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { KubeObject } from '../../lib/kube/object.ts';
+import type { CriClient } from '../cri/client.ts';
+import type { ContainerStatus } from '../cri/types.ts';
+import type { RuntimeCache } from '../pods/runtime-cache.ts';
+import { streamLog } from './logs.ts';
+import { selfSignedServingCert } from './tls.ts';
+
+export interface AgentServerOptions {
+  cri: CriClient;
+  runtime: RuntimeCache;
+  /** the pod of namespace/name bound to this node, from the agent's watch */
+  pod(namespace: string, name: string): KubeObject | undefined;
+  clusterCaPem: string;
+  nodeName: string;
+  nodeIP: string;
+  port: number;
+  host?: string;
+  log?: (msg: string) => void;
+}
+
+const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+/** the runtime's streaming server speaks v4 (v5 adds only the close signal, channel 255) */
+const BACKEND_PROTOCOL = 'v4.channel.k8s.io';
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function bool(v: string | null): boolean {
+  return v === 'true' || v === '1';
+}
+
+export class AgentServer {
+  private server?: https.Server;
+  private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => CHANNEL_PROTOCOLS.find((p) => protocols.has(p)) ?? false });
+  port = 0;
+  private readonly log: (msg: string) => void;
+
+  constructor(private readonly o: AgentServerOptions) {
+    this.log = o.log ?? (() => {});
+  }
+
+  async start(): Promise<number> {
+    const { certPem, keyPem } = await selfSignedServingCert(this.o.nodeName, [this.o.nodeIP]);
+    const server = https.createServer({ cert: certPem, key: keyPem, ca: [this.o.clusterCaPem], requestCert: true, rejectUnauthorized: true }, (req, res) => void this.onRequest(req, res));
+    server.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
+    server.on('tlsClientError', () => {});
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.port, this.o.host ?? '0.0.0.0', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as { port: number }).port;
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.wss.clients) c.terminate();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.server?.closeAllConnections?.();
+  }
+
+  /** only the API server's client certificate (group system:masters) may use this port */
+  private authorized(req: http.IncomingMessage): boolean {
+    const cert = (req.socket as TLSSocket).getPeerCertificate?.();
+    if (!cert || !cert.subject) return false;
+    const o = cert.subject.O;
+    const groups = Array.isArray(o) ? o : o ? [o] : [];
+    return groups.includes('system:masters');
+  }
+
+  private parse(url: URL): { kind: string; ns: string; pod: string; container: string } {
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const [kind, ns, pod, container] = parts;
+    if (!kind || !ns || !pod) throw new HttpError(404, `no such path: ${url.pathname}`);
+    return { kind, ns, pod, container: container ?? '' };
+  }
+
+  /** The pod's containers of `name` in the runtime, newest first. */
+  private attempts(ns: string, podName: string, name: string): { pod: KubeObject; list: ContainerStatus[] } {
+    const pod = this.o.pod(ns, podName);
+    if (!pod) throw new HttpError(404, `pod "${podName}" not found on this node`);
+    const list = this.o.runtime.get(pod.metadata.uid!).containers.filter((c) => c.metadata.name === name);
+    return { pod, list };
+  }
+
+  /** kubelet's words for a container whose log or shell cannot be reached yet */
+  private waitingMessage(pod: KubeObject, name: string): string | undefined {
+    const st = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s: any) => s.name === name);
+    const w = st?.state?.waiting;
+    if (w && !st.lastState?.terminated) {
+      const why = w.reason === 'ErrImagePull' ? "image can't be pulled" : w.reason === 'ImagePullBackOff' ? 'trying and failing to pull image' : (w.reason ?? 'ContainerCreating');
+      return `container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${why}`;
+    }
+    return undefined;
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://agent');
+    try {
+      if (!this.authorized(req)) throw new HttpError(403, 'Forbidden: only the API server may use this port');
+      const p = this.parse(url);
+      if (p.kind !== 'containerLogs' || req.method !== 'GET') throw new HttpError(404, `no such path: ${url.pathname}`);
+      const previous = bool(url.searchParams.get('previous'));
+      const { pod, list } = this.attempts(p.ns, p.pod, p.container);
+      const target = previous ? list[1] : list[0];
+      if (!target) {
+        if (previous) throw new HttpError(400, `previous terminated container "${p.container}" in pod "${p.pod}" not found`);
+        throw new HttpError(400, this.waitingMessage(pod, p.container) ?? `container "${p.container}" in pod "${p.pod}" is waiting to start: ContainerCreating`);
+      }
+      const q = url.searchParams;
+      const sinceTime = q.get('sinceTime');
+      const sinceSeconds = q.get('sinceSeconds');
+      const tail = q.get('tailLines');
+      const limit = q.get('limitBytes');
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      let closed = false;
+      res.on('close', () => (closed = true));
+      const id = target.id;
+      await streamLog(
+        target.log_path,
+        {
+          follow: bool(q.get('follow')) && !previous,
+          timestamps: bool(q.get('timestamps')),
+          tailLines: tail !== null ? Number(tail) : undefined,
+          sinceMs: sinceTime ? Date.parse(sinceTime) : sinceSeconds ? Date.now() - Number(sinceSeconds) * 1000 : undefined,
+          limitBytes: limit !== null ? Number(limit) : undefined,
+        },
+        { write: (s) => res.write(s), closed: () => closed },
+        () => this.o.runtime.get(pod.metadata.uid!).containers.find((c) => c.id === id)?.state === 'CONTAINER_RUNNING',
+      );
+      res.end();
+    } catch (e) {
+      const code = e instanceof HttpError ? e.code : 500;
+      if (!res.headersSent) res.writeHead(code, { 'Content-Type': 'text/plain' }).end((e as Error).message);
+      else res.end();
+    }
+  }
+
+  private reject(socket: Duplex, code: number, message: string): void {
+    const reason = code === 403 ? 'Forbidden' : code === 404 ? 'Not Found' : code === 400 ? 'Bad Request' : 'Internal Server Error';
+    socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+  }
+
+  private async onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://agent');
+    let backendUrl: string;
+    try {
+      if (!this.authorized(req)) throw new HttpError(403, 'Forbidden: only the API server may use this port');
+      const p = this.parse(url);
+      if (p.kind !== 'exec' && p.kind !== 'attach') throw new HttpError(400, `${p.kind} is not supported by this node over an upgraded connection`);
+      if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+        throw new HttpError(400, `this node speaks the WebSocket stream protocols (${CHANNEL_PROTOCOLS.join(', ')}); SPDY is not supported: use kubectl 1.30 or newer`);
+      }
+      const { pod, list } = this.attempts(p.ns, p.pod, p.container);
+      const running = list.find((c) => c.state === 'CONTAINER_RUNNING');
+      if (!running) throw new HttpError(400, this.waitingMessage(pod, p.container) ?? `container ${p.container} is not running`);
+      const q = url.searchParams;
+      const tty = bool(q.get('tty'));
+      const streams = { stdin: bool(q.get('stdin')), stdout: bool(q.get('stdout')), stderr: bool(q.get('stderr')) && !tty, tty };
+      backendUrl =
+        p.kind === 'exec'
+          ? await this.o.cri.exec({ container_id: running.id, cmd: q.getAll('command'), ...streams })
+          : await this.o.cri.attach({ container_id: running.id, ...streams });
+    } catch (e) {
+      this.reject(socket, e instanceof HttpError ? e.code : 500, (e as Error).message);
+      return;
+    }
+    const backend = new WebSocket(backendUrl, [BACKEND_PROTOCOL]);
+    backend.once('error', (e) => this.reject(socket, 500, `the runtime's stream failed: ${e.message}`));
+    backend.once('open', () => {
+      this.wss.handleUpgrade(req, socket, head, (client) => {
+        const v5 = client.protocol === 'v5.channel.k8s.io';
+        client.on('message', (data: Buffer, isBinary) => {
+          const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+          // v5's close signal (channel 255) has no v4 form: stdin stays open until the stream ends
+          if (v5 && buf[0] === 255) return;
+          if (backend.readyState === WebSocket.OPEN) backend.send(buf, { binary: isBinary });
+        });
+        backend.on('message', (data: Buffer, isBinary) => {
+          if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+        });
+        backend.on('close', () => client.close(1000));
+        client.on('close', () => backend.close());
+        client.on('error', () => backend.terminate());
+        backend.on('error', () => client.terminate());
+      });
+    });
+  }
+}
