@@ -33,7 +33,7 @@ test('client and informer against a real API server', async (t) => {
   await assert.rejects(client.update(ConfigMaps, { ...cm, metadata: { ...cm.metadata, resourceVersion: '1' } }), (e) => isConflict(e));
   await assert.rejects(client.get(ConfigMaps, 'default', 'nope'), (e) => isNotFound(e));
 
-  const inf = new Informer(client, ConfigMaps, { pageSize: 2 });
+  const inf = new Informer(client, ConfigMaps, { pageSize: 2, namespace: 'default' });
   const seen: string[] = [];
   inf.addEventHandler({
     onAdd: (o) => seen.push(`add ${o.metadata.name}`),
