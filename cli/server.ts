@@ -84,7 +84,8 @@ async function run(args: string[], command: string, roles: string): Promise<void
       if (roleNames.includes('node-agent')) {
         console.log('This host is a node: pods run here on containerd. Try:');
         console.log('  kubectl get nodes -o wide');
-        console.log('  kubectl logs deploy/web; kubectl exec -it deploy/web -- sh');
+        console.log('  kubectl -n shop logs deploy/web; kubectl -n shop exec -it deploy/web -- sh');
+        console.log('  kubectl -n shop run -it --rm client --image=skiff.local/busybox:1.35 -- wget -qO- http://web/greeting');
       } else {
         console.log('No node agent runs in this server: pods need nodes.');
       }
