@@ -27,6 +27,8 @@ const NODE = `agent-e2e-${suffix}`;
 const BRIDGE = `ska${suffix}`;
 const HOST_PORT = 20000 + Math.floor(Math.random() * 10000);
 const CLUSTER_DNS = `169.254.21.${1 + Math.floor(Math.random() * 250)}`;
+// Service and pod ranges of this run only: clusters of tests running side by side share the host's iptables
+const SERVICE_CIDR = `10.${20 + Math.floor(Math.random() * 40)}.0.0/16`;
 const CLUSTER_CIDR = `10.${200 + Math.floor(Math.random() * 50)}.0.0/16`;
 
 /** pids of the processes whose command line mentions `text` */
@@ -58,7 +60,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     if (!registryMissing()) registry = await startRegistry();
     s = await startSkiff({
       agent: true,
-      args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, '--cluster-dns', CLUSTER_DNS, ...(registry ? ['--registry', `registry.skiff.test=http://${registry.host}`] : [])],
+      args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, '--service-cidr', SERVICE_CIDR, '--cluster-dns', CLUSTER_DNS, ...(registry ? ['--registry', `registry.skiff.test=http://${registry.host}`] : [])],
     });
     c = await Client.fromKubeconfig(s.kubeconfig);
     await eventually('the node is Ready', async () => {
@@ -367,7 +369,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     const controlPlane = await startSkiff({ dataDir: s.dataDir, port: s.port, args: ['--disable-scheduler', '--disable-controller-manager'] });
     kubectlOk(s.kubeconfig, ['delete', 'pod', gone.metadata.name!, '--force', '--grace-period=0']);
     assert.equal(await controlPlane.stop(), 0);
-    const again = await startSkiff({ dataDir: s.dataDir, port: s.port, agent: true, args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, '--cluster-dns', CLUSTER_DNS] });
+    const again = await startSkiff({ dataDir: s.dataDir, port: s.port, agent: true, args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, '--service-cidr', SERVICE_CIDR, '--cluster-dns', CLUSTER_DNS] });
     s = again;
     assert.match(again.output(), /adopting the running containerd/);
     const cri = new CriClient(`${s.dataDir}/agent/containerd/containerd.sock`);

@@ -23,6 +23,8 @@ const NODE = `svc-e2e-${suffix}`;
 const BRIDGE = `sks${suffix}`;
 const PREFIX = `SK${BRIDGE.slice(-6).toUpperCase()}`;
 const DNS = `169.254.22.${1 + Math.floor(Math.random() * 250)}`;
+// Service and pod ranges of this run only: clusters of tests running side by side share the host's iptables
+const SERVICE_CIDR = `10.${60 + Math.floor(Math.random() * 40)}.0.0/16`;
 const CLUSTER_CIDR = `10.${150 + Math.floor(Math.random() * 40)}.0.0/16`;
 const BUSYBOX = 'skiff.local/busybox:1.35';
 const execAsync = promisify(execFile);
@@ -86,7 +88,7 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
   }
 
   before(async () => {
-    s = await startSkiff({ agent: true, args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, '--cluster-dns', DNS] });
+    s = await startSkiff({ agent: true, args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, '--service-cidr', SERVICE_CIDR, '--cluster-dns', DNS] });
     c = await Client.fromKubeconfig(s.kubeconfig);
     apply(deployment('web', 3));
     apply(service('web'));
@@ -130,6 +132,16 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
     }, 10_000, 100);
     assert.match(r, /ECONNREFUSED/);
     assert.ok(Date.now() - t0 < 5000);
+  });
+
+  it('sessionAffinity ClientIP keeps a client on one endpoint', async () => {
+    apply(service('sticky', { selector: { app: 'web' }, sessionAffinity: 'ClientIP' }));
+    const ip = vip('sticky');
+    const first = await eventually('sticky answers', async () => {
+      const r = await curl(`http://${ip}/i`);
+      return r.startsWith('web-') && r;
+    }, 10_000, 100);
+    for (let i = 0; i < 5; i++) assert.equal(await curl(`http://${ip}/i`), first);
   });
 
   it('scaling to 1 and back changes the rotation within a second of the endpoint change', async () => {

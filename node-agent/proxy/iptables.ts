@@ -107,7 +107,8 @@ export class IptablesProxier {
   }
 
   private async existingChains(table: string): Promise<string[]> {
-    const { stdout } = await run('iptables-save', ['-t', table]);
+    // the nat table of a busy node is megabytes of text
+    const { stdout } = await run('iptables-save', ['-t', table], { maxBuffer: 512 * 1024 * 1024 });
     const mine = new RegExp(`^${this.p}-(SERVICES|NODEPORTS|PROXY-SNAT|REJECT|SVC-|SEP-|EXT-)`);
     return stdout
       .split('\n')
@@ -242,7 +243,10 @@ export class IptablesProxier {
     await del('nat', 'POSTROUTING', ['-m', 'comment', '--comment', 'skiff service traffic requiring SNAT', '-j', this.post]);
     for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) await del('filter', chain, ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff services without endpoints', '-j', this.reject]);
     for (const table of ['nat', 'filter']) {
-      const chains = await this.existingChains(table).catch(() => [] as string[]);
+      const chains = await this.existingChains(table).catch((e) => {
+        this.log(`proxy cleanup: cannot list the ${table} chains: ${(e as Error).message}`);
+        return [] as string[];
+      });
       if (!chains.length) continue;
       await restore([`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n')).catch((e) => this.log(`proxy cleanup: ${(e as Error).message}`));
     }

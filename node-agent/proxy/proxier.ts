@@ -14,6 +14,7 @@ const run = promisify(execFile);
 /** changes within this window go into one sync */
 const COALESCE_MS = 30;
 const RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
 
 export interface Backend {
   sync(ports: ServicePort[]): Promise<number>;
@@ -37,6 +38,7 @@ export class ServiceProxy {
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  private failures = 0;
   private readonly log: (msg: string) => void;
   /** the last sync: when it ended and how long it took */
   lastSync = { at: 0, ms: 0, rewritten: 0 };
@@ -98,9 +100,12 @@ export class ServiceProxy {
         try {
           const rewritten = await this.o.backend.sync([...this.ports.values()].flat());
           this.lastSync = { at: Date.now(), ms: Date.now() - t0, rewritten };
+          this.failures = 0;
         } catch (e) {
-          this.log(`service proxy: ${(e as Error).message}`);
-          setTimeout(() => this.schedule(), RETRY_MS);
+          // retried with a growing delay: a sync that keeps failing must not keep the node busy
+          const delay = Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.failures++);
+          this.log(`service proxy: ${(e as Error).message.split('\n')[0]} (retrying in ${delay / 1000} s)`);
+          setTimeout(() => this.schedule(), delay);
         }
       } while (this.again && !this.stopped);
     })().finally(() => {
