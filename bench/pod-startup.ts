@@ -8,8 +8,9 @@
  *    30 created at once.
  * 2. the floor of that latency: the same sandbox + container start sent directly through CRI (RunPodSandbox,
  *    CreateContainer, StartContainer, until ContainerStatus says RUNNING) to the agent's own containerd, with a
- *    sandbox like the agent's (the node's CNI network, a log folder, a cgroup parent, DNS), 30 one after another.
- *    ratio = serial p50 / direct p50.
+ *    sandbox like the agent's (the node's CNI network, a log folder, a cgroup parent, DNS), 30 one after another,
+ *    each right after one of the serial pods of 1. ratio = serial p50 / direct p50. Each phase of both (from the
+ *    runtime's own timestamps) is printed too: where the time goes.
  * 3. the agent's own cost with 50 running pods at rest (a Deployment of 50): RSS (VmRSS) and CPU (utime + stime over
  *    30 s, percent of one core) of the agent process, read from /proc; its containerd is shown beside it.
  *
@@ -74,7 +75,9 @@ interface AgentProcess {
 }
 
 async function startAgent(args: string[]): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/skiff.mjs'), 'agent', ...args], {
+  // SKIFF_BENCH_AGENT_NODE_ARGS: node flags for the agent process, e.g. --inspect=127.0.0.1:9339 to profile it
+  const nodeArgs = (process.env.SKIFF_BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/skiff.mjs'), 'agent', ...args], {
     cwd: ROOT,
     env: { ...process.env, SKIFF_DATA_DIR: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -113,6 +116,42 @@ async function startAgent(args: string[]): Promise<AgentProcess> {
     await sleep(100);
   }
   return agent;
+}
+
+/** lines of a log that occur at least `min` times once numbers and ids are masked: an agent retrying something */
+function repeatedLines(log: string, min: number): [number, string][] {
+  const counts = new Map<string, { n: number; first: string }>();
+  for (const line of log.split('\n')) {
+    if (!line.trim()) continue;
+    const key = line.replace(/[0-9a-f]{12,}/g, '#').replace(/\d+/g, '0');
+    const c = counts.get(key);
+    if (c) c.n++;
+    else counts.set(key, { n: 1, first: line.slice(0, 300) });
+  }
+  return [...counts.values()].filter((c) => c.n >= min).sort((x, y) => y.n - x.n).slice(0, 8).map((c) => [c.n, c.first]);
+}
+
+/**
+ * Removes the iptables chains of the agent's service proxy (prefix as the agent derives it from its bridge) and the
+ * jumps to them, when the agent could not: its own cleanup gives up where the nat table is large.
+ */
+function removeProxyChains(bridge: string): void {
+  const prefix = `SK${bridge.slice(-6).toUpperCase()}-`;
+  for (const table of ['nat', 'filter']) {
+    const save = spawnSync('iptables-save', ['-t', table], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+    const lines = (save.stdout ?? '').split('\n');
+    const chains = lines.filter((l) => l.startsWith(`:${prefix}`)).map((l) => l.slice(1).split(' ')[0]);
+    if (!chains.length) continue;
+    const mine = new Set(chains);
+    const jumps = lines.filter((l) => {
+      const m = /^-A (\S+) .*-j (\S+)/.exec(l);
+      return m && !mine.has(m[1]) && mine.has(m[2]);
+    });
+    const input = [`*${table}`, ...jumps.map((l) => `-D${l.slice(2)}`), ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+    const r = spawnSync('iptables-restore', ['-w', '5', '--noflush'], { input, encoding: 'utf8' });
+    if (r.status !== 0) console.log(`(cleanup: could not remove the ${table} chains ${prefix}*: ${r.stderr.trim()})`);
+    else console.log(`(cleanup: removed ${chains.length} ${table} chain(s) ${prefix}* the agent left behind)`);
+  }
 }
 
 // ---- /proc readings
@@ -267,6 +306,51 @@ interface Sample {
   total: number;
   /** create call returned -> bound to the node observed (ms) */
   scheduled: number;
+  /** wall clock (ms since the epoch, sub-ms) of the create call's return and of Ready seen */
+  createdWall: number;
+  readyWall: number;
+}
+
+/** performance.now() as wall-clock ms, comparable with the runtime's nanosecond timestamps */
+const wall = (t: number) => performance.timeOrigin + t;
+const nsToMs = (ns: string | number) => Number(BigInt(ns || 0) / 1000n) / 1000;
+
+/**
+ * Where the time of one start goes, from the runtime's own timestamps: start -> sandbox record created (for pods:
+ * API, scheduler, the agent's watch and its pod cgroup), -> container record created (RunPodSandbox with CNI, the
+ * agent's work between the calls, CreateContainer up to its record), -> container started (the rest of
+ * CreateContainer and StartContainer), -> Ready seen (the agent noticing, its status patch, the watch).
+ */
+interface Phases {
+  toSandbox: number;
+  toContainer: number;
+  toStarted: number;
+  toReady: number;
+}
+
+/** the phases of the agent's pods of these names, read from the runtime while they still run */
+async function podPhases(cri: CriClient, node: string, samples: Sample[]): Promise<Phases[]> {
+  const labels = { [MANAGED_BY_NODE]: node };
+  const [sandboxes, containers] = await Promise.all([cri.listPodSandbox({ labels }), cri.listContainers({ labels })]);
+  const sandboxOf = new Map(sandboxes.map((sb) => [sb.metadata.name, sb]));
+  const containerOf = new Map(containers.map((c) => [c.pod_sandbox_id, c]));
+  const out: Phases[] = [];
+  for (const s of samples) {
+    const sb = sandboxOf.get(s.name);
+    const c = sb && containerOf.get(sb.id);
+    if (!sb || !c) continue;
+    const { status } = await cri.containerStatus(c.id);
+    const sbAt = nsToMs(sb.created_at);
+    const cAt = nsToMs(status.created_at);
+    const startedAt = nsToMs(status.started_at);
+    out.push({ toSandbox: sbAt - s.createdWall, toContainer: cAt - sbAt, toStarted: startedAt - cAt, toReady: s.readyWall - startedAt });
+  }
+  return out;
+}
+
+function phaseP50(xs: Phases[]): Record<keyof Phases, number> {
+  const one = (k: keyof Phases) => Math.round(percentile(xs.map((x) => x[k]).sort((a, b) => a - b), 50));
+  return { toSandbox: one('toSandbox'), toContainer: one('toContainer'), toStarted: one('toStarted'), toReady: one('toReady') };
 }
 
 async function createAndTime(client: Client, watch: ReadyWatch, obj: KubeObject): Promise<Sample> {
@@ -274,7 +358,7 @@ async function createAndTime(client: Client, watch: ReadyWatch, obj: KubeObject)
   const created = performance.now();
   const ready = await watch.ready(obj.metadata.name!, 120_000);
   const scheduled = watch.scheduledAt.get(obj.metadata.name!) ?? ready;
-  return { name: obj.metadata.name!, total: Math.max(0, ready - created), scheduled: Math.max(0, scheduled - created) };
+  return { name: obj.metadata.name!, total: Math.max(0, ready - created), scheduled: Math.max(0, scheduled - created), createdWall: wall(created), readyWall: wall(ready) };
 }
 
 /** Deletes every pod of the label at once and waits until the API and the agent's runtime hold none of them. */
@@ -357,7 +441,7 @@ function directContainerConfig(d: DirectCri, sb: PodSandboxConfig): ContainerCon
   };
 }
 
-async function directStart(d: DirectCri, i: number): Promise<number> {
+async function directStart(d: DirectCri, i: number): Promise<{ total: number; phases: Phases }> {
   const sbConfig = directSandboxConfig(d, i);
   const cConfig = directContainerConfig(d, sbConfig);
   const t0 = performance.now();
@@ -368,12 +452,17 @@ async function directStart(d: DirectCri, i: number): Promise<number> {
   await d.cri.startContainer(c);
   for (;;) {
     const { status } = await d.cri.containerStatus(c);
-    if (status.state === 'CONTAINER_RUNNING') break;
+    if (status.state === 'CONTAINER_RUNNING') {
+      const end = performance.now();
+      const sbAt = nsToMs((await d.cri.podSandboxStatus(sb)).created_at);
+      const cAt = nsToMs(status.created_at);
+      const startedAt = nsToMs(status.started_at);
+      return { total: end - t0, phases: { toSandbox: sbAt - wall(t0), toContainer: cAt - sbAt, toStarted: startedAt - cAt, toReady: wall(end) - startedAt } };
+    }
     if (status.state !== 'CONTAINER_CREATED') throw new Error(`direct CRI container ${c.slice(0, 12)} is ${status.state} (${status.reason} ${status.message}), not running`);
     if (performance.now() - t0 > 60_000) throw new Error(`direct CRI container ${c.slice(0, 12)} did not run within 60 s`);
     await sleep(2);
   }
-  return performance.now() - t0;
 }
 
 async function directCleanup(d: DirectCri): Promise<void> {
@@ -419,7 +508,8 @@ export async function run(): Promise<Record<string, unknown>> {
     agentDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-agent-'));
     const dir = agentDir;
     later('the agent data folder', () => releaseFolder(dir));
-    later('the bridge, masquerade chain and cgroups of the node (when the agent could not remove them)', async () => {
+    later('the bridge, iptables chains and cgroups of the node (when the agent could not remove them)', async () => {
+      removeProxyChains(bridge);
       await removeBridge(bridge);
       await removeMasquerade(masqChain(bridge));
       removePodCgroup(`/skiff/${node}`);
@@ -434,11 +524,16 @@ export async function run(): Promise<Record<string, unknown>> {
       '--cluster-cidr', clusterCIDR,
       '--cluster-dns', clusterDNS,
       '--stop-pods-on-exit',
+      // SKIFF_BENCH_AGENT_ARGS: more agent flags, e.g. --proxy-mode none to see the agent without its service proxy
+      ...(process.env.SKIFF_BENCH_AGENT_ARGS ?? '').split(' ').filter(Boolean),
     ]);
     const a = agent;
     later('the agent', async () => {
       const code = await a.stop();
+      if (process.env.SKIFF_BENCH_AGENT_LOG) writeFileSync(process.env.SKIFF_BENCH_AGENT_LOG, a.output());
       if (code !== 0) console.log(`(the agent exited with code ${code}; its output:\n${a.output().split('\n').slice(-30).join('\n')})`);
+      const repeated = repeatedLines(a.output(), 5);
+      if (repeated.length) console.log(`messages the agent repeated (count, first line):\n${repeated.map(([n, l]) => `  ${n}x ${l}`).join('\n')}`);
     });
 
     const client = await Client.fromKubeconfig(s.kubeconfig, { maxSockets: 64 });
@@ -461,18 +556,10 @@ export async function run(): Promise<Record<string, unknown>> {
     await watch.start();
     later('the pod watch', () => watch.stop());
 
-    // 1a. one after another
-    console.log(`${SERIAL} pods one after another...`);
+    // 1a + 2. pods one after another, each followed by the same start sent straight to CRI on the same containerd:
+    // alternating, both meet the same machine (whatever else runs on it) and the same runtime state
+    console.log(`${SERIAL} pods one after another, alternating with ${DIRECT} sandbox + container starts directly through CRI...`);
     const serial: Sample[] = [];
-    for (let i = 0; i < SERIAL; i++) serial.push(await createAndTime(client, watch, pod(`serial-${i}`, { bench: label, part: 'serial' }, image)));
-    // 1b. all at once
-    console.log(`${PARALLEL} pods at once...`);
-    const parallel = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => createAndTime(client, watch, pod(`parallel-${i}`, { bench: label, part: 'parallel' }, image))));
-    console.log('deleting them...');
-    await deletePods(client, cri, `bench=${label}`, node);
-
-    // 2. the same start straight through CRI, on the same containerd
-    console.log(`${DIRECT} sandboxes + containers directly through CRI...`);
     const direct: DirectCri = {
       cri,
       image,
@@ -484,11 +571,27 @@ export async function run(): Promise<Record<string, unknown>> {
       containers: [],
     };
     const directMs: number[] = [];
+    const directPhases: Phases[] = [];
+    let serialPhases: Phases[];
     try {
-      for (let i = 0; i < DIRECT; i++) directMs.push(await directStart(direct, i));
+      for (let i = 0; i < Math.max(SERIAL, DIRECT); i++) {
+        if (i < SERIAL) serial.push(await createAndTime(client, watch, pod(`serial-${i}`, { bench: label, part: 'serial' }, image)));
+        if (i < DIRECT) {
+          const r = await directStart(direct, i);
+          directMs.push(r.total);
+          directPhases.push(r.phases);
+        }
+      }
+      serialPhases = await podPhases(cri, node, serial);
     } finally {
       await directCleanup(direct);
     }
+    // 1b. all at once
+    console.log(`${PARALLEL} pods at once...`);
+    const parallel = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => createAndTime(client, watch, pod(`parallel-${i}`, { bench: label, part: 'parallel' }, image))));
+    const parallelPhases = await podPhases(cri, node, parallel);
+    console.log('deleting them...');
+    await deletePods(client, cri, `bench=${label}`, node);
 
     // 3. the agent at rest with many pods
     console.log(`a Deployment of ${AT_REST} pods...`);
@@ -527,6 +630,7 @@ export async function run(): Promise<Record<string, unknown>> {
       serial_schedule_p50_ms: Math.round(p(sorted(serial.map((x) => x.scheduled)), 50)),
       parallel_schedule_p50_ms: Math.round(p(sorted(parallel.map((x) => x.scheduled)), 50)),
       rest_pods_ready_s: Number(allReadyS.toFixed(1)),
+      phases_p50_ms: { serial: phaseP50(serialPhases), parallel: phaseP50(parallelPhases), direct_cri: phaseP50(directPhases) },
       pods: { serial: SERIAL, parallel: PARALLEL, direct: DIRECT, at_rest: AT_REST },
     };
     const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
@@ -542,6 +646,13 @@ export async function run(): Promise<Record<string, unknown>> {
       [`agent CPU with ${AT_REST} pods at rest (${WINDOW_MS / 1000} s)`, `${agentUse.cpuPct.toFixed(2)} % of a core`, `<= ${TARGET.cpuPct} %`, verdict(agentUse.cpuPct <= TARGET.cpuPct)],
       ['(containerd beside it: RSS / CPU)', `${containerdUse.rssMb.toFixed(1)} MB / ${containerdUse.cpuPct.toFixed(2)} %`, '', ''],
       ['(create -> bound to the node seen, p50 serial / parallel)', `${figures.serial_schedule_p50_ms} / ${figures.parallel_schedule_p50_ms} ms`, '', ''],
+    ]);
+    const row = (what: string, x: Record<keyof Phases, number>) => [what, x.toSandbox, x.toContainer, x.toStarted, x.toReady];
+    printTable('where the time goes: p50 of each phase (ms), from the runtime\'s own timestamps', [
+      ['start', 'start -> sandbox created', '-> container created', '-> container started', '-> Ready seen (direct: RUNNING seen)'],
+      row('serial pods (create returned)', figures.phases_p50_ms.serial),
+      row('parallel pods (create returned)', figures.phases_p50_ms.parallel),
+      row('direct CRI (RunPodSandbox sent)', figures.phases_p50_ms.direct_cri),
     ]);
     return figures;
   } finally {
