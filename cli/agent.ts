@@ -1,7 +1,6 @@
 /** skiff agent: the node agent of one host, against an API server (--kubeconfig, or --server with --token). */
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { Client } from '../lib/kube/client.ts';
 import type { ApiClient } from '../lib/kube/api.ts';
@@ -86,18 +85,15 @@ const FLAGS: FlagSpec[] = [
 async function clientFor(f: Record<string, string>): Promise<Client> {
   if (!f.server) return Client.fromKubeconfig(f.kubeconfig || undefined, { userAgent: 'skiff-agent' });
   if (!f.token) throw new Error('--server needs --token (or SKIFF_TOKEN)');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      f['certificate-authority']
-        ? { name: 'skiff', server: f.server, caData: readFileSync(f['certificate-authority']).toString('base64') }
-        : { name: 'skiff', server: f.server, skipTLSVerify: true },
-    ],
-    users: [{ name: 'node', token: f.token }],
-    contexts: [{ name: 'node', cluster: 'skiff', user: 'node' }],
-    currentContext: 'node',
-  });
-  return Client.fromKubeConfig(kc, { userAgent: 'skiff-agent' });
+  return Client.fromConnection(
+    {
+      server: f.server,
+      ca: f['certificate-authority'] ? readFileSync(f['certificate-authority']) : undefined,
+      rejectUnauthorized: !!f['certificate-authority'],
+      headers: { Authorization: `Bearer ${f.token}` },
+    },
+    { userAgent: 'skiff-agent' },
+  );
 }
 
 export async function agentCommand(args: string[]): Promise<void> {

@@ -1,11 +1,14 @@
 /**
- * The API client every component of skiff uses: credentials and server from a kubeconfig through
- * @kubernetes/client-node's KubeConfig (client certificates, tokens, exec plugins), requests over one keep-alive HTTPS
- * agent, JSON bodies, and watches read as a stream of newline-separated events. See docs/adr/0004.
+ * The API client every component of skiff uses: credentials and server from a kubeconfig (kubeconfig.ts reads
+ * certificates, tokens and basic auth; @kubernetes/client-node's KubeConfig is loaded only for exec plugins and auth
+ * providers), requests over one keep-alive HTTPS agent, JSON bodies, and watches read as a stream of
+ * newline-separated events. See docs/adr/0004.
  */
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeconfigPath, readKubeconfig, type Connection } from './kubeconfig.ts';
 import type { ApiClient, DeleteOptions, ListOptions, PatchOptions, PatchType, WatchEvent, WatchHandle, WatchOptions, WriteOptions } from './api.ts';
 import { ApiError } from './api.ts';
 import type { KubeObject, ObjectList } from './object.ts';
@@ -33,13 +36,11 @@ export class Client implements ApiClient {
   private readonly mod: typeof https | typeof http;
 
   private constructor(
-    private readonly kc: KubeConfig,
+    server: string,
     private readonly requestOpts: https.RequestOptions,
     private readonly opts: ClientOptions,
   ) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster: set current-context or pass --kubeconfig');
-    this.base = new URL(cluster.server);
+    this.base = new URL(server);
     const secure = this.base.protocol === 'https:';
     this.mod = secure ? https : http;
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64, ...pickTls(requestOpts) };
@@ -48,20 +49,36 @@ export class Client implements ApiClient {
 
   /** from a kubeconfig file; without one, $KUBECONFIG or ~/.kube/config (client-node's rules) */
   static async fromKubeconfig(file?: string, opts: ClientOptions = {}): Promise<Client> {
+    const f = kubeconfigPath(file);
+    if (!existsSync(f)) throw new Error(`cannot read the kubeconfig ${f}: no such file (pass --kubeconfig or set KUBECONFIG)`);
+    const conn = readKubeconfig(f);
+    if (conn) return Client.fromConnection(conn, opts);
+    // exec plugins and auth providers: client-node knows them all
+    const { KubeConfig } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     try {
-      if (file) kc.loadFromFile(file);
-      else kc.loadFromDefault();
+      kc.loadFromFile(f);
     } catch (e) {
-      throw new Error(`cannot read the kubeconfig ${file ?? process.env.KUBECONFIG ?? '~/.kube/config'}: ${(e as Error).message}`);
+      throw new Error(`cannot read the kubeconfig ${f}: ${(e as Error).message}`);
     }
     return Client.fromKubeConfig(kc, opts);
   }
 
+  /** a server URL with its TLS settings and headers (e.g. a bearer token) */
+  static fromConnection(c: Connection, opts: ClientOptions = {}): Client {
+    const ro: https.RequestOptions = { headers: c.headers, rejectUnauthorized: c.rejectUnauthorized };
+    if (c.ca) ro.ca = c.ca;
+    if (c.cert) ro.cert = c.cert;
+    if (c.key) ro.key = c.key;
+    return new Client(c.server, ro, opts);
+  }
+
   static async fromKubeConfig(kc: KubeConfig, opts: ClientOptions = {}): Promise<Client> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster: set current-context or pass --kubeconfig');
     const ro: https.RequestOptions = {};
     await kc.applyToHTTPSOptions(ro);
-    return new Client(kc, ro, opts);
+    return new Client(cluster.server, ro, opts);
   }
 
   /** the API server's URL */
