@@ -24,7 +24,9 @@ const NODE = [
 /** Debian packages per mode: [package, a file it provides, optionally a check of that file] */
 const PACKAGES = {
   start: NODE,
-  test: [...NODE, ['etcd-server', '/usr/bin/etcd'], ['redis-server', '/usr/bin/redis-server'], ['docker-registry', '/usr/bin/docker-registry'], ['skopeo', '/usr/bin/skopeo']],
+  test: [...NODE, ['etcd-server', '/usr/bin/etcd'], ['redis-server', '/usr/bin/redis-server'], ['docker-registry', '/usr/bin/docker-registry'], ['skopeo', '/usr/bin/skopeo'], ['dnsutils', '/usr/bin/dig']],
+  // npm run bench: load generators and the reference DNS server
+  bench: [...NODE, ['wrk', '/usr/bin/wrk'], ['dnsperf', '/usr/bin/dnsperf'], ['knot', '/usr/sbin/knotd'], ['dnsutils', '/usr/bin/dig']],
 };
 
 /** an ELF executable without a program interpreter (PT_INTERP): statically linked */
@@ -79,7 +81,7 @@ function debianPackages() {
   }
   // Debian starts the packaged services; skiff runs its own instances, so stop the system ones
   // (a packaged containerd may keep running: each node agent runs its own on its own socket)
-  for (const [svc, kill] of [['etcd', true], ['docker-registry', false]]) {
+  for (const [svc, kill] of [['etcd', true], ['docker-registry', false], ['knot', false]]) {
     if (!missing.includes(svc === 'etcd' ? 'etcd-server' : svc)) continue;
     try {
       execFileSync('sh', ['-c', `command -v systemctl >/dev/null && systemctl disable --now ${svc} >/dev/null 2>&1 || true;${kill ? ` pkill -x ${svc} || true` : ''}`]);
