@@ -3,7 +3,7 @@
  * existing CRI socket), the images every node needs, the Node object and its Lease, pod networking for the node's pod
  * CIDR, the runtime relist, and the pod workers fed by a watch of the pods bound to this node. Stops in reverse.
  */
-import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiClient } from '../lib/kube/api.ts';
 import { isNotFound } from '../lib/kube/api.ts';
@@ -231,7 +231,11 @@ export class NodeAgent implements Component {
         onDelete: (x: KubeObject) => records.deleteSlice(x),
       });
       const address = o.clusterDNS[0];
-      this.dnsAddressAdded = await addLocalAddress(address);
+      // an address this agent added before it was killed is still its own to remove
+      const marker = this.dir('dns-address');
+      const ours = existsSync(marker) && readFileSync(marker, 'utf8').trim() === address;
+      this.dnsAddressAdded = (await addLocalAddress(address)) || ours;
+      if (this.dnsAddressAdded) writeFileSync(marker, address + '\n');
       const upstreams = hostResolv.servers.filter((s) => !o.clusterDNS!.includes(s));
       this.dns = new DnsServer({ records, address, upstreams, log: this.log });
       await this.dns.start();
@@ -357,7 +361,10 @@ export class NodeAgent implements Component {
     this.factory.stop();
     await this.proxy?.stop(true);
     await this.dns?.stop();
-    if (this.dnsAddressAdded) await removeLocalAddress(this.o.clusterDNS![0]);
+    if (this.dnsAddressAdded) {
+      await removeLocalAddress(this.o.clusterDNS![0]);
+      rmSync(this.dir('dns-address'), { force: true });
+    }
     const stopPods = !!this.o.stopPodsOnExit;
     await this.pods?.stop({ stopPods });
     if (stopPods) {

@@ -84,6 +84,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     assert.equal(containerd, '', 'containerd still runs after the server stopped');
     assert.equal(bridge, '', `bridge ${BRIDGE} left behind`);
     assert.deepEqual(cgroups, [], 'pod cgroups left behind');
+    assert.ok(!execFileSync('ip', ['-o', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }).includes(`${CLUSTER_DNS}/`), 'the DNS address is left on lo');
   });
 
   it('runs a Deployment whose pods answer HTTP on their pod IPs, with node facts in the Node object', async () => {
