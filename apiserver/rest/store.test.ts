@@ -97,6 +97,20 @@ describe('RestStore on the embedded store', () => {
     assert.equal(st.spec.replicas, 3, 'a status write leaves spec alone');
   });
 
+  it('writes that lose a race apply again on the newer object; a stale version the writer named stays a conflict', async () => {
+    await store.create(cms, 'default', { metadata: { name: 'race' }, data: {} });
+    // 8 writers at once, each adding its own key to what it read (as a merge patch does): none may be lost
+    await Promise.all(Array.from({ length: 8 }, (_, i) => store.guaranteedUpdate(cms, 'default', 'race', (cur) => ({ ...cur, data: { ...cur.data, [`k${i}`]: 'v' } }))));
+    const got = await store.get(cms, 'default', 'race');
+    assert.equal(Object.keys(got.data).length, 8);
+    const stale = got.metadata.resourceVersion;
+    await store.guaranteedUpdate(cms, 'default', 'race', (cur) => ({ ...cur, data: { ...cur.data, more: 'x' } }));
+    await assert.rejects(
+      store.guaranteedUpdate(cms, 'default', 'race', (cur) => ({ ...cur, metadata: { ...cur.metadata, resourceVersion: stale } })),
+      (e: any) => e.code === 409,
+    );
+  });
+
   it('marks objects with finalizers and deletes them once the finalizers are gone', async () => {
     await store.create(cms, 'default', { metadata: { name: 'fin', finalizers: ['example.com/keep'] } });
     const { obj, deleted } = await store.delete(cms, 'default', 'fin');

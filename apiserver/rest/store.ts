@@ -274,8 +274,9 @@ export class RestStore {
         ? await this.backend.delete(key, kv.modRevision)
         : await this.backend.update(key, this.encode(next), kv.modRevision);
       if (!res.ok) {
+        // someone wrote first: try again on the newer object. A resourceVersion the client asked for is checked
+        // against it above (a PUT's stale version is a conflict), while a patch that named none applies again
         await release?.();
-        if (wantRv) throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
         if (attempt >= MAX_UPDATE_RETRIES) throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
         continue;
       }
