@@ -360,6 +360,23 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     for (const n of ['talk', 'twice']) await c.delete(Pods, NS, n, { gracePeriodSeconds: 0 });
   });
 
+  it('kubectl port-forward reaches a pod port, over a WebSocket tunnel (kubectl 1.33) and plain SPDY (kubectl 1.29)', async () => {
+    await c.create(Pods, podOf('pf', { terminationGracePeriodSeconds: 1, containers: [container('echo forwarded > /tmp/i; exec httpd -f -p 8080 -h /tmp')] }));
+    await eventually('pf running', async () => (await cstatus('pf'))?.state?.running, 30_000, 200);
+    const versions: [string, string | undefined][] = [['default', undefined], ['1.29', '/usr/lib/google-cloud-sdk/bin/kubectl.1.29']];
+    for (const [name, bin] of versions) {
+      if (bin && !existsSync(bin)) continue;
+      const port = 21000 + Math.floor(Math.random() * 9000);
+      const pf = kubectlAsync(s.kubeconfig, ['port-forward', 'pod/pf', `${port}:8080`], { bin, timeoutMs: 8000 });
+      const body = await eventually(`the forwarded port answers (kubectl ${name})`, async () => (await fetch(`http://127.0.0.1:${port}/i`)).text(), 7000, 200);
+      assert.equal(body.trim(), 'forwarded');
+      assert.equal((await (await fetch(`http://127.0.0.1:${port}/i`)).text()).trim(), 'forwarded', 'a second connection works too');
+      const out = await pf;
+      assert.match(out.stdout, /Forwarding from 127\.0\.0\.1/);
+    }
+    await c.delete(Pods, NS, 'pf', { gracePeriodSeconds: 0 });
+  });
+
   it('a killed agent comes back, adopts its running pods without restarting them, and removes what was deleted meanwhile', async () => {
     const webPods = async () => (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items;
     const [gone, ...kept] = await webPods();

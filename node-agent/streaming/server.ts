@@ -5,6 +5,7 @@
  *   GET /containerLogs/{ns}/{pod}/{container}?follow&tailLines&sinceSeconds&sinceTime&timestamps&previous&limitBytes
  *   /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty   (WebSocket: v5/v4.channel.k8s.io)
  *   /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty
+ *   /portForward/{ns}/{pod}                                    (SPDY/3.1, plain or tunnelled in a WebSocket)
  * Exec and attach are bridged to the runtime's streaming server (CRI Exec/Attach give its URL), frame for frame.
  */
 import https from 'node:https';
@@ -16,7 +17,9 @@ import type { KubeObject } from '../../lib/kube/object.ts';
 import type { CriClient } from '../cri/client.ts';
 import type { ContainerStatus } from '../cri/types.ts';
 import type { RuntimeCache } from '../pods/runtime-cache.ts';
+import net from 'node:net';
 import { streamLog } from './logs.ts';
+import { SpdySession, type SpdyStream } from './spdy.ts';
 import { selfSignedServingCert } from './tls.ts';
 
 export interface AgentServerOptions {
@@ -33,6 +36,8 @@ export interface AgentServerOptions {
 }
 
 const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+/** kubectl 1.31+ tunnels port-forward's SPDY in a WebSocket with this subprotocol */
+const PORTFORWARD_TUNNEL = 'SPDY/3.1+portforward.k8s.io';
 /** the runtime's streaming server speaks v4 (v5 adds only the close signal, channel 255) */
 const BACKEND_PROTOCOL = 'v4.channel.k8s.io';
 
@@ -161,12 +166,76 @@ export class AgentServer {
     socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
   }
 
+  /** kubectl port-forward: SPDY/3.1 streams (plain, or inside a WebSocket) to TCP connections to the pod's ports */
+  private portForward(req: http.IncomingMessage, socket: Duplex, head: Buffer, pod: KubeObject): void {
+    const podIP: string | undefined = pod.spec?.hostNetwork ? '127.0.0.1' : pod.status?.podIP;
+    if (!podIP) return this.reject(socket, 400, `pod ${pod.metadata.name} has no IP yet`);
+    const serve = (send: (b: Buffer) => void, close: () => void): SpdySession => {
+      const errors = new Map<string, SpdyStream>();
+      return new SpdySession(
+        send,
+        (stream) => {
+          const { streamtype: type, port, requestid: rid } = stream.headers;
+          const key = `${rid}/${port}`;
+          if (type === 'error') {
+            errors.set(key, stream);
+            return;
+          }
+          if (type !== 'data') return stream.reset();
+          const conn = net.connect({ host: podIP, port: Number(port) });
+          conn.on('data', (d) => stream.write(d));
+          conn.on('end', () => stream.end());
+          conn.on('error', (e) => {
+            const es = errors.get(key);
+            es?.write(Buffer.from(`error forwarding port ${port} to pod ${pod.metadata.name}: ${e.message}`));
+            es?.end();
+            stream.end();
+          });
+          conn.on('close', () => {
+            errors.get(key)?.end();
+            errors.delete(key);
+          });
+          stream.onData((d) => conn.write(d));
+          stream.onEnd(() => conn.end());
+        },
+        close,
+      );
+    };
+    const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+    if (upgrade === 'websocket') {
+      const wss = new WebSocketServer({ noServer: true, handleProtocols: (ps) => (ps.has(PORTFORWARD_TUNNEL) ? PORTFORWARD_TUNNEL : false) });
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const session = serve((b) => ws.readyState === WebSocket.OPEN && ws.send(b), () => ws.close(1000));
+        ws.on('message', (d: Buffer) => session.feed(Buffer.isBuffer(d) ? d : Buffer.from(d as ArrayBuffer)));
+        ws.on('close', () => session.close());
+        ws.on('error', () => session.close());
+      });
+      return;
+    }
+    if (upgrade.startsWith('spdy/3.1')) {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n');
+      const session = serve((b) => socket.write(b), () => socket.end());
+      if (head.length) session.feed(head);
+      socket.on('data', (d: Buffer) => session.feed(d));
+      socket.on('close', () => session.close());
+      socket.on('error', () => session.close());
+      return;
+    }
+    this.reject(socket, 400, `port-forward needs an upgrade to SPDY/3.1 or to a WebSocket with ${PORTFORWARD_TUNNEL}`);
+  }
+
   private async onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://agent');
     let backendUrl: string;
     try {
       if (!this.authorized(req)) throw new HttpError(403, 'Forbidden: only the API server may use this port');
       const p = this.parse(url);
+      if (p.kind === 'portForward') {
+        const pod = this.o.pod(p.ns, p.pod);
+        if (!pod) throw new HttpError(404, `pod "${p.pod}" not found on this node`);
+        this.portForward(req, socket, head, pod);
+        return;
+      }
       if (p.kind !== 'exec' && p.kind !== 'attach') throw new HttpError(400, `${p.kind} is not supported by this node over an upgraded connection`);
       if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
         throw new HttpError(400, `this node speaks the WebSocket stream protocols (${CHANNEL_PROTOCOLS.join(', ')}); SPDY is not supported: use kubectl 1.30 or newer`);
