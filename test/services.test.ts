@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
+import dgram from 'node:dgram';
+import * as dnsPacket from 'dns-packet';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { kubectlOk } from './harness/kubectl.ts';
 import { eventually } from './harness/eventually.ts';
@@ -142,6 +144,34 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
       return r.startsWith('web-') && r;
     }, 10_000, 100);
     for (let i = 0; i < 5; i++) assert.equal(await curl(`http://${ip}/i`), first);
+  });
+
+  it('UDP Services: a pod\'s DNS query to a UDP virtual IP reaches the endpoint', async () => {
+    // the endpoint is a tiny DNS responder in this test process on the node's address, behind a selector-less Service
+    const nodeIP = kubectlOk(s.kubeconfig, ['get', 'node', NODE, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}']);
+    const responder = dgram.createSocket('udp4');
+    responder.on('message', (msg, rinfo) => {
+      const q = dnsPacket.decode(msg);
+      const answer = { id: q.id, type: 'response' as const, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [{ name: q.questions![0].name, type: 'A' as const, ttl: 5, data: '192.0.2.123' }] };
+      responder.send(dnsPacket.encode(answer), rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((r) => responder.bind(0, nodeIP, () => r()));
+    try {
+      apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'udp', namespace: NS }, spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: responder.address().port }] } });
+      apply({
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'udp-1', namespace: NS, labels: { 'kubernetes.io/service-name': 'udp' } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: [nodeIP], conditions: { ready: true } }],
+        ports: [{ name: 'dns', port: responder.address().port, protocol: 'UDP' }],
+      });
+      const ip = vip('udp');
+      const out = await inPod('udp-client', `for i in $(seq 1 20); do nslookup anything.example ${ip} && break; sleep 0.3; done`);
+      assert.match(out, /Address: 192\.0\.2\.123/);
+    } finally {
+      responder.close();
+    }
   });
 
   it('scaling to 1 and back changes the rotation within a second of the endpoint change', async () => {
