@@ -16,6 +16,7 @@ const NODE = [
   ['runc', '/usr/sbin/runc'],
   ['containernetworking-plugins', '/usr/lib/cni/bridge'],
   ['iptables', '/usr/sbin/iptables'],
+  ['conntrack', '/usr/sbin/conntrack'],
   ['busybox-static', '/bin/busybox', () => isStatic('/bin/busybox')],
   ['gcc', '/usr/bin/gcc'],
   ['libc6-dev', '/usr/include/stdio.h'],

@@ -169,6 +169,42 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
       const ip = vip('udp');
       const out = await inPod('udp-client', `for i in $(seq 1 20); do nslookup anything.example ${ip} && break; sleep 0.3; done`);
       assert.match(out, /Address: 192\.0\.2\.123/);
+      // a flow from one client port keeps its conntrack entry; when the endpoint goes away the entry must go with it
+      const second = dgram.createSocket('udp4');
+      second.on('message', (msg, rinfo) => {
+        const q = dnsPacket.decode(msg);
+        second.send(dnsPacket.encode({ id: q.id, type: 'response', flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [{ name: q.questions![0].name, type: 'A', ttl: 5, data: '192.0.2.124' }] }), rinfo.port, rinfo.address);
+      });
+      await new Promise<void>((r) => second.bind(0, nodeIP, () => r()));
+      const client = dgram.createSocket('udp4');
+      await new Promise<void>((r) => client.bind(0, () => r()));
+      const ask = () =>
+        new Promise<string>((resolve) => {
+          const t = setTimeout(() => resolve('timeout'), 500);
+          client.once('message', (m) => {
+            clearTimeout(t);
+            resolve(((dnsPacket.decode(m).answers ?? [])[0] as any)?.data ?? 'empty');
+          });
+          client.send(dnsPacket.encode({ id: 7, type: 'query', questions: [{ name: 'x.example', type: 'A' }] }), 53, ip);
+        });
+      try {
+        assert.equal(await eventually('the first endpoint answers', async () => ((await ask()) === '192.0.2.123' ? 'ok' : undefined), 10_000, 100), 'ok');
+        apply({
+          apiVersion: 'discovery.k8s.io/v1',
+          kind: 'EndpointSlice',
+          metadata: { name: 'udp-1', namespace: NS, labels: { 'kubernetes.io/service-name': 'udp' } },
+          addressType: 'IPv4',
+          endpoints: [{ addresses: [nodeIP], conditions: { ready: true } }],
+          ports: [{ name: 'dns', port: second.address().port, protocol: 'UDP' }],
+        });
+        apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'udp', namespace: NS }, spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: second.address().port }] } });
+        // the same client port: without the stale conntrack entry removed, this would keep reaching the first endpoint
+        const moved = await eventually('the same UDP flow reaches the new endpoint', async () => ((await ask()) === '192.0.2.124' ? 'ok' : undefined), 5000, 100);
+        assert.equal(moved, 'ok');
+      } finally {
+        client.close();
+        second.close();
+      }
     } finally {
       responder.close();
     }

@@ -23,6 +23,8 @@ interface Applied {
   signature: string;
   /** nat chains this service port owns */
   chains: string[];
+  /** a UDP service port's endpoints, ip:port */
+  udpEndpoints?: string[];
 }
 
 export async function iptablesAvailable(): Promise<string | undefined> {
@@ -154,9 +156,15 @@ export class IptablesProxier {
     }
     // per service port chains, only for what changed
     let rewritten = 0;
+    /** UDP flows to endpoints that went away: their conntrack entries would keep sending datagrams there */
+    const staleUdp: { vip: string; ip: string }[] = [];
     for (const sp of ports) {
       const prev = this.applied.get(sp.key);
       if (prev && prev.signature === sp.signature && !this.first) continue;
+      if (prev && sp.protocol === 'UDP') {
+        const now = new Set(sp.endpoints.map((e) => `${e.ip}:${e.port}`));
+        for (const ep of prev.udpEndpoints ?? []) if (!now.has(ep)) for (const vip of sp.clusterIPs) staleUdp.push({ vip, ip: ep.slice(0, ep.lastIndexOf(':')) });
+      }
       rewritten++;
       const chains: string[] = [];
       const svc = this.svcChain(sp);
@@ -199,7 +207,7 @@ export class IptablesProxier {
         }
       }
       for (const old of prev?.chains ?? []) if (!chains.includes(old)) remove.add(old);
-      this.applied.set(sp.key, { signature: sp.signature, chains });
+      this.applied.set(sp.key, { signature: sp.signature, chains, udpEndpoints: sp.protocol === 'UDP' ? sp.endpoints.map((e) => `${e.ip}:${e.port}`) : undefined });
     }
     for (const [key, a] of [...this.applied]) {
       if (wanted.has(key)) continue;
@@ -221,10 +229,29 @@ export class IptablesProxier {
       '',
     ].join('\n');
     await restore(natText + (rewriteDispatch ? ['*filter', ...filter, 'COMMIT', ''].join('\n') : ''));
+    await this.clearStaleUdp(staleUdp);
     if (this.first) await this.ensureJumps(); // the chains exist now
     this.dispatchSignature = dispatch;
     this.first = false;
     return rewritten;
+  }
+
+  private conntrackMissing = false;
+
+  /** Deletes the conntrack entries of UDP flows from a virtual IP to endpoints that are gone (as kube-proxy does). */
+  private async clearStaleUdp(stale: { vip: string; ip: string }[]): Promise<void> {
+    for (const { vip, ip } of stale) {
+      try {
+        await run('conntrack', ['-D', '-p', 'udp', '--orig-dst', vip, '--dst-nat', ip]);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException & { code?: string | number };
+        if (err.code === 'ENOENT' && !this.conntrackMissing) {
+          this.conntrackMissing = true;
+          this.log('conntrack is not installed: UDP flows keep going to removed endpoints until they time out (apt-get install -y conntrack)');
+        }
+        // exit status 1: no entry matched
+      }
+    }
   }
 
   /** Removes every rule and chain of the proxy (clean shutdown). */
