@@ -116,6 +116,11 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
     assert.equal(names.length, 9, out);
     assert.equal(new Set(names.slice(0, 3)).size, 3, `the first three answers come from three pods: ${names}`);
     for (let i = 3; i < 9; i++) assert.equal(names[i], names[i - 3], `strict rotation: answer ${i} repeats answer ${i - 3}: ${names}`);
+    // the same from a shell in a running pod, through kubectl exec
+    const inside = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items[0].metadata.name!;
+    const viaExec = kubectlOk(s.kubeconfig, ['exec', inside, '--', 'sh', '-c', 'for i in 1 2 3 4 5 6; do wget -q -O- http://web/i; done']).trim().split('\n');
+    assert.equal(new Set(viaExec.slice(0, 3)).size, 3, `three pods in turn: ${viaExec}`);
+    assert.deepEqual(viaExec.slice(3), viaExec.slice(0, 3));
   });
 
   it('node port from the host (node address and 127.0.0.1); a Service without endpoints rejects at once', async () => {
