@@ -104,6 +104,8 @@ export async function agentCommand(args: string[]): Promise<void> {
   try {
     await agent.start();
   } catch (e) {
+    await agent.stop().catch(() => {}); // its containerd, if it got that far
+    client.close();
     const err = e as { code?: number };
     if (err.code === 401) {
       throw new Error(`the API server${f.server ? ` at ${f.server}` : ''} rejected the agent's credentials (401 Unauthorized): ${f.server ? 'pass the token from <server data folder>/node-token with --token' : 'check the kubeconfig'}`);

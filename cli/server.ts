@@ -67,7 +67,19 @@ async function run(args: string[], command: string, roles: string): Promise<void
         components.push(agent);
       }
     }
-    for (const c of components) await c.start();
+    const started: Component[] = [];
+    for (const c of components) {
+      try {
+        await c.start();
+        started.push(c);
+      } catch (e) {
+        // what started (and what half started: the agent's containerd) is stopped before the error is reported
+        for (const s of [c, ...started.reverse()]) await s.stop().catch(() => {});
+        client.close();
+        await api.close();
+        throw e;
+      }
+    }
   }
   const roleNames = components.map((c) => c.name);
   console.log(`skiff ${command}: ${roles}${roleNames.length ? `, ${roleNames.join(', ')}` : ''} ready in ${Date.now() - started} ms`);

@@ -164,7 +164,9 @@ export class NodeAgent implements Component {
       }
     }
     this.cri = new CriClient(this.criSocket);
-    const v = await this.cri.version();
+    const v = await this.cri.version().catch((e: Error) => {
+      throw new Error(`cannot reach the container runtime's CRI socket ${this.criSocket}: ${e.message.replace(/^CRI Version: /, '')} (is containerd running there?)`);
+    });
     this.runtimeVersion = `${v.runtime_name}://${v.runtime_version}`;
     // 2. the images every node needs, built here from the host's packages
     await this.ensureBuiltinImages();

@@ -96,9 +96,14 @@ export async function startSkiff(opts: { dataDir?: string; port?: number; store?
   }));
   const deadline = Date.now() + 30_000;
   while (!out.includes('Press Ctrl-C to stop')) {
-    if (child.exitCode !== null) throw new Error(`skiff exited early (code ${child.exitCode}):\n${out}`);
+    if (child.exitCode !== null) {
+      if (!opts.dataDir) releaseFolder(dataDir);
+      throw new Error(`skiff exited early (code ${child.exitCode}):\n${out}`);
+    }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
+      await exited;
+      if (!opts.dataDir) releaseFolder(dataDir);
       throw new Error(`skiff did not become ready in 30s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 50));
