@@ -27,13 +27,43 @@ export function podSubresource(pathname: string): { namespace: string; name: str
   return { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]), sub: m[3] as 'log' };
 }
 
+export interface AgentLocation {
+  host: string;
+  port: number;
+  /** path and query on the agent */
+  path: string;
+}
+
+/** A failed connection to an agent, worded as Kubernetes reports one ("dial tcp 10.0.0.5:10250: connect: connection refused"). */
+export function dialError(loc: { host: string; port: number }, e: Error & { code?: string }): string {
+  const dial = `dial tcp ${loc.host.includes(':') ? `[${loc.host}]` : loc.host}:${loc.port}`;
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return `${dial}: connect: connection refused`;
+    case 'EHOSTUNREACH':
+      return `${dial}: connect: no route to host`;
+    case 'ENETUNREACH':
+      return `${dial}: connect: network is unreachable`;
+    case 'ETIMEDOUT':
+      return `${dial}: i/o timeout`;
+    case 'ECONNRESET':
+      return `${dial}: connection reset by peer`;
+    default:
+      return `${dial}: ${e.message}`;
+  }
+}
+
 export class NodeProxy {
   constructor(private readonly o: NodeProxyOptions) {}
 
-  /** The container a request is for: the one named, the only one, or the default-container annotation's. */
+  /**
+   * The container a request is for: the one named (any of the pod's containers, init and ephemeral ones included), else
+   * the kubectl.kubernetes.io/default-container annotation's, else the only one; with several, an error naming them all.
+   */
   private container(pod: any, asked: string | null, sub: string): string | undefined {
-    const names: string[] = (pod.spec?.containers ?? []).map((c: any) => c.name);
-    const all = [...names, ...(pod.spec?.initContainers ?? []).map((c: any) => c.name), ...(pod.spec?.ephemeralContainers ?? []).map((c: any) => c.name)];
+    const spec = pod.spec ?? {};
+    const names: string[] = (spec.containers ?? []).map((c: any) => c.name);
+    const all: string[] = [...(spec.initContainers ?? []), ...(spec.containers ?? []), ...(spec.ephemeralContainers ?? [])].map((c: any) => c.name);
     if (asked) {
       if (!all.includes(asked)) throw badRequest(`container ${asked} is not valid for pod ${pod.metadata.name}`);
       return asked;
@@ -42,22 +72,29 @@ export class NodeProxy {
     const def = pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'];
     if (def && names.includes(def)) return def;
     if (names.length === 1) return names[0];
-    throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(' ')}]`);
+    if (names.length === 0) throw badRequest(`a container name must be specified for pod ${pod.metadata.name}`);
+    throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${all.join(' ')}]`);
   }
 
-  /** The agent URL for a pod subresource request. */
-  location(namespace: string, name: string, sub: string, query: URLSearchParams): { host: string; port: number; path: string } {
+  /**
+   * The agent URL for a pod subresource request; undefined for the log of a pod not scheduled yet (Kubernetes answers
+   * that with an empty log), a BadRequest for the other subresources of such a pod.
+   */
+  location(namespace: string, name: string, sub: string, query: URLSearchParams): AgentLocation | undefined {
     const pod = this.o.getPod(namespace, name);
     if (!pod) throw notFound('', 'pods', name);
+    const container = this.container(pod, query.get('container'), sub);
     const nodeName = pod.spec?.nodeName;
-    if (!nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
+    if (!nodeName) {
+      if (sub === 'log') return undefined;
+      throw badRequest(`pod ${name} does not have a host assigned`);
+    }
     const node = this.o.getNode(nodeName);
     if (!node) throw notFound('', 'nodes', nodeName);
     const addrs: any[] = node.status?.addresses ?? [];
     const host = (addrs.find((a) => a.type === 'InternalIP') ?? addrs.find((a) => a.type === 'ExternalIP') ?? addrs.find((a) => a.type === 'Hostname'))?.address;
     const port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0);
     if (!host || !port) throw new ApiError(503, 'ServiceUnavailable', `node ${nodeName} does not report an address and port for its agent`);
-    const container = this.container(pod, query.get('container'), sub);
     const q = new URLSearchParams(query);
     q.delete('container');
     const enc = encodeURIComponent;
@@ -70,6 +107,10 @@ export class NodeProxy {
   async log(req: http.IncomingMessage, res: http.ServerResponse, url: URL, namespace: string, name: string): Promise<void> {
     if (req.method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
     const loc = this.location(namespace, name, 'log', url.searchParams);
+    if (!loc) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end();
+      return;
+    }
     await new Promise<void>((resolve, reject) => {
       const up = https.request(
         { host: loc.host, port: loc.port, path: loc.path, method: 'GET', cert: this.o.clientCertPem, key: this.o.clientKeyPem, rejectUnauthorized: false, timeout: 10_000 },
@@ -92,17 +133,17 @@ export class NodeProxy {
           });
         },
       );
-      up.on('timeout', () => up.destroy(new Error('timeout')));
-      up.on('error', (e) => reject(new ApiError(500, 'InternalError', `Get "https://${loc.host}:${loc.port}${loc.path}": ${e.message}`)));
+      up.on('timeout', () => up.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+      up.on('error', (e) => reject(new ApiError(500, '', `Get "https://${loc.host}:${loc.port}${loc.path}": ${dialError(loc, e)}`)));
       up.end();
     });
   }
 
   /** exec, attach, portforward: forwards the upgrade request to the agent and splices the two connections. */
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL, namespace: string, name: string, sub: string): void {
-    let loc: { host: string; port: number; path: string };
+    let loc: AgentLocation;
     try {
-      loc = this.location(namespace, name, sub, url.searchParams);
+      loc = this.location(namespace, name, sub, url.searchParams)!;
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', (e as Error).message);
       const body = JSON.stringify(err.toStatus());
@@ -123,7 +164,7 @@ export class NodeProxy {
     });
     up.on('error', (e) => {
       if (!socket.destroyed) {
-        const msg = `error dialing backend: dial tcp ${loc.host}:${loc.port}: ${e.message}`;
+        const msg = `error dialing backend: ${dialError(loc, e)}`;
         socket.end(`HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg)}\r\n\r\n${msg}`);
       }
     });
