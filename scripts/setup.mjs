@@ -103,3 +103,18 @@ function kubectl() {
 npmDependencies();
 debianPackages();
 kubectl();
+await compileSources();
+
+/** the compiled JavaScript bin/skiff.mjs runs (it falls back to the sources when these are older) */
+async function compileSources() {
+  const { compile, freshDist } = await import('./compile.mjs');
+  if (freshDist()) return;
+  const t = Date.now();
+  try {
+    const { files } = await compile();
+    say(`compiled ${files} source files to dist/ in ${Date.now() - t} ms`);
+  } catch (e) {
+    // skiff still runs, from the sources
+    say(`could not compile to dist/ (skiff will run its TypeScript sources directly): ${e.message}`);
+  }
+}
