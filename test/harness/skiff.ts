@@ -81,7 +81,9 @@ export async function startSkiff(opts: { dataDir?: string; port?: number; store?
   if (opts.store) args.push('--store', opts.store);
   if ((opts.command ?? 'server') === 'server') args.push(...(opts.agent ? ['--agent-port', '0'] : ['--disable-agent']));
   if (opts.args) args.push(...opts.args);
-  const child = spawn(process.execPath, args, {
+  // SKIFF_SERVER_NODE_ARGS: node flags for the server process, e.g. --cpu-prof to profile it
+  const nodeArgs = (process.env.SKIFF_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: ROOT,
     env: { ...process.env, SKIFF_DATA_DIR: dataDir, SKIFF_API_PORT: String(port), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
