@@ -4,13 +4,18 @@
  * CNI bridge and iptables. Checks that each node gets a pod CIDR from --cluster-cidr, that pods placed by the
  * scheduler with a nodeSelector get addresses of their own node's range, and that pods on different nodes reach each
  * other over the host-gw routes in both directions with the client's pod IP as the source the server sees (no
- * masquerading inside the cluster network). Stopping the agents must stop their pods and containerds and leave
- * nothing behind. Skipped, saying why, where root, containerd, nsenter or busybox is missing.
+ * masquerading inside the cluster network). Services across nodes: from a pod on either node, a ClusterIP Service's
+ * DNS names (the node's own cluster DNS) reach the pods of both nodes in strict turn; node ports seen from the lab's
+ * router: externalTrafficPolicy Local answers from the node's own pod with the client's address kept and drops on a
+ * node without one, Cluster reaches both nodes' pods. Stopping the agents must stop their pods and containerds and
+ * leave nothing behind (no proxy rules, no DNS address). Skipped, saying why, where root, containerd, nsenter or
+ * busybox is missing.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, releaseFolder, startSkiff, type SkiffProcess } from './harness/skiff.ts';
@@ -19,7 +24,8 @@ import { eventually } from './harness/eventually.ts';
 import { cidrsOverlap, createNetnsLab, freeRange, netnsLabMissing, type LabHost, type NetnsLab } from './harness/netns.ts';
 import { Client } from '../lib/kube/client.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
-import { Pods } from '../lib/kube/resources.ts';
+import { EndpointSlices, Pods, Services } from '../lib/kube/resources.ts';
+import { DEFAULT_CLUSTER_DNS } from '../node-agent/dns/local-address.ts';
 
 const missing =
   netnsLabMissing() ||
@@ -149,6 +155,51 @@ function clientPod(name: string, node: string, target: string): KubeObject {
   };
 }
 
+/** a member of the Services' pods: serves its own name at /name and the peer's address at /cgi-bin/ip on 8080 */
+function servicePod(name: string, node: string, side: string): KubeObject {
+  const pod = webPod(name, node);
+  pod.metadata.labels = { app: 'mn-svc', 'mn-side': side };
+  const c = pod.spec.containers[0];
+  c.command = ['sh', '-c', `hostname > /var/www/name && ${c.command[2]}`];
+  c.ports = [{ name: 'http', containerPort: 8080 }];
+  c.readinessProbe.httpGet.path = '/name';
+  return pod;
+}
+
+/** a Service on port 80 of the pods of mn-svc (narrowed by `selector`), to their port named http */
+function service(name: string, spec: Record<string, unknown> = {}, selector: Record<string, string> = {}): KubeObject {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec: { selector: { app: 'mn-svc', ...selector }, ports: [{ name: 'http', port: 80, targetPort: 'http' }], ...spec } };
+}
+
+/** one GET on a connection of its own, as a client outside the nodes: the body, `timeout` when nothing answers in time, or `error: CODE` */
+function get(url: string, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve) => {
+    // the CGI script's headers end in a bare LF, which busybox httpd passes on as they are
+    const req = http.get(url, { agent: false, timeout: timeoutMs, insecureHTTPParser: true }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : `error: HTTP ${res.statusCode}`));
+      res.on('error', (e) => resolve(`error: ${e.message}`));
+    });
+    req.on('timeout', () => {
+      resolve('timeout');
+      req.destroy();
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(`error: ${e.code ?? e.message}`));
+  });
+}
+
+/** httpd listens on a dual-stack socket: IPv4 peers show as [::ffff:a.b.c.d] */
+function peer(seen: string): string {
+  return /^\[::ffff:(\d+\.\d+\.\d+\.\d+)\]$/.exec(seen)?.[1] ?? seen;
+}
+
+/** every answer differs from the one before: strict turns over two endpoints */
+function alternates(names: string[]): boolean {
+  return names.every((n, i) => i === 0 || n !== names[i - 1]);
+}
+
 describe('two nodes in network namespaces: pod traffic across nodes', { skip: missing || undefined }, () => {
   let lab: NetnsLab | undefined;
   let server: SkiffProcess | undefined;
@@ -260,6 +311,122 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
     }
   });
 
+  /** svc-a on node A and svc-b on node B, Ready, created once for the Service tests */
+  let servicePodsReady: Promise<KubeObject[]> | undefined;
+  const servicePods = () =>
+    (servicePodsReady ??= (async () => {
+      const c = client!;
+      const pods = [servicePod('svc-a', nodes[0], 'a'), servicePod('svc-b', nodes[1], 'b')];
+      for (const p of pods) await c.create(Pods, p);
+      return Promise.all(pods.map((p) =>
+        eventually(`${p.metadata.name} Ready`, async () => {
+          const x = await c.get<KubeObject>(Pods, NS, p.metadata.name!);
+          return x.status?.conditions?.some((k: any) => k.type === 'Ready' && k.status === 'True') && x.status.podIP && x;
+        }, 40_000, 200)));
+    })());
+
+  /** waits until `svc`'s EndpointSlices list exactly `pods` as ready endpoints */
+  const endpointsAre = (svc: string, pods: KubeObject[]) =>
+    eventually(`${svc} has the endpoints ${pods.map((p) => p.metadata.name)}`, async () => {
+      const slices = (await client!.list<KubeObject>(EndpointSlices, { namespace: NS, labelSelector: `kubernetes.io/service-name=${svc}` })).items;
+      const ready = slices.flatMap((sl: any) => (sl.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false).map((e: any) => `${e.targetRef?.name}@${e.nodeName}`));
+      return ready.sort().join(',') === pods.map((p) => `${p.metadata.name}@${p.spec.nodeName}`).sort().join(',');
+    }, 20_000, 100);
+
+  it('a Service with endpoints on both nodes: from a pod on either node, its DNS names reach both endpoints in strict turn', async () => {
+    const c = client!;
+    const pods = await servicePods();
+    await c.create(Services, service('web'));
+    await endpointsAre('web', pods);
+    // each node's proxy has both endpoints, the other node's pod among them, before the clients start
+    for (const host of lab!.hosts) {
+      await eventually(`${host.netns}: rules of default/web to both pods`, () => {
+        const nat = lab!.exec(host, ['iptables-save', '-t', 'nat']);
+        return pods.every((p) => nat.includes(`default/web:http/TCP -> ${p.status.podIP}:8080`));
+      }, 10_000, 100);
+      // the node's own cluster DNS address, on its lo
+      assert.match(lab!.exec(host, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'lo']), new RegExp(`inet ${DEFAULT_CLUSTER_DNS.replaceAll('.', '\\.')}/32`));
+    }
+    const fqdn = 'web.default.svc.cluster.local';
+    const script = [
+      'grep ^nameserver /etc/resolv.conf | head -n 1',
+      `for i in $(seq 1 20); do nslookup ${fqdn} > /dev/null 2>&1 && break; sleep 0.25; done`,
+      `for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://${fqdn}/name || echo "wget ${fqdn} failed: $?"; done`,
+      'for i in 1 2 3 4; do timeout 3 wget -q -O- http://web/name || echo "wget web failed: $?"; done',
+    ].join('\n');
+    const clients = nodes.map((n, i) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `rr-${'ab'[i]}`, namespace: NS },
+      spec: { nodeName: n, restartPolicy: 'Never', containers: [{ name: 'wget', image: BUSYBOX, command: ['sh', '-c', `(${script}) > /dev/termination-log 2>&1`] }] },
+    }));
+    for (const p of clients) await c.create(Pods, p);
+    const finished = await Promise.all(clients.map((p) =>
+      eventually(`${p.metadata.name} finished`, async () => {
+        const x = await c.get<KubeObject>(Pods, NS, p.metadata.name);
+        return (x.status?.phase === 'Succeeded' || x.status?.phase === 'Failed') && x;
+      }, 40_000, 200)));
+    for (const p of finished) {
+      const out = (p.status.containerStatuses?.[0]?.state?.terminated?.message ?? '').trim();
+      assert.equal(p.status.phase, 'Succeeded', `${p.metadata.name}: ${out}`);
+      const [ns, ...names] = out.split('\n');
+      // the pod asks its own node's DNS (node-local address on that node's lo), which answers for both names
+      assert.equal(ns.trim(), `nameserver ${DEFAULT_CLUSTER_DNS}`, `${p.metadata.name} on ${p.spec.nodeName}: ${out}`);
+      assert.equal(names.length, 10, `${p.metadata.name} on ${p.spec.nodeName}: ${out}`);
+      assert.deepEqual([...new Set(names)].sort(), ['svc-a', 'svc-b'], `${p.metadata.name} on ${p.spec.nodeName} reached both nodes' pods: ${names}`);
+      assert.ok(alternates(names), `${p.metadata.name} on ${p.spec.nodeName}: strict round robin: ${names}`);
+    }
+  });
+
+  it('NodePort from outside the nodes: Local keeps the client address and serves from the node\'s own endpoint, drops without one; Cluster reaches both', async () => {
+    const c = client!;
+    const [podA, podB] = await servicePods();
+    const [hostA, hostB] = lab!.hosts;
+    const local = await c.create<KubeObject>(Services, service('web-local', { type: 'NodePort', externalTrafficPolicy: 'Local' }));
+    const localA = await c.create<KubeObject>(Services, service('web-local-a', { type: 'NodePort', externalTrafficPolicy: 'Local' }, { 'mn-side': 'a' }));
+    const cluster = await c.create<KubeObject>(Services, service('web-cluster', { type: 'NodePort', externalTrafficPolicy: 'Cluster' }));
+    const port = (svc: KubeObject) => svc.spec.ports[0].nodePort as number;
+    await Promise.all([endpointsAre('web-local', [podA, podB]), endpointsAre('web-local-a', [podA]), endpointsAre('web-cluster', [podA, podB])]);
+    // the test's namespace is the lab's router: outside both nodes, its address on the lab network is the client's
+    const clientIP = lab!.bridgeIP;
+    const answers = async (host: string, svc: KubeObject, path: string, n: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) out.push(await get(`http://${host}:${port(svc)}${path}`));
+      return out;
+    };
+    const firstAnswer = async (host: string, svc: KubeObject) => {
+      let last = '';
+      await eventually(`${svc.metadata.name} answers on ${host}:${port(svc)}`, async () => /^svc-/.test((last = await get(`http://${host}:${port(svc)}/name`, 1000))), 10_000, 100).catch((e) => {
+        const h = lab!.hosts.find((x) => x.ip === host)!;
+        throw new Error(`${(e as Error).message}; last answer: ${last}\n--- ${h.netns} rules:\n${lab!.exec(h, ['iptables-save'])}`);
+      });
+    };
+
+    // Local: each node answers with its own pod only, which sees the client's own address
+    for (const [host, pod] of [[hostA, podA], [hostB, podB]] as const) {
+      await firstAnswer(host.ip, local);
+      assert.deepEqual(await answers(host.ip, local, '/name', 4), Array(4).fill(pod.metadata.name), `web-local on ${host.ip} is served by ${pod.metadata.name} only`);
+      assert.deepEqual((await answers(host.ip, local, '/cgi-bin/ip', 2)).map(peer), [clientIP, clientIP], `web-local on ${host.ip}: the client address is kept`);
+    }
+    // Local with the only endpoint on node A: A serves it, B drops (no answer, not a refusal), as kube-proxy does
+    await firstAnswer(hostA.ip, localA);
+    assert.deepEqual(await answers(hostA.ip, localA, '/name', 3), Array(3).fill(podA.metadata.name));
+    assert.deepEqual((await answers(hostA.ip, localA, '/cgi-bin/ip', 1)).map(peer), [clientIP]);
+    // before node B's rules have the Service, nothing listens there and the connection is refused: wait for the drop
+    await eventually(`web-local-a dropped on ${hostB.ip}:${port(localA)}`, async () => (await get(`http://${hostB.ip}:${port(localA)}/name`, 1500)) === 'timeout', 15_000, 100);
+    assert.deepEqual(await answers(hostB.ip, localA, '/name', 2), ['timeout', 'timeout'], `web-local-a on ${hostB.ip} (no local endpoint) must not answer`);
+
+    // Cluster: either node's node port reaches both nodes' pods in turn; the pods see a node's address, not the client's
+    for (const host of [hostA, hostB]) {
+      await firstAnswer(host.ip, cluster);
+      const names = await answers(host.ip, cluster, '/name', 6);
+      assert.deepEqual([...new Set(names)].sort(), ['svc-a', 'svc-b'], `web-cluster on ${host.ip}: ${names}`);
+      assert.ok(alternates(names), `web-cluster on ${host.ip}: strict round robin: ${names}`);
+      const seen = (await answers(host.ip, cluster, '/cgi-bin/ip', 2)).map(peer);
+      assert.ok(seen.every((s) => /^\d+\.\d+\.\d+\.\d+$/.test(s) && s !== clientIP), `web-cluster on ${host.ip}: masqueraded, the pods saw ${seen}`);
+    }
+  });
+
   it('stopping the agents stops their pods and containerds, and removes routes, bridge, masquerading and pod cgroups', async () => {
     const codes = await Promise.all(agents.map((a) => a.stop()));
     for (const [i, a] of agents.entries()) {
@@ -278,6 +445,10 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
       if (links.length) leftovers.push(`${a.node}: interfaces ${links.join(' ')}`);
       const nat = lab!.exec(a.host, ['iptables', '-w', '5', '-t', 'nat', '-S']).split('\n').filter((l) => /SKIFF/.test(l));
       if (nat.length) leftovers.push(`${a.node}: nat rules ${nat.join('; ')}`);
+      // the service proxy's filter rules (REJECT without endpoints, DROP without a local endpoint) and the DNS address
+      const filter = lab!.exec(a.host, ['iptables', '-w', '5', '-t', 'filter', '-S']).split('\n').filter((l) => /SKIFF/.test(l));
+      if (filter.length) leftovers.push(`${a.node}: filter rules ${filter.join('; ')}`);
+      if (lab!.exec(a.host, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'lo']).includes(` ${DEFAULT_CLUSTER_DNS}/`)) leftovers.push(`${a.node}: cluster DNS address ${DEFAULT_CLUSTER_DNS} on lo`);
       for (const dir of nodeCgroupDirs(a.node)) {
         const pods = existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith('pod')) : [];
         if (pods.length) leftovers.push(`${a.node}: pod cgroups ${pods.join(' ')} in ${dir}`);

@@ -2,9 +2,11 @@
  * The kernel service proxy: iptables nat rules in skiff's own chains, written with one iptables-restore per sync
  * (atomic per table). New connections to a virtual IP are spread over the ready endpoints in strict round robin
  * (`statistic --mode nth`: rule i of n takes every (n-i)th connection that reaches it), ClientIP affinity with `recent`,
- * node ports on every local address, hairpin traffic (a pod reaching itself through its Service) masqueraded, and
- * connections to a Service without endpoints rejected in the filter table. Only the chains of service ports that
- * changed are rewritten; the dispatch chains only when the set of virtual IPs and ports changed.
+ * node ports on every local address, hairpin traffic (a pod reaching itself through its Service) masqueraded,
+ * connections to a Service without endpoints rejected in the filter table, and node port connections of an
+ * externalTrafficPolicy Local Service dropped there on a node without a local endpoint (as kube-proxy does). Only the
+ * chains of service ports that changed are rewritten; the dispatch chains only when the set of virtual IPs and ports
+ * changed. A failed sync leaves the record of what is applied as it was, so its retry writes the same changes again.
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -126,13 +128,15 @@ export class IptablesProxier {
     const declare = new Set<string>();
     const remove = new Set<string>();
     const wanted = new Map(ports.map((sp) => [sp.key, sp]));
+    const appliedBefore = new Map(this.applied);
     let stale: string[] = [];
     if (this.first) {
       // whatever an earlier run left is replaced: every chain of ours is rewritten or removed
       stale = await this.existingChains('nat');
     }
     // dispatch chains
-    const dispatch = ports.map((sp) => `${sp.key}|${sp.clusterIPs}|${sp.port}|${sp.nodePort}|${sp.externalIPs}|${sp.endpoints.length > 0}|${sp.externalLocal}`).join('\n');
+    const noLocal = (sp: ServicePort) => sp.externalLocal && !sp.endpoints.some((e) => e.local);
+    const dispatch = ports.map((sp) => `${sp.key}|${sp.clusterIPs}|${sp.port}|${sp.nodePort}|${sp.externalIPs}|${sp.endpoints.length > 0}|${sp.externalLocal}|${noLocal(sp)}`).join('\n');
     const rewriteDispatch = this.first || dispatch !== this.dispatchSignature;
     if (rewriteDispatch) {
       declare.add(this.services).add(this.nodePorts).add(this.post);
@@ -150,6 +154,8 @@ export class IptablesProxier {
         if (sp.nodePort) {
           if (has) nat.push(`-A ${this.nodePorts} -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment ${c} -j ${this.extChain(sp)}`);
           else filter.push(`-A ${this.reject} -m addrtype --dst-type LOCAL -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment "${sp.key} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`);
+          // Local without an endpoint on this node: dropped, as kube-proxy does, in the filter table (iptables refuses DROP in nat)
+          if (has && noLocal(sp)) filter.push(`-A ${this.reject} -m addrtype --dst-type LOCAL -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment "${sp.key} has no local endpoints" -j DROP`);
         }
       }
       nat.push(`-A ${this.services} -m addrtype --dst-type LOCAL -m comment --comment "skiff node ports; must be last" -j ${this.nodePorts}`);
@@ -193,9 +199,8 @@ export class IptablesProxier {
           chains.push(ext);
           declare.add(ext);
           if (sp.externalLocal) {
-            // Local: only this node's endpoints, the client's address kept; none here -> dropped
+            // Local: only this node's endpoints, the client's address kept; none here -> nothing (the filter table drops it)
             const local = sp.endpoints.map((e, i) => ({ e, sep: seps[i] })).filter((x) => x.e.local);
-            if (!local.length) nat.push(`-A ${ext} -m comment --comment "${sp.key} has no local endpoints" -j DROP`);
             local.forEach((x, i) => {
               const rr = i < local.length - 1 ? `-m statistic --mode nth --every ${local.length - i} --packet 0 ` : '';
               nat.push(`-A ${ext} ${rr}-j ${x.sep}`);
@@ -228,7 +233,14 @@ export class IptablesProxier {
       'COMMIT',
       '',
     ].join('\n');
-    await restore(natText + (rewriteDispatch ? ['*filter', ...filter, 'COMMIT', ''].join('\n') : ''));
+    try {
+      await restore(natText + (rewriteDispatch ? ['*filter', ...filter, 'COMMIT', ''].join('\n') : ''));
+    } catch (e) {
+      // what was recorded above is not in the kernel: the retry must rewrite it, not skip it as applied
+      this.applied.clear();
+      for (const [k, v] of appliedBefore) this.applied.set(k, v);
+      throw e;
+    }
     await this.clearStaleUdp(staleUdp);
     if (this.first) await this.ensureJumps(); // the chains exist now
     this.dispatchSignature = dispatch;

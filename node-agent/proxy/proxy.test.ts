@@ -1,6 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { servicePorts, type ServicePort } from './model.ts';
 import { UserspaceProxier } from './userspace.ts';
 
@@ -70,5 +75,71 @@ describe('userspace proxy', { skip: process.getuid?.() !== 0 ? 'needs root (adds
       a.close();
       b.close();
     }
+  });
+});
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const nsMissing =
+  process.getuid?.() !== 0 ? 'needs root (runs iptables in a network namespace of its own)'
+  : !existsSync('/usr/bin/unshare') ? 'unshare is missing (util-linux)'
+  : spawnSync('unshare', ['--net', '--', 'iptables', '-w', '5', '-t', 'nat', '-S'], { stdio: 'ignore' }).status !== 0 ? 'iptables does not work in a new network namespace here'
+  : '';
+
+/** runs `body` (a module body with `IptablesProxier`, `ServicePort` and `save()` in scope) in a new network namespace; returns what it printed as JSON */
+function inNewNetns(body: string): any {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-proxy-test-'));
+  try {
+    const file = path.join(dir, 'run.mts');
+    writeFileSync(file, [
+      `import { IptablesProxier } from ${JSON.stringify(pathToFileURL(path.join(HERE, 'iptables.ts')).href)};`,
+      `import type { ServicePort } from ${JSON.stringify(pathToFileURL(path.join(HERE, 'model.ts')).href)};`,
+      "import { execFileSync } from 'node:child_process';",
+      "const save = () => execFileSync('iptables-save', { encoding: 'utf8' }).split('\\n').filter((l) => /^-A /.test(l));",
+      body,
+    ].join('\n'));
+    const out = execFileSync('unshare', ['--net', '--', process.execPath, '--import', 'tsx', file], { cwd: path.join(HERE, '../..'), encoding: 'utf8' });
+    return JSON.parse(out.trim().split('\n').pop()!);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('iptables proxy', { skip: nsMissing || undefined }, () => {
+  it('externalTrafficPolicy Local: a node port without a local endpoint is dropped in the filter table (nat refuses DROP); a failed sync is retried whole', () => {
+    const r = inNewNetns(`
+      const sp = (local: boolean): ServicePort => ({
+        key: 'default/web:http/TCP', namespace: 'default', service: 'web', portName: 'http', protocol: 'TCP', clusterIPs: ['10.96.7.7'], port: 80, nodePort: 30777,
+        externalIPs: [], externalLocal: true, endpoints: [{ ip: '10.244.1.5', port: 8080, local }], signature: String(local), id: 'ABC',
+      });
+      const other: ServicePort = { ...sp(true), key: 'default/other:http/TCP', service: 'other', clusterIPs: ['10.96.7.8'], nodePort: 30778, externalLocal: false, signature: 'o', id: 'DEF' };
+      const p = new IptablesProxier({ prefix: 'SKT' });
+      const out: Record<string, unknown> = {};
+      await p.sync([other]);
+      await p.sync([other, sp(false)]);
+      out.remote = save();
+      await p.sync([other, sp(true)]);
+      out.local = save();
+      // a sync that fails (iptables-restore cannot be found) must not count as applied: the retry writes the same rules
+      const path = process.env.PATH;
+      process.env.PATH = '/nonexistent';
+      out.failed = await p.sync([other, sp(false)]).then(() => 'no', (e: Error) => e.message);
+      process.env.PATH = path;
+      await p.sync([other, sp(false)]);
+      out.retried = save();
+      await p.cleanup();
+      out.clean = save();
+      console.log(JSON.stringify(out));
+    `);
+    const drop = (lines: string[]) => lines.filter((l) => / -j DROP/.test(l));
+    const expectDrop = ['-A SKT-REJECT -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 30777 -m comment --comment "default/web:http/TCP has no local endpoints" -j DROP'];
+    assert.deepEqual(drop(r.remote), expectDrop, r.remote.join('\n'));
+    assert.deepEqual(r.remote.filter((l: string) => l.startsWith('-A SKT-EXT-ABC')), [], 'no local endpoint: the node port chain sends nowhere');
+    assert.deepEqual(drop(r.local), [], r.local.join('\n'));
+    assert.ok(r.local.some((l: string) => /^-A SKT-EXT-ABC -j SKT-SEP-/.test(l)), r.local.join('\n'));
+    assert.notEqual(r.failed, 'no');
+    assert.deepEqual(drop(r.retried), expectDrop, r.retried.join('\n'));
+    assert.deepEqual(r.retried.filter((l: string) => l.startsWith('-A SKT-EXT-ABC')), [], r.retried.join('\n'));
+    assert.ok(r.retried.some((l: string) => /^-A SKT-NODEPORTS .*--dport 30778 .*-j SKT-EXT-DEF/.test(l)), 'the other Service is still there');
+    assert.deepEqual(r.clean.filter((l: string) => l.includes('SKT')), []);
   });
 });
