@@ -67,7 +67,7 @@ describe('streamLog on a CRI log file', () => {
     assert.equal(await read({ limitBytes: 0 }), await read({}), 'zero means no limit');
   });
 
-  it('limitBytes counts bytes, not characters', { todo: 'streamLog counts UTF-16 code units: a log with multi-byte characters gives more than limitBytes bytes' }, async () => {
+  it('limitBytes counts bytes, not characters', async () => {
     const out = await read({ tailLines: 2, limitBytes: 3 });
     assert.equal(Buffer.byteLength(out), 3);
   });

@@ -51,7 +51,8 @@ function timeMs(rfc3339nano: string): number {
 }
 
 export interface LogSink {
-  write(chunk: string): boolean;
+  /** text, or bytes where limitBytes cut an entry (possibly inside a character, as Kubernetes' byte limit does) */
+  write(chunk: string | Buffer): boolean;
   closed(): boolean;
 }
 
@@ -64,10 +65,16 @@ export async function streamLog(file: string, opts: LogOptions, sink: LogSink, r
   const emit = (entries: LogEntry[]): boolean => {
     for (const e of entries) {
       if (opts.sinceMs !== undefined && timeMs(e.time) < opts.sinceMs) continue;
-      let s = opts.timestamps ? `${e.time} ${e.text}` : e.text;
-      if (s.length > budget) s = s.slice(0, budget);
-      budget -= s.length;
-      sink.write(s);
+      const s = opts.timestamps ? `${e.time} ${e.text}` : e.text;
+      if (budget === Infinity) {
+        sink.write(s);
+        continue;
+      }
+      // limitBytes counts bytes of the output, not characters
+      const bytes = Buffer.byteLength(s);
+      if (bytes <= budget) sink.write(s);
+      else sink.write(Buffer.from(s).subarray(0, budget));
+      budget -= Math.min(bytes, budget);
       if (budget <= 0) return false;
     }
     return true;
