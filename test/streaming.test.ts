@@ -7,6 +7,7 @@
  * server's errors for pods it cannot reach. Skipped, saying why, where containerd or root is missing.
  */
 import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -270,12 +271,63 @@ describe('streaming: kubectl logs, exec, attach and port-forward through the API
     assert.match(attach.stdout, /tick 4\n/, `attach (code ${attach.code}): ${attach.stdout}${attach.stderr}`);
   });
 
-  // kubectl 1.30+ signals the end of stdin with v5.channel.k8s.io's close message; containerd 1.6's streaming server
-  // speaks only v4 over WebSocket, where stdin cannot be closed alone (its SPDY form can: a FIN on the stdin stream)
-  it('kubectl exec -i: the end of stdin reaches the process', { todo: 'the node bridges exec to the runtime over v4 WebSocket, which cannot close stdin' }, async () => {
-    const cat = await k(['exec', '-i', 'shell', '--', 'sh', '-c', 'cat; echo done'], { input: 'piped\n', timeoutMs: 4000 });
+  // kubectl 1.30+ signals the end of stdin with v5.channel.k8s.io's close message; the node passes it on to containerd
+  // as the end (FIN) of the stdin stream of its SPDY connection, and containerd closes the process's stdin
+  it('kubectl exec -i: the end of stdin reaches the process; the exit code still comes through', async () => {
+    const cat = await k(['exec', '-i', 'shell', '--', 'sh', '-c', 'cat; echo done'], { input: 'piped\n', timeoutMs: 8000 });
     assert.equal(cat.stdout, 'piped\ndone\n', `exec -i cat (code ${cat.code}): ${cat.stderr}`);
     assert.equal(cat.code, 0);
+    const lines = Array.from({ length: 500 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    const wc = await k(['exec', '-i', 'shell', '--', 'wc', '-l'], { input: lines, timeoutMs: 8000 });
+    assert.equal(wc.stdout.trim(), '500', `exec -i wc -l (code ${wc.code}): ${wc.stderr}`);
+    assert.equal(wc.code, 0);
+    // more than SPDY's initial window (64 KiB) each way, in many frames
+    const big = 'x'.repeat(300_000) + '\n';
+    const echoed = await k(['exec', '-i', 'shell', '--', 'cat'], { input: big, timeoutMs: 8000 });
+    assert.equal(echoed.code, 0, `exec -i cat of 300 kB: ${echoed.stderr}`);
+    assert.equal(echoed.stdout.length, big.length);
+    assert.ok(echoed.stdout === big, 'the 300 kB came back unchanged');
+    const three = await k(['exec', '-i', 'shell', '--', 'sh', '-c', 'cat >/dev/null; echo bye >&2; exit 3'], { input: 'ignored\n', timeoutMs: 8000 });
+    assert.equal(three.code, 3, `exit 3 after stdin: ${three.stderr}`);
+    assert.match(three.stderr, /bye/);
+    // no stdin at all (kubectl without -i): the command runs without waiting for one
+    assert.equal(await kOk(['exec', 'shell', '--', 'sh', '-c', 'echo no stdin']), 'no stdin\n');
+    // a tty (kubectl uses one only from a terminal, so the API server's side is played here): no stderr stream, the
+    // resize channel reaches the terminal, stdin reaches the command through it, and the exit code comes back
+    const dir = path.join(s!.dataDir, 'pki');
+    const ca = { dir, caCertPem: readFileSync(path.join(dir, 'ca.crt'), 'utf8'), caKeyPem: readFileSync(path.join(dir, 'ca.key'), 'utf8') } as Pki;
+    const master = await issueClientCert(ca, 'kube-apiserver-kubelet-client', ['system:masters']);
+    const script = 'for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(stty size)" = "33 101" ] && break; sleep 0.1; done; echo size $(stty size); read l; echo got $l; exit 4';
+    const q = new URLSearchParams([['command', 'sh'], ['command', '-c'], ['command', script], ['stdin', 'true'], ['stdout', 'true'], ['stderr', 'true'], ['tty', 'true']]);
+    const ws = new WebSocket(`wss://127.0.0.1:${agentPort}/exec/${NS}/shell/c?${q}`, ['v5.channel.k8s.io'], { cert: master.certPem, key: master.keyPem, rejectUnauthorized: false });
+    const got = new Map<number, string>();
+    const closed = new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`the tty exec did not end; got ${JSON.stringify([...got])}`));
+      }, 10_000);
+      ws.on('message', (d: Buffer) => got.set(d[0], (got.get(d[0]) ?? '') + d.subarray(1).toString()));
+      ws.on('close', () => {
+        clearTimeout(deadline);
+        resolve();
+      });
+      ws.on('error', reject);
+    });
+    closed.catch(() => {}); // awaited below; a failure before then must not go unhandled
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ Width: 101, Height: 33 }))]));
+    await eventually('the size is echoed', async () => /size 33 101/.test(got.get(1) ?? ''), 5000, 50);
+    // (no close of stdin here: with a tty, containerd's shim answers the end of stdin by shutting the terminal down)
+    ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('typed\n')]));
+    await closed;
+    assert.match(got.get(1) ?? '', /size 33 101\r?\n[^]*got typed/, `tty output: ${JSON.stringify(got.get(1))}`);
+    assert.equal(got.get(2), undefined, 'no stderr with a tty');
+    const status = JSON.parse(got.get(3) ?? '{}');
+    assert.equal(status.reason, 'NonZeroExitCode', JSON.stringify(status));
+    assert.deepEqual(status.details?.causes, [{ reason: 'ExitCode', message: '4' }]);
   });
 
   it('kubectl port-forward reaches the pod port over a WebSocket tunnel (kubectl 1.33) and plain SPDY (kubectl 1.29)', async () => {

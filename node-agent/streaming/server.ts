@@ -6,7 +6,8 @@
  *   /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty   (WebSocket: v5/v4.channel.k8s.io)
  *   /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty
  *   /portForward/{ns}/{pod}                                    (SPDY/3.1, plain or tunnelled in a WebSocket)
- * Exec and attach are bridged to the runtime's streaming server (CRI Exec/Attach give its URL), frame for frame.
+ * Exec and attach are bridged to the runtime's streaming server (CRI Exec/Attach give its URL) over SPDY/3.1, where
+ * the end of kubectl's stdin (v5's close of channel 0) can be passed on as the end of the stdin stream.
  */
 import https from 'node:https';
 import type http from 'node:http';
@@ -19,6 +20,7 @@ import type { ContainerStatus } from '../cri/types.ts';
 import type { RuntimeCache } from '../pods/runtime-cache.ts';
 import net from 'node:net';
 import { streamLog } from './logs.ts';
+import { bridge, dialRuntime, type RuntimeStreams } from './remotecommand.ts';
 import { SpdySession, type SpdyStream } from './spdy.ts';
 import { selfSignedServingCert } from './tls.ts';
 
@@ -38,8 +40,6 @@ export interface AgentServerOptions {
 const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 /** kubectl 1.31+ tunnels port-forward's SPDY in a WebSocket with this subprotocol */
 const PORTFORWARD_TUNNEL = 'SPDY/3.1+portforward.k8s.io';
-/** the runtime's streaming server speaks v4 (v5 adds only the close signal, channel 255) */
-const BACKEND_PROTOCOL = 'v4.channel.k8s.io';
 
 class HttpError extends Error {
   constructor(
@@ -226,7 +226,7 @@ export class AgentServer {
 
   private async onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://agent');
-    let backendUrl: string;
+    let runtime: RuntimeStreams;
     try {
       if (!this.authorized(req)) throw new HttpError(403, 'Forbidden: only the API server may use this port');
       const p = this.parse(url);
@@ -246,33 +246,23 @@ export class AgentServer {
       const q = url.searchParams;
       const tty = bool(q.get('tty'));
       const streams = { stdin: bool(q.get('stdin')), stdout: bool(q.get('stdout')), stderr: bool(q.get('stderr')) && !tty, tty };
-      backendUrl =
+      const backendUrl =
         p.kind === 'exec'
           ? await this.o.cri.exec({ container_id: running.id, cmd: q.getAll('command'), ...streams })
           : await this.o.cri.attach({ container_id: running.id, ...streams });
+      runtime = await dialRuntime(backendUrl, streams).catch((e: Error) => {
+        throw new HttpError(500, `the runtime's stream failed: ${e.message}`);
+      });
     } catch (e) {
       this.reject(socket, e instanceof HttpError ? e.code : 500, (e as Error).message);
       return;
     }
-    const backend = new WebSocket(backendUrl, [BACKEND_PROTOCOL]);
-    backend.once('error', (e) => this.reject(socket, 500, `the runtime's stream failed: ${e.message}`));
-    backend.once('open', () => {
-      this.wss.handleUpgrade(req, socket, head, (client) => {
-        const v5 = client.protocol === 'v5.channel.k8s.io';
-        client.on('message', (data: Buffer, isBinary) => {
-          const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
-          // v5's close signal (channel 255) has no v4 form: stdin stays open until the stream ends
-          if (v5 && buf[0] === 255) return;
-          if (backend.readyState === WebSocket.OPEN) backend.send(buf, { binary: isBinary });
-        });
-        backend.on('message', (data: Buffer, isBinary) => {
-          if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
-        });
-        backend.on('close', () => client.close(1000));
-        client.on('close', () => backend.close());
-        client.on('error', () => backend.terminate());
-        backend.on('error', () => client.terminate());
-      });
-    });
+    // kubectl may have given up while the runtime was reached
+    if (socket.destroyed) {
+      runtime.conn.session.close();
+      runtime.conn.socket.destroy();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (client) => bridge(client, runtime));
   }
 }

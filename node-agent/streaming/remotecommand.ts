@@ -1,0 +1,165 @@
+/**
+ * Exec and attach between kubectl and the runtime. kubectl speaks to the agent (through the API server) over a
+ * WebSocket with v5.channel.k8s.io or v4.channel.k8s.io: each message is a channel byte (0 stdin, 1 stdout, 2 stderr,
+ * 3 error, 4 resize) then data; v5 adds channel 255, "close the stream named by the next byte", with which kubectl
+ * signals the end of its stdin. The runtime's streaming server (the URL CRI Exec/Attach return) is spoken to over
+ * SPDY/3.1 with v4.channel.k8s.io, where each of those is a stream of its own (header streamType) and the end of
+ * stdin is a half-close (FIN) of the stdin stream: the runtime closes the process's stdin, so `cat` ends. (Over the
+ * runtime's WebSocket form of v4 there is no way to close stdin alone.) The exit status comes on the error stream as a
+ * v4 Status object (Success, or NonZeroExitCode with an ExitCode cause), relayed as is on channel 3.
+ */
+import { WebSocket } from 'ws';
+import { spdyConnect, type SpdyClient, type SpdyStream } from './spdy.ts';
+
+/** what the runtime speaks over SPDY: v4 carries the exit code in a Status on the error stream */
+export const RUNTIME_PROTOCOL = 'v4.channel.k8s.io';
+
+const STDIN = 0;
+const STDOUT = 1;
+const STDERR = 2;
+const ERROR = 3;
+const RESIZE = 4;
+/** v5.channel.k8s.io: [255, channel] closes the channel */
+const CLOSE = 255;
+
+/** Stop reading from the runtime while this much is queued towards kubectl. */
+const HIGH_WATER = 1 << 20;
+
+export interface StreamOptions {
+  stdin: boolean;
+  stdout: boolean;
+  /** with a tty there is no stderr (the caller clears it, as the CRI request must match) */
+  stderr: boolean;
+  tty: boolean;
+}
+
+/** The runtime's end: the SPDY connection and its streams, all accepted (SYN_REPLY) by the runtime. */
+export interface RuntimeStreams {
+  conn: SpdyClient;
+  error: SpdyStream;
+  stdin?: SpdyStream;
+  stdout?: SpdyStream;
+  stderr?: SpdyStream;
+  resize?: SpdyStream;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(what)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Connects to the runtime's streaming URL and opens the streams the CRI request asked for, in kubectl's order (error,
+ * stdin, stdout, stderr, resize): the runtime waits for exactly those before it starts the command.
+ */
+export async function dialRuntime(url: string, o: StreamOptions, timeoutMs = 10_000): Promise<RuntimeStreams> {
+  const conn = await spdyConnect(url, [RUNTIME_PROTOCOL], { timeoutMs });
+  try {
+    const open = (type: string) => conn.session.openStream({ streamtype: type });
+    const error = await open('error');
+    const stdin = o.stdin ? await open('stdin') : undefined;
+    const stdout = o.stdout ? await open('stdout') : undefined;
+    const stderr = o.stderr && !o.tty ? await open('stderr') : undefined;
+    const resize = o.tty ? await open('resize') : undefined;
+    const all = [error, stdin, stdout, stderr, resize].filter((s): s is SpdyStream => !!s);
+    await withTimeout(
+      Promise.all(all.map((s) => s.replied)),
+      timeoutMs,
+      `the runtime did not accept the ${all.map((s) => s.headers.streamtype).join(', ')} streams within ${timeoutMs} ms`,
+    );
+    return { conn, error, stdin, stdout, stderr, resize };
+  } catch (e) {
+    conn.session.close();
+    conn.socket.destroy();
+    throw e;
+  }
+}
+
+/**
+ * Relays between kubectl's WebSocket and the runtime's streams until the runtime is done (its error stream or the
+ * connection ends: the status has been sent) or kubectl goes away (the runtime's streams are reset).
+ */
+export function bridge(client: WebSocket, rt: RuntimeStreams): void {
+  const v5 = client.protocol === 'v5.channel.k8s.io';
+  const { session, socket } = rt.conn;
+  let done = false;
+  let queued = 0;
+  let paused = false;
+
+  const toClient = (channel: number, d: Buffer) => {
+    if (client.readyState !== WebSocket.OPEN) return;
+    const msg = Buffer.concat([Buffer.from([channel]), d]);
+    queued += msg.length;
+    client.send(msg, { binary: true }, () => {
+      queued -= msg.length;
+      if (paused && queued < HIGH_WATER / 2) {
+        paused = false;
+        socket.resume();
+      }
+    });
+    if (!paused && queued >= HIGH_WATER) {
+      paused = true;
+      socket.pause();
+    }
+  };
+
+  /** the runtime finished: what it sent is queued before the close */
+  const finish = () => {
+    if (done) return;
+    done = true;
+    for (const s of [rt.stdin, rt.resize]) s?.end();
+    session.goAway();
+    socket.end();
+    setTimeout(() => socket.destroy(), 5000).unref();
+    if (client.readyState === WebSocket.OPEN || client.readyState === WebSocket.CONNECTING) client.close(1000);
+  };
+
+  /** kubectl went away: the runtime's streams are cancelled */
+  const abandon = () => {
+    if (done) return;
+    done = true;
+    for (const s of [rt.error, rt.stdin, rt.stdout, rt.stderr, rt.resize]) s?.reset();
+    session.close();
+    socket.destroy();
+  };
+
+  // as kubelet does: an empty message on the first channel the client reads tells it the streams are up
+  client.send(Buffer.from([rt.stdout ? STDOUT : rt.stderr ? STDERR : ERROR]), { binary: true });
+
+  // (what the runtime sent since the streams were accepted was kept for these handlers)
+  rt.stdout?.onData((d) => toClient(STDOUT, d));
+  rt.stderr?.onData((d) => toClient(STDERR, d));
+  rt.error.onData((d) => toClient(ERROR, d));
+  rt.error.onEnd(finish);
+  session.onceClosed(finish);
+
+  client.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    if (!buf.length || done) return;
+    const payload = buf.subarray(1);
+    switch (buf[0]) {
+      case STDIN:
+        if (rt.stdin && !rt.stdin.finished) {
+          rt.stdin.write(payload);
+          if (socket.writableNeedDrain && !client.isPaused) {
+            client.pause();
+            socket.once('drain', () => client.resume());
+          }
+        }
+        break;
+      case RESIZE:
+        rt.resize?.write(payload);
+        break;
+      case CLOSE:
+        if (!v5) break;
+        if (payload[0] === STDIN) rt.stdin?.end();
+        else if (payload[0] === RESIZE) rt.resize?.end();
+        break;
+    }
+  });
+  client.on('close', abandon);
+  client.on('error', abandon);
+}
