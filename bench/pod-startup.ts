@@ -76,9 +76,11 @@ interface AgentProcess {
 }
 
 async function startAgent(args: string[]): Promise<AgentProcess> {
-  // SKIFF_BENCH_AGENT_NODE_ARGS: node flags for the agent process, e.g. --inspect=127.0.0.1:9339 to profile it
+  // as users start it: the skiff command (bin/skiff, which gives node the agent's own flags). SKIFF_BENCH_AGENT_NODE_ARGS
+  // runs node with these flags instead, e.g. --cpu-prof to profile the agent
   const nodeArgs = (process.env.SKIFF_BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/skiff.mjs'), 'agent', ...args], {
+  const [cmd, cmdArgs] = nodeArgs.length ? [process.execPath, [...nodeArgs, path.join(ROOT, 'bin/skiff.mjs')]] : [path.join(ROOT, 'bin/skiff'), []];
+  const child = spawn(cmd, [...cmdArgs, 'agent', ...args], {
     cwd: ROOT,
     env: { ...process.env, SKIFF_DATA_DIR: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -88,8 +88,7 @@ function startAgent(lab: NetnsLab, host: LabHost, node: string, server: string, 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `skiff-mn-${node}-`));
   const args = [
     ...lab.enter(host),
-    process.execPath,
-    path.join(ROOT, 'bin/skiff.mjs'),
+    path.join(ROOT, 'bin/skiff'),
     'agent',
     '--server', server,
     '--node-name', node,
