@@ -16,7 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
-import { kubectlAsync } from './harness/kubectl.ts';
+import { KUBECTL_127, kubectlAsync } from './harness/kubectl.ts';
 import { eventually } from './harness/eventually.ts';
 import { Client } from '../lib/kube/client.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
@@ -25,6 +25,7 @@ import { ContainerdSupervisor } from '../node-agent/containerd/supervisor.ts';
 import { CriClient } from '../node-agent/cri/client.ts';
 import type { ContainerConfig, PodSandboxConfig } from '../node-agent/cri/types.ts';
 import { buildBusyboxImage, buildPauseImage, busyboxImageName, importImage, PAUSE_IMAGE } from '../node-agent/images/builtin.ts';
+import { writeCniConfig } from '../node-agent/network/cni.ts';
 import * as L from '../node-agent/pods/labels.ts';
 import { RuntimeCache } from '../node-agent/pods/runtime-cache.ts';
 import { AgentServer } from '../node-agent/streaming/server.ts';
@@ -41,6 +42,16 @@ const missing =
 const NS = 'default';
 const NODE = `stream-e2e-${Math.random().toString(36).slice(2, 7)}`;
 const KUBECTL_129 = '/usr/lib/google-cloud-sdk/bin/kubectl.1.29';
+/** the few pods with a network namespace of their own get it from a bridge of this test's (no other CNI here) */
+const BRIDGE = `skst${Math.random().toString(36).slice(2, 8)}`;
+const POD_CIDR = `10.219.${Math.floor(Math.random() * 250) + 1}.0/24`;
+/** kubectl versions that speak SPDY/3.1 for exec and attach (1.30+ use WebSockets) */
+const SPDY_KUBECTLS: [string, string][] = (
+  [
+    ['1.29', KUBECTL_129],
+    ['1.27', KUBECTL_127],
+  ] as [string, string][]
+).filter(([, bin]) => existsSync(bin));
 
 async function freePort(): Promise<number> {
   const srv = net.createServer();
@@ -87,13 +98,16 @@ describe('streaming: kubectl logs, exec, attach and port-forward through the API
     pod: KubeObject;
   }
 
-  /** The Pod in the API (bound to our node) and its sandbox in the runtime, with the agent's labels; on the host's network (no CNI needed). */
-  async function podWithSandbox(name: string, containers: string[], extra: { annotations?: Record<string, string> } = {}): Promise<Sandbox> {
+  /**
+   * The Pod in the API (bound to our node) and its sandbox in the runtime, with the agent's labels; on the host's network
+   * (no CNI needed), or with `podNetwork` in a network namespace of its own (the test's bridge).
+   */
+  async function podWithSandbox(name: string, containers: string[], extra: { annotations?: Record<string, string>; podNetwork?: boolean } = {}): Promise<Sandbox> {
     const created = await c!.create<KubeObject>(Pods, {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name, namespace: NS, annotations: extra.annotations },
-      spec: { nodeName: NODE, hostNetwork: true, containers: containers.map((cn) => ({ name: cn, image: busybox })) },
+      spec: { nodeName: NODE, hostNetwork: !extra.podNetwork, containers: containers.map((cn) => ({ name: cn, image: busybox })) },
     });
     const uid = created.metadata.uid!;
     const labels = { [L.POD_NAME]: name, [L.POD_NAMESPACE]: NS, [L.POD_UID]: uid, [L.MANAGED_BY_NODE]: NODE };
@@ -103,11 +117,13 @@ describe('streaming: kubectl logs, exec, attach and port-forward through the API
       metadata: { name, namespace: NS, uid, attempt: 0 },
       log_directory: logDir,
       labels: { ...labels, [L.CONTAINER_TYPE]: 'podsandbox' },
-      linux: { security_context: { namespace_options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
+      linux: { security_context: { namespace_options: { network: extra.podNetwork ? 'POD' : 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
     } as PodSandboxConfig;
     const id = await cri!.runPodSandbox(config);
+    const podIP = extra.podNetwork ? (await cri!.podSandboxStatus(id)).network?.ip : '127.0.0.1';
+    assert.ok(podIP, `sandbox of ${name} has no IP`);
     // kubectl port-forward and attach look at the phase first (the pod workers' job, done here by hand)
-    const running = await c!.patch<KubeObject>(Pods, NS, name, { status: { phase: 'Running', podIP: '127.0.0.1', hostIP: '127.0.0.1' } }, 'merge', { subresource: 'status' });
+    const running = await c!.patch<KubeObject>(Pods, NS, name, { status: { phase: 'Running', podIP, hostIP: '127.0.0.1' } }, 'merge', { subresource: 'status' });
     known.set(`${NS}/${name}`, running);
     return { id, config, pod: running };
   }
@@ -139,6 +155,7 @@ describe('streaming: kubectl logs, exec, attach and port-forward through the API
     const bb = buildBusyboxImage(images);
     busybox = busyboxImageName();
     containerd = new ContainerdSupervisor({ dir: path.join(tmp, 'containerd'), sandboxImage: PAUSE_IMAGE, log: () => {} });
+    writeCniConfig({ confDir: containerd.layout.cniConfDir, ipamDir: path.join(tmp, 'ipam'), podCIDR: POD_CIDR, bridge: BRIDGE });
     await containerd.start();
     importImage(containerd.socket, pause.file);
     importImage(containerd.socket, bb.file);
@@ -177,6 +194,7 @@ describe('streaming: kubectl logs, exec, attach and port-forward through the API
       c?.close();
       await s?.stop().catch(() => {});
       await containerd?.stop().catch(() => {});
+      spawnSync('ip', ['link', 'del', BRIDGE]);
       if (tmp) {
         // network namespaces the runtime may have left mounted under its state folder
         for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
@@ -349,6 +367,74 @@ describe('streaming: kubectl logs, exec, attach and port-forward through the API
       const out = await pf;
       assert.match(out.stdout, new RegExp(`Forwarding from 127\\.0\\.0\\.1:${local} -> ${podPort}`));
     }
+  });
+
+  // kubectl before 1.30 upgrades exec and attach to SPDY/3.1 (v4.channel.k8s.io first): a stream per streamType, the
+  // end of stdin a FIN of its stream, the exit status a Status on the error stream
+  it('kubectl 1.29 and 1.27 exec and attach over SPDY/3.1: output, stderr, exit code, stdin and its end', { skip: SPDY_KUBECTLS.length ? undefined : 'no kubectl older than 1.30' }, async () => {
+    for (const [name, bin] of SPDY_KUBECTLS) {
+      const ex = await k(['exec', 'shell', '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 3'], { bin });
+      assert.equal(ex.code, 3, `kubectl ${name} exec: ${ex.stderr}`);
+      assert.equal(ex.stdout, 'hi\n');
+      assert.match(ex.stderr, /oops/);
+      assert.equal(await kOk(['exec', 'shell', '--', 'echo', 'a b', 'c'], { bin }), 'a b c\n');
+      const cat = await k(['exec', '-i', 'shell', '--', 'sh', '-c', 'cat; echo done'], { input: 'piped\n', bin, timeoutMs: 8000 });
+      assert.equal(cat.stdout, 'piped\ndone\n', `kubectl ${name} exec -i cat (code ${cat.code}): ${cat.stderr}`);
+      assert.equal(cat.code, 0);
+      const x = await k(['exec', '-i', 'shell', '--', 'cat'], { input: 'x\n', bin, timeoutMs: 8000 });
+      assert.deepEqual(x, { code: 0, stdout: 'x\n', stderr: '' }, `kubectl ${name}: echo x | kubectl exec -i -- cat`);
+      const big = 'y'.repeat(300_000) + '\n';
+      const echoed = await k(['exec', '-i', 'shell', '--', 'cat'], { input: big, bin, timeoutMs: 8000 });
+      assert.equal(echoed.code, 0, `kubectl ${name} exec -i cat of 300 kB: ${echoed.stderr}`);
+      assert.ok(echoed.stdout === big, `the 300 kB came back unchanged (${echoed.stdout.length} bytes)`);
+      const three = await k(['exec', '-i', 'shell', '--', 'sh', '-c', 'cat >/dev/null; echo bye >&2; exit 3'], { input: 'ignored\n', bin, timeoutMs: 8000 });
+      assert.equal(three.code, 3, `kubectl ${name}: exit 3 after stdin: ${three.stderr}`);
+      assert.match(three.stderr, /bye/);
+
+      const pod = `ticker-${name.replace('.', '-')}`;
+      const sb = await podWithSandbox(pod, ['c']);
+      await runContainer(sb, 'c', 0, 'sleep 1; i=0; while [ $i -lt 5 ]; do echo tick $i; i=$((i+1)); sleep 0.3; done');
+      const attach = await k(['attach', pod], { bin, timeoutMs: 10_000 });
+      assert.match(attach.stdout, /tick 4\n/, `kubectl ${name} attach (code ${attach.code}): ${attach.stdout}${attach.stderr}`);
+    }
+  });
+
+  // as kubelet does, the node reaches the pod's ports through the runtime (CRI PortForward), which connects to
+  // localhost:port inside the pod's network namespace: a server bound to the pod's loopback only is reachable
+  it('kubectl port-forward goes through the runtime: a server on the pod\'s own 127.0.0.1; a port nobody listens on gives kubectl\'s error', async () => {
+    const sb = await podWithSandbox('private', ['c'], { podNetwork: true });
+    const podIP: string = sb.pod.status!.podIP;
+    await runContainer(sb, 'c', 0, 'echo private > /tmp/i; exec httpd -f -p 127.0.0.1:8081 -h /tmp');
+    const versions: [string, string | undefined][] = [['default', undefined], ['1.29', existsSync(KUBECTL_129) ? KUBECTL_129 : undefined]];
+    for (const [name, bin] of versions) {
+      if (name !== 'default' && !bin) continue;
+      const local = await freePort();
+      const dead = await freePort();
+      const pf = kubectlAsync(s!.kubeconfig, ['port-forward', 'pod/private', `${local}:8081`, `${dead}:8082`], { bin, timeoutMs: 8000 });
+      const body = await eventually(`the forwarded port answers (kubectl ${name})`, async () => (await fetch(`http://127.0.0.1:${local}/i`)).text(), 5000, 100).catch(async (e) => {
+        const r = await pf;
+        throw new Error(`${(e as Error).message}; kubectl port-forward (${r.code}): ${r.stdout}${r.stderr}`);
+      });
+      assert.equal(body, 'private\n');
+      // nobody listens on 8082 in the pod: the runtime's words come back on the pair's error stream, and kubectl shows
+      // them; kubectl itself (client-go's port-forwarder) then closes the whole connection, as it does with kubelet
+      const refused = await fetch(`http://127.0.0.1:${dead}/`).then(
+        (r) => `HTTP ${r.status}`,
+        (e: Error) => `failed: ${e.message}`,
+      );
+      assert.match(refused, /^failed/);
+      const out = await pf;
+      assert.match(out.stdout, new RegExp(`Forwarding from 127\\.0\\.0\\.1:${dead} -> 8082`));
+      assert.match(out.stderr, new RegExp(`an error occurred forwarding ${dead} -> 8082: error forwarding port 8082 to pod [0-9a-f]+, uid : .*failed to connect to localhost:8082 inside namespace .*connection refused`), out.stderr);
+      assert.match(out.stderr, /lost connection to pod/);
+    }
+    // the forwards above each began anew after the previous one failed; the runtime's connection is per kubectl's
+    // (and the agent itself cannot reach the server at the pod's address)
+    const direct = await fetch(`http://${podIP}:8081/i`).then(
+      () => 'answered',
+      () => 'unreachable',
+    );
+    assert.equal(direct, 'unreachable', 'the server listens on the pod\'s loopback only');
   });
 
   it('the streaming server answers only the API server: no client certificate, another CA, or a user outside system:masters are refused', async () => {

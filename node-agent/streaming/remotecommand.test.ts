@@ -4,8 +4,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { bridge, dialRuntime, type StreamOptions } from './remotecommand.ts';
-import { SpdySession, type SpdyStream } from './spdy.ts';
+import { bridge, bridgeSpdy, dialRuntime, negotiateSpdy, type StreamOptions } from './remotecommand.ts';
+import { SpdySession, spdyConnect, type SpdyStream } from './spdy.ts';
+import { socketTransport } from './transport.ts';
 
 /**
  * A runtime streaming server as containerd's behaves over SPDY with v4.channel.k8s.io: it waits for the streams the
@@ -256,5 +257,92 @@ describe('exec and attach: kubectl\'s WebSocket (v5/v4) bridged to the runtime o
       ws.on('error', (e) => resolve(e.message));
     });
     assert.match(err, /^500 .*refused the upgrade to SPDY\/3\.1: 403 Forbidden: no thanks/);
+  });
+});
+
+describe('exec and attach: kubectl\'s SPDY/3.1 (v4, v3, v2; kubectl < 1.30) bridged to the runtime', () => {
+  const runtime = new FakeRuntime();
+  const server = http.createServer((_req, res) => res.writeHead(404).end());
+  let port = 0;
+  let opts: StreamOptions = { stdin: true, stdout: true, stderr: true, tty: false };
+  let runtimeUrl = '';
+  before(async () => {
+    await runtime.start();
+    server.on('upgrade', async (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      const offered = (req.headersDistinct['x-stream-protocol-version'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim());
+      const protocol = negotiateSpdy(offered)!;
+      const rt = await dialRuntime(runtimeUrl, opts, 2000);
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`);
+      bridgeSpdy(socketTransport(socket), head, protocol, rt, opts, 1000);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await runtime.stop();
+  });
+
+  const collect = (st: SpdyStream) =>
+    new Promise<string>((resolve) => {
+      let text = '';
+      st.onData((d) => (text += d.toString()));
+      st.onEnd(() => resolve(text));
+    });
+
+  /** as kubectl does: streams error, stdin, stdout, stderr; stdin written, then its FIN */
+  async function run(protocols: string[], input: string) {
+    const k = await spdyConnect(`http://127.0.0.1:${port}/exec`, protocols);
+    const open = (type: string) => k.session.openStream({ streamType: type });
+    const error = await open('error');
+    const stdin = await open('stdin');
+    const stdout = await open('stdout');
+    const stderr = await open('stderr');
+    const got = Promise.all([collect(stdout), collect(stderr), collect(error)]);
+    stdin.write(Buffer.from(input));
+    stdin.end();
+    const [out, err, status] = await got;
+    await new Promise<void>((r) => k.session.onceClosed(r));
+    return { protocol: k.protocol, out, err, status };
+  }
+
+  it('negotiation: kubectl\'s first protocol this side speaks; none offered is v1; none in common is refused', () => {
+    assert.equal(negotiateSpdy(['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io']), 'v4.channel.k8s.io');
+    assert.equal(negotiateSpdy(['v2.channel.k8s.io', 'channel.k8s.io']), 'v2.channel.k8s.io');
+    assert.equal(negotiateSpdy([]), 'channel.k8s.io');
+    assert.equal(negotiateSpdy(['v9.channel.k8s.io']), undefined);
+  });
+
+  it('v4: stdin and its FIN reach the runtime; stdout, stderr and the Status come back; the session then ends', async () => {
+    opts = { stdin: true, stdout: true, stderr: true, tty: false };
+    runtimeUrl = runtime.url(opts, 3);
+    const r = await run(['v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'], 'hello\n');
+    assert.equal(r.protocol, 'v4.channel.k8s.io');
+    assert.equal(r.out, 'HELLO\n');
+    assert.equal(r.err, 'stdin ended\n');
+    const status = JSON.parse(r.status);
+    assert.equal(status.reason, 'NonZeroExitCode');
+    assert.deepEqual(status.details.causes, [{ reason: 'ExitCode', message: '3' }]);
+    assert.ok(runtime.log.at(-1)!.stdinEnded);
+  });
+
+  it('v2: the failure in words on the error stream, nothing on success', async () => {
+    runtimeUrl = runtime.url(opts, 2);
+    const failed = await run(['v2.channel.k8s.io'], 'x');
+    assert.equal(failed.protocol, 'v2.channel.k8s.io');
+    assert.equal(failed.out, 'X');
+    assert.equal(failed.status, 'command terminated with non-zero exit code: 2');
+    runtimeUrl = runtime.url(opts, 0);
+    const ok = await run(['v2.channel.k8s.io'], 'y');
+    assert.equal(ok.status, '');
+  });
+
+  it('kubectl not opening its streams in time: the runtime\'s streams are reset', async () => {
+    runtimeUrl = runtime.url(opts, 0);
+    const k = await spdyConnect(`http://127.0.0.1:${port}/exec`, ['v4.channel.k8s.io']);
+    await k.session.openStream({ streamType: 'error' });
+    await new Promise<void>((r) => k.session.onceClosed(r));
+    assert.ok(runtime.log.at(-1)!.resets.length > 0, 'the runtime saw resets');
   });
 });

@@ -7,9 +7,11 @@
  * stdin is a half-close (FIN) of the stdin stream: the runtime closes the process's stdin, so `cat` ends. (Over the
  * runtime's WebSocket form of v4 there is no way to close stdin alone.) The exit status comes on the error stream as a
  * v4 Status object (Success, or NonZeroExitCode with an ExitCode cause), relayed as is on channel 3.
+ * kubectl before 1.30 speaks SPDY/3.1 itself (bridgeSpdy): its streams are relayed to the runtime's one for one.
  */
 import { WebSocket } from 'ws';
-import { spdyConnect, type SpdyClient, type SpdyStream } from './spdy.ts';
+import { RST_PROTOCOL_ERROR, spdyConnect, type SpdyClient, type SpdySession, type SpdyStream } from './spdy.ts';
+import { serveSpdy, socketTransport, throttle, type Transport } from './transport.ts';
 
 /** what the runtime speaks over SPDY: v4 carries the exit code in a Status on the error stream */
 export const RUNTIME_PROTOCOL = 'v4.channel.k8s.io';
@@ -162,4 +164,126 @@ export function bridge(client: WebSocket, rt: RuntimeStreams): void {
   });
   client.on('close', abandon);
   client.on('error', abandon);
+}
+
+/**
+ * What kubectl < 1.30 offers over SPDY/3.1 (X-Stream-Protocol-Version, in its order of preference): v4 carries the exit
+ * status as a JSON Status on the error stream; v3 and v2 (and channel.k8s.io, v1) only the words of a failure; v3 and v4
+ * have a resize stream.
+ */
+export const SPDY_PROTOCOLS = ['v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
+
+/** The first protocol kubectl offered that this side speaks; a client that offers none gets v1, as from kubelet. */
+export function negotiateSpdy(offered: string[]): string | undefined {
+  if (!offered.length) return 'channel.k8s.io';
+  return offered.find((p) => SPDY_PROTOCOLS.includes(p));
+}
+
+const STREAM_TYPES = ['error', 'stdin', 'stdout', 'stderr', 'resize'];
+
+/**
+ * Exec and attach for kubectl over SPDY/3.1 (its session served over `t`, after the 101 naming `protocol`): kubectl opens
+ * a stream per streamType (error, then stdin, stdout, stderr, resize as asked); once all have come, each is relayed to
+ * the runtime's stream of that type: stdin and resize to the runtime (the end of kubectl's stdin, a FIN, as a FIN),
+ * stdout and stderr back, and the runtime's v4 status on the error stream, as is for v4, as words of the failure for
+ * older protocols (nothing on success). When the runtime is done kubectl's streams are ended and the session goes
+ * away; kubectl going away (or not opening its streams within `timeoutMs`) resets the runtime's streams.
+ */
+export function bridgeSpdy(t: Transport, head: Buffer, protocol: string, rt: RuntimeStreams, o: StreamOptions, timeoutMs = 30_000): SpdySession {
+  const v4 = protocol === 'v4.channel.k8s.io';
+  const resizable = o.tty && (v4 || protocol === 'v3.channel.k8s.io');
+  const expected = ['error'];
+  if (o.stdin) expected.push('stdin');
+  if (o.stdout) expected.push('stdout');
+  if (o.stderr && !o.tty) expected.push('stderr');
+  if (resizable) expected.push('resize');
+  const k = new Map<string, SpdyStream>();
+  const rtFlow = socketTransport(rt.conn.socket);
+  const toKubectl = throttle(t, rtFlow);
+  const toRuntime = throttle(rtFlow, t);
+  const statusText: Buffer[] = [];
+  let started = false;
+  let done = false;
+
+  const session = serveSpdy(t, head, (s) => {
+    const type = s.headers.streamtype ?? '';
+    if (done || k.has(type) || !STREAM_TYPES.includes(type)) return s.reset(RST_PROTOCOL_ERROR);
+    k.set(type, s);
+    if (!started && expected.every((e) => k.has(e))) start();
+  });
+  const timer = setTimeout(() => {
+    if (!started) abandon();
+  }, timeoutMs);
+  timer.unref();
+
+  function start(): void {
+    started = true;
+    clearTimeout(timer);
+    const stdin = k.get('stdin');
+    stdin?.onData((d) => {
+      if (rt.stdin && !rt.stdin.finished) {
+        rt.stdin.write(d);
+        toRuntime();
+      }
+    });
+    stdin?.onEnd(() => {
+      if (!session.isClosed) rt.stdin?.end();
+    });
+    const resize = k.get('resize');
+    resize?.onData((d) => rt.resize?.write(d));
+    resize?.onEnd(() => {
+      if (!session.isClosed) rt.resize?.end();
+    });
+    const out = (from: SpdyStream | undefined, type: string) =>
+      from?.onData((d) => {
+        k.get(type)?.write(d);
+        toKubectl();
+      });
+    out(rt.stdout, 'stdout');
+    out(rt.stderr, 'stderr');
+    rt.error.onData((d) => {
+      if (v4) k.get('error')?.write(d);
+      else statusText.push(d);
+    });
+    rt.error.onEnd(finish);
+    rt.conn.session.onceClosed(finish);
+  }
+
+  /** the runtime is done: what it sent is on its way; kubectl's streams end, then the session */
+  function finish(): void {
+    if (done) return;
+    done = true;
+    if (!v4 && statusText.length) {
+      const text = Buffer.concat(statusText).toString();
+      let message = text;
+      try {
+        const status = JSON.parse(text) as { status?: string; message?: string };
+        message = status.status === 'Success' ? '' : (status.message ?? text);
+      } catch {
+        /* not a Status: passed on as it is */
+      }
+      if (message) k.get('error')?.write(Buffer.from(message));
+    }
+    for (const s of k.values()) s.end();
+    for (const s of [rt.stdin, rt.resize]) s?.end();
+    rt.conn.session.goAway();
+    rt.conn.socket.end();
+    setTimeout(() => rt.conn.socket.destroy(), 5000).unref();
+    session.goAway();
+  }
+
+  /** kubectl went away (or never opened its streams): the runtime's streams are cancelled */
+  function abandon(): void {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    for (const s of [rt.error, rt.stdin, rt.stdout, rt.stderr, rt.resize]) s?.reset();
+    rt.conn.session.close();
+    rt.conn.socket.destroy();
+    session.close();
+    t.destroy();
+  }
+
+  session.onceClosed(abandon);
+  return session;
 }

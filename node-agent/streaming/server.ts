@@ -3,25 +3,27 @@
  * present a certificate of the cluster CA with the group system:masters (the API server's kubelet-client
  * certificate); anything else is refused in the TLS handshake or with 403.
  *   GET /containerLogs/{ns}/{pod}/{container}?follow&tailLines&sinceSeconds&sinceTime&timestamps&previous&limitBytes
- *   /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty   (WebSocket: v5/v4.channel.k8s.io)
- *   /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty
+ *   /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty   (WebSocket: v5/v4.channel.k8s.io;
+ *                                                              SPDY/3.1: v4/v3/v2.channel.k8s.io, kubectl < 1.30)
+ *   /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty     (the same)
  *   /portForward/{ns}/{pod}                                    (SPDY/3.1, plain or tunnelled in a WebSocket)
  * Exec and attach are bridged to the runtime's streaming server (CRI Exec/Attach give its URL) over SPDY/3.1, where
- * the end of kubectl's stdin (v5's close of channel 0) can be passed on as the end of the stdin stream.
+ * the end of kubectl's stdin (v5's close of channel 0, or the FIN of its SPDY stdin stream) can be passed on as the end
+ * of the stdin stream. Port-forward goes through the runtime too (CRI PortForward), stream for stream.
  */
 import https from 'node:https';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import type { CriClient } from '../cri/client.ts';
 import type { ContainerStatus } from '../cri/types.ts';
 import type { RuntimeCache } from '../pods/runtime-cache.ts';
-import net from 'node:net';
 import { streamLog } from './logs.ts';
-import { bridge, dialRuntime, type RuntimeStreams } from './remotecommand.ts';
-import { SpdySession, type SpdyStream } from './spdy.ts';
+import { dialPortForward, PORTFORWARD_PROTOCOL, relayPortForward } from './portforward.ts';
+import { bridge, bridgeSpdy, dialRuntime, negotiateSpdy, SPDY_PROTOCOLS, type RuntimeStreams, type StreamOptions } from './remotecommand.ts';
+import { socketTransport, wsTransport } from './transport.ts';
 import { selfSignedServingCert } from './tls.ts';
 
 export interface AgentServerOptions {
@@ -57,6 +59,7 @@ function bool(v: string | null): boolean {
 export class AgentServer {
   private server?: https.Server;
   private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => CHANNEL_PROTOCOLS.find((p) => protocols.has(p)) ?? false });
+  private readonly tunnels = new WebSocketServer({ noServer: true, handleProtocols: (ps) => (ps.has(PORTFORWARD_TUNNEL) ? PORTFORWARD_TUNNEL : false) });
   port = 0;
   private readonly log: (msg: string) => void;
 
@@ -79,7 +82,7 @@ export class AgentServer {
   }
 
   async stop(): Promise<void> {
-    for (const c of this.wss.clients) c.terminate();
+    for (const c of [...this.wss.clients, ...this.tunnels.clients]) c.terminate();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.server?.closeAllConnections?.();
   }
@@ -166,86 +169,72 @@ export class AgentServer {
     socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
   }
 
-  /** kubectl port-forward: SPDY/3.1 streams (plain, or inside a WebSocket) to TCP connections to the pod's ports */
-  private portForward(req: http.IncomingMessage, socket: Duplex, head: Buffer, pod: KubeObject): void {
-    const podIP: string | undefined = pod.spec?.hostNetwork ? '127.0.0.1' : pod.status?.podIP;
-    if (!podIP) return this.reject(socket, 400, `pod ${pod.metadata.name} has no IP yet`);
-    const serve = (send: (b: Buffer) => void, close: () => void): SpdySession => {
-      const errors = new Map<string, SpdyStream>();
-      return new SpdySession(
-        send,
-        (stream) => {
-          const { streamtype: type, port, requestid: rid } = stream.headers;
-          const key = `${rid}/${port}`;
-          if (type === 'error') {
-            errors.set(key, stream);
-            return;
-          }
-          if (type !== 'data') return stream.reset();
-          const conn = net.connect({ host: podIP, port: Number(port) });
-          conn.on('data', (d) => stream.write(d));
-          conn.on('end', () => stream.end());
-          conn.on('error', (e) => {
-            const es = errors.get(key);
-            es?.write(Buffer.from(`error forwarding port ${port} to pod ${pod.metadata.name}: ${e.message}`));
-            es?.end();
-            stream.end();
-          });
-          conn.on('close', () => {
-            errors.get(key)?.end();
-            errors.delete(key);
-          });
-          stream.onData((d) => conn.write(d));
-          stream.onEnd(() => conn.end());
-        },
-        close,
-      );
-    };
+  /** the ready sandbox of a pod (the runtime cache, else the runtime asked again) */
+  private async sandboxOf(pod: KubeObject): Promise<string> {
+    const uid = pod.metadata.uid!;
+    const ready = (sbs: { id: string; state: string }[]) => sbs.find((sb) => sb.state === 'SANDBOX_READY')?.id;
+    const id = ready(this.o.runtime.get(uid).sandboxes) ?? ready((await this.o.runtime.refresh(uid)).sandboxes);
+    if (!id) throw new HttpError(400, `pod ${pod.metadata.name} has no running sandbox`);
+    return id;
+  }
+
+  /**
+   * kubectl port-forward: its SPDY/3.1 session (plain, or inside a WebSocket) relayed stream by stream to the runtime's
+   * port-forward connection (CRI PortForward), which reaches the ports on localhost in the pod's network namespace.
+   */
+  private async portForward(req: http.IncomingMessage, socket: Duplex, head: Buffer, pod: KubeObject): Promise<void> {
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+    if (upgrade !== 'websocket' && !upgrade.startsWith('spdy/3.1')) {
+      throw new HttpError(400, `port-forward needs an upgrade to SPDY/3.1 or to a WebSocket with ${PORTFORWARD_TUNNEL}`);
+    }
+    const sandbox = await this.sandboxOf(pod);
+    const url = await this.o.cri.portForward(sandbox, []);
+    const rt = await dialPortForward(url).catch((e: Error) => {
+      throw new HttpError(500, `the runtime's port-forward stream failed: ${e.message}`);
+    });
+    // kubectl may have given up while the runtime was reached
+    if (socket.destroyed) {
+      rt.session.close();
+      rt.socket.destroy();
+      return;
+    }
     if (upgrade === 'websocket') {
-      const wss = new WebSocketServer({ noServer: true, handleProtocols: (ps) => (ps.has(PORTFORWARD_TUNNEL) ? PORTFORWARD_TUNNEL : false) });
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        const session = serve((b) => ws.readyState === WebSocket.OPEN && ws.send(b), () => ws.close(1000));
-        ws.on('message', (d: Buffer) => session.feed(Buffer.isBuffer(d) ? d : Buffer.from(d as ArrayBuffer)));
-        ws.on('close', () => session.close());
-        ws.on('error', () => session.close());
-      });
+      this.tunnels.handleUpgrade(req, socket, head, (ws) => relayPortForward(wsTransport(ws), Buffer.alloc(0), rt));
       return;
     }
-    if (upgrade.startsWith('spdy/3.1')) {
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n');
-      const session = serve((b) => socket.write(b), () => socket.end());
-      if (head.length) session.feed(head);
-      socket.on('data', (d: Buffer) => session.feed(d));
-      socket.on('close', () => session.close());
-      socket.on('error', () => session.close());
-      return;
-    }
-    this.reject(socket, 400, `port-forward needs an upgrade to SPDY/3.1 or to a WebSocket with ${PORTFORWARD_TUNNEL}`);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${PORTFORWARD_PROTOCOL}\r\n\r\n`);
+    relayPortForward(socketTransport(socket), head, rt);
   }
 
   private async onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://agent');
     let runtime: RuntimeStreams;
+    let spdyProtocol: string | undefined;
+    let streams: StreamOptions;
     try {
       if (!this.authorized(req)) throw new HttpError(403, 'Forbidden: only the API server may use this port');
       const p = this.parse(url);
       if (p.kind === 'portForward') {
         const pod = this.o.pod(p.ns, p.pod);
         if (!pod) throw new HttpError(404, `pod "${p.pod}" not found on this node`);
-        this.portForward(req, socket, head, pod);
+        await this.portForward(req, socket, head, pod);
         return;
       }
       if (p.kind !== 'exec' && p.kind !== 'attach') throw new HttpError(400, `${p.kind} is not supported by this node over an upgraded connection`);
-      if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-        throw new HttpError(400, `this node speaks the WebSocket stream protocols (${CHANNEL_PROTOCOLS.join(', ')}); SPDY is not supported: use kubectl 1.30 or newer`);
+      const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+      if (upgrade.startsWith('spdy/3.1')) {
+        const offered = (req.headersDistinct['x-stream-protocol-version'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+        spdyProtocol = negotiateSpdy(offered);
+        if (!spdyProtocol) throw new HttpError(403, `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${SPDY_PROTOCOLS.join(' ')}]`);
+      } else if (upgrade !== 'websocket') {
+        throw new HttpError(400, `exec and attach need an upgrade to a WebSocket (${CHANNEL_PROTOCOLS.join(', ')}) or to SPDY/3.1 (${SPDY_PROTOCOLS.join(', ')})`);
       }
       const { pod, list } = this.attempts(p.ns, p.pod, p.container);
       const running = list.find((c) => c.state === 'CONTAINER_RUNNING');
       if (!running) throw new HttpError(400, this.waitingMessage(pod, p.container) ?? `container ${p.container} is not running`);
       const q = url.searchParams;
       const tty = bool(q.get('tty'));
-      const streams = { stdin: bool(q.get('stdin')), stdout: bool(q.get('stdout')), stderr: bool(q.get('stderr')) && !tty, tty };
+      streams = { stdin: bool(q.get('stdin')), stdout: bool(q.get('stdout')), stderr: bool(q.get('stderr')) && !tty, tty };
       const backendUrl =
         p.kind === 'exec'
           ? await this.o.cri.exec({ container_id: running.id, cmd: q.getAll('command'), ...streams })
@@ -261,6 +250,11 @@ export class AgentServer {
     if (socket.destroyed) {
       runtime.conn.session.close();
       runtime.conn.socket.destroy();
+      return;
+    }
+    if (spdyProtocol) {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${spdyProtocol}\r\n\r\n`);
+      bridgeSpdy(socketTransport(socket), head, spdyProtocol, runtime, streams);
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (client) => bridge(client, runtime));
