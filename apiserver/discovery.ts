@@ -39,6 +39,7 @@ const SUBRESOURCE_VERBS: Record<string, string[]> = {
   exec: ['create', 'get'],
   attach: ['create', 'get'],
   portforward: ['create', 'get'],
+  token: ['create'],
 };
 
 const SUBRESOURCE_KIND: Record<string, { kind: string; group?: string; version?: string }> = {
@@ -49,6 +50,7 @@ const SUBRESOURCE_KIND: Record<string, { kind: string; group?: string; version?:
   exec: { kind: 'PodExecOptions' },
   attach: { kind: 'PodAttachOptions' },
   portforward: { kind: 'PodPortForwardOptions' },
+  token: { kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1' },
 };
 
 export class Discovery {

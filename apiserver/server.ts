@@ -25,7 +25,9 @@ import { ServiceAllocator, serviceHooks } from './allocator.ts';
 import { cacheCheck, runChecks, storeCheck } from './health.ts';
 import { STRATEGIES } from './api/strategies.ts';
 import { invalidStatus } from './api/status-errors.ts';
-import { ensurePki, makeAuthenticator, serviceAccountTokenAuthenticator, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
+import { DEFAULT_ISSUER, ensurePki, makeAuthenticator, serviceAccountTokenAuthenticator, signServiceAccountToken, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
+import { admitPodServiceAccount, DEFAULT_SERVICE_ACCOUNT } from './api/core/serviceaccount-admission.ts';
+import { boundTokenStillValid, createTokenRequest } from './api/core/token-request.ts';
 import { writePrivateFile } from './auth/private-files.ts';
 import { issueClientCert } from './auth/pki.ts';
 import { NodeProxy, podSubresource } from './nodeproxy/proxy.ts';
@@ -98,8 +100,50 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const allocator = new ServiceAllocator(backend, opts.serviceCidr ?? '10.96.0.0/12');
   const svcResource = resources.get('/v1/services')!;
   const hooks = serviceHooks(allocator, (obj, errs) => invalid(svcResource, obj.metadata?.name ?? '', errs));
-  const store = new RestStore(backend, dispatcher, invalid, () => nsResource, hooks);
+  /** an object of the watch cache, without a copy: read it, never change it */
+  const cached = (path: string, ns: string, name: string) => {
+    const r = resources.get(path);
+    return r ? (r.cache.get(storageKey(r, ns, name)) as { obj?: any } | undefined)?.obj : undefined;
+  };
+  /** the cache first, then the store itself (an object written a moment ago may not have reached the cache) */
+  const live = async (path: string, ns: string, name: string) => {
+    const hit = cached(path, ns, name);
+    if (hit) return hit;
+    try {
+      return await store.get(resources.get(path)!, ns, name);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 404) return undefined;
+      throw e;
+    }
+  };
+  const admit = async (r: Resource, obj: any) => {
+    if (r.info.group !== '' || r.info.resource !== 'pods') return;
+    const ns = obj.metadata?.namespace ?? '';
+    // a missing or terminating namespace is refused by the store with its own error
+    const nsObj = cached('/v1/namespaces', '', ns);
+    if (!nsObj || nsObj.metadata?.deletionTimestamp) return;
+    await admitPodServiceAccount(obj, ns, (n, name) => live('/v1/serviceaccounts', n, name));
+  };
+  const store = new RestStore(backend, dispatcher, invalid, () => nsResource, { ...hooks, admit });
   const watches = new WatchServer(dispatcher, backend);
+  let pki: Awaited<ReturnType<typeof ensurePki>> | undefined;
+  const tokenRequest = (ns: string, name: string, body: any) => {
+    if (!pki) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: 'serviceaccounts' });
+    const keys = pki;
+    return createTokenRequest(
+      {
+        serviceAccount: (n, sa) => live('/v1/serviceaccounts', n, sa),
+        pod: (n, p) => live('/v1/pods', n, p),
+        secret: (n, sec) => live('/v1/secrets', n, sec),
+        node: (nd) => live('/v1/nodes', '', nd),
+        sign: (req) => signServiceAccountToken(keys, req),
+        audiences: [DEFAULT_ISSUER],
+      },
+      ns,
+      name,
+      body,
+    );
+  };
   const handler = new ResourceHandler({
     store,
     watches,
@@ -107,6 +151,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     patcher: makePatcher(),
     table: makeTableRenderer(),
     validateFields: makeFieldValidator(),
+    tokenRequest,
   });
 
   await dispatcher.start();
@@ -114,21 +159,24 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // TLS and authentication
   let authenticate: (req: http.IncomingMessage) => { name: string; groups: string[] } | undefined = () => ({ name: 'anonymous', groups: [] });
   let serverOptions: https.ServerOptions | undefined;
-  let pki: Awaited<ReturnType<typeof ensurePki>> | undefined;
   let tokens: TokenStore | undefined;
   if (!opts.insecure) {
     pki = await ensurePki(path.join(opts.dataDir, 'pki'), { extraSans: opts.extraSans, serviceCidr: opts.serviceCidr });
     tokens = await TokenStore.open(path.join(opts.dataDir, 'pki', 'tokens.csv'));
-    authenticate = makeAuthenticator(tokens, { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki)] });
+    // tokens stop working once their ServiceAccount, or the pod or secret they are bound to, is gone (the caches say)
+    const validate = (claims: Parameters<typeof boundTokenStillValid>[0]) =>
+      boundTokenStillValid(claims, {
+        serviceAccount: (n, name) => cached('/v1/serviceaccounts', n, name),
+        pod: (n, name) => cached('/v1/pods', n, name),
+        secret: (n, name) => cached('/v1/secrets', n, name),
+        node: (name) => cached('/v1/nodes', '', name),
+      });
+    authenticate = makeAuthenticator(tokens, { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki, { validate })] });
     serverOptions = tlsServerOptions(pki);
   }
 
   // pods/log, exec, attach, portforward go to the pod's node agent, with a client certificate of the cluster CA
   const kubeletClient = pki ? await issueClientCert(pki, 'kube-apiserver-kubelet-client', ['system:masters']) : undefined;
-  const cached = (path: string, ns: string, name: string) => {
-    const r = resources.get(path);
-    return r ? (r.cache.get(storageKey(r, ns, name)) as { obj?: any } | undefined)?.obj : undefined;
-  };
   const nodeProxy = new NodeProxy({
     getPod: (ns, name) => cached('/v1/pods', ns, name),
     getNode: (name) => cached('/v1/nodes', '', name),
@@ -304,7 +352,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     throw e;
   }
   const actualPort = (server.address() as AddressInfo).port;
-  await bootstrap(store, resources, allocator, actualPort, log, pki?.caCertPem);
+  await bootstrap(store, resources, allocator, actualPort, log, pki?.caCertPem, endpointAddress(bind));
   advertised = `${firstAddress()}:${actualPort}`;
   const scheme = opts.insecure ? 'http' : 'https';
   const url = `${scheme}://127.0.0.1:${actualPort}`;
@@ -334,6 +382,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 }
 
+/** the address the kubernetes Service's endpoints name: the bind address when it is a specific one, else the host's */
+function endpointAddress(bind: string): string {
+  if (bind && bind !== '0.0.0.0' && bind !== '::' && !bind.startsWith('127.') && bind !== '::1' && bind.includes('.')) return bind;
+  return firstAddress();
+}
+
 function firstAddress(): string {
   for (const list of Object.values(os.networkInterfaces())) {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
@@ -353,7 +407,15 @@ async function compactOld(backend: Backend, log: (m: string) => void): Promise<v
 }
 
 /** the default namespaces and the kubernetes Service, as a fresh Kubernetes cluster has them */
-async function bootstrap(store: RestStore, resources: Map<string, Resource>, allocator: ServiceAllocator, apiPort: number, log: (m: string) => void, caCertPem?: string): Promise<void> {
+async function bootstrap(
+  store: RestStore,
+  resources: Map<string, Resource>,
+  allocator: ServiceAllocator,
+  apiPort: number,
+  log: (m: string) => void,
+  caCertPem?: string,
+  apiAddress?: string,
+): Promise<void> {
   const ns = resources.get('/v1/namespaces')!;
   for (const name of DEFAULT_NAMESPACES) {
     if (ns.cache.get(storageKey(ns, '', name))) continue;
@@ -377,6 +439,44 @@ async function bootstrap(store: RestStore, resources: Map<string, Resource>, all
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
     }
   }
+  // the kubernetes Service has no selector: its endpoints are the API server itself, written here as Kubernetes' apiserver
+  // writes them, so that the node's service proxy forwards the ClusterIP to it
+  if (apiAddress && !apiAddress.startsWith('127.')) {
+    try {
+      await upsert(store, resources.get('/v1/endpoints')!, 'default', 'kubernetes', {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+        subsets: [{ addresses: [{ ip: apiAddress }], ports: [{ name: 'https', port: apiPort, protocol: 'TCP' }] }],
+      });
+      const slices = resources.get('discovery.k8s.io/v1/endpointslices');
+      if (slices) {
+        await upsert(store, slices, 'default', 'kubernetes', {
+          apiVersion: 'discovery.k8s.io/v1',
+          kind: 'EndpointSlice',
+          metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+          addressType: 'IPv4',
+          endpoints: [{ addresses: [apiAddress], conditions: { ready: true } }],
+          ports: [{ name: 'https', port: apiPort, protocol: 'TCP' }],
+        });
+      }
+    } catch (e) {
+      log(`could not write the endpoints of the kubernetes Service: ${(e as Error).message}`);
+    }
+  }
+  // the default ServiceAccounts of the built-in namespaces (the serviceaccount controller keeps them in every namespace;
+  // creating them here lets pods be admitted into these namespaces also when no controller runs)
+  const sas = resources.get('/v1/serviceaccounts');
+  if (sas) {
+    for (const ns of DEFAULT_NAMESPACES) {
+      if (sas.cache.get(storageKey(sas, ns, DEFAULT_SERVICE_ACCOUNT))) continue;
+      try {
+        await store.create(sas, ns, { metadata: { name: DEFAULT_SERVICE_ACCOUNT } });
+      } catch (e) {
+        if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+      }
+    }
+  }
   // the cluster CA for clients in the cluster (node agents check the API server's client certificate against it)
   const cms = resources.get('/v1/configmaps');
   if (caCertPem && cms) {
@@ -391,4 +491,20 @@ async function bootstrap(store: RestStore, resources: Map<string, Resource>, all
       if (!(e instanceof ApiError && (e.reason === 'AlreadyExists' || e.reason === 'Conflict'))) throw e;
     }
   }
+}
+
+/** create or replace an object the API server owns, writing nothing when it is already as wanted */
+async function upsert(store: RestStore, r: Resource, ns: string, name: string, desired: any): Promise<void> {
+  await store.guaranteedUpdate(
+    r,
+    ns,
+    name,
+    (cur) => {
+      if (!cur) return structuredClone(desired);
+      const next = { ...structuredClone(desired), metadata: { ...cur.metadata, labels: { ...(cur.metadata?.labels ?? {}), ...desired.metadata.labels } } };
+      delete next.metadata.resourceVersion;
+      return next;
+    },
+    { allowCreate: true },
+  );
 }

@@ -10,10 +10,14 @@ import { namespaceController } from './namespace/index.ts';
 import { nodeIpamController } from './node-ipam/index.ts';
 import { nodeLifecycleController } from './node-lifecycle/index.ts';
 import { replicaSetController } from './replicaset/index.ts';
+import { rootCaPublisher } from './root-ca-publisher/index.ts';
+import { serviceAccountController } from './serviceaccount/index.ts';
 import { statefulSetController } from './statefulset/index.ts';
 
 export const CONTROLLERS: readonly ControllerDefinition[] = [
   namespaceController,
+  serviceAccountController,
+  rootCaPublisher,
   garbageCollector,
   nodeIpamController,
   nodeLifecycleController,

@@ -10,7 +10,7 @@ import { isNotFound } from '../lib/kube/api.ts';
 import { ApiEventRecorder } from '../lib/kube/events.ts';
 import { InformerFactory, type Informer } from '../lib/kube/informer.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
-import { ConfigMaps, EndpointSlices, Nodes, Pods, Secrets, Services } from '../lib/kube/resources.ts';
+import { ConfigMaps, EndpointSlices, Nodes, Pods, Secrets, ServiceAccounts, Services } from '../lib/kube/resources.ts';
 import type { Component } from '../lib/component.ts';
 import { CriClient } from './cri/client.ts';
 import { ContainerdSupervisor } from './containerd/supervisor.ts';
@@ -31,6 +31,7 @@ import type { ObjectSource } from './pods/env.ts';
 import { PodManager } from './pods/pod-manager.ts';
 import { RuntimeCache } from './pods/runtime-cache.ts';
 import { serviceEnvironment } from './pods/service-env.ts';
+import { TokenManager } from './pods/tokens.ts';
 import { parseResolvConf, type NodeContext } from './pods/spec.ts';
 
 export const KUBELET_VERSION = 'v1.33.0-skiff';
@@ -77,7 +78,16 @@ export interface NodeAgentOptions {
 /** ConfigMaps and Secrets read from the API with a short cache: pods of one sync share a read */
 class ApiObjectSource implements ObjectSource {
   private readonly cache = new Map<string, { at: number; obj: Promise<KubeObject | undefined> }>();
-  constructor(private readonly client: ApiClient) {}
+  private readonly tokens: TokenManager;
+  constructor(private readonly client: ApiClient) {
+    this.tokens = new TokenManager((ns, sa, body) => this.client.create(ServiceAccounts, body, { subresource: 'token', name: sa }));
+  }
+  serviceAccountToken(pod: KubeObject, source: { audience?: string; expirationSeconds?: number }) {
+    return this.tokens.token(pod, source);
+  }
+  forgetPod(uid: string) {
+    this.tokens.forget(uid);
+  }
   private read(kind: 'cm' | 'secret', ns: string, name: string): Promise<KubeObject | undefined> {
     const key = `${kind}/${ns}/${name}`;
     const hit = this.cache.get(key);

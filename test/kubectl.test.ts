@@ -149,7 +149,8 @@ for (const bin of [KUBECTL_DEFAULT, KUBECTL_127]) {
       assert.match(unknown.stderr, /bogus/);
       const missingNs = kr(['create', 'configmap', 'x', '-n', 'nowhere']);
       assert.match(missingNs.stderr, /namespaces "nowhere" not found/);
-      const noImage = kr(['apply', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\nspec:\n  containers:\n  - name: c\n');
+      // in default, whose ServiceAccount the API server creates (no controller runs here to create shop's)
+      const noImage = kr(['apply', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: default\nspec:\n  containers:\n  - name: c\n');
       assert.match(noImage.stderr, /spec.containers\[0\].image: Required value/);
     });
 

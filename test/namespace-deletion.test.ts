@@ -10,7 +10,7 @@ import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { Client } from '../lib/kube/client.ts';
 import { ApiError, isNotFound } from '../lib/kube/api.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
-import { ConfigMaps, Deployments, Namespaces, Pods, ReplicaSets, Secrets } from '../lib/kube/resources.ts';
+import { ConfigMaps, Deployments, Namespaces, Pods, ReplicaSets, Secrets, ServiceAccounts } from '../lib/kube/resources.ts';
 import { ControllerManager } from '../controllers/manager.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import { garbageCollector } from '../controllers/garbage-collector/index.ts';
@@ -69,6 +69,8 @@ describe('namespace deletion against the API server', () => {
   it('deletes everything in the namespace, reports what remains while it waits, then the namespace', async () => {
     const ns = 'shop';
     await client.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    // no serviceaccount controller runs here: the ServiceAccount admission wants the pods' account to exist
+    await client.create(ServiceAccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
     await client.create(ConfigMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { a: '1' } });
     await client.create(ConfigMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: ns, finalizers: ['example.com/hold'] } });
     await client.create(Secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token', namespace: ns }, data: { t: 'eA==' } });

@@ -51,7 +51,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('', 'v1', 'endpoints', 'Endpoints', 'core', { shortNames: ['ep'], singular: 'endpoints' }),
   r('', 'v1', 'configmaps', 'ConfigMap', 'core', { shortNames: ['cm'] }),
   r('', 'v1', 'secrets', 'Secret', 'core'),
-  r('', 'v1', 'serviceaccounts', 'ServiceAccount', 'core', { shortNames: ['sa'] }),
+  r('', 'v1', 'serviceaccounts', 'ServiceAccount', 'core', { shortNames: ['sa'], subresources: ['token'] }),
   r('', 'v1', 'events', 'Event', 'core', { shortNames: ['ev'] }),
   r('apps', 'v1', 'deployments', 'Deployment', 'apps', {
     shortNames: ['deploy'],

@@ -18,6 +18,8 @@ export interface ServiceAccountTokenRequest {
   /** the pod (and its node) the token is bound to */
   pod?: { name: string; uid: string };
   node?: { name: string; uid: string };
+  /** the Secret the token is bound to, instead of a pod */
+  secret?: { name: string; uid: string };
   audiences?: string[];
   /** lifetime; default one hour */
   expirationSeconds?: number;
@@ -39,6 +41,7 @@ export interface ServiceAccountClaims {
     serviceaccount: { name: string; uid: string };
     pod?: { name: string; uid: string };
     node?: { name: string; uid: string };
+    secret?: { name: string; uid: string };
   };
 }
 
@@ -82,6 +85,7 @@ export function signServiceAccountToken(pki: Pki, req: ServiceAccountTokenReques
       namespace: req.namespace,
       ...(req.node ? { node: req.node } : {}),
       ...(req.pod ? { pod: req.pod } : {}),
+      ...(req.secret ? { secret: req.secret } : {}),
       serviceaccount: { name: req.name, uid: req.uid ?? '' },
     },
     nbf: now,

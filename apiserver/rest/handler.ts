@@ -52,6 +52,8 @@ export interface HandlerDeps {
   patcher: Patcher;
   table: TableRenderer;
   validateFields?: FieldValidator;
+  /** serviceaccounts/token: answers a TokenRequest (absent when the server signs no tokens) */
+  tokenRequest?: (namespace: string, name: string, body: any) => Promise<any>;
 }
 
 const WATCH_LINE_LIMIT = 16 * 1024 * 1024;
@@ -175,6 +177,14 @@ export class ResourceHandler {
       ctx.verb = 'POST';
       if (sub === 'binding') await this.bind(ctx, r, ns ?? '', name, isDry);
       else await this.evict(ctx, r, ns ?? '', name, isDry);
+      return true;
+    }
+    if (sub === 'token' && r.info.group === '' && r.info.resource === 'serviceaccounts') {
+      if (method !== 'POST') throw methodNotSupported('', 'serviceaccounts/token', method.toLowerCase());
+      ctx.verb = 'POST';
+      if (!this.d.tokenRequest) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: 'serviceaccounts' });
+      const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
+      sendJson(ctx.res, 201, await this.d.tokenRequest(ns ?? '', name, body), rep);
       return true;
     }
     if (sub && sub !== 'status' && sub !== 'finalize') {

@@ -54,6 +54,8 @@ export type InvalidError = (r: Resource, name: string, errors: FieldError[]) => 
 
 /** hooks run inside writes for type-specific allocation (service IPs and ports) */
 export interface WriteHooks {
+  /** admission of a new object after defaulting, before validation (may change it or refuse it) */
+  admit?(r: Resource, obj: any, dryRun: boolean): Promise<void>;
   beforeCreate?(r: Resource, obj: any, dryRun: boolean): Promise<() => Promise<void>>;
   beforeUpdate?(r: Resource, obj: any, old: any, dryRun: boolean): Promise<() => Promise<void>>;
   afterDelete?(r: Resource, obj: any): Promise<void>;
@@ -202,6 +204,7 @@ export class RestStore {
 
   async create(r: Resource, ns: string, body: any, opts: WriteOptions = {}, prepared?: any): Promise<any> {
     const obj = prepared ?? this.prepareCreate(r, ns, body);
+    if (this.hooks.admit) await this.hooks.admit(r, obj, !!opts.dryRun);
     const name = obj.metadata.name ?? '';
     this.validateOrThrow(r, name, r.strategy.validate(obj));
     this.checkNamespaceLifecycle(r, ns, name);

@@ -13,6 +13,10 @@ export class ConfigError extends Error {}
 export interface ObjectSource {
   configMap(namespace: string, name: string): Promise<KubeObject | undefined>;
   secret(namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** a token for a projected serviceAccountToken source, bound to the pod (absent: the node has none to give) */
+  serviceAccountToken?(pod: KubeObject, source: { audience?: string; expirationSeconds?: number; path: string }): Promise<string>;
+  /** forget what was kept for a pod that is gone */
+  forgetPod?(podUid: string): void;
 }
 
 export interface PodRuntimeFacts {

@@ -554,6 +554,7 @@ export class PodManager {
       return RETRY_MS;
     }
     removePodDir(path.join(ctx.podsDir, w.uid));
+    this.o.objects.forgetPod?.(w.uid);
     if (pod) rmSync(podLogDir(ctx, pod), { recursive: true, force: true });
     this.crash.forget(`${w.uid}/`);
     this.pulls.forget(`${w.uid}/`);

@@ -157,6 +157,19 @@ function downwardPayload(pod: KubeObject, items: any[], defaultMode: number, fac
   return out;
 }
 
+/** the token of a projected serviceAccountToken source, asked for through TokenRequest by the source */
+async function tokenPayload(pod: KubeObject, volume: string, src: any, source: ObjectSource, mode: number): Promise<Payload> {
+  checkRelative(String(src.path ?? ''));
+  if (!source.serviceAccountToken) throw new ConfigError(`projected volume "${volume}": serviceAccountToken sources are not supported by this node`);
+  let token: string;
+  try {
+    token = await source.serviceAccountToken(pod, src);
+  } catch (e) {
+    throw new ConfigError(`failed to fetch token for volume "${volume}": ${(e as Error).message}`);
+  }
+  return new Map([[String(src.path), { data: Buffer.from(token), mode }]]);
+}
+
 function isMounted(dir: string): boolean {
   try {
     const mounts = readFileSync('/proc/self/mounts', 'utf8');
@@ -258,7 +271,7 @@ export async function prepareVolumes(
         if (s.configMap) part = await configMapPayload(ns, { defaultMode: mode, ...s.configMap }, source, mode);
         else if (s.secret) part = await secretPayload(ns, { defaultMode: mode, ...s.secret }, s.secret.name, source, mode);
         else if (s.downwardAPI) part = downwardPayload(pod, s.downwardAPI.items, mode, facts, allocatable);
-        else if (s.serviceAccountToken) throw new ConfigError(`projected volume "${v.name}": serviceAccountToken sources are not supported by this node`);
+        else if (s.serviceAccountToken) part = await tokenPayload(pod, v.name, s.serviceAccountToken, source, mode);
         for (const [k, val] of part) all.set(k, val);
       }
       writeAtomically(p, all);

@@ -1,0 +1,60 @@
+/**
+ * The service account controller: every active namespace has a ServiceAccount "default", created when it is missing
+ * and created again when it is deleted, as Kubernetes' serviceaccounts-controller keeps it. Namespaces being deleted
+ * are left alone (their content is going away).
+ */
+import type { ApiClient } from '../../lib/kube/api.ts';
+import { ApiError, isAlreadyExists, isNotFound } from '../../lib/kube/api.ts';
+import type { Informer } from '../../lib/kube/informer.ts';
+import type { KubeObject } from '../../lib/kube/object.ts';
+import { Namespaces, ServiceAccounts } from '../../lib/kube/resources.ts';
+import type { ControllerDefinition, Reconciler } from '../controller.ts';
+
+/** the ServiceAccounts every namespace gets */
+export const MANAGED_SERVICE_ACCOUNTS = ['default'];
+
+export function isTerminating(ns: KubeObject | undefined): boolean {
+  return !!ns && (!!ns.metadata.deletionTimestamp || ns.status?.phase === 'Terminating');
+}
+
+export const serviceAccountController: ControllerDefinition = {
+  name: 'serviceaccount',
+  component: 'service-account-controller',
+  setup(ctx) {
+    const namespaces = ctx.informers.informer(Namespaces);
+    const accounts = ctx.informers.informer(ServiceAccounts);
+    namespaces.addEventHandler({
+      onAdd: (ns) => ctx.enqueue(ns.metadata.name!),
+      onUpdate: (_old, ns) => ctx.enqueue(ns.metadata.name!),
+    });
+    accounts.addEventHandler({
+      onDelete: (sa) => {
+        if (MANAGED_SERVICE_ACCOUNTS.includes(sa.metadata.name!)) ctx.enqueue(sa.metadata.namespace!);
+      },
+    });
+    return new ServiceAccountReconciler(ctx.client, namespaces, accounts);
+  },
+};
+
+export class ServiceAccountReconciler implements Reconciler {
+  constructor(
+    private readonly client: ApiClient,
+    private readonly namespaces: Informer,
+    private readonly accounts: Informer,
+  ) {}
+
+  async reconcile(namespace: string): Promise<void> {
+    const ns = this.namespaces.getByName(undefined, namespace);
+    if (!ns || isTerminating(ns)) return;
+    for (const name of MANAGED_SERVICE_ACCOUNTS) {
+      if (this.accounts.getByName(namespace, name)) continue;
+      try {
+        await this.client.create(ServiceAccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } });
+      } catch (e) {
+        // already there (the cache is behind), or the namespace went away or started terminating meanwhile
+        if (isAlreadyExists(e) || isNotFound(e) || (e instanceof ApiError && e.code === 403)) continue;
+        throw e;
+      }
+    }
+  }
+}
