@@ -282,10 +282,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       else inflightRead++;
       metrics.inflight.set({ request_kind: mutating ? 'mutating' : 'readOnly' }, mutating ? inflightMutating : inflightRead);
     }
+    let finished = false;
     const done = (code: number) => {
+      if (finished) return;
+      finished = true;
       if (!isWatch) {
         if (mutating) inflightMutating--;
         else inflightRead--;
+        metrics.inflight.set({ request_kind: mutating ? 'mutating' : 'readOnly' }, mutating ? inflightMutating : inflightRead);
       }
       const labels = {
         verb: ctx.verb ?? req.method ?? 'GET',
@@ -301,11 +305,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       (handled) => {
         if (!handled) {
           app(req as any, res as any);
-          res.on('finish', () => done(res.statusCode));
+          // 'close' also comes when the client goes away before the answer is complete ('finish' then never does)
+          res.once('close', () => done(res.statusCode));
           return;
         }
         if (res.writableFinished || isWatch) done(res.statusCode);
-        else res.on('finish', () => done(res.statusCode));
+        else res.once('close', () => done(res.statusCode));
       },
       (err) => {
         if (!(err instanceof ApiError)) log(`internal error on ${req.method} ${url.pathname}: ${(err as Error)?.stack ?? err}`);

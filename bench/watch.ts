@@ -51,7 +51,10 @@ async function singleWatcher(c: BenchClient): Promise<{ live: number; replay: nu
   const t0 = performance.now();
   await pool(SINGLE_EVENTS, 128, async (i) => {
     const r = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `cm-${i}` }, data: { i: String(i) } });
-    if (r.status !== 201) throw new Error(`create failed: ${r.status} ${r.body.slice(0, 200)}`);
+    if (r.status !== 201) {
+      const m = await c.request('GET', '/metrics');
+      throw new Error(`create failed: ${r.status} ${r.body.slice(0, 200)} ${m.body.split('\n').filter((l) => l.startsWith('apiserver_current_inflight')).join(' ')}`);
+    }
   });
   const deadline = Date.now() + 30_000;
   while (received < SINGLE_EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -97,7 +100,7 @@ async function fanout(c: BenchClient, pid: number): Promise<{ p50: number; p99: 
   const bytesPerWatcher = ((rssWatching - rssBefore) * 1024 * 1024) / WATCHERS;
   const total = FANOUT_RATE * FANOUT_SECONDS;
   const t0 = Date.now();
-  const writes: Promise<unknown>[] = [];
+  const writes: ReturnType<BenchClient['request']>[] = [];
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / FANOUT_RATE;
     const wait = due - Date.now();
@@ -106,7 +109,8 @@ async function fanout(c: BenchClient, pid: number): Promise<{ p50: number; p99: 
     pod.metadata.annotations['bench.skiff.dev/sent'] = String(performance.timeOrigin + performance.now());
     writes.push(c.request('POST', '/api/v1/namespaces/fanout/pods', pod));
   }
-  await Promise.all(writes);
+  const failed = (await Promise.all(writes)).filter((r) => r.status !== 201);
+  if (failed.length) throw new Error(`${failed.length} of ${total} pod creates failed, e.g. ${failed[0].status} ${failed[0].body.slice(0, 300)}`);
   const deadline = Date.now() + 20_000;
   while (counts.some((n) => n < total) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const s of stops) s();
@@ -116,11 +120,14 @@ async function fanout(c: BenchClient, pid: number): Promise<{ p50: number; p99: 
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const s = await startSkiff();
+  // the API server alone: in the all-in-one server the scheduler would also write a status to each pod (no node fits)
+  const s = await startSkiff({ command: 'apiserver' });
   const c = clientFromKubeconfig(s.kubeconfig, WATCHERS + 200);
   try {
     const single = await singleWatcher(c);
     await c.request('POST', '/api/v1/namespaces', { metadata: { name: 'fanout' } });
+    // no controller-manager runs here to give the namespace its default ServiceAccount, which pods need
+    await c.request('POST', '/api/v1/namespaces/fanout/serviceaccounts', { metadata: { name: 'default' } });
     const f = await fanout(c, s.child.pid!);
     printTable('One watcher', [
       ['live events/s (writes as fast as the API takes them)', 'replay events/s (from a past resourceVersion)', 'target'],
