@@ -154,33 +154,37 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
   it('UDP Services: a pod\'s DNS query to a UDP virtual IP reaches the endpoint', async () => {
     // the endpoint is a tiny DNS responder in this test process on the node's address, behind a selector-less Service
     const nodeIP = kubectlOk(s.kubeconfig, ['get', 'node', NODE, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}']);
-    const responder = dgram.createSocket('udp4');
-    responder.on('message', (msg, rinfo) => {
-      const q = dnsPacket.decode(msg);
-      const answer = { id: q.id, type: 'response' as const, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [{ name: q.questions![0].name, type: 'A' as const, ttl: 5, data: '192.0.2.123' }] };
-      responder.send(dnsPacket.encode(answer), rinfo.port, rinfo.address);
-    });
-    await new Promise<void>((r) => responder.bind(0, nodeIP, () => r()));
-    try {
-      apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'udp', namespace: NS }, spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: responder.address().port }] } });
+    /** a DNS responder on the node's address answering every A query with `address` */
+    const responderAnswering = async (address: string) => {
+      const sock = dgram.createSocket('udp4');
+      sock.on('message', (msg, rinfo) => {
+        const q = dnsPacket.decode(msg);
+        const answer = { id: q.id, type: 'response' as const, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [{ name: q.questions![0].name, type: 'A' as const, ttl: 5, data: address }] };
+        sock.send(dnsPacket.encode(answer), rinfo.port, rinfo.address);
+      });
+      await new Promise<void>((r) => sock.bind(0, nodeIP, () => r()));
+      return sock;
+    };
+    /** Service udp (port 53) with its one endpoint: the node's address at `port` */
+    const udpServiceTo = (port: number) => {
       apply({
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
         metadata: { name: 'udp-1', namespace: NS, labels: { 'kubernetes.io/service-name': 'udp' } },
         addressType: 'IPv4',
         endpoints: [{ addresses: [nodeIP], conditions: { ready: true } }],
-        ports: [{ name: 'dns', port: responder.address().port, protocol: 'UDP' }],
+        ports: [{ name: 'dns', port, protocol: 'UDP' }],
       });
+      apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'udp', namespace: NS }, spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: port }] } });
+    };
+    const responder = await responderAnswering('192.0.2.123');
+    try {
+      udpServiceTo(responder.address().port);
       const ip = vip('udp');
       const out = await inPod('udp-client', `for i in $(seq 1 20); do nslookup anything.example ${ip} && break; sleep 0.3; done`);
       assert.match(out, /Address: 192\.0\.2\.123/);
       // a flow from one client port keeps its conntrack entry; when the endpoint goes away the entry must go with it
-      const second = dgram.createSocket('udp4');
-      second.on('message', (msg, rinfo) => {
-        const q = dnsPacket.decode(msg);
-        second.send(dnsPacket.encode({ id: q.id, type: 'response', flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [{ name: q.questions![0].name, type: 'A', ttl: 5, data: '192.0.2.124' }] }), rinfo.port, rinfo.address);
-      });
-      await new Promise<void>((r) => second.bind(0, nodeIP, () => r()));
+      const second = await responderAnswering('192.0.2.124');
       const client = dgram.createSocket('udp4');
       await new Promise<void>((r) => client.bind(0, () => r()));
       const ask = () =>
@@ -194,15 +198,7 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
         });
       try {
         assert.equal(await eventually('the first endpoint answers', async () => ((await ask()) === '192.0.2.123' ? 'ok' : undefined), 10_000, 100), 'ok');
-        apply({
-          apiVersion: 'discovery.k8s.io/v1',
-          kind: 'EndpointSlice',
-          metadata: { name: 'udp-1', namespace: NS, labels: { 'kubernetes.io/service-name': 'udp' } },
-          addressType: 'IPv4',
-          endpoints: [{ addresses: [nodeIP], conditions: { ready: true } }],
-          ports: [{ name: 'dns', port: second.address().port, protocol: 'UDP' }],
-        });
-        apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'udp', namespace: NS }, spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: second.address().port }] } });
+        udpServiceTo(second.address().port);
         // the same client port: without the stale conntrack entry removed, this would keep reaching the first endpoint
         const moved = await eventually('the same UDP flow reaches the new endpoint', async () => ((await ask()) === '192.0.2.124' ? 'ok' : undefined), 5000, 100);
         assert.equal(moved, 'ok');

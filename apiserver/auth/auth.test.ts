@@ -224,6 +224,29 @@ describe('service account tokens', () => {
   });
 });
 
+describe('service account token authenticator', () => {
+  let pki: Pki;
+  before(async () => {
+    pki = await ensurePki(path.join(tempDir(), 'pki'));
+  });
+
+  test('a token verified once still expires, and its bound objects are checked on every request', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = signServiceAccountToken(pki, { namespace: 'ns1', name: 'builder', now, expirationSeconds: 600 });
+    const opts = { now, valid: true };
+    const auth = serviceAccountTokenAuthenticator(pki, Object.assign(opts, { validate: () => opts.valid }));
+    assert.equal(auth(token)?.name, 'system:serviceaccount:ns1:builder');
+    assert.equal(auth(token)?.name, 'system:serviceaccount:ns1:builder');
+    opts.valid = false;
+    assert.equal(auth(token), undefined, 'validate is asked again for a token verified before');
+    opts.valid = true;
+    opts.now = now + 600;
+    assert.equal(auth(token), undefined, 'a token verified before is refused once expired');
+    const [h, p] = token.split('.');
+    assert.equal(auth(`${h}.${p}.AAAA`), undefined, 'another signature is verified on its own');
+  });
+});
+
 /** an https server on 127.0.0.1 that answers /whoami with the authenticated user (null if none) */
 async function startServer(pki: Pki, tokens: TokenStore, extra?: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean) {
   const authenticate = makeAuthenticator(tokens, { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki)] });

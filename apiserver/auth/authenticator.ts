@@ -59,15 +59,32 @@ export function makeAuthenticator(tokens: TokenStore, opts: AuthenticatorOptions
   };
 }
 
-/** service account JWTs signed by the cluster's sa.key; `validate` may reject tokens whose objects are gone */
+/** tokens whose signature was verified, at most this many (the oldest verified is forgotten first) */
+const VERIFIED_TOKENS = 4096;
+
+/**
+ * service account JWTs signed by the cluster's sa.key; `validate` may reject tokens whose objects are gone. The
+ * signature of a token is checked once: pods send the same token with every request, so its claims are kept (the expiry
+ * and `validate` are still checked on every request).
+ */
 export function serviceAccountTokenAuthenticator(pki: Pki, opts: VerifyOptions & { validate?: (claims: ServiceAccountClaims) => boolean } = {}): TokenAuthenticator {
+  const verified = new Map<string, ServiceAccountClaims>();
   return (token) => {
     if (token.split('.').length !== 3) return undefined;
-    let claims: ServiceAccountClaims;
-    try {
-      claims = verifyServiceAccountToken(pki, token, opts);
-    } catch {
+    let claims = verified.get(token);
+    const now = opts.now ?? Math.floor(Date.now() / 1000);
+    if (claims && now >= claims.exp) {
+      verified.delete(token);
       return undefined;
+    }
+    if (!claims) {
+      try {
+        claims = verifyServiceAccountToken(pki, token, opts);
+      } catch {
+        return undefined;
+      }
+      if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
+      verified.set(token, claims);
     }
     if (opts.validate && !opts.validate(claims)) return undefined;
     return serviceAccountUser(claims);

@@ -4,6 +4,7 @@
  * `SPDY/3.1+portforward.k8s.io` tunnel of kubectl 1.31+). Reading can be paused and writing reports congestion, so a
  * relay stops reading one side while the other is slow.
  */
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { SpdySession, type SpdyStream } from './spdy.ts';
@@ -27,6 +28,18 @@ export interface Transport {
   destroy(): void;
 }
 
+/** cb once, on the first of 'close' and 'error' */
+function onCloseOrError(e: EventEmitter, cb: () => void): void {
+  let called = false;
+  const once = () => {
+    if (called) return;
+    called = true;
+    cb();
+  };
+  e.on('close', once);
+  e.on('error', once);
+}
+
 export function socketTransport(socket: Duplex): Transport {
   return {
     write: (b) => {
@@ -40,16 +53,7 @@ export function socketTransport(socket: Duplex): Transport {
     pause: () => socket.pause(),
     resume: () => socket.resume(),
     onData: (cb) => socket.on('data', cb),
-    onClose: (cb) => {
-      let called = false;
-      const once = () => {
-        if (called) return;
-        called = true;
-        cb();
-      };
-      socket.on('close', once);
-      socket.on('error', once);
-    },
+    onClose: (cb) => onCloseOrError(socket, cb),
     end: () => {
       socket.end();
       setTimeout(() => socket.destroy(), 5000).unref();
@@ -82,16 +86,7 @@ export function wsTransport(ws: WebSocket): Transport {
     pause: () => ws.pause(),
     resume: () => ws.resume(),
     onData: (cb) => ws.on('message', (d: Buffer | ArrayBuffer | Buffer[]) => cb(Buffer.isBuffer(d) ? d : Array.isArray(d) ? Buffer.concat(d) : Buffer.from(d))),
-    onClose: (cb) => {
-      let called = false;
-      const once = () => {
-        if (called) return;
-        called = true;
-        cb();
-      };
-      ws.on('close', once);
-      ws.on('error', once);
-    },
+    onClose: (cb) => onCloseOrError(ws, cb),
     end: () => {
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
       setTimeout(() => ws.terminate(), 5000).unref();
