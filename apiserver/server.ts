@@ -303,14 +303,24 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     };
     handler.handle(ctx).then(
       (handled) => {
+        // a request stops counting once its whole answer is written (as Kubernetes counts until the handler returns),
+        // not when the connection has flushed it: a busy loop may only get to 'finish' after the client has
+        // already sent its next request. 'close' also comes when the client goes away before the answer is complete.
+        const ended = () => done(res.statusCode);
         if (!handled) {
           app(req as any, res as any);
-          // 'close' also comes when the client goes away before the answer is complete ('finish' then never does)
-          res.once('close', () => done(res.statusCode));
+          if (res.writableEnded) ended();
+          else {
+            res.once('finish', ended);
+            res.once('close', ended);
+          }
           return;
         }
-        if (res.writableFinished || isWatch) done(res.statusCode);
-        else res.once('close', () => done(res.statusCode));
+        if (res.writableEnded || isWatch) ended();
+        else {
+          res.once('finish', ended);
+          res.once('close', ended);
+        }
       },
       (err) => {
         if (!(err instanceof ApiError)) log(`internal error on ${req.method} ${url.pathname}: ${(err as Error)?.stack ?? err}`);

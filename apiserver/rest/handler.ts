@@ -316,8 +316,18 @@ export class ResourceHandler {
           res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
           res.flushHeaders();
         }
-        res.write(line);
-        return res.writableLength < WATCH_LINE_LIMIT;
+        // the event's chunk is framed once for all watchers: it goes to the connection as is (the response is
+        // chunked and nothing else writes to it until res.end() adds the last chunk)
+        const socket = res.socket;
+        if (!socket || socket.destroyed) return false;
+        socket.write(line.chunk);
+        return socket.writableLength < WATCH_LINE_LIMIT;
+      },
+      cork() {
+        res.socket?.cork();
+      },
+      uncork() {
+        res.socket?.uncork();
       },
       end() {
         if (!started) {
@@ -350,7 +360,7 @@ export class ResourceHandler {
     const ws: WebSocket = await new Promise((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
     const sink: WatchSink = {
       write(line) {
-        ws.send(line.endsWith('\n') ? line.slice(0, -1) : line);
+        ws.send(line.json, { binary: false });
         return ws.bufferedAmount < WATCH_LINE_LIMIT;
       },
       end() {

@@ -227,7 +227,7 @@ describe('RestStore on the embedded store', () => {
         { filter: { ...all(), labels: parseLabelSelector(labelSel), namespace: 'default' }, resourceVersion: start, allowBookmarks: false, timeoutSeconds: 1 },
         {
           write(line) {
-            const ev = JSON.parse(line) as { type: EventType; object: any };
+            const ev = JSON.parse(line.text) as { type: EventType; object: any };
             if (ev.object.metadata.name === 'w') seen.push(ev.type);
             return true;
           },
@@ -268,7 +268,7 @@ describe('watch older than the cache window', () => {
       await watches.serve(
         cms,
         { filter: all(), resourceVersion: String(start), allowBookmarks: false, timeoutSeconds: 5 },
-        { write: (l) => (names.push(JSON.parse(l).object.metadata.name), true), end() {}, onClose() {} },
+        { write: (l) => (names.push(JSON.parse(l.text).object.metadata.name), true), end() {}, onClose() {} },
       );
       for (let i = 0; i < 5; i++) await store.create(cms, 'default', { metadata: { name: `new-${i}` } });
       const deadline = Date.now() + 3000;

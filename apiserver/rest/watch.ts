@@ -4,16 +4,19 @@
  * The sink is an HTTP chunked response or a WebSocket; both receive ready-encoded JSON lines.
  */
 import { CompactedError, type Backend, type Watch } from '../storage/backend.ts';
-import { ResourceCache, encodeEvent, encodeObject, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
+import { ResourceCache, WatchLine, encodeEvent, encodeObject, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
 import type { Dispatcher } from '../watchcache/dispatcher.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
 import { ApiError, badRequest, gone } from './status.ts';
 
 export interface WatchSink {
   /** write one encoded event line; returns false when the client is too slow and the watch must end */
-  write(line: string): boolean;
+  write(line: WatchLine): boolean;
   end(): void;
   onClose(cb: () => void): void;
+  /** hold writes until uncork() (many lines at once, e.g. initial events, leave in few network writes) */
+  cork?(): void;
+  uncork?(): void;
 }
 
 export interface WatchQuery {
@@ -70,7 +73,7 @@ export class WatchServer {
     }
     let closed = false;
     let storeWatch: Watch | undefined;
-    const line = (type: EventType, ev: CacheEvent): string => (q.transform ? q.transform(type, ev.cur.obj) : encodeEvent(type, ev));
+    const line = (type: EventType, ev: CacheEvent): WatchLine => (q.transform ? new WatchLine(q.transform(type, ev.cur.obj)) : encodeEvent(type, ev));
     const finish = () => {
       if (closed) return;
       closed = true;
@@ -81,14 +84,26 @@ export class WatchServer {
       clearTimeout(timeoutTimer);
       sink.end();
     };
-    const send = (s: string) => {
-      if (!closed && !sink.write(s)) finish();
+    // the events of one store batch (one commit of several writes) leave for this watcher in one network write
+    let held = false;
+    const release = () => {
+      held = false;
+      sink.uncork?.();
+    };
+    const send = (l: WatchLine) => {
+      if (closed) return;
+      if (!held && sink.cork && this.dispatcher.dispatching) {
+        held = true;
+        sink.cork();
+        this.dispatcher.afterBatch(release);
+      }
+      if (!sink.write(l)) finish();
     };
     const bookmark = (annotations?: Record<string, string>) => {
       const md: any = { resourceVersion: String(this.dispatcher.rev) };
       if (annotations) md.annotations = annotations;
       const obj = { kind: r.info.kind, apiVersion: apiVersionOf(r.info), metadata: md };
-      send(`{"type":"BOOKMARK","object":${JSON.stringify(obj)}}\n`);
+      send(new WatchLine(`{"type":"BOOKMARK","object":${JSON.stringify(obj)}}\n`));
     };
     const watcher: CacheWatcher = {
       filter: q.filter,
@@ -107,17 +122,21 @@ export class WatchServer {
     if (initial) {
       // synchronous from here to addWatcher: no event can slip in between the snapshot and the live stream
       const { items } = cache.list(q.filter);
-      for (const o of items) send(q.transform ? q.transform('ADDED', o.obj) : `{"type":"ADDED","object":${encodeObject(o)}}\n`);
+      sink.cork?.();
+      for (const o of items) send(new WatchLine(q.transform ? q.transform('ADDED', o.obj) : `{"type":"ADDED","object":${encodeObject(o)}}\n`));
       if (q.sendInitialEvents && q.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
+      sink.uncork?.();
       cache.addWatcher(watcher);
       return;
     }
     const events = cache.eventsSince(rv);
     if (events) {
+      sink.cork?.();
       for (const ev of events) {
         const t = cache.typeFor(q.filter, ev);
         if (t) send(line(t, ev));
       }
+      sink.uncork?.();
       if (!closed) cache.addWatcher(watcher);
       return;
     }
@@ -129,7 +148,7 @@ export class WatchServer {
     r: Resource,
     rv: number,
     q: WatchQuery,
-    send: (s: string) => void,
+    send: (l: WatchLine) => void,
     setWatch: (w: Watch) => void,
     isClosed: () => boolean,
     attach: () => void,
@@ -156,7 +175,7 @@ export class WatchServer {
               }
               for (const cev of rest) {
                 const t = cache.typeFor(q.filter, cev);
-                if (t) send(q.transform ? q.transform(t, cev.cur.obj) : encodeEvent(t, cev));
+                if (t) send(q.transform ? new WatchLine(q.transform(t, cev.cur.obj)) : encodeEvent(t, cev));
               }
               if (!isClosed()) attach();
               return;
@@ -167,7 +186,7 @@ export class WatchServer {
             const cev: CacheEvent = { rev, type: ev.type === 'DELETE' ? 'DELETED' : prevObj ? 'MODIFIED' : 'ADDED', cur, prev: prevObj };
             prevByKey.set(ev.kv.key, cur);
             const t = cache.typeFor(q.filter, cev);
-            if (t) send(q.transform ? q.transform(t, cur.obj) : encodeEvent(t, cev));
+            if (t) send(q.transform ? new WatchLine(q.transform(t, cur.obj)) : encodeEvent(t, cev));
           }
         },
         onError: (err) => {

@@ -27,7 +27,7 @@ export interface CacheEvent {
   /** previous state, if any */
   prev?: CachedObject;
   /** encoded lines per delivered type, shared by every watcher */
-  lines?: Partial<Record<EventType, string>>;
+  lines?: Partial<Record<EventType, WatchLine>>;
 }
 
 export interface WatchFilter {
@@ -62,11 +62,41 @@ export function encodeObject(o: CachedObject): string {
   return o.json;
 }
 
-export function encodeEvent(type: EventType, ev: CacheEvent): string {
+/**
+ * One encoded watch event (a JSON line), kept only as the bytes of an HTTP/1.1 chunk (hex size, CRLF, the line,
+ * CRLF) so that the same buffer goes to every watcher of a chunked response without re-encoding or re-framing it.
+ */
+export class WatchLine {
+  readonly chunk: Buffer;
+  private readonly start: number;
+
+  constructor(text: string) {
+    const n = Buffer.byteLength(text);
+    const head = `${n.toString(16)}\r\n`;
+    this.start = head.length;
+    // not from the shared pool: a line can outlive its neighbours for as long as the cache keeps the event
+    this.chunk = Buffer.allocUnsafeSlow(head.length + n + 2);
+    this.chunk.write(head, 0, 'latin1');
+    this.chunk.write(text, this.start, 'utf8');
+    this.chunk.write('\r\n', this.start + n, 'latin1');
+  }
+
+  /** the JSON line without its newline */
+  get json(): Buffer {
+    return this.chunk.subarray(this.start, this.chunk.length - 3);
+  }
+
+  /** the JSON line with its newline */
+  get text(): string {
+    return this.chunk.toString('utf8', this.start, this.chunk.length - 2);
+  }
+}
+
+export function encodeEvent(type: EventType, ev: CacheEvent): WatchLine {
   const lines = (ev.lines ??= {});
   let line = lines[type];
   if (line === undefined) {
-    line = `{"type":"${type}","object":${encodeObject(ev.cur)}}\n`;
+    line = new WatchLine(`{"type":"${type}","object":${encodeObject(ev.cur)}}\n`);
     lines[type] = line;
   }
   return line;

@@ -77,7 +77,27 @@ export class Dispatcher {
     for (const r of this.readyResolvers.splice(0)) r();
   }
 
+  /** true while a batch of store events is being fanned out */
+  dispatching = false;
+  private readonly batchEnd = new Set<() => void>();
+
+  /** run fn once the batch being fanned out is done (watchers send what they held back during it) */
+  afterBatch(fn: () => void): void {
+    this.batchEnd.add(fn);
+  }
+
   private onEvents(events: WatchEvent[]): void {
+    this.dispatching = true;
+    try {
+      this.dispatch(events);
+    } finally {
+      this.dispatching = false;
+      for (const fn of this.batchEnd) fn();
+      this.batchEnd.clear();
+    }
+  }
+
+  private dispatch(events: WatchEvent[]): void {
     let last = this.rev;
     for (const ev of events) {
       const rev = ev.kv.modRevision;
