@@ -263,13 +263,23 @@ export class ResourceHandler {
       sendJson(ctx.res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: meta, items: result.items.map((o) => withType(r, o)) }, rep);
       return;
     }
-    // the items are the cache's own objects: stream them without copying
+    // items from the cache go out as the JSON it keeps; objects stored with their type meta need no re-encoding
     const head = `{"kind":"${r.info.listKind}","apiVersion":"${apiVersionOf(r.info)}","metadata":${JSON.stringify(meta)},"items":[`;
     const parts: string[] = [head];
-    for (let i = 0; i < result.items.length; i++) {
-      const o = result.items[i];
-      if (i > 0) parts.push(',');
-      parts.push(o.apiVersion ? JSON.stringify(o) : JSON.stringify(withType(r, o)));
+    const entries = result.entries;
+    if (entries) {
+      const typed = `{"apiVersion":"${apiVersionOf(r.info)}","kind":"${r.info.kind}",`;
+      for (let i = 0; i < entries.length; i++) {
+        if (i > 0) parts.push(',');
+        const json = entries[i].json;
+        parts.push(json.startsWith(typed) ? json : JSON.stringify(withType(r, entries[i].obj)));
+      }
+    } else {
+      for (let i = 0; i < result.items.length; i++) {
+        const o = result.items[i];
+        if (i > 0) parts.push(',');
+        parts.push(o.apiVersion ? JSON.stringify(o) : JSON.stringify(withType(r, o)));
+      }
     }
     parts.push(']}');
     const text = parts.join('');

@@ -44,6 +44,8 @@ export interface ListQuery {
 
 export interface ListResult {
   items: any[];
+  /** the cache's entries behind items, when served from the cache (their JSON is ready to send) */
+  entries?: CachedObject[];
   resourceVersion: string;
   continueToken?: string;
   remainingItemCount?: number;
@@ -475,7 +477,15 @@ export class RestStore {
   private listFromCache(r: Resource, filter: WatchFilter, startAfter: string, limit: number): ListResult {
     const rev = this.dispatcher.rev;
     const { items, more, remaining } = r.cache.list(filter, startAfter, limit);
-    const out: ListResult = { items: items.map((o) => o.obj), resourceVersion: String(rev) };
+    let parsed: any[] | undefined;
+    const out: ListResult = {
+      // parsed only for callers that need objects (tables, YAML, deletecollection): JSON lists send the entries' JSON
+      get items() {
+        return (parsed ??= items.map((o) => o.obj));
+      },
+      entries: items,
+      resourceVersion: String(rev),
+    };
     if (more && items.length > 0) {
       out.continueToken = encodeContinue(rev, items[items.length - 1].key);
       if (filter.labels.empty && filter.fields.empty) out.remainingItemCount = remaining;

@@ -7,16 +7,42 @@ import type { FieldSelector, LabelSelector } from '../../lib/selectors.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
-/** one object as the cache holds it: parsed, resourceVersion set, never mutated afterwards */
-export interface CachedObject {
-  key: string;
-  namespace: string;
-  name: string;
-  rev: number;
-  obj: any;
-  /** the object's JSON (with resourceVersion), computed on first use */
-  json?: string;
+/**
+ * One object as the cache holds it, never mutated afterwards. It starts parsed; once its JSON is needed (every
+ * watched or listed object) only the JSON is kept, with the labels and selectable fields that filtering needs, so
+ * that the cache does not hold every object twice. `obj` then parses the JSON anew for the rare callers that need it.
+ */
+export class CachedObject {
+  private parsed: any;
+  private text: string | undefined;
+  readonly labels: Record<string, string> | undefined;
+  /** selectable fields for field selectors (set by the owning cache, or on first use) */
   fields?: Record<string, string>;
+
+  constructor(
+    readonly key: string,
+    readonly namespace: string,
+    readonly name: string,
+    readonly rev: number,
+    obj: any,
+  ) {
+    this.parsed = obj;
+    this.labels = obj?.metadata?.labels;
+  }
+
+  /** the object (a fresh copy once only the JSON is kept: callers must not rely on identity) */
+  get obj(): any {
+    return this.parsed ?? JSON.parse(this.text!);
+  }
+
+  /** the object's JSON (with resourceVersion) */
+  get json(): string {
+    if (this.text === undefined) {
+      this.text = JSON.stringify(this.parsed);
+      this.parsed = undefined;
+    }
+    return this.text;
+  }
 }
 
 export interface CacheEvent {
@@ -58,7 +84,6 @@ export interface ResourceCacheOptions {
 }
 
 export function encodeObject(o: CachedObject): string {
-  if (o.json === undefined) o.json = JSON.stringify(o.obj);
   return o.json;
 }
 
@@ -145,14 +170,17 @@ export class ResourceCache {
     const obj = JSON.parse(value);
     const md = (obj.metadata ??= {});
     md.resourceVersion = String(rev);
-    return { key, namespace: md.namespace ?? '', name: md.name ?? '', rev, obj };
+    return new CachedObject(key, md.namespace ?? '', md.name ?? '', rev, obj);
   }
 
   /** replace the whole content (initial list or relist); watchers are terminated by the caller */
   reset(objects: CachedObject[], rev: number): void {
     this.items.clear();
     this.byNamespace.clear();
-    for (const o of objects) this.putItem(o);
+    for (const o of objects) {
+      this.fieldsOf(o); // while the object is still parsed
+      this.putItem(o);
+    }
     this.sortedKeys = null;
     this.ringStart = 0;
     this.ringLen = 0;
@@ -185,6 +213,7 @@ export class ResourceCache {
 
   /** apply one store event (already decoded) and fan it out */
   apply(type: 'PUT' | 'DELETE', cur: CachedObject): void {
+    this.fieldsOf(cur); // while the object is still parsed
     const prev = this.items.get(cur.key);
     let ev: CacheEvent;
     if (type === 'PUT') {
@@ -232,7 +261,7 @@ export class ResourceCache {
     if (!o) return false;
     if (f.namespace !== undefined && o.namespace !== f.namespace) return false;
     if (f.name !== undefined && o.name !== f.name) return false;
-    if (!f.labels.empty && !f.labels.matches(o.obj.metadata?.labels)) return false;
+    if (!f.labels.empty && !f.labels.matches(o.labels)) return false;
     if (!f.fields.empty && !f.fields.matches(this.fieldsOf(o))) return false;
     return true;
   }

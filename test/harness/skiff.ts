@@ -74,7 +74,7 @@ process.on('exit', () => {
   for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-export async function startSkiff(opts: { dataDir?: string; port?: number; store?: string; command?: string; args?: string[]; env?: Record<string, string>; agent?: boolean } = {}): Promise<SkiffProcess> {
+export async function startSkiff(opts: { dataDir?: string; port?: number; store?: string; command?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; nodeArgs?: string[] } = {}): Promise<SkiffProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'skiff-e2e-'));
   const port = opts.port ?? (await freePort());
   const args = [path.join(ROOT, 'bin/skiff.mjs'), opts.command ?? 'server', '--bind-address', '127.0.0.1'];
@@ -82,7 +82,7 @@ export async function startSkiff(opts: { dataDir?: string; port?: number; store?
   if ((opts.command ?? 'server') === 'server') args.push(...(opts.agent ? ['--agent-port', '0'] : ['--disable-agent']));
   if (opts.args) args.push(...opts.args);
   // SKIFF_SERVER_NODE_ARGS: node flags for the server process, e.g. --cpu-prof to profile it
-  const nodeArgs = (process.env.SKIFF_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...(opts.nodeArgs ?? []), ...(process.env.SKIFF_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: ROOT,
     env: { ...process.env, SKIFF_DATA_DIR: dataDir, SKIFF_API_PORT: String(port), ...opts.env },
