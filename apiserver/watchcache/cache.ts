@@ -52,7 +52,7 @@ export interface CacheEvent {
   cur: CachedObject;
   /** previous state, if any */
   prev?: CachedObject;
-  /** encoded lines per delivered type, shared by every watcher */
+  /** encoded lines per delivered type, shared by every watcher during the event's fan-out only */
   lines?: Partial<Record<EventType, WatchLine>>;
 }
 
@@ -117,12 +117,16 @@ export class WatchLine {
   }
 }
 
+/**
+ * The encoded line of an event for one delivered type. While the event is being fanned out the line is shared by
+ * every watcher; afterwards (a watcher replaying the cache's window) it is built for the one watcher and not kept.
+ */
 export function encodeEvent(type: EventType, ev: CacheEvent): WatchLine {
-  const lines = (ev.lines ??= {});
-  let line = lines[type];
+  const lines = ev.lines;
+  let line = lines?.[type];
   if (line === undefined) {
     line = new WatchLine(`{"type":"${type}","object":${encodeObject(ev.cur)}}\n`);
-    lines[type] = line;
+    if (lines) lines[type] = line;
   }
   return line;
 }
@@ -225,7 +229,10 @@ export class ResourceCache {
     }
     this.pushRing(ev);
     this.rev = cur.rev;
+    ev.lines = {};
     this.fanOut(ev);
+    // the window keeps the objects, not their encoded lines: a watcher replaying it is rare and encodes its own
+    ev.lines = undefined;
   }
 
   private pushRing(ev: CacheEvent): void {
