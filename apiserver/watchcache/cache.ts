@@ -8,40 +8,65 @@ import type { FieldSelector, LabelSelector } from '../../lib/selectors.ts';
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /**
- * One object as the cache holds it, never mutated afterwards. It starts parsed; once its JSON is needed (every
- * watched or listed object) only the JSON is kept, with the labels and selectable fields that filtering needs, so
- * that the cache does not hold every object twice. `obj` then parses the JSON anew for the rare callers that need it.
+ * One object as the cache holds it, never mutated afterwards: its stored JSON, the labels and selectable fields that
+ * filtering needs, and its resourceVersion (the store's revision, spliced into the JSON when it is sent). The parsed
+ * form is dropped once the owning cache has taken what it needs (seal()), so the cache holds each object once, as
+ * text; `obj` parses it anew for the rare callers that want the object.
  */
 export class CachedObject {
   private parsed: any;
-  private text: string | undefined;
+  /** the stored JSON, or (rvAt < 0) the object's whole JSON with its resourceVersion */
+  private text: string;
+  /** where "resourceVersion" goes in text: right after the top-level `"metadata":{` */
+  private rvAt: number;
   readonly labels: Record<string, string> | undefined;
   /** selectable fields for field selectors (set by the owning cache, or on first use) */
   fields?: Record<string, string>;
 
+  /** obj: the parse of stored, with metadata.resourceVersion set to rev */
   constructor(
     readonly key: string,
     readonly namespace: string,
     readonly name: string,
     readonly rev: number,
     obj: any,
+    stored?: string,
+    storedHadRv = false,
   ) {
     this.parsed = obj;
     this.labels = obj?.metadata?.labels;
-  }
-
-  /** the object (a fresh copy once only the JSON is kept: callers must not rely on identity) */
-  get obj(): any {
-    return this.parsed ?? JSON.parse(this.text!);
-  }
-
-  /** the object's JSON (with resourceVersion) */
-  get json(): string {
-    if (this.text === undefined) {
-      this.text = JSON.stringify(this.parsed);
-      this.parsed = undefined;
+    this.rvAt = -1;
+    this.text = '';
+    if (stored !== undefined && !storedHadRv && typeof obj?.apiVersion === 'string' && typeof obj.kind === 'string') {
+      // the layout every skiff write has: apiVersion, kind, then metadata
+      const head = `{"apiVersion":${JSON.stringify(obj.apiVersion)},"kind":${JSON.stringify(obj.kind)},"metadata":{`;
+      if (stored.startsWith(head)) {
+        this.text = stored;
+        this.rvAt = head.length;
+      }
     }
-    return this.text;
+  }
+
+  /** the cache has what it needs from the parsed form: keep only the text from now on */
+  seal(): void {
+    if (this.parsed === undefined) return;
+    if (this.rvAt < 0) this.text = JSON.stringify(this.parsed);
+    this.parsed = undefined;
+  }
+
+  /** the object (a fresh copy once sealed: callers must not rely on identity) */
+  get obj(): any {
+    return this.parsed ?? JSON.parse(this.json);
+  }
+
+  /** the object's JSON, with its resourceVersion */
+  get json(): string {
+    if (this.rvAt >= 0) {
+      const t = this.text;
+      const at = this.rvAt;
+      return `${t.slice(0, at)}"resourceVersion":"${this.rev}"${t.charCodeAt(at) === 125 /* } */ ? '' : ','}${t.slice(at)}`;
+    }
+    return this.parsed !== undefined ? JSON.stringify(this.parsed) : this.text;
   }
 }
 
@@ -173,8 +198,9 @@ export class ResourceCache {
   static decode(key: string, value: string, rev: number): CachedObject {
     const obj = JSON.parse(value);
     const md = (obj.metadata ??= {});
+    const hadRv = md.resourceVersion !== undefined;
     md.resourceVersion = String(rev);
-    return new CachedObject(key, md.namespace ?? '', md.name ?? '', rev, obj);
+    return new CachedObject(key, md.namespace ?? '', md.name ?? '', rev, obj, value, hadRv);
   }
 
   /** replace the whole content (initial list or relist); watchers are terminated by the caller */
@@ -182,7 +208,8 @@ export class ResourceCache {
     this.items.clear();
     this.byNamespace.clear();
     for (const o of objects) {
-      this.fieldsOf(o); // while the object is still parsed
+      this.fieldsOf(o);
+      o.seal();
       this.putItem(o);
     }
     this.sortedKeys = null;
@@ -217,7 +244,8 @@ export class ResourceCache {
 
   /** apply one store event (already decoded) and fan it out */
   apply(type: 'PUT' | 'DELETE', cur: CachedObject): void {
-    this.fieldsOf(cur); // while the object is still parsed
+    this.fieldsOf(cur);
+    cur.seal();
     const prev = this.items.get(cur.key);
     let ev: CacheEvent;
     if (type === 'PUT') {
