@@ -58,6 +58,11 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
 
 export interface Reconciler {
   reconcile(key: string): Promise<Result | void>;
+  /**
+   * a singleton controller has just taken its Lease (see ControllerDefinition.singleton): rebuild what it holds from
+   * a fresh read of the API and queue every key it may have to act on; reconciles wait until this is done
+   */
+  onStartedLeading?(): Promise<void>;
   /** background loops the controller runs beside its queue (node monitor, ...), stopped with the manager */
   stop?(): void;
 }
@@ -70,6 +75,12 @@ export interface ControllerDefinition {
   /** off unless named in --controllers */
   disabledByDefault?: boolean;
   workers?: number;
+  /**
+   * its state is global (node IPAM's table of ranges), so only one instance may act at a time: when controller
+   * managers share a Redis queue, it keeps an in-process queue in each of them and reconciles only in the one holding
+   * the Lease kube-system/skiff-<name> (as every controller does behind the manager's own Lease otherwise)
+   */
+  singleton?: boolean;
   /** registers informer handlers that enqueue keys, and returns the reconciler */
   setup(ctx: ControllerContext): Reconciler | Promise<Reconciler>;
 }

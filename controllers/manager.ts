@@ -6,6 +6,9 @@
 import type { ApiClient } from '../lib/kube/api.ts';
 import { ApiEventRecorder } from '../lib/kube/events.ts';
 import { InformerFactory } from '../lib/kube/informer.ts';
+import { randomUUID } from 'node:crypto';
+import { LeaderElector } from '../lib/kube/leader-election.ts';
+import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import type { QueueFactory, WorkQueue } from '../lib/workqueue/queue.ts';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerDefinition, type ControllerOptions, type Reconciler } from './controller.ts';
 
@@ -28,6 +31,11 @@ interface Running {
   queue: WorkQueue;
   reconciler: Reconciler;
   workers: Promise<void>[];
+  /** a singleton beside a shared queue: reconciles only while this elector leads (and has caught up) */
+  elector?: LeaderElector;
+  leading?: boolean;
+  /** set while the singleton catches up after taking its Lease: keys wait for it */
+  catchingUp?: Promise<void>;
 }
 
 /** Which controllers the --controllers list turns on, in the order of the registry. Unknown names are an error. */
@@ -64,7 +72,8 @@ export class ControllerManager {
     this.started = true;
     const options: ControllerOptions = { ...DEFAULT_CONTROLLER_OPTIONS, ...this.opts.options };
     for (const def of selectControllers(this.opts.definitions, this.opts.enabled)) {
-      const queue = this.opts.queues(def.name);
+      const singleton = !!def.singleton && !!options.sharedQueue;
+      const queue = singleton ? new MemoryQueue(def.name) : this.opts.queues(def.name);
       const recorder = new ApiEventRecorder(this.opts.client, def.component, this.opts.host);
       const reconciler = await def.setup({
         client: this.opts.client,
@@ -75,11 +84,14 @@ export class ControllerManager {
         options,
         log: (m) => this.log(`${def.name}: ${m}`),
       });
-      this.running.push({ def, queue, reconciler, workers: [] });
+      const r: Running = { def, queue, reconciler, workers: [] };
+      if (singleton) r.elector = this.singletonElector(r);
+      this.running.push(r);
     }
     this.informers.start();
     await this.informers.waitForSync();
     if (this.stopping) return;
+    for (const r of this.running) void r.elector?.run();
     for (const r of this.running) {
       const n = r.def.workers ?? options.workers;
       for (let i = 0; i < n; i++) r.workers.push(this.work(r));
@@ -97,8 +109,40 @@ export class ControllerManager {
     return this.informers.health().every((h) => h.synced);
   }
 
+  /** the Lease a singleton controller holds while it acts, when controller managers share a queue */
+  private singletonElector(r: Running): LeaderElector {
+    const name = `skiff-${r.def.name}`;
+    return new LeaderElector({
+      client: this.opts.client,
+      namespace: 'kube-system',
+      name,
+      identity: `${this.opts.host ?? 'controller-manager'}_${randomUUID()}`,
+      onStartedLeading: () => {
+        r.catchingUp = (async () => r.reconciler.onStartedLeading?.())().then(
+          () => {
+            r.catchingUp = undefined;
+            if (this.stopping) return;
+            r.leading = true;
+            this.log(`${r.def.name}: acting (holds the Lease kube-system/${name})`);
+          },
+          (e) => {
+            r.catchingUp = undefined;
+            // not acting without a fresh view: give the Lease up so that this or another manager tries again
+            this.log(`${r.def.name}: could not catch up after taking the Lease: ${(e as Error).message}`);
+            void r.elector?.stop().then(() => !this.stopping && void r.elector?.run());
+          },
+        );
+      },
+      onStoppedLeading: () => {
+        r.leading = false;
+      },
+      log: (m) => this.log(`${r.def.name}: ${m}`),
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    await Promise.all(this.running.map((r) => r.elector?.stop()));
     for (const r of this.running) r.reconciler.stop?.();
     await Promise.all(this.running.map((r) => r.queue.shutDown()));
     this.informers.stop();
@@ -109,6 +153,13 @@ export class ControllerManager {
     for (;;) {
       const key = await r.queue.get();
       if (key === undefined) return;
+      if (r.catchingUp) await r.catchingUp;
+      if (r.elector && !r.leading) {
+        // another manager acts for this singleton; its keys are queued again when this one takes over
+        r.queue.forget(key);
+        r.queue.done(key);
+        continue;
+      }
       try {
         const res = await r.reconciler.reconcile(key);
         r.queue.forget(key);

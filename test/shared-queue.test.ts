@@ -1,7 +1,8 @@
 /**
  * Two `skiff controller-manager` processes sharing their work through a real Redis (--queue redis://...): every
- * Deployment gets exactly its replicas (no double creation when a key moves between processes), and when one
- * process dies the other carries on alone.
+ * Deployment gets exactly its replicas (no double creation when a key moves between processes), node IPAM (whose
+ * table of ranges is global) acts in one process at a time and never gives a range twice, and when one process dies
+ * the other carries on alone.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { startRole, type RoleProcess } from './harness/processes.ts';
 import { startRedis } from './harness/redis.ts';
 import { Client } from '../lib/kube/client.ts';
-import { Deployments, Pods } from '../lib/kube/resources.ts';
+import { Deployments, Nodes, Pods } from '../lib/kube/resources.ts';
 
 async function eventually(what: string, f: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -30,7 +31,7 @@ describe('controller managers sharing a Redis work queue', () => {
     s = await startSkiff({ command: 'apiserver' });
     client = await Client.fromKubeconfig(s.kubeconfig);
     for (let i = 0; i < 2; i++) {
-      roles.push(startRole(['controller-manager', '--kubeconfig', s.kubeconfig, '--queue', redis.url, '--controllers', 'deployment,replicaset,garbage-collector']));
+      roles.push(startRole(['controller-manager', '--kubeconfig', s.kubeconfig, '--queue', redis.url, '--controllers', 'deployment,replicaset,garbage-collector,node-ipam']));
     }
     for (const r of roles) await r.waitFor('started controllers');
   });
@@ -61,10 +62,25 @@ describe('controller managers sharing a Redis work queue', () => {
     for (const n of names) assert.equal((await podsOf(n)).length, 5, `${n} has exactly 5 pods`);
   });
 
+  const cidrs = async () => (await client.list(Nodes)).items.map((n) => n.spec?.podCIDR as string | undefined);
+
+  it('node IPAM gives every node its own range, from one process at a time', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => client.create(Nodes, { metadata: { name: `n${i}` } })));
+    await eventually('20 pod ranges', async () => (await cidrs()).filter(Boolean).length === 20);
+    const all = (await cidrs()) as string[];
+    assert.equal(new Set(all).size, 20, `no range given twice: ${all.join(' ')}`);
+    const acting = roles.filter((r) => r.output().includes('node-ipam: acting'));
+    assert.equal(acting.length, 1, 'one process holds the node-ipam Lease');
+  });
+
   it('the survivor carries on when the other process dies', async () => {
     await roles[0].kill9();
     await client.create(Deployments, deployment('after', 2));
-    // keys the dead process held come back after its lock timeout (30 s by default)
+    await client.create(Nodes, { metadata: { name: 'late' } });
+    // keys the dead process held come back after its lock timeout (30 s by default); a dead IPAM holder's Lease
+    // expires after 15 s
     await eventually('2 pods', async () => (await podsOf('after')).length === 2, 45_000);
+    await eventually('a range for the late node', async () => (await cidrs()).filter(Boolean).length === 21, 45_000);
+    assert.equal(new Set(await cidrs()).size, 21, 'still no range given twice');
   });
 });

@@ -19,9 +19,10 @@ export const nodeIpamController: ControllerDefinition = {
   name: 'node-ipam',
   component: 'node-ipam-controller',
   workers: 1,
+  singleton: true,
   setup(ctx) {
     const nodes = ctx.informers.informer(Nodes);
-    const set = new CidrSet(ctx.options.clusterCIDR, ctx.options.nodeCIDRMaskSize);
+    const set = () => new CidrSet(ctx.options.clusterCIDR, ctx.options.nodeCIDRMaskSize);
     nodes.addEventHandler({
       onAdd: (n) => ctx.enqueue(n.metadata.name!),
       onUpdate: (old, n) => {
@@ -29,22 +30,39 @@ export const nodeIpamController: ControllerDefinition = {
       },
       onDelete: (n) => ctx.enqueue(n.metadata.name!),
     });
-    return new NodeIpamReconciler(ctx.client, nodes, set, ctx.recorder, ctx.log);
+    return new NodeIpamReconciler(ctx.client, nodes, set, ctx.recorder, ctx.log, (name) => ctx.enqueue(name));
   },
 };
 
 export class NodeIpamReconciler implements Reconciler {
   /** the range this controller knows each node holds */
-  private readonly held = new Map<string, string>();
+  private held = new Map<string, string>();
   private primed = false;
+  private set: CidrSet;
 
   constructor(
     private readonly client: ApiClient,
     private readonly nodes: Informer,
-    private readonly set: CidrSet,
+    private readonly newSet: () => CidrSet,
     private readonly recorder: EventRecorder,
     private readonly log: (msg: string) => void,
-  ) {}
+    private readonly enqueue: (name: string) => void = () => {},
+  ) {
+    this.set = newSet();
+  }
+
+  /**
+   * taking over from another controller manager (shared queue): the table is rebuilt from a fresh list of the
+   * nodes (the cache may not show the last ranges the previous holder gave yet), then every node is looked at
+   */
+  async onStartedLeading(): Promise<void> {
+    const list = await this.client.list(Nodes);
+    this.set = this.newSet();
+    this.held = new Map();
+    this.primed = true;
+    for (const n of list.items) if (n.spec?.podCIDR) this.hold(n.metadata.name!, n.spec.podCIDR);
+    for (const n of list.items) if (!n.spec?.podCIDR) this.enqueue(n.metadata.name!);
+  }
 
   async reconcile(name: string): Promise<Result | void> {
     this.prime();

@@ -16,9 +16,10 @@ function setup(nodes: KubeObject[], clusterCIDR = '10.244.0.0/16', mask = 24) {
   for (const n of nodes) informers.informer(Nodes).upsert(client.seed(Nodes, n));
   informers.markAllSynced();
   const recorder = new MemoryEventRecorder();
-  const r = new NodeIpamReconciler(client, informers.informer(Nodes), new CidrSet(clusterCIDR, mask), recorder, () => {});
+  const queued: string[] = [];
+  const r = new NodeIpamReconciler(client, informers.informer(Nodes), () => new CidrSet(clusterCIDR, mask), recorder, () => {}, (n) => queued.push(n));
   const patched = () => client.writes().map((a) => `${a.name} ${a.body.spec.podCIDR}`);
-  return { client, informers, recorder, r, patched };
+  return { client, informers, recorder, r, patched, queued };
 }
 
 describe('node IPAM', () => {
@@ -65,6 +66,19 @@ describe('node IPAM', () => {
     assert.equal(set.allocate(), '10.0.1.0/24');
     assert.equal(set.allocate(), first);
     assert.equal(set.allocate(), undefined);
+  });
+});
+
+describe('node IPAM taking over from another controller manager', () => {
+  it('rebuilds its table from a fresh list, so a range the cache does not show yet is not given twice', async () => {
+    const t = setup([node('a'), node('b')]);
+    await t.r.reconcile('a'); // this manager gives a 10.244.0.0/24 ...
+    // ... then another manager held the Lease and gave 10.244.1.0/24 to c, which this cache has not seen
+    t.client.seed(Nodes, node('c', '10.244.1.0/24'));
+    await t.r.onStartedLeading();
+    assert.deepEqual(t.queued, ['b'], 'every node still without a range is looked at again');
+    await t.r.reconcile('b');
+    assert.deepEqual(t.patched(), ['a 10.244.0.0/24', 'b 10.244.2.0/24']);
   });
 });
 
