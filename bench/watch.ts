@@ -4,6 +4,8 @@
  * missed events, and the server's memory per open watcher.
  */
 import https from 'node:https';
+import { fork } from 'node:child_process';
+import path from 'node:path';
 import tls from 'node:tls';
 import { startSkiff } from '../test/harness/skiff.ts';
 import { benchPod, clientFromKubeconfig, cpuSeconds, percentile, pool, printTable, rssMb, type BenchClient } from './client.ts';
@@ -96,6 +98,37 @@ function openLeanWatch(c: BenchClient, path: string, mark: Buffer, onSent: (sent
     });
     sock.on('error', (e) => (headerDone ? undefined : reject(e)));
   });
+}
+
+/**
+ * Bytes per open connection of a bare node:https server holding the same number of idle chunked responses: what the
+ * runtime and its TLS library cost per connection before any API server code (the floor under bytes per watcher).
+ */
+async function idleHttpsBytesPerConnection(c: BenchClient, dataDir: string): Promise<number> {
+  const pki = path.join(dataDir, 'pki');
+  const child = fork(path.join(import.meta.dirname, 'idle-https.ts'), [path.join(pki, 'apiserver.crt'), path.join(pki, 'apiserver.key')], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = () => new Promise<any>((resolve) => child.once('message', resolve));
+  const stops: (() => void)[] = [];
+  try {
+    const { port } = await next();
+    const target: BenchClient = { ...c, base: new URL(`https://127.0.0.1:${port}`) };
+    const rss = async () => {
+      const m = next();
+      child.send('rss');
+      return (await m).rss as number;
+    };
+    const before = await rss();
+    const mark = Buffer.from('"type":"BOOKMARK"');
+    for (let i = 0; i < WATCHERS; i++) stops.push(await openLeanWatch(target, '/', mark, () => {}));
+    await new Promise((r) => setTimeout(r, 1000));
+    return ((await rss()) - before) / WATCHERS;
+  } finally {
+    for (const s of stops) s();
+    child.disconnect();
+  }
 }
 
 async function singleWatcher(c: BenchClient): Promise<{ live: number; replay: number }> {
@@ -199,13 +232,18 @@ export async function run(): Promise<Record<string, unknown>> {
     // no controller-manager runs here to give the namespace its default ServiceAccount, which pods need
     await c.request('POST', '/api/v1/namespaces/fanout/serviceaccounts', { metadata: { name: 'default' } });
     const f = await fanout(c, s.child.pid!);
+    const floor = await idleHttpsBytesPerConnection(c, s.dataDir);
     printTable('One watcher', [
       ['live events/s (writes as fast as the API takes them)', 'replay events/s (from a past resourceVersion)', 'target'],
       [single.live.toFixed(0), single.replay.toFixed(0), '>= 5000'],
     ]);
     printTable(`${WATCHERS} watchers on pods, ${FANOUT_RATE} pod creates/s for ${FANOUT_SECONDS}s`, [
-      ['delivered', 'missed', 'p50 ms', 'p99 ms', 'target p99 ms', 'server bytes/watcher', 'target bytes', 'server CPU (cores)', 'watchers\' CPU (cores)', 'create p50/p99 ms'],
-      [f.delivered, f.missed, f.p50.toFixed(1), f.p99.toFixed(1), '100', f.bytesPerWatcher.toFixed(0), '20480', f.serverCpu.toFixed(2), f.clientCpu.toFixed(2), `${f.createP50.toFixed(1)}/${f.createP99.toFixed(1)}`],
+      ['delivered', 'missed', 'p50 ms', 'p99 ms', 'target p99 ms', 'server CPU (cores)', 'watchers\' CPU (cores)', 'create p50/p99 ms'],
+      [f.delivered, f.missed, f.p50.toFixed(1), f.p99.toFixed(1), '100', f.serverCpu.toFixed(2), f.clientCpu.toFixed(2), `${f.createP50.toFixed(1)}/${f.createP99.toFixed(1)}`],
+    ]);
+    printTable(`Server memory per watcher (RSS after a full collection, ${WATCHERS} watchers, one TLS connection each)`, [
+      ['API server bytes/watcher', 'target bytes', 'bare node:https bytes/connection (same run)', 'ratio to the bare server'],
+      [f.bytesPerWatcher.toFixed(0), '20480', floor.toFixed(0), (f.bytesPerWatcher / floor).toFixed(2)],
     ]);
     return {
       single_watcher_events_per_s: Math.round(single.live),
@@ -214,6 +252,7 @@ export async function run(): Promise<Record<string, unknown>> {
       fanout_p50_ms: Number(f.p50.toFixed(2)),
       fanout_missed_events: f.missed,
       bytes_per_watcher: Math.round(f.bytesPerWatcher),
+      idle_https_bytes_per_connection: Math.round(floor),
       fanout_server_cpu_cores: Number(f.serverCpu.toFixed(2)),
       fanout_watchers_cpu_cores: Number(f.clientCpu.toFixed(2)),
       watchers: WATCHERS,
