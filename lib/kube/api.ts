@@ -90,6 +90,10 @@ export function isConflict(e: unknown): boolean {
 export function isAlreadyExists(e: unknown): boolean {
   return e instanceof ApiError && e.code === 409 && e.reason === 'AlreadyExists';
 }
+/** a write refused because its namespace is being deleted (nothing to retry: the object goes with it) */
+export function isNamespaceTerminating(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 403 && (e.status?.details?.causes ?? []).some((c: { reason?: string }) => c.reason === 'NamespaceTerminating');
+}
 export function isGone(e: unknown): boolean {
   return e instanceof ApiError && (e.code === 410 || e.reason === 'Expired' || e.reason === 'Gone');
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ApiClient } from '../../lib/kube/api.ts';
-import { isAlreadyExists, isNotFound } from '../../lib/kube/api.ts';
+import { isAlreadyExists, isNamespaceTerminating, isNotFound } from '../../lib/kube/api.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { NodeMetrics, PodMetrics } from '../../lib/kube/resources.ts';
 import type { CriClient } from '../cri/client.ts';
@@ -111,8 +111,13 @@ export class MetricsReporter {
         window,
         containers: p.containers,
       } as KubeObject;
-      await this.upsert(PodMetrics, p.ns, p.name, obj);
-      this.published.add(key);
+      // one pod's metrics failing does not hold back the others' nor the node's
+      try {
+        await this.upsert(PodMetrics, p.ns, p.name, obj);
+        this.published.add(key);
+      } catch (e) {
+        if (!isNamespaceTerminating(e)) this.log(`metrics of pod ${key}: ${(e as Error).message}`);
+      }
     }
     for (const key of [...this.published]) {
       if (pods.has(key)) continue;
