@@ -163,7 +163,8 @@ export class RestStore {
     const nsRes = this.namespaces();
     const nsObj = nsRes.cache.get(storageKey(nsRes, '', ns));
     if (!nsObj) throw notFound('', 'namespaces', ns);
-    if (nsObj.obj.metadata?.deletionTimestamp || nsObj.obj.status?.phase === 'Terminating') {
+    const nsNow = nsObj.obj; // parsed from the cache's JSON: once
+    if (nsNow.metadata?.deletionTimestamp || nsNow.status?.phase === 'Terminating') {
       throw forbidden(
         r.info.group,
         r.info.resource,
