@@ -307,16 +307,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         // not when the connection has flushed it: a busy loop may only get to 'finish' after the client has
         // already sent its next request. 'close' also comes when the client goes away before the answer is complete.
         const ended = () => done(res.statusCode);
-        if (!handled) {
-          app(req as any, res as any);
-          if (res.writableEnded) ended();
-          else {
-            res.once('finish', ended);
-            res.once('close', ended);
-          }
-          return;
-        }
-        if (res.writableEnded || isWatch) ended();
+        if (!handled) app(req as any, res as any);
+        if (res.writableEnded || (handled && isWatch)) ended();
         else {
           res.once('finish', ended);
           res.once('close', ended);

@@ -1,5 +1,6 @@
 /** A lean HTTPS client for benchmarks: the admin kubeconfig's credentials, keep-alive, latency per request. */
 import https from 'node:https';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 
@@ -121,10 +122,12 @@ export function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** CPU seconds (user + system) a process has used so far */
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/** CPU seconds (user + system, all threads) a process has used so far */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // after "pid (comm) ": state is field 3, utime 14, stime 15
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields 14 and 15 of stat (utime, stime), counted from the state field (3)
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }

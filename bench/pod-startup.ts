@@ -33,7 +33,7 @@ import { masqChain, removeBridge, removeMasquerade } from '../node-agent/network
 import { eventually } from '../test/harness/eventually.ts';
 import { releaseFolder, ROOT, startSkiff, type SkiffProcess } from '../test/harness/skiff.ts';
 import { freeRange } from '../test/harness/netns.ts';
-import { percentile, printTable } from './client.ts';
+import { cpuSeconds, percentile, printTable } from './client.ts';
 
 const SERIAL = Number(process.env.SKIFF_BENCH_SERIAL_PODS ?? 30);
 const PARALLEL = Number(process.env.SKIFF_BENCH_PARALLEL_PODS ?? 30);
@@ -159,14 +159,6 @@ function removeProxyChains(bridge: string): void {
 
 // ---- /proc readings
 
-const CLK_TCK = Number(execText('getconf', ['CLK_TCK']).trim()) || 100;
-
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  // after "pid (comm) ": state is field 3, utime 14, stime 15
-  return Number(fields[11]) + Number(fields[12]);
-}
-
 function vmRssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`/proc/${pid}/status has no VmRSS: has the process exited?`);
@@ -182,7 +174,7 @@ interface Usage {
 /** CPU (% of one core) over the window and RSS (at its end, and the highest sampled each second) of each pid */
 async function usageOver(pids: number[], windowMs: number): Promise<Usage[]> {
   const t0 = performance.now();
-  const ticks0 = pids.map(cpuTicks);
+  const cpu0 = pids.map(cpuSeconds);
   const maxRss = pids.map(vmRssMb);
   while (performance.now() - t0 < windowMs) {
     await sleep(Math.min(1000, windowMs - (performance.now() - t0)));
@@ -190,7 +182,7 @@ async function usageOver(pids: number[], windowMs: number): Promise<Usage[]> {
   }
   const seconds = (performance.now() - t0) / 1000;
   return pids.map((p, i) => ({
-    cpuPct: ((cpuTicks(p) - ticks0[i]) / CLK_TCK / seconds) * 100,
+    cpuPct: ((cpuSeconds(p) - cpu0[i]) / seconds) * 100,
     rssMb: vmRssMb(p),
     rssMaxMb: maxRss[i],
   }));

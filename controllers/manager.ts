@@ -3,10 +3,10 @@
  * set of informers. A worker takes a key, reconciles it, forgets its backoff on success, re-queues it with backoff
  * on an error and after requeueAfterMs when asked. The informers must be synced before the first reconcile.
  */
+import { randomUUID } from 'node:crypto';
 import type { ApiClient } from '../lib/kube/api.ts';
 import { ApiEventRecorder } from '../lib/kube/events.ts';
 import { InformerFactory } from '../lib/kube/informer.ts';
-import { randomUUID } from 'node:crypto';
 import { LeaderElector } from '../lib/kube/leader-election.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import type { QueueFactory, WorkQueue } from '../lib/workqueue/queue.ts';

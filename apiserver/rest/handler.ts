@@ -267,19 +267,11 @@ export class ResourceHandler {
     const head = `{"kind":"${r.info.listKind}","apiVersion":"${apiVersionOf(r.info)}","metadata":${JSON.stringify(meta)},"items":[`;
     const parts: string[] = [head];
     const entries = result.entries;
-    if (entries) {
-      const typed = `{"apiVersion":"${apiVersionOf(r.info)}","kind":"${r.info.kind}",`;
-      for (let i = 0; i < entries.length; i++) {
-        if (i > 0) parts.push(',');
-        const json = entries[i].json;
-        parts.push(json.startsWith(typed) ? json : JSON.stringify(withType(r, entries[i].obj)));
-      }
-    } else {
-      for (let i = 0; i < result.items.length; i++) {
-        const o = result.items[i];
-        if (i > 0) parts.push(',');
-        parts.push(o.apiVersion ? JSON.stringify(o) : JSON.stringify(withType(r, o)));
-      }
+    const typed = `{"apiVersion":"${apiVersionOf(r.info)}","kind":"${r.info.kind}",`;
+    for (let i = 0; i < entries.length; i++) {
+      if (i > 0) parts.push(',');
+      const json = entries[i].json;
+      parts.push(json.startsWith(typed) ? json : JSON.stringify(withType(r, entries[i].obj)));
     }
     parts.push(']}');
     const text = parts.join('');

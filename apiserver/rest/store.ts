@@ -43,9 +43,10 @@ export interface ListQuery {
 }
 
 export interface ListResult {
+  /** the objects, parsed on first use (tables, YAML, deletecollection) */
   items: any[];
-  /** the cache's entries behind items, when served from the cache (their JSON is ready to send) */
-  entries?: CachedObject[];
+  /** the entries behind items, from the cache or the store: JSON lists send their JSON */
+  entries: CachedObject[];
   resourceVersion: string;
   continueToken?: string;
   remainingItemCount?: number;
@@ -475,18 +476,22 @@ export class RestStore {
     return this.listFromStore(r, q.filter, '', limit, 0);
   }
 
+  private listOf(r: Resource, entries: CachedObject[], rev: number): ListResult {
+    let parsed: any[] | undefined;
+    const typed = (o: any) => (o.apiVersion && o.kind ? o : this.withTypeMeta(r, o));
+    return {
+      get items() {
+        return (parsed ??= entries.map((o) => typed(o.obj)));
+      },
+      entries,
+      resourceVersion: String(rev),
+    };
+  }
+
   private listFromCache(r: Resource, filter: WatchFilter, startAfter: string, limit: number): ListResult {
     const rev = this.dispatcher.rev;
     const { items, more, remaining } = r.cache.list(filter, startAfter, limit);
-    let parsed: any[] | undefined;
-    const out: ListResult = {
-      // parsed only for callers that need objects (tables, YAML, deletecollection): JSON lists send the entries' JSON
-      get items() {
-        return (parsed ??= items.map((o) => o.obj));
-      },
-      entries: items,
-      resourceVersion: String(rev),
-    };
+    const out = this.listOf(r, items, rev);
     if (more && items.length > 0) {
       out.continueToken = encodeContinue(rev, items[items.length - 1].key);
       if (filter.labels.empty && filter.fields.empty) out.remainingItemCount = remaining;
@@ -527,7 +532,7 @@ export class RestStore {
       if (e instanceof FutureRevisionError) throw timeout(`Too large resource version: ${revision}, current: ${e.current}`);
       throw e;
     }
-    const out: ListResult = { items: items.map((o) => this.withTypeMeta(r, o.obj)), resourceVersion: String(rev) };
+    const out = this.listOf(r, items, rev);
     if (more) out.continueToken = encodeContinue(rev, items[items.length - 1].key);
     return out;
   }

@@ -4,7 +4,7 @@
  * The sink is an HTTP chunked response or a WebSocket; both receive ready-encoded JSON lines.
  */
 import { CompactedError, type Backend, type Watch } from '../storage/backend.ts';
-import { ResourceCache, WatchLine, encodeEvent, encodeObject, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
+import { ResourceCache, WatchLine, encodeEvent, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
 import type { Dispatcher } from '../watchcache/dispatcher.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
 import { ApiError, badRequest, gone } from './status.ts';
@@ -123,7 +123,7 @@ export class WatchServer {
       // synchronous from here to addWatcher: no event can slip in between the snapshot and the live stream
       const { items } = cache.list(q.filter);
       sink.cork?.();
-      for (const o of items) send(new WatchLine(q.transform ? q.transform('ADDED', o.obj) : `{"type":"ADDED","object":${encodeObject(o)}}\n`));
+      for (const o of items) send(new WatchLine(q.transform ? q.transform('ADDED', o.obj) : `{"type":"ADDED","object":${o.json}}\n`));
       if (q.sendInitialEvents && q.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
       sink.uncork?.();
       cache.addWatcher(watcher);

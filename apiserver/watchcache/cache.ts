@@ -108,10 +108,6 @@ export interface ResourceCacheOptions {
   capacity?: number;
 }
 
-export function encodeObject(o: CachedObject): string {
-  return o.json;
-}
-
 /**
  * One encoded watch event (a JSON line), kept only as the bytes of an HTTP/1.1 chunk (hex size, CRLF, the line,
  * CRLF) so that the same buffer goes to every watcher of a chunked response without re-encoding or re-framing it.
@@ -150,7 +146,7 @@ export function encodeEvent(type: EventType, ev: CacheEvent): WatchLine {
   const lines = ev.lines;
   let line = lines?.[type];
   if (line === undefined) {
-    line = new WatchLine(`{"type":"${type}","object":${encodeObject(ev.cur)}}\n`);
+    line = new WatchLine(`{"type":"${type}","object":${ev.cur.json}}\n`);
     if (lines) lines[type] = line;
   }
   return line;
