@@ -2,7 +2,7 @@
  * Serving the OpenAPI documents over HTTP: /openapi/v2 (JSON or the protobuf kubectl 1.27/1.28 insist on) and
  * /openapi/v3 with content-hashed, immutable per-group/version documents, ETags and 304s.
  */
-import type { Request, Response } from 'express';
+import { reply, TEXT, type AnyRequest, type AnyResponse } from './http.ts';
 import type { ResourceInfo } from './api/resource-info.ts';
 import { documentsFor, V2_PROTOBUF_ACCEPT, type ServedDocument } from './openapi/index.ts';
 import { versionInfo } from './discovery.ts';
@@ -15,27 +15,29 @@ export class OpenApiEndpoints {
     this.docs.warm();
   }
 
-  private send(req: Request, res: Response, doc: ServedDocument, immutable = false): void {
-    res.setHeader('Vary', 'Accept');
-    res.setHeader('ETag', doc.etag);
+  private send(req: AnyRequest, res: AnyResponse, doc: ServedDocument, immutable = false): void {
+    const headers: Record<string, string> = { Vary: 'Accept', ETag: doc.etag };
     if (immutable) {
-      res.setHeader('Cache-Control', 'public, immutable');
-      res.setHeader('Expires', new Date(Date.now() + 365 * 24 * 3600 * 1000).toUTCString());
+      headers['Cache-Control'] = 'public, immutable';
+      headers.Expires = new Date(Date.now() + 365 * 24 * 3600 * 1000).toUTCString();
     }
     if (req.headers['if-none-match'] === doc.etag) {
-      res.status(304).end();
+      reply(res, 304, undefined, '', headers);
       return;
     }
-    res.status(200).type(doc.contentType).send(doc.body);
+    reply(res, 200, doc.contentType, doc.body, headers);
   }
 
-  serve(req: Request, res: Response): void {
-    const p = req.path.replace(/\/+$/, '');
+  serve(req: AnyRequest, res: AnyResponse, url: URL): void {
+    const p = url.pathname.replace(/\/+$/, '');
     if (p === '/openapi/v2') {
       const accept = req.headers.accept ?? '';
       if (V2_PROTOBUF_ACCEPT.some((t) => accept.includes(t))) return this.send(req, res, this.docs.v2Protobuf());
       if (!accept || /application\/json|\*\/\*|application\/\*/.test(accept)) return this.send(req, res, this.docs.v2Json());
-      res.status(406).type('application/json').send(
+      reply(
+        res,
+        406,
+        'application/json',
         JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `only application/json and ${V2_PROTOBUF_ACCEPT[0]} are served`, reason: 'NotAcceptable', code: 406 }),
       );
       return;
@@ -45,16 +47,17 @@ export class OpenApiEndpoints {
       const name = p.slice('/openapi/v3/'.length);
       const doc = this.docs.v3(name);
       if (!doc) {
-        res.status(404).type('text/plain').send('404 page not found\n');
+        reply(res, 404, TEXT, '404 page not found\n');
         return;
       }
-      const hash = typeof req.query.hash === 'string' ? req.query.hash : undefined;
+      const hash = url.searchParams.get('hash') ?? undefined;
       if (hash !== undefined && hash !== doc.hash) {
-        res.redirect(301, `/openapi/v3/${name}?hash=${doc.hash}`);
+        const location = `/openapi/v3/${name}?hash=${doc.hash}`;
+        reply(res, 301, 'text/html; charset=utf-8', `<a href="${location}">Moved Permanently</a>.\n\n`, { Location: location });
         return;
       }
       return this.send(req, res, doc, hash !== undefined);
     }
-    res.status(404).type('text/plain').send('404 page not found\n');
+    reply(res, 404, TEXT, '404 page not found\n');
   }
 }

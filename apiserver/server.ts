@@ -7,7 +7,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import http2 from 'node:http2';
+import type { Socket } from 'node:net';
 import { RESOURCES } from './api/registry.ts';
 import type { FieldError } from './api/field-error.ts';
 import { openBackend } from './storage/index.ts';
@@ -34,6 +35,7 @@ import { NodeProxy, podSubresource } from './nodeproxy/proxy.ts';
 import { makePatcher, makeFieldValidator } from './patching.ts';
 import { makeTableRenderer } from './tables.ts';
 import { OpenApiEndpoints } from './openapi-http.ts';
+import { http2Stream, JSON_TYPE, reply, TEXT, type AnyRequest, type AnyResponse } from './http.ts';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -61,6 +63,8 @@ export interface ApiServer {
 }
 
 const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
+/** streams one HTTP/2 connection may carry at once, as Kubernetes (a client with more watches opens more connections) */
+const HTTP2_MAX_STREAMS = 100;
 const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
@@ -190,74 +194,91 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const openapi = new OpenApiEndpoints(RESOURCES);
   const checks = [storeCheck(backend), cacheCheck(dispatcher)];
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.get(['/healthz', '/livez', '/readyz'], async (req, res) => {
-    const verbose = 'verbose' in req.query;
-    const { ok, body } = req.path === '/livez' ? { ok: true, body: verbose ? '[+]ping ok\nlivez check passed\n' : 'ok' } : await runChecks(checks, verbose);
-    res.status(ok ? 200 : 500).type('text/plain').send(body);
-  });
-  app.get(['/healthz/:check', '/readyz/:check', '/livez/:check'], async (req, res) => {
-    const c = checks.find((x) => x.name === req.params.check);
-    if (!c) return void res.status(404).type('text/plain').send('404 page not found\n');
-    const { ok, body } = await runChecks([c], false);
-    res.status(ok ? 200 : 500).type('text/plain').send(body);
-  });
-  app.get('/metrics', async (_req, res) => {
-    metrics.watchers.set({ verb: 'WATCH' }, watches.active);
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-  app.get('/version', (_req, res) => void res.json(versionInfo()));
-  app.get('/api', (req, res) => discoveryReply(req, res, true));
-  app.get('/apis', (req, res) => discoveryReply(req, res, false));
-  app.get('/api/:version', (req, res) => jsonOr404(res, discovery.resourceList('', req.params.version)));
-  app.get('/apis/:group', (req, res) => jsonOr404(res, discovery.group(req.params.group)));
-  app.get('/apis/:group/:version', (req, res) => jsonOr404(res, discovery.resourceList(req.params.group, req.params.version)));
-  app.get(/^\/openapi\/.*/, (req, res) => openapi.serve(req, res));
-  app.use((_req, res) => {
-    sendJson(res, 404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
-  });
+  /** the paths that are not resources: health, metrics, version, discovery, OpenAPI; false when none matches */
+  const serveNonResource = async (req: AnyRequest, res: AnyResponse, url: URL): Promise<boolean> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const p = url.pathname;
+    const segs = p.split('/');
+    if (HEALTH_PATHS.has(p)) {
+      const verbose = url.searchParams.has('verbose');
+      const { ok, body } = p === '/livez' ? { ok: true, body: verbose ? '[+]ping ok\nlivez check passed\n' : 'ok' } : await runChecks(checks, verbose);
+      reply(res, ok ? 200 : 500, TEXT, body);
+      return true;
+    }
+    if (segs.length === 3 && HEALTH_PATHS.has(`/${segs[1]}`)) {
+      const c = checks.find((x) => x.name === segs[2]);
+      if (!c) reply(res, 404, TEXT, '404 page not found\n');
+      else {
+        const { ok, body } = await runChecks([c], false);
+        reply(res, ok ? 200 : 500, TEXT, body);
+      }
+      return true;
+    }
+    if (p === '/metrics') {
+      metrics.watchers.set({ verb: 'WATCH' }, watches.active);
+      reply(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+      return true;
+    }
+    if (p === '/version') return jsonOr404(res, JSON.stringify(versionInfo()));
+    if (p === '/api' || p === '/apis') {
+      discoveryReply(req, res, p === '/api');
+      return true;
+    }
+    if (segs[1] === 'api' && segs.length === 3 && segs[2]) return jsonOr404(res, discovery.resourceList('', segs[2]));
+    if (segs[1] === 'apis' && segs.length === 3 && segs[2]) return jsonOr404(res, discovery.group(segs[2]));
+    if (segs[1] === 'apis' && segs.length === 4 && segs[2] && segs[3]) return jsonOr404(res, discovery.resourceList(segs[2], segs[3]));
+    if (p.startsWith('/openapi/')) {
+      openapi.serve(req, res, url);
+      return true;
+    }
+    return false;
+  };
 
-  function discoveryReply(req: express.Request, res: express.Response, core: boolean): void {
+  function discoveryReply(req: AnyRequest, res: AnyResponse, core: boolean): void {
     const agg = wantsAggregated(req.headers.accept);
     if (agg) {
-      res.setHeader('Content-Type', `application/json;g=apidiscovery.k8s.io;v=${agg};as=APIGroupDiscoveryList`);
-      res.setHeader('Vary', 'Accept');
-      res.send(discovery.aggregated(core, agg));
+      reply(res, 200, `application/json;g=apidiscovery.k8s.io;v=${agg};as=APIGroupDiscoveryList`, discovery.aggregated(core, agg), { Vary: 'Accept' });
       return;
     }
-    res.setHeader('Vary', 'Accept');
-    res.type('application/json').send(core ? discovery.coreVersions() : discovery.groupList());
+    reply(res, 200, JSON_TYPE, core ? discovery.coreVersions() : discovery.groupList(), { Vary: 'Accept' });
   }
-  function jsonOr404(res: express.Response, body: string | undefined): void {
-    if (body === undefined) {
-      sendJson(res, 404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
-      return;
-    }
-    res.type('application/json').send(body);
+  function jsonOr404(res: AnyResponse, body: string | undefined): true {
+    if (body === undefined) sendJson(res as http.ServerResponse, 404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
+    else reply(res, 200, JSON_TYPE, body);
+    return true;
   }
+  const notFound = (res: AnyResponse) => sendJson(res as http.ServerResponse, 404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
+  const nonResource = (req: AnyRequest, res: AnyResponse, url: URL) =>
+    serveNonResource(req, res, url).then(
+      (served) => !served && notFound(res),
+      (err) => sendError(res as http.ServerResponse, err),
+    );
 
   const maxRead = opts.maxReadOnlyInflight ?? 400;
   const maxMutating = opts.maxMutatingInflight ?? 200;
   let inflightRead = 0;
   let inflightMutating = 0;
 
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const onRequest = (request: AnyRequest, response: AnyResponse) => {
     const start = process.hrtime.bigint();
+    // an HTTP/2 request and response have the shape of HTTP/1.1's for all the handlers use (see http.ts)
+    const req = request as http.IncomingMessage;
+    const res = response as http.ServerResponse;
     const url = new URL(req.url ?? '/', 'https://localhost');
     const ctx: RequestContext = { req, res, url };
     if (!HEALTH_PATHS.has(url.pathname) && !url.pathname.startsWith('/healthz/') && !url.pathname.startsWith('/readyz/') && !url.pathname.startsWith('/livez/')) {
       const user = authenticate(req);
       if (!user) {
         sendError(res, unauthorized());
+        // as Kubernetes: a client that is not authenticated does not keep an HTTP/2 connection open
+        http2Stream(res)?.session?.close();
         return;
       }
       ctx.user = user;
     }
     const isResource = url.pathname.startsWith('/api/') || url.pathname.startsWith('/apis/');
     if (!isResource) {
-      app(req as any, res as any);
+      void nonResource(req, res, url);
       return;
     }
     const podSub = podSubresource(url.pathname);
@@ -307,7 +328,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         // not when the connection has flushed it: a busy loop may only get to 'finish' after the client has
         // already sent its next request. 'close' also comes when the client goes away before the answer is complete.
         const ended = () => done(res.statusCode);
-        if (!handled) app(req as any, res as any);
+        if (!handled) {
+          void nonResource(req, res, url).then(() => done(res.statusCode));
+          return;
+        }
         if (res.writableEnded || (handled && isWatch)) ended();
         else {
           res.once('finish', ended);
@@ -321,10 +345,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     );
   };
 
-  const server = opts.insecure ? http.createServer(onRequest) : https.createServer(serverOptions!, onRequest);
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0; // watches are long
+  // HTTPS serves HTTP/2 (negotiated by ALPN, as kubectl and client-go prefer: many watches share one connection)
+  // and HTTP/1.1 (other clients, and the upgrades of exec, attach, port-forward and WebSocket watches)
+  const server = opts.insecure
+    ? http.createServer(onRequest)
+    : http2.createSecureServer({ ...serverOptions!, allowHTTP1: true, settings: { maxConcurrentStreams: HTTP2_MAX_STREAMS } }, onRequest);
+  const timeouts = server as { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number };
+  timeouts.keepAliveTimeout = 65_000; // HTTP/1.1 connections
+  timeouts.headersTimeout = 66_000;
+  timeouts.requestTimeout = 0; // watches are long
+  // every connection, to end them all on close (HTTP/2 sessions, HTTP/1.1 keep-alive and upgraded connections)
+  const connections = new Set<Socket>();
+  server.on(opts.insecure ? 'connection' : 'secureConnection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'https://localhost');
     if (!authenticate(req)) {
@@ -382,7 +417,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       dispatcher.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections?.();
+        for (const socket of connections) socket.destroy();
       });
       await rawBackend.close();
     },

@@ -3,6 +3,8 @@
  * agent does not carry the API server's or the controllers' code in its memory.
  */
 
+import { writeFileSync } from 'node:fs';
+
 interface Command {
   summary: string;
   run(args: string[]): Promise<void>;
@@ -31,9 +33,16 @@ if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
   console.log(usage());
   process.exit(cmd ? 0 : 1);
 }
-// under `node --expose-gc` (benchmarks measuring retained memory), SIGUSR2 runs a full garbage collection
+// under `node --expose-gc` (benchmarks measuring retained memory), SIGUSR2 runs a full garbage collection and, when
+// SKIFF_MEMORY_REPORT names a file, writes the process's memory figures after it there
 const gc = (globalThis as { gc?: () => void }).gc;
-if (typeof gc === 'function') process.on('SIGUSR2', () => gc());
+if (typeof gc === 'function') {
+  process.on('SIGUSR2', () => {
+    gc();
+    const report = process.env.SKIFF_MEMORY_REPORT;
+    if (report) writeFileSync(report, JSON.stringify(process.memoryUsage()));
+  });
+}
 const c = COMMANDS[cmd];
 if (!c) {
   console.error(`skiff: unknown command "${cmd}"\n\n${usage()}`);

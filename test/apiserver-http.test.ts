@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
+import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -172,6 +173,94 @@ describe('API server over HTTPS', () => {
     const r = await c.request('GET', '/api/v1/namespaces/default/configmaps?resourceVersion=2&resourceVersionMatch=Exact');
     assert.equal(r.status, 410);
     assert.equal(JSON.parse(r.body).reason, 'Expired');
+  });
+
+  describe('over HTTP/2', () => {
+    const connect = (withCredentials = true) => {
+      const o = c.agent.options;
+      const session = http2.connect(api.url, withCredentials ? { ca: o.ca, cert: o.cert, key: o.key } : { ca: o.ca });
+      session.on('error', () => {});
+      return session;
+    };
+    const get = (session: http2.ClientHttp2Session, p: string) =>
+      new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const st = session.request({ ':path': p });
+        let body = '';
+        let headers: http2.IncomingHttpHeaders = {};
+        st.setEncoding('utf8');
+        st.on('response', (h) => (headers = h));
+        st.on('data', (d) => (body += d));
+        st.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
+        st.on('error', reject);
+      });
+
+    it('is negotiated by ALPN and serves resources and the other paths', async () => {
+      const session = connect();
+      try {
+        await new Promise((r) => session.once('connect', r));
+        assert.equal(session.alpnProtocol, 'h2');
+        const list = await get(session, '/api/v1/namespaces/default/configmaps');
+        assert.equal(list.status, 200);
+        assert.equal(JSON.parse(list.body).kind, 'ConfigMapList');
+        const version = await get(session, '/version');
+        assert.equal(version.status, 200);
+        assert.match(JSON.parse(version.body).gitVersion, /^v1\./);
+        assert.equal((await get(session, '/readyz')).body, 'ok');
+        const missing = await get(session, '/apis/nope.example.com');
+        assert.equal(missing.status, 404);
+        assert.equal(JSON.parse(missing.body).reason, 'NotFound');
+        const openapi = JSON.parse((await get(session, '/openapi/v3')).body);
+        const apiV1 = openapi.paths['api/v1'].serverRelativeURL as string;
+        const stale = await get(session, `${apiV1.split('?')[0]}?hash=stale`);
+        assert.equal(stale.status, 301);
+        assert.equal(stale.headers.location, apiV1);
+        const doc = await get(session, apiV1);
+        assert.equal(doc.status, 200);
+        assert.equal(doc.headers['cache-control'], 'public, immutable');
+      } finally {
+        session.close();
+      }
+    });
+
+    it('carries many watches on one connection, each getting its events', async () => {
+      const session = connect();
+      const lines: any[][] = [[], [], []];
+      const streams = lines.map((got) => {
+        const st = session.request({ ':path': '/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0&fieldSelector=metadata.name%3Dh2-watched' });
+        let buf = '';
+        st.setEncoding('utf8');
+        st.on('data', (d) => {
+          buf += d;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            got.push(JSON.parse(buf.slice(0, i)));
+            buf = buf.slice(i + 1);
+          }
+        });
+        st.on('error', () => {});
+        return st;
+      });
+      try {
+        await Promise.all(streams.map((st) => new Promise((r) => st.once('response', r))));
+        await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'h2-watched' }, data: { a: '1' } });
+        await c.request('DELETE', '/api/v1/namespaces/default/configmaps/h2-watched');
+        const deadline = Date.now() + 5000;
+        while (lines.some((l) => l.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        for (const got of lines) assert.deepEqual(got.map((l) => `${l.type} ${l.object.metadata.name}`), ['ADDED h2-watched', 'DELETED h2-watched']);
+      } finally {
+        session.close();
+      }
+    });
+
+    it('refuses a client without credentials and does not keep its connection', async () => {
+      const session = connect(false);
+      const closed = new Promise((r) => session.once('close', r));
+      const r = await get(session, '/api/v1/namespaces');
+      assert.equal(r.status, 401);
+      assert.equal(JSON.parse(r.body).reason, 'Unauthorized');
+      const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 5000))]);
+      assert.equal(outcome, 'closed');
+    });
   });
 
   it('exposes Prometheus metrics', async () => {

@@ -9,6 +9,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { ApiError, badRequest, notFound } from '../rest/status.ts';
+import { startStream } from '../http.ts';
 
 export interface NodeProxyOptions {
   /** the pod and node objects, from the API server's own cache */
@@ -122,8 +123,7 @@ export class NodeProxy {
             ur.on('end', () => reject(new ApiError(ur.statusCode === 404 ? 404 : 400, ur.statusCode === 404 ? 'NotFound' : 'BadRequest', body.trim() || `the node agent answered ${ur.statusCode}`)));
             return;
           }
-          res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
-          res.flushHeaders();
+          startStream(res, { 'Content-Type': 'text/plain' });
           ur.pipe(res);
           ur.on('end', resolve);
           ur.on('error', resolve);

@@ -16,6 +16,7 @@ import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
 import { negotiate, parseResourcePath, type Representation, type ResourcePath } from './request.ts';
 import { ApiError, badRequest, methodNotSupported, notAcceptable, internalError } from './status.ts';
 import { nowRfc3339 } from './meta.ts';
+import { http2Stream, startStream } from '../http.ts';
 
 /** patching and field management, supplied by apiserver/patch */
 export interface Patcher {
@@ -310,44 +311,56 @@ export class ResourceHandler {
   private async watch(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation): Promise<void> {
     const res = ctx.res;
     const query = this.watchQuery(ctx, r, ns, rep);
+    const h2 = http2Stream(res);
     let started = false;
-    const sink: WatchSink = {
-      write(line) {
-        if (!started) {
-          started = true;
-          res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
-          res.flushHeaders();
-        }
-        // the event's chunk is framed once for all watchers: it goes to the connection as is (the response is
-        // chunked and nothing else writes to it until res.end() adds the last chunk)
-        const socket = res.socket;
-        if (!socket || socket.destroyed) return false;
-        socket.write(line.chunk);
-        return socket.writableLength < WATCH_LINE_LIMIT;
-      },
-      cork() {
-        res.socket?.cork();
-      },
-      uncork() {
-        res.socket?.uncork();
-      },
-      end() {
-        if (!started) {
-          started = true;
-          res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
-        }
-        res.end();
-      },
-      onClose(cb) {
-        res.on('close', cb);
-      },
-    };
-    await this.d.watches.serve(r, query, sink);
-    if (!started) {
+    const start = () => {
+      if (started) return;
       started = true;
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
-      res.flushHeaders();
-    }
+      startStream(res, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+    };
+    const sink: WatchSink = h2
+      ? {
+          // HTTP/2: the event's line goes to the response's own stream, framed by the session
+          write(line) {
+            start();
+            if (h2.destroyed) return false;
+            h2.write(line.line);
+            return h2.writableLength < WATCH_LINE_LIMIT;
+          },
+          end() {
+            start();
+            res.end();
+          },
+          onClose(cb) {
+            res.on('close', cb);
+          },
+        }
+      : {
+          write(line) {
+            start();
+            // the event's chunk is framed once for all watchers: it goes to the connection as is (the response is
+            // chunked and nothing else writes to it until res.end() adds the last chunk)
+            const socket = res.socket;
+            if (!socket || socket.destroyed) return false;
+            socket.write(line.chunk);
+            return socket.writableLength < WATCH_LINE_LIMIT;
+          },
+          cork() {
+            res.socket?.cork();
+          },
+          uncork() {
+            res.socket?.uncork();
+          },
+          end() {
+            start();
+            res.end();
+          },
+          onClose(cb) {
+            res.on('close', cb);
+          },
+        };
+    await this.d.watches.serve(r, query, sink);
+    start();
   }
 
   /** a watch over WebSocket: one text message per event */

@@ -127,6 +127,11 @@ export class WatchLine {
     this.chunk.write('\r\n', this.start + n, 'latin1');
   }
 
+  /** the JSON line with its newline, unframed (an HTTP/2 DATA frame's payload) */
+  get line(): Buffer {
+    return this.chunk.subarray(this.start, this.chunk.length - 2);
+  }
+
   /** the JSON line without its newline */
   get json(): Buffer {
     return this.chunk.subarray(this.start, this.chunk.length - 3);
