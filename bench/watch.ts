@@ -1,19 +1,25 @@
 /**
  * Watch benchmark: how fast one watcher receives events, and fan-out of pod events to many watchers
  * (1,000 watchers, 100 pod writes/s): delivery latency from the write's start to its arrival at each watcher,
- * missed events, and the server's memory per open watcher.
+ * missed events, and the server's memory per open watcher. The fan-out runs twice: with the watchers multiplexed on
+ * HTTP/2 connections of 100 streams (how a Go client such as kubectl or a client-go controller watches: it opens
+ * another connection when one is full) and with one HTTP/1.1 connection per watcher.
  */
 import https from 'node:https';
+import http2 from 'node:http2';
 import { fork } from 'node:child_process';
 import path from 'node:path';
+import os from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import tls from 'node:tls';
 import { startSkiff } from '../test/harness/skiff.ts';
-import { benchPod, clientFromKubeconfig, cpuSeconds, percentile, pool, printTable, rssMb, type BenchClient } from './client.ts';
+import { benchPod, clientFromKubeconfig, cpuSeconds, percentile, pool, printTable, type BenchClient } from './client.ts';
 
 const SINGLE_EVENTS = 20_000;
 const WATCHERS = Number(process.env.SKIFF_BENCH_WATCHERS ?? 1000);
 const FANOUT_RATE = 100;
 const FANOUT_SECONDS = 10;
+const WARMUP_SECONDS = 2;
 
 /** open a watch; onLine gets each raw JSON line */
 function openWatch(c: BenchClient, path: string, onLine: (line: string) => void): Promise<() => void> {
@@ -42,27 +48,55 @@ function openWatch(c: BenchClient, path: string, onLine: (line: string) => void)
 }
 
 /**
- * A lean watcher for the fan-out: a TLS connection that sends the GET itself and scans the raw bytes of the
- * chunked answer for the send-time mark each benchmark pod carries (no HTTP parser, no decoding to strings), so that
- * 1,000 watchers in this process, which shares the machine with the server, cost as little as they can.
+ * Finds the send-time mark each benchmark pod carries in the raw bytes of a watch answer (no HTTP parser, no
+ * decoding to strings), so that 1,000 watchers in this process, which shares the machine with the server, cost as
+ * little as they can. Feed it the body's bytes as they come.
  */
 const EMPTY = Buffer.alloc(0);
 
+function markScanner(mark: Buffer, onSent: (sentMs: number) => void): (d: Buffer) => void {
+  let carry: Buffer = EMPTY;
+  return (d) => {
+    const buf = carry.length ? Buffer.concat([carry, d]) : d;
+    let from = 0;
+    carry = EMPTY;
+    for (;;) {
+      const i = buf.indexOf(mark, from);
+      if (i < 0) break;
+      const q = buf.indexOf(34 /* " */, i + mark.length);
+      if (q < 0) {
+        carry = Buffer.from(buf.subarray(i)); // the number continues in the next read
+        return;
+      }
+      onSent(Number(buf.toString('latin1', i + mark.length, q)));
+      from = q + 1;
+    }
+    // a mark cut by the end of this read: keep its start
+    for (let p = Math.max(from, buf.length - mark.length + 1); p < buf.length; p++) {
+      if (buf[p] === mark[0] && buf.subarray(p).equals(mark.subarray(0, buf.length - p))) {
+        carry = Buffer.from(buf.subarray(p));
+        break;
+      }
+    }
+  };
+}
+
+/** a watcher on its own TLS connection speaking HTTP/1.1: sends the GET itself and scans the chunked answer */
 function openLeanWatch(c: BenchClient, path: string, mark: Buffer, onSent: (sentMs: number) => void): Promise<() => void> {
   const o = c.agent.options as tls.ConnectionOptions;
   return new Promise((resolve, reject) => {
-    const sock = tls.connect({ host: c.base.hostname, port: Number(c.base.port), ca: o.ca, cert: o.cert, key: o.key, servername: o.servername });
-    let headerDone = false;
-    let carry: Buffer = EMPTY;
+    const sock = tls.connect({ host: c.base.hostname, port: Number(c.base.port), ca: o.ca, cert: o.cert, key: o.key, servername: o.servername, ALPNProtocols: ['http/1.1'] });
+    let head: Buffer | undefined = EMPTY;
+    const scan = markScanner(mark, onSent);
     sock.on('secureConnect', () => {
       sock.write(`GET ${path} HTTP/1.1\r\nHost: ${c.base.host}\r\nAccept: application/json\r\n\r\n`);
     });
     sock.on('data', (d: Buffer) => {
-      let buf = carry.length ? Buffer.concat([carry, d]) : d;
-      if (!headerDone) {
+      if (head) {
+        const buf = Buffer.concat([head, d]);
         const end = buf.indexOf('\r\n\r\n');
         if (end < 0) {
-          carry = buf;
+          head = buf;
           return;
         }
         const status = buf.subarray(0, buf.indexOf('\r\n')).toString();
@@ -71,62 +105,134 @@ function openLeanWatch(c: BenchClient, path: string, mark: Buffer, onSent: (sent
           reject(new Error(`watch answered ${status}`));
           return;
         }
-        headerDone = true;
+        head = undefined;
         resolve(() => sock.destroy());
-        buf = buf.subarray(end + 4);
+        d = buf.subarray(end + 4);
       }
-      let from = 0;
-      carry = EMPTY;
-      for (;;) {
-        const i = buf.indexOf(mark, from);
-        if (i < 0) break;
-        const q = buf.indexOf(34 /* " */, i + mark.length);
-        if (q < 0) {
-          carry = Buffer.from(buf.subarray(i)); // the number continues in the next read
-          return;
-        }
-        onSent(Number(buf.toString('latin1', i + mark.length, q)));
-        from = q + 1;
-      }
-      // a mark cut by the end of this read: keep its start
-      for (let p = Math.max(from, buf.length - mark.length + 1); p < buf.length; p++) {
-        if (buf[p] === mark[0] && buf.subarray(p).equals(mark.subarray(0, buf.length - p))) {
-          carry = Buffer.from(buf.subarray(p));
-          break;
-        }
-      }
+      scan(d);
     });
-    sock.on('error', (e) => (headerDone ? undefined : reject(e)));
+    sock.on('error', (e) => (head ? reject(e) : undefined));
   });
 }
 
+/** HTTP/2 connections for watchers, as a Go client (kubectl, client-go) opens them: a new one when one is full */
+class Http2Connections {
+  private readonly sessions: http2.ClientHttp2Session[] = [];
+  private streams = 0;
+
+  constructor(
+    private readonly c: BenchClient,
+    private readonly perConnection = 100,
+  ) {}
+
+  get count(): number {
+    return this.sessions.length;
+  }
+
+  next(): http2.ClientHttp2Session {
+    if (this.streams++ % this.perConnection === 0) {
+      const o = this.c.agent.options as tls.ConnectionOptions;
+      // the flow-control windows a Go client advertises: 4 MiB per stream, 1 GiB per connection
+      const s = http2.connect(this.c.base.origin, { ca: o.ca, cert: o.cert, key: o.key, servername: o.servername, settings: { initialWindowSize: 4 << 20 } });
+      s.on('connect', () => s.setLocalWindowSize(1 << 30));
+      s.on('error', () => {});
+      this.sessions.push(s);
+    }
+    return this.sessions[this.sessions.length - 1];
+  }
+
+  close(): void {
+    for (const s of this.sessions) s.destroy();
+  }
+}
+
+/** a watcher on a stream of a shared HTTP/2 connection: scans the DATA it receives */
+function openH2Watch(conns: Http2Connections, path: string, mark: Buffer, onSent: (sentMs: number) => void): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const st = conns.next().request({ ':path': path, accept: 'application/json' });
+    const scan = markScanner(mark, onSent);
+    st.on('response', (h) => {
+      if (h[':status'] !== 200) {
+        st.close();
+        reject(new Error(`watch answered ${h[':status']}`));
+        return;
+      }
+      resolve(() => st.close());
+    });
+    st.on('data', scan);
+    st.on('error', (e) => reject(e));
+  });
+}
+
+type Shape = 'http2' | 'http1';
+
 /**
- * Bytes per open connection of a bare node:https server holding the same number of idle chunked responses: what the
- * runtime and its TLS library cost per connection before any API server code (the floor under bytes per watcher).
+ * Memory per watcher from two readings of a process's memory (each right after a full collection): the growth of its
+ * RSS, and the growth of V8's heap plus the memory it is told of outside the heap (buffers, HTTP/2 sessions). RSS is
+ * the complete figure but can hide growth that fits in pages the process already holds; the heap figure misses
+ * memory nobody reports (TLS). The larger of the two is the figure.
  */
-async function idleHttpsBytesPerConnection(c: BenchClient, dataDir: string): Promise<number> {
+interface MemoryPerWatcher {
+  rss: number;
+  heap: number;
+  bytes: number;
+}
+
+function perWatcher(before: NodeJS.MemoryUsage, after: NodeJS.MemoryUsage): MemoryPerWatcher {
+  const rss = (after.rss - before.rss) / WATCHERS;
+  const heap = (after.heapUsed + after.external - (before.heapUsed + before.external)) / WATCHERS;
+  return { rss, heap, bytes: Math.max(rss, heap) };
+}
+
+/** opens the watchers of one connection shape; returns how to stop them and how many connections they use */
+async function openWatchers(
+  c: BenchClient,
+  shape: Shape,
+  path: string,
+  mark: Buffer,
+  onSent: (watcher: number, sentMs: number) => void,
+): Promise<{ stop: () => void; connections: number }> {
+  const stops: (() => void)[] = [];
+  const conns = new Http2Connections(c);
+  for (let w = 0; w < WATCHERS; w++) {
+    const cb = (sent: number) => onSent(w, sent);
+    stops.push(await (shape === 'http2' ? openH2Watch(conns, path, mark, cb) : openLeanWatch(c, path, mark, cb)));
+  }
+  return {
+    stop: () => {
+      for (const s of stops) s();
+      conns.close();
+    },
+    connections: shape === 'http2' ? conns.count : WATCHERS,
+  };
+}
+
+/**
+ * Bytes per watcher of a bare node server holding as many idle streamed answers over the same connections: what the
+ * runtime, its TLS library and HTTP/2 cost before any API server code (the floor under bytes per watcher).
+ */
+async function idleBytesPerWatcher(c: BenchClient, dataDir: string, shape: Shape): Promise<MemoryPerWatcher> {
   const pki = path.join(dataDir, 'pki');
   const child = fork(path.join(import.meta.dirname, 'idle-https.ts'), [path.join(pki, 'apiserver.crt'), path.join(pki, 'apiserver.key')], {
     execArgv: ['--expose-gc', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = () => new Promise<any>((resolve) => child.once('message', resolve));
-  const stops: (() => void)[] = [];
+  let stop = () => {};
   try {
     const { port } = await next();
     const target: BenchClient = { ...c, base: new URL(`https://127.0.0.1:${port}`) };
-    const rss = async () => {
+    const memory = async () => {
       const m = next();
-      child.send('rss');
-      return (await m).rss as number;
+      child.send('memory');
+      return (await m).memory as NodeJS.MemoryUsage;
     };
-    const before = await rss();
-    const mark = Buffer.from('"type":"BOOKMARK"');
-    for (let i = 0; i < WATCHERS; i++) stops.push(await openLeanWatch(target, '/', mark, () => {}));
+    const before = await memory();
+    stop = (await openWatchers(target, shape, '/', Buffer.from('"type":"BOOKMARK"'), () => {})).stop;
     await new Promise((r) => setTimeout(r, 1000));
-    return ((await rss()) - before) / WATCHERS;
+    return perWatcher(before, await memory());
   } finally {
-    for (const s of stops) s();
+    stop();
     child.disconnect();
   }
 }
@@ -169,97 +275,180 @@ async function singleWatcher(c: BenchClient): Promise<{ live: number; replay: nu
   return { live, replay };
 }
 
-async function fanout(c: BenchClient, pid: number): Promise<{ p50: number; p99: number; missed: number; bytesPerWatcher: number; delivered: number; serverCpu: number; clientCpu: number; createP50: number; createP99: number }> {
-  // retained memory: RSS after a full collection in the server (started with --expose-gc), before and after the
-  // watchers are open, so that garbage of the TLS handshakes does not count as the watchers' memory
-  const settledRss = async () => {
+interface FanoutResult {
+  shape: Shape;
+  connections: number;
+  p50: number;
+  p99: number;
+  missed: number;
+  memory: MemoryPerWatcher;
+  delivered: number;
+  serverCpu: number;
+  clientCpu: number;
+  createP50: number;
+  createP99: number;
+}
+
+async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: Shape, ns: string): Promise<FanoutResult> {
+  // retained memory: the server's figures after a full collection (SIGUSR2 under --expose-gc writes them to a file),
+  // before and after the watchers are open, so that garbage of the TLS handshakes does not count as the watchers'
+  const settled = async () => {
+    rmSync(memoryReport, { force: true });
     process.kill(pid, 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 1000));
-    return rssMb(pid);
+    return JSON.parse(readFileSync(memoryReport, 'utf8')) as NodeJS.MemoryUsage;
   };
-  const rssBefore = await settledRss();
+  await c.request('POST', '/api/v1/namespaces', { metadata: { name: ns } });
+  // no controller-manager runs here to give the namespace its default ServiceAccount, which pods need
+  await c.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'default' } });
+  const before = await settled();
   const latencies: number[] = [];
   const counts = new Array<number>(WATCHERS).fill(0);
-  const stops: (() => void)[] = [];
-  const MARK = Buffer.from('"bench.skiff.dev/sent":"');
-  for (let w = 0; w < WATCHERS; w++) {
-    const idx = w;
-    stops.push(
-      await openLeanWatch(c, '/api/v1/namespaces/fanout/pods?watch=1&resourceVersion=0', MARK, (sent) => {
-        latencies.push(performance.timeOrigin + performance.now() - sent);
-        counts[idx]++;
-      }),
-    );
-  }
+  // events of pods written before `measuredFrom` are the warm-up's: delivered, not counted
+  let measuredFrom = Infinity;
+  const watchers = await openWatchers(c, shape, `/api/v1/namespaces/${ns}/pods?watch=1&resourceVersion=0`, Buffer.from('"bench.skiff.dev/sent":"'), (w, sent) => {
+    if (sent < measuredFrom) return;
+    latencies.push(performance.timeOrigin + performance.now() - sent);
+    counts[w]++;
+  });
   await new Promise((r) => setTimeout(r, 1000));
-  const rssWatching = await settledRss();
-  const bytesPerWatcher = ((rssWatching - rssBefore) * 1024 * 1024) / WATCHERS;
+  const memory = perWatcher(before, await settled());
+  // pods written at the benchmark's rate, each carrying the time its create was sent
+  const writePods = async (from: number, count: number) => {
+    const t0 = Date.now();
+    const writes: ReturnType<BenchClient['request']>[] = [];
+    for (let i = 0; i < count; i++) {
+      const due = t0 + (i * 1000) / FANOUT_RATE;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const pod = benchPod(`f-${from + i}`);
+      pod.metadata.annotations['bench.skiff.dev/sent'] = String(performance.timeOrigin + performance.now());
+      writes.push(c.request('POST', `/api/v1/namespaces/${ns}/pods`, pod));
+    }
+    const answers = await Promise.all(writes);
+    const failed = answers.filter((r) => r.status !== 201);
+    if (failed.length) throw new Error(`${failed.length} of ${count} pod creates failed, e.g. ${failed[0].status} ${failed[0].body.slice(0, 300)}`);
+    return answers.map((r) => r.ms).sort((a, b) => a - b);
+  };
+  // warm-up: the same load for a while first, so that the figures are those of a running server and watchers, not
+  // of their first calls (code still being compiled, buffers being grown)
+  await writePods(0, FANOUT_RATE * WARMUP_SECONDS);
+  await new Promise((r) => setTimeout(r, 500));
   const total = FANOUT_RATE * FANOUT_SECONDS;
   const serverCpu0 = cpuSeconds(pid);
   const clientCpu0 = cpuSeconds(process.pid);
   const t0 = Date.now();
-  const writes: ReturnType<BenchClient['request']>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / FANOUT_RATE;
-    const wait = due - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const pod = benchPod(`f-${i}`);
-    pod.metadata.annotations['bench.skiff.dev/sent'] = String(performance.timeOrigin + performance.now());
-    writes.push(c.request('POST', '/api/v1/namespaces/fanout/pods', pod));
-  }
-  const answers = await Promise.all(writes);
-  const failed = answers.filter((r) => r.status !== 201);
-  const createMs = answers.map((r) => r.ms).sort((a, b) => a - b);
-  if (failed.length) throw new Error(`${failed.length} of ${total} pod creates failed, e.g. ${failed[0].status} ${failed[0].body.slice(0, 300)}`);
+  measuredFrom = performance.timeOrigin + performance.now();
+  const createMs = await writePods(FANOUT_RATE * WARMUP_SECONDS, total);
   const deadline = Date.now() + 20_000;
   while (counts.some((n) => n < total) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const seconds = (Date.now() - t0) / 1000;
   const serverCpu = (cpuSeconds(pid) - serverCpu0) / seconds;
   const clientCpu = (cpuSeconds(process.pid) - clientCpu0) / seconds;
-  for (const s of stops) s();
+  watchers.stop();
   const missed = counts.reduce((a, n) => a + (total - n), 0);
   latencies.sort((a, b) => a - b);
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), missed, bytesPerWatcher, delivered: latencies.length, serverCpu, clientCpu, createP50: percentile(createMs, 50), createP99: percentile(createMs, 99) };
+  return {
+    shape,
+    connections: watchers.connections,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    missed,
+    memory,
+    delivered: latencies.length,
+    serverCpu,
+    clientCpu,
+    createP50: percentile(createMs, 50),
+    createP99: percentile(createMs, 99),
+  };
 }
 
-export async function run(): Promise<Record<string, unknown>> {
+const SHAPE_NAMES: Record<Shape, string> = {
+  http2: 'HTTP/2, 100 watches per connection (as kubectl and client-go connect)',
+  http1: 'HTTP/1.1, one TLS connection per watcher',
+};
+
+/** a fresh API server for each part, so that one part's garbage and freed memory do not blur the next one's figures */
+async function withServer<T>(fn: (c: BenchClient, pid: number, dataDir: string, memoryReport: string) => Promise<T>): Promise<T> {
   // the API server alone: in the all-in-one server the scheduler would also write a status to each pod (no node fits)
-  const s = await startSkiff({ command: 'apiserver', nodeArgs: ['--expose-gc'] });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-watch-'));
+  const memoryReport = path.join(dataDir, 'memory.json');
+  const s = await startSkiff({ command: 'apiserver', dataDir, nodeArgs: ['--expose-gc'], env: { SKIFF_MEMORY_REPORT: memoryReport } });
   const c = clientFromKubeconfig(s.kubeconfig, WATCHERS + 200);
   try {
-    const single = await singleWatcher(c);
-    await c.request('POST', '/api/v1/namespaces', { metadata: { name: 'fanout' } });
-    // no controller-manager runs here to give the namespace its default ServiceAccount, which pods need
-    await c.request('POST', '/api/v1/namespaces/fanout/serviceaccounts', { metadata: { name: 'default' } });
-    const f = await fanout(c, s.child.pid!);
-    const floor = await idleHttpsBytesPerConnection(c, s.dataDir);
-    printTable('One watcher', [
-      ['live events/s (writes as fast as the API takes them)', 'replay events/s (from a past resourceVersion)', 'target'],
-      [single.live.toFixed(0), single.replay.toFixed(0), '>= 5000'],
-    ]);
-    printTable(`${WATCHERS} watchers on pods, ${FANOUT_RATE} pod creates/s for ${FANOUT_SECONDS}s`, [
-      ['delivered', 'missed', 'p50 ms', 'p99 ms', 'target p99 ms', 'server CPU (cores)', 'watchers\' CPU (cores)', 'create p50/p99 ms'],
-      [f.delivered, f.missed, f.p50.toFixed(1), f.p99.toFixed(1), '100', f.serverCpu.toFixed(2), f.clientCpu.toFixed(2), `${f.createP50.toFixed(1)}/${f.createP99.toFixed(1)}`],
-    ]);
-    printTable(`Server memory per watcher (RSS after a full collection, ${WATCHERS} watchers, one TLS connection each)`, [
-      ['API server bytes/watcher', 'target bytes', 'bare node:https bytes/connection (same run)', 'ratio to the bare server'],
-      [f.bytesPerWatcher.toFixed(0), '20480', floor.toFixed(0), (f.bytesPerWatcher / floor).toFixed(2)],
-    ]);
-    return {
-      single_watcher_events_per_s: Math.round(single.live),
-      single_watcher_replay_events_per_s: Math.round(single.replay),
-      fanout_p99_ms: Number(f.p99.toFixed(2)),
-      fanout_p50_ms: Number(f.p50.toFixed(2)),
-      fanout_missed_events: f.missed,
-      bytes_per_watcher: Math.round(f.bytesPerWatcher),
-      idle_https_bytes_per_connection: Math.round(floor),
-      fanout_server_cpu_cores: Number(f.serverCpu.toFixed(2)),
-      fanout_watchers_cpu_cores: Number(f.clientCpu.toFixed(2)),
-      watchers: WATCHERS,
-    };
+    return await fn(c, s.child.pid!, s.dataDir, memoryReport);
   } finally {
     c.close();
     await s.stop();
     s.cleanup();
   }
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const single = await withServer((c) => singleWatcher(c));
+  const shapes: Shape[] = ['http2', 'http1'];
+  const results: FanoutResult[] = [];
+  const floors: MemoryPerWatcher[] = [];
+  for (const shape of shapes) {
+    const f = await withServer(async (c, pid, dataDir, memoryReport) => {
+      const r = await fanout(c, pid, memoryReport, shape, 'fanout');
+      floors.push(await idleBytesPerWatcher(c, dataDir, shape));
+      return r;
+    });
+    results.push(f);
+  }
+  printTable('One watcher', [
+    ['live events/s (writes as fast as the API takes them)', 'replay events/s (from a past resourceVersion)', 'target'],
+    [single.live.toFixed(0), single.replay.toFixed(0), '>= 5000'],
+  ]);
+  printTable(`${WATCHERS} watchers on pods, ${FANOUT_RATE} pod creates/s for ${FANOUT_SECONDS}s (after ${WARMUP_SECONDS}s of the same load)`, [
+    ['connections', 'delivered', 'missed', 'p50 ms', 'p99 ms', 'target p99 ms', 'server CPU (cores)', "watchers' CPU (cores)", 'create p50/p99 ms'],
+    ...results.map((f) => [
+      `${SHAPE_NAMES[f.shape]}: ${f.connections}`,
+      f.delivered,
+      f.missed,
+      f.p50.toFixed(1),
+      f.p99.toFixed(1),
+      '100',
+      f.serverCpu.toFixed(2),
+      f.clientCpu.toFixed(2),
+      `${f.createP50.toFixed(1)}/${f.createP99.toFixed(1)}`,
+    ]),
+  ]);
+  printTable(`Server memory per watcher (after a full collection, ${WATCHERS} watchers; bytes/watcher is the larger of RSS growth and heap + external growth)`, [
+    ['connections', 'RSS growth', 'heap + external growth', 'API server bytes/watcher', 'target bytes', 'bare node server, same connections (same run)', 'ratio to the bare server'],
+    ...results.map((f, i) => [
+      SHAPE_NAMES[f.shape],
+      f.memory.rss.toFixed(0),
+      f.memory.heap.toFixed(0),
+      f.memory.bytes.toFixed(0),
+      '20480',
+      floors[i].bytes.toFixed(0),
+      (f.memory.bytes / floors[i].bytes).toFixed(2),
+    ]),
+  ]);
+  const [h2, h1] = results;
+  return {
+    single_watcher_events_per_s: Math.round(single.live),
+    single_watcher_replay_events_per_s: Math.round(single.replay),
+    // the headline figures are those of the HTTP/2 shape, the way kubectl and client-go watch; HTTP/1.1 follows
+    fanout_p99_ms: Number(h2.p99.toFixed(2)),
+    fanout_p50_ms: Number(h2.p50.toFixed(2)),
+    fanout_missed_events: h2.missed,
+    bytes_per_watcher: Math.round(h2.memory.bytes),
+    rss_bytes_per_watcher: Math.round(h2.memory.rss),
+    heap_bytes_per_watcher: Math.round(h2.memory.heap),
+    idle_bytes_per_watcher: Math.round(floors[0].bytes),
+    fanout_server_cpu_cores: Number(h2.serverCpu.toFixed(2)),
+    fanout_watchers_cpu_cores: Number(h2.clientCpu.toFixed(2)),
+    fanout_connections: h2.connections,
+    http1_fanout_p99_ms: Number(h1.p99.toFixed(2)),
+    http1_fanout_p50_ms: Number(h1.p50.toFixed(2)),
+    http1_fanout_missed_events: h1.missed,
+    http1_bytes_per_watcher: Math.round(h1.memory.bytes),
+    http1_idle_bytes_per_connection: Math.round(floors[1].bytes),
+    http1_fanout_server_cpu_cores: Number(h1.serverCpu.toFixed(2)),
+    http1_fanout_watchers_cpu_cores: Number(h1.clientCpu.toFixed(2)),
+    watchers: WATCHERS,
+  };
 }
