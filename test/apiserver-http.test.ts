@@ -222,6 +222,18 @@ describe('API server over HTTPS', () => {
       }
     });
 
+    const openWatches = async () => {
+      const m = /^apiserver_longrunning_requests\{verb="WATCH"\} (\d+)/m.exec((await c.request('GET', '/metrics')).body);
+      return Number(m?.[1]);
+    };
+    const waitFor = async (cond: () => Promise<boolean>) => {
+      const deadline = Date.now() + 5000;
+      while (!(await cond())) {
+        if (Date.now() > deadline) assert.fail(`still ${await openWatches()} watches open`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+
     it('carries many watches on one connection, each getting its events', async () => {
       const session = connect();
       const lines: any[][] = [[], [], []];
@@ -247,8 +259,14 @@ describe('API server over HTTPS', () => {
         const deadline = Date.now() + 5000;
         while (lines.some((l) => l.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         for (const got of lines) assert.deepEqual(got.map((l) => `${l.type} ${l.object.metadata.name}`), ['ADDED h2-watched', 'DELETED h2-watched']);
+        assert.equal(await openWatches(), 3);
+        // one watch ends (the client resets its stream), then the connection goes away with the other two
+        streams[0].close(http2.constants.NGHTTP2_CANCEL);
+        await waitFor(async () => (await openWatches()) === 2);
+        session.destroy();
+        await waitFor(async () => (await openWatches()) === 0);
       } finally {
-        session.close();
+        session.destroy();
       }
     });
 
