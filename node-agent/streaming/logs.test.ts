@@ -97,6 +97,27 @@ describe('streamLog on a CRI log file', () => {
     }
   });
 
+  it('output the container ended without a newline is shown as it is (a P line at the end)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-logs-'));
+    try {
+      const file = path.join(dir, '0.log');
+      writeFileSync(file, '2024-05-01T10:00:01Z stdout F first\n2024-05-01T10:00:02Z stdout P hello\n');
+      assert.equal(await read({}, file), 'first\nhello');
+      assert.equal(await read({ tailLines: 1, timestamps: true }, file), '2024-05-01T10:00:02Z hello');
+      let out = '';
+      let running = true;
+      const done = streamLog(file, { follow: true }, { write: (s) => ((out += s), true), closed: () => false }, () => running);
+      await new Promise((r) => setTimeout(r, 100));
+      // while the container runs, the line may still be completed
+      assert.equal(out, 'first\n');
+      running = false;
+      await done;
+      assert.equal(out, 'first\nhello');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('follow stops when the client goes away', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-logs-'));
     try {

@@ -90,6 +90,17 @@ export async function streamLog(file: string, opts: LogOptions, sink: LogSink, r
   let offset = lastNl + 1;
   const pending: { entry?: LogEntry } = {};
   let entries = parseCriLog(content.subarray(0, offset).toString('utf8'), pending);
+  // the parts of a line not ended yet (output without a newline, e.g. `printf x` before the container exits) are
+  // shown as they are when the log ends here, as Kubernetes shows partial lines
+  const flushPartial = () => {
+    const e = pending.entry;
+    pending.entry = undefined;
+    return e ? emit([e]) : true;
+  };
+  if (!opts.follow && pending.entry) {
+    entries.push(pending.entry);
+    pending.entry = undefined;
+  }
   if (opts.tailLines !== undefined && opts.tailLines >= 0) entries = opts.tailLines === 0 ? [] : entries.slice(-opts.tailLines);
   if (!emit(entries) || !opts.follow) return;
   await new Promise<void>((resolve) => {
@@ -139,6 +150,7 @@ export async function streamLog(file: string, opts: LogOptions, sink: LogSink, r
       readMore();
       if (!running() || sink.closed()) {
         readMore();
+        if (!sink.closed()) flushPartial();
         finish();
       }
     }, 1000);
