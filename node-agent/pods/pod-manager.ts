@@ -250,7 +250,7 @@ export class PodManager {
       const sidecar = c.restartPolicy === 'Always';
       if (cur?.state === 'CONTAINER_RUNNING') {
         this.ensureProbes(pod, c, cur, podIP);
-        if (sidecar && this.probes.started(cur.id)) continue;
+        if (sidecar && this.probes.started(cur.id, !!c.startupProbe)) continue;
         initDone = false;
         break;
       }

@@ -10,6 +10,7 @@ import { ConfigError, containerEnv, expand, type ObjectSource } from './env.ts';
 import { containerResources, hostsFile, podDnsConfig, qosClass, type NodeContext } from './spec.ts';
 import { podLimits } from './cgroups.ts';
 import { podPhase, podStatus } from './status.ts';
+import { ProbeManager } from './probes.ts';
 import { writeAtomically } from './volumes.ts';
 import type { RuntimePod } from './runtime-cache.ts';
 
@@ -123,6 +124,15 @@ describe('pod status', () => {
     assert.equal(st.containerStatuses[0].containerID, 'containerd://c0');
     assert.equal(st.containerStatuses[0].ready, true);
     assert.deepEqual(st.conditions.map((c: any) => `${c.type}=${c.status}`), ['PodReadyToStartContainers=True', 'Initialized=True', 'Ready=True', 'ContainersReady=True']);
+  });
+
+  it('a container with a readiness or startup probe that has no result yet is neither ready nor started', () => {
+    const fresh = new ProbeManager(undefined as never, () => {});
+    const p = pod({ containers: [{ name: 'c', image: 'img', readinessProbe: { httpGet: { port: 80 } } }, { name: 's', image: 'img', startupProbe: { exec: { command: ['true'] } } }, { name: 'plain', image: 'img' }] });
+    const st = podStatus({ ...base, probes: fresh, pod: p, runtime: runtimeWith([{ name: 'c', state: 'CONTAINER_RUNNING' }, { name: 's', state: 'CONTAINER_RUNNING' }, { name: 'plain', state: 'CONTAINER_RUNNING' }]) });
+    const byName = Object.fromEntries(st.containerStatuses.map((cs: any) => [cs.name, `started=${cs.started} ready=${cs.ready}`]));
+    assert.deepEqual(byName, { c: 'started=true ready=false', s: 'started=false ready=false', plain: 'started=true ready=true' });
+    assert.ok(st.conditions.some((c: any) => c.type === 'Ready' && c.status === 'False'));
   });
 
   it('a crash loop shows CrashLoopBackOff with the last termination; OOMKilled keeps its reason', () => {

@@ -152,12 +152,13 @@ export class ProbeManager implements ProbeView {
     st.timer = setTimeout(() => void this.tick(st, container, podIP), (st.probe.periodSeconds ?? 10) * 1000);
   }
 
-  ready(containerId: string): boolean {
-    return this.byContainer.get(containerId)?.get('readiness')?.ok ?? true;
+  /** a container whose spec has a readiness probe is not ready before its first success, also before its worker runs */
+  ready(containerId: string, hasProbe = false): boolean {
+    return this.byContainer.get(containerId)?.get('readiness')?.ok ?? !hasProbe;
   }
 
-  started(containerId: string): boolean {
-    return this.byContainer.get(containerId)?.get('startup')?.ok ?? true;
+  started(containerId: string, hasProbe = false): boolean {
+    return this.byContainer.get(containerId)?.get('startup')?.ok ?? !hasProbe;
   }
 
   /** The liveness or startup probe failed its threshold: the container must be restarted; the message says why. */

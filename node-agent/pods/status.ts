@@ -18,9 +18,9 @@ export interface Waiting {
 
 export interface ProbeView {
   /** readiness: true once it succeeds (true when the container has no readiness probe) */
-  ready(containerId: string): boolean;
+  ready(containerId: string, hasProbe: boolean): boolean;
   /** startup: true once it succeeds (true when the container has no startup probe) */
-  started(containerId: string): boolean;
+  started(containerId: string, hasProbe: boolean): boolean;
 }
 
 export interface StatusInputs {
@@ -84,8 +84,8 @@ export function containerStatus(c: any, all: ContainerStatus[], inputs: StatusIn
   }
   if (cur.state === 'CONTAINER_RUNNING') {
     out.state = { running: { startedAt: nsToTime(cur.started_at) ?? null } };
-    out.started = inputs.probes.started(cur.id);
-    out.ready = out.started && inputs.probes.ready(cur.id) && !inputs.terminating;
+    out.started = inputs.probes.started(cur.id, !!c.startupProbe);
+    out.ready = out.started && inputs.probes.ready(cur.id, !!c.readinessProbe) && !inputs.terminating;
     out.lastState = prev && prev.state === 'CONTAINER_EXITED' ? terminatedState(prev, inputs.terminationMessage?.(prev)) : {};
   } else if (cur.state === 'CONTAINER_EXITED') {
     const term = terminatedState(cur, inputs.terminationMessage?.(cur));
