@@ -219,7 +219,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       reply(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
       return true;
     }
-    if (p === '/version') return jsonOr404(res, JSON.stringify(versionInfo()));
+    if (p === '/version') {
+      reply(res, 200, JSON_TYPE, JSON.stringify(versionInfo()));
+      return true;
+    }
     if (p === '/api' || p === '/apis') {
       discoveryReply(req, res, p === '/api');
       return true;
@@ -242,12 +245,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     reply(res, 200, JSON_TYPE, core ? discovery.coreVersions() : discovery.groupList(), { Vary: 'Accept' });
   }
+  function notFound(res: AnyResponse): void {
+    sendJson(res as http.ServerResponse, 404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
+  }
   function jsonOr404(res: AnyResponse, body: string | undefined): true {
-    if (body === undefined) sendJson(res as http.ServerResponse, 404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
+    if (body === undefined) notFound(res);
     else reply(res, 200, JSON_TYPE, body);
     return true;
   }
-  const notFound = (res: AnyResponse) => sendJson(res as http.ServerResponse, 404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
   const nonResource = (req: AnyRequest, res: AnyResponse, url: URL) =>
     serveNonResource(req, res, url).then(
       (served) => !served && notFound(res),

@@ -318,8 +318,18 @@ export class ResourceHandler {
       started = true;
       startStream(res, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     };
+    const common = {
+      end() {
+        start();
+        res.end();
+      },
+      onClose(cb: () => void) {
+        res.on('close', cb);
+      },
+    };
     const sink: WatchSink = h2
       ? {
+          ...common,
           // HTTP/2: the event's line goes to the response's own stream, framed by the session
           write(line) {
             start();
@@ -327,15 +337,9 @@ export class ResourceHandler {
             h2.write(line.line);
             return h2.writableLength < WATCH_LINE_LIMIT;
           },
-          end() {
-            start();
-            res.end();
-          },
-          onClose(cb) {
-            res.on('close', cb);
-          },
         }
       : {
+          ...common,
           write(line) {
             start();
             // the event's chunk is framed once for all watchers: it goes to the connection as is (the response is
@@ -350,13 +354,6 @@ export class ResourceHandler {
           },
           uncork() {
             res.socket?.uncork();
-          },
-          end() {
-            start();
-            res.end();
-          },
-          onClose(cb) {
-            res.on('close', cb);
           },
         };
     await this.d.watches.serve(r, query, sink);
