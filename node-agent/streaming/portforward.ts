@@ -7,7 +7,7 @@
  * what went wrong on the pair's error stream, which reaches kubectl's error stream like any data.
  * Either connection ending ends the other.
  */
-import { RST_PROTOCOL_ERROR, spdyConnect, type SpdyClient, type SpdySession, type SpdyStream } from './spdy.ts';
+import { closeSpdyClient, RST_PROTOCOL_ERROR, spdyConnect, type SpdyClient, type SpdySession, type SpdyStream } from './spdy.ts';
 import { serveSpdy, socketTransport, throttle, type Transport } from './transport.ts';
 
 export const PORTFORWARD_PROTOCOL = 'portforward.k8s.io';
@@ -54,11 +54,7 @@ export function relayPortForward(t: Transport, head: Buffer, rt: SpdyClient): Sp
     );
   });
 
-  session.onceClosed(() => {
-    rt.session.goAway();
-    rt.socket.end();
-    setTimeout(() => rt.socket.destroy(), 5000).unref();
-  });
+  session.onceClosed(() => closeSpdyClient(rt, true));
   rt.session.onceClosed(() => session.goAway());
   return session;
 }

@@ -10,7 +10,7 @@
  * kubectl before 1.30 speaks SPDY/3.1 itself (bridgeSpdy): its streams are relayed to the runtime's one for one.
  */
 import { WebSocket } from 'ws';
-import { RST_PROTOCOL_ERROR, spdyConnect, type SpdyClient, type SpdySession, type SpdyStream } from './spdy.ts';
+import { closeSpdyClient, RST_PROTOCOL_ERROR, spdyConnect, type SpdyClient, type SpdySession, type SpdyStream } from './spdy.ts';
 import { serveSpdy, socketTransport, throttle, type Transport } from './transport.ts';
 
 /** what the runtime speaks over SPDY: v4 carries the exit code in a Status on the error stream */
@@ -74,8 +74,7 @@ export async function dialRuntime(url: string, o: StreamOptions, timeoutMs = 10_
     );
     return { conn, error, stdin, stdout, stderr, resize };
   } catch (e) {
-    conn.session.close();
-    conn.socket.destroy();
+    closeSpdyClient(conn, false);
     throw e;
   }
 }
@@ -113,9 +112,7 @@ export function bridge(client: WebSocket, rt: RuntimeStreams): void {
     if (done) return;
     done = true;
     for (const s of [rt.stdin, rt.resize]) s?.end();
-    session.goAway();
-    socket.end();
-    setTimeout(() => socket.destroy(), 5000).unref();
+    closeSpdyClient(rt.conn, true);
     if (client.readyState === WebSocket.OPEN || client.readyState === WebSocket.CONNECTING) client.close(1000);
   };
 
@@ -124,8 +121,7 @@ export function bridge(client: WebSocket, rt: RuntimeStreams): void {
     if (done) return;
     done = true;
     for (const s of [rt.error, rt.stdin, rt.stdout, rt.stderr, rt.resize]) s?.reset();
-    session.close();
-    socket.destroy();
+    closeSpdyClient(rt.conn, false);
   };
 
   // as kubelet does: an empty message on the first channel the client reads tells it the streams are up
@@ -266,9 +262,7 @@ export function bridgeSpdy(t: Transport, head: Buffer, protocol: string, rt: Run
     }
     for (const s of k.values()) s.end();
     for (const s of [rt.stdin, rt.resize]) s?.end();
-    rt.conn.session.goAway();
-    rt.conn.socket.end();
-    setTimeout(() => rt.conn.socket.destroy(), 5000).unref();
+    closeSpdyClient(rt.conn, true);
     session.goAway();
   }
 
@@ -278,8 +272,7 @@ export function bridgeSpdy(t: Transport, head: Buffer, protocol: string, rt: Run
     done = true;
     clearTimeout(timer);
     for (const s of [rt.error, rt.stdin, rt.stdout, rt.stderr, rt.resize]) s?.reset();
-    rt.conn.session.close();
-    rt.conn.socket.destroy();
+    closeSpdyClient(rt.conn, false);
     session.close();
     t.destroy();
   }

@@ -15,7 +15,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import type { CriClient } from '../cri/client.ts';
 import type { ContainerStatus } from '../cri/types.ts';
@@ -24,6 +24,7 @@ import { streamLog } from './logs.ts';
 import { dialPortForward, PORTFORWARD_PROTOCOL, relayPortForward } from './portforward.ts';
 import { bridge, bridgeSpdy, dialRuntime, negotiateSpdy, SPDY_PROTOCOLS, type RuntimeStreams, type StreamOptions } from './remotecommand.ts';
 import { socketTransport, wsTransport } from './transport.ts';
+import { closeSpdyClient, type SpdyClient } from './spdy.ts';
 import { selfSignedServingCert } from './tls.ts';
 
 export interface AgentServerOptions {
@@ -192,14 +193,13 @@ export class AgentServer {
     const rt = await dialPortForward(url).catch((e: Error) => {
       throw new HttpError(500, `the runtime's port-forward stream failed: ${e.message}`);
     });
-    // kubectl may have given up while the runtime was reached
-    if (socket.destroyed) {
-      rt.session.close();
-      rt.socket.destroy();
+    if (upgrade === 'websocket') {
+      handOver(this.tunnels, req, socket, head, rt, (ws) => relayPortForward(wsTransport(ws), Buffer.alloc(0), rt));
       return;
     }
-    if (upgrade === 'websocket') {
-      this.tunnels.handleUpgrade(req, socket, head, (ws) => relayPortForward(wsTransport(ws), Buffer.alloc(0), rt));
+    // kubectl may have given up while the runtime was reached
+    if (socket.destroyed) {
+      closeSpdyClient(rt, false);
       return;
     }
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${PORTFORWARD_PROTOCOL}\r\n\r\n`);
@@ -246,17 +246,36 @@ export class AgentServer {
       this.reject(socket, e instanceof HttpError ? e.code : 500, (e as Error).message);
       return;
     }
+    if (!spdyProtocol) {
+      handOver(this.wss, req, socket, head, runtime.conn, (client) => bridge(client, runtime));
+      return;
+    }
     // kubectl may have given up while the runtime was reached
     if (socket.destroyed) {
-      runtime.conn.session.close();
-      runtime.conn.socket.destroy();
+      closeSpdyClient(runtime.conn, false);
       return;
     }
-    if (spdyProtocol) {
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${spdyProtocol}\r\n\r\n`);
-      bridgeSpdy(socketTransport(socket), head, spdyProtocol, runtime, streams);
-      return;
-    }
-    this.wss.handleUpgrade(req, socket, head, (client) => bridge(client, runtime));
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${spdyProtocol}\r\n\r\n`);
+    bridgeSpdy(socketTransport(socket), head, spdyProtocol, runtime, streams);
   }
+}
+
+/**
+ * Completes kubectl's WebSocket handshake and gives the socket to `onOpen`. The runtime connection dialed for it is
+ * closed when the socket closes before that: kubectl gave up while the runtime was reached, or the handshake was
+ * refused (ws answers 400 and never calls back), so no runtime stream (and no process it started) is left behind.
+ */
+export function handOver(wss: WebSocketServer, req: http.IncomingMessage, socket: Duplex, head: Buffer, rt: SpdyClient, onOpen: (ws: WebSocket) => void): void {
+  if (socket.destroyed) {
+    closeSpdyClient(rt, false);
+    return;
+  }
+  let opened = false;
+  const orphaned = () => opened || closeSpdyClient(rt, false);
+  socket.once('close', orphaned);
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    opened = true;
+    socket.off('close', orphaned);
+    onOpen(ws);
+  });
 }

@@ -407,6 +407,21 @@ export interface SpdyClient {
 }
 
 /**
+ * Ends a client connection: gracefully (GOAWAY, then the socket ends once what is queued has left; destroyed after 5 s
+ * if the peer does not close) or at once (the session and socket torn down, e.g. when the other side went away).
+ */
+export function closeSpdyClient(c: SpdyClient, graceful: boolean): void {
+  if (graceful) {
+    c.session.goAway();
+    c.socket.end();
+    setTimeout(() => c.socket.destroy(), 5000).unref();
+    return;
+  }
+  c.session.close();
+  c.socket.destroy();
+}
+
+/**
  * The client side: an HTTP/1.1 request upgraded to SPDY/3.1 (`Connection: Upgrade`, `Upgrade: SPDY/3.1`, one
  * X-Stream-Protocol-Version line per protocol offered, in order of preference), answered with 101 and the protocol
  * the server chose. Anything else fails with the server's status and words.
