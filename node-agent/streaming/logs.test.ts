@@ -20,10 +20,11 @@ describe('parseCriLog', () => {
     assert.deepEqual(entries, [{ time: '2024-05-01T10:00:01Z', stream: 'stderr', text: 'abcdef\n' }]);
   });
 
-  it('carries an unfinished line over to the next call', () => {
-    const pending = {};
-    assert.deepEqual(parseCriLog('2024-05-01T10:00:01Z stdout P ab\n', pending), []);
-    assert.deepEqual(parseCriLog('2024-05-01T10:00:02Z stdout F cd\n', pending), [{ time: '2024-05-01T10:00:01Z', stream: 'stdout', text: 'abcd\n' }]);
+  it('gives the parts no F has ended yet as an entry without a newline', () => {
+    assert.deepEqual(parseCriLog('2024-05-01T10:00:00Z stdout F x\n2024-05-01T10:00:01Z stdout P ab\n2024-05-01T10:00:02Z stdout P cd\n'), [
+      { time: '2024-05-01T10:00:00Z', stream: 'stdout', text: 'x\n' },
+      { time: '2024-05-01T10:00:01Z', stream: 'stdout', text: 'abcd' },
+    ]);
   });
 
   it('reads an empty line (F with no text) and spaces inside the text', () => {
@@ -97,22 +98,24 @@ describe('streamLog on a CRI log file', () => {
     }
   });
 
-  it('output the container ended without a newline is shown as it is (a P line at the end)', async () => {
+  it('output without a newline yet (a P line at the end) is shown as it is, also with tail and follow', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-logs-'));
     try {
       const file = path.join(dir, '0.log');
       writeFileSync(file, '2024-05-01T10:00:01Z stdout F first\n2024-05-01T10:00:02Z stdout P hello\n');
       assert.equal(await read({}, file), 'first\nhello');
       assert.equal(await read({ tailLines: 1, timestamps: true }, file), '2024-05-01T10:00:02Z hello');
+      // follow shows the same, at once, and then the rest of the line when it comes
       let out = '';
       let running = true;
-      const done = streamLog(file, { follow: true }, { write: (s) => ((out += s), true), closed: () => false }, () => running);
+      const done = streamLog(file, { follow: true, tailLines: 1 }, { write: (s) => ((out += s), true), closed: () => false }, () => running);
       await new Promise((r) => setTimeout(r, 100));
-      // while the container runs, the line may still be completed
-      assert.equal(out, 'first\n');
+      assert.equal(out, 'hello');
+      appendFileSync(file, '2024-05-01T10:00:03Z stdout F  world\n');
+      for (let i = 0; i < 50 && !out.includes('world'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(out, 'hello world\n');
       running = false;
       await done;
-      assert.equal(out, 'first\nhello');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 /**
  * Container logs as `kubectl logs` shows them, from the CRI log files the runtime writes
- * (`<RFC3339Nano> <stdout|stderr> <P|F> <text>`): partial lines joined, optional timestamps, sinceTime/sinceSeconds,
+ * (`<RFC3339Nano> <stdout|stderr> <P|F> <text>`): partial lines joined as far as written, optional timestamps, sinceTime/sinceSeconds,
  * tailLines and limitBytes with Kubernetes' meaning, and follow, which keeps sending what the container writes until
  * it stops or the client goes away (fs.watch on the file, not polling).
  */
@@ -22,9 +22,13 @@ export interface LogEntry {
   text: string;
 }
 
-/** Parses CRI log lines into entries (P parts joined with the F that ends them). Returns the entries and the bytes consumed. */
-export function parseCriLog(text: string, pending: { entry?: LogEntry } = {}): LogEntry[] {
+/**
+ * Parses CRI log lines into entries: P parts joined with the F that ends them; parts at the end that no F has ended
+ * yet are an entry of their own without a newline (shown as they are, as Kubernetes shows partial lines).
+ */
+export function parseCriLog(text: string): LogEntry[] {
   const out: LogEntry[] = [];
+  let pending: LogEntry | undefined;
   for (const line of text.split('\n')) {
     if (!line) continue;
     const a = line.indexOf(' ');
@@ -35,14 +39,15 @@ export function parseCriLog(text: string, pending: { entry?: LogEntry } = {}): L
     const stream = line.slice(a + 1, b);
     const tag = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
     const msg = c < 0 ? '' : line.slice(c + 1);
-    if (!pending.entry) pending.entry = { time, stream, text: '' };
-    pending.entry.text += msg;
+    if (!pending) pending = { time, stream, text: '' };
+    pending.text += msg;
     if (tag.startsWith('F')) {
-      pending.entry.text += '\n';
-      out.push(pending.entry);
-      pending.entry = undefined;
+      pending.text += '\n';
+      out.push(pending);
+      pending = undefined;
     }
   }
+  if (pending) out.push(pending);
   return out;
 }
 
@@ -88,19 +93,7 @@ export async function streamLog(file: string, opts: LogOptions, sink: LogSink, r
   // only whole lines now; a line still being written comes with the follow
   const lastNl = content.lastIndexOf(0x0a);
   let offset = lastNl + 1;
-  const pending: { entry?: LogEntry } = {};
-  let entries = parseCriLog(content.subarray(0, offset).toString('utf8'), pending);
-  // the parts of a line not ended yet (output without a newline, e.g. `printf x` before the container exits) are
-  // shown as they are when the log ends here, as Kubernetes shows partial lines
-  const flushPartial = () => {
-    const e = pending.entry;
-    pending.entry = undefined;
-    return e ? emit([e]) : true;
-  };
-  if (!opts.follow && pending.entry) {
-    entries.push(pending.entry);
-    pending.entry = undefined;
-  }
+  let entries = parseCriLog(content.subarray(0, offset).toString('utf8'));
   if (opts.tailLines !== undefined && opts.tailLines >= 0) entries = opts.tailLines === 0 ? [] : entries.slice(-opts.tailLines);
   if (!emit(entries) || !opts.follow) return;
   await new Promise<void>((resolve) => {
@@ -134,7 +127,7 @@ export async function streamLog(file: string, opts: LogOptions, sink: LogSink, r
         const nl = chunk.lastIndexOf(0x0a);
         if (nl >= 0) {
           offset += nl + 1;
-          if (!emit(parseCriLog(chunk.subarray(0, nl + 1).toString('utf8'), pending))) return finish();
+          if (!emit(parseCriLog(chunk.subarray(0, nl + 1).toString('utf8')))) return finish();
         }
       } finally {
         closeSync(fd);
@@ -150,7 +143,6 @@ export async function streamLog(file: string, opts: LogOptions, sink: LogSink, r
       readMore();
       if (!running() || sink.closed()) {
         readMore();
-        if (!sink.closed()) flushPartial();
         finish();
       }
     }, 1000);
