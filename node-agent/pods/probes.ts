@@ -153,11 +153,11 @@ export class ProbeManager implements ProbeView {
   }
 
   /** a container whose spec has a readiness probe is not ready before its first success, also before its worker runs */
-  ready(containerId: string, hasProbe = false): boolean {
+  ready(containerId: string, hasProbe: boolean): boolean {
     return this.byContainer.get(containerId)?.get('readiness')?.ok ?? !hasProbe;
   }
 
-  started(containerId: string, hasProbe = false): boolean {
+  started(containerId: string, hasProbe: boolean): boolean {
     return this.byContainer.get(containerId)?.get('startup')?.ok ?? !hasProbe;
   }
 
