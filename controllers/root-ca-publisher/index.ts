@@ -7,7 +7,7 @@
  * rewritten here.
  */
 import type { ApiClient } from '../../lib/kube/api.ts';
-import { ApiError, isAlreadyExists, isConflict, isNotFound } from '../../lib/kube/api.ts';
+import { isAlreadyExists, isNamespaceTerminating, isConflict, isNotFound } from '../../lib/kube/api.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { ConfigMaps, Namespaces } from '../../lib/kube/resources.ts';
@@ -85,7 +85,7 @@ export class RootCaReconciler implements Reconciler {
       await this.client.update(ConfigMaps, next);
     } catch (e) {
       // a stale cache (exists already, changed or gone meanwhile): the informer event brings the key back
-      if (isAlreadyExists(e) || isConflict(e) || isNotFound(e) || (e instanceof ApiError && e.code === 403)) return;
+      if (isAlreadyExists(e) || isConflict(e) || isNotFound(e) || isNamespaceTerminating(e)) return;
       throw e;
     }
   }

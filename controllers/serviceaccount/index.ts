@@ -4,7 +4,7 @@
  * are left alone (their content is going away).
  */
 import type { ApiClient } from '../../lib/kube/api.ts';
-import { ApiError, isAlreadyExists, isNotFound } from '../../lib/kube/api.ts';
+import { isAlreadyExists, isNamespaceTerminating, isNotFound } from '../../lib/kube/api.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { Namespaces, ServiceAccounts } from '../../lib/kube/resources.ts';
@@ -52,7 +52,7 @@ export class ServiceAccountReconciler implements Reconciler {
         await this.client.create(ServiceAccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } });
       } catch (e) {
         // already there (the cache is behind), or the namespace went away or started terminating meanwhile
-        if (isAlreadyExists(e) || isNotFound(e) || (e instanceof ApiError && e.code === 403)) continue;
+        if (isAlreadyExists(e) || isNotFound(e) || isNamespaceTerminating(e)) continue;
         throw e;
       }
     }

@@ -53,8 +53,12 @@ describe('service account controller', () => {
     const t = setup([ns('a')]);
     t.client.failNext('create', new ApiError(409, 'AlreadyExists', 'serviceaccounts "default" already exists'));
     await t.r.reconcile('a');
-    t.client.failNext('create', new ApiError(403, 'Forbidden', 'unable to create new content in namespace a because it is being terminated'));
+    const terminating = 'unable to create new content in namespace a because it is being terminated';
+    t.client.failNext('create', new ApiError(403, 'Forbidden', terminating, { details: { causes: [{ reason: 'NamespaceTerminating', message: terminating }] } }));
     await t.r.reconcile('a');
+    // a 403 for another reason (no right to create) is an error, not a terminating namespace
+    t.client.failNext('create', new ApiError(403, 'Forbidden', 'serviceaccounts is forbidden'));
+    await assert.rejects(t.r.reconcile('a'), /forbidden/);
     t.client.failNext('create');
     await assert.rejects(t.r.reconcile('a'), /injected/);
   });
