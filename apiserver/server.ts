@@ -337,7 +337,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           void nonResource(req, res, url).then(() => done(res.statusCode));
           return;
         }
-        if (res.writableEnded || (handled && isWatch)) ended();
+        if (res.writableEnded || isWatch) ended();
         else {
           res.once('finish', ended);
           res.once('close', ended);

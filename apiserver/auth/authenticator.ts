@@ -38,7 +38,8 @@ export function makeAuthenticator(tokens: TokenStore, opts: AuthenticatorOptions
   };
 
   return (req) => {
-    const socket = req.socket as TLSSocket;
+    // the connection's socket: on HTTP/2, req.socket is a new proxy of it for every stream, the session's is one object
+    const socket = ((req as { stream?: { session?: { socket?: TLSSocket } } }).stream?.session?.socket ?? req.socket) as TLSSocket;
     if (socket.encrypted) {
       let user = byCertificate.get(socket);
       if (user === undefined) {

@@ -126,7 +126,7 @@ export class WatchServer {
       for (const o of items) send(new WatchLine(q.transform ? q.transform('ADDED', o.obj) : `{"type":"ADDED","object":${o.json}}\n`));
       if (q.sendInitialEvents && q.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
       sink.uncork?.();
-      cache.addWatcher(watcher);
+      if (!closed) cache.addWatcher(watcher);
       return;
     }
     const events = cache.eventsSince(rv);
