@@ -31,6 +31,7 @@ test('a pod in a namespace being deleted does not hold back the metrics of the o
   const reporter = new MetricsReporter(client, cri as any, 'n1', pod, (m) => logs.push(m));
   await reporter.report(); // first samples: no rates yet
   cpu = 1e9;
+  await new Promise((r) => setTimeout(r, 5)); // a rate needs time between the samples (two reports in one ms give none)
   await reporter.report();
   assert.ok(written.includes('PodMetrics live/b'), `the other pod's metrics are written: ${written.join(', ')}`);
   assert.ok(written.includes('NodeMetrics /n1'), `the node's metrics are written: ${written.join(', ')}`);
