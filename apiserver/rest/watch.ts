@@ -4,7 +4,7 @@
  * The sink is an HTTP chunked response or a WebSocket; both receive ready-encoded JSON lines.
  */
 import { CompactedError, type Backend, type Watch } from '../storage/backend.ts';
-import { ResourceCache, WatchLine, encodeEvent, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
+import { ResourceCache, WatchLine, encodeEvent, eventObject, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
 import type { Dispatcher } from '../watchcache/dispatcher.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
 import { ApiError, badRequest, gone } from './status.ts';
@@ -73,7 +73,7 @@ export class WatchServer {
     }
     let closed = false;
     let storeWatch: Watch | undefined;
-    const line = (type: EventType, ev: CacheEvent): WatchLine => (q.transform ? new WatchLine(q.transform(type, ev.cur.obj)) : encodeEvent(type, ev));
+    const line = (type: EventType, ev: CacheEvent): WatchLine => (q.transform ? new WatchLine(q.transform(type, eventObject(ev))) : encodeEvent(type, ev));
     const finish = () => {
       if (closed) return;
       closed = true;

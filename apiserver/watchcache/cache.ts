@@ -79,6 +79,8 @@ export interface CacheEvent {
   prev?: CachedObject;
   /** encoded lines per delivered type, shared by every watcher during the event's fan-out only */
   lines?: Partial<Record<EventType, WatchLine>>;
+  /** the parsed object, shared likewise by the watchers that re-encode it (Table, PartialObjectMetadata) */
+  parsed?: any;
 }
 
 export interface WatchFilter {
@@ -155,6 +157,15 @@ export function encodeEvent(type: EventType, ev: CacheEvent): WatchLine {
     if (lines) lines[type] = line;
   }
   return line;
+}
+
+/**
+ * The event's object for a watcher that re-encodes it: parsed once per event while it is fanned out (the watchers
+ * must not change it), parsed for the one watcher when it replays the window.
+ */
+export function eventObject(ev: CacheEvent): any {
+  if (ev.lines === undefined) return ev.cur.obj;
+  return (ev.parsed ??= ev.cur.obj);
 }
 
 export class ResourceCache {
@@ -262,6 +273,7 @@ export class ResourceCache {
     this.fanOut(ev);
     // the window keeps the objects, not their encoded lines: a watcher replaying it is rare and encodes its own
     ev.lines = undefined;
+    ev.parsed = undefined;
   }
 
   private pushRing(ev: CacheEvent): void {

@@ -1,0 +1,40 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseFieldSelector, parseLabelSelector } from '../../lib/selectors.ts';
+import { ResourceCache, encodeEvent, eventObject, type CacheEvent, type EventType } from './cache.ts';
+
+const pod = (name: string, rev: number) =>
+  ResourceCache.decode(`/registry/pods/default/${name}`, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' } }), rev);
+
+function watcher(seen: { type: EventType; obj: any; line: string }[]) {
+  return {
+    filter: { labels: parseLabelSelector(''), fields: parseFieldSelector('') },
+    deliver: (type: EventType, ev: CacheEvent) => seen.push({ type, obj: eventObject(ev), line: encodeEvent(type, ev).text }),
+    terminate: () => {},
+  };
+}
+
+describe('ResourceCache fan-out', () => {
+  it('parses an event once for all re-encoding watchers, and a replay gets its own copy', () => {
+    const cache = new ResourceCache('/registry/pods/', { selectableFields: () => ({}) });
+    const a: { type: EventType; obj: any; line: string }[] = [];
+    const b: typeof a = [];
+    cache.addWatcher(watcher(a));
+    cache.addWatcher(watcher(b));
+    cache.apply('PUT', pod('web', 5));
+    assert.equal(a.length, 1);
+    assert.equal(b.length, 1);
+    assert.equal(a[0].type, 'ADDED');
+    assert.equal(a[0].obj.metadata.resourceVersion, '5');
+    assert.equal(a[0].obj, b[0].obj, 'one parse shared by both watchers');
+    assert.equal(a[0].line, `{"type":"ADDED","object":${cache.get('/registry/pods/default/web')!.json}}\n`);
+    // after the fan-out the event in the window keeps neither the lines nor the parse
+    const replayed: typeof a = [];
+    const w = watcher(replayed);
+    const ev = { rev: 5, type: 'ADDED' as EventType, cur: cache.get('/registry/pods/default/web')! };
+    w.deliver('ADDED', ev);
+    w.deliver('ADDED', ev);
+    assert.notEqual(replayed[0].obj, replayed[1].obj);
+    assert.deepEqual(replayed[0].obj, a[0].obj);
+  });
+});
