@@ -13,7 +13,7 @@ import { RESOURCES } from './api/registry.ts';
 import type { FieldError } from './api/field-error.ts';
 import { openBackend } from './storage/index.ts';
 import type { Backend } from './storage/backend.ts';
-import { ResourceCache } from './watchcache/cache.ts';
+import { ResourceCache, type CachedObject } from './watchcache/cache.ts';
 import { Dispatcher } from './watchcache/dispatcher.ts';
 import { RestStore } from './rest/store.ts';
 import { WatchServer } from './rest/watch.ts';
@@ -28,7 +28,7 @@ import { STRATEGIES } from './api/strategies.ts';
 import { invalidStatus } from './api/status-errors.ts';
 import { DEFAULT_ISSUER, ensurePki, makeAuthenticator, serviceAccountTokenAuthenticator, signServiceAccountToken, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
 import { admitPodServiceAccount, DEFAULT_SERVICE_ACCOUNT } from './api/core/serviceaccount-admission.ts';
-import { boundTokenStillValid, createTokenRequest } from './api/core/token-request.ts';
+import { boundTokenStillValid, createTokenRequest, type ObjectIdentity } from './api/core/token-request.ts';
 import { writePrivateFile } from './auth/private-files.ts';
 import { issueClientCert } from './auth/pki.ts';
 import { NodeProxy, podSubresource } from './nodeproxy/proxy.ts';
@@ -105,9 +105,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const svcResource = resources.get('/v1/services')!;
   const hooks = serviceHooks(allocator, (obj, errs) => invalid(svcResource, obj.metadata?.name ?? '', errs));
   /** an object of the watch cache, without a copy: read it, never change it */
-  const cached = (path: string, ns: string, name: string) => {
+  const cachedEntry = (path: string, ns: string, name: string): CachedObject | undefined => {
     const r = resources.get(path);
-    return r ? (r.cache.get(storageKey(r, ns, name)) as { obj?: any } | undefined)?.obj : undefined;
+    return r ? r.cache.get(storageKey(r, ns, name)) : undefined;
+  };
+  const cached = (path: string, ns: string, name: string) => cachedEntry(path, ns, name)?.obj;
+  // a cached object is kept as JSON: what token checks need of one version is parsed once, not per request
+  const identities = new WeakMap<CachedObject, ObjectIdentity>();
+  const identity = (path: string, ns: string, name: string): ObjectIdentity | undefined => {
+    const entry = cachedEntry(path, ns, name);
+    if (!entry) return undefined;
+    let id = identities.get(entry);
+    if (!id) {
+      const md = entry.obj?.metadata;
+      id = { uid: md?.uid, deletionTimestamp: md?.deletionTimestamp ?? undefined };
+      identities.set(entry, id);
+    }
+    return id;
   };
   /** the cache first, then the store itself (an object written a moment ago may not have reached the cache) */
   const live = async (path: string, ns: string, name: string) => {
@@ -170,10 +184,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     // tokens stop working once their ServiceAccount, or the pod or secret they are bound to, is gone (the caches say)
     const validate = (claims: Parameters<typeof boundTokenStillValid>[0]) =>
       boundTokenStillValid(claims, {
-        serviceAccount: (n, name) => cached('/v1/serviceaccounts', n, name),
-        pod: (n, name) => cached('/v1/pods', n, name),
-        secret: (n, name) => cached('/v1/secrets', n, name),
-        node: (name) => cached('/v1/nodes', '', name),
+        serviceAccount: (n, name) => identity('/v1/serviceaccounts', n, name),
+        pod: (n, name) => identity('/v1/pods', n, name),
+        secret: (n, name) => identity('/v1/secrets', n, name),
       });
     authenticate = makeAuthenticator(tokens, { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki, { validate })] });
     serverOptions = tlsServerOptions(pki);

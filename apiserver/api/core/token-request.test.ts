@@ -86,10 +86,9 @@ describe('bound token validation', () => {
     'kubernetes.io': { namespace: 'ns', serviceaccount: { name: 'default', uid: 'sa-uid' }, ...(pod ? { pod } : {}) },
   });
   const live = (pods: any[], sas = [{ metadata: { name: 'default', uid: 'sa-uid' } }]) => ({
-    serviceAccount: (_ns: string, n: string) => sas.find((s) => s.metadata.name === n),
-    pod: (_ns: string, n: string) => pods.find((p) => p.metadata.name === n),
+    serviceAccount: (_ns: string, n: string) => sas.find((s) => s.metadata.name === n)?.metadata,
+    pod: (_ns: string, n: string) => pods.find((p) => p.metadata.name === n)?.metadata,
     secret: () => undefined,
-    node: () => undefined,
   });
   it('accepts while the ServiceAccount and the pod stand, then not', () => {
     const now = 1_800_000_000;

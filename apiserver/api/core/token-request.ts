@@ -145,12 +145,17 @@ function gvkString(apiVersion: string, kind: string): string {
   return `${g}/${v}, Kind=${kind}`;
 }
 
+/** what a bound token's check needs of a live object */
+export interface ObjectIdentity {
+  uid?: string;
+  deletionTimestamp?: string;
+}
+
 /** what the authenticator can read of the live objects (the API server's caches) */
 export interface BoundObjectLookup {
-  serviceAccount(namespace: string, name: string): any | undefined;
-  pod(namespace: string, name: string): any | undefined;
-  secret(namespace: string, name: string): any | undefined;
-  node(name: string): any | undefined;
+  serviceAccount(namespace: string, name: string): ObjectIdentity | undefined;
+  pod(namespace: string, name: string): ObjectIdentity | undefined;
+  secret(namespace: string, name: string): ObjectIdentity | undefined;
 }
 
 /**
@@ -161,20 +166,18 @@ export interface BoundObjectLookup {
 export function boundTokenStillValid(claims: ServiceAccountClaims, live: BoundObjectLookup, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
   const k = claims['kubernetes.io'];
   const sa = live.serviceAccount(k.namespace, k.serviceaccount.name);
-  if (!sa || sa.metadata?.deletionTimestamp) return false;
-  if (k.serviceaccount.uid && sa.metadata?.uid !== k.serviceaccount.uid) return false;
-  const deletedTooLongAgo = (o: any) => {
-    const ts = o?.metadata?.deletionTimestamp;
-    return !!ts && Date.parse(ts) / 1000 < nowSeconds - BOUND_OBJECT_DELETION_GRACE_SECONDS;
-  };
+  if (!sa || sa.deletionTimestamp) return false;
+  if (k.serviceaccount.uid && sa.uid !== k.serviceaccount.uid) return false;
+  const deletedTooLongAgo = (o: ObjectIdentity) =>
+    !!o.deletionTimestamp && Date.parse(o.deletionTimestamp) / 1000 < nowSeconds - BOUND_OBJECT_DELETION_GRACE_SECONDS;
   if (k.pod) {
     const pod = live.pod(k.namespace, k.pod.name);
-    if (!pod || pod.metadata?.uid !== k.pod.uid || deletedTooLongAgo(pod)) return false;
+    if (!pod || pod.uid !== k.pod.uid || deletedTooLongAgo(pod)) return false;
   }
   const secret = (k as { secret?: { name: string; uid: string } }).secret;
   if (secret) {
     const s = live.secret(k.namespace, secret.name);
-    if (!s || s.metadata?.uid !== secret.uid || deletedTooLongAgo(s)) return false;
+    if (!s || s.uid !== secret.uid || deletedTooLongAgo(s)) return false;
   }
   return true;
 }
