@@ -136,10 +136,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
   const admit = async (r: Resource, obj: any) => {
     if (r.info.group !== '' || r.info.resource !== 'pods') return;
+    // the store has already refused a missing or terminating namespace
     const ns = obj.metadata?.namespace ?? '';
-    // a missing or terminating namespace is refused by the store with its own error
-    const nsObj = cached('/v1/namespaces', '', ns);
-    if (!nsObj || nsObj.metadata?.deletionTimestamp) return;
     await admitPodServiceAccount(obj, ns, (n, name) => live('/v1/serviceaccounts', n, name));
   };
   const store = new RestStore(backend, dispatcher, invalid, () => nsResource, { ...hooks, admit });

@@ -289,9 +289,17 @@ describe('namespace deletion', () => {
     await backend.start();
     const dispatcher = new Dispatcher(backend);
     const ns = resource(dispatcher, '', 'v1', 'namespaces');
-    const store = new RestStore(backend, dispatcher, () => new ApiError(422, 'Invalid', 'invalid'), () => ns);
+    const cms = resource(dispatcher, '', 'v1', 'configmaps');
+    const admitted: string[] = [];
+    const store = new RestStore(backend, dispatcher, () => new ApiError(422, 'Invalid', 'invalid'), () => ns, {
+      admit: async (_r, obj) => void admitted.push(obj.metadata.name),
+    });
     try {
       await dispatcher.start();
+      // the namespace is checked before admission and validation, as Kubernetes' NamespaceLifecycle comes first
+      await assert.rejects(store.create(cms, 'shop', { metadata: { name: 'early' } }), (e: any) => e.code === 404 && /namespaces "shop" not found/.test(e.message));
+      await assert.rejects(store.create(cms, 'shop', { metadata: {} }), (e: any) => e.code === 404);
+      assert.deepEqual(admitted, []);
       await store.create(ns, '', { metadata: { name: 'shop' }, spec: { finalizers: ['kubernetes'] } });
       // an update without spec keeps the finalizers: they change only through /finalize
       await store.guaranteedUpdate(ns, '', 'shop', (cur) => ({ ...cur, spec: {} }));
@@ -300,6 +308,9 @@ describe('namespace deletion', () => {
       assert.equal(obj.status.phase, 'Terminating');
       assert.ok(obj.metadata.deletionTimestamp);
       assert.deepEqual(obj.spec.finalizers, ['kubernetes']);
+      await dispatcher.waitFor(await backend.currentRevision(), 2000);
+      await assert.rejects(store.create(cms, 'shop', { metadata: { name: 'late' } }), (e: any) => e.code === 403 && e.reason === 'Forbidden');
+      assert.deepEqual(admitted, ['shop']);
       await store.guaranteedUpdate(ns, '', 'shop', (cur) => ({ ...cur, spec: { finalizers: [] } }), { subresource: 'finalize' });
       await assert.rejects(store.get(ns, '', 'shop'), (e: any) => e.code === 404);
     } finally {

@@ -208,10 +208,11 @@ export class RestStore {
 
   async create(r: Resource, ns: string, body: any, opts: WriteOptions = {}, prepared?: any): Promise<any> {
     const obj = prepared ?? this.prepareCreate(r, ns, body);
-    if (this.hooks.admit) await this.hooks.admit(r, obj, !!opts.dryRun);
     const name = obj.metadata.name ?? '';
-    this.validateOrThrow(r, name, r.strategy.validate(obj));
+    // as Kubernetes' admission chain: the namespace's lifecycle first, then the other admission, then validation
     this.checkNamespaceLifecycle(r, ns, name);
+    if (this.hooks.admit) await this.hooks.admit(r, obj, !!opts.dryRun);
+    this.validateOrThrow(r, name, r.strategy.validate(obj));
     const release = this.hooks.beforeCreate ? await this.hooks.beforeCreate(r, obj, !!opts.dryRun) : undefined;
     if (opts.dryRun) {
       await release?.();
