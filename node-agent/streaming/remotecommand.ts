@@ -11,7 +11,7 @@
  */
 import { WebSocket } from 'ws';
 import { closeSpdyClient, RST_PROTOCOL_ERROR, spdyConnect, type SpdyClient, type SpdySession, type SpdyStream } from './spdy.ts';
-import { serveSpdy, socketTransport, throttle, type Transport } from './transport.ts';
+import { serveSpdy, socketTransport, throttle, wsTransport, type Transport } from './transport.ts';
 
 /** what the runtime speaks over SPDY: v4 carries the exit code in a Status on the error stream */
 export const RUNTIME_PROTOCOL = 'v4.channel.k8s.io';
@@ -23,9 +23,6 @@ const ERROR = 3;
 const RESIZE = 4;
 /** v5.channel.k8s.io: [255, channel] closes the channel */
 const CLOSE = 255;
-
-/** Stop reading from the runtime while this much is queued towards kubectl. */
-const HIGH_WATER = 1 << 20;
 
 export interface StreamOptions {
   stdin: boolean;
@@ -85,26 +82,16 @@ export async function dialRuntime(url: string, o: StreamOptions, timeoutMs = 10_
  */
 export function bridge(client: WebSocket, rt: RuntimeStreams): void {
   const v5 = client.protocol === 'v5.channel.k8s.io';
-  const { session, socket } = rt.conn;
+  const kt = wsTransport(client);
+  const rtFlow = socketTransport(rt.conn.socket);
+  // the runtime is not read while kubectl is slow, and kubectl not while the runtime is
+  const toKubectl = throttle(kt, rtFlow);
+  const toRuntime = throttle(rtFlow, kt);
   let done = false;
-  let queued = 0;
-  let paused = false;
 
   const toClient = (channel: number, d: Buffer) => {
-    if (client.readyState !== WebSocket.OPEN) return;
-    const msg = Buffer.concat([Buffer.from([channel]), d]);
-    queued += msg.length;
-    client.send(msg, { binary: true }, () => {
-      queued -= msg.length;
-      if (paused && queued < HIGH_WATER / 2) {
-        paused = false;
-        socket.resume();
-      }
-    });
-    if (!paused && queued >= HIGH_WATER) {
-      paused = true;
-      socket.pause();
-    }
+    kt.write(Buffer.concat([Buffer.from([channel]), d]));
+    toKubectl();
   };
 
   /** the runtime finished: what it sent is queued before the close */
@@ -113,6 +100,7 @@ export function bridge(client: WebSocket, rt: RuntimeStreams): void {
     done = true;
     for (const s of [rt.stdin, rt.resize]) s?.end();
     closeSpdyClient(rt.conn, true);
+    // not kt.end(): its 5 s cut could drop output still queued towards a slow kubectl; ws's own close timeout applies
     if (client.readyState === WebSocket.OPEN || client.readyState === WebSocket.CONNECTING) client.close(1000);
   };
 
@@ -125,27 +113,23 @@ export function bridge(client: WebSocket, rt: RuntimeStreams): void {
   };
 
   // as kubelet does: an empty message on the first channel the client reads tells it the streams are up
-  client.send(Buffer.from([rt.stdout ? STDOUT : rt.stderr ? STDERR : ERROR]), { binary: true });
+  kt.write(Buffer.from([rt.stdout ? STDOUT : rt.stderr ? STDERR : ERROR]));
 
   // (what the runtime sent since the streams were accepted was kept for these handlers)
   rt.stdout?.onData((d) => toClient(STDOUT, d));
   rt.stderr?.onData((d) => toClient(STDERR, d));
   rt.error.onData((d) => toClient(ERROR, d));
   rt.error.onEnd(finish);
-  session.onceClosed(finish);
+  rt.conn.session.onceClosed(finish);
 
-  client.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+  kt.onData((buf) => {
     if (!buf.length || done) return;
     const payload = buf.subarray(1);
     switch (buf[0]) {
       case STDIN:
         if (rt.stdin && !rt.stdin.finished) {
           rt.stdin.write(payload);
-          if (socket.writableNeedDrain && !client.isPaused) {
-            client.pause();
-            socket.once('drain', () => client.resume());
-          }
+          toRuntime();
         }
         break;
       case RESIZE:
@@ -158,8 +142,7 @@ export function bridge(client: WebSocket, rt: RuntimeStreams): void {
         break;
     }
   });
-  client.on('close', abandon);
-  client.on('error', abandon);
+  kt.onClose(abandon);
 }
 
 /**
