@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { dialPortForward, PORTFORWARD_PROTOCOL, relayPortForward } from './portforward.ts';
+import { spdyUpgradeResponse } from './server.ts';
 import { SpdySession, spdyConnect, type SpdyClient, type SpdyStream } from './spdy.ts';
 import { socketTransport } from './transport.ts';
 
@@ -35,7 +36,7 @@ class FakeRuntime {
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       if (req.headers['x-stream-protocol-version'] !== PORTFORWARD_PROTOCOL) return socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       this.sockets.add(socket);
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${PORTFORWARD_PROTOCOL}\r\n\r\n`);
+      socket.write(spdyUpgradeResponse(PORTFORWARD_PROTOCOL));
       const seen: Record<string, string>[] = [];
       this.seen.push(seen);
       const pairs = new Map<string, { error?: SpdyStream; data?: SpdyStream }>();
@@ -95,7 +96,7 @@ describe('port-forward: kubectl\'s streams relayed to the runtime\'s port-forwar
     await runtime.start();
     agent.on('upgrade', async (_req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       const rt = await dialPortForward(`http://127.0.0.1:${runtime.port}/portforward/token`);
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${PORTFORWARD_PROTOCOL}\r\n\r\n`);
+      socket.write(spdyUpgradeResponse(PORTFORWARD_PROTOCOL));
       relayPortForward(socketTransport(socket), head, rt);
     });
     await new Promise<void>((r) => agent.listen(0, '127.0.0.1', () => r()));

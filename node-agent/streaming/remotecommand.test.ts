@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { bridge, bridgeSpdy, dialRuntime, negotiateSpdy, type StreamOptions } from './remotecommand.ts';
+import { offeredStreamProtocols, spdyUpgradeResponse } from './server.ts';
 import { SpdySession, spdyConnect, type SpdyStream } from './spdy.ts';
 import { socketTransport } from './transport.ts';
 
@@ -44,7 +45,7 @@ class FakeRuntime {
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const q = new URL(req.url ?? '/', 'http://x').searchParams;
-    if (!String(req.headers['x-stream-protocol-version']).split(/,\s*/).includes('v4.channel.k8s.io') || q.get('refuse')) {
+    if (!offeredStreamProtocols(req).includes('v4.channel.k8s.io') || q.get('refuse')) {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nno thanks');
       return;
     }
@@ -94,7 +95,7 @@ class FakeRuntime {
     socket.on('end', () => socket.end()); // upgraded sockets of an http.Server are half-open ones
     socket.on('close', () => (this.sockets.delete(socket), session.close()));
     socket.on('error', () => session.close());
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n');
+    socket.write(spdyUpgradeResponse('v4.channel.k8s.io'));
     if (head.length) session.feed(head);
   }
 }
@@ -269,10 +270,9 @@ describe('exec and attach: kubectl\'s SPDY/3.1 (v4, v3, v2; kubectl < 1.30) brid
   before(async () => {
     await runtime.start();
     server.on('upgrade', async (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      const offered = (req.headersDistinct['x-stream-protocol-version'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim());
-      const protocol = negotiateSpdy(offered)!;
+      const protocol = negotiateSpdy(offeredStreamProtocols(req))!;
       const rt = await dialRuntime(runtimeUrl, opts, 2000);
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`);
+      socket.write(spdyUpgradeResponse(protocol));
       bridgeSpdy(socketTransport(socket), head, protocol, rt, opts, 1000);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -44,6 +44,16 @@ const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 /** kubectl 1.31+ tunnels port-forward's SPDY in a WebSocket with this subprotocol */
 const PORTFORWARD_TUNNEL = 'SPDY/3.1+portforward.k8s.io';
 
+/** The protocols a SPDY client offers in X-Stream-Protocol-Version, in its order (a line each, or comma-separated). */
+export function offeredStreamProtocols(req: http.IncomingMessage): string[] {
+  return (req.headersDistinct['x-stream-protocol-version'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+}
+
+/** The answer that switches an upgraded connection to SPDY/3.1 speaking `protocol`. */
+export function spdyUpgradeResponse(protocol: string): string {
+  return `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`;
+}
+
 class HttpError extends Error {
   constructor(
     readonly code: number,
@@ -202,7 +212,7 @@ export class AgentServer {
       closeSpdyClient(rt, false);
       return;
     }
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${PORTFORWARD_PROTOCOL}\r\n\r\n`);
+    socket.write(spdyUpgradeResponse(PORTFORWARD_PROTOCOL));
     relayPortForward(socketTransport(socket), head, rt);
   }
 
@@ -223,7 +233,7 @@ export class AgentServer {
       if (p.kind !== 'exec' && p.kind !== 'attach') throw new HttpError(400, `${p.kind} is not supported by this node over an upgraded connection`);
       const upgrade = (req.headers.upgrade ?? '').toLowerCase();
       if (upgrade.startsWith('spdy/3.1')) {
-        const offered = (req.headersDistinct['x-stream-protocol-version'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+        const offered = offeredStreamProtocols(req);
         spdyProtocol = negotiateSpdy(offered);
         if (!spdyProtocol) throw new HttpError(403, `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${SPDY_PROTOCOLS.join(' ')}]`);
       } else if (upgrade !== 'websocket') {
@@ -255,7 +265,7 @@ export class AgentServer {
       closeSpdyClient(runtime.conn, false);
       return;
     }
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${spdyProtocol}\r\n\r\n`);
+    socket.write(spdyUpgradeResponse(spdyProtocol));
     bridgeSpdy(socketTransport(socket), head, spdyProtocol, runtime, streams);
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
+import { offeredStreamProtocols, spdyUpgradeResponse } from './server.ts';
 import { SPDY_DICTIONARY, SpdySession, spdyConnect, type SpdyStream } from './spdy.ts';
 
 /** The client half, written from the SPDY/3 framing: enough to talk to SpdySession as kubectl port-forward does. */
@@ -343,8 +344,7 @@ describe('SpdySession (client side) and spdyConnect', () => {
     });
     server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
       seen = req;
-      const offered = req.headers['x-stream-protocol-version'] ?? '';
-      if (!String(offered).includes('v4.channel.k8s.io')) {
+      if (!offeredStreamProtocols(req).includes('v4.channel.k8s.io')) {
         socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 47\r\n\r\nunable to upgrade: unable to negotiate protocol');
         return;
       }
@@ -365,7 +365,7 @@ describe('SpdySession (client side) and spdyConnect', () => {
       // the 101 and the server's first frame in one write: the client must not lose what came with the 101
       const ping = Buffer.alloc(4);
       ping.writeUInt32BE(2);
-      socket.write(Buffer.concat([Buffer.from('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n'), TestClient.control(6, 0, ping)]));
+      socket.write(Buffer.concat([Buffer.from(spdyUpgradeResponse('v4.channel.k8s.io')), TestClient.control(6, 0, ping)]));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/exec/token`;
