@@ -19,7 +19,7 @@ import { unknownFields } from './rest/field-validation.ts';
 import type { FieldValidator, Patcher } from './rest/handler.ts';
 import { apiVersionOf, type Resource } from './rest/resource.ts';
 import { ApiError, badRequest } from './rest/status.ts';
-import { nowRfc3339 } from './rest/meta.ts';
+import { rfc3339 } from '../lib/time.ts';
 
 const resolver: TypeResolver = { resolve };
 
@@ -89,7 +89,7 @@ export function makePatcher(): Patcher {
           force,
           typeName: r.info.definition,
           resolver,
-          now: nowRfc3339(),
+          now: rfc3339(),
           subresource,
           resetFields: resetFields(r, subresource),
         });
@@ -101,7 +101,7 @@ export function makePatcher(): Patcher {
     },
     trackUpdate(r, old, obj, manager, subresource) {
       try {
-        const tracked = trackUpdate(old, obj, manager, r.info.definition, resolver, nowRfc3339(), subresource, { resetFields: resetFields(r, subresource) });
+        const tracked = trackUpdate(old, obj, manager, r.info.definition, resolver, rfc3339(), subresource, { resetFields: resetFields(r, subresource) });
         const mf = (tracked as any).metadata?.managedFields;
         if (mf === undefined) delete obj.metadata?.managedFields;
         else (obj.metadata ??= {}).managedFields = mf;

@@ -19,13 +19,12 @@ import { RestStore } from './rest/store.ts';
 import { WatchServer } from './rest/watch.ts';
 import { ResourceHandler, sendError, sendJson, type RequestContext } from './rest/handler.ts';
 import { resourceTraits, storagePrefix, storageKey, type Resource, type TypeStrategy } from './rest/resource.ts';
-import { ApiError, tooManyRequests, unauthorized } from './rest/status.ts';
+import { ApiError, invalidObject, tooManyRequests, unauthorized } from './rest/status.ts';
 import { Discovery, versionInfo, wantsAggregated } from './discovery.ts';
 import { ApiMetrics, instrumentBackend } from './metrics.ts';
 import { ServiceAllocator, serviceHooks } from './allocator.ts';
 import { cacheCheck, runChecks, storeCheck } from './health.ts';
 import { STRATEGIES } from './api/strategies.ts';
-import { invalidStatus } from './api/status-errors.ts';
 import { DEFAULT_ISSUER, ensurePki, makeAuthenticator, serviceAccountTokenAuthenticator, signServiceAccountToken, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
 import { admitPodServiceAccount, DEFAULT_SERVICE_ACCOUNT } from './api/core/serviceaccount-admission.ts';
 import { boundTokenStillValid, createTokenRequest, type ObjectIdentity } from './api/core/token-request.ts';
@@ -97,10 +96,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     resources.set(`${info.group}/${info.version}/${info.resource}`, { info, strategy, prefix, cache, selectable, ...resourceTraits(info) });
   }
   const nsResource = resources.get('/v1/namespaces')!;
-  const invalid = (r: Resource, name: string, errs: FieldError[]) => {
-    const st = invalidStatus(r.info.kind, name, errs, r.info.group) as any;
-    return new ApiError(st.code, st.reason, st.message, st.details);
-  };
+  const invalid = (r: Resource, name: string, errs: FieldError[]) => invalidObject(r.info.kind, name, errs, r.info.group);
   const allocator = new ServiceAllocator(backend, opts.serviceCidr ?? '10.96.0.0/12');
   const svcResource = resources.get('/v1/services')!;
   const hooks = serviceHooks(allocator, (obj, errs) => invalid(svcResource, obj.metadata?.name ?? '', errs));
@@ -538,16 +534,7 @@ async function bootstrap(
   // the cluster CA for clients in the cluster (node agents check the API server's client certificate against it)
   const cms = resources.get('/v1/configmaps');
   if (caCertPem && cms) {
-    const cur = (cms.cache.get(storageKey(cms, 'kube-system', 'kube-root-ca.crt')) as { obj?: any } | undefined)?.obj;
-    try {
-      if (!cur) await store.create(cms, 'kube-system', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': caCertPem } });
-      else if (cur.data?.['ca.crt'] !== caCertPem) {
-        await store.delete(cms, 'kube-system', 'kube-root-ca.crt');
-        await store.create(cms, 'kube-system', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': caCertPem } });
-      }
-    } catch (e) {
-      if (!(e instanceof ApiError && (e.reason === 'AlreadyExists' || e.reason === 'Conflict'))) throw e;
-    }
+    await upsert(store, cms, 'kube-system', 'kube-root-ca.crt', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': caCertPem } });
   }
 }
 

@@ -18,6 +18,7 @@ import { CycleState, SUCCESS, type Handle, type PostFilterResult, type Status } 
 import { DEFAULT_PROFILE, DEFAULT_SCHEDULER_NAME, type Profile } from './plugins/registry.ts';
 import { SchedulingQueue, type QueuedPod } from './queue/scheduling-queue.ts';
 import { schedulerNodeView, schedulerPodView } from './views.ts';
+import { rfc3339 } from '../lib/time.ts';
 
 export { DEFAULT_SCHEDULER_NAME };
 
@@ -275,7 +276,7 @@ export class Scheduler {
   /** deletes the victims (after marking them DisruptionTarget) so that the pod fits on the nominated node */
   private async preempt(pod: KubeObject, node: string, victims: KubeObject[]): Promise<void> {
     this.stats.preemptions++;
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const now = rfc3339();
     await Promise.all(
       victims.map(async (v) => {
         const ns = v.metadata.namespace;
@@ -298,7 +299,7 @@ export class Scheduler {
     const cur = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled');
     const nominationSame = (pod.status?.nominatedNodeName ?? undefined) === nominatedNodeName || nominatedNodeName === undefined;
     if (cur && cur.status === 'False' && cur.reason === reason && cur.message === message && nominationSame) return;
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const now = rfc3339();
     const status: Record<string, unknown> = {
       conditions: [{ type: 'PodScheduled', status: 'False', reason, message, lastProbeTime: null, lastTransitionTime: cur?.status === 'False' ? cur.lastTransitionTime : now }],
     };

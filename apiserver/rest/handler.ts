@@ -15,7 +15,7 @@ import type { WatchServer, WatchSink } from './watch.ts';
 import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
 import { negotiate, parseResourcePath, type Representation, type ResourcePath } from './request.ts';
 import { ApiError, badRequest, methodNotSupported, notAcceptable, internalError } from './status.ts';
-import { nowRfc3339 } from './meta.ts';
+import { rfc3339 } from '../../lib/time.ts';
 import { http2Stream, startStream } from '../http.ts';
 
 /** patching and field management, supplied by apiserver/patch */
@@ -667,7 +667,7 @@ export class ResourceHandler {
           const next = structuredClone(cur);
           const conds: any[] = (next.status ??= {}).conditions ?? [];
           const rest = conds.filter((c) => c.type !== 'PodScheduled');
-          rest.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowRfc3339() });
+          rest.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339() });
           next.status.conditions = rest;
           return next;
         },

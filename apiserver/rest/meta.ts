@@ -1,23 +1,11 @@
 /** Object metadata helpers shared by the REST store: timestamps, names, deep equality, cloning. */
-import { randomBytes } from 'node:crypto';
-
-/** RFC 3339 with second precision, as Kubernetes writes metav1.Time */
-export function nowRfc3339(d = new Date()): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** RFC 3339 with microseconds, as Kubernetes writes metav1.MicroTime */
-export function nowMicro(d = new Date()): string {
-  return d.toISOString().replace(/Z$/, '000Z');
-}
 
 // Kubernetes' alphabet for generated name suffixes: no vowels (no words), no confusable characters.
 const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
 
-export function generateNameSuffix(n = 5): string {
-  const bytes = randomBytes(n);
+export function generateNameSuffix(n = 5, random: () => number = Math.random): string {
   let s = '';
-  for (let i = 0; i < n; i++) s += ALPHANUMS[bytes[i] % ALPHANUMS.length];
+  for (let i = 0; i < n; i++) s += ALPHANUMS[Math.floor(random() * ALPHANUMS.length)];
   return s;
 }
 

@@ -3,6 +3,9 @@
  * and, where a field is at fault, causes naming it.
  */
 
+import type { FieldError } from '../api/field-error.ts';
+import { invalidStatus } from '../api/status-errors.ts';
+
 export interface StatusCause {
   reason?: string;
   message?: string;
@@ -148,4 +151,10 @@ export function internalError(err: unknown): ApiError {
 
 export function timeout(message: string): ApiError {
   return new ApiError(504, 'Timeout', message);
+}
+
+/** 422 Invalid naming the object and every offending field */
+export function invalidObject(kind: string, name: string, errs: readonly FieldError[], group = ''): ApiError {
+  const st = invalidStatus(kind, name, errs, group);
+  return new ApiError(st.code, st.reason, st.message, st.details);
 }

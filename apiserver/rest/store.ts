@@ -22,7 +22,8 @@ import {
   notFound,
   timeout,
 } from './status.ts';
-import { clone, deepEqual, generateName, nowRfc3339, specPart } from './meta.ts';
+import { clone, deepEqual, generateName, specPart } from './meta.ts';
+import { rfc3339 } from '../../lib/time.ts';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -194,7 +195,7 @@ export class RestStore {
     const md = (obj.metadata ??= {});
     if (!md.name && md.generateName) md.name = generateName(md.generateName);
     md.uid = randomUUID();
-    md.creationTimestamp = nowRfc3339();
+    md.creationTimestamp = rfc3339();
     delete md.resourceVersion;
     delete md.deletionTimestamp;
     delete md.deletionGracePeriodSeconds;
@@ -390,7 +391,7 @@ export class RestStore {
           const prevGrace = md.deletionGracePeriodSeconds;
           // already terminating with an equal or shorter grace period: that one stands
           if (!(md.deletionTimestamp && prevGrace !== undefined && prevGrace !== null && prevGrace <= grace)) {
-            nmd.deletionTimestamp = nowRfc3339(new Date(Date.now() + grace * 1000));
+            nmd.deletionTimestamp = rfc3339(new Date(Date.now() + grace * 1000));
             nmd.deletionGracePeriodSeconds = grace;
           }
           graceful = true;
@@ -405,7 +406,7 @@ export class RestStore {
       }
       if (hasFinalizers(r, next) || graceful) {
         if (!nmd.deletionTimestamp) {
-          nmd.deletionTimestamp = nowRfc3339();
+          nmd.deletionTimestamp = rfc3339();
           nmd.deletionGracePeriodSeconds = 0;
         }
         if (isNamespace(r)) {

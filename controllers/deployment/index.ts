@@ -13,6 +13,7 @@ import type { ControllerContext, ControllerDefinition, Reconciler, Result } from
 import { stallCauses } from './causes.ts';
 import { podTemplateHash, sameTemplate } from './hash.ts';
 import { surgeAndUnavailable } from './rollout-math.ts';
+import { rfc3339 } from '../../lib/time.ts';
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
@@ -24,7 +25,7 @@ const UID_INDEX = 'uid';
 /** annotations of the Deployment not copied to its ReplicaSets */
 const NOT_COPIED = new Set(['kubectl.kubernetes.io/last-applied-configuration', REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS]);
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const now = () => rfc3339();
 const revisionOf = (rs: KubeObject) => Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
 const specReplicas = (rs: KubeObject): number => rs.spec?.replicas ?? 0;
 

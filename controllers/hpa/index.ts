@@ -19,6 +19,7 @@ import type { ControllerDefinition, Reconciler, Result } from '../controller.ts'
 import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, normalize, normalizeWithBehavior, recordScale, type Decision, type HpaMemory, type ScalingRules } from './behavior.ts';
 import { listPodMetrics, milli, podUsage } from './metrics.ts';
 import { averageValueReplicas, utilizationReplicas } from './replicas.ts';
+import { rfc3339 } from '../../lib/time.ts';
 
 /** how often each HPA is looked at (the controller's --horizontal-pod-autoscaler-sync-period) */
 export const HPA_SYNC_PERIOD_MS = 15_000;
@@ -267,7 +268,7 @@ export class HpaReconciler implements Reconciler {
 
   private async writeStatus(hpa: KubeObject, s: { currentReplicas: number; desiredReplicas: number; currentMetrics?: any[] }, conds: Map<ConditionType, Cond>, rescaled: boolean): Promise<void> {
     const prev = hpa.status ?? {};
-    const nowIso = new Date(this.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+    const nowIso = rfc3339(new Date(this.now()));
     const conditions: any[] = [];
     for (const type of ['AbleToScale', 'ScalingActive', 'ScalingLimited'] as ConditionType[]) {
       const old = (prev.conditions as any[] | undefined)?.find((c) => c.type === type);

@@ -14,6 +14,7 @@ import type { ControllerDefinition, Reconciler, Result } from '../controller.ts'
 import { servedResources } from '../garbage-collector/served.ts';
 import { updateConditions } from './conditions.ts';
 import { NamespaceContentDeleter } from './content.ts';
+import { rfc3339 } from '../../lib/time.ts';
 
 /** the token of spec.finalizers this controller owns */
 export const NAMESPACE_FINALIZER = 'kubernetes';
@@ -119,8 +120,4 @@ export class NamespaceReconciler implements Reconciler {
     }
     throw new Error(`could not finalize namespace ${ns.metadata.name}: it kept changing; it is tried again`);
   }
-}
-
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
 }

@@ -18,6 +18,7 @@ import { Leases, Nodes, Pods } from '../../lib/kube/resources.ts';
 import type { ControllerDefinition, ControllerOptions, Reconciler, Result } from '../controller.ts';
 import { conditionTaints, nodeCondition, reconcileConditionTaints, unknownConditions, type Taint } from './health.ts';
 import { noExecuteTaints, tolerationMs } from './tolerations.ts';
+import { rfc3339 } from '../../lib/time.ts';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const POD_NODE_INDEX = 'spec.nodeName';
@@ -100,7 +101,7 @@ export class NodeLifecycleReconciler implements Reconciler {
       return;
     }
     const now = this.now();
-    const nowIso = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+    const nowIso = rfc3339(new Date(now));
     const probe = this.observe(node, now);
     const before = probe.ready ?? nodeCondition(node, 'Ready')?.status;
     const silent = now - probe.at > this.options.nodeMonitorGracePeriodMs;
@@ -212,7 +213,7 @@ export class NodeLifecycleReconciler implements Reconciler {
     try {
       // the pod says why it goes before it goes
       if (podCondition(pod, DISRUPTION_TARGET)?.status !== 'True') {
-        const nowIso = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+        const nowIso = rfc3339(new Date(now));
         const condition = { type: DISRUPTION_TARGET, status: 'True', lastTransitionTime: nowIso, reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint' };
         await this.client.patch(Pods, namespace, name, { metadata: { uid: pod.metadata.uid }, status: { conditions: [condition] } }, 'strategic', { subresource: 'status' });
       }

@@ -13,6 +13,7 @@ import { labelSelectorFromObject } from '../../lib/selectors.ts';
 import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import { Expectations } from '../expectations.ts';
 import { lessValuableFirst } from './ranking.ts';
+import { rfc3339 } from '../../lib/time.ts';
 
 export const BURST_REPLICAS = 500;
 const OWNER_INDEX = 'controller-uid';
@@ -228,7 +229,7 @@ export class ReplicaSetReconciler implements Reconciler {
     const conditions = (rs.status?.conditions ?? []).filter((c: any) => c.type !== 'ReplicaFailure');
     const want = rs.spec?.replicas ?? 1;
     if (failure && active.length < want) {
-      conditions.push({ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure.message, lastTransitionTime: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z') });
+      conditions.push({ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure.message, lastTransitionTime: rfc3339(new Date(now)) });
     }
     const status: any = {
       replicas: active.length,

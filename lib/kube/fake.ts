@@ -8,6 +8,7 @@ import type { ApiClient, DeleteOptions, ListOptions, PatchOptions, PatchType, Wa
 import { ApiError } from './api.ts';
 import type { KubeObject, ObjectList } from './object.ts';
 import { apiVersionOf, type Resource } from './resources.ts';
+import { rfc3339 } from '../time.ts';
 
 export interface Action {
   verb: 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete' | 'watch';
@@ -86,7 +87,7 @@ export class FakeClient implements ApiClient {
     const o = structuredClone(obj);
     o.apiVersion ??= apiVersionOf(r);
     o.kind ??= r.kind;
-    o.metadata = { ...o.metadata, name, uid: randomUUID(), resourceVersion: String(++this.rv), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    o.metadata = { ...o.metadata, name, uid: randomUUID(), resourceVersion: String(++this.rv), creationTimestamp: rfc3339() };
     if (opts.dryRun) return o;
     this.objects.set(k, o);
     return structuredClone(o);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FakeClient } from './fake.ts';
-import { LeaderElector, microTime, type Lease, type LeaderElectorOptions } from './leader-election.ts';
+import { LeaderElector, type Lease, type LeaderElectorOptions } from './leader-election.ts';
+import { microTime } from '../time.ts';
 import { Leases } from './resources.ts';
 
 const MICRO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
@@ -36,7 +37,7 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 
 describe('LeaderElector', () => {
   it('formats MicroTime with microseconds', () => {
-    assert.equal(microTime(Date.UTC(2024, 0, 2, 3, 4, 5, 678)), '2024-01-02T03:04:05.678000Z');
+    assert.equal(microTime(new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678))), '2024-01-02T03:04:05.678000Z');
   });
 
   it('creates the Lease when absent, then renews it keeping acquireTime and transitions', async () => {
@@ -62,7 +63,7 @@ describe('LeaderElector', () => {
     assert.equal(client.writes()[1].verb, 'update');
     assert.equal(client.writes()[1].body.metadata.resourceVersion, rvBefore, 'the update is guarded by the resourceVersion read');
     assert.equal(after.acquireTime, spec.acquireTime);
-    assert.equal(after.renewTime, microTime(now));
+    assert.equal(after.renewTime, microTime(new Date(now)));
     assert.equal(after.leaseTransitions, 0);
   });
 
@@ -71,7 +72,7 @@ describe('LeaderElector', () => {
     let now = Date.UTC(2024, 0, 1);
     client.seed(Leases, {
       metadata: { name: 'skiff-controller-manager', namespace: 'kube-system' },
-      spec: { holderIdentity: 'old', leaseDurationSeconds: 15, acquireTime: microTime(now - 60_000), renewTime: microTime(now - 60_000), leaseTransitions: 4 },
+      spec: { holderIdentity: 'old', leaseDurationSeconds: 15, acquireTime: microTime(new Date(now - 60_000)), renewTime: microTime(new Date(now - 60_000)), leaseTransitions: 4 },
     });
     const { e, events } = elector(client, 'b', { clock: () => now });
     // the renewTime is old, but expiry is judged on this candidate's clock from when it first saw the record
@@ -83,7 +84,7 @@ describe('LeaderElector', () => {
 
     // the holder renews: the record changed, so the wait starts again
     const cur = lease(client);
-    client.seed(Leases, { ...cur, spec: { ...cur.spec, renewTime: microTime(now) } });
+    client.seed(Leases, { ...cur, spec: { ...cur.spec, renewTime: microTime(new Date(now)) } });
     now += 2000;
     assert.equal(await e.tryAcquireOrRenew(), false, 'a renewal seen 2 s ago is fresh');
     now += 14_000;
@@ -93,7 +94,7 @@ describe('LeaderElector', () => {
     const spec = lease(client).spec!;
     assert.equal(spec.holderIdentity, 'b');
     assert.equal(spec.leaseTransitions, 5);
-    assert.equal(spec.acquireTime, microTime(now));
+    assert.equal(spec.acquireTime, microTime(new Date(now)));
     assert.deepEqual(events, ['leader:old', 'leader:b']);
   });
 
@@ -102,7 +103,7 @@ describe('LeaderElector', () => {
     const now = Date.UTC(2024, 0, 1);
     client.seed(Leases, {
       metadata: { name: 'skiff-controller-manager', namespace: 'kube-system' },
-      spec: { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 2 },
+      spec: { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: microTime(new Date(now)), renewTime: microTime(new Date(now)), leaseTransitions: 2 },
     });
     const { e } = elector(client, 'c', { clock: () => now });
     assert.equal(await e.tryAcquireOrRenew(), true);

@@ -13,6 +13,7 @@
 import { isAlreadyExists, isConflict, isNotFound, type ApiClient } from './api.ts';
 import type { KubeObject } from './object.ts';
 import { Leases } from './resources.ts';
+import { microTime } from '../time.ts';
 
 export interface LeaseSpec {
   holderIdentity?: string;
@@ -51,10 +52,6 @@ export interface LeaderElectorOptions {
 
 const JITTER_FACTOR = 1.2;
 
-/** metav1.MicroTime: RFC 3339 in UTC with microseconds */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 export class LeaderElector {
   private readonly leaseDurationMs: number;
@@ -184,8 +181,8 @@ export class LeaderElector {
     const desired: LeaseSpec = {
       holderIdentity: identity,
       leaseDurationSeconds: Math.max(1, Math.floor(this.leaseDurationMs / 1000)),
-      acquireTime: microTime(now),
-      renewTime: microTime(now),
+      acquireTime: microTime(new Date(now)),
+      renewTime: microTime(new Date(now)),
       leaseTransitions: 0,
     };
     let lease: Lease;
@@ -236,8 +233,8 @@ export class LeaderElector {
       spec: {
         holderIdentity: '',
         leaseDurationSeconds: 1,
-        acquireTime: microTime(now),
-        renewTime: microTime(now),
+        acquireTime: microTime(new Date(now)),
+        renewTime: microTime(new Date(now)),
         leaseTransitions: this.observed.leaseTransitions ?? 0,
       },
     };

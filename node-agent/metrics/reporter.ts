@@ -11,16 +11,13 @@ import type { KubeObject } from '../../lib/kube/object.ts';
 import { NodeMetrics, PodMetrics } from '../../lib/kube/resources.ts';
 import type { CriClient } from '../cri/client.ts';
 import * as L from '../pods/labels.ts';
+import { rfc3339 } from '../../lib/time.ts';
 
 export const METRICS_PERIOD_MS = 15_000;
 
 interface Sample {
   at: number;
   cpuNs: number;
-}
-
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** CPU time of the whole host in ns (from /proc/stat) and the memory in use (MemTotal - MemAvailable). */

@@ -10,6 +10,7 @@ import type { KubeObject } from '../../lib/kube/object.ts';
 import { Leases, Nodes } from '../../lib/kube/resources.ts';
 import type { Image } from '../cri/types.ts';
 import { hostFacts, pressure, type HostFacts } from './host.ts';
+import { microTime, rfc3339 } from '../../lib/time.ts';
 
 export const LEASE_NAMESPACE = 'kube-node-lease';
 export const LEASE_DURATION_SECONDS = 40;
@@ -37,13 +38,6 @@ export interface NodeStatusOptions {
   log?: (msg: string) => void;
 }
 
-function microTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 export class NodeStatusReporter {
   private facts: HostFacts;

@@ -22,7 +22,8 @@ import * as L from './labels.ts';
 import { ProbeManager, runProbe } from './probes.ts';
 import type { RuntimeCache, RuntimePod } from './runtime-cache.ts';
 import { containerConfig, containerHash, hostsFile, podCgroupParent, podDir, podLogDir, sandboxConfig, type NodeContext } from './spec.ts';
-import { podStatus, readTerminationMessage, rfc3339, type Waiting } from './status.ts';
+import { podStatus, readTerminationMessage, type Waiting } from './status.ts';
+import { rfc3339 } from '../../lib/time.ts';
 import { containerMounts, prepareVolumes, removePodDir, type PreparedVolume } from './volumes.ts';
 
 export interface PodManagerOptions {

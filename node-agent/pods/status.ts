@@ -9,6 +9,7 @@ import type { ContainerStatus } from '../cri/types.ts';
 import * as L from './labels.ts';
 import type { RuntimePod } from './runtime-cache.ts';
 import { qosClass } from './spec.ts';
+import { rfc3339 } from '../../lib/time.ts';
 
 /** Why a container is not running, when the agent knows better than the runtime */
 export interface Waiting {
@@ -37,10 +38,6 @@ export interface StatusInputs {
   /** reads the termination message of a container (file or log tail) */
   terminationMessage?: (cs: ContainerStatus) => string | undefined;
   now?: Date;
-}
-
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function nsToTime(ns: string): string | undefined {

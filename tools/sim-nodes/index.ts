@@ -15,8 +15,9 @@ import { isPodTerminal } from '../../lib/kube/pods.ts';
 import { Leases, Nodes, Pods } from '../../lib/kube/resources.ts';
 import { fallbackPodCidr, nodeAddress, parseCidr, PodIpPool } from './addresses.ts';
 import { KeyedPool } from './keyed-pool.ts';
-import { leaseObject, microTime, NODE_LEASE_NAMESPACE, nodeConditions, nodeObject } from './node-objects.ts';
-import { containerFate, desiredPodStatus, rfc3339, statusSignature } from './pod-status.ts';
+import { leaseObject, NODE_LEASE_NAMESPACE, nodeConditions, nodeObject } from './node-objects.ts';
+import { containerFate, desiredPodStatus, statusSignature } from './pod-status.ts';
+import { microTime, rfc3339 } from '../../lib/time.ts';
 
 export { NEVER_READY, DOES_NOT_EXIST } from './pod-status.ts';
 

@@ -1,6 +1,6 @@
 /** The Node and Lease objects a simulated kubelet registers and keeps fresh. */
 import type { KubeObject } from '../../lib/kube/object.ts';
-import { rfc3339 } from './pod-status.ts';
+import { microTime, rfc3339 } from '../../lib/time.ts';
 
 export interface NodeShape {
   name: string;
@@ -79,10 +79,6 @@ export function nodeObject(shape: NodeShape, now: Date): KubeObject {
   };
 }
 
-/** Lease times are MicroTime: microseconds, always six digits */
-export function microTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 export function leaseObject(node: KubeObject, now: Date): KubeObject {
   return {

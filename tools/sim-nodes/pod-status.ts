@@ -28,11 +28,6 @@ export interface PodStatusInput {
   pullBackOff: boolean;
 }
 
-/** RFC 3339 without fractions, as the API shows times */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
 function condition(pod: KubeObject, type: string, status: 'True' | 'False', now: string, reason?: string, message?: string): any {
   const old = (pod.status?.conditions as any[] | undefined)?.find((c) => c.type === type);
   const since = old && old.status === status && old.lastTransitionTime ? old.lastTransitionTime : now;

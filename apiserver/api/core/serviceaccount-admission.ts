@@ -7,6 +7,7 @@
  * not mount something there already. Mirror pods are left alone.
  */
 import { forbidden } from '../../rest/status.ts';
+import { generateNameSuffix } from '../../rest/meta.ts';
 
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
 export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -15,15 +16,6 @@ export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 /** the lifetime kubelets ask for: just over an hour, recognisable as the admission's default */
 export const TOKEN_VOLUME_EXPIRATION_SECONDS = 3607;
 export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
-
-/** the characters of Kubernetes' random name suffixes (no vowels, no look-alikes) */
-const SUFFIX_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
-
-export function randomSuffix(n = 5, random: () => number = Math.random): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += SUFFIX_CHARS[Math.floor(random() * SUFFIX_CHARS.length)];
-  return s;
-}
 
 /** the ServiceAccount of a namespace, or undefined when there is none */
 export type ServiceAccountLookup = (namespace: string, name: string) => Promise<any | undefined> | any | undefined;
@@ -110,7 +102,7 @@ function mountApiAccess(spec: any, random?: () => number): void {
   const existing = volumes.find((v) => typeof v?.name === 'string' && v.name.startsWith(TOKEN_VOLUME_PREFIX));
   const names = new Set(volumes.map((v) => v?.name));
   let volumeName = existing?.name as string | undefined;
-  while (!volumeName || (!existing && names.has(volumeName))) volumeName = TOKEN_VOLUME_PREFIX + randomSuffix(5, random);
+  while (!volumeName || (!existing && names.has(volumeName))) volumeName = TOKEN_VOLUME_PREFIX + generateNameSuffix(5, random);
   let needed = false;
   for (const list of [spec.initContainers, spec.containers]) {
     if (!Array.isArray(list)) continue;

@@ -7,10 +7,10 @@
  * Also: the check of a bound token's objects when it is presented (`boundTokenStillValid`).
  */
 import type { ServiceAccountClaims, ServiceAccountTokenRequest } from '../../auth/service-account.ts';
-import { ApiError, badRequest, conflict, notFound } from '../../rest/status.ts';
-import { invalidStatus } from '../status-errors.ts';
+import { badRequest, conflict, invalidObject, notFound } from '../../rest/status.ts';
 import type { FieldError } from '../field-error.ts';
 import { invalid } from '../validation/errors.ts';
+import { rfc3339 } from '../../../lib/time.ts';
 
 export const TOKEN_REQUEST_API_VERSION = 'authentication.k8s.io/v1';
 export const DEFAULT_TOKEN_REQUEST_SECONDS = 3600;
@@ -31,10 +31,7 @@ export interface TokenRequestDeps {
   now?: () => number;
 }
 
-function invalidTokenRequest(name: string, errs: FieldError[]): ApiError {
-  const st = invalidStatus('TokenRequest', name, errs, 'authentication.k8s.io') as any;
-  return new ApiError(st.code, st.reason, st.message, st.details);
-}
+const invalidTokenRequest = (name: string, errs: FieldError[]) => invalidObject('TokenRequest', name, errs, 'authentication.k8s.io');
 
 /** ValidateTokenRequest: the lifetime bounds */
 export function validateTokenRequest(tr: any): FieldError[] {
@@ -47,10 +44,6 @@ export function validateTokenRequest(tr: any): FieldError[] {
   if (secs < MIN_TOKEN_REQUEST_SECONDS) errs.push(invalid('spec.expirationSeconds', secs, 'may not specify a duration less than 10 minutes'));
   if (secs > MAX_TOKEN_REQUEST_SECONDS) errs.push(invalid('spec.expirationSeconds', secs, 'may not specify a duration larger than 2^32 seconds'));
   return errs;
-}
-
-function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 /** handles POST .../namespaces/<ns>/serviceaccounts/<name>/token; returns the TokenRequest to answer with (201) */
@@ -134,9 +127,9 @@ export async function createTokenRequest(deps: TokenRequestDeps, namespace: stri
   return {
     kind: 'TokenRequest',
     apiVersion: TOKEN_REQUEST_API_VERSION,
-    metadata: { name, namespace, creationTimestamp: rfc3339(nowMs) },
+    metadata: { name, namespace, creationTimestamp: rfc3339(new Date(nowMs)) },
     spec: { audiences: spec.audiences, expirationSeconds: spec.expirationSeconds, boundObjectRef: ref ?? null },
-    status: { token, expirationTimestamp: rfc3339((now + spec.expirationSeconds) * 1000) },
+    status: { token, expirationTimestamp: rfc3339(new Date((now + spec.expirationSeconds) * 1000)) },
   };
 }
 
