@@ -12,6 +12,7 @@ import path from 'node:path';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
 import { eventually } from './harness/eventually.ts';
+import { inPod } from './harness/pods.ts';
 import { Client } from '../lib/kube/client.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
 import { ConfigMaps, Pods, ServiceAccounts } from '../lib/kube/resources.ts';
@@ -32,36 +33,13 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
   let s: SkiffProcess;
   let c: Client;
 
-  /**
-   * runs `script` in a fresh pod of the default namespace and returns what it wrote to its termination log; the host's
-   * kubectl (a static binary) is mounted at /kubectl
-   */
-  async function inPod(name: string, script: string): Promise<{ pod: KubeObject; out: string }> {
-    await c.create(Pods, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace: 'default' },
-      spec: {
-        restartPolicy: 'Never',
-        terminationGracePeriodSeconds: 1,
-        volumes: [{ name: 'kubectl', hostPath: { path: KUBECTL, type: 'File' } }],
-        containers: [
-          {
-            name: 'c',
-            image: BUSYBOX,
-            env: [{ name: 'HOME', value: '/tmp' }],
-            volumeMounts: [{ name: 'kubectl', mountPath: '/kubectl', readOnly: true }],
-            command: ['sh', '-c', `(${script}) > /dev/termination-log 2>&1`],
-          },
-        ],
-      },
-    });
-    const pod = await eventually(`pod ${name} finished`, async () => {
-      const p = await c.get<KubeObject>(Pods, 'default', name);
-      return (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') && p;
-    }, 90_000, 250);
-    return { pod, out: pod.status.containerStatuses[0].state.terminated.message ?? '' };
-  }
+  /** for scripts run with inPod, in the default namespace: the host's kubectl (a static binary) is mounted at /kubectl */
+  const scriptPod = {
+    image: BUSYBOX,
+    spec: { terminationGracePeriodSeconds: 1, volumes: [{ name: 'kubectl', hostPath: { path: KUBECTL, type: 'File' } }] },
+    container: { env: [{ name: 'HOME', value: '/tmp' }], volumeMounts: [{ name: 'kubectl', mountPath: '/kubectl', readOnly: true }] },
+    timeoutMs: 90_000,
+  };
 
   before(async () => {
     // the API server listens on the host's addresses: the kubernetes Service forwards pods to one of them
@@ -99,7 +77,7 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
       // no flags that change the client configuration: kubectl only falls back to the in-cluster one without them
       'timeout 30 /kubectl get pods -o name; echo "get=$?"',
     ].join('; ');
-    const { pod, out } = await inPod('reader', script);
+    const { pod, out } = await inPod(c, 'reader', script, scriptPod);
     assert.equal(pod.spec.serviceAccountName, 'default');
     const vol = pod.spec.volumes.find((v: any) => v.name.startsWith('kube-api-access-'));
     assert.ok(vol, 'the admission added the API access volume');
@@ -113,7 +91,7 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
   });
 
   it('the projected ca.crt is the cluster CA', async () => {
-    const { out } = await inPod('ca', `cat ${SA_DIR}/ca.crt`);
+    const { out } = await inPod(c, 'ca', `cat ${SA_DIR}/ca.crt`, scriptPod);
     const ca = readFileSync(path.join(s.dataDir, 'pki', 'ca.crt'), 'utf8');
     assert.equal(out.trim(), ca.trim());
   });

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { ROOT, releaseFolder, startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { hasKubectl, kubectlOk } from './harness/kubectl.ts';
 import { eventually } from './harness/eventually.ts';
+import { inPod } from './harness/pods.ts';
 import { cidrsOverlap, createNetnsLab, freeRange, netnsLabMissing, type LabHost, type NetnsLab } from './harness/netns.ts';
 import { Client } from '../lib/kube/client.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
@@ -353,20 +354,9 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
       `for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://${fqdn}/name || echo "wget ${fqdn} failed: $?"; done`,
       'for i in 1 2 3 4; do timeout 3 wget -q -O- http://web/name || echo "wget web failed: $?"; done',
     ].join('\n');
-    const clients = nodes.map((n, i) => ({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: `rr-${'ab'[i]}`, namespace: NS },
-      spec: { nodeName: n, restartPolicy: 'Never', containers: [{ name: 'wget', image: BUSYBOX, command: ['sh', '-c', `(${script}) > /dev/termination-log 2>&1`] }] },
-    }));
-    for (const p of clients) await c.create(Pods, p);
-    const finished = await Promise.all(clients.map((p) =>
-      eventually(`${p.metadata.name} finished`, async () => {
-        const x = await c.get<KubeObject>(Pods, NS, p.metadata.name);
-        return (x.status?.phase === 'Succeeded' || x.status?.phase === 'Failed') && x;
-      }, 40_000, 200)));
-    for (const p of finished) {
-      const out = (p.status.containerStatuses?.[0]?.state?.terminated?.message ?? '').trim();
+    const finished = await Promise.all(nodes.map((n, i) => inPod(c, `rr-${'ab'[i]}`, script, { namespace: NS, image: BUSYBOX, spec: { nodeName: n }, timeoutMs: 40_000 })));
+    for (const { pod: p, out: message } of finished) {
+      const out = message.trim();
       assert.equal(p.status.phase, 'Succeeded', `${p.metadata.name}: ${out}`);
       const [ns, ...names] = out.split('\n');
       // the pod asks its own node's DNS (node-local address on that node's lo), which answers for both names

@@ -14,6 +14,7 @@ import * as dnsPacket from 'dns-packet';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { kubectlOk } from './harness/kubectl.ts';
 import { eventually } from './harness/eventually.ts';
+import { inPod } from './harness/pods.ts';
 import { Client } from '../lib/kube/client.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
 import { EndpointSlices, Pods } from '../lib/kube/resources.ts';
@@ -79,15 +80,8 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
   const readyEndpoints = async (svc: string) =>
     (await c.list<KubeObject>(EndpointSlices, { namespace: NS, labelSelector: `kubernetes.io/service-name=${svc}` })).items.flatMap((sl: any) => (sl.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false));
 
-  /** runs `script` in a fresh pod and returns what it wrote to its termination log */
-  async function inPod(name: string, script: string): Promise<string> {
-    await c.create(Pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: BUSYBOX, command: ['sh', '-c', `(${script}) > /dev/termination-log 2>&1`] }] } });
-    const p = await eventually(`pod ${name} finished`, async () => {
-      const p = await c.get<KubeObject>(Pods, NS, name);
-      return (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') && p;
-    }, 60_000, 200);
-    return p.status.containerStatuses[0].state.terminated.message ?? '';
-  }
+  /** for scripts run with inPod */
+  const scriptPod = { namespace: NS, image: BUSYBOX };
 
   before(async () => {
     s = await startSkiff({ agent: true, args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, '--service-cidr', SERVICE_CIDR, '--cluster-dns', DNS] });
@@ -111,7 +105,7 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
   });
 
   it('from a pod, the short name and the FQDN reach each of 3 replicas in strict turn', async () => {
-    const out = await inPod('rr', 'for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://web/i; done; for i in 1 2 3; do timeout 3 wget -q -O- http://web.default.svc.cluster.local/i; done');
+    const { out } = await inPod(c, 'rr', 'for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://web/i; done; for i in 1 2 3; do timeout 3 wget -q -O- http://web.default.svc.cluster.local/i; done', scriptPod);
     const names = out.trim().split('\n');
     assert.equal(names.length, 9, out);
     assert.equal(new Set(names.slice(0, 3)).size, 3, `the first three answers come from three pods: ${names}`);
@@ -181,7 +175,7 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
     try {
       udpServiceTo(responder.address().port);
       const ip = vip('udp');
-      const out = await inPod('udp-client', `for i in $(seq 1 20); do nslookup anything.example ${ip} && break; sleep 0.3; done`);
+      const { out } = await inPod(c, 'udp-client', `for i in $(seq 1 20); do nslookup anything.example ${ip} && break; sleep 0.3; done`, scriptPod);
       assert.match(out, /Address: 192\.0\.2\.123/);
       // a flow from one client port keeps its conntrack entry; when the endpoint goes away the entry must go with it
       const second = await responderAnswering('192.0.2.124');
@@ -281,7 +275,7 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
     assert.match(nx, /status: NXDOMAIN/);
     assert.match(nx, /SOA/);
     // and from a pod, with the search path
-    const out = await inPod('dnsq', 'nslookup web-headless.default.svc.cluster.local | grep -c "^Address: 10\\."');
+    const { out } = await inPod(c, 'dnsq', 'nslookup web-headless.default.svc.cluster.local | grep -c "^Address: 10\\."', scriptPod);
     assert.equal(out.trim(), '3');
   });
 });
