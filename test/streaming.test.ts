@@ -12,12 +12,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { KUBECTL_127, kubectlAsync } from './harness/kubectl.ts';
 import { eventually } from './harness/eventually.ts';
+import { freePort } from './harness/ports.ts';
 import { Client } from '../lib/kube/client.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
 import { Nodes, Pods } from '../lib/kube/resources.ts';
@@ -52,14 +52,6 @@ const SPDY_KUBECTLS: [string, string][] = (
     ['1.27', KUBECTL_127],
   ] as [string, string][]
 ).filter(([, bin]) => existsSync(bin));
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** An HTTPS GET to the streaming server with the given client credentials: the status code, or the TLS error. */
 function agentGet(port: number, p: string, creds: { cert?: string; key?: string }): Promise<number | string> {
