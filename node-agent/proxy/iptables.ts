@@ -57,7 +57,7 @@ function proto(sp: ServicePort): string {
 
 export class IptablesProxier {
   private readonly p: string;
-  private readonly applied = new Map<string, Applied>();
+  private applied = new Map<string, Applied>();
   private dispatchSignature = '';
   private first = true;
   private readonly log: (msg: string) => void;
@@ -127,8 +127,8 @@ export class IptablesProxier {
     const filter: string[] = [];
     const declare = new Set<string>();
     const remove = new Set<string>();
-    const wanted = new Map(ports.map((sp) => [sp.key, sp]));
-    const appliedBefore = new Map(this.applied);
+    /** what is applied once this sync's rules are in: the record is replaced only then, so a failed sync's retry writes them again */
+    const next = new Map<string, Applied>();
     let stale: string[] = [];
     if (this.first) {
       // whatever an earlier run left is replaced: every chain of ours is rewritten or removed
@@ -166,7 +166,10 @@ export class IptablesProxier {
     const staleUdp: { vip: string; ip: string }[] = [];
     for (const sp of ports) {
       const prev = this.applied.get(sp.key);
-      if (prev && prev.signature === sp.signature && !this.first) continue;
+      if (prev && prev.signature === sp.signature && !this.first) {
+        next.set(sp.key, prev);
+        continue;
+      }
       if (prev && sp.protocol === 'UDP') {
         const now = new Set(sp.endpoints.map((e) => `${e.ip}:${e.port}`));
         for (const ep of prev.udpEndpoints ?? []) if (!now.has(ep)) for (const vip of sp.clusterIPs) staleUdp.push({ vip, ip: ep.slice(0, ep.lastIndexOf(':')) });
@@ -212,17 +215,16 @@ export class IptablesProxier {
         }
       }
       for (const old of prev?.chains ?? []) if (!chains.includes(old)) remove.add(old);
-      this.applied.set(sp.key, { signature: sp.signature, chains, udpEndpoints: sp.protocol === 'UDP' ? sp.endpoints.map((e) => `${e.ip}:${e.port}`) : undefined });
+      next.set(sp.key, { signature: sp.signature, chains, udpEndpoints: sp.protocol === 'UDP' ? sp.endpoints.map((e) => `${e.ip}:${e.port}`) : undefined });
     }
-    for (const [key, a] of [...this.applied]) {
-      if (wanted.has(key)) continue;
-      for (const c of a.chains) remove.add(c);
-      this.applied.delete(key);
-    }
-    const keep = new Set([...this.applied.values()].flatMap((a) => a.chains).concat([this.services, this.nodePorts, this.post]));
+    for (const [key, a] of this.applied) if (!next.has(key)) for (const c of a.chains) remove.add(c);
+    const keep = new Set([...next.values()].flatMap((a) => a.chains).concat([this.services, this.nodePorts, this.post]));
     for (const c of stale) if (!keep.has(c)) remove.add(c);
     for (const c of remove) if (keep.has(c)) remove.delete(c);
-    if (!rewriteDispatch && rewritten === 0 && remove.size === 0) return 0;
+    if (!rewriteDispatch && rewritten === 0 && remove.size === 0) {
+      this.applied = next;
+      return 0;
+    }
     const natText = [
       '*nat',
       ...[...declare].map((c) => `:${c} - [0:0]`),
@@ -233,14 +235,8 @@ export class IptablesProxier {
       'COMMIT',
       '',
     ].join('\n');
-    try {
-      await restore(natText + (rewriteDispatch ? ['*filter', ...filter, 'COMMIT', ''].join('\n') : ''));
-    } catch (e) {
-      // what was recorded above is not in the kernel: the retry must rewrite it, not skip it as applied
-      this.applied.clear();
-      for (const [k, v] of appliedBefore) this.applied.set(k, v);
-      throw e;
-    }
+    await restore(natText + (rewriteDispatch ? ['*filter', ...filter, 'COMMIT', ''].join('\n') : ''));
+    this.applied = next;
     await this.clearStaleUdp(staleUdp);
     if (this.first) await this.ensureJumps(); // the chains exist now
     this.dispatchSignature = dispatch;
