@@ -1,9 +1,10 @@
 /**
  * Watch benchmark: how fast one watcher receives events, and fan-out of pod events to many watchers
  * (1,000 watchers, 100 pod writes/s): delivery latency from the write's start to its arrival at each watcher,
- * missed events, and the server's memory per open watcher. The fan-out runs twice: with the watchers multiplexed on
- * HTTP/2 connections of 100 streams (how a Go client such as kubectl or a client-go controller watches: it opens
- * another connection when one is full) and with one HTTP/1.1 connection per watcher.
+ * missed events, and the server's memory per open watcher (read once the watchers are connected and again once the
+ * fan-out's events have been delivered to them; the larger reading is the figure). The fan-out runs twice: with the
+ * watchers multiplexed on HTTP/2 connections of 100 streams (how a Go client such as kubectl or a client-go controller
+ * watches: it opens another connection when one is full) and with one HTTP/1.1 connection per watcher.
  */
 import https from 'node:https';
 import http2 from 'node:http2';
@@ -178,9 +179,21 @@ interface MemoryPerWatcher {
   bytes: number;
 }
 
-function perWatcher(before: NodeJS.MemoryUsage, after: NodeJS.MemoryUsage): MemoryPerWatcher {
-  const rss = (after.rss - before.rss) / WATCHERS;
-  const heap = (after.heapUsed + after.external - (before.heapUsed + before.external)) / WATCHERS;
+/** the growth between two readings, in bytes: of the RSS, and of the heap plus external memory */
+interface Growth {
+  rss: number;
+  heap: number;
+}
+
+function growth(before: NodeJS.MemoryUsage, after: NodeJS.MemoryUsage): Growth {
+  return { rss: after.rss - before.rss, heap: after.heapUsed + after.external - (before.heapUsed + before.external) };
+}
+
+/** per watcher, from the growth between two readings less what else grew meanwhile (`less`) */
+function perWatcher(before: NodeJS.MemoryUsage, after: NodeJS.MemoryUsage, less: Growth = { rss: 0, heap: 0 }): MemoryPerWatcher {
+  const g = growth(before, after);
+  const rss = (g.rss - less.rss) / WATCHERS;
+  const heap = (g.heap - less.heap) / WATCHERS;
   return { rss, heap, bytes: Math.max(rss, heap) };
 }
 
@@ -281,7 +294,17 @@ interface FanoutResult {
   p50: number;
   p99: number;
   missed: number;
-  memory: MemoryPerWatcher;
+  /** memory per watcher once the watchers are connected, before any event */
+  connected: MemoryPerWatcher;
+  /** memory per watcher once the fan-out's events have been delivered, less the memory of the pods they wrote */
+  afterEvents: MemoryPerWatcher;
+  /** the memory of the pods the fan-out writes, in the server without watchers (the reference taken off afterEvents) */
+  pods: Growth;
+  /** RSS growth per watcher (less the pods') still held once the watchers are closed: what of the after-events RSS
+   * the process keeps whether or not watchers are open (memory its allocators keep after a peak) */
+  closedRss: number;
+  /** the figure: the larger of the two readings */
+  bytes: number;
   delivered: number;
   serverCpu: number;
   clientCpu: number;
@@ -291,7 +314,9 @@ interface FanoutResult {
 
 async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: Shape, ns: string): Promise<FanoutResult> {
   // retained memory: the server's figures after a full collection (SIGUSR2 under --expose-gc writes them to a file),
-  // before and after the watchers are open, so that garbage of the TLS handshakes does not count as the watchers'
+  // before and after the watchers are open, so that garbage of the TLS handshakes does not count as the watchers', and
+  // again once the events have been delivered (what a watcher holds once data has flowed through it: buffers grown,
+  // per-stream state)
   const settled = async () => {
     rmSync(memoryReport, { force: true });
     process.kill(pid, 'SIGUSR2');
@@ -301,7 +326,23 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
   await c.request('POST', '/api/v1/namespaces', { metadata: { name: ns } });
   // no controller-manager runs here to give the namespace its default ServiceAccount, which pods need
   await c.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'default' } });
+  const total = FANOUT_RATE * FANOUT_SECONDS;
+  const written = FANOUT_RATE * WARMUP_SECONDS + total;
+  // The reading after the events also holds the pods they wrote (in the store and the watch cache), which are not the
+  // watchers' memory: as many of the same pods written first to another namespace, while no watcher is open, measure
+  // that part, which is taken off the second reading (they stay in the cache's window too, within its capacity).
+  const controlNs = `${ns}-control`;
+  await c.request('POST', '/api/v1/namespaces', { metadata: { name: controlNs } });
+  await c.request('POST', `/api/v1/namespaces/${controlNs}/serviceaccounts`, { metadata: { name: 'default' } });
+  const empty = await settled();
+  await pool(written, 32, async (i) => {
+    const pod = benchPod(`f-${i}`);
+    pod.metadata.annotations['bench.skiff.dev/sent'] = String(performance.timeOrigin + performance.now());
+    const r = await c.request('POST', `/api/v1/namespaces/${controlNs}/pods`, pod);
+    if (r.status !== 201) throw new Error(`pod create failed: ${r.status} ${r.body.slice(0, 300)}`);
+  });
   const before = await settled();
+  const pods = growth(empty, before);
   const latencies: number[] = [];
   const counts = new Array<number>(WATCHERS).fill(0);
   // events of pods written before `measuredFrom` are the warm-up's: delivered, not counted
@@ -312,7 +353,7 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
     counts[w]++;
   });
   await new Promise((r) => setTimeout(r, 1000));
-  const memory = perWatcher(before, await settled());
+  const connected = perWatcher(before, await settled());
   // pods written at the benchmark's rate, each carrying the time its create was sent
   const writePods = async (from: number, count: number) => {
     const t0 = Date.now();
@@ -334,7 +375,6 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
   // of their first calls (code still being compiled, buffers being grown)
   await writePods(0, FANOUT_RATE * WARMUP_SECONDS);
   await new Promise((r) => setTimeout(r, 500));
-  const total = FANOUT_RATE * FANOUT_SECONDS;
   const serverCpu0 = cpuSeconds(pid);
   const clientCpu0 = cpuSeconds(process.pid);
   const t0 = Date.now();
@@ -345,7 +385,11 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
   const seconds = (Date.now() - t0) / 1000;
   const serverCpu = (cpuSeconds(pid) - serverCpu0) / seconds;
   const clientCpu = (cpuSeconds(process.pid) - clientCpu0) / seconds;
+  // the second reading, with the watchers still open and every event delivered
+  const afterEvents = perWatcher(before, await settled(), pods);
   watchers.stop();
+  await new Promise((r) => setTimeout(r, 1000));
+  const closedRss = perWatcher(before, await settled(), pods).rss;
   const missed = counts.reduce((a, n) => a + (total - n), 0);
   latencies.sort((a, b) => a - b);
   return {
@@ -354,7 +398,11 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     missed,
-    memory,
+    connected,
+    afterEvents,
+    pods,
+    closedRss,
+    bytes: Math.max(connected.bytes, afterEvents.bytes),
     delivered: latencies.length,
     serverCpu,
     clientCpu,
@@ -415,18 +463,39 @@ export async function run(): Promise<Record<string, unknown>> {
       `${f.createP50.toFixed(1)}/${f.createP99.toFixed(1)}`,
     ]),
   ]);
-  printTable(`Server memory per watcher (after a full collection, ${WATCHERS} watchers; bytes/watcher is the larger of RSS growth and heap + external growth)`, [
-    ['connections', 'RSS growth', 'heap + external growth', 'API server bytes/watcher', 'target bytes', 'bare node server, same connections (same run)', 'ratio to the bare server'],
-    ...results.map((f, i) => [
-      SHAPE_NAMES[f.shape],
-      f.memory.rss.toFixed(0),
-      f.memory.heap.toFixed(0),
-      f.memory.bytes.toFixed(0),
-      '20480',
-      floors[i].bytes.toFixed(0),
-      (f.memory.bytes / floors[i].bytes).toFixed(2),
-    ]),
-  ]);
+  const mb = (n: number) => (n / 2 ** 20).toFixed(1);
+  printTable(
+    `Server memory per watcher (after a full collection, ${WATCHERS} watchers; a reading is the larger of RSS growth and heap + external growth, ` +
+      `read once connected and again once the events were delivered, less the memory of the pods they wrote; bytes/watcher is the larger reading)`,
+    [
+      [
+        'connections',
+        'connected: RSS / heap+ext growth',
+        'connected bytes/watcher',
+        'after events: RSS / heap+ext growth',
+        'after events bytes/watcher',
+        "pods' own RSS / heap+ext MB (taken off)",
+        'RSS growth still held once closed',
+        'API server bytes/watcher',
+        'target bytes',
+        'bare node server, same connections (same run)',
+        'ratio to the bare server',
+      ],
+      ...results.map((f, i) => [
+        SHAPE_NAMES[f.shape],
+        `${f.connected.rss.toFixed(0)} / ${f.connected.heap.toFixed(0)}`,
+        f.connected.bytes.toFixed(0),
+        `${f.afterEvents.rss.toFixed(0)} / ${f.afterEvents.heap.toFixed(0)}`,
+        f.afterEvents.bytes.toFixed(0),
+        `${mb(f.pods.rss)} / ${mb(f.pods.heap)}`,
+        f.closedRss.toFixed(0),
+        f.bytes.toFixed(0),
+        '20480',
+        floors[i].bytes.toFixed(0),
+        (f.bytes / floors[i].bytes).toFixed(2),
+      ]),
+    ],
+  );
   const [h2, h1] = results;
   return {
     single_watcher_events_per_s: Math.round(single.live),
@@ -436,16 +505,30 @@ export async function run(): Promise<Record<string, unknown>> {
     fanout_p99_ms: Number(h1.p99.toFixed(2)),
     fanout_p50_ms: Number(h1.p50.toFixed(2)),
     fanout_missed_events: h1.missed,
-    bytes_per_watcher: Math.round(h1.memory.bytes),
+    // bytes per watcher: the larger of the reading once connected and the one once the events were delivered
+    bytes_per_watcher: Math.round(h1.bytes),
+    connected_bytes_per_watcher: Math.round(h1.connected.bytes),
+    after_events_bytes_per_watcher: Math.round(h1.afterEvents.bytes),
+    after_events_pods_rss_bytes: Math.round(h1.pods.rss),
+    after_events_pods_heap_bytes: Math.round(h1.pods.heap),
+    closed_rss_bytes_per_watcher: Math.round(h1.closedRss),
     idle_bytes_per_watcher: Math.round(floors[1].bytes),
     fanout_server_cpu_cores: Number(h1.serverCpu.toFixed(2)),
     fanout_watchers_cpu_cores: Number(h1.clientCpu.toFixed(2)),
     h2_fanout_p99_ms: Number(h2.p99.toFixed(2)),
     h2_fanout_p50_ms: Number(h2.p50.toFixed(2)),
     h2_fanout_missed_events: h2.missed,
-    h2_bytes_per_watcher: Math.round(h2.memory.bytes),
-    h2_rss_bytes_per_watcher: Math.round(h2.memory.rss),
-    h2_heap_bytes_per_watcher: Math.round(h2.memory.heap),
+    h2_bytes_per_watcher: Math.round(h2.bytes),
+    // the reading once connected (as before the second reading was added), then the one after the events
+    h2_rss_bytes_per_watcher: Math.round(h2.connected.rss),
+    h2_heap_bytes_per_watcher: Math.round(h2.connected.heap),
+    h2_connected_bytes_per_watcher: Math.round(h2.connected.bytes),
+    h2_after_events_bytes_per_watcher: Math.round(h2.afterEvents.bytes),
+    h2_after_events_rss_bytes_per_watcher: Math.round(h2.afterEvents.rss),
+    h2_after_events_heap_bytes_per_watcher: Math.round(h2.afterEvents.heap),
+    h2_after_events_pods_rss_bytes: Math.round(h2.pods.rss),
+    h2_after_events_pods_heap_bytes: Math.round(h2.pods.heap),
+    h2_closed_rss_bytes_per_watcher: Math.round(h2.closedRss),
     h2_idle_bytes_per_watcher: Math.round(floors[0].bytes),
     h2_fanout_server_cpu_cores: Number(h2.serverCpu.toFixed(2)),
     h2_fanout_watchers_cpu_cores: Number(h2.clientCpu.toFixed(2)),
