@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { FakeClient } from '../lib/kube/fake.ts';
 import { ConfigMaps, Leases } from '../lib/kube/resources.ts';
 import { keyOf } from '../lib/kube/object.ts';
+import type { LeaderElectorOptions } from '../lib/kube/leader-election.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import { ControllerManager, selectControllers } from './manager.ts';
 import type { ControllerDefinition } from './controller.ts';
@@ -88,4 +89,176 @@ test('a singleton controller beside a shared queue acts in one manager at a time
   assert.deepEqual(acted, [`${caughtUp[0]} n/x`], 'only the Lease holder reconciled, once');
   const lease = await client.get(Leases, 'kube-system', 'skiff-solo');
   assert.ok(lease, 'the Lease kube-system/skiff-solo exists');
+});
+
+/** takes the Lease when it runs and gives it up on stop(), as a candidate alone with a free Lease would */
+class FakeElector {
+  leading = false;
+  constructor(private readonly opts: LeaderElectorOptions) {}
+  isLeader(): boolean {
+    return this.leading;
+  }
+  async run(): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // taking the Lease is a request to the API server
+    this.lead();
+  }
+  async stop(): Promise<void> {
+    this.lose();
+  }
+  lead(): void {
+    if (this.leading) return;
+    this.leading = true;
+    this.opts.onStartedLeading();
+  }
+  lose(): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.opts.onStoppedLeading();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(2);
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve(): void; reject(e: Error): void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** one manager with a singleton whose catch-up and elector the test drives */
+async function singleton(catchUp: () => Promise<void>, catchUpRetry?: { initialMs: number; maxMs: number }) {
+  const acted: string[] = [];
+  const logs: string[] = [];
+  const electors: FakeElector[] = [];
+  let enqueue!: (key: string) => void;
+  const d: ControllerDefinition = {
+    name: 'solo',
+    component: 'solo-controller',
+    singleton: true,
+    setup(ctx) {
+      enqueue = ctx.enqueue;
+      return {
+        async reconcile(key) {
+          acted.push(key);
+        },
+        onStartedLeading: catchUp,
+      };
+    },
+  };
+  const m = new ControllerManager({
+    client: new FakeClient(),
+    queues: () => {
+      throw new Error('a singleton must not take a shared queue');
+    },
+    definitions: [d],
+    options: { sharedQueue: true, workers: 1 },
+    log: (msg) => logs.push(msg),
+    elector: (opts) => {
+      const e = new FakeElector(opts);
+      electors.push(e);
+      return e;
+    },
+    catchUpRetry,
+  });
+  await m.start();
+  await until(() => !!electors[0]?.isLeader(), 'the singleton takes its Lease');
+  return { m, acted, logs, elector: electors[0]!, enqueue };
+}
+
+test('a singleton that loses its Lease while catching up does not act', async () => {
+  const pending = deferred();
+  const t = await singleton(() => pending.promise);
+  assert.ok(t.elector.isLeader());
+  t.enqueue('n/a');
+  t.elector.lose();
+  pending.resolve();
+  await sleep(20);
+  t.enqueue('n/b');
+  await sleep(20);
+  assert.deepEqual(t.acted, [], 'no key reconciled after the Lease was lost');
+  assert.ok(!t.logs.some((l) => l.includes(': acting (')), t.logs.join('\n'));
+  await t.m.stop();
+});
+
+test('a catch-up of an earlier term finishing late does not make the new term act before its own catch-up', async () => {
+  const first = deferred();
+  const second = deferred();
+  const catchUps = [first, second];
+  const t = await singleton(() => catchUps.shift()!.promise);
+  t.elector.lose();
+  t.elector.lead();
+  first.resolve();
+  await sleep(20);
+  t.enqueue('n/a');
+  await sleep(20);
+  assert.deepEqual(t.acted, [], 'waits for the catch-up of the current term');
+  second.resolve();
+  await until(() => t.acted.length === 1, 'the key is reconciled');
+  assert.deepEqual(t.acted, ['n/a']);
+  await t.m.stop();
+});
+
+test('a failing catch-up keeps the Lease and is retried with growing delays, from the start again after a success', async () => {
+  let fail = 5;
+  const attempts: number[] = [];
+  const t = await singleton(
+    async () => {
+      attempts.push(performance.now());
+      if (fail-- > 0) throw new Error('list nodes: connection refused');
+    },
+    { initialMs: 20, maxMs: 80 },
+  );
+  await until(() => attempts.length === 6, 'the sixth catch-up');
+  assert.ok(t.elector.isLeader(), 'the Lease was kept while retrying');
+  const delays = t.logs.filter((l) => l.includes('retrying in')).map((l) => Number(/retrying in ([\d.]+) s/.exec(l)![1]) * 1000);
+  assert.deepEqual(delays, [20, 40, 80, 80, 80]);
+  for (let i = 1; i < attempts.length; i++) {
+    // timers may fire up to a millisecond early
+    assert.ok(attempts[i]! - attempts[i - 1]! >= delays[i - 1]! - 2, `attempt ${i + 1} came after ${attempts[i]! - attempts[i - 1]!} ms, before its delay of ${delays[i - 1]} ms`);
+  }
+  assert.match(t.logs.find((l) => l.includes('retrying in'))!, /list nodes: connection refused/);
+  await until(() => t.logs.some((l) => l.includes(': acting (')), 'the singleton acts');
+  t.enqueue('n/a');
+  await until(() => t.acted.length === 1, 'the key is reconciled');
+
+  // a success resets the backoff
+  fail = 1;
+  t.elector.lose();
+  t.elector.lead();
+  await until(() => attempts.length === 8, 'the catch-up after taking the Lease again');
+  const after = t.logs.filter((l) => l.includes('retrying in'));
+  assert.equal(after.length, 6);
+  assert.match(after[5]!, /retrying in 0.02 s/);
+  await t.m.stop();
+});
+
+test('stop() and a lost Lease cancel a pending retry of the catch-up', async () => {
+  for (const end of ['stop', 'lose'] as const) {
+    let attempts = 0;
+    const t = await singleton(
+      async () => {
+        attempts++;
+        throw new Error('forbidden');
+      },
+      { initialMs: 30, maxMs: 30 },
+    );
+    await until(() => t.logs.some((l) => l.includes('retrying in')), 'the first failure');
+    if (end === 'stop') await t.m.stop();
+    else t.elector.lose();
+    await sleep(100);
+    assert.equal(attempts, 1, `no retry after ${end}`);
+    if (end === 'lose') await t.m.stop();
+  }
 });

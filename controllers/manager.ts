@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ApiClient } from '../lib/kube/api.ts';
 import { ApiEventRecorder } from '../lib/kube/events.ts';
 import { InformerFactory } from '../lib/kube/informer.ts';
-import { LeaderElector } from '../lib/kube/leader-election.ts';
+import { LeaderElector, type LeaderElectorOptions } from '../lib/kube/leader-election.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import type { QueueFactory, WorkQueue } from '../lib/workqueue/queue.ts';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerDefinition, type ControllerOptions, type Reconciler } from './controller.ts';
@@ -24,7 +24,14 @@ export interface ManagerOptions {
   informers?: InformerFactory;
   host?: string;
   log?(msg: string): void;
+  /** makes the elector of a singleton's Lease (tests; default LeaderElector) */
+  elector?(opts: LeaderElectorOptions): SingletonElector;
+  /** the delay before a failed catch-up of a singleton is tried again, doubling up to maxMs (default 1 s to 30 s) */
+  catchUpRetry?: { initialMs: number; maxMs: number };
 }
+
+/** what the manager uses of a LeaderElector */
+export type SingletonElector = Pick<LeaderElector, 'run' | 'stop' | 'isLeader'>;
 
 interface Running {
   def: ControllerDefinition;
@@ -32,10 +39,19 @@ interface Running {
   reconciler: Reconciler;
   workers: Promise<void>[];
   /** a singleton beside a shared queue: reconciles only while this elector leads (and has caught up) */
-  elector?: LeaderElector;
+  elector?: SingletonElector;
   leading?: boolean;
   /** set while the singleton catches up after taking its Lease: keys wait for it */
   catchingUp?: Promise<void>;
+  /**
+   * bumped whenever leading starts or stops: a catch-up that finishes (or a retry that fires) after the Lease it was
+   * for was lost, or lost and taken again, belongs to an earlier term and must not make this one act
+   */
+  generation: number;
+  /** a failed catch-up waiting to be tried again */
+  retry?: NodeJS.Timeout;
+  /** the delay before the next retry; unset after a successful catch-up */
+  retryDelayMs?: number;
 }
 
 /** Which controllers the --controllers list turns on, in the order of the registry. Unknown names are an error. */
@@ -84,7 +100,7 @@ export class ControllerManager {
         options,
         log: (m) => this.log(`${def.name}: ${m}`),
       });
-      const r: Running = { def, queue, reconciler, workers: [] };
+      const r: Running = { def, queue, reconciler, workers: [], generation: 0 };
       if (singleton) r.elector = this.singletonElector(r);
       this.running.push(r);
     }
@@ -110,38 +126,71 @@ export class ControllerManager {
   }
 
   /** the Lease a singleton controller holds while it acts, when controller managers share a queue */
-  private singletonElector(r: Running): LeaderElector {
+  private singletonElector(r: Running): SingletonElector {
     const name = `skiff-${r.def.name}`;
-    return new LeaderElector({
+    const opts: LeaderElectorOptions = {
       client: this.opts.client,
       namespace: 'kube-system',
       name,
       identity: `${this.opts.host ?? 'controller-manager'}_${randomUUID()}`,
       onStartedLeading: () => {
-        r.catchingUp = (async () => r.reconciler.onStartedLeading?.())().then(
-          () => {
-            r.catchingUp = undefined;
-            if (this.stopping) return;
-            r.leading = true;
-            this.log(`${r.def.name}: acting (holds the Lease kube-system/${name})`);
-          },
-          (e) => {
-            r.catchingUp = undefined;
-            // not acting without a fresh view: give the Lease up so that this or another manager tries again
-            this.log(`${r.def.name}: could not catch up after taking the Lease: ${(e as Error).message}`);
-            void r.elector?.stop().then(() => !this.stopping && void r.elector?.run());
-          },
-        );
+        r.generation++;
+        this.cancelRetry(r);
+        this.catchUp(r, r.generation, `kube-system/${name}`);
       },
       onStoppedLeading: () => {
+        r.generation++;
         r.leading = false;
+        r.catchingUp = undefined;
+        this.cancelRetry(r);
       },
       log: (m) => this.log(`${r.def.name}: ${m}`),
-    });
+    };
+    return this.opts.elector?.(opts) ?? new LeaderElector(opts);
+  }
+
+  /** rebuilds the singleton's view after it took its Lease; it acts only if that term is still current when done */
+  private catchUp(r: Running, generation: number, lease: string): void {
+    const current = () => generation === r.generation && !this.stopping && !!r.elector?.isLeader();
+    const attempt = (async () => r.reconciler.onStartedLeading?.())();
+    r.catchingUp = attempt;
+    attempt.then(
+      () => {
+        if (r.catchingUp === attempt) r.catchingUp = undefined;
+        if (!current()) return;
+        r.leading = true;
+        r.retryDelayMs = undefined;
+        this.log(`${r.def.name}: acting (holds the Lease ${lease})`);
+      },
+      (e) => {
+        if (r.catchingUp === attempt) r.catchingUp = undefined;
+        if (!current()) return;
+        // Not acting without a fresh view, but keeping the Lease: a standby would list from the same API server, and
+        // giving the Lease up to take it again at once would loop on writes and lists against it.
+        const { initialMs, maxMs } = this.opts.catchUpRetry ?? { initialMs: 1_000, maxMs: 30_000 };
+        const delay = r.retryDelayMs ?? initialMs;
+        r.retryDelayMs = Math.min(delay * 2, maxMs);
+        this.log(
+          `${r.def.name}: holds the Lease ${lease} but does not act: rebuilding its state from the API failed ` +
+            `(${(e as Error).message}); retrying in ${delay / 1000} s. No manager runs ${r.def.name} until this ` +
+            `succeeds: check that the API server is reachable and that this manager may list what ${r.def.name} reads`,
+        );
+        r.retry = setTimeout(() => {
+          r.retry = undefined;
+          if (current()) this.catchUp(r, generation, lease);
+        }, delay);
+      },
+    );
+  }
+
+  private cancelRetry(r: Running): void {
+    clearTimeout(r.retry);
+    r.retry = undefined;
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const r of this.running) this.cancelRetry(r);
     await Promise.all(this.running.map((r) => r.elector?.stop()));
     for (const r of this.running) r.reconciler.stop?.();
     await Promise.all(this.running.map((r) => r.queue.shutDown()));
