@@ -4,6 +4,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { allocator, keepAllocatorToSelf } from '../lib/allocator.ts';
+
+// the bench's clients run with the allocator skiff runs with (bin/with-allocator); the programs it starts as
+// references (etcd, knot, wrk, ...) get the environment without it
+keepAllocatorToSelf();
 
 export type Figures = Record<string, unknown>;
 
@@ -26,6 +31,7 @@ for (const n of chosen) {
   }
 }
 const out = process.env.SKIFF_BENCH_OUT;
+console.log(`memory allocator of skiff and of the benchmark clients: ${allocator ?? "the system's (glibc)"}`);
 for (const n of chosen) {
   console.log(`\n=== benchmark: ${n} ===`);
   const figures = await BENCHMARKS[n]();

@@ -78,12 +78,10 @@ interface AgentProcess {
 
 async function startAgent(args: string[]): Promise<AgentProcess> {
   // as users start it: the skiff command (bin/skiff, which gives node the agent's own flags). SKIFF_BENCH_AGENT_NODE_ARGS
-  // runs node with these flags instead, e.g. --cpu-prof to profile the agent
-  const nodeArgs = (process.env.SKIFF_BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const [cmd, cmdArgs] = nodeArgs.length ? [process.execPath, [...nodeArgs, path.join(ROOT, 'bin/skiff.mjs')]] : [path.join(ROOT, 'bin/skiff'), []];
-  const child = spawn(cmd, [...cmdArgs, 'agent', ...args], {
+  // adds node flags, e.g. --cpu-prof to profile the agent
+  const child = spawn(path.join(ROOT, 'bin/skiff'), ['agent', ...args], {
     cwd: ROOT,
-    env: { ...process.env, SKIFF_DATA_DIR: '' },
+    env: { ...process.env, SKIFF_DATA_DIR: '', SKIFF_NODE_ARGS: process.env.SKIFF_BENCH_AGENT_NODE_ARGS ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import tls from 'node:tls';
 import { startSkiff } from '../test/harness/skiff.ts';
 import { benchPod, clientFromKubeconfig, cpuSeconds, percentile, pool, printTable, type BenchClient } from './client.ts';
+import { allocator } from '../lib/allocator.ts';
 
 const SINGLE_EVENTS = 20_000;
 const WATCHERS = Number(process.env.SKIFF_BENCH_WATCHERS ?? 1000);
@@ -228,6 +229,8 @@ async function idleBytesPerWatcher(c: BenchClient, dataDir: string, shape: Shape
   const pki = path.join(dataDir, 'pki');
   const child = fork(path.join(import.meta.dirname, 'idle-https.ts'), [path.join(pki, 'apiserver.crt'), path.join(pki, 'apiserver.key')], {
     execArgv: ['--expose-gc', '--import', 'tsx'],
+    // the allocator the API server runs with (bin/with-allocator), for a like-for-like floor
+    env: allocator ? { ...process.env, LD_PRELOAD: allocator } : process.env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = () => new Promise<any>((resolve) => child.once('message', resolve));

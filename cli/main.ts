@@ -4,6 +4,10 @@
  */
 
 import { writeFileSync } from 'node:fs';
+import { allocator, keepAllocatorToSelf } from '../lib/allocator.ts';
+
+// jemalloc (bin/with-allocator) is this process's alone: the programs it starts get the environment without it
+keepAllocatorToSelf();
 
 interface Command {
   summary: string;
@@ -40,7 +44,7 @@ if (typeof gc === 'function') {
   process.on('SIGUSR2', () => {
     gc();
     const report = process.env.SKIFF_MEMORY_REPORT;
-    if (report) writeFileSync(report, JSON.stringify(process.memoryUsage()));
+    if (report) writeFileSync(report, JSON.stringify({ ...process.memoryUsage(), allocator: allocator ?? 'system' }));
   });
 }
 const c = COMMANDS[cmd];

@@ -20,6 +20,8 @@ const NODE = [
   ['busybox-static', '/bin/busybox', () => isStatic('/bin/busybox')],
   ['gcc', '/usr/bin/gcc'],
   ['libc6-dev', '/usr/include/stdio.h'],
+  // the memory allocator skiff's processes run with (bin/with-allocator, docs/adr/0008-jemalloc.md)
+  ['libjemalloc2', `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libjemalloc.so.2`],
 ];
 
 /** Debian packages per mode: [package, a file it provides, optionally a check of that file] */

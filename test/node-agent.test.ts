@@ -87,6 +87,15 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     assert.ok(!execFileSync('ip', ['-o', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }).includes(`${CLUSTER_DNS}/`), 'the DNS address is left on lo');
   });
 
+  it('runs skiff with jemalloc and keeps it from the programs it starts (containerd)', () => {
+    const maps = (pid: number | string) => readFileSync(`/proc/${pid}/maps`, 'utf8');
+    assert.match(maps(s.child.pid!), /libjemalloc\.so/, 'skiff server runs without jemalloc: is libjemalloc2 installed?');
+    const [containerd] = processesWith(`${s.dataDir}/agent/containerd/`);
+    assert.ok(containerd, 'containerd of the agent not found');
+    assert.doesNotMatch(maps(containerd), /libjemalloc/);
+    assert.doesNotMatch(readFileSync(`/proc/${containerd}/environ`, 'utf8'), /LD_PRELOAD|SKIFF_PRELOAD/);
+  });
+
   it('runs a Deployment whose pods answer HTTP on their pod IPs, with node facts in the Node object', async () => {
     kubectlOk(s.kubeconfig, ['apply', '-f', '-'], {
       input: JSON.stringify({

@@ -18,7 +18,7 @@ process.on('exit', () => {
 });
 
 export function startRole(args: string[], env: Record<string, string> = {}): RoleProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/skiff.mjs'), ...args], {
+  const child = spawn(path.join(ROOT, 'bin/skiff'), args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

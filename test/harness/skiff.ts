@@ -77,15 +77,16 @@ process.on('exit', () => {
 export async function startSkiff(opts: { dataDir?: string; port?: number; store?: string; command?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; nodeArgs?: string[] } = {}): Promise<SkiffProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'skiff-e2e-'));
   const port = opts.port ?? (await freePort());
-  const args = [path.join(ROOT, 'bin/skiff.mjs'), opts.command ?? 'server', '--bind-address', '127.0.0.1'];
+  const args = [opts.command ?? 'server', '--bind-address', '127.0.0.1'];
   if (opts.store) args.push('--store', opts.store);
   if ((opts.command ?? 'server') === 'server') args.push(...(opts.agent ? ['--agent-port', '0'] : ['--disable-agent']));
   if (opts.args) args.push(...opts.args);
   // SKIFF_SERVER_NODE_ARGS: node flags for the server process, e.g. --cpu-prof to profile it
   const nodeArgs = [...(opts.nodeArgs ?? []), ...(process.env.SKIFF_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  const child = spawn(process.execPath, [...nodeArgs, ...args], {
+  // as users start it: the skiff command (bin/skiff: node with the role's flags and the allocator)
+  const child = spawn(path.join(ROOT, 'bin/skiff'), args, {
     cwd: ROOT,
-    env: { ...process.env, SKIFF_DATA_DIR: dataDir, SKIFF_API_PORT: String(port), ...opts.env },
+    env: { ...process.env, SKIFF_DATA_DIR: dataDir, SKIFF_API_PORT: String(port), SKIFF_NODE_ARGS: nodeArgs.join(' '), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
