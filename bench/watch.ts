@@ -500,42 +500,34 @@ export async function run(): Promise<Record<string, unknown>> {
     ],
   );
   const [h2, h1] = results;
+  // the same figures for each shape; the keys without prefix are those of one connection per watcher (1,000 clients,
+  // e.g. one per node: the harder case), the HTTP/2 ones (watchers multiplexed as one Go client with many watches
+  // connects) carry h2_
+  const shapeFigures = (prefix: string, f: FanoutResult, floor: MemoryPerWatcher) => ({
+    [`${prefix}fanout_p99_ms`]: Number(f.p99.toFixed(2)),
+    [`${prefix}fanout_p50_ms`]: Number(f.p50.toFixed(2)),
+    [`${prefix}fanout_missed_events`]: f.missed,
+    // bytes per watcher: the larger of the reading once connected and the one once the events were delivered
+    [`${prefix}bytes_per_watcher`]: Math.round(f.bytes),
+    [`${prefix}rss_bytes_per_watcher`]: Math.round(f.connected.rss),
+    [`${prefix}heap_bytes_per_watcher`]: Math.round(f.connected.heap),
+    [`${prefix}connected_bytes_per_watcher`]: Math.round(f.connected.bytes),
+    [`${prefix}after_events_bytes_per_watcher`]: Math.round(f.afterEvents.bytes),
+    [`${prefix}after_events_rss_bytes_per_watcher`]: Math.round(f.afterEvents.rss),
+    [`${prefix}after_events_heap_bytes_per_watcher`]: Math.round(f.afterEvents.heap),
+    [`${prefix}after_events_pods_rss_bytes`]: Math.round(f.pods.rss),
+    [`${prefix}after_events_pods_heap_bytes`]: Math.round(f.pods.heap),
+    [`${prefix}closed_rss_bytes_per_watcher`]: Math.round(f.closedRss),
+    [`${prefix}idle_bytes_per_watcher`]: Math.round(floor.bytes),
+    [`${prefix}fanout_server_cpu_cores`]: Number(f.serverCpu.toFixed(2)),
+    [`${prefix}fanout_watchers_cpu_cores`]: Number(f.clientCpu.toFixed(2)),
+    [`${prefix}fanout_connections`]: f.connections,
+  });
   return {
     single_watcher_events_per_s: Math.round(single.live),
     single_watcher_replay_events_per_s: Math.round(single.replay),
-    // the headline figures are those of one connection per watcher (1,000 clients, e.g. one per node: the harder
-    // case); the HTTP/2 figures (watchers multiplexed as one Go client with many watches connects) follow as h2_*
-    fanout_p99_ms: Number(h1.p99.toFixed(2)),
-    fanout_p50_ms: Number(h1.p50.toFixed(2)),
-    fanout_missed_events: h1.missed,
-    // bytes per watcher: the larger of the reading once connected and the one once the events were delivered
-    bytes_per_watcher: Math.round(h1.bytes),
-    connected_bytes_per_watcher: Math.round(h1.connected.bytes),
-    after_events_bytes_per_watcher: Math.round(h1.afterEvents.bytes),
-    after_events_pods_rss_bytes: Math.round(h1.pods.rss),
-    after_events_pods_heap_bytes: Math.round(h1.pods.heap),
-    closed_rss_bytes_per_watcher: Math.round(h1.closedRss),
-    idle_bytes_per_watcher: Math.round(floors[1].bytes),
-    fanout_server_cpu_cores: Number(h1.serverCpu.toFixed(2)),
-    fanout_watchers_cpu_cores: Number(h1.clientCpu.toFixed(2)),
-    h2_fanout_p99_ms: Number(h2.p99.toFixed(2)),
-    h2_fanout_p50_ms: Number(h2.p50.toFixed(2)),
-    h2_fanout_missed_events: h2.missed,
-    h2_bytes_per_watcher: Math.round(h2.bytes),
-    // the reading once connected (as before the second reading was added), then the one after the events
-    h2_rss_bytes_per_watcher: Math.round(h2.connected.rss),
-    h2_heap_bytes_per_watcher: Math.round(h2.connected.heap),
-    h2_connected_bytes_per_watcher: Math.round(h2.connected.bytes),
-    h2_after_events_bytes_per_watcher: Math.round(h2.afterEvents.bytes),
-    h2_after_events_rss_bytes_per_watcher: Math.round(h2.afterEvents.rss),
-    h2_after_events_heap_bytes_per_watcher: Math.round(h2.afterEvents.heap),
-    h2_after_events_pods_rss_bytes: Math.round(h2.pods.rss),
-    h2_after_events_pods_heap_bytes: Math.round(h2.pods.heap),
-    h2_closed_rss_bytes_per_watcher: Math.round(h2.closedRss),
-    h2_idle_bytes_per_watcher: Math.round(floors[0].bytes),
-    h2_fanout_server_cpu_cores: Number(h2.serverCpu.toFixed(2)),
-    h2_fanout_watchers_cpu_cores: Number(h2.clientCpu.toFixed(2)),
-    h2_fanout_connections: h2.connections,
+    ...shapeFigures('', h1, floors[1]),
+    ...shapeFigures('h2_', h2, floors[0]),
     watchers: WATCHERS,
   };
 }
