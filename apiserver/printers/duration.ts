@@ -3,6 +3,8 @@
  * printers use. Durations are in milliseconds; sub-second parts are dropped, like Kubernetes does.
  */
 
+import { rfc3339 as formatTime } from '../../lib/time.ts';
+
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
@@ -63,5 +65,5 @@ export function since(v: unknown, now: number): string {
 export function rfc3339(v: unknown): string {
   const t = parseTime(v);
   if (t === undefined) return '0001-01-01T00:00:00Z';
-  return new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
+  return formatTime(new Date(t));
 }
