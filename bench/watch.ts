@@ -22,6 +22,8 @@ const WATCHERS = Number(process.env.SKIFF_BENCH_WATCHERS ?? 1000);
 const FANOUT_RATE = 100;
 const FANOUT_SECONDS = 10;
 const WARMUP_SECONDS = 2;
+/** what precedes the send time each fan-out pod carries, as it appears in a watch event's bytes */
+const SENT_MARK = '"bench.skiff.dev/sent":"';
 
 /** open a watch; onLine gets each raw JSON line */
 function openWatch(c: BenchClient, path: string, onLine: (line: string) => void): Promise<() => void> {
@@ -221,11 +223,21 @@ async function openWatchers(
   };
 }
 
+/** memory per watcher of the bare node server: once connected, and once the fan-out's events were delivered */
+interface BareFloor {
+  connected: MemoryPerWatcher;
+  afterEvents: MemoryPerWatcher;
+  /** the larger reading, as for the API server */
+  bytes: number;
+}
+
 /**
- * Bytes per watcher of a bare node server holding as many idle streamed answers over the same connections: what the
- * runtime, its TLS library and HTTP/2 cost before any API server code (the floor under bytes per watcher).
+ * Bytes per watcher of a bare node server (bench/idle-https.ts) holding as many streamed answers over the same
+ * connections and writing them the fan-out's events (the same line, as many, at the same rate): what the runtime, its
+ * TLS library and HTTP/2 cost before any API server code (the floor under bytes per watcher), read as the API
+ * server's figures are.
  */
-async function idleBytesPerWatcher(c: BenchClient, dataDir: string, shape: Shape): Promise<MemoryPerWatcher> {
+async function bareBytesPerWatcher(c: BenchClient, dataDir: string, shape: Shape, line: string, count: number): Promise<BareFloor> {
   const pki = path.join(dataDir, 'pki');
   const child = fork(path.join(import.meta.dirname, 'idle-https.ts'), [path.join(pki, 'apiserver.crt'), path.join(pki, 'apiserver.key')], {
     execArgv: ['--expose-gc', '--import', 'tsx'],
@@ -244,9 +256,19 @@ async function idleBytesPerWatcher(c: BenchClient, dataDir: string, shape: Shape
       return (await m).memory as NodeJS.MemoryUsage;
     };
     const before = await memory();
-    stop = (await openWatchers(target, shape, '/', Buffer.from('"type":"BOOKMARK"'), () => {})).stop;
+    const counts = new Array<number>(WATCHERS).fill(0);
+    stop = (await openWatchers(target, shape, '/', Buffer.from(SENT_MARK), (w) => counts[w]++)).stop;
     await new Promise((r) => setTimeout(r, 1000));
-    return perWatcher(before, await memory());
+    const connected = perWatcher(before, await memory());
+    const written = next();
+    child.send({ events: { line, count, rate: FANOUT_RATE } });
+    await written;
+    const deadline = Date.now() + 20_000;
+    while (counts.some((n) => n < count) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const missing = counts.reduce((a, n) => a + (count - n), 0);
+    if (missing) throw new Error(`the bare server's watchers missed ${missing} of its ${count * WATCHERS} lines`);
+    const afterEvents = perWatcher(before, await memory());
+    return { connected, afterEvents, bytes: Math.max(connected.bytes, afterEvents.bytes) };
   } finally {
     stop();
     child.disconnect();
@@ -313,6 +335,10 @@ interface FanoutResult {
   clientCpu: number;
   createP50: number;
   createP99: number;
+  /** one of the fan-out's event lines as a watcher got it (the bare reference writes the same) */
+  line: string;
+  /** how many events each watcher got, warm-up included */
+  events: number;
 }
 
 async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: Shape, ns: string): Promise<FanoutResult> {
@@ -350,7 +376,7 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
   const counts = new Array<number>(WATCHERS).fill(0);
   // events of pods written before `measuredFrom` are the warm-up's: delivered, not counted
   let measuredFrom = Infinity;
-  const watchers = await openWatchers(c, shape, `/api/v1/namespaces/${ns}/pods?watch=1&resourceVersion=0`, Buffer.from('"bench.skiff.dev/sent":"'), (w, sent) => {
+  const watchers = await openWatchers(c, shape, `/api/v1/namespaces/${ns}/pods?watch=1&resourceVersion=0`, Buffer.from(SENT_MARK), (w, sent) => {
     if (sent < measuredFrom) return;
     latencies.push(performance.timeOrigin + performance.now() - sent);
     counts[w]++;
@@ -395,6 +421,8 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
   const closedRss = perWatcher(before, await settled(), pods).rss;
   const missed = counts.reduce((a, n) => a + (total - n), 0);
   latencies.sort((a, b) => a - b);
+  const sample = await c.request('GET', `/api/v1/namespaces/${ns}/pods/f-0`);
+  if (sample.status !== 200) throw new Error(`reading a fan-out pod failed: ${sample.status} ${sample.body.slice(0, 300)}`);
   return {
     shape,
     connections: watchers.connections,
@@ -411,6 +439,8 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
     clientCpu,
     createP50: percentile(createMs, 50),
     createP99: percentile(createMs, 99),
+    line: `{"type":"ADDED","object":${JSON.stringify(JSON.parse(sample.body))}}\n`,
+    events: written,
   };
 }
 
@@ -439,11 +469,11 @@ export async function run(): Promise<Record<string, unknown>> {
   const single = await withServer((c) => singleWatcher(c));
   const shapes: Shape[] = ['http2', 'http1'];
   const results: FanoutResult[] = [];
-  const floors: MemoryPerWatcher[] = [];
+  const floors: BareFloor[] = [];
   for (const shape of shapes) {
     const f = await withServer(async (c, pid, dataDir, memoryReport) => {
       const r = await fanout(c, pid, memoryReport, shape, 'fanout');
-      floors.push(await idleBytesPerWatcher(c, dataDir, shape));
+      floors.push(await bareBytesPerWatcher(c, dataDir, shape, r.line, r.events));
       return r;
     });
     results.push(f);
@@ -481,7 +511,7 @@ export async function run(): Promise<Record<string, unknown>> {
         'RSS growth still held once closed',
         'API server bytes/watcher',
         'target bytes',
-        'bare node server, same connections (same run)',
+        'bare node server, same connections and events (same run): connected / after events',
         'ratio to the bare server',
       ],
       ...results.map((f, i) => [
@@ -494,7 +524,7 @@ export async function run(): Promise<Record<string, unknown>> {
         f.closedRss.toFixed(0),
         f.bytes.toFixed(0),
         '20480',
-        floors[i].bytes.toFixed(0),
+        `${floors[i].connected.bytes.toFixed(0)} / ${floors[i].afterEvents.bytes.toFixed(0)}`,
         (f.bytes / floors[i].bytes).toFixed(2),
       ]),
     ],
@@ -503,7 +533,7 @@ export async function run(): Promise<Record<string, unknown>> {
   // the same figures for each shape; the keys without prefix are those of one connection per watcher (1,000 clients,
   // e.g. one per node: the harder case), the HTTP/2 ones (watchers multiplexed as one Go client with many watches
   // connects) carry h2_
-  const shapeFigures = (prefix: string, f: FanoutResult, floor: MemoryPerWatcher) => ({
+  const shapeFigures = (prefix: string, f: FanoutResult, floor: BareFloor) => ({
     [`${prefix}fanout_p99_ms`]: Number(f.p99.toFixed(2)),
     [`${prefix}fanout_p50_ms`]: Number(f.p50.toFixed(2)),
     [`${prefix}fanout_missed_events`]: f.missed,
@@ -518,7 +548,11 @@ export async function run(): Promise<Record<string, unknown>> {
     [`${prefix}after_events_pods_rss_bytes`]: Math.round(f.pods.rss),
     [`${prefix}after_events_pods_heap_bytes`]: Math.round(f.pods.heap),
     [`${prefix}closed_rss_bytes_per_watcher`]: Math.round(f.closedRss),
-    [`${prefix}idle_bytes_per_watcher`]: Math.round(floor.bytes),
+    // the bare node server's (bench/idle-https.ts): idle = once connected, after_events = once it wrote the same events
+    [`${prefix}idle_bytes_per_watcher`]: Math.round(floor.connected.bytes),
+    [`${prefix}bare_after_events_bytes_per_watcher`]: Math.round(floor.afterEvents.bytes),
+    [`${prefix}bare_bytes_per_watcher`]: Math.round(floor.bytes),
+    [`${prefix}ratio_to_bare`]: Number((f.bytes / floor.bytes).toFixed(2)),
     [`${prefix}fanout_server_cpu_cores`]: Number(f.serverCpu.toFixed(2)),
     [`${prefix}fanout_watchers_cpu_cores`]: Number(f.clientCpu.toFixed(2)),
     [`${prefix}fanout_connections`]: f.connections,
