@@ -93,6 +93,17 @@ function withoutManagedFields(obj: unknown): JsonObject {
   return copy;
 }
 
+/** the object without metadata.managedFields, sharing everything else with it: a copy of its top and its metadata */
+function viewWithoutManagedFields(obj: unknown): JsonObject {
+  if (!isObject(obj)) return {};
+  const view: JsonObject = { ...obj };
+  if (isObject(view.metadata)) {
+    const { managedFields: _, ...meta } = view.metadata;
+    view.metadata = meta;
+  }
+  return view;
+}
+
 function setManagedFields(obj: JsonObject, managed: Managed): void {
   const encoded = encodeManagedFields(managed);
   if (encoded) {
@@ -125,8 +136,8 @@ function dropNulls(v: JsonValue | undefined): JsonValue | undefined {
 }
 
 /**
- * compares live and new, takes the changed fields from every manager but `workflow` (or reports them as
- * conflicts when not forced), and drops the fields removed from the object from every manager
+ * compares live and new, takes the changed (added or modified) fields from every manager but `workflow` (or reports
+ * them as conflicts when not forced), and drops the fields removed from the object from every manager
  */
 function updateOwnership(
   ctx: Ctx,
@@ -135,12 +146,10 @@ function updateOwnership(
   managed: Managed,
   workflow: string,
   force: boolean,
-): { conflicts?: Conflict[]; added: FieldSet; modified: FieldSet; removed: FieldSet } {
-  const cmp = compare(ctx.types, live, next, ctx.schema);
-  const added = withoutIgnored(ctx, cmp.added);
-  const modified = withoutIgnored(ctx, cmp.modified);
-  const removed = withoutIgnored(ctx, cmp.removed);
-  const changed = modified.union(added);
+): { conflicts?: Conflict[]; changed: FieldSet; removed: FieldSet } {
+  const changed = new FieldSet();
+  const removed = new FieldSet();
+  compare(ctx.types, live, next, ctx.schema, ctx.ignored, { added: changed, modified: changed, removed });
   const conflicts: Conflict[] = [];
   const taken = new Map<string, FieldSet>();
   for (const [key, e] of managed.entries) {
@@ -151,7 +160,7 @@ function updateOwnership(
       for (const p of c.paths()) conflicts.push(makeConflict(e.id, p));
     }
   }
-  if (!force && conflicts.length > 0) return { conflicts, added, modified, removed };
+  if (!force && conflicts.length > 0) return { conflicts, changed, removed };
   for (const [key, e] of managed.entries) {
     if (key === workflow) continue;
     const c = taken.get(key);
@@ -159,7 +168,7 @@ function updateOwnership(
     if (!removed.isEmpty()) e.set = e.set.difference(removed);
   }
   for (const [key, e] of managed.entries) if (e.set.isEmpty()) managed.entries.delete(key);
-  return { added, modified, removed };
+  return { changed, removed };
 }
 
 /** the starting point of a created object (see zeroLike) */
@@ -176,8 +185,7 @@ function stripMeta(managed: Managed, key: string): void {
 
 /** records the fields changed from live to next as owned by `id` (an Update manager) */
 function recordUpdate(ctx: Ctx, live: JsonObject, next: JsonObject, managed: Managed, id: ManagerId, now: string): void {
-  const r = updateOwnership(ctx, live, next, managed, CURRENT_OPERATION, true);
-  const set = r.modified.union(r.added);
+  const set = updateOwnership(ctx, live, next, managed, CURRENT_OPERATION, true).changed;
   const key = managerKey(id);
   if (!set.isEmpty()) {
     const prev = managed.entries.get(key);
@@ -258,7 +266,7 @@ export function apply(live: object | undefined, config: object, opts: ApplyOptio
  * create) to `newObj` go to the manager's Update entry and are taken from the other managers.
  * On the main resource, a request may carry its own managedFields (kept when valid) or [] to clear them.
  * An existing object that has no managedFields is left untracked.
- * @returns a copy of newObj with its managedFields
+ * @returns newObj with its managedFields: a copy of its top level and metadata, sharing the rest with newObj
  */
 export function trackUpdate(
   oldObj: object | undefined,
@@ -285,11 +293,11 @@ export function trackUpdate(
     }
     managed = fromNew && !fromNew.isEmpty() ? fromNew : decodeOrEmpty(oldMeta?.managedFields);
   }
-  const next = withoutManagedFields(newObj);
+  const next = viewWithoutManagedFields(newObj);
   if (managed.isEmpty() && oldObj !== undefined && typeof oldMeta?.uid === 'string' && oldMeta.uid !== '') {
     return next as Record<string, unknown>;
   }
-  const live = oldObj === undefined ? zeroOf(ctx, next) : withoutManagedFields(oldObj);
+  const live = oldObj === undefined ? zeroOf(ctx, next) : viewWithoutManagedFields(oldObj);
   const apiVersion = typeof next.apiVersion === 'string' ? next.apiVersion : '';
   const id: ManagerId = { manager: manager || 'unknown', operation: 'Update', apiVersion, subresource: subresource ?? '' };
   try {

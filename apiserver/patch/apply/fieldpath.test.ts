@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolve } from '../../openapi/index.ts';
-import { FieldSet, field, keyElement, parsePathElement, pathString, serializePathElement } from './fieldpath.ts';
-import { Types, toFieldSet } from './typed.ts';
+import { FieldSet, PathCursor, field, keyElement, parsePathElement, pathString, serializePathElement } from './fieldpath.ts';
+import { Types, compare, toFieldSet } from './typed.ts';
 
 describe('field paths and sets', () => {
   it('serializes path elements as FieldsV1 keys and parses them back', () => {
@@ -52,5 +52,53 @@ describe('field paths and sets', () => {
     const types = new Types({ resolve });
     const set = toFieldSet(types, { metadata: { finalizers: ['a.io/x', 'b.io/y'] } }, { ref: 'io.k8s.api.core.v1.Pod' });
     assert.deepEqual(set.toFieldsV1(), { 'f:metadata': { 'f:finalizers': { 'v:"a.io/x"': {}, 'v:"b.io/y"': {} } } });
+  });
+
+  it('inserts the paths of cursors as it inserts paths, into any number of sets', () => {
+    const paths = [
+      [field('spec'), field('containers'), keyElement([['name', 'app']]), field('image')],
+      [field('spec'), field('containers'), keyElement([['name', 'app']])],
+      [field('spec'), field('replicas')],
+      [field('metadata'), field('finalizers'), { kind: 'value' as const, value: 'x' }],
+    ];
+    const a = new FieldSet();
+    const b = new FieldSet();
+    for (const p of paths) {
+      let cur = PathCursor.ROOT;
+      for (const pe of p) cur = pe.kind === 'field' ? cur.field(pe.name) : cur.child(pe);
+      assert.deepEqual(cur.path(), p);
+      a.insertAt(cur);
+      b.insertAt(cur);
+    }
+    a.insertAt(PathCursor.ROOT); // the root is no path
+    const expected = FieldSet.of(...paths);
+    assert.ok(a.equals(expected) && b.equals(expected));
+    assert.deepEqual(a.toFieldsV1(), expected.toFieldsV1());
+  });
+
+  it('compares two objects leaving ignored paths out, as taking them off afterwards would', () => {
+    const types = new Types({ resolve });
+    const schema = { ref: 'io.k8s.api.core.v1.Pod' };
+    const before = { metadata: { labels: { a: '1', gone: 'x' } }, spec: { containers: [{ name: 'app', image: 'v1', ports: [{ containerPort: 80 }] }] }, status: { phase: 'Pending' } };
+    const after = { metadata: { labels: { a: '2', b: '1' } }, spec: { containers: [{ name: 'app', image: 'v2' }, { name: 'side', image: 's' }] }, status: { phase: 'Running', podIP: '10.0.0.1' } };
+    for (const ignored of [
+      FieldSet.of([field('status')]),
+      FieldSet.of([field('spec')], [field('metadata')]),
+      FieldSet.of([field('spec'), field('containers'), keyElement([['name', 'app']]), field('image')], [field('metadata'), field('labels'), field('gone')]),
+    ]) {
+      const all = compare(types, before, after, schema);
+      const some = compare(types, before, after, schema, ignored);
+      for (const k of ['added', 'modified', 'removed'] as const) {
+        assert.deepEqual(some[k].toFieldsV1(), all[k].recursiveDifference(ignored).toFieldsV1(), k);
+      }
+    }
+    // one set for added and modified gathers both
+    const changed = new FieldSet();
+    const removed = new FieldSet();
+    compare(types, before, after, schema, undefined, { added: changed, modified: changed, removed });
+    const all = compare(types, before, after, schema);
+    assert.ok(changed.equals(all.added.union(all.modified)));
+    assert.ok(removed.equals(all.removed));
+    assert.ok(!removed.isEmpty() && !all.added.isEmpty() && !all.modified.isEmpty());
   });
 });

@@ -147,6 +147,58 @@ interface Child {
   set: FieldSet;
 }
 
+interface SortedNode {
+  key: string;
+  pe: PathElement;
+  /** the path is in the set */
+  member: boolean;
+  /** paths below it, when there are any */
+  set?: FieldSet;
+}
+
+/**
+ * A path as a walk descends it: each element is serialized once, when the walk steps into it, so that inserting
+ * the path into a FieldSet does not serialize its elements again (walks that insert many paths, such as comparing
+ * two objects, use it instead of path arrays).
+ */
+export class PathCursor {
+  static readonly ROOT = new PathCursor(undefined, undefined, '');
+  /** the FieldSet node at this path in the set it was last looked up in (siblings share their parent's) */
+  private cachedIn?: FieldSet;
+  private cachedNode?: FieldSet;
+
+  private constructor(
+    readonly parent: PathCursor | undefined,
+    readonly pe: PathElement | undefined,
+    readonly key: string,
+  ) {}
+
+  child(pe: PathElement, key: string = serializePathElement(pe)): PathCursor {
+    return new PathCursor(this, pe, key);
+  }
+
+  field(name: string): PathCursor {
+    return new PathCursor(this, { kind: 'field', name }, `f:${name}`);
+  }
+
+  /** the subtree of `set` at this path, created as needed */
+  nodeIn(set: FieldSet): FieldSet {
+    if (!this.parent) return set;
+    if (this.cachedIn === set) return this.cachedNode!;
+    const node = this.parent.nodeIn(set).childAt(this.key, this.pe!);
+    this.cachedIn = set;
+    this.cachedNode = node;
+    return node;
+  }
+
+  /** the path's elements from the root */
+  path(): PathElement[] {
+    const out: PathElement[] = [];
+    for (let c: PathCursor | undefined = this; c?.pe; c = c.parent) out.push(c.pe);
+    return out.reverse();
+  }
+}
+
 /** a set of field paths, stored as a tree; nodes are keyed by their serialized path element */
 export class FieldSet {
   readonly members = new Map<string, PathElement>();
@@ -171,6 +223,19 @@ export class FieldSet {
     for (let i = 0; i < path.length - 1; i++) cur = cur.childFor(path[i]);
     const last = path[path.length - 1];
     cur.members.set(serializePathElement(last), last);
+  }
+
+  /** adds the path a cursor stands on (its parents are not added); the root is ignored */
+  insertAt(cur: PathCursor): void {
+    if (!cur.parent) return;
+    cur.parent.nodeIn(this).members.set(cur.key, cur.pe!);
+  }
+
+  /** the subtree below the element serialized as `key`, created as needed */
+  childAt(key: string, pe: PathElement): FieldSet {
+    let c = this.children.get(key);
+    if (!c) this.children.set(key, (c = { pe, set: new FieldSet() }));
+    return c.set;
   }
 
   has(path: Path): boolean {
@@ -261,28 +326,48 @@ export class FieldSet {
     return out;
   }
 
-  private sortedNodes(): Array<{ key: string; pe: PathElement; member: boolean; set?: FieldSet }> {
-    const nodes = new Map<string, { key: string; pe: PathElement; member: boolean; set?: FieldSet }>();
-    for (const [key, pe] of this.members) nodes.set(key, { key, pe, member: true });
-    for (const [key, c] of this.children) {
-      if (c.set.isEmpty()) continue;
-      const n = nodes.get(key);
-      if (n) n.set = c.set;
-      else nodes.set(key, { key, pe: c.pe, member: false, set: c.set });
+  private sortedNodes(): SortedNode[] {
+    const nodes: SortedNode[] = [];
+    let fieldsOnly = true;
+    for (const [key, pe] of this.members) {
+      const c = this.children.get(key);
+      nodes.push({ key, pe, member: true, set: c && !c.set.isEmpty() ? c.set : undefined });
+      if (pe.kind !== 'field') fieldsOnly = false;
     }
-    return [...nodes.values()].sort((a, b) => comparePathElements(a.pe, b.pe));
+    for (const [key, c] of this.children) {
+      if (this.members.has(key) || c.set.isEmpty()) continue;
+      nodes.push({ key, pe: c.pe, member: false, set: c.set });
+      if (c.pe.kind !== 'field') fieldsOnly = false;
+    }
+    // fields sort by name, which is their key's order too (all keys start with "f:")
+    return nodes.sort(fieldsOnly ? (a, b) => compareStrings(a.key, b.key) : (a, b) => comparePathElements(a.pe, b.pe));
   }
 
   /** the FieldsV1 object (what managedFields[].fieldsV1 holds) */
   toFieldsV1(): Record<string, unknown> {
-    return this.emit(false);
+    return this.emit(false) ?? {};
   }
 
-  private emit(includeSelf: boolean): Record<string, unknown> {
+  /** the FieldsV1 object of this subtree, "." first when `includeSelf`; undefined when it holds no path */
+  private emit(includeSelf: boolean): Record<string, unknown> | undefined {
+    const nodes: Array<{ key: string; pe: PathElement; value: Record<string, unknown> }> = [];
+    let fieldsOnly = true;
+    for (const [key, pe] of this.members) {
+      nodes.push({ key, pe, value: this.children.get(key)?.set.emit(true) ?? {} });
+      if (pe.kind !== 'field') fieldsOnly = false;
+    }
+    for (const [key, c] of this.children) {
+      if (this.members.has(key)) continue;
+      const value = c.set.emit(false);
+      if (!value) continue;
+      nodes.push({ key, pe: c.pe, value });
+      if (c.pe.kind !== 'field') fieldsOnly = false;
+    }
+    if (nodes.length === 0) return undefined;
+    nodes.sort(fieldsOnly ? (a, b) => compareStrings(a.key, b.key) : (a, b) => comparePathElements(a.pe, b.pe));
     const out: Record<string, unknown> = {};
-    const nodes = this.sortedNodes();
-    if (includeSelf && nodes.length > 0) out['.'] = {};
-    for (const n of nodes) out[n.key] = n.set ? n.set.emit(n.member) : {};
+    if (includeSelf) out['.'] = {};
+    for (const n of nodes) out[n.key] = n.value;
     return out;
   }
 

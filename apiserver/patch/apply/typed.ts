@@ -10,7 +10,7 @@
 import { unclassified } from '../errors.ts';
 import { type JsonObject, type JsonValue, deepEqual, isObject } from '../json-value.ts';
 import { type Schema, type TypeResolver } from '../schema.ts';
-import { FieldSet, type Path, type PathElement, field, keyElement, pathString, serializePathElement } from './fieldpath.ts';
+import { FieldSet, type Path, PathCursor, type PathElement, field, keyElement, pathString, serializePathElement } from './fieldpath.ts';
 
 export interface MapType {
   atomic: boolean;
@@ -159,12 +159,13 @@ function shapeOf(atom: Atom, v: JsonValue | undefined): Shape | 'leaf' {
   return atom.scalar ? 'scalar' : 'leaf';
 }
 
-function fail(path: Path, message: string): never {
+function fail(at: Path | PathCursor, message: string): never {
+  const path = at instanceof PathCursor ? at.path() : at;
   throw new ApplyTypeError(path.length ? `${pathString(path)}: ${message}` : message);
 }
 
 /** the path element identifying a list item */
-export function listItemElement(types: Types, list: ListType, item: JsonValue, path: Path): PathElement {
+export function listItemElement(types: Types, list: ListType, item: JsonValue, path: Path | PathCursor): PathElement {
   if (list.keys.length > 0) {
     if (item === null) fail(path, 'associative list with keys may not have a null element');
     if (!isObject(item)) fail(path, 'associative list with keys may not have non-map elements');
@@ -249,10 +250,13 @@ export interface Comparison {
   removed: FieldSet;
 }
 
-/** what changed from `lhs` to `rhs`: added, modified and removed paths */
-export function compare(types: Types, lhs: JsonValue, rhs: JsonValue, schema: Schema | undefined): Comparison {
-  const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
-  walkCompare(types, lhs, rhs, types.atom(schema), [], c);
+/**
+ * what changed from `lhs` to `rhs`: added, modified and removed paths. Paths in `ignored`, or below one of its
+ * members, are left out. `added` and `modified` may be one set when only their union matters.
+ */
+export function compare(types: Types, lhs: JsonValue, rhs: JsonValue, schema: Schema | undefined, ignored?: FieldSet, c?: Comparison): Comparison {
+  c ??= { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
+  walkCompare(types, lhs, rhs, types.atom(schema), PathCursor.ROOT, ignored, c);
   return c;
 }
 
@@ -260,7 +264,8 @@ function isEmptyContainer(v: JsonValue | undefined): boolean {
   return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
 }
 
-function walkCompare(types: Types, lhs: JsonValue | undefined, rhs: JsonValue | undefined, atom: Atom, path: PathElement[], c: Comparison): void {
+/** `ign`: the ignored paths below `at` (undefined: none) */
+function walkCompare(types: Types, lhs: JsonValue | undefined, rhs: JsonValue | undefined, atom: Atom, at: PathCursor, ign: FieldSet | undefined, c: Comparison): void {
   const ls = lhs === undefined ? undefined : shapeOf(atom, lhs);
   const rs = rhs === undefined ? undefined : shapeOf(atom, rhs);
   const shape = ls !== undefined && rs !== undefined && ls !== rs ? 'leaf' : (rs ?? ls)!;
@@ -269,33 +274,38 @@ function walkCompare(types: Types, lhs: JsonValue | undefined, rhs: JsonValue | 
   else if (shape === 'list') {
     const list = atom.list!;
     if (list.atomic || (isEmptyContainer(lhs) && isEmptyContainer(rhs))) leaf = true;
-    else compareListItems(types, list, Array.isArray(lhs) ? lhs : [], Array.isArray(rhs) ? rhs : [], path, c);
+    else compareListItems(types, list, Array.isArray(lhs) ? lhs : [], Array.isArray(rhs) ? rhs : [], at, ign, c);
   } else {
     const m = atom.map!;
     if (m.atomic || (isEmptyContainer(lhs) && isEmptyContainer(rhs))) leaf = true;
     else {
-      const l = isObject(lhs) ? lhs : {};
-      const r = isObject(rhs) ? rhs : {};
-      const keys = new Set([...Object.keys(l), ...Object.keys(r)]);
-      for (const k of keys) {
-        walkCompare(types, Object.hasOwn(l, k) ? l[k] : undefined, Object.hasOwn(r, k) ? r[k] : undefined, types.atom(types.memberSchema(m, k)), [...path, field(k)], c);
-      }
+      const l = isObject(lhs) ? lhs : undefined;
+      const r = isObject(rhs) ? rhs : undefined;
+      // the members of both sides: those of rhs, then those only lhs has
+      if (r) for (const k in r) compareMember(types, m, k, l && Object.hasOwn(l, k) ? l[k] : undefined, r[k], at, ign, c);
+      if (l) for (const k in l) if (!r || !Object.hasOwn(r, k)) compareMember(types, m, k, l[k], undefined, at, ign, c);
     }
   }
   if (leaf) {
-    if (lhs === undefined) c.added.insert(path);
-    else if (rhs === undefined) c.removed.insert(path);
-    else if (!deepEqual(lhs, rhs)) c.modified.insert(path);
+    if (lhs === undefined) c.added.insertAt(at);
+    else if (rhs === undefined) c.removed.insertAt(at);
+    else if (!deepEqual(lhs, rhs)) c.modified.insertAt(at);
     return;
   }
-  if (lhs === undefined) c.added.insert(path);
-  else if (rhs === undefined) c.removed.insert(path);
+  if (lhs === undefined) c.added.insertAt(at);
+  else if (rhs === undefined) c.removed.insertAt(at);
 }
 
-function groupItems(types: Types, list: ListType, items: JsonValue[], path: PathElement[], order: Map<string, PathElement>): Map<string, JsonValue[]> {
+function compareMember(types: Types, m: MapType, k: string, lv: JsonValue | undefined, rv: JsonValue | undefined, at: PathCursor, ign: FieldSet | undefined, c: Comparison): void {
+  const p = at.field(k);
+  if (ign?.members.has(p.key)) return;
+  walkCompare(types, lv, rv, types.atom(types.memberSchema(m, k)), p, ign?.children.get(p.key)?.set, c);
+}
+
+function groupItems(types: Types, list: ListType, items: JsonValue[], at: PathCursor, order: Map<string, PathElement>): Map<string, JsonValue[]> {
   const groups = new Map<string, JsonValue[]>();
   for (const item of items) {
-    const pe = listItemElement(types, list, item, path);
+    const pe = listItemElement(types, list, item, at);
     const k = serializePathElement(pe);
     const g = groups.get(k);
     if (g) g.push(item);
@@ -307,24 +317,26 @@ function groupItems(types: Types, list: ListType, items: JsonValue[], path: Path
   return groups;
 }
 
-function compareListItems(types: Types, list: ListType, lhs: JsonValue[], rhs: JsonValue[], path: PathElement[], c: Comparison): void {
+function compareListItems(types: Types, list: ListType, lhs: JsonValue[], rhs: JsonValue[], at: PathCursor, ign: FieldSet | undefined, c: Comparison): void {
   const order = new Map<string, PathElement>();
-  const l = groupItems(types, list, lhs, path, order);
-  const r = groupItems(types, list, rhs, path, order);
+  const l = groupItems(types, list, lhs, at, order);
+  const r = groupItems(types, list, rhs, at, order);
   const elem = types.atom(list.element);
   for (const [k, pe] of order) {
     const ll = l.get(k) ?? [];
     const rl = r.get(k) ?? [];
-    const p = [...path, pe];
-    if (ll.length <= 1 && rl.length <= 1) walkCompare(types, ll[0], rl[0], elem, p, c);
+    if (ign?.members.has(k)) continue;
+    const p = at.child(pe, k);
+    const below = ign?.children.get(k)?.set;
+    if (ll.length <= 1 && rl.length <= 1) walkCompare(types, ll[0], rl[0], elem, p, below, c);
     else if (ll.length >= 2 && rl.length >= 2) {
-      if (!deepEqual(ll, rl)) c.modified.insert(p);
+      if (!deepEqual(ll, rl)) c.modified.insertAt(p);
     } else if (ll.length >= 2) {
-      if (rl.length) walkCompare(types, undefined, rl[0], elem, p, c);
-      c.removed.insert(p);
+      if (rl.length) walkCompare(types, undefined, rl[0], elem, p, below, c);
+      c.removed.insertAt(p);
     } else {
-      if (ll.length) walkCompare(types, ll[0], undefined, elem, p, c);
-      c.added.insert(p);
+      if (ll.length) walkCompare(types, ll[0], undefined, elem, p, below, c);
+      c.added.insertAt(p);
     }
   }
 }
