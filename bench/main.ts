@@ -5,10 +5,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { allocator, keepAllocatorToSelf } from '../lib/allocator.ts';
+import { leanAsyncBind } from '../lib/async-bind.ts';
 
 // the bench's clients run with the allocator skiff runs with (bin/with-allocator); the programs it starts as
 // references (etcd, knot, wrk, ...) get the environment without it
 keepAllocatorToSelf();
+// the bench's clients (etcd3 for the raw references, HTTP/2 watchers) bind as skiff's processes do (lib/async-bind.ts)
+leanAsyncBind();
 
 export type Figures = Record<string, unknown>;
 

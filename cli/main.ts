@@ -5,9 +5,12 @@
 
 import { writeFileSync } from 'node:fs';
 import { allocator, keepAllocatorToSelf } from '../lib/allocator.ts';
+import { leanAsyncBind } from '../lib/async-bind.ts';
 
 // jemalloc (bin/with-allocator) is this process's alone: the programs it starts get the environment without it
 keepAllocatorToSelf();
+// AsyncResource.bind without its deprecated property, as later Node versions have it (every etcd call binds once)
+leanAsyncBind();
 
 interface Command {
   summary: string;
