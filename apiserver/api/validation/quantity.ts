@@ -26,8 +26,11 @@ const BINARY_SUFFIX: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, 
 const NUMBER_RE = /^([+-]?)(\d*)(?:\.(\d*))?(.*)$/;
 const MAX_EXPONENT = 1000;
 
+/** the powers of ten quantities use most (exponents of suffixes and nano-units), computed once */
+const POW10: bigint[] = Array.from({ length: 64 }, (_, i) => 10n ** BigInt(i));
+
 function pow10(n: number): bigint {
-  return 10n ** BigInt(n);
+  return n >= 0 && n < POW10.length ? POW10[n] : 10n ** BigInt(n);
 }
 
 function ceilDiv(a: bigint, b: bigint): bigint {
