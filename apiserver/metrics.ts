@@ -29,6 +29,12 @@ export class ApiMetrics {
     labelNames: ['verb'],
     registers: [this.registry],
   });
+  readonly terminatedWatchers = new client.Counter({
+    name: 'apiserver_terminated_watchers_total',
+    help: 'Counter of watchers closed due to unresponsiveness broken by resource type.',
+    labelNames: ['resource'],
+    registers: [this.registry],
+  });
   readonly storage = new client.Histogram({
     name: 'apiserver_storage_operation_duration_seconds',
     help: 'Storage operation latency in seconds, by operation and storage driver.',

@@ -137,7 +137,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     await admitPodServiceAccount(obj, ns, (n, name) => live('/v1/serviceaccounts', n, name));
   };
   const store = new RestStore(backend, dispatcher, invalid, () => nsResource, { ...hooks, admit });
-  const watches = new WatchServer(dispatcher, backend);
+  const watches = new WatchServer(dispatcher, backend, { onTerminated: (r) => metrics.terminatedWatchers.inc({ resource: r.info.resource }) });
   let pki: Awaited<ReturnType<typeof ensurePki>> | undefined;
   const tokenRequest = (ns: string, name: string, body: any) => {
     if (!pki) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: 'serviceaccounts' });

@@ -9,6 +9,7 @@ import https from 'node:https';
 import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 import { startApiServer, type ApiServer } from '../apiserver/server.ts';
 import { clientFromKubeconfig, type BenchClient } from '../bench/client.ts';
@@ -145,6 +146,38 @@ describe('API server over HTTPS', () => {
     } finally {
       req.destroy();
     }
+  });
+
+  it('cuts a live watcher that stops reading once it is too far behind, and counts it', async () => {
+    const metric = async (re: RegExp) => Number(re.exec((await c.request('GET', '/metrics')).body)?.[1] ?? 0);
+    const terminated = () => metric(/^apiserver_terminated_watchers_total\{resource="configmaps"\} (\d+)/m);
+    const watching = () => metric(/^apiserver_longrunning_requests\{verb="WATCH"\} (\d+)/m);
+    assert.equal((await c.request('POST', '/api/v1/namespaces', { metadata: { name: 'stalled' } })).status, 201);
+    const before = await terminated();
+    const open = await watching();
+    // a client that sends its watch and then reads nothing
+    const o = c.agent.options as tls.ConnectionOptions;
+    const sock = tls.connect({ host: '127.0.0.1', port: api.port, ca: o.ca, cert: o.cert, key: o.key, servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+    const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+    sock.on('error', () => {});
+    await new Promise<void>((resolve) => sock.on('secureConnect', () => resolve()));
+    sock.pause();
+    sock.write(`GET /api/v1/namespaces/stalled/configmaps?watch=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n`);
+    const deadline = Date.now() + 5000;
+    while ((await watching()) === open && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await watching(), open + 1);
+    // 512 KiB events: the socket buffers fill, then the server's queue for the watcher grows past its limit
+    let written = 0;
+    while ((await terminated()) === before && written < 80) {
+      const r = await c.request('POST', '/api/v1/namespaces/stalled/configmaps', { metadata: { name: `big-${written++}` }, data: { v: 'x'.repeat(512 * 1024) } });
+      assert.equal(r.status, 201);
+    }
+    assert.equal(await terminated(), before + 1, `the watcher was cut after ${written} events of 512 KiB`);
+    assert.equal(await watching(), open);
+    // its connection is closed: the client sees the end once it reads
+    sock.resume();
+    await closed;
+    await c.request('DELETE', '/api/v1/namespaces/stalled/configmaps');
   });
 
   it('streams watch events over WebSocket', async () => {

@@ -2,6 +2,7 @@
  * The resource handler: one HTTP request on /api or /apis becomes one store operation.
  * Routing is by the parsed path (no per-route table), so the cost of a request does not grow with the API.
  */
+import { constants as http2constants } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import yaml from 'js-yaml';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -56,8 +57,6 @@ export interface HandlerDeps {
   /** serviceaccounts/token: answers a TokenRequest (absent when the server signs no tokens) */
   tokenRequest?: (namespace: string, name: string, body: any) => Promise<any>;
 }
-
-const WATCH_LINE_LIMIT = 16 * 1024 * 1024;
 
 function boolParam(v: string | null): boolean {
   return v === 'true' || v === '1';
@@ -335,8 +334,11 @@ export class ResourceHandler {
             start();
             if (h2.destroyed) return false;
             h2.write(line.line);
-            return h2.writableLength < WATCH_LINE_LIMIT;
+            return true;
           },
+          backlog: () => h2.writableLength,
+          // the stream alone is reset: the connection's other streams go on
+          abort: () => h2.close(http2constants.NGHTTP2_CANCEL),
         }
       : {
           ...common,
@@ -347,8 +349,11 @@ export class ResourceHandler {
             const socket = res.socket;
             if (!socket || socket.destroyed) return false;
             socket.write(line.chunk);
-            return socket.writableLength < WATCH_LINE_LIMIT;
+            return true;
           },
+          backlog: () => res.socket?.writableLength ?? 0,
+          // the connection carries this response alone until it ends
+          abort: () => res.socket?.destroy(),
           cork() {
             res.socket?.cork();
           },
@@ -372,9 +377,12 @@ export class ResourceHandler {
     const ws: WebSocket = await new Promise((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
     const sink: WatchSink = {
       write(line) {
+        if (ws.readyState !== ws.OPEN) return false;
         ws.send(line.json, { binary: false });
-        return ws.bufferedAmount < WATCH_LINE_LIMIT;
+        return true;
       },
+      backlog: () => ws.bufferedAmount,
+      abort: () => ws.terminate(),
       end() {
         ws.close(1000);
       },

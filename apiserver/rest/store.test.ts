@@ -231,8 +231,12 @@ describe('RestStore on the embedded store', () => {
             if (ev.object.metadata.name === 'w') seen.push(ev.type);
             return true;
           },
+          backlog: () => 0,
           end() {
             ended = true;
+          },
+          abort() {
+            assert.fail('a watcher that keeps up is not cut');
           },
           onClose() {},
         },
@@ -243,6 +247,100 @@ describe('RestStore on the embedded store', () => {
     assert.deepEqual(await collect(''), ['ADDED', 'MODIFIED', 'DELETED']);
     assert.deepEqual(await collect('sel=a'), ['ADDED', 'DELETED']);
     assert.deepEqual(await collect('sel=b'), ['ADDED', 'DELETED']);
+  });
+});
+
+describe('a live watcher that falls behind', () => {
+  /** a sink whose client reads nothing until drain(): its backlog is every byte written since */
+  function stalledSink() {
+    const s = {
+      queued: 0,
+      lines: 0,
+      ended: false,
+      aborted: false,
+      write(l: { chunk: Buffer }) {
+        s.queued += l.chunk.length;
+        s.lines++;
+        return true;
+      },
+      backlog: () => s.queued,
+      drain() {
+        s.queued = 0;
+      },
+      end() {
+        s.ended = true;
+      },
+      abort() {
+        s.aborted = true;
+      },
+      onClose() {},
+    };
+    return s;
+  }
+
+  it('is cut once its backlog grows past the limit beyond its initial events; one that keeps up is not', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
+    const backend = openBackend('', { dataDir: dir });
+    await backend.start();
+    const dispatcher = new Dispatcher(backend);
+    const ns = resource(dispatcher, '', 'v1', 'namespaces');
+    const cms = resource(dispatcher, '', 'v1', 'configmaps');
+    const store = new RestStore(backend, dispatcher, () => new ApiError(422, 'Invalid', 'invalid'), () => ns);
+    // names of one length: every event line has about the same size
+    const cm = (name: string) => ({ metadata: { name }, data: { v: 'x'.repeat(1000) } });
+    const settle = async () => dispatcher.waitFor(await backend.currentRevision(), 2000);
+    const create = async (name: string, before?: () => void) => {
+      before?.();
+      await store.create(cms, 'default', cm(name));
+      await settle();
+    };
+    try {
+      await dispatcher.start();
+      await store.create(ns, '', { metadata: { name: 'default' } });
+      for (let i = 10; i < 30; i++) await store.create(cms, 'default', cm(`initial-${i}`));
+      await settle();
+      const q = { filter: all(), allowBookmarks: false, timeoutSeconds: 30 };
+      // the size of one event line
+      const probe = stalledSink();
+      const probing = new WatchServer(dispatcher, backend);
+      await probing.serve(cms, q, probe);
+      const line = probe.queued / probe.lines;
+      assert.equal(probe.lines, 20);
+      probe.onClose();
+      // the limit: five and a half lines
+      const terminated: string[] = [];
+      const watches = new WatchServer(dispatcher, backend, { liveBacklogLimit: 5.5 * line, onTerminated: (r) => terminated.push(r.info.resource) });
+      const stalled = stalledSink();
+      const keepsUp = stalledSink();
+      const drainedFirst = stalledSink();
+      for (const sink of [stalled, keepsUp, drainedFirst]) await watches.serve(cms, q, sink);
+      // the 20 initial events are queued before the watchers are live (more than the limit) and are their floor
+      assert.equal(stalled.lines, 20);
+      assert.equal(watches.active, 3);
+      drainedFirst.drain();
+      for (let i = 10; i < 15; i++) await create(`live-${i}`, () => keepsUp.drain());
+      assert.equal(stalled.aborted || drainedFirst.aborted, false, 'five lines are within the limit');
+      // the sixth: stalled is 26 lines behind, over its floor (20) plus the limit
+      await create('live-15', () => keepsUp.drain());
+      assert.equal(stalled.aborted, true);
+      assert.equal(stalled.ended, false, 'cut, not ended: what is queued for it is dropped');
+      // drainedFirst read its initial events: its floor fell to the one line it had after that, 6 + 1 > 1 + 5.5
+      assert.equal(drainedFirst.aborted, false);
+      await create('live-16', () => keepsUp.drain());
+      assert.equal(drainedFirst.aborted, true);
+      assert.deepEqual(terminated, ['configmaps', 'configmaps']);
+      assert.equal(watches.active, 1);
+      // cut watchers get nothing more; the one that keeps up gets everything and is never cut
+      const lines = stalled.lines;
+      for (let i = 17; i < 40; i++) await create(`live-${i}`, () => keepsUp.drain());
+      assert.equal(stalled.lines, lines);
+      assert.equal(keepsUp.aborted || keepsUp.ended, false);
+      assert.equal(keepsUp.lines, 20 + 30);
+    } finally {
+      dispatcher.stop();
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -268,7 +366,7 @@ describe('watch older than the cache window', () => {
       await watches.serve(
         cms,
         { filter: all(), resourceVersion: String(start), allowBookmarks: false, timeoutSeconds: 5 },
-        { write: (l) => (names.push(JSON.parse(l.text).object.metadata.name), true), end() {}, onClose() {} },
+        { write: (l) => (names.push(JSON.parse(l.text).object.metadata.name), true), backlog: () => 0, end() {}, abort() {}, onClose() {} },
       );
       for (let i = 0; i < 5; i++) await store.create(cms, 'default', { metadata: { name: `new-${i}` } });
       const deadline = Date.now() + 3000;

@@ -10,9 +10,13 @@ import { apiVersionOf, type Resource } from './resource.ts';
 import { ApiError, badRequest, gone } from './status.ts';
 
 export interface WatchSink {
-  /** write one encoded event line; returns false when the client is too slow and the watch must end */
+  /** write one encoded event line; returns false when the connection is gone */
   write(line: WatchLine): boolean;
+  /** bytes written but still queued in this process (not yet taken by the connection or its flow control) */
+  backlog(): number;
   end(): void;
+  /** close at once, dropping what is still queued (the client sees its watch cut and watches again) */
+  abort(): void;
   onClose(cb: () => void): void;
   /** hold writes until uncork() (many lines at once, e.g. initial events, leave in few network writes) */
   cork?(): void;
@@ -31,14 +35,29 @@ export interface WatchQuery {
 }
 
 const BOOKMARK_INTERVAL_MS = 60_000;
+/**
+ * How far a live watcher may fall behind, in bytes queued in this process beyond what it had queued when it went
+ * live (its initial events, which it may drain at its own pace): about a thousand pod events. A watcher further
+ * behind is closed, as Kubernetes closes a watcher that does not keep up with its events, and its client watches
+ * again from the last resourceVersion it got; the server's memory for a stalled client stays bounded.
+ */
+export const LIVE_BACKLOG_LIMIT = 2 * 1024 * 1024;
 /** default watch length is randomized between 30 and 60 minutes, as Kubernetes' min-request-timeout does */
 const DEFAULT_TIMEOUT_S = 1800;
+
+export interface WatchServerOptions {
+  /** a live watcher fell more than LIVE_BACKLOG_LIMIT behind and was closed */
+  onTerminated?: (r: Resource) => void;
+  /** overrides LIVE_BACKLOG_LIMIT (tests) */
+  liveBacklogLimit?: number;
+}
 
 export class WatchServer {
   active = 0;
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly backend: Backend,
+    private readonly opts: WatchServerOptions = {},
   ) {}
 
   /** validates the query; throws ApiError before anything is written */
@@ -74,7 +93,8 @@ export class WatchServer {
     let closed = false;
     let storeWatch: Watch | undefined;
     const line = (type: EventType, ev: CacheEvent): WatchLine => (q.transform ? new WatchLine(q.transform(type, eventObject(ev))) : encodeEvent(type, ev));
-    const finish = () => {
+    /** ends the watch; `behind`: the client fell too far behind, and what is queued for it is dropped */
+    const finish = (behind = false) => {
       if (closed) return;
       closed = true;
       this.active--;
@@ -82,13 +102,21 @@ export class WatchServer {
       storeWatch?.cancel();
       clearInterval(bookmarkTimer);
       clearTimeout(timeoutTimer);
-      sink.end();
+      if (behind) sink.abort();
+      else sink.end();
     };
     // the events of one store batch (one commit of several writes) leave for this watcher in one network write
     let held = false;
     const release = () => {
       held = false;
       sink.uncork?.();
+    };
+    // once live: the backlog allowed beyond LIVE_BACKLOG_LIMIT, what the initial events left queued (it only shrinks)
+    let liveFloor = Infinity;
+    const limit = this.opts.liveBacklogLimit ?? LIVE_BACKLOG_LIMIT;
+    const goLive = () => {
+      liveFloor = sink.backlog();
+      cache.addWatcher(watcher);
     };
     const send = (l: WatchLine) => {
       if (closed) return;
@@ -97,7 +125,17 @@ export class WatchServer {
         sink.cork();
         this.dispatcher.afterBatch(release);
       }
-      if (!sink.write(l)) finish();
+      if (!sink.write(l)) {
+        finish();
+        return;
+      }
+      if (liveFloor === Infinity) return;
+      const backlog = sink.backlog();
+      if (backlog < liveFloor) liveFloor = backlog;
+      else if (backlog > liveFloor + limit) {
+        this.opts.onTerminated?.(r);
+        finish(true);
+      }
     };
     const bookmark = (annotations?: Record<string, string>) => {
       const md: any = { resourceVersion: String(this.dispatcher.rev) };
@@ -112,9 +150,9 @@ export class WatchServer {
     };
 
     this.active++;
-    sink.onClose(finish);
+    sink.onClose(() => finish());
     const timeoutS = q.timeoutSeconds && q.timeoutSeconds > 0 ? q.timeoutSeconds : DEFAULT_TIMEOUT_S * (1 + Math.random());
-    const timeoutTimer = setTimeout(finish, timeoutS * 1000);
+    const timeoutTimer = setTimeout(() => finish(), timeoutS * 1000);
     timeoutTimer.unref?.();
     const bookmarkTimer = setInterval(() => q.allowBookmarks && bookmark(), BOOKMARK_INTERVAL_MS);
     bookmarkTimer.unref?.();
@@ -126,7 +164,7 @@ export class WatchServer {
       for (const o of items) send(new WatchLine(q.transform ? q.transform('ADDED', o.obj) : `{"type":"ADDED","object":${o.json}}\n`));
       if (q.sendInitialEvents && q.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
       sink.uncork?.();
-      if (!closed) cache.addWatcher(watcher);
+      if (!closed) goLive();
       return;
     }
     const events = cache.eventsSince(rv);
@@ -137,11 +175,11 @@ export class WatchServer {
         if (t) send(line(t, ev));
       }
       sink.uncork?.();
-      if (!closed) cache.addWatcher(watcher);
+      if (!closed) goLive();
       return;
     }
     // older than the cache's window: replay from the store, then continue on the cache
-    await this.replayFromStore(r, rv, q, send, (w) => (storeWatch = w), () => closed, () => cache.addWatcher(watcher), finish);
+    await this.replayFromStore(r, rv, q, send, (w) => (storeWatch = w), () => closed, goLive, finish);
   }
 
   private replayFromStore(
