@@ -10,7 +10,7 @@ import { ResourceCache, type EventType } from '../watchcache/cache.ts';
 import { lookupResource } from '../api/registry.ts';
 import { parseFieldSelector, parseLabelSelector } from '../../lib/selectors.ts';
 import { ApiError } from './status.ts';
-import { RestStore, defaultPropagation, deletionFinalizers } from './store.ts';
+import { RestStore, defaultPropagation, deletionFinalizers, type WriteHooks } from './store.ts';
 import { WatchServer } from './watch.ts';
 import { resourceTraits, storagePrefix, type Resource, type TypeStrategy } from './resource.ts';
 
@@ -33,6 +33,34 @@ function resource(dispatcher: Dispatcher, group: string, version: string, plural
 }
 
 const all = () => ({ labels: parseLabelSelector(''), fields: parseFieldSelector('') });
+
+interface Fixture {
+  backend: Backend;
+  dispatcher: Dispatcher;
+  ns: Resource;
+  cms: Resource;
+  store: RestStore;
+}
+
+/** runs fn on a fresh embedded store with namespaces and configmaps (whose cache keeps `capacity` events), then
+ * removes it */
+async function withStore(fn: (f: Fixture) => Promise<void>, opts: { capacity?: number; hooks?: WriteHooks } = {}): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
+  const backend = openBackend('', { dataDir: dir });
+  await backend.start();
+  const dispatcher = new Dispatcher(backend);
+  const ns = resource(dispatcher, '', 'v1', 'namespaces');
+  const cms = resource(dispatcher, '', 'v1', 'configmaps', opts.capacity);
+  const store = new RestStore(backend, dispatcher, () => new ApiError(422, 'Invalid', 'invalid'), () => ns, opts.hooks);
+  try {
+    await dispatcher.start();
+    await fn({ backend, dispatcher, ns, cms, store });
+  } finally {
+    dispatcher.stop();
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('RestStore on the embedded store', () => {
   let dir: string;
@@ -279,23 +307,15 @@ describe('a live watcher that falls behind', () => {
   }
 
   it('is cut once its backlog grows past the limit beyond its initial events; one that keeps up is not', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
-    const backend = openBackend('', { dataDir: dir });
-    await backend.start();
-    const dispatcher = new Dispatcher(backend);
-    const ns = resource(dispatcher, '', 'v1', 'namespaces');
-    const cms = resource(dispatcher, '', 'v1', 'configmaps');
-    const store = new RestStore(backend, dispatcher, () => new ApiError(422, 'Invalid', 'invalid'), () => ns);
-    // names of one length: every event line has about the same size
-    const cm = (name: string) => ({ metadata: { name }, data: { v: 'x'.repeat(1000) } });
-    const settle = async () => dispatcher.waitFor(await backend.currentRevision(), 2000);
-    const create = async (name: string, before?: () => void) => {
-      before?.();
-      await store.create(cms, 'default', cm(name));
-      await settle();
-    };
-    try {
-      await dispatcher.start();
+    await withStore(async ({ backend, dispatcher, ns, cms, store }) => {
+      // names of one length: every event line has about the same size
+      const cm = (name: string) => ({ metadata: { name }, data: { v: 'x'.repeat(1000) } });
+      const settle = async () => dispatcher.waitFor(await backend.currentRevision(), 2000);
+      const create = async (name: string, before?: () => void) => {
+        before?.();
+        await store.create(cms, 'default', cm(name));
+        await settle();
+      };
       await store.create(ns, '', { metadata: { name: 'default' } });
       for (let i = 10; i < 30; i++) await store.create(cms, 'default', cm(`initial-${i}`));
       await settle();
@@ -336,25 +356,13 @@ describe('a live watcher that falls behind', () => {
       assert.equal(stalled.lines, lines);
       assert.equal(keepsUp.aborted || keepsUp.ended, false);
       assert.equal(keepsUp.lines, 20 + 30);
-    } finally {
-      dispatcher.stop();
-      await backend.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('watch older than the cache window', () => {
   it('replays from the store, then continues live from the cache without gaps or duplicates', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
-    const backend = openBackend('', { dataDir: dir });
-    await backend.start();
-    const dispatcher = new Dispatcher(backend);
-    const ns = resource(dispatcher, '', 'v1', 'namespaces');
-    const cms = resource(dispatcher, '', 'v1', 'configmaps', 4);
-    const store = new RestStore(backend, dispatcher, () => new ApiError(422, 'Invalid', 'invalid'), () => ns);
-    try {
-      await dispatcher.start();
+    await withStore(async ({ backend, dispatcher, ns, cms, store }) => {
       await store.create(ns, '', { metadata: { name: 'default' } });
       await dispatcher.waitFor(await backend.currentRevision(), 2000);
       const start = Number((await store.list(cms, { filter: all() })).resourceVersion);
@@ -372,28 +380,15 @@ describe('watch older than the cache window', () => {
       const deadline = Date.now() + 3000;
       while (names.length < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(names, [...Array.from({ length: 20 }, (_, i) => `old-${i}`), ...Array.from({ length: 5 }, (_, i) => `new-${i}`)]);
-    } finally {
-      dispatcher.stop();
-      await backend.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    }, { capacity: 4 });
   });
 });
 
 describe('namespace deletion', () => {
   it('marks a namespace Terminating while spec.finalizers remain, and deletes it once finalized', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
-    const backend = openBackend('', { dataDir: dir });
-    await backend.start();
-    const dispatcher = new Dispatcher(backend);
-    const ns = resource(dispatcher, '', 'v1', 'namespaces');
-    const cms = resource(dispatcher, '', 'v1', 'configmaps');
     const admitted: string[] = [];
-    const store = new RestStore(backend, dispatcher, () => new ApiError(422, 'Invalid', 'invalid'), () => ns, {
-      admit: async (_r, obj) => void admitted.push(obj.metadata.name),
-    });
-    try {
-      await dispatcher.start();
+    const hooks: WriteHooks = { admit: async (_r, obj) => void admitted.push(obj.metadata.name) };
+    await withStore(async ({ backend, dispatcher, ns, cms, store }) => {
       // the namespace is checked before admission and validation, as Kubernetes' NamespaceLifecycle comes first
       await assert.rejects(store.create(cms, 'shop', { metadata: { name: 'early' } }), (e: any) => e.code === 404 && /namespaces "shop" not found/.test(e.message));
       await assert.rejects(store.create(cms, 'shop', { metadata: {} }), (e: any) => e.code === 404);
@@ -411,10 +406,6 @@ describe('namespace deletion', () => {
       assert.deepEqual(admitted, ['shop']);
       await store.guaranteedUpdate(ns, '', 'shop', (cur) => ({ ...cur, spec: { finalizers: [] } }), { subresource: 'finalize' });
       await assert.rejects(store.get(ns, '', 'shop'), (e: any) => e.code === 404);
-    } finally {
-      dispatcher.stop();
-      await backend.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    }, { hooks });
   });
 });
