@@ -295,7 +295,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     const podSub = podSubresource(url.pathname);
     if (podSub?.sub === 'log') {
-      ctx.verb = 'get';
+      ctx.verb = 'GET';
+      ctx.version = 'v1';
       ctx.resource = 'pods';
       ctx.subresource = 'log';
       nodeProxy.log(req, res, url, podSub.namespace, podSub.name).catch((err) => {
@@ -326,8 +327,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       }
       const labels = {
         verb: ctx.verb ?? req.method ?? 'GET',
-        group: '',
-        version: '',
+        group: ctx.group ?? '',
+        version: ctx.version ?? '',
         resource: ctx.resource ?? '',
         subresource: ctx.subresource ?? '',
       };

@@ -315,9 +315,11 @@ describe('API server over HTTPS', () => {
   });
 
   it('exposes Prometheus metrics', async () => {
+    assert.equal((await c.request('GET', '/apis/apps/v1/namespaces/default/deployments')).status, 200);
     const r = await c.request('GET', '/metrics');
     assert.equal(r.status, 200);
-    assert.match(r.body, /^apiserver_request_total\{verb="GET",.*resource="configmaps".*code="404"\} \d+/m);
+    assert.match(r.body, /^apiserver_request_total\{verb="GET",group="",version="v1",resource="configmaps",subresource="",code="404"\} \d+/m);
+    assert.match(r.body, /^apiserver_request_total\{verb="LIST",group="apps",version="v1",resource="deployments",subresource="",code="200"\} \d+/m);
     assert.match(r.body, /^apiserver_request_duration_seconds_bucket\{/m);
     assert.match(r.body, /^apiserver_storage_operation_duration_seconds_count\{operation="create",driver="sqlite"\} \d+/m);
   });

@@ -41,8 +41,10 @@ export interface RequestContext {
   res: ServerResponse;
   url: URL;
   user?: { name: string; groups: string[] };
-  /** label used in metrics: the verb Kubernetes reports */
+  /** labels used in metrics: the verb Kubernetes reports, and the resource's group, version and name */
   verb?: string;
+  group?: string;
+  version?: string;
   resource?: string;
   subresource?: string;
 }
@@ -129,6 +131,8 @@ export class ResourceHandler {
     const p = parseResourcePath(ctx.url.pathname);
     if (!p || !p.resource) return false;
     const r = this.resourceFor(p);
+    ctx.group = r.info.group;
+    ctx.version = r.info.version;
     ctx.resource = r.info.resource;
     ctx.subresource = p.subresource;
     const method = ctx.req.method ?? 'GET';
