@@ -16,6 +16,7 @@ import {
 } from './patch/index.ts';
 import { resolve } from './openapi/definitions.ts';
 import { unknownFields } from './rest/field-validation.ts';
+import { typeError } from './rest/typed-decode.ts';
 import type { FieldValidator, Patcher } from './rest/handler.ts';
 import { apiVersionOf, type Resource } from './rest/resource.ts';
 import { ApiError, badRequest } from './rest/status.ts';
@@ -84,6 +85,13 @@ export function makePatcher(): Patcher {
       }
       try {
         validateApplyConfiguration(config, { apiVersion: apiVersionOf(r.info), kind: r.info.kind, name: live?.metadata?.name ?? config?.metadata?.name });
+        // a configuration must fit the type to be applied, whatever the fieldValidation: its fields are tracked by path
+        const unknown = unknownFields(config, r.info.definition, resolve, { limit: 1 });
+        if (unknown.length > 0) {
+          const path = /^unknown field "(.*)"$/.exec(unknown[0])?.[1] ?? unknown[0];
+          const meta: { namespace?: string; name?: string } = config.metadata ?? {};
+          throw badRequest(`failed to create typed patch object (${meta.namespace ?? ''}/${meta.name ?? ''}; ${r.info.group}/${r.info.version}, Kind=${r.info.kind}): .${path}: field not declared in schema`);
+        }
         const res = apply(live, config, {
           manager,
           force,
@@ -112,6 +120,12 @@ export function makePatcher(): Patcher {
   };
 }
 
+/** reports the unknown fields of an object and removes them, as decoding into Kubernetes' Go types drops them */
 export function makeFieldValidator(): FieldValidator {
-  return (r, obj) => unknownFields(obj, r.info.definition, resolve);
+  return (r, obj) => unknownFields(obj, r.info.definition, resolve, { prune: true });
+}
+
+/** Kubernetes' decoding error for an object its type cannot hold, or undefined */
+export function makeTypeChecker(): (r: Resource, obj: any) => string | undefined {
+  return (r, obj) => typeError(obj, r.info.kind, r.info.version, r.info.definition, resolve);
 }

@@ -31,7 +31,7 @@ import { boundTokenStillValid, createTokenRequest, type ObjectIdentity } from '.
 import { writePrivateFile } from './auth/private-files.ts';
 import { issueClientCert } from './auth/pki.ts';
 import { NodeProxy, podSubresource } from './nodeproxy/proxy.ts';
-import { makePatcher, makeFieldValidator } from './patching.ts';
+import { makePatcher, makeFieldValidator, makeTypeChecker } from './patching.ts';
 import { makeTableRenderer } from './tables.ts';
 import { OpenApiEndpoints } from './openapi-http.ts';
 import { http2Stream, JSON_TYPE, reply, TEXT, type AnyRequest, type AnyResponse } from './http.ts';
@@ -163,6 +163,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     patcher: makePatcher(),
     table: makeTableRenderer(),
     validateFields: makeFieldValidator(),
+    checkTypes: makeTypeChecker(),
     tokenRequest,
   });
 

@@ -74,6 +74,40 @@ describe('API server over HTTPS', () => {
     assert.match(JSON.parse(badField.body).message, /field label not supported: spec.bogus/);
   });
 
+  it('refuses values its types cannot hold and drops unknown fields, as decoding into the Go types does', async () => {
+    const typeErr = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'typed' }, data: { n: 1 } });
+    assert.equal(typeErr.status, 400);
+    const st = JSON.parse(typeErr.body);
+    assert.equal(st.reason, 'BadRequest');
+    assert.equal(st.message, 'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string');
+    const pod = await c.request('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'typed' }, spec: { containers: [{ name: 'a', image: 'i', ports: [{ containerPort: '80' }] }] } });
+    assert.equal(pod.status, 400);
+    assert.match(JSON.parse(pod.body).message, /json: cannot unmarshal string into Go struct field ContainerPort\.spec\.containers\.ports\.containerPort of type int32$/);
+    assert.equal((await c.request('GET', '/api/v1/namespaces/default/configmaps/typed')).status, 404);
+    // unknown fields (default fieldValidation: Warn) are not stored, nor tracked as anybody's
+    const created = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'pruned', bogus: 1 }, extra: { deep: [1] }, data: { a: 'b' } });
+    assert.equal(created.status, 201);
+    const got = JSON.parse((await c.request('GET', '/api/v1/namespaces/default/configmaps/pruned')).body);
+    assert.equal(got.extra, undefined);
+    assert.equal(got.metadata.bogus, undefined);
+    assert.deepEqual(got.data, { a: 'b' });
+    assert.deepEqual(Object.keys(got.metadata.managedFields[0].fieldsV1), ['f:data']);
+    // a merge patch adding an unknown field changes nothing
+    const patched = await c.request('PATCH', '/api/v1/namespaces/default/configmaps/pruned', { spec: { x: 1 } }, { 'Content-Type': 'application/merge-patch+json' });
+    assert.equal(patched.status, 200);
+    assert.equal(JSON.parse(patched.body).spec, undefined);
+    assert.equal(JSON.parse(patched.body).metadata.resourceVersion, got.metadata.resourceVersion);
+    // an applied configuration must fit the type, whatever the fieldValidation
+    const applied = await c.request(
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/pruned?fieldManager=t&fieldValidation=Ignore',
+      JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pruned', namespace: 'default' }, spec: { x: 1 } }),
+      { 'Content-Type': 'application/apply-patch+yaml' },
+    );
+    assert.equal(applied.status, 400);
+    assert.equal(JSON.parse(applied.body).message, 'failed to create typed patch object (default/pruned; /v1, Kind=ConfigMap): .spec: field not declared in schema');
+  });
+
   it('keeps stored data intact when a write is refused', async () => {
     const ok = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'keep' }, data: { a: '1' } });
     assert.equal(ok.status, 201);

@@ -1,16 +1,22 @@
 /**
- * Unknown-field detection for fieldValidation=Strict|Warn: an object is walked against its type in the API model,
- * and every field the type does not declare is reported with its path, in Kubernetes' words:
+ * Unknown fields: an object is walked against its type in the API model, and every field the type does not declare
+ * is reported with its path, in Kubernetes' words, for fieldValidation=Strict|Warn:
  *   unknown field "spec.template.spec.containers[0].imagePullPolcy"
+ * and, with `prune`, removed from the object, as decoding into Kubernetes' Go types drops them whatever the
+ * fieldValidation (values of free-form fields are kept as they are).
  */
 import type { Schema } from '../openapi/model.ts';
 
 export type SchemaResolver = (name: string) => Schema | undefined;
 
-export function unknownFields(obj: unknown, typeName: string, resolve: SchemaResolver, limit = 100): string[] {
+export function unknownFields(obj: unknown, typeName: string, resolve: SchemaResolver, opts: { limit?: number; prune?: boolean } = {}): string[] {
   const out: string[] = [];
+  const limit = opts.limit ?? 100;
+  const report = (p: string) => {
+    if (out.length < limit) out.push(`unknown field "${p}"`);
+  };
   const walk = (value: unknown, schema: Schema | undefined, path: string, depth: number): void => {
-    if (out.length >= limit || depth > 64 || schema === undefined || value === null || value === undefined) return;
+    if ((!opts.prune && out.length >= limit) || depth > 64 || schema === undefined || value === null || value === undefined) return;
     while (schema.ref) {
       const next = resolve(schema.ref);
       if (!next) return;
@@ -28,7 +34,8 @@ export function unknownFields(obj: unknown, typeName: string, resolve: SchemaRes
         const p = path ? `${path}.${k}` : k;
         const prop = schema.properties[k];
         if (prop === undefined) {
-          out.push(`unknown field "${p}"`);
+          report(p);
+          if (opts.prune) delete rec[k];
           continue;
         }
         walk(v, prop, p, depth + 1);

@@ -34,6 +34,7 @@ export interface Patcher {
 export type TableRenderer = (r: Resource, objects: any[], listMeta: Record<string, unknown>, includeObject: string) => any;
 
 /** unknown-field checks for fieldValidation=Strict|Warn */
+/** reports the fields of obj its type does not declare ('unknown field "spec.x"') and removes them from obj */
 export type FieldValidator = (r: Resource, obj: any) => string[];
 
 export interface RequestContext {
@@ -56,6 +57,8 @@ export interface HandlerDeps {
   patcher: Patcher;
   table: TableRenderer;
   validateFields?: FieldValidator;
+  /** the message of Kubernetes' 400 for an object its Go type cannot hold (see rest/typed-decode.ts), if any */
+  checkTypes?: (r: Resource, obj: any) => string | undefined;
   /** serviceaccounts/token: answers a TokenRequest (absent when the server signs no tokens) */
   tokenRequest?: (namespace: string, name: string, body: any) => Promise<any>;
 }
@@ -415,15 +418,21 @@ export class ResourceHandler {
     return ua.split('/')[0] || 'unknown';
   }
 
-  /** fieldValidation: Ignore | Warn | Strict (Kubernetes' default is Warn for clients that send nothing) */
+  /**
+   * what decoding into the type checks: values of the right kinds for their fields (always, 400 BadRequest), then
+   * fieldValidation: Ignore | Warn | Strict for unknown fields (Kubernetes' default is Warn for clients that send nothing)
+   */
   private checkFields(ctx: RequestContext, r: Resource, obj: any): void {
     const mode = ctx.url.searchParams.get('fieldValidation') ?? 'Warn';
     if (mode !== 'Ignore' && mode !== 'Warn' && mode !== 'Strict') {
       throw badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
     }
-    if (mode === 'Ignore' || !this.d.validateFields) return;
+    const typeError = this.d.checkTypes?.(r, obj);
+    if (typeError) throw badRequest(typeError);
+    if (!this.d.validateFields) return;
+    // unknown fields are dropped whatever the mode; the mode decides whether the client hears of them
     const problems = this.d.validateFields(r, obj);
-    if (problems.length === 0) return;
+    if (mode === 'Ignore' || problems.length === 0) return;
     if (mode === 'Strict') throw badRequest(`strict decoding error: ${problems.join(', ')}`);
     ctx.res.setHeader(
       'Warning',

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { resolve } from '../openapi/index.ts';
+import { base64Error, typeError } from './typed-decode.ts';
+import { unknownFields } from './field-validation.ts';
+
+const pod = (spec: unknown, metadata: unknown = { name: 'p' }) => ({ apiVersion: 'v1', kind: 'Pod', metadata, spec });
+const podError = (o: unknown) => typeError(o, 'Pod', 'v1', 'io.k8s.api.core.v1.Pod', resolve);
+const cmError = (o: unknown) => typeError(o, 'ConfigMap', 'v1', 'io.k8s.api.core.v1.ConfigMap', resolve);
+const prefix = (kind: string) => `${kind} in version "v1" cannot be handled as a ${kind}: `;
+
+describe('decoding into the types', () => {
+  it('accepts what the Go types hold, nulls included', () => {
+    const ok = pod({
+      containers: [
+        {
+          name: 'a',
+          image: 'i',
+          ports: [{ containerPort: 80, protocol: 'TCP' }],
+          resources: { limits: { cpu: 1, memory: '128Mi' }, requests: { cpu: '100m' } },
+          livenessProbe: { httpGet: { port: 'http', path: '/' }, periodSeconds: 10 },
+          readinessProbe: { tcpSocket: { port: 8080 } },
+          env: [{ name: 'X', value: null }],
+        },
+      ],
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 30,
+      hostNetwork: false,
+      nodeSelector: { disk: 'ssd' },
+    });
+    assert.equal(podError(ok), undefined);
+    assert.equal(podError(pod(null, { name: 'p', creationTimestamp: '2026-01-02T03:04:05Z', deletionTimestamp: null, labels: null })), undefined);
+    assert.equal(cmError({ metadata: { name: 'c' }, data: { a: 'b' }, binaryData: { b: 'aGVsbG8=' }, immutable: true }), undefined);
+    // free-form values are not looked into (RawExtension, FieldsV1)
+    assert.equal(cmError({ metadata: { name: 'c', managedFields: [{ fieldsV1: { 'f:data': { 7: [1, { x: true }] } } }] } }), undefined);
+  });
+
+  it("refuses values of the wrong kind in Go's words: struct, field path without indices or keys, Go type", () => {
+    const cases: Array<[unknown, string]> = [
+      [cmError({ metadata: { name: 'c' }, data: { a: 1 } }), 'json: cannot unmarshal number into Go struct field ConfigMap.data of type string'],
+      [cmError({ metadata: { name: 'c' }, data: ['x'] }), 'json: cannot unmarshal array into Go struct field ConfigMap.data of type map[string]string'],
+      [cmError({ metadata: 'x' }), 'json: cannot unmarshal string into Go struct field ConfigMap.metadata of type v1.ObjectMeta'],
+      [cmError({ metadata: { name: 'c', labels: { a: true } } }), 'json: cannot unmarshal bool into Go struct field ObjectMeta.metadata.labels of type string'],
+      [cmError({ immutable: 'yes' }), 'json: cannot unmarshal string into Go struct field ConfigMap.immutable of type bool'],
+      [cmError({ binaryData: { b: 7 } }), 'json: cannot unmarshal number into Go struct field ConfigMap.binaryData of type []uint8'],
+      [podError(pod({ containers: 'x' })), 'json: cannot unmarshal string into Go struct field PodSpec.spec.containers of type []v1.Container'],
+      [podError(pod({ containers: [{ name: 'a', image: 5 }] })), 'json: cannot unmarshal number into Go struct field Container.spec.containers.image of type string'],
+      [podError(pod({ containers: [{ name: 'a', ports: [{ containerPort: '80' }] }] })), 'json: cannot unmarshal string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32'],
+      [podError(pod({ containers: [{ name: 'a', ports: [{ containerPort: 80.5 }] }] })), 'json: cannot unmarshal number 80.5 into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32'],
+      [podError(pod({ containers: [{ name: 'a', ports: [{ containerPort: 2 ** 31 }] }] })), `json: cannot unmarshal number ${2 ** 31} into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32`],
+      [podError(pod({ terminationGracePeriodSeconds: 1.5 })), 'json: cannot unmarshal number 1.5 into Go struct field PodSpec.spec.terminationGracePeriodSeconds of type int64'],
+      [podError(pod({ containers: [{ name: 'a', resources: { limits: { cpu: 'lots' } } }] })), "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"],
+      [podError(pod({ containers: [{ name: 'a', readinessProbe: { tcpSocket: { port: 1.5 } } }] })), 'json: cannot unmarshal number 1.5 into Go value of type int32'],
+      [podError(pod({ containers: [{ name: 'a', readinessProbe: { tcpSocket: { port: true } } }] })), 'json: cannot unmarshal bool into Go value of type int32'],
+      [podError(pod({}, { name: 'p', creationTimestamp: 'yesterday' })), 'parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"'],
+    ];
+    for (const [got, inner] of cases) assert.equal(got, prefix(got && String(got).startsWith('ConfigMap') ? 'ConfigMap' : 'Pod') + inner);
+  });
+
+  it('reports the first error in document order', () => {
+    const e = podError(pod({ containers: [{ name: 1, image: 2 }] }));
+    assert.match(e!, /Container\.spec\.containers\.name of type string$/);
+  });
+
+  it("checks base64 as Go's standard encoding does", () => {
+    for (const ok of ['', 'aGVsbG8=', 'aGVsbA==', 'aGVs', 'aGVs\nbG8=', 'aGVsbG8=\r\n']) assert.equal(base64Error(ok), undefined, ok);
+    const bad: Array<[string, number]> = [
+      ['aGVsbG8', 4],
+      ['a', 0],
+      ['aGVsb!8=', 5],
+      ['a===', 1],
+      ['aGVsbA=', 7],
+      ['aGVsbA=x', 6],
+      ['aGVsbG8=aGVs', 8],
+    ];
+    for (const [s, at] of bad) assert.equal(base64Error(s), `illegal base64 data at input byte ${at}`, s);
+  });
+});
+
+describe('unknown fields', () => {
+  it('are removed with prune, reported either way, and free-form values are kept', () => {
+    const cm: any = { metadata: { name: 'c', bogus: 1, managedFields: [{ fieldsV1: { 'f:x': {} } }] }, extra: { deep: [1] }, data: { a: 'b' } };
+    assert.deepEqual(unknownFields(cm, 'io.k8s.api.core.v1.ConfigMap', resolve), ['unknown field "metadata.bogus"', 'unknown field "extra"']);
+    assert.ok('extra' in cm, 'reporting alone changes nothing');
+    assert.deepEqual(unknownFields(cm, 'io.k8s.api.core.v1.ConfigMap', resolve, { prune: true }), ['unknown field "metadata.bogus"', 'unknown field "extra"']);
+    assert.deepEqual(cm, { metadata: { name: 'c', managedFields: [{ fieldsV1: { 'f:x': {} } }] }, data: { a: 'b' } });
+  });
+});
