@@ -17,7 +17,7 @@ import {
 import { resolve } from './openapi/definitions.ts';
 import { unknownFields } from './rest/field-validation.ts';
 import { typeError } from './rest/typed-decode.ts';
-import type { FieldValidator, Patcher } from './rest/handler.ts';
+import type { FieldValidator, HandlerDeps, Patcher } from './rest/handler.ts';
 import { apiVersionOf, type Resource } from './rest/resource.ts';
 import { ApiError, badRequest } from './rest/status.ts';
 import { rfc3339 } from '../lib/time.ts';
@@ -126,6 +126,6 @@ export function makeFieldValidator(): FieldValidator {
 }
 
 /** Kubernetes' decoding error for an object its type cannot hold, or undefined */
-export function makeTypeChecker(): (r: Resource, obj: any) => string | undefined {
-  return (r, obj) => typeError(obj, r.info.kind, r.info.version, r.info.definition, resolve);
+export function makeTypeChecker(): NonNullable<HandlerDeps['checkTypes']> {
+  return (obj, type) => typeError(obj, type.kind, type.version, type.definition, resolve);
 }

@@ -106,6 +106,16 @@ describe('API server over HTTPS', () => {
     );
     assert.equal(applied.status, 400);
     assert.equal(JSON.parse(applied.body).message, 'failed to create typed patch object (default/pruned; /v1, Kind=ConfigMap): .spec: field not declared in schema');
+    // the scale subresource and delete options are decoded into their types too
+    const dep = { metadata: { name: 'typed' }, spec: { replicas: 1, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } };
+    assert.equal((await c.request('POST', '/apis/apps/v1/namespaces/default/deployments', dep)).status, 201);
+    const scale = await c.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/typed/scale', { spec: { replicas: '3' } }, { 'Content-Type': 'application/merge-patch+json' });
+    assert.equal(scale.status, 400);
+    assert.equal(JSON.parse(scale.body).message, 'Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal string into Go struct field ScaleSpec.spec.replicas of type int32');
+    const del = await c.request('DELETE', '/apis/apps/v1/namespaces/default/deployments/typed', { gracePeriodSeconds: '5' });
+    assert.equal(del.status, 400);
+    assert.equal(JSON.parse(del.body).message, 'DeleteOptions in version "v1" cannot be handled as a DeleteOptions: json: cannot unmarshal string into Go struct field DeleteOptions.gracePeriodSeconds of type int64');
+    assert.equal((await c.request('DELETE', '/apis/apps/v1/namespaces/default/deployments/typed', { gracePeriodSeconds: 0 })).status, 200);
   });
 
   it('keeps stored data intact when a write is refused', async () => {

@@ -50,6 +50,16 @@ export interface RequestContext {
   subresource?: string;
 }
 
+/** an API type by kind, version and OpenAPI definition name (a resource's ResourceInfo is one) */
+export interface TypeOf {
+  kind: string;
+  version: string;
+  definition: string;
+}
+
+const SCALE_TYPE: TypeOf = { kind: 'Scale', version: 'v1', definition: 'io.k8s.api.autoscaling.v1.Scale' };
+const DELETE_OPTIONS_TYPE: TypeOf = { kind: 'DeleteOptions', version: 'v1', definition: 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions' };
+
 export interface HandlerDeps {
   store: RestStore;
   watches: WatchServer;
@@ -58,7 +68,7 @@ export interface HandlerDeps {
   table: TableRenderer;
   validateFields?: FieldValidator;
   /** the message of Kubernetes' 400 for an object its Go type cannot hold (see rest/typed-decode.ts), if any */
-  checkTypes?: (r: Resource, obj: any) => string | undefined;
+  checkTypes?: (obj: any, type: TypeOf) => string | undefined;
   /** serviceaccounts/token: answers a TokenRequest (absent when the server signs no tokens) */
   tokenRequest?: (namespace: string, name: string, body: any) => Promise<any>;
 }
@@ -427,7 +437,7 @@ export class ResourceHandler {
     if (mode !== 'Ignore' && mode !== 'Warn' && mode !== 'Strict') {
       throw badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
     }
-    const typeError = this.d.checkTypes?.(r, obj);
+    const typeError = this.d.checkTypes?.(obj, r.info);
     if (typeError) throw badRequest(typeError);
     if (!this.d.validateFields) return;
     // unknown fields are dropped whatever the mode; the mode decides whether the client hears of them
@@ -527,6 +537,8 @@ export class ResourceHandler {
     if (body.kind !== undefined && body.kind !== 'DeleteOptions') {
       throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (DeleteOptions)`);
     }
+    const typeError = this.d.checkTypes?.(body, DELETE_OPTIONS_TYPE);
+    if (typeError) throw badRequest(typeError);
     const opts: DeleteOptions = {};
     const g = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
     if (g !== undefined && g !== null) {
@@ -622,6 +634,8 @@ export class ResourceHandler {
         else if (type === 'application/apply-patch+yaml') throw new ApiError(415, 'UnsupportedMediaType', 'apply patches are not supported on the scale subresource');
         else scale = this.d.patcher.patch(r, type, curScale, body);
         if (scale?.kind && scale.kind !== 'Scale') throw badRequest(`the kind in the data (${scale.kind}) does not match the expected kind (Scale)`);
+        const typeError = this.d.checkTypes?.(scale, SCALE_TYPE);
+        if (typeError) throw badRequest(typeError);
         const replicas = scale?.spec?.replicas;
         if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 0)) {
           throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, {
