@@ -2,7 +2,6 @@
  * The REST handler's Patcher over apiserver/patch: JSON patch, merge patch, strategic merge patch and server-side
  * apply, typed by the API model; and the unknown-field check for fieldValidation.
  */
-import yaml from 'js-yaml';
 import {
   apply,
   applyConflictError,
@@ -17,6 +16,7 @@ import {
 import { resolve } from './openapi/definitions.ts';
 import { unknownFields } from './rest/field-validation.ts';
 import { typeError } from './rest/typed-decode.ts';
+import { loadYamlDocuments } from './rest/body.ts';
 import type { FieldValidator, HandlerDeps, Patcher } from './rest/handler.ts';
 import { apiVersionOf, type Resource } from './rest/resource.ts';
 import { ApiError, badRequest } from './rest/status.ts';
@@ -77,7 +77,7 @@ export function makePatcher(): Patcher {
     apply(r, live, body, manager, force, subresource) {
       let config: any;
       try {
-        const docs = yaml.loadAll(body.toString('utf8')).filter((d) => d !== null && d !== undefined);
+        const docs = loadYamlDocuments(body.toString('utf8'));
         if (docs.length !== 1) throw new Error(`expected one YAML or JSON document, found ${docs.length}`);
         config = docs[0];
       } catch (e) {

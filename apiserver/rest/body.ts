@@ -68,9 +68,45 @@ export function parseJson(buf: Buffer): any {
   }
 }
 
+/**
+ * How large a YAML document may grow once its aliases are expanded, in bytes of the JSON it stands for: twice the
+ * largest body (a document within the body limit cannot get there without aliases). A few hundred bytes of nested
+ * aliases can stand for gigabytes ("billion laughs"); Kubernetes' YAML decoder refuses excessive aliasing too.
+ */
+const MAX_EXPANDED_BYTES = 2 * MAX_BODY_BYTES;
+
+/** whether a loaded YAML value, its aliases expanded, stays within `limit` bytes of JSON (stops counting at the limit) */
+export function withinExpandedSize(value: unknown, limit = MAX_EXPANDED_BYTES): boolean {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') size += v.length + 3;
+    else if (Array.isArray(v)) {
+      size += 2 + v.length;
+      for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+    } else if (v !== null && typeof v === 'object') {
+      for (const k in v as Record<string, unknown>) {
+        size += k.length + 4;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+      size += 2;
+    } else size += 8;
+    if (size > limit) return false;
+  }
+  return true;
+}
+
+/** the YAML documents of a text, refused (Error) when its aliases expand beyond what a request may carry */
+export function loadYamlDocuments(text: string): unknown[] {
+  const docs = yaml.loadAll(text).filter((d) => d !== null && d !== undefined);
+  if (!withinExpandedSize(docs)) throw new Error('yaml: document contains excessive aliasing');
+  return docs;
+}
+
 export function parseYaml(buf: Buffer): any {
   try {
-    const docs = yaml.loadAll(buf.toString('utf8')).filter((d) => d !== null && d !== undefined);
+    const docs = loadYamlDocuments(buf.toString('utf8'));
     if (docs.length !== 1) throw new Error(`expected exactly one YAML document, found ${docs.length}`);
     return docs[0];
   } catch (e) {
