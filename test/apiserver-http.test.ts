@@ -56,6 +56,11 @@ describe('API server over HTTPS', () => {
     assert.equal(notJson.status, 400);
     const wrongKind = await c.request('POST', '/api/v1/namespaces/default/configmaps', { kind: 'Secret', apiVersion: 'v1', metadata: { name: 'x' } });
     assert.equal(wrongKind.status, 400);
+    for (const q of ['timeoutSeconds=abc', 'watch=1&timeoutSeconds=-5', 'limit=1.5']) {
+      const bad = await c.request('GET', `/api/v1/namespaces/default/configmaps?${q}`);
+      assert.equal(bad.status, 400, q);
+      assert.match(JSON.parse(bad.body).message, /^(timeoutSeconds|limit): Invalid value: ".*": must be a non-negative integer$/);
+    }
     const huge = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'big' }, data: { x: 'y'.repeat(3 * 1024 * 1024 + 10) } });
     assert.equal(huge.status, 413);
     const badPatch = await c.request('PATCH', '/api/v1/namespaces/default/configmaps/x', '{}', { 'Content-Type': 'text/plain' });

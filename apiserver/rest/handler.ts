@@ -73,6 +73,15 @@ export interface HandlerDeps {
   tokenRequest?: (namespace: string, name: string, body: any) => Promise<any>;
 }
 
+/** a query parameter that must be a non-negative integer when given (400 otherwise) */
+function nonNegativeInteger(q: URLSearchParams, name: string): number | undefined {
+  const text = q.get(name);
+  if (text === null || text === '') return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) throw badRequest(`${name}: Invalid value: "${text}": must be a non-negative integer`);
+  return n;
+}
+
 function boolParam(v: string | null): boolean {
   return v === 'true' || v === '1';
 }
@@ -255,9 +264,8 @@ export class ResourceHandler {
 
   private async list(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation): Promise<void> {
     const q = ctx.url.searchParams;
-    const limitStr = q.get('limit');
-    const limit = limitStr ? Number(limitStr) : 0;
-    if (limitStr && (!Number.isInteger(limit) || limit < 0)) throw badRequest(`limit: Invalid value: "${limitStr}": must be a non-negative integer`);
+    const limit = nonNegativeInteger(q, 'limit') ?? 0;
+    nonNegativeInteger(q, 'timeoutSeconds');
     const result = await this.d.store.list(r, {
       filter: this.filterFrom(r, ns, ctx.url),
       limit,
@@ -319,7 +327,7 @@ export class ResourceHandler {
       resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
       allowBookmarks: boolParam(q.get('allowWatchBookmarks')),
       sendInitialEvents: sie === null ? undefined : boolParam(sie),
-      timeoutSeconds: t ? Number(t) : undefined,
+      timeoutSeconds: t ? nonNegativeInteger(q, 'timeoutSeconds') : undefined,
       transform,
     };
   }
