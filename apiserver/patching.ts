@@ -16,7 +16,7 @@ import {
 import { resolve } from './openapi/definitions.ts';
 import { unknownFields } from './rest/field-validation.ts';
 import { typeError } from './rest/typed-decode.ts';
-import { loadYamlDocuments } from './rest/body.ts';
+import { loadYamlDocuments, parseJsonText } from './rest/body.ts';
 import type { FieldValidator, HandlerDeps, Patcher } from './rest/handler.ts';
 import { apiVersionOf, type Resource } from './rest/resource.ts';
 import { ApiError, badRequest } from './rest/status.ts';
@@ -46,7 +46,7 @@ function resetFields(r: Resource, subresource?: string): string[][] | undefined 
 
 function parsePatchJson(body: Buffer): unknown {
   try {
-    return JSON.parse(body.toString('utf8'));
+    return parseJsonText(body.toString('utf8'));
   } catch (e) {
     throw badRequest(`error decoding patch: ${(e as Error).message}`);
   }

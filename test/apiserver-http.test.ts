@@ -123,6 +123,46 @@ describe('API server over HTTPS', () => {
     assert.equal((await c.request('DELETE', '/apis/apps/v1/namespaces/default/deployments/typed', { gracePeriodSeconds: 0 })).status, 200);
   });
 
+  it('refuses values nested deeper than its limit with a 400, whichever way they come, and stays up', async () => {
+    const nested = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+    const rev = (name: string, data: string) => `{"metadata":{"name":"${name}"},"revision":1,"data":${data}}`;
+    const revisions = '/apis/apps/v1/namespaces/default/controllerrevisions';
+    // data (free-form) is at depth 2: 999 more levels fit
+    assert.equal((await c.request('POST', revisions, rev('deep-ok', nested(999)))).status, 201);
+    const yamlOk = await c.request('GET', `${revisions}/deep-ok`, undefined, { Accept: 'application/yaml' });
+    assert.equal(yamlOk.status, 200);
+    for (const [body, type] of [
+      [rev('deep-json', nested(1000)), 'application/json'],
+      [rev('deep-huge', '['.repeat(300_000) + ']'.repeat(300_000)), 'application/json'],
+      [rev('deep-yaml', nested(5000)), 'application/yaml'],
+    ]) {
+      const r = await c.request('POST', revisions, body, { 'Content-Type': type });
+      assert.equal(r.status, 400, type);
+      assert.match(JSON.parse(r.body).message, /exceeded max depth: arrays and objects nest more than 1000 deep/);
+    }
+    // patches: a deep patch body, and a JSON patch that nests a free-form value deeper than either body did
+    assert.equal((await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'deep' }, data: { a: 'b' } })).status, 201);
+    const cm = '/api/v1/namespaces/default/configmaps/deep';
+    const deepPatch = await c.request('PATCH', cm, `{"metadata":{"labels":${nested(20_000)}}}`, { 'Content-Type': 'application/strategic-merge-patch+json' });
+    assert.equal(deepPatch.status, 400);
+    assert.match(JSON.parse(deepPatch.body).message, /^error decoding patch: exceeded max depth/);
+    // fieldsV1 is free-form: nest a field set (f:a in f:a ...) 900 deep there, then add another 900 inside it
+    const fieldSet = (n: number) => '{"f:a":'.repeat(n) + '{}' + '}'.repeat(n);
+    const add = (p: string, value: string) => `[{"op":"add","path":"${p}","value":${value}}]`;
+    const first = await c.request('PATCH', cm, add('/metadata/managedFields/0/fieldsV1/f:x', fieldSet(900)), { 'Content-Type': 'application/json-patch+json' });
+    assert.equal(first.status, 200, first.body);
+    const stored = JSON.parse(first.body).metadata;
+    const at = stored.managedFields.findIndex((m: any) => m.fieldsV1['f:x']);
+    assert.ok(at >= 0, 'the field set added by the first patch is kept');
+    const second = await c.request('PATCH', cm, add(`/metadata/managedFields/${at}/fieldsV1/f:x${'/f:a'.repeat(800)}`, fieldSet(900)), { 'Content-Type': 'application/json-patch+json' });
+    assert.equal(second.status, 400, second.body.slice(0, 300));
+    assert.equal(JSON.parse(second.body).message, 'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: exceeded max depth: arrays and objects nest more than 1000 deep');
+    const before = stored.resourceVersion;
+    const after = JSON.parse((await c.request('GET', cm)).body);
+    assert.equal(after.metadata.resourceVersion, before);
+    assert.equal((await c.request('GET', '/healthz')).status, 200);
+  });
+
   it('keeps stored data intact when a write is refused', async () => {
     const ok = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'keep' }, data: { a: '1' } });
     assert.equal(ok.status, 201);

@@ -62,10 +62,52 @@ export function parseJson(buf: Buffer): any {
   const text = buf.toString('utf8');
   if (!text.trim()) throw badRequest('the body of the request is empty: expected a JSON object');
   try {
-    return JSON.parse(text);
+    return parseJsonText(text);
   } catch (e) {
     throw badRequest(`the body of the request was not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * How deeply arrays and objects may nest in what a client sends (the top-level object is depth 1). Go's decoder, and
+ * so Kubernetes, stops at 10,000; skiff's recursive handling of objects (patches, field sets, copies, YAML) is kept
+ * well inside Node's stack by a lower bound, far beyond what any real object needs. Deeper input is a 400, never a
+ * stack overflow.
+ */
+export const MAX_NESTING_DEPTH = 1000;
+
+export function depthExceededMessage(limit = MAX_NESTING_DEPTH): string {
+  return `exceeded max depth: arrays and objects nest more than ${limit} deep`;
+}
+
+/** whether arrays and objects nest more than `limit` deep in a JSON value (counting the value itself as depth 1) */
+export function nestingDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit < 1) return true;
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop() as Record<string, unknown> | unknown[];
+    const d = depths.pop()!;
+    const children = Array.isArray(v) ? v : Object.values(v);
+    for (const c of children) {
+      if (c === null || typeof c !== 'object') continue;
+      if (d + 1 > limit) return true;
+      values.push(c);
+      depths.push(d + 1);
+    }
+  }
+  return false;
+}
+
+/**
+ * JSON.parse, refusing values nested more than MAX_NESTING_DEPTH deep (Error with Go's wording). A text needs at least
+ * two characters per level, so short texts (most requests) are not walked.
+ */
+export function parseJsonText(text: string): any {
+  const v = JSON.parse(text);
+  if (text.length > 2 * MAX_NESTING_DEPTH && nestingDeeperThan(v, MAX_NESTING_DEPTH)) throw new Error(depthExceededMessage());
+  return v;
 }
 
 /**
@@ -99,8 +141,19 @@ export function withinExpandedSize(value: unknown, limit = MAX_EXPANDED_BYTES): 
 
 /** the YAML documents of a text, refused (Error) when its aliases expand beyond what a request may carry */
 export function loadYamlDocuments(text: string): unknown[] {
-  const docs = yaml.loadAll(text).filter((d) => d !== null && d !== undefined);
+  let loaded: unknown[];
+  try {
+    // the loader's own bound keeps its recursion in check; it counts nodes (scalars, and flow mapping keys, one level
+    // more), so it is set a little above, and the exact limit is taken on what it loaded
+    loaded = yaml.loadAll(text, undefined, { maxDepth: MAX_NESTING_DEPTH + 2 } as yaml.LoadOptions);
+  } catch (e) {
+    if ((e as Error).message.startsWith('nesting exceeded maxDepth')) throw new Error(depthExceededMessage());
+    throw e;
+  }
+  const docs = loaded.filter((d) => d !== null && d !== undefined);
   if (!withinExpandedSize(docs)) throw new Error('yaml: document contains excessive aliasing');
+  // the exact limit; aliases also nest what they stand for where they appear, which the loader does not count
+  if (docs.some((d) => nestingDeeperThan(d, MAX_NESTING_DEPTH))) throw new Error(depthExceededMessage());
   return docs;
 }
 

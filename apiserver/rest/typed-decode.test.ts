@@ -7,6 +7,7 @@ import { unknownFields } from './field-validation.ts';
 const pod = (spec: unknown, metadata: unknown = { name: 'p' }) => ({ apiVersion: 'v1', kind: 'Pod', metadata, spec });
 const podError = (o: unknown) => typeError(o, 'Pod', 'v1', 'io.k8s.api.core.v1.Pod', resolve);
 const cmError = (o: unknown) => typeError(o, 'ConfigMap', 'v1', 'io.k8s.api.core.v1.ConfigMap', resolve);
+const crError = (o: unknown) => typeError(o, 'ControllerRevision', 'v1', 'io.k8s.api.apps.v1.ControllerRevision', resolve);
 const prefix = (kind: string) => `${kind} in version "v1" cannot be handled as a ${kind}: `;
 
 describe('decoding into the types', () => {
@@ -74,6 +75,28 @@ describe('decoding into the types', () => {
       ['aGVsbG8=aGVs', 8],
     ];
     for (const [s, at] of bad) assert.equal(base64Error(s), `illegal base64 data at input byte ${at}`, s);
+  });
+});
+
+describe('free-form values', () => {
+  /** a value of objects nested n deep */
+  const nested = (n: number): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < n; i++) v = { a: v };
+    return v;
+  };
+  it('are measured against the nesting limit where they sit (a patch can nest them deeper than its body)', () => {
+    // the ControllerRevision is depth 1 and data depth 2: data may nest 999 more
+    assert.equal(crError({ metadata: { name: 'r' }, revision: 1, data: nested(999) }), undefined);
+    assert.equal(
+      crError({ metadata: { name: 'r' }, revision: 1, data: nested(1000) }),
+      prefix('ControllerRevision') + 'json: exceeded max depth: arrays and objects nest more than 1000 deep',
+    );
+    // managedFields[].fieldsV1 sits at depth 4 (object, metadata, managedFields, entry)
+    const mf = (n: number) => cmError({ metadata: { name: 'c', managedFields: [{ manager: 'm', fieldsV1: nested(n) }] } });
+    assert.equal(mf(996), undefined);
+    assert.match(mf(997) ?? '', /exceeded max depth/);
+    assert.match(mf(100_000) ?? '', /exceeded max depth/);
   });
 });
 

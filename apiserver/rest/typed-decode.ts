@@ -11,6 +11,7 @@
 import type { Schema } from '../openapi/model.ts';
 import { tryParseQuantity, QUANTITY_REGEX_MSG } from '../api/validation/quantity.ts';
 import type { SchemaResolver } from './field-validation.ts';
+import { depthExceededMessage, MAX_NESTING_DEPTH, nestingDeeperThan } from './body.ts';
 
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
 const INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
@@ -66,11 +67,17 @@ class TypeCheck {
     }
   }
 
+  private freeForm(v: unknown, depth: number): string | undefined {
+    return nestingDeeperThan(v, MAX_NESTING_DEPTH - depth) ? `json: ${depthExceededMessage()}` : undefined;
+  }
+
   /**
    * the first decoding error in v against schema s; `struct` is the Go struct the value's field belongs to and `field`
-   * the path of struct fields from the top (Go leaves list indices and map keys out of it)
+   * the path of struct fields from the top (Go leaves list indices and map keys out of it); `depth` counts the arrays
+   * and objects v is in. Free-form values (untyped, so of any depth) are measured against MAX_NESTING_DEPTH: a patch
+   * can nest them deeper than any body it was made of.
    */
-  check(v: unknown, s: Schema, struct: string, field: string): string | undefined {
+  check(v: unknown, s: Schema, struct: string, field: string, depth = 0): string | undefined {
     if (v === null || v === undefined) return undefined;
     const at = () => `Go struct field ${struct}.${field} of type ${this.goType(s)}`;
     const mismatch = (what = jsonKind(v)) => `json: cannot unmarshal ${what} into ${at()}`;
@@ -84,7 +91,7 @@ class TypeCheck {
       return `json: cannot unmarshal ${jsonKind(v)} into Go value of type int32`;
     }
     const t = this.deref(s);
-    if (!t || t['x-kubernetes-preserve-unknown-fields']) return undefined;
+    if (!t || t['x-kubernetes-preserve-unknown-fields']) return this.freeForm(v, depth);
     switch (t.type) {
       case 'string':
         if (typeof v !== 'string') return mismatch();
@@ -104,14 +111,14 @@ class TypeCheck {
         if (!Array.isArray(v)) return mismatch();
         if (!t.items) return undefined;
         for (const item of v) {
-          const e = this.check(item, t.items, struct, field);
+          const e = this.check(item, t.items, struct, field, depth + 1);
           if (e) return e;
         }
         return undefined;
       }
       case 'object':
       case undefined: {
-        if (!t.properties && !t.additionalProperties) return undefined; // free-form
+        if (!t.properties && !t.additionalProperties) return this.freeForm(v, depth);
         if (typeof v !== 'object' || Array.isArray(v)) return mismatch();
         const rec = v as Record<string, unknown>;
         if (t.properties) {
@@ -120,13 +127,13 @@ class TypeCheck {
           for (const k in rec) {
             const p = t.properties[k];
             if (!p) continue;
-            const e = this.check(rec[k], p, name, field ? `${field}.${k}` : k);
+            const e = this.check(rec[k], p, name, field ? `${field}.${k}` : k, depth + 1);
             if (e) return e;
           }
           return undefined;
         }
         for (const k in rec) {
-          const e = this.check(rec[k], t.additionalProperties!, struct, field);
+          const e = this.check(rec[k], t.additionalProperties!, struct, field, depth + 1);
           if (e) return e;
         }
         return undefined;
