@@ -17,7 +17,7 @@ import { ResourceCache, type CachedObject } from './watchcache/cache.ts';
 import { Dispatcher } from './watchcache/dispatcher.ts';
 import { RestStore } from './rest/store.ts';
 import { WatchServer } from './rest/watch.ts';
-import { ResourceHandler, sendError, sendJson, type RequestContext } from './rest/handler.ts';
+import { boolParam, ResourceHandler, sendError, sendJson, type RequestContext } from './rest/handler.ts';
 import { resourceTraits, storagePrefix, storageKey, type Resource, type TypeStrategy } from './rest/resource.ts';
 import { ApiError, invalidObject, tooManyRequests, unauthorized } from './rest/status.ts';
 import { Discovery, versionInfo, wantsAggregated } from './discovery.ts';
@@ -307,7 +307,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       return;
     }
     const mutating = req.method !== 'GET' && req.method !== 'HEAD';
-    const isWatch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
+    const isWatch = boolParam(url.searchParams.get('watch'));
     if (!isWatch) {
       if (mutating ? inflightMutating >= maxMutating : inflightRead >= maxRead) {
         sendError(res, tooManyRequests());

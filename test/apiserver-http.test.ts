@@ -237,6 +237,18 @@ describe('API server over HTTPS', () => {
     }
   });
 
+  it('reads boolean query parameters as Kubernetes does: absent, 0 and false (any case) are false, anything else true', async () => {
+    for (const q of ['watch', 'watch=', 'watch=True', 'watch=yes']) {
+      const r = await c.request('GET', `/api/v1/namespaces/default/configmaps?${q}&timeoutSeconds=1`);
+      assert.equal(r.status, 200, q);
+      assert.equal(JSON.parse(r.body.split('\n')[0]).type, 'ADDED', q);
+    }
+    for (const q of ['watch=0', 'watch=FALSE', 'other=1']) {
+      const r = await c.request('GET', `/api/v1/namespaces/default/configmaps?${q}&timeoutSeconds=1`);
+      assert.equal(JSON.parse(r.body).kind, 'ConfigMapList', q);
+    }
+  });
+
   it('cuts a live watcher that stops reading once it is too far behind, and counts it', async () => {
     const metric = async (re: RegExp) => Number(re.exec((await c.request('GET', '/metrics')).body)?.[1] ?? 0);
     const terminated = () => metric(/^apiserver_terminated_watchers_total\{resource="configmaps"\} (\d+)/m);

@@ -82,8 +82,12 @@ function nonNegativeInteger(q: URLSearchParams, name: string): number | undefine
   return n;
 }
 
-function boolParam(v: string | null): boolean {
-  return v === 'true' || v === '1';
+/**
+ * a boolean query parameter as Kubernetes converts it: absent is false, and so are "0" and "false" (any case); any other
+ * value, the empty one included (`?watch`), is true
+ */
+export function boolParam(v: string | null): boolean {
+  return v !== null && v !== '0' && v.toLowerCase() !== 'false';
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, rep?: Representation): void {
@@ -555,7 +559,8 @@ export class ResourceHandler {
       opts.gracePeriodSeconds = n < 0 ? 0 : n;
     }
     const pp = q.get('propagationPolicy') ?? body.propagationPolicy;
-    const orphan = q.get('orphanDependents') ?? body.orphanDependents;
+    const orphanParam = q.get('orphanDependents');
+    const orphan = orphanParam !== null ? boolParam(orphanParam) : body.orphanDependents;
     if (pp !== undefined && pp !== null) {
       if (!['Orphan', 'Background', 'Foreground'].includes(pp)) {
         throw badRequest(`propagationPolicy: Unsupported value: "${pp}": supported values: "Foreground", "Background", "Orphan"`);
@@ -563,7 +568,7 @@ export class ResourceHandler {
       if (orphan !== undefined && orphan !== null) throw badRequest('orphanDependents: Invalid value: "orphanDependents": Cannot both set OrphanDependents and PropagationPolicy');
       opts.propagationPolicy = pp;
     } else if (orphan !== undefined && orphan !== null) {
-      opts.propagationPolicy = String(orphan) === 'true' ? 'Orphan' : 'Background';
+      opts.propagationPolicy = orphan === true ? 'Orphan' : 'Background';
     }
     if (body.preconditions) opts.preconditions = body.preconditions;
     return opts;
