@@ -20,6 +20,7 @@ import { WatchServer } from './rest/watch.ts';
 import { boolParam, ResourceHandler, sendError, sendJson, type RequestContext } from './rest/handler.ts';
 import { resourceTraits, storagePrefix, storageKey, type Resource, type TypeStrategy } from './rest/resource.ts';
 import { ApiError, invalidObject, tooManyRequests, unauthorized } from './rest/status.ts';
+import { requestPath } from './rest/request.ts';
 import { Discovery, versionInfo, wantsAggregated } from './discovery.ts';
 import { ApiMetrics, instrumentBackend } from './metrics.ts';
 import { ServiceAllocator, serviceHooks } from './allocator.ts';
@@ -294,7 +295,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       void nonResource(req, res, url);
       return;
     }
-    const podSub = podSubresource(url.pathname);
+    const podSub = podSubresource(requestPath(req.url));
     if (podSub?.sub === 'log') {
       ctx.verb = 'GET';
       ctx.version = 'v1';
@@ -380,7 +381,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const podSub = podSubresource(url.pathname);
+    const podSub = podSubresource(requestPath(req.url));
     if (podSub && podSub.sub !== 'log') {
       nodeProxy.upgrade(req, socket, head, url, podSub.namespace, podSub.name, podSub.sub);
       return;

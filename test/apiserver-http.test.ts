@@ -163,6 +163,20 @@ describe('API server over HTTPS', () => {
     assert.equal((await c.request('GET', '/healthz')).status, 200);
   });
 
+  it("takes the path as sent: a name of dots is refused, not read as the namespace holding it", async () => {
+    for (const p of ['pods/%2e%2e', 'pods/..', 'configmaps/%2E%2E', 'pods/%2e%2e/log']) {
+      const r = await c.request('DELETE', `/api/v1/namespaces/default/${p}`);
+      assert.equal(r.status, 400, p);
+      assert.equal(JSON.parse(r.body).message, `Name parameter invalid: "..": may not be '..'`);
+    }
+    const slash = await c.request('GET', '/api/v1/namespaces/default/configmaps/a%2Fb');
+    assert.equal(JSON.parse(slash.body).message, `Name parameter invalid: "a/b": may not contain '/'`);
+    assert.equal((await c.request('GET', '/api/v1/namespaces/default/configmaps/%zz')).status, 400);
+    const ns = JSON.parse((await c.request('GET', '/api/v1/namespaces/default')).body);
+    assert.equal(ns.status.phase, 'Active');
+    assert.equal(ns.metadata.deletionTimestamp, undefined);
+  });
+
   it('keeps stored data intact when a write is refused', async () => {
     const ok = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'keep' }, data: { a: '1' } });
     assert.equal(ok.status, 201);

@@ -9,6 +9,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { ApiError, badRequest, notFound } from '../rest/status.ts';
+import { pathSegmentNameErrors } from '../rest/request.ts';
 import { startStream } from '../http.ts';
 
 export interface NodeProxyOptions {
@@ -25,7 +26,16 @@ const POD_SUB = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(log|exec|attac
 export function podSubresource(pathname: string): { namespace: string; name: string; sub: 'log' | 'exec' | 'attach' | 'portforward' } | undefined {
   const m = POD_SUB.exec(pathname);
   if (!m) return undefined;
-  return { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]), sub: m[3] as 'log' };
+  let namespace: string, name: string;
+  try {
+    namespace = decodeURIComponent(m[1]);
+    name = decodeURIComponent(m[2]);
+  } catch {
+    return undefined; // a malformed escape: the resource handler answers it
+  }
+  // a name that cannot be a pod's (.., a slash): the resource handler refuses it in Kubernetes' words
+  if (pathSegmentNameErrors(name).length > 0) return undefined;
+  return { namespace, name, sub: m[3] as 'log' };
 }
 
 export interface AgentLocation {

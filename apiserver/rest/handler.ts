@@ -14,7 +14,7 @@ import { apiVersionOf, type Resource } from './resource.ts';
 import type { RestStore, DeleteOptions } from './store.ts';
 import type { WatchServer, WatchSink } from './watch.ts';
 import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
-import { negotiate, parseResourcePath, type Representation, type ResourcePath } from './request.ts';
+import { negotiate, parseResourcePath, pathSegmentNameErrors, requestPath, type Representation, type ResourcePath } from './request.ts';
 import { ApiError, badRequest, methodNotSupported, notAcceptable, internalError } from './status.ts';
 import { rfc3339 } from '../../lib/time.ts';
 import { http2Stream, startStream } from '../http.ts';
@@ -154,8 +154,13 @@ export class ResourceHandler {
 
   /** handle one resource request; returns false when the path is not a resource path */
   async handle(ctx: RequestContext): Promise<boolean> {
-    const p = parseResourcePath(ctx.url.pathname);
+    const p = parseResourcePath(requestPath(ctx.req.url));
     if (!p || !p.resource) return false;
+    if (p.name !== undefined) {
+      // the name becomes part of the storage key
+      const errs = pathSegmentNameErrors(p.name);
+      if (errs.length > 0) throw badRequest(`Name parameter invalid: ${JSON.stringify(p.name)}: ${errs.join(';')}`);
+    }
     const r = this.resourceFor(p);
     ctx.group = r.info.group;
     ctx.version = r.info.version;
@@ -396,7 +401,7 @@ export class ResourceHandler {
 
   /** a watch over WebSocket: one text message per event */
   async handleUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer, url: URL): Promise<boolean> {
-    const p = parseResourcePath(url.pathname);
+    const p = parseResourcePath(requestPath(req.url));
     if (!p || !p.resource || p.name !== undefined || !boolParam(url.searchParams.get('watch'))) return false;
     const r = this.resourceFor(p);
     const rep = negotiate(req.headers.accept) ?? { as: 'Object', yaml: false };

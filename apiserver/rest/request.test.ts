@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { negotiate, parseResourcePath } from './request.ts';
+import { negotiate, parseResourcePath, pathSegmentNameErrors, requestPath } from './request.ts';
+import { ApiError } from './status.ts';
 
 describe('parseResourcePath', () => {
   it('parses core and group paths', () => {
@@ -20,6 +21,33 @@ describe('parseResourcePath', () => {
   it('rejects paths too deep or too short', () => {
     assert.equal(parseResourcePath('/api/v1'), undefined);
     assert.equal(parseResourcePath('/api/v1/namespaces/a/pods/b/c/d'), undefined);
+  });
+});
+
+describe('request paths as sent', () => {
+  it('keeps dot segments and escapes, drops the query', () => {
+    assert.equal(requestPath('/api/v1/namespaces/default/pods/%2e%2e?watch=1'), '/api/v1/namespaces/default/pods/%2e%2e');
+    assert.equal(requestPath('/api/v1/namespaces/default/pods/..'), '/api/v1/namespaces/default/pods/..');
+    assert.equal(requestPath('/a#frag'), '/a');
+    assert.equal(requestPath(undefined), '/');
+    assert.equal(requestPath('https://host:6443/api/v1/pods?x=1'), '/api/v1/pods');
+    // a name of dots stays a name: it is not the namespace holding it
+    assert.equal(parseResourcePath(requestPath('/api/v1/namespaces/default/pods/%2E%2E'))?.name, '..');
+  });
+
+  it("names what cannot be a name in a path as Kubernetes' IsValidPathSegmentName does", () => {
+    assert.deepEqual(pathSegmentNameErrors('web-1'), []);
+    assert.deepEqual(pathSegmentNameErrors('..'), ["may not be '..'"]);
+    assert.deepEqual(pathSegmentNameErrors('.'), ["may not be '.'"]);
+    assert.deepEqual(pathSegmentNameErrors('a/%b'), ["may not contain '/'", "may not contain '%'"]);
+    assert.deepEqual(pathSegmentNameErrors('...'), []);
+  });
+
+  it('refuses malformed escapes with a 400', () => {
+    assert.throws(
+      () => parseResourcePath('/api/v1/namespaces/default/pods/a%zzb'),
+      (e: unknown) => e instanceof ApiError && e.code === 400 && e.message === 'invalid URL escape "%zz"',
+    );
   });
 });
 

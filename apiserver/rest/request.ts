@@ -3,7 +3,11 @@
  *   /api/v1/{resource}[/{name}[/{subresource}]]
  *   /api/v1/namespaces/{namespace}/{resource}[/{name}[/{subresource}]]
  *   /apis/{group}/{version}/...   (same shapes)
+ * The path is taken as the client sent it (requestPath): URL parsing would remove dot segments, so that
+ * pods/%2e%2e would address the namespace holding them (and a DELETE delete it); Kubernetes takes ".." as a name and
+ * refuses it.
  */
+import { badRequest } from './status.ts';
 
 export interface ResourcePath {
   group: string;
@@ -12,6 +16,32 @@ export interface ResourcePath {
   resource: string;
   name?: string;
   subresource?: string;
+}
+
+/** the path of a request target as sent, without its query: no dot segments removed, escapes left as they are */
+export function requestPath(target: string | undefined): string {
+  if (!target) return '/';
+  if (!target.startsWith('/')) return new URL(target, 'https://localhost').pathname; // absolute-form
+  const end = target.search(/[?#]/);
+  return end < 0 ? target : target.slice(0, end);
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    const bad = /%(?![0-9a-fA-F]{2}).{0,2}/.exec(s)?.[0] ?? s;
+    throw badRequest(`invalid URL escape ${JSON.stringify(bad)}`);
+  }
+}
+
+/** why a name cannot be a path segment (Kubernetes' IsValidPathSegmentName), or an empty list */
+export function pathSegmentNameErrors(name: string): string[] {
+  if (name === '.' || name === '..') return [`may not be '${name}'`];
+  const errs: string[] = [];
+  if (name.includes('/')) errs.push(`may not contain '/'`);
+  if (name.includes('%')) errs.push(`may not contain '%'`);
+  return errs;
 }
 
 export function parseResourcePath(pathname: string): ResourcePath | undefined {
@@ -29,7 +59,7 @@ export function parseResourcePath(pathname: string): ResourcePath | undefined {
     version = segs[2];
     rest = segs.slice(3);
   } else return undefined;
-  rest = rest.map((s) => decodeURIComponent(s));
+  rest = rest.map(decodeSegment);
   // namespaces/{name}[/status|/finalize] addresses the Namespace object itself
   if (rest[0] === 'namespaces' && group === '' && (rest.length <= 2 || (rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize')))) {
     return { group, version, resource: 'namespaces', name: rest[1], subresource: rest[2] };
