@@ -91,6 +91,17 @@ describe('JSON patch', () => {
     assert.equal(e.message, 'The allowed maximum operations in a JSON patch is 10000, got 10001');
   });
 
+  it('copies may add at most 3 MiB in all: a document copied into itself does not double until memory runs out', () => {
+    const doc = { kind: 'ConfigMap', data: { a: 'x'.repeat(1000) } };
+    // each copy doubles data: 2^40 KB if nothing stops it
+    const ops = Array.from({ length: 40 }, (_, i) => ({ op: 'copy', from: '/data', path: `/data/c${i}` }));
+    const e = rejects(() => applyJsonPatch(doc, ops), 422);
+    assert.match(e.detail ?? '', /^Unable to complete the copy, the accumulated size increase of copy is \d+, exceeding the limit 3145728$/);
+    // within the budget copies apply
+    const ok = applyJsonPatch(doc, ops.slice(0, 5)) as any;
+    assert.equal(JSON.stringify(ok.data).length > 30_000, true);
+  });
+
   it('stops at the first failing operation and leaves the input alone', () => {
     const p = pod();
     rejects(() => applyJsonPatch(p, [{ op: 'add', path: '/metadata/labels/x', value: 'y' }, { op: 'test', path: '/kind', value: 'Node' }]), 422);

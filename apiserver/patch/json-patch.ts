@@ -2,6 +2,8 @@
  * RFC 6902 JSON patch (application/json-patch+json) with the behaviour of the API server:
  * - a body that is not a list of operations is a 400 BadRequest;
  * - more than 10000 operations is a 413;
+ * - "copy" operations may add at most 3 MiB to the document in all (JSON bytes of what they copy; as the API server's
+ *   JSONPatchMaxCopyBytes): a few dozen copies of a document into itself would otherwise double it each time;
  * - an operation that cannot be applied (missing path, failed test, bad index, unknown op) is a 422 Invalid with
  *   the generic message "the server rejected our request due to an error in our request"; the precise reason is in
  *   PatchError.detail.
@@ -12,6 +14,7 @@ import { PatchError, badRequest, unprocessable } from './errors.ts';
 import { type JsonObject, type JsonValue, deepCopy, deepEqual, isObject } from './json-value.ts';
 
 export const MAX_JSON_PATCH_OPERATIONS = 10000;
+export const MAX_JSON_PATCH_COPY_BYTES = 3 * 1024 * 1024;
 
 export interface JsonPatchOperation {
   op: string;
@@ -132,7 +135,12 @@ function opValue(op: JsonPatchOperation): JsonValue {
   return Object.hasOwn(op, 'value') && op.value !== undefined ? deepCopy(op.value) : null;
 }
 
-function applyOne(doc: JsonValue, op: JsonPatchOperation): JsonValue {
+/** what the copy operations of one patch have added so far, in bytes of JSON */
+interface CopyBudget {
+  copied: number;
+}
+
+function applyOne(doc: JsonValue, op: JsonPatchOperation, budget: CopyBudget): JsonValue {
   switch (op.op) {
     case 'add': {
       const path = requirePath(op, 'path');
@@ -182,6 +190,10 @@ function applyOne(doc: JsonValue, op: JsonPatchOperation): JsonValue {
       const path = requirePath(op, 'path');
       const dst = findParent(doc, path);
       if (!dst) fail(`copy operation does not apply: doc is missing destination path: ${path}: missing value`);
+      budget.copied += Buffer.byteLength(JSON.stringify(value ?? null));
+      if (budget.copied > MAX_JSON_PATCH_COPY_BYTES) {
+        fail(`Unable to complete the copy, the accumulated size increase of copy is ${budget.copied}, exceeding the limit ${MAX_JSON_PATCH_COPY_BYTES}`);
+      }
       addChild(dst.parent, dst.key, value === undefined ? null : deepCopy(value));
       return doc;
     }
@@ -215,7 +227,8 @@ export function applyJsonPatch<T = JsonValue>(doc: T, patch: unknown): T {
   const ops = parseJsonPatch(patch);
   let cur = deepCopy(doc) as unknown as JsonValue;
   try {
-    for (const op of ops) cur = applyOne(cur, op);
+    const budget: CopyBudget = { copied: 0 };
+    for (const op of ops) cur = applyOne(cur, op, budget);
   } catch (e) {
     if (e instanceof OpFailure) throw unprocessable(e.message);
     throw e;
