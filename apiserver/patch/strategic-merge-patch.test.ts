@@ -180,6 +180,26 @@ describe('strategic merge patch', () => {
     assert.deepEqual(out2, { mergingList: [{ name: 4, value: 4 }, { name: 1, other: 'a' }, { name: 2, value: 2, other: 'b' }, { name: 3, value: 3 }] });
   });
 
+  it('merges long lists by merge key: each patch item once, duplicates into the first match, deletes by key', () => {
+    const n = 20_000;
+    const env = Array.from({ length: n }, (_, i) => ({ name: `E${i}`, value: 'a' }));
+    const pod = { kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i', env }] } };
+    const patchEnv = [
+      ...Array.from({ length: n - 10 }, (_, i) => ({ name: `E${n - 1 - i}`, value: 'b' })),
+      { name: 'NEW', value: '1' },
+      { name: 'NEW', value: '2' },
+      { name: 'E5', $patch: 'delete' },
+      { name: 'E7', $patch: 'delete' },
+    ];
+    const out = strategicMergePatch(pod, { spec: { containers: [{ name: 'c', env: patchEnv }] } }, POD, model);
+    const got: Array<{ name: string; value: string }> = out.spec.containers[0].env;
+    assert.equal(got.length, n - 2 + 1);
+    const first10 = (name: string) => /^E\d$/.test(name);
+    assert.ok(got.every((e) => (e.name === 'NEW' ? e.value === '2' : e.value === (first10(e.name) ? 'a' : 'b'))));
+    assert.equal(got.filter((e) => e.name === 'NEW').length, 1);
+    assert.ok(!got.some((e) => e.name === 'E5' || e.name === 'E7'));
+  });
+
   it('a merging list item without its merge key is an unclassified 500', () => {
     const e = smpError(() => strategicMergePatch(deployment(), { spec: { template: { spec: { containers: [{ image: 'x' }] } } } }, DEPLOYMENT, model));
     assert.equal(e.status, 500);

@@ -272,6 +272,48 @@ class OrderIndex {
   }
 }
 
+/**
+ * Where each merge key value first occurs in a list of maps, found without a scan per lookup (a patch of n items on a
+ * list of n would take n^2 steps). Lookups fail as Go's scan does when a non-map item comes before the match (or
+ * anywhere, when nothing matches).
+ */
+class MergeKeyIndex {
+  private readonly scalars = new Map<unknown, number>();
+  private readonly objects: Array<[unknown, number]> = [];
+  private firstNonMap = Infinity;
+
+  constructor(
+    list: JsonValue[],
+    private readonly mergeKey: string,
+  ) {
+    list.forEach((item, i) => this.add(item, i));
+  }
+
+  /** records `item` at index i (items are added in list order) */
+  add(item: JsonValue, i: number): void {
+    if (!isObject(item)) {
+      if (this.firstNonMap === Infinity) this.firstNonMap = i;
+      return;
+    }
+    if (!Object.hasOwn(item, this.mergeKey)) return;
+    const key = item[this.mergeKey];
+    if (typeof key === 'object' && key !== null) {
+      if (!this.objects.some(([x]) => deepEqual(x, key))) this.objects.push([key, i]);
+    } else if (!this.scalars.has(key)) this.scalars.set(key, i);
+  }
+
+  /** the index of the first map whose merge key is `key`, or -1 */
+  find(key: JsonValue): number {
+    const at = typeof key === 'object' && key !== null ? (this.objects.find(([x]) => deepEqual(x, key))?.[1] ?? -1) : (this.scalars.get(key) ?? -1);
+    if (this.firstNonMap < (at < 0 ? Infinity : at)) fail('value for key is not a map');
+    return at;
+  }
+
+  has(key: JsonValue): boolean {
+    return (typeof key === 'object' && key !== null ? this.objects.some(([x]) => deepEqual(x, key)) : this.scalars.has(key));
+  }
+}
+
 function mergeSlice(original: JsonValue[], patch: JsonValue[], ctx: Ctx, mergeKey: string, isDeleteList: boolean): JsonValue[] {
   if (original.length === 0 && patch.length === 0) return original;
   const kind = elementKind(original, patch);
@@ -308,7 +350,7 @@ function mergeKeyValue(item: JsonObject, mergeKey: string): JsonValue {
 function mergeSpecialElements(original: JsonValue[], patch: JsonValue[], mergeKey: string): [JsonValue[], JsonValue[]] {
   const plain: JsonValue[] = [];
   let replace = false;
-  let orig = original;
+  const deleted: JsonObject[] = [];
   for (const v of patch) {
     const item = v as JsonObject;
     if (!Object.hasOwn(item, DIRECTIVE)) {
@@ -317,8 +359,8 @@ function mergeSpecialElements(original: JsonValue[], patch: JsonValue[], mergeKe
     }
     const d = item[DIRECTIVE];
     if (d === 'delete') {
-      const key = mergeKeyValue(item, mergeKey);
-      orig = orig.filter((o) => !(isObject(o) && Object.hasOwn(o, mergeKey) && sameIdentity(o[mergeKey], key)));
+      mergeKeyValue(item, mergeKey);
+      deleted.push(item);
     } else if (d === 'replace') {
       replace = true;
     } else if (d === 'merge') {
@@ -327,22 +369,26 @@ function mergeSpecialElements(original: JsonValue[], patch: JsonValue[], mergeKe
       fail(`unknown patch type: ${String(d)} in map: ${show(item)}`);
     }
   }
-  return replace ? [plain, []] : [orig, plain];
+  if (replace) return [plain, []];
+  if (deleted.length === 0) return [original, plain];
+  const gone = new MergeKeyIndex(deleted, mergeKey);
+  return [original.filter((o) => !(isObject(o) && Object.hasOwn(o, mergeKey) && gone.has(o[mergeKey]))), plain];
 }
 
 function mergeWithoutSpecialElements(original: JsonValue[], patch: JsonValue[], mergeKey: string, itemCtx: Ctx): JsonValue[] {
   const out = [...original];
+  const index = new MergeKeyIndex(out, mergeKey);
   for (const v of patch) {
     const item = v as JsonObject;
     const key = mergeKeyValue(item, mergeKey);
-    const at = out.findIndex((o) => {
-      if (!isObject(o)) fail('value for key is not a map');
-      return Object.hasOwn(o, mergeKey) && sameIdentity(o[mergeKey], key);
-    });
+    const at = index.find(key);
     if (at >= 0) out[at] = mergeMap(out[at] as JsonObject, item, itemCtx);
     else {
       const added = removeDirectives(discardNulls(item));
-      if (added !== undefined) out.push(added);
+      if (added !== undefined) {
+        index.add(added, out.length);
+        out.push(added);
+      }
     }
   }
   return out;
