@@ -296,8 +296,6 @@ describe('API server over HTTPS', () => {
   });
 
   it('streams watch events over WebSocket', async () => {
-    const b64 = (s: string) => s;
-    void b64;
     const ws = new WebSocket(`wss://127.0.0.1:${api.port}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0`, { agent: c.agent } as any);
     const msgs: any[] = [];
     ws.on('message', (m) => msgs.push(JSON.parse(m.toString())));
@@ -310,9 +308,24 @@ describe('API server over HTTPS', () => {
       const deadline = Date.now() + 5000;
       while (!msgs.some((m) => m.object.metadata?.name === 'via-ws') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.ok(msgs.some((m) => m.type === 'ADDED' && m.object.metadata.name === 'via-ws'));
+      // the client has nothing to say: a large message ends the watch instead of being buffered
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      ws.send(Buffer.alloc(100 * 1024));
+      assert.ok([1009, 1006].includes(await closed));
     } finally {
       ws.close();
     }
+    // a frame that breaks the protocol (unmasked, from a client) ends that watch, not the server
+    const bad = new WebSocket(`wss://127.0.0.1:${api.port}/api/v1/namespaces/default/configmaps?watch=true`, { agent: c.agent } as any);
+    await new Promise((resolve, reject) => {
+      bad.once('open', resolve);
+      bad.once('error', reject);
+    });
+    const badClosed = new Promise((resolve) => bad.once('close', resolve));
+    bad.on('error', () => {});
+    (bad as any)._socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    await badClosed;
+    assert.equal((await c.request('GET', '/healthz')).status, 200);
   });
 
   it('answers 410 Gone for a compacted resourceVersion', async () => {

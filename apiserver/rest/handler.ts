@@ -114,7 +114,9 @@ export function sendError(res: ServerResponse, err: unknown): number {
 }
 
 export class ResourceHandler {
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  // a watch client has nothing to send but control frames: a message over 64 KiB closes the connection (1009) instead
+  // of being buffered (the library's default allows 100 MiB)
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 });
 
   constructor(private readonly d: HandlerDeps) {}
 
@@ -409,6 +411,9 @@ export class ResourceHandler {
     const query = this.watchQuery(ctx, r, r.info.namespaced ? p.namespace : undefined, rep);
     this.d.watches.check(query);
     const ws: WebSocket = await new Promise((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
+    // what a client sends that breaks the protocol (an unmasked or oversized frame, a bad close code) ends its watch;
+    // unheard, the error would end the server
+    ws.on('error', () => ws.terminate());
     const sink: WatchSink = {
       write(line) {
         if (ws.readyState !== ws.OPEN) return false;
