@@ -100,13 +100,24 @@ export function nestingDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** whether `text` holds more than `limit` opening brackets ({ and [, strings included): a bound on its nesting */
+function moreOpeningBrackets(text: string, limit: number): boolean {
+  let n = 0;
+  for (const c of ['{', '[']) {
+    for (let i = text.indexOf(c); i >= 0; i = text.indexOf(c, i + 1)) if (++n > limit) return true;
+  }
+  return false;
+}
+
 /**
- * JSON.parse, refusing values nested more than MAX_NESTING_DEPTH deep (Error with Go's wording). A text needs at least
- * two characters per level, so short texts (most requests) are not walked.
+ * JSON.parse, refusing values nested more than MAX_NESTING_DEPTH deep (Error with Go's wording). Each level opens a
+ * bracket, so a text with fewer (nearly every request: a Deployment has a hundred) is not walked.
  */
 export function parseJsonText(text: string): any {
   const v = JSON.parse(text);
-  if (text.length > 2 * MAX_NESTING_DEPTH && nestingDeeperThan(v, MAX_NESTING_DEPTH)) throw new Error(depthExceededMessage());
+  if (text.length > 2 * MAX_NESTING_DEPTH && moreOpeningBrackets(text, MAX_NESTING_DEPTH) && nestingDeeperThan(v, MAX_NESTING_DEPTH)) {
+    throw new Error(depthExceededMessage());
+  }
   return v;
 }
 
