@@ -194,6 +194,19 @@ describe('API server over HTTPS', () => {
     const r = await c.request('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', { metadata: { name: 'dry' } });
     assert.equal(r.status, 201);
     assert.equal((await c.request('GET', '/api/v1/namespaces/default/configmaps/dry')).status, 404);
+    // deletions: dryRun in the query or in the DeleteOptions body (as kubectl delete --dry-run=server sends it)
+    for (const name of ['keep-dry-1', 'keep-dry-2']) {
+      assert.equal((await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name, labels: { dry: 'run' } } })).status, 201);
+    }
+    const body = { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'] };
+    assert.equal((await c.request('DELETE', '/api/v1/namespaces/default/configmaps/keep-dry-1', body)).status, 200);
+    assert.equal((await c.request('DELETE', '/api/v1/namespaces/default/configmaps/keep-dry-1?dryRun=All')).status, 200);
+    const all = await c.request('DELETE', '/api/v1/namespaces/default/configmaps?labelSelector=dry%3Drun', body);
+    assert.equal(JSON.parse(all.body).items.length, 2);
+    for (const name of ['keep-dry-1', 'keep-dry-2']) assert.equal((await c.request('GET', `/api/v1/namespaces/default/configmaps/${name}`)).status, 200, name);
+    const bad = await c.request('DELETE', '/api/v1/namespaces/default/configmaps/keep-dry-1', { ...body, dryRun: ['Some'] });
+    assert.equal(bad.status, 400);
+    assert.equal((await c.request('GET', '/api/v1/namespaces/default/configmaps/keep-dry-1')).status, 200);
   });
 
   it('serves Tables for kubectl', async () => {

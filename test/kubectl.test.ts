@@ -155,6 +155,11 @@ for (const bin of [KUBECTL_DEFAULT, KUBECTL_127]) {
     });
 
     it('deletes', () => {
+      // a server-side dry run leaves everything in place
+      assert.match(k(['delete', 'deploy', 'web', '-n', 'shop', '--dry-run=server']), /deleted \(server dry run\)/);
+      assert.match(k(['delete', 'cm', '--all', '-n', 'scratch', '--dry-run=server']), /\(server dry run\)/);
+      k(['get', 'deploy', 'web', '-n', 'shop']);
+      assert.notEqual(k(['get', 'cm', '-n', 'scratch', '-o', 'name']).trim(), '');
       k(['delete', 'deploy', 'web', '-n', 'shop']);
       const gone = kr(['get', 'deploy', 'web', '-n', 'shop']);
       assert.match(gone.stderr, /NotFound|not found/);

@@ -581,12 +581,14 @@ export class ResourceHandler {
       opts.propagationPolicy = orphan === true ? 'Orphan' : 'Background';
     }
     if (body.preconditions) opts.preconditions = body.preconditions;
+    // kubectl sends dryRun in the body (delete --dry-run=server); the query's was read with the request
+    opts.dryRun = dryRunOf(body.dryRun);
     return opts;
   }
 
   private async delete(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
     const opts = await this.deleteOptions(ctx);
-    opts.dryRun = dryRun;
+    opts.dryRun ||= dryRun;
     const { obj, deleted } = await this.d.store.delete(r, ns, name, opts);
     if (!deleted) {
       sendJson(ctx.res, 200, obj);
@@ -608,7 +610,7 @@ export class ResourceHandler {
   private async deleteCollection(ctx: RequestContext, r: Resource, ns: string | undefined, dryRun: boolean): Promise<void> {
     if (!r.info.verbs.includes('deletecollection')) throw methodNotSupported(r.info.group, r.info.resource, 'deletecollection');
     const opts = await this.deleteOptions(ctx);
-    opts.dryRun = dryRun;
+    opts.dryRun ||= dryRun;
     const list = await this.d.store.list(r, { filter: this.filterFrom(r, ns, ctx.url) });
     const items: any[] = [];
     for (const o of list.items) {
@@ -737,10 +739,19 @@ export class ResourceHandler {
 
   private async evict(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
     const eviction = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
-    const opts: DeleteOptions = { dryRun, ...(eviction?.deleteOptions ?? {}) };
+    const given = eviction?.deleteOptions ?? {};
+    const opts: DeleteOptions = { ...given, dryRun: dryRun || dryRunOf(given.dryRun) };
     await this.d.store.delete(r, ns, name, opts);
     sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
+}
+
+/** DeleteOptions.dryRun (a list whose only allowed value is "All"): whether the deletion is a dry run */
+function dryRunOf(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (!Array.isArray(v)) throw badRequest('json: cannot unmarshal value into Go struct field DeleteOptions.dryRun of type []string');
+  for (const x of v) if (x !== 'All') throw badRequest(`dryRun: Unsupported value: ${JSON.stringify(x)}: supported values: "All"`);
+  return v.length > 0;
 }
 
 function withType(r: Resource, o: any): any {
