@@ -41,7 +41,7 @@ function asApiError(e: unknown): unknown {
 /** fields reset by the main resource vs the status subresource (they belong to the other endpoint) */
 function resetFields(r: Resource, subresource?: string): string[][] | undefined {
   if (!r.info.subresources.includes('status')) return undefined;
-  return subresource === 'status' ? [['spec'], ['metadata']] : [['status']];
+  return subresource === 'status' ? [['spec'], ...r.statusKeepsMetadata.map((f) => ['metadata', f])] : [['status']];
 }
 
 function parsePatchJson(body: Buffer): unknown {

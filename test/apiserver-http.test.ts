@@ -177,6 +177,25 @@ describe('API server over HTTPS', () => {
     assert.equal(ns.metadata.deletionTimestamp, undefined);
   });
 
+  it('writes status and metadata through /status, never spec (nor a Deployment\'s labels), and tracks the status manager', async () => {
+    const dep = { metadata: { name: 'st', labels: { a: 'b' } }, spec: { replicas: 1, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } };
+    assert.equal((await c.request('POST', '/apis/apps/v1/namespaces/default/deployments', dep)).status, 201);
+    const patch = { metadata: { annotations: { 'via-status': 'yes' }, labels: { a: 'changed' } }, spec: { replicas: 5 }, status: { observedGeneration: 1, replicas: 1 } };
+    const r = await c.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/st/status?fieldManager=me', patch, { 'Content-Type': 'application/merge-patch+json' });
+    assert.equal(r.status, 200, r.body);
+    const got = JSON.parse(r.body);
+    assert.equal(got.metadata.annotations['via-status'], 'yes');
+    assert.deepEqual(got.metadata.labels, { a: 'b' });
+    assert.equal(got.spec.replicas, 1);
+    assert.equal(got.status.replicas, 1);
+    const entry = got.metadata.managedFields.find((m: any) => m.manager === 'me');
+    assert.equal(entry?.subresource, 'status');
+    assert.deepEqual(Object.keys(entry.fieldsV1).sort(), ['f:metadata', 'f:status']);
+    assert.deepEqual(entry.fieldsV1['f:metadata'], { 'f:annotations': { '.': {}, 'f:via-status': {} } });
+    const stored = JSON.parse((await c.request('GET', '/apis/apps/v1/namespaces/default/deployments/st')).body);
+    assert.deepEqual(stored.metadata.managedFields, got.metadata.managedFields);
+  });
+
   it('keeps stored data intact when a write is refused', async () => {
     const ok = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'keep' }, data: { a: '1' } });
     assert.equal(ok.status, 201);

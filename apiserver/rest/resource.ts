@@ -29,6 +29,11 @@ export interface Resource {
   createOnUpdate: boolean;
   /** DELETE answers with the object rather than a Status */
   returnDeletedObject: boolean;
+  /**
+   * metadata fields a status write keeps as they were (besides spec, which it never changes): Kubernetes' status
+   * strategies reset a Deployment's labels and a Pod's owner references
+   */
+  statusKeepsMetadata: string[];
 }
 
 /** Kubernetes' etcd layout for the resources whose prefix is not simply /registry/<resource>/ */
@@ -68,7 +73,17 @@ const GENERATION = new Set([
 const CREATE_ON_UPDATE = new Set(['/endpoints', '/events', 'events.k8s.io/events', 'coordination.k8s.io/leases', 'discovery.k8s.io/endpointslices']);
 const RETURN_DELETED = new Set(['/pods', '/services', '/namespaces', '/nodes']);
 
-export function resourceTraits(info: ResourceInfo): Pick<Resource, 'generation' | 'createOnUpdate' | 'returnDeletedObject'> {
+const STATUS_KEEPS_METADATA: Record<string, string[]> = {
+  'apps/deployments': ['labels'],
+  '/pods': ['ownerReferences'],
+};
+
+export function resourceTraits(info: ResourceInfo): Pick<Resource, 'generation' | 'createOnUpdate' | 'returnDeletedObject' | 'statusKeepsMetadata'> {
   const k = `${info.group}/${info.resource}`;
-  return { generation: GENERATION.has(k), createOnUpdate: CREATE_ON_UPDATE.has(k), returnDeletedObject: RETURN_DELETED.has(k) };
+  return {
+    generation: GENERATION.has(k),
+    createOnUpdate: CREATE_ON_UPDATE.has(k),
+    returnDeletedObject: RETURN_DELETED.has(k),
+    statusKeepsMetadata: STATUS_KEEPS_METADATA[k] ?? [],
+  };
 }

@@ -299,9 +299,15 @@ export class RestStore {
   private prepareUpdate(r: Resource, ns: string, name: string, desired: any, cur: any, subresource?: string, internal = false): any {
     let next: any;
     if (subresource === 'status') {
-      next = clone(cur);
-      if (desired.status !== undefined) next.status = desired.status;
-      else delete next.status;
+      // a status write changes status and metadata (annotations, finalizers, its managedFields entry), never the rest
+      next = this.withTypeMeta(r, clone(desired));
+      for (const k of Object.keys(next)) if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') delete next[k];
+      for (const k of Object.keys(cur)) if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') next[k] = clone(cur[k]);
+      const md = (next.metadata ??= {});
+      for (const f of r.statusKeepsMetadata) {
+        if (cur.metadata?.[f] !== undefined) md[f] = clone(cur.metadata[f]);
+        else delete md[f];
+      }
     } else {
       next = this.withTypeMeta(r, clone(desired));
       this.checkNamespace(r, ns, next);
