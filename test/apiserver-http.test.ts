@@ -204,6 +204,13 @@ describe('API server over HTTPS', () => {
     assert.equal(stale.status, 409);
     const bad = await c.request('PUT', '/api/v1/namespaces/default/configmaps/keep', { ...cur, metadata: { ...cur.metadata, labels: { 'bad key!': 'x' } } });
     assert.equal(bad.status, 422);
+    // a uid in an update is a precondition (PUT), and may not be changed (patch)
+    const otherUid = await c.request('PUT', '/api/v1/namespaces/default/configmaps/keep', { ...cur, data: { a: '3' }, metadata: { ...cur.metadata, uid: 'zzz' } });
+    assert.equal(otherUid.status, 409);
+    assert.equal(JSON.parse(otherUid.body).message, `Operation cannot be fulfilled on configmaps "keep": Precondition failed: UID in precondition: zzz, UID in object meta: ${cur.metadata.uid}`);
+    const patchedUid = await c.request('PATCH', '/api/v1/namespaces/default/configmaps/keep', { metadata: { uid: 'zzz' } }, { 'Content-Type': 'application/merge-patch+json' });
+    assert.equal(patchedUid.status, 422);
+    assert.equal(JSON.parse(patchedUid.body).message, 'ConfigMap "keep" is invalid: metadata.uid: Invalid value: "zzz": field is immutable');
     const after = JSON.parse((await c.request('GET', '/api/v1/namespaces/default/configmaps/keep')).body);
     assert.deepEqual(after.data, { a: '1' });
     assert.equal(after.metadata.resourceVersion, cur.metadata.resourceVersion);

@@ -15,7 +15,7 @@ import type { RestStore, DeleteOptions } from './store.ts';
 import type { WatchServer, WatchSink } from './watch.ts';
 import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
 import { negotiate, parseResourcePath, pathSegmentNameErrors, requestPath, type Representation, type ResourcePath } from './request.ts';
-import { ApiError, badRequest, methodNotSupported, notAcceptable, internalError } from './status.ts';
+import { ApiError, badRequest, conflict, methodNotSupported, notAcceptable, internalError } from './status.ts';
 import { rfc3339 } from '../../lib/time.ts';
 import { http2Stream, startStream } from '../http.ts';
 
@@ -497,6 +497,11 @@ export class ResourceHandler {
       ns,
       name,
       (cur) => {
+        // a uid in the object is a precondition, as Kubernetes takes it from an update's body
+        const uid = body.metadata?.uid;
+        if (cur && uid && uid !== cur.metadata?.uid) {
+          throw conflict(r.info.group, r.info.resource, name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${cur.metadata?.uid}`);
+        }
         const desired = structuredClone(body);
         if (sub === 'finalize') {
           // only spec.finalizers may change through /finalize

@@ -23,6 +23,7 @@ import {
   timeout,
 } from './status.ts';
 import { clone, deepEqual, generateName, specPart } from './meta.ts';
+import { FIELD_IMMUTABLE, invalid } from '../api/validation/errors.ts';
 import { rfc3339 } from '../../lib/time.ts';
 
 export interface WriteOptions {
@@ -327,6 +328,10 @@ export class RestStore {
       throw badRequest(`the name of the object (${md.name}) does not match the name on the URL (${name})`);
     }
     md.name = name;
+    // a uid given must be the object's (a PUT's was checked as a precondition; a patch may not change it)
+    if (md.uid !== undefined && md.uid !== null && md.uid !== '' && md.uid !== old.uid) {
+      throw this.invalid(r, name, [invalid('metadata.uid', md.uid, FIELD_IMMUTABLE)]);
+    }
     md.uid = old.uid;
     md.creationTimestamp = old.creationTimestamp;
     md.resourceVersion = old.resourceVersion;
