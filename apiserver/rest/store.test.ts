@@ -236,8 +236,39 @@ describe('RestStore on the embedded store', () => {
     assert.equal(pages, 3);
     assert.equal(names.length, 25);
     assert.deepEqual(names, [...names].sort());
-    const exact = await store.list(cms, { filter, resourceVersion: (await store.list(cms, { filter })).resourceVersion, resourceVersionMatch: 'Exact' });
+    const before = (await store.list(cms, { filter })).resourceVersion;
+    const exact = await store.list(cms, { filter, resourceVersion: before, resourceVersionMatch: 'Exact' });
     assert.equal(exact.items.length, 25);
+    // a first page at a resourceVersion other than 0 is read at exactly that version, as Kubernetes does
+    await store.create(cms, 'default', { metadata: { name: 'page-later', labels: { page: 'yes' } } });
+    const first = await store.list(cms, { filter, limit: 100, resourceVersion: before });
+    assert.equal(first.resourceVersion, before);
+    assert.equal(first.items.length, 25);
+    assert.equal((await store.list(cms, { filter, resourceVersion: before })).items.length, 26, 'without a limit: not older than');
+  });
+
+  it("checks list options as Kubernetes' ValidateListOptions does", async () => {
+    const filter = all();
+    const token = (await store.list(cms, { filter, limit: 1 })).continueToken;
+    assert.ok(token);
+    const fails = async (q: Record<string, unknown>, code: number, message: string) => {
+      await assert.rejects(store.list(cms, { filter, ...q }), (e: unknown) => e instanceof ApiError && e.code === code && e.message === message);
+    };
+    await fails({ resourceVersionMatch: 'NotOlderThan' }, 422, 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
+    await fails(
+      { resourceVersionMatch: 'Sometimes', resourceVersion: '1' },
+      422,
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Unsupported value: "Sometimes": supported values: "Exact", "NotOlderThan", ""',
+    );
+    await fails({ resourceVersionMatch: 'Exact', resourceVersion: '0' }, 422, 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+    await fails(
+      { resourceVersionMatch: 'Exact', resourceVersion: '5', continueToken: token },
+      422,
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when continue is provided',
+    );
+    await fails({ resourceVersion: '5', continueToken: token }, 400, 'specifying resource version is not allowed when using continue');
+    // resourceVersion 0 with a continue token is the token alone
+    assert.ok((await store.list(cms, { filter, limit: 1, resourceVersion: '0', continueToken: token })).items.length === 1);
   });
 
   it('serves watches from a resourceVersion, with selectors deciding ADDED/DELETED', async () => {

@@ -19,6 +19,7 @@ import {
   conflict,
   forbidden,
   gone,
+  invalidObject,
   notFound,
   timeout,
 } from './status.ts';
@@ -448,26 +449,31 @@ export class RestStore {
   /** list matching objects with Kubernetes' resourceVersion semantics */
   async list(r: Resource, q: ListQuery): Promise<ListResult> {
     const limit = q.limit && q.limit > 0 ? q.limit : 0;
+    const rv = q.resourceVersion;
+    const match = q.resourceVersionMatch;
+    // Kubernetes' ValidateListOptions: every problem, as a 422 on ListOptions
+    if (match) {
+      const errs: FieldError[] = [];
+      const forbid = (detail: string) => errs.push({ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail });
+      if (!rv) forbid('resourceVersionMatch is forbidden unless resourceVersion is provided');
+      if (q.continueToken) forbid('resourceVersionMatch is forbidden when continue is provided');
+      if (match !== 'Exact' && match !== 'NotOlderThan') {
+        errs.push({ type: 'FieldValueNotSupported', field: 'resourceVersionMatch', value: match, detail: 'supported values: "Exact", "NotOlderThan", ""' });
+      }
+      if (match === 'Exact' && rv === '0') forbid('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+      if (errs.length > 0) throw invalidObject('ListOptions', '', errs, 'meta.k8s.io');
+    }
     if (q.continueToken) {
+      if (rv && rv !== '0') throw badRequest('specifying resource version is not allowed when using continue');
       const t = decodeContinue(q.continueToken);
       if (t.rv === this.dispatcher.rev && this.dispatcher.ready) return this.listFromCache(r, q.filter, t.start, limit);
       return this.listFromStore(r, q.filter, t.start, limit, t.rv);
     }
-    const rv = q.resourceVersion;
-    const match = q.resourceVersionMatch;
-    if (match && match !== 'Exact' && match !== 'NotOlderThan') {
-      throw badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
-    }
-    if (match && !rv) {
-      throw this.invalid(r, '', [
-        { type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail: 'resourceVersionMatch is forbidden unless resourceVersion is provided' },
-      ]);
-    }
     if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) {
       throw badRequest(`resourceVersion: Invalid value: "${rv}": must be a non-negative integer`);
     }
-    if (match === 'Exact') {
-      if (rv === '0') throw badRequest('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+    // Exact: asked for, or (as Kubernetes still reads it) a first page at a resourceVersion other than 0
+    if (match === 'Exact' || (!match && limit > 0 && rv && rv !== '0')) {
       return this.listFromStore(r, q.filter, '', limit, Number(rv));
     }
     if (rv === '0') {
