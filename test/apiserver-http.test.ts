@@ -367,6 +367,26 @@ describe('API server over HTTPS', () => {
     assert.equal((await c.request('GET', '/healthz')).status, 200);
   });
 
+  it('reads one object at a resourceVersion: not older than it, or a 504 client-go recognizes once waiting is over', async () => {
+    const created = JSON.parse((await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'at-rv' }, data: { a: '1' } })).body);
+    const rv = created.metadata.resourceVersion;
+    for (const q of [`resourceVersion=${rv}`, 'resourceVersion=0']) {
+      const r = await c.request('GET', `/api/v1/namespaces/default/configmaps/at-rv?${q}`);
+      assert.equal(r.status, 200, q);
+      assert.deepEqual(JSON.parse(r.body).data, { a: '1' });
+    }
+    const future = Number(rv) + 1000;
+    for (const p of ['configmaps/at-rv', 'configmaps']) {
+      const r = await c.request('GET', `/api/v1/namespaces/default/${p}?resourceVersion=${future}`);
+      assert.equal(r.status, 504, p);
+      const st = JSON.parse(r.body);
+      assert.equal(st.reason, 'Timeout');
+      assert.match(st.message, new RegExp(`^Timeout: Too large resource version: ${future}, current: \\d+$`));
+      assert.deepEqual(st.details, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
+    }
+    assert.equal((await c.request('GET', '/api/v1/namespaces/default/configmaps/at-rv?resourceVersion=x')).status, 400);
+  });
+
   it('answers 410 Gone for a compacted resourceVersion', async () => {
     const cur = await api.backend.currentRevision();
     await api.backend.compact(cur);

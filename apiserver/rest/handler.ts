@@ -268,7 +268,7 @@ export class ResourceHandler {
   }
 
   private async get(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation): Promise<true> {
-    const obj = await this.d.store.get(r, ns, name);
+    const obj = await this.d.store.get(r, ns, name, ctx.url.searchParams.get('resourceVersion') ?? undefined);
     sendJson(ctx.res, 200, this.render(r, obj, rep), rep);
     return true;
   }

@@ -153,6 +153,17 @@ export function timeout(message: string): ApiError {
   return new ApiError(504, 'Timeout', message);
 }
 
+/**
+ * a read at a resourceVersion the server has not reached (after waiting for it): Kubernetes' timeout error with the
+ * cause client-go looks for (IsTooLargeResourceVersion) and a retry after 1 s
+ */
+export function tooLargeResourceVersion(want: number, current: number): ApiError {
+  return new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${want}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}
+
 /** 422 Invalid naming the object and every offending field */
 export function invalidObject(kind: string, name: string, errs: readonly FieldError[], group = ''): ApiError {
   const st = invalidStatus(kind, name, errs, group);

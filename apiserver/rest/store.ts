@@ -20,8 +20,8 @@ import {
   forbidden,
   gone,
   invalidObject,
+  tooLargeResourceVersion,
   notFound,
-  timeout,
 } from './status.ts';
 import { clone, deepEqual, generateName, specPart } from './meta.ts';
 import { FIELD_IMMUTABLE, invalid } from '../api/validation/errors.ts';
@@ -183,8 +183,23 @@ export class RestStore {
     if (errs.length > 0) throw this.invalid(r, name, errs);
   }
 
-  async get(r: Resource, ns: string, name: string): Promise<any> {
-    const { kv } = await this.backend.get(storageKey(r, ns, name));
+  /**
+   * one object, with Kubernetes' resourceVersion semantics for a get: unset, the most recent (from the store); "0", any
+   * (the watch cache); another, not older than it (the watch cache once it has caught up, 504 after 3 s)
+   */
+  async get(r: Resource, ns: string, name: string, resourceVersion?: string): Promise<any> {
+    const key = storageKey(r, ns, name);
+    if (resourceVersion) {
+      if (!/^\d+$/.test(resourceVersion)) throw badRequest(`resourceVersion: Invalid value: "${resourceVersion}": must be a non-negative integer`);
+      const want = Number(resourceVersion);
+      if (want > 0 && !(await this.dispatcher.waitFor(want, 3000))) throw tooLargeResourceVersion(want, this.dispatcher.rev);
+      if (this.dispatcher.ready) {
+        const o = r.cache.get(key);
+        if (!o) throw notFound(r.info.group, r.info.resource, name);
+        return this.withTypeMeta(r, clone(o.obj));
+      }
+    }
+    const { kv } = await this.backend.get(key);
     if (!kv) throw notFound(r.info.group, r.info.resource, name);
     return this.withTypeMeta(r, this.decode(kv));
   }
@@ -483,7 +498,7 @@ export class RestStore {
     if (rv) {
       const want = Number(rv);
       if (!(await this.dispatcher.waitFor(want, 3000))) {
-        throw timeout(`Too large resource version: ${want}, current: ${this.dispatcher.rev}`);
+        throw tooLargeResourceVersion(want, this.dispatcher.rev);
       }
       return this.listFromCache(r, q.filter, '', limit);
     }
@@ -548,7 +563,7 @@ export class RestStore {
             : `The resourceVersion for the provided list is too old.`,
         );
       }
-      if (e instanceof FutureRevisionError) throw timeout(`Too large resource version: ${revision}, current: ${e.current}`);
+      if (e instanceof FutureRevisionError) throw tooLargeResourceVersion(revision, e.current);
       throw e;
     }
     const out = this.listOf(r, items, rev);

@@ -7,7 +7,7 @@ import { CompactedError, type Backend, type Watch } from '../storage/backend.ts'
 import { ResourceCache, WatchLine, encodeEvent, eventObject, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
 import type { Dispatcher } from '../watchcache/dispatcher.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
-import { ApiError, badRequest, gone } from './status.ts';
+import { badRequest, gone, tooLargeResourceVersion } from './status.ts';
 
 export interface WatchSink {
   /** write one encoded event line; returns false when the connection is gone */
@@ -83,7 +83,7 @@ export class WatchServer {
     const initial = q.sendInitialEvents ?? (rvStr === '' || rvStr === '0');
     if (rv > 0 && !initial) {
       if (!(await this.dispatcher.waitFor(rv, 3000))) {
-        throw new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${this.dispatcher.rev}`);
+        throw tooLargeResourceVersion(rv, this.dispatcher.rev);
       }
     }
     if (!initial && cache.eventsSince(rv) === undefined) {
