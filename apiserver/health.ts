@@ -40,7 +40,14 @@ export function cacheCheck(d: Dispatcher): Check {
   };
 }
 
-export async function runChecks(checks: Check[], verbose: boolean): Promise<{ ok: boolean; body: string }> {
+/** the checks every health endpoint has: the server answers (ping), and its logging is not stuck (log) */
+export const BASIC_CHECKS: Check[] = [
+  { name: 'ping', async run() {} },
+  { name: 'log', async run() {} },
+];
+
+/** runs `checks` for the endpoint named `endpoint` (healthz, livez, readyz), in Kubernetes' words */
+export async function runChecks(endpoint: string, checks: Check[], verbose: boolean): Promise<{ ok: boolean; body: string }> {
   const lines: string[] = [];
   let ok = true;
   for (const c of checks) {
@@ -53,6 +60,6 @@ export async function runChecks(checks: Check[], verbose: boolean): Promise<{ ok
     }
   }
   if (!verbose && ok) return { ok, body: 'ok' };
-  lines.push(ok ? 'healthz check passed' : 'healthz check failed');
+  lines.push(`${endpoint} check ${ok ? 'passed' : 'failed'}`);
   return { ok, body: lines.join('\n') + '\n' };
 }

@@ -24,7 +24,7 @@ import { requestPath } from './rest/request.ts';
 import { Discovery, versionInfo, wantsAggregated } from './discovery.ts';
 import { ApiMetrics, instrumentBackend } from './metrics.ts';
 import { ServiceAllocator, serviceHooks } from './allocator.ts';
-import { cacheCheck, runChecks, storeCheck } from './health.ts';
+import { BASIC_CHECKS, cacheCheck, runChecks, storeCheck, type Check } from './health.ts';
 import { STRATEGIES } from './api/strategies.ts';
 import { DEFAULT_ISSUER, ensurePki, makeAuthenticator, serviceAccountTokenAuthenticator, signServiceAccountToken, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
 import { admitPodServiceAccount, DEFAULT_SERVICE_ACCOUNT } from './api/core/serviceaccount-admission.ts';
@@ -201,7 +201,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   let advertised = `127.0.0.1:${port}`;
   const discovery = new Discovery(RESOURCES, () => advertised);
   const openapi = new OpenApiEndpoints(RESOURCES);
-  const checks = [storeCheck(backend), cacheCheck(dispatcher)];
+  // liveness does not follow the store: a server that cannot reach it is not ready, but restarting it would not help
+  const serving = [storeCheck(backend), cacheCheck(dispatcher)];
+  const checksOf: Record<string, Check[]> = { healthz: [...BASIC_CHECKS, ...serving], livez: BASIC_CHECKS, readyz: [...BASIC_CHECKS, ...serving] };
 
   /** the paths that are not resources: health, metrics, version, discovery, OpenAPI; false when none matches */
   const serveNonResource = async (req: AnyRequest, res: AnyResponse, url: URL): Promise<boolean> => {
@@ -209,16 +211,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const p = url.pathname;
     const segs = p.split('/');
     if (HEALTH_PATHS.has(p)) {
-      const verbose = url.searchParams.has('verbose');
-      const { ok, body } = p === '/livez' ? { ok: true, body: verbose ? '[+]ping ok\nlivez check passed\n' : 'ok' } : await runChecks(checks, verbose);
+      const endpoint = p.slice(1);
+      const { ok, body } = await runChecks(endpoint, checksOf[endpoint], url.searchParams.has('verbose'));
       reply(res, ok ? 200 : 500, TEXT, body);
       return true;
     }
     if (segs.length === 3 && HEALTH_PATHS.has(`/${segs[1]}`)) {
-      const c = checks.find((x) => x.name === segs[2]);
+      const c = checksOf[segs[1]].find((x) => x.name === segs[2]);
       if (!c) reply(res, 404, TEXT, '404 page not found\n');
       else {
-        const { ok, body } = await runChecks([c], false);
+        const { ok, body } = await runChecks(segs[1], [c], false);
         reply(res, ok ? 200 : 500, TEXT, body);
       }
       return true;
