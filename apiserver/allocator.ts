@@ -85,14 +85,15 @@ export class ServiceAllocator {
     throw new AllocationError('spec.clusterIPs', [], `failed to allocate a serviceIP: range is full`);
   }
 
-  async allocatePort(owner: string, wanted?: number): Promise<number> {
+  /** a NodePort: `wanted` if free, else any free one; `field` names the port in errors (spec.ports[i].nodePort) */
+  async allocatePort(owner: string, wanted?: number, field = 'spec.ports[*].nodePort'): Promise<number> {
     const [lo, hi] = this.nodePortRange;
     if (wanted) {
       if (wanted < lo || wanted > hi) {
-        throw new AllocationError('spec.ports[*].nodePort', wanted, `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
+        throw new AllocationError(field, wanted, `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
       }
       if (!(await this.reserve(PORT_PREFIX, String(wanted), owner))) {
-        throw new AllocationError('spec.ports[*].nodePort', wanted, `provided port is already allocated`);
+        throw new AllocationError(field, wanted, `provided port is already allocated`);
       }
       return wanted;
     }
@@ -102,7 +103,7 @@ export class ServiceAllocator {
       const p = lo + ((start + i) % n);
       if (await this.reserve(PORT_PREFIX, String(p), owner)) return p;
     }
-    throw new AllocationError('spec.ports[*].nodePort', 0, 'range is full');
+    throw new AllocationError(field, 0, 'range is full');
   }
 
   async releaseIp(ip: string): Promise<void> {
@@ -172,14 +173,14 @@ export function serviceHooks(alloc: ServiceAllocator, invalid: (obj: any, errs: 
       if (needsNodePorts(svc)) {
         const oldPorts = new Map<string, number>();
         for (const p of old?.spec?.ports ?? []) if (p.nodePort) oldPorts.set(`${p.protocol ?? 'TCP'}/${p.port}`, p.nodePort);
-        for (const p of spec.ports ?? []) {
+        for (const [i, p] of (spec.ports ?? []).entries()) {
           const prev = oldPorts.get(`${p.protocol ?? 'TCP'}/${p.port}`);
           if (p.nodePort && p.nodePort === prev) continue;
           if (!p.nodePort && prev) {
             p.nodePort = prev;
             continue;
           }
-          const port = dryRun ? (p.nodePort ?? 0) : await alloc.allocatePort(owner, p.nodePort || undefined);
+          const port = dryRun ? (p.nodePort ?? 0) : await alloc.allocatePort(owner, p.nodePort || undefined, `spec.ports[${i}].nodePort`);
           if (!dryRun) newPorts.push(port);
           if (port) p.nodePort = port;
         }

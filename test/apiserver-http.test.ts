@@ -196,6 +196,19 @@ describe('API server over HTTPS', () => {
     assert.deepEqual(stored.metadata.managedFields, got.metadata.managedFields);
   });
 
+  it('names the port whose NodePort is taken or out of range by its index', async () => {
+    const svc = (name: string, ports: Array<{ name?: string; port: number; nodePort?: number }>) => ({ metadata: { name }, spec: { type: 'NodePort', selector: { a: 'b' }, ports } });
+    assert.equal((await c.request('POST', '/api/v1/namespaces/default/services', svc('np1', [{ port: 80, nodePort: 30080 }]))).status, 201);
+    for (const [ports, message] of [
+      [[{ name: 'a', port: 81 }, { name: 'b', port: 82, nodePort: 30080 }], 'Service "np2" is invalid: spec.ports[1].nodePort: Invalid value: 30080: provided port is already allocated'],
+      [[{ port: 81, nodePort: 40000 }], 'Service "np2" is invalid: spec.ports[0].nodePort: Invalid value: 40000: provided port is not in the valid range. The range of valid ports is 30000-32767'],
+    ] as const) {
+      const r = await c.request('POST', '/api/v1/namespaces/default/services', svc('np2', [...ports]));
+      assert.equal(r.status, 422);
+      assert.equal(JSON.parse(r.body).message, message);
+    }
+  });
+
   it('keeps stored data intact when a write is refused', async () => {
     const ok = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'keep' }, data: { a: '1' } });
     assert.equal(ok.status, 201);
