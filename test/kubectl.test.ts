@@ -97,6 +97,12 @@ for (const bin of [KUBECTL_DEFAULT, KUBECTL_127]) {
       const stale = kr(['replace', '-f', '-'], JSON.stringify(cm));
       assert.notEqual(stale.code, 0);
       assert.match(stale.stderr, /the object has been modified/);
+      // removing the last label and annotation leaves none behind, as the Go types do (no labels: {})
+      k(['label', 'cm', 'web-config', '-n', 'shop', 'tier-']);
+      k(['annotate', 'cm', 'web-config', '-n', 'shop', 'note-']);
+      const bare = JSON.parse(k(['get', 'cm', 'web-config', '-n', 'shop', '-o', 'json'])).metadata;
+      assert.equal(bare.labels, undefined);
+      assert.equal(bare.annotations?.note, undefined);
     });
 
     it('scales a deployment', () => {

@@ -78,6 +78,25 @@ describe('decoding into the types', () => {
   });
 });
 
+describe('what decoding leaves of optional empty values', () => {
+  it('drops null, empty lists and empty maps of optional fields, keeps required ones, times and empty structs', () => {
+    const p: any = {
+      metadata: { name: 'p', labels: {}, annotations: null, finalizers: [], creationTimestamp: null },
+      spec: { containers: [{ name: 'a', image: 'i', env: [], args: null, ports: [], securityContext: {}, resources: { limits: {} } }], nodeSelector: {}, volumes: null },
+    };
+    assert.equal(podError(p), undefined);
+    assert.deepEqual(p.metadata, { name: 'p', creationTimestamp: null });
+    assert.deepEqual(p.spec, { containers: [{ name: 'a', image: 'i', securityContext: {}, resources: {} }] });
+    // a required list stays, even empty or null
+    const bare: any = { metadata: { name: 'p' }, spec: { containers: [] } };
+    podError(bare);
+    assert.deepEqual(bare.spec, { containers: [] });
+    const cm: any = { metadata: { name: 'c' }, data: null, binaryData: {} };
+    assert.equal(cmError(cm), undefined);
+    assert.deepEqual(cm, { metadata: { name: 'c' } });
+  });
+});
+
 describe('free-form values', () => {
   /** a value of objects nested n deep */
   const nested = (n: number): unknown => {

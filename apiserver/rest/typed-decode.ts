@@ -7,6 +7,8 @@
  *   ConfigMap.data of type string
  * Go reports the first such error in document order; so does typeError(). JSON null is taken as the zero value, as Go
  * does. Values without a type in the model (free-form, RawExtension, preserved unknown fields) are not looked into.
+ * typeError() also leaves the object as a trip through the Go types leaves it: optional fields that are null, empty
+ * lists or empty maps are dropped (omitempty), so that removing the last label leaves no `labels: {}` behind.
  */
 import type { Schema } from '../openapi/model.ts';
 import { tryParseQuantity, QUANTITY_REGEX_MSG } from '../api/validation/quantity.ts';
@@ -65,6 +67,22 @@ class TypeCheck {
       default:
         return 'interface {}';
     }
+  }
+
+  /**
+   * whether an optional field's value is one Go's encoding leaves out (omitempty): null, an empty list, an empty map.
+   * Times are structs that encode their zero value as null, and empty structs stay ({}), as Go keeps them.
+   */
+  private omitted(v: unknown, s: Schema): boolean {
+    if (v === null) {
+      const t = this.deref(s);
+      return !(t?.format === 'date-time' || t?.format === 'date-time-micro' || s.ref?.endsWith('.Time') || s.ref?.endsWith('.MicroTime'));
+    }
+    if (typeof v !== 'object') return false;
+    if (Array.isArray(v)) return v.length === 0 && this.deref(s)?.type === 'array';
+    for (const _ in v) return false;
+    const t = this.deref(s);
+    return !!t && !!t.additionalProperties && !t.properties;
   }
 
   private freeForm(v: unknown, depth: number): string | undefined {
@@ -127,6 +145,10 @@ class TypeCheck {
           for (const k in rec) {
             const p = t.properties[k];
             if (!p) continue;
+            if (this.omitted(rec[k], p) && !t.required?.includes(k)) {
+              delete rec[k];
+              continue;
+            }
             const e = this.check(rec[k], p, name, field ? `${field}.${k}` : k, depth + 1);
             if (e) return e;
           }
