@@ -84,5 +84,9 @@ test('service updates keep the ClusterIP', () => {
   changed.spec.clusterIP = '10.96.0.11';
   changed.spec.clusterIPs = ['10.96.0.11'];
   assert.deepEqual(serviceStrategy.validateUpdate(changed, old).map(fieldErrorString), ['spec.clusterIPs[0]: Invalid value: []string{"10.96.0.11"}: may not change once set']);
+  // only clusterIP changed (kubectl patch -p '{"spec":{"clusterIP":...}}'): refused the same way
+  const onlyClusterIp = structuredClone(old);
+  onlyClusterIp.spec.clusterIP = '10.96.0.12';
+  assert.deepEqual(serviceStrategy.validateUpdate(onlyClusterIp, old).map(fieldErrorString), ['spec.clusterIPs[0]: Invalid value: []string{"10.96.0.12"}: may not change once set']);
   assert.deepEqual(serviceStrategy.selectableFields(old), { 'metadata.name': 'web', 'metadata.namespace': 'default', 'spec.clusterIP': '10.96.0.10', 'spec.type': 'ClusterIP' });
 });

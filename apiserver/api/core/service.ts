@@ -211,6 +211,13 @@ function withAllocatedValues(svc: any, old: any): any {
   const oldSpec = old.spec ?? {};
   if (spec.type === 'ExternalName' || oldSpec.type === 'ExternalName' || !oldSpec.clusterIP) return svc;
   const patched = { ...svc, spec: { ...spec } };
+  // a new clusterIP with the old clusterIPs: the client meant both (Kubernetes' normalizeClusterIPs), and the change
+  // is refused as one of clusterIPs
+  const oldIps = list(oldSpec.clusterIPs);
+  const ips = list(spec.clusterIPs);
+  if (spec.clusterIP && spec.clusterIP !== oldSpec.clusterIP && ips.length === oldIps.length && ips.every((ip, i) => ip === oldIps[i])) {
+    patched.spec.clusterIPs = [spec.clusterIP];
+  }
   if (!spec.clusterIP) patched.spec.clusterIP = oldSpec.clusterIP;
   if (list(spec.clusterIPs).length === 0 && patched.spec.clusterIP === oldSpec.clusterIP) patched.spec.clusterIPs = oldSpec.clusterIPs ?? [oldSpec.clusterIP];
   return patched;
