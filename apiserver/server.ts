@@ -25,7 +25,8 @@ import { Discovery, versionInfo, wantsAggregated } from './discovery.ts';
 import { ApiMetrics, instrumentBackend } from './metrics.ts';
 import { ServiceAllocator, serviceHooks } from './allocator.ts';
 import { BASIC_CHECKS, cacheCheck, runChecks, storeCheck, type Check } from './health.ts';
-import { STRATEGIES } from './api/strategies.ts';
+import { STORAGE_VIEWS, STRATEGIES } from './api/strategies.ts';
+import type { ResourceInfo } from './api/resource-info.ts';
 import { DEFAULT_ISSUER, ensurePki, makeAuthenticator, serviceAccountTokenAuthenticator, signServiceAccountToken, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
 import { admitPodServiceAccount, DEFAULT_SERVICE_ACCOUNT } from './api/core/serviceaccount-admission.ts';
 import { boundTokenStillValid, createTokenRequest, type ObjectIdentity } from './api/core/token-request.ts';
@@ -78,11 +79,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   dispatcher.onError = (e) => log(`watch cache: store watch failed, re-listing: ${e.message}`);
   const resources = new Map<string, Resource>();
   const byPrefix = new Map<string, ResourceCache>();
-  for (const info of RESOURCES) {
+  // a resource stored as another (STORAGE_VIEWS) shares that one's cache, which holds the stored form: the stored
+  // resource is set up first
+  const viewOf = (info: ResourceInfo) => STORAGE_VIEWS[`${info.group}/${info.resource}`];
+  for (const info of [...RESOURCES].sort((a, b) => Number(!!viewOf(a)) - Number(!!viewOf(b)))) {
     const strategy = (STRATEGIES as Record<string, TypeStrategy>)[`${info.group}/${info.resource}`];
     if (!strategy) throw new Error(`no type strategy for ${info.group}/${info.resource}`);
     const prefix = storagePrefix(info);
+    const view = viewOf(info);
     let cache = byPrefix.get(prefix);
+    if (view && !cache) throw new Error(`${info.group}/${info.resource} is stored as another resource, which is not served`);
     if (!cache) {
       cache = new ResourceCache(prefix, {
         selectableFields: (o) => strategy.selectableFields(o),
@@ -94,7 +100,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const selectable = new Set(Object.keys(strategy.selectableFields({ metadata: {}, spec: {}, status: {} })));
     selectable.add('metadata.name');
     if (info.namespaced) selectable.add('metadata.namespace');
-    resources.set(`${info.group}/${info.version}/${info.resource}`, { info, strategy, prefix, cache, selectable, ...resourceTraits(info) });
+    resources.set(`${info.group}/${info.version}/${info.resource}`, { info, strategy, prefix, cache, selectable, view, ...resourceTraits(info) });
   }
   const nsResource = resources.get('/v1/namespaces')!;
   const invalid = (r: Resource, name: string, errs: FieldError[]) => invalidObject(r.info.kind, name, errs, r.info.group);

@@ -209,6 +209,47 @@ describe('API server over HTTPS', () => {
     }
   });
 
+  it('serves the same Events through core/v1 and events.k8s.io/v1, each in its own form', async () => {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, '.000000Z');
+    const v1 = {
+      metadata: { name: 'ev-new' },
+      eventTime: now,
+      reportingController: 'example.com/ctl',
+      reportingInstance: 'ctl-1',
+      action: 'Sync',
+      reason: 'Synced',
+      note: 'all good',
+      type: 'Normal',
+      regarding: { kind: 'ConfigMap', namespace: 'default', name: 'keep', apiVersion: 'v1' },
+    };
+    const created = await c.request('POST', '/apis/events.k8s.io/v1/namespaces/default/events', v1);
+    assert.equal(created.status, 201, created.body);
+    assert.equal(JSON.parse(created.body).note, 'all good');
+    // read through core/v1: renamed fields
+    const core = JSON.parse((await c.request('GET', '/api/v1/namespaces/default/events/ev-new')).body);
+    assert.equal(core.apiVersion, 'v1');
+    assert.equal(core.message, 'all good');
+    assert.equal(core.reportingComponent, 'example.com/ctl');
+    assert.deepEqual(core.involvedObject, v1.regarding);
+    assert.equal(core.note, undefined);
+    // written through core/v1, seen through events.k8s.io/v1 (get, list with a field selector, watch)
+    const old = { metadata: { name: 'ev-old' }, involvedObject: { kind: 'Pod', namespace: 'default', name: 'p1' }, reason: 'Started', message: 'started', source: { component: 'kubelet' }, count: 3, type: 'Warning' };
+    assert.equal((await c.request('POST', '/api/v1/namespaces/default/events', old)).status, 201);
+    const seen = JSON.parse((await c.request('GET', '/apis/events.k8s.io/v1/namespaces/default/events/ev-old')).body);
+    assert.equal(seen.apiVersion, 'events.k8s.io/v1');
+    assert.deepEqual([seen.note, seen.deprecatedCount, seen.deprecatedSource, seen.regarding.name], ['started', 3, { component: 'kubelet' }, 'p1']);
+    const list = JSON.parse((await c.request('GET', '/apis/events.k8s.io/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dp1')).body);
+    assert.deepEqual(list.items.map((e: any) => [e.apiVersion, e.metadata.name, e.note]), [['events.k8s.io/v1', 'ev-old', 'started']]);
+    const watched = await c.request('GET', '/apis/events.k8s.io/v1/namespaces/default/events?watch=1&timeoutSeconds=1');
+    const names = watched.body.trim().split('\n').map((l) => JSON.parse(l).object);
+    assert.deepEqual(names.map((o: any) => o.metadata.name).sort(), ['ev-new', 'ev-old']);
+    assert.ok(names.every((o: any) => o.apiVersion === 'events.k8s.io/v1' && o.involvedObject === undefined));
+    // one object: a name taken through one API is taken for the other, a delete through one removes it from both
+    assert.equal((await c.request('POST', '/api/v1/namespaces/default/events', { ...old, metadata: { name: 'ev-new' } })).status, 409);
+    assert.equal((await c.request('DELETE', '/apis/events.k8s.io/v1/namespaces/default/events/ev-old')).status, 200);
+    assert.equal((await c.request('GET', '/api/v1/namespaces/default/events/ev-old')).status, 404);
+  });
+
   it('keeps stored data intact when a write is refused', async () => {
     const ok = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'keep' }, data: { a: '1' } });
     assert.equal(ok.status, 201);

@@ -1,7 +1,7 @@
 /**
  * One Strategy per served resource, keyed '<group>/<resource>' ('' group for core: '/pods', 'apps/deployments').
  */
-import type { Strategy } from './strategy.ts';
+import type { StorageView, Strategy } from './strategy.ts';
 import { podStrategy } from './core/pod.ts';
 import { serviceStrategy } from './core/service.ts';
 import { namespaceStrategy } from './core/namespace.ts';
@@ -11,7 +11,7 @@ import { coreEventStrategy, endpointsStrategy, serviceAccountStrategy } from './
 import { controllerRevisionStrategy, daemonSetStrategy, deploymentStrategy, replicaSetStrategy, statefulSetStrategy } from './apps/apps.ts';
 import { leaseStrategy } from './coordination/lease.ts';
 import { endpointSliceStrategy } from './discovery/endpointslice.ts';
-import { eventsV1Strategy } from './events/event.ts';
+import { eventsV1Strategy, eventsV1View } from './events/event.ts';
 import { hpaStrategy } from './autoscaling/hpa.ts';
 import { nodeMetricsStrategy, podMetricsStrategy } from './metrics/metrics.ts';
 import { cronJobStrategy, jobStrategy } from './batch/batch.ts';
@@ -39,4 +39,9 @@ export const STRATEGIES: Record<string, Strategy> = {
   'metrics.k8s.io/nodes': nodeMetricsStrategy,
   'batch/jobs': jobStrategy,
   'batch/cronjobs': cronJobStrategy,
+};
+
+/** resources stored as another one, with their conversion (see StorageView) */
+export const STORAGE_VIEWS: Record<string, StorageView> = {
+  'events.k8s.io/events': eventsV1View,
 };

@@ -16,3 +16,14 @@ export interface Strategy {
   /** the fields usable in field selectors for this type, with their values for obj (every key always present) */
   selectableFields(obj: any): Record<string, string>;
 }
+
+/**
+ * A resource stored as another one (Kubernetes' cohabiting resources): events.k8s.io/v1 Events live with core/v1
+ * Events, in core/v1's form. The REST store converts on the way in and out, so both APIs see the same objects.
+ */
+export interface StorageView {
+  /** the stored form (the other resource's) of an object of this resource */
+  toStorage(obj: any): any;
+  /** this resource's form of a stored object: a new object (the stored one may be shared by the watch cache) */
+  fromStorage(obj: any): any;
+}

@@ -307,7 +307,9 @@ export class ResourceHandler {
     for (let i = 0; i < entries.length; i++) {
       if (i > 0) parts.push(',');
       const json = entries[i].json;
-      parts.push(json.startsWith(typed) ? json : JSON.stringify(withType(r, entries[i].obj)));
+      // a resource stored as another: its items are converted (result.items), never the stored JSON
+      if (r.view) parts.push(JSON.stringify(result.items[i]));
+      else parts.push(json.startsWith(typed) ? json : JSON.stringify(withType(r, entries[i].obj)));
     }
     parts.push(']}');
     const text = parts.join('');

@@ -5,6 +5,7 @@
 import type { ResourceInfo } from '../api/resource-info.ts';
 import type { FieldError } from '../api/field-error.ts';
 import type { ResourceCache } from '../watchcache/cache.ts';
+import type { StorageView } from '../api/strategy.ts';
 
 /** the type-specific behaviour (apiserver/api strategies) */
 export interface TypeStrategy {
@@ -34,6 +35,8 @@ export interface Resource {
    * strategies reset a Deployment's labels and a Pod's owner references
    */
   statusKeepsMetadata: string[];
+  /** set when the resource is stored as another one (its prefix and watch cache are that one's) */
+  view?: StorageView;
 }
 
 /** Kubernetes' etcd layout for the resources whose prefix is not simply /registry/<resource>/ */
@@ -41,7 +44,8 @@ const PREFIX_OVERRIDES: Record<string, string> = {
   '/nodes': '/registry/minions/',
   '/services': '/registry/services/specs/',
   '/endpoints': '/registry/services/endpoints/',
-  'events.k8s.io/events': '/registry/events.k8s.io/events/',
+  // events.k8s.io/v1 Events are stored with core/v1 Events, as core/v1 Events (see StorageView)
+  'events.k8s.io/events': '/registry/events/',
   // the resource metrics share their plural names with core pods and nodes
   'metrics.k8s.io/pods': '/registry/metrics.k8s.io/pods/',
   'metrics.k8s.io/nodes': '/registry/metrics.k8s.io/nodes/',

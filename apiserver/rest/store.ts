@@ -102,20 +102,27 @@ export class RestStore {
     private readonly hooks: WriteHooks = {},
   ) {}
 
-  private decode(kv: KeyValue): any {
-    const obj = JSON.parse(kv.value);
+  private decode(r: Resource, kv: KeyValue): any {
+    const stored = JSON.parse(kv.value);
+    const obj = r.view ? r.view.fromStorage(stored) : stored;
     (obj.metadata ??= {}).resourceVersion = String(kv.modRevision);
     return obj;
   }
 
-  private encode(obj: any): string {
+  private encode(r: Resource, obj: any): string {
     const md = obj.metadata;
     const rv = md.resourceVersion;
     delete md.resourceVersion;
-    const s = JSON.stringify(obj);
+    const s = JSON.stringify(r.view ? r.view.toStorage(obj) : obj);
     if (rv !== undefined) md.resourceVersion = rv;
-    this.encoded.set(obj, s);
+    // what was stored is this object's JSON only when the resource is stored as itself
+    if (!r.view) this.encoded.set(obj, s);
     return s;
+  }
+
+  /** a stored object (e.g. from the watch cache, shared: not changed here) as the resource's clients see it */
+  private viewed(r: Resource, stored: any): any {
+    return r.view ? r.view.fromStorage(stored) : stored;
   }
 
   /** the JSON of an object this store wrote, with its resourceVersion, without serializing it again */
@@ -196,12 +203,12 @@ export class RestStore {
       if (this.dispatcher.ready) {
         const o = r.cache.get(key);
         if (!o) throw notFound(r.info.group, r.info.resource, name);
-        return this.withTypeMeta(r, clone(o.obj));
+        return this.withTypeMeta(r, clone(this.viewed(r, o.obj)));
       }
     }
     const { kv } = await this.backend.get(key);
     if (!kv) throw notFound(r.info.group, r.info.resource, name);
-    return this.withTypeMeta(r, this.decode(kv));
+    return this.withTypeMeta(r, this.decode(r, kv));
   }
 
   /** prepare a new object for storage: defaults, metadata, status reset, validation */
@@ -238,7 +245,7 @@ export class RestStore {
     }
     let res;
     try {
-      res = await this.backend.create(storageKey(r, ns, name), this.encode(obj));
+      res = await this.backend.create(storageKey(r, ns, name), this.encode(r, obj));
     } catch (e) {
       await release?.();
       throw e;
@@ -279,7 +286,7 @@ export class RestStore {
           throw e;
         }
       }
-      const cur = this.withTypeMeta(r, this.decode(kv));
+      const cur = this.withTypeMeta(r, this.decode(r, kv));
       const desired = await mutate(clone(cur));
       this.checkTypeMeta(r, desired);
       const wantRv = desired.metadata?.resourceVersion;
@@ -298,7 +305,7 @@ export class RestStore {
       const finalize = shouldDeleteDuringUpdate(r, next, cur);
       const res = finalize
         ? await this.backend.delete(key, kv.modRevision)
-        : await this.backend.update(key, this.encode(next), kv.modRevision);
+        : await this.backend.update(key, this.encode(r, next), kv.modRevision);
       if (!res.ok) {
         // someone wrote first: try again on the newer object. A resourceVersion the client asked for is checked
         // against it above (a PUT's stale version is a conflict), while a patch that named none applies again
@@ -391,7 +398,7 @@ export class RestStore {
     for (let attempt = 0; ; attempt++) {
       const { kv } = await this.backend.get(key);
       if (!kv) throw notFound(r.info.group, r.info.resource, name);
-      const cur = this.withTypeMeta(r, this.decode(kv));
+      const cur = this.withTypeMeta(r, this.decode(r, kv));
       const md = cur.metadata;
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== md.uid) {
@@ -441,7 +448,7 @@ export class RestStore {
         }
         if (deepEqual(next, cur)) return { obj: cur, deleted: false };
         if (opts.dryRun) return { obj: next, deleted: false };
-        const res = await this.backend.update(key, this.encode(next), kv.modRevision);
+        const res = await this.backend.update(key, this.encode(r, next), kv.modRevision);
         if (!res.ok) {
           if (attempt < MAX_UPDATE_RETRIES) continue;
           throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
@@ -512,7 +519,10 @@ export class RestStore {
 
   private listOf(r: Resource, entries: CachedObject[], rev: number): ListResult {
     let parsed: any[] | undefined;
-    const typed = (o: any) => (o.apiVersion && o.kind ? o : this.withTypeMeta(r, o));
+    const typed = (stored: any) => {
+      const o = this.viewed(r, stored);
+      return o.apiVersion && o.kind ? o : this.withTypeMeta(r, o);
+    };
     return {
       get items() {
         return (parsed ??= entries.map((o) => typed(o.obj)));

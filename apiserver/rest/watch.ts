@@ -92,7 +92,14 @@ export class WatchServer {
     }
     let closed = false;
     let storeWatch: Watch | undefined;
-    const line = (type: EventType, ev: CacheEvent): WatchLine => (q.transform ? new WatchLine(q.transform(type, eventObject(ev))) : encodeEvent(type, ev));
+    // the cache's lines are the stored form, encoded once for every watcher; a resource stored as another is
+    // converted for each of its watchers
+    const view = r.view;
+    const line = (type: EventType, ev: CacheEvent): WatchLine => {
+      if (!view) return q.transform ? new WatchLine(q.transform(type, eventObject(ev))) : encodeEvent(type, ev);
+      const obj = view.fromStorage(eventObject(ev));
+      return new WatchLine(q.transform ? q.transform(type, obj) : `{"type":"${type}","object":${JSON.stringify(obj)}}\n`);
+    };
     /** ends the watch; `behind`: the client fell too far behind, and what is queued for it is dropped */
     const finish = (behind = false) => {
       if (closed) return;
@@ -161,7 +168,10 @@ export class WatchServer {
       // synchronous from here to addWatcher: no event can slip in between the snapshot and the live stream
       const { items } = cache.list(q.filter);
       sink.cork?.();
-      for (const o of items) send(new WatchLine(q.transform ? q.transform('ADDED', o.obj) : `{"type":"ADDED","object":${o.json}}\n`));
+      for (const o of items) {
+        const obj = view ? view.fromStorage(o.obj) : o.obj;
+        send(new WatchLine(q.transform ? q.transform('ADDED', obj) : `{"type":"ADDED","object":${view ? JSON.stringify(obj) : o.json}}\n`));
+      }
       if (q.sendInitialEvents && q.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
       sink.uncork?.();
       if (!closed) goLive();
@@ -179,14 +189,14 @@ export class WatchServer {
       return;
     }
     // older than the cache's window: replay from the store, then continue on the cache
-    await this.replayFromStore(r, rv, q, send, (w) => (storeWatch = w), () => closed, goLive, finish);
+    await this.replayFromStore(r, rv, q, (t, ev) => send(line(t, ev)), (w) => (storeWatch = w), () => closed, goLive, finish);
   }
 
   private replayFromStore(
     r: Resource,
     rv: number,
     q: WatchQuery,
-    send: (l: WatchLine) => void,
+    send: (type: EventType, ev: CacheEvent) => void,
     setWatch: (w: Watch) => void,
     isClosed: () => boolean,
     attach: () => void,
@@ -213,7 +223,7 @@ export class WatchServer {
               }
               for (const cev of rest) {
                 const t = cache.typeFor(q.filter, cev);
-                if (t) send(q.transform ? new WatchLine(q.transform(t, cev.cur.obj)) : encodeEvent(t, cev));
+                if (t) send(t, cev);
               }
               if (!isClosed()) attach();
               return;
@@ -224,7 +234,7 @@ export class WatchServer {
             const cev: CacheEvent = { rev, type: ev.type === 'DELETE' ? 'DELETED' : prevObj ? 'MODIFIED' : 'ADDED', cur, prev: prevObj };
             prevByKey.set(ev.kv.key, cur);
             const t = cache.typeFor(q.filter, cev);
-            if (t) send(q.transform ? new WatchLine(q.transform(t, cur.obj)) : encodeEvent(t, cev));
+            if (t) send(t, cev);
           }
         },
         onError: (err) => {

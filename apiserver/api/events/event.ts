@@ -1,8 +1,10 @@
 /**
- * events.k8s.io/v1 Events. Field selectors use the core/v1 field names (involvedObject.*, source, ...), which
- * map onto regarding, reportingController and deprecatedSource.
+ * events.k8s.io/v1 Events. They are stored with core/v1 Events, in core/v1's form (eventsV1View converts), so that
+ * either API sees the Events written through the other. Field selectors use the core/v1 field names
+ * (involvedObject.*, source, ...), which map onto regarding, reportingController and deprecatedSource.
  */
 import type { FieldError } from '../field-error.ts';
+import type { StorageView } from '../strategy.ts';
 import { makeStrategy } from '../common.ts';
 import { invalid, required } from '../validation/errors.ts';
 import { isDns1123Subdomain, isQualifiedName } from '../validation/names.ts';
@@ -51,3 +53,34 @@ export const eventsV1Strategy = makeStrategy({
     };
   },
 });
+
+/** events.k8s.io/v1 field -> core/v1 field; the others have the same names in both */
+const RENAMED: ReadonlyArray<readonly [string, string]> = [
+  ['regarding', 'involvedObject'],
+  ['note', 'message'],
+  ['reportingController', 'reportingComponent'],
+  ['deprecatedSource', 'source'],
+  ['deprecatedFirstTimestamp', 'firstTimestamp'],
+  ['deprecatedLastTimestamp', 'lastTimestamp'],
+  ['deprecatedCount', 'count'],
+];
+
+function renamed(obj: any, from: 0 | 1): any {
+  const to = from === 0 ? 1 : 0;
+  const out: any = {};
+  for (const k of Object.keys(obj)) {
+    const pair = RENAMED.find((p) => p[from] === k);
+    out[pair ? pair[to] : k] = obj[k];
+  }
+  return out;
+}
+
+function typed(apiVersion: string, obj: any): any {
+  const { apiVersion: _a, kind: _k, ...rest } = obj;
+  return { apiVersion, kind: 'Event', ...rest };
+}
+
+export const eventsV1View: StorageView = {
+  toStorage: (ev) => typed('v1', renamed(ev, 0)),
+  fromStorage: (ev) => typed('events.k8s.io/v1', renamed(ev, 1)),
+};
