@@ -92,6 +92,12 @@ function frames(buf: Buffer): Frame[] {
 
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
+/** waits until `cond` holds (header blocks inflate asynchronously: a loaded machine takes longer than a tick) */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+}
+
 describe('SpdySession (server side, as port-forward uses it)', () => {
   it('accepts stream pairs, replies, carries data both ways with FIN, echoes PING, and survives frames split anywhere', async () => {
     const sent: Buffer[] = [];
@@ -117,7 +123,7 @@ describe('SpdySession (server side, as port-forward uses it)', () => {
       ]);
       // one byte at a time: the session must reassemble frames
       for (let i = 0; i < wire.length; i++) session.feed(wire.subarray(i, i + 1));
-      await tick();
+      await until(() => streams.length >= 2 && ended.has(3) && frames(Buffer.concat(sent)).some((f) => f.control && f.type === 6));
       assert.deepEqual(
         streams.map((s) => [s.id, s.headers.streamtype, s.headers.port, s.headers.requestid]),
         [
@@ -169,24 +175,25 @@ describe('SpdySession (server side, as port-forward uses it)', () => {
     const client = new TestClient();
     try {
       session.feed(await client.synStream(5, { streamtype: 'data', port: '1', requestid: '2' }));
-      await tick();
+      await until(() => stream !== undefined);
       const rst = Buffer.alloc(8);
       rst.writeUInt32BE(5, 0);
       rst.writeUInt32BE(5, 4);
       session.feed(TestClient.control(3, 0, rst));
-      await tick();
+      await until(() => ended);
       assert.ok(ended);
       assert.equal(stream!.finished, true);
 
+      const first = stream;
       session.feed(await client.synStream(7, { streamtype: 'nonsense' }));
-      await tick();
+      await until(() => stream !== first);
       sent.length = 0;
       stream!.reset();
       const [f] = frames(Buffer.concat(sent));
       assert.deepEqual([f.control, f.type, f.id, f.body.readUInt32BE(4)], [true, 3, 7, 5]);
 
       session.feed(TestClient.control(7, 0, Buffer.alloc(8)));
-      await tick();
+      await until(() => closed);
       assert.ok(closed);
     } finally {
       session.close();
