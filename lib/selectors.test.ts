@@ -26,10 +26,42 @@ describe('label selectors', () => {
     ];
     for (const [sel, want] of cases) assert.equal(parseLabelSelector(sel).matches(labels), want, sel);
   });
-  it('rejects malformed selectors with a reason', () => {
-    for (const bad of ['app=we b', 'a b c', 'app in ()', '=x', 'n>x']) {
-      assert.throws(() => parseLabelSelector(bad), SelectorError, bad);
+  it("rejects malformed selectors in Kubernetes' words", () => {
+    const cases: [string, string][] = [
+      ['app in (a', "unable to parse requirement: found '', expected: ',' or ')'"],
+      ['app=we b', "found 'b', expected: ',' or 'end of string'"],
+      ['=x', "found '=', expected: !, identifier, or 'end of string'"],
+      ['a===b', "unable to parse requirement: found '=', expected: identifier"],
+      ['n>x', `unable to parse requirement: values[0]: Invalid value: "x": for 'Gt', 'Lt' operators, the value must be an integer`],
+      ['a b c', "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt"],
+      ['app!', "unable to parse requirement: found '!', expected: in, notin, =, ==, !=, gt, lt"],
+      ['a,', "found '', expected: identifier after ','"],
+      ['app in x', "unable to parse requirement: found 'x' expected: '('"],
+      ['app=a%b', `unable to parse requirement: values[0][app]: Invalid value: "a%b": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`],
+    ];
+    for (const [bad, message] of cases) {
+      assert.throws(() => parseLabelSelector(bad), (e: unknown) => e instanceof SelectorError && e.message === message, bad);
     }
+    assert.match(
+      (() => {
+        try {
+          parseLabelSelector('a/b/c=x');
+        } catch (e) {
+          return (e as Error).message;
+        }
+        return '';
+      })(),
+      /^unable to parse requirement: key: Invalid value: "a\/b\/c": a qualified name must consist of/,
+    );
+  });
+
+  it('reads what Kubernetes reads: in and notin as values, empty values, longest symbols', () => {
+    assert.equal(parseLabelSelector('app in ()').matches({ app: '' }), true);
+    assert.equal(parseLabelSelector('app in (,x)').matches({ app: '' }), true);
+    assert.equal(parseLabelSelector('app=').matches({ app: '' }), true);
+    assert.equal(parseLabelSelector('app in (in, notin)').matches({ app: 'notin' }), true);
+    assert.equal(parseLabelSelector('x!=in').matches({ x: 'in' }), false);
+    assert.equal(parseLabelSelector(' app == web , !gone ').toString(), 'app=web,!gone');
   });
   it('gives the pinned value for index look-ups', () => {
     assert.equal(parseLabelSelector('app=web,x').equalityValue('app'), 'web');
@@ -53,7 +85,17 @@ describe('field selectors', () => {
     assert.equal(parseFieldSelector('spec.nodeName=').matches({ 'spec.nodeName': '' }), true);
     assert.equal(parseFieldSelector('spec.nodeName=n1').equalityValue('spec.nodeName'), 'n1');
   });
-  it('rejects garbage', () => {
-    assert.throws(() => parseFieldSelector('justaword'), SelectorError);
+  it("rejects garbage and bare , or = in values, in Kubernetes' words; reads escapes", () => {
+    const cases: [string, string][] = [
+      ['justaword', "invalid selector: 'justaword'; can't understand 'justaword'"],
+      ['metadata.name===x', 'invalid field selector: unescaped character in value: ='],
+      ['metadata.name=a\\x', 'invalid field selector: invalid escape sequence: \\x'],
+    ];
+    for (const [bad, message] of cases) {
+      assert.throws(() => parseFieldSelector(bad), (e: unknown) => e instanceof SelectorError && e.message === message, bad);
+    }
+    assert.equal(parseFieldSelector('metadata.name=a\\,b\\=c').equalityValue('metadata.name'), 'a,b=c');
+    // no trimming: the field is "a " (and so not one a type supports)
+    assert.deepEqual(parseFieldSelector('a =b').requirements, [{ field: 'a ', op: '=', value: 'b' }]);
   });
 });

@@ -4,6 +4,8 @@
  *   fields: f=v, f==v, f!=v (comma separated, AND-ed)
  */
 
+import { isQualifiedName, isValidLabelValue } from './validation/names.ts';
+
 export type LabelOp = 'in' | 'notin' | 'exists' | '!' | '=' | '!=' | 'gt' | 'lt';
 
 export interface LabelRequirement {
@@ -29,79 +31,180 @@ export interface LabelSelector {
   toString(): string;
 }
 
-const KEY_RE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const VALUE_RE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+// ---- label selector syntax: Kubernetes' lexer and parser (apimachinery labels), with their error messages ----
 
-function checkKey(key: string): void {
-  if (!key) throw new SelectorError('unable to parse requirement: key: Invalid value: "": name part must be non-empty');
-  if (!KEY_RE.test(key) || key.length > 316) {
-    throw new SelectorError(
-      `unable to parse requirement: key: Invalid value: "${key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
-    );
+type Tok = 'eos' | ')' | ',' | '!' | '==' | '=' | '>' | 'ident' | 'in' | '<' | '!=' | 'notin' | '(';
+
+const SYMBOLS = new Set(['!', '!=', '(', ')', ',', '==', '=', '>', '<']);
+const isSpecial = (c: string) => c === '=' || c === '!' || c === '(' || c === ')' || c === ',' || c === '>' || c === '<';
+const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+
+/** the selector's tokens: symbols take the longest match ('===' is '==' then '='); words are identifiers or in/notin */
+function lex(s: string): Array<[Tok, string]> {
+  const out: Array<[Tok, string]> = [];
+  let i = 0;
+  for (;;) {
+    while (i < s.length && isSpace(s[i])) i++;
+    if (i >= s.length) {
+      out.push(['eos', '']);
+      return out;
+    }
+    if (isSpecial(s[i])) {
+      // every symbol character is a token; it extends while the longer text is one too
+      let sym = s[i++];
+      while (i < s.length && SYMBOLS.has(sym + s[i])) sym += s[i++];
+      out.push([sym as Tok, sym]);
+      continue;
+    }
+    let j = i;
+    while (j < s.length && !isSpace(s[j]) && !isSpecial(s[j])) j++;
+    const word = s.slice(i, j);
+    i = j;
+    out.push([word === 'in' ? 'in' : word === 'notin' ? 'notin' : 'ident', word]);
   }
 }
 
-function checkValue(key: string, value: string): void {
-  if (value.length > 63 || !VALUE_RE.test(value)) {
-    throw new SelectorError(
-      `unable to parse requirement: values[0][${key}]: Invalid value: "${value}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
-    );
+/** Kubernetes' field.Invalid message for a list value: Go's %#v of a []string */
+const goStrings = (vs: string[]) => `[]string{${vs.map((v) => JSON.stringify(v)).join(', ')}}`;
+
+class LabelParser {
+  private pos = 0;
+  constructor(private readonly items: Array<[Tok, string]>) {}
+
+  /** in a list of values, in and notin are plain words */
+  private look(values: boolean): [Tok, string] {
+    const [t, l] = this.items[Math.min(this.pos, this.items.length - 1)];
+    return values && (t === 'in' || t === 'notin') ? ['ident', l] : [t, l];
+  }
+
+  private take(values: boolean): [Tok, string] {
+    const it = this.look(values);
+    if (this.pos < this.items.length - 1) this.pos++;
+    return it;
+  }
+
+  parse(): LabelRequirement[] {
+    const reqs: LabelRequirement[] = [];
+    for (;;) {
+      const [t, l] = this.look(true);
+      if (t === 'eos') return reqs;
+      if (t !== 'ident' && t !== '!') throw new SelectorError(`found '${l}', expected: !, identifier, or 'end of string'`);
+      try {
+        reqs.push(this.requirement());
+      } catch (e) {
+        if (e instanceof SelectorError) throw new SelectorError(`unable to parse requirement: ${e.message}`);
+        throw e;
+      }
+      const [t2, l2] = this.take(true);
+      if (t2 === 'eos') return reqs;
+      if (t2 !== ',') throw new SelectorError(`found '${l2}', expected: ',' or 'end of string'`);
+      const [t3, l3] = this.look(true);
+      if (t3 !== 'ident' && t3 !== '!') throw new SelectorError(`found '${l3}', expected: identifier after ','`);
+    }
+  }
+
+  private requirement(): LabelRequirement {
+    let notExists = false;
+    let [t, key] = this.take(true);
+    if (t === '!') {
+      notExists = true;
+      [t, key] = this.take(true);
+    }
+    if (t !== 'ident') throw new SelectorError(`found '${key}', expected: identifier`);
+    const keyErrs = isQualifiedName(key);
+    if (keyErrs.length > 0) throw new SelectorError(`key: Invalid value: ${JSON.stringify(key)}: ${keyErrs.join('; ')}`);
+    const [next] = this.look(true);
+    if (notExists || next === 'eos' || next === ',') return checked(key, notExists ? '!' : 'exists', []);
+    const [opTok, opLit] = this.take(false);
+    let op: LabelOp;
+    switch (opTok) {
+      case 'in':
+      case 'notin':
+        op = opTok;
+        return checked(key, op, this.valueList());
+      case '=':
+      case '==':
+        op = '=';
+        break;
+      case '!=':
+        op = '!=';
+        break;
+      case '>':
+        op = 'gt';
+        break;
+      case '<':
+        op = 'lt';
+        break;
+      default:
+        throw new SelectorError(`found '${opLit}', expected: in, notin, =, ==, !=, gt, lt`);
+    }
+    return checked(key, op, this.exactValue());
+  }
+
+  private exactValue(): string[] {
+    const [t] = this.look(true);
+    if (t === 'eos' || t === ',') return [''];
+    const [t2, l2] = this.take(true);
+    if (t2 === 'ident') return [l2];
+    throw new SelectorError(`found '${l2}', expected: identifier`);
+  }
+
+  private valueList(): string[] {
+    const [t, l] = this.take(true);
+    if (t !== '(') throw new SelectorError(`found '${l}' expected: '('`);
+    const [t2, l2] = this.look(true);
+    if (t2 === ')') {
+      this.take(true);
+      return [''];
+    }
+    if (t2 !== 'ident' && t2 !== ',') throw new SelectorError(`found '${l2}', expected: ',', ')' or identifier`);
+    const values = new Set<string>();
+    for (;;) {
+      const [t3, l3] = this.take(true);
+      if (t3 === 'ident') {
+        values.add(l3);
+        const [t4, l4] = this.look(true);
+        if (t4 === ',') continue;
+        if (t4 === ')') break;
+        throw new SelectorError(`found '${l4}', expected: ',' or ')'`);
+      } else if (t3 === ',') {
+        if (values.size === 0) values.add('');
+        const [t4] = this.look(true);
+        if (t4 === ')') {
+          values.add('');
+          break;
+        }
+        if (t4 === ',') {
+          this.take(true);
+          values.add('');
+        }
+      } else {
+        throw new SelectorError(`found '${l3}', expected: ',', or identifier`);
+      }
+    }
+    // Kubernetes reports the token it looked at before the list when the list does not end with ')'
+    const [t5] = this.take(true);
+    if (t5 !== ')') throw new SelectorError(`found '${l2}', expected: ')'`);
+    return [...values].sort();
   }
 }
 
-/** split on commas that are not inside parentheses */
-function splitTop(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === ',' && depth === 0) {
-      out.push(s.slice(start, i));
-      start = i + 1;
-    }
+/** Kubernetes' NewRequirement checks: one value for the exact operators, integers for gt and lt, valid label values */
+function checked(key: string, op: LabelOp, values: string[]): LabelRequirement {
+  const errs: string[] = [];
+  if ((op === 'in' || op === 'notin') && values.length === 0) errs.push(`values: Invalid value: ${goStrings(values)}: for 'in', 'notin' operators, values set can't be empty`);
+  if (op === 'gt' || op === 'lt') {
+    values.forEach((v, i) => {
+      if (!/^[+-]?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) errs.push(`values[${i}]: Invalid value: ${JSON.stringify(v)}: for 'Gt', 'Lt' operators, the value must be an integer`);
+    });
   }
-  out.push(s.slice(start));
-  return out;
-}
-
-function parseRequirement(raw: string): LabelRequirement {
-  const s = raw.trim();
-  if (!s) throw new SelectorError('found \'\', expected: !, identifier, or \'end of string\'');
-  let m = /^!\s*([^\s=!<>()]+)$/.exec(s);
-  if (m) {
-    checkKey(m[1]);
-    return { key: m[1], op: '!', values: [] };
-  }
-  m = /^([^\s=!<>()]+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(s);
-  if (m) {
-    checkKey(m[1]);
-    const values = m[3].split(',').map((v) => v.trim());
-    if (m[2] === 'in' && values.length === 1 && values[0] === '') {
-      throw new SelectorError(`for 'in', 'notin' operators, values set can't be empty`);
-    }
-    for (const v of values) checkValue(m[1], v);
-    return { key: m[1], op: m[2] as LabelOp, values: values.filter((v, i) => values.indexOf(v) === i) };
-  }
-  m = /^([^\s=!<>()]+)\s*(==|=|!=|>|<)\s*([^\s=!<>(),]*)$/.exec(s);
-  if (m) {
-    checkKey(m[1]);
-    const op = m[2];
-    if (op === '>' || op === '<') {
-      if (!/^-?\d+$/.test(m[3])) throw new SelectorError(`unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer`);
-      return { key: m[1], op: op === '>' ? 'gt' : 'lt', values: [m[3]] };
-    }
-    checkValue(m[1], m[3]);
-    return { key: m[1], op: op === '!=' ? '!=' : '=', values: [m[3]] };
-  }
-  m = /^([^\s=!<>()]+)$/.exec(s);
-  if (m) {
-    checkKey(m[1]);
-    return { key: m[1], op: 'exists', values: [] };
-  }
-  throw new SelectorError(`unable to parse requirement: found '${s}', expected: in, notin, =, ==, !=, gt, lt`);
+  values.forEach((v, i) => {
+    const vErrs = isValidLabelValue(v);
+    if (vErrs.length > 0) errs.push(`values[${i}][${key}]: Invalid value: ${JSON.stringify(v)}: ${vErrs.join('; ')}`);
+  });
+  if (errs.length === 1) throw new SelectorError(errs[0]);
+  if (errs.length > 1) throw new SelectorError(`[${errs.join(', ')}]`);
+  return { key, op, values };
 }
 
 function matchRequirement(r: LabelRequirement, labels: Record<string, string> | undefined): boolean {
@@ -173,7 +276,7 @@ function makeLabelSelector(requirements: LabelRequirement[]): LabelSelector {
 /** parse a label selector string (as in ?labelSelector=); '' selects everything */
 export function parseLabelSelector(s: string | undefined | null): LabelSelector {
   if (!s || !s.trim()) return makeLabelSelector([]);
-  return makeLabelSelector(splitTop(s).map(parseRequirement));
+  return makeLabelSelector(new LabelParser(lex(s)).parse());
 }
 
 export interface LabelSelectorObject {
@@ -210,17 +313,49 @@ export interface FieldSelector {
   toString(): string;
 }
 
+/** a field selector value with its escapes (\\, \, and \=) undone; a bare , or = is an error, as in Kubernetes */
 function unescapeFieldValue(v: string): string {
-  return v.replace(/\\(.)/g, '$1');
+  if (!/[\\,=]/.test(v)) return v;
+  let out = '';
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i];
+    if (c === '\\') {
+      const n = v[i + 1];
+      if (n === undefined) throw new SelectorError('invalid field selector: invalid escape sequence: \\');
+      if (n !== '\\' && n !== ',' && n !== '=') throw new SelectorError(`invalid field selector: invalid escape sequence: \\${n}`);
+      out += n;
+      i++;
+    } else if (c === ',' || c === '=') {
+      throw new SelectorError(`invalid field selector: unescaped character in value: ${c}`);
+    } else out += c;
+  }
+  return out;
 }
 
-/** parse a field selector string (as in ?fieldSelector=) */
+/** the terms of a field selector: split on commas that are not escaped */
+function splitFieldTerms(s: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '\\') i++;
+    else if (s[i] === ',') {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
+/** parse a field selector string (as in ?fieldSelector=), as Kubernetes' fields.ParseSelector does (no trimming) */
 export function parseFieldSelector(s: string | undefined | null): FieldSelector {
   const requirements: FieldRequirement[] = [];
-  if (s && s.trim()) {
-    for (const part of s.split(/(?<!\\),/)) {
-      const m = /^\s*([^=!\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(part);
-      if (!m) throw new SelectorError(`invalid selector: '${s}'; can't understand '${part}'`);
+  if (s) {
+    for (const term of splitFieldTerms(s).sort()) {
+      if (term === '') continue;
+      // the first operator from the left: != before == before = at each position
+      const m = /^(.*?)(!=|==|=)(.*)$/s.exec(term);
+      if (!m) throw new SelectorError(`invalid selector: '${s}'; can't understand '${term}'`);
       requirements.push({ field: m[1], op: m[2] === '!=' ? '!=' : '=', value: unescapeFieldValue(m[3]) });
     }
   }
