@@ -17,6 +17,7 @@ import { resolve } from './openapi/definitions.ts';
 import { unknownFields } from './rest/field-validation.ts';
 import { typeError } from './rest/typed-decode.ts';
 import { loadYamlDocuments, parseJsonText } from './rest/body.ts';
+import { goJsonSyntaxError } from './rest/go-json.ts';
 import type { FieldValidator, HandlerDeps, Patcher } from './rest/handler.ts';
 import { apiVersionOf, type Resource } from './rest/resource.ts';
 import { ApiError, badRequest } from './rest/status.ts';
@@ -44,11 +45,15 @@ function resetFields(r: Resource, subresource?: string): string[][] | undefined 
   return subresource === 'status' ? [['spec'], ...r.statusKeepsMetadata.map((f) => ['metadata', f])] : [['status']];
 }
 
-function parsePatchJson(body: Buffer): unknown {
+/** a JSON patch body; one that is not JSON is refused as Kubernetes refuses it for that patch type */
+function parsePatchJson(body: Buffer, type: string): unknown {
   try {
     return parseJsonText(body.toString('utf8'));
   } catch (e) {
-    throw badRequest(`error decoding patch: ${(e as Error).message}`);
+    const syntax = goJsonSyntaxError(body);
+    if (syntax === undefined) throw badRequest(`error decoding patch: ${(e as Error).message}`);
+    // a merge patch is read by the json-patch library, which has one word for it; the others by Go's decoder
+    throw badRequest(type === 'application/merge-patch+json' ? 'Invalid JSON Patch' : syntax);
   }
 }
 
@@ -56,7 +61,7 @@ export function makePatcher(): Patcher {
   return {
     patchTypes: PATCH_TYPES,
     patch(r, type, cur, body) {
-      const p = parsePatchJson(body);
+      const p = parsePatchJson(body, type);
       try {
         switch (type) {
           case 'application/json-patch+json':

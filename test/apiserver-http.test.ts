@@ -54,6 +54,19 @@ describe('API server over HTTPS', () => {
     assert.equal(st.message, 'configmaps "nope" not found');
     const notJson = await c.request('POST', '/api/v1/namespaces/default/configmaps', '{not json');
     assert.equal(notJson.status, 400);
+    assert.equal(
+      JSON.parse(notJson.body).message,
+      "the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: invalid character 'n' looking for beginning of object key string ({not json)",
+    );
+    assert.equal((await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'patch-me' } })).status, 201);
+    for (const [type, message] of [
+      ['application/strategic-merge-patch+json', "invalid character '}' looking for beginning of object key string"],
+      ['application/json-patch+json', "invalid character '}' looking for beginning of object key string"],
+      ['application/merge-patch+json', 'Invalid JSON Patch'],
+    ]) {
+      const r = await c.request('PATCH', '/api/v1/namespaces/default/configmaps/patch-me', '{"data":{"a":"b",}}', { 'Content-Type': type });
+      assert.deepEqual([r.status, JSON.parse(r.body).message], [400, message], type);
+    }
     const wrongKind = await c.request('POST', '/api/v1/namespaces/default/configmaps', { kind: 'Secret', apiVersion: 'v1', metadata: { name: 'x' } });
     assert.equal(wrongKind.status, 400);
     for (const q of ['timeoutSeconds=abc', 'watch=1&timeoutSeconds=-5', 'limit=1.5']) {

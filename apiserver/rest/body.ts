@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import yaml from 'js-yaml';
 import { badRequest, tooLarge, unsupportedMediaType } from './status.ts';
+import { goJsonSyntaxError, summarizeBody } from './go-json.ts';
 import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF_MEDIA_TYPE, ProtobufDecodeError } from '../protobuf/decode.ts';
 
 /** Kubernetes refuses request bodies over 3 MiB */
@@ -39,9 +40,12 @@ export function mediaType(req: IncomingMessage): string {
 
 const OBJECT_TYPES = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
 
-/** decode a create/update body (JSON or YAML) into an object */
-export function decodeObject(buf: Buffer, type: string): any {
-  if (type === '' || type === 'application/json' || type === '*/*') return parseJson(buf);
+/**
+ * decode a create/update body (JSON or YAML) into an object; `kind`, the type the endpoint takes, words a JSON
+ * syntax error as Kubernetes does
+ */
+export function decodeObject(buf: Buffer, type: string, kind?: string): any {
+  if (type === '' || type === 'application/json' || type === '*/*') return parseJson(buf, kind);
   if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') return parseYaml(buf);
   if (type === KUBERNETES_PROTOBUF_MEDIA_TYPE) {
     // typed clients (kubectl 1.32+) send built-in kinds in Kubernetes' protobuf encoding
@@ -58,14 +62,21 @@ export function decodeObject(buf: Buffer, type: string): any {
   throw unsupportedMediaType(type, OBJECT_TYPES);
 }
 
-export function parseJson(buf: Buffer): any {
+/**
+ * a JSON body; one that is not JSON is a 400 in Kubernetes' words: Go's syntax error, and with the endpoint's kind,
+ * "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; json parse error: ..."
+ */
+export function parseJson(buf: Buffer, kind?: string): any {
   const text = buf.toString('utf8');
-  if (!text.trim()) throw badRequest('the body of the request is empty: expected a JSON object');
+  let syntax: string | undefined;
   try {
     return parseJsonText(text);
   } catch (e) {
-    throw badRequest(`the body of the request was not valid JSON: ${(e as Error).message}`);
+    syntax = goJsonSyntaxError(buf);
+    if (syntax === undefined) throw badRequest(`the body of the request was not valid JSON: ${(e as Error).message}`);
   }
+  const why = `couldn't get version/kind; json parse error: ${syntax}`;
+  throw badRequest(kind ? `the object provided is unrecognized (must be of type ${kind}): ${why} (${summarizeBody(buf)})` : why);
 }
 
 /**

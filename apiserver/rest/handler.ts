@@ -220,7 +220,7 @@ export class ResourceHandler {
       if (method !== 'POST') throw methodNotSupported('', 'serviceaccounts/token', method.toLowerCase());
       ctx.verb = 'POST';
       if (!this.d.tokenRequest) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: 'serviceaccounts' });
-      const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
+      const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'TokenRequest');
       sendJson(ctx.res, 201, await this.d.tokenRequest(ns ?? '', name, body), rep);
       return true;
     }
@@ -475,7 +475,7 @@ export class ResourceHandler {
   }
 
   private async create(ctx: RequestContext, r: Resource, ns: string, rep: Representation, dryRun: boolean): Promise<void> {
-    const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
+    const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
     this.d.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
     const manager = this.fieldManager(ctx);
@@ -486,7 +486,7 @@ export class ResourceHandler {
   }
 
   private async update(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation, dryRun: boolean, sub?: string): Promise<void> {
-    const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
+    const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
     this.d.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
     if (body.metadata?.name && body.metadata.name !== name) {
@@ -691,7 +691,7 @@ export class ResourceHandler {
   }
 
   private async bind(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
-    const binding = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
+    const binding = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'Binding');
     const target = binding?.target;
     if (!target?.name) {
       throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`, {
@@ -745,7 +745,7 @@ export class ResourceHandler {
   }
 
   private async evict(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
-    const eviction = decodeObject(await readBody(ctx.req), mediaType(ctx.req));
+    const eviction = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'Eviction');
     const given = eviction?.deleteOptions ?? {};
     const opts: DeleteOptions = { ...given, dryRun: dryRun || dryRunOf(given.dryRun) };
     await this.d.store.delete(r, ns, name, opts);
