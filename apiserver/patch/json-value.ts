@@ -41,3 +41,27 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 export function goJson(v: unknown): string {
   return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** a float64 as Go's %v prints it (strconv 'g', shortest): 1, 1.5, 1e+06, 1e-05 */
+function goFloat(n: number): string {
+  if (!Number.isFinite(n)) return n > 0 ? '+Inf' : n < 0 ? '-Inf' : 'NaN';
+  if (n === 0) return Object.is(n, -0) ? '-0' : '0';
+  const [mant, e] = n.toExponential().split('e');
+  const exp = Number(e);
+  if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return String(n);
+}
+
+/** a decoded JSON value as Go's %v prints an interface{}: map[a:1 b:[x y]] (keys sorted), <nil> for null */
+export function goFormat(v: unknown): string {
+  if (v === null || v === undefined) return '<nil>';
+  if (typeof v === 'number') return goFloat(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `[${v.map(goFormat).join(' ')}]`;
+  const o = v as Record<string, unknown>;
+  return `map[${Object.keys(o)
+    .sort()
+    .map((k) => `${k}:${goFormat(o[k])}`)
+    .join(' ')}]`;
+}

@@ -201,9 +201,10 @@ describe('strategic merge patch', () => {
   });
 
   it('a merging list item without its merge key is an unclassified 500', () => {
-    const e = smpError(() => strategicMergePatch(deployment(), { spec: { template: { spec: { containers: [{ image: 'x' }] } } } }, DEPLOYMENT, model));
+    const e = smpError(() => strategicMergePatch(deployment(), { spec: { template: { spec: { containers: [{ image: 'x', ports: [{ containerPort: 1000000 }], tty: true, stdin: null }] } } } }, DEPLOYMENT, model));
     assert.equal(e.status, 500);
-    assert.match(e.message, /does not contain declared merge key: name/);
+    // the item as Go's %v prints a map: keys sorted, floats in %g, null as <nil>
+    assert.match(e.message, /map: map\[image:x ports:\[map\[containerPort:1e\+06\]\] stdin:<nil> tty:true\] does not contain declared merge key: name/);
   });
 
   it('$patch: merge in a list is refused', () => {

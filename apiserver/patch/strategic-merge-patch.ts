@@ -13,7 +13,7 @@
  * - fields without type information (unknown or free-form) merge objects and replace lists.
  */
 import { PatchError, badRequest, unclassified, unprocessable } from './errors.ts';
-import { type JsonObject, type JsonValue, deepCopy, deepEqual, goJson, isObject } from './json-value.ts';
+import { type JsonObject, type JsonValue, deepCopy, deepEqual, goFormat, isObject } from './json-value.ts';
 import { type Schema, type TypeResolver, itemSchema, memberSchema, patchStrategies } from './schema.ts';
 
 const DIRECTIVE = '$patch';
@@ -73,8 +73,9 @@ function goType(v: unknown): string {
   return typeof v === 'string' ? 'string' : 'bool';
 }
 
+/** a value in an error message, as the Go patch code prints it (%v) */
 function show(v: unknown): string {
-  return goJson(v);
+  return goFormat(v);
 }
 
 /**
