@@ -364,8 +364,10 @@ function packageOfApiVersion(apiVersion) {
 }
 
 const kinds = {};
+// the resource metrics API's types live in k8s.io/metrics, not k8s.io/api; their writers (the node agents) send JSON
+const OUTSIDE_API_MODULE = new Set(['metrics.k8s.io']);
 const roots = [
-  ...RESOURCES.map((r) => [r.group ? `${r.group}/${r.version}` : r.version, r.kind]),
+  ...RESOURCES.filter((r) => !OUTSIDE_API_MODULE.has(r.group)).map((r) => [r.group ? `${r.group}/${r.version}` : r.version, r.kind]),
   ...EXTRA_KINDS,
 ];
 for (const [apiVersion, kind] of roots) {

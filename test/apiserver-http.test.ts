@@ -263,6 +263,31 @@ describe('API server over HTTPS', () => {
     assert.equal((await c.request('GET', '/api/v1/namespaces/default/events/ev-old')).status, 404);
   });
 
+  it('serves PodTemplates: lifecycle, defaults, validation, generation, tables, deletecollection', async () => {
+    const base = '/api/v1/namespaces/default/podtemplates';
+    const pt = (name: string) => ({ metadata: { name, labels: { podtemplate: 'set' } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } });
+    const created = JSON.parse((await c.request('POST', base, pt('pt-1'))).body);
+    assert.equal(created.metadata.generation, 1);
+    assert.equal(created.template.spec.restartPolicy, 'Always');
+    assert.equal(created.template.spec.containers[0].terminationMessagePath, '/dev/termination-log');
+    assert.equal((await c.request('POST', base, pt('pt-2'))).status, 201);
+    const bad = await c.request('POST', base, { metadata: { name: 'pt-bad' }, template: { spec: { containers: [] } } });
+    assert.equal(bad.status, 422);
+    assert.match(JSON.parse(bad.body).message, /template\.spec\.containers: Required value/);
+    const patched = JSON.parse((await c.request('PATCH', `${base}/pt-1`, { template: { metadata: { labels: { app: 'patched' } } } }, { 'Content-Type': 'application/strategic-merge-patch+json' })).body);
+    assert.deepEqual([patched.template.metadata.labels.app, patched.metadata.generation], ['patched', 2]);
+    const annotated = JSON.parse((await c.request('PUT', `${base}/pt-1`, { ...patched, metadata: { ...patched.metadata, annotations: { updated: 'true' } } })).body);
+    assert.deepEqual([annotated.metadata.annotations.updated, annotated.metadata.generation], ['true', 2]);
+    const table = JSON.parse((await c.request('GET', base, undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' })).body);
+    assert.deepEqual(table.columnDefinitions.map((d: any) => d.name), ['Name', 'Containers', 'Images', 'Pod Labels']);
+    assert.deepEqual(table.rows.find((row: any) => row.cells[0] === 'pt-1').cells, ['pt-1', 'c', 'nginx', 'app=patched']);
+    const removed = JSON.parse((await c.request('DELETE', `${base}?labelSelector=podtemplate%3Dset`)).body);
+    assert.deepEqual(removed.items.map((i: any) => i.metadata.name).sort(), ['pt-1', 'pt-2']);
+    assert.equal(JSON.parse((await c.request('GET', `${base}?labelSelector=podtemplate%3Dset`)).body).items.length, 0);
+    const discovery = JSON.parse((await c.request('GET', '/api/v1')).body);
+    assert.ok(discovery.resources.some((res: any) => res.name === 'podtemplates' && res.kind === 'PodTemplate' && res.namespaced));
+  });
+
   it('keeps stored data intact when a write is refused', async () => {
     const ok = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'keep' }, data: { a: '1' } });
     assert.equal(ok.status, 201);

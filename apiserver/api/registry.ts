@@ -53,6 +53,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('', 'v1', 'secrets', 'Secret', 'core'),
   r('', 'v1', 'serviceaccounts', 'ServiceAccount', 'core', { shortNames: ['sa'], subresources: ['token'] }),
   r('', 'v1', 'events', 'Event', 'core', { shortNames: ['ev'] }),
+  r('', 'v1', 'podtemplates', 'PodTemplate', 'core'),
   r('apps', 'v1', 'deployments', 'Deployment', 'apps', {
     shortNames: ['deploy'],
     categories: ['all'],

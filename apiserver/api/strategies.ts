@@ -8,6 +8,7 @@ import { namespaceStrategy } from './core/namespace.ts';
 import { nodeStrategy } from './core/node.ts';
 import { configMapStrategy, secretStrategy } from './core/configmap.ts';
 import { coreEventStrategy, endpointsStrategy, serviceAccountStrategy } from './core/misc.ts';
+import { podTemplateStrategy } from './core/podtemplate.ts';
 import { controllerRevisionStrategy, daemonSetStrategy, deploymentStrategy, replicaSetStrategy, statefulSetStrategy } from './apps/apps.ts';
 import { leaseStrategy } from './coordination/lease.ts';
 import { endpointSliceStrategy } from './discovery/endpointslice.ts';
@@ -26,6 +27,7 @@ export const STRATEGIES: Record<string, Strategy> = {
   '/secrets': secretStrategy,
   '/serviceaccounts': serviceAccountStrategy,
   '/events': coreEventStrategy,
+  '/podtemplates': podTemplateStrategy,
   'apps/deployments': deploymentStrategy,
   'apps/replicasets': replicaSetStrategy,
   'apps/daemonsets': daemonSetStrategy,

@@ -1,7 +1,7 @@
 /** Rows of the core/v1 resources other than pods and events: nodes, services, endpoints, namespaces, config. */
 import { since } from './duration.ts';
 import { formatLabels } from './labels.ts';
-import { AGE_COLUMN, NAME_COLUMN, arr, column, int, keyCount, type PrintContext, type Printer } from './table.ts';
+import { AGE_COLUMN, NAME_COLUMN, arr, column, containerCells, int, keyCount, type PrintContext, type Printer } from './table.ts';
 
 const name = (o: any): string => o?.metadata?.name ?? '';
 const age = (o: any, ctx: PrintContext): string => since(o?.metadata?.creationTimestamp, ctx.now);
@@ -211,4 +211,20 @@ export const secretPrinter: Printer = {
 export const serviceAccountPrinter: Printer = {
   columns: [NAME_COLUMN, column('Secrets', 'string', 'Number of secrets listed by the service account.'), AGE_COLUMN],
   row: (sa, ctx) => ({ cells: [name(sa), arr(sa?.secrets).length, age(sa, ctx)] }),
+};
+
+// ---- pod templates ----
+
+/** Kubernetes' PodTemplate columns: no age, and every column shown without -o wide */
+export const podTemplatePrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    column('Containers', 'string', 'Container names of the template.'),
+    column('Images', 'string', 'Container images of the template.'),
+    column('Pod Labels', 'string', 'Labels of the pods made from the template.'),
+  ],
+  row(pt) {
+    const [names, images] = containerCells(pt?.template?.spec);
+    return { cells: [name(pt), names, images, formatLabels(pt?.template?.metadata?.labels)] };
+  },
 };

@@ -73,6 +73,7 @@ const GENERATION = new Set([
   'batch/jobs',
   'batch/cronjobs',
   '/pods',
+  '/podtemplates',
 ]);
 const CREATE_ON_UPDATE = new Set(['/endpoints', '/events', 'events.k8s.io/events', 'coordination.k8s.io/leases', 'discovery.k8s.io/endpointslices']);
 const RETURN_DELETED = new Set(['/pods', '/services', '/namespaces', '/nodes']);
