@@ -27,7 +27,20 @@ import { ServiceAllocator, serviceHooks } from './allocator.ts';
 import { BASIC_CHECKS, cacheCheck, runChecks, storeCheck, type Check } from './health.ts';
 import { STORAGE_VIEWS, STRATEGIES } from './api/strategies.ts';
 import type { ResourceInfo } from './api/resource-info.ts';
-import { DEFAULT_ISSUER, ensurePki, makeAuthenticator, serviceAccountTokenAuthenticator, signServiceAccountToken, TokenStore, tlsServerOptions, writeAdminKubeconfig } from './auth/index.ts';
+import {
+  DEFAULT_ISSUER,
+  ensurePki,
+  makeAuthenticator,
+  makeTokenAuthenticator,
+  serviceAccountTokenAuthenticator,
+  signServiceAccountToken,
+  TokenStore,
+  tlsServerOptions,
+  writeAdminKubeconfig,
+  type TokenAuthenticator,
+  type UserInfo,
+} from './auth/index.ts';
+import { makeReviews } from './auth/reviews.ts';
 import { admitPodServiceAccount, DEFAULT_SERVICE_ACCOUNT } from './api/core/serviceaccount-admission.ts';
 import { boundTokenStillValid, createTokenRequest, type ObjectIdentity } from './api/core/token-request.ts';
 import { writePrivateFile } from './auth/private-files.ts';
@@ -163,6 +176,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       body,
     );
   };
+  // a bearer token's user, for TokenReview (set below once the credentials are loaded)
+  let authenticateToken: TokenAuthenticator = () => undefined;
   const handler = new ResourceHandler({
     store,
     watches,
@@ -172,12 +187,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     validateFields: makeFieldValidator(),
     checkTypes: makeTypeChecker(),
     tokenRequest,
+    reviews: makeReviews((token) => authenticateToken(token)),
   });
 
   await dispatcher.start();
 
   // TLS and authentication
-  let authenticate: (req: http.IncomingMessage) => { name: string; groups: string[] } | undefined = () => ({ name: 'anonymous', groups: [] });
+  let authenticate: (req: http.IncomingMessage) => UserInfo | undefined = () => ({ name: 'anonymous', groups: [] });
   let serverOptions: https.ServerOptions | undefined;
   let tokens: TokenStore | undefined;
   if (!opts.insecure) {
@@ -190,7 +206,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         pod: (n, name) => identity('/v1/pods', n, name),
         secret: (n, name) => identity('/v1/secrets', n, name),
       });
-    authenticate = makeAuthenticator(tokens, { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki, { validate })] });
+    const authOptions = { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki, { validate })] };
+    authenticate = makeAuthenticator(tokens, authOptions);
+    authenticateToken = makeTokenAuthenticator(tokens, authOptions);
     serverOptions = tlsServerOptions(pki);
   }
 

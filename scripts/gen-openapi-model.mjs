@@ -106,7 +106,8 @@ async function main() {
   const roots = [...EXTRA_ROOTS];
   for (const r of RESOURCES) {
     roots.push(r.definition);
-    roots.push(r.definition.replace(/[^.]+$/, r.listKind));
+    // create-only kinds (reviews) have no list
+    if (r.verbs.includes('list')) roots.push(r.definition.replace(/[^.]+$/, r.listKind));
   }
 
   const definitions = {};

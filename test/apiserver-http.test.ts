@@ -288,6 +288,27 @@ describe('API server over HTTPS', () => {
     assert.ok(discovery.resources.some((res: any) => res.name === 'podtemplates' && res.kind === 'PodTemplate' && res.namespaced));
   });
 
+  it('answers reviews (who am I, may I, whose token) without storing them; skiff allows every authenticated request', async () => {
+    const who = await c.request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
+    assert.equal(who.status, 201);
+    const me = JSON.parse(who.body);
+    assert.equal(me.kind, 'SelfSubjectReview');
+    assert.equal(me.status.userInfo.username, 'skiff-admin');
+    assert.ok(me.status.userInfo.groups.includes('system:masters') && me.status.userInfo.groups.includes('system:authenticated'));
+    const may = await c.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: { resourceAttributes: { verb: 'delete', resource: 'pods', namespace: 'default' } } });
+    assert.deepEqual([may.status, JSON.parse(may.body).status], [201, { allowed: true }]);
+    const neither = await c.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { spec: {} });
+    assert.equal(neither.status, 422);
+    assert.match(JSON.parse(neither.body).message, /exactly one of nonResourceAttributes or resourceAttributes must be specified/);
+    const local = await c.request('POST', '/apis/authorization.k8s.io/v1/namespaces/default/localsubjectaccessreviews', { spec: { user: 'x', resourceAttributes: { verb: 'get', resource: 'pods', namespace: 'other' } } });
+    assert.match(JSON.parse(local.body).message, /spec\.resourceAttributes\.namespace: Invalid value: "other": must match metadata\.namespace/);
+    const rules = JSON.parse((await c.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', { spec: { namespace: 'default' } })).body);
+    assert.deepEqual(rules.status.resourceRules, [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }]);
+    const token = JSON.parse((await c.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { spec: { token: 'not-a-token' } })).body);
+    assert.equal(token.status.authenticated, undefined);
+    assert.equal((await c.request('GET', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).status, 405);
+  });
+
   it('keeps stored data intact when a write is refused', async () => {
     const ok = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'keep' }, data: { a: '1' } });
     assert.equal(ok.status, 201);

@@ -2,6 +2,7 @@
  * One Strategy per served resource, keyed '<group>/<resource>' ('' group for core: '/pods', 'apps/deployments').
  */
 import type { StorageView, Strategy } from './strategy.ts';
+import { makeStrategy } from './common.ts';
 import { podStrategy } from './core/pod.ts';
 import { serviceStrategy } from './core/service.ts';
 import { namespaceStrategy } from './core/namespace.ts';
@@ -17,6 +18,10 @@ import { hpaStrategy } from './autoscaling/hpa.ts';
 import { nodeMetricsStrategy, podMetricsStrategy } from './metrics/metrics.ts';
 import { cronJobStrategy, jobStrategy } from './batch/batch.ts';
 
+/** the review kinds (apiserver/auth/reviews.ts) are answered, never stored: nothing to default; reviews check bodies */
+const reviewStrategy = makeStrategy({ namespaced: false });
+const namespacedReviewStrategy = makeStrategy({ namespaced: true });
+
 export const STRATEGIES: Record<string, Strategy> = {
   '/namespaces': namespaceStrategy,
   '/pods': podStrategy,
@@ -28,6 +33,12 @@ export const STRATEGIES: Record<string, Strategy> = {
   '/serviceaccounts': serviceAccountStrategy,
   '/events': coreEventStrategy,
   '/podtemplates': podTemplateStrategy,
+  'authentication.k8s.io/selfsubjectreviews': reviewStrategy,
+  'authentication.k8s.io/tokenreviews': reviewStrategy,
+  'authorization.k8s.io/selfsubjectaccessreviews': reviewStrategy,
+  'authorization.k8s.io/selfsubjectrulesreviews': reviewStrategy,
+  'authorization.k8s.io/subjectaccessreviews': reviewStrategy,
+  'authorization.k8s.io/localsubjectaccessreviews': namespacedReviewStrategy,
   'apps/deployments': deploymentStrategy,
   'apps/replicasets': replicaSetStrategy,
   'apps/daemonsets': daemonSetStrategy,

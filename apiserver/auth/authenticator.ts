@@ -23,11 +23,10 @@ export interface AuthenticatorOptions {
 
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 
-export function makeAuthenticator(tokens: TokenStore, opts: AuthenticatorOptions = {}): Authenticator {
-  const byCertificate = new WeakMap<TLSSocket, UserInfo | null>();
+/** a bearer token's user: the static token file first, then the further token authenticators (TokenReview asks too) */
+export function makeTokenAuthenticator(tokens: TokenStore, opts: AuthenticatorOptions = {}): TokenAuthenticator {
   const authenticated = new WeakMap<UserInfo, UserInfo>();
   const more = opts.tokenAuthenticators ?? [];
-
   const withAuthenticatedGroup = (u: UserInfo): UserInfo => {
     let out = authenticated.get(u);
     if (!out) {
@@ -36,6 +35,20 @@ export function makeAuthenticator(tokens: TokenStore, opts: AuthenticatorOptions
     }
     return out;
   };
+  return (token) => {
+    const fromFile = tokens.lookup(token);
+    if (fromFile) return withAuthenticatedGroup(fromFile);
+    for (const auth of more) {
+      const u = auth(token);
+      if (u) return u.groups.includes(AUTHENTICATED_GROUP) ? u : { ...u, groups: [...u.groups, AUTHENTICATED_GROUP] };
+    }
+    return undefined;
+  };
+}
+
+export function makeAuthenticator(tokens: TokenStore, opts: AuthenticatorOptions = {}): Authenticator {
+  const byCertificate = new WeakMap<TLSSocket, UserInfo | null>();
+  const byToken = makeTokenAuthenticator(tokens, opts);
 
   return (req) => {
     // the connection's socket: on HTTP/2, req.socket is a new proxy of it for every stream, the session's is one object
@@ -49,14 +62,7 @@ export function makeAuthenticator(tokens: TokenStore, opts: AuthenticatorOptions
       if (user) return user;
     }
     const token = bearerToken(req.headers.authorization);
-    if (token === undefined) return undefined;
-    const fromFile = tokens.lookup(token);
-    if (fromFile) return withAuthenticatedGroup(fromFile);
-    for (const auth of more) {
-      const u = auth(token);
-      if (u) return u.groups.includes(AUTHENTICATED_GROUP) ? u : { ...u, groups: [...u.groups, AUTHENTICATED_GROUP] };
-    }
-    return undefined;
+    return token === undefined ? undefined : byToken(token);
   };
 }
 

@@ -6,6 +6,7 @@ export { TokenStore } from './tokens.ts';
 export { AUTHENTICATED_GROUP, type UserInfo } from './user.ts';
 export {
   makeAuthenticator,
+  makeTokenAuthenticator,
   serviceAccountTokenAuthenticator,
   tlsServerOptions,
   type Authenticator,

@@ -15,7 +15,9 @@ import type { RestStore, DeleteOptions } from './store.ts';
 import type { WatchServer, WatchSink } from './watch.ts';
 import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
 import { negotiate, parseResourcePath, pathSegmentNameErrors, requestPath, type Representation, type ResourcePath } from './request.ts';
-import { ApiError, badRequest, conflict, methodNotSupported, notAcceptable, internalError } from './status.ts';
+import { ApiError, badRequest, conflict, invalidObject, methodNotSupported, notAcceptable, internalError } from './status.ts';
+import type { Review } from '../auth/reviews.ts';
+import type { UserInfo } from '../auth/user.ts';
 import { rfc3339 } from '../../lib/time.ts';
 import { http2Stream, startStream } from '../http.ts';
 
@@ -41,7 +43,7 @@ export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
-  user?: { name: string; groups: string[] };
+  user?: UserInfo;
   /** labels used in metrics: the verb Kubernetes reports, and the resource's group, version and name */
   verb?: string;
   group?: string;
@@ -71,6 +73,8 @@ export interface HandlerDeps {
   checkTypes?: (obj: any, type: TypeOf) => string | undefined;
   /** serviceaccounts/token: answers a TokenRequest (absent when the server signs no tokens) */
   tokenRequest?: (namespace: string, name: string, body: any) => Promise<any>;
+  /** the review kinds by '<group>/<resource>': created, answered, never stored (auth/reviews.ts) */
+  reviews?: Map<string, Review>;
 }
 
 /** a query parameter that must be a non-negative integer when given (400 otherwise) */
@@ -180,6 +184,13 @@ export class ResourceHandler {
     for (const v of dryRun) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
     const isDry = dryRun.length > 0;
 
+    const review = this.d.reviews?.get(`${r.info.group}/${r.info.resource}`);
+    if (review) {
+      if (p.name !== undefined || method !== 'POST') throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
+      ctx.verb = 'POST';
+      await this.review(ctx, r, review, ns);
+      return true;
+    }
     if (p.name === undefined) {
       switch (method) {
         case 'GET':
@@ -472,6 +483,17 @@ export class ResourceHandler {
       'Warning',
       problems.map((p) => `299 - ${JSON.stringify(p)}`),
     );
+  }
+
+  /** a review kind: the body is checked as any object is, answered, and sent back (201) without being stored */
+  private async review(ctx: RequestContext, r: Resource, review: Review, ns: string | undefined): Promise<void> {
+    const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
+    this.d.store.checkTypeMeta(r, body);
+    this.checkFields(ctx, r, body);
+    if (!ctx.user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    const res = review({ user: ctx.user, body, namespace: ns });
+    if ('invalid' in res) throw invalidObject(r.info.kind, '', res.invalid, r.info.group);
+    sendJson(ctx.res, 201, res.object);
   }
 
   private async create(ctx: RequestContext, r: Resource, ns: string, rep: Representation, dryRun: boolean): Promise<void> {
