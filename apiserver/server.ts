@@ -25,7 +25,7 @@ import { Discovery, versionInfo, wantsAggregated } from './discovery.ts';
 import { ApiMetrics, instrumentBackend } from './metrics.ts';
 import { ServiceAllocator, serviceHooks } from './allocator.ts';
 import { BASIC_CHECKS, cacheCheck, runChecks, storeCheck, type Check } from './health.ts';
-import { STORAGE_VIEWS, STRATEGIES } from './api/strategies.ts';
+import { byResource, STORAGE_VIEWS, STRATEGIES } from './api/strategies.ts';
 import type { ResourceInfo } from './api/resource-info.ts';
 import {
   DEFAULT_ISSUER,
@@ -94,9 +94,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const byPrefix = new Map<string, ResourceCache>();
   // a resource stored as another (STORAGE_VIEWS) shares that one's cache, which holds the stored form: the stored
   // resource is set up first
-  const viewOf = (info: ResourceInfo) => STORAGE_VIEWS[`${info.group}/${info.resource}`];
+  const viewOf = (info: ResourceInfo) => byResource(STORAGE_VIEWS, info.group, info.version, info.resource);
   for (const info of [...RESOURCES].sort((a, b) => Number(!!viewOf(a)) - Number(!!viewOf(b)))) {
-    const strategy = (STRATEGIES as Record<string, TypeStrategy>)[`${info.group}/${info.resource}`];
+    const strategy = byResource(STRATEGIES as Record<string, TypeStrategy>, info.group, info.version, info.resource);
     if (!strategy) throw new Error(`no type strategy for ${info.group}/${info.resource}`);
     const prefix = storagePrefix(info);
     const view = viewOf(info);

@@ -309,6 +309,39 @@ describe('API server over HTTPS', () => {
     assert.equal((await c.request('GET', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).status, 405);
   });
 
+  it('serves HorizontalPodAutoscalers as autoscaling/v1 and v2, stored once as v2', async () => {
+    const v1base = '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers';
+    const v2base = '/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers';
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' };
+    const created = await c.request('POST', v1base, { metadata: { name: 'hpa-v1' }, spec: { scaleTargetRef: ref, maxReplicas: 5, targetCPUUtilizationPercentage: 50 } });
+    assert.equal(created.status, 201, created.body);
+    assert.deepEqual(JSON.parse(created.body).spec, { scaleTargetRef: ref, minReplicas: 1, maxReplicas: 5, targetCPUUtilizationPercentage: 50 });
+    const asV2 = JSON.parse((await c.request('GET', `${v2base}/hpa-v1`)).body);
+    assert.deepEqual(asV2.spec.metrics, [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }]);
+    const v2obj = { metadata: { name: 'hpa-v2' }, spec: { scaleTargetRef: ref, maxReplicas: 4, metrics: [{ type: 'Pods', pods: { metric: { name: 'rps' }, target: { type: 'AverageValue', averageValue: '10' } } }] } };
+    assert.equal((await c.request('POST', v2base, v2obj)).status, 201);
+    const list = JSON.parse((await c.request('GET', v1base)).body);
+    assert.equal(list.apiVersion, 'autoscaling/v1');
+    const seen = list.items.find((i: any) => i.metadata.name === 'hpa-v2');
+    assert.equal(seen.apiVersion, 'autoscaling/v1');
+    assert.equal(seen.spec.targetCPUUtilizationPercentage, undefined);
+    assert.deepEqual(JSON.parse(seen.metadata.annotations['autoscaling.alpha.kubernetes.io/metrics']), [{ type: 'Pods', pods: { metricName: 'rps', targetAverageValue: '10' } }]);
+    // a v1 update that keeps the annotation keeps the v2 metric
+    seen.spec.maxReplicas = 6;
+    assert.equal((await c.request('PUT', `${v1base}/hpa-v2`, seen)).status, 200);
+    const after = JSON.parse((await c.request('GET', `${v2base}/hpa-v2`)).body);
+    assert.deepEqual([after.spec.maxReplicas, after.spec.metrics], [6, v2obj.spec.metrics]);
+    assert.equal(after.metadata.annotations, undefined);
+    const table = JSON.parse((await c.request('GET', v1base, undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' })).body);
+    assert.deepEqual(table.rows.find((row: any) => row.cells[0] === 'hpa-v1').cells.slice(0, 5), ['hpa-v1', 'Deployment/web', 'cpu: <unknown>/50%', '1', 5]);
+    const watched = await c.request('GET', `${v1base}?watch=1&timeoutSeconds=1`);
+    assert.ok(watched.body.trim().split('\n').every((l) => JSON.parse(l).object.apiVersion === 'autoscaling/v1'));
+    const bad = await c.request('POST', v1base, { metadata: { name: 'hpa-bad' }, spec: { scaleTargetRef: ref, maxReplicas: 5, targetCPUUtilizationPercentage: 0 } });
+    assert.equal(bad.status, 422);
+    const groups = JSON.parse((await c.request('GET', '/apis')).body).groups;
+    assert.equal(groups.find((g: any) => g.name === 'autoscaling').preferredVersion.version, 'v2');
+  });
+
   it('keeps stored data intact when a write is refused', async () => {
     const ok = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'keep' }, data: { a: '1' } });
     assert.equal(ok.status, 201);

@@ -79,6 +79,12 @@ export const RESOURCES: readonly ResourceInfo[] = [
     categories: ['all'],
     subresources: ['status'],
   }),
+  // stored as autoscaling/v2 (the preferred version, listed first); see api/autoscaling/hpa-v1.ts
+  r('autoscaling', 'v1', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler', 'autoscaling', {
+    shortNames: ['hpa'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
   // reviews: created and answered, never stored (kubectl auth whoami, kubectl auth can-i, token checks by others)
   r('authentication.k8s.io', 'v1', 'selfsubjectreviews', 'SelfSubjectReview', 'authentication', { namespaced: false, verbs: ['create'] }),
   r('authentication.k8s.io', 'v1', 'tokenreviews', 'TokenReview', 'authentication', { namespaced: false, verbs: ['create'] }),

@@ -1,5 +1,6 @@
 /**
- * One Strategy per served resource, keyed '<group>/<resource>' ('' group for core: '/pods', 'apps/deployments').
+ * One Strategy per served resource, keyed '<group>/<resource>' ('' group for core: '/pods', 'apps/deployments'), or
+ * '<group>/<version>/<resource>' for a version that differs from the others (autoscaling/v1 HPAs).
  */
 import type { StorageView, Strategy } from './strategy.ts';
 import { makeStrategy } from './common.ts';
@@ -15,6 +16,7 @@ import { leaseStrategy } from './coordination/lease.ts';
 import { endpointSliceStrategy } from './discovery/endpointslice.ts';
 import { eventsV1Strategy, eventsV1View } from './events/event.ts';
 import { hpaStrategy } from './autoscaling/hpa.ts';
+import { hpaV1Strategy, hpaV1View } from './autoscaling/hpa-v1.ts';
 import { nodeMetricsStrategy, podMetricsStrategy } from './metrics/metrics.ts';
 import { cronJobStrategy, jobStrategy } from './batch/batch.ts';
 
@@ -48,6 +50,7 @@ export const STRATEGIES: Record<string, Strategy> = {
   'discovery.k8s.io/endpointslices': endpointSliceStrategy,
   'events.k8s.io/events': eventsV1Strategy,
   'autoscaling/horizontalpodautoscalers': hpaStrategy,
+  'autoscaling/v1/horizontalpodautoscalers': hpaV1Strategy,
   'metrics.k8s.io/pods': podMetricsStrategy,
   'metrics.k8s.io/nodes': nodeMetricsStrategy,
   'batch/jobs': jobStrategy,
@@ -57,4 +60,10 @@ export const STRATEGIES: Record<string, Strategy> = {
 /** resources stored as another one, with their conversion (see StorageView) */
 export const STORAGE_VIEWS: Record<string, StorageView> = {
   'events.k8s.io/events': eventsV1View,
+  'autoscaling/v1/horizontalpodautoscalers': hpaV1View,
 };
+
+/** a resource's entry in STRATEGIES or STORAGE_VIEWS: '<group>/<version>/<resource>' when a version has its own, else '<group>/<resource>' */
+export function byResource<T>(table: Record<string, T>, group: string, version: string, resource: string): T | undefined {
+  return table[`${group}/${version}/${resource}`] ?? table[`${group}/${resource}`];
+}

@@ -1,5 +1,6 @@
-/** Rows of autoscaling/v2 HorizontalPodAutoscalers, with the TARGETS text ("cpu: 40%/80%, memory: 200Mi/1Gi"). */
+/** Rows of HorizontalPodAutoscalers (v1 ones through their v2 form), with the TARGETS text ("cpu: 40%/80%, memory: 200Mi/1Gi"). */
 import { canonicalQuantity } from '../api/validation/quantity.ts';
+import { hpaV1ToV2 } from '../api/autoscaling/hpa-v1.ts';
 import { since } from './duration.ts';
 import { AGE_COLUMN, NAME_COLUMN, arr, column, int, type Printer } from './table.ts';
 
@@ -74,7 +75,9 @@ export const hpaPrinter: Printer = {
     column('Replicas', 'string', 'Current replica count of the scaled object.'),
     AGE_COLUMN,
   ],
-  row(hpa, ctx) {
+  row(shown, ctx) {
+    // an autoscaling/v1 object is printed from its v2 form, as Kubernetes prints both from its internal type
+    const hpa = shown?.apiVersion === 'autoscaling/v1' ? hpaV1ToV2(shown) : shown;
     const spec = hpa?.spec ?? {};
     const ref = spec.scaleTargetRef ?? {};
     return {

@@ -38,7 +38,7 @@ export function defaultHpa(hpa: any): void {
   }
 }
 
-function validateHpa(hpa: any): FieldError[] {
+export function validateHpa(hpa: any): FieldError[] {
   const spec = hpa?.spec ?? {};
   const errs: FieldError[] = [];
   const ref = spec.scaleTargetRef ?? {};
