@@ -3,6 +3,7 @@
  * into data, and immutability once `immutable: true` is set.
  */
 import type { FieldError } from '../field-error.ts';
+import { goJsonSyntaxError } from '../../rest/go-json.ts';
 import { isObj, makeStrategy } from '../common.ts';
 import { forbidden, immutable, invalid, required, tooLong, jsonEqual } from '../validation/errors.ts';
 import { isConfigMapKey } from '../validation/names.ts';
@@ -68,7 +69,15 @@ export function defaultSecret(secret: any): void {
   delete secret.stringData;
 }
 
-export function validateSecret(secret: any): FieldError[] {
+export /** Go's error for valid JSON that is not an object, decoded into a map[string]interface{} */
+function notAnObject(bytes: Buffer): string | undefined {
+  const v: unknown = JSON.parse(bytes.toString('utf8'));
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return undefined;
+  const kind = v === null ? undefined : Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v;
+  return kind && `json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`;
+}
+
+function validateSecret(secret: any): FieldError[] {
   const errs: FieldError[] = [];
   const data = isObj(secret?.data) ? secret.data : {};
   let size = 0;
@@ -96,11 +105,10 @@ export function validateSecret(secret: any): FieldError[] {
         errs.push(required(`data[${key}]`));
         break;
       }
-      try {
-        JSON.parse(decode(data[key])?.toString() ?? '');
-      } catch (e) {
-        errs.push(invalid(`data[${key}]`, '<secret contents redacted>', (e as Error).message));
-      }
+      // Go's decoding error, which names a character and never the contents (the parser's own message quotes them)
+      const bytes = decode(data[key]) ?? Buffer.alloc(0);
+      const why = goJsonSyntaxError(bytes) ?? notAnObject(bytes);
+      if (why) errs.push(invalid(`data[${key}]`, '<secret contents redacted>', why));
       break;
     }
     case 'kubernetes.io/ssh-auth':

@@ -88,3 +88,17 @@ test('core events and endpoints', () => {
     'subsets[0].addresses[0].ip: Invalid value: "x": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
   ]);
 });
+
+test('docker config secrets: malformed contents are refused in Go words, never quoted', () => {
+  const docker = (text: string) => ({
+    metadata: { name: 'd', namespace: 'default' },
+    type: 'kubernetes.io/dockerconfigjson',
+    data: { '.dockerconfigjson': Buffer.from(text).toString('base64') },
+  });
+  const errs = (text: string) => secretStrategy.validate(docker(text)).map(fieldErrorString);
+  const secret = '{"auths":{"r.io":{"password":hunter2}}}';
+  assert.deepEqual(errs(secret), [`data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": invalid character 'h' looking for beginning of value`]);
+  assert.ok(!errs(secret)[0].includes('hunter2'));
+  assert.deepEqual(errs('[1]'), ['data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": json: cannot unmarshal array into Go value of type map[string]interface {}']);
+  assert.deepEqual(errs('{"auths":{}}'), []);
+});
