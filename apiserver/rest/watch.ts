@@ -96,8 +96,8 @@ export class WatchServer {
     // converted for each of its watchers
     const view = r.view;
     const line = (type: EventType, ev: CacheEvent): WatchLine => {
-      if (!view) return q.transform ? new WatchLine(q.transform(type, eventObject(ev))) : encodeEvent(type, ev);
-      const obj = view.fromStorage(eventObject(ev));
+      if (!view) return q.transform ? new WatchLine(q.transform(type, eventObject(ev, type))) : encodeEvent(type, ev);
+      const obj = view.fromStorage(eventObject(ev, type));
       return new WatchLine(q.transform ? q.transform(type, obj) : `{"type":"${type}","object":${JSON.stringify(obj)}}\n`);
     };
     /** ends the watch; `behind`: the client fell too far behind, and what is queued for it is dropped */

@@ -61,12 +61,23 @@ export class CachedObject {
 
   /** the object's JSON, with its resourceVersion */
   get json(): string {
+    return this.jsonAt(this.rev);
+  }
+
+  /**
+   * the object's JSON with another resourceVersion: an object leaving a watch's selector is sent as it was, with the
+   * resourceVersion of the change that made it leave
+   */
+  jsonAt(rev: number): string {
     if (this.rvAt >= 0) {
       const t = this.text;
       const at = this.rvAt;
-      return `${t.slice(0, at)}"resourceVersion":"${this.rev}"${t.charCodeAt(at) === 125 /* } */ ? '' : ','}${t.slice(at)}`;
+      return `${t.slice(0, at)}"resourceVersion":"${rev}"${t.charCodeAt(at) === 125 /* } */ ? '' : ','}${t.slice(at)}`;
     }
-    return this.parsed !== undefined ? JSON.stringify(this.parsed) : this.text;
+    if (rev === this.rev) return this.parsed !== undefined ? JSON.stringify(this.parsed) : this.text;
+    const o = this.obj;
+    (o.metadata ??= {}).resourceVersion = String(rev);
+    return JSON.stringify(o);
   }
 }
 
@@ -153,17 +164,26 @@ export function encodeEvent(type: EventType, ev: CacheEvent): WatchLine {
   const lines = ev.lines;
   let line = lines?.[type];
   if (line === undefined) {
-    line = new WatchLine(`{"type":"${type}","object":${ev.cur.json}}\n`);
+    line = new WatchLine(`{"type":"${type}","object":${leftSelector(type, ev) ? ev.prev!.jsonAt(ev.rev) : ev.cur.json}}\n`);
     if (lines) lines[type] = line;
   }
   return line;
+}
+
+/** a watcher sees DELETED for a change (not a deletion) when the object stops matching its selectors */
+function leftSelector(type: EventType, ev: CacheEvent): boolean {
+  return type === 'DELETED' && ev.type !== 'DELETED' && ev.prev !== undefined;
 }
 
 /**
  * The event's object for a watcher that re-encodes it: parsed once per event while it is fanned out (the watchers
  * must not change it), parsed for the one watcher when it replays the window.
  */
-export function eventObject(ev: CacheEvent): any {
+export function eventObject(ev: CacheEvent, type: EventType = ev.type): any {
+  if (leftSelector(type, ev)) {
+    // as Kubernetes sends it: the previous state, with the change's resourceVersion (a copy: the cache's is shared)
+    return JSON.parse(ev.prev!.jsonAt(ev.rev));
+  }
   if (ev.lines === undefined) return ev.cur.obj;
   return (ev.parsed ??= ev.cur.obj);
 }
