@@ -207,6 +207,13 @@ describe('API server over HTTPS', () => {
     assert.deepEqual(entry.fieldsV1['f:metadata'], { 'f:annotations': { '.': {}, 'f:via-status': {} } });
     const stored = JSON.parse((await c.request('GET', '/apis/apps/v1/namespaces/default/deployments/st')).body);
     assert.deepEqual(stored.metadata.managedFields, got.metadata.managedFields);
+    // marking it for deletion moves its generation once (Kubernetes' markAsDeleting)
+    await c.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/st', { metadata: { finalizers: ['example.com/hold'] } }, { 'Content-Type': 'application/merge-patch+json' });
+    const marked = JSON.parse((await c.request('DELETE', '/apis/apps/v1/namespaces/default/deployments/st')).body);
+    assert.deepEqual([marked.metadata.generation, !!marked.metadata.deletionTimestamp], [stored.metadata.generation + 1, true]);
+    const again = JSON.parse((await c.request('DELETE', '/apis/apps/v1/namespaces/default/deployments/st')).body);
+    assert.equal(again.metadata.generation, stored.metadata.generation + 1);
+    await c.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/st', { metadata: { finalizers: null } }, { 'Content-Type': 'application/merge-patch+json' });
   });
 
   it('names the port whose NodePort is taken or out of range by its index', async () => {

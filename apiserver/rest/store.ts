@@ -446,6 +446,8 @@ export class RestStore {
         if (isNamespace(r)) {
           next.status = { ...(next.status ?? {}), phase: 'Terminating' };
         }
+        // marking an object for deletion is a change of its desired state: generation moves once, as in Kubernetes
+        if (!md.deletionTimestamp && typeof nmd.generation === 'number' && nmd.generation > 0) nmd.generation++;
         if (deepEqual(next, cur)) return { obj: cur, deleted: false };
         if (opts.dryRun) return { obj: next, deleted: false };
         const res = await this.backend.update(key, this.encode(r, next), kv.modRevision);
