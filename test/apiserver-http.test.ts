@@ -343,6 +343,9 @@ describe('API server over HTTPS', () => {
     assert.deepEqual(table.rows.find((row: any) => row.cells[0] === 'hpa-v1').cells.slice(0, 5), ['hpa-v1', 'Deployment/web', 'cpu: <unknown>/50%', '1', 5]);
     const watched = await c.request('GET', `${v1base}?watch=1&timeoutSeconds=1`);
     assert.ok(watched.body.trim().split('\n').every((l) => JSON.parse(l).object.apiVersion === 'autoscaling/v1'));
+    // the answer to a write is the object as stored: v1's implicit 80% CPU target shows at once
+    const noTarget = JSON.parse((await c.request('POST', v1base, { metadata: { name: 'hpa-default' }, spec: { scaleTargetRef: ref, maxReplicas: 2 } })).body);
+    assert.equal(noTarget.spec.targetCPUUtilizationPercentage, 80);
     const bad = await c.request('POST', v1base, { metadata: { name: 'hpa-bad' }, spec: { scaleTargetRef: ref, maxReplicas: 5, targetCPUUtilizationPercentage: 0 } });
     assert.equal(bad.status, 422);
     const groups = JSON.parse((await c.request('GET', '/apis')).body).groups;

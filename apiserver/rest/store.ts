@@ -255,7 +255,18 @@ export class RestStore {
       throw alreadyExists(r.info.group, r.info.resource, name);
     }
     obj.metadata.resourceVersion = String(res.revision);
-    return obj;
+    return this.asStored(r, obj);
+  }
+
+  /**
+   * what a write answers: the object as stored. A resource stored as another is read back through its conversion,
+   * which may fill in what the stored form defaults (an autoscaling/v1 HPA's CPU target)
+   */
+  private asStored(r: Resource, obj: any): any {
+    if (!r.view) return obj;
+    const back = this.withTypeMeta(r, r.view.fromStorage(r.view.toStorage(obj)));
+    back.metadata = { ...back.metadata, resourceVersion: obj.metadata?.resourceVersion };
+    return back;
   }
 
   /**
@@ -315,7 +326,7 @@ export class RestStore {
       }
       next.metadata.resourceVersion = String(res.revision);
       if (finalize) await this.hooks.afterDelete?.(r, next);
-      return { obj: next, created: false };
+      return { obj: this.asStored(r, next), created: false };
     }
   }
 
