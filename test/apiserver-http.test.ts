@@ -446,6 +446,31 @@ describe('API server over HTTPS', () => {
     }
   });
 
+  it("checks watch options as Kubernetes' validateWatchOptions does, and starts a watch without initial events at now", async () => {
+    const cms = '/api/v1/namespaces/default/configmaps';
+    const cases: Array<[string, string]> = [
+      ['resourceVersionMatch=NotOlderThan', 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'],
+      ['sendInitialEvents=true', 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan'],
+      [
+        'sendInitialEvents=true&resourceVersionMatch=Exact&resourceVersion=5',
+        'ListOptions.meta.k8s.io "" is invalid: [resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan, resourceVersionMatch: Unsupported value: "Exact": supported values: "NotOlderThan"]',
+      ],
+    ];
+    for (const [q, message] of cases) {
+      const r = await c.request('GET', `${cms}?watch=1&${q}`);
+      assert.deepEqual([r.status, JSON.parse(r.body).message], [422, message], q);
+    }
+    const list = await c.request('GET', `${cms}?sendInitialEvents=true`);
+    assert.deepEqual([list.status, JSON.parse(list.body).message], [422, 'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list']);
+    // initial events without bookmarks: allowed (no end-of-initial-events bookmark then)
+    const noBookmarks = await c.request('GET', `${cms}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1`);
+    assert.equal(noBookmarks.status, 200);
+    assert.ok(noBookmarks.body.trim().split('\n').every((l) => JSON.parse(l).type === 'ADDED'));
+    // no initial events, no resourceVersion: nothing from the past
+    const fromNow = await c.request('GET', `${cms}?watch=1&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&timeoutSeconds=1`);
+    assert.deepEqual([fromNow.status, fromNow.body], [200, '']);
+  });
+
   it('reads boolean query parameters as Kubernetes does: absent, 0 and false (any case) are false, anything else true', async () => {
     for (const q of ['watch', 'watch=', 'watch=True', 'watch=yes']) {
       const r = await c.request('GET', `/api/v1/namespaces/default/configmaps?${q}&timeoutSeconds=1`);

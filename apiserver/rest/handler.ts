@@ -294,6 +294,7 @@ export class ResourceHandler {
       continueToken: q.get('continue') ?? undefined,
       resourceVersion: q.get('resourceVersion') ?? undefined,
       resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
+      sendInitialEvents: q.get('sendInitialEvents') === null ? undefined : boolParam(q.get('sendInitialEvents')),
     });
     const meta: Record<string, unknown> = { resourceVersion: result.resourceVersion };
     if (result.continueToken) meta.continue = result.continueToken;

@@ -43,6 +43,8 @@ export interface ListQuery {
   continueToken?: string;
   resourceVersion?: string;
   resourceVersionMatch?: string;
+  /** only for watches: a list that names it is refused */
+  sendInitialEvents?: boolean;
 }
 
 export interface ListResult {
@@ -497,6 +499,9 @@ export class RestStore {
       }
       if (match === 'Exact' && rv === '0') forbid('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
       if (errs.length > 0) throw invalidObject('ListOptions', '', errs, 'meta.k8s.io');
+    }
+    if (q.sendInitialEvents !== undefined) {
+      throw invalidObject('ListOptions', '', [{ type: 'FieldValueForbidden', field: 'sendInitialEvents', detail: 'sendInitialEvents is forbidden for list' }], 'meta.k8s.io');
     }
     if (q.continueToken) {
       if (rv && rv !== '0') throw badRequest('specifying resource version is not allowed when using continue');

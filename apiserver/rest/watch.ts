@@ -7,7 +7,8 @@ import { CompactedError, type Backend, type Watch } from '../storage/backend.ts'
 import { ResourceCache, WatchLine, encodeEvent, eventObject, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
 import type { Dispatcher } from '../watchcache/dispatcher.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
-import { badRequest, gone, tooLargeResourceVersion } from './status.ts';
+import { badRequest, gone, invalidObject, tooLargeResourceVersion } from './status.ts';
+import type { FieldError } from '../api/field-error.ts';
 
 export interface WatchSink {
   /** write one encoded event line; returns false when the connection is gone */
@@ -64,14 +65,16 @@ export class WatchServer {
   check(q: WatchQuery): void {
     const rv = q.resourceVersion;
     if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) throw badRequest(`resourceVersion: Invalid value: "${rv}": must be a non-negative integer`);
-    if (q.sendInitialEvents !== undefined) {
-      if (q.resourceVersionMatch !== 'NotOlderThan') {
-        throw badRequest('sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan');
-      }
-      if (q.sendInitialEvents && !q.allowBookmarks) {
-        throw badRequest('allowWatchBookmarks: Required value: allowWatchBookmarks must be set to true when sendInitialEvents is set to true');
-      }
+    // Kubernetes' validateWatchOptions: every problem, as a 422 on ListOptions
+    const errs: FieldError[] = [];
+    const match = q.resourceVersionMatch;
+    const forbid = (detail: string) => errs.push({ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail });
+    if (q.sendInitialEvents !== undefined && match !== 'NotOlderThan') forbid('sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+    if (match) {
+      if (q.sendInitialEvents === undefined) forbid('resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
+      if (match !== 'NotOlderThan') errs.push({ type: 'FieldValueNotSupported', field: 'resourceVersionMatch', value: match, detail: 'supported values: "NotOlderThan"' });
     }
+    if (errs.length > 0) throw invalidObject('ListOptions', '', errs, 'meta.k8s.io');
   }
 
   async serve(r: Resource, q: WatchQuery, sink: WatchSink): Promise<void> {
@@ -79,8 +82,9 @@ export class WatchServer {
     await this.dispatcher.whenReady();
     const cache = r.cache;
     const rvStr = q.resourceVersion ?? '';
-    const rv = rvStr === '' ? 0 : Number(rvStr);
     const initial = q.sendInitialEvents ?? (rvStr === '' || rvStr === '0');
+    // without initial events and without a resourceVersion to start after (unset or 0): from now on
+    const rv = rvStr === '' || rvStr === '0' ? (initial ? 0 : cache.rev) : Number(rvStr);
     if (rv > 0 && !initial) {
       if (!(await this.dispatcher.waitFor(rv, 3000))) {
         throw tooLargeResourceVersion(rv, this.dispatcher.rev);
