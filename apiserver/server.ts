@@ -19,7 +19,7 @@ import { RestStore } from './rest/store.ts';
 import { WatchServer } from './rest/watch.ts';
 import { boolParam, ResourceHandler, sendError, sendJson, type RequestContext } from './rest/handler.ts';
 import { resourceTraits, storagePrefix, storageKey, type Resource, type TypeStrategy } from './rest/resource.ts';
-import { ApiError, invalidObject, tooManyRequests, unauthorized } from './rest/status.ts';
+import { ApiError, badRequest, invalidObject, tooManyRequests, unauthorized } from './rest/status.ts';
 import { requestPath } from './rest/request.ts';
 import { Discovery, versionInfo, wantsAggregated } from './discovery.ts';
 import { ApiMetrics, instrumentBackend } from './metrics.ts';
@@ -41,6 +41,7 @@ import {
   type UserInfo,
 } from './auth/index.ts';
 import { makeReviews } from './auth/reviews.ts';
+import { ImpersonationError, impersonated } from './auth/impersonation.ts';
 import { admitPodServiceAccount, DEFAULT_SERVICE_ACCOUNT } from './api/core/serviceaccount-admission.ts';
 import { boundTokenStillValid, createTokenRequest, type ObjectIdentity } from './api/core/token-request.ts';
 import { writePrivateFile } from './auth/private-files.ts';
@@ -314,7 +315,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         http2Stream(res)?.session?.close();
         return;
       }
-      ctx.user = user;
+      try {
+        ctx.user = impersonated(req, user);
+      } catch (e) {
+        if (!(e instanceof ImpersonationError)) throw e;
+        sendError(res, badRequest(e.message));
+        return;
+      }
     }
     const isResource = url.pathname.startsWith('/api/') || url.pathname.startsWith('/apis/');
     if (!isResource) {

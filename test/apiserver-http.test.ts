@@ -314,6 +314,19 @@ describe('API server over HTTPS', () => {
     const token = JSON.parse((await c.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { spec: { token: 'not-a-token' } })).body);
     assert.equal(token.status.authenticated, undefined);
     assert.equal((await c.request('GET', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).status, 405);
+    // impersonation (kubectl --as): the request acts as the user it names
+    const as = await c.request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {}, {
+      'Impersonate-User': 'system:serviceaccount:team:bot',
+      'Impersonate-Group': 'devs',
+      'Impersonate-Extra-Scopes': 'view',
+    });
+    assert.deepEqual(JSON.parse(as.body).status.userInfo, {
+      username: 'system:serviceaccount:team:bot',
+      groups: ['devs', 'system:serviceaccounts', 'system:serviceaccounts:team', 'system:authenticated'],
+      extra: { scopes: ['view'] },
+    });
+    const groupOnly = await c.request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {}, { 'Impersonate-Group': 'devs' });
+    assert.equal(groupOnly.status, 400);
   });
 
   it('serves HorizontalPodAutoscalers as autoscaling/v1 and v2, stored once as v2', async () => {
