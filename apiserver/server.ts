@@ -33,14 +33,16 @@ import {
   makeAuthenticator,
   makeTokenAuthenticator,
   serviceAccountTokenAuthenticator,
+  serviceAccountUser,
   signServiceAccountToken,
+  verifyServiceAccountToken,
+  AUTHENTICATED_GROUP,
   TokenStore,
   tlsServerOptions,
   writeAdminKubeconfig,
-  type TokenAuthenticator,
   type UserInfo,
 } from './auth/index.ts';
-import { makeReviews } from './auth/reviews.ts';
+import { makeReviews, type TokenCheck } from './auth/reviews.ts';
 import { ImpersonationError, impersonated } from './auth/impersonation.ts';
 import { admitPodServiceAccount, DEFAULT_SERVICE_ACCOUNT } from './api/core/serviceaccount-admission.ts';
 import { boundTokenStillValid, createTokenRequest, type ObjectIdentity } from './api/core/token-request.ts';
@@ -177,8 +179,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       body,
     );
   };
-  // a bearer token's user, for TokenReview (set below once the credentials are loaded)
-  let authenticateToken: TokenAuthenticator = () => undefined;
+  // a bearer token checked for audiences, for TokenReview (set below once the credentials are loaded)
+  let checkToken: TokenCheck = () => ({ error: 'the server authenticates no tokens' });
   const handler = new ResourceHandler({
     store,
     watches,
@@ -188,7 +190,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     validateFields: makeFieldValidator(),
     checkTypes: makeTypeChecker(),
     tokenRequest,
-    reviews: makeReviews((token) => authenticateToken(token)),
+    reviews: makeReviews((token, audiences) => checkToken(token, audiences)),
   });
 
   await dispatcher.start();
@@ -209,7 +211,27 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       });
     const authOptions = { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki, { validate })] };
     authenticate = makeAuthenticator(tokens, authOptions);
-    authenticateToken = makeTokenAuthenticator(tokens, authOptions);
+    const apiAudiences = [DEFAULT_ISSUER];
+    const staticTokens = makeTokenAuthenticator(tokens);
+    const signingPki = pki;
+    checkToken = (token, audiences) => {
+      const wanted = audiences ?? apiAudiences;
+      const fromFile = staticTokens(token);
+      if (fromFile) {
+        // a token of the token file is good for the API server's own audiences only
+        const held = wanted.filter((a) => apiAudiences.includes(a));
+        return held.length > 0 ? { user: fromFile, audiences: held } : { error: `token audiences ${JSON.stringify(apiAudiences)} is invalid for the target audiences ${JSON.stringify(wanted)}` };
+      }
+      if (token.split('.').length !== 3) return { error: 'invalid bearer token' };
+      try {
+        const claims = verifyServiceAccountToken(signingPki, token, { audiences: wanted });
+        if (!validate(claims)) return { error: 'service account token has been invalidated' };
+        const user = serviceAccountUser(claims);
+        return { user: { ...user, groups: [...user.groups, AUTHENTICATED_GROUP] }, audiences: claims.aud.filter((a) => wanted.includes(a)) };
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+    };
     serverOptions = tlsServerOptions(pki);
   }
 

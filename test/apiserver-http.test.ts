@@ -313,6 +313,18 @@ describe('API server over HTTPS', () => {
     assert.deepEqual(rules.status.resourceRules, [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }]);
     const token = JSON.parse((await c.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { spec: { token: 'not-a-token' } })).body);
     assert.equal(token.status.authenticated, undefined);
+    // a service account token, checked for the API server's audience, for its own, and for another
+    assert.equal((await c.request('POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name: 'reviewed' } })).status, 201);
+    const issued = await c.request('POST', '/api/v1/namespaces/default/serviceaccounts/reviewed/token', { spec: { audiences: ['vault', 'https://kubernetes.default.svc.cluster.local'] } });
+    assert.equal(issued.status, 201, issued.body);
+    const jwt = JSON.parse(issued.body).status.token;
+    const review = async (audiences?: string[]) => JSON.parse((await c.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { spec: { token: jwt, audiences } })).body).status;
+    const plain = await review();
+    assert.deepEqual([plain.authenticated, plain.user.username, plain.audiences], [true, 'system:serviceaccount:default:reviewed', ['https://kubernetes.default.svc.cluster.local']]);
+    assert.deepEqual((await review(['vault', 'other'])).audiences, ['vault']);
+    const other = await review(['other']);
+    assert.equal(other.authenticated, undefined);
+    assert.match(other.error, /other/);
     assert.equal((await c.request('GET', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).status, 405);
     // impersonation (kubectl --as): the request acts as the user it names
     const as = await c.request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {}, {

@@ -1,7 +1,8 @@
 /**
  * The review kinds: objects a client creates to ask a question, answered in their status and never stored.
  *   authentication.k8s.io/v1 SelfSubjectReview   who am I (kubectl auth whoami)
- *   authentication.k8s.io/v1 TokenReview         whose token is this (for components that authenticate callers)
+ *   authentication.k8s.io/v1 TokenReview         whose token is this, for which audiences (components that
+ *                                                authenticate their callers with the cluster's tokens)
  *   authorization.k8s.io/v1  SelfSubjectAccessReview, SubjectAccessReview, LocalSubjectAccessReview,
  *                            SelfSubjectRulesReview (kubectl auth can-i [--list])
  * skiff authorizes every authenticated request (Kubernetes' AlwaysAllow mode), so every access review is allowed
@@ -60,7 +61,10 @@ function attributesErrors(spec: any): FieldError[] {
 
 const ALLOWED = { allowed: true };
 
-export function makeReviews(authenticateToken: (token: string) => UserInfo | undefined): Map<string, Review> {
+/** a bearer token checked for some audiences: its user and the audiences it holds among them, or why not */
+export type TokenCheck = (token: string, audiences: string[] | undefined) => { user: UserInfo; audiences: string[] } | { error: string };
+
+export function makeReviews(checkToken: TokenCheck): Map<string, Review> {
   const AUTHN = 'authentication.k8s.io/v1';
   const AUTHZ = 'authorization.k8s.io/v1';
   return new Map<string, Review>([
@@ -70,8 +74,9 @@ export function makeReviews(authenticateToken: (token: string) => UserInfo | und
       ({ body }) => {
         const token = body?.spec?.token;
         if (typeof token !== 'string' || token === '') return { invalid: [{ type: 'FieldValueRequired', field: 'spec.token' }] };
-        const who = authenticateToken(token);
-        const status = who ? { authenticated: true, user: userInfo(who) } : { user: {}, error: 'invalid bearer token' };
+        const asked = Array.isArray(body?.spec?.audiences) && body.spec.audiences.length > 0 ? body.spec.audiences.map(String) : undefined;
+        const res = checkToken(token, asked);
+        const status = 'error' in res ? { user: {}, error: res.error } : { authenticated: true, user: userInfo(res.user), audiences: res.audiences };
         return answer(AUTHN, 'TokenReview', body, status);
       },
     ],
