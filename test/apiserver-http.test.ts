@@ -412,7 +412,20 @@ describe('API server over HTTPS', () => {
     assert.equal(JSON.parse(all.body).items.length, 2);
     for (const name of ['keep-dry-1', 'keep-dry-2']) assert.equal((await c.request('GET', `/api/v1/namespaces/default/configmaps/${name}`)).status, 200, name);
     const bad = await c.request('DELETE', '/api/v1/namespaces/default/configmaps/keep-dry-1', { ...body, dryRun: ['Some'] });
-    assert.equal(bad.status, 400);
+    assert.deepEqual([bad.status, JSON.parse(bad.body).message], [422, 'DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: "Some": supported values: "All"']);
+    // request options that cannot be: a 422 on the verb's options kind, as Kubernetes validates them
+    const cases: Array<[string, string, unknown, Record<string, string>, string]> = [
+      ['POST', '/api/v1/namespaces/default/configmaps?dryRun=Some', { metadata: { name: 'o' } }, {}, 'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: "Some": supported values: "All"'],
+      ['POST', `/api/v1/namespaces/default/configmaps?fieldManager=${'m'.repeat(129)}`, { metadata: { name: 'o' } }, {}, 'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Too long: may not be more than 128 bytes'],
+      ['PUT', '/api/v1/namespaces/default/configmaps/keep-dry-1?fieldValidation=Loose', { metadata: { name: 'keep-dry-1' } }, {}, 'UpdateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Loose": supported values: "Ignore", "Strict", "Warn"'],
+      ['PATCH', '/api/v1/namespaces/default/configmaps/keep-dry-1?force=true', {}, { 'Content-Type': 'application/merge-patch+json' }, 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch'],
+      ['PATCH', '/api/v1/namespaces/default/configmaps/keep-dry-1', {}, { 'Content-Type': 'application/apply-patch+yaml' }, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'],
+      ['DELETE', '/api/v1/namespaces/default/configmaps/keep-dry-1?propagationPolicy=Bad', undefined, {}, 'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Bad": supported values: "Foreground", "Background", "Orphan", "nil"'],
+    ];
+    for (const [method, path, reqBody, headers, message] of cases) {
+      const r = await c.request(method, path, reqBody as any, headers);
+      assert.deepEqual([r.status, JSON.parse(r.body).message], [422, message], `${method} ${path.slice(0, 80)}`);
+    }
     assert.equal((await c.request('GET', '/api/v1/namespaces/default/configmaps/keep-dry-1')).status, 200);
   });
 

@@ -18,6 +18,8 @@ import { negotiate, parseResourcePath, pathSegmentNameErrors, requestPath, type 
 import { ApiError, badRequest, conflict, invalidObject, methodNotSupported, notAcceptable, internalError } from './status.ts';
 import type { Review } from '../auth/reviews.ts';
 import type { UserInfo } from '../auth/user.ts';
+import type { FieldError } from '../api/field-error.ts';
+import { forbidden as forbiddenField, invalid, notSupported, required, tooLong } from '../api/validation/errors.ts';
 import { rfc3339 } from '../../lib/time.ts';
 import { http2Stream, startStream } from '../http.ts';
 
@@ -84,6 +86,15 @@ function nonNegativeInteger(q: URLSearchParams, name: string): number | undefine
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) throw badRequest(`${name}: Invalid value: "${text}": must be a non-negative integer`);
   return n;
+}
+
+/** the options kind a request's verb takes: its option problems are a 422 on it, as Kubernetes validates them */
+function optionsKind(method: string | undefined): string {
+  return method === 'POST' ? 'CreateOptions' : method === 'PUT' ? 'UpdateOptions' : method === 'PATCH' ? 'PatchOptions' : method === 'DELETE' ? 'DeleteOptions' : 'ListOptions';
+}
+
+function invalidOptions(ctx: RequestContext, errs: FieldError[]): ApiError {
+  return invalidObject(optionsKind(ctx.req.method), '', errs, 'meta.k8s.io');
 }
 
 /**
@@ -181,7 +192,7 @@ export class ResourceHandler {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: p.resource });
     }
     const dryRun = q.getAll('dryRun');
-    for (const v of dryRun) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+    for (const v of dryRun) if (v !== 'All') throw invalidOptions(ctx, [notSupported('dryRun', v, ['All'])]);
     const isDry = dryRun.length > 0;
 
     const review = this.d.reviews?.get(`${r.info.group}/${r.info.resource}`);
@@ -456,7 +467,7 @@ export class ResourceHandler {
   private fieldManager(ctx: RequestContext, fallback?: string): string {
     const fm = ctx.url.searchParams.get('fieldManager');
     if (fm !== null) {
-      if (fm.length > 128) throw badRequest(`fieldManager: Too long: may not be more than 128 bytes`);
+      if (fm.length > 128) throw invalidOptions(ctx, [tooLong('fieldManager', 128)]);
       return fm;
     }
     if (fallback) return fallback;
@@ -471,7 +482,7 @@ export class ResourceHandler {
   private checkFields(ctx: RequestContext, r: Resource, obj: any): void {
     const mode = ctx.url.searchParams.get('fieldValidation') ?? 'Warn';
     if (mode !== 'Ignore' && mode !== 'Warn' && mode !== 'Strict') {
-      throw badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
+      throw invalidOptions(ctx, [notSupported('fieldValidation', mode, ['Ignore', 'Strict', 'Warn'])]);
     }
     const typeError = this.d.checkTypes?.(obj, r.info);
     if (typeError) throw badRequest(typeError);
@@ -553,11 +564,11 @@ export class ResourceHandler {
     const q = ctx.url.searchParams;
     const isApply = type === 'application/apply-patch+yaml';
     const force = boolParam(q.get('force'));
-    if (q.get('force') !== null && !isApply) throw badRequest('force: Invalid value: true: may not be specified for non-apply patch');
+    if (q.get('force') !== null && !isApply) throw invalidOptions(ctx, [forbiddenField('force', 'may not be specified for non-apply patch')]);
     let manager: string;
     if (isApply) {
       const fm = q.get('fieldManager');
-      if (!fm) throw badRequest('fieldManager: Required value: is required for apply patch');
+      if (!fm) throw invalidOptions(ctx, [required('fieldManager', 'is required for apply patch')]);
       manager = fm;
     } else manager = this.fieldManager(ctx);
     const subresource = sub === 'finalize' ? undefined : sub;
@@ -602,10 +613,11 @@ export class ResourceHandler {
     const orphanParam = q.get('orphanDependents');
     const orphan = orphanParam !== null ? boolParam(orphanParam) : body.orphanDependents;
     if (pp !== undefined && pp !== null) {
-      if (!['Orphan', 'Background', 'Foreground'].includes(pp)) {
-        throw badRequest(`propagationPolicy: Unsupported value: "${pp}": supported values: "Foreground", "Background", "Orphan"`);
-      }
-      if (orphan !== undefined && orphan !== null) throw badRequest('orphanDependents: Invalid value: "orphanDependents": Cannot both set OrphanDependents and PropagationPolicy');
+      // Kubernetes' ValidateDeleteOptions
+      const errs: FieldError[] = [];
+      if (orphan !== undefined && orphan !== null) errs.push(invalid('propagationPolicy', pp, 'orphanDependents and deletionPropagation cannot be both set'));
+      if (!['Orphan', 'Background', 'Foreground'].includes(pp)) errs.push(notSupported('propagationPolicy', pp, ['Foreground', 'Background', 'Orphan', 'nil']));
+      if (errs.length > 0) throw invalidOptions(ctx, errs);
       opts.propagationPolicy = pp;
     } else if (orphan !== undefined && orphan !== null) {
       opts.propagationPolicy = orphan === true ? 'Orphan' : 'Background';
@@ -780,7 +792,7 @@ export class ResourceHandler {
 function dryRunOf(v: unknown): boolean {
   if (v === undefined || v === null) return false;
   if (!Array.isArray(v)) throw badRequest('json: cannot unmarshal value into Go struct field DeleteOptions.dryRun of type []string');
-  for (const x of v) if (x !== 'All') throw badRequest(`dryRun: Unsupported value: ${JSON.stringify(x)}: supported values: "All"`);
+  for (const x of v) if (x !== 'All') throw invalidObject('DeleteOptions', '', [notSupported('dryRun', x, ['All'])], 'meta.k8s.io');
   return v.length > 0;
 }
 
