@@ -264,6 +264,15 @@ describe('API server over HTTPS', () => {
     const names = watched.body.trim().split('\n').map((l) => JSON.parse(l).object);
     assert.deepEqual(names.map((o: any) => o.metadata.name).sort(), ['ev-new', 'ev-old']);
     assert.ok(names.every((o: any) => o.apiVersion === 'events.k8s.io/v1' && o.involvedObject === undefined));
+    // an Event written through core/v1 can be labelled through events.k8s.io/v1; what it says may not change there
+    const evs = '/apis/events.k8s.io/v1/namespaces/default/events';
+    const labelled = await c.request('PATCH', `${evs}/ev-old`, { metadata: { labels: { seen: 'yes' } } }, { 'Content-Type': 'application/merge-patch+json' });
+    assert.equal(labelled.status, 200, labelled.body);
+    const renote = await c.request('PATCH', `${evs}/ev-new`, { note: 'changed' }, { 'Content-Type': 'application/merge-patch+json' });
+    assert.deepEqual([renote.status, JSON.parse(renote.body).message], [422, 'Event.events.k8s.io "ev-new" is invalid: message: Invalid value: "changed": field is immutable']);
+    const strict = await c.request('POST', evs, { ...v1, metadata: { name: 'ev-strict' }, series: { count: 1 }, deprecatedCount: 4 });
+    assert.equal(strict.status, 422);
+    assert.match(JSON.parse(strict.body).message, /series\.count: Invalid value: "": should be at least 2.*series\.lastObservedTime: Required value.*count: Invalid value: "": needs to be unset/);
     // one object: a name taken through one API is taken for the other, a delete through one removes it from both
     assert.equal((await c.request('POST', '/api/v1/namespaces/default/events', { ...old, metadata: { name: 'ev-new' } })).status, 409);
     assert.equal((await c.request('DELETE', '/apis/events.k8s.io/v1/namespaces/default/events/ev-old')).status, 200);

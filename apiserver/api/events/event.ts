@@ -6,53 +6,111 @@
 import type { FieldError } from '../field-error.ts';
 import type { StorageView } from '../strategy.ts';
 import { makeStrategy } from '../common.ts';
-import { invalid, required } from '../validation/errors.ts';
+import type { Strategy } from '../strategy.ts';
+import { validateObjectMetaUpdate } from '../validation/meta.ts';
+import { immutable, invalid, jsonEqual, required } from '../validation/errors.ts';
 import { isDns1123Subdomain, isQualifiedName } from '../validation/names.ts';
 
 const TYPES = ['Normal', 'Warning'];
+const REPORTING_INSTANCE_MAX = 128;
+const ACTION_MAX = 128;
+const REASON_MAX = 128;
+const NOTE_MAX = 1024;
 
-function validateEvent(ev: any): FieldError[] {
+/**
+ * The checks every Event passes, through either API (Kubernetes' legacy validation), on the stored (core/v1-named)
+ * form: field paths are those names, as Kubernetes reports them for events.k8s.io requests too.
+ */
+function legacyErrors(e: any): FieldError[] {
   const errs: FieldError[] = [];
-  const ns = String(ev?.metadata?.namespace ?? '');
-  const regNs = String(ev?.regarding?.namespace ?? '');
-  if (!regNs) {
-    if (ns !== 'default' && ns !== 'kube-system' && ns !== '') errs.push(invalid('regarding.namespace', regNs, 'does not match event.namespace'));
-  } else if (ns !== regNs) errs.push(invalid('regarding.namespace', regNs, 'does not match event.namespace'));
-  if (!ev?.eventTime) errs.push(required('eventTime'));
-  if (ev?.type !== undefined && !TYPES.includes(ev.type)) errs.push(invalid('type', '', `has invalid value: ${ev.type}`));
-  if (!ev?.reportingController) errs.push(required('reportingController'));
-  else for (const m of isQualifiedName(String(ev.reportingController))) errs.push(invalid('reportingController', ev.reportingController, m));
-  if (!ev?.reportingInstance) errs.push(required('reportingInstance'));
-  else if (String(ev.reportingInstance).length > 128) errs.push(invalid('reportingInstance', '', 'can have at most 128 characters'));
-  if (!ev?.action) errs.push(required('action'));
-  else if (String(ev.action).length > 128) errs.push(invalid('action', '', 'can have at most 128 characters'));
-  if (!ev?.reason) errs.push(required('reason'));
-  else if (String(ev.reason).length > 128) errs.push(invalid('reason', '', 'can have at most 128 characters'));
-  if (String(ev?.note ?? '').length > 1024) errs.push(invalid('note', '', 'can have at most 1024 characters'));
+  const ns = String(e?.metadata?.namespace ?? '');
+  const ioNs = String(e?.involvedObject?.namespace ?? '');
+  const mismatch = () => errs.push(invalid('involvedObject.namespace', ioNs, 'does not match event.namespace'));
+  if (!e?.eventTime) {
+    // an old-style Event: its namespace and its object's agree ("default" may stand for none)
+    if (!ioNs) {
+      if (ns !== '' && ns !== 'default') mismatch();
+    } else if (ns !== ioNs) mismatch();
+  } else {
+    if (!ioNs && ns !== 'default' && ns !== 'kube-system') mismatch();
+    const controller = String(e.reportingComponent ?? '');
+    if (!controller) errs.push(required('reportingController'));
+    for (const m of isQualifiedName(controller)) errs.push(invalid('reportingController', controller, m));
+    const limited = (field: string, value: unknown, max: number) => {
+      const v = String(value ?? '');
+      if (!v) errs.push(required(field));
+      if (v.length > max) errs.push(invalid(field, '', `can have at most ${max} characters`));
+    };
+    limited('reportingInstance', e.reportingInstance, REPORTING_INSTANCE_MAX);
+    limited('action', e.action, ACTION_MAX);
+    limited('reason', e.reason, REASON_MAX);
+    if (String(e.message ?? '').length > NOTE_MAX) errs.push(invalid('message', '', `can have at most ${NOTE_MAX} characters`));
+  }
   for (const m of isDns1123Subdomain(ns)) errs.push(invalid('namespace', ns, m));
   return errs;
 }
 
-export const eventsV1Strategy = makeStrategy({
-  namespaced: true,
-  validate: validateEvent,
-  fields(ev) {
-    const r = ev?.regarding ?? {};
-    return {
-      'involvedObject.kind': String(r.kind ?? ''),
-      'involvedObject.namespace': String(r.namespace ?? ''),
-      'involvedObject.name': String(r.name ?? ''),
-      'involvedObject.uid': String(r.uid ?? ''),
-      'involvedObject.apiVersion': String(r.apiVersion ?? ''),
-      'involvedObject.resourceVersion': String(r.resourceVersion ?? ''),
-      'involvedObject.fieldPath': String(r.fieldPath ?? ''),
-      reason: String(ev?.reason ?? ''),
-      reportingComponent: String(ev?.reportingController ?? ''),
-      source: String(ev?.deprecatedSource?.component || ev?.reportingController || ''),
-      type: String(ev?.type ?? ''),
-    };
-  },
-});
+function seriesErrors(e: any): FieldError[] {
+  const s = e?.series;
+  if (s === undefined || s === null) return [];
+  const errs: FieldError[] = [];
+  if (!(typeof s.count === 'number' && s.count >= 2)) errs.push(invalid('series.count', '', 'should be at least 2'));
+  if (!s.lastObservedTime) errs.push(required('series.lastObservedTime'));
+  return errs;
+}
+
+/** creation through events.k8s.io/v1: the legacy checks, then the new API's stricter ones */
+function validateCreate(ev: any): FieldError[] {
+  const e = eventsV1View.toStorage(ev);
+  const errs = [...legacyErrors(e), ...seriesErrors(e)];
+  if (!e.eventTime) errs.push(required('eventTime'));
+  if (!TYPES.includes(e.type)) errs.push(invalid('type', '', `has invalid value: ${e.type ?? ''}`));
+  for (const f of ['firstTimestamp', 'lastTimestamp']) if (e[f]) errs.push(invalid(f, '', 'needs to be unset'));
+  if (e.count) errs.push(invalid('count', '', 'needs to be unset'));
+  if (e.source?.component || e.source?.host) errs.push(invalid('source', '', 'needs to be unset'));
+  return errs;
+}
+
+/** what an update through events.k8s.io/v1 may not change (reason is checked twice, as Kubernetes does) */
+const IMMUTABLE = [
+  'involvedObject', 'reason', 'message', 'source', 'firstTimestamp', 'lastTimestamp', 'count', 'reason', 'type', 'eventTime', 'action', 'related',
+  'reportingComponent', 'reportingInstance',
+];
+
+/** an update through events.k8s.io/v1: legacy checks, the series if it changed, and the fields that stay */
+function validateUpdate(ev: any, old: any): FieldError[] {
+  const e = eventsV1View.toStorage(ev);
+  const o = eventsV1View.toStorage(old);
+  const errs = legacyErrors(e);
+  if (!jsonEqual(e.series, o.series)) errs.push(...seriesErrors(e));
+  for (const f of IMMUTABLE) errs.push(...immutable(f === 'reportingComponent' ? 'reportingController' : f, e[f] ?? '', o[f] ?? ''));
+  return errs;
+}
+
+export const eventsV1Strategy: Strategy = (() => {
+  const base = makeStrategy({
+    namespaced: true,
+    validate: validateCreate,
+    fields(ev) {
+      const r = ev?.regarding ?? {};
+      return {
+        'involvedObject.kind': String(r.kind ?? ''),
+        'involvedObject.namespace': String(r.namespace ?? ''),
+        'involvedObject.name': String(r.name ?? ''),
+        'involvedObject.uid': String(r.uid ?? ''),
+        'involvedObject.apiVersion': String(r.apiVersion ?? ''),
+        'involvedObject.resourceVersion': String(r.resourceVersion ?? ''),
+        'involvedObject.fieldPath': String(r.fieldPath ?? ''),
+        reason: String(ev?.reason ?? ''),
+        reportingComponent: String(ev?.reportingController ?? ''),
+        source: String(ev?.deprecatedSource?.component || ev?.reportingController || ''),
+        type: String(ev?.type ?? ''),
+      };
+    },
+  });
+  // an update is not held to what creation requires (an Event written through core/v1 can be labelled here)
+  return { ...base, validateUpdate: (ev: any, old: any) => [...validateObjectMetaUpdate(ev?.metadata, old?.metadata), ...validateUpdate(ev, old)] };
+})();
 
 /** events.k8s.io/v1 field -> core/v1 field; the others have the same names in both */
 const RENAMED: ReadonlyArray<readonly [string, string]> = [
