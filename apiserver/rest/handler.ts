@@ -405,9 +405,15 @@ export class ResourceHandler {
           ...common,
           write(line) {
             start();
+            const socket = res.socket;
+            // a response on a kept-alive connection gets the socket once the previous one is done with it: until
+            // then its events are queued by the response, which frames them itself and sends them first
+            if (socket === null && !res.writableEnded) {
+              res.write(line.text);
+              return true;
+            }
             // the event's chunk is framed once for all watchers: it goes to the connection as is (the response is
             // chunked and nothing else writes to it until res.end() adds the last chunk)
-            const socket = res.socket;
             if (!socket || socket.destroyed) return false;
             socket.write(line.chunk);
             return true;
