@@ -518,6 +518,19 @@ describe('API server over HTTPS', () => {
     assert.deepEqual([fromNow.status, fromNow.body], [200, '']);
   });
 
+  it('serves the deprecated /watch/ paths Kubernetes still serves', async () => {
+    assert.equal((await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'watched-one' } })).status, 201);
+    const one = await c.request('GET', '/api/v1/watch/namespaces/default/configmaps/watched-one?timeoutSeconds=1');
+    assert.equal(one.status, 200);
+    const lines = one.body.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => [l.type, l.object.metadata.name]), [['ADDED', 'watched-one']]);
+    const all = await c.request('GET', '/api/v1/watch/namespaces/default/configmaps?timeoutSeconds=1');
+    assert.ok(all.body.trim().split('\n').length > 1);
+    const apps = await c.request('GET', '/apis/apps/v1/watch/deployments?timeoutSeconds=1');
+    assert.equal(apps.status, 200);
+    assert.equal((await c.request('DELETE', '/api/v1/watch/namespaces/default/configmaps/watched-one')).status, 405);
+  });
+
   it('reads boolean query parameters as Kubernetes does: absent, 0 and false (any case) are false, anything else true', async () => {
     for (const q of ['watch', 'watch=', 'watch=True', 'watch=yes']) {
       const r = await c.request('GET', `/api/v1/namespaces/default/configmaps?${q}&timeoutSeconds=1`);

@@ -88,6 +88,26 @@ function nonNegativeInteger(q: URLSearchParams, name: string): number | undefine
   return n;
 }
 
+/**
+ * the deprecated watch paths Kubernetes still serves (/api/v1/watch/namespaces/ns/pods[/name]): the request becomes the
+ * watch it stands for (?watch=true; a name pins metadata.name), or undefined for any other path
+ */
+function legacyWatch(ctx: RequestContext): ResourcePath | undefined {
+  const m = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/watch(\/.+)$/.exec(requestPath(ctx.req.url));
+  if (!m) return undefined;
+  const p = parseResourcePath(m[1] + m[2]);
+  if (!p || !p.resource || p.subresource !== undefined) return p && { ...p, resource: '' };
+  if (ctx.req.method !== 'GET') throw methodNotSupported(p.group, p.resource, (ctx.req.method ?? '').toLowerCase());
+  const q = ctx.url.searchParams;
+  q.set('watch', 'true');
+  if (p.name !== undefined) {
+    const pin = `metadata.name=${p.name.replace(/[\\,=]/g, (c) => `\\${c}`)}`;
+    const given = q.get('fieldSelector');
+    q.set('fieldSelector', given ? `${given},${pin}` : pin);
+  }
+  return { ...p, name: undefined };
+}
+
 /** the options kind a request's verb takes: its option problems are a 422 on it, as Kubernetes validates them */
 function optionsKind(method: string | undefined): string {
   return method === 'POST' ? 'CreateOptions' : method === 'PUT' ? 'UpdateOptions' : method === 'PATCH' ? 'PatchOptions' : method === 'DELETE' ? 'DeleteOptions' : 'ListOptions';
@@ -171,7 +191,7 @@ export class ResourceHandler {
 
   /** handle one resource request; returns false when the path is not a resource path */
   async handle(ctx: RequestContext): Promise<boolean> {
-    const p = parseResourcePath(requestPath(ctx.req.url));
+    const p = legacyWatch(ctx) ?? parseResourcePath(requestPath(ctx.req.url));
     if (!p || !p.resource) return false;
     if (p.name !== undefined) {
       // the name becomes part of the storage key
