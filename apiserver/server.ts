@@ -31,18 +31,16 @@ import {
   DEFAULT_ISSUER,
   ensurePki,
   makeAuthenticator,
-  makeTokenAuthenticator,
+  makeTokenCheck,
   serviceAccountTokenAuthenticator,
-  serviceAccountUser,
   signServiceAccountToken,
-  verifyServiceAccountToken,
-  AUTHENTICATED_GROUP,
   TokenStore,
   tlsServerOptions,
   writeAdminKubeconfig,
+  type TokenCheck,
   type UserInfo,
 } from './auth/index.ts';
-import { makeReviews, type TokenCheck } from './auth/reviews.ts';
+import { makeReviews } from './auth/reviews.ts';
 import { ImpersonationError, impersonated } from './auth/impersonation.ts';
 import { admitPodServiceAccount, DEFAULT_SERVICE_ACCOUNT } from './api/core/serviceaccount-admission.ts';
 import { boundTokenStillValid, createTokenRequest, type ObjectIdentity } from './api/core/token-request.ts';
@@ -209,29 +207,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         pod: (n, name) => identity('/v1/pods', n, name),
         secret: (n, name) => identity('/v1/secrets', n, name),
       });
-    const authOptions = { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki, { validate })] };
-    authenticate = makeAuthenticator(tokens, authOptions);
-    const apiAudiences = [DEFAULT_ISSUER];
-    const staticTokens = makeTokenAuthenticator(tokens);
-    const signingPki = pki;
-    checkToken = (token, audiences) => {
-      const wanted = audiences ?? apiAudiences;
-      const fromFile = staticTokens(token);
-      if (fromFile) {
-        // a token of the token file is good for the API server's own audiences only
-        const held = wanted.filter((a) => apiAudiences.includes(a));
-        return held.length > 0 ? { user: fromFile, audiences: held } : { error: `token audiences ${JSON.stringify(apiAudiences)} is invalid for the target audiences ${JSON.stringify(wanted)}` };
-      }
-      if (token.split('.').length !== 3) return { error: 'invalid bearer token' };
-      try {
-        const claims = verifyServiceAccountToken(signingPki, token, { audiences: wanted });
-        if (!validate(claims)) return { error: 'service account token has been invalidated' };
-        const user = serviceAccountUser(claims);
-        return { user: { ...user, groups: [...user.groups, AUTHENTICATED_GROUP] }, audiences: claims.aud.filter((a) => wanted.includes(a)) };
-      } catch (e) {
-        return { error: (e as Error).message };
-      }
-    };
+    authenticate = makeAuthenticator(tokens, { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki, { validate })] });
+    checkToken = makeTokenCheck(tokens, pki, { apiAudiences: [DEFAULT_ISSUER], validate });
     serverOptions = tlsServerOptions(pki);
   }
 

@@ -8,7 +8,7 @@ import type https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Pki } from './pki.ts';
 import type { TokenStore } from './tokens.ts';
-import { AUTHENTICATED_GROUP, type UserInfo } from './user.ts';
+import { AUTHENTICATED_GROUP, withAuthenticatedGroup, type UserInfo } from './user.ts';
 import { serviceAccountUser, verifyServiceAccountToken, type ServiceAccountClaims, type VerifyOptions } from './service-account.ts';
 
 /** resolves a bearer token to its user, or undefined if this authenticator does not know the token */
@@ -25,24 +25,53 @@ const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 
 /** a bearer token's user: the static token file first, then the further token authenticators (TokenReview asks too) */
 export function makeTokenAuthenticator(tokens: TokenStore, opts: AuthenticatorOptions = {}): TokenAuthenticator {
+  // a token file user is one object for all its requests: its authenticated form is made once
   const authenticated = new WeakMap<UserInfo, UserInfo>();
   const more = opts.tokenAuthenticators ?? [];
-  const withAuthenticatedGroup = (u: UserInfo): UserInfo => {
-    let out = authenticated.get(u);
-    if (!out) {
-      out = u.groups.includes(AUTHENTICATED_GROUP) ? u : { ...u, groups: [...u.groups, AUTHENTICATED_GROUP] };
-      authenticated.set(u, out);
-    }
-    return out;
-  };
   return (token) => {
     const fromFile = tokens.lookup(token);
-    if (fromFile) return withAuthenticatedGroup(fromFile);
+    if (fromFile) {
+      let out = authenticated.get(fromFile);
+      if (!out) authenticated.set(fromFile, (out = withAuthenticatedGroup(fromFile)));
+      return out;
+    }
     for (const auth of more) {
       const u = auth(token);
-      if (u) return u.groups.includes(AUTHENTICATED_GROUP) ? u : { ...u, groups: [...u.groups, AUTHENTICATED_GROUP] };
+      if (u) return withAuthenticatedGroup(u);
     }
     return undefined;
+  };
+}
+
+/** a bearer token checked for some audiences: its user and the audiences it holds among them, or why not */
+export type TokenCheck = (token: string, audiences: string[] | undefined) => { user: UserInfo; audiences: string[] } | { error: string };
+
+/**
+ * TokenReview's check: a service account token holds the audiences in its aud claim, a token of the token file the
+ * API server's own; a review that names none asks for the API server's
+ */
+export function makeTokenCheck(
+  tokens: TokenStore,
+  pki: Pki,
+  opts: { apiAudiences: string[]; validate?: (claims: ServiceAccountClaims) => boolean },
+): TokenCheck {
+  const staticTokens = makeTokenAuthenticator(tokens);
+  const api = opts.apiAudiences;
+  return (token, audiences) => {
+    const wanted = audiences ?? api;
+    const fromFile = staticTokens(token);
+    if (fromFile) {
+      const held = wanted.filter((a) => api.includes(a));
+      return held.length > 0 ? { user: fromFile, audiences: held } : { error: `token audiences ${JSON.stringify(api)} is invalid for the target audiences ${JSON.stringify(wanted)}` };
+    }
+    if (token.split('.').length !== 3) return { error: 'invalid bearer token' };
+    try {
+      const claims = verifyServiceAccountToken(pki, token, { audiences: wanted });
+      if (opts.validate && !opts.validate(claims)) return { error: 'service account token has been invalidated' };
+      return { user: withAuthenticatedGroup(serviceAccountUser(claims)), audiences: claims.aud.filter((a) => wanted.includes(a)) };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
   };
 }
 

@@ -7,6 +7,8 @@ export { AUTHENTICATED_GROUP, type UserInfo } from './user.ts';
 export {
   makeAuthenticator,
   makeTokenAuthenticator,
+  makeTokenCheck,
+  type TokenCheck,
   serviceAccountTokenAuthenticator,
   tlsServerOptions,
   type Authenticator,

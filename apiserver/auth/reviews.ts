@@ -10,6 +10,7 @@
  */
 import type { FieldError } from '../api/field-error.ts';
 import type { UserInfo } from './user.ts';
+import type { TokenCheck } from './authenticator.ts';
 
 /** a review answered: the object to send back (201), or the field errors of a 422 */
 export type ReviewAnswer = { object: any } | { invalid: FieldError[] };
@@ -59,10 +60,16 @@ function attributesErrors(spec: any): FieldError[] {
   return [];
 }
 
-const ALLOWED = { allowed: true };
+/** a review about someone else: the attributes, and who (a user, groups or a uid) */
+function subjectErrors(spec: any): FieldError[] {
+  const errs = attributesErrors(spec);
+  if (!spec?.user && !(Array.isArray(spec?.groups) && spec.groups.length > 0) && !spec?.uid) {
+    errs.push({ type: 'FieldValueInvalid', field: 'spec.user', value: spec?.user ?? '', detail: 'at least one of user or group must be specified' });
+  }
+  return errs;
+}
 
-/** a bearer token checked for some audiences: its user and the audiences it holds among them, or why not */
-export type TokenCheck = (token: string, audiences: string[] | undefined) => { user: UserInfo; audiences: string[] } | { error: string };
+const ALLOWED = { allowed: true };
 
 export function makeReviews(checkToken: TokenCheck): Map<string, Review> {
   const AUTHN = 'authentication.k8s.io/v1';
@@ -90,11 +97,7 @@ export function makeReviews(checkToken: TokenCheck): Map<string, Review> {
     [
       'authorization.k8s.io/subjectaccessreviews',
       ({ body }) => {
-        const spec = body?.spec;
-        const errs = attributesErrors(spec);
-        if (!spec?.user && !(Array.isArray(spec?.groups) && spec.groups.length > 0) && !spec?.uid) {
-          errs.push({ type: 'FieldValueInvalid', field: 'spec.user', value: spec?.user ?? '', detail: 'at least one of user or group must be specified' });
-        }
+        const errs = subjectErrors(body?.spec);
         return errs.length > 0 ? { invalid: errs } : answer(AUTHZ, 'SubjectAccessReview', body, ALLOWED);
       },
     ],
@@ -102,10 +105,7 @@ export function makeReviews(checkToken: TokenCheck): Map<string, Review> {
       'authorization.k8s.io/localsubjectaccessreviews',
       ({ body, namespace }) => {
         const spec = body?.spec;
-        const errs = attributesErrors(spec);
-        if (!spec?.user && !(Array.isArray(spec?.groups) && spec.groups.length > 0) && !spec?.uid) {
-          errs.push({ type: 'FieldValueInvalid', field: 'spec.user', value: spec?.user ?? '', detail: 'at least one of user or group must be specified' });
-        }
+        const errs = subjectErrors(spec);
         const ns = spec?.resourceAttributes?.namespace;
         if (isObj(spec?.resourceAttributes) && ns !== namespace) {
           errs.push({ type: 'FieldValueInvalid', field: 'spec.resourceAttributes.namespace', value: ns ?? '', detail: 'must match metadata.namespace' });

@@ -9,3 +9,8 @@ export interface UserInfo {
 
 /** added to every authenticated user's groups */
 export const AUTHENTICATED_GROUP = 'system:authenticated';
+
+/** the user with system:authenticated among its groups (the same object when it is there already) */
+export function withAuthenticatedGroup(u: UserInfo): UserInfo {
+  return u.groups.includes(AUTHENTICATED_GROUP) ? u : { ...u, groups: [...u.groups, AUTHENTICATED_GROUP] };
+}

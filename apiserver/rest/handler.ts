@@ -92,8 +92,9 @@ function nonNegativeInteger(q: URLSearchParams, name: string): number | undefine
  * the deprecated watch paths Kubernetes still serves (/api/v1/watch/namespaces/ns/pods[/name]): the request becomes the
  * watch it stands for (?watch=true; a name pins metadata.name), or undefined for any other path
  */
-function legacyWatch(ctx: RequestContext): ResourcePath | undefined {
-  const m = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/watch(\/.+)$/.exec(requestPath(ctx.req.url));
+function legacyWatch(ctx: RequestContext, path: string): ResourcePath | undefined {
+  if (!path.includes('/watch/')) return undefined;
+  const m = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/watch(\/.+)$/.exec(path);
   if (!m) return undefined;
   const p = parseResourcePath(m[1] + m[2]);
   if (!p || !p.resource || p.subresource !== undefined) return p && { ...p, resource: '' };
@@ -191,7 +192,8 @@ export class ResourceHandler {
 
   /** handle one resource request; returns false when the path is not a resource path */
   async handle(ctx: RequestContext): Promise<boolean> {
-    const p = legacyWatch(ctx) ?? parseResourcePath(requestPath(ctx.req.url));
+    const path = requestPath(ctx.req.url);
+    const p = legacyWatch(ctx, path) ?? parseResourcePath(path);
     if (!p || !p.resource) return false;
     if (p.name !== undefined) {
       // the name becomes part of the storage key

@@ -6,6 +6,7 @@
 import type { FieldError } from '../field-error.ts';
 import type { StorageView } from '../strategy.ts';
 import { makeStrategy } from '../common.ts';
+import { coreEventFields } from '../core/misc.ts';
 import type { Strategy } from '../strategy.ts';
 import { validateObjectMetaUpdate } from '../validation/meta.ts';
 import { immutable, invalid, jsonEqual, required } from '../validation/errors.ts';
@@ -87,30 +88,18 @@ function validateUpdate(ev: any, old: any): FieldError[] {
   return errs;
 }
 
-export const eventsV1Strategy: Strategy = (() => {
-  const base = makeStrategy({
-    namespaced: true,
-    validate: validateCreate,
-    fields(ev) {
-      const r = ev?.regarding ?? {};
-      return {
-        'involvedObject.kind': String(r.kind ?? ''),
-        'involvedObject.namespace': String(r.namespace ?? ''),
-        'involvedObject.name': String(r.name ?? ''),
-        'involvedObject.uid': String(r.uid ?? ''),
-        'involvedObject.apiVersion': String(r.apiVersion ?? ''),
-        'involvedObject.resourceVersion': String(r.resourceVersion ?? ''),
-        'involvedObject.fieldPath': String(r.fieldPath ?? ''),
-        reason: String(ev?.reason ?? ''),
-        reportingComponent: String(ev?.reportingController ?? ''),
-        source: String(ev?.deprecatedSource?.component || ev?.reportingController || ''),
-        type: String(ev?.type ?? ''),
-      };
-    },
-  });
-  // an update is not held to what creation requires (an Event written through core/v1 can be labelled here)
-  return { ...base, validateUpdate: (ev: any, old: any) => [...validateObjectMetaUpdate(ev?.metadata, old?.metadata), ...validateUpdate(ev, old)] };
-})();
+const eventsV1Base = makeStrategy({
+  namespaced: true,
+  validate: validateCreate,
+  // the same selectable fields as core/v1 Events, read from the stored form
+  fields: (ev) => coreEventFields(eventsV1View.toStorage(ev)),
+});
+
+/** an update is not held to what creation requires (an Event written through core/v1 can be labelled here) */
+export const eventsV1Strategy: Strategy = {
+  ...eventsV1Base,
+  validateUpdate: (ev, old) => [...validateObjectMetaUpdate(ev?.metadata, old?.metadata), ...validateUpdate(ev, old)],
+};
 
 /** events.k8s.io/v1 field -> core/v1 field; the others have the same names in both */
 const RENAMED: ReadonlyArray<readonly [string, string]> = [
