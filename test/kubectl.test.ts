@@ -67,6 +67,25 @@ for (const bin of [KUBECTL_DEFAULT, KUBECTL_127]) {
       assert.ok(mf.fieldsV1['f:data']['f:a']);
     });
 
+    it('moves an object from client-side to server-side apply and back, as kubectl expects', () => {
+      const cm = (data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: migrate\n  namespace: shop\ndata:\n${data}`;
+      k(['apply', '-f', '-'], cm('  a: "1"\n  b: "2"\n'));
+      // the fields client-side apply set are kubectl's to change by server-side apply, without --force-conflicts
+      assert.match(k(['apply', '--server-side', '-f', '-'], cm('  a: "10"\n  b: "2"\n')), /serverside-applied/);
+      const obj = JSON.parse(k(['get', 'cm', 'migrate', '-n', 'shop', '-o', 'json']));
+      assert.equal(obj.data.a, '10');
+      const last = JSON.parse(obj.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']);
+      assert.deepEqual(last.data, { a: '10', b: '2' }, 'the annotation follows the server-side apply');
+      // a later client-side apply computes its changes from that: b, no longer in the file, is removed
+      k(['apply', '-f', '-'], cm('  a: "10"\n'));
+      assert.deepEqual(JSON.parse(k(['get', 'cm', 'migrate', '-n', 'shop', '-o', 'json'])).data, { a: '10' });
+      // a field someone else changed since still conflicts
+      k(['patch', 'cm', 'migrate', '-n', 'shop', '--type', 'merge', '-p', '{"data":{"a":"11"}}']);
+      const conflict = kr(['apply', '--server-side', '-f', '-'], cm('  a: "12"\n'));
+      assert.notEqual(conflict.code, 0);
+      assert.match(conflict.stderr, /conflict with "kubectl-patch"/);
+    });
+
     it('prints tables like Kubernetes, wide included', () => {
       const t = k(['get', 'deploy', '-n', 'shop']);
       assert.match(t.split('\n')[0], /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/);

@@ -39,7 +39,30 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 
 /** JSON text the way the API server's Go encoder writes it (<, > and & escaped) */
 export function goJson(v: unknown): string {
-  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return goEscape(JSON.stringify(v));
+}
+
+/** JSON text with the characters Go's encoder escapes and JSON.stringify does not escaped */
+function goEscape(text: string): string {
+  return text.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * a decoded JSON value as Go encodes a map[string]interface{}: keys in byte order (a JS object would put integer-like
+ * keys first), <, > and & escaped
+ */
+export function goJsonSorted(v: unknown): string {
+  const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  const enc = (x: unknown): string => {
+    if (Array.isArray(x)) return `[${x.map((e) => (e === undefined ? 'null' : enc(e))).join(',')}]`;
+    if (!isObject(x)) return JSON.stringify(x);
+    const keys = Object.keys(x).filter((k) => x[k] !== undefined);
+    return `{${keys
+      .sort(byBytes)
+      .map((k) => `${JSON.stringify(k)}:${enc(x[k])}`)
+      .join(',')}}`;
+  };
+  return goEscape(enc(v));
 }
 
 /** a float64 as Go's %v prints it (strconv 'g', shortest): 1, 1.5, 1e+06, 1e-05 */

@@ -232,6 +232,72 @@ describe('server-side apply', () => {
   });
 });
 
+describe("kubectl's last-applied annotation", () => {
+  const LAST = 'kubectl.kubernetes.io/last-applied-configuration';
+  /** an object as kubectl's client-side apply leaves it: created by the update manager, the annotation holding `cfg` */
+  function clientSideApplied(cfg: Obj): Obj {
+    const obj = structuredClone(cfg);
+    obj.metadata.annotations = { [LAST]: JSON.stringify(cfg) + '\n' };
+    return created(trackUpdate(undefined, obj, 'kubectl-client-side-apply', DEPLOYMENT, resolver, T0));
+  }
+
+  it("kubectl's server-side apply takes fields its client-side apply set, unchanged since, without conflicts", () => {
+    const live = clientSideApplied(config());
+    const c = config();
+    c.spec.replicas = 5;
+    const r = apply(live, c, opts('kubectl', T1));
+    assert.equal(r.conflicts, undefined);
+    assert.equal((r.object as Obj).spec.replicas, 5);
+    assert.ok(JSON.stringify(entry(r.object, 'kubectl').fieldsV1).includes('"f:replicas":{}'));
+    assert.ok(!JSON.stringify(entry(r.object, 'kubectl-client-side-apply').fieldsV1).includes('f:replicas'));
+
+    const other = apply(live, c, opts('someone-else', T1));
+    assert.equal(other.conflicts?.[0].field, '.spec.replicas', 'only the manager named kubectl is let through');
+  });
+
+  it('a field changed since the client-side apply still conflicts', () => {
+    const live = clientSideApplied(config());
+    const scaled = structuredClone(live);
+    scaled.spec.replicas = 4;
+    const afterScale = trackUpdate(live, scaled, 'kubectl-client-side-apply', DEPLOYMENT, resolver, T1);
+    const c = config();
+    c.spec.replicas = 5;
+    c.spec.template.spec.containers[0].image = 'nginx:1.16';
+    const r = apply(afterScale, c, opts('kubectl', T2));
+    assert.deepEqual(
+      r.conflicts?.map((x) => x.field),
+      ['.spec.replicas'],
+      'the image (as last applied) is let through, replicas (4 now, 2 last applied) is not',
+    );
+  });
+
+  it('is rewritten to what kubectl applied server-side, as Go encodes it', () => {
+    const live = clientSideApplied(config());
+    const c = config();
+    c.metadata.annotations = { note: 'a<b & c>d' };
+    c.metadata.labels = { '10': 'x', '9': 'y', app: 'nginx' };
+    const r = apply(live, c, opts('kubectl', T1));
+    const text = (r.object as Obj).metadata.annotations[LAST] as string;
+    assert.ok(text.endsWith('}\n'));
+    assert.ok(text.includes('"annotations":{"note":"a\\u003cb \\u0026 c\\u003ed"}'), text);
+    assert.ok(text.includes('"labels":{"10":"x","9":"y","app":"nginx"}'), 'keys in byte order');
+    assert.ok(text.startsWith('{"apiVersion":"apps/v1","kind":"Deployment","metadata":'), text);
+    assert.deepEqual(JSON.parse(text), c);
+
+    const serverSideOnly = apply(created(apply(undefined, config(), opts('kubectl', T0)).object), c, opts('kubectl', T1));
+    assert.deepEqual((serverSideOnly.object as Obj).metadata.annotations, { note: 'a<b & c>d' }, 'an object without the annotation gets none');
+  });
+
+  it('is dropped when the annotations would grow past 256 KiB', () => {
+    const live = clientSideApplied(config());
+    const c = config();
+    c.metadata.annotations = { big: 'x'.repeat(200 * 1024) };
+    const r = apply(live, c, opts('kubectl', T1));
+    assert.equal((r.object as Obj).metadata.annotations[LAST], undefined);
+    assert.equal((r.object as Obj).metadata.annotations.big.length, 200 * 1024);
+  });
+});
+
 describe('update tracking', () => {
   it('records a create with the fields Kubernetes lists for an Update', () => {
     const obj = trackUpdate(undefined, config(), 'kubectl-create', DEPLOYMENT, resolver, T0);

@@ -9,7 +9,7 @@
  * metadata are never tracked.
  */
 import { unclassified } from '../errors.ts';
-import { type JsonObject, type JsonValue, deepCopy, deepEqual, isObject } from '../json-value.ts';
+import { type JsonObject, type JsonValue, deepCopy, deepEqual, goJsonSorted, isObject } from '../json-value.ts';
 import type { Schema, TypeResolver } from '../schema.ts';
 import { type Conflict, makeConflict } from './conflicts.ts';
 import { FieldSet, type PathElement, field } from './fieldpath.ts';
@@ -222,43 +222,114 @@ export function apply(live: object | undefined, config: object, opts: ApplyOptio
   const ctx = makeCtx(opts.typeName, opts.resolver, opts);
   const cfg = config as JsonObject;
   const gv = cfg.apiVersion as string;
-  const subresource = opts.subresource ?? '';
   const liveObj = withoutManagedFields(live);
-  let managed: Managed;
-  try {
-    managed = decodeManagedFields(isObject(live) && isObject(live.metadata) ? live.metadata.managedFields : undefined);
-  } catch (e) {
-    throw unclassified(`failed to decode managed fields: ${(e as Error).message}`);
-  }
+  const decodeLive = (): Managed => {
+    try {
+      return decodeManagedFields(isObject(live) && isObject(live.metadata) ? live.metadata.managedFields : undefined);
+    } catch (e) {
+      throw unclassified(`failed to decode managed fields: ${(e as Error).message}`);
+    }
+  };
+  const managed = decodeLive();
 
   return typed('failed to apply the configuration', () => {
-    if (managed.isEmpty() && live !== undefined) {
-      // fields set before any manager was tracked belong to one Update manager
-      const before: ManagerId = { manager: BEFORE_FIRST_APPLY, operation: 'Update', apiVersion: gv, subresource };
-      recordUpdate(ctx, zeroOf(ctx, liveObj), liveObj, managed, before, opts.now);
+    let r = applyOnce(ctx, live, liveObj, cfg, managed, opts, opts.force);
+    if (r.conflicts && opts.manager === KUBECTL) {
+      // kubectl's own server-side apply may take the fields its client-side apply set (as the last-applied
+      // annotation records them, unchanged since) without forcing: moving an object from one to the other
+      const allowed = allowedByLastApplied(ctx, liveObj, gv);
+      if (allowed) {
+        const left = r.conflicts.filter((c) => !allowed.has(c.path));
+        r = left.length === 0 ? applyOnce(ctx, live, liveObj, cfg, decodeLive(), opts, true) : { ...r, conflicts: left };
+      }
     }
-    const id: ManagerId = { manager: opts.manager || 'unknown', operation: 'Apply', apiVersion: gv, subresource };
-    const key = managerKey(id);
-    const set = withoutIgnored(ctx, toFieldSet(ctx.types, cfg, ctx.schema, false));
-    let merged = (merge(ctx.types, liveObj, cfg, ctx.schema) ?? {}) as JsonObject;
-    const previous = managed.entries.get(key);
-    managed.entries.set(key, { id, apiVersion: gv, set, time: previous?.time });
-    merged = prune(ctx, merged, managed, previous?.set);
-    merged = dropNulls(merged) as JsonObject;
-
-    const r = updateOwnership(ctx, liveObj, merged, managed, key, opts.force);
-    if (r.conflicts) {
-      r.conflicts.sort((a, b) => (a.manager.manager < b.manager.manager ? -1 : a.manager.manager > b.manager.manager ? 1 : 0));
-      return { object: (isObject(live) ? live : {}) as Record<string, unknown>, conflicts: r.conflicts };
-    }
-    const noop = live !== undefined && deepEqual(liveObj, merged);
-    const entry = managed.entries.get(key);
-    if (entry && !noop) entry.time = opts.now;
-    stripMeta(managed, key);
-    const object = noop ? liveObj : merged;
-    setManagedFields(object, managed);
-    return { object: object as Record<string, unknown> };
+    if (r.conflicts) return r;
+    if (opts.manager === KUBECTL) syncLastApplied(r.object, cfg);
+    return r;
   });
+}
+
+/** the field manager kubectl's server-side apply uses by default */
+const KUBECTL = 'kubectl';
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+/** Kubernetes' limit on the total size of an object's annotations (keys and values) */
+const ANNOTATIONS_MAX_BYTES = 256 * 1024;
+
+function lastAppliedOf(obj: JsonObject): string | undefined {
+  const a = isObject(obj.metadata) && isObject(obj.metadata.annotations) ? obj.metadata.annotations[LAST_APPLIED] : undefined;
+  return typeof a === 'string' && a !== '' ? a : undefined;
+}
+
+/**
+ * the fields the last-applied annotation of `live` holds with the values `live` still has, or undefined when there
+ * is no usable annotation (none, not JSON, another apiVersion, values that do not fit the type)
+ */
+function allowedByLastApplied(ctx: Ctx, live: JsonObject, gv: string): FieldSet | undefined {
+  const text = lastAppliedOf(live);
+  if (text === undefined) return undefined;
+  try {
+    const last = JSON.parse(text) as JsonValue;
+    if (!isObject(last) || last.apiVersion !== gv) return undefined;
+    const c = compare(ctx.types, last, live, ctx.schema);
+    return toFieldSet(ctx.types, last, ctx.schema).difference(c.modified).difference(c.added).difference(c.removed);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * keeps kubectl's last-applied annotation, where the object has one, equal to what kubectl applied last (now by
+ * server-side apply), so that a later client-side apply computes its changes from it; dropped when the annotations
+ * would exceed their size limit
+ */
+function syncLastApplied(object: Record<string, unknown>, cfg: JsonObject): void {
+  if (lastAppliedOf(object as JsonObject) === undefined) return;
+  const applied: JsonObject = { ...cfg };
+  if (isObject(cfg.metadata)) {
+    const meta: JsonObject = { ...cfg.metadata };
+    if (isObject(meta.annotations)) {
+      const { [LAST_APPLIED]: _, ...rest } = meta.annotations;
+      meta.annotations = rest;
+    }
+    applied.metadata = meta;
+  }
+  const annotations = (object.metadata as JsonObject).annotations as JsonObject;
+  annotations[LAST_APPLIED] = `${goJsonSorted(applied)}\n`;
+  let size = 0;
+  for (const [k, v] of Object.entries(annotations)) size += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+  if (size > ANNOTATIONS_MAX_BYTES) delete annotations[LAST_APPLIED];
+}
+
+/** one attempt at applying `cfg` onto the live object with its decoded managedFields `managed` (which it changes) */
+function applyOnce(ctx: Ctx, live: object | undefined, liveObj: JsonObject, cfg: JsonObject, managed: Managed, opts: ApplyOptions, force: boolean): ApplyResult {
+  const gv = cfg.apiVersion as string;
+  const subresource = opts.subresource ?? '';
+  if (managed.isEmpty() && live !== undefined) {
+    // fields set before any manager was tracked belong to one Update manager
+    const before: ManagerId = { manager: BEFORE_FIRST_APPLY, operation: 'Update', apiVersion: gv, subresource };
+    recordUpdate(ctx, zeroOf(ctx, liveObj), liveObj, managed, before, opts.now);
+  }
+  const id: ManagerId = { manager: opts.manager || 'unknown', operation: 'Apply', apiVersion: gv, subresource };
+  const key = managerKey(id);
+  const set = withoutIgnored(ctx, toFieldSet(ctx.types, cfg, ctx.schema, false));
+  let merged = (merge(ctx.types, liveObj, cfg, ctx.schema) ?? {}) as JsonObject;
+  const previous = managed.entries.get(key);
+  managed.entries.set(key, { id, apiVersion: gv, set, time: previous?.time });
+  merged = prune(ctx, merged, managed, previous?.set);
+  merged = dropNulls(merged) as JsonObject;
+
+  const r = updateOwnership(ctx, liveObj, merged, managed, key, force);
+  if (r.conflicts) {
+    r.conflicts.sort((a, b) => (a.manager.manager < b.manager.manager ? -1 : a.manager.manager > b.manager.manager ? 1 : 0));
+    return { object: (isObject(live) ? live : {}) as Record<string, unknown>, conflicts: r.conflicts };
+  }
+  const noop = live !== undefined && deepEqual(liveObj, merged);
+  const entry = managed.entries.get(key);
+  if (entry && !noop) entry.time = opts.now;
+  stripMeta(managed, key);
+  const object = noop ? liveObj : merged;
+  setManagedFields(object, managed);
+  return { object: object as Record<string, unknown> };
 }
 
 /**
