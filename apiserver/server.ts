@@ -65,6 +65,8 @@ export interface ApiServerOptions {
   extraSans?: string[];
   maxReadOnlyInflight?: number;
   maxMutatingInflight?: number;
+  /** events each resource's watch cache keeps for watches to start from (default 4096); older ones replay from the store */
+  watchCacheSize?: number;
   log?: (msg: string) => void;
 }
 
@@ -107,6 +109,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       cache = new ResourceCache(prefix, {
         selectableFields: (o) => strategy.selectableFields(o),
         indexField: info.resource === 'pods' && info.group === '' ? 'spec.nodeName' : undefined,
+        capacity: opts.watchCacheSize,
       });
       byPrefix.set(prefix, cache);
       dispatcher.register(cache);

@@ -752,3 +752,67 @@ describe('API server over HTTPS', () => {
     assert.match(r.body, /^apiserver_storage_operation_duration_seconds_count\{operation="create",driver="sqlite"\} \d+/m);
   });
 });
+
+describe('watches from before the watch cache', () => {
+  let dir: string;
+  let api: ApiServer;
+  let c: BenchClient;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-api-'));
+    api = await startApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', watchCacheSize: 5, log: () => {} });
+    c = clientFromKubeconfig(api.kubeconfigPath!);
+  });
+  after(async () => {
+    c?.close();
+    await api?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cms = '/api/v1/namespaces/default/configmaps';
+  const events = (body: string) =>
+    body
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+
+  it('replays from the store what the cache no longer holds, and answers a compacted one with an Expired event', async () => {
+    const rvs: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await c.request('POST', cms, { metadata: { name: `early-${i}` }, data: { i: String(i) } });
+      assert.equal(r.status, 201);
+      rvs.push(JSON.parse(r.body).metadata.resourceVersion);
+    }
+    // after the first write: the 11 others, 6 of them from the store, then the cache's 5
+    const replayed = await c.request('GET', `${cms}?watch=1&resourceVersion=${rvs[0]}&timeoutSeconds=1`);
+    assert.equal(replayed.status, 200);
+    assert.deepEqual(
+      events(replayed.body).map((e) => `${e.type} ${e.object.metadata.name}`),
+      rvs.slice(1).map((_, i) => `ADDED early-${i + 1}`),
+    );
+
+    const cur = await api.backend.currentRevision();
+    await api.backend.compact(cur);
+    // accepted, with the error as its one event, as from Kubernetes' watch cache
+    const expired = await c.request('GET', `${cms}?watch=1&resourceVersion=${rvs[0]}&timeoutSeconds=5`);
+    assert.equal(expired.status, 200);
+    assert.deepEqual(events(expired.body), [
+      {
+        type: 'ERROR',
+        object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${rvs[0]} (${cur})`, reason: 'Expired', code: 410 },
+      },
+    ]);
+
+    const ws = new WebSocket(`wss://127.0.0.1:${api.port}${cms}?watch=true&resourceVersion=${rvs[0]}`, { agent: c.agent } as any);
+    const messages: any[] = [];
+    ws.on('message', (m) => messages.push(JSON.parse(String(m))));
+    await new Promise((resolve, reject) => {
+      ws.on('close', resolve);
+      ws.on('error', reject);
+    });
+    assert.equal(messages.length, 1);
+    assert.equal(messages[0].type, 'ERROR');
+    assert.equal(messages[0].object.code, 410);
+  });
+});

@@ -7,7 +7,7 @@ import { CompactedError, type Backend, type Watch } from '../storage/backend.ts'
 import { ResourceCache, WatchLine, encodeEvent, eventObject, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
 import type { Dispatcher } from '../watchcache/dispatcher.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
-import { badRequest, gone, invalidObject, tooLargeResourceVersion } from './status.ts';
+import { type ApiError, badRequest, gone, invalidObject, tooLargeResourceVersion } from './status.ts';
 import type { FieldError } from '../api/field-error.ts';
 
 export interface WatchSink {
@@ -92,7 +92,12 @@ export class WatchServer {
     }
     if (!initial && cache.eventsSince(rv) === undefined) {
       const compacted = await this.backend.compactedRevision();
-      if (rv < compacted) throw gone(`too old resource version: ${rv} (${compacted})`);
+      if (rv < compacted) {
+        // as Kubernetes' watch cache answers once a watch's options are accepted: the error as the stream's one event
+        sink.write(errorLine(gone(`too old resource version: ${rv} (${compacted})`)));
+        sink.end();
+        return;
+      }
     }
     let closed = false;
     let storeWatch: Watch | undefined;
@@ -193,7 +198,11 @@ export class WatchServer {
       return;
     }
     // older than the cache's window: replay from the store, then continue on the cache
-    await this.replayFromStore(r, rv, q, (t, ev) => send(line(t, ev)), (w) => (storeWatch = w), () => closed, goLive, finish);
+    const expire = (e: ApiError) => {
+      send(errorLine(e));
+      finish();
+    };
+    await this.replayFromStore(r, rv, q, (t, ev) => send(line(t, ev)), (w) => (storeWatch = w), () => closed, goLive, finish, expire);
   }
 
   private replayFromStore(
@@ -205,11 +214,12 @@ export class WatchServer {
     isClosed: () => boolean,
     attach: () => void,
     finish: () => void,
+    expire: (e: ApiError) => void,
   ): Promise<void> {
     const cache = r.cache;
     const cacheStart = cache.windowStart;
     // store events up to the cache's window are replayed; the first one inside the window hands over to the cache
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       let started = false;
       const prevByKey = new Map<string, any>();
       const w = this.backend.watch(r.prefix, rv, {
@@ -242,7 +252,7 @@ export class WatchServer {
           }
         },
         onError: (err) => {
-          if (!started && err instanceof CompactedError) reject(gone(`too old resource version: ${rv} (${err.compacted})`));
+          if (!started && err instanceof CompactedError) expire(gone(`too old resource version: ${rv} (${err.compacted})`));
           else finish();
         },
       });
@@ -251,4 +261,9 @@ export class WatchServer {
     });
   }
 
+}
+
+/** a watch event of type ERROR carrying the error's Status */
+function errorLine(e: ApiError): WatchLine {
+  return new WatchLine(`{"type":"ERROR","object":${JSON.stringify(e.toStatus())}}\n`);
 }
