@@ -95,6 +95,25 @@ describe('what decoding leaves of optional empty values', () => {
     assert.equal(cmError(cm), undefined);
     assert.deepEqual(cm, { metadata: { name: 'c' } });
   });
+
+  it('drops the zero values of omitempty fields Go holds as values, keeps those of pointers and of fields without omitempty', () => {
+    const d: any = {
+      metadata: { name: 'd', namespace: '', generation: 0 },
+      spec: { replicas: 0, paused: false, minReadySeconds: 0, revisionHistoryLimit: 0, template: { spec: { containers: [{ name: 'a', image: '', tty: false, ports: [{ containerPort: 0, hostPort: 0, protocol: '' }] }] } } },
+      status: { replicas: 0, readyReplicas: 0, availableReplicas: 1, observedGeneration: 0 },
+    };
+    assert.equal(typeError(d, 'Deployment', 'v1', 'io.k8s.api.apps.v1.Deployment', resolve), undefined);
+    assert.deepEqual(d, {
+      metadata: { name: 'd' },
+      // replicas and revisionHistoryLimit are *int32: their 0 is a value
+      spec: { replicas: 0, revisionHistoryLimit: 0, template: { spec: { containers: [{ name: 'a', ports: [{ containerPort: 0 }] }] } } },
+      status: { availableReplicas: 1 },
+    });
+    const pod: any = { metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'i' }], nodeName: '' }, status: { phase: '', podIP: '' } };
+    podError(pod);
+    assert.deepEqual(pod.spec, { containers: [{ name: 'a', image: 'i' }] });
+    assert.deepEqual(pod.status, {});
+  });
 });
 
 describe('free-form values', () => {

@@ -8,12 +8,20 @@
  * Go reports the first such error in document order; so does typeError(). JSON null is taken as the zero value, as Go
  * does. Values without a type in the model (free-form, RawExtension, preserved unknown fields) are not looked into.
  * typeError() also leaves the object as a trip through the Go types leaves it: optional fields that are null, empty
- * lists or empty maps are dropped (omitempty), so that removing the last label leaves no `labels: {}` behind.
+ * lists or empty maps are dropped (omitempty), so that removing the last label leaves no `labels: {}` behind, and so
+ * are the zero values ("", 0, false) of the omitempty fields Go holds as values rather than pointers (paused: false,
+ * readyReplicas: 0, phase: ""; omit-zero.json, generated from the Go types by scripts/gen-omit-zero.mjs).
  */
 import type { Schema } from '../openapi/model.ts';
 import { tryParseQuantity, QUANTITY_REGEX_MSG } from '../api/validation/quantity.ts';
 import type { SchemaResolver } from './field-validation.ts';
 import { depthExceededMessage, MAX_NESTING_DEPTH, nestingDeeperThan } from './body.ts';
+import { readFileSync } from 'node:fs';
+
+/** per definition, the fields whose zero value Go's encoding leaves out */
+const OMIT_ZERO: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  Object.entries(JSON.parse(readFileSync(new URL('../openapi/omit-zero.json', import.meta.url), 'utf8')) as Record<string, string[]>).map(([d, f]) => [d, new Set(f)]),
+);
 
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
 const INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
@@ -142,10 +150,12 @@ class TypeCheck {
         if (t.properties) {
           // a struct: its fields are reported as fields of it
           const name = s.ref ? s.ref.slice(s.ref.lastIndexOf('.') + 1) : struct;
+          const omitZero = s.ref ? OMIT_ZERO.get(s.ref) : undefined;
           for (const k in rec) {
             const p = t.properties[k];
             if (!p) continue;
-            if (this.omitted(rec[k], p) && !t.required?.includes(k)) {
+            const x = rec[k];
+            if ((this.omitted(x, p) && !t.required?.includes(k)) || ((x === '' || x === 0 || x === false) && omitZero?.has(k))) {
               delete rec[k];
               continue;
             }
