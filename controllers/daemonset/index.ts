@@ -9,7 +9,7 @@ import { isAlreadyExists, isConflict, isNotFound } from '../../lib/kube/api.ts';
 import type { ApiClient } from '../../lib/kube/api.ts';
 import type { EventRecorder } from '../../lib/kube/events.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
-import { controllerOf, keyOf, type KubeObject } from '../../lib/kube/object.ts';
+import { controllerOf, keyOf, sameStatus, type KubeObject } from '../../lib/kube/object.ts';
 import { isPodAvailable, isPodReady, msUntilAvailable } from '../../lib/kube/pods.ts';
 import { ControllerRevisions, DaemonSets, Nodes, Pods } from '../../lib/kube/resources.ts';
 import { labelSelectorFromObject } from '../../lib/selectors.ts';
@@ -384,11 +384,5 @@ export class DaemonSetReconciler implements Reconciler {
 
 function byCreation(a: KubeObject, b: KubeObject): number {
   return String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) || String(a.metadata.name).localeCompare(String(b.metadata.name));
-}
-
-function sameStatus(a: Record<string, unknown> | undefined, b: Record<string, unknown>): boolean {
-  const keys = new Set([...Object.keys(a ?? {}), ...Object.keys(b)]);
-  for (const k of keys) if (JSON.stringify(a?.[k]) !== JSON.stringify(b[k])) return false;
-  return true;
 }
 

@@ -7,7 +7,7 @@
  */
 import { isAlreadyExists, isNotFound } from '../../lib/kube/api.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
-import { controllerOf, keyOf, type KubeObject } from '../../lib/kube/object.ts';
+import { controllerOf, keyOf, sameStatus, type KubeObject } from '../../lib/kube/object.ts';
 import { Deployments, Pods, ReplicaSets } from '../../lib/kube/resources.ts';
 import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import { stallCauses } from './causes.ts';
@@ -362,8 +362,7 @@ export class DeploymentReconciler implements Reconciler {
       }
     }
     if (conds.length) status.conditions = conds;
-    const changed = JSON.stringify({ ...old, conditions: old.conditions ?? [] }) !== JSON.stringify({ ...status, conditions: status.conditions ?? [] });
-    if (changed) {
+    if (!sameStatus(old, status)) {
       try {
         await this.ctx.client.update(Deployments, { ...d, status }, { subresource: 'status' });
       } catch (e) {

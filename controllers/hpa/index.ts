@@ -6,12 +6,11 @@
  * ScalingLimited) and events (SuccessfulRescale, FailedGetResourceMetric, ...). Pods, Object and External metrics
  * are reported as not supported.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isNotFound } from '../../lib/kube/api.ts';
 import type { EventRecorder } from '../../lib/kube/events.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
-import { keyOf, type KubeObject } from '../../lib/kube/object.ts';
+import { keyOf, sameStatus, type KubeObject } from '../../lib/kube/object.ts';
 import { HorizontalPodAutoscalers, Pods, resourceForKind } from '../../lib/kube/resources.ts';
 import { labelSelectorFromObject, type LabelSelector } from '../../lib/selectors.ts';
 import { quantityFromMilli, formatQuantity } from '../../apiserver/api/validation/quantity.ts';
@@ -287,7 +286,7 @@ export class HpaReconciler implements Reconciler {
     status.desiredReplicas = s.desiredReplicas;
     if (s.currentMetrics?.length) status.currentMetrics = s.currentMetrics;
     if (conditions.length) status.conditions = conditions;
-    if (isDeepStrictEqual(JSON.parse(JSON.stringify(status)), JSON.parse(JSON.stringify(prev)))) return;
+    if (sameStatus(prev, status)) return;
     try {
       await this.client.update(HorizontalPodAutoscalers, { ...hpa, status }, { subresource: 'status' });
     } catch (e) {

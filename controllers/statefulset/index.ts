@@ -10,7 +10,7 @@
 import { isAlreadyExists, isConflict, isNotFound, type ApiClient } from '../../lib/kube/api.ts';
 import type { EventRecorder } from '../../lib/kube/events.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
-import { controllerOf, keyOf, type KubeObject } from '../../lib/kube/object.ts';
+import { controllerOf, keyOf, sameStatus, type KubeObject } from '../../lib/kube/object.ts';
 import { isPodAvailable, isPodReady, msUntilAvailable } from '../../lib/kube/pods.ts';
 import { ControllerRevisions, Pods, StatefulSets } from '../../lib/kube/resources.ts';
 import { labelSelectorFromObject } from '../../lib/selectors.ts';
@@ -280,10 +280,7 @@ export class StatefulSetReconciler implements Reconciler {
   }
 
   private async writeStatus(set: KubeObject, status: Record<string, unknown>): Promise<void> {
-    const keys = new Set([...Object.keys(set.status ?? {}), ...Object.keys(status)]);
-    let same = true;
-    for (const k of keys) if (JSON.stringify(set.status?.[k]) !== JSON.stringify(status[k])) same = false;
-    if (same) return;
+    if (sameStatus(set.status, status)) return;
     try {
       await this.client.update(StatefulSets, { ...set, status }, { subresource: 'status' });
     } catch (e) {

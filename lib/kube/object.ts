@@ -1,4 +1,6 @@
 /** The minimal shape of a Kubernetes object every component relies on, and keys for caches and work queues. */
+import { isDeepStrictEqual } from 'node:util';
+
 export interface ObjectMeta {
   name?: string;
   generateName?: string;
@@ -53,4 +55,25 @@ export function splitKey(key: string): { namespace: string | undefined; name: st
 /** the ownerReference with controller: true, if any */
 export function controllerOf(obj: KubeObject): OwnerReference | undefined {
   return obj.metadata.ownerReferences?.find((r) => r.controller === true);
+}
+
+const isZero = (v: unknown) => v === undefined || v === null || v === 0 || v === '' || v === false;
+
+/**
+ * whether a status as stored equals one a controller computed, as Go compares them: a field the server left out
+ * stands for its zero value (Kubernetes does not store readyReplicas: 0 or a false flag), so a missing field and a
+ * zero are the same; other fields compare by value, key order aside
+ */
+export function sameStatus(stored: Record<string, unknown> | undefined, desired: Record<string, unknown>): boolean {
+  const s = stored ?? {};
+  for (const k of new Set([...Object.keys(s), ...Object.keys(desired)])) {
+    const a = s[k];
+    const b = desired[k];
+    if (isZero(a) && isZero(b)) continue;
+    if (a === b) continue;
+    if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+    // as stored: fields set to undefined are not there
+    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)))) return false;
+  }
+  return true;
 }
