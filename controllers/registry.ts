@@ -9,7 +9,7 @@ import { hpaController } from './hpa/index.ts';
 import { namespaceController } from './namespace/index.ts';
 import { nodeIpamController } from './node-ipam/index.ts';
 import { nodeLifecycleController } from './node-lifecycle/index.ts';
-import { replicaSetController } from './replicaset/index.ts';
+import { replicaSetController, replicationController } from './replicaset/index.ts';
 import { rootCaPublisher } from './root-ca-publisher/index.ts';
 import { serviceAccountController } from './serviceaccount/index.ts';
 import { statefulSetController } from './statefulset/index.ts';
@@ -25,6 +25,7 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   endpointSliceController,
   deploymentController,
   replicaSetController,
+  replicationController,
   daemonSetController,
   statefulSetController,
   hpaController,

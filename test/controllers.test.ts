@@ -207,6 +207,30 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
     assert.equal(podsOf('app=or').length, 2);
   });
 
+  it('runs a ReplicationController: its pods, scaling, and cascading deletion', async () => {
+    const rc = (name: string) =>
+      `apiVersion: v1\nkind: ReplicationController\nmetadata: {name: ${name}}\nspec:\n  replicas: 2\n  template:\n    metadata:\n      labels: {app: ${name}}\n    spec:\n      containers: [{name: c, image: registry.local/x:1}]\n`;
+    k(['apply', '-f', '-'], rc('legacy'));
+    await eventually('2 ready', () => json(['get', 'rc', 'legacy']).status.readyReplicas === 2);
+    const pods = podsOf('app=legacy');
+    assert.equal(pods.length, 2);
+    assert.deepEqual(
+      pods.map((p) => [p.metadata.ownerReferences[0].kind, p.metadata.ownerReferences[0].apiVersion, p.metadata.name.startsWith('legacy-')]),
+      [['ReplicationController', 'v1', true], ['ReplicationController', 'v1', true]],
+    );
+    k(['scale', 'rc', 'legacy', '--replicas=1']);
+    await eventually('1 pod', () => podsOf('app=legacy').filter((p) => !p.metadata.deletionTimestamp).length === 1 && json(['get', 'rc', 'legacy']).status.replicas === 1);
+    k(['delete', 'rc', 'legacy']);
+    await eventually('pods collected', () => podsOf('app=legacy').length === 0);
+
+    k(['apply', '-f', '-'], rc('kept'));
+    await eventually('kept pods', () => podsOf('app=kept').length === 2);
+    k(['delete', 'rc', 'kept', '--cascade=orphan']);
+    await eventually('orphaned', () => podsOf('app=kept').every((p) => !p.metadata.ownerReferences?.length));
+    assert.equal(podsOf('app=kept').length, 2);
+    k(['delete', 'pods', '-l', 'app=kept']);
+  });
+
   it('deletes a namespace with everything in it', async () => {
     k(['create', 'namespace', 'doomed']);
     k(['-n', 'doomed', 'create', 'deployment', 'd', '--image=registry.local/x:1', '--replicas=2']);

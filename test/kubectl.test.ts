@@ -129,6 +129,46 @@ for (const bin of [KUBECTL_DEFAULT, KUBECTL_127]) {
       assert.equal(JSON.parse(k(['get', 'deploy', 'web', '-n', 'shop', '-o', 'json'])).spec.replicas, 5);
     });
 
+    it('runs the replication controller commands: get, scale, expose, describe', () => {
+      const rc = [
+        'apiVersion: v1',
+        'kind: ReplicationController',
+        'metadata:',
+        '  name: legacy',
+        '  namespace: shop',
+        'spec:',
+        '  replicas: 2',
+        '  template:',
+        '    metadata:',
+        '      labels: {app: legacy}',
+        '    spec:',
+        '      containers:',
+        '      - name: web',
+        '        image: skiff.local/busybox:1.36',
+        '        ports: [{containerPort: 6379}]',
+        '',
+      ].join('\n');
+      assert.match(k(['apply', '-f', '-'], rc), /replicationcontroller\/legacy created/);
+      const obj = JSON.parse(k(['get', 'rc', 'legacy', '-n', 'shop', '-o', 'json']));
+      assert.deepEqual(obj.spec.selector, { app: 'legacy' }, 'the selector defaults to the template labels');
+      assert.deepEqual(obj.metadata.labels, { app: 'legacy' });
+      assert.match(k(['get', 'rc', '-n', 'shop']).split('\n')[0], /^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE$/);
+      assert.match(k(['get', 'rc', '-n', 'shop', '-o', 'wide']), /legacy\s+2\s+0\s+0\s+\S+\s+web\s+skiff\.local\/busybox:1\.36\s+app=legacy/);
+      assert.match(k(['scale', 'rc', 'legacy', '-n', 'shop', '--replicas=3']), /replicationcontroller\/legacy scaled/);
+      assert.equal(JSON.parse(k(['get', 'rc', 'legacy', '-n', 'shop', '-o', 'json'])).spec.replicas, 3);
+      k(['expose', 'rc', 'legacy', '-n', 'shop', '--port=1234', '--target-port=6379']);
+      const svc = JSON.parse(k(['get', 'svc', 'legacy', '-n', 'shop', '-o', 'json']));
+      assert.deepEqual(svc.spec.selector, { app: 'legacy' });
+      assert.deepEqual([svc.spec.ports[0].port, svc.spec.ports[0].targetPort], [1234, 6379]);
+      const d = k(['describe', 'rc', 'legacy', '-n', 'shop']);
+      assert.match(d, /Selector:\s+app=legacy/);
+      assert.match(d, /Replicas:\s+0 current \/ 3 desired/);
+      const bad = kr(['create', '-f', '-'], rc.replace('name: legacy', 'name: bad').replace('  replicas: 2', '  replicas: 2\n  selector: {app: other}'));
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /spec\.template\.metadata\.labels: Invalid value: map\[string\]string\{"app":"legacy"\}: `selector` does not match template `labels`/);
+      k(['delete', 'rc', 'legacy', '-n', 'shop']);
+    });
+
     it('watches with -w', async () => {
       const child = spawn(bin, ['--kubeconfig', s.kubeconfig, 'get', 'cm', '-n', 'shop', '-w'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';

@@ -54,6 +54,11 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('', 'v1', 'serviceaccounts', 'ServiceAccount', 'core', { shortNames: ['sa'], subresources: ['token'] }),
   r('', 'v1', 'events', 'Event', 'core', { shortNames: ['ev'] }),
   r('', 'v1', 'podtemplates', 'PodTemplate', 'core'),
+  r('', 'v1', 'replicationcontrollers', 'ReplicationController', 'core', {
+    shortNames: ['rc'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+  }),
   r('apps', 'v1', 'deployments', 'Deployment', 'apps', {
     shortNames: ['deploy'],
     categories: ['all'],

@@ -11,6 +11,7 @@ import { nodeStrategy } from './core/node.ts';
 import { configMapStrategy, secretStrategy } from './core/configmap.ts';
 import { coreEventStrategy, endpointsStrategy, serviceAccountStrategy } from './core/misc.ts';
 import { podTemplateStrategy } from './core/podtemplate.ts';
+import { replicationControllerStrategy } from './core/replicationcontroller.ts';
 import { controllerRevisionStrategy, daemonSetStrategy, deploymentStrategy, replicaSetStrategy, statefulSetStrategy } from './apps/apps.ts';
 import { leaseStrategy } from './coordination/lease.ts';
 import { endpointSliceStrategy } from './discovery/endpointslice.ts';
@@ -35,6 +36,7 @@ export const STRATEGIES: Record<string, Strategy> = {
   '/serviceaccounts': serviceAccountStrategy,
   '/events': coreEventStrategy,
   '/podtemplates': podTemplateStrategy,
+  '/replicationcontrollers': replicationControllerStrategy,
   'authentication.k8s.io/selfsubjectreviews': reviewStrategy,
   'authentication.k8s.io/tokenreviews': reviewStrategy,
   'authorization.k8s.io/selfsubjectaccessreviews': reviewStrategy,

@@ -1,4 +1,7 @@
-/** Rows of apps/v1: deployments, replicasets, daemonsets, statefulsets, controllerrevisions. */
+/**
+ * Rows of apps/v1: deployments, replicasets, daemonsets, statefulsets, controllerrevisions; and of core/v1
+ * replicationcontrollers, the replicasets' predecessor, printed alike.
+ */
 import { since } from './duration.ts';
 import { formatLabelSelector, formatLabels, selectorString } from './labels.ts';
 import {
@@ -66,6 +69,16 @@ export const replicaSetPrinter: Printer = {
     return {
       cells: [name(rs), desired(rs), int(st.replicas), int(st.readyReplicas), age(rs, ctx), names, images, formatLabelSelector(rs?.spec?.selector)],
     };
+  },
+};
+
+/** a ReplicationController: as a ReplicaSet, its selector a label map */
+export const replicationControllerPrinter: Printer = {
+  columns: replicaSetPrinter.columns,
+  row(rc, ctx) {
+    const st = rc?.status ?? {};
+    const [names, images] = containerCells(rc?.spec?.template?.spec);
+    return { cells: [name(rc), desired(rc), int(st.replicas), int(st.readyReplicas), age(rc, ctx), names, images, formatLabels(rc?.spec?.selector)] };
   },
 };
 

@@ -5,7 +5,8 @@
  */
 import { RESOURCES } from '../api/registry.ts';
 import { hpaPrinter } from './autoscaling.ts';
-import { controllerRevisionPrinter, daemonSetPrinter, deploymentPrinter, replicaSetPrinter, statefulSetPrinter } from './apps.ts';
+import { controllerRevisionPrinter, daemonSetPrinter, deploymentPrinter, replicaSetPrinter,
+  replicationControllerPrinter, statefulSetPrinter } from './apps.ts';
 import { cronJobPrinter, jobPrinter } from './batch.ts';
 import { leasePrinter } from './coordination.ts';
 import {
@@ -68,6 +69,7 @@ export const PRINTERS: ReadonlyMap<string, Printer> = new Map<string, Printer>([
   ['/serviceaccounts', serviceAccountPrinter],
   ['/events', coreEventPrinter],
   ['/podtemplates', podTemplatePrinter],
+  ['/replicationcontrollers', replicationControllerPrinter],
   ['events.k8s.io/events', eventsV1Printer],
   ['apps/deployments', deploymentPrinter],
   ['apps/replicasets', replicaSetPrinter],

@@ -706,7 +706,8 @@ export class ResourceHandler {
         creationTimestamp: o.metadata.creationTimestamp,
       },
       spec: { replicas: o.spec?.replicas ?? 0 },
-      status: { replicas: o.status?.replicas ?? 0, selector: selectorString(o.spec?.selector) ?? '' },
+      // a ReplicationController's selector is a label map
+      status: { replicas: o.status?.replicas ?? 0, selector: selectorString(r.info.kind === 'ReplicationController' ? { matchLabels: o.spec?.selector } : o.spec?.selector) ?? '' },
     });
     if (method === 'GET') {
       ctx.verb = 'GET';

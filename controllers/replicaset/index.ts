@@ -3,13 +3,15 @@
  * ownerReference. Creates in slow-start batches (1, 2, 4, ... at most 500 per sync), deletes the least valuable pods
  * first, adopts matching orphans and releases owned pods that stopped matching, and waits for its own creations and
  * deletions to be observed (expectations) before acting on the same ReplicaSet again.
+ * The same reconciler runs core/v1 ReplicationControllers (the replication controller, as in Kubernetes), whose
+ * selector is a label map.
  */
 import { isNotFound } from '../../lib/kube/api.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
 import { controllerOf, keyOf, type KubeObject, type OwnerReference } from '../../lib/kube/object.ts';
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from '../../lib/kube/pods.ts';
-import { Pods, ReplicaSets } from '../../lib/kube/resources.ts';
-import { labelSelectorFromObject } from '../../lib/selectors.ts';
+import { Pods, ReplicaSets, ReplicationControllers, apiVersionOf, type Resource } from '../../lib/kube/resources.ts';
+import { labelSelectorFromObject, type LabelSelectorObject } from '../../lib/selectors.ts';
 import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import { Expectations } from '../expectations.ts';
 import { lessValuableFirst } from './ranking.ts';
@@ -19,12 +21,26 @@ export const BURST_REPLICAS = 500;
 const OWNER_INDEX = 'controller-uid';
 const UID_INDEX = 'uid';
 
-export function ownerRefFor(rs: KubeObject): OwnerReference {
-  return { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name!, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true };
+/** a kind of replicated pods the reconciler runs: ReplicaSets, or ReplicationControllers */
+export interface ReplicatedKind {
+  resource: Resource;
+  /** the label selector of an object, as a metav1.LabelSelector */
+  selector(obj: KubeObject): LabelSelectorObject | undefined;
 }
 
-/** a new pod from the ReplicaSet's template */
-export function podFromTemplate(rs: KubeObject): KubeObject {
+export const REPLICA_SETS: ReplicatedKind = { resource: ReplicaSets, selector: (rs) => rs.spec?.selector };
+export const REPLICATION_CONTROLLERS: ReplicatedKind = {
+  resource: ReplicationControllers,
+  selector: (rc) => (rc.spec?.selector ? { matchLabels: rc.spec.selector } : undefined),
+};
+
+export function ownerRefFor(rs: KubeObject, kind: ReplicatedKind = REPLICA_SETS): OwnerReference {
+  const r = kind.resource;
+  return { apiVersion: apiVersionOf(r), kind: r.kind, name: rs.metadata.name!, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true };
+}
+
+/** a new pod from the template of a ReplicaSet (or ReplicationController) */
+export function podFromTemplate(rs: KubeObject, kind: ReplicatedKind = REPLICA_SETS): KubeObject {
   const t = rs.spec?.template ?? {};
   const meta = t.metadata ?? {};
   return {
@@ -36,7 +52,7 @@ export function podFromTemplate(rs: KubeObject): KubeObject {
       labels: { ...(meta.labels ?? {}) },
       ...(meta.annotations ? { annotations: { ...meta.annotations } } : {}),
       ...(meta.finalizers ? { finalizers: [...meta.finalizers] } : {}),
-      ownerReferences: [ownerRefFor(rs)],
+      ownerReferences: [ownerRefFor(rs, kind)],
     },
     spec: structuredClone(t.spec ?? {}),
   };
@@ -47,8 +63,11 @@ export class ReplicaSetReconciler implements Reconciler {
   private readonly sets: Informer;
   private readonly pods: Informer;
 
-  constructor(private readonly ctx: ControllerContext) {
-    this.sets = ctx.informers.informer(ReplicaSets);
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly kind: ReplicatedKind = REPLICA_SETS,
+  ) {
+    this.sets = ctx.informers.informer(kind.resource);
     this.pods = ctx.informers.informer(Pods);
     this.pods.addIndex(OWNER_INDEX, (p) => {
       const o = controllerOf(p);
@@ -95,7 +114,7 @@ export class ReplicaSetReconciler implements Reconciler {
       this.expectations.delete(key);
       return;
     }
-    const selector = labelSelectorFromObject(rs.spec?.selector);
+    const selector = labelSelectorFromObject(this.kind.selector(rs));
     const owned = await this.claimPods(rs, selector);
     let active = owned.filter(isPodActive);
     if (this.ctx.options.sharedQueue && active.length !== (rs.spec?.replicas ?? 1)) {
@@ -118,14 +137,14 @@ export class ReplicaSetReconciler implements Reconciler {
 
   private ownerKey(p: KubeObject): string | undefined {
     const o = controllerOf(p);
-    if (!o || o.kind !== 'ReplicaSet') return undefined;
+    if (!o || o.kind !== this.kind.resource.kind) return undefined;
     const rs = this.sets.byIndex(UID_INDEX, o.uid)[0];
     return rs ? keyOf(rs) : undefined;
   }
 
   private enqueueMatching(p: KubeObject): void {
     for (const rs of this.sets.listNamespace(p.metadata.namespace ?? '')) {
-      if (labelSelectorFromObject(rs.spec?.selector).matches(p.metadata.labels)) this.ctx.enqueue(keyOf(rs));
+      if (labelSelectorFromObject(this.kind.selector(rs)).matches(p.metadata.labels)) this.ctx.enqueue(keyOf(rs));
     }
   }
 
@@ -141,7 +160,7 @@ export class ReplicaSetReconciler implements Reconciler {
       if (controllerOf(p) || p.metadata.deletionTimestamp || !selector.matches(p.metadata.labels)) continue;
       try {
         const adopted = await this.ctx.client.patch(Pods, p.metadata.namespace, p.metadata.name!, {
-          metadata: { ownerReferences: [...(p.metadata.ownerReferences ?? []), ownerRefFor(rs)], uid: p.metadata.uid },
+          metadata: { ownerReferences: [...(p.metadata.ownerReferences ?? []), ownerRefFor(rs, this.kind)], uid: p.metadata.uid },
         }, 'strategic');
         out.push(adopted);
       } catch (e) {
@@ -172,7 +191,7 @@ export class ReplicaSetReconciler implements Reconciler {
       let firstError: Error | undefined;
       while (created < n && !firstError) {
         const size = Math.min(batch, n - created);
-        const results = await Promise.allSettled(Array.from({ length: size }, () => this.ctx.client.create(Pods, podFromTemplate(rs))));
+        const results = await Promise.allSettled(Array.from({ length: size }, () => this.ctx.client.create(Pods, podFromTemplate(rs, this.kind))));
         for (const r of results) {
           if (r.status === 'fulfilled') {
             this.ctx.recorder.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${r.value.metadata.name}`);
@@ -249,7 +268,7 @@ export class ReplicaSetReconciler implements Reconciler {
       JSON.stringify(cur.conditions ?? []) === JSON.stringify(conditions);
     if (!same) {
       try {
-        await this.ctx.client.update(ReplicaSets, { ...rs, status }, { subresource: 'status' });
+        await this.ctx.client.update(this.kind.resource, { ...rs, status }, { subresource: 'status' });
       } catch (e) {
         // gone: nothing to report; a conflict: a newer version is on its way through the watch and is retried
         if (isNotFound(e)) return;
@@ -264,4 +283,10 @@ export const replicaSetController: ControllerDefinition = {
   name: 'replicaset',
   component: 'replicaset-controller',
   setup: (ctx) => new ReplicaSetReconciler(ctx),
+};
+
+export const replicationController: ControllerDefinition = {
+  name: 'replicationcontroller',
+  component: 'replication-controller',
+  setup: (ctx) => new ReplicaSetReconciler(ctx, REPLICATION_CONTROLLERS),
 };

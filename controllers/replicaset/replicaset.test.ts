@@ -3,20 +3,20 @@ import assert from 'node:assert/strict';
 import { FakeClient } from '../../lib/kube/fake.ts';
 import { InformerFactory } from '../../lib/kube/informer.ts';
 import { MemoryEventRecorder } from '../../lib/kube/events.ts';
-import { Pods, ReplicaSets } from '../../lib/kube/resources.ts';
+import { Pods, ReplicaSets, ReplicationControllers } from '../../lib/kube/resources.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerContext } from '../controller.ts';
-import { ReplicaSetReconciler } from './index.ts';
+import { REPLICATION_CONTROLLERS, ReplicaSetReconciler, type ReplicatedKind } from './index.ts';
 
-function harness() {
+function harness(kind?: ReplicatedKind) {
   const client = new FakeClient();
   const informers = new InformerFactory(client);
   const recorder = new MemoryEventRecorder();
   const queued: string[] = [];
   const ctx: ControllerContext = { client, informers, recorder, enqueue: (k) => queued.push(k), enqueueAfter: () => {}, options: DEFAULT_CONTROLLER_OPTIONS, log: () => {} };
-  const r = new ReplicaSetReconciler(ctx);
+  const r = new ReplicaSetReconciler(ctx, kind);
   informers.markAllSynced();
-  return { client, informers, recorder, r, queued, sets: informers.informer(ReplicaSets), pods: informers.informer(Pods) };
+  return { client, informers, recorder, r, queued, sets: informers.informer(kind?.resource ?? ReplicaSets), pods: informers.informer(Pods) };
 }
 
 function rs(replicas: number): KubeObject {
@@ -108,4 +108,32 @@ test('a failed create is reported and retried', async () => {
   const st = h.client.writes().find((w) => w.subresource === 'status')!.body.status;
   assert.equal(st.conditions[0].type, 'ReplicaFailure');
   assert.ok(h.r.expectations.satisfied('ns/web'), 'a failed creation is not waited for');
+});
+
+test('runs ReplicationControllers alike: label-map selector, pods owned by the v1 ReplicationController', async () => {
+  const h = harness(REPLICATION_CONTROLLERS);
+  const rc: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'ReplicationController',
+    metadata: { name: 'web', namespace: 'ns', uid: 'rc-uid', generation: 1, resourceVersion: '5' },
+    spec: { replicas: 2, selector: { app: 'web' }, template: { metadata: { labels: { app: 'web', tier: 'x' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+  };
+  h.client.seed(ReplicationControllers, rc);
+  h.sets.upsert(h.client.stored(ReplicationControllers, 'ns', 'web')!);
+  // an orphan the label map selects is adopted; one with other labels is left alone
+  const orphan = pod('stray', { owned: false, ready: true, node: 'n' });
+  const other = { ...pod('other', { owned: false }), metadata: { ...pod('other', { owned: false }).metadata, labels: { app: 'db' } } };
+  for (const p of [orphan, other]) {
+    h.client.seed(Pods, p);
+    h.pods.upsert(p);
+  }
+  await h.r.reconcile('ns/web');
+  const w = h.client.writes();
+  assert.deepEqual(w.filter((x) => x.verb === 'patch').map((x) => x.name), ['stray']);
+  const creates = w.filter((x) => x.verb === 'create');
+  assert.equal(creates.length, 1);
+  assert.deepEqual(creates[0].body.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'ReplicationController', name: 'web', uid: 'rc-uid', controller: true, blockOwnerDeletion: true }]);
+  const status = w.find((x) => x.subresource === 'status')!;
+  assert.equal(status.resource, 'replicationcontrollers');
+  assert.equal(status.body.status.replicas, 1, 'the adopted pod (the creation is not seen yet)');
 });

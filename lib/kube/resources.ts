@@ -25,6 +25,7 @@ export const Secrets = res('', 'v1', 'secrets', 'Secret');
 export const ServiceAccounts = res('', 'v1', 'serviceaccounts', 'ServiceAccount');
 export const Events = res('', 'v1', 'events', 'Event');
 export const PodTemplates = res('', 'v1', 'podtemplates', 'PodTemplate');
+export const ReplicationControllers = res('', 'v1', 'replicationcontrollers', 'ReplicationController');
 export const Deployments = res('apps', 'v1', 'deployments', 'Deployment');
 export const ReplicaSets = res('apps', 'v1', 'replicasets', 'ReplicaSet');
 export const DaemonSets = res('apps', 'v1', 'daemonsets', 'DaemonSet');
@@ -44,8 +45,8 @@ export const NodeMetrics = res('metrics.k8s.io', 'v1beta1', 'nodes', 'NodeMetric
  * namespace deletion); Jobs, CronJobs and PodDisruptionBudgets are named above for clients but not served yet
  */
 export const ALL_RESOURCES: readonly Resource[] = [
-  Pods, Nodes, Namespaces, Services, EndpointsR, ConfigMaps, Secrets, ServiceAccounts, Events, PodTemplates, Deployments,
-  ReplicaSets, DaemonSets, StatefulSets, ControllerRevisions, Leases, EndpointSlices, HorizontalPodAutoscalers,
+  Pods, Nodes, Namespaces, Services, EndpointsR, ConfigMaps, Secrets, ServiceAccounts, Events, PodTemplates, ReplicationControllers,
+  Deployments, ReplicaSets, DaemonSets, StatefulSets, ControllerRevisions, Leases, EndpointSlices, HorizontalPodAutoscalers,
   PodMetrics, NodeMetrics,
 ];
 
