@@ -628,6 +628,21 @@ describe('API server over HTTPS', () => {
     assert.equal((await c.request('GET', '/api/v1/namespaces/default/configmaps/at-rv?resourceVersion=x')).status, 400);
   });
 
+  it("serves the scale subresource in Kubernetes' shape, a ReplicationController's label map as its selector", async () => {
+    const rcs = '/api/v1/namespaces/default/replicationcontrollers';
+    const template = { metadata: { labels: { app: 'scaled', tier: 'a' } }, spec: { containers: [{ name: 'c', image: 'i' }] } };
+    assert.equal((await c.request('POST', rcs, { metadata: { name: 'scaled' }, spec: { replicas: 2, template } })).status, 201);
+    const got = JSON.parse((await c.request('GET', `${rcs}/scaled/scale`)).body);
+    assert.equal(got.kind, 'Scale');
+    assert.equal(got.apiVersion, 'autoscaling/v1');
+    assert.deepEqual(got.spec, { replicas: 2 });
+    assert.deepEqual(got.status, { replicas: 0, selector: 'app=scaled,tier=a' });
+    const put = await c.request('PUT', `${rcs}/scaled/scale`, { ...got, spec: { replicas: 0 } });
+    assert.equal(put.status, 200);
+    assert.deepEqual(JSON.parse(put.body).spec, {}, 'zero replicas is left out (omitempty)');
+    assert.equal(JSON.parse((await c.request('GET', `${rcs}/scaled`)).body).spec.replicas, 0);
+  });
+
   it('answers 410 Gone for a compacted resourceVersion', async () => {
     const cur = await api.backend.currentRevision();
     await api.backend.compact(cur);

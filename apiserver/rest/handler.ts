@@ -695,20 +695,24 @@ export class ResourceHandler {
   }
 
   private async scale(ctx: RequestContext, r: Resource, ns: string, name: string, method: string, dryRun: boolean): Promise<void> {
-    const toScale = (o: any) => ({
-      kind: 'Scale',
-      apiVersion: 'autoscaling/v1',
-      metadata: {
-        name: o.metadata.name,
-        namespace: o.metadata.namespace,
-        uid: o.metadata.uid,
-        resourceVersion: o.metadata.resourceVersion,
-        creationTimestamp: o.metadata.creationTimestamp,
-      },
-      spec: { replicas: o.spec?.replicas ?? 0 },
-      // a ReplicationController's selector is a label map
-      status: { replicas: o.status?.replicas ?? 0, selector: selectorString(r.info.kind === 'ReplicationController' ? { matchLabels: o.spec?.selector } : o.spec?.selector) ?? '' },
-    });
+    // zero replicas and an empty selector are left out, as Kubernetes' Scale type does (omitempty)
+    const toScale = (o: any) => {
+      const replicas = o.spec?.replicas ?? 0;
+      const selector = selectorString(r.info.kind === 'ReplicationController' ? { matchLabels: o.spec?.selector } : o.spec?.selector) ?? '';
+      return {
+        kind: 'Scale',
+        apiVersion: 'autoscaling/v1',
+        metadata: {
+          name: o.metadata.name,
+          namespace: o.metadata.namespace,
+          uid: o.metadata.uid,
+          resourceVersion: o.metadata.resourceVersion,
+          creationTimestamp: o.metadata.creationTimestamp,
+        },
+        spec: replicas === 0 ? {} : { replicas },
+        status: selector === '' ? { replicas: o.status?.replicas ?? 0 } : { replicas: o.status?.replicas ?? 0, selector },
+      };
+    };
     if (method === 'GET') {
       ctx.verb = 'GET';
       sendJson(ctx.res, 200, toScale(await this.d.store.get(r, ns, name)));
