@@ -97,7 +97,7 @@ async function run(args: string[], command: string, roles: string): Promise<void
         console.log('This host is a node: pods run here on containerd. Try:');
         console.log('  kubectl get nodes -o wide');
         console.log('  kubectl -n shop logs deploy/web; kubectl -n shop exec -it deploy/web -- sh');
-        console.log('  kubectl -n shop run -it --rm client --image=skiff.local/busybox:1.35 -- wget -qO- http://web/greeting');
+        console.log(`  kubectl -n shop run -i --rm client --image=skiff.local/busybox:1.35 -- sh -c "printf 'GET /greeting HTTP/1.0\\r\\n\\r\\n' | nc web 80"`);
       } else {
         console.log('No node agent runs in this server: pods need nodes.');
       }
