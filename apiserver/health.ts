@@ -40,11 +40,22 @@ export function cacheCheck(d: Dispatcher): Check {
   };
 }
 
-/** the checks every health endpoint has: the server answers (ping), and its logging is not stuck (log) */
-export const BASIC_CHECKS: Check[] = [
-  { name: 'ping', async run() {} },
-  { name: 'log', async run() {} },
-];
+/** log output not yet written that makes the log check fail: the reader of the server's output has stopped reading */
+export const LOG_BACKLOG_LIMIT = 8 * 1024 * 1024;
+
+/** the log check: fails while more than LOG_BACKLOG_LIMIT bytes of log output wait to be written (a blocked pipe) */
+export function logCheck(out: { writableLength: number } = process.stdout): Check {
+  return {
+    name: 'log',
+    async run() {
+      const waiting = out.writableLength;
+      if (waiting > LOG_BACKLOG_LIMIT) throw new Error(`logging is blocked: ${waiting} bytes of log output wait to be written`);
+    },
+  };
+}
+
+/** the checks every health endpoint has: the server answers (ping: it does, by answering), and its logging is not stuck */
+export const BASIC_CHECKS: Check[] = [{ name: 'ping', async run() {} }, logCheck()];
 
 /** runs `checks` for the endpoint named `endpoint` (healthz, livez, readyz), in Kubernetes' words */
 export async function runChecks(endpoint: string, checks: Check[], verbose: boolean): Promise<{ ok: boolean; body: string }> {

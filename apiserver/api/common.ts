@@ -30,6 +30,7 @@ export interface StrategySpec {
   validateStatusUpdate?(obj: any, old: any): FieldError[];
   /** fields beyond metadata.name/namespace */
   fields?(obj: any): Record<string, string>;
+  scaleSelector?(obj: any): unknown;
 }
 
 export function makeStrategy(spec: StrategySpec): Strategy {
@@ -52,6 +53,7 @@ export function makeStrategy(spec: StrategySpec): Strategy {
       return { ...metaFields(obj, spec.namespaced), ...(spec.fields?.(obj) ?? {}) };
     },
   };
+  if (spec.scaleSelector) strategy.scaleSelector = spec.scaleSelector;
   if (spec.validateStatusUpdate) {
     const vs = spec.validateStatusUpdate;
     strategy.validateStatusUpdate = (obj, old) => [...validateObjectMetaUpdate(obj?.metadata, old?.metadata), ...vs(obj, old)];

@@ -15,6 +15,8 @@ export interface Strategy {
   validateStatusUpdate?(obj: any, old: any): FieldError[];
   /** the fields usable in field selectors for this type, with their values for obj (every key always present) */
   selectableFields(obj: any): Record<string, string>;
+  /** the label selector (a metav1.LabelSelector) the scale subresource reports; spec.selector when not given */
+  scaleSelector?(obj: any): unknown;
 }
 
 /**

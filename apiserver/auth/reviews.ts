@@ -9,6 +9,7 @@
  * and the rules are "everything"; the answers say so rather than guess at roles nobody enforces.
  */
 import type { FieldError } from '../api/field-error.ts';
+import { isObj } from '../api/common.ts';
 import type { UserInfo } from './user.ts';
 import type { TokenCheck } from './authenticator.ts';
 
@@ -25,8 +26,6 @@ export interface ReviewRequest {
 }
 
 export type Review = (req: ReviewRequest) => ReviewAnswer;
-
-const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** the user as Kubernetes writes a UserInfo: extra only when there is some */
 function userInfo(u: UserInfo): Record<string, unknown> {

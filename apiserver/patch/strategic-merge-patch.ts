@@ -254,22 +254,33 @@ function sameIdentity(a: unknown, b: unknown): boolean {
   return a === b || (typeof a === 'object' && a !== null && deepEqual(a, b));
 }
 
+/** the first index recorded for each value: scalars by a map, objects (rare as identities) by deep comparison */
+class FirstIndex {
+  private readonly scalars = new Map<unknown, number>();
+  private readonly objects: Array<[unknown, number]> = [];
+
+  /** records `i` for `value` unless it has one already */
+  add(value: unknown, i: number): void {
+    if (typeof value === 'object' && value !== null) {
+      if (!this.objects.some(([x]) => deepEqual(x, value))) this.objects.push([value, i]);
+    } else if (!this.scalars.has(value)) this.scalars.set(value, i);
+  }
+
+  /** the index recorded for `value`, or -1 */
+  get(value: unknown): number {
+    if (typeof value === 'object' && value !== null) return this.objects.find(([x]) => deepEqual(x, value))?.[1] ?? -1;
+    return this.scalars.get(value) ?? -1;
+  }
+}
+
 /** first index of each identity in `list` */
 class OrderIndex {
-  private readonly scalars = new Map<unknown, number>();
-  private readonly others: Array<[unknown, number]> = [];
+  private readonly first = new FirstIndex();
   constructor(list: JsonValue[], mergeKey: string, kind: Kind) {
-    list.forEach((item, i) => {
-      const id = identity(item, mergeKey, kind);
-      if (typeof id === 'object' && id !== null) {
-        if (!this.others.some(([x]) => deepEqual(x, id))) this.others.push([id, i]);
-      } else if (!this.scalars.has(id)) this.scalars.set(id, i);
-    });
+    list.forEach((item, i) => this.first.add(identity(item, mergeKey, kind), i));
   }
   indexOf(item: JsonValue, mergeKey: string, kind: Kind): number {
-    const id = identity(item, mergeKey, kind);
-    if (typeof id === 'object' && id !== null) return this.others.find(([x]) => deepEqual(x, id))?.[1] ?? -1;
-    return this.scalars.get(id) ?? -1;
+    return this.first.get(identity(item, mergeKey, kind));
   }
 }
 
@@ -279,8 +290,7 @@ class OrderIndex {
  * anywhere, when nothing matches).
  */
 class MergeKeyIndex {
-  private readonly scalars = new Map<unknown, number>();
-  private readonly objects: Array<[unknown, number]> = [];
+  private readonly first = new FirstIndex();
   private firstNonMap = Infinity;
 
   constructor(
@@ -296,22 +306,18 @@ class MergeKeyIndex {
       if (this.firstNonMap === Infinity) this.firstNonMap = i;
       return;
     }
-    if (!Object.hasOwn(item, this.mergeKey)) return;
-    const key = item[this.mergeKey];
-    if (typeof key === 'object' && key !== null) {
-      if (!this.objects.some(([x]) => deepEqual(x, key))) this.objects.push([key, i]);
-    } else if (!this.scalars.has(key)) this.scalars.set(key, i);
+    if (Object.hasOwn(item, this.mergeKey)) this.first.add(item[this.mergeKey], i);
   }
 
   /** the index of the first map whose merge key is `key`, or -1 */
   find(key: JsonValue): number {
-    const at = typeof key === 'object' && key !== null ? (this.objects.find(([x]) => deepEqual(x, key))?.[1] ?? -1) : (this.scalars.get(key) ?? -1);
+    const at = this.first.get(key);
     if (this.firstNonMap < (at < 0 ? Infinity : at)) fail('value for key is not a map');
     return at;
   }
 
   has(key: JsonValue): boolean {
-    return (typeof key === 'object' && key !== null ? this.objects.some(([x]) => deepEqual(x, key)) : this.scalars.has(key));
+    return this.first.get(key) >= 0;
   }
 }
 

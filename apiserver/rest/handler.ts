@@ -37,7 +37,6 @@ export interface Patcher {
 /** Table rendering, supplied by apiserver/printers */
 export type TableRenderer = (r: Resource, objects: any[], listMeta: Record<string, unknown>, includeObject: string) => any;
 
-/** unknown-field checks for fieldValidation=Strict|Warn */
 /** reports the fields of obj its type does not declare ('unknown field "spec.x"') and removes them from obj */
 export type FieldValidator = (r: Resource, obj: any) => string[];
 
@@ -698,7 +697,7 @@ export class ResourceHandler {
     // zero replicas and an empty selector are left out, as Kubernetes' Scale type does (omitempty)
     const toScale = (o: any) => {
       const replicas = o.spec?.replicas ?? 0;
-      const selector = selectorString(r.info.kind === 'ReplicationController' ? { matchLabels: o.spec?.selector } : o.spec?.selector) ?? '';
+      const selector = selectorString(r.strategy.scaleSelector ? r.strategy.scaleSelector(o) : o.spec?.selector) ?? '';
       return {
         kind: 'Scale',
         apiVersion: 'autoscaling/v1',

@@ -14,6 +14,7 @@ export interface TypeStrategy {
   validateUpdate(obj: any, old: any): FieldError[];
   validateStatusUpdate?(obj: any, old: any): FieldError[];
   selectableFields(obj: any): Record<string, string>;
+  scaleSelector?(obj: any): unknown;
 }
 
 export interface Resource {

@@ -9,7 +9,7 @@
  * A v1 object without any metric gets the default: 80% CPU utilization.
  */
 import type { StorageView } from '../strategy.ts';
-import { makeStrategy } from '../common.ts';
+import { isObj, list, makeStrategy } from '../common.ts';
 import { invalid } from '../validation/errors.ts';
 import { validateHpa } from './hpa.ts';
 
@@ -27,8 +27,6 @@ const ROUND_TRIP = [
 ];
 const DEFAULT_CPU_UTILIZATION = 80;
 
-const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const arr = (v: unknown): any[] => (Array.isArray(v) ? v : []);
 const set = (v: unknown) => v !== undefined && v !== null;
 
 /** an object with the keys whose values are set (Go's omitempty on pointers) */
@@ -185,7 +183,7 @@ function rulesToInternal(r: any): any {
   return {
     StabilizationWindowSeconds: r.stabilizationWindowSeconds ?? null,
     SelectPolicy: r.selectPolicy ?? null,
-    Policies: arr(r.policies).map((p) => ({ Type: p?.type ?? '', Value: p?.value ?? 0, PeriodSeconds: p?.periodSeconds ?? 0 })),
+    Policies: list(r.policies).map((p) => ({ Type: p?.type ?? '', Value: p?.value ?? 0, PeriodSeconds: p?.periodSeconds ?? 0 })),
     Tolerance: r.tolerance ?? null,
   };
 }
@@ -221,7 +219,7 @@ function withoutRoundTrip(annotations: unknown): Record<string, string> | undefi
 export function hpaV2ToV1(hpa: any): any {
   const { apiVersion: _a, kind: _k, metadata, spec = {}, status, ...rest } = hpa ?? {};
   const annotations: Record<string, string> = withoutRoundTrip(metadata?.annotations) ?? {};
-  const metrics = arr(spec.metrics);
+  const metrics = list(spec.metrics);
   const cpu = metrics.find((m) => m?.type === 'Resource' && m.resource?.name === 'cpu');
   const others = metrics.filter((m) => !isCpuUtilization(m)).map(specToV1);
   if (others.length > 0) annotations[METRICS_ANNOTATION] = JSON.stringify(others);
@@ -236,9 +234,9 @@ export function hpaV2ToV1(hpa: any): any {
   });
   let v1status: any;
   if (isObj(status)) {
-    const current = arr(status.currentMetrics);
+    const current = list(status.currentMetrics);
     if (current.length > 0) annotations[CURRENT_METRICS_ANNOTATION] = JSON.stringify(current.map(statusToV1));
-    if (arr(status.conditions).length > 0) annotations[CONDITIONS_ANNOTATION] = JSON.stringify(status.conditions);
+    if (list(status.conditions).length > 0) annotations[CONDITIONS_ANNOTATION] = JSON.stringify(status.conditions);
     const cpuNow = current.find((m) => m?.type === 'Resource' && m.resource?.name === 'cpu' && set(m.resource?.current?.averageUtilization));
     v1status = compact({
       observedGeneration: status.observedGeneration,

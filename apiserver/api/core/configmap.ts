@@ -69,7 +69,7 @@ export function defaultSecret(secret: any): void {
   delete secret.stringData;
 }
 
-export /** Go's error for valid JSON that is not an object, decoded into a map[string]interface{} */
+/** Go's error for valid JSON that is not an object, decoded into a map[string]interface{} */
 function notAnObject(bytes: Buffer): string | undefined {
   const v: unknown = JSON.parse(bytes.toString('utf8'));
   if (typeof v === 'object' && v !== null && !Array.isArray(v)) return undefined;
@@ -77,7 +77,7 @@ function notAnObject(bytes: Buffer): string | undefined {
   return kind && `json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`;
 }
 
-function validateSecret(secret: any): FieldError[] {
+export function validateSecret(secret: any): FieldError[] {
   const errs: FieldError[] = [];
   const data = isObj(secret?.data) ? secret.data : {};
   let size = 0;

@@ -33,4 +33,6 @@ export const replicationControllerStrategy = makeStrategy({
   },
   validateStatusUpdate: (rc) => validateReplicaStatus(rc?.status, { bounded: ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'], availableBoundedByReady: true }),
   fields: (rc) => ({ 'status.replicas': String(rc?.status?.replicas ?? 0) }),
+  // the label map as the selector it stands for
+  scaleSelector: (rc) => (isObj(rc?.spec?.selector) ? { matchLabels: rc.spec.selector } : undefined),
 });
