@@ -8,14 +8,13 @@
  */
 import https from 'node:https';
 import http2 from 'node:http2';
-import { fork } from 'node:child_process';
 import path from 'node:path';
 import os from 'node:os';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import tls from 'node:tls';
 import { startSkiff } from '../test/harness/skiff.ts';
 import { benchPod, clientFromKubeconfig, cpuSeconds, percentile, pool, printTable, type BenchClient } from './client.ts';
-import { allocator } from '../lib/allocator.ts';
+import { startBare } from './bare-https.ts';
 
 const SINGLE_EVENTS = 20_000;
 const WATCHERS = Number(process.env.SKIFF_BENCH_WATCHERS ?? 1000);
@@ -223,55 +222,58 @@ async function openWatchers(
   };
 }
 
-/** memory per watcher of the bare node server: once connected, and once the fan-out's events were delivered */
+/** the bare node server's figures: memory per watcher once connected and once the fan-out's events were delivered,
+ * and the delivery latency of those events */
 interface BareFloor {
   connected: MemoryPerWatcher;
   afterEvents: MemoryPerWatcher;
   /** the larger reading, as for the API server */
   bytes: number;
+  p50: number;
+  p99: number;
 }
 
 /**
- * Bytes per watcher of a bare node server (bench/idle-https.ts) holding as many streamed answers over the same
- * connections and writing them the fan-out's events (the same line, as many, at the same rate): what the runtime, its
- * TLS library and HTTP/2 cost before any API server code (the floor under bytes per watcher), read as the API
- * server's figures are.
+ * A bare node server (bench/bare-https.ts) holding as many streamed answers over the same connections and writing
+ * them the fan-out's events (the same line, as many, at the same rate, each with the time it was written where the
+ * API server's carry the time their create was sent): what the runtime, its TLS library and HTTP/2 cost before any API
+ * server code, read as the API server's figures are: the floor under bytes per watcher and delivery latency.
  */
-async function bareBytesPerWatcher(c: BenchClient, dataDir: string, shape: Shape, line: string, count: number): Promise<BareFloor> {
-  const pki = path.join(dataDir, 'pki');
-  const child = fork(path.join(import.meta.dirname, 'idle-https.ts'), [path.join(pki, 'apiserver.crt'), path.join(pki, 'apiserver.key')], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
-    // the allocator the API server runs with (bin/with-allocator), for a like-for-like floor
-    env: allocator ? { ...process.env, LD_PRELOAD: allocator } : process.env,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = () => new Promise<any>((resolve) => child.once('message', resolve));
+async function bareFloor(c: BenchClient, dataDir: string, shape: Shape, line: string, count: number): Promise<BareFloor> {
+  const bare = await startBare(path.join(dataDir, 'pki'));
   let stop = () => {};
   try {
-    const { port } = await next();
-    const target: BenchClient = { ...c, base: new URL(`https://127.0.0.1:${port}`) };
+    const target: BenchClient = { ...c, base: new URL(`https://127.0.0.1:${bare.port}`) };
     const memory = async () => {
-      const m = next();
-      child.send('memory');
+      const m = bare.next();
+      bare.send('memory');
       return (await m).memory as NodeJS.MemoryUsage;
     };
     const before = await memory();
     const counts = new Array<number>(WATCHERS).fill(0);
-    stop = (await openWatchers(target, shape, '/', Buffer.from(SENT_MARK), (w) => counts[w]++)).stop;
+    const warmup = FANOUT_RATE * WARMUP_SECONDS;
+    const latencies: number[] = [];
+    stop = (
+      await openWatchers(target, shape, '/', Buffer.from(SENT_MARK), (w, sent) => {
+        // as for the API server: the first events are the warm-up's, delivered and not counted
+        if (++counts[w] > warmup) latencies.push(performance.timeOrigin + performance.now() - sent);
+      })
+    ).stop;
     await new Promise((r) => setTimeout(r, 1000));
     const connected = perWatcher(before, await memory());
-    const written = next();
-    child.send({ events: { line, count, rate: FANOUT_RATE } });
+    const written = bare.next();
+    bare.send({ events: { line, count, rate: FANOUT_RATE, mark: SENT_MARK } });
     await written;
     const deadline = Date.now() + 20_000;
     while (counts.some((n) => n < count) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const missing = counts.reduce((a, n) => a + (count - n), 0);
     if (missing) throw new Error(`the bare server's watchers missed ${missing} of its ${count * WATCHERS} lines`);
     const afterEvents = perWatcher(before, await memory());
-    return { connected, afterEvents, bytes: Math.max(connected.bytes, afterEvents.bytes) };
+    latencies.sort((a, b) => a - b);
+    return { connected, afterEvents, bytes: Math.max(connected.bytes, afterEvents.bytes), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
   } finally {
     stop();
-    child.disconnect();
+    bare.stop();
   }
 }
 
@@ -473,7 +475,7 @@ export async function run(): Promise<Record<string, unknown>> {
   for (const shape of shapes) {
     const f = await withServer(async (c, pid, dataDir, memoryReport) => {
       const r = await fanout(c, pid, memoryReport, shape, 'fanout');
-      floors.push(await bareBytesPerWatcher(c, dataDir, shape, r.line, r.events));
+      floors.push(await bareFloor(c, dataDir, shape, r.line, r.events));
       return r;
     });
     results.push(f);
@@ -483,8 +485,19 @@ export async function run(): Promise<Record<string, unknown>> {
     [single.live.toFixed(0), single.replay.toFixed(0), '>= 5000'],
   ]);
   printTable(`${WATCHERS} watchers on pods, ${FANOUT_RATE} pod creates/s for ${FANOUT_SECONDS}s (after ${WARMUP_SECONDS}s of the same load)`, [
-    ['connections', 'delivered', 'missed', 'p50 ms', 'p99 ms', 'target p99 ms', 'server CPU (cores)', "watchers' CPU (cores)", 'create p50/p99 ms'],
-    ...results.map((f) => [
+    [
+      'connections',
+      'delivered',
+      'missed',
+      'p50 ms',
+      'p99 ms',
+      'target p99 ms',
+      'server CPU (cores)',
+      "watchers' CPU (cores)",
+      'create p50/p99 ms',
+      'bare node server, same connections and events (same run): p50 / p99 ms',
+    ],
+    ...results.map((f, i) => [
       `${SHAPE_NAMES[f.shape]}: ${f.connections}`,
       f.delivered,
       f.missed,
@@ -494,6 +507,7 @@ export async function run(): Promise<Record<string, unknown>> {
       f.serverCpu.toFixed(2),
       f.clientCpu.toFixed(2),
       `${f.createP50.toFixed(1)}/${f.createP99.toFixed(1)}`,
+      `${floors[i].p50.toFixed(1)} / ${floors[i].p99.toFixed(1)}`,
     ]),
   ]);
   const mb = (n: number) => (n / 2 ** 20).toFixed(1);
@@ -537,6 +551,9 @@ export async function run(): Promise<Record<string, unknown>> {
     [`${prefix}fanout_p99_ms`]: Number(f.p99.toFixed(2)),
     [`${prefix}fanout_p50_ms`]: Number(f.p50.toFixed(2)),
     [`${prefix}fanout_missed_events`]: f.missed,
+    // the bare node server's delivery of the same events over the same connections (bench/bare-https.ts)
+    [`${prefix}bare_fanout_p50_ms`]: Number(floor.p50.toFixed(2)),
+    [`${prefix}bare_fanout_p99_ms`]: Number(floor.p99.toFixed(2)),
     // bytes per watcher: the larger of the reading once connected and the one once the events were delivered
     [`${prefix}bytes_per_watcher`]: Math.round(f.bytes),
     [`${prefix}rss_bytes_per_watcher`]: Math.round(f.connected.rss),
@@ -548,7 +565,7 @@ export async function run(): Promise<Record<string, unknown>> {
     [`${prefix}after_events_pods_rss_bytes`]: Math.round(f.pods.rss),
     [`${prefix}after_events_pods_heap_bytes`]: Math.round(f.pods.heap),
     [`${prefix}closed_rss_bytes_per_watcher`]: Math.round(f.closedRss),
-    // the bare node server's (bench/idle-https.ts): idle = once connected, after_events = once it wrote the same events
+    // the bare node server's (bench/bare-https.ts): idle = once connected, after_events = once it wrote the same events
     [`${prefix}idle_bytes_per_watcher`]: Math.round(floor.connected.bytes),
     [`${prefix}bare_after_events_bytes_per_watcher`]: Math.round(floor.afterEvents.bytes),
     [`${prefix}bare_bytes_per_watcher`]: Math.round(floor.bytes),

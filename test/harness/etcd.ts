@@ -15,6 +15,8 @@ export interface EtcdServer {
   endpoint: string;
   /** etcd://<endpoint> */
   url: string;
+  /** the etcd process */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -140,5 +142,5 @@ export async function startEtcd(opts: { timeoutMs?: number } = {}): Promise<Etcd
     await new Promise((r) => setTimeout(r, 100));
   }
   const endpoint = `127.0.0.1:${clientPort}`;
-  return { endpoint, url: `etcd://${endpoint}`, stop };
+  return { endpoint, url: `etcd://${endpoint}`, pid: child.pid!, stop };
 }
