@@ -9,7 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { lookupResource } from '../api/registry.ts';
 import { selectorString } from '../printers/labels.ts';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from '../../lib/selectors.ts';
-import type { WatchFilter } from '../watchcache/cache.ts';
+import type { CachedObject, WatchFilter } from '../watchcache/cache.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
 import type { RestStore, DeleteOptions } from './store.ts';
 import type { WatchServer, WatchSink } from './watch.ts';
@@ -343,22 +343,33 @@ export class ResourceHandler {
       sendJson(ctx.res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: meta, items: result.items.map((o) => withType(r, o)) }, rep);
       return;
     }
-    // items from the cache go out as the JSON it keeps; objects stored with their type meta need no re-encoding
+    // items from the cache go out as the JSON it keeps (objects stored with their type meta need no re-encoding),
+    // written straight into one buffer: no list-sized string is built and then encoded again
     const head = `{"kind":"${r.info.listKind}","apiVersion":"${apiVersionOf(r.info)}","metadata":${JSON.stringify(meta)},"items":[`;
-    const parts: string[] = [head];
     const entries = result.entries;
     const typed = `{"apiVersion":"${apiVersionOf(r.info)}","kind":"${r.info.kind}",`;
+    // per item: the cached object itself, or (a resource stored as another, whose items are converted, or an object
+    // stored without its type) the JSON it goes out as
+    const items: (CachedObject | string)[] = new Array(entries.length);
+    let size = Buffer.byteLength(head) + Math.max(0, entries.length - 1) + 2;
     for (let i = 0; i < entries.length; i++) {
-      if (i > 0) parts.push(',');
-      const json = entries[i].json;
-      // a resource stored as another: its items are converted (result.items), never the stored JSON
-      if (r.view) parts.push(JSON.stringify(result.items[i]));
-      else parts.push(json.startsWith(typed) ? json : JSON.stringify(withType(r, entries[i].obj)));
+      const e = entries[i];
+      const item = r.view ? JSON.stringify(result.items[i]) : e.jsonStartsWith(typed) ? e : JSON.stringify(withType(r, e.obj));
+      items[i] = item;
+      size += typeof item === 'string' ? Buffer.byteLength(item) : item.jsonBytes();
     }
-    parts.push(']}');
-    const text = parts.join('');
-    ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-    ctx.res.end(text);
+    const body = Buffer.allocUnsafe(size);
+    let at = body.write(head);
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0) body[at++] = 0x2c; // ,
+      const item = items[i];
+      at = typeof item === 'string' ? at + body.write(item, at) : item.writeJson(body, at);
+    }
+    body[at++] = 0x5d; // ]
+    body[at++] = 0x7d; // }
+    if (at !== size) throw new Error(`internal error: a list of ${size} bytes was written as ${at}`);
+    ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': size });
+    ctx.res.end(body);
   }
 
   private watchQuery(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation) {

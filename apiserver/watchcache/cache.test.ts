@@ -38,3 +38,30 @@ describe('ResourceCache fan-out', () => {
     assert.deepEqual(replayed[0].obj, a[0].obj);
   });
 });
+
+describe('CachedObject as a list writes it', () => {
+  const cases: [string, string][] = [
+    ['ASCII, stored in skiff\'s layout', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' }, data: { k: 'v' } })],
+    ['non-ASCII, stored in skiff\'s layout', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'default' }, data: { k: 'grüße, 日本, 🚀' } })],
+    ['empty metadata', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} })],
+    ['another layout (resourceVersion in the stored JSON)', JSON.stringify({ metadata: { name: 'c', resourceVersion: '3' }, kind: 'ConfigMap', apiVersion: 'v1', data: { k: 'ü' } })],
+  ];
+  for (const [what, stored] of cases) {
+    it(`writes the same bytes as its JSON: ${what}`, () => {
+      const o = ResourceCache.decode('/registry/configmaps/default/x', stored, 42);
+      const expected = Buffer.from(o.json);
+      assert.equal(o.jsonBytes(), expected.length);
+      const buf = Buffer.alloc(expected.length + 4, 0x2a);
+      assert.equal(o.writeJson(buf, 2), 2 + expected.length);
+      assert.deepEqual(buf.subarray(2, 2 + expected.length), expected);
+      assert.equal(buf.subarray(0, 2).toString() + buf.subarray(2 + expected.length).toString(), '****');
+      assert.equal(JSON.parse(o.json).metadata.resourceVersion, '42');
+      o.seal();
+      assert.equal(o.jsonBytes(), expected.length, 'sealed');
+      const again = Buffer.alloc(expected.length);
+      o.writeJson(again, 0);
+      assert.deepEqual(again, expected);
+      assert.equal(o.jsonStartsWith('{"apiVersion":"v1","kind":"ConfigMap",'), o.json.startsWith('{"apiVersion":"v1","kind":"ConfigMap",'));
+    });
+  }
+});

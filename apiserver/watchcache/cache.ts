@@ -7,6 +7,11 @@ import type { FieldSelector, LabelSelector } from '../../lib/selectors.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+/** the length of `"resourceVersion":"<rev>"` */
+function rvMemberLength(rev: number): number {
+  return 20 + String(rev).length;
+}
+
 /**
  * One object as the cache holds it, never mutated afterwards: its stored JSON, the labels and selectable fields that
  * filtering needs, and its resourceVersion (the store's revision, spliced into the JSON when it is sent). The parsed
@@ -19,6 +24,8 @@ export class CachedObject {
   private text: string;
   /** where "resourceVersion" goes in text: right after the top-level `"metadata":{` */
   private rvAt: number;
+  /** the UTF-8 length of text, once a list has asked (-1 before) */
+  private textBytes = -1;
   readonly labels: Record<string, string> | undefined;
   /** selectable fields for field selectors (set by the owning cache, or on first use) */
   fields?: Record<string, string>;
@@ -62,6 +69,34 @@ export class CachedObject {
   /** the object's JSON, with its resourceVersion */
   get json(): string {
     return this.jsonAt(this.rev);
+  }
+
+  /** whether the object's JSON starts with `prefix` (within its apiVersion, kind and metadata's opening) */
+  jsonStartsWith(prefix: string): boolean {
+    return this.rvAt >= 0 && prefix.length <= this.rvAt ? this.text.startsWith(prefix) : this.json.startsWith(prefix);
+  }
+
+  /** the UTF-8 length of json (what writeJson writes) */
+  jsonBytes(): number {
+    if (this.rvAt < 0) return Buffer.byteLength(this.json);
+    if (this.textBytes < 0) this.textBytes = Buffer.byteLength(this.text);
+    return this.textBytes + rvMemberLength(this.rev) + (this.text.charCodeAt(this.rvAt) === 125 /* } */ ? 0 : 1);
+  }
+
+  /**
+   * writes json into buf at offset as UTF-8, without building the string first (a LIST of thousands of objects goes
+   * out as one buffer); returns the offset after it
+   */
+  writeJson(buf: Buffer, offset: number): number {
+    if (this.rvAt < 0) return offset + buf.write(this.json, offset);
+    const t = this.text;
+    const at = this.rvAt;
+    // text of ASCII alone (as long in bytes as in characters) is copied as Latin-1, the same bytes, and faster
+    if (this.textBytes < 0) this.textBytes = Buffer.byteLength(t);
+    const enc = this.textBytes === t.length ? 'latin1' : 'utf8';
+    offset += buf.write(t.slice(0, at), offset, enc);
+    offset += buf.write(`"resourceVersion":"${this.rev}"${t.charCodeAt(at) === 125 /* } */ ? '' : ','}`, offset, 'latin1');
+    return offset + buf.write(t.slice(at), offset, enc);
   }
 
   /**
