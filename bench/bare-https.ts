@@ -10,7 +10,7 @@
  * (as the fan-out's pods carry the time their create was sent), and answers `delivered`.
  */
 import http2 from 'node:http2';
-import { fork } from 'node:child_process';
+import { fork, type Serializable } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -90,7 +90,7 @@ export interface BareServer {
   pid: number;
   /** the next message the server sends */
   next(): Promise<any>;
-  send(m: unknown): void;
+  send(m: Serializable): void;
   stop(): void;
 }
 
@@ -108,7 +108,7 @@ export async function startBare(pki: string): Promise<BareServer> {
   );
   const next = () => new Promise<any>((resolve) => child.once('message', resolve));
   const { port } = await next();
-  return { port, pid: child.pid!, next, send: (m) => child.send(m as string), stop: () => child.disconnect() };
+  return { port, pid: child.pid!, next, send: (m) => child.send(m), stop: () => child.disconnect() };
 }
 
 if (process.argv[2] === 'serve') serve(process.argv[3], process.argv[4], process.argv[5]);

@@ -7,11 +7,6 @@ import type { FieldSelector, LabelSelector } from '../../lib/selectors.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
-/** the length of `"resourceVersion":"<rev>"` */
-function rvMemberLength(rev: number): number {
-  return 20 + String(rev).length;
-}
-
 /**
  * One object as the cache holds it, never mutated afterwards: its stored JSON, the labels and selectable fields that
  * filtering needs, and its resourceVersion (the store's revision, spliced into the JSON when it is sent). The parsed
@@ -25,7 +20,7 @@ export class CachedObject {
   /** where "resourceVersion" goes in text: right after the top-level `"metadata":{` */
   private rvAt: number;
   /** the UTF-8 length of text, once a list has asked (-1 before) */
-  private textBytes = -1;
+  private utf8Length = -1;
   readonly labels: Record<string, string> | undefined;
   /** selectable fields for field selectors (set by the owning cache, or on first use) */
   fields?: Record<string, string>;
@@ -71,6 +66,16 @@ export class CachedObject {
     return this.jsonAt(this.rev);
   }
 
+  /** the resourceVersion member spliced into text at rvAt (ASCII), with the comma before the next member if any */
+  private rvMember(rev: number): string {
+    return `"resourceVersion":"${rev}"${this.text.charCodeAt(this.rvAt) === 125 /* } */ ? '' : ','}`;
+  }
+
+  private textBytes(): number {
+    if (this.utf8Length < 0) this.utf8Length = Buffer.byteLength(this.text);
+    return this.utf8Length;
+  }
+
   /** whether the object's JSON starts with `prefix` (within its apiVersion, kind and metadata's opening) */
   jsonStartsWith(prefix: string): boolean {
     return this.rvAt >= 0 && prefix.length <= this.rvAt ? this.text.startsWith(prefix) : this.json.startsWith(prefix);
@@ -79,8 +84,7 @@ export class CachedObject {
   /** the UTF-8 length of json (what writeJson writes) */
   jsonBytes(): number {
     if (this.rvAt < 0) return Buffer.byteLength(this.json);
-    if (this.textBytes < 0) this.textBytes = Buffer.byteLength(this.text);
-    return this.textBytes + rvMemberLength(this.rev) + (this.text.charCodeAt(this.rvAt) === 125 /* } */ ? 0 : 1);
+    return this.textBytes() + this.rvMember(this.rev).length;
   }
 
   /**
@@ -92,10 +96,9 @@ export class CachedObject {
     const t = this.text;
     const at = this.rvAt;
     // text of ASCII alone (as long in bytes as in characters) is copied as Latin-1, the same bytes, and faster
-    if (this.textBytes < 0) this.textBytes = Buffer.byteLength(t);
-    const enc = this.textBytes === t.length ? 'latin1' : 'utf8';
+    const enc = this.textBytes() === t.length ? 'latin1' : 'utf8';
     offset += buf.write(t.slice(0, at), offset, enc);
-    offset += buf.write(`"resourceVersion":"${this.rev}"${t.charCodeAt(at) === 125 /* } */ ? '' : ','}`, offset, 'latin1');
+    offset += buf.write(this.rvMember(this.rev), offset, 'latin1');
     return offset + buf.write(t.slice(at), offset, enc);
   }
 
@@ -107,7 +110,7 @@ export class CachedObject {
     if (this.rvAt >= 0) {
       const t = this.text;
       const at = this.rvAt;
-      return `${t.slice(0, at)}"resourceVersion":"${rev}"${t.charCodeAt(at) === 125 /* } */ ? '' : ','}${t.slice(at)}`;
+      return `${t.slice(0, at)}${this.rvMember(rev)}${t.slice(at)}`;
     }
     if (rev === this.rev) return this.parsed !== undefined ? JSON.stringify(this.parsed) : this.text;
     const o = this.obj;
