@@ -1,13 +1,18 @@
 /**
- * The embedded storage driver: a revision log in one SQLite file (WAL mode, fsync on every commit), owned by this
- * process alone. This process is the single writer, so revisions are assigned inside the write transaction from an
- * in-memory counter and watch events are published right after the commit, in revision order, with no gap.
+ * The embedded storage driver: a revision log in one SQLite file (WAL mode), owned by this process alone. This
+ * process is the single writer, so revisions are assigned inside the write transaction from an in-memory counter and
+ * watch events are published in revision order, with no gap.
  *
- * Writes are group-committed: every write queued during one turn of the event loop runs in a single transaction
- * (one fsync), then all of them resolve. Ops inside a batch run in arrival order, so a guarded update sees the
- * effect of an earlier op in the same batch exactly as it would in its own transaction.
+ * Writes are group-committed: every write queued during one turn of the event loop runs in a single transaction,
+ * in arrival order, so a guarded update sees the effect of an earlier op in the same batch exactly as it would in
+ * its own transaction. A write is acknowledged, and its events published, only once the WAL holding it is on disk:
+ * SQLite commits without syncing (synchronous=NORMAL, which still syncs around every checkpoint) and the WAL file is
+ * then fdatasync'd on a libuv thread, one sync at a time covering every transaction committed before it began. The
+ * event loop goes on parsing and committing the next requests while the disk syncs, which a sync inside the commit
+ * (synchronous=FULL) would block. Nothing reads what is not yet on disk: reads wait for the sync covering the
+ * revision they start at and read as of it, and watches replay history only up to the synced revision.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -38,6 +43,8 @@ export interface SqliteOptions {
   checkpointIntervalMs?: number;
   /** most writes committed in one transaction. Default 1000 */
   maxBatch?: number;
+  /** how the WAL file is made durable before writes are acknowledged. Default fs.fdatasync (tests hold or fail it) */
+  syncFile?: (fd: number, done: (err: Error | null) => void) => void;
 }
 
 /** a key greater than every TEXT key: SQLite orders every TEXT value before any BLOB */
@@ -71,6 +78,15 @@ interface Pending {
   op: WriteOp;
   resolve: (r: WriteResult) => void;
   reject: (e: Error) => void;
+}
+
+/** a committed transaction waiting for the WAL sync that makes it durable */
+interface Committed {
+  /** the last revision it assigned */
+  rev: number;
+  batch: Pending[];
+  results: WriteResult[];
+  events: WatchEvent[];
 }
 
 function toKv(r: Row): KeyValue {
@@ -141,6 +157,19 @@ export class SqliteBackend implements Backend {
   private compactDone = 0;
   private queue: Pending[] = [];
   private flushScheduled = false;
+  /** the WAL file, opened after the first commit, synced before writes are acknowledged */
+  private walFd?: number;
+  /** committed, not yet synced: covered by the next sync */
+  private unsynced: Committed[] = [];
+  /** the sync in flight, if any; resolves once its writes are acknowledged */
+  private syncing?: Promise<void>;
+  /** every revision up to this one is on disk */
+  private syncedRev = 0;
+  /** reads waiting for a revision to be on disk */
+  private syncWaiters: { rev: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** set when a WAL sync failed: the store refuses everything from then on */
+  private broken?: UnavailableError;
+  private closing = false;
   private readonly hub = new WatcherHub();
   private compaction: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
@@ -153,6 +182,7 @@ export class SqliteBackend implements Backend {
       compactRetain: options.compactRetain ?? 1000,
       checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
       maxBatch: options.maxBatch ?? 1000,
+      syncFile: options.syncFile ?? fdatasync,
     };
   }
 
@@ -167,10 +197,12 @@ export class SqliteBackend implements Backend {
       db.pragma('locking_mode = EXCLUSIVE');
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new Error(`could not switch to WAL mode (got ${String(mode)})`);
-      db.pragma('synchronous = FULL');
+      // commits do not sync; every write is synced (fdatasync of the WAL) before it is acknowledged, see flush()
+      db.pragma('synchronous = NORMAL');
       db.pragma('journal_size_limit = 67108864');
       ensureSchema(db, this.path);
       this.rev = readLastRevision(db);
+      this.syncedRev = this.rev;
       this.compactRev = readMeta(db, 'compact_rev');
       this.compactDone = Math.min(readMeta(db, 'compact_done'), this.compactRev);
       this.st = prepareAll(db);
@@ -181,6 +213,8 @@ export class SqliteBackend implements Backend {
       throw new UnavailableError(`cannot open the sqlite store at ${this.path}: ${msg}${hint}`, { cause: err });
     }
     this.db = db;
+    this.closing = false;
+    this.broken = undefined;
     this.commitBatch = db.transaction((batch: Pending[], results: WriteResult[], events: WatchEvent[]) => {
       for (const p of batch) results.push(this.apply(p.op, events));
     });
@@ -199,10 +233,19 @@ export class SqliteBackend implements Backend {
     if (!db) return;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    if (this.queue.length > 0) this.flush();
+    // writes already queued are committed, and acknowledged once their sync is done; later ones are refused
+    this.closing = true;
+    while (this.queue.length > 0 || this.syncing) {
+      if (this.queue.length > 0) this.flush();
+      if (this.syncing) await this.syncing;
+    }
+    if (this.db !== db) return;
     this.db = undefined;
-    this.hub.failAll(new UnavailableError(`the sqlite store at ${this.path} was closed`));
+    const closed = new UnavailableError(`the sqlite store at ${this.path} was closed`);
+    this.hub.failAll(closed);
+    for (const w of this.syncWaiters.splice(0)) w.reject(closed);
     await this.compaction.catch(() => undefined);
+    this.closeWal();
     db.close();
   }
 
@@ -221,18 +264,20 @@ export class SqliteBackend implements Backend {
   }
 
   async get(key: string, revision?: number): Promise<{ revision: number; kv?: KeyValue }> {
+    const at = await this.readRevision(revision);
     return this.read(() => {
-      if (!isPinned(revision)) {
+      if (at === undefined) {
         const row = this.st.getLatest.get(key) as Row | undefined;
         return { revision: this.rev, kv: row && toKv(row) };
       }
-      this.checkReadable(revision);
-      const row = this.st.getAt.get(key, revision) as Row | undefined;
-      return { revision, kv: row && !row.deleted ? toKv(row) : undefined };
+      this.checkReadable(at);
+      const row = this.st.getAt.get(key, at) as Row | undefined;
+      return { revision: at, kv: row && !row.deleted ? toKv(row) : undefined };
     });
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    const at = await this.readRevision(opts.revision);
     return this.read(() => {
       const { lo, hi } = keyRange(prefix);
       const after = opts.startAfter !== undefined && opts.startAfter >= lo;
@@ -241,11 +286,11 @@ export class SqliteBackend implements Backend {
       const sqlLimit = limit > 0 ? limit + 1 : -1;
       let rows: Row[];
       let revision: number;
-      if (!isPinned(opts.revision)) {
+      if (at === undefined) {
         revision = this.rev;
         rows = (after ? this.st.listLatestAfter : this.st.listLatestFrom).all(lower, hi, sqlLimit) as Row[];
       } else {
-        revision = opts.revision;
+        revision = at;
         this.checkReadable(revision);
         rows = (after ? this.st.listAtAfter : this.st.listAtFrom).all(lower, hi, revision, sqlLimit) as Row[];
       }
@@ -256,6 +301,8 @@ export class SqliteBackend implements Backend {
   }
 
   async count(prefix: string): Promise<{ revision: number; count: number }> {
+    // a count has no revision to read at: it waits for what is committed to be on disk (writes may follow meanwhile)
+    await this.whenSynced(this.rev);
     return this.read(() => {
       const { lo, hi } = keyRange(prefix);
       const row = this.st.count.get(lo, hi) as { n: number };
@@ -283,12 +330,13 @@ export class SqliteBackend implements Backend {
     };
     if (!this.db) return early(this.closedError());
     if (fromRevision > 0 && fromRevision < this.compactRev) return early(new CompactedError(fromRevision, this.compactRev));
-    const after = fromRevision > 0 ? fromRevision : this.rev;
+    // history comes from the database up to what is on disk; later commits are published when their sync is done
+    const after = fromRevision > 0 ? fromRevision : this.syncedRev;
     const s = this.hub.subscribe(prefix, after, handlers);
-    if (after < this.rev) {
-      // history (after, rev] comes from the database; commits from now on are buffered until it is delivered
+    if (after < this.syncedRev) {
+      // history (after, synced] comes from the database; events published from now on are buffered until it is delivered
       s.replaying = true;
-      const until = this.rev;
+      const until = this.syncedRev;
       setImmediate(() => this.replayStep(s, fromRevision, after, until));
     }
     return { cancel: () => s.detach() };
@@ -298,6 +346,8 @@ export class SqliteBackend implements Backend {
     const run = this.compaction.catch(() => undefined).then(async () => {
       this.open();
       if (revision > this.rev) throw new FutureRevisionError(revision, this.rev);
+      // no read starts below what is on disk (see readRevision)
+      await this.whenSynced(revision);
       if (revision > this.compactRev) {
         // reads below the new floor fail from now on, before any row is removed
         this.st.setMeta.run('compact_rev', revision);
@@ -317,7 +367,7 @@ export class SqliteBackend implements Backend {
   // ---- internals ----
 
   private open(): Database.Database {
-    if (!this.db) throw this.closedError();
+    if (!this.db) throw this.broken ?? this.closedError();
     return this.db;
   }
 
@@ -335,13 +385,32 @@ export class SqliteBackend implements Backend {
     }
   }
 
+  /**
+   * the revision a read is served at, once everything up to it is on disk: the one asked for, or (none asked for)
+   * the latest committed; undefined when that is still the latest, so that the cheaper queries of live rows serve it
+   */
+  private async readRevision(revision: number | undefined): Promise<number | undefined> {
+    const at = isPinned(revision) ? revision : this.rev;
+    if (at > this.syncedRev && at <= this.rev) await this.whenSynced(at);
+    if (isPinned(revision)) return revision;
+    // commits made while waiting are not on disk yet: read as of `at`, unless compaction has passed it since
+    return at === this.rev || at < this.compactRev ? undefined : at;
+  }
+
+  /** resolves once every revision up to rev is on disk (at once when it is) */
+  private whenSynced(rev: number): Promise<void> {
+    if (rev <= this.syncedRev) return Promise.resolve();
+    if (!this.db) return Promise.reject(this.broken ?? this.closedError());
+    return new Promise((resolve, reject) => this.syncWaiters.push({ rev, resolve, reject }));
+  }
+
   private checkReadable(revision: number): void {
     if (revision > this.rev) throw new FutureRevisionError(revision, this.rev);
     if (revision < this.compactRev) throw new CompactedError(revision, this.compactRev);
   }
 
   private enqueue(op: WriteOp): Promise<WriteResult> {
-    if (!this.db) return Promise.reject(this.closedError());
+    if (!this.db || this.closing) return Promise.reject(this.broken ?? this.closedError());
     if (typeof op.key !== 'string' || op.key === '') return Promise.reject(new TypeError('storage key must be a non-empty string'));
     if (op.kind !== 'delete' && typeof op.value !== 'string') return Promise.reject(new TypeError(`value for ${op.key} must be a string`));
     return new Promise((resolve, reject) => {
@@ -353,7 +422,7 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  /** commit queued writes as one transaction, publish their events, then acknowledge them */
+  /** commit queued writes as one transaction; they are acknowledged, and their events published, by the next sync */
   private flush(): void {
     this.flushScheduled = false;
     const batch = this.queue.length <= this.opts.maxBatch ? this.queue : this.queue.slice(0, this.opts.maxBatch);
@@ -364,7 +433,7 @@ export class SqliteBackend implements Backend {
     }
     if (batch.length === 0) return;
     if (!this.db) {
-      for (const p of batch) p.reject(this.closedError());
+      for (const p of batch) p.reject(this.broken ?? this.closedError());
       return;
     }
     const startRev = this.rev;
@@ -378,8 +447,91 @@ export class SqliteBackend implements Backend {
       for (const p of batch) p.reject(e);
       return;
     }
-    this.hub.publish(events);
-    for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);
+    if (this.walFd === undefined && !this.openWal()) {
+      for (const p of batch) p.reject(this.broken!);
+      return;
+    }
+    this.unsynced.push({ rev: this.rev, batch, results, events });
+    if (!this.syncing) this.syncing = this.sync();
+  }
+
+  /** sync the WAL until nothing committed is left unsynced, acknowledging each group once it is on disk */
+  private async sync(): Promise<void> {
+    try {
+      while (this.unsynced.length > 0) {
+        const group = this.unsynced;
+        this.unsynced = [];
+        const err = await new Promise<Error | null>((resolve) => this.opts.syncFile(this.walFd!, resolve));
+        if (err) {
+          this.failStop(`syncing its write-ahead log failed (${err.message})`, err, group);
+          return;
+        }
+        const synced = group[group.length - 1].rev;
+        if (synced > this.syncedRev) this.syncedRev = synced;
+        const events = group.length === 1 ? group[0].events : group.flatMap((c) => c.events);
+        this.hub.publish(events);
+        for (const c of group) for (let i = 0; i < c.batch.length; i++) c.batch[i].resolve(c.results[i]);
+        if (this.syncWaiters.length > 0) {
+          const still: typeof this.syncWaiters = [];
+          for (const w of this.syncWaiters) (w.rev <= this.syncedRev ? w.resolve() : still.push(w));
+          this.syncWaiters = still;
+        }
+      }
+    } finally {
+      this.syncing = undefined;
+    }
+  }
+
+  /** open the WAL file (SQLite creates it with the first commit) and make its directory entry durable */
+  private openWal(): boolean {
+    try {
+      this.walFd = openSync(`${this.path}-wal`, 'r');
+      const dir = openSync(dirname(this.path), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+      return true;
+    } catch (err) {
+      this.failStop(`opening its write-ahead log failed (${(err as Error).message})`, err as Error, []);
+      return false;
+    }
+  }
+
+  private closeWal(): void {
+    if (this.walFd === undefined) return;
+    closeSync(this.walFd);
+    this.walFd = undefined;
+  }
+
+  /**
+   * The disk did not take what was committed: nothing written from here on could be made durable, so the store
+   * stops (as databases do when fsync fails). Waiting writes fail with the reason, watches end, and the API server
+   * reports the store unavailable until it is restarted.
+   */
+  private failStop(what: string, cause: Error, groups: Committed[]): void {
+    const err = new UnavailableError(`the sqlite store at ${this.path} stopped: ${what}; restart skiff once the disk is healthy`, { cause });
+    this.broken = err;
+    const waiting = [...groups, ...this.unsynced];
+    this.unsynced = [];
+    for (const c of waiting) for (const p of c.batch) p.reject(err);
+    for (const w of this.syncWaiters.splice(0)) w.reject(err);
+    const db = this.db;
+    this.db = undefined;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.hub.failAll(err);
+    try {
+      this.closeWal();
+    } catch {
+      // already failing
+    }
+    try {
+      db?.close();
+    } catch {
+      // already failing
+    }
   }
 
   /** one write inside the batch transaction */
@@ -447,7 +599,7 @@ export class SqliteBackend implements Backend {
   }
 
   private periodicCompact(): void {
-    const target = this.rev - this.opts.compactRetain;
+    const target = this.syncedRev - this.opts.compactRetain;
     if (!this.db || target <= this.compactRev) return;
     this.compact(target).catch((err) => {
       process.emitWarning(`periodic compaction of ${this.path} failed: ${(err as Error).message}`);

@@ -189,4 +189,71 @@ describe('sqlite driver', () => {
       assert.ok(plan.some((p) => /^SEARCH/.test(p.detail)), `${name} searches an index: ${plan.map((p) => p.detail).join('; ')}`);
     }
   });
+
+  /** a WAL sync the test completes (or fails) by hand */
+  function heldSyncs() {
+    const held: ((err: Error | null) => void)[] = [];
+    return {
+      held,
+      syncFile: (_fd: number, done: (err: Error | null) => void) => void held.push(done),
+      async next(): Promise<(err: Error | null) => void> {
+        while (held.length === 0) await new Promise((r) => setImmediate(r));
+        return held.shift()!;
+      },
+    };
+  }
+
+  const pending = async <T>(p: Promise<T>): Promise<boolean> => {
+    let settled = false;
+    p.then(() => (settled = true), () => (settled = true));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    return !settled;
+  };
+
+  it('acknowledges a write, publishes it and lets it be read only once its WAL sync is done', async () => {
+    const syncs = heldSyncs();
+    const b = await start({ syncFile: syncs.syncFile });
+    const base = await b.currentRevision();
+    const seen: WatchEvent[] = [];
+    b.watch('/registry/pods/', 0, { onEvents: (evs) => seen.push(...evs), onError: () => undefined });
+    const write = b.create('/registry/pods/a', 'v1');
+    const release = await syncs.next();
+    const read = b.get('/registry/pods/a');
+    const listed = b.list('/registry/pods/');
+    const history = b.watch('/registry/pods/', base, { onEvents: (evs) => seen.push(...evs), onError: () => undefined });
+    assert.ok(await pending(write), 'acknowledged before its sync');
+    assert.ok(await pending(read), 'read before its sync');
+    assert.ok(await pending(listed), 'listed before its sync');
+    assert.equal(seen.length, 0, 'published before its sync');
+    // committed meanwhile: covered by the next sync, not this one
+    const second = b.create('/registry/pods/b', 'v2');
+    release(null);
+    assert.equal((await write).revision, base + 1);
+    assert.equal((await read).kv?.value, 'v1');
+    const l = await listed;
+    assert.deepEqual([l.revision, l.kvs.map((kv) => kv.value)], [base + 1, ['v1']], 'read as of the synced revision');
+    assert.deepEqual(seen.map((e) => e.kv.value), ['v1', 'v1'], 'each watch once, after the sync');
+    assert.ok(await pending(second), 'the later write waits for its own sync');
+    (await syncs.next())(null);
+    assert.equal((await second).revision, base + 2);
+    assert.equal((await b.get('/registry/pods/b')).kv?.value, 'v2');
+    history.cancel();
+  });
+
+  it('a failed WAL sync fails its writes with the reason and stops the store', async () => {
+    const syncs = heldSyncs();
+    const b = await start({ syncFile: syncs.syncFile });
+    let watchErr: Error | undefined;
+    b.watch('/registry/', 0, { onEvents: () => undefined, onError: (e) => (watchErr = e) });
+    const write = b.create('/registry/pods/a', 'v1');
+    const fail = await syncs.next();
+    const read = b.get('/registry/pods/a');
+    fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await assert.rejects(write, (e: Error) => e instanceof UnavailableError && /syncing its write-ahead log failed \(EIO/.test(e.message));
+    await assert.rejects(read, UnavailableError);
+    assert.ok(watchErr instanceof UnavailableError);
+    await assert.rejects(b.create('/registry/pods/b', 'v'), /stopped: syncing its write-ahead log failed/);
+    await assert.rejects(b.get('/registry/pods/b'), /stopped/);
+    await assert.rejects(b.ping(), UnavailableError);
+  });
 });
