@@ -5,7 +5,7 @@
  * Reads of lists come from the watch cache; single-object reads and all writes go to the store.
  */
 import { randomUUID } from 'node:crypto';
-import type { Backend, KeyValue } from '../storage/backend.ts';
+import type { Backend, KeyValue, WriteResult } from '../storage/backend.ts';
 import { CompactedError, FutureRevisionError } from '../storage/backend.ts';
 import type { FieldError } from '../api/field-error.ts';
 import type { Dispatcher } from '../watchcache/dispatcher.ts';
@@ -120,6 +120,21 @@ export class RestStore {
     // what was stored is this object's JSON only when the resource is stored as itself
     if (!r.view) this.encoded.set(obj, s);
     return s;
+  }
+
+  /**
+   * store obj under key through write (a create or a guarded update of its encoded value); the watch cache may take
+   * obj itself for the write's event instead of parsing the value again, so obj stays unchanged until this returns
+   */
+  private async put(r: Resource, key: string, obj: any, write: (value: string) => Promise<WriteResult>): Promise<WriteResult> {
+    const value = this.encode(r, obj);
+    if (r.view) return write(value);
+    this.dispatcher.expect(key, value, obj);
+    try {
+      return await write(value);
+    } finally {
+      this.dispatcher.forget(key, value);
+    }
   }
 
   /** a stored object (e.g. from the watch cache, shared: not changed here) as the resource's clients see it */
@@ -247,7 +262,8 @@ export class RestStore {
     }
     let res;
     try {
-      res = await this.backend.create(storageKey(r, ns, name), this.encode(r, obj));
+      const key = storageKey(r, ns, name);
+      res = await this.put(r, key, obj, (value) => this.backend.create(key, value));
     } catch (e) {
       await release?.();
       throw e;
@@ -318,7 +334,7 @@ export class RestStore {
       const finalize = shouldDeleteDuringUpdate(r, next, cur);
       const res = finalize
         ? await this.backend.delete(key, kv.modRevision)
-        : await this.backend.update(key, this.encode(r, next), kv.modRevision);
+        : await this.put(r, key, next, (value) => this.backend.update(key, value, kv.modRevision));
       if (!res.ok) {
         // someone wrote first: try again on the newer object. A resourceVersion the client asked for is checked
         // against it above (a PUT's stale version is a conflict), while a patch that named none applies again
@@ -463,7 +479,7 @@ export class RestStore {
         if (!md.deletionTimestamp && typeof nmd.generation === 'number' && nmd.generation > 0) nmd.generation++;
         if (deepEqual(next, cur)) return { obj: cur, deleted: false };
         if (opts.dryRun) return { obj: next, deleted: false };
-        const res = await this.backend.update(key, this.encode(r, next), kv.modRevision);
+        const res = await this.put(r, key, next, (value) => this.backend.update(key, value, kv.modRevision));
         if (!res.ok) {
           if (attempt < MAX_UPDATE_RETRIES) continue;
           throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);

@@ -65,3 +65,31 @@ describe('CachedObject as a list writes it', () => {
     });
   }
 });
+
+describe('ResourceCache.fromWritten', () => {
+  it('makes the entry decode would make from the written JSON, and keeps nothing of the written object', () => {
+    const written = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web', namespace: 'prod', labels: { app: 'web', tier: 'é' } },
+      spec: { nodeName: 'n1' },
+      status: { phase: 'Running' },
+    };
+    const value = JSON.stringify(written);
+    const fields = (o: any) => ({ 'spec.nodeName': o.spec.nodeName, 'status.phase': o.status.phase });
+    const viaDecode = new ResourceCache('/registry/pods/', { selectableFields: fields });
+    const viaWritten = new ResourceCache('/registry/pods/', { selectableFields: fields });
+    viaDecode.apply('PUT', ResourceCache.decode('/registry/pods/prod/web', value, 7));
+    viaWritten.apply('PUT', ResourceCache.fromWritten('/registry/pods/prod/web', value, 7, written));
+    const a = viaDecode.get('/registry/pods/prod/web')!;
+    const b = viaWritten.get('/registry/pods/prod/web')!;
+    assert.deepEqual([b.json, b.labels, b.fields, b.namespace, b.name, b.rev], [a.json, a.labels, a.fields, a.namespace, a.name, a.rev]);
+    assert.equal(written.metadata.hasOwnProperty('resourceVersion'), false, 'the written object is not changed');
+    // the writer changes its object afterwards (as a response does): the cache's entry stays as stored
+    written.metadata.labels.app = 'changed';
+    written.spec.nodeName = 'n2';
+    assert.deepEqual(b.labels, { app: 'web', tier: 'é' });
+    assert.equal(b.obj.spec.nodeName, 'n1');
+    assert.equal(viaWritten.list({ labels: parseLabelSelector('app=web'), fields: parseFieldSelector('spec.nodeName=n1') }).items.length, 1);
+  });
+});

@@ -273,6 +273,18 @@ export class ResourceCache {
     return new CachedObject(key, md.namespace ?? '', md.name ?? '', rev, obj, value, hadRv);
   }
 
+  /**
+   * the same for a value this process just encoded from `written` (JSON.stringify without resourceVersion, the object
+   * unchanged since): no parse, and `written` is neither changed nor kept (its labels are copied; its other parts are
+   * only read while the event is applied, before seal())
+   */
+  static fromWritten(key: string, value: string, rev: number, written: any): CachedObject {
+    const md = written.metadata;
+    const metadata = { ...md, resourceVersion: String(rev) };
+    if (md.labels !== undefined) metadata.labels = { ...md.labels };
+    return new CachedObject(key, md.namespace ?? '', md.name ?? '', rev, { ...written, metadata }, value, false);
+  }
+
   /** replace the whole content (initial list or relist); watchers are terminated by the caller */
   reset(objects: CachedObject[], rev: number): void {
     this.items.clear();

@@ -20,6 +20,8 @@ export class Dispatcher {
   ready = false;
   private readyResolvers: (() => void)[] = [];
   onError?: (err: Error) => void;
+  /** writes this process has in flight, by key: their event takes the written object instead of parsing the value */
+  private readonly writing = new Map<string, { value: string; obj: any }>();
 
   constructor(private readonly backend: Backend) {}
 
@@ -41,6 +43,19 @@ export class Dispatcher {
 
   async start(): Promise<void> {
     await this.resync();
+  }
+
+  /**
+   * obj is being written under key as value (its JSON, without resourceVersion) and stays unchanged until forget():
+   * if the store's event for it comes meanwhile, the cache builds its entry from obj instead of parsing value
+   */
+  expect(key: string, value: string, obj: any): void {
+    this.writing.set(key, { value, obj });
+  }
+
+  /** the write of value under key is over (the caller may change its object again) */
+  forget(key: string, value: string): void {
+    if (this.writing.get(key)?.value === value) this.writing.delete(key);
   }
 
   whenReady(): Promise<void> {
@@ -106,7 +121,8 @@ export class Dispatcher {
         const value = ev.type === 'DELETE' ? (ev.prevKv?.value ?? ev.kv.value) : ev.kv.value;
         let cur: CachedObject;
         try {
-          cur = ResourceCache.decode(ev.kv.key, value, rev);
+          const w = ev.type === 'PUT' && this.writing.size > 0 ? this.writing.get(ev.kv.key) : undefined;
+          cur = w !== undefined && w.value === value ? ResourceCache.fromWritten(ev.kv.key, value, rev, w.obj) : ResourceCache.decode(ev.kv.key, value, rev);
         } catch {
           continue; // a value that is not JSON is not ours; never let it break the stream
         }
