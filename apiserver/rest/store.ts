@@ -95,6 +95,8 @@ const MAX_UPDATE_RETRIES = 16;
 export class RestStore {
   /** the stored JSON (without resourceVersion) of objects this store just wrote */
   private readonly encoded = new WeakMap<object, string>();
+  /** whether a namespace (a cached version of it: never changed) is terminating */
+  private readonly nsTerminating = new WeakMap<CachedObject, boolean>();
 
   constructor(
     readonly backend: Backend,
@@ -191,8 +193,13 @@ export class RestStore {
     const nsRes = this.namespaces();
     const nsObj = nsRes.cache.get(storageKey(nsRes, '', ns));
     if (!nsObj) throw notFound('', 'namespaces', ns);
-    const nsNow = nsObj.obj; // parsed from the cache's JSON: once
-    if (nsNow.metadata?.deletionTimestamp || nsNow.status?.phase === 'Terminating') {
+    let terminating = this.nsTerminating.get(nsObj);
+    if (terminating === undefined) {
+      const nsNow = nsObj.obj; // parsed from the cache's JSON: once per version of the namespace
+      terminating = !!nsNow.metadata?.deletionTimestamp || nsNow.status?.phase === 'Terminating';
+      this.nsTerminating.set(nsObj, terminating);
+    }
+    if (terminating) {
       throw forbidden(
         r.info.group,
         r.info.resource,
