@@ -1,6 +1,6 @@
 /** behaviour specific to the embedded driver: batching, persistence, compaction upkeep, locking, query plans */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { fstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -255,5 +255,22 @@ describe('sqlite driver', () => {
     await assert.rejects(b.create('/registry/pods/b', 'v'), /stopped: syncing its write-ahead log failed/);
     await assert.rejects(b.get('/registry/pods/b'), /stopped/);
     await assert.rejects(b.ping(), UnavailableError);
+  });
+
+  it('syncs the WAL file SQLite writes to, through checkpoints and restarts', async () => {
+    for (let round = 0; round < 2; round++) {
+      const synced: number[] = [];
+      const b = await start({ syncFile: (fd, done) => (synced.push(fstatSync(fd).ino), done(null)) });
+      for (let i = 0; i < 3; i++) {
+        await b.create(`/registry/pods/r${round}-${i}`, 'x'.repeat(5000));
+        b.checkpoint();
+        await b.create(`/registry/pods/r${round}-${i}-after`, 'y');
+      }
+      const wal = statSync(`${path}-wal`).ino;
+      assert.equal(synced.length, 6);
+      assert.ok(synced.every((ino) => ino === wal), `every sync went to the WAL file in use (${wal}): ${synced.join(', ')}`);
+      await b.close();
+      open.splice(open.indexOf(b), 1);
+    }
   });
 });
