@@ -240,10 +240,7 @@ export class SqliteBackend implements Backend {
       if (this.syncing) await this.syncing;
     }
     if (this.db !== db) return;
-    this.db = undefined;
-    const closed = new UnavailableError(`the sqlite store at ${this.path} was closed`);
-    this.hub.failAll(closed);
-    for (const w of this.syncWaiters.splice(0)) w.reject(closed);
+    this.stopServing(new UnavailableError(`the sqlite store at ${this.path} was closed`));
     await this.compaction.catch(() => undefined);
     this.closeWal();
     db.close();
@@ -516,12 +513,8 @@ export class SqliteBackend implements Backend {
     const waiting = [...groups, ...this.unsynced];
     this.unsynced = [];
     for (const c of waiting) for (const p of c.batch) p.reject(err);
-    for (const w of this.syncWaiters.splice(0)) w.reject(err);
     const db = this.db;
-    this.db = undefined;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    this.hub.failAll(err);
+    this.stopServing(err);
     try {
       this.closeWal();
     } catch {
@@ -532,6 +525,15 @@ export class SqliteBackend implements Backend {
     } catch {
       // already failing
     }
+  }
+
+  /** no more reads, writes or upkeep: watches and reads waiting for a sync end with err (the caller closes the file) */
+  private stopServing(err: Error): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.db = undefined;
+    this.hub.failAll(err);
+    for (const w of this.syncWaiters.splice(0)) w.reject(err);
   }
 
   /** one write inside the batch transaction */

@@ -194,7 +194,6 @@ describe('sqlite driver', () => {
   function heldSyncs() {
     const held: ((err: Error | null) => void)[] = [];
     return {
-      held,
       syncFile: (_fd: number, done: (err: Error | null) => void) => void held.push(done),
       async next(): Promise<(err: Error | null) => void> {
         while (held.length === 0) await new Promise((r) => setImmediate(r));
