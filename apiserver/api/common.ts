@@ -50,7 +50,12 @@ export function makeStrategy(spec: StrategySpec): Strategy {
       ];
     },
     selectableFields(obj) {
-      return { ...metaFields(obj, spec.namespaced), ...(spec.fields?.(obj) ?? {}) };
+      // the type's fresh record gets the metadata fields (no copy of both into a third: this runs for every write)
+      const f = spec.fields?.(obj);
+      if (!f) return metaFields(obj, spec.namespaced);
+      f['metadata.name'] = String(obj?.metadata?.name ?? '');
+      if (spec.namespaced) f['metadata.namespace'] = String(obj?.metadata?.namespace ?? '');
+      return f;
     },
   };
   if (spec.scaleSelector) strategy.scaleSelector = spec.scaleSelector;

@@ -8,9 +8,9 @@ export type QuantityFormat = 'DecimalSI' | 'BinarySI' | 'DecimalExponent';
 
 export interface Quantity {
   /** the value times 10^9, rounded up (away from zero) below 1n */
-  nanos: bigint;
+  readonly nanos: bigint;
   /** the notation the value was written in; formatting keeps it */
-  format: QuantityFormat;
+  readonly format: QuantityFormat;
 }
 
 export const QUANTITY_REGEX_MSG = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
@@ -37,10 +37,26 @@ function ceilDiv(a: bigint, b: bigint): bigint {
   return (a + b - 1n) / b;
 }
 
+/**
+ * The quantities parsed last, by their text: objects carry the same few ("100m", "128Mi") over and over, and every
+ * write parses each one at least twice (defaulting to the canonical form, validation). Bounded: emptied when full.
+ */
+const parsed = new Map<string, Quantity>();
+const PARSED_MAX = 4096;
+
 /** parse a quantity; throws QuantityParseError on text Kubernetes would refuse */
 export function parseQuantity(input: string | number): Quantity {
   const s = typeof input === 'number' ? String(input) : input;
   if (typeof s !== 'string' || s.length === 0) throw new QuantityParseError(String(input));
+  let q = parsed.get(s);
+  if (q) return q;
+  q = Object.freeze(parseText(s));
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(s, q);
+  return q;
+}
+
+function parseText(s: string): Quantity {
   const m = NUMBER_RE.exec(s);
   if (!m) throw new QuantityParseError(s);
   const [, sign, whole, frac = '', suffix] = m;

@@ -85,6 +85,17 @@ test('quantities parse exactly and format canonically', () => {
   for (const bad of ['', 'abc', '1KB', '1.2.3', 'm', '1 Gi', '1e']) assert.throws(() => parseQuantity(bad), QuantityParseError, bad);
 });
 
+test('quantities parsed again give the same value, and what did not parse fails again', () => {
+  const a = parseQuantity('250m');
+  const b = parseQuantity('250m');
+  assert.deepEqual(b, { nanos: 250_000_000n, format: 'DecimalSI' });
+  assert.ok(Object.isFrozen(a) && Object.isFrozen(b), 'a shared quantity cannot be changed by one of its users');
+  // more distinct texts than the memory holds: every one still parses to its own value
+  for (let i = 0; i < 10_000; i++) assert.equal(milliValue(parseQuantity(`${i}m`)), BigInt(i));
+  assert.equal(milliValue(parseQuantity('250m')), 250n);
+  for (let i = 0; i < 2; i++) assert.throws(() => parseQuantity('1KB'), QuantityParseError);
+});
+
 test('object metadata', () => {
   const s = (errs: any[]) => errs.map(fieldErrorString);
   assert.deepEqual(s(validateObjectMeta({ name: 'ok', namespace: 'default' }, true)), []);
