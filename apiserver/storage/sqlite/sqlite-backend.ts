@@ -390,8 +390,10 @@ export class SqliteBackend implements Backend {
     const at = isPinned(revision) ? revision : this.rev;
     if (at > this.syncedRev && at <= this.rev) await this.whenSynced(at);
     if (isPinned(revision)) return revision;
-    // commits made while waiting are not on disk yet: read as of `at`, unless compaction has passed it since
-    return at === this.rev || at < this.compactRev ? undefined : at;
+    // commits made while waiting are not on disk yet: read as of `at` or, if compaction has passed it since (never
+    // beyond what is on disk), as of the synced revision
+    const read = at < this.compactRev ? this.syncedRev : at;
+    return read === this.rev ? undefined : read;
   }
 
   /** resolves once every revision up to rev is on disk (at once when it is) */
