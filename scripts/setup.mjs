@@ -52,13 +52,21 @@ function say(msg) {
 
 function npmDependencies() {
   const lock = path.join(root, 'package-lock.json');
+  const manifest = path.join(root, 'package.json');
   const marker = path.join(root, 'node_modules', '.package-lock.json');
-  const fresh = existsSync(marker) && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs);
-  if (fresh) return;
-  say('installing npm dependencies (npm install)...');
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  const hasLock = existsSync(lock);
+  const newest = Math.max(statSync(manifest).mtimeMs, hasLock ? statSync(lock).mtimeMs : 0);
+  if (existsSync(marker) && statSync(marker).mtimeMs >= newest) return;
+  // with a lockfile: exactly the versions it pins (npm ci refuses a lockfile that disagrees with package.json)
+  const args = hasLock ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+  say(`installing npm dependencies (npm ${args[0]})...`);
+  const r = spawnSync('npm', args, { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error('[skiff setup] npm could not install the dependencies: see its output above (is the npm registry reachable?)');
+    console.error(
+      hasLock
+        ? '[skiff setup] npm ci could not install the dependencies: see its output above (is the npm registry reachable? if it says package.json and package-lock.json are not in sync, run npm install and commit the lockfile)'
+        : '[skiff setup] npm could not install the dependencies: see its output above (is the npm registry reachable?)',
+    );
     process.exit(1);
   }
 }
