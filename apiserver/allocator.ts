@@ -68,10 +68,18 @@ export class ServiceAllocator {
   async allocateIp(owner: string, wanted?: string): Promise<string> {
     if (wanted) {
       if (!this.inRange(wanted)) {
-        throw new AllocationError('spec.clusterIPs', [wanted], `failed to allocate IP ${wanted}: provided IP is not in the valid range. The range of valid IPs is ${this.serviceCidr}`);
+        throw new AllocationError(
+          'spec.clusterIPs',
+          [wanted],
+          `failed to allocate IP ${wanted}: provided IP is not in the valid range. The range of valid IPs is ${this.serviceCidr}`,
+        );
       }
       if (!(await this.reserve(IP_PREFIX, wanted, owner))) {
-        throw new AllocationError('spec.clusterIPs', [wanted], `failed to allocate IP ${wanted}: provided IP is already allocated`);
+        throw new AllocationError(
+          'spec.clusterIPs',
+          [wanted],
+          `failed to allocate IP ${wanted}: provided IP is already allocated`,
+        );
       }
       return wanted;
     }
@@ -90,7 +98,11 @@ export class ServiceAllocator {
     const [lo, hi] = this.nodePortRange;
     if (wanted) {
       if (wanted < lo || wanted > hi) {
-        throw new AllocationError(field, wanted, `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
+        throw new AllocationError(
+          field,
+          wanted,
+          `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`,
+        );
       }
       if (!(await this.reserve(PORT_PREFIX, String(wanted), owner))) {
         throw new AllocationError(field, wanted, `provided port is already allocated`);
@@ -141,7 +153,8 @@ export class ServiceAllocator {
 
 /** the store hooks that give Services their ClusterIP and NodePorts */
 export function serviceHooks(alloc: ServiceAllocator, invalid: (obj: any, errs: FieldError[]) => Error) {
-  const isService = (r: { info: { group: string; resource: string } }) => r.info.group === '' && r.info.resource === 'services';
+  const isService = (r: { info: { group: string; resource: string } }) =>
+    r.info.group === '' && r.info.resource === 'services';
   const needsNodePorts = (svc: any) => svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer';
 
   async function allocateFor(svc: any, old: any | undefined, dryRun: boolean): Promise<() => Promise<void>> {
@@ -172,7 +185,8 @@ export function serviceHooks(alloc: ServiceAllocator, invalid: (obj: any, errs: 
       }
       if (needsNodePorts(svc)) {
         const oldPorts = new Map<string, number>();
-        for (const p of old?.spec?.ports ?? []) if (p.nodePort) oldPorts.set(`${p.protocol ?? 'TCP'}/${p.port}`, p.nodePort);
+        for (const p of old?.spec?.ports ?? [])
+          if (p.nodePort) oldPorts.set(`${p.protocol ?? 'TCP'}/${p.port}`, p.nodePort);
         for (const [i, p] of (spec.ports ?? []).entries()) {
           const prev = oldPorts.get(`${p.protocol ?? 'TCP'}/${p.port}`);
           if (p.nodePort && p.nodePort === prev) continue;
@@ -180,7 +194,9 @@ export function serviceHooks(alloc: ServiceAllocator, invalid: (obj: any, errs: 
             p.nodePort = prev;
             continue;
           }
-          const port = dryRun ? (p.nodePort ?? 0) : await alloc.allocatePort(owner, p.nodePort || undefined, `spec.ports[${i}].nodePort`);
+          const port = dryRun
+            ? (p.nodePort ?? 0)
+            : await alloc.allocatePort(owner, p.nodePort || undefined, `spec.ports[${i}].nodePort`);
           if (!dryRun) newPorts.push(port);
           if (port) p.nodePort = port;
         }

@@ -127,7 +127,13 @@ export class Discovery {
         resources.push(entry);
         for (const sub of r.subresources) {
           const sk = SUBRESOURCE_KIND[sub];
-          const e: any = { name: `${r.resource}/${sub}`, singularName: '', namespaced: r.namespaced, kind: sk?.kind ?? r.kind, verbs: SUBRESOURCE_VERBS[sub] ?? ['get'] };
+          const e: any = {
+            name: `${r.resource}/${sub}`,
+            singularName: '',
+            namespaced: r.namespaced,
+            kind: sk?.kind ?? r.kind,
+            verbs: SUBRESOURCE_VERBS[sub] ?? ['get'],
+          };
           if (sk?.group) {
             e.group = sk.group;
             e.version = sk.version;
@@ -167,7 +173,11 @@ export class Discovery {
                   const sk = SUBRESOURCE_KIND[sub];
                   return {
                     subresource: sub,
-                    responseKind: { group: sk?.group ?? r.group, version: sk?.version ?? r.version, kind: sk?.kind ?? r.kind },
+                    responseKind: {
+                      group: sk?.group ?? r.group,
+                      version: sk?.version ?? r.version,
+                      kind: sk?.kind ?? r.kind,
+                    },
                     verbs: SUBRESOURCE_VERBS[sub] ?? ['get'],
                   };
                 });

@@ -9,5 +9,8 @@ test('the log check fails while log output piles up unwritten, and says so', asy
   out.writableLength = LOG_BACKLOG_LIMIT + 1;
   const r = await runChecks('livez', [check], false);
   assert.equal(r.ok, false);
-  assert.equal(r.body, `[-]log failed: logging is blocked: ${LOG_BACKLOG_LIMIT + 1} bytes of log output wait to be written\nlivez check failed\n`);
+  assert.equal(
+    r.body,
+    `[-]log failed: logging is blocked: ${LOG_BACKLOG_LIMIT + 1} bytes of log output wait to be written\nlivez check failed\n`,
+  );
 });

@@ -19,7 +19,9 @@ export function storeCheck(backend: Backend): Check {
         try {
           await Promise.race([
             backend.ping(),
-            new Promise((_, rej) => setTimeout(() => rej(new Error('the store did not answer within 2s')), 2000).unref()),
+            new Promise((_, rej) =>
+              setTimeout(() => rej(new Error('the store did not answer within 2s')), 2000).unref(),
+            ),
           ]);
           lastErr = undefined;
         } catch (e) {
@@ -49,7 +51,8 @@ export function logCheck(out: { writableLength: number } = process.stdout): Chec
     name: 'log',
     async run() {
       const waiting = out.writableLength;
-      if (waiting > LOG_BACKLOG_LIMIT) throw new Error(`logging is blocked: ${waiting} bytes of log output wait to be written`);
+      if (waiting > LOG_BACKLOG_LIMIT)
+        throw new Error(`logging is blocked: ${waiting} bytes of log output wait to be written`);
     },
   };
 }
@@ -58,7 +61,11 @@ export function logCheck(out: { writableLength: number } = process.stdout): Chec
 export const BASIC_CHECKS: Check[] = [{ name: 'ping', async run() {} }, logCheck()];
 
 /** runs `checks` for the endpoint named `endpoint` (healthz, livez, readyz), in Kubernetes' words */
-export async function runChecks(endpoint: string, checks: Check[], verbose: boolean): Promise<{ ok: boolean; body: string }> {
+export async function runChecks(
+  endpoint: string,
+  checks: Check[],
+  verbose: boolean,
+): Promise<{ ok: boolean; body: string }> {
   const lines: string[] = [];
   let ok = true;
   for (const c of checks) {

@@ -29,7 +29,13 @@ export function startStream(res: AnyResponse, headers: Record<string, string>): 
 }
 
 /** a plain answer with a known body (the non-resource paths: health, metrics, version, discovery, OpenAPI) */
-export function reply(res: AnyResponse, code: number, contentType: string | undefined, body: string | Buffer, headers?: Record<string, string>): void {
+export function reply(
+  res: AnyResponse,
+  code: number,
+  contentType: string | undefined,
+  body: string | Buffer,
+  headers?: Record<string, string>,
+): void {
   const h: Record<string, string | number> = { ...headers, 'Content-Length': Buffer.byteLength(body) };
   if (contentType) h['Content-Type'] = contentType;
   (res as ServerResponse).writeHead(code, h);

@@ -14,7 +14,9 @@ export class ApiMetrics {
     name: 'apiserver_request_duration_seconds',
     help: 'Response latency distribution in seconds for each verb, group, version, resource and subresource.',
     labelNames: ['verb', 'group', 'version', 'resource', 'subresource'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60],
+    buckets: [
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60,
+    ],
     registers: [this.registry],
   });
   readonly inflight = new client.Gauge({
@@ -50,7 +52,8 @@ export class ApiMetrics {
 
 /** wrap a Backend so that every storage call is timed */
 export function instrumentBackend(b: Backend, m: ApiMetrics): Backend {
-  const timed = <A extends unknown[], R>(op: string, f: (...a: A) => Promise<R>) =>
+  const timed =
+    <A extends unknown[], R>(op: string, f: (...a: A) => Promise<R>) =>
     async (...a: A): Promise<R> => {
       const end = m.storage.startTimer({ operation: op, driver: b.name });
       try {

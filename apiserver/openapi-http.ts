@@ -33,12 +33,21 @@ export class OpenApiEndpoints {
     if (p === '/openapi/v2') {
       const accept = req.headers.accept ?? '';
       if (V2_PROTOBUF_ACCEPT.some((t) => accept.includes(t))) return this.send(req, res, this.docs.v2Protobuf());
-      if (!accept || /application\/json|\*\/\*|application\/\*/.test(accept)) return this.send(req, res, this.docs.v2Json());
+      if (!accept || /application\/json|\*\/\*|application\/\*/.test(accept))
+        return this.send(req, res, this.docs.v2Json());
       reply(
         res,
         406,
         'application/json',
-        JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `only application/json and ${V2_PROTOBUF_ACCEPT[0]} are served`, reason: 'NotAcceptable', code: 406 }),
+        JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: `only application/json and ${V2_PROTOBUF_ACCEPT[0]} are served`,
+          reason: 'NotAcceptable',
+          code: 406,
+        }),
       );
       return;
     }
@@ -53,7 +62,9 @@ export class OpenApiEndpoints {
       const hash = url.searchParams.get('hash') ?? undefined;
       if (hash !== undefined && hash !== doc.hash) {
         const location = `/openapi/v3/${name}?hash=${doc.hash}`;
-        reply(res, 301, 'text/html; charset=utf-8', `<a href="${location}">Moved Permanently</a>.\n\n`, { Location: location });
+        reply(res, 301, 'text/html; charset=utf-8', `<a href="${location}">Moved Permanently</a>.\n\n`, {
+          Location: location,
+        });
         return;
       }
       return this.send(req, res, doc, hash !== undefined);

@@ -89,13 +89,19 @@ export function makePatcher(): Patcher {
         throw badRequest(`error decoding YAML: ${(e as Error).message}`);
       }
       try {
-        validateApplyConfiguration(config, { apiVersion: apiVersionOf(r.info), kind: r.info.kind, name: live?.metadata?.name ?? config?.metadata?.name });
+        validateApplyConfiguration(config, {
+          apiVersion: apiVersionOf(r.info),
+          kind: r.info.kind,
+          name: live?.metadata?.name ?? config?.metadata?.name,
+        });
         // a configuration must fit the type to be applied, whatever the fieldValidation: its fields are tracked by path
         const unknown = unknownFields(config, r.info.definition, resolve, { limit: 1 });
         if (unknown.length > 0) {
           const path = /^unknown field "(.*)"$/.exec(unknown[0])?.[1] ?? unknown[0];
           const meta: { namespace?: string; name?: string } = config.metadata ?? {};
-          throw badRequest(`failed to create typed patch object (${meta.namespace ?? ''}/${meta.name ?? ''}; ${r.info.group}/${r.info.version}, Kind=${r.info.kind}): .${path}: field not declared in schema`);
+          throw badRequest(
+            `failed to create typed patch object (${meta.namespace ?? ''}/${meta.name ?? ''}; ${r.info.group}/${r.info.version}, Kind=${r.info.kind}): .${path}: field not declared in schema`,
+          );
         }
         const res = apply(live, config, {
           manager,
@@ -114,7 +120,9 @@ export function makePatcher(): Patcher {
     },
     trackUpdate(r, old, obj, manager, subresource) {
       try {
-        const tracked = trackUpdate(old, obj, manager, r.info.definition, resolver, rfc3339(), subresource, { resetFields: resetFields(r, subresource) });
+        const tracked = trackUpdate(old, obj, manager, r.info.definition, resolver, rfc3339(), subresource, {
+          resetFields: resetFields(r, subresource),
+        });
         const mf = (tracked as any).metadata?.managedFields;
         if (mf === undefined) delete obj.metadata?.managedFields;
         else (obj.metadata ??= {}).managedFields = mf;

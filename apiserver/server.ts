@@ -104,7 +104,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const prefix = storagePrefix(info);
     const view = viewOf(info);
     let cache = byPrefix.get(prefix);
-    if (view && !cache) throw new Error(`${info.group}/${info.resource} is stored as another resource, which is not served`);
+    if (view && !cache)
+      throw new Error(`${info.group}/${info.resource} is stored as another resource, which is not served`);
     if (!cache) {
       cache = new ResourceCache(prefix, {
         selectableFields: (o) => strategy.selectableFields(o),
@@ -117,10 +118,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const selectable = new Set(Object.keys(strategy.selectableFields({ metadata: {}, spec: {}, status: {} })));
     selectable.add('metadata.name');
     if (info.namespaced) selectable.add('metadata.namespace');
-    resources.set(`${info.group}/${info.version}/${info.resource}`, { info, strategy, prefix, cache, selectable, view, ...resourceTraits(info) });
+    resources.set(`${info.group}/${info.version}/${info.resource}`, {
+      info,
+      strategy,
+      prefix,
+      cache,
+      selectable,
+      view,
+      ...resourceTraits(info),
+    });
   }
   const nsResource = resources.get('/v1/namespaces')!;
-  const invalid = (r: Resource, name: string, errs: FieldError[]) => invalidObject(r.info.kind, name, errs, r.info.group);
+  const invalid = (r: Resource, name: string, errs: FieldError[]) =>
+    invalidObject(r.info.kind, name, errs, r.info.group);
   const allocator = new ServiceAllocator(backend, opts.serviceCidr ?? '10.96.0.0/12');
   const svcResource = resources.get('/v1/services')!;
   const hooks = serviceHooks(allocator, (obj, errs) => invalid(svcResource, obj.metadata?.name ?? '', errs));
@@ -161,10 +171,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     await admitPodServiceAccount(obj, ns, (n, name) => live('/v1/serviceaccounts', n, name));
   };
   const store = new RestStore(backend, dispatcher, invalid, () => nsResource, { ...hooks, admit });
-  const watches = new WatchServer(dispatcher, backend, { onTerminated: (r) => metrics.terminatedWatchers.inc({ resource: r.info.resource }) });
+  const watches = new WatchServer(dispatcher, backend, {
+    onTerminated: (r) => metrics.terminatedWatchers.inc({ resource: r.info.resource }),
+  });
   let pki: Awaited<ReturnType<typeof ensurePki>> | undefined;
   const tokenRequest = (ns: string, name: string, body: any) => {
-    if (!pki) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: 'serviceaccounts' });
+    if (!pki)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
+        kind: 'serviceaccounts',
+      });
     const keys = pki;
     return createTokenRequest(
       {
@@ -210,13 +225,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         pod: (n, name) => identity('/v1/pods', n, name),
         secret: (n, name) => identity('/v1/secrets', n, name),
       });
-    authenticate = makeAuthenticator(tokens, { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki, { validate })] });
+    authenticate = makeAuthenticator(tokens, {
+      tokenAuthenticators: [serviceAccountTokenAuthenticator(pki, { validate })],
+    });
     checkToken = makeTokenCheck(tokens, pki, { apiAudiences: [DEFAULT_ISSUER], validate });
     serverOptions = tlsServerOptions(pki);
   }
 
   // pods/log, exec, attach, portforward go to the pod's node agent, with a client certificate of the cluster CA
-  const kubeletClient = pki ? await issueClientCert(pki, 'kube-apiserver-kubelet-client', ['system:masters']) : undefined;
+  const kubeletClient = pki
+    ? await issueClientCert(pki, 'kube-apiserver-kubelet-client', ['system:masters'])
+    : undefined;
   const nodeProxy = new NodeProxy({
     getPod: (ns, name) => cached('/v1/pods', ns, name),
     getNode: (name) => cached('/v1/nodes', '', name),
@@ -230,7 +249,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const openapi = new OpenApiEndpoints(RESOURCES);
   // liveness does not follow the store: a server that cannot reach it is not ready, but restarting it would not help
   const serving = [storeCheck(backend), cacheCheck(dispatcher)];
-  const checksOf: Record<string, Check[]> = { healthz: [...BASIC_CHECKS, ...serving], livez: BASIC_CHECKS, readyz: [...BASIC_CHECKS, ...serving] };
+  const checksOf: Record<string, Check[]> = {
+    healthz: [...BASIC_CHECKS, ...serving],
+    livez: BASIC_CHECKS,
+    readyz: [...BASIC_CHECKS, ...serving],
+  };
 
   /** the paths that are not resources: health, metrics, version, discovery, OpenAPI; false when none matches */
   const serveNonResource = async (req: AnyRequest, res: AnyResponse, url: URL): Promise<boolean> => {
@@ -267,7 +290,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     if (segs[1] === 'api' && segs.length === 3 && segs[2]) return jsonOr404(res, discovery.resourceList('', segs[2]));
     if (segs[1] === 'apis' && segs.length === 3 && segs[2]) return jsonOr404(res, discovery.group(segs[2]));
-    if (segs[1] === 'apis' && segs.length === 4 && segs[2] && segs[3]) return jsonOr404(res, discovery.resourceList(segs[2], segs[3]));
+    if (segs[1] === 'apis' && segs.length === 4 && segs[2] && segs[3])
+      return jsonOr404(res, discovery.resourceList(segs[2], segs[3]));
     if (p.startsWith('/openapi/')) {
       openapi.serve(req, res, url);
       return true;
@@ -278,13 +302,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   function discoveryReply(req: AnyRequest, res: AnyResponse, core: boolean): void {
     const agg = wantsAggregated(req.headers.accept);
     if (agg) {
-      reply(res, 200, `application/json;g=apidiscovery.k8s.io;v=${agg};as=APIGroupDiscoveryList`, discovery.aggregated(core, agg), { Vary: 'Accept' });
+      reply(
+        res,
+        200,
+        `application/json;g=apidiscovery.k8s.io;v=${agg};as=APIGroupDiscoveryList`,
+        discovery.aggregated(core, agg),
+        { Vary: 'Accept' },
+      );
       return;
     }
     reply(res, 200, JSON_TYPE, core ? discovery.coreVersions() : discovery.groupList(), { Vary: 'Accept' });
   }
   function notFound(res: AnyResponse): void {
-    sendJson(res as http.ServerResponse, 404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
+    sendJson(
+      res as http.ServerResponse,
+      404,
+      new ApiError(404, 'NotFound', 'the server could not find the requested resource').toStatus(),
+    );
   }
   function jsonOr404(res: AnyResponse, body: string | undefined): true {
     if (body === undefined) notFound(res);
@@ -309,7 +343,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const res = response as http.ServerResponse;
     const url = new URL(req.url ?? '/', 'https://localhost');
     const ctx: RequestContext = { req, res, url };
-    if (!HEALTH_PATHS.has(url.pathname) && !url.pathname.startsWith('/healthz/') && !url.pathname.startsWith('/readyz/') && !url.pathname.startsWith('/livez/')) {
+    if (
+      !HEALTH_PATHS.has(url.pathname) &&
+      !url.pathname.startsWith('/healthz/') &&
+      !url.pathname.startsWith('/readyz/') &&
+      !url.pathname.startsWith('/livez/')
+    ) {
       const user = authenticate(req);
       if (!user) {
         sendError(res, unauthorized());
@@ -351,7 +390,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       }
       if (mutating) inflightMutating++;
       else inflightRead++;
-      metrics.inflight.set({ request_kind: mutating ? 'mutating' : 'readOnly' }, mutating ? inflightMutating : inflightRead);
+      metrics.inflight.set(
+        { request_kind: mutating ? 'mutating' : 'readOnly' },
+        mutating ? inflightMutating : inflightRead,
+      );
     }
     let finished = false;
     const done = (code: number) => {
@@ -360,7 +402,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!isWatch) {
         if (mutating) inflightMutating--;
         else inflightRead--;
-        metrics.inflight.set({ request_kind: mutating ? 'mutating' : 'readOnly' }, mutating ? inflightMutating : inflightRead);
+        metrics.inflight.set(
+          { request_kind: mutating ? 'mutating' : 'readOnly' },
+          mutating ? inflightMutating : inflightRead,
+        );
       }
       const labels = {
         verb: ctx.verb ?? req.method ?? 'GET',
@@ -389,7 +434,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         }
       },
       (err) => {
-        if (!(err instanceof ApiError)) log(`internal error on ${req.method} ${url.pathname}: ${(err as Error)?.stack ?? err}`);
+        if (!(err instanceof ApiError))
+          log(`internal error on ${req.method} ${url.pathname}: ${(err as Error)?.stack ?? err}`);
         done(sendError(res, err));
       },
     );
@@ -399,7 +445,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // and HTTP/1.1 (other clients, and the upgrades of exec, attach, port-forward and WebSocket watches)
   const server = opts.insecure
     ? http.createServer(onRequest)
-    : http2.createSecureServer({ ...serverOptions!, allowHTTP1: true, settings: { maxConcurrentStreams: HTTP2_MAX_STREAMS } }, onRequest);
+    : http2.createSecureServer(
+        { ...serverOptions!, allowHTTP1: true, settings: { maxConcurrentStreams: HTTP2_MAX_STREAMS } },
+        onRequest,
+      );
   const timeouts = server as { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number };
   timeouts.keepAliveTimeout = 65_000; // HTTP/1.1 connections
   timeouts.headersTimeout = 66_000;
@@ -439,7 +488,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     dispatcher.stop();
     await rawBackend.close();
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${port} on ${bind} is already in use: stop the program using it, or choose another port with --port or SKIFF_API_PORT`);
+      throw new Error(
+        `port ${port} on ${bind} is already in use: stop the program using it, or choose another port with --port or SKIFF_API_PORT`,
+      );
     }
     throw e;
   }
@@ -451,7 +502,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   let kubeconfigPath: string | undefined;
   if (pki) kubeconfigPath = await writeAdminKubeconfig(opts.dataDir, pki, url);
   // the token node agents join with (skiff agent --server URL --token $(cat <data>/node-token))
-  if (tokens) await writePrivateFile(path.join(opts.dataDir, 'node-token'), (await tokens.ensure('system:node-agent', ['system:nodes'])) + '\n');
+  if (tokens)
+    await writePrivateFile(
+      path.join(opts.dataDir, 'node-token'),
+      (await tokens.ensure('system:node-agent', ['system:nodes'])) + '\n',
+    );
 
   const compactTimer = setInterval(() => void compactOld(backend, log), 5 * 60_000);
   compactTimer.unref();
@@ -476,7 +531,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
 /** the address the kubernetes Service's endpoints name: the bind address when it is a specific one, else the host's */
 function endpointAddress(bind: string): string {
-  if (bind && bind !== '0.0.0.0' && bind !== '::' && !bind.startsWith('127.') && bind !== '::1' && bind.includes('.')) return bind;
+  if (bind && bind !== '0.0.0.0' && bind !== '::' && !bind.startsWith('127.') && bind !== '::1' && bind.includes('.'))
+    return bind;
   return firstAddress();
 }
 
@@ -525,7 +581,12 @@ async function bootstrap(
     try {
       await store.create(svc, 'default', {
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: { clusterIP: allocator.firstIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiPort }], sessionAffinity: 'None', type: 'ClusterIP' },
+        spec: {
+          clusterIP: allocator.firstIp,
+          ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiPort }],
+          sessionAffinity: 'None',
+          type: 'ClusterIP',
+        },
       });
     } catch (e) {
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
@@ -538,7 +599,11 @@ async function bootstrap(
       await upsert(store, resources.get('/v1/endpoints')!, 'default', 'kubernetes', {
         apiVersion: 'v1',
         kind: 'Endpoints',
-        metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+        metadata: {
+          name: 'kubernetes',
+          namespace: 'default',
+          labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+        },
         subsets: [{ addresses: [{ ip: apiAddress }], ports: [{ name: 'https', port: apiPort, protocol: 'TCP' }] }],
       });
       const slices = resources.get('discovery.k8s.io/v1/endpointslices');
@@ -546,7 +611,11 @@ async function bootstrap(
         await upsert(store, slices, 'default', 'kubernetes', {
           apiVersion: 'discovery.k8s.io/v1',
           kind: 'EndpointSlice',
-          metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+          metadata: {
+            name: 'kubernetes',
+            namespace: 'default',
+            labels: { 'kubernetes.io/service-name': 'kubernetes' },
+          },
           addressType: 'IPv4',
           endpoints: [{ addresses: [apiAddress], conditions: { ready: true } }],
           ports: [{ name: 'https', port: apiPort, protocol: 'TCP' }],
@@ -572,7 +641,10 @@ async function bootstrap(
   // the cluster CA for clients in the cluster (node agents check the API server's client certificate against it)
   const cms = resources.get('/v1/configmaps');
   if (caCertPem && cms) {
-    await upsert(store, cms, 'kube-system', 'kube-root-ca.crt', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': caCertPem } });
+    await upsert(store, cms, 'kube-system', 'kube-root-ca.crt', {
+      metadata: { name: 'kube-root-ca.crt' },
+      data: { 'ca.crt': caCertPem },
+    });
   }
 }
 
@@ -584,7 +656,10 @@ async function upsert(store: RestStore, r: Resource, ns: string, name: string, d
     name,
     (cur) => {
       if (!cur) return structuredClone(desired);
-      const next = { ...structuredClone(desired), metadata: { ...cur.metadata, labels: { ...(cur.metadata?.labels ?? {}), ...desired.metadata.labels } } };
+      const next = {
+        ...structuredClone(desired),
+        metadata: { ...cur.metadata, labels: { ...(cur.metadata?.labels ?? {}), ...desired.metadata.labels } },
+      };
       delete next.metadata.resourceVersion;
       return next;
     },

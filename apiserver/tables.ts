@@ -4,5 +4,7 @@ import type { TableRenderer } from './rest/handler.ts';
 
 export function makeTableRenderer(): TableRenderer {
   return (r, objects, listMeta, includeObject) =>
-    toTable(r.info.group, r.info.resource, objects, listMeta as any, { includeObject: includeObject as 'None' | 'Metadata' | 'Object' });
+    toTable(r.info.group, r.info.resource, objects, listMeta as any, {
+      includeObject: includeObject as 'None' | 'Metadata' | 'Object',
+    });
 }

@@ -17,7 +17,16 @@ import { Etcd3 } from 'etcd3';
 import { openBackend } from '../apiserver/storage/index.ts';
 import { startSkiff } from '../test/harness/skiff.ts';
 import { startEtcd } from '../test/harness/etcd.ts';
-import { benchPod, clientFromKubeconfig, cpuSeconds, percentile, pool, printTable, rssMb, type BenchClient } from './client.ts';
+import {
+  benchPod,
+  clientFromKubeconfig,
+  cpuSeconds,
+  percentile,
+  pool,
+  printTable,
+  rssMb,
+  type BenchClient,
+} from './client.ts';
 import { startBare } from './bare-https.ts';
 
 const RAW_OPS = 8000;
@@ -40,7 +49,11 @@ interface Rate {
 }
 
 /** runs fn and reads, per operation, the CPU time this process and each of `pids` spent meanwhile (microseconds) */
-async function measured(n: number, pids: (number | undefined)[], fn: () => Promise<void>): Promise<{ perS: number; clientUs: number; us: (number | undefined)[] }> {
+async function measured(
+  n: number,
+  pids: (number | undefined)[],
+  fn: () => Promise<void>,
+): Promise<{ perS: number; clientUs: number; us: (number | undefined)[] }> {
   const c0 = cpuSeconds(process.pid);
   const p0 = pids.map((p) => (p ? cpuSeconds(p) : 0));
   const t0 = performance.now();
@@ -103,7 +116,11 @@ async function creates(c: BenchClient, n: number, conc: number, prefix: string, 
   const lat: number[] = [];
   const m = await measured(n, pids, () =>
     pool(n, conc, async (i) => {
-      const r = await c.request('POST', '/api/v1/namespaces/default/pods', benchPod(`${prefix}-${i}`, { idx: String(i % 10) }));
+      const r = await c.request(
+        'POST',
+        '/api/v1/namespaces/default/pods',
+        benchPod(`${prefix}-${i}`, { idx: String(i % 10) }),
+      );
       if (r.status !== 201) throw new Error(`create failed: ${r.status} ${r.body.slice(0, 300)}`);
       lat.push(r.ms);
     }),
@@ -156,12 +173,19 @@ async function listRun(): Promise<number> {
     // no controller-manager runs here to give the namespace its default ServiceAccount, which pods need
     await c.request('POST', '/api/v1/namespaces/bench-list/serviceaccounts', { metadata: { name: 'default' } });
     await pool(LIST_PODS, 64, async (i) => {
-      const r = await c.request('POST', '/api/v1/namespaces/bench-list/pods', benchPod(`list-${i}`, { idx: String(i % 10) }));
+      const r = await c.request(
+        'POST',
+        '/api/v1/namespaces/bench-list/pods',
+        benchPod(`list-${i}`, { idx: String(i % 10) }),
+      );
       if (r.status !== 201) throw new Error(`create failed: ${r.status} ${r.body.slice(0, 300)}`);
     });
     const lat: number[] = [];
     for (let i = 0; i < LIST_REPS; i++) {
-      const r = await c.request('GET', '/api/v1/namespaces/bench-list/pods?labelSelector=app%3Dbench%2Cidx%20in%20(1%2C2%2C3%2C4%2C5)');
+      const r = await c.request(
+        'GET',
+        '/api/v1/namespaces/bench-list/pods?labelSelector=app%3Dbench%2Cidx%20in%20(1%2C2%2C3%2C4%2C5)',
+      );
       if (r.status !== 200) throw new Error(`list failed: ${r.status}`);
       if (i === 0) {
         const items = JSON.parse(r.body).items.length;
@@ -190,7 +214,18 @@ export async function run(): Promise<Record<string, unknown>> {
     const ms = (n: number) => n.toFixed(1);
     const us = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(0));
     printTable('Pod creates through the API (about 1.5 KB each) vs raw store puts, same run', [
-      ['backend', 'raw puts/s (c64)', 'API c1/s', 'API c16/s', 'API c64/s', 'ratio c64', 'p50 c16 ms', 'p99 c16 ms', 'p99 c64 ms', 'server RSS MB'],
+      [
+        'backend',
+        'raw puts/s (c64)',
+        'API c1/s',
+        'API c16/s',
+        'API c64/s',
+        'ratio c64',
+        'p50 c16 ms',
+        'p99 c16 ms',
+        'p99 c64 ms',
+        'server RSS MB',
+      ],
       ...(
         [
           ['etcd', rawE, apiE],
@@ -216,7 +251,13 @@ export async function run(): Promise<Record<string, unknown>> {
       ['API creates, etcd', fmt(apiE.c64.perS), us(apiE.c64.etcdUs), us(apiE.c64.serverUs), us(apiE.c64.clientUs)],
       ['raw embedded inserts (in this process)', fmt(rawS.perS), '-', '-', us(rawS.clientUs)],
       ['API creates, embedded', fmt(apiS.c64.perS), '-', us(apiS.c64.serverUs), us(apiS.c64.clientUs)],
-      ['bare node HTTPS server, same creates (no API, no store)', fmt(bare.perS), '-', us(bare.serverUs), us(bare.clientUs)],
+      [
+        'bare node HTTPS server, same creates (no API, no store)',
+        fmt(bare.perS),
+        '-',
+        us(bare.serverUs),
+        us(bare.clientUs),
+      ],
     ]);
     printTable('LIST of 10,000 pods with a label selector (half match), embedded store', [
       ['p99 ms', 'target ms'],
@@ -229,7 +270,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const etcdTarget = rawE.perS * 0.8;
     const etcdBudget = budget(etcdTarget, (apiE.c64.etcdUs ?? 0) + apiE.c64.clientUs);
     const embeddedBudget = budget(rawE.perS, apiS.c64.clientUs);
-    console.log(`\nreference: raw etcd puts at c64 = ${fmt(rawE.perS)}/s; target API >= 80% of it (${fmt(etcdTarget)}/s), embedded >= raw etcd, p99 c16 <= 50 ms`);
+    console.log(
+      `\nreference: raw etcd puts at c64 = ${fmt(rawE.perS)}/s; target API >= 80% of it (${fmt(etcdTarget)}/s), embedded >= raw etcd, p99 c16 <= 50 ms`,
+    );
     console.log(
       `what the targets leave the API server on ${cores} cores, after the CPU etcd and the client were measured to spend per create: ` +
         `etcd target ${fmt(etcdTarget)}/s: ${fmt(etcdBudget)} us per create (measured ${us(apiE.c64.serverUs)}); ` +
@@ -248,15 +291,25 @@ export async function run(): Promise<Record<string, unknown>> {
       create_p99_ms_c16: Number(a.rates[16].p99.toFixed(2)),
       api_creates_per_s_c1: Math.round(a.rates[1].perS),
       api_creates_per_s_c16: Math.round(a.rates[16].perS),
-      raw_cpu_us_per_put: { client: Math.round(raw.clientUs), etcd: raw.etcdUs === undefined ? undefined : Math.round(raw.etcdUs) },
+      raw_cpu_us_per_put: {
+        client: Math.round(raw.clientUs),
+        etcd: raw.etcdUs === undefined ? undefined : Math.round(raw.etcdUs),
+      },
       cpu_us_per_create_c64: cpu(a.c64),
       // the API server CPU per create the target leaves on this machine's cores (see above)
       server_us_per_create_at_target: Math.round(serverBudget),
     });
     return {
       etcd: figures(rawE, apiE, etcdBudget),
-      embedded: { ...figures(rawS, apiS, embeddedBudget), ratio_to_raw_etcd: Number((apiS.rates[64].perS / rawE.perS).toFixed(3)) },
-      bare_https: { creates_per_s: Math.round(bare.perS), server_us_per_create: Math.round(bare.serverUs!), client_us_per_create: Math.round(bare.clientUs) },
+      embedded: {
+        ...figures(rawS, apiS, embeddedBudget),
+        ratio_to_raw_etcd: Number((apiS.rates[64].perS / rawE.perS).toFixed(3)),
+      },
+      bare_https: {
+        creates_per_s: Math.round(bare.perS),
+        server_us_per_create: Math.round(bare.serverUs!),
+        client_us_per_create: Math.round(bare.clientUs),
+      },
       cores,
       list_10k_p99_ms: Number(listP99.toFixed(2)),
     };

@@ -42,7 +42,12 @@ function serve(certFile: string, keyFile: string, caFile: string): void {
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
           const o = JSON.parse(Buffer.concat(chunks).toString());
-          o.metadata = { ...o.metadata, uid: randomUUID(), resourceVersion: String(++rv), creationTimestamp: new Date().toISOString() };
+          o.metadata = {
+            ...o.metadata,
+            uid: randomUUID(),
+            resourceVersion: String(++rv),
+            creationTimestamp: new Date().toISOString(),
+          };
           const body = JSON.stringify(o);
           res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
           res.end(body);

@@ -5,7 +5,12 @@ import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 
 export interface BenchClient {
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: string; ms: number }>;
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: string; ms: number }>;
   agent: https.Agent;
   base: URL;
   close(): void;
@@ -51,7 +56,13 @@ export function clientFromKubeconfig(file: string, maxSockets = 128, server?: st
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c) => chunks.push(c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), ms: performance.now() - t0 }));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                body: Buffer.concat(chunks).toString(),
+                ms: performance.now() - t0,
+              }),
+            );
             res.on('error', reject);
           },
         );

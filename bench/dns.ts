@@ -34,7 +34,9 @@ async function dnsperf(server: string, port: number, file: string): Promise<Resu
   if (!qps) throw new Error(`dnsperf printed no rate:\n${stdout}`);
   const latencies: number[] = [];
   await new Promise<void>((resolve, reject) => {
-    const p = spawn('dnsperf', [...args.slice(0, -2), '-l', String(Math.max(5, Math.floor(SECONDS / 3))), '-v'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn('dnsperf', [...args.slice(0, -2), '-l', String(Math.max(5, Math.floor(SECONDS / 3))), '-v'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let rest = '';
     p.stdout.on('data', (d: Buffer) => {
       const lines = (rest + d.toString()).split('\n');
@@ -50,7 +52,12 @@ async function dnsperf(server: string, port: number, file: string): Promise<Resu
   return { qps, p99Ms: p99 };
 }
 
-async function knot(dir: string, address: string, port: number, records: [string, string][]): Promise<() => Promise<void>> {
+async function knot(
+  dir: string,
+  address: string,
+  port: number,
+  records: [string, string][],
+): Promise<() => Promise<void>> {
   const zone = [
     '$ORIGIN cluster.local.',
     '$TTL 5',
@@ -65,7 +72,13 @@ async function knot(dir: string, address: string, port: number, records: [string
     `server:\n  listen: ${address}@${port}\n  rundir: ${dir}\n  background-workers: 1\nlog:\n  - target: stderr\n    any: error\ndatabase:\n  storage: ${dir}\ntemplate:\n  - id: default\n    storage: ${dir}\nzone:\n  - domain: cluster.local\n    file: cluster.local.zone\n`,
   );
   const p = spawn('knotd', ['-c', path.join(dir, 'knot.conf')], { stdio: 'ignore' });
-  await eventually('knotd answers', async () => (await exec('dig', [`@${address}`, '-p', String(port), '+short', records[0][0]])).stdout.trim() === records[0][1], 10_000, 100);
+  await eventually(
+    'knotd answers',
+    async () =>
+      (await exec('dig', [`@${address}`, '-p', String(port), '+short', records[0][0]])).stdout.trim() === records[0][1],
+    10_000,
+    100,
+  );
   return async () => {
     p.kill('SIGTERM');
     await new Promise((r) => p.once('exit', r));
@@ -75,19 +88,44 @@ async function knot(dir: string, address: string, port: number, records: [string
 export async function run(): Promise<Record<string, unknown>> {
   const suffix = Math.random().toString(36).slice(2, 7);
   const dnsAddress = `169.254.23.${1 + Math.floor(Math.random() * 250)}`;
-  const s = await startSkiff({ agent: true, args: ['--node-name', `dns-bench-${suffix}`, '--bridge', `skd${suffix}`, '--cluster-cidr', '10.199.0.0/16', '--cluster-dns', dnsAddress, '--proxy-mode', 'none', '--disable-scheduler'] });
+  const s = await startSkiff({
+    agent: true,
+    args: [
+      '--node-name',
+      `dns-bench-${suffix}`,
+      '--bridge',
+      `skd${suffix}`,
+      '--cluster-cidr',
+      '10.199.0.0/16',
+      '--cluster-dns',
+      dnsAddress,
+      '--proxy-mode',
+      'none',
+      '--disable-scheduler',
+    ],
+  });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-dns-bench-'));
   let stopKnot: (() => Promise<void>) | undefined;
   try {
     const c = await Client.fromKubeconfig(s.kubeconfig);
     const records: [string, string][] = [];
     for (let i = 0; i < SERVICES; i++) {
-      const svc = await c.create(Services, { apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: 'default' }, spec: { ports: [{ port: 80 }] } } as any);
+      const svc = await c.create(Services, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: `svc-${i}`, namespace: 'default' },
+        spec: { ports: [{ port: 80 }] },
+      } as any);
       records.push([`svc-${i}.default.svc.cluster.local`, (svc as any).spec.clusterIP]);
     }
     c.close();
     const last = records[records.length - 1];
-    await eventually('the agent serves every Service', async () => (await exec('dig', [`@${dnsAddress}`, '+short', last[0]])).stdout.trim() === last[1], 20_000, 100);
+    await eventually(
+      'the agent serves every Service',
+      async () => (await exec('dig', [`@${dnsAddress}`, '+short', last[0]])).stdout.trim() === last[1],
+      20_000,
+      100,
+    );
     const file = path.join(dir, 'queries.txt');
     writeFileSync(file, records.map(([n]) => `${n} A`).join('\n') + '\n');
     const knotAddress = '127.0.0.1';
@@ -100,10 +138,21 @@ export async function run(): Promise<Record<string, unknown>> {
     printTable('cluster DNS', [
       ['server', 'QPS', 'p99 ms', 'vs CoreDNS 33,669 QPS'],
       ['skiff agent', skiff.qps.toFixed(0), skiff.p99Ms.toFixed(2), (skiff.qps / COREDNS_QPS).toFixed(2)],
-      ['Knot DNS 3.2 (same records)', reference.qps.toFixed(0), reference.p99Ms.toFixed(2), (reference.qps / COREDNS_QPS).toFixed(2)],
+      [
+        'Knot DNS 3.2 (same records)',
+        reference.qps.toFixed(0),
+        reference.p99Ms.toFixed(2),
+        (reference.qps / COREDNS_QPS).toFixed(2),
+      ],
       ['ratio skiff / Knot', ratio.toFixed(2), '', ''],
     ]);
-    return { qps: Math.round(skiff.qps), p99_ms: Number(skiff.p99Ms.toFixed(3)), reference_qps: Math.round(reference.qps), ratio: Number(ratio.toFixed(3)), coredns_published_qps: COREDNS_QPS };
+    return {
+      qps: Math.round(skiff.qps),
+      p99_ms: Number(skiff.p99Ms.toFixed(3)),
+      reference_qps: Math.round(reference.qps),
+      ratio: Number(ratio.toFixed(3)),
+      coredns_published_qps: COREDNS_QPS,
+    };
   } finally {
     await stopKnot?.();
     await s.stop();

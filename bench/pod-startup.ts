@@ -61,7 +61,8 @@ function execText(cmd: string, args: string[]): string {
 /** why the benchmark cannot run here, or '' */
 function missing(): string {
   if (process.getuid?.() !== 0) return 'the node agent runs containers: run the benchmark as root';
-  if (!existsSync('/usr/bin/containerd')) return 'containerd is not installed (apt-get install -y containerd runc containernetworking-plugins)';
+  if (!existsSync('/usr/bin/containerd'))
+    return 'containerd is not installed (apt-get install -y containerd runc containernetworking-plugins)';
   if (!existsSync('/bin/busybox')) return 'busybox is not installed (apt-get install -y busybox-static)';
   return '';
 }
@@ -110,7 +111,8 @@ async function startAgent(args: string[]): Promise<AgentProcess> {
   // the first start builds the pause and busybox images (gcc, tar): allow for it
   const deadline = Date.now() + 180_000;
   while (!out.includes('skiff agent: ready')) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`skiff agent exited (code ${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`skiff agent exited (code ${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
     if (Date.now() > deadline) {
       await agent.stop(5000);
       throw new Error(`skiff agent was not ready in 180 s:\n${out}`);
@@ -130,7 +132,11 @@ function repeatedLines(log: string, min: number): [number, string][] {
     if (c) c.n++;
     else counts.set(key, { n: 1, first: line.slice(0, 300) });
   }
-  return [...counts.values()].filter((c) => c.n >= min).sort((x, y) => y.n - x.n).slice(0, 8).map((c) => [c.n, c.first]);
+  return [...counts.values()]
+    .filter((c) => c.n >= min)
+    .sort((x, y) => y.n - x.n)
+    .slice(0, 8)
+    .map((c) => [c.n, c.first]);
 }
 
 /**
@@ -149,7 +155,14 @@ function removeProxyChains(bridge: string): void {
       const m = /^-A (\S+) .*-j (\S+)/.exec(l);
       return m && !mine.has(m[1]) && mine.has(m[2]);
     });
-    const input = [`*${table}`, ...jumps.map((l) => `-D${l.slice(2)}`), ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+    const input = [
+      `*${table}`,
+      ...jumps.map((l) => `-D${l.slice(2)}`),
+      ...chains.map((c) => `:${c} - [0:0]`),
+      ...chains.map((c) => `-X ${c}`),
+      'COMMIT',
+      '',
+    ].join('\n');
     const r = spawnSync('iptables-restore', ['-w', '5', '--noflush'], { input, encoding: 'utf8' });
     if (r.status !== 0) console.log(`(cleanup: could not remove the ${table} chains ${prefix}*: ${r.stderr.trim()})`);
     else console.log(`(cleanup: removed ${chains.length} ${table} chain(s) ${prefix}* the agent left behind)`);
@@ -222,28 +235,33 @@ class ReadyWatch {
   }
 
   private open(): void {
-    this.handle = this.client.watch<KubeObject>(Pods, { namespace: NS, labelSelector: this.selector, resourceVersion: this.rv }, (ev) => {
-      const now = performance.now();
-      if (ev.type === 'ERROR') {
-        this.failure = new Error(`watch of pods failed: ${ev.object?.message ?? JSON.stringify(ev.object)}`);
-        return;
-      }
-      const p = ev.object;
-      if (p.metadata?.resourceVersion) this.rv = p.metadata.resourceVersion;
-      if (ev.type === 'DELETED' || ev.type === 'BOOKMARK') return;
-      const name = p.metadata.name!;
-      if (isScheduled(p) && !this.scheduledAt.has(name)) this.scheduledAt.set(name, now);
-      if (isReady(p) && !this.readyAt.has(name)) {
-        this.readyAt.set(name, now);
-        this.waiters.get(name)?.(now);
-        this.waiters.delete(name);
-      }
-    }, (err) => {
-      if (this.stopped) return;
-      if (this.failure) return;
-      if (err) console.log(`(pod watch ended: ${err.message}; resuming)`);
-      setTimeout(() => !this.stopped && this.open(), 100);
-    });
+    this.handle = this.client.watch<KubeObject>(
+      Pods,
+      { namespace: NS, labelSelector: this.selector, resourceVersion: this.rv },
+      (ev) => {
+        const now = performance.now();
+        if (ev.type === 'ERROR') {
+          this.failure = new Error(`watch of pods failed: ${ev.object?.message ?? JSON.stringify(ev.object)}`);
+          return;
+        }
+        const p = ev.object;
+        if (p.metadata?.resourceVersion) this.rv = p.metadata.resourceVersion;
+        if (ev.type === 'DELETED' || ev.type === 'BOOKMARK') return;
+        const name = p.metadata.name!;
+        if (isScheduled(p) && !this.scheduledAt.has(name)) this.scheduledAt.set(name, now);
+        if (isReady(p) && !this.readyAt.has(name)) {
+          this.readyAt.set(name, now);
+          this.waiters.get(name)?.(now);
+          this.waiters.delete(name);
+        }
+      },
+      (err) => {
+        if (this.stopped) return;
+        if (this.failure) return;
+        if (err) console.log(`(pod watch ended: ${err.message}; resuming)`);
+        setTimeout(() => !this.stopped && this.open(), 100);
+      },
+    );
   }
 
   /** resolves with the moment the pod was first seen Ready */
@@ -337,14 +355,30 @@ async function podPhases(cri: CriClient, node: string, samples: Sample[]): Promi
     const sbAt = nsToMs(sb.created_at);
     const cAt = nsToMs(status.created_at);
     const startedAt = nsToMs(status.started_at);
-    out.push({ toSandbox: sbAt - s.createdWall, toContainer: cAt - sbAt, toStarted: startedAt - cAt, toReady: s.readyWall - startedAt });
+    out.push({
+      toSandbox: sbAt - s.createdWall,
+      toContainer: cAt - sbAt,
+      toStarted: startedAt - cAt,
+      toReady: s.readyWall - startedAt,
+    });
   }
   return out;
 }
 
 function phaseP50(xs: Phases[]): Record<keyof Phases, number> {
-  const one = (k: keyof Phases) => Math.round(percentile(xs.map((x) => x[k]).sort((a, b) => a - b), 50));
-  return { toSandbox: one('toSandbox'), toContainer: one('toContainer'), toStarted: one('toStarted'), toReady: one('toReady') };
+  const one = (k: keyof Phases) =>
+    Math.round(
+      percentile(
+        xs.map((x) => x[k]).sort((a, b) => a - b),
+        50,
+      ),
+    );
+  return {
+    toSandbox: one('toSandbox'),
+    toContainer: one('toContainer'),
+    toStarted: one('toStarted'),
+    toReady: one('toReady'),
+  };
 }
 
 async function createAndTime(client: Client, watch: ReadyWatch, obj: KubeObject): Promise<Sample> {
@@ -352,15 +386,33 @@ async function createAndTime(client: Client, watch: ReadyWatch, obj: KubeObject)
   const created = performance.now();
   const ready = await watch.ready(obj.metadata.name!, 120_000);
   const scheduled = watch.scheduledAt.get(obj.metadata.name!) ?? ready;
-  return { name: obj.metadata.name!, total: Math.max(0, ready - created), scheduled: Math.max(0, scheduled - created), createdWall: wall(created), readyWall: wall(ready) };
+  return {
+    name: obj.metadata.name!,
+    total: Math.max(0, ready - created),
+    scheduled: Math.max(0, scheduled - created),
+    createdWall: wall(created),
+    readyWall: wall(ready),
+  };
 }
 
 /** Deletes every pod of the label at once and waits until the API and the agent's runtime hold none of them. */
 async function deletePods(client: Client, cri: CriClient, selector: string, node: string): Promise<void> {
   const pods = (await client.list<KubeObject>(Pods, { namespace: NS, labelSelector: selector })).items;
-  await Promise.all(pods.map((p) => client.delete(Pods, NS, p.metadata.name!, { gracePeriodSeconds: 0 }).catch(() => undefined)));
-  await eventually('the benchmark pods are gone from the API', async () => (await client.list<KubeObject>(Pods, { namespace: NS, labelSelector: selector })).items.length === 0, 120_000, 200);
-  await eventually('the agent removed the sandboxes of the deleted pods', async () => (await cri.listPodSandbox({ labels: { [MANAGED_BY_NODE]: node } })).length === 0, 120_000, 200);
+  await Promise.all(
+    pods.map((p) => client.delete(Pods, NS, p.metadata.name!, { gracePeriodSeconds: 0 }).catch(() => undefined)),
+  );
+  await eventually(
+    'the benchmark pods are gone from the API',
+    async () => (await client.list<KubeObject>(Pods, { namespace: NS, labelSelector: selector })).items.length === 0,
+    120_000,
+    200,
+  );
+  await eventually(
+    'the agent removed the sandboxes of the deleted pods',
+    async () => (await cri.listPodSandbox({ labels: { [MANAGED_BY_NODE]: node } })).length === 0,
+    120_000,
+    200,
+  );
 }
 
 // ---- direct CRI
@@ -386,14 +438,22 @@ function directSandboxConfig(d: DirectCri, i: number): PodSandboxConfig {
     metadata: { name, uid, namespace: 'bench', attempt: 0 },
     hostname: name,
     log_directory: logDir,
-    dns_config: { servers: [d.clusterDNS], searches: ['bench.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], options: ['ndots:5'] },
+    dns_config: {
+      servers: [d.clusterDNS],
+      searches: ['bench.svc.cluster.local', 'svc.cluster.local', 'cluster.local'],
+      options: ['ndots:5'],
+    },
     port_mappings: [],
     // not the agent's labels: its relist must not take these sandboxes for orphans of its own
     labels: { 'bench.skiff.dev/direct': d.label, 'bench.skiff.dev/name': name, 'bench.skiff.dev/uid': uid },
     annotations: {},
     linux: {
       cgroup_parent: `${d.cgroupRoot}/pod${uid}`,
-      security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' }, supplemental_groups: [], privileged: false },
+      security_context: {
+        namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' },
+        supplemental_groups: [],
+        privileged: false,
+      },
       sysctls: {},
     },
   };
@@ -461,10 +521,22 @@ async function directStart(d: DirectCri, i: number): Promise<{ total: number; ph
       const sbAt = nsToMs((await d.cri.podSandboxStatus(sb)).created_at);
       const cAt = nsToMs(status.created_at);
       const startedAt = nsToMs(status.started_at);
-      return { total: end - t0, phases: { toSandbox: sbAt - wall(t0), toContainer: cAt - sbAt, toStarted: startedAt - cAt, toReady: wall(end) - startedAt } };
+      return {
+        total: end - t0,
+        phases: {
+          toSandbox: sbAt - wall(t0),
+          toContainer: cAt - sbAt,
+          toStarted: startedAt - cAt,
+          toReady: wall(end) - startedAt,
+        },
+      };
     }
-    if (status.state !== 'CONTAINER_CREATED') throw new Error(`direct CRI container ${c.slice(0, 12)} is ${status.state} (${status.reason} ${status.message}), not running`);
-    if (performance.now() - t0 > 60_000) throw new Error(`direct CRI container ${c.slice(0, 12)} did not run within 60 s`);
+    if (status.state !== 'CONTAINER_CREATED')
+      throw new Error(
+        `direct CRI container ${c.slice(0, 12)} is ${status.state} (${status.reason} ${status.message}), not running`,
+      );
+    if (performance.now() - t0 > 60_000)
+      throw new Error(`direct CRI container ${c.slice(0, 12)} did not run within 60 s`);
     await sleep(wait);
   }
 }
@@ -521,12 +593,18 @@ export async function run(): Promise<Record<string, unknown>> {
     });
     console.log(`starting the agent (node ${node}, bridge ${bridge}, cluster CIDR ${clusterCIDR})...`);
     agent = await startAgent([
-      '--kubeconfig', s.kubeconfig,
-      '--data-dir', dir,
-      '--node-name', node,
-      '--bridge', bridge,
-      '--cluster-cidr', clusterCIDR,
-      '--cluster-dns', clusterDNS,
+      '--kubeconfig',
+      s.kubeconfig,
+      '--data-dir',
+      dir,
+      '--node-name',
+      node,
+      '--bridge',
+      bridge,
+      '--cluster-cidr',
+      clusterCIDR,
+      '--cluster-dns',
+      clusterDNS,
       '--stop-pods-on-exit',
       // SKIFF_BENCH_AGENT_ARGS: more agent flags, e.g. --proxy-mode none to see the agent without its service proxy
       ...(process.env.SKIFF_BENCH_AGENT_ARGS ?? '').split(' ').filter(Boolean),
@@ -535,9 +613,15 @@ export async function run(): Promise<Record<string, unknown>> {
     later('the agent', async () => {
       const code = await a.stop();
       if (process.env.SKIFF_BENCH_AGENT_LOG) writeFileSync(process.env.SKIFF_BENCH_AGENT_LOG, a.output());
-      if (code !== 0) console.log(`(the agent exited with code ${code}; its output:\n${a.output().split('\n').slice(-30).join('\n')})`);
+      if (code !== 0)
+        console.log(
+          `(the agent exited with code ${code}; its output:\n${a.output().split('\n').slice(-30).join('\n')})`,
+        );
       const repeated = repeatedLines(a.output(), 5);
-      if (repeated.length) console.log(`messages the agent repeated (count, first line):\n${repeated.map(([n, l]) => `  ${n}x ${l}`).join('\n')}`);
+      if (repeated.length)
+        console.log(
+          `messages the agent repeated (count, first line):\n${repeated.map(([n, l]) => `  ${n}x ${l}`).join('\n')}`,
+        );
     });
 
     const client = await Client.fromKubeconfig(s.kubeconfig, { maxSockets: 64 });
@@ -547,14 +631,22 @@ export async function run(): Promise<Record<string, unknown>> {
     // cleanups run in reverse: the pods go while both clients are open, and before the agent stops
     later('the benchmark pods', async () => {
       await client.delete(Deployments, NS, 'pod-startup', { propagationPolicy: 'Background' }).catch(() => undefined);
-      await deletePods(client, cri, `bench=${label}`, node).catch((e) => console.log(`(cleanup: ${(e as Error).message})`));
+      await deletePods(client, cri, `bench=${label}`, node).catch((e) =>
+        console.log(`(cleanup: ${(e as Error).message})`),
+      );
     });
 
-    await eventually(`node ${node} is Ready`, async () => {
-      const n = await client.get<KubeObject>(Nodes, undefined, node);
-      return (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
-    }, 60_000, 200);
-    if (!(await cri.imageStatus(image))) throw new Error(`the agent did not import ${image}; its output:\n${a.output()}`);
+    await eventually(
+      `node ${node} is Ready`,
+      async () => {
+        const n = await client.get<KubeObject>(Nodes, undefined, node);
+        return (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+      },
+      60_000,
+      200,
+    );
+    if (!(await cri.imageStatus(image)))
+      throw new Error(`the agent did not import ${image}; its output:\n${a.output()}`);
 
     const watch = new ReadyWatch(client, `bench=${label}`);
     await watch.start();
@@ -562,7 +654,9 @@ export async function run(): Promise<Record<string, unknown>> {
 
     // 1a + 2. pods one after another, each followed by the same start sent straight to CRI on the same containerd:
     // alternating, both meet the same machine (whatever else runs on it) and the same runtime state
-    console.log(`${SERIAL} pods one after another, alternating with ${DIRECT} sandbox + container starts directly through CRI...`);
+    console.log(
+      `${SERIAL} pods one after another, alternating with ${DIRECT} sandbox + container starts directly through CRI...`,
+    );
     const serial: Sample[] = [];
     const direct: DirectCri = {
       cri,
@@ -579,7 +673,8 @@ export async function run(): Promise<Record<string, unknown>> {
     let serialPhases: Phases[];
     try {
       for (let i = 0; i < Math.max(SERIAL, DIRECT); i++) {
-        if (i < SERIAL) serial.push(await createAndTime(client, watch, pod(`serial-${i}`, { bench: label, part: 'serial' }, image)));
+        if (i < SERIAL)
+          serial.push(await createAndTime(client, watch, pod(`serial-${i}`, { bench: label, part: 'serial' }, image)));
         if (i < DIRECT) {
           const r = await directStart(direct, i);
           directMs.push(r.total);
@@ -592,7 +687,11 @@ export async function run(): Promise<Record<string, unknown>> {
     }
     // 1b. all at once
     console.log(`${PARALLEL} pods at once...`);
-    const parallel = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => createAndTime(client, watch, pod(`parallel-${i}`, { bench: label, part: 'parallel' }, image))));
+    const parallel = await Promise.all(
+      Array.from({ length: PARALLEL }, (_, i) =>
+        createAndTime(client, watch, pod(`parallel-${i}`, { bench: label, part: 'parallel' }, image)),
+      ),
+    );
     const parallelPhases = await podPhases(cri, node, parallel);
     console.log('deleting them...');
     await deletePods(client, cri, `bench=${label}`, node);
@@ -612,14 +711,22 @@ export async function run(): Promise<Record<string, unknown>> {
     console.log(`a Deployment of ${AT_REST} pods...`);
     const t0 = performance.now();
     await client.create(Deployments, deployment('pod-startup', AT_REST, { bench: label, part: 'rest' }, image));
-    await eventually(`${AT_REST} pods Ready`, async () => {
-      const d = await client.get<KubeObject>(Deployments, NS, 'pod-startup');
-      return d.status?.readyReplicas === AT_REST;
-    }, 300_000, 250);
+    await eventually(
+      `${AT_REST} pods Ready`,
+      async () => {
+        const d = await client.get<KubeObject>(Deployments, NS, 'pod-startup');
+        return d.status?.readyReplicas === AT_REST;
+      },
+      300_000,
+      250,
+    );
     const allReadyS = (performance.now() - t0) / 1000;
     const running = await cri.listContainers({ labels: { [MANAGED_BY_NODE]: node }, state: 'CONTAINER_RUNNING' });
-    if (running.length !== AT_REST) throw new Error(`the runtime runs ${running.length} containers of the node, ${AT_REST} expected`);
-    console.log(`all ${AT_REST} Ready in ${allReadyS.toFixed(1)} s; settling ${SETTLE_MS / 1000} s, then measuring ${WINDOW_MS / 1000} s...`);
+    if (running.length !== AT_REST)
+      throw new Error(`the runtime runs ${running.length} containers of the node, ${AT_REST} expected`);
+    console.log(
+      `all ${AT_REST} Ready in ${allReadyS.toFixed(1)} s; settling ${SETTLE_MS / 1000} s, then measuring ${WINDOW_MS / 1000} s...`,
+    );
     await sleep(SETTLE_MS);
     const containerdPid = Number(readFileSync(path.join(dir, 'containerd', 'containerd.pid'), 'utf8'));
     const [agentUse, containerdUse] = await usageOver([a.pid, containerdPid], WINDOW_MS);
@@ -648,28 +755,88 @@ export async function run(): Promise<Record<string, unknown>> {
       serial_schedule_p50_ms: Math.round(p(sorted(serial.map((x) => x.scheduled)), 50)),
       parallel_schedule_p50_ms: Math.round(p(sorted(parallel.map((x) => x.scheduled)), 50)),
       rest_pods_ready_s: Number(allReadyS.toFixed(1)),
-      phases_p50_ms: { serial: phaseP50(serialPhases), parallel: phaseP50(parallelPhases), direct_cri: phaseP50(directPhases), direct_cri_parallel: phaseP50(directParallelPhases) },
+      phases_p50_ms: {
+        serial: phaseP50(serialPhases),
+        parallel: phaseP50(parallelPhases),
+        direct_cri: phaseP50(directPhases),
+        direct_cri_parallel: phaseP50(directParallelPhases),
+      },
       pods: { serial: SERIAL, parallel: PARALLEL, direct: DIRECT, at_rest: AT_REST },
     };
     const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
-    printTable(`pod-startup: busybox "sleep 3600" pods on one node (skiff agent in its own process, containerd ${execText('containerd', ['--version']).split(' ')[2] ?? ''}, ${os.cpus().length} cores); latency = create call returned -> Ready seen by a watch`, [
-      ['figure', 'value', 'target', 'verdict'],
-      [`serial p50 (${SERIAL} pods, one after another)`, `${fmt(p(serialMs, 50))} ms`, '', ''],
-      ['serial p99', `${fmt(p(serialMs, 99))} ms`, '', ''],
-      [`parallel p50 (${PARALLEL} pods at once)`, `${fmt(p(parallelMs, 50))} ms`, '', ''],
-      ['parallel p99', `${fmt(p(parallelMs, 99))} ms`, `<= ${TARGET.parallelP99Ms} ms`, verdict(p(parallelMs, 99) <= TARGET.parallelP99Ms)],
-      [`direct CRI p50 (sandbox + container to RUNNING, ${DIRECT} serial)`, `${fmt(p(directSorted, 50))} ms`, '', ''],
-      ['ratio serial p50 / direct CRI p50', figures.ratio.toFixed(2), `<= ${TARGET.ratio}`, verdict(figures.ratio <= TARGET.ratio)],
-      [`direct CRI at once p50 / p99 (${PARALLEL} sandbox + container starts)`, `${figures.direct_cri_parallel_p50_ms} / ${figures.direct_cri_parallel_p99_ms} ms`, '', ''],
-      ['ratio parallel p99 / direct CRI at once p99', figures.parallel_ratio.toFixed(2), `<= ${TARGET.ratio}`, verdict(figures.parallel_ratio <= TARGET.ratio)],
-      [`agent RSS with ${AT_REST} pods at rest (max over window)`, `${agentUse.rssMb.toFixed(1)} MB (${agentUse.rssMaxMb.toFixed(1)})`, `<= ${TARGET.rssMb} MB`, verdict(agentUse.rssMaxMb <= TARGET.rssMb)],
-      [`agent CPU with ${AT_REST} pods at rest (${WINDOW_MS / 1000} s)`, `${agentUse.cpuPct.toFixed(2)} % of a core`, `<= ${TARGET.cpuPct} %`, verdict(agentUse.cpuPct <= TARGET.cpuPct)],
-      ['(containerd beside it: RSS / CPU)', `${containerdUse.rssMb.toFixed(1)} MB / ${containerdUse.cpuPct.toFixed(2)} %`, '', ''],
-      ['(create -> bound to the node seen, p50 serial / parallel)', `${figures.serial_schedule_p50_ms} / ${figures.parallel_schedule_p50_ms} ms`, '', ''],
-    ]);
-    const row = (what: string, x: Record<keyof Phases, number>) => [what, x.toSandbox, x.toContainer, x.toStarted, x.toReady];
-    printTable('where the time goes: p50 of each phase (ms), from the runtime\'s own timestamps', [
-      ['start', 'start -> sandbox created', '-> container created', '-> container started', '-> Ready seen (direct: RUNNING seen)'],
+    printTable(
+      `pod-startup: busybox "sleep 3600" pods on one node (skiff agent in its own process, containerd ${execText('containerd', ['--version']).split(' ')[2] ?? ''}, ${os.cpus().length} cores); latency = create call returned -> Ready seen by a watch`,
+      [
+        ['figure', 'value', 'target', 'verdict'],
+        [`serial p50 (${SERIAL} pods, one after another)`, `${fmt(p(serialMs, 50))} ms`, '', ''],
+        ['serial p99', `${fmt(p(serialMs, 99))} ms`, '', ''],
+        [`parallel p50 (${PARALLEL} pods at once)`, `${fmt(p(parallelMs, 50))} ms`, '', ''],
+        [
+          'parallel p99',
+          `${fmt(p(parallelMs, 99))} ms`,
+          `<= ${TARGET.parallelP99Ms} ms`,
+          verdict(p(parallelMs, 99) <= TARGET.parallelP99Ms),
+        ],
+        [`direct CRI p50 (sandbox + container to RUNNING, ${DIRECT} serial)`, `${fmt(p(directSorted, 50))} ms`, '', ''],
+        [
+          'ratio serial p50 / direct CRI p50',
+          figures.ratio.toFixed(2),
+          `<= ${TARGET.ratio}`,
+          verdict(figures.ratio <= TARGET.ratio),
+        ],
+        [
+          `direct CRI at once p50 / p99 (${PARALLEL} sandbox + container starts)`,
+          `${figures.direct_cri_parallel_p50_ms} / ${figures.direct_cri_parallel_p99_ms} ms`,
+          '',
+          '',
+        ],
+        [
+          'ratio parallel p99 / direct CRI at once p99',
+          figures.parallel_ratio.toFixed(2),
+          `<= ${TARGET.ratio}`,
+          verdict(figures.parallel_ratio <= TARGET.ratio),
+        ],
+        [
+          `agent RSS with ${AT_REST} pods at rest (max over window)`,
+          `${agentUse.rssMb.toFixed(1)} MB (${agentUse.rssMaxMb.toFixed(1)})`,
+          `<= ${TARGET.rssMb} MB`,
+          verdict(agentUse.rssMaxMb <= TARGET.rssMb),
+        ],
+        [
+          `agent CPU with ${AT_REST} pods at rest (${WINDOW_MS / 1000} s)`,
+          `${agentUse.cpuPct.toFixed(2)} % of a core`,
+          `<= ${TARGET.cpuPct} %`,
+          verdict(agentUse.cpuPct <= TARGET.cpuPct),
+        ],
+        [
+          '(containerd beside it: RSS / CPU)',
+          `${containerdUse.rssMb.toFixed(1)} MB / ${containerdUse.cpuPct.toFixed(2)} %`,
+          '',
+          '',
+        ],
+        [
+          '(create -> bound to the node seen, p50 serial / parallel)',
+          `${figures.serial_schedule_p50_ms} / ${figures.parallel_schedule_p50_ms} ms`,
+          '',
+          '',
+        ],
+      ],
+    );
+    const row = (what: string, x: Record<keyof Phases, number>) => [
+      what,
+      x.toSandbox,
+      x.toContainer,
+      x.toStarted,
+      x.toReady,
+    ];
+    printTable("where the time goes: p50 of each phase (ms), from the runtime's own timestamps", [
+      [
+        'start',
+        'start -> sandbox created',
+        '-> container created',
+        '-> container started',
+        '-> Ready seen (direct: RUNNING seen)',
+      ],
       row('serial pods (create returned)', figures.phases_p50_ms.serial),
       row('parallel pods (create returned)', figures.phases_p50_ms.parallel),
       row('direct CRI (RunPodSandbox sent)', figures.phases_p50_ms.direct_cri),

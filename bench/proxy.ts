@@ -33,8 +33,23 @@ async function wrk(url: string): Promise<number> {
 
 function fakePort(i: number, endpointSeed = 0): ServicePort {
   const key = `bench/svc-${i}:http/TCP`;
-  const endpoints = [0, 1, 2].map((j) => ({ ip: `10.250.${Math.floor(i / 200)}.${(i % 200) + 1 + j * 0}`, port: 8080 + j + endpointSeed * 10, local: true }));
-  const sp = { key, namespace: 'bench', service: `svc-${i}`, portName: 'http', protocol: 'TCP' as const, clusterIPs: [`10.97.${Math.floor(i / 250)}.${(i % 250) + 1}`], port: 80, externalIPs: [], externalLocal: false, endpoints };
+  const endpoints = [0, 1, 2].map((j) => ({
+    ip: `10.250.${Math.floor(i / 200)}.${(i % 200) + 1 + j * 0}`,
+    port: 8080 + j + endpointSeed * 10,
+    local: true,
+  }));
+  const sp = {
+    key,
+    namespace: 'bench',
+    service: `svc-${i}`,
+    portName: 'http',
+    protocol: 'TCP' as const,
+    clusterIPs: [`10.97.${Math.floor(i / 250)}.${(i % 250) + 1}`],
+    port: 80,
+    externalIPs: [],
+    externalLocal: false,
+    endpoints,
+  };
   return { ...sp, signature: JSON.stringify(sp), id: shortHash(key) };
 }
 
@@ -63,13 +78,42 @@ async function ruleSync(): Promise<{ initialMs: number; changeMs: number }> {
 
 export async function run(): Promise<Record<string, unknown>> {
   const suffix = Math.random().toString(36).slice(2, 7);
-  const s = await startSkiff({ agent: true, args: ['--node-name', `proxy-bench-${suffix}`, '--bridge', `skp${suffix}`, '--cluster-cidr', '10.198.0.0/16', '--cluster-dns', `169.254.24.${1 + Math.floor(Math.random() * 250)}`] });
+  const s = await startSkiff({
+    agent: true,
+    args: [
+      '--node-name',
+      `proxy-bench-${suffix}`,
+      '--bridge',
+      `skp${suffix}`,
+      '--cluster-cidr',
+      '10.198.0.0/16',
+      '--cluster-dns',
+      `169.254.24.${1 + Math.floor(Math.random() * 250)}`,
+    ],
+  });
   const userspace = new UserspaceProxier();
   try {
     const c = await Client.fromKubeconfig(s.kubeconfig);
-    kubectlOk(s.kubeconfig, ['create', 'deployment', 'web', '--image=skiff.local/busybox:1.35', '--', 'sh', '-c', 'echo ok > /tmp/i; exec httpd -f -p 8080 -h /tmp']);
+    kubectlOk(s.kubeconfig, [
+      'create',
+      'deployment',
+      'web',
+      '--image=skiff.local/busybox:1.35',
+      '--',
+      'sh',
+      '-c',
+      'echo ok > /tmp/i; exec httpd -f -p 8080 -h /tmp',
+    ]);
     kubectlOk(s.kubeconfig, ['expose', 'deployment', 'web', '--port=80', '--target-port=8080']);
-    const pod = await eventually('the web pod runs', async () => (await c.list<KubeObject>(Pods, { namespace: 'default', labelSelector: 'app=web' })).items.find((p) => p.status?.containerStatuses?.[0]?.state?.running && p.status.podIP), 60_000, 200);
+    const pod = await eventually(
+      'the web pod runs',
+      async () =>
+        (await c.list<KubeObject>(Pods, { namespace: 'default', labelSelector: 'app=web' })).items.find(
+          (p) => p.status?.containerStatuses?.[0]?.state?.running && p.status.podIP,
+        ),
+      60_000,
+      200,
+    );
     const vip = kubectlOk(s.kubeconfig, ['get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}']);
     await eventually('the VIP answers', async () => (await fetch(`http://${vip}/i`)).ok, 10_000, 100);
     const direct: number[] = [];
@@ -79,7 +123,22 @@ export async function run(): Promise<Record<string, unknown>> {
       viaVip.push(await wrk(`http://${vip}/i`));
     }
     const uvip = `127.66.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
-    await userspace.sync([{ key: 'bench/web:/TCP', namespace: 'bench', service: 'web', portName: '', protocol: 'TCP', clusterIPs: [uvip], port: 80, externalIPs: [], externalLocal: false, endpoints: [{ ip: pod.status.podIP, port: 8080, local: true }], signature: 'x', id: 'X' }]);
+    await userspace.sync([
+      {
+        key: 'bench/web:/TCP',
+        namespace: 'bench',
+        service: 'web',
+        portName: '',
+        protocol: 'TCP',
+        clusterIPs: [uvip],
+        port: 80,
+        externalIPs: [],
+        externalLocal: false,
+        endpoints: [{ ip: pod.status.podIP, port: 8080, local: true }],
+        signature: 'x',
+        id: 'X',
+      },
+    ]);
     const user = await wrk(`http://${uvip}/i`);
     c.close();
     const sync = await ruleSync();

@@ -25,7 +25,11 @@ function deployment(): KubeObject {
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
       template: {
         metadata: { labels: { app: 'rollout-bench' } },
-        spec: { containers: [{ name: 'app', image: 'registry.local/app:1', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+        spec: {
+          containers: [
+            { name: 'app', image: 'registry.local/app:1', resources: { requests: { cpu: '10m', memory: '16Mi' } } },
+          ],
+        },
       },
     },
   };
@@ -38,22 +42,27 @@ function complete(client: Client, since: number, generation: () => number): Prom
       h.stop();
       reject(new Error('the rollout did not complete in 15 minutes'));
     }, 900_000);
-    const h = client.watch(Deployments, { namespace: 'default', fieldSelector: 'metadata.name=bench' }, (ev) => {
-      const d = ev.object;
-      const st = d.status ?? {};
-      if (
-        (st.observedGeneration ?? 0) >= Math.max(generation(), d.metadata.generation ?? 1) &&
-        st.updatedReplicas === REPLICAS &&
-        st.replicas === REPLICAS &&
-        st.availableReplicas === REPLICAS
-      ) {
-        clearTimeout(timer);
-        h.stop();
-        resolve((performance.now() - since) / 1000);
-      }
-    }, (err) => {
-      if (err) reject(err);
-    });
+    const h = client.watch(
+      Deployments,
+      { namespace: 'default', fieldSelector: 'metadata.name=bench' },
+      (ev) => {
+        const d = ev.object;
+        const st = d.status ?? {};
+        if (
+          (st.observedGeneration ?? 0) >= Math.max(generation(), d.metadata.generation ?? 1) &&
+          st.updatedReplicas === REPLICAS &&
+          st.replicas === REPLICAS &&
+          st.availableReplicas === REPLICAS
+        ) {
+          clearTimeout(timer);
+          h.stop();
+          resolve((performance.now() - since) / 1000);
+        }
+      },
+      (err) => {
+        if (err) reject(err);
+      },
+    );
   });
 }
 
@@ -73,16 +82,29 @@ export async function run(): Promise<Record<string, unknown>> {
     // the watch may show the finished first rollout before the new spec: only the new generation counts
     let newGeneration = Infinity;
     const updated = complete(client, t, () => newGeneration);
-    const patched = await client.patch(Deployments, 'default', 'bench', { spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.local/app:2' }] } } } }, 'strategic');
+    const patched = await client.patch(
+      Deployments,
+      'default',
+      'bench',
+      { spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.local/app:2' }] } } } },
+      'strategic',
+    );
     newGeneration = patched.metadata.generation ?? 2;
     const updateToComplete = await updated;
     const rss = rssMb(s.child.pid!);
-    printTable(`rollout: Deployment of ${REPLICAS} on ${NODES} simulated nodes (control plane in one process, 2 cores)`, [
-      ['figure', 'seconds', 'pods per second'],
-      ['apply to all available', applyToAvailable.toFixed(1), (REPLICAS / applyToAvailable).toFixed(0)],
-      ['set image to new revision complete (maxSurge 25%)', updateToComplete.toFixed(1), (REPLICAS / updateToComplete).toFixed(0)],
-      ['server RSS (MB)', rss.toFixed(0), ''],
-    ]);
+    printTable(
+      `rollout: Deployment of ${REPLICAS} on ${NODES} simulated nodes (control plane in one process, 2 cores)`,
+      [
+        ['figure', 'seconds', 'pods per second'],
+        ['apply to all available', applyToAvailable.toFixed(1), (REPLICAS / applyToAvailable).toFixed(0)],
+        [
+          'set image to new revision complete (maxSurge 25%)',
+          updateToComplete.toFixed(1),
+          (REPLICAS / updateToComplete).toFixed(0),
+        ],
+        ['server RSS (MB)', rss.toFixed(0), ''],
+      ],
+    );
     return {
       apply_to_available_s: Number(applyToAvailable.toFixed(2)),
       update_to_complete_s: Number(updateToComplete.toFixed(2)),

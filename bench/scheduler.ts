@@ -23,12 +23,24 @@ function node(i: number): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: `bench-node-${i}`, labels: { 'kubernetes.io/hostname': `bench-node-${i}`, 'topology.kubernetes.io/zone': `zone-${i % 3}` } },
+    metadata: {
+      name: `bench-node-${i}`,
+      labels: { 'kubernetes.io/hostname': `bench-node-${i}`, 'topology.kubernetes.io/zone': `zone-${i % 3}` },
+    },
     spec: {},
     status: {
       capacity: { cpu: '4', memory: '32Gi', pods: '110' },
       allocatable: { cpu: '4', memory: '32Gi', pods: '110' },
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'ready', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'ready',
+          lastHeartbeatTime: new Date().toISOString(),
+          lastTransitionTime: new Date().toISOString(),
+        },
+      ],
       phase: 'Running',
     },
   };
@@ -40,7 +52,15 @@ function pod(name: string): KubeObject {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default', labels: { app: 'sched-bench' } },
-    spec: { containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '100m', memory: '500Mi' }, limits: { cpu: '100m', memory: '500Mi' } } }] },
+    spec: {
+      containers: [
+        {
+          name: 'pause',
+          image: 'registry.k8s.io/pause:3.10',
+          resources: { requests: { cpu: '100m', memory: '500Mi' }, limits: { cpu: '100m', memory: '500Mi' } },
+        },
+      ],
+    },
   };
 }
 
@@ -71,7 +91,8 @@ async function measure(separate: boolean): Promise<Measured> {
     let t = performance.now();
     await pool(NODES, 32, async (i) => {
       const created = await client.create(Nodes, node(i));
-      if (!created.status?.allocatable) await client.update(Nodes, { ...created, status: node(i).status }, { subresource: 'status' });
+      if (!created.status?.allocatable)
+        await client.update(Nodes, { ...created, status: node(i).status }, { subresource: 'status' });
     });
     console.log(`${NODES} nodes registered in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
@@ -79,19 +100,27 @@ async function measure(separate: boolean): Promise<Measured> {
     const created = new Map<string, number>();
     const bound = new Map<string, number>();
     let waiter: { n: number; resolve: () => void } | undefined;
-    const handle = client.watch(Pods, { namespace: 'default' }, (ev) => {
-      const p = ev.object;
-      if ((ev.type === 'ADDED' || ev.type === 'MODIFIED') && p.spec?.nodeName && !bound.has(p.metadata.name!)) {
-        bound.set(p.metadata.name!, performance.now());
-        if (waiter && bound.size >= waiter.n) waiter.resolve();
-      }
-    }, (err) => {
-      if (err) console.error(`bench watch ended: ${err.message}`);
-    });
+    const handle = client.watch(
+      Pods,
+      { namespace: 'default' },
+      (ev) => {
+        const p = ev.object;
+        if ((ev.type === 'ADDED' || ev.type === 'MODIFIED') && p.spec?.nodeName && !bound.has(p.metadata.name!)) {
+          bound.set(p.metadata.name!, performance.now());
+          if (waiter && bound.size >= waiter.n) waiter.resolve();
+        }
+      },
+      (err) => {
+        if (err) console.error(`bench watch ended: ${err.message}`);
+      },
+    );
     const allBound = (n: number, what: string) =>
       new Promise<void>((resolve, reject) => {
         if (bound.size >= n) return resolve();
-        const timer = setTimeout(() => reject(new Error(`${what}: only ${bound.size} of ${n} pods bound after 10 minutes`)), 600_000);
+        const timer = setTimeout(
+          () => reject(new Error(`${what}: only ${bound.size} of ${n} pods bound after 10 minutes`)),
+          600_000,
+        );
         waiter = { n, resolve: () => (clearTimeout(timer), resolve()) };
       });
 
@@ -134,7 +163,17 @@ async function measure(separate: boolean): Promise<Measured> {
     // the same cluster once the burst is over: what a server holding it needs, garbage of the burst collected
     await new Promise((r) => setTimeout(r, 20_000));
     const rssSettled = rssMb(s.child.pid!) + (sched ? rssMb(sched.child.pid!) : 0);
-    return { podsPerS, p50: percentile(lat, 50), p99: percentile(lat, 99), createdPerS: MEASURED_PODS / (createdAllMs / 1000), apiRss: rss, schedRss, heapUsed, rssSettled, peakRss };
+    return {
+      podsPerS,
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      createdPerS: MEASURED_PODS / (createdAllMs / 1000),
+      apiRss: rss,
+      schedRss,
+      heapUsed,
+      rssSettled,
+      peakRss,
+    };
   } finally {
     client.close();
     await sched?.stop();
@@ -147,18 +186,45 @@ export async function run(): Promise<Record<string, unknown>> {
   const own = await measure(true);
   const one = await measure(false);
   const r = (x: number) => x.toFixed(0);
-  printTable(`scheduler: SchedulingBasic, ${NODES} nodes, ${INITIAL_PODS} placed, ${MEASURED_PODS} measured, 2 cores, API server on the same machine`, [
-    ['figure', 'scheduler process', 'all-in-one server', 'reference', 'ratio (process / all-in-one)'],
-    ['pods scheduled per second', r(own.podsPerS), r(one.podsPerS), `${UPSTREAM_THRESHOLD} (upstream CI threshold)`, `${(own.podsPerS / UPSTREAM_THRESHOLD).toFixed(2)} / ${(one.podsPerS / UPSTREAM_THRESHOLD).toFixed(2)}`],
-    ['creation to binding p50 (ms)', r(own.p50), r(one.p50), '', ''],
-    ['creation to binding p99 (ms)', r(own.p99), r(one.p99), '', ''],
-    ['pods created per second (client)', r(own.createdPerS), r(one.createdPerS), '', ''],
-    [`peak RSS while placing the pods, all processes (MB)`, r(own.peakRss), r(one.peakRss), '500 (target)', `${(own.peakRss / 500).toFixed(2)} / ${(one.peakRss / 500).toFixed(2)}`],
-    [`RSS with ${NODES} nodes, ${INITIAL_PODS + MEASURED_PODS} pods, right after the last binding (MB)`, r(own.apiRss + own.schedRss), r(one.apiRss), '500 (target)', `${((own.apiRss + own.schedRss) / 500).toFixed(2)} / ${(one.apiRss / 500).toFixed(2)}`],
-    ['  of which the scheduler process (MB)', r(own.schedRss), '-', '', ''],
-    ['  API server JavaScript heap in use (MB)', r(own.heapUsed), r(one.heapUsed), '', ''],
-    ['RSS 20 s after the burst (MB)', r(own.rssSettled), r(one.rssSettled), '500 (target)', `${(own.rssSettled / 500).toFixed(2)} / ${(one.rssSettled / 500).toFixed(2)}`],
-  ]);
+  printTable(
+    `scheduler: SchedulingBasic, ${NODES} nodes, ${INITIAL_PODS} placed, ${MEASURED_PODS} measured, 2 cores, API server on the same machine`,
+    [
+      ['figure', 'scheduler process', 'all-in-one server', 'reference', 'ratio (process / all-in-one)'],
+      [
+        'pods scheduled per second',
+        r(own.podsPerS),
+        r(one.podsPerS),
+        `${UPSTREAM_THRESHOLD} (upstream CI threshold)`,
+        `${(own.podsPerS / UPSTREAM_THRESHOLD).toFixed(2)} / ${(one.podsPerS / UPSTREAM_THRESHOLD).toFixed(2)}`,
+      ],
+      ['creation to binding p50 (ms)', r(own.p50), r(one.p50), '', ''],
+      ['creation to binding p99 (ms)', r(own.p99), r(one.p99), '', ''],
+      ['pods created per second (client)', r(own.createdPerS), r(one.createdPerS), '', ''],
+      [
+        `peak RSS while placing the pods, all processes (MB)`,
+        r(own.peakRss),
+        r(one.peakRss),
+        '500 (target)',
+        `${(own.peakRss / 500).toFixed(2)} / ${(one.peakRss / 500).toFixed(2)}`,
+      ],
+      [
+        `RSS with ${NODES} nodes, ${INITIAL_PODS + MEASURED_PODS} pods, right after the last binding (MB)`,
+        r(own.apiRss + own.schedRss),
+        r(one.apiRss),
+        '500 (target)',
+        `${((own.apiRss + own.schedRss) / 500).toFixed(2)} / ${(one.apiRss / 500).toFixed(2)}`,
+      ],
+      ['  of which the scheduler process (MB)', r(own.schedRss), '-', '', ''],
+      ['  API server JavaScript heap in use (MB)', r(own.heapUsed), r(one.heapUsed), '', ''],
+      [
+        'RSS 20 s after the burst (MB)',
+        r(own.rssSettled),
+        r(one.rssSettled),
+        '500 (target)',
+        `${(own.rssSettled / 500).toFixed(2)} / ${(one.rssSettled / 500).toFixed(2)}`,
+      ],
+    ],
+  );
   return {
     pods_per_s: Math.round(own.podsPerS),
     bind_p50_ms: Math.round(own.p50),

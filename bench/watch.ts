@@ -15,7 +15,15 @@ import os from 'node:os';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import tls from 'node:tls';
 import { startSkiff } from '../test/harness/skiff.ts';
-import { benchPod, clientFromKubeconfig, cpuSeconds, percentile, pool, printTable, type BenchClient } from './client.ts';
+import {
+  benchPod,
+  clientFromKubeconfig,
+  cpuSeconds,
+  percentile,
+  pool,
+  printTable,
+  type BenchClient,
+} from './client.ts';
 import { startBare } from './bare-https.ts';
 
 const SINGLE_EVENTS = 20_000;
@@ -29,24 +37,34 @@ const SENT_MARK = '"bench.skiff.dev/sent":"';
 /** open a watch; onLine gets each raw JSON line */
 function openWatch(c: BenchClient, path: string, onLine: (line: string) => void): Promise<() => void> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ agent: c.agent, host: c.base.hostname, port: c.base.port, method: 'GET', path, headers: { Accept: 'application/json' } }, (res) => {
-      if (res.statusCode !== 200) {
-        reject(new Error(`watch answered ${res.statusCode}`));
-        return;
-      }
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        buf += d;
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          onLine(buf.slice(0, i));
-          buf = buf.slice(i + 1);
+    const req = https.request(
+      {
+        agent: c.agent,
+        host: c.base.hostname,
+        port: c.base.port,
+        method: 'GET',
+        path,
+        headers: { Accept: 'application/json' },
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          reject(new Error(`watch answered ${res.statusCode}`));
+          return;
         }
-      });
-      res.on('error', () => {});
-      resolve(() => req.destroy());
-    });
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          buf += d;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            onLine(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+          }
+        });
+        res.on('error', () => {});
+        resolve(() => req.destroy());
+      },
+    );
     req.on('error', (e) => reject(e));
     req.end();
   });
@@ -87,10 +105,23 @@ function markScanner(mark: Buffer, onSent: (sentMs: number) => void): (d: Buffer
 }
 
 /** a watcher on its own TLS connection speaking HTTP/1.1: sends the GET itself and scans the chunked answer */
-function openLeanWatch(c: BenchClient, path: string, mark: Buffer, onSent: (sentMs: number) => void): Promise<() => void> {
+function openLeanWatch(
+  c: BenchClient,
+  path: string,
+  mark: Buffer,
+  onSent: (sentMs: number) => void,
+): Promise<() => void> {
   const o = c.agent.options as tls.ConnectionOptions;
   return new Promise((resolve, reject) => {
-    const sock = tls.connect({ host: c.base.hostname, port: Number(c.base.port), ca: o.ca, cert: o.cert, key: o.key, servername: o.servername, ALPNProtocols: ['http/1.1'] });
+    const sock = tls.connect({
+      host: c.base.hostname,
+      port: Number(c.base.port),
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+      servername: o.servername,
+      ALPNProtocols: ['http/1.1'],
+    });
     let head: Buffer | undefined = EMPTY;
     const scan = markScanner(mark, onSent);
     sock.on('secureConnect', () => {
@@ -138,7 +169,13 @@ class Http2Connections {
     if (this.streams++ % this.perConnection === 0) {
       const o = this.c.agent.options as tls.ConnectionOptions;
       // the flow-control windows a Go client advertises: 4 MiB per stream, 1 GiB per connection
-      const s = http2.connect(this.c.base.origin, { ca: o.ca, cert: o.cert, key: o.key, servername: o.servername, settings: { initialWindowSize: 4 << 20 } });
+      const s = http2.connect(this.c.base.origin, {
+        ca: o.ca,
+        cert: o.cert,
+        key: o.key,
+        servername: o.servername,
+        settings: { initialWindowSize: 4 << 20 },
+      });
       s.on('connect', () => s.setLocalWindowSize(1 << 30));
       s.on('error', () => {});
       this.sessions.push(s);
@@ -152,7 +189,12 @@ class Http2Connections {
 }
 
 /** a watcher on a stream of a shared HTTP/2 connection: scans the DATA it receives */
-function openH2Watch(conns: Http2Connections, path: string, mark: Buffer, onSent: (sentMs: number) => void): Promise<() => void> {
+function openH2Watch(
+  conns: Http2Connections,
+  path: string,
+  mark: Buffer,
+  onSent: (sentMs: number) => void,
+): Promise<() => void> {
   return new Promise((resolve, reject) => {
     const st = conns.next().request({ ':path': path, accept: 'application/json' });
     const scan = markScanner(mark, onSent);
@@ -194,7 +236,11 @@ function growth(before: NodeJS.MemoryUsage, after: NodeJS.MemoryUsage): Growth {
 }
 
 /** per watcher, from the growth between two readings less what else grew meanwhile (`less`) */
-function perWatcher(before: NodeJS.MemoryUsage, after: NodeJS.MemoryUsage, less: Growth = { rss: 0, heap: 0 }): MemoryPerWatcher {
+function perWatcher(
+  before: NodeJS.MemoryUsage,
+  after: NodeJS.MemoryUsage,
+  less: Growth = { rss: 0, heap: 0 },
+): MemoryPerWatcher {
   const g = growth(before, after);
   const rss = (g.rss - less.rss) / WATCHERS;
   const heap = (g.heap - less.heap) / WATCHERS;
@@ -241,7 +287,13 @@ interface BareFloor {
  * API server's carry the time their create was sent): what the runtime, its TLS library and HTTP/2 cost before any API
  * server code, read as the API server's figures are: the floor under bytes per watcher and delivery latency.
  */
-async function bareFloor(c: BenchClient, dataDir: string, shape: Shape, line: string, count: number): Promise<BareFloor> {
+async function bareFloor(
+  c: BenchClient,
+  dataDir: string,
+  shape: Shape,
+  line: string,
+  count: number,
+): Promise<BareFloor> {
   const bare = await startBare(path.join(dataDir, 'pki'));
   let stop = () => {};
   try {
@@ -272,7 +324,13 @@ async function bareFloor(c: BenchClient, dataDir: string, shape: Shape, line: st
     if (missing) throw new Error(`the bare server's watchers missed ${missing} of its ${count * WATCHERS} lines`);
     const afterEvents = perWatcher(before, await memory());
     latencies.sort((a, b) => a - b);
-    return { connected, afterEvents, bytes: Math.max(connected.bytes, afterEvents.bytes), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+    return {
+      connected,
+      afterEvents,
+      bytes: Math.max(connected.bytes, afterEvents.bytes),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+    };
   } finally {
     stop();
     bare.stop();
@@ -291,10 +349,18 @@ async function singleWatcher(c: BenchClient): Promise<{ live: number; replay: nu
   const startRv = JSON.parse(start).metadata.resourceVersion;
   const t0 = performance.now();
   await pool(SINGLE_EVENTS, 128, async (i) => {
-    const r = await c.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `cm-${i}` }, data: { i: String(i) } });
+    const r = await c.request('POST', '/api/v1/namespaces/default/configmaps', {
+      metadata: { name: `cm-${i}` },
+      data: { i: String(i) },
+    });
     if (r.status !== 201) {
       const m = await c.request('GET', '/metrics');
-      throw new Error(`create failed: ${r.status} ${r.body.slice(0, 200)} ${m.body.split('\n').filter((l) => l.startsWith('apiserver_current_inflight')).join(' ')}`);
+      throw new Error(
+        `create failed: ${r.status} ${r.body.slice(0, 200)} ${m.body
+          .split('\n')
+          .filter((l) => l.startsWith('apiserver_current_inflight'))
+          .join(' ')}`,
+      );
     }
   });
   const deadline = Date.now() + 30_000;
@@ -345,7 +411,13 @@ interface FanoutResult {
   events: number;
 }
 
-async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: Shape, ns: string): Promise<FanoutResult> {
+async function fanout(
+  c: BenchClient,
+  pid: number,
+  memoryReport: string,
+  shape: Shape,
+  ns: string,
+): Promise<FanoutResult> {
   // retained memory: the server's figures after a full collection (SIGUSR2 under --expose-gc writes them to a file),
   // before and after the watchers are open, so that garbage of the TLS handshakes does not count as the watchers', and
   // again once the events have been delivered (what a watcher holds once data has flowed through it: buffers grown,
@@ -380,11 +452,17 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
   const counts = new Array<number>(WATCHERS).fill(0);
   // events of pods written before `measuredFrom` are the warm-up's: delivered, not counted
   let measuredFrom = Infinity;
-  const watchers = await openWatchers(c, shape, `/api/v1/namespaces/${ns}/pods?watch=1&resourceVersion=0`, Buffer.from(SENT_MARK), (w, sent) => {
-    if (sent < measuredFrom) return;
-    latencies.push(performance.timeOrigin + performance.now() - sent);
-    counts[w]++;
-  });
+  const watchers = await openWatchers(
+    c,
+    shape,
+    `/api/v1/namespaces/${ns}/pods?watch=1&resourceVersion=0`,
+    Buffer.from(SENT_MARK),
+    (w, sent) => {
+      if (sent < measuredFrom) return;
+      latencies.push(performance.timeOrigin + performance.now() - sent);
+      counts[w]++;
+    },
+  );
   await new Promise((r) => setTimeout(r, 1000));
   const connected = perWatcher(before, await settled());
   // pods written at the benchmark's rate, each carrying the time its create was sent
@@ -401,7 +479,10 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
     }
     const answers = await Promise.all(writes);
     const failed = answers.filter((r) => r.status !== 201);
-    if (failed.length) throw new Error(`${failed.length} of ${count} pod creates failed, e.g. ${failed[0].status} ${failed[0].body.slice(0, 300)}`);
+    if (failed.length)
+      throw new Error(
+        `${failed.length} of ${count} pod creates failed, e.g. ${failed[0].status} ${failed[0].body.slice(0, 300)}`,
+      );
     return answers.map((r) => r.ms).sort((a, b) => a - b);
   };
   // warm-up: the same load for a while first, so that the figures are those of a running server and watchers, not
@@ -426,7 +507,8 @@ async function fanout(c: BenchClient, pid: number, memoryReport: string, shape: 
   const missed = counts.reduce((a, n) => a + (total - n), 0);
   latencies.sort((a, b) => a - b);
   const sample = await c.request('GET', `/api/v1/namespaces/${ns}/pods/f-0`);
-  if (sample.status !== 200) throw new Error(`reading a fan-out pod failed: ${sample.status} ${sample.body.slice(0, 300)}`);
+  if (sample.status !== 200)
+    throw new Error(`reading a fan-out pod failed: ${sample.status} ${sample.body.slice(0, 300)}`);
   return {
     shape,
     connections: watchers.connections,
@@ -454,11 +536,18 @@ const SHAPE_NAMES: Record<Shape, string> = {
 };
 
 /** a fresh API server for each part, so that one part's garbage and freed memory do not blur the next one's figures */
-async function withServer<T>(fn: (c: BenchClient, pid: number, dataDir: string, memoryReport: string) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  fn: (c: BenchClient, pid: number, dataDir: string, memoryReport: string) => Promise<T>,
+): Promise<T> {
   // the API server alone: in the all-in-one server the scheduler would also write a status to each pod (no node fits)
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-watch-'));
   const memoryReport = path.join(dataDir, 'memory.json');
-  const s = await startSkiff({ command: 'apiserver', dataDir, nodeArgs: ['--expose-gc'], env: { SKIFF_MEMORY_REPORT: memoryReport } });
+  const s = await startSkiff({
+    command: 'apiserver',
+    dataDir,
+    nodeArgs: ['--expose-gc'],
+    env: { SKIFF_MEMORY_REPORT: memoryReport },
+  });
   const c = clientFromKubeconfig(s.kubeconfig, WATCHERS + 200);
   try {
     return await fn(c, s.child.pid!, s.dataDir, memoryReport);
@@ -486,32 +575,35 @@ export async function run(): Promise<Record<string, unknown>> {
     ['live events/s (writes as fast as the API takes them)', 'replay events/s (from a past resourceVersion)', 'target'],
     [single.live.toFixed(0), single.replay.toFixed(0), '>= 5000'],
   ]);
-  printTable(`${WATCHERS} watchers on pods, ${FANOUT_RATE} pod creates/s for ${FANOUT_SECONDS}s (after ${WARMUP_SECONDS}s of the same load)`, [
+  printTable(
+    `${WATCHERS} watchers on pods, ${FANOUT_RATE} pod creates/s for ${FANOUT_SECONDS}s (after ${WARMUP_SECONDS}s of the same load)`,
     [
-      'connections',
-      'delivered',
-      'missed',
-      'p50 ms',
-      'p99 ms',
-      'target p99 ms',
-      'server CPU (cores)',
-      "watchers' CPU (cores)",
-      'create p50/p99 ms',
-      'bare node server, same connections and events (same run): p50 / p99 ms',
+      [
+        'connections',
+        'delivered',
+        'missed',
+        'p50 ms',
+        'p99 ms',
+        'target p99 ms',
+        'server CPU (cores)',
+        "watchers' CPU (cores)",
+        'create p50/p99 ms',
+        'bare node server, same connections and events (same run): p50 / p99 ms',
+      ],
+      ...results.map((f, i) => [
+        `${SHAPE_NAMES[f.shape]}: ${f.connections}`,
+        f.delivered,
+        f.missed,
+        f.p50.toFixed(1),
+        f.p99.toFixed(1),
+        '100',
+        f.serverCpu.toFixed(2),
+        f.clientCpu.toFixed(2),
+        `${f.createP50.toFixed(1)}/${f.createP99.toFixed(1)}`,
+        `${floors[i].p50.toFixed(1)} / ${floors[i].p99.toFixed(1)}`,
+      ]),
     ],
-    ...results.map((f, i) => [
-      `${SHAPE_NAMES[f.shape]}: ${f.connections}`,
-      f.delivered,
-      f.missed,
-      f.p50.toFixed(1),
-      f.p99.toFixed(1),
-      '100',
-      f.serverCpu.toFixed(2),
-      f.clientCpu.toFixed(2),
-      `${f.createP50.toFixed(1)}/${f.createP99.toFixed(1)}`,
-      `${floors[i].p50.toFixed(1)} / ${floors[i].p99.toFixed(1)}`,
-    ]),
-  ]);
+  );
   const mb = (n: number) => (n / 2 ** 20).toFixed(1);
   printTable(
     `Server memory per watcher (after a full collection, ${WATCHERS} watchers; a reading is the larger of RSS growth and heap + external growth, ` +

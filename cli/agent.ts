@@ -11,24 +11,55 @@ import { KUBECONFIG_FLAG } from './client-flags.ts';
 
 export const AGENT_FLAGS: FlagSpec[] = [
   { name: 'node-name', help: 'name of this node (default: the host name)', default: '' },
-  { name: 'node-ip', help: 'address other nodes and the API server reach this node at (default: the default route\'s)', default: '' },
-  { name: 'cri-socket', help: 'use this containerd CRI socket instead of starting a containerd of the agent\'s own', default: '' },
+  {
+    name: 'node-ip',
+    help: "address other nodes and the API server reach this node at (default: the default route's)",
+    default: '',
+  },
+  {
+    name: 'cri-socket',
+    help: "use this containerd CRI socket instead of starting a containerd of the agent's own",
+    default: '',
+  },
   { name: 'pod-cidr', help: 'pod range of this node when no controller manager assigns one', default: '' },
-  { name: 'cluster-cidr', help: 'pod range of the whole cluster (traffic leaving it is masqueraded)', default: '10.244.0.0/16' },
-  { name: 'cluster-dns', help: 'nameserver address of ClusterFirst pods; the agent serves cluster DNS there (a node-local address)', default: DEFAULT_CLUSTER_DNS },
-  { name: 'proxy-mode', help: 'service proxy: iptables (userspace when iptables does not work here), userspace, or none', default: 'iptables' },
-  { name: 'disable-dns', help: 'do not serve cluster DNS from this agent (--cluster-dns then names another server; empty: the host\'s resolvers)', boolean: true },
-  { name: 'cluster-domain', help: 'the cluster\'s DNS domain', default: 'cluster.local' },
-  { name: 'registry', help: 'registries pulled over plain HTTP: host:port, or name=http://host:port to send pulls of name/... there (comma separated)', default: '' },
-  { name: 'bridge', help: 'name of the CNI bridge of this node\'s pods', default: 'skiff0' },
-  { name: 'agent-port', help: 'HTTPS port of the agent\'s logs and exec server (0: a free one)', default: '10250' },
+  {
+    name: 'cluster-cidr',
+    help: 'pod range of the whole cluster (traffic leaving it is masqueraded)',
+    default: '10.244.0.0/16',
+  },
+  {
+    name: 'cluster-dns',
+    help: 'nameserver address of ClusterFirst pods; the agent serves cluster DNS there (a node-local address)',
+    default: DEFAULT_CLUSTER_DNS,
+  },
+  {
+    name: 'proxy-mode',
+    help: 'service proxy: iptables (userspace when iptables does not work here), userspace, or none',
+    default: 'iptables',
+  },
+  {
+    name: 'disable-dns',
+    help: "do not serve cluster DNS from this agent (--cluster-dns then names another server; empty: the host's resolvers)",
+    boolean: true,
+  },
+  { name: 'cluster-domain', help: "the cluster's DNS domain", default: 'cluster.local' },
+  {
+    name: 'registry',
+    help: 'registries pulled over plain HTTP: host:port, or name=http://host:port to send pulls of name/... there (comma separated)',
+    default: '',
+  },
+  { name: 'bridge', help: "name of the CNI bridge of this node's pods", default: 'skiff0' },
+  { name: 'agent-port', help: "HTTPS port of the agent's logs and exec server (0: a free one)", default: '10250' },
   { name: 'node-labels', help: 'labels to add to the Node, k=v comma separated', default: '' },
   { name: 'stop-pods-on-exit', help: 'stop and remove every pod of the node when the agent stops', boolean: true },
 ];
 
 function parseLabels(s: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const kv of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const kv of s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const [k, v = ''] = kv.split('=');
     out[k] = v;
   }
@@ -38,7 +69,10 @@ function parseLabels(s: string): Record<string, string> {
 /** "127.0.0.1:5000,mirror.local=http://10.0.0.5:5000" -> { '127.0.0.1:5000': 'http://127.0.0.1:5000', 'mirror.local': 'http://10.0.0.5:5000' } */
 export function parseRegistries(s: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const item of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const item of s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const eq = item.indexOf('=');
     if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
     else out[item] = `http://${item}`;
@@ -52,7 +86,12 @@ function parseProxyMode(s: string | undefined): 'iptables' | 'userspace' | 'none
   throw new Error(`--proxy-mode: "${s}" is not one of iptables, userspace, none`);
 }
 
-export function agentFromFlags(client: ApiClient, f: Record<string, string>, dataDir: string, defaults: { stopPodsOnExit?: boolean; labels?: Record<string, string> } = {}): NodeAgent {
+export function agentFromFlags(
+  client: ApiClient,
+  f: Record<string, string>,
+  dataDir: string,
+  defaults: { stopPodsOnExit?: boolean; labels?: Record<string, string> } = {},
+): NodeAgent {
   return new NodeAgent({
     client,
     nodeName: f['node-name'] || os.hostname().toLowerCase(),
@@ -61,7 +100,12 @@ export function agentFromFlags(client: ApiClient, f: Record<string, string>, dat
     criSocket: f['cri-socket'] || undefined,
     podCIDR: f['pod-cidr'] || undefined,
     clusterCIDR: f['cluster-cidr'],
-    clusterDNS: f['cluster-dns'] ? f['cluster-dns'].split(',').map((s) => s.trim()).filter(Boolean) : [],
+    clusterDNS: f['cluster-dns']
+      ? f['cluster-dns']
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [],
     embeddedDNS: f['disable-dns'] !== 'true',
     proxyMode: parseProxyMode(f['proxy-mode']),
     clusterDomain: f['cluster-domain'],
@@ -76,9 +120,19 @@ export function agentFromFlags(client: ApiClient, f: Record<string, string>, dat
 const FLAGS: FlagSpec[] = [
   KUBECONFIG_FLAG,
   { name: 'server', help: 'API server URL (with --token, instead of a kubeconfig)', default: '' },
-  { name: 'token', help: 'bearer token for --server (skiff server writes one to <data>/node-token)', env: 'SKIFF_TOKEN', default: '' },
+  {
+    name: 'token',
+    help: 'bearer token for --server (skiff server writes one to <data>/node-token)',
+    env: 'SKIFF_TOKEN',
+    default: '',
+  },
   { name: 'certificate-authority', help: 'CA file to verify --server with (default: not verified)', default: '' },
-  { name: 'data-dir', help: 'folder for containerd, pods, logs and images', env: 'SKIFF_DATA_DIR', default: '/var/lib/skiff-agent' },
+  {
+    name: 'data-dir',
+    help: 'folder for containerd, pods, logs and images',
+    env: 'SKIFF_DATA_DIR',
+    default: '/var/lib/skiff-agent',
+  },
   ...AGENT_FLAGS,
 ];
 
@@ -108,7 +162,9 @@ export async function agentCommand(args: string[]): Promise<void> {
     client.close();
     const err = e as { code?: number };
     if (err.code === 401) {
-      throw new Error(`the API server${f.server ? ` at ${f.server}` : ''} rejected the agent's credentials (401 Unauthorized): ${f.server ? 'pass the token from <server data folder>/node-token with --token' : 'check the kubeconfig'}`);
+      throw new Error(
+        `the API server${f.server ? ` at ${f.server}` : ''} rejected the agent's credentials (401 Unauthorized): ${f.server ? 'pass the token from <server data folder>/node-token with --token' : 'check the kubeconfig'}`,
+      );
     }
     throw e;
   }

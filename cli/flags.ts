@@ -38,7 +38,9 @@ export function parseFlags(args: string[], specs: FlagSpec[], command: string): 
 export function helpText(specs: FlagSpec[], command: string): string {
   const lines = [`Usage: skiff ${command} [flags]`, '', 'Flags:'];
   for (const s of specs) {
-    const extra = [s.env ? `env ${s.env}` : '', s.default !== undefined ? `default ${JSON.stringify(s.default)}` : ''].filter(Boolean).join(', ');
+    const extra = [s.env ? `env ${s.env}` : '', s.default !== undefined ? `default ${JSON.stringify(s.default)}` : '']
+      .filter(Boolean)
+      .join(', ');
     lines.push(`  --${s.name.padEnd(22)} ${s.help}${extra ? ` (${extra})` : ''}`);
   }
   return lines.join('\n');

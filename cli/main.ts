@@ -18,14 +18,38 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  server: { summary: 'run a whole single-node cluster in the foreground (store, API server, scheduler, controllers)', run: async (a) => (await import('./server.ts')).serverCommand(a) },
-  apiserver: { summary: 'run the API server alone (store: embedded SQLite by default, or --store etcd://host:port)', run: async (a) => (await import('./server.ts')).apiserverCommand(a) },
-  scheduler: { summary: 'run the scheduler alone against an API server (--kubeconfig)', run: async (a) => (await import('./role-commands.ts')).schedulerCommand(a) },
-  'controller-manager': { summary: 'run the controllers alone against an API server (--kubeconfig, --controllers, --queue)', run: async (a) => (await import('./role-commands.ts')).controllerManagerCommand(a) },
-  agent: { summary: 'run the node agent of this host: pods on containerd through CRI, with CNI networking', run: async (a) => (await import('./agent.ts')).agentCommand(a) },
-  image: { summary: 'images without a registry: build-busybox (pause and busybox from this host\'s packages), import FILE.tar', run: async (a) => (await import('./image.ts')).imageCommand(a) },
-  'why-pending': { summary: 'explain per node why the scheduler cannot place a pod, and what would make it fit', run: async (a) => (await import('./tools.ts')).whyPendingCommand(a) },
-  'sim-nodes': { summary: 'register simulated nodes that report their pods Running (a test and benchmark tool)', run: async (a) => (await import('./tools.ts')).simNodesCommand(a) },
+  server: {
+    summary: 'run a whole single-node cluster in the foreground (store, API server, scheduler, controllers)',
+    run: async (a) => (await import('./server.ts')).serverCommand(a),
+  },
+  apiserver: {
+    summary: 'run the API server alone (store: embedded SQLite by default, or --store etcd://host:port)',
+    run: async (a) => (await import('./server.ts')).apiserverCommand(a),
+  },
+  scheduler: {
+    summary: 'run the scheduler alone against an API server (--kubeconfig)',
+    run: async (a) => (await import('./role-commands.ts')).schedulerCommand(a),
+  },
+  'controller-manager': {
+    summary: 'run the controllers alone against an API server (--kubeconfig, --controllers, --queue)',
+    run: async (a) => (await import('./role-commands.ts')).controllerManagerCommand(a),
+  },
+  agent: {
+    summary: 'run the node agent of this host: pods on containerd through CRI, with CNI networking',
+    run: async (a) => (await import('./agent.ts')).agentCommand(a),
+  },
+  image: {
+    summary: "images without a registry: build-busybox (pause and busybox from this host's packages), import FILE.tar",
+    run: async (a) => (await import('./image.ts')).imageCommand(a),
+  },
+  'why-pending': {
+    summary: 'explain per node why the scheduler cannot place a pod, and what would make it fit',
+    run: async (a) => (await import('./tools.ts')).whyPendingCommand(a),
+  },
+  'sim-nodes': {
+    summary: 'register simulated nodes that report their pods Running (a test and benchmark tool)',
+    run: async (a) => (await import('./tools.ts')).simNodesCommand(a),
+  },
 };
 
 function usage(): string {

@@ -35,7 +35,9 @@ async function runRole(
 }
 
 export function controllerManagerCommand(args: string[]): Promise<void> {
-  return runRole('controller-manager', args, [...CONTROLLER_FLAGS, ...LEADER_FLAGS], (c, f, lost) => controllerManagerRole(c, f, lost, os.hostname()));
+  return runRole('controller-manager', args, [...CONTROLLER_FLAGS, ...LEADER_FLAGS], (c, f, lost) =>
+    controllerManagerRole(c, f, lost, os.hostname()),
+  );
 }
 
 export function schedulerCommand(args: string[]): Promise<void> {

@@ -15,16 +15,46 @@ import { Scheduler } from '../scheduler/scheduler.ts';
 import type { FlagSpec } from './flags.ts';
 
 export const CONTROLLER_FLAGS: FlagSpec[] = [
-  { name: 'controllers', help: 'controllers to run: "*" for the default set, "name" to add one, "-name" to leave one out (comma separated)', default: '*' },
-  { name: 'queue', help: 'work queue: in process (empty) or redis://host:port to share the work among several controller managers', env: 'SKIFF_QUEUE', default: '' },
-  { name: 'cluster-cidr', help: 'range from which each node gets its pod CIDR', default: DEFAULT_CONTROLLER_OPTIONS.clusterCIDR },
-  { name: 'node-monitor-grace-period', help: 'seconds without a heartbeat before a node is marked NotReady/Unknown', default: String(DEFAULT_CONTROLLER_OPTIONS.nodeMonitorGracePeriodMs / 1000) },
+  {
+    name: 'controllers',
+    help: 'controllers to run: "*" for the default set, "name" to add one, "-name" to leave one out (comma separated)',
+    default: '*',
+  },
+  {
+    name: 'queue',
+    help: 'work queue: in process (empty) or redis://host:port to share the work among several controller managers',
+    env: 'SKIFF_QUEUE',
+    default: '',
+  },
+  {
+    name: 'cluster-cidr',
+    help: 'range from which each node gets its pod CIDR',
+    default: DEFAULT_CONTROLLER_OPTIONS.clusterCIDR,
+  },
+  {
+    name: 'node-monitor-grace-period',
+    help: 'seconds without a heartbeat before a node is marked NotReady/Unknown',
+    default: String(DEFAULT_CONTROLLER_OPTIONS.nodeMonitorGracePeriodMs / 1000),
+  },
 ];
 
 export const LEADER_FLAGS: FlagSpec[] = [
-  { name: 'leader-elect', help: 'hold a Lease in kube-system while active, so that standbys can take over', boolean: true, default: 'true' },
-  { name: 'leader-elect-identity', help: 'identity in the Lease (default: host name and a random suffix)', default: '' },
-  { name: 'leader-elect-lease-duration', help: 'seconds a standby waits for a silent leader before taking over', default: '15' },
+  {
+    name: 'leader-elect',
+    help: 'hold a Lease in kube-system while active, so that standbys can take over',
+    boolean: true,
+    default: 'true',
+  },
+  {
+    name: 'leader-elect-identity',
+    help: 'identity in the Lease (default: host name and a random suffix)',
+    default: '',
+  },
+  {
+    name: 'leader-elect-lease-duration',
+    help: 'seconds a standby waits for a silent leader before taking over',
+    default: '15',
+  },
 ];
 
 const truthy = (v: string | undefined) => v === 'true' || v === '1' || v === 'yes';
@@ -35,7 +65,13 @@ function seconds(v: string, flag: string): number {
   return n * 1000;
 }
 
-function withLeaderElection(c: Component, client: Client, lease: string, f: Record<string, string>, onLost: () => void): Component {
+function withLeaderElection(
+  c: Component,
+  client: Client,
+  lease: string,
+  f: Record<string, string>,
+  onLost: () => void,
+): Component {
   if (!truthy(f['leader-elect'])) return c;
   const leaseDurationMs = seconds(f['leader-elect-lease-duration'] ?? '15', 'leader-elect-lease-duration');
   return leaderElected(c, {
@@ -49,13 +85,21 @@ function withLeaderElection(c: Component, client: Client, lease: string, f: Reco
   });
 }
 
-export function controllerManagerRole(client: Client, f: Record<string, string>, onLost: () => void, host?: string): Component {
+export function controllerManagerRole(
+  client: Client,
+  f: Record<string, string>,
+  onLost: () => void,
+  host?: string,
+): Component {
   const queues = createQueueFactory(f.queue || undefined);
   const manager = new ControllerManager({
     client,
     queues: queues.factory,
     definitions: CONTROLLERS,
-    enabled: (f.controllers || '*').split(',').map((s) => s.trim()).filter(Boolean),
+    enabled: (f.controllers || '*')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     options: {
       clusterCIDR: f['cluster-cidr'] || DEFAULT_CONTROLLER_OPTIONS.clusterCIDR,
       nodeMonitorGracePeriodMs: seconds(f['node-monitor-grace-period'] || '40', 'node-monitor-grace-period'),
@@ -83,7 +127,11 @@ export function schedulerRole(client: Client, f: Record<string, string>, onLost:
     name: 'scheduler',
     async start() {
       informers = new InformerFactory(client);
-      scheduler = new Scheduler({ client, informers, recorder: new ApiEventRecorder(client, 'default-scheduler', host) });
+      scheduler = new Scheduler({
+        client,
+        informers,
+        recorder: new ApiEventRecorder(client, 'default-scheduler', host),
+      });
       await scheduler.start();
     },
     async stop() {

@@ -10,10 +10,20 @@ import { CONTROLLER_FLAGS, controllerManagerRole, schedulerRole } from './roles.
 import { AGENT_FLAGS, agentFromFlags } from './agent.ts';
 
 const FLAGS: FlagSpec[] = [
-  { name: 'data-dir', help: 'folder for the store, certificates and the admin kubeconfig', env: 'SKIFF_DATA_DIR', default: path.join(os.homedir(), '.skiff') },
+  {
+    name: 'data-dir',
+    help: 'folder for the store, certificates and the admin kubeconfig',
+    env: 'SKIFF_DATA_DIR',
+    default: path.join(os.homedir(), '.skiff'),
+  },
   { name: 'port', help: 'HTTPS port of the API server', env: 'SKIFF_API_PORT', default: '6443' },
   { name: 'bind-address', help: 'address the API server listens on', default: '0.0.0.0' },
-  { name: 'store', help: 'storage: sqlite:///path/state.db (default: in the data folder) or etcd://host:port[,host:port]', env: 'SKIFF_STORE', default: '' },
+  {
+    name: 'store',
+    help: 'storage: sqlite:///path/state.db (default: in the data folder) or etcd://host:port[,host:port]',
+    env: 'SKIFF_STORE',
+    default: '',
+  },
   { name: 'service-cidr', help: 'range for Service ClusterIPs', default: '10.96.0.0/12' },
   { name: 'tls-san', help: 'extra names or addresses for the serving certificate (comma separated)', default: '' },
 ];
@@ -40,7 +50,12 @@ async function run(args: string[], command: string, roles: string): Promise<void
     bindAddress: f['bind-address'],
     store: f.store,
     serviceCidr: f['service-cidr'],
-    extraSans: f['tls-san'] ? f['tls-san'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    extraSans: f['tls-san']
+      ? f['tls-san']
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
   });
   // the other roles are clients of the API server like any other, with the admin credentials
   const components: Component[] = [];
@@ -49,16 +64,24 @@ async function run(args: string[], command: string, roles: string): Promise<void
     client = await Client.fromKubeconfig(api.kubeconfigPath, { userAgent: 'skiff-server' });
     // a stable identity per host and data folder: a restarted server takes its own lease back at once
     const identity = `${os.hostname()}_${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
-    const roleFlags = { ...f, 'leader-elect': 'true', 'leader-elect-identity': identity, 'leader-elect-lease-duration': '15' };
+    const roleFlags = {
+      ...f,
+      'leader-elect': 'true',
+      'leader-elect-identity': identity,
+      'leader-elect-lease-duration': '15',
+    };
     const lost = () => {
       console.error('skiff server: a role lost its lease to another process; exiting');
       process.exit(1);
     };
     if (f['disable-scheduler'] !== 'true') components.push(schedulerRole(client, roleFlags, lost, os.hostname()));
-    if (f['disable-controller-manager'] !== 'true') components.push(controllerManagerRole(client, roleFlags, lost, os.hostname()));
+    if (f['disable-controller-manager'] !== 'true')
+      components.push(controllerManagerRole(client, roleFlags, lost, os.hostname()));
     if (f['disable-agent'] !== 'true') {
       if (process.getuid?.() !== 0) {
-        console.log('skiff server: not root, so no node agent runs here (pods stay Pending); run as root or pass --disable-agent');
+        console.log(
+          'skiff server: not root, so no node agent runs here (pods stay Pending); run as root or pass --disable-agent',
+        );
       } else {
         const agent = agentFromFlags(client, f, path.join(dataDir, 'agent'), {
           stopPodsOnExit: f['keep-pods-on-exit'] !== 'true',
@@ -82,7 +105,9 @@ async function run(args: string[], command: string, roles: string): Promise<void
     }
   }
   const roleNames = components.map((c) => c.name);
-  console.log(`skiff ${command}: ${roles}${roleNames.length ? `, ${roleNames.join(', ')}` : ''} ready in ${Date.now() - started} ms`);
+  console.log(
+    `skiff ${command}: ${roles}${roleNames.length ? `, ${roleNames.join(', ')}` : ''} ready in ${Date.now() - started} ms`,
+  );
   console.log(`  API server:   ${api.url} (store: ${api.backend.name})`);
   console.log(`  data folder:  ${dataDir}`);
   if (api.kubeconfigPath) {
@@ -97,12 +122,16 @@ async function run(args: string[], command: string, roles: string): Promise<void
         console.log('This host is a node: pods run here on containerd. Try:');
         console.log('  kubectl get nodes -o wide');
         console.log('  kubectl -n shop logs deploy/web; kubectl -n shop exec -it deploy/web -- sh');
-        console.log(`  kubectl -n shop run -i --rm client --image=skiff.local/busybox:1.35 -- sh -c "printf 'GET /greeting HTTP/1.0\\r\\n\\r\\n' | nc web 80"`);
+        console.log(
+          `  kubectl -n shop run -i --rm client --image=skiff.local/busybox:1.35 -- sh -c "printf 'GET /greeting HTTP/1.0\\r\\n\\r\\n' | nc web 80"`,
+        );
       } else {
         console.log('No node agent runs in this server: pods need nodes.');
       }
       console.log('To add another host as a node (as root there):');
-      console.log(`  skiff agent --server https://<this host's address>:${api.port} --token $(cat ${path.join(dataDir, 'node-token')})`);
+      console.log(
+        `  skiff agent --server https://<this host's address>:${api.port} --token $(cat ${path.join(dataDir, 'node-token')})`,
+      );
       console.log('To try the control plane with simulated nodes (a test tool: nothing runs):');
       console.log(`  KUBECONFIG=${api.kubeconfigPath} npm run skiff -- sim-nodes --count 3`);
     }
@@ -119,7 +148,8 @@ async function run(args: string[], command: string, roles: string): Promise<void
     }
     stopping = Date.now();
     console.log(`\nskiff: ${sig} received, stopping...`);
-    for (const c of [...components].reverse()) await c.stop().catch((e) => console.error(`skiff: stopping ${c.name}: ${(e as Error).message}`));
+    for (const c of [...components].reverse())
+      await c.stop().catch((e) => console.error(`skiff: stopping ${c.name}: ${(e as Error).message}`));
     client?.close();
     await api.close();
     console.log('skiff: stopped cleanly');

@@ -15,7 +15,11 @@ export async function whyPendingCommand(args: string[]): Promise<void> {
       if (!a.includes('=') && (a === '--namespace' || a === '--kubeconfig')) flagArgs.push(args[++i] ?? '');
     } else positional.push(a);
   }
-  const f = parseFlags(flagArgs, [KUBECONFIG_FLAG, { name: 'namespace', help: 'namespace of the pod (-n)', default: 'default' }], 'why-pending <pod>');
+  const f = parseFlags(
+    flagArgs,
+    [KUBECONFIG_FLAG, { name: 'namespace', help: 'namespace of the pod (-n)', default: 'default' }],
+    'why-pending <pod>',
+  );
   if (positional.length !== 1) throw new Error('usage: skiff why-pending <pod> [-n namespace] [--kubeconfig file]');
   const name = positional[0].replace(/^pods?\//, '');
   const client = await clientFromFlags(f);
@@ -43,7 +47,8 @@ export async function simNodesCommand(args: string[]): Promise<void> {
   const count = Number(f.count);
   if (!Number.isInteger(count) || count < 1) throw new Error(`--count: "${f.count}" is not a positive whole number`);
   const renew = Number(f['lease-renew-interval']);
-  if (!(renew > 0)) throw new Error(`--lease-renew-interval: "${f['lease-renew-interval']}" is not a positive number of seconds`);
+  if (!(renew > 0))
+    throw new Error(`--lease-renew-interval: "${f['lease-renew-interval']}" is not a positive number of seconds`);
   const client = await clientFromFlags(f, { userAgent: 'skiff-sim-nodes' });
   const sim = new SimNodes({
     client,
@@ -55,7 +60,9 @@ export async function simNodesCommand(args: string[]): Promise<void> {
     leaseRenewMs: renew * 1000,
   });
   await sim.start();
-  console.log(`sim-nodes: ${count} simulated nodes ready (${f.prefix}*), a test and benchmark tool: pods bound to them are reported Running without running anything. Press Ctrl-C to stop.`);
+  console.log(
+    `sim-nodes: ${count} simulated nodes ready (${f.prefix}*), a test and benchmark tool: pods bound to them are reported Running without running anything. Press Ctrl-C to stop.`,
+  );
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(1);

@@ -8,14 +8,31 @@ import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import { ControllerManager, selectControllers } from './manager.ts';
 import type { ControllerDefinition } from './controller.ts';
 
-const def = (name: string, disabledByDefault = false): ControllerDefinition => ({ name, component: `${name}-controller`, disabledByDefault, setup: () => ({ reconcile: async () => {} }) });
+const def = (name: string, disabledByDefault = false): ControllerDefinition => ({
+  name,
+  component: `${name}-controller`,
+  disabledByDefault,
+  setup: () => ({ reconcile: async () => {} }),
+});
 
 test('--controllers picks by name, star and minus', () => {
   const defs = [def('a'), def('b'), def('c', true)];
-  assert.deepEqual(selectControllers(defs).map((d) => d.name), ['a', 'b']);
-  assert.deepEqual(selectControllers(defs, ['*', '-a']).map((d) => d.name), ['b']);
-  assert.deepEqual(selectControllers(defs, ['*', 'c']).map((d) => d.name), ['a', 'b', 'c']);
-  assert.deepEqual(selectControllers(defs, ['c']).map((d) => d.name), ['c']);
+  assert.deepEqual(
+    selectControllers(defs).map((d) => d.name),
+    ['a', 'b'],
+  );
+  assert.deepEqual(
+    selectControllers(defs, ['*', '-a']).map((d) => d.name),
+    ['b'],
+  );
+  assert.deepEqual(
+    selectControllers(defs, ['*', 'c']).map((d) => d.name),
+    ['a', 'b', 'c'],
+  );
+  assert.deepEqual(
+    selectControllers(defs, ['c']).map((d) => d.name),
+    ['c'],
+  );
   assert.throws(() => selectControllers(defs, ['nope']), /unknown controller "nope"; known: a, b, c/);
 });
 
@@ -76,8 +93,22 @@ test('a singleton controller beside a shared queue acts in one manager at a time
   const shared = () => {
     throw new Error('a singleton must not take a shared queue');
   };
-  const one = new ControllerManager({ client, queues: shared, definitions: [d('one')], options: { sharedQueue: true }, host: 'one', log: () => {} });
-  const two = new ControllerManager({ client, queues: shared, definitions: [d('two')], options: { sharedQueue: true }, host: 'two', log: () => {} });
+  const one = new ControllerManager({
+    client,
+    queues: shared,
+    definitions: [d('one')],
+    options: { sharedQueue: true },
+    host: 'one',
+    log: () => {},
+  });
+  const two = new ControllerManager({
+    client,
+    queues: shared,
+    definitions: [d('two')],
+    options: { sharedQueue: true },
+    host: 'two',
+    log: () => {},
+  });
   await one.start();
   await two.start();
   const deadline = Date.now() + 5000;
@@ -222,13 +253,21 @@ test('a failing catch-up keeps the Lease and is retried with growing delays, fro
   );
   await until(() => attempts.length === 6, 'the sixth catch-up');
   assert.ok(t.elector.isLeader(), 'the Lease was kept while retrying');
-  const delays = t.logs.filter((l) => l.includes('retrying in')).map((l) => Number(/retrying in ([\d.]+) s/.exec(l)![1]) * 1000);
+  const delays = t.logs
+    .filter((l) => l.includes('retrying in'))
+    .map((l) => Number(/retrying in ([\d.]+) s/.exec(l)![1]) * 1000);
   assert.deepEqual(delays, [20, 40, 80, 80, 80]);
   for (let i = 1; i < attempts.length; i++) {
     // timers may fire up to a millisecond early
-    assert.ok(attempts[i]! - attempts[i - 1]! >= delays[i - 1]! - 2, `attempt ${i + 1} came after ${attempts[i]! - attempts[i - 1]!} ms, before its delay of ${delays[i - 1]} ms`);
+    assert.ok(
+      attempts[i]! - attempts[i - 1]! >= delays[i - 1]! - 2,
+      `attempt ${i + 1} came after ${attempts[i]! - attempts[i - 1]!} ms, before its delay of ${delays[i - 1]} ms`,
+    );
   }
-  assert.match(t.logs.find((l) => l.includes('retrying in'))!, /list nodes: connection refused/);
+  assert.match(
+    t.logs.find((l) => l.includes('retrying in'))!,
+    /list nodes: connection refused/,
+  );
   await until(() => t.logs.some((l) => l.includes(': acting (')), 'the singleton acts');
   t.enqueue('n/a');
   await until(() => t.acted.length === 1, 'the key is reconciled');

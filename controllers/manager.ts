@@ -10,7 +10,12 @@ import { InformerFactory } from '../lib/kube/informer.ts';
 import { LeaderElector, type LeaderElectorOptions } from '../lib/kube/leader-election.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import type { QueueFactory, WorkQueue } from '../lib/workqueue/queue.ts';
-import { DEFAULT_CONTROLLER_OPTIONS, type ControllerDefinition, type ControllerOptions, type Reconciler } from './controller.ts';
+import {
+  DEFAULT_CONTROLLER_OPTIONS,
+  type ControllerDefinition,
+  type ControllerOptions,
+  type Reconciler,
+} from './controller.ts';
 
 export interface ManagerOptions {
   client: ApiClient;
@@ -55,11 +60,15 @@ interface Running {
 }
 
 /** Which controllers the --controllers list turns on, in the order of the registry. Unknown names are an error. */
-export function selectControllers(defs: readonly ControllerDefinition[], spec: string[] = ['*']): ControllerDefinition[] {
+export function selectControllers(
+  defs: readonly ControllerDefinition[],
+  spec: string[] = ['*'],
+): ControllerDefinition[] {
   const names = new Set(defs.map((d) => d.name));
   for (const s of spec) {
     const n = s.replace(/^-/, '');
-    if (n !== '*' && !names.has(n)) throw new Error(`--controllers: unknown controller "${n}"; known: ${[...names].join(', ')}`);
+    if (n !== '*' && !names.has(n))
+      throw new Error(`--controllers: unknown controller "${n}"; known: ${[...names].join(', ')}`);
   }
   const star = spec.includes('*');
   return defs.filter((d) => {
@@ -217,7 +226,8 @@ export class ControllerManager {
         if (!this.stopping) {
           const tries = r.queue.numRequeues(key);
           // the first failures are usually conflicts with a newer version: retried quietly, reported when they persist
-          if (tries >= 3) this.log(`${r.def.name}: reconciling ${key} failed (attempt ${tries + 1}): ${(e as Error).message}`);
+          if (tries >= 3)
+            this.log(`${r.def.name}: reconciling ${key} failed (attempt ${tries + 1}): ${(e as Error).message}`);
           r.queue.addRateLimited(key);
         }
       } finally {

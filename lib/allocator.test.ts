@@ -4,7 +4,11 @@ import { keepAllocatorToSelf } from './allocator.ts';
 
 describe('keepAllocatorToSelf', () => {
   it("takes only the launcher's library out of LD_PRELOAD", () => {
-    const env: NodeJS.ProcessEnv = { SKIFF_PRELOAD: '/usr/lib/libjemalloc.so.2', LD_PRELOAD: '/opt/trace.so:/usr/lib/libjemalloc.so.2', PATH: '/bin' };
+    const env: NodeJS.ProcessEnv = {
+      SKIFF_PRELOAD: '/usr/lib/libjemalloc.so.2',
+      LD_PRELOAD: '/opt/trace.so:/usr/lib/libjemalloc.so.2',
+      PATH: '/bin',
+    };
     assert.equal(keepAllocatorToSelf(env), '/usr/lib/libjemalloc.so.2');
     assert.deepEqual(env, { LD_PRELOAD: '/opt/trace.so', PATH: '/bin' });
   });

@@ -36,7 +36,11 @@ describe('lean AsyncResource.bind', () => {
       assert.equal(holder.bound(1, 2), 3);
       assert.deepEqual(seen, { id: r.asyncId(), store: 'inside', self: holder, args: [1, 2] });
       // bind(fn, thisArg): documented, though @types/node declares only fn
-      const withThis = (r.bind as unknown as (fn: typeof target, thisArg: unknown) => typeof target).call(r, target, 'me');
+      const withThis = (r.bind as unknown as (fn: typeof target, thisArg: unknown) => typeof target).call(
+        r,
+        target,
+        'me',
+      );
       withThis.call('other', 3, 4);
       assert.equal(seen!.self, 'me');
       assert.throws(() => r.bind(42 as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });

@@ -10,7 +10,10 @@ import { AsyncResource } from 'node:async_hooks';
 
 function bind<F extends (...args: any[]) => unknown>(this: AsyncResource, fn: F, thisArg?: unknown): F {
   if (typeof fn !== 'function') {
-    throw Object.assign(new TypeError(`The "fn" argument must be of type function. Received ${fn === null ? 'null' : typeof fn}`), { code: 'ERR_INVALID_ARG_TYPE' });
+    throw Object.assign(
+      new TypeError(`The "fn" argument must be of type function. Received ${fn === null ? 'null' : typeof fn}`),
+      { code: 'ERR_INVALID_ARG_TYPE' },
+    );
   }
   const resource = this;
   const bound =
@@ -27,7 +30,10 @@ function bind<F extends (...args: any[]) => unknown>(this: AsyncResource, fn: F,
 
 /** whether this runtime's bind still adds the deprecated property (and so pays for it) */
 export function hasDeprecatedBind(): boolean {
-  return Object.hasOwn(new AsyncResource('skiff-probe').bind(() => {}), 'asyncResource');
+  return Object.hasOwn(
+    new AsyncResource('skiff-probe').bind(() => {}),
+    'asyncResource',
+  );
 }
 
 /** installs the lean bind when the runtime's is the deprecated one; returns whether it did */

@@ -32,15 +32,25 @@ describe('label selectors', () => {
       ['app=we b', "found 'b', expected: ',' or 'end of string'"],
       ['=x', "found '=', expected: !, identifier, or 'end of string'"],
       ['a===b', "unable to parse requirement: found '=', expected: identifier"],
-      ['n>x', `unable to parse requirement: values[0]: Invalid value: "x": for 'Gt', 'Lt' operators, the value must be an integer`],
+      [
+        'n>x',
+        `unable to parse requirement: values[0]: Invalid value: "x": for 'Gt', 'Lt' operators, the value must be an integer`,
+      ],
       ['a b c', "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt"],
       ['app!', "unable to parse requirement: found '!', expected: in, notin, =, ==, !=, gt, lt"],
       ['a,', "found '', expected: identifier after ','"],
       ['app in x', "unable to parse requirement: found 'x' expected: '('"],
-      ['app=a%b', `unable to parse requirement: values[0][app]: Invalid value: "a%b": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`],
+      [
+        'app=a%b',
+        `unable to parse requirement: values[0][app]: Invalid value: "a%b": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
+      ],
     ];
     for (const [bad, message] of cases) {
-      assert.throws(() => parseLabelSelector(bad), (e: unknown) => e instanceof SelectorError && e.message === message, bad);
+      assert.throws(
+        () => parseLabelSelector(bad),
+        (e: unknown) => e instanceof SelectorError && e.message === message,
+        bad,
+      );
     }
     assert.match(
       (() => {
@@ -68,7 +78,10 @@ describe('label selectors', () => {
     assert.equal(parseLabelSelector('app!=web').equalityValue('app'), undefined);
   });
   it('builds from a LabelSelector object', () => {
-    const s = labelSelectorFromObject({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a'] }] });
+    const s = labelSelectorFromObject({
+      matchLabels: { app: 'web' },
+      matchExpressions: [{ key: 'tier', operator: 'In', values: ['a'] }],
+    });
     assert.equal(s.matches({ app: 'web', tier: 'a' }), true);
     assert.equal(s.matches({ app: 'web', tier: 'b' }), false);
     assert.equal(labelSelectorFromObject(null).matches({}), false);
@@ -92,7 +105,11 @@ describe('field selectors', () => {
       ['metadata.name=a\\x', 'invalid field selector: invalid escape sequence: \\x'],
     ];
     for (const [bad, message] of cases) {
-      assert.throws(() => parseFieldSelector(bad), (e: unknown) => e instanceof SelectorError && e.message === message, bad);
+      assert.throws(
+        () => parseFieldSelector(bad),
+        (e: unknown) => e instanceof SelectorError && e.message === message,
+        bad,
+      );
     }
     assert.equal(parseFieldSelector('metadata.name=a\\,b\\=c').equalityValue('metadata.name'), 'a,b=c');
     // no trimming: the field is "a " (and so not one a type supports)

@@ -36,7 +36,8 @@ export interface LabelSelector {
 type Tok = 'eos' | ')' | ',' | '!' | '==' | '=' | '>' | 'ident' | 'in' | '<' | '!=' | 'notin' | '(';
 
 const SYMBOLS = new Set(['!', '!=', '(', ')', ',', '==', '=', '>', '<']);
-const isSpecial = (c: string) => c === '=' || c === '!' || c === '(' || c === ')' || c === ',' || c === '>' || c === '<';
+const isSpecial = (c: string) =>
+  c === '=' || c === '!' || c === '(' || c === ')' || c === ',' || c === '>' || c === '<';
 const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
 
 /** the selector's tokens: symbols take the longest match ('===' is '==' then '='); words are identifiers or in/notin */
@@ -88,7 +89,8 @@ class LabelParser {
     for (;;) {
       const [t, l] = this.look(true);
       if (t === 'eos') return reqs;
-      if (t !== 'ident' && t !== '!') throw new SelectorError(`found '${l}', expected: !, identifier, or 'end of string'`);
+      if (t !== 'ident' && t !== '!')
+        throw new SelectorError(`found '${l}', expected: !, identifier, or 'end of string'`);
       try {
         reqs.push(this.requirement());
       } catch (e) {
@@ -112,7 +114,8 @@ class LabelParser {
     }
     if (t !== 'ident') throw new SelectorError(`found '${key}', expected: identifier`);
     const keyErrs = isQualifiedName(key);
-    if (keyErrs.length > 0) throw new SelectorError(`key: Invalid value: ${JSON.stringify(key)}: ${keyErrs.join('; ')}`);
+    if (keyErrs.length > 0)
+      throw new SelectorError(`key: Invalid value: ${JSON.stringify(key)}: ${keyErrs.join('; ')}`);
     const [next] = this.look(true);
     if (notExists || next === 'eos' || next === ',') return checked(key, notExists ? '!' : 'exists', []);
     const [opTok, opLit] = this.take(false);
@@ -192,10 +195,14 @@ class LabelParser {
 /** Kubernetes' NewRequirement checks: one value for the exact operators, integers for gt and lt, valid label values */
 function checked(key: string, op: LabelOp, values: string[]): LabelRequirement {
   const errs: string[] = [];
-  if ((op === 'in' || op === 'notin') && values.length === 0) errs.push(`values: Invalid value: ${goStrings(values)}: for 'in', 'notin' operators, values set can't be empty`);
+  if ((op === 'in' || op === 'notin') && values.length === 0)
+    errs.push(`values: Invalid value: ${goStrings(values)}: for 'in', 'notin' operators, values set can't be empty`);
   if (op === 'gt' || op === 'lt') {
     values.forEach((v, i) => {
-      if (!/^[+-]?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) errs.push(`values[${i}]: Invalid value: ${JSON.stringify(v)}: for 'Gt', 'Lt' operators, the value must be an integer`);
+      if (!/^[+-]?\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+        errs.push(
+          `values[${i}]: Invalid value: ${JSON.stringify(v)}: for 'Gt', 'Lt' operators, the value must be an integer`,
+        );
     });
   }
   values.forEach((v, i) => {
@@ -293,7 +300,8 @@ export function labelSelectorFromObject(sel: LabelSelectorObject | null | undefi
   const reqs: LabelRequirement[] = [];
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) reqs.push({ key: k, op: '=', values: [v] });
   for (const e of sel.matchExpressions ?? []) {
-    const op: LabelOp = e.operator === 'In' ? 'in' : e.operator === 'NotIn' ? 'notin' : e.operator === 'Exists' ? 'exists' : '!';
+    const op: LabelOp =
+      e.operator === 'In' ? 'in' : e.operator === 'NotIn' ? 'notin' : e.operator === 'Exists' ? 'exists' : '!';
     reqs.push({ key: e.key, op, values: [...(e.values ?? [])] });
   }
   return makeLabelSelector(reqs);
@@ -322,7 +330,8 @@ function unescapeFieldValue(v: string): string {
     if (c === '\\') {
       const n = v[i + 1];
       if (n === undefined) throw new SelectorError('invalid field selector: invalid escape sequence: \\');
-      if (n !== '\\' && n !== ',' && n !== '=') throw new SelectorError(`invalid field selector: invalid escape sequence: \\${n}`);
+      if (n !== '\\' && n !== ',' && n !== '=')
+        throw new SelectorError(`invalid field selector: invalid escape sequence: \\${n}`);
       out += n;
       i++;
     } else if (c === ',' || c === '=') {

@@ -15,8 +15,23 @@ import type { Component } from '../lib/component.ts';
 import { CriClient } from './cri/client.ts';
 import { ContainerdSupervisor } from './containerd/supervisor.ts';
 import { registryHostsToml } from './containerd/config.ts';
-import { buildBusyboxImage, buildPauseImage, busyboxImageName, busyboxShortName, importImage, PAUSE_IMAGE } from './images/builtin.ts';
-import { BRIDGE, ensureMasquerade, HostGwRoutes, masqChain, removeBridge, removeMasquerade, writeCniConfig } from './network/cni.ts';
+import {
+  buildBusyboxImage,
+  buildPauseImage,
+  busyboxImageName,
+  busyboxShortName,
+  importImage,
+  PAUSE_IMAGE,
+} from './images/builtin.ts';
+import {
+  BRIDGE,
+  ensureMasquerade,
+  HostGwRoutes,
+  masqChain,
+  removeBridge,
+  removeMasquerade,
+  writeCniConfig,
+} from './network/cni.ts';
 import { defaultNodeIP } from './node/host.ts';
 import { NodeStatusReporter } from './node/node-status.ts';
 import { MetricsReporter } from './metrics/reporter.ts';
@@ -80,7 +95,9 @@ class ApiObjectSource implements ObjectSource {
   private readonly cache = new Map<string, { at: number; obj: Promise<KubeObject | undefined> }>();
   private readonly tokens: TokenManager;
   constructor(private readonly client: ApiClient) {
-    this.tokens = new TokenManager((ns, sa, body) => this.client.create(ServiceAccounts, body, { subresource: 'token', name: sa }));
+    this.tokens = new TokenManager((ns, sa, body) =>
+      this.client.create(ServiceAccounts, body, { subresource: 'token', name: sa }),
+    );
   }
   serviceAccountToken(pod: KubeObject, source: { audience?: string; expirationSeconds?: number }) {
     return this.tokens.token(pod, source);
@@ -165,7 +182,12 @@ export class NodeAgent implements Component {
     mkdirSync(this.dir('pods'), { recursive: true });
     // 1. runtime
     if (!o.criSocket) {
-      this.containerd = new ContainerdSupervisor({ dir: this.dir('containerd'), sandboxImage: PAUSE_IMAGE, netns: o.netns, log: (m) => this.log(`containerd: ${m}`) });
+      this.containerd = new ContainerdSupervisor({
+        dir: this.dir('containerd'),
+        sandboxImage: PAUSE_IMAGE,
+        netns: o.netns,
+        log: (m) => this.log(`containerd: ${m}`),
+      });
       await this.containerd.start();
       for (const [name, server] of Object.entries(o.registries ?? {})) {
         const dir = path.join(this.containerd.layout.registryConfigDir, name);
@@ -175,7 +197,9 @@ export class NodeAgent implements Component {
     }
     this.cri = new CriClient(this.criSocket);
     const v = await this.cri.version().catch((e: Error) => {
-      throw new Error(`cannot reach the container runtime's CRI socket ${this.criSocket}: ${e.message.replace(/^CRI Version: /, '')} (is containerd running there?)`);
+      throw new Error(
+        `cannot reach the container runtime's CRI socket ${this.criSocket}: ${e.message.replace(/^CRI Version: /, '')} (is containerd running there?)`,
+      );
     });
     this.runtimeVersion = `${v.runtime_name}://${v.runtime_version}`;
     // 2. the images every node needs, built here from the host's packages
@@ -227,7 +251,13 @@ export class NodeAgent implements Component {
       await allowLocalhostNodePorts();
       const prefix = this.bridge === BRIDGE ? 'SKIFF' : `SK${this.bridge.slice(-6).toUpperCase()}`;
       const backend = mode === 'iptables' ? iptablesBackend(prefix, this.log) : new UserspaceProxier(this.log);
-      this.proxy = new ServiceProxy({ services: this.serviceInformer, slices, nodeName: o.nodeName, backend, log: this.log });
+      this.proxy = new ServiceProxy({
+        services: this.serviceInformer,
+        slices,
+        nodeName: o.nodeName,
+        backend,
+        log: this.log,
+      });
       this.log(`service proxy: ${mode} mode`);
     }
     if (o.embeddedDNS && o.clusterDNS?.length) {
@@ -251,7 +281,9 @@ export class NodeAgent implements Component {
       const upstreams = hostResolv.servers.filter((s) => !o.clusterDNS!.includes(s));
       this.dns = new DnsServer({ records, address, upstreams, log: this.log });
       await this.dns.start();
-      this.log(`cluster DNS on ${address}:53 (zone ${ctx.clusterDomain}; other names to ${upstreams.join(', ') || 'no upstream: SERVFAIL'})`);
+      this.log(
+        `cluster DNS on ${address}:53 (zone ${ctx.clusterDomain}; other names to ${upstreams.join(', ') || 'no upstream: SERVFAIL'})`,
+      );
     }
     this.pods = new PodManager({
       client: o.client,
@@ -284,7 +316,13 @@ export class NodeAgent implements Component {
     this.runtime.start(o.relistMs ?? 1000, (uids) => this.pods.runtimeChanged(uids, known));
     await this.startStreaming();
     this.status.start();
-    this.metrics = new MetricsReporter(o.client, this.cri, o.nodeName, (ns, name) => this.podInformer.getByName(ns, name), this.log);
+    this.metrics = new MetricsReporter(
+      o.client,
+      this.cri,
+      o.nodeName,
+      (ns, name) => this.podInformer.getByName(ns, name),
+      this.log,
+    );
     this.metrics.start();
     this.started = true;
     this.log(`node ${o.nodeName} (${this.nodeIP}) ready: runtime ${this.runtimeVersion}, socket ${this.criSocket}`);
@@ -294,9 +332,13 @@ export class NodeAgent implements Component {
   private async startStreaming(): Promise<void> {
     let ca: string | undefined;
     try {
-      ca = (await this.o.client.get<KubeObject>(ConfigMaps, 'kube-system', 'kube-root-ca.crt') as any).data?.['ca.crt'];
+      ca = ((await this.o.client.get<KubeObject>(ConfigMaps, 'kube-system', 'kube-root-ca.crt')) as any).data?.[
+        'ca.crt'
+      ];
     } catch (e) {
-      this.log(`logs and exec are off: the cluster CA (ConfigMap kube-system/kube-root-ca.crt) cannot be read: ${(e as Error).message}`);
+      this.log(
+        `logs and exec are off: the cluster CA (ConfigMap kube-system/kube-root-ca.crt) cannot be read: ${(e as Error).message}`,
+      );
       return;
     }
     if (!ca) return;
@@ -356,7 +398,12 @@ export class NodeAgent implements Component {
   private async configureNetwork(node: KubeObject): Promise<void> {
     const cidr: string | undefined = node.spec?.podCIDR ?? this.o.podCIDR;
     if (!cidr || cidr === this.podCIDR) return;
-    writeCniConfig({ confDir: this.containerd ? this.containerd.layout.cniConfDir : '/etc/cni/net.d', ipamDir: this.dir('cni', 'ipam'), podCIDR: cidr, bridge: this.bridge });
+    writeCniConfig({
+      confDir: this.containerd ? this.containerd.layout.cniConfDir : '/etc/cni/net.d',
+      ipamDir: this.dir('cni', 'ipam'),
+      podCIDR: cidr,
+      bridge: this.bridge,
+    });
     await ensureMasquerade(cidr, this.o.clusterCIDR ?? '10.244.0.0/16', masqChain(this.bridge));
     await this.cri.updatePodCidr(cidr).catch(() => {});
     this.podCIDR = cidr;

@@ -6,7 +6,14 @@
  */
 import type { KubeObject } from '../lib/kube/object.ts';
 import type { NodeInfo } from './framework/node-info.ts';
-import { CycleState, withPlugin, type AnyPlugin, type NodeStatuses, type Snapshot, type Status } from './framework/types.ts';
+import {
+  CycleState,
+  withPlugin,
+  type AnyPlugin,
+  type NodeStatuses,
+  type Snapshot,
+  type Status,
+} from './framework/types.ts';
 import { PLUGINS, type Profile } from './plugins/registry.ts';
 
 export interface Decision {
@@ -49,7 +56,10 @@ export interface ResolvedProfile {
 export function resolveProfile(p: Profile): ResolvedProfile {
   const get = (n: string) => {
     const pl = PLUGINS.get(n);
-    if (!pl) throw new Error(`scheduler profile "${p.schedulerName}" names an unknown plugin "${n}"; known: ${[...PLUGINS.keys()].join(', ')}`);
+    if (!pl)
+      throw new Error(
+        `scheduler profile "${p.schedulerName}" names an unknown plugin "${n}"; known: ${[...PLUGINS.keys()].join(', ')}`,
+      );
     return pl;
   };
   const filters = p.filters.map(get);
@@ -72,7 +82,12 @@ export function resolveProfile(p: Profile): ResolvedProfile {
 }
 
 /** runs the filters for one node; the first rejection wins */
-export function runFilters(profile: ResolvedProfile, state: CycleState, pod: KubeObject, n: NodeInfo): Status | undefined {
+export function runFilters(
+  profile: ResolvedProfile,
+  state: CycleState,
+  pod: KubeObject,
+  n: NodeInfo,
+): Status | undefined {
   for (const f of profile.filters) {
     if (state.skipFilter.has(f.name)) continue;
     const s = f.filter!(state, pod, n);
@@ -89,7 +104,12 @@ export interface PreFilterOutcome {
   narrowedBy: string[];
 }
 
-export function runPreFilters(profile: ResolvedProfile, state: CycleState, pod: KubeObject, snapshot: Snapshot): PreFilterOutcome {
+export function runPreFilters(
+  profile: ResolvedProfile,
+  state: CycleState,
+  pod: KubeObject,
+  snapshot: Snapshot,
+): PreFilterOutcome {
   let names: Set<string> | undefined;
   const narrowedBy: string[] = [];
   for (const p of profile.preFilters) {
@@ -103,7 +123,10 @@ export function runPreFilters(profile: ResolvedProfile, state: CycleState, pod: 
       narrowedBy.push(p.name);
       names = names ? new Set([...names].filter((n) => s.nodeNames!.has(n))) : new Set(s.nodeNames);
       if (!names.size) {
-        const msg = narrowedBy.length === 1 ? `node(s) didn't satisfy plugin ${narrowedBy[0]}` : `node(s) didn't satisfy plugin(s) [${narrowedBy.join(' ')}] simultaneously`;
+        const msg =
+          narrowedBy.length === 1
+            ? `node(s) didn't satisfy plugin ${narrowedBy[0]}`
+            : `node(s) didn't satisfy plugin(s) [${narrowedBy.join(' ')}] simultaneously`;
         return { rejected: { code: 'UnschedulableAndUnresolvable', reasons: [msg], plugin: p.name }, narrowedBy };
       }
     }
@@ -112,7 +135,13 @@ export function runPreFilters(profile: ResolvedProfile, state: CycleState, pod: 
 }
 
 /** decides a node for the pod, or says why none fits */
-export function schedulePod(profile: ResolvedProfile, pod: KubeObject, snapshot: Snapshot, start: number, percentage = 0): Decision {
+export function schedulePod(
+  profile: ResolvedProfile,
+  pod: KubeObject,
+  snapshot: Snapshot,
+  start: number,
+  percentage = 0,
+): Decision {
   const all = snapshot.nodes();
   const state = new CycleState();
   const pre = runPreFilters(profile, state, pod, snapshot);
@@ -127,7 +156,10 @@ export function schedulePod(profile: ResolvedProfile, pod: KubeObject, snapshot:
       if (n) picked.push(n);
     }
     nodes = picked;
-    absent = { code: 'UnschedulableAndUnresolvable', reasons: [`node(s) didn't satisfy plugin(s) [${[...new Set(pre.narrowedBy)].sort().join(' ')}]`] };
+    absent = {
+      code: 'UnschedulableAndUnresolvable',
+      reasons: [`node(s) didn't satisfy plugin(s) [${[...new Set(pre.narrowedBy)].sort().join(' ')}]`],
+    };
   }
   const total = nodes.length;
   const want = feasibleNodesToFind(total, percentage);
@@ -150,7 +182,13 @@ export function schedulePod(profile: ResolvedProfile, pod: KubeObject, snapshot:
 }
 
 /** the weighted sum of every score plugin's (normalized) score per node */
-export function scoreNodes(profile: ResolvedProfile, state: CycleState, pod: KubeObject, nodes: readonly NodeInfo[], snapshot: Snapshot): number[] {
+export function scoreNodes(
+  profile: ResolvedProfile,
+  state: CycleState,
+  pod: KubeObject,
+  nodes: readonly NodeInfo[],
+  snapshot: Snapshot,
+): number[] {
   const totals = new Array<number>(nodes.length).fill(0);
   for (const p of profile.preScores) {
     const s = p.preScore!(state, pod, nodes, snapshot);
@@ -194,14 +232,21 @@ export function reasonHistogram(total: number, statuses: NodeStatuses | undefine
     const rest = total - statuses.byNode.size;
     if (statuses.absent && rest > 0) for (const r of statuses.absent.reasons) count(r, rest);
   }
-  return [...hist].map(([r, n]) => `${n} ${r}`).sort().join(', ');
+  return [...hist]
+    .map(([r, n]) => `${n} ${r}`)
+    .sort()
+    .join(', ');
 }
 
 /**
  * kube-scheduler's FitError message: "0/5 nodes are available: <reasons>." followed by what the PostFilter
  * (preemption) said, each part closed by a period.
  */
-export function fitErrorMessage(total: number, d: Pick<Decision, 'preFilterStatus' | 'statuses'>, postFilterMessage?: string): string {
+export function fitErrorMessage(
+  total: number,
+  d: Pick<Decision, 'preFilterStatus' | 'statuses'>,
+  postFilterMessage?: string,
+): string {
   if (total === 0 && !d.preFilterStatus) return NO_NODES_MESSAGE;
   let msg = `0/${total} nodes are available:`;
   if (d.preFilterStatus) {

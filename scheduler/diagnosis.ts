@@ -35,8 +35,14 @@ export interface Diagnosis {
 let defaultProfile: ResolvedProfile | undefined;
 
 /** explains where the pod fits, on a snapshot (the scheduler's cache) or on listed nodes and pods */
-export function explainPod(pod: KubeObject, cluster: Snapshot | { nodes: Iterable<KubeObject>; pods: Iterable<KubeObject> }): Diagnosis {
-  const snapshot: Snapshot = typeof cluster.nodes === 'function' ? (cluster as Snapshot) : SchedulerCache.fromObjects((cluster as any).nodes, (cluster as any).pods);
+export function explainPod(
+  pod: KubeObject,
+  cluster: Snapshot | { nodes: Iterable<KubeObject>; pods: Iterable<KubeObject> },
+): Diagnosis {
+  const snapshot: Snapshot =
+    typeof cluster.nodes === 'function'
+      ? (cluster as Snapshot)
+      : SchedulerCache.fromObjects((cluster as any).nodes, (cluster as any).pods);
   const profile = (defaultProfile ??= resolveProfile(DEFAULT_PROFILE));
   const state = new CycleState();
   const pre = runPreFilters(profile, state, pod, snapshot);
@@ -45,7 +51,11 @@ export function explainPod(pod: KubeObject, cluster: Snapshot | { nodes: Iterabl
   for (const n of snapshot.nodes()) {
     let s: Status | undefined = pre.rejected;
     if (!s && pre.nodeNames && !pre.nodeNames.has(n.name)) {
-      s = { code: 'UnschedulableAndUnresolvable', reasons: [`node(s) didn't satisfy plugin(s) [${pre.narrowedBy.join(' ')}]`], plugin: pre.narrowedBy.join(', ') };
+      s = {
+        code: 'UnschedulableAndUnresolvable',
+        reasons: [`node(s) didn't satisfy plugin(s) [${pre.narrowedBy.join(' ')}]`],
+        plugin: pre.narrowedBy.join(', '),
+      };
     }
     s ??= runFilters(profile, state, pod, n);
     if (!s) {
@@ -55,14 +65,27 @@ export function explainPod(pod: KubeObject, cluster: Snapshot | { nodes: Iterabl
     byNode.set(n.name, s);
     const plugins = (s.plugin ?? '').split(', ').map((p) => PLUGINS.get(p));
     const hints = plugins.map((p) => p?.hint?.(pod, n, snapshot)).filter((h): h is string => !!h);
-    verdicts.push({ node: n.name, fits: false, plugin: s.plugin, reasons: [...s.reasons], hint: hints.join('; ') || undefined });
+    verdicts.push({
+      node: n.name,
+      fits: false,
+      plugin: s.plugin,
+      reasons: [...s.reasons],
+      hint: hints.join('; ') || undefined,
+    });
   }
   verdicts.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   const fit = verdicts.filter((v) => v.fits).length;
   const total = verdicts.length;
   const summary =
-    total === 0 ? 'there are no nodes' : fit ? `${fit}/${total} node(s) fit the pod now: it should be scheduled shortly` : `0/${total} nodes fit the pod`;
-  const message = fit || !total ? undefined : fitErrorMessage(total, pre.rejected ? { preFilterStatus: pre.rejected } : { statuses: { byNode } });
+    total === 0
+      ? 'there are no nodes'
+      : fit
+        ? `${fit}/${total} node(s) fit the pod now: it should be scheduled shortly`
+        : `0/${total} nodes fit the pod`;
+  const message =
+    fit || !total
+      ? undefined
+      : fitErrorMessage(total, pre.rejected ? { preFilterStatus: pre.rejected } : { statuses: { byNode } });
   return { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, nodes: verdicts, summary, message };
 }
 
@@ -72,17 +95,25 @@ export function formatDiagnosis(d: Diagnosis): string {
   if (d.message) lines.push(d.message);
   if (!d.nodes.length) return lines.join('\n');
   const rows = [['NODE', 'PLUGIN', 'REASON', 'WHAT WOULD MAKE IT FIT']];
-  for (const v of d.nodes) rows.push([v.node, v.fits ? '-' : (v.plugin ?? '?'), v.fits ? 'fits' : v.reasons.join('; '), v.hint ?? '']);
+  for (const v of d.nodes)
+    rows.push([v.node, v.fits ? '-' : (v.plugin ?? '?'), v.fits ? 'fits' : v.reasons.join('; '), v.hint ?? '']);
   const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   lines.push('');
-  for (const r of rows) lines.push(r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(w[c]))).join('  ').trimEnd());
+  for (const r of rows)
+    lines.push(
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(w[c])))
+        .join('  ')
+        .trimEnd(),
+    );
   return lines.join('\n');
 }
 
 /** reads the pod, the nodes and the pods on them from the API, and explains where the pod fits and why not */
 export async function whyPending(client: ApiClient, namespace: string, name: string): Promise<string> {
   const pod = await client.get(Pods, namespace, name);
-  if (pod.spec?.nodeName) return `pod ${namespace}/${name} is bound to node ${pod.spec.nodeName}: it is not waiting for the scheduler`;
+  if (pod.spec?.nodeName)
+    return `pod ${namespace}/${name} is bound to node ${pod.spec.nodeName}: it is not waiting for the scheduler`;
   if (pod.metadata.deletionTimestamp) return `pod ${namespace}/${name} is being deleted`;
   const scheduler = pod.spec?.schedulerName || DEFAULT_PROFILE.schedulerName;
   const nodes = (await client.list(Nodes)).items;
@@ -94,7 +125,8 @@ export async function whyPending(client: ApiClient, namespace: string, name: str
     cont = page.metadata.continue || undefined;
   } while (cont);
   let text = formatDiagnosis(explainPod(pod, { nodes, pods }));
-  if (scheduler !== DEFAULT_PROFILE.schedulerName) text = `note: the pod asks for scheduler "${scheduler}", not ${DEFAULT_PROFILE.schedulerName}\n${text}`;
+  if (scheduler !== DEFAULT_PROFILE.schedulerName)
+    text = `note: the pod asks for scheduler "${scheduler}", not ${DEFAULT_PROFILE.schedulerName}\n${text}`;
   const cond = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
   return cond?.message ? `${text}\n\nthe scheduler said: ${cond.message}` : text;
 }

@@ -27,29 +27,49 @@ async function setup(nodes: KubeObject[], t: { after(fn: () => unknown): void })
   return { client, recorder, s, pods, nodeInformer, create, settle };
 }
 
-const bindings = (c: FakeClient) => c.writes().filter((w) => w.subresource === 'binding').map((w) => `${w.name}->${w.body.target.name}`);
+const bindings = (c: FakeClient) =>
+  c
+    .writes()
+    .filter((w) => w.subresource === 'binding')
+    .map((w) => `${w.name}->${w.body.target.name}`);
 const statusPatches = (c: FakeClient) => c.writes().filter((w) => w.verb === 'patch' && w.subresource === 'status');
 
 test('a pod is bound to the node where it fits, with a Scheduled event', async (t) => {
-  const { client, recorder, create, settle } = await setup([makeNode('small', { cpu: '500m' }), makeNode('big', { cpu: '4' })], t);
+  const { client, recorder, create, settle } = await setup(
+    [makeNode('small', { cpu: '500m' }), makeNode('big', { cpu: '4' })],
+    t,
+  );
   create(makePod('p', { cpu: '1' }));
   await settle();
   assert.deepEqual(bindings(client), ['p->big']);
-  assert.deepEqual(recorder.events.map((e) => [e.type, e.reason, e.message]), [['Normal', 'Scheduled', 'Successfully assigned default/p to big']]);
+  assert.deepEqual(
+    recorder.events.map((e) => [e.type, e.reason, e.message]),
+    [['Normal', 'Scheduled', 'Successfully assigned default/p to big']],
+  );
 });
 
 test('assumed pods count before their bindings come back, so two pods do not overcommit one node', async (t) => {
-  const { client, s, create, pods, settle } = await setup([makeNode('a', { cpu: '1' }), makeNode('b', { cpu: '1' })], t);
+  const { client, s, create, pods, settle } = await setup(
+    [makeNode('a', { cpu: '1' }), makeNode('b', { cpu: '1' })],
+    t,
+  );
   create(makePod('p1', { cpu: '600m' }));
   create(makePod('p2', { cpu: '600m' }));
   await settle();
-  const b = bindings(client).map((x) => x.split('->')[1]).sort();
+  const b = bindings(client)
+    .map((x) => x.split('->')[1])
+    .sort();
   assert.deepEqual(b, ['a', 'b'], 'one pod per node: the first placement was counted before any watch event');
   assert.equal(s.cache.assumedCount(), 2);
   // the watch catches up: the bound pods confirm the assumptions, counted once
   for (const name of ['p1', 'p2']) {
-    const node = bindings(client).find((x) => x.startsWith(`${name}->`))!.split('->')[1];
-    pods.upsert({ ...client.stored(Pods, 'default', name)!, spec: { ...client.stored(Pods, 'default', name)!.spec, nodeName: node } });
+    const node = bindings(client)
+      .find((x) => x.startsWith(`${name}->`))!
+      .split('->')[1];
+    pods.upsert({
+      ...client.stored(Pods, 'default', name)!,
+      spec: { ...client.stored(Pods, 'default', name)!.spec, nodeName: node },
+    });
   }
   assert.equal(s.cache.assumedCount(), 0);
   assert.equal(s.cache.node('a')!.requested.cpu, 600);
@@ -57,9 +77,18 @@ test('assumed pods count before their bindings come back, so two pods do not ove
 });
 
 test('a pod that fits nowhere gets the Unschedulable condition and a FailedScheduling event with the upstream message', async (t) => {
-  const tainted = makeNode('t', { cpu: '8', taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] });
+  const tainted = makeNode('t', {
+    cpu: '8',
+    taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }],
+  });
   const { client, recorder, s, nodeInformer, create, settle } = await setup(
-    [makeNode('a', { cpu: '1' }), makeNode('b', { cpu: '1' }), makeNode('c', { cpu: '1' }), tainted, makeNode('d', { cpu: '8', unschedulable: true })],
+    [
+      makeNode('a', { cpu: '1' }),
+      makeNode('b', { cpu: '1' }),
+      makeNode('c', { cpu: '1' }),
+      tainted,
+      makeNode('d', { cpu: '8', unschedulable: true }),
+    ],
     t,
   );
   create(makePod('huge', { cpu: '2' }));
@@ -70,8 +99,14 @@ test('a pod that fits nowhere gets the Unschedulable condition and a FailedSched
   const patches = statusPatches(client);
   assert.equal(patches.length, 1);
   const cond = patches[0].body.status.conditions[0];
-  assert.deepEqual([cond.type, cond.status, cond.reason, cond.message], ['PodScheduled', 'False', 'Unschedulable', want]);
-  assert.deepEqual(recorder.events.map((e) => [e.type, e.reason, e.message]), [['Warning', 'FailedScheduling', want]]);
+  assert.deepEqual(
+    [cond.type, cond.status, cond.reason, cond.message],
+    ['PodScheduled', 'False', 'Unschedulable', want],
+  );
+  assert.deepEqual(
+    recorder.events.map((e) => [e.type, e.reason, e.message]),
+    [['Warning', 'FailedScheduling', want]],
+  );
   assert.equal(bindings(client).length, 0);
   assert.equal(s.queue.stats().unschedulable, 1);
 
@@ -106,7 +141,14 @@ test('a higher-priority pod preempts a lower one: the victim is marked and delet
   const high = w.find((x) => x.verb === 'patch' && x.name === 'high')!;
   assert.equal(high.body.status.nominatedNodeName, 'a');
   assert.equal(high.body.status.conditions[0].message, '0/1 nodes are available: 1 Insufficient cpu.');
-  assert.ok(recorder.events.some((e) => e.reason === 'Preempted' && e.object === 'Pod/default/low' && e.message === 'Preempted by pod uid-high on node a'));
+  assert.ok(
+    recorder.events.some(
+      (e) =>
+        e.reason === 'Preempted' &&
+        e.object === 'Pod/default/low' &&
+        e.message === 'Preempted by pod uid-high on node a',
+    ),
+  );
 });
 
 test('a failed binding forgets the assumed pod, reports SchedulerError, and retries after backoff', async (t) => {
@@ -138,19 +180,40 @@ test('node selectors, tolerations and host ports steer placement', async (t) => 
     [makeNode('plain'), makeNode('gpu', { labels: { accel: 'gpu' }, taints: [{ key: 'gpu', effect: 'NoSchedule' }] })],
     t,
   );
-  create(makePod('wants-gpu', { cpu: '100m', spec: { nodeSelector: { accel: 'gpu' }, tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }] } }));
+  create(
+    makePod('wants-gpu', {
+      cpu: '100m',
+      spec: { nodeSelector: { accel: 'gpu' }, tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }] },
+    }),
+  );
   await settle();
-  const port = (n: string) => makePod(n, { spec: { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80, hostPort: 8080 }] }], tolerations: [{ operator: 'Exists' }] } });
+  const port = (n: string) =>
+    makePod(n, {
+      spec: {
+        containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80, hostPort: 8080 }] }],
+        tolerations: [{ operator: 'Exists' }],
+      },
+    });
   create(port('h1'));
   create(port('h2'));
   await settle();
   const b = bindings(client);
   assert.equal(b[0], 'wants-gpu->gpu');
-  assert.deepEqual(b.slice(1).map((x) => x.split('->')[1]).sort(), ['gpu', 'plain'], 'the same host port goes to different nodes');
+  assert.deepEqual(
+    b
+      .slice(1)
+      .map((x) => x.split('->')[1])
+      .sort(),
+    ['gpu', 'plain'],
+    'the same host port goes to different nodes',
+  );
 });
 
 test("a controller's pods are spread over nodes by default", async (t) => {
-  const { client, create, settle } = await setup([makeNode('a', { cpu: '8' }), makeNode('b', { cpu: '8' }), makeNode('c', { cpu: '8' })], t);
+  const { client, create, settle } = await setup(
+    [makeNode('a', { cpu: '8' }), makeNode('b', { cpu: '8' }), makeNode('c', { cpu: '8' })],
+    t,
+  );
   for (let i = 0; i < 6; i++) create(makePod(`r-${i}`, { cpu: '10m', owner: 'r' }));
   await settle();
   const per = new Map<string, number>();
@@ -161,12 +224,23 @@ test("a controller's pods are spread over nodes by default", async (t) => {
 test('a pod waiting for its affinity partner is retried when the partner is placed', async (t) => {
   const { client, s, pods, create, settle } = await setup([makeNode('a'), makeNode('b')], t);
   const web = makePod('web', {
-    spec: { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'cache' } } }] } } },
+    spec: {
+      affinity: {
+        podAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'cache' } } },
+          ],
+        },
+      },
+    },
   });
   create(web);
   await settle();
   assert.equal(s.queue.stats().unschedulable, 1);
-  assert.match(statusPatches(client)[0].body.status.conditions[0].message, /^0\/2 nodes are available: 2 node\(s\) didn't match pod affinity rules\./);
+  assert.match(
+    statusPatches(client)[0].body.status.conditions[0].message,
+    /^0\/2 nodes are available: 2 node\(s\) didn't match pod affinity rules\./,
+  );
   pods.upsert(makePod('cache', { labels: { app: 'cache' }, node: 'b' }));
   assert.equal(s.queue.stats().unschedulable, 0);
   assert.equal(s.queue.stats().backoff, 1);

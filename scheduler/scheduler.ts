@@ -11,7 +11,14 @@ import type { EventRecorder } from '../lib/kube/events.ts';
 import type { Informer, InformerFactory } from '../lib/kube/informer.ts';
 import { keyOf, type KubeObject } from '../lib/kube/object.ts';
 import { Nodes, Pods } from '../lib/kube/resources.ts';
-import { fitErrorMessage, NO_NODES_MESSAGE, resolveProfile, runFilters, schedulePod, type ResolvedProfile } from './algorithm.ts';
+import {
+  fitErrorMessage,
+  NO_NODES_MESSAGE,
+  resolveProfile,
+  runFilters,
+  schedulePod,
+  type ResolvedProfile,
+} from './algorithm.ts';
 import { SchedulerCache } from './cache.ts';
 import type { NodeInfo } from './framework/node-info.ts';
 import { CycleState, SUCCESS, type Handle, type PostFilterResult, type Status } from './framework/types.ts';
@@ -126,12 +133,17 @@ export class Scheduler {
         return;
       }
       const post = this.runPostFilters(d.state, pod, d.statuses ?? { byNode: new Map() });
-      const message = fitErrorMessage(total, d, post.status.code === 'Success' ? undefined : post.status.reasons.join(', '));
+      const message = fitErrorMessage(
+        total,
+        d,
+        post.status.code === 'Success' ? undefined : post.status.reasons.join(', '),
+      );
       const plugins = new Set<string>();
       if (d.preFilterStatus?.plugin) plugins.add(d.preFilterStatus.plugin);
       for (const s of d.statuses?.byNode.values() ?? []) if (s.plugin) plugins.add(s.plugin);
       this.queue.unschedulableAgain(q, [...plugins]);
-      if (post.nominatedNodeName && post.victims?.length) this.track(this.preempt(pod, post.nominatedNodeName, post.victims));
+      if (post.nominatedNodeName && post.victims?.length)
+        this.track(this.preempt(pod, post.nominatedNodeName, post.victims));
       this.track(this.reportFailure(pod, 'Unschedulable', message, post.nominatedNodeName));
       return;
     }
@@ -158,7 +170,8 @@ export class Scheduler {
       if (this.queue.has(key)) this.queue.delete(key);
       // a pod placed by someone else may be the partner a parked pod's affinity or spreading waits for
       if (newlyPlaced && !confirmsOwn) this.queue.moveForPlugins(ASSIGNED_POD_ADD_PLUGINS);
-      if (confirmsOwn && this.queue.parkedFor(ASSIGNED_POD_ADD_PLUGINS)) this.queue.moveForPlugins(ASSIGNED_POD_ADD_PLUGINS);
+      if (confirmsOwn && this.queue.parkedFor(ASSIGNED_POD_ADD_PLUGINS))
+        this.queue.moveForPlugins(ASSIGNED_POD_ADD_PLUGINS);
       return;
     }
     if (this.cache.isAssumed(key)) return; // being bound by us: the bound version will follow
@@ -232,7 +245,11 @@ export class Scheduler {
     return SUCCESS;
   }
 
-  private runPostFilters(state: CycleState, pod: KubeObject, statuses: NonNullable<ReturnType<typeof schedulePod>['statuses']>): PostFilterResult {
+  private runPostFilters(
+    state: CycleState,
+    pod: KubeObject,
+    statuses: NonNullable<ReturnType<typeof schedulePod>['statuses']>,
+  ): PostFilterResult {
     const filter = (p: KubeObject, n: NodeInfo) => runFilters(this.profile, state, p, n) ?? SUCCESS;
     let last: PostFilterResult = { status: { code: 'Unschedulable', reasons: [] } };
     for (const p of this.profile.postFilters) {
@@ -282,8 +299,16 @@ export class Scheduler {
         const ns = v.metadata.namespace;
         const name = v.metadata.name!;
         try {
-          const condition = { type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler', message: `${this.name}: preempting to accommodate a higher priority pod`, lastTransitionTime: now };
-          await this.opts.client.patch(Pods, ns, name, { status: { conditions: [condition] } }, 'strategic', { subresource: 'status' });
+          const condition = {
+            type: 'DisruptionTarget',
+            status: 'True',
+            reason: 'PreemptionByScheduler',
+            message: `${this.name}: preempting to accommodate a higher priority pod`,
+            lastTransitionTime: now,
+          };
+          await this.opts.client.patch(Pods, ns, name, { status: { conditions: [condition] } }, 'strategic', {
+            subresource: 'status',
+          });
           await this.opts.client.delete(Pods, ns, name, { preconditions: { uid: v.metadata.uid } });
           this.opts.recorder.event(v, 'Normal', 'Preempted', `Preempted by pod ${pod.metadata.uid} on node ${node}`);
         } catch (e) {
@@ -294,18 +319,35 @@ export class Scheduler {
   }
 
   /** the PodScheduled=False condition (and the nominated node) on the pod, and a FailedScheduling event */
-  private async reportFailure(pod: KubeObject, reason: 'Unschedulable' | 'SchedulerError', message: string, nominatedNodeName?: string): Promise<void> {
+  private async reportFailure(
+    pod: KubeObject,
+    reason: 'Unschedulable' | 'SchedulerError',
+    message: string,
+    nominatedNodeName?: string,
+  ): Promise<void> {
     this.opts.recorder.event(pod, 'Warning', 'FailedScheduling', message);
     const cur = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled');
-    const nominationSame = (pod.status?.nominatedNodeName ?? undefined) === nominatedNodeName || nominatedNodeName === undefined;
+    const nominationSame =
+      (pod.status?.nominatedNodeName ?? undefined) === nominatedNodeName || nominatedNodeName === undefined;
     if (cur && cur.status === 'False' && cur.reason === reason && cur.message === message && nominationSame) return;
     const now = rfc3339();
     const status: Record<string, unknown> = {
-      conditions: [{ type: 'PodScheduled', status: 'False', reason, message, lastProbeTime: null, lastTransitionTime: cur?.status === 'False' ? cur.lastTransitionTime : now }],
+      conditions: [
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          reason,
+          message,
+          lastProbeTime: null,
+          lastTransitionTime: cur?.status === 'False' ? cur.lastTransitionTime : now,
+        },
+      ],
     };
     if (nominatedNodeName) status.nominatedNodeName = nominatedNodeName;
     try {
-      await this.opts.client.patch(Pods, pod.metadata.namespace, pod.metadata.name!, { status }, 'strategic', { subresource: 'status' });
+      await this.opts.client.patch(Pods, pod.metadata.namespace, pod.metadata.name!, { status }, 'strategic', {
+        subresource: 'status',
+      });
     } catch (e) {
       if (!isNotFound(e)) this.log(`recording why ${keyOf(pod)} is not scheduled failed: ${(e as Error).message}`);
     }
@@ -326,5 +368,8 @@ function nodeSchedulingChanged(o: KubeObject, n: KubeObject): boolean {
 
 /** the pod changed in what scheduling reads (not only its status) */
 function schedulingInputsChanged(o: KubeObject, n: KubeObject): boolean {
-  return JSON.stringify(o.spec) !== JSON.stringify(n.spec) || JSON.stringify(o.metadata.labels) !== JSON.stringify(n.metadata.labels);
+  return (
+    JSON.stringify(o.spec) !== JSON.stringify(n.spec) ||
+    JSON.stringify(o.metadata.labels) !== JSON.stringify(n.metadata.labels)
+  );
 }

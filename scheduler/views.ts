@@ -42,7 +42,11 @@ export function schedulerPodView(p: KubeObject): KubeObject {
       tolerations: spec.tolerations,
       topologySpreadConstraints: spec.topologySpreadConstraints,
     },
-    status: { phase: p.status?.phase, conditions: p.status?.conditions, nominatedNodeName: p.status?.nominatedNodeName },
+    status: {
+      phase: p.status?.phase,
+      conditions: p.status?.conditions,
+      nominatedNodeName: p.status?.nominatedNodeName,
+    },
   };
 }
 
@@ -53,6 +57,10 @@ export function schedulerNodeView(n: KubeObject): KubeObject {
     kind: n.kind,
     metadata: leanMeta(n.metadata),
     spec: { taints: n.spec?.taints, unschedulable: n.spec?.unschedulable },
-    status: { allocatable: st.allocatable, capacity: st.allocatable ? undefined : st.capacity, conditions: st.conditions },
+    status: {
+      allocatable: st.allocatable,
+      capacity: st.allocatable ? undefined : st.capacity,
+      conditions: st.conditions,
+    },
   };
 }

@@ -7,7 +7,17 @@
 // the output counts towards that (code, the files copied beside it, the compiler and its settings): editing a README
 // does not make dist/ stale.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,7 +101,8 @@ function isAlive(pid) {
 function removeLeftovers(root) {
   for (const name of readdirSync(root)) {
     const m = /^dist\.(\d+)\.(?:\d+\.)?(?:tmp|old)$/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) rmSync(path.join(root, name), { recursive: true, force: true });
+    if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1])))
+      rmSync(path.join(root, name), { recursive: true, force: true });
   }
 }
 

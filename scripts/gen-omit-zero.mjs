@@ -29,16 +29,39 @@ const git = (repo, ...args) => execFileSync('git', ['-C', repo, ...args], { enco
 function packageSources(repo, dir) {
   return git(repo, 'ls-tree', '--name-only', `HEAD:${dir}`)
     .split('\n')
-    .filter((f) => f.endsWith('.go') && !f.endsWith('_test.go') && !f.startsWith('zz_generated') && !f.startsWith('generated.') && !f.includes('swagger_doc'))
+    .filter(
+      (f) =>
+        f.endsWith('.go') &&
+        !f.endsWith('_test.go') &&
+        !f.startsWith('zz_generated') &&
+        !f.startsWith('generated.') &&
+        !f.includes('swagger_doc'),
+    )
     .map((f) => git(repo, 'show', `HEAD:${dir}/${f}`));
 }
 
-const SCALARS = new Set(['bool', 'string', 'int', 'int8', 'int16', 'int32', 'int64', 'uint', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64']);
+const SCALARS = new Set([
+  'bool',
+  'string',
+  'int',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'float32',
+  'float64',
+]);
 
 /** Go packages and the definition prefix their types have in the model */
 const packages = [];
 for (const line of git(apiRepo, 'ls-tree', '-d', '-r', '--name-only', 'HEAD').split('\n')) {
-  if (/^[a-z0-9]+\/v[0-9a-z]+$/.test(line)) packages.push({ repo: apiRepo, dir: line, prefix: `io.k8s.api.${line.replace('/', '.')}.` });
+  if (/^[a-z0-9]+\/v[0-9a-z]+$/.test(line))
+    packages.push({ repo: apiRepo, dir: line, prefix: `io.k8s.api.${line.replace('/', '.')}.` });
 }
 packages.push({ repo: machineryRepo, dir: 'pkg/apis/meta/v1', prefix: 'io.k8s.apimachinery.pkg.apis.meta.v1.' });
 packages.push({ repo: machineryRepo, dir: 'pkg/types', prefix: 'io.k8s.apimachinery.pkg.types.' });
@@ -49,7 +72,8 @@ const structs = [];
 for (const p of packages) {
   for (const src of packageSources(p.repo, p.dir)) {
     for (const m of src.matchAll(/^type (\w+) (\w+)\s*$/gm)) if (SCALARS.has(m[2])) aliases.add(m[1]);
-    for (const m of src.matchAll(/^type (\w+) struct \{\n([\s\S]*?)^\}/gm)) structs.push({ def: p.prefix + m[1], body: m[2] });
+    for (const m of src.matchAll(/^type (\w+) struct \{\n([\s\S]*?)^\}/gm))
+      structs.push({ def: p.prefix + m[1], body: m[2] });
   }
 }
 
@@ -67,6 +91,10 @@ for (const { def, body } of structs) {
   }
   if (fields.length > 0) out[def] = fields.sort();
 }
-const sorted = Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
+const sorted = Object.fromEntries(
+  Object.keys(out)
+    .sort()
+    .map((k) => [k, out[k]]),
+);
 fs.writeFileSync(outFile, `${JSON.stringify(sorted, null, 1)}\n`);
 console.log(`${outFile}: ${Object.keys(sorted).length} definitions, ${Object.values(sorted).flat().length} fields`);

@@ -71,12 +71,14 @@ function convert(schema, where, refs) {
   for (const [key, value] of Object.entries(schema)) {
     if (DROPPED.has(key)) continue;
     if (key === '$ref') {
-      if (typeof value !== 'string' || !value.startsWith(REF_PREFIX)) fail(`${where}: unsupported reference ${JSON.stringify(value)}`);
+      if (typeof value !== 'string' || !value.startsWith(REF_PREFIX))
+        fail(`${where}: unsupported reference ${JSON.stringify(value)}`);
       out.ref = value.slice(REF_PREFIX.length);
       refs.push(out.ref);
     } else if (key === 'allOf') {
       // a single-entry allOf wraps a reference so that siblings (default) are allowed: flatten it
-      if (!Array.isArray(value) || value.length !== 1) fail(`${where}: allOf with ${value.length} entries is not supported`);
+      if (!Array.isArray(value) || value.length !== 1)
+        fail(`${where}: allOf with ${value.length} entries is not supported`);
       Object.assign(out, convert(value[0], `${where}.allOf`, refs));
     } else if (key === 'items' || key === 'additionalProperties') {
       if (typeof value === 'boolean') fail(`${where}: boolean ${key} is not supported by the model`);
@@ -99,7 +101,10 @@ async function main() {
   const swagger = JSON.parse(fs.readFileSync(swaggerPath, 'utf8'));
   if (!swagger.definitions) fail(`${swaggerPath} has no definitions: is it an OpenAPI v2 document?`);
   const source = versionArg ?? String(swagger.info?.version ?? '').replace(/^v/, '');
-  if (!/^\d+\.\d+/.test(source)) fail(`cannot tell the Kubernetes version from info.version "${swagger.info?.version}": pass it as the second argument`);
+  if (!/^\d+\.\d+/.test(source))
+    fail(
+      `cannot tell the Kubernetes version from info.version "${swagger.info?.version}": pass it as the second argument`,
+    );
 
   const { RESOURCES } = await import('../apiserver/api/registry.ts');
   const EXTRA_DEFINITIONS = JSON.parse(fs.readFileSync(path.join(here, 'openapi-extra-definitions.json'), 'utf8'));
@@ -119,7 +124,8 @@ async function main() {
     if (!def && EXTRA_DEFINITIONS[name]) {
       // a served API Kubernetes' own document leaves out (metrics.k8s.io comes from metrics-server upstream)
       definitions[name] = EXTRA_DEFINITIONS[name];
-      const refsIn = (v) => (v && typeof v === 'object' ? Object.entries(v).flatMap(([k, x]) => (k === 'ref' ? [x] : refsIn(x))) : []);
+      const refsIn = (v) =>
+        v && typeof v === 'object' ? Object.entries(v).flatMap(([k, x]) => (k === 'ref' ? [x] : refsIn(x))) : [];
       for (const ref of refsIn(definitions[name])) if (!definitions[ref]) queue.push(ref);
       continue;
     }
@@ -133,7 +139,9 @@ async function main() {
   for (const name of Object.keys(definitions).sort()) sorted[name] = definitions[name];
   const text = JSON.stringify({ source, definitions: sorted });
   fs.writeFileSync(outFile, text + '\n');
-  console.log(`wrote ${path.relative(process.cwd(), outFile)}: ${Object.keys(sorted).length} definitions, ${text.length} bytes`);
+  console.log(
+    `wrote ${path.relative(process.cwd(), outFile)}: ${Object.keys(sorted).length} definitions, ${text.length} bytes`,
+  );
 }
 
 await main();

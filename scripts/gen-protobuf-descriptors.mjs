@@ -116,14 +116,22 @@ function parsePackage(importPath) {
   const [repo, dir] = packageLocation(importPath);
   const files = git(repo, 'ls-tree', '--name-only', 'HEAD', `${dir}/`)
     .split('\n')
-    .filter((f) => f.endsWith('.go') && !f.endsWith('_test.go') && !/(^|\/)(zz_generated|generated\.pb|.*_swagger_doc_generated)/.test(f));
+    .filter(
+      (f) =>
+        f.endsWith('.go') &&
+        !f.endsWith('_test.go') &&
+        !/(^|\/)(zz_generated|generated\.pb|.*_swagger_doc_generated)/.test(f),
+    );
   const pkg = { importPath, structs: new Map(), named: new Map(), imports: new Map() };
   for (const file of files) parseFile(git(repo, 'show', `HEAD:${file}`), pkg, file);
   return pkg;
 }
 
 function parseFile(text, pkg, file) {
-  const lines = text.replace(/\/\*[\s\S]*?\*\//g, '').split('\n').map(stripLineComment);
+  const lines = text
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .split('\n')
+    .map(stripLineComment);
   const imports = new Map();
   let i = 0;
   const addImport = (spec) => {
@@ -232,7 +240,8 @@ function resolveType(expr, importPath, imports, where) {
     const key = resolveType(expr.slice(4, end), importPath, imports, where);
     const valueExpr = expr.slice(end + 1);
     let value = resolveType(valueExpr, importPath, imports, where);
-    if (value.repeated && /^[\w.]+$/.test(valueExpr)) value = { type: listWrapper(valueExpr, importPath, imports, value.type) };
+    if (value.repeated && /^[\w.]+$/.test(valueExpr))
+      value = { type: listWrapper(valueExpr, importPath, imports, value.type) };
     if (key.repeated || key.map || key.pointer || value.repeated || value.map || value.pointer) {
       throw new Error(`unsupported map ${expr} at ${where}`);
     }
@@ -269,12 +278,26 @@ function listWrapper(valueExpr, importPath, imports, elemType) {
   const pkgPath = dot < 0 ? importPath : imports.get(valueExpr.slice(0, dot));
   const full = `${packageShortName(pkgPath)}.${valueExpr.slice(dot + 1)}`;
   if (!messages.has(full)) {
-    messages.set(full, { list: true, fields: [{ go: 'Items', num: 1, json: 'items', wire: WIRE_OF[elemType] ?? 'bytes', repeated: true, type: elemType }] });
+    messages.set(full, {
+      list: true,
+      fields: [
+        { go: 'Items', num: 1, json: 'items', wire: WIRE_OF[elemType] ?? 'bytes', repeated: true, type: elemType },
+      ],
+    });
   }
   return full;
 }
 
-const WIRE_OF = { string: 'bytes', bytes: 'bytes', bool: 'varint', int32: 'varint', int64: 'varint', uint32: 'varint', uint64: 'varint', float64: 'fixed64' };
+const WIRE_OF = {
+  string: 'bytes',
+  bytes: 'bytes',
+  bool: 'varint',
+  int32: 'varint',
+  int64: 'varint',
+  uint32: 'varint',
+  uint64: 'varint',
+  float64: 'fixed64',
+};
 
 /** the package's generated.proto, as message → (field number → { name, kind }) */
 const protoFiles = new Map();
@@ -298,7 +321,8 @@ function protoMessages(importPath) {
       continue;
     }
     const f = /^\s+(optional|repeated)?\s*([\w.<>, ]+?)\s+(\w+) = (\d+);/.exec(line);
-    if (f && current) current.set(Number(f[4]), { name: f[3], kind: f[2], repeated: f[1] === 'repeated' || f[2].startsWith('map<') });
+    if (f && current)
+      current.set(Number(f[4]), { name: f[3], kind: f[2], repeated: f[1] === 'repeated' || f[2].startsWith('map<') });
   }
   protoFiles.set(importPath, found);
   return found;
@@ -310,10 +334,16 @@ function checkAgainstProto(importPath, message, field, tagName, where) {
   if (!proto) return;
   const pf = proto.get(field.num);
   if (!pf) throw new Error(`field ${where}: number ${field.num} is not in ${message} of generated.proto`);
-  if (tagName && pf.name !== tagName) throw new Error(`field ${where}: number ${field.num} is ${pf.name} in generated.proto, tag says ${tagName}`);
-  if (pf.repeated !== Boolean(field.repeated || field.map)) throw new Error(`field ${where}: repeated-ness differs from generated.proto`);
-  const protoWire = { bool: 'varint', int32: 'varint', int64: 'varint', uint32: 'varint', uint64: 'varint', double: 'fixed64' }[pf.kind] ?? 'bytes';
-  if (!field.map && protoWire !== field.wire) throw new Error(`field ${where}: wire ${field.wire} but generated.proto has ${pf.kind}`);
+  if (tagName && pf.name !== tagName)
+    throw new Error(`field ${where}: number ${field.num} is ${pf.name} in generated.proto, tag says ${tagName}`);
+  if (pf.repeated !== Boolean(field.repeated || field.map))
+    throw new Error(`field ${where}: repeated-ness differs from generated.proto`);
+  const protoWire =
+    { bool: 'varint', int32: 'varint', int64: 'varint', uint32: 'varint', uint64: 'varint', double: 'fixed64' }[
+      pf.kind
+    ] ?? 'bytes';
+  if (!field.map && protoWire !== field.wire)
+    throw new Error(`field ${where}: wire ${field.wire} but generated.proto has ${pf.kind}`);
 }
 
 function describe(importPath, name, full) {
@@ -335,9 +365,16 @@ function describe(importPath, name, full) {
     const resolved = resolveType(raw.type, importPath, struct.imports, where);
     const expectedWire = resolved.map ? 'bytes' : (WIRE_OF[resolved.type] ?? 'bytes');
     if (wire !== expectedWire) {
-      console.warn(`note: field ${where}: tag says wire ${wire}, Go type ${raw.type} is written as ${expectedWire}; using the Go type`);
+      console.warn(
+        `note: field ${where}: tag says wire ${wire}, Go type ${raw.type} is written as ${expectedWire}; using the Go type`,
+      );
     }
-    const field = { go: raw.name ?? raw.type.replace(/^\*?(\w+\.)?/, ''), num: Number(num), json: jsonName, wire: expectedWire };
+    const field = {
+      go: raw.name ?? raw.type.replace(/^\*?(\w+\.)?/, ''),
+      num: Number(num),
+      json: jsonName,
+      wire: expectedWire,
+    };
     if (jsonParts.includes('omitempty')) field.omitempty = true;
     if (jsonParts.includes('omitzero')) field.omitzero = true;
     if (resolved.pointer) field.pointer = true;
@@ -367,7 +404,10 @@ const kinds = {};
 // the resource metrics API's types live in k8s.io/metrics, not k8s.io/api; their writers (the node agents) send JSON
 const OUTSIDE_API_MODULE = new Set(['metrics.k8s.io']);
 const roots = [
-  ...RESOURCES.filter((r) => !OUTSIDE_API_MODULE.has(r.group)).map((r) => [r.group ? `${r.group}/${r.version}` : r.version, r.kind]),
+  ...RESOURCES.filter((r) => !OUTSIDE_API_MODULE.has(r.group)).map((r) => [
+    r.group ? `${r.group}/${r.version}` : r.version,
+    r.kind,
+  ]),
   ...EXTRA_KINDS,
 ];
 for (const [apiVersion, kind] of roots) {

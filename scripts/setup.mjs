@@ -27,9 +27,22 @@ const NODE = [
 /** Debian packages per mode: [package, a file it provides, optionally a check of that file] */
 const PACKAGES = {
   start: NODE,
-  test: [...NODE, ['etcd-server', '/usr/bin/etcd'], ['redis-server', '/usr/bin/redis-server'], ['docker-registry', '/usr/bin/docker-registry'], ['skopeo', '/usr/bin/skopeo'], ['dnsutils', '/usr/bin/dig']],
+  test: [
+    ...NODE,
+    ['etcd-server', '/usr/bin/etcd'],
+    ['redis-server', '/usr/bin/redis-server'],
+    ['docker-registry', '/usr/bin/docker-registry'],
+    ['skopeo', '/usr/bin/skopeo'],
+    ['dnsutils', '/usr/bin/dig'],
+  ],
   // npm run bench: load generators and the reference DNS server
-  bench: [...NODE, ['wrk', '/usr/bin/wrk'], ['dnsperf', '/usr/bin/dnsperf'], ['knot', '/usr/sbin/knotd'], ['dnsutils', '/usr/bin/dig']],
+  bench: [
+    ...NODE,
+    ['wrk', '/usr/bin/wrk'],
+    ['dnsperf', '/usr/bin/dnsperf'],
+    ['knot', '/usr/sbin/knotd'],
+    ['dnsutils', '/usr/bin/dig'],
+  ],
 };
 
 /** an ELF executable without a program interpreter (PT_INTERP): statically linked */
@@ -72,7 +85,9 @@ function npmDependencies() {
 }
 
 function debianPackages() {
-  const missing = (PACKAGES[mode] ?? []).filter(([, file, check]) => !existsSync(file) || (check && !check())).map(([pkg]) => pkg);
+  const missing = (PACKAGES[mode] ?? [])
+    .filter(([, file, check]) => !existsSync(file) || (check && !check()))
+    .map(([pkg]) => pkg);
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   const hasApt = existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
@@ -92,10 +107,17 @@ function debianPackages() {
   }
   // Debian starts the packaged services; skiff runs its own instances, so stop the system ones
   // (a packaged containerd may keep running: each node agent runs its own on its own socket)
-  for (const [svc, kill] of [['etcd', true], ['docker-registry', false], ['knot', false]]) {
+  for (const [svc, kill] of [
+    ['etcd', true],
+    ['docker-registry', false],
+    ['knot', false],
+  ]) {
     if (!missing.includes(svc === 'etcd' ? 'etcd-server' : svc)) continue;
     try {
-      execFileSync('sh', ['-c', `command -v systemctl >/dev/null && systemctl disable --now ${svc} >/dev/null 2>&1 || true;${kill ? ` pkill -x ${svc} || true` : ''}`]);
+      execFileSync('sh', [
+        '-c',
+        `command -v systemctl >/dev/null && systemctl disable --now ${svc} >/dev/null 2>&1 || true;${kill ? ` pkill -x ${svc} || true` : ''}`,
+      ]);
     } catch {
       /* nothing to stop */
     }
@@ -105,7 +127,9 @@ function debianPackages() {
 function kubectl() {
   if (mode !== 'test') return;
   if (!existsSync('/usr/bin/kubectl')) {
-    console.error('[skiff setup] kubectl is not installed: the end-to-end tests drive the API with real kubectl (install kubectl 1.27 or newer)');
+    console.error(
+      '[skiff setup] kubectl is not installed: the end-to-end tests drive the API with real kubectl (install kubectl 1.27 or newer)',
+    );
     process.exit(1);
   }
 }

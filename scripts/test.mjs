@@ -29,16 +29,24 @@ const files = only.length ? only : DIRS.flatMap((d) => find(path.join(root, d), 
 
 if (!only.length) {
   console.log('[skiff test] type check (tsc --noEmit)');
-  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit', cwd: root });
+  const tsc = spawnSync(
+    process.execPath,
+    [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root],
+    { stdio: 'inherit', cwd: root },
+  );
   if (tsc.status !== 0) {
     console.error('[skiff test] the type check failed');
     process.exit(1);
   }
 }
 console.log(`[skiff test] ${files.length} test files`);
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', ...files], {
-  stdio: 'inherit',
-  cwd: root,
-  env: { ...process.env, NODE_OPTIONS: '' },
-});
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', ...files],
+  {
+    stdio: 'inherit',
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '' },
+  },
+);
 process.exit(r.status ?? 1);

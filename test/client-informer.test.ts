@@ -6,7 +6,7 @@ import { Client } from '../lib/kube/client.ts';
 import { Informer } from '../lib/kube/informer.ts';
 import { ConfigMaps, Namespaces } from '../lib/kube/resources.ts';
 import { isConflict, isNotFound } from '../lib/kube/api.ts';
-import type { KubeObject } from "../lib/kube/object.ts";
+import type { KubeObject } from '../lib/kube/object.ts';
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -28,9 +28,16 @@ test('client and informer against a real API server', async (t) => {
   const ns = await client.list(Namespaces);
   assert.ok(ns.items.some((n) => n.metadata.name === 'kube-system'));
 
-  const cm: KubeObject = await client.create(ConfigMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' }, data: { x: '1' } });
+  const cm: KubeObject = await client.create(ConfigMaps, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'a', namespace: 'default' },
+    data: { x: '1' },
+  });
   assert.ok(cm.metadata.uid);
-  await assert.rejects(client.update(ConfigMaps, { ...cm, metadata: { ...cm.metadata, resourceVersion: '1' } }), (e) => isConflict(e));
+  await assert.rejects(client.update(ConfigMaps, { ...cm, metadata: { ...cm.metadata, resourceVersion: '1' } }), (e) =>
+    isConflict(e),
+  );
   await assert.rejects(client.get(ConfigMaps, 'default', 'nope'), (e) => isNotFound(e));
 
   const inf = new Informer(client, ConfigMaps, { pageSize: 2, namespace: 'default' });

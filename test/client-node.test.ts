@@ -51,11 +51,20 @@ describe('@kubernetes/client-node against skiff server', () => {
       for (let i = 0; i < 4; i++) {
         const body = await new Promise<string>((resolve, reject) => {
           https
-            .get({ host: c.base.hostname, port: c.base.port, path: '/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1', agent, headers: { Accept: 'application/json' } }, (res) => {
-              let b = '';
-              res.on('data', (d) => (b += d));
-              res.on('end', () => resolve(b));
-            })
+            .get(
+              {
+                host: c.base.hostname,
+                port: c.base.port,
+                path: '/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1',
+                agent,
+                headers: { Accept: 'application/json' },
+              },
+              (res) => {
+                let b = '';
+                res.on('data', (d) => (b += d));
+                res.on('end', () => resolve(b));
+              },
+            )
             .on('error', reject);
         });
         assert.ok(body.includes('"name":"kept-alive"'), `watch ${i + 1} delivered its initial events`);
@@ -67,7 +76,10 @@ describe('@kubernetes/client-node against skiff server', () => {
   });
 
   it('creates, reads, updates, lists and deletes with the typed APIs', async () => {
-    const cm = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'c1', labels: { a: 'b' } }, data: { k: 'v' } } });
+    const cm = await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'c1', labels: { a: 'b' } }, data: { k: 'v' } },
+    });
     assert.ok(cm.metadata?.uid);
     const got = await core.readNamespacedConfigMap({ name: 'c1', namespace: 'default' });
     assert.equal(got.data?.k, 'v');
@@ -75,9 +87,15 @@ describe('@kubernetes/client-node against skiff server', () => {
     const upd = await core.replaceNamespacedConfigMap({ name: 'c1', namespace: 'default', body: got });
     assert.notEqual(upd.metadata?.resourceVersion, cm.metadata?.resourceVersion);
     const list = await core.listNamespacedConfigMap({ namespace: 'default', labelSelector: 'a=b' });
-    assert.deepEqual(list.items.map((i) => i.metadata?.name), ['c1']);
+    assert.deepEqual(
+      list.items.map((i) => i.metadata?.name),
+      ['c1'],
+    );
     await core.deleteNamespacedConfigMap({ name: 'c1', namespace: 'default' });
-    await assert.rejects(core.readNamespacedConfigMap({ name: 'c1', namespace: 'default' }), (e: any) => e.code === 404);
+    await assert.rejects(
+      core.readNamespacedConfigMap({ name: 'c1', namespace: 'default' }),
+      (e: any) => e.code === 404,
+    );
 
     const dep = await apps.createNamespacedDeployment({
       namespace: 'default',
@@ -117,14 +135,19 @@ describe('@kubernetes/client-node against skiff server', () => {
       );
       await core.deleteNamespacedConfigMap({ name: 'w1', namespace: 'default' });
       await waitFor(() => seen.includes('DELETED w1'), 'the DELETED event');
-      assert.deepEqual(seen.filter((x) => x.endsWith(' w1')), ['ADDED w1', 'MODIFIED w1', 'DELETED w1']);
+      assert.deepEqual(
+        seen.filter((x) => x.endsWith(' w1')),
+        ['ADDED w1', 'MODIFIED w1', 'DELETED w1'],
+      );
     } finally {
       req.abort();
     }
   });
 
   it('keeps an informer in sync, across a server restart', async () => {
-    const informer = k8s.makeInformer(kc, '/api/v1/namespaces/default/configmaps', () => core.listNamespacedConfigMap({ namespace: 'default' }));
+    const informer = k8s.makeInformer(kc, '/api/v1/namespaces/default/configmaps', () =>
+      core.listNamespacedConfigMap({ namespace: 'default' }),
+    );
     const events: string[] = [];
     informer.on('add', (o) => events.push(`add ${o.metadata?.name}`));
     informer.on('update', (o) => events.push(`update ${o.metadata?.name}`));
@@ -146,7 +169,11 @@ describe('@kubernetes/client-node against skiff server', () => {
 
       // restart the server on the same port and data folder; the informer must recover by itself
       await s.stop();
-      s = await startSkiff({ dataDir: s.dataDir, port: s.port, args: ['--disable-controller-manager', '--disable-scheduler'] });
+      s = await startSkiff({
+        dataDir: s.dataDir,
+        port: s.port,
+        args: ['--disable-controller-manager', '--disable-scheduler'],
+      });
       await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'i2' } } });
       await waitFor(() => events.includes('add i2'), 'add i2 after the restart', 20_000);
       assert.ok(informer.list('default').some((o) => o.metadata?.name === 'i2'));

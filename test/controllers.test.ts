@@ -43,7 +43,8 @@ async function eventually<T>(what: string, f: () => T | undefined | false, timeo
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -60,8 +61,32 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
 
   before(async () => {
     s = await startSkiff({ args: ['--node-monitor-grace-period', '5'] });
-    simA = startRole(['sim-nodes', '--kubeconfig', s.kubeconfig, '--count', '2', '--prefix', 'node-a', '--cpu', '2', '--lease-renew-interval', '1']);
-    simB = startRole(['sim-nodes', '--kubeconfig', s.kubeconfig, '--count', '1', '--prefix', 'node-b', '--cpu', '2', '--lease-renew-interval', '1']);
+    simA = startRole([
+      'sim-nodes',
+      '--kubeconfig',
+      s.kubeconfig,
+      '--count',
+      '2',
+      '--prefix',
+      'node-a',
+      '--cpu',
+      '2',
+      '--lease-renew-interval',
+      '1',
+    ]);
+    simB = startRole([
+      'sim-nodes',
+      '--kubeconfig',
+      s.kubeconfig,
+      '--count',
+      '1',
+      '--prefix',
+      'node-b',
+      '--cpu',
+      '2',
+      '--lease-renew-interval',
+      '1',
+    ]);
     await simA.waitFor('ready');
     await simB.waitFor('ready');
   });
@@ -102,7 +127,9 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
     k(['set', 'image', 'deployment/web', 'app=registry.local/web:2']);
     r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    const images = podsOf('app=web').filter((p) => !p.metadata.deletionTimestamp).map((p) => p.spec.containers[0].image);
+    const images = podsOf('app=web')
+      .filter((p) => !p.metadata.deletionTimestamp)
+      .map((p) => p.spec.containers[0].image);
     assert.deepEqual(images, ['registry.local/web:2', 'registry.local/web:2', 'registry.local/web:2']);
     assert.equal(json(['get', 'rs', '-l', 'app=web']).items.length, 2);
 
@@ -128,7 +155,12 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
     k(['scale', 'deployment/web', '--replicas=5']);
     await eventually('5 ready', () => json(['get', 'deployment', 'web']).status.readyReplicas === 5);
     k(['scale', 'deployment/web', '--replicas=2']);
-    await eventually('2 pods', () => podsOf('app=web').filter((p) => !p.metadata.deletionTimestamp).length === 2 && json(['get', 'deployment', 'web']).status.replicas === 2);
+    await eventually(
+      '2 pods',
+      () =>
+        podsOf('app=web').filter((p) => !p.metadata.deletionTimestamp).length === 2 &&
+        json(['get', 'deployment', 'web']).status.replicas === 2,
+    );
   });
 
   it('pauses, resumes and restarts', async () => {
@@ -136,7 +168,11 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
     k(['set', 'image', 'deployment/web', 'app=registry.local/web:3']);
     await new Promise((r) => setTimeout(r, 1500));
     const paused = json(['get', 'deployment', 'web']);
-    assert.equal(paused.status.updatedReplicas ?? 0, 0, 'nothing rolls out while paused (Kubernetes leaves a zero count out)');
+    assert.equal(
+      paused.status.updatedReplicas ?? 0,
+      0,
+      'nothing rolls out while paused (Kubernetes leaves a zero count out)',
+    );
     assert.equal(paused.status.conditions.find((c: any) => c.type === 'Progressing').reason, 'DeploymentPaused');
     k(['rollout', 'resume', 'deployment/web']);
     let r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
@@ -146,7 +182,10 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
     r = await ka(['rollout', 'status', 'deployment/web', '--timeout=60s']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const afterRestart = podsOf('app=web').filter((p) => !p.metadata.deletionTimestamp);
-    assert.ok(afterRestart.every((p) => !before.has(p.metadata.name)), 'restart replaces every pod');
+    assert.ok(
+      afterRestart.every((p) => !before.has(p.metadata.name)),
+      'restart replaces every pod',
+    );
   });
 
   it('a stuck rollout reaches ProgressDeadlineExceeded and says why', async () => {
@@ -174,8 +213,20 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
   });
 
   it('says why a pod fits nowhere', async () => {
-    k(['run', 'huge', '--image=registry.local/x:1', '--overrides', JSON.stringify({ spec: { containers: [{ name: 'huge', image: 'registry.local/x:1', resources: { requests: { cpu: '3' } } }] } })]);
-    const cond = await eventually('Unschedulable', () => json(['get', 'pod', 'huge']).status.conditions?.find((c: any) => c.type === 'PodScheduled' && c.status === 'False'));
+    k([
+      'run',
+      'huge',
+      '--image=registry.local/x:1',
+      '--overrides',
+      JSON.stringify({
+        spec: { containers: [{ name: 'huge', image: 'registry.local/x:1', resources: { requests: { cpu: '3' } } }] },
+      }),
+    ]);
+    const cond = await eventually('Unschedulable', () =>
+      json(['get', 'pod', 'huge']).status.conditions?.find(
+        (c: any) => c.type === 'PodScheduled' && c.status === 'False',
+      ),
+    );
     assert.equal(cond.reason, 'Unschedulable');
     assert.match(cond.message, /^0\/3 nodes are available: 3 Insufficient cpu\./);
     assert.match(k(['describe', 'pod', 'huge']), /FailedScheduling.*0\/3 nodes are available: 3 Insufficient cpu/s);
@@ -189,7 +240,10 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
     k(['create', 'deployment', 'bg', '--image=registry.local/x:1', '--replicas=2']);
     await eventually('bg pods', () => podsOf('app=bg').length === 2);
     k(['delete', 'deployment', 'bg']);
-    await eventually('bg gone', () => json(['get', 'rs', '-l', 'app=bg']).items.length === 0 && podsOf('app=bg').length === 0);
+    await eventually(
+      'bg gone',
+      () => json(['get', 'rs', '-l', 'app=bg']).items.length === 0 && podsOf('app=bg').length === 0,
+    );
 
     k(['create', 'deployment', 'fg', '--image=registry.local/x:1', '--replicas=2']);
     await eventually('fg pods', () => podsOf('app=fg').length === 2);
@@ -215,11 +269,23 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
     const pods = podsOf('app=legacy');
     assert.equal(pods.length, 2);
     assert.deepEqual(
-      pods.map((p) => [p.metadata.ownerReferences[0].kind, p.metadata.ownerReferences[0].apiVersion, p.metadata.name.startsWith('legacy-')]),
-      [['ReplicationController', 'v1', true], ['ReplicationController', 'v1', true]],
+      pods.map((p) => [
+        p.metadata.ownerReferences[0].kind,
+        p.metadata.ownerReferences[0].apiVersion,
+        p.metadata.name.startsWith('legacy-'),
+      ]),
+      [
+        ['ReplicationController', 'v1', true],
+        ['ReplicationController', 'v1', true],
+      ],
     );
     k(['scale', 'rc', 'legacy', '--replicas=1']);
-    await eventually('1 pod', () => podsOf('app=legacy').filter((p) => !p.metadata.deletionTimestamp).length === 1 && json(['get', 'rc', 'legacy']).status.replicas === 1);
+    await eventually(
+      '1 pod',
+      () =>
+        podsOf('app=legacy').filter((p) => !p.metadata.deletionTimestamp).length === 1 &&
+        json(['get', 'rc', 'legacy']).status.replicas === 1,
+    );
     k(['delete', 'rc', 'legacy']);
     await eventually('pods collected', () => podsOf('app=legacy').length === 0);
 
@@ -235,14 +301,19 @@ describe('controllers and scheduler with kubectl', { skip: !hasKubectl() && 'kub
     k(['create', 'namespace', 'doomed']);
     k(['-n', 'doomed', 'create', 'deployment', 'd', '--image=registry.local/x:1', '--replicas=2']);
     k(['-n', 'doomed', 'create', 'configmap', 'c', '--from-literal=a=b']);
-    await eventually('pods in doomed', () => (JSON.parse(k(['-n', 'doomed', 'get', 'pods', '-o', 'json'])).items as any[]).length === 2);
+    await eventually(
+      'pods in doomed',
+      () => (JSON.parse(k(['-n', 'doomed', 'get', 'pods', '-o', 'json'])).items as any[]).length === 2,
+    );
     const r = await ka(['delete', 'namespace', 'doomed', '--timeout=60s']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(kr(['get', 'namespace', 'doomed']).stderr, /NotFound/);
   });
 
   it('runs a DaemonSet pod on every node and a StatefulSet in order', async () => {
-    k(['apply', '-f', '-'], `
+    k(
+      ['apply', '-f', '-'],
+      `
 apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: agent, namespace: default}
@@ -262,29 +333,58 @@ spec:
   template:
     metadata: {labels: {app: db}}
     spec: {containers: [{name: d, image: registry.local/db:1}]}
-`);
+`,
+    );
     let r = await ka(['rollout', 'status', 'daemonset/agent', '--timeout=60s']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const agents = podsOf('app=agent');
-    assert.deepEqual(agents.map((p) => p.spec.nodeName).sort(), json(['get', 'nodes']).items.map((n: any) => n.metadata.name).sort());
+    assert.deepEqual(
+      agents.map((p) => p.spec.nodeName).sort(),
+      json(['get', 'nodes'])
+        .items.map((n: any) => n.metadata.name)
+        .sort(),
+    );
     r = await ka(['rollout', 'status', 'statefulset/db', '--timeout=60s']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const db = podsOf('app=db');
     assert.deepEqual(db.map((p) => p.metadata.name).sort(), ['db-0', 'db-1', 'db-2']);
-    const started = db.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)).map((p) => Date.parse(p.metadata.creationTimestamp));
+    const started = db
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+      .map((p) => Date.parse(p.metadata.creationTimestamp));
     assert.ok(started[0] <= started[1] && started[1] <= started[2], 'created in order');
     k(['delete', 'daemonset/agent', 'statefulset/db', '--wait=false']);
   });
 
   it('replaces the pods of a node that goes silent', async () => {
-    const onB = await eventually('a pod on node-b', () => podsOf('app=web').find((p) => p.spec.nodeName?.startsWith('node-b') && !p.metadata.deletionTimestamp) ?? (k(['scale', 'deployment/web', '--replicas=6']), false), 40_000);
+    const onB = await eventually(
+      'a pod on node-b',
+      () =>
+        podsOf('app=web').find((p) => p.spec.nodeName?.startsWith('node-b') && !p.metadata.deletionTimestamp) ??
+        (k(['scale', 'deployment/web', '--replicas=6']), false),
+      40_000,
+    );
     await simB.kill9();
     await eventually('node-b NotReady', () => /node-b\S*\s+NotReady/.test(k(['get', 'nodes'])), 30_000);
     const node = json(['get', 'node', onB.spec.nodeName]);
-    assert.ok(node.spec.taints.some((t: any) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute'));
+    assert.ok(
+      node.spec.taints.some((t: any) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute'),
+    );
     assert.equal(node.status.conditions.find((c: any) => c.type === 'Ready').status, 'Unknown');
-    await eventually('evicted', () => json(['get', 'pod', onB.metadata.name]).metadata.deletionTimestamp || kr(['get', 'pod', onB.metadata.name]).code !== 0, 30_000);
+    await eventually(
+      'evicted',
+      () =>
+        json(['get', 'pod', onB.metadata.name]).metadata.deletionTimestamp ||
+        kr(['get', 'pod', onB.metadata.name]).code !== 0,
+      30_000,
+    );
     const want = json(['get', 'deployment', 'web']).spec.replicas;
-    await eventually('replaced on node-a', () => podsOf('app=web').filter((p) => !p.metadata.deletionTimestamp && p.spec.nodeName?.startsWith('node-a') && p.status.phase === 'Running').length === want, 30_000);
+    await eventually(
+      'replaced on node-a',
+      () =>
+        podsOf('app=web').filter(
+          (p) => !p.metadata.deletionTimestamp && p.spec.nodeName?.startsWith('node-a') && p.status.phase === 'Running',
+        ).length === want,
+      30_000,
+    );
   });
 });

@@ -13,7 +13,12 @@ import { EndpointSlices, EndpointsR, Nodes, Pods, Services } from '../lib/kube/r
 
 const NS = 'default';
 
-async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 10): Promise<T> {
+async function eventually<T>(
+  what: string,
+  f: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  everyMs = 10,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -23,7 +28,8 @@ async function eventually<T>(what: string, f: () => Promise<T | undefined | fals
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -33,7 +39,10 @@ function pod(name: string, port: number): KubeObject {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: NS, labels: { app: 'web' } },
-    spec: { nodeName: 'n1', containers: [{ name: 'app', image: 'registry.local/web:1', ports: [{ name: 'http', containerPort: port }] }] },
+    spec: {
+      nodeName: 'n1',
+      containers: [{ name: 'app', image: 'registry.local/web:1', ports: [{ name: 'http', containerPort: port }] }],
+    },
   };
 }
 
@@ -52,12 +61,19 @@ function status(ip: string, ready: boolean) {
 describe('endpoints and EndpointSlices against a real API server', () => {
   let s: SkiffProcess;
   let c: Client;
-  const slicesOf = async (svc: string) => (await c.list(EndpointSlices, { namespace: NS, labelSelector: `kubernetes.io/service-name=${svc}` })).items;
+  const slicesOf = async (svc: string) =>
+    (await c.list(EndpointSlices, { namespace: NS, labelSelector: `kubernetes.io/service-name=${svc}` })).items;
 
   before(async () => {
-    s = await startSkiff({ args: ['--disable-scheduler', '--controllers', 'endpoints,endpointslice,garbage-collector'] });
+    s = await startSkiff({
+      args: ['--disable-scheduler', '--controllers', 'endpoints,endpointslice,garbage-collector'],
+    });
     c = await Client.fromKubeconfig(s.kubeconfig);
-    await c.create(Nodes, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'zone-a' } } });
+    await c.create(Nodes, {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'zone-a' } },
+    });
   });
   after(async () => {
     c?.close();
@@ -84,7 +100,10 @@ describe('endpoints and EndpointSlices against a real API server', () => {
     assert.equal(ep.metadata.labels?.['endpoints.kubernetes.io/managed-by'], 'endpoint-controller');
     assert.equal(ep.metadata.labels?.tier, 'front');
     assert.deepEqual(
-      ep.subsets.map((sub: any) => [sub.addresses.map((a: any) => `${a.ip} ${a.nodeName} ${a.targetRef.name}`), sub.ports.map((p: any) => `${p.name} ${p.port}`)]),
+      ep.subsets.map((sub: any) => [
+        sub.addresses.map((a: any) => `${a.ip} ${a.nodeName} ${a.targetRef.name}`),
+        sub.ports.map((p: any) => `${p.name} ${p.port}`),
+      ]),
       [
         [['10.244.0.10 n1 a'], ['web 8080']],
         [['10.244.0.11 n1 b'], ['web 9090']],
@@ -111,7 +130,10 @@ describe('endpoints and EndpointSlices against a real API server', () => {
         'pod a in notReadyAddresses',
         async () => {
           const e = await c.get(EndpointsR, NS, 'web');
-          return e.subsets?.some((sub: any) => sub.notReadyAddresses?.some((a: any) => a.targetRef.name === 'a')) && Date.now() - started;
+          return (
+            e.subsets?.some((sub: any) => sub.notReadyAddresses?.some((a: any) => a.targetRef.name === 'a')) &&
+            Date.now() - started
+          );
         },
         3000,
       ),
@@ -119,7 +141,13 @@ describe('endpoints and EndpointSlices against a real API server', () => {
         'pod a not ready in its slice',
         async () => {
           const items = await slicesOf('web');
-          return items.some((sl) => sl.endpoints?.some((e: any) => e.targetRef.name === 'a' && e.conditions.ready === false && e.conditions.serving === false)) && Date.now() - started;
+          return (
+            items.some((sl) =>
+              sl.endpoints?.some(
+                (e: any) => e.targetRef.name === 'a' && e.conditions.ready === false && e.conditions.serving === false,
+              ),
+            ) && Date.now() - started
+          );
         },
         3000,
       ),

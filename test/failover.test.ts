@@ -40,7 +40,8 @@ describe('leader failover between processes', () => {
     s?.cleanup();
   });
 
-  const activePods = async (sel: string) => (await client.list(Pods, { namespace: 'default', labelSelector: sel })).items;
+  const activePods = async (sel: string) =>
+    (await client.list(Pods, { namespace: 'default', labelSelector: sel })).items;
 
   it('controller manager: the standby takes over when the leader dies', async () => {
     const a = role(['controller-manager', '--controllers', 'replicaset', '--leader-elect-identity', 'cm-a']);
@@ -52,7 +53,11 @@ describe('leader failover between processes', () => {
 
     await client.create(ReplicaSets, {
       metadata: { name: 'rs', namespace: 'default' },
-      spec: { replicas: 2, selector: { matchLabels: { app: 'rs' } }, template: { metadata: { labels: { app: 'rs' } }, spec: { containers: [{ name: 'c', image: 'x' }] } } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'rs' } },
+        template: { metadata: { labels: { app: 'rs' } }, spec: { containers: [{ name: 'c', image: 'x' }] } },
+      },
     });
     await eventually('2 pods', async () => (await activePods('app=rs')).length === 2);
 
@@ -72,14 +77,26 @@ describe('leader failover between processes', () => {
       status: {
         capacity: { cpu: '4', memory: '8Gi', pods: '110' },
         allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'ok', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }],
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'ok',
+            lastHeartbeatTime: new Date().toISOString(),
+            lastTransitionTime: new Date().toISOString(),
+          },
+        ],
       },
     });
     const a = role(['scheduler', '--leader-elect-identity', 'sched-a']);
     await a.waitFor('became leader');
     const b = role(['scheduler', '--leader-elect-identity', 'sched-b']);
     await b.waitFor('standing by');
-    const pod = (name: string) => ({ metadata: { name, namespace: 'default', labels: { app: 'sched' } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+    const pod = (name: string) => ({
+      metadata: { name, namespace: 'default', labels: { app: 'sched' } },
+      spec: { containers: [{ name: 'c', image: 'x' }] },
+    });
     await client.create(Pods, pod('p1'));
     await eventually('p1 bound', async () => (await client.get(Pods, 'default', 'p1')).spec.nodeName === 'n1');
     await a.kill9();

@@ -9,7 +9,15 @@ import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { Client } from '../lib/kube/client.ts';
 import { isNotFound } from '../lib/kube/api.ts';
 import type { KubeObject, OwnerReference } from '../lib/kube/object.ts';
-import { ConfigMaps, Deployments, Events, Namespaces, Pods, ReplicaSets, type Resource } from '../lib/kube/resources.ts';
+import {
+  ConfigMaps,
+  Deployments,
+  Events,
+  Namespaces,
+  Pods,
+  ReplicaSets,
+  type Resource,
+} from '../lib/kube/resources.ts';
 import { ControllerManager } from '../controllers/manager.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import { garbageCollector } from '../controllers/garbage-collector/index.ts';
@@ -26,7 +34,8 @@ async function eventually<T>(what: string, f: () => Promise<T | undefined | fals
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -55,12 +64,21 @@ describe('garbage collector against the API server', () => {
     }
   };
   const cm = (name: string, owners: OwnerReference[] = [], finalizers?: string[]) =>
-    client.create<KubeObject>(ConfigMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS, ownerReferences: owners.length ? owners : undefined, finalizers } });
+    client.create<KubeObject>(ConfigMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: NS, ownerReferences: owners.length ? owners : undefined, finalizers },
+    });
 
   before(async () => {
     s = await startSkiff({ args: ['--disable-controller-manager', '--disable-scheduler'] });
     client = await Client.fromKubeconfig(s.kubeconfig);
-    manager = new ControllerManager({ client, queues: (name) => new MemoryQueue(name), definitions: [garbageCollector], log: () => {} });
+    manager = new ControllerManager({
+      client,
+      queues: (name) => new MemoryQueue(name),
+      definitions: [garbageCollector],
+      log: () => {},
+    });
     await manager.start();
   });
   after(async () => {
@@ -78,7 +96,10 @@ describe('garbage collector against the API server', () => {
     await cm('bg-shared', [ref(owner), ref(other)]);
     await client.delete(ConfigMaps, NS, 'bg-owner'); // no policy: Background for ConfigMaps
     assert.ok(await absent(ConfigMaps, 'bg-owner'), 'Background deletes the owner at once');
-    await eventually('dependents deleted', async () => (await absent(ConfigMaps, 'bg-dep1')) && (await absent(ConfigMaps, 'bg-dep2')));
+    await eventually(
+      'dependents deleted',
+      async () => (await absent(ConfigMaps, 'bg-dep1')) && (await absent(ConfigMaps, 'bg-dep2')),
+    );
     const shared = await eventually('reference dropped', async () => {
       const o = await get(ConfigMaps, 'bg-shared');
       return o.metadata.ownerReferences?.length === 1 && o;
@@ -88,10 +109,16 @@ describe('garbage collector against the API server', () => {
 
   it('background: an owner that never existed (or was recreated under another uid) leaves its dependents collectable', async () => {
     const impostor = await cm('bg-recreated');
-    const dep = await cm('bg-dep-of-old', [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'bg-recreated', uid: '00000000-0000-4000-8000-000000000001' }]);
+    const dep = await cm('bg-dep-of-old', [
+      { apiVersion: 'v1', kind: 'ConfigMap', name: 'bg-recreated', uid: '00000000-0000-4000-8000-000000000001' },
+    ]);
     await eventually('dependent of a missing owner deleted', () => absent(ConfigMaps, 'bg-dep-of-old'));
     assert.ok(dep.metadata.uid);
-    assert.equal((await get(ConfigMaps, 'bg-recreated')).metadata.uid, impostor.metadata.uid, 'the owner of the same name is kept');
+    assert.equal(
+      (await get(ConfigMaps, 'bg-recreated')).metadata.uid,
+      impostor.metadata.uid,
+      'the owner of the same name is kept',
+    );
   });
 
   it('foreground: the owner waits for its blocking dependents, then goes', async () => {
@@ -102,7 +129,10 @@ describe('garbage collector against the API server', () => {
     const marked = await client.delete(ConfigMaps, NS, 'fg-owner', { propagationPolicy: 'Foreground' });
     assert.ok(marked.metadata.deletionTimestamp);
     assert.deepEqual(marked.metadata.finalizers, ['foregroundDeletion']);
-    await eventually('plain dependents deleted', async () => (await absent(ConfigMaps, 'fg-dep')) && (await absent(ConfigMaps, 'fg-loose')));
+    await eventually(
+      'plain dependents deleted',
+      async () => (await absent(ConfigMaps, 'fg-dep')) && (await absent(ConfigMaps, 'fg-loose')),
+    );
     const held = await eventually('held dependent marked', async () => {
       const o = await get(ConfigMaps, 'fg-held');
       return o.metadata.deletionTimestamp ? o : undefined;
@@ -155,19 +185,30 @@ describe('garbage collector against the API server', () => {
   it('deleting a Deployment (Background, as kubectl does) removes its ReplicaSets and their pods through the chain', async () => {
     await chain('web');
     await client.delete(Deployments, NS, 'web', { propagationPolicy: 'Background' });
-    await eventually('ReplicaSet and pod deleted', async () => (await absent(ReplicaSets, 'web-1')) && (await absent(Pods, 'web-1-a')));
+    await eventually(
+      'ReplicaSet and pod deleted',
+      async () => (await absent(ReplicaSets, 'web-1')) && (await absent(Pods, 'web-1-a')),
+    );
   });
 
   it('deleting a Deployment in the foreground removes the pod, then the ReplicaSet, then the Deployment', async () => {
     await chain('api');
     await client.delete(Deployments, NS, 'api', { propagationPolicy: 'Foreground' });
-    await eventually('whole chain deleted', async () => (await absent(Deployments, 'api')) && (await absent(ReplicaSets, 'api-1')) && (await absent(Pods, 'api-1-a')));
+    await eventually(
+      'whole chain deleted',
+      async () =>
+        (await absent(Deployments, 'api')) && (await absent(ReplicaSets, 'api-1')) && (await absent(Pods, 'api-1-a')),
+    );
   });
 
   it('reports an owner reference to another namespace with a warning event', async () => {
     await client.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gc-other' } });
     const owner = await cm('ns-owner');
-    await client.create(ConfigMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ns-dep', namespace: 'gc-other', ownerReferences: [ref(owner)] } });
+    await client.create(ConfigMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'ns-dep', namespace: 'gc-other', ownerReferences: [ref(owner)] },
+    });
     await eventually('dependent in the other namespace deleted', async () => {
       try {
         await client.get(ConfigMaps, 'gc-other', 'ns-dep');
@@ -178,10 +219,15 @@ describe('garbage collector against the API server', () => {
     });
     const ev = await eventually('OwnerRefInvalidNamespace event', async () => {
       const list = await client.list(Events, { namespace: 'gc-other' });
-      return list.items.find((e: any) => e.reason === 'OwnerRefInvalidNamespace' && e.involvedObject?.name === 'ns-dep');
+      return list.items.find(
+        (e: any) => e.reason === 'OwnerRefInvalidNamespace' && e.involvedObject?.name === 'ns-dep',
+      );
     });
     assert.equal(ev.type, 'Warning');
     assert.equal(ev.source?.component, 'garbage-collector-controller');
-    assert.match(ev.message, /^ownerRef \[v1\/ConfigMap, namespace: gc-other, name: ns-owner, uid: [0-9a-f-]+\] does not exist in namespace "gc-other"$/);
+    assert.match(
+      ev.message,
+      /^ownerRef \[v1\/ConfigMap, namespace: gc-other, name: ns-owner, uid: [0-9a-f-]+\] does not exist in namespace "gc-other"$/,
+    );
   });
 });

@@ -11,8 +11,6 @@ import { Client } from '../lib/kube/client.ts';
 import { Deployments, HorizontalPodAutoscalers, PodMetrics, Pods } from '../lib/kube/resources.ts';
 import { isNotFound } from '../lib/kube/api.ts';
 
-
-
 async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 40_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -43,12 +41,24 @@ describe('HorizontalPodAutoscaler with metrics written by the test', () => {
 
   /** every running pod of the app reports this much cpu */
   async function report(cpu: string): Promise<number> {
-    const pods = (await client.list(Pods, { namespace: 'default', labelSelector: 'app=busy' })).items.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running');
+    const pods = (await client.list(Pods, { namespace: 'default', labelSelector: 'app=busy' })).items.filter(
+      (p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running',
+    );
     for (const p of pods) {
-      const m = { apiVersion: 'metrics.k8s.io/v1beta1', kind: 'PodMetrics', metadata: { name: p.metadata.name, namespace: 'default', labels: p.metadata.labels }, timestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), window: '30s', containers: [{ name: 'c', usage: { cpu, memory: '10Mi' } }] };
+      const m = {
+        apiVersion: 'metrics.k8s.io/v1beta1',
+        kind: 'PodMetrics',
+        metadata: { name: p.metadata.name, namespace: 'default', labels: p.metadata.labels },
+        timestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        window: '30s',
+        containers: [{ name: 'c', usage: { cpu, memory: '10Mi' } }],
+      };
       try {
         const cur = await client.get(PodMetrics, 'default', p.metadata.name!);
-        await client.update(PodMetrics, { ...m, metadata: { ...m.metadata, resourceVersion: cur.metadata.resourceVersion } } as any);
+        await client.update(PodMetrics, {
+          ...m,
+          metadata: { ...m.metadata, resourceVersion: cur.metadata.resourceVersion },
+        } as any);
       } catch (e) {
         if (!isNotFound(e)) throw e;
         await client.create(PodMetrics, m as any);
@@ -60,7 +70,14 @@ describe('HorizontalPodAutoscaler with metrics written by the test', () => {
   it('scales up when the pods use twice their target', async () => {
     await client.create(Deployments, {
       metadata: { name: 'busy', namespace: 'default' },
-      spec: { replicas: 2, selector: { matchLabels: { app: 'busy' } }, template: { metadata: { labels: { app: 'busy' } }, spec: { containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '100m' } } }] } } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'busy' } },
+        template: {
+          metadata: { labels: { app: 'busy' } },
+          spec: { containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '100m' } } }] },
+        },
+      },
     });
     await eventually('2 running', async () => (await report('100m')) === 2);
     await client.create(HorizontalPodAutoscalers, {
@@ -71,7 +88,9 @@ describe('HorizontalPodAutoscaler with metrics written by the test', () => {
         scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'busy' },
         minReplicas: 1,
         maxReplicas: 6,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }],
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } },
+        ],
       },
     });
     // 100% of the request against a 50% target: ceil(2 * 100/50) = 4

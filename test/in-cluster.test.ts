@@ -17,7 +17,14 @@ import { Client } from '../lib/kube/client.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
 import { ConfigMaps, Pods, ServiceAccounts } from '../lib/kube/resources.ts';
 
-const missing = process.getuid?.() !== 0 ? 'not root' : !existsSync('/usr/bin/containerd') ? 'containerd is not installed' : !existsSync('/usr/bin/kubectl') ? 'kubectl is not installed' : '';
+const missing =
+  process.getuid?.() !== 0
+    ? 'not root'
+    : !existsSync('/usr/bin/containerd')
+      ? 'containerd is not installed'
+      : !existsSync('/usr/bin/kubectl')
+        ? 'kubectl is not installed'
+        : '';
 const suffix = Math.random().toString(36).slice(2, 7);
 const NODE = `incluster-${suffix}`;
 const BRIDGE = `skc${suffix}`;
@@ -36,14 +43,36 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
   /** for scripts run with inPod, in the default namespace: the host's kubectl (a static binary) is mounted at /kubectl */
   const scriptPod = {
     image: BUSYBOX,
-    spec: { terminationGracePeriodSeconds: 1, volumes: [{ name: 'kubectl', hostPath: { path: KUBECTL, type: 'File' } }] },
-    container: { env: [{ name: 'HOME', value: '/tmp' }], volumeMounts: [{ name: 'kubectl', mountPath: '/kubectl', readOnly: true }] },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      volumes: [{ name: 'kubectl', hostPath: { path: KUBECTL, type: 'File' } }],
+    },
+    container: {
+      env: [{ name: 'HOME', value: '/tmp' }],
+      volumeMounts: [{ name: 'kubectl', mountPath: '/kubectl', readOnly: true }],
+    },
     timeoutMs: 90_000,
   };
 
   before(async () => {
     // the API server listens on the host's addresses: the kubernetes Service forwards pods to one of them
-    s = await startSkiff({ agent: true, args: ['--bind-address', '0.0.0.0', '--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, '--service-cidr', SERVICE_CIDR, '--cluster-dns', DNS] });
+    s = await startSkiff({
+      agent: true,
+      args: [
+        '--bind-address',
+        '0.0.0.0',
+        '--node-name',
+        NODE,
+        '--bridge',
+        BRIDGE,
+        '--cluster-cidr',
+        CLUSTER_CIDR,
+        '--service-cidr',
+        SERVICE_CIDR,
+        '--cluster-dns',
+        DNS,
+      ],
+    });
     c = await Client.fromKubeconfig(s.kubeconfig);
   });
 
@@ -103,24 +132,54 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
     assert.equal(claims.sub, 'system:serviceaccount:default:default');
     assert.equal(claims.exp - claims.iat, 3600);
     const server = `https://127.0.0.1:${s.port}`;
-    const asToken = (t: string, ...args: string[]) => kubectl('/dev/null', ['--server', server, '--insecure-skip-tls-verify', '--token', t, ...args]);
+    const asToken = (t: string, ...args: string[]) =>
+      kubectl('/dev/null', ['--server', server, '--insecure-skip-tls-verify', '--token', t, ...args]);
     const got = asToken(token, 'get', 'pods', '-o', 'name');
     assert.equal(got.code, 0, got.stderr);
     assert.notEqual(asToken(token.slice(0, -4) + 'AAAA', 'get', 'pods').code, 0);
     const short = kubectl(s.kubeconfig, ['create', 'token', 'default', '--duration', '1m']);
-    assert.match(short.stderr, /spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes/);
+    assert.match(
+      short.stderr,
+      /spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes/,
+    );
     const none = kubectl(s.kubeconfig, ['create', 'token', 'nobody']);
     assert.match(none.stderr, /serviceaccounts "nobody" not found/);
   });
 
   it('a token bound to a pod stops authenticating once the pod is gone', async () => {
-    await c.create(Pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bound', namespace: 'default' }, spec: { nodeName: 'nowhere', containers: [{ name: 'c', image: BUSYBOX }] } });
+    await c.create(Pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'bound', namespace: 'default' },
+      spec: { nodeName: 'nowhere', containers: [{ name: 'c', image: BUSYBOX }] },
+    });
     const uid = (await c.get<KubeObject>(Pods, 'default', 'bound')).metadata.uid!;
-    const token = kubectlOk(s.kubeconfig, ['create', 'token', 'default', '--bound-object-kind', 'Pod', '--bound-object-name', 'bound', '--bound-object-uid', uid]).trim();
+    const token = kubectlOk(s.kubeconfig, [
+      'create',
+      'token',
+      'default',
+      '--bound-object-kind',
+      'Pod',
+      '--bound-object-name',
+      'bound',
+      '--bound-object-uid',
+      uid,
+    ]).trim();
     const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
     assert.deepEqual(claims['kubernetes.io'].pod, { name: 'bound', uid });
     const server = `https://127.0.0.1:${s.port}`;
-    const asToken = () => kubectl('/dev/null', ['--server', server, '--insecure-skip-tls-verify', '--token', token, 'get', 'pods', '-o', 'name']);
+    const asToken = () =>
+      kubectl('/dev/null', [
+        '--server',
+        server,
+        '--insecure-skip-tls-verify',
+        '--token',
+        token,
+        'get',
+        'pods',
+        '-o',
+        'name',
+      ]);
     assert.equal(asToken().code, 0);
     await c.delete(Pods, 'default', 'bound', { gracePeriodSeconds: 0 });
     await eventually('the token is refused', async () => asToken().code !== 0, 10_000, 200);
@@ -129,14 +188,58 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
 
   it('a new namespace gets its default ServiceAccount and kube-root-ca.crt; both come back when deleted or edited', async () => {
     kubectlOk(s.kubeconfig, ['create', 'namespace', 'fresh']);
-    await eventually('default ServiceAccount', async () => !!(await c.get(ServiceAccounts, 'fresh', 'default').catch(() => undefined)), 10_000, 100);
+    await eventually(
+      'default ServiceAccount',
+      async () => !!(await c.get(ServiceAccounts, 'fresh', 'default').catch(() => undefined)),
+      10_000,
+      100,
+    );
     const ca = readFileSync(path.join(s.dataDir, 'pki', 'ca.crt'), 'utf8');
-    await eventually('kube-root-ca.crt', async () => (await c.get<KubeObject>(ConfigMaps, 'fresh', 'kube-root-ca.crt').catch(() => undefined))?.data?.['ca.crt'] === ca, 10_000, 100);
+    await eventually(
+      'kube-root-ca.crt',
+      async () =>
+        (await c.get<KubeObject>(ConfigMaps, 'fresh', 'kube-root-ca.crt').catch(() => undefined))?.data?.['ca.crt'] ===
+        ca,
+      10_000,
+      100,
+    );
     kubectlOk(s.kubeconfig, ['-n', 'fresh', 'delete', 'sa', 'default']);
-    await eventually('default ServiceAccount again', async () => !!(await c.get(ServiceAccounts, 'fresh', 'default').catch(() => undefined)), 10_000, 100);
-    kubectlOk(s.kubeconfig, ['-n', 'fresh', 'patch', 'cm', 'kube-root-ca.crt', '--type', 'merge', '-p', '{"data":{"ca.crt":"tampered"}}']);
-    await eventually('kube-root-ca.crt restored', async () => (await c.get<KubeObject>(ConfigMaps, 'fresh', 'kube-root-ca.crt')).data?.['ca.crt'] === ca, 10_000, 100);
-    const refused = kubectl(s.kubeconfig, ['-n', 'fresh', 'run', 'p', '--image', BUSYBOX, '--overrides', '{"spec":{"serviceAccountName":"robot"}}']);
-    assert.match(refused.stderr, /pods "p" is forbidden: error looking up service account fresh\/robot: serviceaccount "robot" not found/);
+    await eventually(
+      'default ServiceAccount again',
+      async () => !!(await c.get(ServiceAccounts, 'fresh', 'default').catch(() => undefined)),
+      10_000,
+      100,
+    );
+    kubectlOk(s.kubeconfig, [
+      '-n',
+      'fresh',
+      'patch',
+      'cm',
+      'kube-root-ca.crt',
+      '--type',
+      'merge',
+      '-p',
+      '{"data":{"ca.crt":"tampered"}}',
+    ]);
+    await eventually(
+      'kube-root-ca.crt restored',
+      async () => (await c.get<KubeObject>(ConfigMaps, 'fresh', 'kube-root-ca.crt')).data?.['ca.crt'] === ca,
+      10_000,
+      100,
+    );
+    const refused = kubectl(s.kubeconfig, [
+      '-n',
+      'fresh',
+      'run',
+      'p',
+      '--image',
+      BUSYBOX,
+      '--overrides',
+      '{"spec":{"serviceAccountName":"robot"}}',
+    ]);
+    assert.match(
+      refused.stderr,
+      /pods "p" is forbidden: error looking up service account fresh\/robot: serviceaccount "robot" not found/,
+    );
   });
 });

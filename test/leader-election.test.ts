@@ -75,7 +75,10 @@ describe('leader election on a real API server', () => {
     await waitLeader([standby], 5000);
     const took = Date.now() - t0;
     assert.ok(took <= TIMING.leaseDurationMs + 2.2 * TIMING.retryPeriodMs + 500, `taken over in ${took} ms`);
-    assert.ok(took >= TIMING.leaseDurationMs - 2.2 * TIMING.retryPeriodMs - 200, `not before the lease expired (${took} ms)`);
+    assert.ok(
+      took >= TIMING.leaseDurationMs - 2.2 * TIMING.retryPeriodMs - 200,
+      `not before the lease expired (${took} ms)`,
+    );
     lease = await client.get<Lease>(Leases, 'default', NAME);
     assert.equal(lease.spec!.holderIdentity, standby.e.identity);
     assert.equal(lease.spec!.leaseTransitions, transitions + 1);

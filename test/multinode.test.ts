@@ -22,7 +22,14 @@ import { ROOT, releaseFolder, startSkiff, type SkiffProcess } from './harness/sk
 import { hasKubectl, kubectlOk } from './harness/kubectl.ts';
 import { eventually } from './harness/eventually.ts';
 import { inPod } from './harness/pods.ts';
-import { cidrsOverlap, createNetnsLab, freeRange, netnsLabMissing, type LabHost, type NetnsLab } from './harness/netns.ts';
+import {
+  cidrsOverlap,
+  createNetnsLab,
+  freeRange,
+  netnsLabMissing,
+  type LabHost,
+  type NetnsLab,
+} from './harness/netns.ts';
 import { Client } from '../lib/kube/client.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
 import { EndpointSlices, Pods, Services } from '../lib/kube/resources.ts';
@@ -30,7 +37,9 @@ import { DEFAULT_CLUSTER_DNS } from '../node-agent/dns/local-address.ts';
 
 const missing =
   netnsLabMissing() ||
-  (!existsSync('/usr/bin/containerd') ? 'containerd is not installed (apt-get install -y containerd runc containernetworking-plugins)' : '') ||
+  (!existsSync('/usr/bin/containerd')
+    ? 'containerd is not installed (apt-get install -y containerd runc containernetworking-plugins)'
+    : '') ||
   (!existsSync('/bin/busybox') ? 'busybox is not installed (apt-get install -y busybox-static)' : '') ||
   (!hasKubectl() ? 'kubectl is not installed' : '');
 const BUSYBOX = `skiff.local/busybox:${/v(\d+\.\d+\.\d+)/.exec(existsSync('/bin/busybox') ? execFileSync('/bin/busybox', [], { encoding: 'utf8' }) : '')?.[1] ?? 'latest'}`;
@@ -85,21 +94,37 @@ interface AgentProcess {
 }
 
 /** `skiff agent` inside the host's network namespace; containerd, shims and pods inherit it */
-function startAgent(lab: NetnsLab, host: LabHost, node: string, server: string, token: string, clusterCIDR: string): AgentProcess {
+function startAgent(
+  lab: NetnsLab,
+  host: LabHost,
+  node: string,
+  server: string,
+  token: string,
+  clusterCIDR: string,
+): AgentProcess {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `skiff-mn-${node}-`));
   const args = [
     ...lab.enter(host),
     path.join(ROOT, 'bin/skiff'),
     'agent',
-    '--server', server,
-    '--node-name', node,
-    '--node-ip', host.ip,
-    '--data-dir', dataDir,
-    '--cluster-cidr', clusterCIDR,
+    '--server',
+    server,
+    '--node-name',
+    node,
+    '--node-ip',
+    host.ip,
+    '--data-dir',
+    dataDir,
+    '--cluster-cidr',
+    clusterCIDR,
     '--stop-pods-on-exit',
   ];
   // the join token goes in the environment, not the command line
-  const child = spawn(args[0], args.slice(1), { cwd: ROOT, env: { ...process.env, SKIFF_TOKEN: token, SKIFF_DATA_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(args[0], args.slice(1), {
+    cwd: ROOT,
+    env: { ...process.env, SKIFF_TOKEN: token, SKIFF_DATA_DIR: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -126,7 +151,8 @@ function startAgent(lab: NetnsLab, host: LabHost, node: string, server: string, 
 
 /** a web server answering / with the image's index page and /cgi-bin/ip with the address the request came from */
 function webPod(name: string, node: string): KubeObject {
-  const script = 'mkdir -p /var/www/cgi-bin && printf \'#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho "$REMOTE_ADDR"\\n\' > /var/www/cgi-bin/ip && chmod 755 /var/www/cgi-bin/ip && exec httpd -f -p 8080 -h /var/www';
+  const script =
+    'mkdir -p /var/www/cgi-bin && printf \'#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho "$REMOTE_ADDR"\\n\' > /var/www/cgi-bin/ip && chmod 755 /var/www/cgi-bin/ip && exec httpd -f -p 8080 -h /var/www';
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -134,7 +160,15 @@ function webPod(name: string, node: string): KubeObject {
     spec: {
       nodeSelector: { 'kubernetes.io/hostname': node },
       terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'httpd', image: BUSYBOX, command: ['sh', '-c', script], ports: [{ containerPort: 8080 }], readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 } }],
+      containers: [
+        {
+          name: 'httpd',
+          image: BUSYBOX,
+          command: ['sh', '-c', script],
+          ports: [{ containerPort: 8080 }],
+          readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
+        },
+      ],
     },
   };
 }
@@ -151,7 +185,11 @@ function clientPod(name: string, node: string, target: string): KubeObject {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: NS },
-    spec: { nodeSelector: { 'kubernetes.io/hostname': node }, restartPolicy: 'Never', containers: [{ name: 'wget', image: BUSYBOX, command: ['sh', '-c', script] }] },
+    spec: {
+      nodeSelector: { 'kubernetes.io/hostname': node },
+      restartPolicy: 'Never',
+      containers: [{ name: 'wget', image: BUSYBOX, command: ['sh', '-c', script] }],
+    },
   };
 }
 
@@ -168,7 +206,16 @@ function servicePod(name: string, node: string, side: string): KubeObject {
 
 /** a Service on port 80 of the pods of mn-svc (narrowed by `selector`), to their port named http */
 function service(name: string, spec: Record<string, unknown> = {}, selector: Record<string, string> = {}): KubeObject {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec: { selector: { app: 'mn-svc', ...selector }, ports: [{ name: 'http', port: 80, targetPort: 'http' }], ...spec } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: NS },
+    spec: {
+      selector: { app: 'mn-svc', ...selector },
+      ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+      ...spec,
+    },
+  };
 }
 
 /** one GET on a connection of its own, as a client outside the nodes: the body, `timeout` when nothing answers in time, or `error: CODE` */
@@ -220,19 +267,29 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
     kubeconfig = server.kubeconfig;
     client = await Client.fromKubeconfig(kubeconfig);
     const token = readFileSync(path.join(server.dataDir, 'node-token'), 'utf8').trim();
-    for (const [i, node] of nodes.entries()) agents.push(startAgent(lab, lab.hosts[i], node, `https://${lab.bridgeIP}:${server.port}`, token, clusterCIDR));
+    for (const [i, node] of nodes.entries())
+      agents.push(startAgent(lab, lab.hosts[i], node, `https://${lab.bridgeIP}:${server.port}`, token, clusterCIDR));
     let exited: AgentProcess | undefined;
-    await eventually('both nodes Ready with a pod CIDR', () => {
-      // an agent that exits fails the wait at once
-      exited = agents.find((a) => a.child.exitCode !== null);
-      if (exited) return true;
-      const list = JSON.parse(kubectlOk(kubeconfig, ['get', 'nodes', '-o', 'json'])).items as KubeObject[];
-      return nodes.every((n) => {
-        const node = list.find((x) => x.metadata.name === n);
-        return node?.spec?.podCIDR && node.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
-      });
-    }, 60_000, 250).catch((e) => {
-      throw new Error(`${(e as Error).message}\n${agents.map((a) => `--- agent ${a.node}:\n${a.output()}`).join('\n')}`);
+    await eventually(
+      'both nodes Ready with a pod CIDR',
+      () => {
+        // an agent that exits fails the wait at once
+        exited = agents.find((a) => a.child.exitCode !== null);
+        if (exited) return true;
+        const list = JSON.parse(kubectlOk(kubeconfig, ['get', 'nodes', '-o', 'json'])).items as KubeObject[];
+        return nodes.every((n) => {
+          const node = list.find((x) => x.metadata.name === n);
+          return (
+            node?.spec?.podCIDR && node.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')
+          );
+        });
+      },
+      60_000,
+      250,
+    ).catch((e) => {
+      throw new Error(
+        `${(e as Error).message}\n${agents.map((a) => `--- agent ${a.node}:\n${a.output()}`).join('\n')}`,
+      );
     });
     if (exited) throw new Error(`agent ${exited.node} exited (code ${exited.child.exitCode}):\n${exited.output()}`);
   });
@@ -247,7 +304,8 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
     for (const node of nodes) removeNodeCgroups(node);
     const network = lab?.teardown() ?? [];
     console.log(`# multinode: ${((Date.now() - t0) / 1000).toFixed(1)} s from lab creation to teardown`);
-    for (const [i, a] of agents.entries()) assert.equal(codes[i], 0, `agent ${a.node} exit code ${codes[i]}:\n${a.output()}`);
+    for (const [i, a] of agents.entries())
+      assert.equal(codes[i], 0, `agent ${a.node} exit code ${codes[i]}:\n${a.output()}`);
     if (server) assert.equal(serverCode, 0, server.output());
     assert.deepEqual(network, [], 'the lab network was not fully removed');
   });
@@ -256,58 +314,95 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
     const list = JSON.parse(kubectlOk(kubeconfig, ['get', 'nodes', '-o', 'json'])).items as KubeObject[];
     const [a, b] = nodes.map((n) => list.find((x) => x.metadata.name === n)!);
     for (const [i, n] of [a, b].entries()) {
-      assert.ok(cidrsOverlap(n.spec.podCIDR, clusterCIDR) && n.spec.podCIDR.endsWith('/24'), `${n.metadata.name} podCIDR ${n.spec.podCIDR} in ${clusterCIDR}`);
+      assert.ok(
+        cidrsOverlap(n.spec.podCIDR, clusterCIDR) && n.spec.podCIDR.endsWith('/24'),
+        `${n.metadata.name} podCIDR ${n.spec.podCIDR} in ${clusterCIDR}`,
+      );
       assert.equal(n.status.addresses.find((x: any) => x.type === 'InternalIP')?.address, lab!.hosts[i].ip);
     }
     assert.ok(!cidrsOverlap(a.spec.podCIDR, b.spec.podCIDR), `distinct pod CIDRs ${a.spec.podCIDR} ${b.spec.podCIDR}`);
     // each host routes the other's pod range via the other's address (the agents add these from the Node objects)
     const routeVia = (from: LabHost, cidr: string, via: LabHost) =>
-      eventually(`${from.netns}: route to ${cidr} via ${via.ip}`, () => lab!.exec(from, ['ip', '-4', 'route', 'show', cidr]).trim() === `${cidr} via ${via.ip} dev eth0`, 10_000, 100);
+      eventually(
+        `${from.netns}: route to ${cidr} via ${via.ip}`,
+        () => lab!.exec(from, ['ip', '-4', 'route', 'show', cidr]).trim() === `${cidr} via ${via.ip} dev eth0`,
+        10_000,
+        100,
+      );
     await routeVia(lab!.hosts[0], b.spec.podCIDR, lab!.hosts[1]);
     await routeVia(lab!.hosts[1], a.spec.podCIDR, lab!.hosts[0]);
     // the test's own namespace has no route to either pod range: traffic between the pods can only go host to host
-    for (const n of [a, b]) assert.equal(spawnSync('ip', ['-4', 'route', 'show', n.spec.podCIDR], { encoding: 'utf8' }).stdout.trim(), '');
+    for (const n of [a, b])
+      assert.equal(spawnSync('ip', ['-4', 'route', 'show', n.spec.podCIDR], { encoding: 'utf8' }).stdout.trim(), '');
   });
 
-  it('pods on different nodes reach each other both ways, addressed from their own node\'s range, source IP kept', async () => {
+  it("pods on different nodes reach each other both ways, addressed from their own node's range, source IP kept", async () => {
     const c = client!;
     const [na, nb] = nodes;
     await c.create(Pods, webPod('web-a', na));
     await c.create(Pods, webPod('web-b', nb));
     const ready = (name: string) =>
-      eventually(`${name} Ready`, async () => {
-        const p = await c.get<KubeObject>(Pods, NS, name);
-        return p.status?.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True') && p.status.podIP && p;
-      }, 40_000, 200);
+      eventually(
+        `${name} Ready`,
+        async () => {
+          const p = await c.get<KubeObject>(Pods, NS, name);
+          return (
+            p.status?.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True') && p.status.podIP && p
+          );
+        },
+        40_000,
+        200,
+      );
     const [webA, webB] = await Promise.all([ready('web-a'), ready('web-b')]);
     const nodeObjs = JSON.parse(kubectlOk(kubeconfig, ['get', 'nodes', '-o', 'json'])).items as KubeObject[];
     const cidrOf = (n: string) => nodeObjs.find((x) => x.metadata.name === n)!.spec.podCIDR as string;
-    for (const [p, n, host] of [[webA, na, lab!.hosts[0]], [webB, nb, lab!.hosts[1]]] as const) {
+    for (const [p, n, host] of [
+      [webA, na, lab!.hosts[0]],
+      [webB, nb, lab!.hosts[1]],
+    ] as const) {
       assert.equal(p.spec.nodeName, n, 'the scheduler placed the pod by its nodeSelector');
       assert.equal(p.status.hostIP, host.ip);
-      assert.ok(cidrsOverlap(`${p.status.podIP}/32`, cidrOf(n)), `${p.metadata.name} IP ${p.status.podIP} is in ${n}'s pod CIDR ${cidrOf(n)}`);
+      assert.ok(
+        cidrsOverlap(`${p.status.podIP}/32`, cidrOf(n)),
+        `${p.metadata.name} IP ${p.status.podIP} is in ${n}'s pod CIDR ${cidrOf(n)}`,
+      );
     }
 
     // a on node A fetches from b on node B, and the other way round
     await c.create(Pods, clientPod('client-a', na, webB.status.podIP));
     await c.create(Pods, clientPod('client-b', nb, webA.status.podIP));
     const done = (name: string) =>
-      eventually(`${name} finished`, async () => {
-        const p = await c.get<KubeObject>(Pods, NS, name);
-        return (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') && p;
-      }, 40_000, 200);
+      eventually(
+        `${name} finished`,
+        async () => {
+          const p = await c.get<KubeObject>(Pods, NS, name);
+          return (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') && p;
+        },
+        40_000,
+        200,
+      );
     const [ca, cb] = await Promise.all([done('client-a'), done('client-b')]);
-    for (const [p, n, target] of [[ca, na, webB], [cb, nb, webA]] as const) {
+    for (const [p, n, target] of [
+      [ca, na, webB],
+      [cb, nb, webA],
+    ] as const) {
       const message = (p.status.containerStatuses?.[0]?.state?.terminated?.message ?? '').trim();
       assert.equal(p.status.phase, 'Succeeded', `${p.metadata.name} -> ${target.status.podIP}: ${message}`);
       assert.equal(p.spec.nodeName, n);
-      assert.ok(cidrsOverlap(`${p.status.podIP}/32`, cidrOf(n)), `${p.metadata.name} IP ${p.status.podIP} in ${cidrOf(n)}`);
+      assert.ok(
+        cidrsOverlap(`${p.status.podIP}/32`, cidrOf(n)),
+        `${p.metadata.name} IP ${p.status.podIP} in ${cidrOf(n)}`,
+      );
       const [body, seen] = message.split('|');
       // httpd listens on a dual-stack socket: IPv4 peers show as [::ffff:a.b.c.d]
       const from = /^\[::ffff:(\d+\.\d+\.\d+\.\d+)\]$/.exec(seen ?? '')?.[1] ?? seen;
       assert.equal(body, 'skiff busybox httpd', `${p.metadata.name} got the other node's page`);
       // the web server saw the client pod's own address: not masqueraded to the node's address on the way
-      assert.equal(from, p.status.podIP, `${target.metadata.name} saw the request come from ${from}, the client pod is ${p.status.podIP} on ${n}`);
+      assert.equal(
+        from,
+        p.status.podIP,
+        `${target.metadata.name} saw the request come from ${from}, the client pod is ${p.status.podIP} on ${n}`,
+      );
     }
   });
 
@@ -318,20 +413,50 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
       const c = client!;
       const pods = [servicePod('svc-a', nodes[0], 'a'), servicePod('svc-b', nodes[1], 'b')];
       for (const p of pods) await c.create(Pods, p);
-      return Promise.all(pods.map((p) =>
-        eventually(`${p.metadata.name} Ready`, async () => {
-          const x = await c.get<KubeObject>(Pods, NS, p.metadata.name!);
-          return x.status?.conditions?.some((k: any) => k.type === 'Ready' && k.status === 'True') && x.status.podIP && x;
-        }, 40_000, 200)));
+      return Promise.all(
+        pods.map((p) =>
+          eventually(
+            `${p.metadata.name} Ready`,
+            async () => {
+              const x = await c.get<KubeObject>(Pods, NS, p.metadata.name!);
+              return (
+                x.status?.conditions?.some((k: any) => k.type === 'Ready' && k.status === 'True') && x.status.podIP && x
+              );
+            },
+            40_000,
+            200,
+          ),
+        ),
+      );
     })());
 
   /** waits until `svc`'s EndpointSlices list exactly `pods` as ready endpoints */
   const endpointsAre = (svc: string, pods: KubeObject[]) =>
-    eventually(`${svc} has the endpoints ${pods.map((p) => p.metadata.name)}`, async () => {
-      const slices = (await client!.list<KubeObject>(EndpointSlices, { namespace: NS, labelSelector: `kubernetes.io/service-name=${svc}` })).items;
-      const ready = slices.flatMap((sl: any) => (sl.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false).map((e: any) => `${e.targetRef?.name}@${e.nodeName}`));
-      return ready.sort().join(',') === pods.map((p) => `${p.metadata.name}@${p.spec.nodeName}`).sort().join(',');
-    }, 20_000, 100);
+    eventually(
+      `${svc} has the endpoints ${pods.map((p) => p.metadata.name)}`,
+      async () => {
+        const slices = (
+          await client!.list<KubeObject>(EndpointSlices, {
+            namespace: NS,
+            labelSelector: `kubernetes.io/service-name=${svc}`,
+          })
+        ).items;
+        const ready = slices.flatMap((sl: any) =>
+          (sl.endpoints ?? [])
+            .filter((e: any) => e.conditions?.ready !== false)
+            .map((e: any) => `${e.targetRef?.name}@${e.nodeName}`),
+        );
+        return (
+          ready.sort().join(',') ===
+          pods
+            .map((p) => `${p.metadata.name}@${p.spec.nodeName}`)
+            .sort()
+            .join(',')
+        );
+      },
+      20_000,
+      100,
+    );
 
   it('a Service with endpoints on both nodes: from a pod on either node, its DNS names reach both endpoints in strict turn', async () => {
     const c = client!;
@@ -340,12 +465,20 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
     await endpointsAre('web', pods);
     // each node's proxy has both endpoints, the other node's pod among them, before the clients start
     for (const host of lab!.hosts) {
-      await eventually(`${host.netns}: rules of default/web to both pods`, () => {
-        const nat = lab!.exec(host, ['iptables-save', '-t', 'nat']);
-        return pods.every((p) => nat.includes(`default/web:http/TCP -> ${p.status.podIP}:8080`));
-      }, 10_000, 100);
+      await eventually(
+        `${host.netns}: rules of default/web to both pods`,
+        () => {
+          const nat = lab!.exec(host, ['iptables-save', '-t', 'nat']);
+          return pods.every((p) => nat.includes(`default/web:http/TCP -> ${p.status.podIP}:8080`));
+        },
+        10_000,
+        100,
+      );
       // the node's own cluster DNS address, on its lo
-      assert.match(lab!.exec(host, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'lo']), new RegExp(`inet ${DEFAULT_CLUSTER_DNS.replaceAll('.', '\\.')}/32`));
+      assert.match(
+        lab!.exec(host, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'lo']),
+        new RegExp(`inet ${DEFAULT_CLUSTER_DNS.replaceAll('.', '\\.')}/32`),
+      );
     }
     const fqdn = 'web.default.svc.cluster.local';
     const script = [
@@ -354,7 +487,11 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
       `for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://${fqdn}/name || echo "wget ${fqdn} failed: $?"; done`,
       'for i in 1 2 3 4; do timeout 3 wget -q -O- http://web/name || echo "wget web failed: $?"; done',
     ].join('\n');
-    const finished = await Promise.all(nodes.map((n, i) => inPod(c, `rr-${'ab'[i]}`, script, { namespace: NS, image: BUSYBOX, spec: { nodeName: n }, timeoutMs: 40_000 })));
+    const finished = await Promise.all(
+      nodes.map((n, i) =>
+        inPod(c, `rr-${'ab'[i]}`, script, { namespace: NS, image: BUSYBOX, spec: { nodeName: n }, timeoutMs: 40_000 }),
+      ),
+    );
     for (const { pod: p, out: message } of finished) {
       const out = message.trim();
       assert.equal(p.status.phase, 'Succeeded', `${p.metadata.name}: ${out}`);
@@ -362,20 +499,37 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
       // the pod asks its own node's DNS (node-local address on that node's lo), which answers for both names
       assert.equal(ns.trim(), `nameserver ${DEFAULT_CLUSTER_DNS}`, `${p.metadata.name} on ${p.spec.nodeName}: ${out}`);
       assert.equal(names.length, 10, `${p.metadata.name} on ${p.spec.nodeName}: ${out}`);
-      assert.deepEqual([...new Set(names)].sort(), ['svc-a', 'svc-b'], `${p.metadata.name} on ${p.spec.nodeName} reached both nodes' pods: ${names}`);
+      assert.deepEqual(
+        [...new Set(names)].sort(),
+        ['svc-a', 'svc-b'],
+        `${p.metadata.name} on ${p.spec.nodeName} reached both nodes' pods: ${names}`,
+      );
       assert.ok(alternates(names), `${p.metadata.name} on ${p.spec.nodeName}: strict round robin: ${names}`);
     }
   });
 
-  it('NodePort from outside the nodes: Local keeps the client address and serves from the node\'s own endpoint, drops without one; Cluster reaches both', async () => {
+  it("NodePort from outside the nodes: Local keeps the client address and serves from the node's own endpoint, drops without one; Cluster reaches both", async () => {
     const c = client!;
     const [podA, podB] = await servicePods();
     const [hostA, hostB] = lab!.hosts;
-    const local = await c.create<KubeObject>(Services, service('web-local', { type: 'NodePort', externalTrafficPolicy: 'Local' }));
-    const localA = await c.create<KubeObject>(Services, service('web-local-a', { type: 'NodePort', externalTrafficPolicy: 'Local' }, { 'mn-side': 'a' }));
-    const cluster = await c.create<KubeObject>(Services, service('web-cluster', { type: 'NodePort', externalTrafficPolicy: 'Cluster' }));
+    const local = await c.create<KubeObject>(
+      Services,
+      service('web-local', { type: 'NodePort', externalTrafficPolicy: 'Local' }),
+    );
+    const localA = await c.create<KubeObject>(
+      Services,
+      service('web-local-a', { type: 'NodePort', externalTrafficPolicy: 'Local' }, { 'mn-side': 'a' }),
+    );
+    const cluster = await c.create<KubeObject>(
+      Services,
+      service('web-cluster', { type: 'NodePort', externalTrafficPolicy: 'Cluster' }),
+    );
     const port = (svc: KubeObject) => svc.spec.ports[0].nodePort as number;
-    await Promise.all([endpointsAre('web-local', [podA, podB]), endpointsAre('web-local-a', [podA]), endpointsAre('web-cluster', [podA, podB])]);
+    await Promise.all([
+      endpointsAre('web-local', [podA, podB]),
+      endpointsAre('web-local-a', [podA]),
+      endpointsAre('web-cluster', [podA, podB]),
+    ]);
     // the test's namespace is the lab's router: outside both nodes, its address on the lab network is the client's
     const clientIP = lab!.bridgeIP;
     const answers = async (host: string, svc: KubeObject, path: string, n: number) => {
@@ -385,25 +539,52 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
     };
     const firstAnswer = async (host: string, svc: KubeObject) => {
       let last = '';
-      await eventually(`${svc.metadata.name} answers on ${host}:${port(svc)}`, async () => /^svc-/.test((last = await get(`http://${host}:${port(svc)}/name`, 1000))), 10_000, 100).catch((e) => {
+      await eventually(
+        `${svc.metadata.name} answers on ${host}:${port(svc)}`,
+        async () => /^svc-/.test((last = await get(`http://${host}:${port(svc)}/name`, 1000))),
+        10_000,
+        100,
+      ).catch((e) => {
         const h = lab!.hosts.find((x) => x.ip === host)!;
-        throw new Error(`${(e as Error).message}; last answer: ${last}\n--- ${h.netns} rules:\n${lab!.exec(h, ['iptables-save'])}`);
+        throw new Error(
+          `${(e as Error).message}; last answer: ${last}\n--- ${h.netns} rules:\n${lab!.exec(h, ['iptables-save'])}`,
+        );
       });
     };
 
     // Local: each node answers with its own pod only, which sees the client's own address
-    for (const [host, pod] of [[hostA, podA], [hostB, podB]] as const) {
+    for (const [host, pod] of [
+      [hostA, podA],
+      [hostB, podB],
+    ] as const) {
       await firstAnswer(host.ip, local);
-      assert.deepEqual(await answers(host.ip, local, '/name', 4), Array(4).fill(pod.metadata.name), `web-local on ${host.ip} is served by ${pod.metadata.name} only`);
-      assert.deepEqual((await answers(host.ip, local, '/cgi-bin/ip', 2)).map(peer), [clientIP, clientIP], `web-local on ${host.ip}: the client address is kept`);
+      assert.deepEqual(
+        await answers(host.ip, local, '/name', 4),
+        Array(4).fill(pod.metadata.name),
+        `web-local on ${host.ip} is served by ${pod.metadata.name} only`,
+      );
+      assert.deepEqual(
+        (await answers(host.ip, local, '/cgi-bin/ip', 2)).map(peer),
+        [clientIP, clientIP],
+        `web-local on ${host.ip}: the client address is kept`,
+      );
     }
     // Local with the only endpoint on node A: A serves it, B drops (no answer, not a refusal), as kube-proxy does
     await firstAnswer(hostA.ip, localA);
     assert.deepEqual(await answers(hostA.ip, localA, '/name', 3), Array(3).fill(podA.metadata.name));
     assert.deepEqual((await answers(hostA.ip, localA, '/cgi-bin/ip', 1)).map(peer), [clientIP]);
     // before node B's rules have the Service, nothing listens there and the connection is refused: wait for the drop
-    await eventually(`web-local-a dropped on ${hostB.ip}:${port(localA)}`, async () => (await get(`http://${hostB.ip}:${port(localA)}/name`, 1500)) === 'timeout', 15_000, 100);
-    assert.deepEqual(await answers(hostB.ip, localA, '/name', 2), ['timeout', 'timeout'], `web-local-a on ${hostB.ip} (no local endpoint) must not answer`);
+    await eventually(
+      `web-local-a dropped on ${hostB.ip}:${port(localA)}`,
+      async () => (await get(`http://${hostB.ip}:${port(localA)}/name`, 1500)) === 'timeout',
+      15_000,
+      100,
+    );
+    assert.deepEqual(
+      await answers(hostB.ip, localA, '/name', 2),
+      ['timeout', 'timeout'],
+      `web-local-a on ${hostB.ip} (no local endpoint) must not answer`,
+    );
 
     // Cluster: either node's node port reaches both nodes' pods in turn; the pods see a node's address, not the client's
     for (const host of [hostA, hostB]) {
@@ -412,7 +593,10 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
       assert.deepEqual([...new Set(names)].sort(), ['svc-a', 'svc-b'], `web-cluster on ${host.ip}: ${names}`);
       assert.ok(alternates(names), `web-cluster on ${host.ip}: strict round robin: ${names}`);
       const seen = (await answers(host.ip, cluster, '/cgi-bin/ip', 2)).map(peer);
-      assert.ok(seen.every((s) => /^\d+\.\d+\.\d+\.\d+$/.test(s) && s !== clientIP), `web-cluster on ${host.ip}: masqueraded, the pods saw ${seen}`);
+      assert.ok(
+        seen.every((s) => /^\d+\.\d+\.\d+\.\d+$/.test(s) && s !== clientIP),
+        `web-cluster on ${host.ip}: masqueraded, the pods saw ${seen}`,
+      );
     }
   });
 
@@ -427,17 +611,32 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
       const procs = processesWith(`${a.dataDir}/`);
       if (procs.length) leftovers.push(`${a.node}: processes ${procs.join(' ')} still run`);
       const pids = lab!.pids(a.host);
-      if (pids.length) leftovers.push(`${a.node}: processes ${pids.join(' ')} still in network namespace ${a.host.netns}`);
-      const routes = lab!.exec(a.host, ['ip', '-4', 'route', 'show']).split('\n').filter((l) => / via /.test(l) && !l.startsWith('default'));
+      if (pids.length)
+        leftovers.push(`${a.node}: processes ${pids.join(' ')} still in network namespace ${a.host.netns}`);
+      const routes = lab!
+        .exec(a.host, ['ip', '-4', 'route', 'show'])
+        .split('\n')
+        .filter((l) => / via /.test(l) && !l.startsWith('default'));
       if (routes.length) leftovers.push(`${a.node}: routes ${routes.join('; ')}`);
-      const links = lab!.exec(a.host, ['ip', '-o', 'link', 'show']).split('\n').map((l) => l.split(':')[1]?.trim()).filter((l) => l && l !== 'lo' && !l.startsWith('eth0'));
+      const links = lab!
+        .exec(a.host, ['ip', '-o', 'link', 'show'])
+        .split('\n')
+        .map((l) => l.split(':')[1]?.trim())
+        .filter((l) => l && l !== 'lo' && !l.startsWith('eth0'));
       if (links.length) leftovers.push(`${a.node}: interfaces ${links.join(' ')}`);
-      const nat = lab!.exec(a.host, ['iptables', '-w', '5', '-t', 'nat', '-S']).split('\n').filter((l) => /SKIFF/.test(l));
+      const nat = lab!
+        .exec(a.host, ['iptables', '-w', '5', '-t', 'nat', '-S'])
+        .split('\n')
+        .filter((l) => /SKIFF/.test(l));
       if (nat.length) leftovers.push(`${a.node}: nat rules ${nat.join('; ')}`);
       // the service proxy's filter rules (REJECT without endpoints, DROP without a local endpoint) and the DNS address
-      const filter = lab!.exec(a.host, ['iptables', '-w', '5', '-t', 'filter', '-S']).split('\n').filter((l) => /SKIFF/.test(l));
+      const filter = lab!
+        .exec(a.host, ['iptables', '-w', '5', '-t', 'filter', '-S'])
+        .split('\n')
+        .filter((l) => /SKIFF/.test(l));
       if (filter.length) leftovers.push(`${a.node}: filter rules ${filter.join('; ')}`);
-      if (lab!.exec(a.host, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'lo']).includes(` ${DEFAULT_CLUSTER_DNS}/`)) leftovers.push(`${a.node}: cluster DNS address ${DEFAULT_CLUSTER_DNS} on lo`);
+      if (lab!.exec(a.host, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'lo']).includes(` ${DEFAULT_CLUSTER_DNS}/`))
+        leftovers.push(`${a.node}: cluster DNS address ${DEFAULT_CLUSTER_DNS} on lo`);
       for (const dir of nodeCgroupDirs(a.node)) {
         const pods = existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith('pod')) : [];
         if (pods.length) leftovers.push(`${a.node}: pod cgroups ${pods.join(' ')} in ${dir}`);
@@ -446,13 +645,21 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
     assert.deepEqual(leftovers, [], 'the agents left things behind');
   });
 
-  it('leaves no pod cgroup in the cgroup v2 hierarchy of a hybrid host (/sys/fs/cgroup/unified)', {
-    skip: !existsSync('/sys/fs/cgroup/unified/cgroup.procs') && 'no hybrid cgroup v2 hierarchy here',
-  }, () => {
-    const left = nodes.flatMap((n) => {
-      const dir = `/sys/fs/cgroup/unified/skiff/${n}`;
-      return existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith('pod')).map((d) => `${dir}/${d}`) : [];
-    });
-    assert.deepEqual(left, []);
-  });
+  it(
+    'leaves no pod cgroup in the cgroup v2 hierarchy of a hybrid host (/sys/fs/cgroup/unified)',
+    {
+      skip: !existsSync('/sys/fs/cgroup/unified/cgroup.procs') && 'no hybrid cgroup v2 hierarchy here',
+    },
+    () => {
+      const left = nodes.flatMap((n) => {
+        const dir = `/sys/fs/cgroup/unified/skiff/${n}`;
+        return existsSync(dir)
+          ? readdirSync(dir)
+              .filter((d) => d.startsWith('pod'))
+              .map((d) => `${dir}/${d}`)
+          : [];
+      });
+      assert.deepEqual(left, []);
+    },
+  );
 });

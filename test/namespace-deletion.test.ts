@@ -10,7 +10,15 @@ import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { Client } from '../lib/kube/client.ts';
 import { ApiError, isNotFound } from '../lib/kube/api.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
-import { ConfigMaps, Deployments, Namespaces, Pods, ReplicaSets, Secrets, ServiceAccounts } from '../lib/kube/resources.ts';
+import {
+  ConfigMaps,
+  Deployments,
+  Namespaces,
+  Pods,
+  ReplicaSets,
+  Secrets,
+  ServiceAccounts,
+} from '../lib/kube/resources.ts';
 import { ControllerManager } from '../controllers/manager.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import { garbageCollector } from '../controllers/garbage-collector/index.ts';
@@ -26,7 +34,8 @@ async function eventually<T>(what: string, f: () => Promise<T | undefined | fals
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -70,22 +79,59 @@ describe('namespace deletion against the API server', () => {
     const ns = 'shop';
     await client.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     // no serviceaccount controller runs here: the ServiceAccount admission wants the pods' account to exist
-    await client.create(ServiceAccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
-    await client.create(ConfigMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { a: '1' } });
-    await client.create(ConfigMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: ns, finalizers: ['example.com/hold'] } });
-    await client.create(Secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token', namespace: ns }, data: { t: 'eA==' } });
+    await client.create(ServiceAccounts, {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace: ns },
+    });
+    await client.create(ConfigMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings', namespace: ns },
+      data: { a: '1' },
+    });
+    await client.create(ConfigMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'held', namespace: ns, finalizers: ['example.com/hold'] },
+    });
+    await client.create(Secrets, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'token', namespace: ns },
+      data: { t: 'eA==' },
+    });
     const labels = { app: 'web' };
     const template = { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.local/web:1' }] } };
-    await client.create(Deployments, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns }, spec: { replicas: 1, selector: { matchLabels: labels }, template } });
-    await client.create(ReplicaSets, { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-1', namespace: ns, labels }, spec: { replicas: 1, selector: { matchLabels: labels }, template } });
+    await client.create(Deployments, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: ns },
+      spec: { replicas: 1, selector: { matchLabels: labels }, template },
+    });
+    await client.create(ReplicaSets, {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web-1', namespace: ns, labels },
+      spec: { replicas: 1, selector: { matchLabels: labels }, template },
+    });
     // a pod on a node: deleting it starts its grace period, which the node ends
     await client.create(Pods, {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'running', namespace: ns },
-      spec: { nodeName: 'node-1', terminationGracePeriodSeconds: 30, containers: [{ name: 'app', image: 'registry.local/web:1' }] },
+      spec: {
+        nodeName: 'node-1',
+        terminationGracePeriodSeconds: 30,
+        containers: [{ name: 'app', image: 'registry.local/web:1' }],
+      },
     });
-    await client.create(Pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pending', namespace: ns }, spec: { containers: [{ name: 'app', image: 'registry.local/web:1' }] } });
+    await client.create(Pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'pending', namespace: ns },
+      spec: { containers: [{ name: 'app', image: 'registry.local/web:1' }] },
+    });
 
     const marked = await client.delete(Namespaces, undefined, ns);
     assert.equal(marked.status?.phase, 'Terminating');
@@ -93,7 +139,11 @@ describe('namespace deletion against the API server', () => {
     // the content is deleted; what remains is named in the conditions
     const waiting = await eventually('conditions name what remains', async () => {
       const o = await client.get(Namespaces, undefined, ns);
-      return cond(o, 'NamespaceContentRemaining')?.status === 'True' && cond(o, 'NamespaceFinalizersRemaining')?.status === 'True' && o;
+      return (
+        cond(o, 'NamespaceContentRemaining')?.status === 'True' &&
+        cond(o, 'NamespaceFinalizersRemaining')?.status === 'True' &&
+        o
+      );
     });
     assert.deepEqual(
       {
@@ -102,15 +152,27 @@ describe('namespace deletion against the API server', () => {
         reason: cond(waiting, 'NamespaceContentRemaining').reason,
         message: cond(waiting, 'NamespaceContentRemaining').message,
       },
-      { type: 'NamespaceContentRemaining', status: 'True', reason: 'SomeResourcesRemain', message: 'Some resources are remaining: configmaps. has 1 resource instances, pods. has 1 resource instances' },
+      {
+        type: 'NamespaceContentRemaining',
+        status: 'True',
+        reason: 'SomeResourcesRemain',
+        message: 'Some resources are remaining: configmaps. has 1 resource instances, pods. has 1 resource instances',
+      },
     );
-    assert.equal(cond(waiting, 'NamespaceFinalizersRemaining').message, 'Some finalizers are remaining: example.com/hold in 1 resource instances');
+    assert.equal(
+      cond(waiting, 'NamespaceFinalizersRemaining').message,
+      'Some finalizers are remaining: example.com/hold in 1 resource instances',
+    );
     assert.equal(cond(waiting, 'NamespaceDeletionContentFailure').status, 'False');
     assert.equal(cond(waiting, 'NamespaceDeletionDiscoveryFailure').reason, 'ResourcesDiscovered');
     assert.deepEqual(waiting.spec.finalizers, ['kubernetes']);
-    for (const r of [Deployments, ReplicaSets, Secrets]) assert.equal((await client.list(r, { namespace: ns })).items.length, 0, `${r.resource} deleted`);
+    for (const r of [Deployments, ReplicaSets, Secrets])
+      assert.equal((await client.list(r, { namespace: ns })).items.length, 0, `${r.resource} deleted`);
     const pods = (await client.list(Pods, { namespace: ns })).items;
-    assert.deepEqual(pods.map((p) => p.metadata.name), ['running']);
+    assert.deepEqual(
+      pods.map((p) => p.metadata.name),
+      ['running'],
+    );
     assert.ok(pods[0].metadata.deletionTimestamp, 'the running pod is in its grace period');
 
     // nothing new may be created meanwhile

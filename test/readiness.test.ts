@@ -53,7 +53,10 @@ describe('health endpoints on etcd', () => {
       r = await c.request('GET', '/readyz?verbose');
     }
     assert.equal(r.status, 500);
-    assert.match(r.body, /^\[\+\]ping ok\n\[\+\]log ok\n\[-\]etcd failed: .+\n\[-\]watch-cache failed: .+\nreadyz check failed\n$/);
+    assert.match(
+      r.body,
+      /^\[\+\]ping ok\n\[\+\]log ok\n\[-\]etcd failed: .+\n\[-\]watch-cache failed: .+\nreadyz check failed\n$/,
+    );
     assert.equal((await c.request('GET', '/readyz/etcd')).status, 500);
     assert.equal((await c.request('GET', '/healthz')).status, 500);
     assert.equal((await c.request('GET', '/livez')).status, 200);

@@ -20,7 +20,10 @@ async function writeAndCrash(store?: string): Promise<void> {
       for (let i = 0; !stop; i++) {
         const name = `obj-${w}-${i}`;
         try {
-          await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name }, data: { i: String(i) } } });
+          await core.createNamespacedConfigMap({
+            namespace: 'default',
+            body: { metadata: { name }, data: { i: String(i) } },
+          });
           acked.push(name);
         } catch {
           return;
@@ -38,7 +41,9 @@ async function writeAndCrash(store?: string): Promise<void> {
     const kc2 = new k8s.KubeConfig();
     kc2.loadFromFile(s.kubeconfig);
     const core2 = kc2.makeApiClient(k8s.CoreV1Api);
-    const names = new Set((await core2.listNamespacedConfigMap({ namespace: 'default' })).items.map((i) => i.metadata?.name));
+    const names = new Set(
+      (await core2.listNamespacedConfigMap({ namespace: 'default' })).items.map((i) => i.metadata?.name),
+    );
     const lost = acked.filter((n) => !names.has(n));
     assert.deepEqual(lost, [], `${lost.length} acknowledged writes were lost`);
   } finally {

@@ -19,7 +19,14 @@ import { Client } from '../lib/kube/client.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
 import { EndpointSlices, Pods } from '../lib/kube/resources.ts';
 
-const missing = process.getuid?.() !== 0 ? 'not root' : !existsSync('/usr/bin/containerd') ? 'containerd is not installed' : !existsSync('/usr/bin/dig') ? 'dig is not installed (apt-get install -y dnsutils)' : '';
+const missing =
+  process.getuid?.() !== 0
+    ? 'not root'
+    : !existsSync('/usr/bin/containerd')
+      ? 'containerd is not installed'
+      : !existsSync('/usr/bin/dig')
+        ? 'dig is not installed (apt-get install -y dnsutils)'
+        : '';
 const NS = 'default';
 const suffix = Math.random().toString(36).slice(2, 7);
 const NODE = `svc-e2e-${suffix}`;
@@ -60,14 +67,20 @@ function deployment(name: string, replicas: number, extra = ''): any {
 }
 
 function service(name: string, spec: any = {}): any {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }], ...spec } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: NS },
+    spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }], ...spec },
+  };
 }
 
 describe('services: kernel proxy and cluster DNS', { skip: missing || undefined }, () => {
   let s: SkiffProcess;
   let c: Client;
   const apply = (obj: any) => kubectlOk(s.kubeconfig, ['apply', '-f', '-'], { input: JSON.stringify(obj) });
-  const dig = async (...args: string[]) => (await execAsync('dig', [`@${DNS}`, '+time=2', '+tries=2', ...args], { encoding: 'utf8' })).stdout;
+  const dig = async (...args: string[]) =>
+    (await execAsync('dig', [`@${DNS}`, '+time=2', '+tries=2', ...args], { encoding: 'utf8' })).stdout;
   const vip = (name: string) => kubectlOk(s.kubeconfig, ['get', 'svc', name, '-o', 'jsonpath={.spec.clusterIP}']);
   const curl = async (url: string) => {
     try {
@@ -78,13 +91,29 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
     }
   };
   const readyEndpoints = async (svc: string) =>
-    (await c.list<KubeObject>(EndpointSlices, { namespace: NS, labelSelector: `kubernetes.io/service-name=${svc}` })).items.flatMap((sl: any) => (sl.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false));
+    (
+      await c.list<KubeObject>(EndpointSlices, { namespace: NS, labelSelector: `kubernetes.io/service-name=${svc}` })
+    ).items.flatMap((sl: any) => (sl.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false));
 
   /** for scripts run with inPod */
   const scriptPod = { namespace: NS, image: BUSYBOX };
 
   before(async () => {
-    s = await startSkiff({ agent: true, args: ['--node-name', NODE, '--bridge', BRIDGE, '--cluster-cidr', CLUSTER_CIDR, '--service-cidr', SERVICE_CIDR, '--cluster-dns', DNS] });
+    s = await startSkiff({
+      agent: true,
+      args: [
+        '--node-name',
+        NODE,
+        '--bridge',
+        BRIDGE,
+        '--cluster-cidr',
+        CLUSTER_CIDR,
+        '--service-cidr',
+        SERVICE_CIDR,
+        '--cluster-dns',
+        DNS,
+      ],
+    });
     c = await Client.fromKubeconfig(s.kubeconfig);
     apply(deployment('web', 3));
     apply(service('web'));
@@ -96,7 +125,9 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
     c?.close();
     if (!s) return;
     const code = await s.stop();
-    const left = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(PREFIX) || l.includes(BRIDGE));
+    const left = execFileSync('iptables-save', { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(PREFIX) || l.includes(BRIDGE));
     const dnsLeft = execFileSync('ip', ['-o', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }).includes(DNS);
     s.cleanup();
     assert.equal(code, 0, s.output());
@@ -105,14 +136,30 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
   });
 
   it('from a pod, the short name and the FQDN reach each of 3 replicas in strict turn', async () => {
-    const { out } = await inPod(c, 'rr', 'for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://web/i; done; for i in 1 2 3; do timeout 3 wget -q -O- http://web.default.svc.cluster.local/i; done', scriptPod);
+    const { out } = await inPod(
+      c,
+      'rr',
+      'for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://web/i; done; for i in 1 2 3; do timeout 3 wget -q -O- http://web.default.svc.cluster.local/i; done',
+      scriptPod,
+    );
     const names = out.trim().split('\n');
     assert.equal(names.length, 9, out);
     assert.equal(new Set(names.slice(0, 3)).size, 3, `the first three answers come from three pods: ${names}`);
-    for (let i = 3; i < 9; i++) assert.equal(names[i], names[i - 3], `strict rotation: answer ${i} repeats answer ${i - 3}: ${names}`);
+    for (let i = 3; i < 9; i++)
+      assert.equal(names[i], names[i - 3], `strict rotation: answer ${i} repeats answer ${i - 3}: ${names}`);
     // the same from a shell in a running pod, through kubectl exec
-    const inside = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items[0].metadata.name!;
-    const viaExec = kubectlOk(s.kubeconfig, ['exec', inside, '--', 'sh', '-c', 'for i in 1 2 3 4 5 6; do wget -q -O- http://web/i; done']).trim().split('\n');
+    const inside = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items[0].metadata
+      .name!;
+    const viaExec = kubectlOk(s.kubeconfig, [
+      'exec',
+      inside,
+      '--',
+      'sh',
+      '-c',
+      'for i in 1 2 3 4 5 6; do wget -q -O- http://web/i; done',
+    ])
+      .trim()
+      .split('\n');
     assert.equal(new Set(viaExec.slice(0, 3)).size, 3, `three pods in turn: ${viaExec}`);
     assert.deepEqual(viaExec.slice(3), viaExec.slice(0, 3));
   });
@@ -120,17 +167,33 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
   it('node port from the host (node address and 127.0.0.1); a Service without endpoints rejects at once', async () => {
     apply(service('web-np', { selector: { app: 'web' }, type: 'NodePort' }));
     const np = kubectlOk(s.kubeconfig, ['get', 'svc', 'web-np', '-o', 'jsonpath={.spec.ports[0].nodePort}']);
-    const nodeIP = kubectlOk(s.kubeconfig, ['get', 'node', NODE, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}']);
-    const a = await eventually('node port answers', async () => (await curl(`http://${nodeIP}:${np}/i`)).startsWith('web-') && curl(`http://${nodeIP}:${np}/i`), 10_000, 100);
+    const nodeIP = kubectlOk(s.kubeconfig, [
+      'get',
+      'node',
+      NODE,
+      '-o',
+      'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}',
+    ]);
+    const a = await eventually(
+      'node port answers',
+      async () => (await curl(`http://${nodeIP}:${np}/i`)).startsWith('web-') && curl(`http://${nodeIP}:${np}/i`),
+      10_000,
+      100,
+    );
     assert.match(a, /^web-/);
     assert.match(await curl(`http://127.0.0.1:${np}/i`), /^web-/);
     apply(service('empty', { selector: { app: 'nothing' } }));
     const ip = vip('empty');
     const t0 = Date.now();
-    const r = await eventually('rejected', async () => {
-      const r = await curl(`http://${ip}/`);
-      return /ECONNREFUSED/.test(r) && r;
-    }, 10_000, 100);
+    const r = await eventually(
+      'rejected',
+      async () => {
+        const r = await curl(`http://${ip}/`);
+        return /ECONNREFUSED/.test(r) && r;
+      },
+      10_000,
+      100,
+    );
     assert.match(r, /ECONNREFUSED/);
     assert.ok(Date.now() - t0 < 5000);
   });
@@ -138,22 +201,39 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
   it('sessionAffinity ClientIP keeps a client on one endpoint', async () => {
     apply(service('sticky', { selector: { app: 'web' }, sessionAffinity: 'ClientIP' }));
     const ip = vip('sticky');
-    const first = await eventually('sticky answers', async () => {
-      const r = await curl(`http://${ip}/i`);
-      return r.startsWith('web-') && r;
-    }, 10_000, 100);
+    const first = await eventually(
+      'sticky answers',
+      async () => {
+        const r = await curl(`http://${ip}/i`);
+        return r.startsWith('web-') && r;
+      },
+      10_000,
+      100,
+    );
     for (let i = 0; i < 5; i++) assert.equal(await curl(`http://${ip}/i`), first);
   });
 
-  it('UDP Services: a pod\'s DNS query to a UDP virtual IP reaches the endpoint', async () => {
+  it("UDP Services: a pod's DNS query to a UDP virtual IP reaches the endpoint", async () => {
     // the endpoint is a tiny DNS responder in this test process on the node's address, behind a selector-less Service
-    const nodeIP = kubectlOk(s.kubeconfig, ['get', 'node', NODE, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}']);
+    const nodeIP = kubectlOk(s.kubeconfig, [
+      'get',
+      'node',
+      NODE,
+      '-o',
+      'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}',
+    ]);
     /** a DNS responder on the node's address answering every A query with `address` */
     const responderAnswering = async (address: string) => {
       const sock = dgram.createSocket('udp4');
       sock.on('message', (msg, rinfo) => {
         const q = dnsPacket.decode(msg);
-        const answer = { id: q.id, type: 'response' as const, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [{ name: q.questions![0].name, type: 'A' as const, ttl: 5, data: address }] };
+        const answer = {
+          id: q.id,
+          type: 'response' as const,
+          flags: dnsPacket.AUTHORITATIVE_ANSWER,
+          questions: q.questions,
+          answers: [{ name: q.questions![0].name, type: 'A' as const, ttl: 5, data: address }],
+        };
         sock.send(dnsPacket.encode(answer), rinfo.port, rinfo.address);
       });
       await new Promise<void>((r) => sock.bind(0, nodeIP, () => r()));
@@ -169,13 +249,23 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
         endpoints: [{ addresses: [nodeIP], conditions: { ready: true } }],
         ports: [{ name: 'dns', port, protocol: 'UDP' }],
       });
-      apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'udp', namespace: NS }, spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: port }] } });
+      apply({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'udp', namespace: NS },
+        spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: port }] },
+      });
     };
     const responder = await responderAnswering('192.0.2.123');
     try {
       udpServiceTo(responder.address().port);
       const ip = vip('udp');
-      const { out } = await inPod(c, 'udp-client', `for i in $(seq 1 20); do nslookup anything.example ${ip} && break; sleep 0.3; done`, scriptPod);
+      const { out } = await inPod(
+        c,
+        'udp-client',
+        `for i in $(seq 1 20); do nslookup anything.example ${ip} && break; sleep 0.3; done`,
+        scriptPod,
+      );
       assert.match(out, /Address: 192\.0\.2\.123/);
       // a flow from one client port keeps its conntrack entry; when the endpoint goes away the entry must go with it
       const second = await responderAnswering('192.0.2.124');
@@ -188,13 +278,30 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
             clearTimeout(t);
             resolve(((dnsPacket.decode(m).answers ?? [])[0] as any)?.data ?? 'empty');
           });
-          client.send(dnsPacket.encode({ id: 7, type: 'query', questions: [{ name: 'x.example', type: 'A' }] }), 53, ip);
+          client.send(
+            dnsPacket.encode({ id: 7, type: 'query', questions: [{ name: 'x.example', type: 'A' }] }),
+            53,
+            ip,
+          );
         });
       try {
-        assert.equal(await eventually('the first endpoint answers', async () => ((await ask()) === '192.0.2.123' ? 'ok' : undefined), 10_000, 100), 'ok');
+        assert.equal(
+          await eventually(
+            'the first endpoint answers',
+            async () => ((await ask()) === '192.0.2.123' ? 'ok' : undefined),
+            10_000,
+            100,
+          ),
+          'ok',
+        );
         udpServiceTo(second.address().port);
         // the same client port: without the stale conntrack entry removed, this would keep reaching the first endpoint
-        const moved = await eventually('the same UDP flow reaches the new endpoint', async () => ((await ask()) === '192.0.2.124' ? 'ok' : undefined), 5000, 100);
+        const moved = await eventually(
+          'the same UDP flow reaches the new endpoint',
+          async () => ((await ask()) === '192.0.2.124' ? 'ok' : undefined),
+          5000,
+          100,
+        );
         assert.equal(moved, 'ok');
       } finally {
         client.close();
@@ -210,64 +317,124 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
     kubectlOk(s.kubeconfig, ['scale', 'deployment/web', '--replicas=1']);
     await eventually('1 ready endpoint', async () => (await readyEndpoints('web')).length === 1, 30_000, 20);
     const seen = Date.now();
-    const one = await eventually('only the survivor answers', async () => {
-      const a = [await curl(`http://${ip}/i`), await curl(`http://${ip}/i`), await curl(`http://${ip}/i`)];
-      return new Set(a).size === 1 && a[0].startsWith('web-') && a;
-    }, 5000, 20);
+    const one = await eventually(
+      'only the survivor answers',
+      async () => {
+        const a = [await curl(`http://${ip}/i`), await curl(`http://${ip}/i`), await curl(`http://${ip}/i`)];
+        return new Set(a).size === 1 && a[0].startsWith('web-') && a;
+      },
+      5000,
+      20,
+    );
     assert.ok(Date.now() - seen < 1500, `rules followed the endpoints in ${Date.now() - seen} ms`);
     kubectlOk(s.kubeconfig, ['scale', 'deployment/web', '--replicas=3']);
     await eventually('3 ready endpoints again', async () => (await readyEndpoints('web')).length === 3, 30_000, 20);
     const back = Date.now();
-    await eventually('three pods in the rotation again', async () => {
-      const a = [await curl(`http://${ip}/i`), await curl(`http://${ip}/i`), await curl(`http://${ip}/i`)];
-      return new Set(a).size === 3;
-    }, 5000, 20);
+    await eventually(
+      'three pods in the rotation again',
+      async () => {
+        const a = [await curl(`http://${ip}/i`), await curl(`http://${ip}/i`), await curl(`http://${ip}/i`)];
+        return new Set(a).size === 3;
+      },
+      5000,
+      20,
+    );
     assert.ok(Date.now() - back < 1500, `rules followed the endpoints in ${Date.now() - back} ms`);
     assert.ok(one.length === 3);
   });
 
   it('a pod that turns unready leaves the rotation', async () => {
     // two pods behind one Service: flaky-b turns unready after 6 s (its readiness probe's file goes away)
-    for (const [name, script] of [['flaky-a', 'touch /tmp/ready;'], ['flaky-b', 'touch /tmp/ready; (sleep 6; rm /tmp/ready) &']]) {
+    for (const [name, script] of [
+      ['flaky-a', 'touch /tmp/ready;'],
+      ['flaky-b', 'touch /tmp/ready; (sleep 6; rm /tmp/ready) &'],
+    ]) {
       const pod = deployment('flaky', 1, script).spec.template;
       pod.spec.containers[0].readinessProbe = { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 };
-      apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, labels: pod.metadata.labels }, spec: pod.spec });
+      apply({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: NS, labels: pod.metadata.labels },
+        spec: pod.spec,
+      });
     }
     apply(service('flaky'));
     await eventually('2 ready endpoints', async () => (await readyEndpoints('flaky')).length === 2, 30_000);
     const ip = vip('flaky');
-    await eventually('one pod left the endpoints', async () => (await readyEndpoints('flaky')).length === 1, 30_000, 100);
+    await eventually(
+      'one pod left the endpoints',
+      async () => (await readyEndpoints('flaky')).length === 1,
+      30_000,
+      100,
+    );
     assert.equal((await readyEndpoints('flaky'))[0].targetRef.name, 'flaky-a');
     // the rules follow within a second of the endpoint change
     const seen = Date.now();
-    await eventually('only flaky-a answers', async () => {
-      const answers = [];
-      for (let i = 0; i < 4; i++) answers.push(await curl(`http://${ip}/i`));
-      return answers.every((a) => a === 'flaky-a');
-    }, 5000, 20);
-    assert.ok(Date.now() - seen < 1500, `the unready pod left the rotation ${Date.now() - seen} ms after its endpoint did`);
+    await eventually(
+      'only flaky-a answers',
+      async () => {
+        const answers = [];
+        for (let i = 0; i < 4; i++) answers.push(await curl(`http://${ip}/i`));
+        return answers.every((a) => a === 'flaky-a');
+      },
+      5000,
+      20,
+    );
+    assert.ok(
+      Date.now() - seen < 1500,
+      `the unready pod left the rotation ${Date.now() - seen} ms after its endpoint did`,
+    );
   });
 
   it('a pod reaches itself through its own Service (hairpin)', async () => {
-    apply(deployment('self', 1, '(for i in $(seq 1 50); do timeout 2 wget -q -O /tmp/hairpin http://self/i && break; sleep 0.3; done) &'));
+    apply(
+      deployment(
+        'self',
+        1,
+        '(for i in $(seq 1 50); do timeout 2 wget -q -O /tmp/hairpin http://self/i && break; sleep 0.3; done) &',
+      ),
+    );
     apply(service('self'));
-    const pod = await eventually('self running', async () => (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=self' })).items.find((p) => p.status?.podIP), 30_000);
-    const got = await eventually('the pod fetched its own page through the VIP', async () => {
-      const r = await curl(`http://${pod.status.podIP}:8080/hairpin`);
-      return r.startsWith('self-') && r;
-    }, 30_000, 300);
+    const pod = await eventually(
+      'self running',
+      async () =>
+        (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=self' })).items.find(
+          (p) => p.status?.podIP,
+        ),
+      30_000,
+    );
+    const got = await eventually(
+      'the pod fetched its own page through the VIP',
+      async () => {
+        const r = await curl(`http://${pod.status.podIP}:8080/hairpin`);
+        return r.startsWith('self-') && r;
+      },
+      30_000,
+      300,
+    );
     assert.equal(got, pod.metadata.name);
   });
 
-  it('cluster DNS answers A, headless, SRV and NXDOMAIN (dig against the node\'s DNS address)', async () => {
+  it("cluster DNS answers A, headless, SRV and NXDOMAIN (dig against the node's DNS address)", async () => {
     assert.equal((await dig('+short', 'web.default.svc.cluster.local')).trim(), vip('web'));
     apply(service('web-headless', { selector: { app: 'web' }, clusterIP: 'None' }));
-    await eventually('headless service has 3 endpoints', async () => (await readyEndpoints('web-headless')).length === 3, 20_000);
-    const podIPs = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items.map((p) => p.status.podIP).sort();
-    const headless = await eventually('headless answers', async () => {
-      const a = (await dig('+short', 'web-headless.default.svc.cluster.local')).trim().split('\n').sort();
-      return a.length === 3 && a;
-    }, 10_000, 200);
+    await eventually(
+      'headless service has 3 endpoints',
+      async () => (await readyEndpoints('web-headless')).length === 3,
+      20_000,
+    );
+    const podIPs = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items
+      .map((p) => p.status.podIP)
+      .sort();
+    const headless = await eventually(
+      'headless answers',
+      async () => {
+        const a = (await dig('+short', 'web-headless.default.svc.cluster.local')).trim().split('\n').sort();
+        return a.length === 3 && a;
+      },
+      10_000,
+      200,
+    );
     assert.deepEqual(headless, podIPs);
     const srv = (await dig('+short', 'SRV', '_http._tcp.web.default.svc.cluster.local')).trim();
     assert.equal(srv, '0 100 80 web.default.svc.cluster.local.');
@@ -275,7 +442,12 @@ describe('services: kernel proxy and cluster DNS', { skip: missing || undefined 
     assert.match(nx, /status: NXDOMAIN/);
     assert.match(nx, /SOA/);
     // and from a pod, with the search path
-    const { out } = await inPod(c, 'dnsq', 'nslookup web-headless.default.svc.cluster.local | grep -c "^Address: 10\\."', scriptPod);
+    const { out } = await inPod(
+      c,
+      'dnsq',
+      'nslookup web-headless.default.svc.cluster.local | grep -c "^Address: 10\\."',
+      scriptPod,
+    );
     assert.equal(out.trim(), '3');
   });
 });

@@ -31,7 +31,17 @@ describe('controller managers sharing a Redis work queue', () => {
     s = await startSkiff({ command: 'apiserver' });
     client = await Client.fromKubeconfig(s.kubeconfig);
     for (let i = 0; i < 2; i++) {
-      roles.push(startRole(['controller-manager', '--kubeconfig', s.kubeconfig, '--queue', redis.url, '--controllers', 'deployment,replicaset,garbage-collector,node-ipam']));
+      roles.push(
+        startRole([
+          'controller-manager',
+          '--kubeconfig',
+          s.kubeconfig,
+          '--queue',
+          redis.url,
+          '--controllers',
+          'deployment,replicaset,garbage-collector,node-ipam',
+        ]),
+      );
     }
     for (const r of roles) await r.waitFor('started controllers');
   });
@@ -45,9 +55,16 @@ describe('controller managers sharing a Redis work queue', () => {
 
   const deployment = (name: string, replicas: number) => ({
     metadata: { name, namespace: 'default' },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'x' }] } } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'x' }] } },
+    },
   });
-  const podsOf = async (app: string) => (await client.list(Pods, { namespace: 'default', labelSelector: `app=${app}` })).items.filter((p) => !p.metadata.deletionTimestamp);
+  const podsOf = async (app: string) =>
+    (await client.list(Pods, { namespace: 'default', labelSelector: `app=${app}` })).items.filter(
+      (p) => !p.metadata.deletionTimestamp,
+    );
 
   it('both work, and every Deployment gets exactly its replicas', async () => {
     const names = Array.from({ length: 8 }, (_, i) => `d${i}`);

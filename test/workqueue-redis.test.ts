@@ -34,7 +34,15 @@ function queueName(): string {
   return `t${++seq}`;
 }
 function instance(name: string, opts: { lockDurationMs?: number; shutdownGraceMs?: number } = {}): RedisQueue {
-  const q = new RedisQueue(name, { url: redis.url, lockDurationMs: 1000, stalledIntervalMs: 250, pollIntervalMs: 200, shutdownGraceMs: 2000, log: (m) => logs.push(m), ...opts });
+  const q = new RedisQueue(name, {
+    url: redis.url,
+    lockDurationMs: 1000,
+    stalledIntervalMs: 250,
+    pollIntervalMs: 200,
+    shutdownGraceMs: 2000,
+    log: (m) => logs.push(m),
+    ...opts,
+  });
   open.push(q);
   return q;
 }
@@ -176,7 +184,7 @@ describe('RedisQueue', () => {
     assert.equal(await other.get(), 'k', 'the add made while it was held is not lost');
   });
 
-  it('uses its own connection plus the worker\'s blocking duplicate, and closes both on shutDown and on abandon', async () => {
+  it("uses its own connection plus the worker's blocking duplicate, and closes both on shutDown and on abandon", async () => {
     const observer = new Redis(redisOptions(redis.url));
     try {
       await waitFor('no queue connections', async () => (await clientNames(observer)).length === 0);
@@ -187,7 +195,10 @@ describe('RedisQueue', () => {
       q.done('k');
       await q.flush();
       await waitFor('two connections', async () => (await clientNames(observer)).length === 2);
-      assert.ok((await clientNames(observer)).includes(`skiff:${name}`), 'the main connection is named after the queue');
+      assert.ok(
+        (await clientNames(observer)).includes(`skiff:${name}`),
+        'the main connection is named after the queue',
+      );
       await q.shutDown();
       await waitFor('both closed by shutDown', async () => (await clientNames(observer)).length === 0);
       const c = instance(name);
@@ -196,7 +207,10 @@ describe('RedisQueue', () => {
       await waitFor('two connections', async () => (await clientNames(observer)).length === 2);
       await c.abandon();
       await waitFor('both dropped by abandon', async () => (await clientNames(observer)).length === 0);
-      assert.ok((await observer.exists(`skiff:${name}:${jobIdOf('j')}:lock`)) === 1, 'abandon leaves the lock of the held key to expire');
+      assert.ok(
+        (await observer.exists(`skiff:${name}:${jobIdOf('j')}:lock`)) === 1,
+        'abandon leaves the lock of the held key to expire',
+      );
     } finally {
       observer.disconnect();
     }
@@ -238,7 +252,10 @@ describe('RedisQueue', () => {
       const active = new Set<string>();
       const lastAdd = new Map<string, number>();
       const lastStart = new Map<string, number>();
-      const byInstance = new Map<RedisQueue, number>([[a, 0], [b, 0]]);
+      const byInstance = new Map<RedisQueue, number>([
+        [a, 0],
+        [b, 0],
+      ]);
       let overlaps = 0;
       const worker = async (q: RedisQueue) => {
         for (;;) {
@@ -261,7 +278,7 @@ describe('RedisQueue', () => {
         if (i % 10 === 0) await sleep(3);
       }
       // quiet: nothing waiting or held for a while
-      for (let quiet = 0; quiet < 5; ) {
+      for (let quiet = 0; quiet < 5;) {
         await Promise.all([a.flush(), b.flush()]);
         const busy = (await a.waitingCount()) > 0 || a.heldKeys().length > 0 || b.heldKeys().length > 0;
         quiet = busy ? 0 : quiet + 1;
@@ -270,7 +287,10 @@ describe('RedisQueue', () => {
       assert.equal(overlaps, 0, 'no key processed by two workers at once');
       assert.equal(lastStart.size, 15, 'every key processed');
       for (const [k, t] of lastAdd) assert.ok(lastStart.get(k)! >= t, `${k}: processed after its last add`);
-      assert.ok(byInstance.get(a)! > 0 && byInstance.get(b)! > 0, `both instances took work (${byInstance.get(a)}, ${byInstance.get(b)})`);
+      assert.ok(
+        byInstance.get(a)! > 0 && byInstance.get(b)! > 0,
+        `both instances took work (${byInstance.get(a)}, ${byInstance.get(b)})`,
+      );
       await Promise.all([a.shutDown(), b.shutDown()]);
       await Promise.all(workers);
     });
@@ -283,7 +303,11 @@ describe('RedisQueue', () => {
       assert.equal(await a.get(), 'k');
       const bGet = b.get();
       await sleep(1200);
-      assert.equal(await pending(bGet, 0), 'pending', 'a live holder keeps the key past the lock duration by renewing it');
+      assert.equal(
+        await pending(bGet, 0),
+        'pending',
+        'a live holder keeps the key past the lock duration by renewing it',
+      );
       const t0 = Date.now();
       await a.abandon(); // dies without done()
       assert.equal(await bGet, 'k');
@@ -306,12 +330,19 @@ describe('createQueueFactory and the Redis client', () => {
     assert.equal(await q.get(), 'k');
     q.done('k');
     await r.close();
-    assert.throws(() => createQueueFactory('amqp://localhost'), /unsupported work queue "amqp:\/\/localhost": use redis:\/\/host:port\[\/db\]/);
+    assert.throws(
+      () => createQueueFactory('amqp://localhost'),
+      /unsupported work queue "amqp:\/\/localhost": use redis:\/\/host:port\[\/db\]/,
+    );
     assert.throws(() => createQueueFactory('redis://localhost:6379/x'), /database number/);
     assert.deepEqual(parseRedisUrl('redis://10.0.0.1:6380/2'), { host: '10.0.0.1', port: 6380, db: 2 });
     assert.deepEqual(parseRedisUrl('redis://[::1]'), { host: '::1', port: 6379, db: 0 });
     assert.throws(() => parseRedisUrl('redis://u:p@localhost'), /authentication is not supported/);
     const o = redisOptions('redis://10.0.0.1:6380/2', 'skiff:q');
-    assert.deepEqual([o.host, o.port, o.db, o.connectionName, o.maxRetriesPerRequest], ['10.0.0.1', 6380, 2, 'skiff:q', null], 'BullMQ needs maxRetriesPerRequest null');
+    assert.deepEqual(
+      [o.host, o.port, o.db, o.connectionName, o.maxRetriesPerRequest],
+      ['10.0.0.1', 6380, 2, 'skiff:q', null],
+      'BullMQ needs maxRetriesPerRequest null',
+    );
   });
 });

@@ -61,7 +61,10 @@ export function makeStrategy(spec: StrategySpec): Strategy {
   if (spec.scaleSelector) strategy.scaleSelector = spec.scaleSelector;
   if (spec.validateStatusUpdate) {
     const vs = spec.validateStatusUpdate;
-    strategy.validateStatusUpdate = (obj, old) => [...validateObjectMetaUpdate(obj?.metadata, old?.metadata), ...vs(obj, old)];
+    strategy.validateStatusUpdate = (obj, old) => [
+      ...validateObjectMetaUpdate(obj?.metadata, old?.metadata),
+      ...vs(obj, old),
+    ];
   }
   return strategy;
 }

@@ -12,7 +12,12 @@ function r(
   resource: string,
   kind: string,
   defPkg: string,
-  opts: Partial<Pick<ResourceInfo, 'namespaced' | 'shortNames' | 'categories' | 'verbs' | 'subresources' | 'singular' | 'definition'>> = {},
+  opts: Partial<
+    Pick<
+      ResourceInfo,
+      'namespaced' | 'shortNames' | 'categories' | 'verbs' | 'subresources' | 'singular' | 'definition'
+    >
+  > = {},
 ): ResourceInfo {
   return {
     group,
@@ -69,7 +74,11 @@ export const RESOURCES: readonly ResourceInfo[] = [
     categories: ['all'],
     subresources: ['status', 'scale'],
   }),
-  r('apps', 'v1', 'daemonsets', 'DaemonSet', 'apps', { shortNames: ['ds'], categories: ['all'], subresources: ['status'] }),
+  r('apps', 'v1', 'daemonsets', 'DaemonSet', 'apps', {
+    shortNames: ['ds'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
   r('apps', 'v1', 'statefulsets', 'StatefulSet', 'apps', {
     shortNames: ['sts'],
     categories: ['all'],
@@ -91,12 +100,29 @@ export const RESOURCES: readonly ResourceInfo[] = [
     subresources: ['status'],
   }),
   // reviews: created and answered, never stored (kubectl auth whoami, kubectl auth can-i, token checks by others)
-  r('authentication.k8s.io', 'v1', 'selfsubjectreviews', 'SelfSubjectReview', 'authentication', { namespaced: false, verbs: ['create'] }),
-  r('authentication.k8s.io', 'v1', 'tokenreviews', 'TokenReview', 'authentication', { namespaced: false, verbs: ['create'] }),
-  r('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', 'authorization', { namespaced: false, verbs: ['create'] }),
-  r('authorization.k8s.io', 'v1', 'selfsubjectrulesreviews', 'SelfSubjectRulesReview', 'authorization', { namespaced: false, verbs: ['create'] }),
-  r('authorization.k8s.io', 'v1', 'subjectaccessreviews', 'SubjectAccessReview', 'authorization', { namespaced: false, verbs: ['create'] }),
-  r('authorization.k8s.io', 'v1', 'localsubjectaccessreviews', 'LocalSubjectAccessReview', 'authorization', { verbs: ['create'] }),
+  r('authentication.k8s.io', 'v1', 'selfsubjectreviews', 'SelfSubjectReview', 'authentication', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  r('authentication.k8s.io', 'v1', 'tokenreviews', 'TokenReview', 'authentication', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  r('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', 'authorization', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  r('authorization.k8s.io', 'v1', 'selfsubjectrulesreviews', 'SelfSubjectRulesReview', 'authorization', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  r('authorization.k8s.io', 'v1', 'subjectaccessreviews', 'SubjectAccessReview', 'authorization', {
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  r('authorization.k8s.io', 'v1', 'localsubjectaccessreviews', 'LocalSubjectAccessReview', 'authorization', {
+    verbs: ['create'],
+  }),
   // the resource metrics API (kubectl top, the HPA): written by the node agents, read by anyone
   r('metrics.k8s.io', 'v1beta1', 'pods', 'PodMetrics', 'metrics', {
     singular: '',

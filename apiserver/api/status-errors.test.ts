@@ -1,11 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregateMessage, fieldErrorString, fieldErrorText, invalidStatus, renderValue } from './status-errors.ts';
-import { duplicate, forbidden, GoValue, invalid, notFound, notSupported, required, tooLong, tooMany } from './validation/errors.ts';
+import {
+  duplicate,
+  forbidden,
+  GoValue,
+  invalid,
+  notFound,
+  notSupported,
+  required,
+  tooLong,
+  tooMany,
+} from './validation/errors.ts';
 
 test('each error type renders as Kubernetes prints it', () => {
   assert.equal(fieldErrorText(required('a')), 'Required value');
-  assert.equal(fieldErrorText(required('a', 'must specify a handler type')), 'Required value: must specify a handler type');
+  assert.equal(
+    fieldErrorText(required('a', 'must specify a handler type')),
+    'Required value: must specify a handler type',
+  );
   assert.equal(fieldErrorText(invalid('a', 'X', 'bad')), 'Invalid value: "X": bad');
   assert.equal(fieldErrorText(invalid('a', 5, 'bad')), 'Invalid value: 5: bad');
   assert.equal(fieldErrorText(invalid('a', true, 'bad')), 'Invalid value: true: bad');
@@ -13,14 +26,21 @@ test('each error type renders as Kubernetes prints it', () => {
   assert.equal(fieldErrorText(invalid('a', { app: 'x' }, 'm')), 'Invalid value: map[string]string{"app":"x"}: m');
   assert.equal(fieldErrorText(invalid('a', ['a', 'b'], 'm')), 'Invalid value: []string{"a", "b"}: m');
   assert.equal(fieldErrorText(invalid('a', new GoValue('v1.X{}'), 'm')), 'Invalid value: v1.X{}: m');
-  assert.equal(fieldErrorText(notSupported('a', 'X', ['A', 'B'])), 'Unsupported value: "X": supported values: "A", "B"');
+  assert.equal(
+    fieldErrorText(notSupported('a', 'X', ['A', 'B'])),
+    'Unsupported value: "X": supported values: "A", "B"',
+  );
   assert.equal(fieldErrorText(forbidden('a', 'nope')), 'Forbidden: nope');
   assert.equal(fieldErrorText(duplicate('a', 'x')), 'Duplicate value: "x"');
   assert.equal(fieldErrorText(notFound('a', 'x')), 'Not found: "x"');
   assert.equal(fieldErrorText(tooLong('a', 10)), 'Too long: may not be more than 10 bytes');
   assert.equal(fieldErrorText(tooMany('a', 5, 3)), 'Too many: 5: must have at most 3 items');
   assert.equal(renderValue('tab\there "q"'), '"tab\\there \\"q\\""');
-  assert.equal(fieldErrorString(tooLong('', 1)), 'Too long: may not be more than 1 byte', 'an error about the whole object has no field prefix');
+  assert.equal(
+    fieldErrorString(tooLong('', 1)),
+    'Too long: may not be more than 1 byte',
+    'an error about the whole object has no field prefix',
+  );
 });
 
 test('invalidStatus builds the 422 Status', () => {
@@ -36,7 +56,9 @@ test('invalidStatus builds the 422 Status', () => {
       name: 'web',
       group: 'apps',
       kind: 'Deployment',
-      causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.template.spec.containers[0].image' }],
+      causes: [
+        { reason: 'FieldValueRequired', message: 'Required value', field: 'spec.template.spec.containers[0].image' },
+      ],
     },
     code: 422,
   });

@@ -18,7 +18,12 @@ const TYPE_TEXT: Record<FieldErrorType, string> = {
 };
 
 /** types whose text never shows the offending value */
-const VALUELESS = new Set<FieldErrorType>(['FieldValueRequired', 'FieldValueForbidden', 'FieldValueTooLong', 'InternalError']);
+const VALUELESS = new Set<FieldErrorType>([
+  'FieldValueRequired',
+  'FieldValueForbidden',
+  'FieldValueTooLong',
+  'InternalError',
+]);
 
 /** a value the way Kubernetes' messages show it: "x" for strings, 5 for numbers, map[string]string{"a":"b"} for maps */
 export function renderValue(v: unknown): string {
@@ -44,7 +49,8 @@ export function renderValue(v: unknown): string {
 /** the error's text without its field: "Required value", "Invalid value: \"X\": detail", ... */
 export function fieldErrorText(e: FieldError): string {
   let s = TYPE_TEXT[e.type] ?? 'Invalid value';
-  if (!VALUELESS.has(e.type) && !(e.type === 'FieldValueTooMany' && e.value === undefined)) s += `: ${renderValue(e.value)}`;
+  if (!VALUELESS.has(e.type) && !(e.type === 'FieldValueTooMany' && e.value === undefined))
+    s += `: ${renderValue(e.value)}`;
   if (e.detail) s += `: ${e.detail}`;
   return s;
 }
@@ -86,7 +92,10 @@ export interface InvalidStatus {
 /** the 422 Status for an invalid object: `Deployment.apps "web" is invalid: <errors>` */
 export function invalidStatus(kind: string, name: string, errors: readonly FieldError[], group = ''): InvalidStatus {
   const qualified = group ? `${kind}.${group}` : kind;
-  const message = errors.length === 0 ? `${qualified} ${goQuote(name)} is invalid` : `${qualified} ${goQuote(name)} is invalid: ${aggregateMessage(errors)}`;
+  const message =
+    errors.length === 0
+      ? `${qualified} ${goQuote(name)} is invalid`
+      : `${qualified} ${goQuote(name)} is invalid: ${aggregateMessage(errors)}`;
   // key order as Kubernetes serializes StatusDetails: name, group, kind, causes
   const details = {
     ...(name ? { name } : {}),
@@ -94,5 +103,14 @@ export function invalidStatus(kind: string, name: string, errors: readonly Field
     kind,
     causes: errors.map((e) => ({ reason: e.type, message: fieldErrorText(e), field: e.field })),
   };
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Invalid', details, code: 422 };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason: 'Invalid',
+    details,
+    code: 422,
+  };
 }

@@ -19,18 +19,42 @@ const SAMPLES: Record<string, any> = {
   '/configmaps': { data: { a: 'b' } },
   '/secrets': { data: { a: 'Yg==' } },
   '/serviceaccounts': {},
-  '/events': { involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'Started', message: 'm', type: 'Normal' },
+  '/events': {
+    involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' },
+    reason: 'Started',
+    message: 'm',
+    type: 'Normal',
+  },
   'apps/deployments': { spec: { selector: sel, template: tmpl } },
   'apps/replicasets': { spec: { selector: sel, template: tmpl } },
   'apps/daemonsets': { spec: { selector: sel, template: tmpl } },
   'apps/statefulsets': { spec: { selector: sel, template: tmpl, serviceName: 's' } },
   'apps/controllerrevisions': { revision: 1, data: {} },
   'coordination.k8s.io/leases': { spec: { holderIdentity: 'me', leaseDurationSeconds: 15 } },
-  'discovery.k8s.io/endpointslices': { addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'] }], ports: [{ port: 80 }] },
-  'events.k8s.io/events': { eventTime: now, reportingController: 'skiff/test', reportingInstance: 'x', action: 'Create', reason: 'Created', regarding: { namespace: 'default' }, type: 'Normal' },
-  'autoscaling/horizontalpodautoscalers': { spec: { scaleTargetRef: { kind: 'Deployment', name: 'd' }, maxReplicas: 3 } },
+  'discovery.k8s.io/endpointslices': {
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['10.0.0.1'] }],
+    ports: [{ port: 80 }],
+  },
+  'events.k8s.io/events': {
+    eventTime: now,
+    reportingController: 'skiff/test',
+    reportingInstance: 'x',
+    action: 'Create',
+    reason: 'Created',
+    regarding: { namespace: 'default' },
+    type: 'Normal',
+  },
+  'autoscaling/horizontalpodautoscalers': {
+    spec: { scaleTargetRef: { kind: 'Deployment', name: 'd' }, maxReplicas: 3 },
+  },
   'batch/jobs': { spec: { template: { spec: { ...podSpec, restartPolicy: 'Never' } } } },
-  'batch/cronjobs': { spec: { schedule: '@hourly', jobTemplate: { spec: { template: { spec: { ...podSpec, restartPolicy: 'Never' } } } } } },
+  'batch/cronjobs': {
+    spec: {
+      schedule: '@hourly',
+      jobTemplate: { spec: { template: { spec: { ...podSpec, restartPolicy: 'Never' } } } },
+    },
+  },
 };
 
 test('every served resource has a strategy, plus autoscaling and batch', () => {
@@ -42,7 +66,10 @@ test('a minimal object of every type defaults and validates cleanly, and survive
   for (const [key, sample] of Object.entries(SAMPLES)) {
     const st = STRATEGIES[key];
     const namespaced = RESOURCES.find((r) => `${r.group}/${r.resource}` === key)?.namespaced ?? true;
-    const obj = { metadata: { name: 'x', uid: 'u1', creationTimestamp: now, ...(namespaced ? { namespace: 'default' } : {}) }, ...structuredClone(sample) };
+    const obj = {
+      metadata: { name: 'x', uid: 'u1', creationTimestamp: now, ...(namespaced ? { namespace: 'default' } : {}) },
+      ...structuredClone(sample),
+    };
     st.defaults(obj);
     assert.deepEqual(st.validate(obj).map(fieldErrorString), [], key);
     const old = structuredClone(obj);
@@ -51,7 +78,8 @@ test('a minimal object of every type defaults and validates cleanly, and survive
     st.defaults(again);
     assert.deepEqual(again, old, `${key}: defaulting is idempotent`);
     assert.deepEqual(st.validateUpdate(again, old).map(fieldErrorString), [], `${key} update`);
-    if (st.validateStatusUpdate) assert.deepEqual(st.validateStatusUpdate(again, old).map(fieldErrorString), [], `${key} status`);
+    if (st.validateStatusUpdate)
+      assert.deepEqual(st.validateStatusUpdate(again, old).map(fieldErrorString), [], `${key} status`);
   }
 });
 
@@ -63,7 +91,15 @@ test('selectable fields: metadata.name always, metadata.namespace for namespaced
     for (const v of Object.values(f)) assert.equal(typeof v, 'string');
   }
   assert.deepEqual(Object.keys(STRATEGIES['/pods'].selectableFields({})).sort(), [
-    'metadata.name', 'metadata.namespace', 'spec.hostNetwork', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName',
-    'spec.serviceAccountName', 'status.nominatedNodeName', 'status.phase', 'status.podIP',
+    'metadata.name',
+    'metadata.namespace',
+    'spec.hostNetwork',
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'status.nominatedNodeName',
+    'status.phase',
+    'status.podIP',
   ]);
 });

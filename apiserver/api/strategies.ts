@@ -12,7 +12,13 @@ import { configMapStrategy, secretStrategy } from './core/configmap.ts';
 import { coreEventStrategy, endpointsStrategy, serviceAccountStrategy } from './core/misc.ts';
 import { podTemplateStrategy } from './core/podtemplate.ts';
 import { replicationControllerStrategy } from './core/replicationcontroller.ts';
-import { controllerRevisionStrategy, daemonSetStrategy, deploymentStrategy, replicaSetStrategy, statefulSetStrategy } from './apps/apps.ts';
+import {
+  controllerRevisionStrategy,
+  daemonSetStrategy,
+  deploymentStrategy,
+  replicaSetStrategy,
+  statefulSetStrategy,
+} from './apps/apps.ts';
 import { leaseStrategy } from './coordination/lease.ts';
 import { endpointSliceStrategy } from './discovery/endpointslice.ts';
 import { eventsV1Strategy, eventsV1View } from './events/event.ts';
@@ -66,6 +72,11 @@ export const STORAGE_VIEWS: Record<string, StorageView> = {
 };
 
 /** a resource's entry in STRATEGIES or STORAGE_VIEWS: '<group>/<version>/<resource>' when a version has its own, else '<group>/<resource>' */
-export function byResource<T>(table: Record<string, T>, group: string, version: string, resource: string): T | undefined {
+export function byResource<T>(
+  table: Record<string, T>,
+  group: string,
+  version: string,
+  resource: string,
+): T | undefined {
   return table[`${group}/${version}/${resource}`] ?? table[`${group}/${resource}`];
 }

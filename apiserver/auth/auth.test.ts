@@ -64,7 +64,13 @@ describe('pki', () => {
     assert.ok(cert.verify(ca.publicKey));
     assert.ok(cert.checkIssued(ca));
     assert.ok(cert.checkPrivateKey(crypto.createPrivateKey(pki.servingKeyPem)));
-    for (const host of ['localhost', 'kubernetes', 'kubernetes.default.svc.cluster.local', 'skiff.example.com', os.hostname().toLowerCase()]) {
+    for (const host of [
+      'localhost',
+      'kubernetes',
+      'kubernetes.default.svc.cluster.local',
+      'skiff.example.com',
+      os.hostname().toLowerCase(),
+    ]) {
       assert.equal(cert.checkHost(host), host, host);
     }
     for (const ip of ['127.0.0.1', '::1', '10.96.0.1', '203.0.113.7']) assert.equal(cert.checkIP(ip), ip, ip);
@@ -89,7 +95,9 @@ describe('pki', () => {
     fs.writeFileSync(path.join(dir, 'apiserver.key'), other.servingKeyPem);
     const fixed = await ensurePki(dir, { extraSans: ['new.example.com'] });
     assert.equal(fixed.caCertPem, first.caCertPem);
-    assert.ok(new crypto.X509Certificate(fixed.servingCertPem).verify(new crypto.X509Certificate(first.caCertPem).publicKey));
+    assert.ok(
+      new crypto.X509Certificate(fixed.servingCertPem).verify(new crypto.X509Certificate(first.caCertPem).publicKey),
+    );
   });
 
   test('a CA certificate without its key is an error that says what to do', async () => {
@@ -102,7 +110,10 @@ describe('pki', () => {
   test('client certificates carry the user as CN and each group as an O', async () => {
     const { certPem, keyPem } = await issueClientCert(pki, 'alice', ['dev,ops', 'system:masters'], 2);
     const cert = new crypto.X509Certificate(certPem);
-    assert.deepEqual(cert.toLegacyObject().subject, Object.assign(Object.create(null), { CN: 'alice', O: ['dev,ops', 'system:masters'] }));
+    assert.deepEqual(
+      cert.toLegacyObject().subject,
+      Object.assign(Object.create(null), { CN: 'alice', O: ['dev,ops', 'system:masters'] }),
+    );
     assert.ok(cert.verify(new crypto.X509Certificate(pki.caCertPem).publicKey));
     assert.ok(cert.checkPrivateKey(crypto.createPrivateKey(keyPem)));
     assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2']);
@@ -120,12 +131,30 @@ describe('pki', () => {
 
 describe('kubeconfig', () => {
   test('kubeconfigYaml has one cluster, user and current context, with the data base64-encoded', () => {
-    const doc = yaml.load(kubeconfigYaml({ server: 'https://127.0.0.1:6443', caPem: 'CA', certPem: 'CERT', keyPem: 'KEY' })) as any;
+    const doc = yaml.load(
+      kubeconfigYaml({ server: 'https://127.0.0.1:6443', caPem: 'CA', certPem: 'CERT', keyPem: 'KEY' }),
+    ) as any;
     assert.equal(doc.kind, 'Config');
     assert.equal(doc['current-context'], 'skiff');
     assert.deepEqual(doc.contexts, [{ name: 'skiff', context: { cluster: 'skiff', user: 'skiff-admin' } }]);
-    assert.deepEqual(doc.clusters, [{ name: 'skiff', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': Buffer.from('CA').toString('base64') } }]);
-    assert.deepEqual(doc.users, [{ name: 'skiff-admin', user: { 'client-certificate-data': Buffer.from('CERT').toString('base64'), 'client-key-data': Buffer.from('KEY').toString('base64') } }]);
+    assert.deepEqual(doc.clusters, [
+      {
+        name: 'skiff',
+        cluster: {
+          server: 'https://127.0.0.1:6443',
+          'certificate-authority-data': Buffer.from('CA').toString('base64'),
+        },
+      },
+    ]);
+    assert.deepEqual(doc.users, [
+      {
+        name: 'skiff-admin',
+        user: {
+          'client-certificate-data': Buffer.from('CERT').toString('base64'),
+          'client-key-data': Buffer.from('KEY').toString('base64'),
+        },
+      },
+    ]);
     const withToken = yaml.load(kubeconfigYaml({ server: 'https://x', caPem: 'CA', token: 't0k', user: 'bob' })) as any;
     assert.deepEqual(withToken.users, [{ name: 'bob', user: { token: 't0k' } }]);
     assert.throws(() => kubeconfigYaml({ server: 'https://x', caPem: 'CA', certPem: 'C' }), /needs its key/);
@@ -142,7 +171,10 @@ describe('kubeconfig', () => {
     const second = yaml.load(fs.readFileSync(file, 'utf8')) as any;
     assert.equal(second.clusters[0].cluster.server, 'https://127.0.0.1:2222');
     assert.equal(second.users[0].user['client-certificate-data'], first.users[0].user['client-certificate-data']);
-    assert.equal(second.clusters[0].cluster['certificate-authority-data'], Buffer.from(pki.caCertPem).toString('base64'));
+    assert.equal(
+      second.clusters[0].cluster['certificate-authority-data'],
+      Buffer.from(pki.caCertPem).toString('base64'),
+    );
 
     // a certificate from another CA is replaced
     const stranger = await ensurePki(path.join(tempDir(), 'pki'));
@@ -164,7 +196,10 @@ describe('tokens', () => {
     const t2 = await store.ensure('carol', []);
     assert.notEqual(t1, t2);
     const reopened = await TokenStore.open(file);
-    assert.deepEqual({ ...reopened.lookup(t1), uid: undefined }, { name: 'bob', uid: undefined, groups: ['dev', 'ops'] });
+    assert.deepEqual(
+      { ...reopened.lookup(t1), uid: undefined },
+      { name: 'bob', uid: undefined, groups: ['dev', 'ops'] },
+    );
     assert.equal(await reopened.ensure('bob', ['dev', 'ops']), t1);
     assert.equal(await reopened.ensure('bob', ['admins']), t1);
     assert.deepEqual(reopened.lookup(t1)?.groups, ['admins']);
@@ -191,7 +226,12 @@ describe('service account tokens', () => {
   });
 
   test('sign and verify round trip with Kubernetes claims', () => {
-    const token = signServiceAccountToken(pki, { namespace: 'ns1', name: 'builder', uid: 'sa-uid', pod: { name: 'p', uid: 'p-uid' } });
+    const token = signServiceAccountToken(pki, {
+      namespace: 'ns1',
+      name: 'builder',
+      uid: 'sa-uid',
+      pod: { name: 'p', uid: 'p-uid' },
+    });
     const [h] = token.split('.');
     assert.deepEqual(Object.keys(JSON.parse(Buffer.from(h!, 'base64url').toString())).sort(), ['alg', 'kid']);
     const c = verifyServiceAccountToken(pki, token);
@@ -200,7 +240,11 @@ describe('service account tokens', () => {
     assert.deepEqual(c.aud, ['https://kubernetes.default.svc.cluster.local']);
     assert.equal(c.exp - c.iat, 3600);
     assert.equal(c.nbf, c.iat);
-    assert.deepEqual(c['kubernetes.io'], { namespace: 'ns1', pod: { name: 'p', uid: 'p-uid' }, serviceaccount: { name: 'builder', uid: 'sa-uid' } });
+    assert.deepEqual(c['kubernetes.io'], {
+      namespace: 'ns1',
+      pod: { name: 'p', uid: 'p-uid' },
+      serviceaccount: { name: 'builder', uid: 'sa-uid' },
+    });
   });
 
   test('tampered, expired, foreign and wrong-audience tokens are rejected', async () => {
@@ -216,7 +260,10 @@ describe('service account tokens', () => {
     const old = signServiceAccountToken(pki, { namespace: 'ns1', name: 'b', now: 1_000_000, expirationSeconds: 60 });
     assert.throws(() => verifyServiceAccountToken(pki, old), /expired/);
     const other = await ensurePki(path.join(tempDir(), 'pki'));
-    assert.throws(() => verifyServiceAccountToken(pki, signServiceAccountToken(other, { namespace: 'a', name: 'b' })), /invalid signature/);
+    assert.throws(
+      () => verifyServiceAccountToken(pki, signServiceAccountToken(other, { namespace: 'a', name: 'b' })),
+      /invalid signature/,
+    );
     const aud = signServiceAccountToken(pki, { namespace: 'a', name: 'b', audiences: ['vault'] });
     assert.throws(() => verifyServiceAccountToken(pki, aud), /audiences/);
     assert.equal(verifyServiceAccountToken(pki, aud, { audiences: ['vault'] }).sub, 'system:serviceaccount:a:b');
@@ -248,7 +295,11 @@ describe('service account token authenticator', () => {
 });
 
 /** an https server on 127.0.0.1 that answers /whoami with the authenticated user (null if none) */
-async function startServer(pki: Pki, tokens: TokenStore, extra?: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean) {
+async function startServer(
+  pki: Pki,
+  tokens: TokenStore,
+  extra?: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean,
+) {
   const authenticate = makeAuthenticator(tokens, { tokenAuthenticators: [serviceAccountTokenAuthenticator(pki)] });
   const server = https.createServer(tlsServerOptions(pki), (req, res) => {
     if (extra?.(req, res)) return;
@@ -271,7 +322,10 @@ async function startServer(pki: Pki, tokens: TokenStore, extra?: (req: import('n
   };
 }
 
-function whoami(port: number, opts: { ca: string; cert?: string; key?: string; token?: string }): Promise<UserInfo | null> {
+function whoami(
+  port: number,
+  opts: { ca: string; cert?: string; key?: string; token?: string },
+): Promise<UserInfo | null> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -340,59 +394,94 @@ describe('authentication over TLS', () => {
   });
 
   test('service account token -> system:serviceaccount user; tampered token -> unauthenticated', async () => {
-    const token = signServiceAccountToken(pki, { namespace: 'team-a', name: 'ci', uid: 'u-1', pod: { name: 'runner', uid: 'p-1' } });
+    const token = signServiceAccountToken(pki, {
+      namespace: 'team-a',
+      name: 'ci',
+      uid: 'u-1',
+      pod: { name: 'runner', uid: 'p-1' },
+    });
     const user = await whoami(server.port, { ca: pki.caCertPem, token });
     assert.equal(user?.name, 'system:serviceaccount:team-a:ci');
     assert.equal(user?.uid, 'u-1');
     assert.deepEqual(user?.groups, ['system:serviceaccounts', 'system:serviceaccounts:team-a', 'system:authenticated']);
     assert.deepEqual(user?.extra?.['authentication.kubernetes.io/pod-name'], ['runner']);
-    assert.equal(await whoami(server.port, { ca: pki.caCertPem, token: token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA') }), null);
+    assert.equal(
+      await whoami(server.port, {
+        ca: pki.caCertPem,
+        token: token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA'),
+      }),
+      null,
+    );
   });
 });
 
 const KUBECTL = '/usr/bin/kubectl';
-test('kubectl accepts the admin kubeconfig (and a token kubeconfig)', { skip: !fs.existsSync(KUBECTL) && 'kubectl is not installed' }, async () => {
-  const dataDir = tempDir();
-  const pki = await ensurePki(path.join(dataDir, 'pki'));
-  const tokens = await TokenStore.open(path.join(dataDir, 'pki', 'tokens.csv'));
-  const authenticate = makeAuthenticator(tokens);
-  const server = await startServer(pki, tokens, (req, res) => {
-    if (!authenticate(req)) {
-      res.statusCode = 401;
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));
-      return true;
-    }
-    if (new URL(req.url ?? '/', 'https://x').pathname !== '/version') return false;
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ major: '1', minor: '33', gitVersion: 'v1.33.0', platform: 'linux/amd64' }));
-    return true;
-  });
-  try {
-    const run = (kubeconfig: string) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(KUBECTL, ['--kubeconfig', kubeconfig, 'version', '-o', 'json'], { timeout: 20_000, env: { ...process.env, HOME: dataDir } }, (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+test(
+  'kubectl accepts the admin kubeconfig (and a token kubeconfig)',
+  { skip: !fs.existsSync(KUBECTL) && 'kubectl is not installed' },
+  async () => {
+    const dataDir = tempDir();
+    const pki = await ensurePki(path.join(dataDir, 'pki'));
+    const tokens = await TokenStore.open(path.join(dataDir, 'pki', 'tokens.csv'));
+    const authenticate = makeAuthenticator(tokens);
+    const server = await startServer(pki, tokens, (req, res) => {
+      if (!authenticate(req)) {
+        res.statusCode = 401;
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: 'Unauthorized',
+            reason: 'Unauthorized',
+            code: 401,
+          }),
         );
-      });
-    const server0 = `https://127.0.0.1:${server.port}`;
-    const admin = await writeAdminKubeconfig(dataDir, pki, server0);
-    const r = await run(admin);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).serverVersion?.gitVersion, 'v1.33.0');
+        return true;
+      }
+      if (new URL(req.url ?? '/', 'https://x').pathname !== '/version') return false;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ major: '1', minor: '33', gitVersion: 'v1.33.0', platform: 'linux/amd64' }));
+      return true;
+    });
+    try {
+      const run = (kubeconfig: string) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile(
+            KUBECTL,
+            ['--kubeconfig', kubeconfig, 'version', '-o', 'json'],
+            { timeout: 20_000, env: { ...process.env, HOME: dataDir } },
+            (err, stdout, stderr) =>
+              resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          );
+        });
+      const server0 = `https://127.0.0.1:${server.port}`;
+      const admin = await writeAdminKubeconfig(dataDir, pki, server0);
+      const r = await run(admin);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).serverVersion?.gitVersion, 'v1.33.0');
 
-    const tokenFile = path.join(dataDir, 'token.kubeconfig');
-    fs.writeFileSync(tokenFile, kubeconfigYaml({ server: server0, caPem: pki.caCertPem, token: await tokens.ensure('bob', []), user: 'bob' }));
-    const t = await run(tokenFile);
-    assert.equal(t.code, 0, t.stderr);
-    assert.equal(JSON.parse(t.stdout).serverVersion?.gitVersion, 'v1.33.0');
+      const tokenFile = path.join(dataDir, 'token.kubeconfig');
+      fs.writeFileSync(
+        tokenFile,
+        kubeconfigYaml({ server: server0, caPem: pki.caCertPem, token: await tokens.ensure('bob', []), user: 'bob' }),
+      );
+      const t = await run(tokenFile);
+      assert.equal(t.code, 0, t.stderr);
+      assert.equal(JSON.parse(t.stdout).serverVersion?.gitVersion, 'v1.33.0');
 
-    // a wrong token gets 401, which kubectl reports as a failure
-    fs.writeFileSync(tokenFile, kubeconfigYaml({ server: server0, caPem: pki.caCertPem, token: 'wrong', user: 'bob' }));
-    const bad = await run(tokenFile);
-    assert.notEqual(bad.code, 0);
-    assert.match(bad.stderr, /Unauthorized|must be logged in/i);
-  } finally {
-    await server.close();
-  }
-});
+      // a wrong token gets 401, which kubectl reports as a failure
+      fs.writeFileSync(
+        tokenFile,
+        kubeconfigYaml({ server: server0, caPem: pki.caCertPem, token: 'wrong', user: 'bob' }),
+      );
+      const bad = await run(tokenFile);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /Unauthorized|must be logged in/i);
+    } finally {
+      await server.close();
+    }
+  },
+);

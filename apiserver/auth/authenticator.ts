@@ -9,7 +9,12 @@ import type { TLSSocket } from 'node:tls';
 import type { Pki } from './pki.ts';
 import type { TokenStore } from './tokens.ts';
 import { AUTHENTICATED_GROUP, withAuthenticatedGroup, type UserInfo } from './user.ts';
-import { serviceAccountUser, verifyServiceAccountToken, type ServiceAccountClaims, type VerifyOptions } from './service-account.ts';
+import {
+  serviceAccountUser,
+  verifyServiceAccountToken,
+  type ServiceAccountClaims,
+  type VerifyOptions,
+} from './service-account.ts';
 
 /** resolves a bearer token to its user, or undefined if this authenticator does not know the token */
 export type TokenAuthenticator = (token: string) => UserInfo | undefined;
@@ -44,7 +49,10 @@ export function makeTokenAuthenticator(tokens: TokenStore, opts: AuthenticatorOp
 }
 
 /** a bearer token checked for some audiences: its user and the audiences it holds among them, or why not */
-export type TokenCheck = (token: string, audiences: string[] | undefined) => { user: UserInfo; audiences: string[] } | { error: string };
+export type TokenCheck = (
+  token: string,
+  audiences: string[] | undefined,
+) => { user: UserInfo; audiences: string[] } | { error: string };
 
 /**
  * TokenReview's check: a service account token holds the audiences in its aud claim, a token of the token file the
@@ -62,13 +70,20 @@ export function makeTokenCheck(
     const fromFile = staticTokens(token);
     if (fromFile) {
       const held = wanted.filter((a) => api.includes(a));
-      return held.length > 0 ? { user: fromFile, audiences: held } : { error: `token audiences ${JSON.stringify(api)} is invalid for the target audiences ${JSON.stringify(wanted)}` };
+      return held.length > 0
+        ? { user: fromFile, audiences: held }
+        : {
+            error: `token audiences ${JSON.stringify(api)} is invalid for the target audiences ${JSON.stringify(wanted)}`,
+          };
     }
     if (token.split('.').length !== 3) return { error: 'invalid bearer token' };
     try {
       const claims = verifyServiceAccountToken(pki, token, { audiences: wanted });
       if (opts.validate && !opts.validate(claims)) return { error: 'service account token has been invalidated' };
-      return { user: withAuthenticatedGroup(serviceAccountUser(claims)), audiences: claims.aud.filter((a) => wanted.includes(a)) };
+      return {
+        user: withAuthenticatedGroup(serviceAccountUser(claims)),
+        audiences: claims.aud.filter((a) => wanted.includes(a)),
+      };
     } catch (e) {
       return { error: (e as Error).message };
     }
@@ -81,7 +96,8 @@ export function makeAuthenticator(tokens: TokenStore, opts: AuthenticatorOptions
 
   return (req) => {
     // the connection's socket: on HTTP/2, req.socket is a new proxy of it for every stream, the session's is one object
-    const socket = ((req as { stream?: { session?: { socket?: TLSSocket } } }).stream?.session?.socket ?? req.socket) as TLSSocket;
+    const socket = ((req as { stream?: { session?: { socket?: TLSSocket } } }).stream?.session?.socket ??
+      req.socket) as TLSSocket;
     if (socket.encrypted) {
       let user = byCertificate.get(socket);
       if (user === undefined) {
@@ -103,7 +119,10 @@ const VERIFIED_TOKENS = 4096;
  * signature of a token is checked once: pods send the same token with every request, so its claims are kept (the expiry
  * and `validate` are still checked on every request).
  */
-export function serviceAccountTokenAuthenticator(pki: Pki, opts: VerifyOptions & { validate?: (claims: ServiceAccountClaims) => boolean } = {}): TokenAuthenticator {
+export function serviceAccountTokenAuthenticator(
+  pki: Pki,
+  opts: VerifyOptions & { validate?: (claims: ServiceAccountClaims) => boolean } = {},
+): TokenAuthenticator {
   const verified = new Map<string, ServiceAccountClaims>();
   return (token) => {
     if (token.split('.').length !== 3) return undefined;

@@ -29,7 +29,9 @@ export function impersonated(req: IncomingMessage, user: UserInfo): UserInfo {
   }
   if (!asks) return user;
   if (req.headers['impersonate-user'] === undefined) {
-    throw new ImpersonationError('requested impersonation of groups, uid or extra without a user: set Impersonate-User as well');
+    throw new ImpersonationError(
+      'requested impersonation of groups, uid or extra without a user: set Impersonate-User as well',
+    );
   }
   const name = headerValues(req, 'impersonate-user')[0] ?? '';
   const groups = headerValues(req, 'impersonate-group');

@@ -1,7 +1,14 @@
 /** Certificates, authentication and kubeconfig files for skiff's API server. */
 export { ensurePki, issueClientCert, clientCertProblem, PKI_FILES, type Pki, type PkiOptions } from './pki.ts';
 export { servingNames, firstServiceIp, DEFAULT_SERVICE_CIDR } from './serving-names.ts';
-export { kubeconfigYaml, writeAdminKubeconfig, ADMIN_USER, ADMIN_GROUPS, CLUSTER_NAME, type KubeconfigOptions } from './kubeconfig.ts';
+export {
+  kubeconfigYaml,
+  writeAdminKubeconfig,
+  ADMIN_USER,
+  ADMIN_GROUPS,
+  CLUSTER_NAME,
+  type KubeconfigOptions,
+} from './kubeconfig.ts';
 export { TokenStore } from './tokens.ts';
 export { AUTHENTICATED_GROUP, type UserInfo } from './user.ts';
 export {

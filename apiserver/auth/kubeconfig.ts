@@ -60,7 +60,13 @@ export async function writeAdminKubeconfig(dataDir: string, pki: Pki, server: st
   if (!cred || clientCertProblem(pki, cred.certPem, cred.keyPem, ADMIN_USER, ADMIN_GROUPS) !== undefined) {
     cred = await issueClientCert(pki, ADMIN_USER, ADMIN_GROUPS);
   }
-  const text = kubeconfigYaml({ server, caPem: pki.caCertPem, certPem: cred.certPem, keyPem: cred.keyPem, user: ADMIN_USER });
+  const text = kubeconfigYaml({
+    server,
+    caPem: pki.caCertPem,
+    certPem: cred.certPem,
+    keyPem: cred.keyPem,
+    user: ADMIN_USER,
+  });
   await writePrivateFile(file, text);
   return file;
 }

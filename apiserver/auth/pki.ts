@@ -66,20 +66,28 @@ export async function ensurePki(dir: string, opts: PkiOptions = {}): Promise<Pki
     await writePrivateFile(file(PKI_FILES.caCert), caCertPem);
   } else if (caCertPem === undefined || caKeyPem === undefined) {
     const missing = caCertPem === undefined ? PKI_FILES.caCert : PKI_FILES.caKey;
-    throw new Error(`${file(missing)} is missing but its pair exists: restore it, or remove both ${PKI_FILES.caCert} and ${PKI_FILES.caKey} to create a new CA (existing kubeconfigs and tokens signed by the old one stop working)`);
+    throw new Error(
+      `${file(missing)} is missing but its pair exists: restore it, or remove both ${PKI_FILES.caCert} and ${PKI_FILES.caKey} to create a new CA (existing kubeconfigs and tokens signed by the old one stop working)`,
+    );
   }
   checkPair(caCertPem, caKeyPem, file(PKI_FILES.caCert));
   const ca = new crypto.X509Certificate(caCertPem);
   if (!ca.ca) throw new Error(`${file(PKI_FILES.caCert)} is not a CA certificate (basicConstraints CA:FALSE)`);
   if (Date.parse(ca.validTo) <= Date.now()) {
-    throw new Error(`the cluster CA ${file(PKI_FILES.caCert)} expired on ${ca.validTo}: remove ${PKI_FILES.caCert} and ${PKI_FILES.caKey} to create a new one, then use the new kubeconfig`);
+    throw new Error(
+      `the cluster CA ${file(PKI_FILES.caCert)} expired on ${ca.validTo}: remove ${PKI_FILES.caCert} and ${PKI_FILES.caKey} to create a new one, then use the new kubeconfig`,
+    );
   }
 
   // the serving certificate: renewed when a name is missing, it expires soon, or it is not from this CA
   const names = servingNames(opts);
   let servingCertPem = await read(PKI_FILES.servingCert);
   let servingKeyPem = await read(PKI_FILES.servingKey);
-  if (servingCertPem === undefined || servingKeyPem === undefined || servingCertProblem(servingCertPem, servingKeyPem, ca, names)) {
+  if (
+    servingCertPem === undefined ||
+    servingKeyPem === undefined ||
+    servingCertProblem(servingCertPem, servingKeyPem, ca, names)
+  ) {
     ({ certPem: servingCertPem, keyPem: servingKeyPem } = await issueServingCert(caCertPem, caKeyPem, names));
     await writePrivateFile(file(PKI_FILES.servingKey), servingKeyPem);
     await writePrivateFile(file(PKI_FILES.servingCert), servingCertPem);
@@ -106,7 +114,12 @@ export async function ensurePki(dir: string, opts: PkiOptions = {}): Promise<Pki
 }
 
 /** issue a client certificate signed by the cluster CA: CN = user name, one O per group (as Kubernetes reads them) */
-export async function issueClientCert(pki: Pki, user: string, groups: string[], days = CLIENT_CERT_DAYS): Promise<{ certPem: string; keyPem: string }> {
+export async function issueClientCert(
+  pki: Pki,
+  user: string,
+  groups: string[],
+  days = CLIENT_CERT_DAYS,
+): Promise<{ certPem: string; keyPem: string }> {
   if (!user) throw new Error('a client certificate needs a user name (its CN)');
   if (!(days > 0)) throw new Error(`client certificate lifetime must be a positive number of days, got ${days}`);
   const subject: x509.JsonName = [{ CN: [user] }, ...groups.map((g) => ({ O: [g] }))];
@@ -120,7 +133,13 @@ export async function issueClientCert(pki: Pki, user: string, groups: string[], 
  * Why a client certificate cannot be reused (undefined if it can): not from this CA, expiring within 30 days,
  * another subject, or a key that does not match.
  */
-export function clientCertProblem(pki: Pki, certPem: string, keyPem: string, user: string, groups: string[]): string | undefined {
+export function clientCertProblem(
+  pki: Pki,
+  certPem: string,
+  keyPem: string,
+  user: string,
+  groups: string[],
+): string | undefined {
   let cert: crypto.X509Certificate;
   try {
     cert = new crypto.X509Certificate(certPem);
@@ -134,7 +153,8 @@ export function clientCertProblem(pki: Pki, certPem: string, keyPem: string, use
   const subject = cert.toLegacyObject().subject as Record<string, string | string[] | undefined>;
   const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-  if (!same(list(subject.CN), [user]) || !same(list(subject.O), groups)) return `subject is ${cert.subject.replace(/\n/g, ', ')}`;
+  if (!same(list(subject.CN), [user]) || !same(list(subject.O), groups))
+    return `subject is ${cert.subject.replace(/\n/g, ', ')}`;
   return undefined;
 }
 
@@ -150,15 +170,25 @@ async function createCa(): Promise<{ certPem: string; keyPem: string }> {
     keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return { certPem: cert.toString('pem'), keyPem: await exportPrivateKey(keys.privateKey) };
 }
 
-async function issueServingCert(caCertPem: string, caKeyPem: string, names: ServingNames): Promise<{ certPem: string; keyPem: string }> {
-  const san = [...names.dns.map((value) => ({ type: 'dns' as const, value })), ...names.ips.map((value) => ({ type: 'ip' as const, value }))];
+async function issueServingCert(
+  caCertPem: string,
+  caKeyPem: string,
+  names: ServingNames,
+): Promise<{ certPem: string; keyPem: string }> {
+  const san = [
+    ...names.dns.map((value) => ({ type: 'dns' as const, value })),
+    ...names.ips.map((value) => ({ type: 'ip' as const, value })),
+  ];
   return issue(caCertPem, caKeyPem, [{ CN: [SERVING_COMMON_NAME] }], SERVING_DAYS, [
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
@@ -167,7 +197,13 @@ async function issueServingCert(caCertPem: string, caKeyPem: string, names: Serv
 }
 
 /** a new key pair and a certificate for it signed by the CA */
-async function issue(caCertPem: string, caKeyPem: string, subject: x509.JsonName, days: number, extensions: x509.Extension[]): Promise<{ certPem: string; keyPem: string }> {
+async function issue(
+  caCertPem: string,
+  caKeyPem: string,
+  subject: x509.JsonName,
+  days: number,
+  extensions: x509.Extension[],
+): Promise<{ certPem: string; keyPem: string }> {
   const ca = new x509.X509Certificate(caCertPem);
   const caKey = await importPrivateKey(caKeyPem);
   const keys = await crypto.webcrypto.subtle.generateKey(EC_ALG, true, ['sign', 'verify']);
@@ -192,7 +228,12 @@ async function issue(caCertPem: string, caKeyPem: string, subject: x509.JsonName
 }
 
 /** why the serving certificate must be replaced, or undefined if it is fine */
-function servingCertProblem(certPem: string, keyPem: string, ca: crypto.X509Certificate, names: ServingNames): string | undefined {
+function servingCertProblem(
+  certPem: string,
+  keyPem: string,
+  ca: crypto.X509Certificate,
+  names: ServingNames,
+): string | undefined {
   let cert: crypto.X509Certificate;
   try {
     cert = new crypto.X509Certificate(certPem);
@@ -242,4 +283,3 @@ function randomSerial(): string {
   bytes[0] = (bytes[0]! & 0x7f) | 0x01;
   return bytes.toString('hex');
 }
-

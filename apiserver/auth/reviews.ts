@@ -39,7 +39,15 @@ function userInfo(u: UserInfo): Record<string, unknown> {
 /** the body sent back with its status filled in (type meta first, no creationTimestamp, as Kubernetes answers) */
 function answer(apiVersion: string, kind: string, body: any, status: unknown): ReviewAnswer {
   const { apiVersion: _a, kind: _k, metadata, status: _s, ...rest } = isObj(body) ? body : {};
-  return { object: { apiVersion, kind, metadata: { ...(isObj(metadata) ? metadata : {}), creationTimestamp: null }, ...rest, status } };
+  return {
+    object: {
+      apiVersion,
+      kind,
+      metadata: { ...(isObj(metadata) ? metadata : {}), creationTimestamp: null },
+      ...rest,
+      status,
+    },
+  };
 }
 
 /** Kubernetes' ValidateSelfSubjectAccessReviewSpec and friends: exactly one of the two kinds of attributes */
@@ -63,7 +71,12 @@ function attributesErrors(spec: any): FieldError[] {
 function subjectErrors(spec: any): FieldError[] {
   const errs = attributesErrors(spec);
   if (!spec?.user && !(Array.isArray(spec?.groups) && spec.groups.length > 0) && !spec?.uid) {
-    errs.push({ type: 'FieldValueInvalid', field: 'spec.user', value: spec?.user ?? '', detail: 'at least one of user or group must be specified' });
+    errs.push({
+      type: 'FieldValueInvalid',
+      field: 'spec.user',
+      value: spec?.user ?? '',
+      detail: 'at least one of user or group must be specified',
+    });
   }
   return errs;
 }
@@ -74,15 +87,25 @@ export function makeReviews(checkToken: TokenCheck): Map<string, Review> {
   const AUTHN = 'authentication.k8s.io/v1';
   const AUTHZ = 'authorization.k8s.io/v1';
   return new Map<string, Review>([
-    ['authentication.k8s.io/selfsubjectreviews', ({ user, body }) => answer(AUTHN, 'SelfSubjectReview', body, { userInfo: userInfo(user) })],
+    [
+      'authentication.k8s.io/selfsubjectreviews',
+      ({ user, body }) => answer(AUTHN, 'SelfSubjectReview', body, { userInfo: userInfo(user) }),
+    ],
     [
       'authentication.k8s.io/tokenreviews',
       ({ body }) => {
         const token = body?.spec?.token;
-        if (typeof token !== 'string' || token === '') return { invalid: [{ type: 'FieldValueRequired', field: 'spec.token' }] };
-        const asked = Array.isArray(body?.spec?.audiences) && body.spec.audiences.length > 0 ? body.spec.audiences.map(String) : undefined;
+        if (typeof token !== 'string' || token === '')
+          return { invalid: [{ type: 'FieldValueRequired', field: 'spec.token' }] };
+        const asked =
+          Array.isArray(body?.spec?.audiences) && body.spec.audiences.length > 0
+            ? body.spec.audiences.map(String)
+            : undefined;
         const res = checkToken(token, asked);
-        const status = 'error' in res ? { user: {}, error: res.error } : { authenticated: true, user: userInfo(res.user), audiences: res.audiences };
+        const status =
+          'error' in res
+            ? { user: {}, error: res.error }
+            : { authenticated: true, user: userInfo(res.user), audiences: res.audiences };
         return answer(AUTHN, 'TokenReview', body, status);
       },
     ],
@@ -107,9 +130,16 @@ export function makeReviews(checkToken: TokenCheck): Map<string, Review> {
         const errs = subjectErrors(spec);
         const ns = spec?.resourceAttributes?.namespace;
         if (isObj(spec?.resourceAttributes) && ns !== namespace) {
-          errs.push({ type: 'FieldValueInvalid', field: 'spec.resourceAttributes.namespace', value: ns ?? '', detail: 'must match metadata.namespace' });
+          errs.push({
+            type: 'FieldValueInvalid',
+            field: 'spec.resourceAttributes.namespace',
+            value: ns ?? '',
+            detail: 'must match metadata.namespace',
+          });
         }
-        const body2 = isObj(body) ? { ...body, metadata: { ...(isObj(body.metadata) ? body.metadata : {}), namespace } } : body;
+        const body2 = isObj(body)
+          ? { ...body, metadata: { ...(isObj(body.metadata) ? body.metadata : {}), namespace } }
+          : body;
         return errs.length > 0 ? { invalid: errs } : answer(AUTHZ, 'LocalSubjectAccessReview', body2, ALLOWED);
       },
     ],

@@ -53,7 +53,11 @@ export interface VerifyOptions {
   now?: number;
 }
 
-interface Keys { privateKey: crypto.KeyObject; publicKey: crypto.KeyObject; kid: string }
+interface Keys {
+  privateKey: crypto.KeyObject;
+  publicKey: crypto.KeyObject;
+  kid: string;
+}
 const keyCache = new WeakMap<Pki, Keys>();
 
 function keysOf(pki: Pki): Keys {
@@ -62,7 +66,10 @@ function keysOf(pki: Pki): Keys {
     const privateKey = crypto.createPrivateKey(pki.saKeyPem);
     const publicKey = crypto.createPublicKey(pki.saPubPem);
     // key id: hash of the public key's DER, as Kubernetes derives it
-    const kid = crypto.createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64url');
+    const kid = crypto
+      .createHash('sha256')
+      .update(publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64url');
     keys = { privateKey, publicKey, kid };
     keyCache.set(pki, keys);
   }
@@ -70,7 +77,8 @@ function keysOf(pki: Pki): Keys {
 }
 
 export function signServiceAccountToken(pki: Pki, req: ServiceAccountTokenRequest): string {
-  if (!req.namespace || !req.name) throw new Error('a service account token needs the namespace and name of its service account');
+  if (!req.namespace || !req.name)
+    throw new Error('a service account token needs the namespace and name of its service account');
   const now = req.now ?? Math.floor(Date.now() / 1000);
   const seconds = req.expirationSeconds ?? DEFAULT_TOKEN_SECONDS;
   if (!(seconds > 0)) throw new Error(`expirationSeconds must be positive, got ${seconds}`);
@@ -104,8 +112,14 @@ export function verifyServiceAccountToken(pki: Pki, token: string, opts: VerifyO
   if (parts.length !== 3) throw new Error('not a JWT (expected three dot-separated parts)');
   const [h, p, s] = parts as [string, string, string];
   const header = parseJson(h, 'header') as { alg?: unknown };
-  if (header.alg !== 'ES256') throw new Error(`unsupported signing algorithm ${JSON.stringify(header.alg)} (expected ES256)`);
-  const ok = crypto.verify('sha256', Buffer.from(`${h}.${p}`), { key: keysOf(pki).publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'));
+  if (header.alg !== 'ES256')
+    throw new Error(`unsupported signing algorithm ${JSON.stringify(header.alg)} (expected ES256)`);
+  const ok = crypto.verify(
+    'sha256',
+    Buffer.from(`${h}.${p}`),
+    { key: keysOf(pki).publicKey, dsaEncoding: 'ieee-p1363' },
+    Buffer.from(s, 'base64url'),
+  );
   if (!ok) throw new Error('invalid signature');
   const c = parseJson(p, 'payload') as Partial<ServiceAccountClaims>;
   const now = opts.now ?? Math.floor(Date.now() / 1000);
@@ -113,13 +127,19 @@ export function verifyServiceAccountToken(pki: Pki, token: string, opts: VerifyO
   if (c.iss !== issuer) throw new Error(`issuer ${JSON.stringify(c.iss)} is not ${issuer}`);
   const aud = typeof c.aud === 'string' ? [c.aud] : Array.isArray(c.aud) ? c.aud : [];
   const accepted = opts.audiences ?? [issuer];
-  if (!aud.some((a) => accepted.includes(a))) throw new Error(`token audiences ${JSON.stringify(aud)} include none of ${JSON.stringify(accepted)}`);
-  if (typeof c.exp !== 'number' || now >= c.exp) throw new Error(`token expired at ${typeof c.exp === 'number' ? new Date(c.exp * 1000).toISOString() : '(no exp claim)'}`);
-  if (typeof c.nbf === 'number' && now < c.nbf) throw new Error(`token not valid before ${new Date(c.nbf * 1000).toISOString()}`);
+  if (!aud.some((a) => accepted.includes(a)))
+    throw new Error(`token audiences ${JSON.stringify(aud)} include none of ${JSON.stringify(accepted)}`);
+  if (typeof c.exp !== 'number' || now >= c.exp)
+    throw new Error(
+      `token expired at ${typeof c.exp === 'number' ? new Date(c.exp * 1000).toISOString() : '(no exp claim)'}`,
+    );
+  if (typeof c.nbf === 'number' && now < c.nbf)
+    throw new Error(`token not valid before ${new Date(c.nbf * 1000).toISOString()}`);
   const k = c['kubernetes.io'];
   const ns = k?.namespace;
   const name = k?.serviceaccount?.name;
-  if (!ns || !name || c.sub !== `${SA_PREFIX}${ns}:${name}`) throw new Error('token lacks a consistent service account subject');
+  if (!ns || !name || c.sub !== `${SA_PREFIX}${ns}:${name}`)
+    throw new Error('token lacks a consistent service account subject');
   return c as ServiceAccountClaims;
 }
 

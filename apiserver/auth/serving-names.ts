@@ -35,7 +35,10 @@ export function servingNames(opts: { extraSans?: string[]; serviceCidr?: string 
     if (!san) continue;
     if (net.isIP(san)) ips.add(san);
     else if (isDnsName(san)) dns.add(san.toLowerCase());
-    else throw new Error(`extra SAN '${raw}' is neither an IP address nor a DNS name (letters, digits, '-', '.', optional leading '*.')`);
+    else
+      throw new Error(
+        `extra SAN '${raw}' is neither an IP address nor a DNS name (letters, digits, '-', '.', optional leading '*.')`,
+      );
   }
   return { dns: [...dns], ips: [...ips] };
 }
@@ -55,7 +58,10 @@ export function firstServiceIp(cidr: string): string {
 }
 
 function isDnsName(s: string): boolean {
-  return s.length <= 253 && /^(\*\.)?[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(s);
+  return (
+    s.length <= 253 &&
+    /^(\*\.)?[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(s)
+  );
 }
 
 function ipToBigInt(ip: string, family: number): bigint {

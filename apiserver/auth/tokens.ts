@@ -40,14 +40,19 @@ export class TokenStore {
   ensure(user: string, groups: string[]): Promise<string> {
     if (!user) return Promise.reject(new Error('a token needs a user name'));
     if (groups.some((g) => !g || g.includes(','))) {
-      return Promise.reject(new Error(`group names for tokens must be non-empty and contain no ',' (got ${JSON.stringify(groups)})`));
+      return Promise.reject(
+        new Error(`group names for tokens must be non-empty and contain no ',' (got ${JSON.stringify(groups)})`),
+      );
     }
     const run = async (): Promise<string> => {
       const existing = this.byUser.get(user);
       if (existing && sameGroups(existing.user.groups, groups)) return existing.token;
       const rec: TokenRecord = existing
         ? { token: existing.token, user: { ...existing.user, groups: [...groups] } }
-        : { token: crypto.randomBytes(32).toString('base64url'), user: { name: user, uid: crypto.randomUUID(), groups: [...groups] } };
+        : {
+            token: crypto.randomBytes(32).toString('base64url'),
+            user: { name: user, uid: crypto.randomUUID(), groups: [...groups] },
+          };
       const next = existing ? this.records.map((r) => (r === existing ? rec : r)) : [...this.records, rec];
       await writePrivateFile(this.path, formatTokenFile(next));
       this.records = next;
@@ -79,7 +84,9 @@ export function parseTokenFile(text: string, where: string): TokenRecord[] {
   const rows = parseCsv(text.replace(/^\uFEFF/, ''), where);
   for (const { fields, line } of rows) {
     if (fields.length < 3) {
-      throw new Error(`token file '${where}' line ${line} must have at least 3 columns (token, user name, user uid), found ${fields.length}`);
+      throw new Error(
+        `token file '${where}' line ${line} must have at least 3 columns (token, user name, user uid), found ${fields.length}`,
+      );
     }
     const [token, name, uid, groupList] = fields as [string, string, string, string | undefined];
     if (!token) continue;
@@ -90,7 +97,9 @@ export function parseTokenFile(text: string, where: string): TokenRecord[] {
 }
 
 export function formatTokenFile(records: TokenRecord[]): string {
-  return records.map((r) => [r.token, r.user.name, r.user.uid ?? '', r.user.groups.join(',')].map(csvField).join(',') + '\n').join('');
+  return records
+    .map((r) => [r.token, r.user.name, r.user.uid ?? '', r.user.groups.join(',')].map(csvField).join(',') + '\n')
+    .join('');
 }
 
 function csvField(s: string): string {
@@ -114,7 +123,11 @@ function parseCsv(text: string, where: string): Array<{ fields: string[]; line: 
           if (i >= text.length) throw new Error(`token file '${where}' line ${startLine}: unterminated quoted field`);
           const c = text[i]!;
           if (c === '"') {
-            if (text[i + 1] === '"') { field += '"'; i += 2; continue; }
+            if (text[i + 1] === '"') {
+              field += '"';
+              i += 2;
+              continue;
+            }
             i++;
             break;
           }
@@ -127,9 +140,17 @@ function parseCsv(text: string, where: string): Array<{ fields: string[]; line: 
         }
       }
       while (i < text.length && text[i] !== ',' && text[i] !== '\n') field += text[i++];
-      if (text[i] === ',') { fields.push(field.replace(/\r$/, '')); field = ''; i++; continue; }
+      if (text[i] === ',') {
+        fields.push(field.replace(/\r$/, ''));
+        field = '';
+        i++;
+        continue;
+      }
       fields.push(field.replace(/\r$/, ''));
-      if (text[i] === '\n') { i++; line++; }
+      if (text[i] === '\n') {
+        i++;
+        line++;
+      }
       endOfRow = true;
     }
     if (!(fields.length === 1 && fields[0] === '')) rows.push({ fields, line: startLine });

@@ -7,13 +7,24 @@ import { dialError, NodeProxy, podSubresource } from './proxy.ts';
 import { ApiError } from '../rest/status.ts';
 import { selfSignedServingCert } from '../../node-agent/streaming/tls.ts';
 
-const node = (port: number, addresses = [{ type: 'Hostname', address: 'n1' }, { type: 'InternalIP', address: '127.0.0.1' }]) => ({
+const node = (
+  port: number,
+  addresses = [
+    { type: 'Hostname', address: 'n1' },
+    { type: 'InternalIP', address: '127.0.0.1' },
+  ],
+) => ({
   metadata: { name: 'n1' },
   status: { addresses, daemonEndpoints: { kubeletEndpoint: { Port: port } } },
 });
 
 function proxyFor(pods: Record<string, any>, nodes: Record<string, any>): NodeProxy {
-  return new NodeProxy({ getPod: (ns, name) => pods[`${ns}/${name}`], getNode: (name) => nodes[name], clientCertPem: '', clientKeyPem: '' });
+  return new NodeProxy({
+    getPod: (ns, name) => pods[`${ns}/${name}`],
+    getNode: (name) => nodes[name],
+    clientCertPem: '',
+    clientKeyPem: '',
+  });
 }
 
 function apiError(fn: () => unknown): ApiError {
@@ -38,42 +49,81 @@ describe('podSubresource', () => {
 });
 
 describe('NodeProxy.location', () => {
-  const pod = (spec: any, annotations?: Record<string, string>) => ({ metadata: { name: 'p', namespace: 'ns', annotations }, spec: { nodeName: 'n1', ...spec } });
+  const pod = (spec: any, annotations?: Record<string, string>) => ({
+    metadata: { name: 'p', namespace: 'ns', annotations },
+    spec: { nodeName: 'n1', ...spec },
+  });
   const one = pod({ containers: [{ name: 'app' }] });
   const two = pod({ initContainers: [{ name: 'init' }], containers: [{ name: 'a' }, { name: 'b' }] });
-  const annotated = pod({ containers: [{ name: 'a' }, { name: 'b' }] }, { 'kubectl.kubernetes.io/default-container': 'b' });
+  const annotated = pod(
+    { containers: [{ name: 'a' }, { name: 'b' }] },
+    { 'kubectl.kubernetes.io/default-container': 'b' },
+  );
   const unscheduled = { metadata: { name: 'p', namespace: 'ns' }, spec: { containers: [{ name: 'app' }] } };
-  const p = proxyFor({ 'ns/one': one, 'ns/two': two, 'ns/annotated': annotated, 'ns/unscheduled': unscheduled }, { n1: node(10250) });
+  const p = proxyFor(
+    { 'ns/one': one, 'ns/two': two, 'ns/annotated': annotated, 'ns/unscheduled': unscheduled },
+    { n1: node(10250) },
+  );
 
   it('maps the subresources to the agent paths, keeping the query without container', () => {
     const q = new URLSearchParams('follow=true&tailLines=3&container=app');
-    assert.deepEqual(p.location('ns', 'one', 'log', q), { host: '127.0.0.1', port: 10250, path: '/containerLogs/ns/one/app?follow=true&tailLines=3' });
-    const exec = p.location('ns', 'one', 'exec', new URLSearchParams('command=sh&command=-c&command=echo+hi&stdout=true'))!;
+    assert.deepEqual(p.location('ns', 'one', 'log', q), {
+      host: '127.0.0.1',
+      port: 10250,
+      path: '/containerLogs/ns/one/app?follow=true&tailLines=3',
+    });
+    const exec = p.location(
+      'ns',
+      'one',
+      'exec',
+      new URLSearchParams('command=sh&command=-c&command=echo+hi&stdout=true'),
+    )!;
     assert.equal(exec.path, '/exec/ns/one/app?command=sh&command=-c&command=echo+hi&stdout=true');
     assert.equal(p.location('ns', 'one', 'attach', new URLSearchParams())!.path, '/attach/ns/one/app');
-    assert.equal(p.location('ns', 'one', 'portforward', new URLSearchParams('ports=8080'))!.path, '/portForward/ns/one?ports=8080');
+    assert.equal(
+      p.location('ns', 'one', 'portforward', new URLSearchParams('ports=8080'))!.path,
+      '/portForward/ns/one?ports=8080',
+    );
   });
 
   it('defaults the container: the only one, else the default-container annotation, else an error naming all', () => {
-    assert.match(p.location('ns', 'annotated', 'log', new URLSearchParams())!.path, /^\/containerLogs\/ns\/annotated\/b$/);
+    assert.match(
+      p.location('ns', 'annotated', 'log', new URLSearchParams())!.path,
+      /^\/containerLogs\/ns\/annotated\/b$/,
+    );
     const e = apiError(() => p.location('ns', 'two', 'exec', new URLSearchParams()));
     assert.equal(e.code, 400);
     assert.equal(e.message, 'a container name must be specified for pod p, choose one of: [init a b]');
-    assert.match(p.location('ns', 'two', 'log', new URLSearchParams('container=init'))!.path, /\/init$/, 'init containers can be named');
+    assert.match(
+      p.location('ns', 'two', 'log', new URLSearchParams('container=init'))!.path,
+      /\/init$/,
+      'init containers can be named',
+    );
     const bad = apiError(() => p.location('ns', 'one', 'log', new URLSearchParams('container=nope')));
     assert.equal(bad.message, 'container nope is not valid for pod p');
   });
 
   it('an unscheduled pod: an empty log, a BadRequest for exec; unknown pods and nodes are NotFound', () => {
     assert.equal(p.location('ns', 'unscheduled', 'log', new URLSearchParams()), undefined);
-    assert.equal(apiError(() => p.location('ns', 'unscheduled', 'exec', new URLSearchParams())).message, 'pod unscheduled does not have a host assigned');
+    assert.equal(
+      apiError(() => p.location('ns', 'unscheduled', 'exec', new URLSearchParams())).message,
+      'pod unscheduled does not have a host assigned',
+    );
     assert.equal(apiError(() => p.location('ns', 'ghost', 'log', new URLSearchParams())).code, 404);
     const orphan = proxyFor({ 'ns/one': one }, {});
     assert.equal(apiError(() => orphan.location('ns', 'one', 'log', new URLSearchParams())).code, 404);
   });
 
   it('prefers InternalIP, and refuses a node that reports no address or port', () => {
-    const hostOnly = proxyFor({ 'ns/one': one }, { n1: node(10250, [{ type: 'ExternalIP', address: '192.0.2.1' }, { type: 'Hostname', address: 'n1' }]) });
+    const hostOnly = proxyFor(
+      { 'ns/one': one },
+      {
+        n1: node(10250, [
+          { type: 'ExternalIP', address: '192.0.2.1' },
+          { type: 'Hostname', address: 'n1' },
+        ]),
+      },
+    );
     assert.equal(hostOnly.location('ns', 'one', 'log', new URLSearchParams())!.host, '192.0.2.1');
     const noPort = proxyFor({ 'ns/one': one }, { n1: node(0) });
     const e = apiError(() => noPort.location('ns', 'one', 'log', new URLSearchParams()));
@@ -85,8 +135,14 @@ describe('NodeProxy.location', () => {
 describe('dialError', () => {
   it('words connection failures as Kubernetes does', () => {
     const loc = { host: '10.0.0.5', port: 10250 };
-    assert.equal(dialError(loc, Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), 'dial tcp 10.0.0.5:10250: connect: connection refused');
-    assert.equal(dialError(loc, Object.assign(new Error('x'), { code: 'ETIMEDOUT' })), 'dial tcp 10.0.0.5:10250: i/o timeout');
+    assert.equal(
+      dialError(loc, Object.assign(new Error('x'), { code: 'ECONNREFUSED' })),
+      'dial tcp 10.0.0.5:10250: connect: connection refused',
+    );
+    assert.equal(
+      dialError(loc, Object.assign(new Error('x'), { code: 'ETIMEDOUT' })),
+      'dial tcp 10.0.0.5:10250: i/o timeout',
+    );
     assert.equal(dialError({ host: 'fd00::1', port: 1 }, new Error('odd')), 'dial tcp [fd00::1]:1: odd');
   });
 });
@@ -103,7 +159,8 @@ describe('NodeProxy.log and upgrade against an agent', () => {
     const { certPem, keyPem } = await selfSignedServingCert('n1', ['127.0.0.1']);
     agent = https.createServer({ cert: certPem, key: keyPem }, (req, res) => {
       seen.push({ path: req.url, headers: req.headers });
-      if (req.url!.includes('missing')) return void res.writeHead(400).end('container "missing" in pod "p" is waiting to start: ContainerCreating');
+      if (req.url!.includes('missing'))
+        return void res.writeHead(400).end('container "missing" in pod "p" is waiting to start: ContainerCreating');
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.write('one\n');
       setTimeout(() => res.end('two\n'), 50);
@@ -120,7 +177,9 @@ describe('NodeProxy.log and upgrade against an agent', () => {
       const url = new URL(req.url!, 'http://x');
       proxy.log(req, res, url, 'ns', 'p').catch((e: ApiError) => res.writeHead(e.code).end(`${e.reason}|${e.message}`));
     });
-    front.on('upgrade', (req, socket, head) => proxy.upgrade(req, socket, head, new URL(req.url!, 'http://x'), 'ns', 'p', 'exec'));
+    front.on('upgrade', (req, socket, head) =>
+      proxy.upgrade(req, socket, head, new URL(req.url!, 'http://x'), 'ns', 'p', 'exec'),
+    );
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
     frontPort = (front.address() as net.AddressInfo).port;
   });
@@ -150,14 +209,19 @@ describe('NodeProxy.log and upgrade against an agent', () => {
     const proxy = proxyFor({ 'ns/p': pod }, { n1: node(dead) });
     await assert.rejects(
       proxy.log({ method: 'GET' } as http.IncomingMessage, {} as http.ServerResponse, new URL('http://x/'), 'ns', 'p'),
-      (e: ApiError) => e.code === 500 && e.message === `Get "https://127.0.0.1:${dead}/containerLogs/ns/p/c": dial tcp 127.0.0.1:${dead}: connect: connection refused`,
+      (e: ApiError) =>
+        e.code === 500 &&
+        e.message ===
+          `Get "https://127.0.0.1:${dead}/containerLogs/ns/p/c": dial tcp 127.0.0.1:${dead}: connect: connection refused`,
     );
   });
 
   it('splices an upgrade to the agent byte for byte, without the caller credentials', async () => {
     const sock = net.connect(frontPort, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
-    sock.write(`GET /api/v1/namespaces/ns/pods/p/exec?command=sh&stdin=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n`);
+    sock.write(
+      `GET /api/v1/namespaces/ns/pods/p/exec?command=sh&stdin=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n`,
+    );
     let got = '';
     sock.on('data', (d) => (got += d));
     const until = async (text: string) => {

@@ -23,7 +23,9 @@ export interface NodeProxyOptions {
 
 const POD_SUB = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(log|exec|attach|portforward)$/;
 
-export function podSubresource(pathname: string): { namespace: string; name: string; sub: 'log' | 'exec' | 'attach' | 'portforward' } | undefined {
+export function podSubresource(
+  pathname: string,
+): { namespace: string; name: string; sub: 'log' | 'exec' | 'attach' | 'portforward' } | undefined {
   const m = POD_SUB.exec(pathname);
   if (!m) return undefined;
   let namespace: string, name: string;
@@ -74,7 +76,11 @@ export class NodeProxy {
   private container(pod: any, asked: string | null, sub: string): string | undefined {
     const spec = pod.spec ?? {};
     const names: string[] = (spec.containers ?? []).map((c: any) => c.name);
-    const all: string[] = [...(spec.initContainers ?? []), ...(spec.containers ?? []), ...(spec.ephemeralContainers ?? [])].map((c: any) => c.name);
+    const all: string[] = [
+      ...(spec.initContainers ?? []),
+      ...(spec.containers ?? []),
+      ...(spec.ephemeralContainers ?? []),
+    ].map((c: any) => c.name);
     if (asked) {
       if (!all.includes(asked)) throw badRequest(`container ${asked} is not valid for pod ${pod.metadata.name}`);
       return asked;
@@ -84,7 +90,9 @@ export class NodeProxy {
     if (def && names.includes(def)) return def;
     if (names.length === 1) return names[0];
     if (names.length === 0) throw badRequest(`a container name must be specified for pod ${pod.metadata.name}`);
-    throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${all.join(' ')}]`);
+    throw badRequest(
+      `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${all.join(' ')}]`,
+    );
   }
 
   /**
@@ -103,9 +111,18 @@ export class NodeProxy {
     const node = this.o.getNode(nodeName);
     if (!node) throw notFound('', 'nodes', nodeName);
     const addrs: any[] = node.status?.addresses ?? [];
-    const host = (addrs.find((a) => a.type === 'InternalIP') ?? addrs.find((a) => a.type === 'ExternalIP') ?? addrs.find((a) => a.type === 'Hostname'))?.address;
+    const host = (
+      addrs.find((a) => a.type === 'InternalIP') ??
+      addrs.find((a) => a.type === 'ExternalIP') ??
+      addrs.find((a) => a.type === 'Hostname')
+    )?.address;
     const port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0);
-    if (!host || !port) throw new ApiError(503, 'ServiceUnavailable', `node ${nodeName} does not report an address and port for its agent`);
+    if (!host || !port)
+      throw new ApiError(
+        503,
+        'ServiceUnavailable',
+        `node ${nodeName} does not report an address and port for its agent`,
+      );
     const q = new URLSearchParams(query);
     q.delete('container');
     const enc = encodeURIComponent;
@@ -115,8 +132,15 @@ export class NodeProxy {
   }
 
   /** GET pods/log: the agent's answer streamed back (errors keep the agent's status code and message). */
-  async log(req: http.IncomingMessage, res: http.ServerResponse, url: URL, namespace: string, name: string): Promise<void> {
-    if (req.method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+  async log(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
+    if (req.method !== 'GET')
+      throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
     const loc = this.location(namespace, name, 'log', url.searchParams);
     if (!loc) {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end();
@@ -124,13 +148,30 @@ export class NodeProxy {
     }
     await new Promise<void>((resolve, reject) => {
       const up = https.request(
-        { host: loc.host, port: loc.port, path: loc.path, method: 'GET', cert: this.o.clientCertPem, key: this.o.clientKeyPem, rejectUnauthorized: false, timeout: 10_000 },
+        {
+          host: loc.host,
+          port: loc.port,
+          path: loc.path,
+          method: 'GET',
+          cert: this.o.clientCertPem,
+          key: this.o.clientKeyPem,
+          rejectUnauthorized: false,
+          timeout: 10_000,
+        },
         (ur) => {
           up.setTimeout(0);
           if ((ur.statusCode ?? 500) >= 400) {
             let body = '';
             ur.on('data', (d) => (body += d));
-            ur.on('end', () => reject(new ApiError(ur.statusCode === 404 ? 404 : 400, ur.statusCode === 404 ? 'NotFound' : 'BadRequest', body.trim() || `the node agent answered ${ur.statusCode}`)));
+            ur.on('end', () =>
+              reject(
+                new ApiError(
+                  ur.statusCode === 404 ? 404 : 400,
+                  ur.statusCode === 404 ? 'NotFound' : 'BadRequest',
+                  body.trim() || `the node agent answered ${ur.statusCode}`,
+                ),
+              ),
+            );
             return;
           }
           startStream(res, { 'Content-Type': 'text/plain' });
@@ -144,38 +185,62 @@ export class NodeProxy {
         },
       );
       up.on('timeout', () => up.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-      up.on('error', (e) => reject(new ApiError(500, '', `Get "https://${loc.host}:${loc.port}${loc.path}": ${dialError(loc, e)}`)));
+      up.on('error', (e) =>
+        reject(new ApiError(500, '', `Get "https://${loc.host}:${loc.port}${loc.path}": ${dialError(loc, e)}`)),
+      );
       up.end();
     });
   }
 
   /** exec, attach, portforward: forwards the upgrade request to the agent and splices the two connections. */
-  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL, namespace: string, name: string, sub: string): void {
+  upgrade(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    namespace: string,
+    name: string,
+    sub: string,
+  ): void {
     let loc: AgentLocation;
     try {
       loc = this.location(namespace, name, sub, url.searchParams)!;
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', (e as Error).message);
       const body = JSON.stringify(err.toStatus());
-      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       return;
     }
-    const up = tls.connect({ host: loc.host, port: loc.port, cert: this.o.clientCertPem, key: this.o.clientKeyPem, rejectUnauthorized: false, servername: undefined }, () => {
-      const headers: string[] = [`${req.method} ${loc.path} HTTP/1.1`, `Host: ${loc.host}:${loc.port}`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) {
-        const k = req.rawHeaders[i].toLowerCase();
-        if (k === 'host' || k === 'authorization') continue;
-        headers.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      }
-      up.write(headers.join('\r\n') + '\r\n\r\n');
-      if (head.length) up.write(head);
-      up.pipe(socket);
-      socket.pipe(up);
-    });
+    const up = tls.connect(
+      {
+        host: loc.host,
+        port: loc.port,
+        cert: this.o.clientCertPem,
+        key: this.o.clientKeyPem,
+        rejectUnauthorized: false,
+        servername: undefined,
+      },
+      () => {
+        const headers: string[] = [`${req.method} ${loc.path} HTTP/1.1`, `Host: ${loc.host}:${loc.port}`];
+        for (let i = 0; i < req.rawHeaders.length; i += 2) {
+          const k = req.rawHeaders[i].toLowerCase();
+          if (k === 'host' || k === 'authorization') continue;
+          headers.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+        }
+        up.write(headers.join('\r\n') + '\r\n\r\n');
+        if (head.length) up.write(head);
+        up.pipe(socket);
+        socket.pipe(up);
+      },
+    );
     up.on('error', (e) => {
       if (!socket.destroyed) {
         const msg = `error dialing backend: ${dialError(loc, e)}`;
-        socket.end(`HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg)}\r\n\r\n${msg}`);
+        socket.end(
+          `HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg)}\r\n\r\n${msg}`,
+        );
       }
     });
     socket.on('error', () => up.destroy());

@@ -22,11 +22,15 @@ export function loadModel(): Model {
     try {
       text = fs.readFileSync(MODEL_URL, 'utf8');
     } catch (e) {
-      throw new Error(`cannot read the API model ${MODEL_URL.pathname} (${(e as Error).message}); regenerate it with scripts/gen-openapi-model.mjs`);
+      throw new Error(
+        `cannot read the API model ${MODEL_URL.pathname} (${(e as Error).message}); regenerate it with scripts/gen-openapi-model.mjs`,
+      );
     }
     const parsed = JSON.parse(text) as Model;
     if (!parsed.definitions || typeof parsed.definitions !== 'object') {
-      throw new Error(`the API model ${MODEL_URL.pathname} has no definitions; regenerate it with scripts/gen-openapi-model.mjs`);
+      throw new Error(
+        `the API model ${MODEL_URL.pathname} has no definitions; regenerate it with scripts/gen-openapi-model.mjs`,
+      );
     }
     model = parsed;
   }

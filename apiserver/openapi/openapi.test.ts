@@ -46,9 +46,16 @@ test('the model holds the served kinds, their lists and patch strategies, withou
   for (const r of RESOURCES) {
     assert.ok(resolve(r.definition), `model lacks ${r.definition}`);
     // create-only kinds (reviews) have no list
-    if (r.verbs.includes('list')) assert.ok(resolve(r.definition.replace(/[^.]+$/, r.listKind)), `model lacks the list of ${r.definition}`);
+    if (r.verbs.includes('list'))
+      assert.ok(resolve(r.definition.replace(/[^.]+$/, r.listKind)), `model lacks the list of ${r.definition}`);
   }
-  for (const extra of ['io.k8s.api.batch.v1.Job', 'io.k8s.api.batch.v1.CronJobList', 'io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler', 'io.k8s.api.autoscaling.v1.Scale', 'io.k8s.api.policy.v1.Eviction']) {
+  for (const extra of [
+    'io.k8s.api.batch.v1.Job',
+    'io.k8s.api.batch.v1.CronJobList',
+    'io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler',
+    'io.k8s.api.autoscaling.v1.Scale',
+    'io.k8s.api.policy.v1.Eviction',
+  ]) {
     assert.ok(resolve(extra), `model lacks ${extra}`);
   }
   const containers = resolve('io.k8s.api.core.v1.PodSpec')!.properties!.containers;
@@ -77,8 +84,14 @@ test('definitionFor finds definitions by group/version/kind', () => {
   assert.equal(definitionFor({ group: 'apps', version: 'v1', kind: 'Deployment' }), 'io.k8s.api.apps.v1.Deployment');
   assert.equal(definitionFor({ group: 'events.k8s.io', version: 'v1', kind: 'Event' }), 'io.k8s.api.events.v1.Event');
   assert.equal(definitionFor({ group: '', version: 'v1', kind: 'Event' }), 'io.k8s.api.core.v1.Event');
-  assert.equal(definitionFor({ group: 'autoscaling', version: 'v1', kind: 'Scale' }), 'io.k8s.api.autoscaling.v1.Scale');
-  assert.equal(definitionFor({ group: 'apps', version: 'v1', kind: 'DeleteOptions' }), 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions');
+  assert.equal(
+    definitionFor({ group: 'autoscaling', version: 'v1', kind: 'Scale' }),
+    'io.k8s.api.autoscaling.v1.Scale',
+  );
+  assert.equal(
+    definitionFor({ group: 'apps', version: 'v1', kind: 'DeleteOptions' }),
+    'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions',
+  );
   assert.equal(definitionFor({ group: 'apps', version: 'v2', kind: 'Deployment' }), undefined);
   for (const r of RESOURCES) assert.equal(definitionFor(r), r.definition, `${r.group}/${r.version} ${r.kind}`);
 });
@@ -112,7 +125,11 @@ test('the v2 document describes every resource, verb and subresource of the regi
     const collection = doc.paths[collectionPath(r)];
     if (r.verbs.length === 1 && r.verbs[0] === 'create') {
       // a review: POST on the collection only
-      assert.deepEqual(Object.keys(collection).filter((k) => k !== 'parameters'), ['post'], r.resource);
+      assert.deepEqual(
+        Object.keys(collection).filter((k) => k !== 'parameters'),
+        ['post'],
+        r.resource,
+      );
       assert.equal(doc.paths[`${collectionPath(r)}/{name}`], undefined);
       continue;
     }
@@ -120,7 +137,10 @@ test('the v2 document describes every resource, verb and subresource of the regi
     assert.ok(collection && item, `paths of ${r.resource}`);
     assert.equal(collection.get['x-kubernetes-action'], 'list');
     assert.deepEqual(collection.get['x-kubernetes-group-version-kind'], gvk);
-    assert.equal(collection.get.responses['200'].schema.$ref, `#/definitions/${r.definition.replace(/[^.]+$/, r.listKind)}`);
+    assert.equal(
+      collection.get.responses['200'].schema.$ref,
+      `#/definitions/${r.definition.replace(/[^.]+$/, r.listKind)}`,
+    );
     assert.ok(paramNames(collection.get).includes('labelSelector'));
     assert.equal(collection.post['x-kubernetes-action'], 'post');
     assert.equal(Boolean(collection.delete), r.verbs.includes('deletecollection'), `deletecollection of ${r.resource}`);
@@ -134,30 +154,57 @@ test('the v2 document describes every resource, verb and subresource of the regi
       'application/strategic-merge-patch+json',
       'application/apply-patch+yaml',
     ]);
-    for (const q of ['dryRun', 'fieldManager', 'fieldValidation', 'force']) assert.ok(paramNames(item.patch).includes(q), `PATCH ${r.resource} lacks ${q}`);
+    for (const q of ['dryRun', 'fieldManager', 'fieldValidation', 'force'])
+      assert.ok(paramNames(item.patch).includes(q), `PATCH ${r.resource} lacks ${q}`);
     assert.equal(item.patch.parameters[0].in, 'body');
     assert.equal(item.put.parameters[0].schema.$ref, `#/definitions/${r.definition}`);
     const pathParams = item.parameters.map((p: Json) => p.name);
     assert.deepEqual(pathParams, r.namespaced ? ['name', 'namespace', 'pretty'] : ['name', 'pretty']);
-    if (r.namespaced) assert.equal(doc.paths[`/${r.group ? 'apis/' + r.group : 'api'}/${r.version}/${r.resource}`].get.operationId.endsWith('ForAllNamespaces'), true);
+    if (r.namespaced)
+      assert.equal(
+        doc.paths[`/${r.group ? 'apis/' + r.group : 'api'}/${r.version}/${r.resource}`].get.operationId.endsWith(
+          'ForAllNamespaces',
+        ),
+        true,
+      );
   }
 
   // subresources
   const podItem = `${collectionPath(pods)}/{name}`;
-  assert.equal(doc.paths['/api/v1/namespaces/{namespace}/pods/{name}'].delete.responses['200'].schema.$ref, '#/definitions/io.k8s.api.core.v1.Pod');
-  assert.equal(doc.paths['/api/v1/namespaces/{namespace}/configmaps/{name}'].delete.responses['200'].schema.$ref, '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Status');
+  assert.equal(
+    doc.paths['/api/v1/namespaces/{namespace}/pods/{name}'].delete.responses['200'].schema.$ref,
+    '#/definitions/io.k8s.api.core.v1.Pod',
+  );
+  assert.equal(
+    doc.paths['/api/v1/namespaces/{namespace}/configmaps/{name}'].delete.responses['200'].schema.$ref,
+    '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Status',
+  );
   assert.equal(doc.paths[`${podItem}/status`].patch.operationId, 'patchCoreV1NamespacedPodStatus');
   assert.ok(paramNames(doc.paths[`${podItem}/status`].patch).includes('fieldValidation'));
-  assert.deepEqual(doc.paths[`${podItem}/eviction`].post['x-kubernetes-group-version-kind'], { group: 'policy', version: 'v1', kind: 'Eviction' });
-  assert.equal(doc.paths[`${podItem}/binding`].post.parameters[0].schema.$ref, '#/definitions/io.k8s.api.core.v1.Binding');
+  assert.deepEqual(doc.paths[`${podItem}/eviction`].post['x-kubernetes-group-version-kind'], {
+    group: 'policy',
+    version: 'v1',
+    kind: 'Eviction',
+  });
+  assert.equal(
+    doc.paths[`${podItem}/binding`].post.parameters[0].schema.$ref,
+    '#/definitions/io.k8s.api.core.v1.Binding',
+  );
   assert.equal(doc.paths[`${podItem}/log`].get.responses['200'].schema.type, 'string');
   assert.equal(doc.paths[`${podItem}/exec`].post['x-kubernetes-action'], 'connect');
   const scale = doc.paths[`${collectionPath(deployments)}/{name}/scale`];
-  assert.deepEqual(scale.patch['x-kubernetes-group-version-kind'], { group: 'autoscaling', version: 'v1', kind: 'Scale' });
+  assert.deepEqual(scale.patch['x-kubernetes-group-version-kind'], {
+    group: 'autoscaling',
+    version: 'v1',
+    kind: 'Scale',
+  });
   assert.equal(scale.get.responses['200'].schema.$ref, '#/definitions/io.k8s.api.autoscaling.v1.Scale');
   assert.ok(doc.paths['/api/v1/namespaces/{name}/finalize'].put);
   assert.ok(doc.paths['/api/v1/watch/namespaces/{namespace}/pods/{name}'].get);
-  assert.equal(doc.paths['/apis/apps/v1/'].get.responses['200'].schema.$ref, '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.APIResourceList');
+  assert.equal(
+    doc.paths['/apis/apps/v1/'].get.responses['200'].schema.$ref,
+    '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.APIResourceList',
+  );
 
   // every reference resolves inside the document
   for (const ref of refsIn(doc)) {
@@ -171,7 +218,8 @@ test('the v3 index carries content hashes that match the served documents and ar
   const docs = new OpenApiDocuments(RESOURCES, { version: 'v1.33.0' });
   const index = docs.v3DiscoveryObject();
   const names = Object.keys(index.paths);
-  for (const gv of new Set(RESOURCES.map((r) => (r.group ? `apis/${groupVersion(r)}` : `api/${r.version}`)))) assert.ok(names.includes(gv), gv);
+  for (const gv of new Set(RESOURCES.map((r) => (r.group ? `apis/${groupVersion(r)}` : `api/${r.version}`))))
+    assert.ok(names.includes(gv), gv);
   for (const n of ['api', 'apis', 'apis/apps']) assert.ok(names.includes(n), n);
   for (const name of names) {
     const served = docs.v3(name)!;
@@ -199,7 +247,10 @@ test('a v3 group/version document has its paths, resolvable schemas and fieldVal
       patches++;
       assert.ok(item.patch['x-kubernetes-group-version-kind'], 'PATCH without group/version/kind');
       // kubectl reads the operation's own parameters, not the path's
-      assert.ok(paramNames(item.patch).includes('fieldValidation'), `PATCH ${item.patch.operationId} lacks fieldValidation`);
+      assert.ok(
+        paramNames(item.patch).includes('fieldValidation'),
+        `PATCH ${item.patch.operationId} lacks fieldValidation`,
+      );
       assert.deepEqual(Object.keys(item.patch.requestBody.content).sort(), [
         'application/apply-patch+yaml',
         'application/json-patch+json',
@@ -216,9 +267,16 @@ test('a v3 group/version document has its paths, resolvable schemas and fieldVal
   const core = openapiV3GroupVersion('/api/v1/', RESOURCES) as unknown as Json;
   assert.ok(core.paths['/api/v1/namespaces/{namespace}/pods/{name}'].get);
   assert.ok(core.components.schemas['io.k8s.api.core.v1.Pod']['x-kubernetes-group-version-kind']);
-  assert.equal(core.components.schemas['io.k8s.api.apps.v1.Deployment'], undefined, 'api/v1 must not carry apps schemas');
+  assert.equal(
+    core.components.schemas['io.k8s.api.apps.v1.Deployment'],
+    undefined,
+    'api/v1 must not carry apps schemas',
+  );
   const apps = openapiV3GroupVersion('apis/apps/v1', RESOURCES) as unknown as Json;
-  assert.equal(apps.components.schemas['io.k8s.api.apps.v1.Deployment'].properties.spec.$ref, '#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec');
+  assert.equal(
+    apps.components.schemas['io.k8s.api.apps.v1.Deployment'].properties.spec.$ref,
+    '#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec',
+  );
   assert.equal(openapiV3GroupVersion('apis/batch/v1', RESOURCES), undefined);
 });
 
@@ -250,12 +308,18 @@ function fields(buf: Uint8Array): [number, Uint8Array | number][] {
   return out;
 }
 const text = (b: Uint8Array | number) => Buffer.from(b as Uint8Array).toString('utf8');
-const sub = (msg: Uint8Array, num: number) => fields(msg).filter(([n]) => n === num).map(([, v]) => v as Uint8Array);
+const sub = (msg: Uint8Array, num: number) =>
+  fields(msg)
+    .filter(([n]) => n === num)
+    .map(([, v]) => v as Uint8Array);
 
 test('the v2 protobuf encoding uses the openapi.v2 field numbers and matches the JSON document', () => {
   const bytes = openapiV2Protobuf(RESOURCES);
   const top = fields(bytes);
-  assert.deepEqual([...new Set(top.map(([n]) => n))].sort((a, b) => a - b), [1, 2, 8, 9, 12, 13]);
+  assert.deepEqual(
+    [...new Set(top.map(([n]) => n))].sort((a, b) => a - b),
+    [1, 2, 8, 9, 12, 13],
+  );
   assert.equal(text(sub(bytes, 1)[0]), '2.0');
   assert.equal(text(sub(sub(bytes, 2)[0], 1)[0]), 'Kubernetes');
 
@@ -267,15 +331,21 @@ test('the v2 protobuf encoding uses the openapi.v2 field numbers and matches the
   assert.equal(text(sub(sub(schema, 22)[0], 1)[0]), 'array'); // Schema.type(22) → TypeItem.value(1)
   const items = sub(sub(schema, 23)[0], 1)[0]; // Schema.items(23) → ItemsItem.schema(1)
   assert.equal(text(sub(items, 1)[0]), '#/definitions/io.k8s.api.core.v1.Container'); // Schema._ref(1)
-  const ext = Object.fromEntries(sub(schema, 31).map((na) => [text(sub(na, 1)[0]), JSON.parse(text(sub(sub(na, 2)[0], 2)[0]))]));
+  const ext = Object.fromEntries(
+    sub(schema, 31).map((na) => [text(sub(na, 1)[0]), JSON.parse(text(sub(sub(na, 2)[0], 2)[0]))]),
+  );
   assert.equal(ext['x-kubernetes-patch-strategy'], 'merge');
   assert.equal(ext['x-kubernetes-patch-merge-key'], 'name');
 
   // Document.paths(8) → Paths.path(2) → NamedPathItem → PathItem.patch(8) → Operation.consumes(7) and vendor_extension(13)
-  const podPath = sub(sub(bytes, 8)[0], 2).find((np) => text(sub(np, 1)[0]) === '/api/v1/namespaces/{namespace}/pods/{name}')!;
+  const podPath = sub(sub(bytes, 8)[0], 2).find(
+    (np) => text(sub(np, 1)[0]) === '/api/v1/namespaces/{namespace}/pods/{name}',
+  )!;
   const patch = sub(sub(podPath, 2)[0], 8)[0];
   assert.ok(sub(patch, 7).map(text).includes('application/strategic-merge-patch+json'));
-  const opExt = Object.fromEntries(sub(patch, 13).map((na) => [text(sub(na, 1)[0]), JSON.parse(text(sub(sub(na, 2)[0], 2)[0]))]));
+  const opExt = Object.fromEntries(
+    sub(patch, 13).map((na) => [text(sub(na, 1)[0]), JSON.parse(text(sub(sub(na, 2)[0], 2)[0]))]),
+  );
   assert.deepEqual(opExt['x-kubernetes-group-version-kind'], { group: '', version: 'v1', kind: 'Pod' });
   assert.equal(opExt['x-kubernetes-action'], 'patch');
   // Operation.parameters(8) → ParametersItem.parameter(1) → Parameter.non_body_parameter(2) → query_parameter_sub_schema(3) → name(4)

@@ -101,9 +101,10 @@ const DELETE_PARAMS = [
   q('orphanDependents', 'boolean'),
   q('propagationPolicy'),
 ];
-const DELETECOLLECTION_PARAMS = [...DELETE_PARAMS, ...LIST_PARAMS.filter((p) => p.name !== 'watch' && p.name !== 'allowWatchBookmarks')].sort(
-  (a, b) => a.name.localeCompare(b.name),
-);
+const DELETECOLLECTION_PARAMS = [
+  ...DELETE_PARAMS,
+  ...LIST_PARAMS.filter((p) => p.name !== 'watch' && p.name !== 'allowWatchBookmarks'),
+].sort((a, b) => a.name.localeCompare(b.name));
 const LOG_PARAMS = [
   q('container'),
   q('follow', 'boolean'),
@@ -115,7 +116,13 @@ const LOG_PARAMS = [
   q('tailLines', 'integer'),
   q('timestamps', 'boolean'),
 ];
-const STREAM_PARAMS = [q('container'), q('stderr', 'boolean'), q('stdin', 'boolean'), q('stdout', 'boolean'), q('tty', 'boolean')];
+const STREAM_PARAMS = [
+  q('container'),
+  q('stderr', 'boolean'),
+  q('stdin', 'boolean'),
+  q('stdout', 'boolean'),
+  q('tty', 'boolean'),
+];
 
 function camel(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
@@ -124,7 +131,11 @@ function camel(s: string): string {
 /** the group as Kubernetes spells it in operation ids: '' → Core, coordination.k8s.io → Coordination */
 function groupWord(group: string): string {
   if (!group) return 'Core';
-  return group.replace(/\.k8s\.io$/, '').split('.').map(camel).join('');
+  return group
+    .replace(/\.k8s\.io$/, '')
+    .split('.')
+    .map(camel)
+    .join('');
 }
 
 /** the tag Kubernetes gives a group/version: core_v1, apps_v1, rbacAuthorization_v1 */
@@ -157,7 +168,9 @@ function resourcePaths(r: ResourceInfo): PathEntry[] {
   const entry = (path: string, params: Param[], operations: Operation[]) => {
     if (operations.length > 0) entries.push({ path, params, operations, document, tag });
   };
-  const op = (o: Omit<Operation, 'consumes' | 'produces'> & Partial<Pick<Operation, 'consumes' | 'produces'>>): Operation => ({
+  const op = (
+    o: Omit<Operation, 'consumes' | 'produces'> & Partial<Pick<Operation, 'consumes' | 'produces'>>,
+  ): Operation => ({
     consumes: ANY,
     produces: OBJECT_TYPES,
     ...o,
@@ -167,7 +180,15 @@ function resourcePaths(r: ResourceInfo): PathEntry[] {
   const collectionOps: Operation[] = [];
   if (verbs.has('list')) {
     collectionOps.push(
-      op({ method: 'get', operationId: `list${gv}${scope}${r.kind}`, action: 'list', gvk, params: LIST_PARAMS, produces: LIST_TYPES, responses: ok(listDef, '200') }),
+      op({
+        method: 'get',
+        operationId: `list${gv}${scope}${r.kind}`,
+        action: 'list',
+        gvk,
+        params: LIST_PARAMS,
+        produces: LIST_TYPES,
+        responses: ok(listDef, '200'),
+      }),
     );
   }
   if (verbs.has('create')) {
@@ -202,7 +223,17 @@ function resourcePaths(r: ResourceInfo): PathEntry[] {
   const item = `${collection}/{name}`;
   const itemParams = [NAME, ...scopeParams, PRETTY];
   const itemOps: Operation[] = [];
-  if (verbs.has('get')) itemOps.push(op({ method: 'get', operationId: `read${gv}${scope}${r.kind}`, action: 'get', gvk, params: [], responses: ok(r.definition, '200') }));
+  if (verbs.has('get'))
+    itemOps.push(
+      op({
+        method: 'get',
+        operationId: `read${gv}${scope}${r.kind}`,
+        action: 'get',
+        gvk,
+        params: [],
+        responses: ok(r.definition, '200'),
+      }),
+    );
   if (verbs.has('update')) {
     itemOps.push(
       op({
@@ -249,20 +280,43 @@ function resourcePaths(r: ResourceInfo): PathEntry[] {
   // across all namespaces
   if (r.namespaced && verbs.has('list')) {
     entry(`${prefix}/${r.resource}`, [...LIST_PARAMS, PRETTY].sort(byName), [
-      op({ method: 'get', operationId: `list${gv}${r.kind}ForAllNamespaces`, action: 'list', gvk, params: [], produces: LIST_TYPES, responses: ok(listDef, '200') }),
+      op({
+        method: 'get',
+        operationId: `list${gv}${r.kind}ForAllNamespaces`,
+        action: 'list',
+        gvk,
+        params: [],
+        produces: LIST_TYPES,
+        responses: ok(listDef, '200'),
+      }),
     ]);
   }
 
   // the legacy watch paths
   if (verbs.has('watch')) {
     const watchParams = (extra: Param[]) => [...LIST_PARAMS, ...extra, PRETTY].sort(byName);
-    const watchPrefix = r.namespaced ? `${prefix}/watch/namespaces/{namespace}/${r.resource}` : `${prefix}/watch/${r.resource}`;
+    const watchPrefix = r.namespaced
+      ? `${prefix}/watch/namespaces/{namespace}/${r.resource}`
+      : `${prefix}/watch/${r.resource}`;
     const watchOp = (operationId: string, action: string) =>
-      op({ method: 'get', operationId, action, gvk, params: [], produces: LIST_TYPES, responses: ok(WATCH_EVENT_DEF, '200') });
-    if (verbs.has('list')) entry(watchPrefix, watchParams(scopeParams), [watchOp(`watch${gv}${scope}${r.kind}List`, 'watchlist')]);
-    entry(`${watchPrefix}/{name}`, watchParams([NAME, ...scopeParams]), [watchOp(`watch${gv}${scope}${r.kind}`, 'watch')]);
+      op({
+        method: 'get',
+        operationId,
+        action,
+        gvk,
+        params: [],
+        produces: LIST_TYPES,
+        responses: ok(WATCH_EVENT_DEF, '200'),
+      });
+    if (verbs.has('list'))
+      entry(watchPrefix, watchParams(scopeParams), [watchOp(`watch${gv}${scope}${r.kind}List`, 'watchlist')]);
+    entry(`${watchPrefix}/{name}`, watchParams([NAME, ...scopeParams]), [
+      watchOp(`watch${gv}${scope}${r.kind}`, 'watch'),
+    ]);
     if (r.namespaced && verbs.has('list')) {
-      entry(`${prefix}/watch/${r.resource}`, watchParams([]), [watchOp(`watch${gv}${r.kind}ListForAllNamespaces`, 'watchlist')]);
+      entry(`${prefix}/watch/${r.resource}`, watchParams([]), [
+        watchOp(`watch${gv}${r.kind}ListForAllNamespaces`, 'watchlist'),
+      ]);
     }
   }
 
@@ -275,7 +329,14 @@ function resourcePaths(r: ResourceInfo): PathEntry[] {
         const def = sub === 'scale' ? SCALE_DEF : r.definition;
         const subGvk = sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : gvk;
         entry(path, itemParams, [
-          op({ method: 'get', operationId: `read${gv}${scope}${r.kind}${Sub}`, action: 'get', gvk: subGvk, params: [], responses: ok(def, '200') }),
+          op({
+            method: 'get',
+            operationId: `read${gv}${scope}${r.kind}${Sub}`,
+            action: 'get',
+            gvk: subGvk,
+            params: [],
+            responses: ok(def, '200'),
+          }),
           op({
             method: 'put',
             operationId: `replace${gv}${scope}${r.kind}${Sub}`,
@@ -301,7 +362,10 @@ function resourcePaths(r: ResourceInfo): PathEntry[] {
       case 'binding':
       case 'eviction': {
         const def = sub === 'binding' ? BINDING_DEF : EVICTION_DEF;
-        const subGvk = sub === 'binding' ? { group: '', version: 'v1', kind: 'Binding' } : { group: 'policy', version: 'v1', kind: 'Eviction' };
+        const subGvk =
+          sub === 'binding'
+            ? { group: '', version: 'v1', kind: 'Binding' }
+            : { group: 'policy', version: 'v1', kind: 'Eviction' };
         entry(path, [...WRITE_PARAMS, ...itemParams].sort(byName), [
           op({
             method: 'post',
@@ -344,8 +408,17 @@ function resourcePaths(r: ResourceInfo): PathEntry[] {
       case 'exec':
       case 'attach':
       case 'portforward': {
-        const optionsKind = { exec: 'PodExecOptions', attach: 'PodAttachOptions', portforward: 'PodPortForwardOptions' }[sub];
-        const params = sub === 'exec' ? [q('command'), ...STREAM_PARAMS] : sub === 'attach' ? STREAM_PARAMS : [q('ports', 'integer')];
+        const optionsKind = {
+          exec: 'PodExecOptions',
+          attach: 'PodAttachOptions',
+          portforward: 'PodPortForwardOptions',
+        }[sub];
+        const params =
+          sub === 'exec'
+            ? [q('command'), ...STREAM_PARAMS]
+            : sub === 'attach'
+              ? STREAM_PARAMS
+              : [q('ports', 'integer')];
         const connectGvk = { group: r.group, version: r.version, kind: optionsKind };
         const connect = (method: 'get' | 'post') =>
           op({
@@ -389,8 +462,20 @@ function discoveryPaths(resources: readonly ResourceInfo[]): PathEntry[] {
     versions.add(r.version);
     groups.set(r.group, versions);
   }
-  entries.push({ path: '/api/', params: [], operations: [get('getCoreAPIVersions', `${META}APIVersions`)], document: 'api', tag: 'core' });
-  entries.push({ path: '/apis/', params: [], operations: [get('getAPIVersions', `${META}APIGroupList`)], document: 'apis', tag: 'apis' });
+  entries.push({
+    path: '/api/',
+    params: [],
+    operations: [get('getCoreAPIVersions', `${META}APIVersions`)],
+    document: 'api',
+    tag: 'core',
+  });
+  entries.push({
+    path: '/apis/',
+    params: [],
+    operations: [get('getAPIVersions', `${META}APIGroupList`)],
+    document: 'apis',
+    tag: 'apis',
+  });
   for (const [group, versions] of groups) {
     const word = groupWord(group);
     const tagWord = `${word.charAt(0).toLowerCase()}${word.slice(1)}`;

@@ -27,7 +27,8 @@ function anyValue(value: unknown): Json {
 
 function extensions(obj: Json): Json[] {
   const out: Json[] = [];
-  for (const [key, value] of Object.entries(obj)) if (key.startsWith('x-')) out.push({ name: key, value: anyValue(value) });
+  for (const [key, value] of Object.entries(obj))
+    if (key.startsWith('x-')) out.push({ name: key, value: anyValue(value) });
   return out;
 }
 
@@ -39,12 +40,16 @@ function schema(s: Json): Json {
   if (s.default !== undefined) out.default = anyValue(s.default);
   if (Array.isArray(s.required)) out.required = s.required;
   if (Array.isArray(s.enum)) out.enum = s.enum.map(anyValue);
-  if (s.additionalProperties && typeof s.additionalProperties === 'object') out.additional_properties = { schema: schema(s.additionalProperties as Json) };
+  if (s.additionalProperties && typeof s.additionalProperties === 'object')
+    out.additional_properties = { schema: schema(s.additionalProperties as Json) };
   if (typeof s.type === 'string') out.type = { value: [s.type] };
   if (s.items) out.items = { schema: [schema(s.items as Json)] };
   if (s.properties) {
     out.properties = {
-      additional_properties: Object.entries(s.properties as Record<string, Json>).map(([name, p]) => ({ name, value: schema(p) })),
+      additional_properties: Object.entries(s.properties as Record<string, Json>).map(([name, p]) => ({
+        name,
+        value: schema(p),
+      })),
     };
   }
   const ext = extensions(s);
@@ -100,7 +105,9 @@ export function encodeV2Protobuf(doc: SwaggerDocument): Buffer {
     swagger: doc.swagger,
     info: { title: doc.info.title, version: doc.info.version },
     paths: { path: paths },
-    definitions: { additional_properties: Object.entries(doc.definitions).map(([name, s]) => ({ name, value: schema(s) })) },
+    definitions: {
+      additional_properties: Object.entries(doc.definitions).map(([name, s]) => ({ name, value: schema(s) })),
+    },
     security: doc.security.map((req) => ({
       additional_properties: Object.entries(req).map(([name, scopes]) => ({ name, value: { value: scopes } })),
     })),

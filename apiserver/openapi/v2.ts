@@ -16,8 +16,18 @@ export interface SwaggerDocument {
 }
 
 const DEF_PREFIX = '#/definitions/';
-export const RESPONSE_TEXT: Record<string, string> = { '200': 'OK', '201': 'Created', '202': 'Accepted', '401': 'Unauthorized' };
-export const BEARER_TOKEN = { type: 'apiKey', name: 'authorization', in: 'header', description: 'Bearer Token authentication' };
+export const RESPONSE_TEXT: Record<string, string> = {
+  '200': 'OK',
+  '201': 'Created',
+  '202': 'Accepted',
+  '401': 'Unauthorized',
+};
+export const BEARER_TOKEN = {
+  type: 'apiKey',
+  name: 'authorization',
+  in: 'header',
+  description: 'Bearer Token authentication',
+};
 
 function param(p: Param): Record<string, unknown> {
   const out: Record<string, unknown> = { name: p.name, in: p.in, type: p.type, uniqueItems: true };
@@ -27,14 +37,19 @@ function param(p: Param): Record<string, unknown> {
 
 function responses(list: Response[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const r of list) out[r.code] = { description: RESPONSE_TEXT[r.code], schema: r.ref ? { $ref: DEF_PREFIX + r.ref } : { type: 'string' } };
+  for (const r of list)
+    out[r.code] = {
+      description: RESPONSE_TEXT[r.code],
+      schema: r.ref ? { $ref: DEF_PREFIX + r.ref } : { type: 'string' },
+    };
   out['401'] = { description: RESPONSE_TEXT['401'] };
   return out;
 }
 
 function operation(o: Operation, tag: string): Record<string, unknown> {
   const parameters: Record<string, unknown>[] = [];
-  if (o.body) parameters.push({ name: 'body', in: 'body', required: o.body.required, schema: { $ref: DEF_PREFIX + o.body.ref } });
+  if (o.body)
+    parameters.push({ name: 'body', in: 'body', required: o.body.required, schema: { $ref: DEF_PREFIX + o.body.ref } });
   parameters.push(...o.params.map(param));
   const out: Record<string, unknown> = {
     consumes: o.consumes,

@@ -59,7 +59,11 @@ describe('JSON patch', () => {
   });
 
   it('a failed test is 422 Invalid with the generic message', () => {
-    const e = rejects(() => applyJsonPatch(pod(), [{ op: 'test', path: '/metadata/name', value: 'other' }]), 422, /testing value \/metadata\/name failed/);
+    const e = rejects(
+      () => applyJsonPatch(pod(), [{ op: 'test', path: '/metadata/name', value: 'other' }]),
+      422,
+      /testing value \/metadata\/name failed/,
+    );
     assert.equal(e.reason, 'Invalid');
     assert.equal(e.message, 'the server rejected our request due to an error in our request');
   });
@@ -70,12 +74,32 @@ describe('JSON patch', () => {
   });
 
   it('operations that cannot apply are 422', () => {
-    rejects(() => applyJsonPatch(pod(), [{ op: 'remove', path: '/metadata/labels/missing' }]), 422, /Unable to remove nonexistent key: missing/);
-    rejects(() => applyJsonPatch(pod(), [{ op: 'add', path: '/spec/missing/x', value: 1 }]), 422, /doc is missing path: "\/spec\/missing\/x"/);
-    rejects(() => applyJsonPatch(pod(), [{ op: 'add', path: '/spec/containers/5', value: {} }]), 422, /invalid index referenced/);
-    rejects(() => applyJsonPatch(pod(), [{ op: 'replace', path: '/spec/containers/3', value: {} }]), 422, /invalid index/);
+    rejects(
+      () => applyJsonPatch(pod(), [{ op: 'remove', path: '/metadata/labels/missing' }]),
+      422,
+      /Unable to remove nonexistent key: missing/,
+    );
+    rejects(
+      () => applyJsonPatch(pod(), [{ op: 'add', path: '/spec/missing/x', value: 1 }]),
+      422,
+      /doc is missing path: "\/spec\/missing\/x"/,
+    );
+    rejects(
+      () => applyJsonPatch(pod(), [{ op: 'add', path: '/spec/containers/5', value: {} }]),
+      422,
+      /invalid index referenced/,
+    );
+    rejects(
+      () => applyJsonPatch(pod(), [{ op: 'replace', path: '/spec/containers/3', value: {} }]),
+      422,
+      /invalid index/,
+    );
     rejects(() => applyJsonPatch(pod(), [{ op: 'move', from: '/nope/deeper', path: '/x' }]), 422, /missing from path/);
-    rejects(() => applyJsonPatch(pod(), [{ op: 'move', from: '/nope', path: '/x' }]), 422, /Unable to remove nonexistent key: nope/);
+    rejects(
+      () => applyJsonPatch(pod(), [{ op: 'move', from: '/nope', path: '/x' }]),
+      422,
+      /Unable to remove nonexistent key: nope/,
+    );
     rejects(() => applyJsonPatch(pod(), [{ op: 'frobnicate', path: '/x' }]), 422, /Unexpected kind: frobnicate/);
     rejects(() => applyJsonPatch(pod(), [{ op: 'add', value: 1 }]), 422, /missing path field/);
   });
@@ -96,7 +120,10 @@ describe('JSON patch', () => {
     // each copy doubles data: 2^40 KB if nothing stops it
     const ops = Array.from({ length: 40 }, (_, i) => ({ op: 'copy', from: '/data', path: `/data/c${i}` }));
     const e = rejects(() => applyJsonPatch(doc, ops), 422);
-    assert.match(e.detail ?? '', /^Unable to complete the copy, the accumulated size increase of copy is \d+, exceeding the limit 3145728$/);
+    assert.match(
+      e.detail ?? '',
+      /^Unable to complete the copy, the accumulated size increase of copy is \d+, exceeding the limit 3145728$/,
+    );
     // within the budget copies apply
     const ok = applyJsonPatch(doc, ops.slice(0, 5)) as any;
     assert.equal(JSON.stringify(ok.data).length > 30_000, true);
@@ -104,7 +131,14 @@ describe('JSON patch', () => {
 
   it('stops at the first failing operation and leaves the input alone', () => {
     const p = pod();
-    rejects(() => applyJsonPatch(p, [{ op: 'add', path: '/metadata/labels/x', value: 'y' }, { op: 'test', path: '/kind', value: 'Node' }]), 422);
+    rejects(
+      () =>
+        applyJsonPatch(p, [
+          { op: 'add', path: '/metadata/labels/x', value: 'y' },
+          { op: 'test', path: '/kind', value: 'Node' },
+        ]),
+      422,
+    );
     assert.deepEqual(p, pod());
   });
 });

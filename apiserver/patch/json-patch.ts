@@ -27,10 +27,13 @@ export interface JsonPatchOperation {
 export function parseJsonPatch(body: unknown): JsonPatchOperation[] {
   if (!Array.isArray(body)) {
     const got = body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body;
-    throw badRequest(`json: cannot unmarshal ${got === 'object' ? 'object' : got} into Go value of type jsonpatch.Patch`);
+    throw badRequest(
+      `json: cannot unmarshal ${got === 'object' ? 'object' : got} into Go value of type jsonpatch.Patch`,
+    );
   }
   for (const op of body) {
-    if (!isObject(op)) throw badRequest('json: cannot unmarshal a non-object operation into Go value of type jsonpatch.Operation');
+    if (!isObject(op))
+      throw badRequest('json: cannot unmarshal a non-object operation into Go value of type jsonpatch.Operation');
   }
   if (body.length > MAX_JSON_PATCH_OPERATIONS) {
     throw new PatchError(
@@ -192,7 +195,9 @@ function applyOne(doc: JsonValue, op: JsonPatchOperation, budget: CopyBudget): J
       if (!dst) fail(`copy operation does not apply: doc is missing destination path: ${path}: missing value`);
       budget.copied += Buffer.byteLength(JSON.stringify(value ?? null));
       if (budget.copied > MAX_JSON_PATCH_COPY_BYTES) {
-        fail(`Unable to complete the copy, the accumulated size increase of copy is ${budget.copied}, exceeding the limit ${MAX_JSON_PATCH_COPY_BYTES}`);
+        fail(
+          `Unable to complete the copy, the accumulated size increase of copy is ${budget.copied}, exceeding the limit ${MAX_JSON_PATCH_COPY_BYTES}`,
+        );
       }
       addChild(dst.parent, dst.key, value === undefined ? null : deepCopy(value));
       return doc;

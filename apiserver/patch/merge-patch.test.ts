@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import { applyMergePatch } from './merge-patch.ts';
 
 describe('merge patch (RFC 7386)', () => {
-  const cm = () => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', labels: { a: '1', b: '2' } }, data: { x: '1', y: '2' } });
+  const cm = () => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'c', labels: { a: '1', b: '2' } },
+    data: { x: '1', y: '2' },
+  });
 
   it('merges objects and removes members set to null', () => {
     const before = cm();
@@ -14,8 +19,17 @@ describe('merge patch (RFC 7386)', () => {
   });
 
   it('replaces arrays and scalars, creates missing objects without nulls', () => {
-    const pod = { spec: { containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }] } };
-    const out = applyMergePatch(pod, { spec: { containers: [{ name: 'a', image: 'z' }], nodeSelector: { disk: 'ssd', gone: null } } });
+    const pod = {
+      spec: {
+        containers: [
+          { name: 'a', image: 'x' },
+          { name: 'b', image: 'y' },
+        ],
+      },
+    };
+    const out = applyMergePatch(pod, {
+      spec: { containers: [{ name: 'a', image: 'z' }], nodeSelector: { disk: 'ssd', gone: null } },
+    });
     assert.deepEqual(out, { spec: { containers: [{ name: 'a', image: 'z' }], nodeSelector: { disk: 'ssd' } } });
   });
 

@@ -41,5 +41,10 @@ export function itemSchema(schema: Schema | undefined, resolver: TypeResolver): 
 /** x-kubernetes-patch-strategy split into its parts ('merge', 'retainKeys', 'replace') */
 export function patchStrategies(schema: Schema | undefined): string[] {
   const s = schema?.['x-kubernetes-patch-strategy'];
-  return s ? s.split(',').map((x) => x.trim()).filter((x) => x.length > 0) : [];
+  return s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0)
+    : [];
 }

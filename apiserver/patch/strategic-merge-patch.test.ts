@@ -27,12 +27,21 @@ const deployment = (): Obj => ({
           {
             name: 'app',
             image: 'web:1',
-            env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }],
-            ports: [{ containerPort: 80, protocol: 'TCP' }, { containerPort: 443, protocol: 'TCP' }],
+            env: [
+              { name: 'A', value: '1' },
+              { name: 'B', value: '2' },
+            ],
+            ports: [
+              { containerPort: 80, protocol: 'TCP' },
+              { containerPort: 443, protocol: 'TCP' },
+            ],
           },
           { name: 'sidecar', image: 'proxy:1' },
         ],
-        tolerations: [{ key: 'k1', operator: 'Exists' }, { key: 'k2', operator: 'Exists' }],
+        tolerations: [
+          { key: 'k1', operator: 'Exists' },
+          { key: 'k2', operator: 'Exists' },
+        ],
       },
     },
   },
@@ -61,7 +70,10 @@ describe('strategic merge patch', () => {
                 {
                   name: 'app',
                   image: 'web:2',
-                  env: [{ name: 'B', value: 'two' }, { name: 'C', value: '3' }],
+                  env: [
+                    { name: 'B', value: 'two' },
+                    { name: 'C', value: '3' },
+                  ],
                   ports: [{ containerPort: 8080 }, { containerPort: 443, name: 'https' }],
                 },
               ],
@@ -76,7 +88,11 @@ describe('strategic merge patch', () => {
     assert.equal(app.image, 'web:2');
     assert.deepEqual(sidecar, { name: 'sidecar', image: 'proxy:1' });
     // patch items keep the patch order; server-only items stay where they were relative to them
-    assert.deepEqual(app.env, [{ name: 'A', value: '1' }, { name: 'B', value: 'two' }, { name: 'C', value: '3' }]);
+    assert.deepEqual(app.env, [
+      { name: 'A', value: '1' },
+      { name: 'B', value: 'two' },
+      { name: 'C', value: '3' },
+    ]);
     // 8080 is new and leads; 80 (server only) precedes 443 as it did on the server
     assert.deepEqual(app.ports, [
       { containerPort: 8080 },
@@ -87,23 +103,50 @@ describe('strategic merge patch', () => {
   });
 
   it('a new container comes first, before the server-only ones (Kubernetes order)', () => {
-    const out = strategicMergePatch(deployment(), { spec: { template: { spec: { containers: [{ name: 'debug', image: 'busybox' }] } } } }, DEPLOYMENT, model);
-    assert.deepEqual(out.spec.template.spec.containers.map((c: Obj) => c.name), ['debug', 'app', 'sidecar']);
+    const out = strategicMergePatch(
+      deployment(),
+      { spec: { template: { spec: { containers: [{ name: 'debug', image: 'busybox' }] } } } },
+      DEPLOYMENT,
+      model,
+    );
+    assert.deepEqual(
+      out.spec.template.spec.containers.map((c: Obj) => c.name),
+      ['debug', 'app', 'sidecar'],
+    );
   });
 
   it('replaces tolerations (a list without a patch strategy)', () => {
-    const out = strategicMergePatch(deployment(), { spec: { template: { spec: { tolerations: [{ key: 'k3', operator: 'Exists' }] } } } }, DEPLOYMENT, model);
+    const out = strategicMergePatch(
+      deployment(),
+      { spec: { template: { spec: { tolerations: [{ key: 'k3', operator: 'Exists' }] } } } },
+      DEPLOYMENT,
+      model,
+    );
     assert.deepEqual(out.spec.template.spec.tolerations, [{ key: 'k3', operator: 'Exists' }]);
   });
 
   it('$patch: delete removes a list item by merge key', () => {
     const out = strategicMergePatch(
       deployment(),
-      { spec: { template: { spec: { containers: [{ name: 'sidecar', $patch: 'delete' }, { name: 'app', env: [{ name: 'A', $patch: 'delete' }] }] } } } },
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: 'sidecar', $patch: 'delete' },
+                { name: 'app', env: [{ name: 'A', $patch: 'delete' }] },
+              ],
+            },
+          },
+        },
+      },
       DEPLOYMENT,
       model,
     );
-    assert.deepEqual(out.spec.template.spec.containers.map((c: Obj) => c.name), ['app']);
+    assert.deepEqual(
+      out.spec.template.spec.containers.map((c: Obj) => c.name),
+      ['app'],
+    );
     assert.deepEqual(out.spec.template.spec.containers[0].env, [{ name: 'B', value: '2' }]);
   });
 
@@ -127,29 +170,59 @@ describe('strategic merge patch', () => {
   });
 
   it('$retainKeys clears the deployment strategy fields it does not list', () => {
-    const out = strategicMergePatch(deployment(), { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } }, DEPLOYMENT, model);
+    const out = strategicMergePatch(
+      deployment(),
+      { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } },
+      DEPLOYMENT,
+      model,
+    );
     assert.deepEqual(out.spec.strategy, { type: 'Recreate' });
     // without the directive, the object merges
     const merged = strategicMergePatch(deployment(), { spec: { strategy: { type: 'Recreate' } } }, DEPLOYMENT, model);
-    assert.deepEqual(merged.spec.strategy, { type: 'Recreate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
+    assert.deepEqual(merged.spec.strategy, {
+      type: 'Recreate',
+      rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' },
+    });
   });
 
   it('$retainKeys must list every field of the patch (400)', () => {
-    const e = smpError(() => strategicMergePatch(deployment(), { spec: { strategy: { $retainKeys: ['type'], rollingUpdate: { maxSurge: 1 } } } }, DEPLOYMENT, model));
+    const e = smpError(() =>
+      strategicMergePatch(
+        deployment(),
+        { spec: { strategy: { $retainKeys: ['type'], rollingUpdate: { maxSurge: 1 } } } },
+        DEPLOYMENT,
+        model,
+      ),
+    );
     assert.equal(e.status, 400);
     assert.equal(e.message, 'invalid patch format of retainKeys');
   });
 
   it('null deletes a field; maps merge', () => {
-    const out = strategicMergePatch(deployment(), { metadata: { labels: { team: null, tier: 'front' } }, spec: { replicas: null } }, DEPLOYMENT, model);
+    const out = strategicMergePatch(
+      deployment(),
+      { metadata: { labels: { team: null, tier: 'front' } }, spec: { replicas: null } },
+      DEPLOYMENT,
+      model,
+    );
     assert.deepEqual(out.metadata.labels, { app: 'web', tier: 'front' });
     assert.ok(!('replicas' in out.spec));
   });
 
   it('primitive lists with the merge strategy are united; $deleteFromPrimitiveList removes', () => {
-    const out = strategicMergePatch(deployment(), { metadata: { finalizers: ['c.example.com/z', 'a.example.com/x'] } }, DEPLOYMENT, model);
+    const out = strategicMergePatch(
+      deployment(),
+      { metadata: { finalizers: ['c.example.com/z', 'a.example.com/x'] } },
+      DEPLOYMENT,
+      model,
+    );
     assert.deepEqual(out.metadata.finalizers, ['c.example.com/z', 'a.example.com/x', 'b.example.com/y']);
-    const del = strategicMergePatch(deployment(), { metadata: { '$deleteFromPrimitiveList/finalizers': ['a.example.com/x', 'nope'] } }, DEPLOYMENT, model);
+    const del = strategicMergePatch(
+      deployment(),
+      { metadata: { '$deleteFromPrimitiveList/finalizers': ['a.example.com/x', 'nope'] } },
+      DEPLOYMENT,
+      model,
+    );
     assert.deepEqual(del.metadata.finalizers, ['b.example.com/y']);
   });
 
@@ -161,23 +234,67 @@ describe('strategic merge patch', () => {
           ? {
               type: 'object',
               properties: {
-                mergingList: { type: 'array', items: { type: 'object' }, 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-patch-merge-key': 'name' },
+                mergingList: {
+                  type: 'array',
+                  items: { type: 'object' },
+                  'x-kubernetes-patch-strategy': 'merge',
+                  'x-kubernetes-patch-merge-key': 'name',
+                },
               },
             }
           : undefined,
     };
-    const current = { mergingList: [{ name: 1, other: 'a' }, { name: 3, value: 3 }, { name: 4, value: 4 }, { name: 2, value: 2 }, { name: 9 }] };
-    const out = strategicMergePatch(current, { '$setElementOrder/mergingList': [{ name: 4 }, { name: 2 }, { name: 3 }, { name: 1 }] }, 'test.Item', resolver);
-    assert.deepEqual(out, { mergingList: [{ name: 4, value: 4 }, { name: 2, value: 2 }, { name: 3, value: 3 }, { name: 1, other: 'a' }, { name: 9 }] });
-
-    const current2 = { mergingList: [{ name: 1, other: 'a' }, { name: 2, value: 2, other: 'b' }] };
-    const out2 = strategicMergePatch(
-      current2,
-      { '$setElementOrder/mergingList': [{ name: 4 }, { name: 1 }, { name: 2 }, { name: 3 }], mergingList: [{ name: 4, value: 4 }, { name: 3, value: 3 }] },
+    const current = {
+      mergingList: [
+        { name: 1, other: 'a' },
+        { name: 3, value: 3 },
+        { name: 4, value: 4 },
+        { name: 2, value: 2 },
+        { name: 9 },
+      ],
+    };
+    const out = strategicMergePatch(
+      current,
+      { '$setElementOrder/mergingList': [{ name: 4 }, { name: 2 }, { name: 3 }, { name: 1 }] },
       'test.Item',
       resolver,
     );
-    assert.deepEqual(out2, { mergingList: [{ name: 4, value: 4 }, { name: 1, other: 'a' }, { name: 2, value: 2, other: 'b' }, { name: 3, value: 3 }] });
+    assert.deepEqual(out, {
+      mergingList: [
+        { name: 4, value: 4 },
+        { name: 2, value: 2 },
+        { name: 3, value: 3 },
+        { name: 1, other: 'a' },
+        { name: 9 },
+      ],
+    });
+
+    const current2 = {
+      mergingList: [
+        { name: 1, other: 'a' },
+        { name: 2, value: 2, other: 'b' },
+      ],
+    };
+    const out2 = strategicMergePatch(
+      current2,
+      {
+        '$setElementOrder/mergingList': [{ name: 4 }, { name: 1 }, { name: 2 }, { name: 3 }],
+        mergingList: [
+          { name: 4, value: 4 },
+          { name: 3, value: 3 },
+        ],
+      },
+      'test.Item',
+      resolver,
+    );
+    assert.deepEqual(out2, {
+      mergingList: [
+        { name: 4, value: 4 },
+        { name: 1, other: 'a' },
+        { name: 2, value: 2, other: 'b' },
+        { name: 3, value: 3 },
+      ],
+    });
   });
 
   it('merges long lists by merge key: each patch item once, duplicates into the first match, deletes by key', () => {
@@ -201,25 +318,59 @@ describe('strategic merge patch', () => {
   });
 
   it('a merging list item without its merge key is an unclassified 500', () => {
-    const e = smpError(() => strategicMergePatch(deployment(), { spec: { template: { spec: { containers: [{ image: 'x', ports: [{ containerPort: 1000000 }], tty: true, stdin: null }] } } } }, DEPLOYMENT, model));
+    const e = smpError(() =>
+      strategicMergePatch(
+        deployment(),
+        {
+          spec: {
+            template: {
+              spec: { containers: [{ image: 'x', ports: [{ containerPort: 1000000 }], tty: true, stdin: null }] },
+            },
+          },
+        },
+        DEPLOYMENT,
+        model,
+      ),
+    );
     assert.equal(e.status, 500);
     // the item as Go's %v prints a map: keys sorted, floats in %g, null as <nil>
-    assert.match(e.message, /map: map\[image:x ports:\[map\[containerPort:1e\+06\]\] stdin:<nil> tty:true\] does not contain declared merge key: name/);
+    assert.match(
+      e.message,
+      /map: map\[image:x ports:\[map\[containerPort:1e\+06\]\] stdin:<nil> tty:true\] does not contain declared merge key: name/,
+    );
   });
 
   it('$patch: merge in a list is refused', () => {
-    const e = smpError(() => strategicMergePatch(deployment(), { spec: { template: { spec: { containers: [{ name: 'app', $patch: 'merge' }] } } } }, DEPLOYMENT, model));
+    const e = smpError(() =>
+      strategicMergePatch(
+        deployment(),
+        { spec: { template: { spec: { containers: [{ name: 'app', $patch: 'merge' }] } } } },
+        DEPLOYMENT,
+        model,
+      ),
+    );
     assert.match(e.message, /merging lists cannot yet be specified in the patch/);
   });
 
   it('fields without type information merge objects and replace lists', () => {
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [] }, extra: { a: 1, list: [1, 2] } };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: [] },
+      extra: { a: 1, list: [1, 2] },
+    };
     const out = strategicMergePatch(pod, { extra: { b: 2, list: [3] } }, POD, model);
     assert.deepEqual(out.extra, { a: 1, b: 2, list: [3] });
   });
 
   it('does not leave directives in the result', () => {
-    const out = strategicMergePatch(deployment(), { spec: { newField: { $retainKeys: ['a'], a: 1, '$setElementOrder/x': [] } } }, DEPLOYMENT, model);
+    const out = strategicMergePatch(
+      deployment(),
+      { spec: { newField: { $retainKeys: ['a'], a: 1, '$setElementOrder/x': [] } } },
+      DEPLOYMENT,
+      model,
+    );
     assert.deepEqual(out.spec.newField, { a: 1 });
   });
 

@@ -85,9 +85,16 @@ function show(v: unknown): string {
  * @throws PatchError 400 for malformed directives, 422 for lists of lists, 500 (unclassified) for patches the
  *   merge cannot process (e.g. a merging list item without its merge key), as the API server answers
  */
-export function strategicMergePatch<T>(original: T, patch: unknown, typeName: string | undefined, resolver: TypeResolver): T {
+export function strategicMergePatch<T>(
+  original: T,
+  patch: unknown,
+  typeName: string | undefined,
+  resolver: TypeResolver,
+): T {
   if (!isObject(patch)) {
-    throw badRequest(`json: cannot unmarshal ${Array.isArray(patch) ? 'array' : patch === null ? 'null' : typeof patch} into Go value of type map[string]interface {}`);
+    throw badRequest(
+      `json: cannot unmarshal ${Array.isArray(patch) ? 'array' : patch === null ? 'null' : typeof patch} into Go value of type map[string]interface {}`,
+    );
   }
   const schema = typeName ? resolver.resolve(typeName) : undefined;
   const ctx: Ctx = { schema: schema ? { ref: typeName } : undefined, resolver };
@@ -216,7 +223,12 @@ function removeDirectives(v: JsonValue): JsonValue | undefined {
 function stripDirectiveKeys(v: JsonValue): JsonValue {
   if (isObject(v)) {
     for (const k of Object.keys(v)) {
-      if (k === DIRECTIVE || k === RETAIN_KEYS || k.startsWith(`${SET_ELEMENT_ORDER}/`) || k.startsWith(`${DELETE_FROM_PRIMITIVE_LIST}/`)) {
+      if (
+        k === DIRECTIVE ||
+        k === RETAIN_KEYS ||
+        k.startsWith(`${SET_ELEMENT_ORDER}/`) ||
+        k.startsWith(`${DELETE_FROM_PRIMITIVE_LIST}/`)
+      ) {
         delete v[k];
       } else stripDirectiveKeys(v[k]);
     }
@@ -321,7 +333,13 @@ class MergeKeyIndex {
   }
 }
 
-function mergeSlice(original: JsonValue[], patch: JsonValue[], ctx: Ctx, mergeKey: string, isDeleteList: boolean): JsonValue[] {
+function mergeSlice(
+  original: JsonValue[],
+  patch: JsonValue[],
+  ctx: Ctx,
+  mergeKey: string,
+  isDeleteList: boolean,
+): JsonValue[] {
   if (original.length === 0 && patch.length === 0) return original;
   const kind = elementKind(original, patch);
   if (kind === undefined) fail('no elements in any of the given slices');
@@ -335,9 +353,15 @@ function mergeSlice(original: JsonValue[], patch: JsonValue[], ctx: Ctx, mergeKe
     }
     merged = dedupe([...original, ...patch]);
   } else {
-    if (!mergeKey) fail(`cannot merge lists without merge key for ${ctx.schema?.ref ?? ctx.schema?.items?.ref ?? 'an untyped list'}`);
+    if (!mergeKey)
+      fail(
+        `cannot merge lists without merge key for ${ctx.schema?.ref ?? ctx.schema?.items?.ref ?? 'an untyped list'}`,
+      );
     [orig, pat] = mergeSpecialElements(original, patch, mergeKey);
-    merged = mergeWithoutSpecialElements(orig, pat, mergeKey, { schema: itemSchema(ctx.schema, ctx.resolver), resolver: ctx.resolver });
+    merged = mergeWithoutSpecialElements(orig, pat, mergeKey, {
+      schema: itemSchema(ctx.schema, ctx.resolver),
+      resolver: ctx.resolver,
+    });
   }
   const [patchItems, serverOnly] = partition(merged, pat, mergeKey, kind);
   return normalizeElementOrder(patchItems, serverOnly, pat, orig, mergeKey, kind);
@@ -382,7 +406,12 @@ function mergeSpecialElements(original: JsonValue[], patch: JsonValue[], mergeKe
   return [original.filter((o) => !(isObject(o) && Object.hasOwn(o, mergeKey) && gone.has(o[mergeKey]))), plain];
 }
 
-function mergeWithoutSpecialElements(original: JsonValue[], patch: JsonValue[], mergeKey: string, itemCtx: Ctx): JsonValue[] {
+function mergeWithoutSpecialElements(
+  original: JsonValue[],
+  patch: JsonValue[],
+  mergeKey: string,
+  itemCtx: Ctx,
+): JsonValue[] {
   const out = [...original];
   const index = new MergeKeyIndex(out, mergeKey);
   for (const v of patch) {
@@ -485,7 +514,9 @@ function validateSetOrder(patchList: JsonValue[], setOrder: JsonValue[], mergeKe
     s++;
   }
   if (p < items.length && s >= setOrder.length) {
-    fail(`The order in patch list:\n${show(patchList)}\n doesn't match ${SET_ELEMENT_ORDER} list:\n${show(setOrder)}\n`);
+    fail(
+      `The order in patch list:\n${show(patchList)}\n doesn't match ${SET_ELEMENT_ORDER} list:\n${show(setOrder)}\n`,
+    );
   }
 }
 
@@ -499,15 +530,18 @@ function mergeSetElementOrderLists(original: JsonObject, patch: JsonObject, ctx:
     const field = extractKey(key, SET_ELEMENT_ORDER);
     const origList = Object.hasOwn(original, field) ? original[field] : undefined;
     const patchList = Object.hasOwn(patch, field) ? patch[field] : undefined;
-    if (origList !== undefined && !Array.isArray(origList)) fail(`expected a []interface {}, but received a ${goType(origList)}`);
-    if (patchList !== undefined && !Array.isArray(patchList)) fail(`expected a []interface {}, but received a ${goType(patchList)}`);
+    if (origList !== undefined && !Array.isArray(origList))
+      fail(`expected a []interface {}, but received a ${goType(origList)}`);
+    if (patchList !== undefined && !Array.isArray(patchList))
+      fail(`expected a []interface {}, but received a ${goType(patchList)}`);
     const { ctx: sub, field: fieldSchema } = child(ctx, field);
     const { strategy, mergeKey } = fieldMeta(fieldSchema);
     validateSetOrder(patchList ?? [], order, mergeKey);
     let merged: JsonValue[];
     if (origList && !patchList) merged = origList;
     else if (!origList && patchList) merged = removeDirectives(patchList) as JsonValue[];
-    else if (origList && patchList) merged = strategy === 'merge' ? mergeSlice(origList, patchList, sub, mergeKey, false) : patchList;
+    else if (origList && patchList)
+      merged = strategy === 'merge' ? mergeSlice(origList, patchList, sub, mergeKey, false) : patchList;
     else continue;
     const kind = elementKind(merged, order) ?? 'scalar';
     const [inOrder, serverOnly] = partition(merged, order, mergeKey, kind);

@@ -67,7 +67,16 @@ export const replicaSetPrinter: Printer = {
     const st = rs?.status ?? {};
     const [names, images] = containerCells(rs?.spec?.template?.spec);
     return {
-      cells: [name(rs), desired(rs), int(st.replicas), int(st.readyReplicas), age(rs, ctx), names, images, formatLabelSelector(rs?.spec?.selector)],
+      cells: [
+        name(rs),
+        desired(rs),
+        int(st.replicas),
+        int(st.readyReplicas),
+        age(rs, ctx),
+        names,
+        images,
+        formatLabelSelector(rs?.spec?.selector),
+      ],
     };
   },
 };
@@ -78,7 +87,18 @@ export const replicationControllerPrinter: Printer = {
   row(rc, ctx) {
     const st = rc?.status ?? {};
     const [names, images] = containerCells(rc?.spec?.template?.spec);
-    return { cells: [name(rc), desired(rc), int(st.replicas), int(st.readyReplicas), age(rc, ctx), names, images, formatLabels(rc?.spec?.selector)] };
+    return {
+      cells: [
+        name(rc),
+        desired(rc),
+        int(st.replicas),
+        int(st.readyReplicas),
+        age(rc, ctx),
+        names,
+        images,
+        formatLabels(rc?.spec?.selector),
+      ],
+    };
   },
 };
 
@@ -119,7 +139,13 @@ export const daemonSetPrinter: Printer = {
 };
 
 export const statefulSetPrinter: Printer = {
-  columns: [NAME_COLUMN, column('Ready', 'string', 'Ready pods out of desired pods.'), AGE_COLUMN, CONTAINERS_COLUMN, IMAGES_COLUMN],
+  columns: [
+    NAME_COLUMN,
+    column('Ready', 'string', 'Ready pods out of desired pods.'),
+    AGE_COLUMN,
+    CONTAINERS_COLUMN,
+    IMAGES_COLUMN,
+  ],
   row(ss, ctx) {
     const [names, images] = containerCells(ss?.spec?.template?.spec);
     return { cells: [name(ss), `${int(ss?.status?.readyReplicas)}/${desired(ss)}`, age(ss, ctx), names, images] };

@@ -50,7 +50,10 @@ export function formatHpaMetrics(specs: unknown, statuses: unknown): string {
           const cur = current ? qty(current.current?.averageValue) : '<unknown>';
           list.push(`${src.name ?? ''}: ${cur}/${qty(target.averageValue)}`);
         } else {
-          const cur = current && has(current.current?.averageUtilization) ? `${int(current.current.averageUtilization)}%` : '<unknown>';
+          const cur =
+            current && has(current.current?.averageUtilization)
+              ? `${int(current.current.averageUtilization)}%`
+              : '<unknown>';
           const tgt = has(target.averageUtilization) ? `${int(target.averageUtilization)}%` : '<auto>';
           list.push(`${src.name ?? ''}: ${cur}/${tgt}`);
         }

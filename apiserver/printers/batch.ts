@@ -1,7 +1,18 @@
 /** Rows of batch/v1: jobs and cronjobs. */
 import { humanDuration, parseTime, since } from './duration.ts';
 import { formatLabelSelector } from './labels.ts';
-import { AGE_COLUMN, CONTAINERS_COLUMN, IMAGES_COLUMN, NAME_COLUMN, SELECTOR_COLUMN, arr, column, containerCells, int, type Printer } from './table.ts';
+import {
+  AGE_COLUMN,
+  CONTAINERS_COLUMN,
+  IMAGES_COLUMN,
+  NAME_COLUMN,
+  SELECTOR_COLUMN,
+  arr,
+  column,
+  containerCells,
+  int,
+  type Printer,
+} from './table.ts';
 
 /** the status of the first condition of a type is True */
 function hasCondition(job: any, type: string): boolean {

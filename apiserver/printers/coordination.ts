@@ -4,5 +4,7 @@ import { AGE_COLUMN, NAME_COLUMN, column, type Printer } from './table.ts';
 
 export const leasePrinter: Printer = {
   columns: [NAME_COLUMN, column('Holder', 'string', 'Identity of the current holder of the lease.'), AGE_COLUMN],
-  row: (l, ctx) => ({ cells: [l?.metadata?.name ?? '', l?.spec?.holderIdentity ?? '', since(l?.metadata?.creationTimestamp, ctx.now)] }),
+  row: (l, ctx) => ({
+    cells: [l?.metadata?.name ?? '', l?.spec?.holderIdentity ?? '', since(l?.metadata?.creationTimestamp, ctx.now)],
+  }),
 };

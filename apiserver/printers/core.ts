@@ -1,7 +1,17 @@
 /** Rows of the core/v1 resources other than pods and events: nodes, services, endpoints, namespaces, config. */
 import { since } from './duration.ts';
 import { formatLabels } from './labels.ts';
-import { AGE_COLUMN, NAME_COLUMN, arr, column, containerCells, int, keyCount, type PrintContext, type Printer } from './table.ts';
+import {
+  AGE_COLUMN,
+  NAME_COLUMN,
+  arr,
+  column,
+  containerCells,
+  int,
+  keyCount,
+  type PrintContext,
+  type Printer,
+} from './table.ts';
 
 const name = (o: any): string => o?.metadata?.name ?? '';
 const age = (o: any, ctx: PrintContext): string => since(o?.metadata?.creationTimestamp, ctx.now);

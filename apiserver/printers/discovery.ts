@@ -36,6 +36,12 @@ export const endpointSlicePrinter: Printer = {
     AGE_COLUMN,
   ],
   row: (s, ctx) => ({
-    cells: [s?.metadata?.name ?? '', s?.addressType ?? '', formatSlicePorts(s?.ports), formatSliceEndpoints(s?.endpoints), since(s?.metadata?.creationTimestamp, ctx.now)],
+    cells: [
+      s?.metadata?.name ?? '',
+      s?.addressType ?? '',
+      formatSlicePorts(s?.ports),
+      formatSliceEndpoints(s?.endpoints),
+      since(s?.metadata?.creationTimestamp, ctx.now),
+    ],
   }),
 };

@@ -32,7 +32,8 @@ function eventSource(e: any): string {
 }
 
 function coreEventRow(e: any, ctx: PrintContext) {
-  const first = parseTime(e?.firstTimestamp) !== undefined ? since(e.firstTimestamp, ctx.now) : since(e?.eventTime, ctx.now);
+  const first =
+    parseTime(e?.firstTimestamp) !== undefined ? since(e.firstTimestamp, ctx.now) : since(e?.eventTime, ctx.now);
   let last = parseTime(e?.lastTimestamp) !== undefined ? since(e.lastTimestamp, ctx.now) : first;
   let count = int(e?.count);
   if (e?.series) {
@@ -74,4 +75,7 @@ const EVENT_COLUMNS = [
 
 export const coreEventPrinter: Printer = { columns: EVENT_COLUMNS, row: coreEventRow };
 
-export const eventsV1Printer: Printer = { columns: EVENT_COLUMNS, row: (e, ctx) => coreEventRow(coreEventView(e), ctx) };
+export const eventsV1Printer: Printer = {
+  columns: EVENT_COLUMNS,
+  row: (e, ctx) => coreEventRow(coreEventView(e), ctx),
+};

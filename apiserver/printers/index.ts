@@ -5,8 +5,14 @@
  */
 import { RESOURCES } from '../api/registry.ts';
 import { hpaPrinter } from './autoscaling.ts';
-import { controllerRevisionPrinter, daemonSetPrinter, deploymentPrinter, replicaSetPrinter,
-  replicationControllerPrinter, statefulSetPrinter } from './apps.ts';
+import {
+  controllerRevisionPrinter,
+  daemonSetPrinter,
+  deploymentPrinter,
+  replicaSetPrinter,
+  replicationControllerPrinter,
+  statefulSetPrinter,
+} from './apps.ts';
 import { cronJobPrinter, jobPrinter } from './batch.ts';
 import { leasePrinter } from './coordination.ts';
 import {
@@ -94,15 +100,23 @@ export const DEFAULT_PRINTER: Printer = {
 
 /** apiVersion and kind of each served resource, to complete embedded objects that lack them */
 const TYPE_META = new Map<string, { apiVersion: string; kind: string }>(
-  RESOURCES.map((r) => [`${r.group}/${r.resource}`, { apiVersion: r.group ? `${r.group}/${r.version}` : r.version, kind: r.kind }]),
+  RESOURCES.map((r) => [
+    `${r.group}/${r.resource}`,
+    { apiVersion: r.group ? `${r.group}/${r.version}` : r.version, kind: r.kind },
+  ]),
 );
 
 export function printerFor(group: string, resource: string): Printer {
   return PRINTERS.get(`${group}/${resource}`) ?? DEFAULT_PRINTER;
 }
 
-function rowObject(obj: any, includeObject: 'Metadata' | 'Object', typeMeta: { apiVersion: string; kind: string } | undefined): unknown {
-  if (includeObject === 'Metadata') return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj?.metadata ?? {} };
+function rowObject(
+  obj: any,
+  includeObject: 'Metadata' | 'Object',
+  typeMeta: { apiVersion: string; kind: string } | undefined,
+): unknown {
+  if (includeObject === 'Metadata')
+    return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj?.metadata ?? {} };
   if (!typeMeta || (obj?.apiVersion && obj?.kind)) return obj;
   return { apiVersion: obj?.apiVersion ?? typeMeta.apiVersion, kind: obj?.kind ?? typeMeta.kind, ...obj };
 }
@@ -121,7 +135,13 @@ function cleanListMeta(m: ListMeta | undefined): ListMeta {
  * `object` of each row is a PartialObjectMetadata by default, the full object with includeObject 'Object', and
  * null with 'None' (Kubernetes serializes the empty embedded object as null).
  */
-export function toTable(group: string, resource: string, objects: any[], listMeta: ListMeta, opts: TableOptions = {}): Table {
+export function toTable(
+  group: string,
+  resource: string,
+  objects: any[],
+  listMeta: ListMeta,
+  opts: TableOptions = {},
+): Table {
   const printer = printerFor(group, resource);
   const ctx: PrintContext = { now: (opts.now ?? new Date()).getTime() };
   const include = opts.includeObject ?? 'Metadata';
@@ -148,6 +168,18 @@ export function toTable(group: string, resource: string, objects: any[], listMet
  * The Table of one watch event's object. Kubernetes sends column definitions only in the first event of a watch
  * (`first`), later events carry `columnDefinitions: null` and a single row.
  */
-export function toWatchEventTable(group: string, resource: string, obj: any, first: boolean, opts: Omit<TableOptions, 'noHeaders'> = {}): Table {
-  return toTable(group, resource, [obj], { resourceVersion: obj?.metadata?.resourceVersion }, { ...opts, noHeaders: !first });
+export function toWatchEventTable(
+  group: string,
+  resource: string,
+  obj: any,
+  first: boolean,
+  opts: Omit<TableOptions, 'noHeaders'> = {},
+): Table {
+  return toTable(
+    group,
+    resource,
+    [obj],
+    { resourceVersion: obj?.metadata?.resourceVersion },
+    { ...opts, noHeaders: !first },
+  );
 }

@@ -3,9 +3,21 @@
  * init and container states and deletion, RESTARTS with the age of the last restart, and the wide columns.
  */
 import { parseTime, since } from './duration.ts';
-import { AGE_COLUMN, NAME_COLUMN, arr, column, int, type PrintContext, type PrintedRow, type Printer, type RowCondition } from './table.ts';
+import {
+  AGE_COLUMN,
+  NAME_COLUMN,
+  arr,
+  column,
+  int,
+  type PrintContext,
+  type PrintedRow,
+  type Printer,
+  type RowCondition,
+} from './table.ts';
 
-const SUCCEEDED: RowCondition[] = [{ type: 'Completed', status: 'True', reason: 'Succeeded', message: 'The pod ran to completion.' }];
+const SUCCEEDED: RowCondition[] = [
+  { type: 'Completed', status: 'True', reason: 'Succeeded', message: 'The pod ran to completion.' },
+];
 const FAILED: RowCondition[] = [{ type: 'Completed', status: 'True', reason: 'Failed', message: 'The pod failed.' }];
 
 /** Pod.status.reason the node lifecycle controller sets on pods of an unreachable node */
@@ -36,7 +48,8 @@ function podRow(pod: any, ctx: PrintContext): PrintedRow {
   const status = pod?.status ?? {};
   const phase: string = status.phase ?? '';
   let reason: string = status.reason || phase;
-  if (arr(status.conditions).some((c) => c?.type === 'PodScheduled' && c?.reason === 'SchedulingGated')) reason = 'SchedulingGated';
+  if (arr(status.conditions).some((c) => c?.type === 'PodScheduled' && c?.reason === 'SchedulingGated'))
+    reason = 'SchedulingGated';
 
   const initSpecs = arr(spec.initContainers);
   const initByName = new Map<string, any>();
@@ -72,7 +85,10 @@ function podRow(pod: any, ctx: PrintContext): PrintedRow {
     }
     if (terminated) {
       if (!terminated.reason) {
-        reason = int(terminated.signal) !== 0 ? `Init:Signal:${int(terminated.signal)}` : `Init:ExitCode:${int(terminated.exitCode)}`;
+        reason =
+          int(terminated.signal) !== 0
+            ? `Init:Signal:${int(terminated.signal)}`
+            : `Init:ExitCode:${int(terminated.exitCode)}`;
       } else {
         reason = `Init:${terminated.reason}`;
       }
@@ -101,7 +117,8 @@ function podRow(pod: any, ctx: PrintContext): PrintedRow {
       } else if (terminated?.reason) {
         reason = terminated.reason;
       } else if (terminated) {
-        reason = int(terminated.signal) !== 0 ? `Signal:${int(terminated.signal)}` : `ExitCode:${int(terminated.exitCode)}`;
+        reason =
+          int(terminated.signal) !== 0 ? `Signal:${int(terminated.signal)}` : `ExitCode:${int(terminated.exitCode)}`;
       } else if (cs?.ready && cs?.state?.running) {
         hasRunning = true;
         ready++;
@@ -115,7 +132,8 @@ function podRow(pod: any, ctx: PrintContext): PrintedRow {
     else if (phase !== 'Succeeded' && phase !== 'Failed') reason = 'Terminating';
   }
 
-  const restartText = restarts !== 0 && lastRestart !== undefined ? `${restarts} (${since(lastRestart, ctx.now)} ago)` : String(restarts);
+  const restartText =
+    restarts !== 0 && lastRestart !== undefined ? `${restarts} (${since(lastRestart, ctx.now)} ago)` : String(restarts);
 
   const podIP: string = arr(status.podIPs)[0]?.ip ?? status.podIP ?? '';
   const gates = arr(spec.readinessGates);
@@ -156,7 +174,9 @@ export const podPrinter: Printer = {
     AGE_COLUMN,
     column('IP', 'string', 'The first IP address of the pod.', { priority: 1 }),
     column('Node', 'string', 'The node the pod is bound to.', { priority: 1 }),
-    column('Nominated Node', 'string', 'The node the scheduler expects to place the pod on after preemption.', { priority: 1 }),
+    column('Nominated Node', 'string', 'The node the scheduler expects to place the pod on after preemption.', {
+      priority: 1,
+    }),
     column('Readiness Gates', 'string', 'Readiness gates satisfied out of all readiness gates.', { priority: 1 }),
   ],
   row: podRow,

@@ -70,15 +70,34 @@ describe('pods', () => {
   const base = (over: any = {}) => ({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'web-7d9c', namespace: 'default', creationTimestamp: ago(1 * H), resourceVersion: '42', ...over.metadata },
+    metadata: {
+      name: 'web-7d9c',
+      namespace: 'default',
+      creationTimestamp: ago(1 * H),
+      resourceVersion: '42',
+      ...over.metadata,
+    },
     spec: { nodeName: 'node-1', containers: [{ name: 'app', image: 'nginx' }], ...over.spec },
     status: { phase: 'Running', podIP: '10.244.1.7', podIPs: [{ ip: '10.244.1.7' }], ...over.status },
   });
 
   it('has kubectl columns, wide ones with priority 1', () => {
     const t = toTable('', 'pods', [], {}, { now: NOW });
-    assert.deepEqual(names(t), ['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node', 'Nominated Node', 'Readiness Gates']);
-    assert.deepEqual(t.columnDefinitions!.map((c) => c.priority), [0, 0, 0, 0, 0, 1, 1, 1, 1]);
+    assert.deepEqual(names(t), [
+      'Name',
+      'Ready',
+      'Status',
+      'Restarts',
+      'Age',
+      'IP',
+      'Node',
+      'Nominated Node',
+      'Readiness Gates',
+    ]);
+    assert.deepEqual(
+      t.columnDefinitions!.map((c) => c.priority),
+      [0, 0, 0, 0, 0, 1, 1, 1, 1],
+    );
     assert.equal(t.columnDefinitions![0].format, 'name');
     assert.equal(t.columnDefinitions![3].type, 'string');
     assert.deepEqual(t.rows, []);
@@ -91,12 +110,27 @@ describe('pods', () => {
         containerStatuses: [{ name: 'app', ready: true, restartCount: 0, state: { running: { startedAt: ago(H) } } }],
       },
     });
-    assert.deepEqual(cells('', 'pods', pod), ['web-7d9c', '1/1', 'Running', '0', '60m', '10.244.1.7', 'node-1', '<none>', '<none>']);
+    assert.deepEqual(cells('', 'pods', pod), [
+      'web-7d9c',
+      '1/1',
+      'Running',
+      '0',
+      '60m',
+      '10.244.1.7',
+      'node-1',
+      '<none>',
+      '<none>',
+    ]);
   });
 
   it('prints CrashLoopBackOff with restarts and the age of the last one', () => {
     const pod = base({
-      spec: { containers: [{ name: 'app', image: 'nginx' }, { name: 'log', image: 'busybox' }] },
+      spec: {
+        containers: [
+          { name: 'app', image: 'nginx' },
+          { name: 'log', image: 'busybox' },
+        ],
+      },
       status: {
         containerStatuses: [
           {
@@ -106,13 +140,24 @@ describe('pods', () => {
             state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 2m40s restarting failed container' } },
             lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt: ago(5 * M + 10 * S) } },
           },
-          { name: 'log', ready: true, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 137, finishedAt: ago(40 * M) } } },
+          {
+            name: 'log',
+            ready: true,
+            restartCount: 1,
+            state: { running: {} },
+            lastState: { terminated: { exitCode: 137, finishedAt: ago(40 * M) } },
+          },
         ],
       },
     });
     assert.deepEqual(narrow('', 'pods', pod), ['web-7d9c', '1/2', 'CrashLoopBackOff', '6 (5m10s ago)', '60m']);
     // with several waiting containers, the first container's reason is shown
-    pod.status.containerStatuses[1] = { name: 'log', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } } as any;
+    pod.status.containerStatuses[1] = {
+      name: 'log',
+      ready: false,
+      restartCount: 0,
+      state: { waiting: { reason: 'ContainerCreating' } },
+    } as any;
     assert.deepEqual(narrow('', 'pods', pod), ['web-7d9c', '0/2', 'CrashLoopBackOff', '5 (5m10s ago)', '60m']);
   });
 
@@ -127,7 +172,12 @@ describe('pods', () => {
     // a pod that already finished is not shown as terminating
     const done = base({
       metadata: { deletionTimestamp: ago(10 * S) },
-      status: { phase: 'Succeeded', containerStatuses: [{ name: 'app', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }] },
+      status: {
+        phase: 'Succeeded',
+        containerStatuses: [
+          { name: 'app', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } },
+        ],
+      },
     });
     assert.equal(cells('', 'pods', done)[2], 'Completed');
   });
@@ -148,12 +198,29 @@ describe('pods', () => {
         conditions: [{ type: 'Initialized', status: 'False' }],
         initContainerStatuses: [
           { name: 'migrate', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } },
-          { name: 'wait-db', restartCount: 2, state: { running: {} }, lastState: { terminated: { exitCode: 1, finishedAt: ago(30 * S) } } },
+          {
+            name: 'wait-db',
+            restartCount: 2,
+            state: { running: {} },
+            lastState: { terminated: { exitCode: 1, finishedAt: ago(30 * S) } },
+          },
         ],
-        containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } }],
+        containerStatuses: [
+          { name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } },
+        ],
       },
     });
-    assert.deepEqual(cells('', 'pods', progress), ['web-7d9c', '0/1', 'Init:1/2', '2 (30s ago)', '60m', '<none>', 'node-1', '<none>', '<none>']);
+    assert.deepEqual(cells('', 'pods', progress), [
+      'web-7d9c',
+      '0/1',
+      'Init:1/2',
+      '2 (30s ago)',
+      '60m',
+      '<none>',
+      'node-1',
+      '<none>',
+      '<none>',
+    ]);
 
     const crash = structuredClone(progress);
     crash.status.initContainerStatuses[1].state = { waiting: { reason: 'CrashLoopBackOff' } };
@@ -181,7 +248,14 @@ describe('pods', () => {
           { type: 'Ready', status: 'True' },
         ],
         initContainerStatuses: [
-          { name: 'proxy', ready: true, started: true, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 1, finishedAt: ago(20 * M) } } },
+          {
+            name: 'proxy',
+            ready: true,
+            started: true,
+            restartCount: 1,
+            state: { running: {} },
+            lastState: { terminated: { exitCode: 1, finishedAt: ago(20 * M) } },
+          },
         ],
         containerStatuses: [{ name: 'app', ready: true, restartCount: 0, state: { running: {} } }],
       },
@@ -191,7 +265,12 @@ describe('pods', () => {
 
   it('prints completed pods with a Completed row condition', () => {
     const pod = base({
-      status: { phase: 'Succeeded', containerStatuses: [{ name: 'app', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }] },
+      status: {
+        phase: 'Succeeded',
+        containerStatuses: [
+          { name: 'app', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } },
+        ],
+      },
     });
     const t = toTable('', 'pods', [pod], {}, { now: NOW });
     assert.equal(t.rows[0].cells[2], 'Completed');
@@ -199,7 +278,9 @@ describe('pods', () => {
       t.rows[0].conditions?.map((c) => [c.type, c.status, c.reason]),
       [['Completed', 'True', 'Succeeded']],
     );
-    const failed = base({ status: { phase: 'Failed', containerStatuses: [{ name: 'app', state: { terminated: { exitCode: 2 } } }] } });
+    const failed = base({
+      status: { phase: 'Failed', containerStatuses: [{ name: 'app', state: { terminated: { exitCode: 2 } } }] },
+    });
     const tf = toTable('', 'pods', [failed], {}, { now: NOW });
     assert.equal(tf.rows[0].cells[2], 'ExitCode:2');
     assert.equal(tf.rows[0].conditions?.[0].reason, 'Failed');
@@ -215,13 +296,19 @@ describe('pods', () => {
       ],
     };
     const spec = { containers: [{ name: 'job' }, { name: 'app' }] };
-    assert.equal(cells('', 'pods', base({ spec, status: { ...status, conditions: [{ type: 'Ready', status: 'True' }] } }))[2], 'Running');
+    assert.equal(
+      cells('', 'pods', base({ spec, status: { ...status, conditions: [{ type: 'Ready', status: 'True' }] } }))[2],
+      'Running',
+    );
     assert.equal(cells('', 'pods', base({ spec, status }))[2], 'NotReady');
   });
 
   it('shows SchedulingGated, Pending, nominated node and readiness gates', () => {
     const gated = base({
-      spec: { nodeName: undefined, readinessGates: [{ conditionType: 'example.com/lb' }, { conditionType: 'example.com/dns' }] },
+      spec: {
+        nodeName: undefined,
+        readinessGates: [{ conditionType: 'example.com/lb' }, { conditionType: 'example.com/dns' }],
+      },
       status: {
         phase: 'Pending',
         podIPs: undefined,
@@ -233,7 +320,17 @@ describe('pods', () => {
         ],
       },
     });
-    assert.deepEqual(cells('', 'pods', gated), ['web-7d9c', '0/1', 'SchedulingGated', '0', '60m', '<none>', '<none>', 'node-2', '1/2']);
+    assert.deepEqual(cells('', 'pods', gated), [
+      'web-7d9c',
+      '0/1',
+      'SchedulingGated',
+      '0',
+      '60m',
+      '<none>',
+      '<none>',
+      'node-2',
+      '1/2',
+    ]);
     const pending = base({ status: { phase: 'Pending', podIPs: undefined, podIP: undefined } });
     assert.equal(cells('', 'pods', pending)[2], 'Pending');
     const evicted = base({ status: { phase: 'Failed', reason: 'Evicted' } });
@@ -251,7 +348,15 @@ describe('services', () => {
   });
 
   it('has kubectl columns', () => {
-    assert.deepEqual(names(toTable('', 'services', [], {})), ['Name', 'Type', 'Cluster-IP', 'External-IP', 'Port(s)', 'Age', 'Selector']);
+    assert.deepEqual(names(toTable('', 'services', [], {})), [
+      'Name',
+      'Type',
+      'Cluster-IP',
+      'External-IP',
+      'Port(s)',
+      'Age',
+      'Selector',
+    ]);
   });
 
   it('prints a NodePort service', () => {
@@ -265,30 +370,83 @@ describe('services', () => {
         { name: 'https', port: 443, targetPort: 8443, nodePort: 30443, protocol: 'TCP' },
       ],
     });
-    assert.deepEqual(cells('', 'services', s), ['web', 'NodePort', '10.96.12.34', '<none>', '80:30080/TCP,443:30443/TCP', '3d4h', 'app=web,tier=front']);
+    assert.deepEqual(cells('', 'services', s), [
+      'web',
+      'NodePort',
+      '10.96.12.34',
+      '<none>',
+      '80:30080/TCP,443:30443/TCP',
+      '3d4h',
+      'app=web,tier=front',
+    ]);
   });
 
   it('prints ClusterIP, headless and ExternalName services', () => {
-    assert.deepEqual(narrow('', 'services', svc({ type: 'ClusterIP', clusterIPs: ['10.96.0.10'], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] })), [
+    assert.deepEqual(
+      narrow(
+        '',
+        'services',
+        svc({
+          type: 'ClusterIP',
+          clusterIPs: ['10.96.0.10'],
+          ports: [
+            { port: 53, protocol: 'UDP' },
+            { port: 53, protocol: 'TCP' },
+          ],
+        }),
+      ),
+      ['web', 'ClusterIP', '10.96.0.10', '<none>', '53/UDP,53/TCP', '3d4h'],
+    );
+    const headless = svc({ type: 'ClusterIP', clusterIP: 'None', clusterIPs: ['None'], externalIPs: ['203.0.113.9'] });
+    assert.deepEqual(cells('', 'services', headless), [
       'web',
       'ClusterIP',
-      '10.96.0.10',
+      'None',
+      '203.0.113.9',
       '<none>',
-      '53/UDP,53/TCP',
+      '3d4h',
+      '<none>',
+    ]);
+    const ext = svc({ type: 'ExternalName', externalName: 'db.example.com' });
+    assert.deepEqual(narrow('', 'services', ext), [
+      'web',
+      'ExternalName',
+      '<none>',
+      'db.example.com',
+      '<none>',
       '3d4h',
     ]);
-    const headless = svc({ type: 'ClusterIP', clusterIP: 'None', clusterIPs: ['None'], externalIPs: ['203.0.113.9'] });
-    assert.deepEqual(cells('', 'services', headless), ['web', 'ClusterIP', 'None', '203.0.113.9', '<none>', '3d4h', '<none>']);
-    const ext = svc({ type: 'ExternalName', externalName: 'db.example.com' });
-    assert.deepEqual(narrow('', 'services', ext), ['web', 'ExternalName', '<none>', 'db.example.com', '<none>', '3d4h']);
   });
 
   it('prints LoadBalancer services pending and provisioned', () => {
-    const spec = { type: 'LoadBalancer', clusterIPs: ['10.96.1.1'], ports: [{ port: 80, nodePort: 31000, protocol: 'TCP' }] };
-    assert.deepEqual(narrow('', 'services', svc(spec)), ['web', 'LoadBalancer', '10.96.1.1', '<pending>', '80:31000/TCP', '3d4h']);
-    const status = { loadBalancer: { ingress: [{ ip: '198.51.100.2' }, { hostname: 'lb.example.com' }, { ip: '198.51.100.1' }, { ip: '198.51.100.2' }] } };
+    const spec = {
+      type: 'LoadBalancer',
+      clusterIPs: ['10.96.1.1'],
+      ports: [{ port: 80, nodePort: 31000, protocol: 'TCP' }],
+    };
+    assert.deepEqual(narrow('', 'services', svc(spec)), [
+      'web',
+      'LoadBalancer',
+      '10.96.1.1',
+      '<pending>',
+      '80:31000/TCP',
+      '3d4h',
+    ]);
+    const status = {
+      loadBalancer: {
+        ingress: [
+          { ip: '198.51.100.2' },
+          { hostname: 'lb.example.com' },
+          { ip: '198.51.100.1' },
+          { ip: '198.51.100.2' },
+        ],
+      },
+    };
     assert.equal(cells('', 'services', svc(spec, status))[3], '198.51.100.1,198.51.100.2,lb.example.com');
-    assert.equal(cells('', 'services', svc({ ...spec, externalIPs: ['203.0.113.1'] }, status))[3], '198.51.100.1,198.51.100.2,lb.example.com,203.0.113.1');
+    assert.equal(
+      cells('', 'services', svc({ ...spec, externalIPs: ['203.0.113.1'] }, status))[3],
+      '198.51.100.1,198.51.100.2,lb.example.com,203.0.113.1',
+    );
     assert.equal(cells('', 'services', svc({ ...spec, externalIPs: ['203.0.113.1'] }))[3], '203.0.113.1');
   });
 });
@@ -300,7 +458,11 @@ describe('nodes', () => {
     metadata: {
       name: 'cp-1',
       creationTimestamp: ago(12 * D),
-      labels: { 'node-role.kubernetes.io/control-plane': '', 'kubernetes.io/role': 'master', 'kubernetes.io/hostname': 'cp-1' },
+      labels: {
+        'node-role.kubernetes.io/control-plane': '',
+        'kubernetes.io/role': 'master',
+        'kubernetes.io/hostname': 'cp-1',
+      },
     },
     spec: over.spec ?? {},
     status: {
@@ -312,13 +474,29 @@ describe('nodes', () => {
         { type: 'Hostname', address: 'cp-1' },
         { type: 'InternalIP', address: '192.168.1.10' },
       ],
-      nodeInfo: { kubeletVersion: 'v1.31.2', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-26-amd64', containerRuntimeVersion: 'containerd://1.7.22' },
+      nodeInfo: {
+        kubeletVersion: 'v1.31.2',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        kernelVersion: '6.1.0-26-amd64',
+        containerRuntimeVersion: 'containerd://1.7.22',
+      },
     },
   });
 
   it('prints a cordoned control-plane node with the wide columns', () => {
     const t = toTable('', 'nodes', [node({ spec: { unschedulable: true } })], {}, { now: NOW });
-    assert.deepEqual(names(t), ['Name', 'Status', 'Roles', 'Age', 'Version', 'Internal-IP', 'External-IP', 'OS-Image', 'Kernel-Version', 'Container-Runtime']);
+    assert.deepEqual(names(t), [
+      'Name',
+      'Status',
+      'Roles',
+      'Age',
+      'Version',
+      'Internal-IP',
+      'External-IP',
+      'OS-Image',
+      'Kernel-Version',
+      'Container-Runtime',
+    ]);
     assert.deepEqual(t.rows[0].cells, [
       'cp-1',
       'Ready,SchedulingDisabled',
@@ -337,12 +515,30 @@ describe('nodes', () => {
     assert.equal(cells('', 'nodes', node({ conditions: [{ type: 'Ready', status: 'Unknown' }] }))[1], 'NotReady');
     assert.equal(cells('', 'nodes', node({ conditions: [] }))[1], 'Unknown');
     const worker = { metadata: { name: 'w-1', creationTimestamp: ago(M) }, status: {} };
-    assert.deepEqual(cells('', 'nodes', worker), ['w-1', 'Unknown', '<none>', '60s', '', '<none>', '<none>', '<unknown>', '<unknown>', '<unknown>']);
+    assert.deepEqual(cells('', 'nodes', worker), [
+      'w-1',
+      'Unknown',
+      '<none>',
+      '60s',
+      '',
+      '<none>',
+      '<none>',
+      '<unknown>',
+      '<unknown>',
+      '<unknown>',
+    ]);
   });
 });
 
 describe('workloads', () => {
-  const template = { spec: { containers: [{ name: 'nginx', image: 'nginx:1.25' }, { name: 'sidecar', image: 'busybox' }] } };
+  const template = {
+    spec: {
+      containers: [
+        { name: 'nginx', image: 'nginx:1.25' },
+        { name: 'sidecar', image: 'busybox' },
+      ],
+    },
+  };
 
   it('prints a deployment', () => {
     const d = {
@@ -356,24 +552,88 @@ describe('workloads', () => {
     assert.deepEqual(names(t), ['Name', 'Ready', 'Up-to-date', 'Available', 'Age', 'Containers', 'Images', 'Selector']);
     assert.deepEqual(t.rows[0].cells, ['web', '2/3', 3, 2, '5d', 'nginx,sidecar', 'nginx:1.25,busybox', 'app=web']);
     // a fresh deployment without status
-    assert.deepEqual(narrow('apps', 'deployments', { metadata: { name: 'new', creationTimestamp: ago(3 * S) }, spec: { replicas: 0, template } }), ['new', '0/0', 0, 0, '3s']);
+    assert.deepEqual(
+      narrow('apps', 'deployments', {
+        metadata: { name: 'new', creationTimestamp: ago(3 * S) },
+        spec: { replicas: 0, template },
+      }),
+      ['new', '0/0', 0, 0, '3s'],
+    );
   });
 
   it('prints replicasets, daemonsets and statefulsets', () => {
-    const selector = { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['b', 'a'] }, { key: 'canary', operator: 'DoesNotExist' }] };
-    const rs = { metadata: { name: 'web-5d8f', creationTimestamp: ago(2 * H) }, spec: { replicas: 3, selector, template }, status: { replicas: 3, readyReplicas: 1 } };
-    assert.deepEqual(cells('apps', 'replicasets', rs), ['web-5d8f', 3, 3, 1, '120m', 'nginx,sidecar', 'nginx:1.25,busybox', 'app=web,!canary,tier in (a,b)']);
+    const selector = {
+      matchLabels: { app: 'web' },
+      matchExpressions: [
+        { key: 'tier', operator: 'In', values: ['b', 'a'] },
+        { key: 'canary', operator: 'DoesNotExist' },
+      ],
+    };
+    const rs = {
+      metadata: { name: 'web-5d8f', creationTimestamp: ago(2 * H) },
+      spec: { replicas: 3, selector, template },
+      status: { replicas: 3, readyReplicas: 1 },
+    };
+    assert.deepEqual(cells('apps', 'replicasets', rs), [
+      'web-5d8f',
+      3,
+      3,
+      1,
+      '120m',
+      'nginx,sidecar',
+      'nginx:1.25,busybox',
+      'app=web,!canary,tier in (a,b)',
+    ]);
 
     const ds = {
       metadata: { name: 'fluentd', creationTimestamp: ago(40 * D) },
-      spec: { selector: { matchLabels: { name: 'fluentd' } }, template: { spec: { nodeSelector: { 'kubernetes.io/os': 'linux' }, containers: [{ name: 'f', image: 'fluentd:v1' }] } } },
-      status: { desiredNumberScheduled: 3, currentNumberScheduled: 3, numberReady: 2, updatedNumberScheduled: 1, numberAvailable: 2 },
+      spec: {
+        selector: { matchLabels: { name: 'fluentd' } },
+        template: {
+          spec: { nodeSelector: { 'kubernetes.io/os': 'linux' }, containers: [{ name: 'f', image: 'fluentd:v1' }] },
+        },
+      },
+      status: {
+        desiredNumberScheduled: 3,
+        currentNumberScheduled: 3,
+        numberReady: 2,
+        updatedNumberScheduled: 1,
+        numberAvailable: 2,
+      },
     };
     const tds = toTable('apps', 'daemonsets', [ds], {}, { now: NOW });
-    assert.deepEqual(names(tds), ['Name', 'Desired', 'Current', 'Ready', 'Up-to-date', 'Available', 'Node Selector', 'Age', 'Containers', 'Images', 'Selector']);
-    assert.deepEqual(tds.rows[0].cells, ['fluentd', 3, 3, 2, 1, 2, 'kubernetes.io/os=linux', '40d', 'f', 'fluentd:v1', 'name=fluentd']);
+    assert.deepEqual(names(tds), [
+      'Name',
+      'Desired',
+      'Current',
+      'Ready',
+      'Up-to-date',
+      'Available',
+      'Node Selector',
+      'Age',
+      'Containers',
+      'Images',
+      'Selector',
+    ]);
+    assert.deepEqual(tds.rows[0].cells, [
+      'fluentd',
+      3,
+      3,
+      2,
+      1,
+      2,
+      'kubernetes.io/os=linux',
+      '40d',
+      'f',
+      'fluentd:v1',
+      'name=fluentd',
+    ]);
 
-    const sts = { metadata: { name: 'db', creationTimestamp: ago(90 * S) }, spec: { replicas: 3, template }, status: { readyReplicas: 1 } };
+    const sts = {
+      metadata: { name: 'db', creationTimestamp: ago(90 * S) },
+      spec: { replicas: 3, template },
+      status: { readyReplicas: 1 },
+    };
     const tsts = toTable('apps', 'statefulsets', [sts], {}, { now: NOW });
     assert.deepEqual(names(tsts), ['Name', 'Ready', 'Age', 'Containers', 'Images']);
     assert.deepEqual(tsts.rows[0].cells, ['db', '1/3', '90s', 'nginx,sidecar', 'nginx:1.25,busybox']);
@@ -395,23 +655,80 @@ describe('workloads', () => {
   it('prints jobs and cronjobs', () => {
     const job = {
       metadata: { name: 'pi', creationTimestamp: ago(10 * M) },
-      spec: { completions: 1, parallelism: 1, selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': 'abc' } }, template: { spec: { containers: [{ name: 'pi', image: 'perl' }] } } },
-      status: { succeeded: 1, startTime: ago(10 * M), completionTime: ago(8 * M + 45 * S), conditions: [{ type: 'Complete', status: 'True' }] },
+      spec: {
+        completions: 1,
+        parallelism: 1,
+        selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': 'abc' } },
+        template: { spec: { containers: [{ name: 'pi', image: 'perl' }] } },
+      },
+      status: {
+        succeeded: 1,
+        startTime: ago(10 * M),
+        completionTime: ago(8 * M + 45 * S),
+        conditions: [{ type: 'Complete', status: 'True' }],
+      },
     };
-    assert.deepEqual(cells('batch', 'jobs', job), ['pi', 'Complete', '1/1', '75s', '10m', 'pi', 'perl', 'batch.kubernetes.io/controller-uid=abc']);
-    const running = { ...job, spec: { ...job.spec, completions: undefined, parallelism: 3 }, status: { succeeded: 0, startTime: ago(4 * M) } };
+    assert.deepEqual(cells('batch', 'jobs', job), [
+      'pi',
+      'Complete',
+      '1/1',
+      '75s',
+      '10m',
+      'pi',
+      'perl',
+      'batch.kubernetes.io/controller-uid=abc',
+    ]);
+    const running = {
+      ...job,
+      spec: { ...job.spec, completions: undefined, parallelism: 3 },
+      status: { succeeded: 0, startTime: ago(4 * M) },
+    };
     assert.deepEqual(narrow('batch', 'jobs', running), ['pi', 'Running', '0/1 of 3', '4m', '10m']);
-    const failed = { ...job, status: { conditions: [{ type: 'Complete', status: 'False' }, { type: 'Failed', status: 'True' }] } };
+    const failed = {
+      ...job,
+      status: {
+        conditions: [
+          { type: 'Complete', status: 'False' },
+          { type: 'Failed', status: 'True' },
+        ],
+      },
+    };
     assert.deepEqual(narrow('batch', 'jobs', failed).slice(1, 4), ['Failed', '0/1', '']);
 
     const cj = {
       metadata: { name: 'backup', creationTimestamp: ago(3 * D) },
-      spec: { schedule: '*/5 * * * *', suspend: false, jobTemplate: { spec: { template: { spec: { containers: [{ name: 'b', image: 'backup:1' }] } } } } },
+      spec: {
+        schedule: '*/5 * * * *',
+        suspend: false,
+        jobTemplate: { spec: { template: { spec: { containers: [{ name: 'b', image: 'backup:1' }] } } } },
+      },
       status: { active: [{ name: 'backup-1' }], lastScheduleTime: ago(2 * M + 5 * S) },
     };
     const t = toTable('batch', 'cronjobs', [cj], {}, { now: NOW });
-    assert.deepEqual(names(t), ['Name', 'Schedule', 'Timezone', 'Suspend', 'Active', 'Last Schedule', 'Age', 'Containers', 'Images', 'Selector']);
-    assert.deepEqual(t.rows[0].cells, ['backup', '*/5 * * * *', '<none>', 'False', 1, '2m5s', '3d', 'b', 'backup:1', '<none>']);
+    assert.deepEqual(names(t), [
+      'Name',
+      'Schedule',
+      'Timezone',
+      'Suspend',
+      'Active',
+      'Last Schedule',
+      'Age',
+      'Containers',
+      'Images',
+      'Selector',
+    ]);
+    assert.deepEqual(t.rows[0].cells, [
+      'backup',
+      '*/5 * * * *',
+      '<none>',
+      'False',
+      1,
+      '2m5s',
+      '3d',
+      'b',
+      'backup:1',
+      '<none>',
+    ]);
   });
 
   it('prints horizontal pod autoscalers', () => {
@@ -427,11 +744,29 @@ describe('workloads', () => {
           { type: 'Pods', pods: { metric: { name: 'qps' }, target: { type: 'AverageValue', averageValue: '0.5' } } },
         ],
       },
-      status: { currentReplicas: 3, currentMetrics: [{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 41, averageValue: '205m' } } }] },
+      status: {
+        currentReplicas: 3,
+        currentMetrics: [
+          { type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 41, averageValue: '205m' } } },
+        ],
+      },
     };
-    assert.deepEqual(cells('autoscaling', 'horizontalpodautoscalers', hpa), ['web', 'Deployment/web', 'cpu: 41%/80%, memory: <unknown>/1Gi + 1 more...', '2', 10, 3, '60m']);
+    assert.deepEqual(cells('autoscaling', 'horizontalpodautoscalers', hpa), [
+      'web',
+      'Deployment/web',
+      'cpu: 41%/80%, memory: <unknown>/1Gi + 1 more...',
+      '2',
+      10,
+      3,
+      '60m',
+    ]);
     const fresh = { ...hpa, spec: { ...hpa.spec, minReplicas: undefined, metrics: [hpa.spec.metrics[2]] }, status: {} };
-    assert.deepEqual(cells('autoscaling', 'horizontalpodautoscalers', fresh).slice(2, 6), ['<unknown>/500m', '<unset>', 10, 0]);
+    assert.deepEqual(cells('autoscaling', 'horizontalpodautoscalers', fresh).slice(2, 6), [
+      '<unknown>/500m',
+      '<unset>',
+      10,
+      0,
+    ]);
   });
 });
 
@@ -451,8 +786,22 @@ describe('events', () => {
       type: 'Warning',
     };
     const t = toTable('', 'events', [ev], {}, { now: NOW });
-    assert.deepEqual(names(t), ['Last Seen', 'Type', 'Reason', 'Object', 'Subobject', 'Source', 'Message', 'First Seen', 'Count', 'Name']);
-    assert.deepEqual(t.columnDefinitions!.map((c) => c.priority), [0, 0, 0, 0, 1, 1, 0, 1, 1, 1]);
+    assert.deepEqual(names(t), [
+      'Last Seen',
+      'Type',
+      'Reason',
+      'Object',
+      'Subobject',
+      'Source',
+      'Message',
+      'First Seen',
+      'Count',
+      'Name',
+    ]);
+    assert.deepEqual(
+      t.columnDefinitions!.map((c) => c.priority),
+      [0, 0, 0, 0, 1, 1, 0, 1, 1, 1],
+    );
     assert.deepEqual(t.rows[0].cells, [
       '2m',
       'Warning',
@@ -495,18 +844,42 @@ describe('events', () => {
       'web.1',
     ]);
     const single = { ...ev, series: undefined, reportingInstance: '', regarding: { kind: 'Node' } };
-    assert.deepEqual(cells('events.k8s.io', 'events', single).slice(0, 9), ['5m', 'Warning', 'FailedScheduling', 'node', '', 'default-scheduler', '0/3 nodes are available.', '5m', 1]);
+    assert.deepEqual(cells('events.k8s.io', 'events', single).slice(0, 9), [
+      '5m',
+      'Warning',
+      'FailedScheduling',
+      'node',
+      '',
+      'default-scheduler',
+      '0/3 nodes are available.',
+      '5m',
+      1,
+    ]);
   });
 });
 
 describe('other core and cluster resources', () => {
   const meta = { name: 'x', creationTimestamp: ago(45 * S) };
   it('prints namespaces, configmaps, secrets, service accounts and leases', () => {
-    assert.deepEqual(cells('', 'namespaces', { metadata: meta, status: { phase: 'Terminating' } }), ['x', 'Terminating', '45s']);
-    assert.deepEqual(cells('', 'configmaps', { metadata: meta, data: { a: '1', b: '2' }, binaryData: { c: 'AA==' } }), ['x', 3, '45s']);
-    assert.deepEqual(cells('', 'secrets', { metadata: meta, type: 'kubernetes.io/tls', data: { 'tls.crt': 'x', 'tls.key': 'y' } }), ['x', 'kubernetes.io/tls', 2, '45s']);
+    assert.deepEqual(cells('', 'namespaces', { metadata: meta, status: { phase: 'Terminating' } }), [
+      'x',
+      'Terminating',
+      '45s',
+    ]);
+    assert.deepEqual(cells('', 'configmaps', { metadata: meta, data: { a: '1', b: '2' }, binaryData: { c: 'AA==' } }), [
+      'x',
+      3,
+      '45s',
+    ]);
+    assert.deepEqual(
+      cells('', 'secrets', { metadata: meta, type: 'kubernetes.io/tls', data: { 'tls.crt': 'x', 'tls.key': 'y' } }),
+      ['x', 'kubernetes.io/tls', 2, '45s'],
+    );
     assert.deepEqual(cells('', 'serviceaccounts', { metadata: meta }), ['x', 0, '45s']);
-    assert.deepEqual(cells('coordination.k8s.io', 'leases', { metadata: meta, spec: { holderIdentity: 'cp-1_4f2a' } }), ['x', 'cp-1_4f2a', '45s']);
+    assert.deepEqual(
+      cells('coordination.k8s.io', 'leases', { metadata: meta, spec: { holderIdentity: 'cp-1_4f2a' } }),
+      ['x', 'cp-1_4f2a', '45s'],
+    );
     assert.deepEqual(cells('coordination.k8s.io', 'leases', { metadata: meta, spec: {} }), ['x', '', '45s']);
   });
 
@@ -514,13 +887,28 @@ describe('other core and cluster resources', () => {
     const ep = {
       metadata: meta,
       subsets: [
-        { addresses: [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }], ports: [{ name: 'http', port: 8080 }, { name: 'metrics', port: 9090 }] },
+        {
+          addresses: [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }],
+          ports: [
+            { name: 'http', port: 8080 },
+            { name: 'metrics', port: 9090 },
+          ],
+        },
         { addresses: [{ ip: 'fd00::5' }], ports: [{ port: 8080 }] },
       ],
     };
     assert.deepEqual(cells('', 'endpoints', ep), ['x', '10.0.0.1:8080,10.0.0.2:8080,10.0.0.1:9090 + 2 more...', '45s']);
-    assert.equal(cells('', 'endpoints', { metadata: meta, subsets: [{ addresses: [{ ip: 'fd00::5' }], ports: [{ port: 80 }] }] })[1], '[fd00::5]:80');
-    assert.equal(cells('', 'endpoints', { metadata: meta, subsets: [{ addresses: [{ ip: '10.0.0.9' }] }] })[1], '10.0.0.9');
+    assert.equal(
+      cells('', 'endpoints', {
+        metadata: meta,
+        subsets: [{ addresses: [{ ip: 'fd00::5' }], ports: [{ port: 80 }] }],
+      })[1],
+      '[fd00::5]:80',
+    );
+    assert.equal(
+      cells('', 'endpoints', { metadata: meta, subsets: [{ addresses: [{ ip: '10.0.0.9' }] }] })[1],
+      '10.0.0.9',
+    );
     assert.equal(cells('', 'endpoints', { metadata: meta })[1], '<none>');
   });
 
@@ -529,10 +917,24 @@ describe('other core and cluster resources', () => {
       metadata: meta,
       addressType: 'IPv4',
       ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'named' }, {}],
-      endpoints: [{ addresses: ['10.0.0.1'] }, { addresses: ['10.0.0.2'] }, { addresses: ['10.0.0.3'] }, { addresses: ['10.0.0.4'] }],
+      endpoints: [
+        { addresses: ['10.0.0.1'] },
+        { addresses: ['10.0.0.2'] },
+        { addresses: ['10.0.0.3'] },
+        { addresses: ['10.0.0.4'] },
+      ],
     };
-    assert.deepEqual(cells('discovery.k8s.io', 'endpointslices', s), ['x', 'IPv4', '80,named,*', '10.0.0.1,10.0.0.2,10.0.0.3 + 1 more...', '45s']);
-    assert.deepEqual(cells('discovery.k8s.io', 'endpointslices', { metadata: meta, addressType: 'IPv4' }).slice(2, 4), ['<unset>', '<unset>']);
+    assert.deepEqual(cells('discovery.k8s.io', 'endpointslices', s), [
+      'x',
+      'IPv4',
+      '80,named,*',
+      '10.0.0.1,10.0.0.2,10.0.0.3 + 1 more...',
+      '45s',
+    ]);
+    assert.deepEqual(cells('discovery.k8s.io', 'endpointslices', { metadata: meta, addressType: 'IPv4' }).slice(2, 4), [
+      '<unset>',
+      '<unset>',
+    ]);
   });
 });
 
@@ -540,8 +942,19 @@ describe('label selectors', () => {
   it('renders selectors as kubectl does', () => {
     assert.equal(formatLabelSelector(undefined), '<none>');
     assert.equal(formatLabelSelector({}), '<none>');
-    assert.equal(formatLabelSelector({ matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['prod', 'dev'] }, { key: 'app', operator: 'Exists' }] }), 'app,env notin (dev,prod)');
-    assert.equal(formatLabelSelector({ matchExpressions: [{ key: 'env', operator: 'Sometimes', values: [] }] }), '<error>');
+    assert.equal(
+      formatLabelSelector({
+        matchExpressions: [
+          { key: 'env', operator: 'NotIn', values: ['prod', 'dev'] },
+          { key: 'app', operator: 'Exists' },
+        ],
+      }),
+      'app,env notin (dev,prod)',
+    );
+    assert.equal(
+      formatLabelSelector({ matchExpressions: [{ key: 'env', operator: 'Sometimes', values: [] }] }),
+      '<error>',
+    );
     assert.equal(selectorString({ matchExpressions: [{ key: 'env', operator: 'In', values: [] }] }), undefined);
   });
 });
@@ -550,7 +963,14 @@ describe('table shape', () => {
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'p', namespace: 'ns', uid: 'u', resourceVersion: '7', creationTimestamp: ago(M), labels: { a: 'b' } },
+    metadata: {
+      name: 'p',
+      namespace: 'ns',
+      uid: 'u',
+      resourceVersion: '7',
+      creationTimestamp: ago(M),
+      labels: { a: 'b' },
+    },
     spec: { containers: [{ name: 'c' }] },
     status: { phase: 'Pending' },
   };
@@ -560,7 +980,11 @@ describe('table shape', () => {
     assert.equal(t.kind, 'Table');
     assert.equal(t.apiVersion, 'meta.k8s.io/v1');
     assert.deepEqual(t.metadata, { resourceVersion: '99', remainingItemCount: 0 });
-    assert.deepEqual(t.rows[0].object, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: pod.metadata });
+    assert.deepEqual(t.rows[0].object, {
+      kind: 'PartialObjectMetadata',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: pod.metadata,
+    });
     assert.equal(toTable('', 'pods', [pod], {}, { includeObject: 'Object' }).rows[0].object, pod);
     const none = toTable('', 'pods', [pod], {}, { includeObject: 'None' }).rows[0];
     assert.equal(none.object, null);
@@ -575,21 +999,38 @@ describe('table shape', () => {
 
   it('serializes column definitions with every field', () => {
     const json = JSON.parse(JSON.stringify(toTable('', 'configmaps', [], {})));
-    assert.deepEqual(json.columnDefinitions[1], { name: 'Data', type: 'string', format: '', description: json.columnDefinitions[1].description, priority: 0 });
+    assert.deepEqual(json.columnDefinitions[1], {
+      name: 'Data',
+      type: 'string',
+      format: '',
+      description: json.columnDefinitions[1].description,
+      priority: 0,
+    });
     assert.ok(json.columnDefinitions.every((c: any) => typeof c.description === 'string' && c.description.length > 0));
     assert.deepEqual(json.rows, []);
   });
 
   it('uses the default table for resources without a printer', () => {
-    const t = toTable('example.com', 'widgets', [{ metadata: { name: 'w', creationTimestamp: '2024-05-01T10:00:00Z' } }, { metadata: { name: 'v' } }], {});
-    assert.deepEqual(t.columnDefinitions!.map((c) => [c.name, c.type, c.format]), [
-      ['Name', 'string', 'name'],
-      ['Created At', 'date', ''],
-    ]);
-    assert.deepEqual(t.rows.map((r) => r.cells), [
-      ['w', '2024-05-01T10:00:00Z'],
-      ['v', '0001-01-01T00:00:00Z'],
-    ]);
+    const t = toTable(
+      'example.com',
+      'widgets',
+      [{ metadata: { name: 'w', creationTimestamp: '2024-05-01T10:00:00Z' } }, { metadata: { name: 'v' } }],
+      {},
+    );
+    assert.deepEqual(
+      t.columnDefinitions!.map((c) => [c.name, c.type, c.format]),
+      [
+        ['Name', 'string', 'name'],
+        ['Created At', 'date', ''],
+      ],
+    );
+    assert.deepEqual(
+      t.rows.map((r) => r.cells),
+      [
+        ['w', '2024-05-01T10:00:00Z'],
+        ['v', '0001-01-01T00:00:00Z'],
+      ],
+    );
   });
 
   it('sends column definitions only in the first watch event', () => {
@@ -606,7 +1047,10 @@ describe('table shape', () => {
       for (const obj of [{}, { metadata: { name: 'n' } }, { metadata: { name: 'n' }, spec: {}, status: {} }]) {
         const row = printer.row(obj, { now: T });
         assert.equal(row.cells.length, printer.columns.length, key);
-        assert.ok(row.cells.every((c) => typeof c === 'string' || typeof c === 'number'), key);
+        assert.ok(
+          row.cells.every((c) => typeof c === 'string' || typeof c === 'number'),
+          key,
+        );
       }
     }
   });

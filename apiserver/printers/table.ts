@@ -43,11 +43,17 @@ export function column(
   return { name, type, format: opts.format ?? '', description, priority: opts.priority ?? 0 };
 }
 
-export const NAME_COLUMN = column('Name', 'string', 'The name of the object, unique within its namespace and kind.', { format: 'name' });
+export const NAME_COLUMN = column('Name', 'string', 'The name of the object, unique within its namespace and kind.', {
+  format: 'name',
+});
 export const AGE_COLUMN = column('Age', 'string', 'Time since the object was created.');
-export const CONTAINERS_COLUMN = column('Containers', 'string', 'Container names of the pod template.', { priority: 1 });
+export const CONTAINERS_COLUMN = column('Containers', 'string', 'Container names of the pod template.', {
+  priority: 1,
+});
 export const IMAGES_COLUMN = column('Images', 'string', 'Container images of the pod template.', { priority: 1 });
-export const SELECTOR_COLUMN = column('Selector', 'string', 'Label selector of the pods this object manages.', { priority: 1 });
+export const SELECTOR_COLUMN = column('Selector', 'string', 'Label selector of the pods this object manages.', {
+  priority: 1,
+});
 
 /** an array field of a plain JSON object, [] when absent or not an array */
 export function arr(v: unknown): any[] {

@@ -4,7 +4,14 @@
  * omitempty/omitzero rules, zero values for absent non-pointer fields, and the special JSON forms of
  * timestamps, quantities, int-or-string values and raw extensions.
  */
-import { isSpecial, messageDescriptor, messageForKind, type CompiledMessage, type FieldDescriptor, type TypeName } from './descriptors.ts';
+import {
+  isSpecial,
+  messageDescriptor,
+  messageForKind,
+  type CompiledMessage,
+  type FieldDescriptor,
+  type TypeName,
+} from './descriptors.ts';
 import { ProtobufDecodeError } from './errors.ts';
 import { decodeSpecial, zeroSpecial, type SpecialValue } from './special-types.ts';
 import { WIRE_BYTES, WIRE_FIXED32, WIRE_FIXED64, WIRE_VARINT, WireReader } from './wire-reader.ts';
@@ -55,12 +62,18 @@ function decodeEnvelope(body: Buffer, depth: number): DecodedKubernetesObject {
     throw new ProtobufDecodeError('protobuf envelope has no apiVersion or kind; set both in its type metadata');
   }
   if (env.contentEncoding) {
-    throw new ProtobufDecodeError(`protobuf envelope content encoding "${env.contentEncoding}" is not supported; send it unencoded`, 415);
+    throw new ProtobufDecodeError(
+      `protobuf envelope content encoding "${env.contentEncoding}" is not supported; send it unencoded`,
+      415,
+    );
   }
   const where = `${env.kind} (${env.apiVersion})`;
   if (env.contentType && !isKubernetesProtobuf(env.contentType)) {
     if (!/^application\/json\b/i.test(env.contentType)) {
-      throw new ProtobufDecodeError(`protobuf envelope of ${where} holds content type "${env.contentType}"; only protobuf or JSON can be decoded`, 415);
+      throw new ProtobufDecodeError(
+        `protobuf envelope of ${where} holds content type "${env.contentType}"; only protobuf or JSON can be decoded`,
+        415,
+      );
     }
     let parsed: unknown;
     try {
@@ -71,7 +84,11 @@ function decodeEnvelope(body: Buffer, depth: number): DecodedKubernetesObject {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new ProtobufDecodeError(`protobuf envelope of ${where} holds JSON that is not an object`);
     }
-    return { apiVersion: env.apiVersion, kind: env.kind, object: { apiVersion: env.apiVersion, kind: env.kind, ...parsed } };
+    return {
+      apiVersion: env.apiVersion,
+      kind: env.kind,
+      object: { apiVersion: env.apiVersion, kind: env.kind, ...parsed },
+    };
   }
   const name = messageForKind(env.apiVersion, env.kind);
   const msg = name === undefined ? undefined : messageDescriptor(name);
@@ -115,7 +132,8 @@ function readEnvelope(body: Buffer): Envelope {
       else env.contentType = payload.toString('utf8');
     }
   } catch (err) {
-    if (err instanceof ProtobufDecodeError) throw new ProtobufDecodeError(`malformed protobuf envelope: ${err.message}`);
+    if (err instanceof ProtobufDecodeError)
+      throw new ProtobufDecodeError(`malformed protobuf envelope: ${err.message}`);
     throw err;
   }
   return env;
@@ -134,7 +152,17 @@ class GoStruct {
 }
 
 /** a Go value: nil pointers, slices and maps are null */
-type GoValue = undefined | null | string | number | boolean | Buffer | GoStruct | SpecialValue | GoValue[] | Map<string | number | boolean, GoValue>;
+type GoValue =
+  | undefined
+  | null
+  | string
+  | number
+  | boolean
+  | Buffer
+  | GoStruct
+  | SpecialValue
+  | GoValue[]
+  | Map<string | number | boolean, GoValue>;
 
 const WIRE_NAMES = ['varint', 'fixed64', 'length-delimited', 'group start', 'group end', 'fixed32'];
 
@@ -182,11 +210,20 @@ function readStruct(msg: CompiledMessage, payload: Buffer, path: string, ctx: De
 }
 
 function located(err: unknown, path: string): unknown {
-  if (err instanceof ProtobufDecodeError && !err.message.startsWith(path)) return new ProtobufDecodeError(`${path}: ${err.message}`);
+  if (err instanceof ProtobufDecodeError && !err.message.startsWith(path))
+    return new ProtobufDecodeError(`${path}: ${err.message}`);
   return err;
 }
 
-function readField(field: FieldDescriptor, wt: number, r: WireReader, values: GoValue[], index: number, path: string, ctx: DecodeContext): void {
+function readField(
+  field: FieldDescriptor,
+  wt: number,
+  r: WireReader,
+  values: GoValue[],
+  index: number,
+  path: string,
+  ctx: DecodeContext,
+): void {
   try {
     if (field.map) {
       expectWire(wt, WIRE_BYTES, field);
@@ -255,7 +292,8 @@ function readValue(type: TypeName, wt: number, r: WireReader, path: string, ctx:
 
 function requireMessage(name: string): CompiledMessage {
   const msg = messageDescriptor(name);
-  if (!msg) throw new Error(`protobuf descriptors reference ${name} but do not describe it; regenerate descriptors.json`);
+  if (!msg)
+    throw new Error(`protobuf descriptors reference ${name} but do not describe it; regenerate descriptors.json`);
   return msg;
 }
 
@@ -332,7 +370,8 @@ function isZero(v: GoValue): boolean {
   if (typeof v === 'number') return v === 0;
   if (typeof v === 'boolean') return !v;
   if (Buffer.isBuffer(v) || Array.isArray(v) || v instanceof Map) return false;
-  if (v instanceof GoStruct) return v.values.every((x, i) => isZero(x === undefined ? zeroOfField(v.msg.fields[i]!) : x));
+  if (v instanceof GoStruct)
+    return v.values.every((x, i) => isZero(x === undefined ? zeroOfField(v.msg.fields[i]!) : x));
   return v.zero;
 }
 

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 
 export type ScalarType = 'string' | 'bool' | 'int32' | 'int64' | 'uint32' | 'uint64' | 'float64' | 'bytes';
-export type SpecialType = '@Time' | '@MicroTime' | '@Duration' | '@Quantity' | '@IntOrString' | '@RawExtension' | '@FieldsV1';
+export type SpecialType =
+  '@Time' | '@MicroTime' | '@Duration' | '@Quantity' | '@IntOrString' | '@RawExtension' | '@FieldsV1';
 /** a scalar, a special type, or a message name such as "core/v1.PodSpec" */
 export type TypeName = ScalarType | SpecialType | string;
 

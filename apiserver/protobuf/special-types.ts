@@ -86,7 +86,11 @@ export function decodeSpecial(type: SpecialType, payload: Buffer, path: string, 
   }
 }
 
-function eachField(payload: Buffer, path: string, onField: (r: WireReader, num: number, wireType: number) => void): void {
+function eachField(
+  payload: Buffer,
+  path: string,
+  onField: (r: WireReader, num: number, wireType: number) => void,
+): void {
   const r = new WireReader(payload);
   try {
     while (!r.done) {

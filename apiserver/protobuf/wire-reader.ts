@@ -148,7 +148,9 @@ export class WireReader {
 
   private need(n: number): void {
     if (this.pos + n > this.end) {
-      throw new ProtobufDecodeError(`truncated input: ${n} bytes needed at byte ${this.pos}, only ${this.end - this.pos} left`);
+      throw new ProtobufDecodeError(
+        `truncated input: ${n} bytes needed at byte ${this.pos}, only ${this.end - this.pos} left`,
+      );
     }
   }
 }

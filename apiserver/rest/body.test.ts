@@ -1,18 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_BODY_BYTES, MAX_NESTING_DEPTH, nestingDeeperThan, parseJson, parseJsonText, parseYaml, withinExpandedSize } from './body.ts';
+import {
+  MAX_BODY_BYTES,
+  MAX_NESTING_DEPTH,
+  nestingDeeperThan,
+  parseJson,
+  parseJsonText,
+  parseYaml,
+  withinExpandedSize,
+} from './body.ts';
 import { ApiError } from './status.ts';
 
 /** a YAML document whose `data` is nine lists of nine, `levels` deep, of one alias each: 9^(levels+1) strings */
 function laughs(levels: number): string {
   let y = 'kind: ControllerRevision\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
-  for (let i = 1; i <= levels; i++) y += `x${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+  for (let i = 1; i <= levels; i++)
+    y += `x${i}: &a${i} [${Array(9)
+      .fill(`*a${i - 1}`)
+      .join(', ')}]\n`;
   return `${y}data: *a${levels}\n`;
 }
 
 describe('request bodies in YAML', () => {
   it('takes documents with a few aliases, as any YAML', () => {
-    const doc = parseYaml(Buffer.from('kind: Pod\nmetadata: {name: p, labels: &l {app: web}}\nspec: {nodeSelector: *l}\n'));
+    const doc = parseYaml(
+      Buffer.from('kind: Pod\nmetadata: {name: p, labels: &l {app: web}}\nspec: {nodeSelector: *l}\n'),
+    );
     assert.deepEqual(doc.spec.nodeSelector, { app: 'web' });
     assert.equal(parseYaml(Buffer.from(laughs(2))).data.length, 9);
   });
@@ -23,7 +36,10 @@ describe('request bodies in YAML', () => {
       assert.ok(text.length < 1000);
       assert.throws(
         () => parseYaml(Buffer.from(text)),
-        (e: unknown) => e instanceof ApiError && e.code === 400 && e.message === 'the body of the request was not valid YAML: yaml: document contains excessive aliasing',
+        (e: unknown) =>
+          e instanceof ApiError &&
+          e.code === 400 &&
+          e.message === 'the body of the request was not valid YAML: yaml: document contains excessive aliasing',
       );
     }
   });
@@ -56,17 +72,27 @@ describe('nesting depth', () => {
 
   it('refuses JSON bodies and YAML nested deeper than the limit with a 400, takes them at the limit', () => {
     assert.equal(parseJsonText(nested(MAX_NESTING_DEPTH)).a.a.a !== undefined, true);
-    assert.throws(() => parseJsonText(nested(MAX_NESTING_DEPTH + 1)), /exceeded max depth: arrays and objects nest more than 1000 deep/);
+    assert.throws(
+      () => parseJsonText(nested(MAX_NESTING_DEPTH + 1)),
+      /exceeded max depth: arrays and objects nest more than 1000 deep/,
+    );
     assert.throws(() => parseJsonText('['.repeat(200_000) + ']'.repeat(200_000)), /exceeded max depth/);
     assert.throws(
       () => parseJson(Buffer.from(nested(50_000))),
-      (e: unknown) => e instanceof ApiError && e.code === 400 && /^the body of the request was not valid JSON: exceeded max depth/.test(e.message),
+      (e: unknown) =>
+        e instanceof ApiError &&
+        e.code === 400 &&
+        /^the body of the request was not valid JSON: exceeded max depth/.test(e.message),
     );
     // YAML (flow style, as JSON is YAML)
     assert.equal(typeof parseYaml(Buffer.from(nested(MAX_NESTING_DEPTH))).a, 'object');
     assert.throws(
       () => parseYaml(Buffer.from(nested(MAX_NESTING_DEPTH + 1))),
-      (e: unknown) => e instanceof ApiError && e.code === 400 && e.message === 'the body of the request was not valid YAML: exceeded max depth: arrays and objects nest more than 1000 deep',
+      (e: unknown) =>
+        e instanceof ApiError &&
+        e.code === 400 &&
+        e.message ===
+          'the body of the request was not valid YAML: exceeded max depth: arrays and objects nest more than 1000 deep',
     );
   });
 

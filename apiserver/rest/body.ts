@@ -76,7 +76,9 @@ export function parseJson(buf: Buffer, kind?: string): any {
     if (syntax === undefined) throw badRequest(`the body of the request was not valid JSON: ${(e as Error).message}`);
   }
   const why = `couldn't get version/kind; json parse error: ${syntax}`;
-  throw badRequest(kind ? `the object provided is unrecognized (must be of type ${kind}): ${why} (${summarizeBody(buf)})` : why);
+  throw badRequest(
+    kind ? `the object provided is unrecognized (must be of type ${kind}): ${why} (${summarizeBody(buf)})` : why,
+  );
 }
 
 /**
@@ -126,7 +128,11 @@ function moreOpeningBrackets(text: string, limit: number): boolean {
  */
 export function parseJsonText(text: string): any {
   const v = JSON.parse(text);
-  if (text.length > 2 * MAX_NESTING_DEPTH && moreOpeningBrackets(text, MAX_NESTING_DEPTH) && nestingDeeperThan(v, MAX_NESTING_DEPTH)) {
+  if (
+    text.length > 2 * MAX_NESTING_DEPTH &&
+    moreOpeningBrackets(text, MAX_NESTING_DEPTH) &&
+    nestingDeeperThan(v, MAX_NESTING_DEPTH)
+  ) {
     throw new Error(depthExceededMessage());
   }
   return v;

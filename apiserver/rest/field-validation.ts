@@ -9,14 +9,26 @@ import type { Schema } from '../openapi/model.ts';
 
 export type SchemaResolver = (name: string) => Schema | undefined;
 
-export function unknownFields(obj: unknown, typeName: string, resolve: SchemaResolver, opts: { limit?: number; prune?: boolean } = {}): string[] {
+export function unknownFields(
+  obj: unknown,
+  typeName: string,
+  resolve: SchemaResolver,
+  opts: { limit?: number; prune?: boolean } = {},
+): string[] {
   const out: string[] = [];
   const limit = opts.limit ?? 100;
   const report = (p: string) => {
     if (out.length < limit) out.push(`unknown field "${p}"`);
   };
   const walk = (value: unknown, schema: Schema | undefined, path: string, depth: number): void => {
-    if ((!opts.prune && out.length >= limit) || depth > 64 || schema === undefined || value === null || value === undefined) return;
+    if (
+      (!opts.prune && out.length >= limit) ||
+      depth > 64 ||
+      schema === undefined ||
+      value === null ||
+      value === undefined
+    )
+      return;
     while (schema.ref) {
       const next = resolve(schema.ref);
       if (!next) return;
@@ -43,7 +55,8 @@ export function unknownFields(obj: unknown, typeName: string, resolve: SchemaRes
       return;
     }
     if (schema.additionalProperties) {
-      for (const [k, v] of Object.entries(rec)) walk(v, schema.additionalProperties, path ? `${path}.${k}` : k, depth + 1);
+      for (const [k, v] of Object.entries(rec))
+        walk(v, schema.additionalProperties, path ? `${path}.${k}` : k, depth + 1);
     }
   };
   walk(obj, { ref: typeName }, '', 0);

@@ -44,7 +44,10 @@ describe("Go's JSON syntax errors", () => {
   it('summarizes a body as Kubernetes does in decoding errors', () => {
     assert.equal(summarizeBody(Buffer.from('')), '<empty>');
     assert.equal(summarizeBody(Buffer.from('{not json')), '{not json');
-    assert.equal(summarizeBody(Buffer.from('{"apiVersion":"v1","kind":"ConfigMap"}')), '{"apiVersion":"v1","kind":"Con ...');
+    assert.equal(
+      summarizeBody(Buffer.from('{"apiVersion":"v1","kind":"ConfigMap"}')),
+      '{"apiVersion":"v1","kind":"Con ...',
+    );
     assert.equal(summarizeBody(Buffer.from('xy')), '7879');
   });
 });

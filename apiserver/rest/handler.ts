@@ -14,8 +14,23 @@ import { apiVersionOf, type Resource } from './resource.ts';
 import type { RestStore, DeleteOptions } from './store.ts';
 import type { WatchServer, WatchSink } from './watch.ts';
 import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
-import { negotiate, parseResourcePath, pathSegmentNameErrors, requestPath, type Representation, type ResourcePath } from './request.ts';
-import { ApiError, badRequest, conflict, invalidObject, methodNotSupported, notAcceptable, internalError } from './status.ts';
+import {
+  negotiate,
+  parseResourcePath,
+  pathSegmentNameErrors,
+  requestPath,
+  type Representation,
+  type ResourcePath,
+} from './request.ts';
+import {
+  ApiError,
+  badRequest,
+  conflict,
+  invalidObject,
+  methodNotSupported,
+  notAcceptable,
+  internalError,
+} from './status.ts';
 import type { Review } from '../auth/reviews.ts';
 import type { UserInfo } from '../auth/user.ts';
 import type { FieldError } from '../api/field-error.ts';
@@ -35,7 +50,12 @@ export interface Patcher {
 }
 
 /** Table rendering, supplied by apiserver/printers */
-export type TableRenderer = (r: Resource, objects: any[], listMeta: Record<string, unknown>, includeObject: string) => any;
+export type TableRenderer = (
+  r: Resource,
+  objects: any[],
+  listMeta: Record<string, unknown>,
+  includeObject: string,
+) => any;
 
 /** reports the fields of obj its type does not declare ('unknown field "spec.x"') and removes them from obj */
 export type FieldValidator = (r: Resource, obj: any) => string[];
@@ -61,7 +81,11 @@ export interface TypeOf {
 }
 
 const SCALE_TYPE: TypeOf = { kind: 'Scale', version: 'v1', definition: 'io.k8s.api.autoscaling.v1.Scale' };
-const DELETE_OPTIONS_TYPE: TypeOf = { kind: 'DeleteOptions', version: 'v1', definition: 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions' };
+const DELETE_OPTIONS_TYPE: TypeOf = {
+  kind: 'DeleteOptions',
+  version: 'v1',
+  definition: 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions',
+};
 
 export interface HandlerDeps {
   store: RestStore;
@@ -83,7 +107,8 @@ function nonNegativeInteger(q: URLSearchParams, name: string): number | undefine
   const text = q.get(name);
   if (text === null || text === '') return undefined;
   const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) throw badRequest(`${name}: Invalid value: "${text}": must be a non-negative integer`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n))
+    throw badRequest(`${name}: Invalid value: "${text}": must be a non-negative integer`);
   return n;
 }
 
@@ -110,7 +135,15 @@ function legacyWatch(ctx: RequestContext, path: string): ResourcePath | undefine
 
 /** the options kind a request's verb takes: its option problems are a 422 on it, as Kubernetes validates them */
 function optionsKind(method: string | undefined): string {
-  return method === 'POST' ? 'CreateOptions' : method === 'PUT' ? 'UpdateOptions' : method === 'PATCH' ? 'PatchOptions' : method === 'DELETE' ? 'DeleteOptions' : 'ListOptions';
+  return method === 'POST'
+    ? 'CreateOptions'
+    : method === 'PUT'
+      ? 'UpdateOptions'
+      : method === 'PATCH'
+        ? 'PatchOptions'
+        : method === 'DELETE'
+          ? 'DeleteOptions'
+          : 'ListOptions';
 }
 
 function invalidOptions(ctx: RequestContext, errs: FieldError[]): ApiError {
@@ -158,9 +191,16 @@ export class ResourceHandler {
   resourceFor(p: ResourcePath): Resource {
     const info = lookupResource(p.group, p.version, p.resource);
     const r = info && this.d.resources.get(`${info.group}/${info.version}/${info.resource}`);
-    if (!r) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { group: p.group || undefined, kind: p.resource });
+    if (!r)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
+        group: p.group || undefined,
+        kind: p.resource,
+      });
     if (p.subresource && !r.info.subresources.includes(p.subresource)) {
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { group: p.group || undefined, kind: p.resource });
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
+        group: p.group || undefined,
+        kind: p.resource,
+      });
     }
     if (p.namespace !== undefined && !r.info.namespaced) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: p.resource });
@@ -207,7 +247,8 @@ export class ResourceHandler {
     const method = ctx.req.method ?? 'GET';
     const q = ctx.url.searchParams;
     const rep = negotiate(ctx.req.headers.accept, q.get('includeObject') ?? undefined);
-    if (!rep) throw notAcceptable(['application/json', 'application/yaml', 'application/json;as=Table;v=v1;g=meta.k8s.io']);
+    if (!rep)
+      throw notAcceptable(['application/json', 'application/yaml', 'application/json;as=Table;v=v1;g=meta.k8s.io']);
     const ns = r.info.namespaced ? p.namespace : undefined;
     if (r.info.namespaced && p.name !== undefined && ns === undefined) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: p.resource });
@@ -218,7 +259,8 @@ export class ResourceHandler {
 
     const review = this.d.reviews?.get(`${r.info.group}/${r.info.resource}`);
     if (review) {
-      if (p.name !== undefined || method !== 'POST') throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
+      if (p.name !== undefined || method !== 'POST')
+        throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
       ctx.verb = 'POST';
       await this.review(ctx, r, review, ns);
       return true;
@@ -262,13 +304,20 @@ export class ResourceHandler {
     if (sub === 'token' && r.info.group === '' && r.info.resource === 'serviceaccounts') {
       if (method !== 'POST') throw methodNotSupported('', 'serviceaccounts/token', method.toLowerCase());
       ctx.verb = 'POST';
-      if (!this.d.tokenRequest) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: 'serviceaccounts' });
+      if (!this.d.tokenRequest)
+        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
+          kind: 'serviceaccounts',
+        });
       const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'TokenRequest');
       sendJson(ctx.res, 201, await this.d.tokenRequest(ns ?? '', name, body), rep);
       return true;
     }
     if (sub && sub !== 'status' && sub !== 'finalize') {
-      throw new ApiError(503, 'ServiceUnavailable', `${r.info.resource}/${sub} is served by the node agent, which is not reachable for ${r.info.resource} "${name}"`);
+      throw new ApiError(
+        503,
+        'ServiceUnavailable',
+        `${r.info.resource}/${sub} is served by the node agent, which is not reachable for ${r.info.resource} "${name}"`,
+      );
     }
     const subresource = sub === 'finalize' ? 'finalize' : sub;
     switch (method) {
@@ -294,7 +343,13 @@ export class ResourceHandler {
   }
 
   private render(r: Resource, obj: any, rep: Representation): any {
-    if (rep.as === 'Table') return this.d.table(r, [obj], { resourceVersion: obj.metadata?.resourceVersion }, rep.includeObject ?? 'Metadata');
+    if (rep.as === 'Table')
+      return this.d.table(
+        r,
+        [obj],
+        { resourceVersion: obj.metadata?.resourceVersion },
+        rep.includeObject ?? 'Metadata',
+      );
     if (rep.as === 'PartialObjectMetadata') return partial(obj);
     return obj;
   }
@@ -336,11 +391,31 @@ export class ResourceHandler {
       return;
     }
     if (rep.as === 'PartialObjectMetadataList' || rep.as === 'PartialObjectMetadata') {
-      sendJson(ctx.res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: result.items.map(partial) }, rep);
+      sendJson(
+        ctx.res,
+        200,
+        {
+          kind: 'PartialObjectMetadataList',
+          apiVersion: 'meta.k8s.io/v1',
+          metadata: meta,
+          items: result.items.map(partial),
+        },
+        rep,
+      );
       return;
     }
     if (rep.yaml) {
-      sendJson(ctx.res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: meta, items: result.items.map((o) => withType(r, o)) }, rep);
+      sendJson(
+        ctx.res,
+        200,
+        {
+          apiVersion: apiVersionOf(r.info),
+          kind: r.info.listKind,
+          metadata: meta,
+          items: result.items.map((o) => withType(r, o)),
+        },
+        rep,
+      );
       return;
     }
     // items from the cache go out as the JSON it keeps (objects stored with their type meta need no re-encoding),
@@ -354,7 +429,11 @@ export class ResourceHandler {
     let size = Buffer.byteLength(head) + Math.max(0, entries.length - 1) + 2;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      const item = r.view ? JSON.stringify(result.items[i]) : e.jsonStartsWith(typed) ? e : JSON.stringify(withType(r, e.obj));
+      const item = r.view
+        ? JSON.stringify(result.items[i])
+        : e.jsonStartsWith(typed)
+          ? e
+          : JSON.stringify(withType(r, e.obj));
       items[i] = item;
       size += typeof item === 'string' ? Buffer.byteLength(item) : item.jsonBytes();
     }
@@ -381,7 +460,12 @@ export class ResourceHandler {
       rep.as === 'Table'
         ? (type: string, obj: any) => {
             // column definitions travel with the first event only, as Kubernetes sends them
-            const table = this.d.table(r, [obj], { resourceVersion: obj.metadata?.resourceVersion }, rep.includeObject ?? 'Metadata');
+            const table = this.d.table(
+              r,
+              [obj],
+              { resourceVersion: obj.metadata?.resourceVersion },
+              rep.includeObject ?? 'Metadata',
+            );
             if (!first) table.columnDefinitions = null;
             first = false;
             return `{"type":"${type}","object":${JSON.stringify(table)}}\n`;
@@ -465,7 +549,12 @@ export class ResourceHandler {
   }
 
   /** a watch over WebSocket: one text message per event */
-  async handleUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer, url: URL): Promise<boolean> {
+  async handleUpgrade(
+    req: IncomingMessage,
+    socket: import('node:stream').Duplex,
+    head: Buffer,
+    url: URL,
+  ): Promise<boolean> {
     const p = parseResourcePath(requestPath(req.url));
     if (!p || !p.resource || p.name !== undefined || !boolParam(url.searchParams.get('watch'))) return false;
     const r = this.resourceFor(p);
@@ -546,7 +635,13 @@ export class ResourceHandler {
     sendJson(ctx.res, 201, res.object);
   }
 
-  private async create(ctx: RequestContext, r: Resource, ns: string, rep: Representation, dryRun: boolean): Promise<void> {
+  private async create(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string,
+    rep: Representation,
+    dryRun: boolean,
+  ): Promise<void> {
     const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
     this.d.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
@@ -557,7 +652,15 @@ export class ResourceHandler {
     this.sendObject(ctx, 201, r, obj, rep);
   }
 
-  private async update(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation, dryRun: boolean, sub?: string): Promise<void> {
+  private async update(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string,
+    name: string,
+    rep: Representation,
+    dryRun: boolean,
+    sub?: string,
+  ): Promise<void> {
     const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
     this.d.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
@@ -574,7 +677,12 @@ export class ResourceHandler {
         // a uid in the object is a precondition, as Kubernetes takes it from an update's body
         const uid = body.metadata?.uid;
         if (cur && uid && uid !== cur.metadata?.uid) {
-          throw conflict(r.info.group, r.info.resource, name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${cur.metadata?.uid}`);
+          throw conflict(
+            r.info.group,
+            r.info.resource,
+            name,
+            `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${cur.metadata?.uid}`,
+          );
         }
         const desired = structuredClone(body);
         if (sub === 'finalize') {
@@ -584,7 +692,8 @@ export class ResourceHandler {
           if (desired.metadata?.resourceVersion) next.metadata.resourceVersion = desired.metadata.resourceVersion;
           return next;
         }
-        if (cur && desired.metadata && desired.metadata.managedFields === undefined) desired.metadata.managedFields = cur.metadata?.managedFields;
+        if (cur && desired.metadata && desired.metadata.managedFields === undefined)
+          desired.metadata.managedFields = cur.metadata?.managedFields;
         this.d.patcher.trackUpdate(r, cur, desired, manager, subresource);
         return desired;
       },
@@ -593,16 +702,29 @@ export class ResourceHandler {
     this.sendObject(ctx, created ? 201 : 200, r, obj, rep);
   }
 
-  private async patch(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation, dryRun: boolean, sub?: string): Promise<void> {
+  private async patch(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string,
+    name: string,
+    rep: Representation,
+    dryRun: boolean,
+    sub?: string,
+  ): Promise<void> {
     const type = mediaType(ctx.req);
     if (!this.d.patcher.patchTypes.includes(type)) {
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${this.d.patcher.patchTypes.join(', ')}`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${this.d.patcher.patchTypes.join(', ')}`,
+      );
     }
     const body = await readBody(ctx.req);
     const q = ctx.url.searchParams;
     const isApply = type === 'application/apply-patch+yaml';
     const force = boolParam(q.get('force'));
-    if (q.get('force') !== null && !isApply) throw invalidOptions(ctx, [forbiddenField('force', 'may not be specified for non-apply patch')]);
+    if (q.get('force') !== null && !isApply)
+      throw invalidOptions(ctx, [forbiddenField('force', 'may not be specified for non-apply patch')]);
     let manager: string;
     if (isApply) {
       const fm = q.get('fieldManager');
@@ -653,8 +775,10 @@ export class ResourceHandler {
     if (pp !== undefined && pp !== null) {
       // Kubernetes' ValidateDeleteOptions
       const errs: FieldError[] = [];
-      if (orphan !== undefined && orphan !== null) errs.push(invalid('propagationPolicy', pp, 'orphanDependents and deletionPropagation cannot be both set'));
-      if (!['Orphan', 'Background', 'Foreground'].includes(pp)) errs.push(notSupported('propagationPolicy', pp, ['Foreground', 'Background', 'Orphan', 'nil']));
+      if (orphan !== undefined && orphan !== null)
+        errs.push(invalid('propagationPolicy', pp, 'orphanDependents and deletionPropagation cannot be both set'));
+      if (!['Orphan', 'Background', 'Foreground'].includes(pp))
+        errs.push(notSupported('propagationPolicy', pp, ['Foreground', 'Background', 'Orphan', 'nil']));
       if (errs.length > 0) throw invalidOptions(ctx, errs);
       opts.propagationPolicy = pp;
     } else if (orphan !== undefined && orphan !== null) {
@@ -687,8 +811,14 @@ export class ResourceHandler {
     });
   }
 
-  private async deleteCollection(ctx: RequestContext, r: Resource, ns: string | undefined, dryRun: boolean): Promise<void> {
-    if (!r.info.verbs.includes('deletecollection')) throw methodNotSupported(r.info.group, r.info.resource, 'deletecollection');
+  private async deleteCollection(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string | undefined,
+    dryRun: boolean,
+  ): Promise<void> {
+    if (!r.info.verbs.includes('deletecollection'))
+      throw methodNotSupported(r.info.group, r.info.resource, 'deletecollection');
     const opts = await this.deleteOptions(ctx);
     opts.dryRun ||= dryRun;
     const list = await this.d.store.list(r, { filter: this.filterFrom(r, ns, ctx.url) });
@@ -701,10 +831,22 @@ export class ResourceHandler {
         if (!(e instanceof ApiError && e.code === 404)) throw e;
       }
     }
-    sendJson(ctx.res, 200, { kind: r.info.listKind, apiVersion: apiVersionOf(r.info), metadata: { resourceVersion: list.resourceVersion }, items });
+    sendJson(ctx.res, 200, {
+      kind: r.info.listKind,
+      apiVersion: apiVersionOf(r.info),
+      metadata: { resourceVersion: list.resourceVersion },
+      items,
+    });
   }
 
-  private async scale(ctx: RequestContext, r: Resource, ns: string, name: string, method: string, dryRun: boolean): Promise<void> {
+  private async scale(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string,
+    name: string,
+    method: string,
+    dryRun: boolean,
+  ): Promise<void> {
     // zero replicas and an empty selector are left out, as Kubernetes' Scale type does (omitempty)
     const toScale = (o: any) => {
       const replicas = o.spec?.replicas ?? 0;
@@ -720,7 +862,8 @@ export class ResourceHandler {
           creationTimestamp: o.metadata.creationTimestamp,
         },
         spec: replicas === 0 ? {} : { replicas },
-        status: selector === '' ? { replicas: o.status?.replicas ?? 0 } : { replicas: o.status?.replicas ?? 0, selector },
+        status:
+          selector === '' ? { replicas: o.status?.replicas ?? 0 } : { replicas: o.status?.replicas ?? 0, selector },
       };
     };
     if (method === 'GET') {
@@ -728,7 +871,8 @@ export class ResourceHandler {
       sendJson(ctx.res, 200, toScale(await this.d.store.get(r, ns, name)));
       return;
     }
-    if (method !== 'PUT' && method !== 'PATCH') throw methodNotSupported(r.info.group, `${r.info.resource}/scale`, method.toLowerCase());
+    if (method !== 'PUT' && method !== 'PATCH')
+      throw methodNotSupported(r.info.group, `${r.info.resource}/scale`, method.toLowerCase());
     ctx.verb = method;
     const type = mediaType(ctx.req);
     const body = await readBody(ctx.req);
@@ -741,19 +885,32 @@ export class ResourceHandler {
         const curScale = toScale(cur);
         let scale: any;
         if (method === 'PUT') scale = decodeObject(body, type);
-        else if (type === 'application/apply-patch+yaml') throw new ApiError(415, 'UnsupportedMediaType', 'apply patches are not supported on the scale subresource');
+        else if (type === 'application/apply-patch+yaml')
+          throw new ApiError(415, 'UnsupportedMediaType', 'apply patches are not supported on the scale subresource');
         else scale = this.d.patcher.patch(r, type, curScale, body);
-        if (scale?.kind && scale.kind !== 'Scale') throw badRequest(`the kind in the data (${scale.kind}) does not match the expected kind (Scale)`);
+        if (scale?.kind && scale.kind !== 'Scale')
+          throw badRequest(`the kind in the data (${scale.kind}) does not match the expected kind (Scale)`);
         const typeError = this.d.checkTypes?.(scale, SCALE_TYPE);
         if (typeError) throw badRequest(typeError);
         const replicas = scale?.spec?.replicas;
         if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 0)) {
-          throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, {
-            name,
-            group: 'autoscaling',
-            kind: 'Scale',
-            causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, field: 'spec.replicas' }],
-          });
+          throw new ApiError(
+            422,
+            'Invalid',
+            `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+            {
+              name,
+              group: 'autoscaling',
+              kind: 'Scale',
+              causes: [
+                {
+                  reason: 'FieldValueInvalid',
+                  message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+                  field: 'spec.replicas',
+                },
+              ],
+            },
+          );
         }
         const next = structuredClone(cur);
         next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
@@ -779,7 +936,12 @@ export class ResourceHandler {
       });
     }
     if (target.kind && target.kind !== 'Node') {
-      throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.kind: Invalid value: "${target.kind}": must be empty or 'Node'`, { name, kind: 'Binding' });
+      throw new ApiError(
+        422,
+        'Invalid',
+        `Binding "${name}" is invalid: target.kind: Invalid value: "${target.kind}": must be empty or 'Node'`,
+        { name, kind: 'Binding' },
+      );
     }
     await this.d.store.guaranteedUpdate(
       r,
@@ -787,14 +949,26 @@ export class ResourceHandler {
       name,
       (cur) => {
         if (cur.metadata.deletionTimestamp) {
-          throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is being deleted, cannot be assigned to a host`);
+          throw new ApiError(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is being deleted, cannot be assigned to a host`,
+          );
         }
         if (cur.spec?.nodeName) {
-          throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${cur.spec.nodeName}"`);
+          throw new ApiError(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${cur.spec.nodeName}"`,
+          );
         }
         const uid = binding.metadata?.uid;
         if (uid && uid !== cur.metadata.uid) {
-          throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${cur.metadata.uid}`);
+          throw new ApiError(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on pods/binding "${name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${cur.metadata.uid}`,
+          );
         }
         const next = structuredClone(cur);
         next.spec.nodeName = target.name;
@@ -834,8 +1008,10 @@ export class ResourceHandler {
 /** DeleteOptions.dryRun (a list whose only allowed value is "All"): whether the deletion is a dry run */
 function dryRunOf(v: unknown): boolean {
   if (v === undefined || v === null) return false;
-  if (!Array.isArray(v)) throw badRequest('json: cannot unmarshal value into Go struct field DeleteOptions.dryRun of type []string');
-  for (const x of v) if (x !== 'All') throw invalidObject('DeleteOptions', '', [notSupported('dryRun', x, ['All'])], 'meta.k8s.io');
+  if (!Array.isArray(v))
+    throw badRequest('json: cannot unmarshal value into Go struct field DeleteOptions.dryRun of type []string');
+  for (const x of v)
+    if (x !== 'All') throw invalidObject('DeleteOptions', '', [notSupported('dryRun', x, ['All'])], 'meta.k8s.io');
   return v.length > 0;
 }
 
@@ -847,4 +1023,3 @@ function withType(r: Resource, o: any): any {
 function partial(o: any): any {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
 }
-

@@ -5,12 +5,28 @@ import { ApiError } from './status.ts';
 
 describe('parseResourcePath', () => {
   it('parses core and group paths', () => {
-    assert.deepEqual(parseResourcePath('/api/v1/pods'), { group: '', version: 'v1', resource: 'pods', name: undefined, subresource: undefined });
+    assert.deepEqual(parseResourcePath('/api/v1/pods'), {
+      group: '',
+      version: 'v1',
+      resource: 'pods',
+      name: undefined,
+      subresource: undefined,
+    });
     assert.deepEqual(parseResourcePath('/api/v1/namespaces/default/pods/web/status'), {
-      group: '', version: 'v1', namespace: 'default', resource: 'pods', name: 'web', subresource: 'status',
+      group: '',
+      version: 'v1',
+      namespace: 'default',
+      resource: 'pods',
+      name: 'web',
+      subresource: 'status',
     });
     assert.deepEqual(parseResourcePath('/apis/apps/v1/namespaces/x/deployments'), {
-      group: 'apps', version: 'v1', namespace: 'x', resource: 'deployments', name: undefined, subresource: undefined,
+      group: 'apps',
+      version: 'v1',
+      namespace: 'x',
+      resource: 'deployments',
+      name: undefined,
+      subresource: undefined,
     });
   });
   it('tells a namespace object from a namespaced collection', () => {
@@ -26,7 +42,10 @@ describe('parseResourcePath', () => {
 
 describe('request paths as sent', () => {
   it('keeps dot segments and escapes, drops the query', () => {
-    assert.equal(requestPath('/api/v1/namespaces/default/pods/%2e%2e?watch=1'), '/api/v1/namespaces/default/pods/%2e%2e');
+    assert.equal(
+      requestPath('/api/v1/namespaces/default/pods/%2e%2e?watch=1'),
+      '/api/v1/namespaces/default/pods/%2e%2e',
+    );
     assert.equal(requestPath('/api/v1/namespaces/default/pods/..'), '/api/v1/namespaces/default/pods/..');
     assert.equal(requestPath('/a#frag'), '/a');
     assert.equal(requestPath(undefined), '/');
@@ -53,7 +72,9 @@ describe('request paths as sent', () => {
 
 describe('negotiate', () => {
   it('picks Table when kubectl asks for it', () => {
-    const r = negotiate('application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json');
+    const r = negotiate(
+      'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json',
+    );
     assert.equal(r?.as, 'Table');
   });
   it('falls back to plain JSON and refuses what it cannot give', () => {

@@ -61,7 +61,11 @@ export function parseResourcePath(pathname: string): ResourcePath | undefined {
   } else return undefined;
   rest = rest.map(decodeSegment);
   // namespaces/{name}[/status|/finalize] addresses the Namespace object itself
-  if (rest[0] === 'namespaces' && group === '' && (rest.length <= 2 || (rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize')))) {
+  if (
+    rest[0] === 'namespaces' &&
+    group === '' &&
+    (rest.length <= 2 || (rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize')))
+  ) {
     return { group, version, resource: 'namespaces', name: rest[1], subresource: rest[2] };
   }
   if (rest[0] === 'namespaces' && rest.length >= 3) {

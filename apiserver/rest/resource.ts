@@ -76,7 +76,13 @@ const GENERATION = new Set([
   '/pods',
   '/podtemplates',
 ]);
-const CREATE_ON_UPDATE = new Set(['/endpoints', '/events', 'events.k8s.io/events', 'coordination.k8s.io/leases', 'discovery.k8s.io/endpointslices']);
+const CREATE_ON_UPDATE = new Set([
+  '/endpoints',
+  '/events',
+  'events.k8s.io/events',
+  'coordination.k8s.io/leases',
+  'discovery.k8s.io/endpointslices',
+]);
 const RETURN_DELETED = new Set(['/pods', '/services', '/namespaces', '/nodes']);
 
 const STATUS_KEEPS_METADATA: Record<string, string[]> = {
@@ -84,7 +90,9 @@ const STATUS_KEEPS_METADATA: Record<string, string[]> = {
   '/pods': ['ownerReferences'],
 };
 
-export function resourceTraits(info: ResourceInfo): Pick<Resource, 'generation' | 'createOnUpdate' | 'returnDeletedObject' | 'statusKeepsMetadata'> {
+export function resourceTraits(
+  info: ResourceInfo,
+): Pick<Resource, 'generation' | 'createOnUpdate' | 'returnDeletedObject' | 'statusKeepsMetadata'> {
   const k = `${info.group}/${info.resource}`;
   return {
     generation: GENERATION.has(k),

@@ -88,13 +88,20 @@ export function conflict(group: string, resource: string, name: string, why: str
   );
 }
 
-export const MODIFIED_CONFLICT = 'the object has been modified; please apply your changes to the latest version and try again';
+export const MODIFIED_CONFLICT =
+  'the object has been modified; please apply your changes to the latest version and try again';
 
 export function badRequest(message: string, causes?: StatusCause[]): ApiError {
   return new ApiError(400, 'BadRequest', message, causes ? { causes } : undefined);
 }
 
-export function forbidden(group: string, resource: string, name: string, why: string, causes?: StatusCause[]): ApiError {
+export function forbidden(
+  group: string,
+  resource: string,
+  name: string,
+  why: string,
+  causes?: StatusCause[],
+): ApiError {
   const what = name ? `${qualifiedResource(group, resource)} "${name}"` : qualifiedResource(group, resource);
   return new ApiError(403, 'Forbidden', `${what} is forbidden: ${why}`, {
     name: name || undefined,
@@ -105,10 +112,15 @@ export function forbidden(group: string, resource: string, name: string, why: st
 }
 
 export function methodNotSupported(group: string, resource: string, verb: string): ApiError {
-  return new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "${qualifiedResource(group, resource)}"`, {
-    group: group || undefined,
-    kind: resource,
-  });
+  return new ApiError(
+    405,
+    'MethodNotAllowed',
+    `${verb} is not supported on resources of kind "${qualifiedResource(group, resource)}"`,
+    {
+      group: group || undefined,
+      kind: resource,
+    },
+  );
 }
 
 export function gone(message: string): ApiError {

@@ -21,7 +21,10 @@ const fakeStrategy: TypeStrategy = {
   },
   validate: (o) => (o.metadata?.name ? [] : [{ type: 'FieldValueRequired', field: 'metadata.name' }]),
   validateUpdate: () => [],
-  selectableFields: (o) => ({ 'metadata.name': o.metadata?.name ?? '', 'metadata.namespace': o.metadata?.namespace ?? '' }),
+  selectableFields: (o) => ({
+    'metadata.name': o.metadata?.name ?? '',
+    'metadata.namespace': o.metadata?.namespace ?? '',
+  }),
 };
 
 function resource(dispatcher: Dispatcher, group: string, version: string, plural: string, capacity?: number): Resource {
@@ -29,7 +32,14 @@ function resource(dispatcher: Dispatcher, group: string, version: string, plural
   const prefix = storagePrefix(info);
   const cache = new ResourceCache(prefix, { selectableFields: fakeStrategy.selectableFields, capacity });
   dispatcher.register(cache);
-  return { info, strategy: fakeStrategy, prefix, cache, selectable: new Set(['metadata.name', 'metadata.namespace']), ...resourceTraits(info) };
+  return {
+    info,
+    strategy: fakeStrategy,
+    prefix,
+    cache,
+    selectable: new Set(['metadata.name', 'metadata.namespace']),
+    ...resourceTraits(info),
+  };
 }
 
 const all = () => ({ labels: parseLabelSelector(''), fields: parseFieldSelector('') });
@@ -44,14 +54,23 @@ interface Fixture {
 
 /** runs fn on a fresh embedded store with namespaces and configmaps (whose cache keeps `capacity` events), then
  * removes it */
-async function withStore(fn: (f: Fixture) => Promise<void>, opts: { capacity?: number; hooks?: WriteHooks } = {}): Promise<void> {
+async function withStore(
+  fn: (f: Fixture) => Promise<void>,
+  opts: { capacity?: number; hooks?: WriteHooks } = {},
+): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
   const backend = openBackend('', { dataDir: dir });
   await backend.start();
   const dispatcher = new Dispatcher(backend);
   const ns = resource(dispatcher, '', 'v1', 'namespaces');
   const cms = resource(dispatcher, '', 'v1', 'configmaps', opts.capacity);
-  const store = new RestStore(backend, dispatcher, () => new ApiError(422, 'Invalid', 'invalid'), () => ns, opts.hooks);
+  const store = new RestStore(
+    backend,
+    dispatcher,
+    () => new ApiError(422, 'Invalid', 'invalid'),
+    () => ns,
+    opts.hooks,
+  );
   try {
     await dispatcher.start();
     await fn({ backend, dispatcher, ns, cms, store });
@@ -81,7 +100,12 @@ describe('RestStore on the embedded store', () => {
     cms = resource(dispatcher, '', 'v1', 'configmaps', 8);
     deps = resource(dispatcher, 'apps', 'v1', 'deployments');
     pods = resource(dispatcher, '', 'v1', 'pods');
-    store = new RestStore(backend, dispatcher, (r, name, errs) => new ApiError(422, 'Invalid', `${r.info.kind} "${name}" is invalid: ${errs[0].field}`), () => ns);
+    store = new RestStore(
+      backend,
+      dispatcher,
+      (r, name, errs) => new ApiError(422, 'Invalid', `${r.info.kind} "${name}" is invalid: ${errs[0].field}`),
+      () => ns,
+    );
     await dispatcher.start();
     await store.create(ns, '', { metadata: { name: 'default' } });
     await dispatcher.waitFor(await backend.currentRevision(), 2000);
@@ -93,34 +117,67 @@ describe('RestStore on the embedded store', () => {
   });
 
   it('creates with Kubernetes metadata and refuses duplicates and missing namespaces', async () => {
-    const o = await store.create(cms, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { x: '1' } });
+    const o = await store.create(cms, 'default', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a' },
+      data: { x: '1' },
+    });
     assert.match(o.metadata.uid, /^[0-9a-f-]{36}$/);
     assert.match(o.metadata.creationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.equal(o.metadata.namespace, 'default');
     assert.ok(Number(o.metadata.resourceVersion) > 0);
     assert.equal(o.metadata.generation, undefined);
-    await assert.rejects(store.create(cms, 'default', { metadata: { name: 'a' } }), (e: any) => e.code === 409 && e.reason === 'AlreadyExists');
-    await assert.rejects(store.create(cms, 'nowhere', { metadata: { name: 'b' } }), (e: any) => e.code === 404 && /namespaces "nowhere" not found/.test(e.message));
-    await assert.rejects(store.create(cms, 'default', { kind: 'Secret', metadata: { name: 'b' } }), (e: any) => e.code === 400);
+    await assert.rejects(
+      store.create(cms, 'default', { metadata: { name: 'a' } }),
+      (e: any) => e.code === 409 && e.reason === 'AlreadyExists',
+    );
+    await assert.rejects(
+      store.create(cms, 'nowhere', { metadata: { name: 'b' } }),
+      (e: any) => e.code === 404 && /namespaces "nowhere" not found/.test(e.message),
+    );
+    await assert.rejects(
+      store.create(cms, 'default', { kind: 'Secret', metadata: { name: 'b' } }),
+      (e: any) => e.code === 400,
+    );
     const g = await store.create(cms, 'default', { metadata: { generateName: 'gen-' } });
     assert.match(g.metadata.name, /^gen-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
   });
 
   it('bumps generation only on spec changes and detects stale writes', async () => {
-    const d = await store.create(deps, 'default', { metadata: { name: 'web' }, spec: { template: {} }, status: { replicas: 9 } });
+    const d = await store.create(deps, 'default', {
+      metadata: { name: 'web' },
+      spec: { template: {} },
+      status: { replicas: 9 },
+    });
     assert.equal(d.metadata.generation, 1);
     assert.deepEqual(d.status, {}, 'status is reset on create');
-    const { obj: d2 } = await store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({ ...cur, metadata: { ...cur.metadata, labels: { a: 'b' } } }));
+    const { obj: d2 } = await store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({
+      ...cur,
+      metadata: { ...cur.metadata, labels: { a: 'b' } },
+    }));
     assert.equal(d2.metadata.generation, 1);
-    const { obj: d3 } = await store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({ ...cur, spec: { ...cur.spec, replicas: 3 } }));
+    const { obj: d3 } = await store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({
+      ...cur,
+      spec: { ...cur.spec, replicas: 3 },
+    }));
     assert.equal(d3.metadata.generation, 2);
     const { obj: same } = await store.guaranteedUpdate(deps, 'default', 'web', (cur) => cur);
     assert.equal(same.metadata.resourceVersion, d3.metadata.resourceVersion, 'a no-op update writes nothing');
     await assert.rejects(
-      store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({ ...cur, metadata: { ...cur.metadata, resourceVersion: d.metadata.resourceVersion } })),
+      store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({
+        ...cur,
+        metadata: { ...cur.metadata, resourceVersion: d.metadata.resourceVersion },
+      })),
       (e: any) => e.code === 409 && /the object has been modified/.test(e.message),
     );
-    const { obj: st } = await store.guaranteedUpdate(deps, 'default', 'web', (cur) => ({ ...cur, spec: { replicas: 100 }, status: { replicas: 3 } }), { subresource: 'status' });
+    const { obj: st } = await store.guaranteedUpdate(
+      deps,
+      'default',
+      'web',
+      (cur) => ({ ...cur, spec: { replicas: 100 }, status: { replicas: 3 } }),
+      { subresource: 'status' },
+    );
     assert.equal(st.status.replicas, 3);
     assert.equal(st.spec.replicas, 3, 'a status write leaves spec alone');
   });
@@ -128,13 +185,20 @@ describe('RestStore on the embedded store', () => {
   it('writes that lose a race apply again on the newer object; a stale version the writer named stays a conflict', async () => {
     await store.create(cms, 'default', { metadata: { name: 'race' }, data: {} });
     // 8 writers at once, each adding its own key to what it read (as a merge patch does): none may be lost
-    await Promise.all(Array.from({ length: 8 }, (_, i) => store.guaranteedUpdate(cms, 'default', 'race', (cur) => ({ ...cur, data: { ...cur.data, [`k${i}`]: 'v' } }))));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        store.guaranteedUpdate(cms, 'default', 'race', (cur) => ({ ...cur, data: { ...cur.data, [`k${i}`]: 'v' } })),
+      ),
+    );
     const got = await store.get(cms, 'default', 'race');
     assert.equal(Object.keys(got.data).length, 8);
     const stale = got.metadata.resourceVersion;
     await store.guaranteedUpdate(cms, 'default', 'race', (cur) => ({ ...cur, data: { ...cur.data, more: 'x' } }));
     await assert.rejects(
-      store.guaranteedUpdate(cms, 'default', 'race', (cur) => ({ ...cur, metadata: { ...cur.metadata, resourceVersion: stale } })),
+      store.guaranteedUpdate(cms, 'default', 'race', (cur) => ({
+        ...cur,
+        metadata: { ...cur.metadata, resourceVersion: stale },
+      })),
       (e: any) => e.code === 409,
     );
   });
@@ -145,10 +209,16 @@ describe('RestStore on the embedded store', () => {
     assert.equal(deleted, false);
     assert.ok(obj.metadata.deletionTimestamp);
     await assert.rejects(
-      store.guaranteedUpdate(cms, 'default', 'fin', (cur) => ({ ...cur, metadata: { ...cur.metadata, finalizers: ['example.com/keep', 'new/one'] } })),
+      store.guaranteedUpdate(cms, 'default', 'fin', (cur) => ({
+        ...cur,
+        metadata: { ...cur.metadata, finalizers: ['example.com/keep', 'new/one'] },
+      })),
       (e: any) => e.code === 422,
     );
-    await store.guaranteedUpdate(cms, 'default', 'fin', (cur) => ({ ...cur, metadata: { ...cur.metadata, finalizers: [] } }));
+    await store.guaranteedUpdate(cms, 'default', 'fin', (cur) => ({
+      ...cur,
+      metadata: { ...cur.metadata, finalizers: [] },
+    }));
     await assert.rejects(store.get(cms, 'default', 'fin'), (e: any) => e.code === 404);
   });
 
@@ -189,12 +259,16 @@ describe('RestStore on the embedded store', () => {
     // removing the last finalizer deletes the object
     await store.create(cms, 'default', { metadata: { name: 'orph' } });
     assert.equal((await store.delete(cms, 'default', 'orph', { propagationPolicy: 'Orphan' })).deleted, false);
-    await store.guaranteedUpdate(cms, 'default', 'orph', (cur) => ({ ...cur, metadata: { ...cur.metadata, finalizers: [] } }));
+    await store.guaranteedUpdate(cms, 'default', 'orph', (cur) => ({
+      ...cur,
+      metadata: { ...cur.metadata, finalizers: [] },
+    }));
     await assert.rejects(store.get(cms, 'default', 'orph'), (e: any) => e.code === 404);
   });
 
   it('defaults to orphaning for batch/v1 Jobs and ignores policies for events', () => {
-    const info = (group: string, version: string, resource: string) => ({ info: { group, version, resource } }) as Resource;
+    const info = (group: string, version: string, resource: string) =>
+      ({ info: { group, version, resource } }) as Resource;
     assert.equal(defaultPropagation(info('batch', 'v1', 'jobs')), 'Orphan');
     assert.equal(defaultPropagation(info('', 'v1', 'events')), 'Unsupported');
     assert.equal(defaultPropagation(info('apps', 'v1', 'deployments')), 'Background');
@@ -205,10 +279,16 @@ describe('RestStore on the embedded store', () => {
   });
 
   it('keeps a pod in its grace period when its last finalizer goes', async () => {
-    await store.create(pods, 'default', { metadata: { name: 'gp', finalizers: ['example.com/keep'] }, spec: { nodeName: 'n1', containers: [] } });
+    await store.create(pods, 'default', {
+      metadata: { name: 'gp', finalizers: ['example.com/keep'] },
+      spec: { nodeName: 'n1', containers: [] },
+    });
     const r = await store.delete(pods, 'default', 'gp', {});
     assert.equal(r.obj.metadata.deletionGracePeriodSeconds, 30);
-    await store.guaranteedUpdate(pods, 'default', 'gp', (cur) => ({ ...cur, metadata: { ...cur.metadata, finalizers: [] } }));
+    await store.guaranteedUpdate(pods, 'default', 'gp', (cur) => ({
+      ...cur,
+      metadata: { ...cur.metadata, finalizers: [] },
+    }));
     assert.ok((await store.get(pods, 'default', 'gp')).metadata.deletionTimestamp);
     // a second delete with a longer grace period keeps the first one, and grace 0 deletes it
     const again = await store.delete(pods, 'default', 'gp', { gracePeriodSeconds: 60 });
@@ -218,11 +298,17 @@ describe('RestStore on the embedded store', () => {
 
   it('checks delete preconditions', async () => {
     await store.create(cms, 'default', { metadata: { name: 'pre' } });
-    await assert.rejects(store.delete(cms, 'default', 'pre', { preconditions: { uid: 'nope' } }), (e: any) => e.code === 409 && /Precondition failed: UID/.test(e.message));
+    await assert.rejects(
+      store.delete(cms, 'default', 'pre', { preconditions: { uid: 'nope' } }),
+      (e: any) => e.code === 409 && /Precondition failed: UID/.test(e.message),
+    );
   });
 
   it('lists from the cache with limit and continue, consistently', async () => {
-    for (let i = 0; i < 25; i++) await store.create(cms, 'default', { metadata: { name: `page-${String(i).padStart(2, '0')}`, labels: { page: 'yes' } } });
+    for (let i = 0; i < 25; i++)
+      await store.create(cms, 'default', {
+        metadata: { name: `page-${String(i).padStart(2, '0')}`, labels: { page: 'yes' } },
+      });
     const filter = { ...all(), labels: parseLabelSelector('page=yes'), namespace: 'default' };
     const names: string[] = [];
     let token: string | undefined;
@@ -244,7 +330,11 @@ describe('RestStore on the embedded store', () => {
     const first = await store.list(cms, { filter, limit: 100, resourceVersion: before });
     assert.equal(first.resourceVersion, before);
     assert.equal(first.items.length, 25);
-    assert.equal((await store.list(cms, { filter, resourceVersion: before })).items.length, 26, 'without a limit: not older than');
+    assert.equal(
+      (await store.list(cms, { filter, resourceVersion: before })).items.length,
+      26,
+      'without a limit: not older than',
+    );
   });
 
   it("checks list options as Kubernetes' ValidateListOptions does", async () => {
@@ -252,29 +342,49 @@ describe('RestStore on the embedded store', () => {
     const token = (await store.list(cms, { filter, limit: 1 })).continueToken;
     assert.ok(token);
     const fails = async (q: Record<string, unknown>, code: number, message: string) => {
-      await assert.rejects(store.list(cms, { filter, ...q }), (e: unknown) => e instanceof ApiError && e.code === code && e.message === message);
+      await assert.rejects(
+        store.list(cms, { filter, ...q }),
+        (e: unknown) => e instanceof ApiError && e.code === code && e.message === message,
+      );
     };
-    await fails({ resourceVersionMatch: 'NotOlderThan' }, 422, 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
+    await fails(
+      { resourceVersionMatch: 'NotOlderThan' },
+      422,
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+    );
     await fails(
       { resourceVersionMatch: 'Sometimes', resourceVersion: '1' },
       422,
       'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Unsupported value: "Sometimes": supported values: "Exact", "NotOlderThan", ""',
     );
-    await fails({ resourceVersionMatch: 'Exact', resourceVersion: '0' }, 422, 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+    await fails(
+      { resourceVersionMatch: 'Exact', resourceVersion: '0' },
+      422,
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+    );
     await fails(
       { resourceVersionMatch: 'Exact', resourceVersion: '5', continueToken: token },
       422,
       'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when continue is provided',
     );
-    await fails({ resourceVersion: '5', continueToken: token }, 400, 'specifying resource version is not allowed when using continue');
+    await fails(
+      { resourceVersion: '5', continueToken: token },
+      400,
+      'specifying resource version is not allowed when using continue',
+    );
     // resourceVersion 0 with a continue token is the token alone
-    assert.ok((await store.list(cms, { filter, limit: 1, resourceVersion: '0', continueToken: token })).items.length === 1);
+    assert.ok(
+      (await store.list(cms, { filter, limit: 1, resourceVersion: '0', continueToken: token })).items.length === 1,
+    );
   });
 
   it('serves watches from a resourceVersion, with selectors deciding ADDED/DELETED', async () => {
     const start = (await store.list(cms, { filter: all() })).resourceVersion;
     await store.create(cms, 'default', { metadata: { name: 'w', labels: { sel: 'a' } } });
-    const moved = await store.guaranteedUpdate(cms, 'default', 'w', (cur) => ({ ...cur, metadata: { ...cur.metadata, labels: { sel: 'b' } } }));
+    const moved = await store.guaranteedUpdate(cms, 'default', 'w', (cur) => ({
+      ...cur,
+      metadata: { ...cur.metadata, labels: { sel: 'b' } },
+    }));
     await store.delete(cms, 'default', 'w');
     await dispatcher.waitFor(await backend.currentRevision(), 2000);
     const watches = new WatchServer(dispatcher, backend);
@@ -297,7 +407,11 @@ describe('RestStore on the embedded store', () => {
             if (ev.object.metadata.name !== 'w') return true;
             // an object leaving the selector is sent as it was, with the resourceVersion of the change
             const rv = ev.object.metadata.resourceVersion;
-            seen.push(ev.type === 'DELETED' && rv === moved.obj.metadata.resourceVersion ? `DELETED sel=${ev.object.metadata.labels.sel}` : ev.type);
+            seen.push(
+              ev.type === 'DELETED' && rv === moved.obj.metadata.resourceVersion
+                ? `DELETED sel=${ev.object.metadata.labels.sel}`
+                : ev.type,
+            );
             return true;
           },
           backlog: () => 0,
@@ -372,7 +486,10 @@ describe('a live watcher that falls behind', () => {
       probe.onClose();
       // the limit: five and a half lines
       const terminated: string[] = [];
-      const watches = new WatchServer(dispatcher, backend, { liveBacklogLimit: 5.5 * line, onTerminated: (r) => terminated.push(r.info.resource) });
+      const watches = new WatchServer(dispatcher, backend, {
+        liveBacklogLimit: 5.5 * line,
+        onTerminated: (r) => terminated.push(r.info.resource),
+      });
       const stalled = stalledSink();
       const keepsUp = stalledSink();
       const drainedFirst = stalledSink();
@@ -405,25 +522,37 @@ describe('a live watcher that falls behind', () => {
 
 describe('watch older than the cache window', () => {
   it('replays from the store, then continues live from the cache without gaps or duplicates', async () => {
-    await withStore(async ({ backend, dispatcher, ns, cms, store }) => {
-      await store.create(ns, '', { metadata: { name: 'default' } });
-      await dispatcher.waitFor(await backend.currentRevision(), 2000);
-      const start = Number((await store.list(cms, { filter: all() })).resourceVersion);
-      for (let i = 0; i < 20; i++) await store.create(cms, 'default', { metadata: { name: `old-${i}` } });
-      await dispatcher.waitFor(await backend.currentRevision(), 2000);
-      assert.ok(cms.cache.windowStart > start, 'the cache window has moved past the start');
-      const names: string[] = [];
-      const watches = new WatchServer(dispatcher, backend);
-      await watches.serve(
-        cms,
-        { filter: all(), resourceVersion: String(start), allowBookmarks: false, timeoutSeconds: 5 },
-        { write: (l) => (names.push(JSON.parse(l.text).object.metadata.name), true), backlog: () => 0, end() {}, abort() {}, onClose() {} },
-      );
-      for (let i = 0; i < 5; i++) await store.create(cms, 'default', { metadata: { name: `new-${i}` } });
-      const deadline = Date.now() + 3000;
-      while (names.length < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      assert.deepEqual(names, [...Array.from({ length: 20 }, (_, i) => `old-${i}`), ...Array.from({ length: 5 }, (_, i) => `new-${i}`)]);
-    }, { capacity: 4 });
+    await withStore(
+      async ({ backend, dispatcher, ns, cms, store }) => {
+        await store.create(ns, '', { metadata: { name: 'default' } });
+        await dispatcher.waitFor(await backend.currentRevision(), 2000);
+        const start = Number((await store.list(cms, { filter: all() })).resourceVersion);
+        for (let i = 0; i < 20; i++) await store.create(cms, 'default', { metadata: { name: `old-${i}` } });
+        await dispatcher.waitFor(await backend.currentRevision(), 2000);
+        assert.ok(cms.cache.windowStart > start, 'the cache window has moved past the start');
+        const names: string[] = [];
+        const watches = new WatchServer(dispatcher, backend);
+        await watches.serve(
+          cms,
+          { filter: all(), resourceVersion: String(start), allowBookmarks: false, timeoutSeconds: 5 },
+          {
+            write: (l) => (names.push(JSON.parse(l.text).object.metadata.name), true),
+            backlog: () => 0,
+            end() {},
+            abort() {},
+            onClose() {},
+          },
+        );
+        for (let i = 0; i < 5; i++) await store.create(cms, 'default', { metadata: { name: `new-${i}` } });
+        const deadline = Date.now() + 3000;
+        while (names.length < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(names, [
+          ...Array.from({ length: 20 }, (_, i) => `old-${i}`),
+          ...Array.from({ length: 5 }, (_, i) => `new-${i}`),
+        ]);
+      },
+      { capacity: 4 },
+    );
   });
 });
 
@@ -431,24 +560,35 @@ describe('namespace deletion', () => {
   it('marks a namespace Terminating while spec.finalizers remain, and deletes it once finalized', async () => {
     const admitted: string[] = [];
     const hooks: WriteHooks = { admit: async (_r, obj) => void admitted.push(obj.metadata.name) };
-    await withStore(async ({ backend, dispatcher, ns, cms, store }) => {
-      // the namespace is checked before admission and validation, as Kubernetes' NamespaceLifecycle comes first
-      await assert.rejects(store.create(cms, 'shop', { metadata: { name: 'early' } }), (e: any) => e.code === 404 && /namespaces "shop" not found/.test(e.message));
-      await assert.rejects(store.create(cms, 'shop', { metadata: {} }), (e: any) => e.code === 404);
-      assert.deepEqual(admitted, []);
-      await store.create(ns, '', { metadata: { name: 'shop' }, spec: { finalizers: ['kubernetes'] } });
-      // an update without spec keeps the finalizers: they change only through /finalize
-      await store.guaranteedUpdate(ns, '', 'shop', (cur) => ({ ...cur, spec: {} }));
-      const { obj, deleted } = await store.delete(ns, '', 'shop');
-      assert.equal(deleted, false);
-      assert.equal(obj.status.phase, 'Terminating');
-      assert.ok(obj.metadata.deletionTimestamp);
-      assert.deepEqual(obj.spec.finalizers, ['kubernetes']);
-      await dispatcher.waitFor(await backend.currentRevision(), 2000);
-      await assert.rejects(store.create(cms, 'shop', { metadata: { name: 'late' } }), (e: any) => e.code === 403 && e.reason === 'Forbidden');
-      assert.deepEqual(admitted, ['shop']);
-      await store.guaranteedUpdate(ns, '', 'shop', (cur) => ({ ...cur, spec: { finalizers: [] } }), { subresource: 'finalize' });
-      await assert.rejects(store.get(ns, '', 'shop'), (e: any) => e.code === 404);
-    }, { hooks });
+    await withStore(
+      async ({ backend, dispatcher, ns, cms, store }) => {
+        // the namespace is checked before admission and validation, as Kubernetes' NamespaceLifecycle comes first
+        await assert.rejects(
+          store.create(cms, 'shop', { metadata: { name: 'early' } }),
+          (e: any) => e.code === 404 && /namespaces "shop" not found/.test(e.message),
+        );
+        await assert.rejects(store.create(cms, 'shop', { metadata: {} }), (e: any) => e.code === 404);
+        assert.deepEqual(admitted, []);
+        await store.create(ns, '', { metadata: { name: 'shop' }, spec: { finalizers: ['kubernetes'] } });
+        // an update without spec keeps the finalizers: they change only through /finalize
+        await store.guaranteedUpdate(ns, '', 'shop', (cur) => ({ ...cur, spec: {} }));
+        const { obj, deleted } = await store.delete(ns, '', 'shop');
+        assert.equal(deleted, false);
+        assert.equal(obj.status.phase, 'Terminating');
+        assert.ok(obj.metadata.deletionTimestamp);
+        assert.deepEqual(obj.spec.finalizers, ['kubernetes']);
+        await dispatcher.waitFor(await backend.currentRevision(), 2000);
+        await assert.rejects(
+          store.create(cms, 'shop', { metadata: { name: 'late' } }),
+          (e: any) => e.code === 403 && e.reason === 'Forbidden',
+        );
+        assert.deepEqual(admitted, ['shop']);
+        await store.guaranteedUpdate(ns, '', 'shop', (cur) => ({ ...cur, spec: { finalizers: [] } }), {
+          subresource: 'finalize',
+        });
+        await assert.rejects(store.get(ns, '', 'shop'), (e: any) => e.code === 404);
+      },
+      { hooks },
+    );
   });
 });

@@ -83,7 +83,8 @@ export function encodeContinue(rv: number, lastKey: string): string {
 export function decodeContinue(token: string): ContinueToken {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
-    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('bad token');
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string')
+      throw new Error('bad token');
     return t;
   } catch {
     throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
@@ -128,7 +129,12 @@ export class RestStore {
    * store obj under key through write (a create or a guarded update of its encoded value); the watch cache may take
    * obj itself for the write's event instead of parsing the value again, so obj stays unchanged until this returns
    */
-  private async put(r: Resource, key: string, obj: any, write: (value: string) => Promise<WriteResult>): Promise<WriteResult> {
+  private async put(
+    r: Resource,
+    key: string,
+    obj: any,
+    write: (value: string) => Promise<WriteResult>,
+  ): Promise<WriteResult> {
     const value = this.encode(r, obj);
     if (r.view) return write(value);
     this.dispatcher.expect(key, value, obj);
@@ -171,7 +177,9 @@ export class RestStore {
       throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${r.info.kind})`);
     }
     if (obj.apiVersion !== undefined && obj.apiVersion !== '' && obj.apiVersion !== want) {
-      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
+      throw badRequest(
+        `the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`,
+      );
     }
   }
 
@@ -205,7 +213,13 @@ export class RestStore {
         r.info.resource,
         name,
         `unable to create new content in namespace ${ns} because it is being terminated`,
-        [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
+        [
+          {
+            reason: 'NamespaceTerminating',
+            message: `namespace ${ns} is being terminated`,
+            field: 'metadata.namespace',
+          },
+        ],
       );
     }
   }
@@ -221,9 +235,11 @@ export class RestStore {
   async get(r: Resource, ns: string, name: string, resourceVersion?: string): Promise<any> {
     const key = storageKey(r, ns, name);
     if (resourceVersion) {
-      if (!/^\d+$/.test(resourceVersion)) throw badRequest(`resourceVersion: Invalid value: "${resourceVersion}": must be a non-negative integer`);
+      if (!/^\d+$/.test(resourceVersion))
+        throw badRequest(`resourceVersion: Invalid value: "${resourceVersion}": must be a non-negative integer`);
       const want = Number(resourceVersion);
-      if (want > 0 && !(await this.dispatcher.waitFor(want, 3000))) throw tooLargeResourceVersion(want, this.dispatcher.rev);
+      if (want > 0 && !(await this.dispatcher.waitFor(want, 3000)))
+        throw tooLargeResourceVersion(want, this.dispatcher.rev);
       if (this.dispatcher.ready) {
         const o = r.cache.get(key);
         if (!o) throw notFound(r.info.group, r.info.resource, name);
@@ -304,7 +320,11 @@ export class RestStore {
     ns: string,
     name: string,
     mutate: (cur: any | undefined) => any | Promise<any>,
-    opts: WriteOptions & { subresource?: string; allowCreate?: boolean; /** server-internal writes (binding) skip update validation */ internal?: boolean } = {},
+    opts: WriteOptions & {
+      subresource?: string;
+      allowCreate?: boolean;
+      /** server-internal writes (binding) skip update validation */ internal?: boolean;
+    } = {},
   ): Promise<{ obj: any; created: boolean }> {
     const key = storageKey(r, ns, name);
     for (let attempt = 0; ; attempt++) {
@@ -356,13 +376,23 @@ export class RestStore {
   }
 
   /** the stored form of an update: immutable metadata kept, status/spec split by subresource, generation, validation */
-  private prepareUpdate(r: Resource, ns: string, name: string, desired: any, cur: any, subresource?: string, internal = false): any {
+  private prepareUpdate(
+    r: Resource,
+    ns: string,
+    name: string,
+    desired: any,
+    cur: any,
+    subresource?: string,
+    internal = false,
+  ): any {
     let next: any;
     if (subresource === 'status') {
       // a status write changes status and metadata (annotations, finalizers, its managedFields entry), never the rest
       next = this.withTypeMeta(r, clone(desired));
-      for (const k of Object.keys(next)) if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') delete next[k];
-      for (const k of Object.keys(cur)) if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') next[k] = clone(cur[k]);
+      for (const k of Object.keys(next))
+        if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') delete next[k];
+      for (const k of Object.keys(cur))
+        if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') next[k] = clone(cur[k]);
       const md = (next.metadata ??= {});
       for (const f of r.statusKeepsMetadata) {
         if (cur.metadata?.[f] !== undefined) md[f] = clone(cur.metadata[f]);
@@ -379,7 +409,8 @@ export class RestStore {
     if (isNamespace(r)) {
       // a namespace's spec.finalizers change only through its finalize subresource
       if (subresource === 'finalize') next.spec = { ...(cur.spec ?? {}), finalizers: next.spec?.finalizers ?? [] };
-      else if (cur.spec?.finalizers !== undefined) next.spec = { ...(next.spec ?? {}), finalizers: cur.spec.finalizers };
+      else if (cur.spec?.finalizers !== undefined)
+        next.spec = { ...(next.spec ?? {}), finalizers: cur.spec.finalizers };
     }
     const md = (next.metadata ??= {});
     const old = cur.metadata;
@@ -406,7 +437,8 @@ export class RestStore {
     r.strategy.defaults(next);
     if (r.generation) {
       md.generation = old.generation ?? 1;
-      if (subresource !== 'status' && !deepEqual(specPart(next), specPart(cur))) md.generation = (old.generation ?? 0) + 1;
+      if (subresource !== 'status' && !deepEqual(specPart(next), specPart(cur)))
+        md.generation = (old.generation ?? 0) + 1;
     } else {
       delete md.generation;
     }
@@ -416,7 +448,11 @@ export class RestStore {
       const added = (md.finalizers as string[]).filter((f) => !before.has(f));
       if (added.length > 0) {
         throw this.invalid(r, name, [
-          { type: 'FieldValueForbidden', field: 'metadata.finalizers', detail: `no new finalizers can be added if the object is being deleted, found new finalizers []string{"${added.join('", "')}"}` },
+          {
+            type: 'FieldValueForbidden',
+            field: 'metadata.finalizers',
+            detail: `no new finalizers can be added if the object is being deleted, found new finalizers []string{"${added.join('", "')}"}`,
+          },
         ]);
       }
     }
@@ -429,7 +465,12 @@ export class RestStore {
     return next;
   }
 
-  async delete(r: Resource, ns: string, name: string, opts: DeleteOptions = {}): Promise<{ obj: any; deleted: boolean }> {
+  async delete(
+    r: Resource,
+    ns: string,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<{ obj: any; deleted: boolean }> {
     const key = storageKey(r, ns, name);
     for (let attempt = 0; ; attempt++) {
       const { kv } = await this.backend.get(key);
@@ -438,7 +479,12 @@ export class RestStore {
       const md = cur.metadata;
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== md.uid) {
-        throw conflict(r.info.group, r.info.resource, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${md.uid}`);
+        throw conflict(
+          r.info.group,
+          r.info.resource,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${md.uid}`,
+        );
       }
       if (pre?.resourceVersion && pre.resourceVersion !== md.resourceVersion) {
         throw conflict(
@@ -514,17 +560,34 @@ export class RestStore {
     // Kubernetes' ValidateListOptions: every problem, as a 422 on ListOptions
     if (match) {
       const errs: FieldError[] = [];
-      const forbid = (detail: string) => errs.push({ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail });
+      const forbid = (detail: string) =>
+        errs.push({ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail });
       if (!rv) forbid('resourceVersionMatch is forbidden unless resourceVersion is provided');
       if (q.continueToken) forbid('resourceVersionMatch is forbidden when continue is provided');
       if (match !== 'Exact' && match !== 'NotOlderThan') {
-        errs.push({ type: 'FieldValueNotSupported', field: 'resourceVersionMatch', value: match, detail: 'supported values: "Exact", "NotOlderThan", ""' });
+        errs.push({
+          type: 'FieldValueNotSupported',
+          field: 'resourceVersionMatch',
+          value: match,
+          detail: 'supported values: "Exact", "NotOlderThan", ""',
+        });
       }
       if (match === 'Exact' && rv === '0') forbid('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
       if (errs.length > 0) throw invalidObject('ListOptions', '', errs, 'meta.k8s.io');
     }
     if (q.sendInitialEvents !== undefined) {
-      throw invalidObject('ListOptions', '', [{ type: 'FieldValueForbidden', field: 'sendInitialEvents', detail: 'sendInitialEvents is forbidden for list' }], 'meta.k8s.io');
+      throw invalidObject(
+        'ListOptions',
+        '',
+        [
+          {
+            type: 'FieldValueForbidden',
+            field: 'sendInitialEvents',
+            detail: 'sendInitialEvents is forbidden for list',
+          },
+        ],
+        'meta.k8s.io',
+      );
     }
     if (q.continueToken) {
       if (rv && rv !== '0') throw badRequest('specifying resource version is not allowed when using continue');
@@ -584,7 +647,13 @@ export class RestStore {
     return out;
   }
 
-  private async listFromStore(r: Resource, filter: WatchFilter, startAfter: string, limit: number, revision: number): Promise<ListResult> {
+  private async listFromStore(
+    r: Resource,
+    filter: WatchFilter,
+    startAfter: string,
+    limit: number,
+    revision: number,
+  ): Promise<ListResult> {
     const prefix = filter.namespace !== undefined && r.info.namespaced ? `${r.prefix}${filter.namespace}/` : r.prefix;
     const items: CachedObject[] = [];
     let rev = revision;
@@ -647,7 +716,11 @@ export function defaultPropagation(r: Resource): 'Unsupported' | 'Orphan' | 'Bac
  * request's propagation policy, else kept as the object has them, else from the resource's default; other
  * finalizers are kept as they are. Returns the current list itself when nothing changes.
  */
-export function deletionFinalizers(r: Resource, current: string[], policy: DeleteOptions['propagationPolicy']): string[] {
+export function deletionFinalizers(
+  r: Resource,
+  current: string[],
+  policy: DeleteOptions['propagationPolicy'],
+): string[] {
   const def = defaultPropagation(r);
   if (def === 'Unsupported') return current;
   let orphan: boolean;

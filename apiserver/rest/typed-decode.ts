@@ -20,7 +20,9 @@ import { readFileSync } from 'node:fs';
 
 /** per definition, the fields whose zero value Go's encoding leaves out */
 const OMIT_ZERO: ReadonlyMap<string, ReadonlySet<string>> = new Map(
-  Object.entries(JSON.parse(readFileSync(new URL('../openapi/omit-zero.json', import.meta.url), 'utf8')) as Record<string, string[]>).map(([d, f]) => [d, new Set(f)]),
+  Object.entries(
+    JSON.parse(readFileSync(new URL('../openapi/omit-zero.json', import.meta.url), 'utf8')) as Record<string, string[]>,
+  ).map(([d, f]) => [d, new Set(f)]),
 );
 
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
@@ -84,7 +86,12 @@ class TypeCheck {
   private omitted(v: unknown, s: Schema): boolean {
     if (v === null) {
       const t = this.deref(s);
-      return !(t?.format === 'date-time' || t?.format === 'date-time-micro' || s.ref?.endsWith('.Time') || s.ref?.endsWith('.MicroTime'));
+      return !(
+        t?.format === 'date-time' ||
+        t?.format === 'date-time-micro' ||
+        s.ref?.endsWith('.Time') ||
+        s.ref?.endsWith('.MicroTime')
+      );
     }
     if (typeof v !== 'object') return false;
     if (Array.isArray(v)) return v.length === 0 && this.deref(s)?.type === 'array';
@@ -108,12 +115,16 @@ class TypeCheck {
     const at = () => `Go struct field ${struct}.${field} of type ${this.goType(s)}`;
     const mismatch = (what = jsonKind(v)) => `json: cannot unmarshal ${what} into ${at()}`;
     if (s.ref === QUANTITY) {
-      if (typeof v === 'string' || typeof v === 'number') return tryParseQuantity(typeof v === 'string' ? v.trim() : v) ? undefined : QUANTITY_REGEX_MSG;
+      if (typeof v === 'string' || typeof v === 'number')
+        return tryParseQuantity(typeof v === 'string' ? v.trim() : v) ? undefined : QUANTITY_REGEX_MSG;
       return QUANTITY_REGEX_MSG;
     }
     if (s.ref === INT_OR_STRING) {
       if (typeof v === 'string') return undefined;
-      if (typeof v === 'number') return Number.isInteger(v) && v >= INT_RANGE.int32[0] && v < INT_RANGE.int32[1] ? undefined : `json: cannot unmarshal number ${v} into Go value of type int32`;
+      if (typeof v === 'number')
+        return Number.isInteger(v) && v >= INT_RANGE.int32[0] && v < INT_RANGE.int32[1]
+          ? undefined
+          : `json: cannot unmarshal number ${v} into Go value of type int32`;
       return `json: cannot unmarshal ${jsonKind(v)} into Go value of type int32`;
     }
     const t = this.deref(s);
@@ -121,7 +132,8 @@ class TypeCheck {
     switch (t.type) {
       case 'string':
         if (typeof v !== 'string') return mismatch();
-        if (t.format === 'date-time' && !RFC3339.test(v)) return `parsing time ${JSON.stringify(v)} as "${TIME_LAYOUT}": cannot parse ${JSON.stringify(v)} as "2006"`;
+        if (t.format === 'date-time' && !RFC3339.test(v))
+          return `parsing time ${JSON.stringify(v)} as "${TIME_LAYOUT}": cannot parse ${JSON.stringify(v)} as "2006"`;
         if (t.format === 'byte') return base64Error(v);
         return undefined;
       case 'integer': {
@@ -155,7 +167,10 @@ class TypeCheck {
             const p = t.properties[k];
             if (!p) continue;
             const x = rec[k];
-            if ((this.omitted(x, p) && !t.required?.includes(k)) || ((x === '' || x === 0 || x === false) && omitZero?.has(k))) {
+            if (
+              (this.omitted(x, p) && !t.required?.includes(k)) ||
+              ((x === '' || x === 0 || x === false) && omitZero?.has(k))
+            ) {
               delete rec[k];
               continue;
             }
@@ -177,7 +192,7 @@ class TypeCheck {
 }
 
 function isBase64Char(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 /* + */ || c === 47 /* / */;
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 /* + */ || c === 47; /* / */
 }
 
 const isNewline = (c: number) => c === 10 || c === 13;
@@ -219,7 +234,13 @@ export function base64Error(src: string): string | undefined {
  * the message Kubernetes gives for an object of `kind` in `version` that cannot be decoded into its type, or
  * undefined when it can
  */
-export function typeError(obj: unknown, kind: string, version: string, typeName: string, resolve: SchemaResolver): string | undefined {
+export function typeError(
+  obj: unknown,
+  kind: string,
+  version: string,
+  typeName: string,
+  resolve: SchemaResolver,
+): string | undefined {
   const e = new TypeCheck(resolve).check(obj, { ref: typeName }, kind, '');
   return e && `${kind} in version "${version}" cannot be handled as a ${kind}: ${e}`;
 }

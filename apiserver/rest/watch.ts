@@ -4,7 +4,16 @@
  * The sink is an HTTP chunked response or a WebSocket; both receive ready-encoded JSON lines.
  */
 import { CompactedError, type Backend, type Watch } from '../storage/backend.ts';
-import { ResourceCache, WatchLine, encodeEvent, eventObject, type CacheEvent, type CacheWatcher, type EventType, type WatchFilter } from '../watchcache/cache.ts';
+import {
+  ResourceCache,
+  WatchLine,
+  encodeEvent,
+  eventObject,
+  type CacheEvent,
+  type CacheWatcher,
+  type EventType,
+  type WatchFilter,
+} from '../watchcache/cache.ts';
 import type { Dispatcher } from '../watchcache/dispatcher.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
 import { type ApiError, badRequest, gone, invalidObject, tooLargeResourceVersion } from './status.ts';
@@ -64,15 +73,25 @@ export class WatchServer {
   /** validates the query; throws ApiError before anything is written */
   check(q: WatchQuery): void {
     const rv = q.resourceVersion;
-    if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) throw badRequest(`resourceVersion: Invalid value: "${rv}": must be a non-negative integer`);
+    if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv))
+      throw badRequest(`resourceVersion: Invalid value: "${rv}": must be a non-negative integer`);
     // Kubernetes' validateWatchOptions: every problem, as a 422 on ListOptions
     const errs: FieldError[] = [];
     const match = q.resourceVersionMatch;
-    const forbid = (detail: string) => errs.push({ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail });
-    if (q.sendInitialEvents !== undefined && match !== 'NotOlderThan') forbid('sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+    const forbid = (detail: string) =>
+      errs.push({ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail });
+    if (q.sendInitialEvents !== undefined && match !== 'NotOlderThan')
+      forbid('sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
     if (match) {
-      if (q.sendInitialEvents === undefined) forbid('resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
-      if (match !== 'NotOlderThan') errs.push({ type: 'FieldValueNotSupported', field: 'resourceVersionMatch', value: match, detail: 'supported values: "NotOlderThan"' });
+      if (q.sendInitialEvents === undefined)
+        forbid('resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
+      if (match !== 'NotOlderThan')
+        errs.push({
+          type: 'FieldValueNotSupported',
+          field: 'resourceVersionMatch',
+          value: match,
+          detail: 'supported values: "NotOlderThan"',
+        });
     }
     if (errs.length > 0) throw invalidObject('ListOptions', '', errs, 'meta.k8s.io');
   }
@@ -107,7 +126,9 @@ export class WatchServer {
     const line = (type: EventType, ev: CacheEvent): WatchLine => {
       if (!view) return q.transform ? new WatchLine(q.transform(type, eventObject(ev, type))) : encodeEvent(type, ev);
       const obj = view.fromStorage(eventObject(ev, type));
-      return new WatchLine(q.transform ? q.transform(type, obj) : `{"type":"${type}","object":${JSON.stringify(obj)}}\n`);
+      return new WatchLine(
+        q.transform ? q.transform(type, obj) : `{"type":"${type}","object":${JSON.stringify(obj)}}\n`,
+      );
     };
     /** ends the watch; `behind`: the client fell too far behind, and what is queued for it is dropped */
     const finish = (behind = false) => {
@@ -167,7 +188,8 @@ export class WatchServer {
 
     this.active++;
     sink.onClose(() => finish());
-    const timeoutS = q.timeoutSeconds && q.timeoutSeconds > 0 ? q.timeoutSeconds : DEFAULT_TIMEOUT_S * (1 + Math.random());
+    const timeoutS =
+      q.timeoutSeconds && q.timeoutSeconds > 0 ? q.timeoutSeconds : DEFAULT_TIMEOUT_S * (1 + Math.random());
     const timeoutTimer = setTimeout(() => finish(), timeoutS * 1000);
     timeoutTimer.unref?.();
     const bookmarkTimer = setInterval(() => q.allowBookmarks && bookmark(), BOOKMARK_INTERVAL_MS);
@@ -179,7 +201,13 @@ export class WatchServer {
       sink.cork?.();
       for (const o of items) {
         const obj = view ? view.fromStorage(o.obj) : o.obj;
-        send(new WatchLine(q.transform ? q.transform('ADDED', obj) : `{"type":"ADDED","object":${view ? JSON.stringify(obj) : o.json}}\n`));
+        send(
+          new WatchLine(
+            q.transform
+              ? q.transform('ADDED', obj)
+              : `{"type":"ADDED","object":${view ? JSON.stringify(obj) : o.json}}\n`,
+          ),
+        );
       }
       if (q.sendInitialEvents && q.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
       sink.uncork?.();
@@ -202,7 +230,17 @@ export class WatchServer {
       send(errorLine(e));
       finish();
     };
-    await this.replayFromStore(r, rv, q, (t, ev) => send(line(t, ev)), (w) => (storeWatch = w), () => closed, goLive, finish, expire);
+    await this.replayFromStore(
+      r,
+      rv,
+      q,
+      (t, ev) => send(line(t, ev)),
+      (w) => (storeWatch = w),
+      () => closed,
+      goLive,
+      finish,
+      expire,
+    );
   }
 
   private replayFromStore(
@@ -244,15 +282,23 @@ export class WatchServer {
             }
             const value = ev.type === 'DELETE' ? (ev.prevKv?.value ?? ev.kv.value) : ev.kv.value;
             const cur = ResourceCache.decode(ev.kv.key, value, rev);
-            const prevObj = prevByKey.get(ev.kv.key) ?? (ev.prevKv ? ResourceCache.decode(ev.kv.key, ev.prevKv.value, ev.prevKv.modRevision) : undefined);
-            const cev: CacheEvent = { rev, type: ev.type === 'DELETE' ? 'DELETED' : prevObj ? 'MODIFIED' : 'ADDED', cur, prev: prevObj };
+            const prevObj =
+              prevByKey.get(ev.kv.key) ??
+              (ev.prevKv ? ResourceCache.decode(ev.kv.key, ev.prevKv.value, ev.prevKv.modRevision) : undefined);
+            const cev: CacheEvent = {
+              rev,
+              type: ev.type === 'DELETE' ? 'DELETED' : prevObj ? 'MODIFIED' : 'ADDED',
+              cur,
+              prev: prevObj,
+            };
             prevByKey.set(ev.kv.key, cur);
             const t = cache.typeFor(q.filter, cev);
             if (t) send(t, cev);
           }
         },
         onError: (err) => {
-          if (!started && err instanceof CompactedError) expire(gone(`too old resource version: ${rv} (${err.compacted})`));
+          if (!started && err instanceof CompactedError)
+            expire(gone(`too old resource version: ${rv} (${err.compacted})`));
           else finish();
         },
       });
@@ -260,7 +306,6 @@ export class WatchServer {
       resolve();
     });
   }
-
 }
 
 /** a watch event of type ERROR carrying the error's Status */

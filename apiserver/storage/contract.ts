@@ -41,7 +41,10 @@ function collect(backend: Backend, prefix: string, fromRevision: number): Collec
     const deadline = Date.now() + timeoutMs;
     while (!done()) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what} (have ${events.length} events, error: ${error?.message ?? 'none'})`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${what} (have ${events.length} events, error: ${error?.message ?? 'none'})`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 50));
         wake = () => {
@@ -73,7 +76,8 @@ function revisionsOf(events: WatchEvent[]): number[] {
 }
 
 function assertIncreasing(revs: number[], what: string): void {
-  for (let i = 1; i < revs.length; i++) assert.ok(revs[i] > revs[i - 1], `${what}: revision ${revs[i]} after ${revs[i - 1]}`);
+  for (let i = 1; i < revs.length; i++)
+    assert.ok(revs[i] > revs[i - 1], `${what}: revision ${revs[i]} after ${revs[i - 1]}`);
 }
 
 export function runBackendContract(name: string, makeBackend: () => Promise<BackendFixture>): void {
@@ -156,7 +160,10 @@ export function runBackendContract(name: string, makeBackend: () => Promise<Back
       );
       assert.equal(res.more, false);
       assert.equal((await b.list(`${root}pods/ns/`)).kvs.length, 2);
-      assert.deepEqual((await b.list(`${root}podsx/`)).kvs.map((kv) => kv.value), ['podsx/ns/a']);
+      assert.deepEqual(
+        (await b.list(`${root}podsx/`)).kvs.map((kv) => kv.value),
+        ['podsx/ns/a'],
+      );
       assert.equal((await b.list(`${root}nothing/`)).kvs.length, 0);
     });
 
@@ -164,22 +171,34 @@ export function runBackendContract(name: string, makeBackend: () => Promise<Back
       const prefix = `${root}configmaps/ns/`;
       for (let i = 0; i < 7; i++) await b.create(`${prefix}k${i}`, String(i));
       const p1 = await b.list(prefix, { limit: 3 });
-      assert.deepEqual(p1.kvs.map((kv) => kv.value), ['0', '1', '2']);
+      assert.deepEqual(
+        p1.kvs.map((kv) => kv.value),
+        ['0', '1', '2'],
+      );
       assert.equal(p1.more, true);
       // a write between pages is invisible to a list pinned at the first page's revision
       await b.create(`${prefix}k3a`, 'late');
       const p2 = await b.list(prefix, { limit: 3, startAfter: p1.kvs[2].key, revision: p1.revision });
-      assert.deepEqual(p2.kvs.map((kv) => kv.value), ['3', '4', '5']);
+      assert.deepEqual(
+        p2.kvs.map((kv) => kv.value),
+        ['3', '4', '5'],
+      );
       assert.equal(p2.more, true);
       assert.equal(p2.revision, p1.revision);
       const p3 = await b.list(prefix, { limit: 3, startAfter: p2.kvs[2].key, revision: p1.revision });
-      assert.deepEqual(p3.kvs.map((kv) => kv.value), ['6']);
+      assert.deepEqual(
+        p3.kvs.map((kv) => kv.value),
+        ['6'],
+      );
       assert.equal(p3.more, false);
       const exact = await b.list(prefix, { limit: 8 });
       assert.equal(exact.kvs.length, 8);
       assert.equal(exact.more, false, 'more is false when the page ends exactly at the last key');
       const latest = await b.list(prefix, { startAfter: `${prefix}k3` });
-      assert.deepEqual(latest.kvs.map((kv) => kv.value), ['late', '4', '5', '6']);
+      assert.deepEqual(
+        latest.kvs.map((kv) => kv.value),
+        ['late', '4', '5', '6'],
+      );
     });
 
     test('get and list at an old revision', async (b, root) => {
@@ -193,14 +212,23 @@ export function runBackendContract(name: string, makeBackend: () => Promise<Back
       await b.create(`${p}c`, 'c1');
       const then = await b.list(p, { revision: old });
       assert.equal(then.revision, old);
-      assert.deepEqual(then.kvs.map((kv) => `${kv.key.slice(p.length)}=${kv.value}`), ['a=a1', 'b=b1']);
+      assert.deepEqual(
+        then.kvs.map((kv) => `${kv.key.slice(p.length)}=${kv.value}`),
+        ['a=a1', 'b=b1'],
+      );
       const now = await b.list(p);
-      assert.deepEqual(now.kvs.map((kv) => `${kv.key.slice(p.length)}=${kv.value}`), ['a=a2', 'c=c1']);
+      assert.deepEqual(
+        now.kvs.map((kv) => `${kv.key.slice(p.length)}=${kv.value}`),
+        ['a=a2', 'c=c1'],
+      );
       assert.equal((await b.get(`${p}b`, old)).kv?.value, 'b1');
       assert.equal((await b.get(`${p}a`, old)).kv?.modRevision, a.kv!.modRevision);
       assert.equal((await b.get(`${p}c`, old)).kv, undefined);
       const paged = await b.list(p, { revision: old, limit: 1 });
-      assert.deepEqual(paged.kvs.map((kv) => kv.value), ['a1']);
+      assert.deepEqual(
+        paged.kvs.map((kv) => kv.value),
+        ['a1'],
+      );
       assert.equal(paged.more, true);
     });
 
@@ -240,7 +268,10 @@ export function runBackendContract(name: string, makeBackend: () => Promise<Back
         const evs = await w.until(3);
         await sleep(100);
         assert.equal(evs.length, 3, 'no event from another prefix');
-        assert.deepEqual(evs.map((e) => e.type), ['PUT', 'PUT', 'DELETE']);
+        assert.deepEqual(
+          evs.map((e) => e.type),
+          ['PUT', 'PUT', 'DELETE'],
+        );
         assert.deepEqual(revisionsOf(evs), [c.revision, u.revision, d.revision]);
         assert.equal(evs[0].kv.value, 'a1');
         assert.equal(evs[0].kv.createRevision, c.revision);
@@ -264,7 +295,12 @@ export function runBackendContract(name: string, makeBackend: () => Promise<Back
         assert.equal(ev.kv.modRevision, d.revision);
         assert.equal(ev.kv.value, 'svc');
         assert.equal(ev.kv.createRevision, c.revision);
-        assert.deepEqual(ev.prevKv, { key: `${p}s`, value: 'svc', createRevision: c.revision, modRevision: c.revision });
+        assert.deepEqual(ev.prevKv, {
+          key: `${p}s`,
+          value: 'svc',
+          createRevision: c.revision,
+          modRevision: c.revision,
+        });
       } finally {
         w.cancel();
       }
@@ -281,14 +317,21 @@ export function runBackendContract(name: string, makeBackend: () => Promise<Back
       try {
         const replayed = await w.until(5);
         assert.deepEqual(revisionsOf(replayed), [revs[2], revs[3], revs[4], u.revision, d.revision]);
-        assert.deepEqual(replayed.map((e) => e.type), ['PUT', 'PUT', 'PUT', 'PUT', 'DELETE']);
+        assert.deepEqual(
+          replayed.map((e) => e.type),
+          ['PUT', 'PUT', 'PUT', 'PUT', 'DELETE'],
+        );
         assert.equal(replayed[3].prevKv?.value, 'v0', 'replayed update carries prevKv');
         assert.equal(replayed[4].kv.value, 'v1', 'replayed delete carries the deleted value');
         assert.equal(replayed[4].prevKv?.value, 'v1');
         const live = await b.create(`${p}k9`, 'v9');
         const all = await w.until(6);
         await sleep(100);
-        assert.deepEqual(revisionsOf(all), [revs[2], revs[3], revs[4], u.revision, d.revision, live.revision], 'no gap, no duplicate');
+        assert.deepEqual(
+          revisionsOf(all),
+          [revs[2], revs[3], revs[4], u.revision, d.revision, live.revision],
+          'no gap, no duplicate',
+        );
       } finally {
         w.cancel();
       }
@@ -320,7 +363,10 @@ export function runBackendContract(name: string, makeBackend: () => Promise<Back
         const results = await Promise.all(writes);
         const evs = await w.until(100);
         await sleep(100);
-        assert.deepEqual(revisionsOf(evs), results.map((r) => r.revision).sort((x, y) => x - y));
+        assert.deepEqual(
+          revisionsOf(evs),
+          results.map((r) => r.revision).sort((x, y) => x - y),
+        );
       } finally {
         w.cancel();
       }
@@ -344,9 +390,15 @@ export function runBackendContract(name: string, makeBackend: () => Promise<Back
       assert.ok(err instanceof CompactedError, `watch failed with ${err.name}: ${err.message}`);
       // the compacted revision itself and everything newer stay readable and watchable
       const atMid = await b.list(p, { revision: mid });
-      assert.deepEqual(atMid.kvs.map((kv) => `${kv.key.slice(p.length)}=${kv.value}`), ['a=a5', 'keep=k']);
+      assert.deepEqual(
+        atMid.kvs.map((kv) => `${kv.key.slice(p.length)}=${kv.value}`),
+        ['a=a5', 'keep=k'],
+      );
       const now = await b.list(p);
-      assert.deepEqual(now.kvs.map((kv) => `${kv.key.slice(p.length)}=${kv.value}`), ['a=a6', 'keep=k']);
+      assert.deepEqual(
+        now.kvs.map((kv) => `${kv.key.slice(p.length)}=${kv.value}`),
+        ['a=a6', 'keep=k'],
+      );
       const w = collect(b, p, mid);
       try {
         const evs = await w.until(1);

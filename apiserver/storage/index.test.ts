@@ -26,6 +26,9 @@ describe('openBackend', () => {
   });
 
   it('names the supported schemes for anything else', () => {
-    assert.throws(() => openBackend('postgres://db/skiff', { dataDir: '/d' }), /supported schemes are sqlite:\/\/ and etcd:\/\//);
+    assert.throws(
+      () => openBackend('postgres://db/skiff', { dataDir: '/d' }),
+      /supported schemes are sqlite:\/\/ and etcd:\/\//,
+    );
   });
 });

@@ -36,10 +36,14 @@ export function openBackend(url: string, opts: OpenOptions): Backend {
   if (u.startsWith('sqlite://')) {
     const path = decodeURIComponent(u.slice('sqlite://'.length));
     if (!isAbsolute(path)) {
-      throw new Error(`invalid store URL "${url}": the sqlite path must be absolute, e.g. sqlite:///var/lib/skiff/db/state.db`);
+      throw new Error(
+        `invalid store URL "${url}": the sqlite path must be absolute, e.g. sqlite:///var/lib/skiff/db/state.db`,
+      );
     }
     return new SqliteBackend({ ...opts.sqlite, path });
   }
   if (u.startsWith('etcd://')) return new EtcdBackend(parseEtcdUrl(u));
-  throw new Error(`unsupported store URL "${url}": supported schemes are ${SUPPORTED_SCHEMES.join(' and ')} (e.g. sqlite:///path/state.db or etcd://127.0.0.1:2379)`);
+  throw new Error(
+    `unsupported store URL "${url}": supported schemes are ${SUPPORTED_SCHEMES.join(' and ')} (e.g. sqlite:///path/state.db or etcd://127.0.0.1:2379)`,
+  );
 }

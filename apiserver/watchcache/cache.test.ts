@@ -4,12 +4,17 @@ import { parseFieldSelector, parseLabelSelector } from '../../lib/selectors.ts';
 import { ResourceCache, encodeEvent, eventObject, type CacheEvent, type EventType } from './cache.ts';
 
 const pod = (name: string, rev: number) =>
-  ResourceCache.decode(`/registry/pods/default/${name}`, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' } }), rev);
+  ResourceCache.decode(
+    `/registry/pods/default/${name}`,
+    JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' } }),
+    rev,
+  );
 
 function watcher(seen: { type: EventType; obj: any; line: string }[]) {
   return {
     filter: { labels: parseLabelSelector(''), fields: parseFieldSelector('') },
-    deliver: (type: EventType, ev: CacheEvent) => seen.push({ type, obj: eventObject(ev), line: encodeEvent(type, ev).text }),
+    deliver: (type: EventType, ev: CacheEvent) =>
+      seen.push({ type, obj: eventObject(ev), line: encodeEvent(type, ev).text }),
     terminate: () => {},
   };
 }
@@ -41,10 +46,34 @@ describe('ResourceCache fan-out', () => {
 
 describe('CachedObject as a list writes it', () => {
   const cases: [string, string][] = [
-    ['ASCII, stored in skiff\'s layout', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' }, data: { k: 'v' } })],
-    ['non-ASCII, stored in skiff\'s layout', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'default' }, data: { k: 'grüße, 日本, 🚀' } })],
+    [
+      "ASCII, stored in skiff's layout",
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'a', namespace: 'default' },
+        data: { k: 'v' },
+      }),
+    ],
+    [
+      "non-ASCII, stored in skiff's layout",
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'b', namespace: 'default' },
+        data: { k: 'grüße, 日本, 🚀' },
+      }),
+    ],
     ['empty metadata', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} })],
-    ['another layout (resourceVersion in the stored JSON)', JSON.stringify({ metadata: { name: 'c', resourceVersion: '3' }, kind: 'ConfigMap', apiVersion: 'v1', data: { k: 'ü' } })],
+    [
+      'another layout (resourceVersion in the stored JSON)',
+      JSON.stringify({
+        metadata: { name: 'c', resourceVersion: '3' },
+        kind: 'ConfigMap',
+        apiVersion: 'v1',
+        data: { k: 'ü' },
+      }),
+    ],
   ];
   for (const [what, stored] of cases) {
     it(`writes the same bytes as its JSON: ${what}`, () => {
@@ -61,7 +90,10 @@ describe('CachedObject as a list writes it', () => {
       const again = Buffer.alloc(expected.length);
       o.writeJson(again, 0);
       assert.deepEqual(again, expected);
-      assert.equal(o.jsonStartsWith('{"apiVersion":"v1","kind":"ConfigMap",'), o.json.startsWith('{"apiVersion":"v1","kind":"ConfigMap",'));
+      assert.equal(
+        o.jsonStartsWith('{"apiVersion":"v1","kind":"ConfigMap",'),
+        o.json.startsWith('{"apiVersion":"v1","kind":"ConfigMap",'),
+      );
     });
   }
 });
@@ -83,13 +115,20 @@ describe('ResourceCache.fromWritten', () => {
     viaWritten.apply('PUT', ResourceCache.fromWritten('/registry/pods/prod/web', value, 7, written));
     const a = viaDecode.get('/registry/pods/prod/web')!;
     const b = viaWritten.get('/registry/pods/prod/web')!;
-    assert.deepEqual([b.json, b.labels, b.fields, b.namespace, b.name, b.rev], [a.json, a.labels, a.fields, a.namespace, a.name, a.rev]);
+    assert.deepEqual(
+      [b.json, b.labels, b.fields, b.namespace, b.name, b.rev],
+      [a.json, a.labels, a.fields, a.namespace, a.name, a.rev],
+    );
     assert.equal(written.metadata.hasOwnProperty('resourceVersion'), false, 'the written object is not changed');
     // the writer changes its object afterwards (as a response does): the cache's entry stays as stored
     written.metadata.labels.app = 'changed';
     written.spec.nodeName = 'n2';
     assert.deepEqual(b.labels, { app: 'web', tier: 'é' });
     assert.equal(b.obj.spec.nodeName, 'n1');
-    assert.equal(viaWritten.list({ labels: parseLabelSelector('app=web'), fields: parseFieldSelector('spec.nodeName=n1') }).items.length, 1);
+    assert.equal(
+      viaWritten.list({ labels: parseLabelSelector('app=web'), fields: parseFieldSelector('spec.nodeName=n1') }).items
+        .length,
+      1,
+    );
   });
 });

@@ -202,7 +202,9 @@ export function encodeEvent(type: EventType, ev: CacheEvent): WatchLine {
   const lines = ev.lines;
   let line = lines?.[type];
   if (line === undefined) {
-    line = new WatchLine(`{"type":"${type}","object":${leftSelector(type, ev) ? ev.prev!.jsonAt(ev.rev) : ev.cur.json}}\n`);
+    line = new WatchLine(
+      `{"type":"${type}","object":${leftSelector(type, ev) ? ev.prev!.jsonAt(ev.rev) : ev.cur.json}}\n`,
+    );
     if (lines) lines[type] = line;
   }
   return line;

@@ -122,7 +122,10 @@ export class Dispatcher {
         let cur: CachedObject;
         try {
           const w = ev.type === 'PUT' && this.writing.size > 0 ? this.writing.get(ev.kv.key) : undefined;
-          cur = w !== undefined && w.value === value ? ResourceCache.fromWritten(ev.kv.key, value, rev, w.obj) : ResourceCache.decode(ev.kv.key, value, rev);
+          cur =
+            w !== undefined && w.value === value
+              ? ResourceCache.fromWritten(ev.kv.key, value, rev, w.obj)
+              : ResourceCache.decode(ev.kv.key, value, rev);
         } catch {
           continue; // a value that is not JSON is not ours; never let it break the stream
         }
@@ -138,7 +141,7 @@ export class Dispatcher {
     if (rev > this.rev) this.rev = rev;
     if (this.waiters.length === 0) return;
     const still: typeof this.waiters = [];
-    for (const w of this.waiters) (w.rev <= this.rev ? w.resolve() : still.push(w));
+    for (const w of this.waiters) w.rev <= this.rev ? w.resolve() : still.push(w);
     this.waiters = still;
   }
 

@@ -17,7 +17,13 @@ function daemonSet(extra: { spec?: any; status?: any; generation?: number } = {}
   return {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
-    metadata: { name: 'agent', namespace: 'kube-system', uid: DS_UID, generation: extra.generation ?? 1, resourceVersion: '10' },
+    metadata: {
+      name: 'agent',
+      namespace: 'kube-system',
+      uid: DS_UID,
+      generation: extra.generation ?? 1,
+      resourceVersion: '10',
+    },
     spec: {
       selector: { matchLabels: { app: 'agent' } },
       template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent:1' }] } },
@@ -25,15 +31,34 @@ function daemonSet(extra: { spec?: any; status?: any; generation?: number } = {}
       revisionHistoryLimit: 10,
       ...extra.spec,
     },
-    status: extra.status ?? { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 },
+    status: extra.status ?? {
+      currentNumberScheduled: 0,
+      numberMisscheduled: 0,
+      desiredNumberScheduled: 0,
+      numberReady: 0,
+    },
   };
 }
 
-function node(name: string, extra: { labels?: Record<string, string>; taints?: any[]; unschedulable?: boolean } = {}): KubeObject {
-  return { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...extra.labels } }, spec: { taints: extra.taints, unschedulable: extra.unschedulable } };
+function node(
+  name: string,
+  extra: { labels?: Record<string, string>; taints?: any[]; unschedulable?: boolean } = {},
+): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, ...extra.labels } },
+    spec: { taints: extra.taints, unschedulable: extra.unschedulable },
+  };
 }
 
-function pod(name: string, nodeName: string, hash: string, state: 'ready' | 'unready' | 'failed' = 'ready', extra: Partial<KubeObject['metadata']> = {}): KubeObject {
+function pod(
+  name: string,
+  nodeName: string,
+  hash: string,
+  state: 'ready' | 'unready' | 'failed' = 'ready',
+  extra: Partial<KubeObject['metadata']> = {},
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -87,7 +112,16 @@ function revisionOf(ds: KubeObject, revision: number): KubeObject {
       name: `agent-${hash}`,
       namespace: 'kube-system',
       labels: { app: 'agent', [REVISION_HASH_LABEL]: hash },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: DS_UID, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'DaemonSet',
+          name: 'agent',
+          uid: DS_UID,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     data: revisionData(ds.spec.template),
     revision,
@@ -96,12 +130,25 @@ function revisionOf(ds: KubeObject, revision: number): KubeObject {
 
 describe('daemonset eligibility', () => {
   it('follows node selector, required affinity and taints with the daemon tolerations', () => {
-    const ds = daemonSet({ spec: { template: { metadata: { labels: { app: 'agent' } }, spec: { nodeSelector: { role: 'edge' }, containers: [] } } } });
-    assert.deepEqual(nodeShouldRunDaemonPod(ds, node('a', { labels: { role: 'edge' } })), { shouldRun: true, shouldContinueRunning: true });
+    const ds = daemonSet({
+      spec: {
+        template: { metadata: { labels: { app: 'agent' } }, spec: { nodeSelector: { role: 'edge' }, containers: [] } },
+      },
+    });
+    assert.deepEqual(nodeShouldRunDaemonPod(ds, node('a', { labels: { role: 'edge' } })), {
+      shouldRun: true,
+      shouldContinueRunning: true,
+    });
     assert.deepEqual(nodeShouldRunDaemonPod(ds, node('b')), { shouldRun: false, shouldContinueRunning: false });
-    const noSchedule = node('c', { labels: { role: 'edge' }, taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] });
+    const noSchedule = node('c', {
+      labels: { role: 'edge' },
+      taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }],
+    });
     assert.deepEqual(nodeShouldRunDaemonPod(ds, noSchedule), { shouldRun: false, shouldContinueRunning: true });
-    const noExecute = node('d', { labels: { role: 'edge' }, taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }] });
+    const noExecute = node('d', {
+      labels: { role: 'edge' },
+      taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }],
+    });
     assert.deepEqual(nodeShouldRunDaemonPod(ds, noExecute), { shouldRun: false, shouldContinueRunning: false });
     // the default daemon tolerations cover these, and unschedulable nodes too
     const sick = node('e', {
@@ -119,7 +166,16 @@ describe('daemonset eligibility', () => {
         template: {
           metadata: { labels: { app: 'agent' } },
           spec: {
-            affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['z1', 'z2'] }] }, { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['x'] }] }] } } },
+            affinity: {
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [
+                    { matchExpressions: [{ key: 'zone', operator: 'In', values: ['z1', 'z2'] }] },
+                    { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['x'] }] },
+                  ],
+                },
+              },
+            },
             containers: [],
           },
         },
@@ -135,12 +191,21 @@ describe('daemonset controller', () => {
   it('creates one pod per eligible node, pinned by node affinity, with a ControllerRevision and status', async () => {
     const ds = daemonSet();
     const hash = templateHash(ds.spec.template);
-    const t = setup(ds, [node('n1'), node('n2', { taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] }), node('n3', { taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }] })]);
+    const t = setup(ds, [
+      node('n1'),
+      node('n2', { taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] }),
+      node('n3', { taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }] }),
+    ]);
     await t.reconciler.reconcile('kube-system/agent');
     const w = t.client.writes();
     assert.deepEqual(
       w.map((a) => `${a.verb} ${a.resource}${a.subresource ? '/' + a.subresource : ''} ${a.name ?? ''}`),
-      ['create controllerrevisions agent-' + hash, 'create pods ' + w[1].name, 'create pods ' + w[2].name, 'update daemonsets/status agent'],
+      [
+        'create controllerrevisions agent-' + hash,
+        'create pods ' + w[1].name,
+        'create pods ' + w[2].name,
+        'update daemonsets/status agent',
+      ],
     );
     const cr = w[0].body;
     assert.equal(cr.revision, 1);
@@ -153,27 +218,65 @@ describe('daemonset controller', () => {
     const p = created[0];
     assert.equal(p.metadata.generateName, 'agent-');
     assert.deepEqual(p.metadata.labels, { app: 'agent', [REVISION_HASH_LABEL]: hash, 'pod-template-generation': '1' });
-    assert.deepEqual(p.metadata.ownerReferences, [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: DS_UID, controller: true, blockOwnerDeletion: true }]);
+    assert.deepEqual(p.metadata.ownerReferences, [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        name: 'agent',
+        uid: DS_UID,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
     assert.equal(p.spec.nodeName, undefined);
     assert.deepEqual(p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms, [
       { matchFields: [{ key: 'metadata.name', operator: 'In', values: [targetNodeName(p)] }] },
     ]);
     assert.deepEqual(
       p.spec.tolerations.map((x: any) => `${x.key}:${x.effect}`),
-      ['not-ready:NoExecute', 'unreachable:NoExecute', 'disk-pressure:NoSchedule', 'memory-pressure:NoSchedule', 'pid-pressure:NoSchedule', 'unschedulable:NoSchedule'].map((s) => `node.kubernetes.io/${s}`),
+      [
+        'not-ready:NoExecute',
+        'unreachable:NoExecute',
+        'disk-pressure:NoSchedule',
+        'memory-pressure:NoSchedule',
+        'pid-pressure:NoSchedule',
+        'unschedulable:NoSchedule',
+      ].map((s) => `node.kubernetes.io/${s}`),
     );
-    assert.deepEqual(w[3].body.status, { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 2, numberReady: 0, observedGeneration: 1, numberUnavailable: 2 });
-    assert.deepEqual(t.recorder.events.map((e) => e.reason), ['SuccessfulCreate', 'SuccessfulCreate']);
+    assert.deepEqual(w[3].body.status, {
+      currentNumberScheduled: 0,
+      numberMisscheduled: 0,
+      desiredNumberScheduled: 2,
+      numberReady: 0,
+      observedGeneration: 1,
+      numberUnavailable: 2,
+    });
+    assert.deepEqual(
+      t.recorder.events.map((e) => e.reason),
+      ['SuccessfulCreate', 'SuccessfulCreate'],
+    );
 
     // the informer has not seen the pods yet: no second creation
     t.client.clearActions();
-    t.factory.informer(ControllerRevisions).upsert(t.client.stored(ControllerRevisions, 'kube-system', `agent-${hash}`)!);
+    t.factory
+      .informer(ControllerRevisions)
+      .upsert(t.client.stored(ControllerRevisions, 'kube-system', `agent-${hash}`)!);
     await t.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(t.client.writes().filter((a) => a.resource === 'pods'), []);
+    assert.deepEqual(
+      t.client.writes().filter((a) => a.resource === 'pods'),
+      [],
+    );
   });
 
   it('deletes failed pods, extra pods and pods on nodes that no longer fit; keeps them on NoSchedule-tainted nodes', async () => {
-    const ds = daemonSet({ spec: { template: { metadata: { labels: { app: 'agent' } }, spec: { nodeSelector: { role: 'edge' }, containers: [{ name: 'a', image: 'agent:1' }] } } } });
+    const ds = daemonSet({
+      spec: {
+        template: {
+          metadata: { labels: { app: 'agent' } },
+          spec: { nodeSelector: { role: 'edge' }, containers: [{ name: 'a', image: 'agent:1' }] },
+        },
+      },
+    });
     const hash = templateHash(ds.spec.template);
     const nodes = [
       node('n1', { labels: { role: 'edge' } }),
@@ -191,7 +294,11 @@ describe('daemonset controller', () => {
     ];
     const t = setup(ds, nodes, pods, [revisionOf(ds, 1)]);
     await t.reconciler.reconcile('kube-system/agent');
-    const deletes = t.client.writes().filter((a) => a.verb === 'delete').map((a) => a.name).sort();
+    const deletes = t.client
+      .writes()
+      .filter((a) => a.verb === 'delete')
+      .map((a) => a.name)
+      .sort();
     assert.deepEqual(deletes, ['a1b', 'a2', 'a4', 'gone']);
     assert.ok(!t.client.writes().some((a) => a.verb === 'create'), 'n4 gets its pod once the failed one is gone');
     const status = t.client.writes().find((a) => a.subresource === 'status')!.body.status;
@@ -206,17 +313,33 @@ describe('daemonset controller', () => {
       numberAvailable: 1,
       numberUnavailable: 1,
     });
-    assert.ok(t.recorder.events.some((e) => e.reason === 'FailedDaemonPod' && e.message === 'Found failed daemon pod kube-system/a4 on node n4, will try to kill it'));
+    assert.ok(
+      t.recorder.events.some(
+        (e) =>
+          e.reason === 'FailedDaemonPod' &&
+          e.message === 'Found failed daemon pod kube-system/a4 on node n4, will try to kill it',
+      ),
+    );
   });
 
   it('rolls a new template out maxUnavailable nodes at a time, unavailable old pods first', async () => {
     const old = daemonSet();
     const oldHash = templateHash(old.spec.template);
-    const ds = daemonSet({ generation: 2, spec: { template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent:2' }] } } } });
+    const ds = daemonSet({
+      generation: 2,
+      spec: {
+        template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent:2' }] } },
+      },
+    });
     const newHash = templateHash(ds.spec.template);
     assert.notEqual(oldHash, newHash);
     const nodes = ['n1', 'n2', 'n3', 'n4'].map((n) => node(n));
-    const pods = [pod('p1', 'n1', oldHash), pod('p2', 'n2', oldHash), pod('p3', 'n3', oldHash, 'unready'), pod('p4', 'n4', oldHash)];
+    const pods = [
+      pod('p1', 'n1', oldHash),
+      pod('p2', 'n2', oldHash),
+      pod('p3', 'n3', oldHash, 'unready'),
+      pod('p4', 'n4', oldHash),
+    ];
     const t = setup(ds, nodes, pods, [revisionOf(old, 1)]);
     await t.reconciler.reconcile('kube-system/agent');
     const w = t.client.writes();
@@ -225,54 +348,128 @@ describe('daemonset controller', () => {
     assert.equal(w[0].body.revision, 2);
     assert.equal(w[0].name, `agent-${newHash}`);
     // p3 is unavailable: it goes at once and uses the one unavailability allowed
-    assert.deepEqual(w.filter((a) => a.verb === 'delete').map((a) => a.name), ['p3']);
+    assert.deepEqual(
+      w.filter((a) => a.verb === 'delete').map((a) => a.name),
+      ['p3'],
+    );
     const status = w.find((a) => a.subresource === 'status')!.body.status;
     assert.equal(status.updatedNumberScheduled, undefined);
     assert.equal(status.observedGeneration, 2);
 
     // p3 replaced by a new available pod: the next old one goes
-    const t2 = setup(ds, nodes, [pod('p1', 'n1', oldHash), pod('p2', 'n2', oldHash), pod('p3new', 'n3', newHash), pod('p4', 'n4', oldHash)], [revisionOf(old, 1), revisionOf(ds, 2)]);
+    const t2 = setup(
+      ds,
+      nodes,
+      [pod('p1', 'n1', oldHash), pod('p2', 'n2', oldHash), pod('p3new', 'n3', newHash), pod('p4', 'n4', oldHash)],
+      [revisionOf(old, 1), revisionOf(ds, 2)],
+    );
     await t2.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(t2.client.writes().filter((a) => a.verb === 'delete').map((a) => a.name), ['p1']);
+    assert.deepEqual(
+      t2.client
+        .writes()
+        .filter((a) => a.verb === 'delete')
+        .map((a) => a.name),
+      ['p1'],
+    );
     assert.equal(t2.client.writes().find((a) => a.subresource === 'status')!.body.status.updatedNumberScheduled, 1);
 
     // a new pod not ready yet: nothing more goes
-    const t3 = setup(ds, nodes, [pod('p1', 'n1', oldHash), pod('p2', 'n2', oldHash), pod('p3new', 'n3', newHash, 'unready'), pod('p4', 'n4', oldHash)], [revisionOf(old, 1), revisionOf(ds, 2)]);
+    const t3 = setup(
+      ds,
+      nodes,
+      [
+        pod('p1', 'n1', oldHash),
+        pod('p2', 'n2', oldHash),
+        pod('p3new', 'n3', newHash, 'unready'),
+        pod('p4', 'n4', oldHash),
+      ],
+      [revisionOf(old, 1), revisionOf(ds, 2)],
+    );
     await t3.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(t3.client.writes().filter((a) => a.verb === 'delete'), []);
+    assert.deepEqual(
+      t3.client.writes().filter((a) => a.verb === 'delete'),
+      [],
+    );
 
     // maxUnavailable 50% of 4 nodes: two at a time
-    const wide = daemonSet({ generation: 2, spec: { ...ds.spec, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '50%' } } } });
-    const t4 = setup(wide, nodes, [pod('p1', 'n1', oldHash), pod('p2', 'n2', oldHash), pod('p3', 'n3', oldHash), pod('p4', 'n4', oldHash)], [revisionOf(old, 1), revisionOf(ds, 2)]);
+    const wide = daemonSet({
+      generation: 2,
+      spec: { ...ds.spec, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '50%' } } },
+    });
+    const t4 = setup(
+      wide,
+      nodes,
+      [pod('p1', 'n1', oldHash), pod('p2', 'n2', oldHash), pod('p3', 'n3', oldHash), pod('p4', 'n4', oldHash)],
+      [revisionOf(old, 1), revisionOf(ds, 2)],
+    );
     await t4.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(t4.client.writes().filter((a) => a.verb === 'delete').map((a) => a.name), ['p1', 'p2']);
+    assert.deepEqual(
+      t4.client
+        .writes()
+        .filter((a) => a.verb === 'delete')
+        .map((a) => a.name),
+      ['p1', 'p2'],
+    );
   });
 
   it('OnDelete leaves old pods alone, and a template back to an old revision renumbers it', async () => {
     const old = daemonSet();
     const oldHash = templateHash(old.spec.template);
-    const v2 = daemonSet({ spec: { template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent:2' }] } } } });
+    const v2 = daemonSet({
+      spec: {
+        template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent:2' }] } },
+      },
+    });
     const ds = daemonSet({ generation: 3, spec: { updateStrategy: { type: 'OnDelete' } } });
     const t = setup(ds, [node('n1')], [pod('p1', 'n1', oldHash)], [revisionOf(old, 1), revisionOf(v2, 2)]);
     await t.reconciler.reconcile('kube-system/agent');
     const w = t.client.writes();
-    assert.deepEqual(w.map((a) => `${a.verb} ${a.resource}${a.subresource ? '/' + a.subresource : ''} ${a.name}`), [`update controllerrevisions agent-${oldHash}`, 'update daemonsets/status agent']);
+    assert.deepEqual(
+      w.map((a) => `${a.verb} ${a.resource}${a.subresource ? '/' + a.subresource : ''} ${a.name}`),
+      [`update controllerrevisions agent-${oldHash}`, 'update daemonsets/status agent'],
+    );
     assert.equal(w[0].body.revision, 3);
     assert.equal(w[1].body.status.updatedNumberScheduled, 1);
 
     const onDelete = daemonSet({ generation: 2, spec: { ...v2.spec, updateStrategy: { type: 'OnDelete' } } });
     const t2 = setup(onDelete, [node('n1')], [pod('p1', 'n1', oldHash)], [revisionOf(old, 1), revisionOf(v2, 2)]);
     await t2.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(t2.client.writes().filter((a) => a.resource === 'pods'), []);
+    assert.deepEqual(
+      t2.client.writes().filter((a) => a.resource === 'pods'),
+      [],
+    );
   });
 
   it('writes nothing when all is in place, and prunes revisions beyond the history limit', async () => {
-    const revs = [1, 2, 3].map((i) => revisionOf(daemonSet({ spec: { template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: `agent:old${i}` }] } } } }), i));
+    const revs = [1, 2, 3].map((i) =>
+      revisionOf(
+        daemonSet({
+          spec: {
+            template: {
+              metadata: { labels: { app: 'agent' } },
+              spec: { containers: [{ name: 'a', image: `agent:old${i}` }] },
+            },
+          },
+        }),
+        i,
+      ),
+    );
     const ds = daemonSet({ spec: { revisionHistoryLimit: 1 } });
     const hash = templateHash(ds.spec.template);
-    const status = { currentNumberScheduled: 1, numberMisscheduled: 0, desiredNumberScheduled: 1, numberReady: 1, observedGeneration: 1, updatedNumberScheduled: 1, numberAvailable: 1 };
+    const status = {
+      currentNumberScheduled: 1,
+      numberMisscheduled: 0,
+      desiredNumberScheduled: 1,
+      numberReady: 1,
+      observedGeneration: 1,
+      updatedNumberScheduled: 1,
+      numberAvailable: 1,
+    };
     const t = setup({ ...ds, status }, [node('n1')], [pod('p1', 'n1', hash)], [...revs, revisionOf(ds, 4)]);
     await t.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.resource} ${a.name}`), [`delete controllerrevisions ${revs[0].metadata.name}`, `delete controllerrevisions ${revs[1].metadata.name}`]);
+    assert.deepEqual(
+      t.client.writes().map((a) => `${a.verb} ${a.resource} ${a.name}`),
+      [`delete controllerrevisions ${revs[0].metadata.name}`, `delete controllerrevisions ${revs[1].metadata.name}`],
+    );
   });
 });

@@ -130,7 +130,8 @@ export function nodeShouldRunDaemonPod(ds: KubeObject, node: KubeObject): Placem
 /** the node a daemon pod is for: its spec.nodeName, or before scheduling the one its node affinity names */
 export function targetNodeName(pod: KubeObject): string | undefined {
   if (pod.spec?.nodeName) return pod.spec.nodeName;
-  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const terms =
+    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   for (const term of terms) {
     for (const f of term?.matchFields ?? []) {
       if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0];

@@ -16,7 +16,15 @@ import { labelSelectorFromObject } from '../../lib/selectors.ts';
 import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import { Expectations } from '../expectations.ts';
 import { nodeShouldRunDaemonPod, pinToNode, targetNodeName, withDaemonTolerations } from './eligibility.ts';
-import { addRevisionOwnerIndex, maxRevision, newRevision, ownedRevisions, revisionOfTemplate, revisionsToPrune, templateHash } from './revisions.ts';
+import {
+  addRevisionOwnerIndex,
+  maxRevision,
+  newRevision,
+  ownedRevisions,
+  revisionOfTemplate,
+  revisionsToPrune,
+  templateHash,
+} from './revisions.ts';
 import { scaledValue, slowStartBatch } from './rollout-math.ts';
 
 export const REVISION_HASH_LABEL = 'controller-revision-hash';
@@ -120,16 +128,27 @@ export class DaemonSetReconciler implements Reconciler {
     if (ds.metadata.deletionTimestamp) return;
     const selector = labelSelectorFromObject(ds.spec?.selector);
     if (selector.empty) {
-      this.recorder.event(ds, 'Warning', 'SelectingAll', 'This daemon set is selecting all pods. A non-empty selector is required.');
+      this.recorder.event(
+        ds,
+        'Warning',
+        'SelectingAll',
+        'This daemon set is selecting all pods. A non-empty selector is required.',
+      );
       return;
     }
     const { hash, revisions, current } = await this.history(ds);
-    const owned = this.pods.byIndex(DAEMON_POD_INDEX, ds.metadata.uid!).filter((p) => selector.matches(p.metadata.labels));
+    const owned = this.pods
+      .byIndex(DAEMON_POD_INDEX, ds.metadata.uid!)
+      .filter((p) => selector.matches(p.metadata.labels));
     const plans = this.plan(ds, owned);
 
     if (this.expectations.satisfied(key)) {
       const changed = await this.manage(ds, key, plans, hash);
-      if (!changed && this.expectations.satisfied(key) && (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
+      if (
+        !changed &&
+        this.expectations.satisfied(key) &&
+        (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate'
+      ) {
         await this.rollingUpdate(ds, key, plans, hash);
       }
       await this.pruneHistory(ds, revisions, owned, current);
@@ -164,7 +183,12 @@ export class DaemonSetReconciler implements Reconciler {
         for (const p of plan.pods) {
           if (p.metadata.deletionTimestamp) continue;
           if (p.status?.phase === 'Failed') {
-            this.recorder.event(ds, 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${p.metadata.namespace}/${p.metadata.name} on node ${nodeName}, will try to kill it`);
+            this.recorder.event(
+              ds,
+              'Warning',
+              'FailedDaemonPod',
+              `Found failed daemon pod ${p.metadata.namespace}/${p.metadata.name} on node ${nodeName}, will try to kill it`,
+            );
             toDelete.push(p);
             continue;
           }
@@ -184,7 +208,10 @@ export class DaemonSetReconciler implements Reconciler {
   /** RollingUpdate with maxUnavailable (no surge): old pods go, at most maxUnavailable of the available ones */
   private async rollingUpdate(ds: KubeObject, key: string, plans: Map<string, NodePlan>, hash: string): Promise<void> {
     const desired = [...plans.values()].filter((p) => p.shouldRun).length;
-    const maxUnavailable = Math.max(scaledValue(ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1, desired, true), 0);
+    const maxUnavailable = Math.max(
+      scaledValue(ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1, desired, true),
+      0,
+    );
     const minReady = ds.spec?.minReadySeconds ?? 0;
     const now = this.now();
     let unavailable = 0;
@@ -214,7 +241,13 @@ export class DaemonSetReconciler implements Reconciler {
     if (victims.length) await this.sync(ds, key, [], victims, hash);
   }
 
-  private async sync(ds: KubeObject, key: string, nodeNames: string[], victims: KubeObject[], hash: string): Promise<void> {
+  private async sync(
+    ds: KubeObject,
+    key: string,
+    nodeNames: string[],
+    victims: KubeObject[],
+    hash: string,
+  ): Promise<void> {
     if (nodeNames.length === 0 && victims.length === 0) return;
     const errors: Error[] = [];
     if (nodeNames.length) {
@@ -234,7 +267,10 @@ export class DaemonSetReconciler implements Reconciler {
       if (created.error) errors.push(created.error);
     }
     if (victims.length) {
-      this.expectations.expectDeletions(key, victims.map((p) => p.metadata.uid!));
+      this.expectations.expectDeletions(
+        key,
+        victims.map((p) => p.metadata.uid!),
+      );
       await Promise.all(
         victims.map(async (p) => {
           try {
@@ -249,7 +285,8 @@ export class DaemonSetReconciler implements Reconciler {
         }),
       );
     }
-    if (errors.length) throw new Error(`daemonset ${key}: ${errors.length} pod write(s) failed, first: ${errors[0].message}`);
+    if (errors.length)
+      throw new Error(`daemonset ${key}: ${errors.length} pod write(s) failed, first: ${errors[0].message}`);
   }
 
   /** a daemon pod for a node: the template, pinned to the node, with the revision hash and daemon tolerations */
@@ -264,7 +301,16 @@ export class DaemonSetReconciler implements Reconciler {
       generateName: `${ds.metadata.name}-`,
       namespace: ds.metadata.namespace,
       labels,
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name!, uid: ds.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'DaemonSet',
+          name: ds.metadata.name!,
+          uid: ds.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     };
     if (template.metadata?.annotations) metadata.annotations = { ...template.metadata.annotations };
     return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
@@ -281,7 +327,11 @@ export class DaemonSetReconciler implements Reconciler {
       if (Number(existing.revision ?? 0) < max) {
         current = await this.client.update(ControllerRevisions, { ...existing, revision: max + 1 });
       }
-      return { hash: existing.metadata.labels?.[REVISION_HASH_LABEL] ?? templateHash(template, ds.status?.collisionCount), revisions, current };
+      return {
+        hash: existing.metadata.labels?.[REVISION_HASH_LABEL] ?? templateHash(template, ds.status?.collisionCount),
+        revisions,
+        current,
+      };
     }
     const hash = templateHash(template, ds.status?.collisionCount);
     const labels = { ...(template.metadata?.labels ?? {}), [REVISION_HASH_LABEL]: hash };
@@ -296,13 +346,24 @@ export class DaemonSetReconciler implements Reconciler {
         return { hash, revisions: [...revisions, other], current: other };
       }
       // a revision of that name holds something else: count the collision so that the next hash differs
-      await this.client.update(DaemonSets, { ...ds, status: { ...ds.status, collisionCount: (ds.status?.collisionCount ?? 0) + 1 } }, { subresource: 'status' });
-      throw new Error(`daemonset ${keyOf(ds)}: the ControllerRevision ${cr.metadata.name} exists with another template; collisionCount raised, trying again`);
+      await this.client.update(
+        DaemonSets,
+        { ...ds, status: { ...ds.status, collisionCount: (ds.status?.collisionCount ?? 0) + 1 } },
+        { subresource: 'status' },
+      );
+      throw new Error(
+        `daemonset ${keyOf(ds)}: the ControllerRevision ${cr.metadata.name} exists with another template; collisionCount raised, trying again`,
+      );
     }
   }
 
   /** old revisions beyond spec.revisionHistoryLimit (default 10) that no pod uses */
-  private async pruneHistory(ds: KubeObject, revisions: KubeObject[], owned: KubeObject[], current: KubeObject): Promise<void> {
+  private async pruneHistory(
+    ds: KubeObject,
+    revisions: KubeObject[],
+    owned: KubeObject[],
+    current: KubeObject,
+  ): Promise<void> {
     const limit = ds.spec?.revisionHistoryLimit ?? 10;
     const liveHashes = new Set(owned.map((p) => p.metadata.labels?.[REVISION_HASH_LABEL]).filter(Boolean) as string[]);
     const live = new Set<string>([current.metadata.name!]);
@@ -362,7 +423,11 @@ export class DaemonSetReconciler implements Reconciler {
       if (!isConflict(e)) throw e;
       const fresh = await this.client.get<KubeObject>(DaemonSets, ds.metadata.namespace, ds.metadata.name!);
       if (fresh.metadata.uid !== ds.metadata.uid) return;
-      await this.client.update(DaemonSets, { ...fresh, status: { ...status, observedGeneration: ds.metadata.generation } }, { subresource: 'status' });
+      await this.client.update(
+        DaemonSets,
+        { ...fresh, status: { ...status, observedGeneration: ds.metadata.generation } },
+        { subresource: 'status' },
+      );
     }
   }
 
@@ -383,6 +448,8 @@ export class DaemonSetReconciler implements Reconciler {
 }
 
 function byCreation(a: KubeObject, b: KubeObject): number {
-  return String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) || String(a.metadata.name).localeCompare(String(b.metadata.name));
+  return (
+    String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) ||
+    String(a.metadata.name).localeCompare(String(b.metadata.name))
+  );
 }
-

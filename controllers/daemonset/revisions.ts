@@ -22,7 +22,9 @@ export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
 }
 
@@ -56,7 +58,9 @@ export function revisionData(template: unknown): { spec: { template: Record<stri
 
 /** the owner's revisions, oldest first */
 export function ownedRevisions(revisions: Informer, ownerUid: string): KubeObject[] {
-  return revisions.byIndex(REVISION_OWNER_INDEX, ownerUid).sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0) || a.metadata.name!.localeCompare(b.metadata.name!));
+  return revisions
+    .byIndex(REVISION_OWNER_INDEX, ownerUid)
+    .sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0) || a.metadata.name!.localeCompare(b.metadata.name!));
 }
 
 /** the revision whose data is this template's, if any */
@@ -92,7 +96,14 @@ export function newRevision(
       namespace: owner.metadata.namespace,
       labels,
       ownerReferences: [
-        { apiVersion: owner.apiVersion ?? 'apps/v1', kind: owner.kind!, name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: owner.apiVersion ?? 'apps/v1',
+          kind: owner.kind!,
+          name: owner.metadata.name!,
+          uid: owner.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ],
     },
     data: revisionData(template),

@@ -20,7 +20,11 @@ export function scaledValue(v: number | string, total: number, roundUp: boolean)
  * a failure, as Kubernetes' controllers create pods: a quota or admission error costs one call, not hundreds.
  * `attempted` counts the items fn was called for.
  */
-export async function slowStartBatch<T>(items: T[], fn: (item: T) => Promise<void>, initial = 1): Promise<{ attempted: number; error?: Error }> {
+export async function slowStartBatch<T>(
+  items: T[],
+  fn: (item: T) => Promise<void>,
+  initial = 1,
+): Promise<{ attempted: number; error?: Error }> {
   let done = 0;
   let size = Math.max(1, initial);
   while (done < items.length) {

@@ -8,7 +8,9 @@ export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   // a null field is an absent one (as Kubernetes' typed objects serialize it: kubectl sends creationTimestamp: null)
-  const keys = Object.keys(v as object).filter((k) => (v as any)[k] !== undefined && (v as any)[k] !== null).sort();
+  const keys = Object.keys(v as object)
+    .filter((k) => (v as any)[k] !== undefined && (v as any)[k] !== null)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((v as any)[k])}`).join(',')}}`;
 }
 

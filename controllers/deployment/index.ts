@@ -23,7 +23,13 @@ const HASH_LABEL = 'pod-template-hash';
 const OWNER_INDEX = 'controller-uid';
 const UID_INDEX = 'uid';
 /** annotations of the Deployment not copied to its ReplicaSets */
-const NOT_COPIED = new Set(['kubectl.kubernetes.io/last-applied-configuration', REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS]);
+const NOT_COPIED = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION,
+  REVISION_HISTORY,
+  DESIRED_REPLICAS,
+  MAX_REPLICAS,
+]);
 
 const now = () => rfc3339();
 const revisionOf = (rs: KubeObject) => Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
@@ -64,9 +70,16 @@ export class DeploymentReconciler implements Reconciler {
       const rs = this.sets.getByName(p.metadata.namespace, c.name);
       if (rs) ownerOfSet(rs);
     };
-    this.pods.addEventHandler({ onDelete: ownerOfPod, onUpdate: (o, p) => {
-      if (JSON.stringify(o.status?.containerStatuses) !== JSON.stringify(p.status?.containerStatuses) || JSON.stringify(o.status?.conditions) !== JSON.stringify(p.status?.conditions)) ownerOfPod(p);
-    } });
+    this.pods.addEventHandler({
+      onDelete: ownerOfPod,
+      onUpdate: (o, p) => {
+        if (
+          JSON.stringify(o.status?.containerStatuses) !== JSON.stringify(p.status?.containerStatuses) ||
+          JSON.stringify(o.status?.conditions) !== JSON.stringify(p.status?.conditions)
+        )
+          ownerOfPod(p);
+      },
+    });
   }
 
   async reconcile(key: string): Promise<Result | void> {
@@ -108,7 +121,11 @@ export class DeploymentReconciler implements Reconciler {
   }
 
   /** the new ReplicaSet, created (with replicas) if missing; an old one reused gets the next revision */
-  private async getOrCreateNew(d: KubeObject, sets: KubeObject[], initialReplicas: number): Promise<{ rs: KubeObject; created: boolean }> {
+  private async getOrCreateNew(
+    d: KubeObject,
+    sets: KubeObject[],
+    initialReplicas: number,
+  ): Promise<{ rs: KubeObject; created: boolean }> {
     const old = sets.filter((rs) => !sameTemplate(rs.spec?.template, d.spec?.template));
     const maxOld = Math.max(0, ...old.map(revisionOf));
     const next = String(maxOld + 1);
@@ -121,13 +138,20 @@ export class DeploymentReconciler implements Reconciler {
       const patch: Record<string, string | null> = {};
       if (ann[REVISION] !== wantRev) {
         patch[REVISION] = wantRev;
-        if (ann[REVISION]) patch[REVISION_HISTORY] = ann[REVISION_HISTORY] ? `${ann[REVISION_HISTORY]},${ann[REVISION]}` : ann[REVISION];
+        if (ann[REVISION])
+          patch[REVISION_HISTORY] = ann[REVISION_HISTORY] ? `${ann[REVISION_HISTORY]},${ann[REVISION]}` : ann[REVISION];
       }
       if (ann[DESIRED_REPLICAS] !== String(replicas)) patch[DESIRED_REPLICAS] = String(replicas);
       if (ann[MAX_REPLICAS] !== String(replicas + maxSurge)) patch[MAX_REPLICAS] = String(replicas + maxSurge);
       for (const [k, v] of Object.entries(this.copiedAnnotations(d))) if (ann[k] !== v) patch[k] = v;
       if (Object.keys(patch).length) {
-        const rs = await this.ctx.client.patch(ReplicaSets, existing.metadata.namespace, existing.metadata.name!, { metadata: { annotations: patch } }, 'merge');
+        const rs = await this.ctx.client.patch(
+          ReplicaSets,
+          existing.metadata.namespace,
+          existing.metadata.name!,
+          { metadata: { annotations: patch } },
+          'merge',
+        );
         await this.setDeploymentRevision(d, wantRev);
         return { rs, created: false };
       }
@@ -148,29 +172,64 @@ export class DeploymentReconciler implements Reconciler {
         name: `${d.metadata.name}-${hash}`,
         namespace: d.metadata.namespace,
         labels: { ...(d.spec?.template?.metadata?.labels ?? {}), [HASH_LABEL]: hash },
-        annotations: { ...this.copiedAnnotations(d), [REVISION]: next, [DESIRED_REPLICAS]: String(replicas), [MAX_REPLICAS]: String(replicas + maxSurge) },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name!, uid: d.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+        annotations: {
+          ...this.copiedAnnotations(d),
+          [REVISION]: next,
+          [DESIRED_REPLICAS]: String(replicas),
+          [MAX_REPLICAS]: String(replicas + maxSurge),
+        },
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: d.metadata.name!,
+            uid: d.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       spec: { replicas: initialReplicas, minReadySeconds: d.spec?.minReadySeconds ?? 0, selector, template },
     };
     try {
       const created = await this.ctx.client.create(ReplicaSets, rs);
-      this.ctx.recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${created.metadata.name} from 0 to ${initialReplicas}`);
+      this.ctx.recorder.event(
+        d,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled up replica set ${created.metadata.name} from 0 to ${initialReplicas}`,
+      );
       await this.setDeploymentRevision(d, next);
       return { rs: created, created: true };
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       const clash = await this.ctx.client.get(ReplicaSets, d.metadata.namespace, rs.metadata.name!);
-      if (controllerOf(clash)?.uid === d.metadata.uid && sameTemplate(clash.spec?.template, d.spec?.template)) return { rs: clash, created: false };
+      if (controllerOf(clash)?.uid === d.metadata.uid && sameTemplate(clash.spec?.template, d.spec?.template))
+        return { rs: clash, created: false };
       // a hash collision with another template: count it and try another name on the next sync
-      await this.ctx.client.patch(Deployments, d.metadata.namespace, d.metadata.name!, { status: { collisionCount: collisionCount + 1 } }, 'merge', { subresource: 'status' });
-      throw new Error(`replica set name ${rs.metadata.name} is taken by another template; retrying with collisionCount ${collisionCount + 1}`);
+      await this.ctx.client.patch(
+        Deployments,
+        d.metadata.namespace,
+        d.metadata.name!,
+        { status: { collisionCount: collisionCount + 1 } },
+        'merge',
+        { subresource: 'status' },
+      );
+      throw new Error(
+        `replica set name ${rs.metadata.name} is taken by another template; retrying with collisionCount ${collisionCount + 1}`,
+      );
     }
   }
 
   private async setDeploymentRevision(d: KubeObject, rev: string): Promise<void> {
     if (d.metadata.annotations?.[REVISION] === rev) return;
-    const updated = await this.ctx.client.patch(Deployments, d.metadata.namespace, d.metadata.name!, { metadata: { annotations: { [REVISION]: rev } } }, 'merge');
+    const updated = await this.ctx.client.patch(
+      Deployments,
+      d.metadata.namespace,
+      d.metadata.name!,
+      { metadata: { annotations: { [REVISION]: rev } } },
+      'merge',
+    );
     d.metadata.annotations = updated.metadata.annotations;
     d.metadata.resourceVersion = updated.metadata.resourceVersion;
   }
@@ -180,11 +239,24 @@ export class DeploymentReconciler implements Reconciler {
     if (from === to) return rs;
     const { maxSurge } = surgeAndUnavailable(d);
     const replicas = d.spec?.replicas ?? 1;
-    const updated = await this.ctx.client.patch<KubeObject>(ReplicaSets, rs.metadata.namespace, rs.metadata.name!, {
-      metadata: { annotations: { [DESIRED_REPLICAS]: String(replicas), [MAX_REPLICAS]: String(replicas + maxSurge) } },
-      spec: { replicas: to },
-    }, 'merge');
-    this.ctx.recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${to > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`);
+    const updated = await this.ctx.client.patch<KubeObject>(
+      ReplicaSets,
+      rs.metadata.namespace,
+      rs.metadata.name!,
+      {
+        metadata: {
+          annotations: { [DESIRED_REPLICAS]: String(replicas), [MAX_REPLICAS]: String(replicas + maxSurge) },
+        },
+        spec: { replicas: to },
+      },
+      'merge',
+    );
+    this.ctx.recorder.event(
+      d,
+      'Normal',
+      'ScalingReplicaSet',
+      `Scaled ${to > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`,
+    );
     return updated;
   }
 
@@ -240,7 +312,9 @@ export class DeploymentReconciler implements Reconciler {
       }
       const available = sets.reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0);
       let surplus = available - minAvailable;
-      for (const rs of oldSets().filter((x) => specReplicas(x) > 0).sort(byCreation)) {
+      for (const rs of oldSets()
+        .filter((x) => specReplicas(x) > 0)
+        .sort(byCreation)) {
         if (surplus <= 0) break;
         const cut = Math.min(specReplicas(rs), surplus);
         const scaled = await this.scale(d, rs, specReplicas(rs) - cut);
@@ -261,7 +335,11 @@ export class DeploymentReconciler implements Reconciler {
         scaledDown = true;
       }
     }
-    const oldPodsRunning = olds.some((rs) => this.pods.byIndex(OWNER_INDEX, rs.metadata.uid!).some((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed'));
+    const oldPodsRunning = olds.some((rs) =>
+      this.pods
+        .byIndex(OWNER_INDEX, rs.metadata.uid!)
+        .some((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed'),
+    );
     if (scaledDown || oldPodsRunning) return this.syncStatus(d, this.ownedSets(d), newRS);
     const replicas = d.spec?.replicas ?? 1;
     let created = false;
@@ -284,7 +362,12 @@ export class DeploymentReconciler implements Reconciler {
 
   // ---- status ----
 
-  private async syncStatus(d: KubeObject, sets: KubeObject[], newRS: KubeObject | undefined, created = false): Promise<Result | void> {
+  private async syncStatus(
+    d: KubeObject,
+    sets: KubeObject[],
+    newRS: KubeObject | undefined,
+    created = false,
+  ): Promise<Result | void> {
     const replicas = d.spec?.replicas ?? 1;
     const { maxUnavailable } = surgeAndUnavailable(d);
     const sum = (f: (rs: KubeObject) => number) => sets.reduce((n, rs) => n + f(rs), 0);
@@ -303,29 +386,68 @@ export class DeploymentReconciler implements Reconciler {
     const setCond = (c: any) => {
       const i = conds.findIndex((x) => x.type === c.type);
       const prev = i >= 0 ? conds[i] : undefined;
-      const next = { ...c, lastUpdateTime: c.lastUpdateTime ?? t, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : t };
+      const next = {
+        ...c,
+        lastUpdateTime: c.lastUpdateTime ?? t,
+        lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : t,
+      };
       if (i >= 0) conds[i] = next;
       else conds.push(next);
     };
     const minAvailable = status.availableReplicas >= replicas - maxUnavailable;
     const availCond = conds.find((c) => c.type === 'Available');
     if (!availCond || (availCond.status === 'True') !== minAvailable) {
-      setCond(minAvailable
-        ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
-        : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' });
+      setCond(
+        minAvailable
+          ? {
+              type: 'Available',
+              status: 'True',
+              reason: 'MinimumReplicasAvailable',
+              message: 'Deployment has minimum availability.',
+            }
+          : {
+              type: 'Available',
+              status: 'False',
+              reason: 'MinimumReplicasUnavailable',
+              message: 'Deployment does not have minimum availability.',
+            },
+      );
     }
     const prog = conds.find((c) => c.type === 'Progressing');
     const rsName = newRS?.metadata.name ?? '';
-    const complete = !!newRS && status.updatedReplicas === replicas && status.replicas === replicas && status.availableReplicas === replicas;
+    const complete =
+      !!newRS &&
+      status.updatedReplicas === replicas &&
+      status.replicas === replicas &&
+      status.availableReplicas === replicas;
     const deadlineS = d.spec?.progressDeadlineSeconds ?? 600;
     let requeue: number | undefined;
     if (d.spec?.paused) {
-      if (prog?.reason !== 'DeploymentPaused') setCond({ type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' });
+      if (prog?.reason !== 'DeploymentPaused')
+        setCond({
+          type: 'Progressing',
+          status: 'Unknown',
+          reason: 'DeploymentPaused',
+          message: 'Deployment is paused',
+        });
     } else if (prog?.reason === 'DeploymentPaused') {
-      setCond({ type: 'Progressing', status: 'Unknown', reason: 'DeploymentResumed', message: 'Deployment is resumed' });
+      setCond({
+        type: 'Progressing',
+        status: 'Unknown',
+        reason: 'DeploymentResumed',
+        message: 'Deployment is resumed',
+      });
     } else if (complete) {
-      if (prog?.reason !== 'NewReplicaSetAvailable' || prog.message !== `ReplicaSet "${rsName}" has successfully progressed.`) {
-        setCond({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` });
+      if (
+        prog?.reason !== 'NewReplicaSetAvailable' ||
+        prog.message !== `ReplicaSet "${rsName}" has successfully progressed.`
+      ) {
+        setCond({
+          type: 'Progressing',
+          status: 'True',
+          reason: 'NewReplicaSetAvailable',
+          message: `ReplicaSet "${rsName}" has successfully progressed.`,
+        });
       }
     } else if (newRS) {
       const causes = stallCauses(this.pods.byIndex(OWNER_INDEX, newRS.metadata.uid!));
@@ -339,7 +461,12 @@ export class DeploymentReconciler implements Reconciler {
         status.replicas - status.updatedReplicas < (old.replicas ?? 0) - (old.updatedReplicas ?? 0);
       const progressing = `ReplicaSet "${rsName}" is progressing.` + (causes ? ` Waiting for: ${causes}` : '');
       if (created) {
-        setCond({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"` });
+        setCond({
+          type: 'Progressing',
+          status: 'True',
+          reason: 'NewReplicaSetCreated',
+          message: `Created new replica set "${rsName}"`,
+        });
       } else if (moved) {
         setCond({ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: progressing });
       } else if (prog && prog.reason !== 'ProgressDeadlineExceeded') {
@@ -347,7 +474,12 @@ export class DeploymentReconciler implements Reconciler {
         if (left <= 0) {
           const msg = `ReplicaSet "${rsName}" has timed out progressing.${causes ? ` ${causes}` : ''}`;
           setCond({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: msg });
-          this.ctx.recorder.event(d, 'Warning', 'ProgressDeadlineExceeded', `Deployment "${d.metadata.name}" has timed out progressing.${causes ? ` ${causes}` : ''}`);
+          this.ctx.recorder.event(
+            d,
+            'Warning',
+            'ProgressDeadlineExceeded',
+            `Deployment "${d.metadata.name}" has timed out progressing.${causes ? ` ${causes}` : ''}`,
+          );
         } else {
           requeue = left + 100;
           // the cause is kept current without counting as progress
@@ -358,7 +490,8 @@ export class DeploymentReconciler implements Reconciler {
       }
       if (requeue === undefined) {
         const p = conds.find((c) => c.type === 'Progressing');
-        if (p?.status === 'True') requeue = Math.max(100, Date.parse(p.lastUpdateTime) + deadlineS * 1000 - Date.now() + 100);
+        if (p?.status === 'True')
+          requeue = Math.max(100, Date.parse(p.lastUpdateTime) + deadlineS * 1000 - Date.now() + 100);
       }
     }
     if (conds.length) status.conditions = conds;
@@ -377,12 +510,20 @@ export class DeploymentReconciler implements Reconciler {
   private async pruneHistory(d: KubeObject, sets: KubeObject[], newRS: KubeObject | undefined): Promise<void> {
     const limit = d.spec?.revisionHistoryLimit ?? 10;
     const idle = sets
-      .filter((rs) => rs.metadata.uid !== newRS?.metadata.uid && specReplicas(rs) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp)
+      .filter(
+        (rs) =>
+          rs.metadata.uid !== newRS?.metadata.uid &&
+          specReplicas(rs) === 0 &&
+          (rs.status?.replicas ?? 0) === 0 &&
+          !rs.metadata.deletionTimestamp,
+      )
       .sort((a, b) => revisionOf(a) - revisionOf(b));
     const extra = idle.length - limit;
     for (let i = 0; i < extra; i++) {
       try {
-        await this.ctx.client.delete(ReplicaSets, idle[i].metadata.namespace, idle[i].metadata.name!, { preconditions: { uid: idle[i].metadata.uid } });
+        await this.ctx.client.delete(ReplicaSets, idle[i].metadata.namespace, idle[i].metadata.name!, {
+          preconditions: { uid: idle[i].metadata.uid },
+        });
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }

@@ -69,7 +69,8 @@ export class EndpointsReconciler implements Reconciler {
     if (svc.spec?.type === 'ExternalName') return;
     if (!serviceSelector(svc)) {
       this.triggerTimes.forget(key);
-      if (current?.metadata.labels?.[ENDPOINTS_MANAGED_BY_LABEL] === ENDPOINTS_MANAGED_BY) await this.remove(namespace!, name);
+      if (current?.metadata.labels?.[ENDPOINTS_MANAGED_BY_LABEL] === ENDPOINTS_MANAGED_BY)
+        await this.remove(namespace!, name);
       return;
     }
     const pods = podsOfService(svc, this.pods);
@@ -111,7 +112,12 @@ export function endpointsLabels(svc: KubeObject): Record<string, string> {
   return labels;
 }
 
-function sameContent(current: KubeObject, subsets: EndpointSubset[], labels: Record<string, string>, overCapacity: boolean): boolean {
+function sameContent(
+  current: KubeObject,
+  subsets: EndpointSubset[],
+  labels: Record<string, string>,
+  overCapacity: boolean,
+): boolean {
   return (
     (current.metadata.annotations?.[OVER_CAPACITY] !== undefined) === overCapacity &&
     sameMap(current.metadata.labels ?? {}, labels) &&

@@ -53,7 +53,9 @@ export function podIPv4(pod: KubeObject): string | undefined {
 /** the hostname a pod publishes in the service's DNS: spec.hostname when spec.subdomain names the service */
 export function podHostname(pod: KubeObject, svc: KubeObject): string | undefined {
   const h = pod.spec?.hostname as string | undefined;
-  return h && pod.spec?.subdomain === svc.metadata.name && pod.metadata.namespace === svc.metadata.namespace ? h : undefined;
+  return h && pod.spec?.subdomain === svc.metadata.name && pod.metadata.namespace === svc.metadata.namespace
+    ? h
+    : undefined;
 }
 
 /**

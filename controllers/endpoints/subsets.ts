@@ -30,17 +30,32 @@ export interface EndpointSubset {
 export function podAddress(pod: KubeObject, svc: KubeObject): EndpointAddress {
   const a: EndpointAddress = {
     ip: podIPv4(pod)!,
-    targetRef: { kind: 'Pod', namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid ?? '' },
+    targetRef: {
+      kind: 'Pod',
+      namespace: pod.metadata.namespace!,
+      name: pod.metadata.name!,
+      uid: pod.metadata.uid ?? '',
+    },
   };
   const hostname = podHostname(pod, svc);
   if (hostname) a.hostname = hostname;
   if (pod.spec?.nodeName) a.nodeName = pod.spec.nodeName;
   // fixed key order: content is compared as JSON
-  return { ip: a.ip, ...(a.hostname ? { hostname: a.hostname } : {}), ...(a.nodeName ? { nodeName: a.nodeName } : {}), targetRef: a.targetRef };
+  return {
+    ip: a.ip,
+    ...(a.hostname ? { hostname: a.hostname } : {}),
+    ...(a.nodeName ? { nodeName: a.nodeName } : {}),
+    targetRef: a.targetRef,
+  };
 }
 
 function endpointPort(sp: ServicePort, port: number): EndpointPort {
-  return { ...(sp.name ? { name: sp.name } : {}), port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) };
+  return {
+    ...(sp.name ? { name: sp.name } : {}),
+    port,
+    protocol: sp.protocol ?? 'TCP',
+    ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}),
+  };
 }
 
 /** the subsets of the Endpoints of `svc` given the pods its selector matches */
@@ -49,7 +64,10 @@ export function computeSubsets(svc: KubeObject, pods: KubeObject[]): EndpointSub
   const servicePorts: ServicePort[] = svc.spec?.ports ?? [];
   const headless = svc.spec?.clusterIP === 'None';
   // port-set key → subset being built
-  const groups = new Map<string, { ports: EndpointPort[]; ready: Map<string, EndpointAddress>; notReady: Map<string, EndpointAddress> }>();
+  const groups = new Map<
+    string,
+    { ports: EndpointPort[]; ready: Map<string, EndpointAddress>; notReady: Map<string, EndpointAddress> }
+  >();
   const add = (ports: EndpointPort[], addr: EndpointAddress, ready: boolean) => {
     const sorted = sortPorts(ports);
     const key = JSON.stringify(sorted);
@@ -75,8 +93,16 @@ export function computeSubsets(svc: KubeObject, pods: KubeObject[]): EndpointSub
 }
 
 /** merges subsets that list the same addresses into one with all their ports, as Kubernetes' repacking does */
-function repack(groups: Map<string, { ports: EndpointPort[]; ready: Map<string, EndpointAddress>; notReady: Map<string, EndpointAddress> }>): EndpointSubset[] {
-  const byAddresses = new Map<string, { ports: EndpointPort[]; ready: EndpointAddress[]; notReady: EndpointAddress[] }>();
+function repack(
+  groups: Map<
+    string,
+    { ports: EndpointPort[]; ready: Map<string, EndpointAddress>; notReady: Map<string, EndpointAddress> }
+  >,
+): EndpointSubset[] {
+  const byAddresses = new Map<
+    string,
+    { ports: EndpointPort[]; ready: EndpointAddress[]; notReady: EndpointAddress[] }
+  >();
   for (const g of groups.values()) {
     const ready = [...g.ready.values()].sort(byIp);
     const notReady = [...g.notReady.values()].sort(byIp);
@@ -93,7 +119,10 @@ function repack(groups: Map<string, { ports: EndpointPort[]; ready: Map<string, 
     if (s.ports.length) subset.ports = sortPorts(s.ports);
     out.push(subset);
   }
-  return out.sort((a, b) => cmp(JSON.stringify(a.ports ?? []), JSON.stringify(b.ports ?? [])) || cmp(JSON.stringify(a), JSON.stringify(b)));
+  return out.sort(
+    (a, b) =>
+      cmp(JSON.stringify(a.ports ?? []), JSON.stringify(b.ports ?? [])) || cmp(JSON.stringify(a), JSON.stringify(b)),
+  );
 }
 
 function sortPorts(ports: EndpointPort[]): EndpointPort[] {
@@ -105,7 +134,10 @@ function byIp(a: EndpointAddress, b: EndpointAddress): number {
 }
 
 function ipSortKey(ip: string): string {
-  return ip.split('.').map((p) => p.padStart(3, '0')).join('.');
+  return ip
+    .split('.')
+    .map((p) => p.padStart(3, '0'))
+    .join('.');
 }
 
 function cmp(a: string, b: string): number {
@@ -124,7 +156,13 @@ export function canonicalSubsets(subsets: EndpointSubset[]): EndpointSubset[] {
     const out: EndpointSubset = {};
     if (s.addresses?.length) out.addresses = s.addresses.map(addr);
     if (s.notReadyAddresses?.length) out.notReadyAddresses = s.notReadyAddresses.map(addr);
-    if (s.ports?.length) out.ports = s.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol ?? 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) }));
+    if (s.ports?.length)
+      out.ports = s.ports.map((p) => ({
+        ...(p.name ? { name: p.name } : {}),
+        port: p.port,
+        protocol: p.protocol ?? 'TCP',
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      }));
     return out;
   });
 }

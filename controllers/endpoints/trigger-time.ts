@@ -21,7 +21,10 @@ function ms(t: string | undefined): number {
 
 /** a time as the annotation holds it: RFC 3339 in UTC, fractional seconds only when there are some */
 export function formatTriggerTime(t: number): string {
-  return new Date(t).toISOString().replace(/\.000Z$/, 'Z').replace(/(\.\d*?)0+Z$/, '$1Z');
+  return new Date(t)
+    .toISOString()
+    .replace(/\.000Z$/, 'Z')
+    .replace(/(\.\d*?)0+Z$/, '$1Z');
 }
 
 export class TriggerTimeTracker {

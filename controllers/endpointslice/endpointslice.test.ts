@@ -6,14 +6,24 @@ import type { KubeObject } from '../../lib/kube/object.ts';
 import { EndpointSlices, Nodes, Pods, Services } from '../../lib/kube/resources.ts';
 import { MemoryEventRecorder } from '../../lib/kube/events.ts';
 import { DEFAULT_CONTROLLER_OPTIONS } from '../controller.ts';
-import { endpointSliceController, EndpointSliceReconciler, SLICE_SERVICE_INDEX, sliceServiceKeys, STALE_CACHE_RETRY_MS } from './index.ts';
+import {
+  endpointSliceController,
+  EndpointSliceReconciler,
+  SLICE_SERVICE_INDEX,
+  sliceServiceKeys,
+  STALE_CACHE_RETRY_MS,
+} from './index.ts';
 
 const CREATED = '2024-05-01T09:00:00Z';
 const svc: KubeObject = {
   apiVersion: 'v1',
   kind: 'Service',
   metadata: { name: 'web', namespace: 'default', uid: 'svc-uid', creationTimestamp: CREATED },
-  spec: { selector: { app: 'web' }, clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'web' }] },
+  spec: {
+    selector: { app: 'web' },
+    clusterIP: '10.96.0.10',
+    ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'web' }],
+  },
 };
 
 function pod(i: number, ready = true, extra: any = {}): KubeObject {
@@ -22,7 +32,11 @@ function pod(i: number, ready = true, extra: any = {}): KubeObject {
     kind: 'Pod',
     metadata: { name: `p${i}`, namespace: 'default', uid: `uid-${i}`, labels: { app: 'web' }, ...extra.metadata },
     spec: { nodeName: 'n1', containers: [{ name: 'c', ports: [{ name: 'web', containerPort: 8080 }] }] },
-    status: { phase: 'Running', podIP: `10.244.${Math.floor(i / 256)}.${i % 256}`, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+    status: {
+      phase: 'Running',
+      podIP: `10.244.${Math.floor(i / 256)}.${i % 256}`,
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+    },
   };
 }
 
@@ -35,7 +49,13 @@ function setup(pods: KubeObject[]) {
   informers.informer(Nodes).upsert({ metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'z1' } } });
   for (const p of pods) informers.informer(Pods).upsert(p);
   informers.markAllSynced();
-  const r = new EndpointSliceReconciler(client, informers.informer(Services), informers.informer(Pods), slices, informers.informer(Nodes));
+  const r = new EndpointSliceReconciler(
+    client,
+    informers.informer(Services),
+    informers.informer(Pods),
+    slices,
+    informers.informer(Nodes),
+  );
   /** the slices written, as the informer would show them */
   const sync = () => {
     for (const a of client.writes()) {
@@ -68,9 +88,21 @@ describe('endpointslice controller', () => {
       metadata: {
         generateName: 'web-',
         namespace: 'default',
-        labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
+        labels: {
+          'kubernetes.io/service-name': 'web',
+          'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+        },
         annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': CREATED },
-        ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'svc-uid', controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            name: 'web',
+            uid: 'svc-uid',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       addressType: 'IPv4',
       endpoints: [ep(1, true, true, false), ep(2, false, false, false), ep(3, false, true, true)],
@@ -82,7 +114,10 @@ describe('endpointslice controller', () => {
     const pods = Array.from({ length: 150 }, (_, i) => pod(i + 1));
     const t = setup(pods);
     await t.r.reconcile('default/web');
-    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.body.endpoints.length}`), ['create 100', 'create 50']);
+    assert.deepEqual(
+      t.client.writes().map((a) => `${a.verb} ${a.body.endpoints.length}`),
+      ['create 100', 'create 50'],
+    );
     t.sync();
     await t.r.reconcile('default/web');
     assert.deepEqual(t.client.writes(), [], 'unchanged content writes nothing');
@@ -90,7 +125,10 @@ describe('endpointslice controller', () => {
     t.informers.informer(Pods).upsert(pod(120, false));
     await t.r.reconcile('default/web');
     let w = t.client.writes();
-    assert.deepEqual(w.map((a) => `${a.verb} ${a.name}`), ['update web-xxxx2']);
+    assert.deepEqual(
+      w.map((a) => `${a.verb} ${a.name}`),
+      ['update web-xxxx2'],
+    );
     assert.equal(w[0].body.endpoints.length, 50);
     assert.equal(w[0].body.endpoints.find((e: any) => e.targetRef.name === 'p120').conditions.ready, false);
     t.sync();
@@ -98,14 +136,20 @@ describe('endpointslice controller', () => {
     for (let i = 101; i <= 150; i++) t.informers.informer(Pods).remove(pod(i));
     await t.r.reconcile('default/web');
     w = t.client.writes();
-    assert.deepEqual(w.map((a) => `${a.verb} ${a.name}`), ['delete web-xxxx2']);
+    assert.deepEqual(
+      w.map((a) => `${a.verb} ${a.name}`),
+      ['delete web-xxxx2'],
+    );
   });
 
   it('keeps one empty placeholder slice when the service has no endpoints', async () => {
     const t = setup([]);
     await t.r.reconcile('default/web');
     const w = t.client.writes();
-    assert.deepEqual(w.map((a) => [a.verb, a.body.endpoints, a.body.ports]), [['create', [], []]]);
+    assert.deepEqual(
+      w.map((a) => [a.verb, a.body.endpoints, a.body.ports]),
+      [['create', [], []]],
+    );
     t.sync();
     await t.r.reconcile('default/web');
     assert.deepEqual(t.client.writes(), []);
@@ -129,8 +173,14 @@ describe('endpointslice controller', () => {
     t.informers.informer(Pods).upsert({ ...pod(2), spec: { ...pod(2).spec, nodeName: 'gone' } });
     await assert.rejects(t.r.reconcile('default/web'), /skipping Pod p2 for Service default\/web: Node gone Not Found/);
     const w = t.client.writes();
-    assert.deepEqual(w.map((a) => `${a.verb} ${a.name}`), ['update web-xxxx1']);
-    assert.deepEqual(w[0].body.endpoints.map((e: any) => e.targetRef.name), ['p1']);
+    assert.deepEqual(
+      w.map((a) => `${a.verb} ${a.name}`),
+      ['update web-xxxx1'],
+    );
+    assert.deepEqual(
+      w[0].body.endpoints.map((e: any) => e.targetRef.name),
+      ['p1'],
+    );
     assert.deepEqual(w[0].body.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
   });
 
@@ -141,13 +191,19 @@ describe('endpointslice controller', () => {
     for (let i = 151; i <= 160; i++) t.informers.informer(Pods).upsert(pod(i));
     await t.r.reconcile('default/web');
     let w = t.client.writes();
-    assert.deepEqual(w.map((a) => `${a.verb} ${a.name} ${a.body.endpoints.length}`), ['update web-xxxx2 60']);
+    assert.deepEqual(
+      w.map((a) => `${a.verb} ${a.name} ${a.body.endpoints.length}`),
+      ['update web-xxxx2 60'],
+    );
     t.sync();
     // more than any slice can take: a new slice
     for (let i = 161; i <= 250; i++) t.informers.informer(Pods).upsert(pod(i));
     await t.r.reconcile('default/web');
     w = t.client.writes();
-    assert.deepEqual(w.map((a) => `${a.verb} ${a.body.endpoints.length}`), ['create 90']);
+    assert.deepEqual(
+      w.map((a) => `${a.verb} ${a.body.endpoints.length}`),
+      ['create 90'],
+    );
   });
 
   it('ignores the watch events of its own writes and syncs on changes by others', async () => {
@@ -171,7 +227,14 @@ describe('endpointslice controller', () => {
     const own = client.stored(EndpointSlices, 'default', client.writes()[0].name!)!;
     slices.upsert(structuredClone(own));
     assert.deepEqual(later, [], 'its own create');
-    slices.upsert({ ...structuredClone(own), metadata: { ...own.metadata, resourceVersion: String(Number(own.metadata.resourceVersion) + 5), labels: { ...own.metadata.labels, x: 'y' } } });
+    slices.upsert({
+      ...structuredClone(own),
+      metadata: {
+        ...own.metadata,
+        resourceVersion: String(Number(own.metadata.resourceVersion) + 5),
+        labels: { ...own.metadata.labels, x: 'y' },
+      },
+    });
     assert.deepEqual(later, ['default/web'], 'an edit by someone else');
   });
 });

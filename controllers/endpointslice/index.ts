@@ -17,7 +17,17 @@ import type { ControllerDefinition, Reconciler, Result } from '../controller.ts'
 import { HEADLESS_LABEL } from '../endpoints/index.ts';
 import { podIsListed, podsOfService, serviceSelector, watchPodsForServices } from '../endpoints/service-pods.ts';
 import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from '../endpoints/trigger-time.ts';
-import { canonicalEndpoint, canonicalPort, endpointId, podEndpoint, podPorts, portsKey, ZONE_LABEL, type SliceEndpoint, type SlicePort } from './slice-content.ts';
+import {
+  canonicalEndpoint,
+  canonicalPort,
+  endpointId,
+  podEndpoint,
+  podPorts,
+  portsKey,
+  ZONE_LABEL,
+  type SliceEndpoint,
+  type SlicePort,
+} from './slice-content.ts';
 import { SliceTracker } from './slice-tracker.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -69,7 +79,9 @@ export const endpointSliceController: ControllerDefinition = {
 /** the "namespace/service" a slice of this controller belongs to */
 export function sliceServiceKeys(s: KubeObject): string[] {
   const l = s.metadata.labels ?? {};
-  return l[MANAGED_BY_LABEL] === MANAGED_BY && l[SERVICE_NAME_LABEL] ? [`${s.metadata.namespace}/${l[SERVICE_NAME_LABEL]}`] : [];
+  return l[MANAGED_BY_LABEL] === MANAGED_BY && l[SERVICE_NAME_LABEL]
+    ? [`${s.metadata.namespace}/${l[SERVICE_NAME_LABEL]}`]
+    : [];
 }
 
 /** a slice as it will be written: an existing one (current) or a new one */
@@ -155,7 +167,7 @@ export class EndpointSliceReconciler implements Reconciler {
       else plan.create.push({ ports: [], endpoints: [] });
     }
     // a slice to create takes the place of one to delete
-    for (let i = 0; i < plan.remove.length && plan.create.length > 0; ) {
+    for (let i = 0; i < plan.remove.length && plan.create.length > 0;) {
       const s = plan.remove[i];
       if (s.addressType === 'IPv4' && ownedBy(s, svc)) {
         plan.update.push({ ...plan.create.pop()!, current: s });
@@ -174,7 +186,16 @@ export class EndpointSliceReconciler implements Reconciler {
             namespace: svc.metadata.namespace,
             labels,
             ...(trigger ? { annotations: { [LAST_CHANGE_TRIGGER_TIME]: trigger } } : {}),
-            ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: svc.metadata.name!, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+            ownerReferences: [
+              {
+                apiVersion: 'v1',
+                kind: 'Service',
+                name: svc.metadata.name!,
+                uid: svc.metadata.uid!,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
           },
           addressType: 'IPv4',
           endpoints: d.endpoints,
@@ -189,7 +210,13 @@ export class EndpointSliceReconciler implements Reconciler {
       else delete annotations[LAST_CHANGE_TRIGGER_TIME];
       const metadata: KubeObject['metadata'] = { ...d.current!.metadata, labels, annotations };
       if (Object.keys(annotations).length === 0) delete metadata.annotations;
-      const updated = await this.client.update(EndpointSlices, { ...d.current!, metadata, addressType: 'IPv4', endpoints: d.endpoints, ports: d.ports });
+      const updated = await this.client.update(EndpointSlices, {
+        ...d.current!,
+        metadata,
+        addressType: 'IPv4',
+        endpoints: d.endpoints,
+        ports: d.ports,
+      });
       this.tracker.written(key, updated);
     }
     for (const s of plan.remove) {
@@ -204,7 +231,13 @@ export class EndpointSliceReconciler implements Reconciler {
   }
 
   /** what the slices of one set of ports need: the steps of the minimal change described at the top */
-  private planPorts(plan: Plan, slices: KubeObject[], ports: SlicePort[], want: Map<string, SliceEndpoint>, labels: Record<string, string>): void {
+  private planPorts(
+    plan: Plan,
+    slices: KubeObject[],
+    ports: SlicePort[],
+    want: Map<string, SliceEndpoint>,
+    labels: Record<string, string>,
+  ): void {
     const toUpdate: Draft[] = [];
     const unchanged: KubeObject[] = [];
     for (const s of slices) {
@@ -245,7 +278,11 @@ export class EndpointSliceReconciler implements Reconciler {
       }
       if (fill) {
         unchanged.splice(unchanged.indexOf(fill), 1);
-        toUpdate.push({ current: fill, ports, endpoints: [...((fill.endpoints ?? []) as unknown[]).map(canonicalEndpoint), ...rest.splice(0)] });
+        toUpdate.push({
+          current: fill,
+          ports,
+          endpoints: [...((fill.endpoints ?? []) as unknown[]).map(canonicalEndpoint), ...rest.splice(0)],
+        });
       } else plan.create.push({ ports, endpoints: rest.splice(0, MAX_ENDPOINTS_PER_SLICE) });
     }
     plan.update.push(...toUpdate);
@@ -257,7 +294,13 @@ function ownedBy(slice: KubeObject, svc: KubeObject): boolean {
 }
 
 function isPlaceholder(s: KubeObject, labels: Record<string, string>, svc: KubeObject): boolean {
-  return !(s.endpoints ?? []).length && !(s.ports ?? []).length && s.addressType === 'IPv4' && ownedBy(s, svc) && sameLabels(s.metadata.labels ?? {}, labels);
+  return (
+    !(s.endpoints ?? []).length &&
+    !(s.ports ?? []).length &&
+    s.addressType === 'IPv4' &&
+    ownedBy(s, svc) &&
+    sameLabels(s.metadata.labels ?? {}, labels)
+  );
 }
 
 /** the service's labels (but the reserved ones), plus the service name, the manager and the headless mark */

@@ -24,7 +24,11 @@ export interface SlicePort {
 export function canonicalEndpoint(e: any): SliceEndpoint {
   return {
     addresses: [...(e.addresses ?? [])],
-    conditions: { ready: e.conditions?.ready === true, serving: e.conditions?.serving === true, terminating: e.conditions?.terminating === true },
+    conditions: {
+      ready: e.conditions?.ready === true,
+      serving: e.conditions?.serving === true,
+      terminating: e.conditions?.terminating === true,
+    },
     ...(e.hostname ? { hostname: e.hostname } : {}),
     targetRef: { kind: 'Pod', namespace: e.targetRef?.namespace, name: e.targetRef?.name, uid: e.targetRef?.uid ?? '' },
     ...(e.nodeName ? { nodeName: e.nodeName } : {}),
@@ -33,7 +37,12 @@ export function canonicalEndpoint(e: any): SliceEndpoint {
 }
 
 export function canonicalPort(p: any): SlicePort {
-  return { name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) };
+  return {
+    name: p.name ?? '',
+    port: p.port,
+    protocol: p.protocol ?? 'TCP',
+    ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+  };
 }
 
 /** the identity of an endpoint across updates: its pod, addresses and hostname (other fields change in place) */
@@ -43,11 +52,19 @@ export function endpointId(e: SliceEndpoint): string {
 
 /** the key of a set of ports, whatever their order */
 export function portsKey(ports: SlicePort[]): string {
-  return JSON.stringify([...ports].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.port - b.port || (a.protocol < b.protocol ? -1 : 1))));
+  return JSON.stringify(
+    [...ports].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : a.port - b.port || (a.protocol < b.protocol ? -1 : 1),
+    ),
+  );
 }
 
 /** the endpoint of a pod (which must have an IPv4 address) for the service */
-export function podEndpoint(pod: KubeObject, svc: KubeObject, zoneOf: (nodeName: string) => string | undefined): SliceEndpoint {
+export function podEndpoint(
+  pod: KubeObject,
+  svc: KubeObject,
+  zoneOf: (nodeName: string) => string | undefined,
+): SliceEndpoint {
   const terminating = !!pod.metadata.deletionTimestamp;
   const serving = isPodReady(pod);
   const ready = svc.spec?.publishNotReadyAddresses === true ? true : serving && !terminating;

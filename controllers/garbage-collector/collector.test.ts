@@ -15,7 +15,12 @@ import { GC_RESOURCES, garbageCollector } from './index.ts';
 /** a FakeClient that can change an object just before a delete reaches it */
 class RacingClient extends FakeClient {
   beforeDelete: (() => Promise<void>) | undefined;
-  override async delete(r: Resource, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
+  override async delete(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<KubeObject> {
     const f = this.beforeDelete;
     this.beforeDelete = undefined;
     if (f) await f();
@@ -60,13 +65,22 @@ const ref = (owner: KubeObject, extra: Partial<OwnerReference> = {}): OwnerRefer
   ...extra,
 });
 
-const cm = (name: string, owners: OwnerReference[] = [], ns = 'default', extra: Record<string, unknown> = {}): KubeObject => ({
+const cm = (
+  name: string,
+  owners: OwnerReference[] = [],
+  ns = 'default',
+  extra: Record<string, unknown> = {},
+): KubeObject => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
   metadata: { name, namespace: ns, ownerReferences: owners.length ? owners : undefined, ...extra },
 });
 
-const gone = (name: string, kind = 'ConfigMap', apiVersion = 'v1'): KubeObject => ({ apiVersion, kind, metadata: { name, uid: randomUUID() } });
+const gone = (name: string, kind = 'ConfigMap', apiVersion = 'v1'): KubeObject => ({
+  apiVersion,
+  kind,
+  metadata: { name, uid: randomUUID() },
+});
 
 describe('garbage collector: background', () => {
   it('deletes the dependents of an owner that is gone, checking the owner once with the API server', async () => {
@@ -83,8 +97,26 @@ describe('garbage collector: background', () => {
     await t.gc.reconcile(a.metadata.uid!);
     await t.gc.reconcile(b.metadata.uid!);
     assert.deepEqual(t.client.writes(), [
-      { verb: 'delete', resource: 'configmaps', namespace: 'default', name: 'a', body: { propagationPolicy: 'Background', preconditions: { uid: a.metadata.uid, resourceVersion: a.metadata.resourceVersion } } },
-      { verb: 'delete', resource: 'configmaps', namespace: 'default', name: 'b', body: { propagationPolicy: 'Background', preconditions: { uid: b.metadata.uid, resourceVersion: b.metadata.resourceVersion } } },
+      {
+        verb: 'delete',
+        resource: 'configmaps',
+        namespace: 'default',
+        name: 'a',
+        body: {
+          propagationPolicy: 'Background',
+          preconditions: { uid: a.metadata.uid, resourceVersion: a.metadata.resourceVersion },
+        },
+      },
+      {
+        verb: 'delete',
+        resource: 'configmaps',
+        namespace: 'default',
+        name: 'b',
+        body: {
+          propagationPolicy: 'Background',
+          preconditions: { uid: b.metadata.uid, resourceVersion: b.metadata.resourceVersion },
+        },
+      },
     ]);
     // the owner was looked up once: the second dependent found it in the absent-owner cache
     const ownerGets = t.client.actions.filter((x) => x.verb === 'get' && x.name === 'owner');
@@ -155,7 +187,10 @@ describe('garbage collector: background', () => {
     t.client.beforeDelete = async () => {
       const cur = t.client.stored(ConfigMaps, 'default', 'dep')!;
       await t.client.update(ConfigMaps, { ...cur, metadata: { ...cur.metadata, labels: { touched: 'yes' } } });
-      t.client.failNext('delete', new ApiError(409, 'Conflict', 'Precondition failed: ResourceVersion in precondition'));
+      t.client.failNext(
+        'delete',
+        new ApiError(409, 'Conflict', 'Precondition failed: ResourceVersion in precondition'),
+      );
     };
     await t.gc.reconcile(dep.metadata.uid!);
     const deletes = t.client.writes().filter((w) => w.verb === 'delete');
@@ -168,7 +203,10 @@ describe('garbage collector: background', () => {
     const adopter = t2.put(ConfigMaps, cm('adopter'));
     t2.client.beforeDelete = async () => {
       const cur = t2.client.stored(ConfigMaps, 'default', 'dep2')!;
-      await t2.client.update(ConfigMaps, { ...cur, metadata: { ...cur.metadata, ownerReferences: [ref(owner), ref(adopter)] } });
+      await t2.client.update(ConfigMaps, {
+        ...cur,
+        metadata: { ...cur.metadata, ownerReferences: [ref(owner), ref(adopter)] },
+      });
       t2.client.failNext('delete', new ApiError(409, 'Conflict', 'Precondition failed'));
     };
     await assert.rejects(t2.gc.reconcile(dep2.metadata.uid!), /changed its ownerReferences/);
@@ -181,7 +219,10 @@ describe('garbage collector: background', () => {
     const dep = t.put(ConfigMaps, cm('dep', [ref(owner)], 'default'));
     assert.ok(t.drain().includes(dep.metadata.uid!), 'the dependent is queued for a check');
     await t.gc.reconcile(dep.metadata.uid!);
-    assert.deepEqual(t.client.writes().map((w) => `${w.verb} ${w.namespace}/${w.name}`), ['delete default/dep']);
+    assert.deepEqual(
+      t.client.writes().map((w) => `${w.verb} ${w.namespace}/${w.name}`),
+      ['delete default/dep'],
+    );
     assert.deepEqual(t.recorder.events, [
       {
         object: 'ConfigMap/default/dep',
@@ -195,7 +236,11 @@ describe('garbage collector: background', () => {
   it('never collects a cluster-scoped object that names a namespaced owner, and says so', async () => {
     const t = setup();
     const owner = gone('owner');
-    const node = t.put(Nodes, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', ownerReferences: [ref(owner)] } });
+    const node = t.put(Nodes, {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1', ownerReferences: [ref(owner)] },
+    });
     await t.gc.reconcile(node.metadata.uid!);
     assert.deepEqual(t.client.writes(), []);
     assert.equal(t.recorder.events[0].reason, 'OwnerRefInvalidNamespace');
@@ -208,12 +253,18 @@ describe('garbage collector: background', () => {
     const dep = t.put(ConfigMaps, cm('dep', [{ ...ref(owner), name: 'not-the-owner' }]));
     assert.ok(t.drain().includes(dep.metadata.uid!));
     await t.gc.reconcile(dep.metadata.uid!);
-    assert.deepEqual(t.client.writes().map((w) => `${w.verb} ${w.name}`), ['delete dep']);
+    assert.deepEqual(
+      t.client.writes().map((w) => `${w.verb} ${w.name}`),
+      ['delete dep'],
+    );
   });
 
   it('leaves alone an object whose owner is of a kind it does not know', async () => {
     const t = setup();
-    const dep = t.put(ConfigMaps, cm('dep', [{ apiVersion: 'example.com/v1', kind: 'Widget', name: 'w', uid: randomUUID() }]));
+    const dep = t.put(
+      ConfigMaps,
+      cm('dep', [{ apiVersion: 'example.com/v1', kind: 'Widget', name: 'w', uid: randomUUID() }]),
+    );
     await t.gc.reconcile(dep.metadata.uid!);
     assert.deepEqual(t.client.writes(), []);
   });
@@ -223,10 +274,27 @@ describe('garbage collector: foreground', () => {
   it('deletes the dependents, the ones with dependents of their own in the foreground, then removes the finalizer', async () => {
     const t = setup();
     const deploy = t.put(Deployments, {
-      metadata: { name: 'web', namespace: 'default', deletionTimestamp: '2024-01-01T00:00:00Z', finalizers: ['foregroundDeletion'] },
+      metadata: {
+        name: 'web',
+        namespace: 'default',
+        deletionTimestamp: '2024-01-01T00:00:00Z',
+        finalizers: ['foregroundDeletion'],
+      },
     });
-    const rs = t.put(ReplicaSets, { metadata: { name: 'web-1', namespace: 'default', ownerReferences: [ref(deploy, { controller: true, blockOwnerDeletion: true })] } });
-    const pod = t.put(Pods, { metadata: { name: 'web-1-a', namespace: 'default', ownerReferences: [ref(rs, { controller: true, blockOwnerDeletion: true })] } });
+    const rs = t.put(ReplicaSets, {
+      metadata: {
+        name: 'web-1',
+        namespace: 'default',
+        ownerReferences: [ref(deploy, { controller: true, blockOwnerDeletion: true })],
+      },
+    });
+    const pod = t.put(Pods, {
+      metadata: {
+        name: 'web-1-a',
+        namespace: 'default',
+        ownerReferences: [ref(rs, { controller: true, blockOwnerDeletion: true })],
+      },
+    });
     const note = t.put(ConfigMaps, cm('note', [ref(deploy)]));
     assert.ok(t.drain().includes(deploy.metadata.uid!), 'an owner waiting for its dependents is queued');
 
@@ -238,8 +306,26 @@ describe('garbage collector: foreground', () => {
     await t.gc.reconcile(note.metadata.uid!);
     await t.gc.reconcile(pod.metadata.uid!); // its owner is solid: nothing
     assert.deepEqual(t.client.writes(), [
-      { verb: 'delete', resource: 'replicasets', namespace: 'default', name: 'web-1', body: { propagationPolicy: 'Foreground', preconditions: { uid: rs.metadata.uid, resourceVersion: rs.metadata.resourceVersion } } },
-      { verb: 'delete', resource: 'configmaps', namespace: 'default', name: 'note', body: { propagationPolicy: 'Background', preconditions: { uid: note.metadata.uid, resourceVersion: note.metadata.resourceVersion } } },
+      {
+        verb: 'delete',
+        resource: 'replicasets',
+        namespace: 'default',
+        name: 'web-1',
+        body: {
+          propagationPolicy: 'Foreground',
+          preconditions: { uid: rs.metadata.uid, resourceVersion: rs.metadata.resourceVersion },
+        },
+      },
+      {
+        verb: 'delete',
+        resource: 'configmaps',
+        namespace: 'default',
+        name: 'note',
+        body: {
+          propagationPolicy: 'Background',
+          preconditions: { uid: note.metadata.uid, resourceVersion: note.metadata.resourceVersion },
+        },
+      },
     ]);
 
     // the ReplicaSet goes (as the API server would finish it): the Deployment is queued and finishes
@@ -249,27 +335,54 @@ describe('garbage collector: foreground', () => {
     assert.ok(t.drain().includes(deploy.metadata.uid!));
     await t.gc.reconcile(deploy.metadata.uid!);
     assert.deepEqual(t.client.writes(), [
-      { verb: 'patch', resource: 'deployments', subresource: undefined, namespace: 'default', name: 'web', patchType: 'merge', body: { metadata: { finalizers: [], resourceVersion: deploy.metadata.resourceVersion } } },
+      {
+        verb: 'patch',
+        resource: 'deployments',
+        subresource: undefined,
+        namespace: 'default',
+        name: 'web',
+        patchType: 'merge',
+        body: { metadata: { finalizers: [], resourceVersion: deploy.metadata.resourceVersion } },
+      },
     ]);
   });
 
   it('does not wait for dependents without blockOwnerDeletion', async () => {
     const t = setup();
-    const owner = t.put(ConfigMaps, cm('owner', [], 'default', { deletionTimestamp: '2024-01-01T00:00:00Z', finalizers: ['foregroundDeletion', 'example.com/keep'] }));
+    const owner = t.put(
+      ConfigMaps,
+      cm('owner', [], 'default', {
+        deletionTimestamp: '2024-01-01T00:00:00Z',
+        finalizers: ['foregroundDeletion', 'example.com/keep'],
+      }),
+    );
     const dep = t.put(ConfigMaps, cm('dep', [ref(owner)]));
-    assert.deepEqual(t.drain(), [owner.metadata.uid, dep.metadata.uid], 'a new dependent of an owner deleting in the foreground is queued');
+    assert.deepEqual(
+      t.drain(),
+      [owner.metadata.uid, dep.metadata.uid],
+      'a new dependent of an owner deleting in the foreground is queued',
+    );
     await t.gc.reconcile(owner.metadata.uid!);
     assert.deepEqual(t.drain(), [dep.metadata.uid]);
-    assert.deepEqual(t.client.writes().map((w) => w.body), [{ metadata: { finalizers: ['example.com/keep'], resourceVersion: owner.metadata.resourceVersion } }]);
+    assert.deepEqual(
+      t.client.writes().map((w) => w.body),
+      [{ metadata: { finalizers: ['example.com/keep'], resourceVersion: owner.metadata.resourceVersion } }],
+    );
   });
 
   it('drops the reference to a waiting owner from a dependent that has another, solid owner', async () => {
     const t = setup();
-    const owner = t.put(ConfigMaps, cm('owner', [], 'default', { deletionTimestamp: '2024-01-01T00:00:00Z', finalizers: ['foregroundDeletion'] }));
+    const owner = t.put(
+      ConfigMaps,
+      cm('owner', [], 'default', { deletionTimestamp: '2024-01-01T00:00:00Z', finalizers: ['foregroundDeletion'] }),
+    );
     const other = t.put(ConfigMaps, cm('other'));
     const dep = t.put(ConfigMaps, cm('dep', [ref(owner, { blockOwnerDeletion: true }), ref(other)]));
     await t.gc.reconcile(dep.metadata.uid!);
-    assert.deepEqual(t.client.writes().map((w) => w.body), [{ metadata: { ownerReferences: [{ $patch: 'delete', uid: owner.metadata.uid }], uid: dep.metadata.uid } }]);
+    assert.deepEqual(
+      t.client.writes().map((w) => w.body),
+      [{ metadata: { ownerReferences: [{ $patch: 'delete', uid: owner.metadata.uid }], uid: dep.metadata.uid } }],
+    );
     // the reference went (as the watch shows): the owner is queued again
     t.drain();
     t.factory.informer(ConfigMaps).upsert({ ...dep, metadata: { ...dep.metadata, ownerReferences: [ref(other)] } });
@@ -281,11 +394,26 @@ describe('garbage collector: orphan', () => {
   it('removes the owner from its dependents, then the orphan finalizer', async () => {
     const t = setup();
     const rs = t.put(ReplicaSets, { metadata: { name: 'web-1', namespace: 'default' } });
-    const p1 = t.put(Pods, { metadata: { name: 'p1', namespace: 'default', ownerReferences: [ref(rs, { controller: true, blockOwnerDeletion: true })] } });
-    const p2 = t.put(Pods, { metadata: { name: 'p2', namespace: 'default', ownerReferences: [ref(rs, { controller: true, blockOwnerDeletion: true })] } });
+    const p1 = t.put(Pods, {
+      metadata: {
+        name: 'p1',
+        namespace: 'default',
+        ownerReferences: [ref(rs, { controller: true, blockOwnerDeletion: true })],
+      },
+    });
+    const p2 = t.put(Pods, {
+      metadata: {
+        name: 'p2',
+        namespace: 'default',
+        ownerReferences: [ref(rs, { controller: true, blockOwnerDeletion: true })],
+      },
+    });
     t.drain();
     // the delete with propagationPolicy=Orphan arrives through the watch
-    const deleting = t.client.seed(ReplicaSets, { ...rs, metadata: { ...rs.metadata, deletionTimestamp: '2024-01-01T00:00:00Z', finalizers: ['orphan'] } });
+    const deleting = t.client.seed(ReplicaSets, {
+      ...rs,
+      metadata: { ...rs.metadata, deletionTimestamp: '2024-01-01T00:00:00Z', finalizers: ['orphan'] },
+    });
     t.factory.informer(ReplicaSets).upsert(structuredClone(deleting));
     assert.deepEqual(t.drain(), [rs.metadata.uid]);
     t.client.clearActions();
@@ -293,10 +421,23 @@ describe('garbage collector: orphan', () => {
     await t.gc.reconcile(rs.metadata.uid!);
     const writes = t.client.writes();
     assert.deepEqual(
-      writes.slice(0, 2).map((w) => [w.verb, w.name, w.patchType, w.body]).sort(),
+      writes
+        .slice(0, 2)
+        .map((w) => [w.verb, w.name, w.patchType, w.body])
+        .sort(),
       [
-        ['patch', 'p1', 'strategic', { metadata: { ownerReferences: [{ $patch: 'delete', uid: rs.metadata.uid }], uid: p1.metadata.uid } }],
-        ['patch', 'p2', 'strategic', { metadata: { ownerReferences: [{ $patch: 'delete', uid: rs.metadata.uid }], uid: p2.metadata.uid } }],
+        [
+          'patch',
+          'p1',
+          'strategic',
+          { metadata: { ownerReferences: [{ $patch: 'delete', uid: rs.metadata.uid }], uid: p1.metadata.uid } },
+        ],
+        [
+          'patch',
+          'p2',
+          'strategic',
+          { metadata: { ownerReferences: [{ $patch: 'delete', uid: rs.metadata.uid }], uid: p2.metadata.uid } },
+        ],
       ],
     );
     assert.deepEqual(writes[2], {
@@ -313,10 +454,16 @@ describe('garbage collector: orphan', () => {
 
   it('keeps the finalizer when a dependent cannot be patched', async () => {
     const t = setup();
-    const owner = t.put(ConfigMaps, cm('owner', [], 'default', { deletionTimestamp: '2024-01-01T00:00:00Z', finalizers: ['orphan'] }));
+    const owner = t.put(
+      ConfigMaps,
+      cm('owner', [], 'default', { deletionTimestamp: '2024-01-01T00:00:00Z', finalizers: ['orphan'] }),
+    );
     t.put(ConfigMaps, cm('dep', [ref(owner)]));
     t.client.failNext('patch');
-    await assert.rejects(t.gc.reconcile(owner.metadata.uid!), /could not orphan the dependents of configmaps default\/owner/);
+    await assert.rejects(
+      t.gc.reconcile(owner.metadata.uid!),
+      /could not orphan the dependents of configmaps default\/owner/,
+    );
     assert.equal(t.client.writes().length, 1, 'only the failed patch: the finalizer is not touched');
   });
 });
@@ -332,7 +479,13 @@ describe('garbage collector: definition', () => {
       recorder: new MemoryEventRecorder(),
       enqueue: (k) => queued.push(k),
       enqueueAfter: () => {},
-      options: { clusterCIDR: '10.244.0.0/16', nodeCIDRMaskSize: 24, nodeMonitorGracePeriodMs: 40_000, nodeMonitorPeriodMs: 5_000, workers: 5 },
+      options: {
+        clusterCIDR: '10.244.0.0/16',
+        nodeCIDRMaskSize: 24,
+        nodeMonitorGracePeriodMs: 40_000,
+        nodeMonitorPeriodMs: 5_000,
+        workers: 5,
+      },
       log: () => {},
     });
     assert.ok(reconciler);
@@ -341,7 +494,13 @@ describe('garbage collector: definition', () => {
     const listed = new Set(client.actions.filter((a) => a.verb === 'list').map((a) => a.resource));
     assert.ok(listed.has('pods') && listed.has('replicasets') && !listed.has('events'));
     const owner = gone('owner');
-    informers.informer(ConfigMaps).upsert({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'd', namespace: 'default', uid: 'u1', ownerReferences: [ref(owner)] } });
+    informers
+      .informer(ConfigMaps)
+      .upsert({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'd', namespace: 'default', uid: 'u1', ownerReferences: [ref(owner)] },
+      });
     assert.deepEqual(queued, [owner.metadata.uid]);
   });
 });

@@ -90,7 +90,9 @@ export class GarbageCollector implements Reconciler {
       }
     });
     if (failures.length > 0) {
-      throw new Error(`could not orphan the dependents of ${describe(owner)} (it keeps its "orphan" finalizer until they are): ${failures.join('; ')}`);
+      throw new Error(
+        `could not orphan the dependents of ${describe(owner)} (it keeps its "orphan" finalizer until they are): ${failures.join('; ')}`,
+      );
     }
     await this.removeFinalizer(owner, ORPHAN_FINALIZER);
   }
@@ -130,7 +132,10 @@ export class GarbageCollector implements Reconciler {
     if (c.solid.length > 0) {
       if (c.dangling.length === 0 && c.waiting.length === 0) return;
       // owners that are gone, or that wait for their dependents, are dropped; the solid ones keep the object
-      await this.removeOwnerReferences({ resource, obj: latest }, [...c.dangling, ...c.waiting].map((r) => r.uid));
+      await this.removeOwnerReferences(
+        { resource, obj: latest },
+        [...c.dangling, ...c.waiting].map((r) => r.uid),
+      );
       return;
     }
     if (c.waiting.length > 0 && this.graph.dependents(latest.metadata.uid!).length > 0) {
@@ -142,7 +147,11 @@ export class GarbageCollector implements Reconciler {
       await this.deleteObject({ resource, obj: latest }, 'Foreground');
       return;
     }
-    const policy: Policy = hasFinalizer(latest, ORPHAN_FINALIZER) ? 'Orphan' : hasFinalizer(latest, FOREGROUND_FINALIZER) ? 'Foreground' : 'Background';
+    const policy: Policy = hasFinalizer(latest, ORPHAN_FINALIZER)
+      ? 'Orphan'
+      : hasFinalizer(latest, FOREGROUND_FINALIZER)
+        ? 'Foreground'
+        : 'Background';
     await this.deleteObject({ resource, obj: latest }, policy);
   }
 
@@ -171,7 +180,9 @@ export class GarbageCollector implements Reconciler {
     for (const ref of refs) {
       const r = this.graph.resourceOf(ref);
       if (!r) {
-        this.o.log(`${describe(node)} has an owner of kind ${ref.apiVersion}/${ref.kind}, which is not served or not known: it is not garbage collected`);
+        this.o.log(
+          `${describe(node)} has an owner of kind ${ref.apiVersion}/${ref.kind}, which is not served or not known: it is not garbage collected`,
+        );
         return undefined;
       }
       if (r.namespaced && !namespace) {
@@ -205,11 +216,17 @@ export class GarbageCollector implements Reconciler {
   /** a namespaced owner that exists, but in another namespace than its dependent: the reference is invalid */
   private reportIfElsewhere(dep: KubeObject, ref: OwnerReference): void {
     const seen = this.graph.get(ref.uid);
-    if (seen && seen.obj.metadata.namespace !== dep.metadata.namespace) this.reportInvalidNamespace(dep, ref, dep.metadata.namespace ?? '');
+    if (seen && seen.obj.metadata.namespace !== dep.metadata.namespace)
+      this.reportInvalidNamespace(dep, ref, dep.metadata.namespace ?? '');
   }
 
   private reportInvalidNamespace(dep: KubeObject, ref: OwnerReference, namespace: string): void {
-    this.o.recorder.event(dep, 'Warning', 'OwnerRefInvalidNamespace', `ownerRef ${describeOwner(ref, namespace)} does not exist in namespace "${namespace}"`);
+    this.o.recorder.event(
+      dep,
+      'Warning',
+      'OwnerRefInvalidNamespace',
+      `ownerRef ${describeOwner(ref, namespace)} does not exist in namespace "${namespace}"`,
+    );
   }
 
   // ---- writes ----
@@ -219,7 +236,10 @@ export class GarbageCollector implements Reconciler {
     const { resource, obj } = node;
     const { namespace, name, uid, resourceVersion } = obj.metadata;
     try {
-      await this.client.delete(resource, namespace, name!, { propagationPolicy: policy, preconditions: { uid, resourceVersion } });
+      await this.client.delete(resource, namespace, name!, {
+        propagationPolicy: policy,
+        preconditions: { uid, resourceVersion },
+      });
       return;
     } catch (e) {
       if (isNotFound(e)) return;
@@ -249,7 +269,9 @@ export class GarbageCollector implements Reconciler {
   /** drops the ownerReferences naming these uids (a strategic merge patch; a JSON merge patch where it is refused) */
   private async removeOwnerReferences(node: GraphNode, ownerUids: string[]): Promise<void> {
     const { resource, obj } = node;
-    const patch = { metadata: { ownerReferences: ownerUids.map((uid) => ({ $patch: 'delete', uid })), uid: obj.metadata.uid } };
+    const patch = {
+      metadata: { ownerReferences: ownerUids.map((uid) => ({ $patch: 'delete', uid })), uid: obj.metadata.uid },
+    };
     try {
       await this.client.patch(resource, obj.metadata.namespace, obj.metadata.name!, patch, 'strategic');
     } catch (e) {
@@ -261,17 +283,30 @@ export class GarbageCollector implements Reconciler {
   /** sets blockOwnerDeletion to false on the references that had it */
   private async unblockOwnerReferences(node: GraphNode): Promise<void> {
     const { resource, obj } = node;
-    const blocking = (obj.metadata.ownerReferences ?? []).filter((r) => r.blockOwnerDeletion === true).map((r) => ({ ...r, blockOwnerDeletion: false }));
+    const blocking = (obj.metadata.ownerReferences ?? [])
+      .filter((r) => r.blockOwnerDeletion === true)
+      .map((r) => ({ ...r, blockOwnerDeletion: false }));
     if (blocking.length === 0) return;
     try {
-      await this.client.patch(resource, obj.metadata.namespace, obj.metadata.name!, { metadata: { ownerReferences: blocking, uid: obj.metadata.uid } }, 'strategic');
+      await this.client.patch(
+        resource,
+        obj.metadata.namespace,
+        obj.metadata.name!,
+        { metadata: { ownerReferences: blocking, uid: obj.metadata.uid } },
+        'strategic',
+      );
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 415)) throw e;
-      await this.mergePatchReferences(node, (refs) => refs.map((r) => (r.blockOwnerDeletion ? { ...r, blockOwnerDeletion: false } : r)));
+      await this.mergePatchReferences(node, (refs) =>
+        refs.map((r) => (r.blockOwnerDeletion ? { ...r, blockOwnerDeletion: false } : r)),
+      );
     }
   }
 
-  private async mergePatchReferences(node: GraphNode, change: (refs: OwnerReference[]) => OwnerReference[]): Promise<void> {
+  private async mergePatchReferences(
+    node: GraphNode,
+    change: (refs: OwnerReference[]) => OwnerReference[],
+  ): Promise<void> {
     const { resource, obj } = node;
     const live = await this.client.get(resource, obj.metadata.namespace, obj.metadata.name!);
     if (live.metadata.uid !== obj.metadata.uid) return;
@@ -305,7 +340,12 @@ export class GarbageCollector implements Reconciler {
           resource,
           namespace,
           name!,
-          { metadata: { finalizers: finalizers.filter((f) => f !== finalizer), resourceVersion: live.metadata.resourceVersion } },
+          {
+            metadata: {
+              finalizers: finalizers.filter((f) => f !== finalizer),
+              resourceVersion: live.metadata.resourceVersion,
+            },
+          },
           'merge',
         );
         return;
@@ -314,7 +354,9 @@ export class GarbageCollector implements Reconciler {
         if (!isConflict(e)) throw e;
       }
     }
-    throw new Error(`could not remove the "${finalizer}" finalizer of ${describe(node)}: it kept changing; it is tried again`);
+    throw new Error(
+      `could not remove the "${finalizer}" finalizer of ${describe(node)}: it kept changing; it is tried again`,
+    );
   }
 }
 

@@ -6,7 +6,14 @@
  */
 import type { EventHandler } from '../../lib/kube/informer.ts';
 import type { KubeObject, OwnerReference } from '../../lib/kube/object.ts';
-import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, beingDeleted, deletingDependents, hasFinalizer, type OwnershipGraph } from './graph.ts';
+import {
+  FOREGROUND_FINALIZER,
+  ORPHAN_FINALIZER,
+  beingDeleted,
+  deletingDependents,
+  hasFinalizer,
+  type OwnershipGraph,
+} from './graph.ts';
 
 export function graphHandlers(graph: OwnershipGraph, enqueue: (uid: string) => void): EventHandler<KubeObject> {
   const checkOwners = (obj: KubeObject, refs: OwnerReference[]) => {
@@ -18,7 +25,8 @@ export function graphHandlers(graph: OwnershipGraph, enqueue: (uid: string) => v
         enqueue(ref.uid);
         continue;
       }
-      if (deletingDependents(owner.obj)) suspicious = true; // a new dependent of an owner deleting in the foreground
+      if (deletingDependents(owner.obj))
+        suspicious = true; // a new dependent of an owner deleting in the foreground
       else if (owner.resource.namespaced && owner.obj.metadata.namespace !== obj.metadata.namespace) suspicious = true;
       else if (owner.obj.metadata.name !== ref.name || owner.resource.kind !== ref.kind) suspicious = true;
     }
@@ -29,17 +37,22 @@ export function graphHandlers(graph: OwnershipGraph, enqueue: (uid: string) => v
     onAdd(obj) {
       const uid = obj.metadata.uid;
       if (!uid) return;
-      if (beingDeleted(obj) && (hasFinalizer(obj, ORPHAN_FINALIZER) || hasFinalizer(obj, FOREGROUND_FINALIZER))) enqueue(uid);
+      if (beingDeleted(obj) && (hasFinalizer(obj, ORPHAN_FINALIZER) || hasFinalizer(obj, FOREGROUND_FINALIZER)))
+        enqueue(uid);
       checkOwners(obj, obj.metadata.ownerReferences ?? []);
     },
     onUpdate(old, obj) {
       const uid = obj.metadata.uid;
       if (!uid) return;
       if (startsWaiting(old, obj, ORPHAN_FINALIZER) || startsWaiting(old, obj, FOREGROUND_FINALIZER)) enqueue(uid);
-      const { added, removed, changed } = referenceDiff(old.metadata.ownerReferences ?? [], obj.metadata.ownerReferences ?? []);
+      const { added, removed, changed } = referenceDiff(
+        old.metadata.ownerReferences ?? [],
+        obj.metadata.ownerReferences ?? [],
+      );
       // an owner waiting for this object no longer has to
       for (const r of removed) if (r.blockOwnerDeletion === true) enqueue(r.uid);
-      for (const [before, after] of changed) if (before.blockOwnerDeletion === true && after.blockOwnerDeletion !== true) enqueue(after.uid);
+      for (const [before, after] of changed)
+        if (before.blockOwnerDeletion === true && after.blockOwnerDeletion !== true) enqueue(after.uid);
       if (added.length > 0) checkOwners(obj, added);
     },
     onDelete(obj) {

@@ -22,6 +22,12 @@ export const garbageCollector: ControllerDefinition = {
     const graph = new OwnershipGraph(ctx.informers, resources);
     const handlers = graphHandlers(graph, ctx.enqueue);
     for (const inf of graph.informers) inf.addEventHandler(handlers);
-    return new GarbageCollector({ client: ctx.client, graph, recorder: ctx.recorder, enqueue: ctx.enqueue, log: ctx.log });
+    return new GarbageCollector({
+      client: ctx.client,
+      graph,
+      recorder: ctx.recorder,
+      enqueue: ctx.enqueue,
+      log: ctx.log,
+    });
   },
 };

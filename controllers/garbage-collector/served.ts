@@ -7,7 +7,11 @@ import type { Resource } from '../../lib/kube/resources.ts';
  * The resources the API server answers a list of: one that it does not serve (404) would keep its informer from
  * ever syncing. Any other error leaves the resource in (its informer retries).
  */
-export async function servedResources(client: ApiClient, candidates: readonly Resource[], log: (m: string) => void): Promise<Resource[]> {
+export async function servedResources(
+  client: ApiClient,
+  candidates: readonly Resource[],
+  log: (m: string) => void,
+): Promise<Resource[]> {
   const served = await Promise.all(
     candidates.map(async (r) => {
       try {

@@ -61,12 +61,28 @@ export const DEFAULT_SCALE_DOWN: Required<ScalingRules> = {
 
 const READY = { reason: 'ReadyForNewScale', message: 'recommended size matches current size' };
 const WITHIN = { reason: 'DesiredWithinRange', message: 'the desired count is within the acceptable range' };
-const TOO_FEW = { reason: 'TooFewReplicas', message: 'the desired replica count is less than the minimum replica count' };
-const TOO_MANY = { reason: 'TooManyReplicas', message: 'the desired replica count is more than the maximum replica count' };
-const UP_LIMIT = { reason: 'ScaleUpLimit', message: 'the desired replica count is increasing faster than the maximum scale rate' };
-const DOWN_LIMIT = { reason: 'ScaleDownLimit', message: 'the desired replica count is decreasing faster than the maximum scale rate' };
+const TOO_FEW = {
+  reason: 'TooFewReplicas',
+  message: 'the desired replica count is less than the minimum replica count',
+};
+const TOO_MANY = {
+  reason: 'TooManyReplicas',
+  message: 'the desired replica count is more than the maximum replica count',
+};
+const UP_LIMIT = {
+  reason: 'ScaleUpLimit',
+  message: 'the desired replica count is increasing faster than the maximum scale rate',
+};
+const DOWN_LIMIT = {
+  reason: 'ScaleDownLimit',
+  message: 'the desired replica count is decreasing faster than the maximum scale rate',
+};
 
-function limited(replicas: number, stabilized: number, why: { reason: string; message: string }): Decision['scalingLimited'] {
+function limited(
+  replicas: number,
+  stabilized: number,
+  why: { reason: string; message: string },
+): Decision['scalingLimited'] {
   return { status: replicas === stabilized ? 'False' : 'True', ...why };
 }
 
@@ -78,12 +94,25 @@ function remember(mem: HpaMemory, replicas: number, now: number, windowMs: numbe
 }
 
 /** without spec.behavior: the highest recommendation of the downscale window, scale up at most to max(2x, 4) */
-export function normalize(mem: HpaMemory, current: number, desired: number, min: number, max: number, now: number, windowMs = DOWNSCALE_STABILIZATION_MS): Decision {
+export function normalize(
+  mem: HpaMemory,
+  current: number,
+  desired: number,
+  min: number,
+  max: number,
+  now: number,
+  windowMs = DOWNSCALE_STABILIZATION_MS,
+): Decision {
   let stabilized = desired;
   for (const r of mem.recommendations) if (r.at >= now - windowMs && r.replicas > stabilized) stabilized = r.replicas;
   remember(mem, desired, now, windowMs);
   const ableToScale =
-    stabilized !== desired ? { reason: 'ScaleDownStabilized', message: 'recent recommendations were higher than current one, applying the highest recent recommendation' } : READY;
+    stabilized !== desired
+      ? {
+          reason: 'ScaleDownStabilized',
+          message: 'recent recommendations were higher than current one, applying the highest recent recommendation',
+        }
+      : READY;
   const upLimit = Math.max(2 * current, 4);
   const [maxAllowed, maxWhy] = max > upLimit ? [upLimit, UP_LIMIT] : [max, TOO_MANY];
   let replicas = stabilized;
@@ -104,7 +133,10 @@ export function scaleUpLimit(current: number, mem: HpaMemory, rules: ScalingRule
   if (select === 'Disabled') return current;
   let result = select === 'Min' ? Infinity : -Infinity;
   for (const p of rules.policies ?? []) {
-    const start = current - changeInPeriod(mem.scaleUps, p.periodSeconds, now) + changeInPeriod(mem.scaleDowns, p.periodSeconds, now);
+    const start =
+      current -
+      changeInPeriod(mem.scaleUps, p.periodSeconds, now) +
+      changeInPeriod(mem.scaleDowns, p.periodSeconds, now);
     const proposed = p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100));
     result = select === 'Min' ? Math.min(result, proposed) : Math.max(result, proposed);
   }
@@ -116,7 +148,10 @@ export function scaleDownLimit(current: number, mem: HpaMemory, rules: ScalingRu
   if (select === 'Disabled') return current;
   let result = select === 'Min' ? -Infinity : Infinity;
   for (const p of rules.policies ?? []) {
-    const start = current - changeInPeriod(mem.scaleUps, p.periodSeconds, now) + changeInPeriod(mem.scaleDowns, p.periodSeconds, now);
+    const start =
+      current -
+      changeInPeriod(mem.scaleUps, p.periodSeconds, now) +
+      changeInPeriod(mem.scaleDowns, p.periodSeconds, now);
     const proposed = p.type === 'Pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
     result = select === 'Min' ? Math.max(result, proposed) : Math.min(result, proposed);
   }
@@ -150,8 +185,14 @@ export function normalizeWithBehavior(
   if (stabilized !== desired) {
     ableToScale =
       desired >= current
-        ? { reason: 'ScaleUpStabilized', message: 'recent recommendations were lower than current one, applying the lowest recent recommendation' }
-        : { reason: 'ScaleDownStabilized', message: 'recent recommendations were higher than current one, applying the highest recent recommendation' };
+        ? {
+            reason: 'ScaleUpStabilized',
+            message: 'recent recommendations were lower than current one, applying the lowest recent recommendation',
+          }
+        : {
+            reason: 'ScaleDownStabilized',
+            message: 'recent recommendations were higher than current one, applying the highest recent recommendation',
+          };
   }
   let replicas = stabilized;
   let why = WITHIN;
@@ -168,7 +209,14 @@ export function normalizeWithBehavior(
 }
 
 /** remembers a rescale for the rate limits; events older than the longest period are dropped */
-export function recordScale(mem: HpaMemory, from: number, to: number, now: number, up: ScalingRules, down: ScalingRules): void {
+export function recordScale(
+  mem: HpaMemory,
+  from: number,
+  to: number,
+  now: number,
+  up: ScalingRules,
+  down: ScalingRules,
+): void {
   const longest = (rules: ScalingRules) => Math.max(0, ...(rules.policies ?? []).map((p) => p.periodSeconds)) * 1000;
   mem.scaleUps = mem.scaleUps.filter((e) => e.at > now - longest(up));
   mem.scaleDowns = mem.scaleDowns.filter((e) => e.at > now - longest(down));

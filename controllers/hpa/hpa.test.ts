@@ -20,7 +20,9 @@ function hpa(spec: any = {}, status?: any): KubeObject {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
       minReplicas: 1,
       maxReplicas: 10,
-      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }],
+      metrics: [
+        { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } },
+      ],
       ...spec,
     },
     ...(status ? { status } : {}),
@@ -28,7 +30,12 @@ function hpa(spec: any = {}, status?: any): KubeObject {
 }
 
 function deployment(replicas: number): KubeObject {
-  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { replicas, selector: { matchLabels: { app: 'web' } } } };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: { replicas, selector: { matchLabels: { app: 'web' } } },
+  };
 }
 
 function pod(name: string, opts: { cpu?: string; memory?: string; ready?: boolean; phase?: string } = {}): KubeObject {
@@ -36,8 +43,15 @@ function pod(name: string, opts: { cpu?: string; memory?: string; ready?: boolea
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default', labels: { app: 'web' } },
-    spec: { containers: [{ name: 'app', resources: { requests: { cpu: opts.cpu ?? '100m', memory: opts.memory ?? '100Mi' } } }] },
-    status: { phase: opts.phase ?? 'Running', conditions: [{ type: 'Ready', status: opts.ready === false ? 'False' : 'True' }] },
+    spec: {
+      containers: [
+        { name: 'app', resources: { requests: { cpu: opts.cpu ?? '100m', memory: opts.memory ?? '100Mi' } } },
+      ],
+    },
+    status: {
+      phase: opts.phase ?? 'Running',
+      conditions: [{ type: 'Ready', status: opts.ready === false ? 'False' : 'True' }],
+    },
   };
 }
 
@@ -62,14 +76,21 @@ function setup(h: KubeObject, replicas: number, pods: KubeObject[], metrics: Kub
   for (const p of pods) factory.informer(Pods).upsert(client.seed(Pods, p));
   for (const m of metrics) client.seed(PodMetricsResource, m);
   factory.markAllSynced();
-  const reconciler = new HpaReconciler(client, recorder, factory.informer(HorizontalPodAutoscalers), factory.informer(Pods), () => now);
+  const reconciler = new HpaReconciler(
+    client,
+    recorder,
+    factory.informer(HorizontalPodAutoscalers),
+    factory.informer(Pods),
+    () => now,
+  );
   return {
     client,
     recorder,
     reconciler,
     advance: (ms: number) => (now += ms),
     /** the stored HPA back into the cache, as the watch would bring it */
-    refresh: () => factory.informer(HorizontalPodAutoscalers).upsert(client.stored(HorizontalPodAutoscalers, 'default', 'web')!),
+    refresh: () =>
+      factory.informer(HorizontalPodAutoscalers).upsert(client.stored(HorizontalPodAutoscalers, 'default', 'web')!),
     setUsage: (m: KubeObject) => client.seed(PodMetricsResource, m),
     scaleTo: (n: number) => {
       const d = client.stored(Deployments, 'default', 'web')!;
@@ -90,14 +111,21 @@ describe('horizontal pod autoscaler', () => {
     const [scale, st] = t.client.writes();
     assert.deepEqual(scale.body, { spec: { replicas: 4 } });
     assert.deepEqual(t.recorder.events, [
-      { object: 'HorizontalPodAutoscaler/default/web', type: 'Normal', reason: 'SuccessfulRescale', message: 'New size: 4; reason: cpu resource utilization (percentage of request) above target' },
+      {
+        object: 'HorizontalPodAutoscaler/default/web',
+        type: 'Normal',
+        reason: 'SuccessfulRescale',
+        message: 'New size: 4; reason: cpu resource utilization (percentage of request) above target',
+      },
     ]);
     const status = st.body.status;
     assert.equal(status.currentReplicas, 2);
     assert.equal(status.desiredReplicas, 4);
     assert.equal(status.lastScaleTime, iso(T0));
     assert.equal(status.observedGeneration, 1);
-    assert.deepEqual(status.currentMetrics, [{ type: 'Resource', resource: { name: 'cpu', current: { averageValue: '200m', averageUtilization: 200 } } }]);
+    assert.deepEqual(status.currentMetrics, [
+      { type: 'Resource', resource: { name: 'cpu', current: { averageValue: '200m', averageUtilization: 200 } } },
+    ]);
     assert.deepEqual(
       status.conditions.map((c: any) => [c.type, c.status, c.reason]),
       [
@@ -107,8 +135,14 @@ describe('horizontal pod autoscaler', () => {
       ],
     );
     assert.equal(cond(status, 'AbleToScale').message, 'the HPA controller was able to update the target scale to 4');
-    assert.equal(cond(status, 'ScalingActive').message, 'the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)');
-    assert.equal(cond(status, 'ScalingLimited').message, 'the desired replica count is increasing faster than the maximum scale rate');
+    assert.equal(
+      cond(status, 'ScalingActive').message,
+      'the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)',
+    );
+    assert.equal(
+      cond(status, 'ScalingLimited').message,
+      'the desired replica count is increasing faster than the maximum scale rate',
+    );
   });
 
   it('does nothing within the 10% tolerance', async () => {
@@ -118,13 +152,24 @@ describe('horizontal pod autoscaler', () => {
     const status = t.client.writes()[0].body.status;
     assert.equal(status.desiredReplicas, 2);
     assert.equal(status.lastScaleTime, undefined);
-    assert.deepEqual(cond(status, 'AbleToScale'), { type: 'AbleToScale', status: 'True', lastTransitionTime: iso(T0), reason: 'ReadyForNewScale', message: 'recommended size matches current size' });
+    assert.deepEqual(cond(status, 'AbleToScale'), {
+      type: 'AbleToScale',
+      status: 'True',
+      lastTransitionTime: iso(T0),
+      reason: 'ReadyForNewScale',
+      message: 'recommended size matches current size',
+    });
     assert.equal(cond(status, 'ScalingLimited').reason, 'DesiredWithinRange');
     assert.deepEqual(t.recorder.events, []);
   });
 
   it('scales down only after the 5 minute stabilization window', async () => {
-    const t = setup(hpa(), 4, ['a', 'b', 'c', 'd'].map((n) => pod(n)), ['a', 'b', 'c', 'd'].map((n) => usage(n, '50m')));
+    const t = setup(
+      hpa(),
+      4,
+      ['a', 'b', 'c', 'd'].map((n) => pod(n)),
+      ['a', 'b', 'c', 'd'].map((n) => usage(n, '50m')),
+    );
     await t.reconciler.reconcile('default/web'); // at target: recommendation 4
     t.refresh();
     for (const n of ['a', 'b', 'c', 'd']) t.setUsage(usage(n, '10m'));
@@ -150,23 +195,42 @@ describe('horizontal pod autoscaler', () => {
     await t.reconciler.reconcile('default/web');
     assert.ok(!t.writes().includes('patch deployments/scale'));
     // scale up with an unready pod: (100+100+0)/3 = 66% of 50% -> ratio 1.33 -> ceil(1.33 * 3) = 4
-    const t2 = setup(hpa(), 3, [pod('a'), pod('b'), pod('c', { ready: false })], [usage('a', '100m'), usage('b', '100m'), usage('c', '100m')]);
+    const t2 = setup(
+      hpa(),
+      3,
+      [pod('a'), pod('b'), pod('c', { ready: false })],
+      [usage('a', '100m'), usage('b', '100m'), usage('c', '100m')],
+    );
     await t2.reconciler.reconcile('default/web');
     assert.deepEqual(t2.client.writes()[0].body, { spec: { replicas: 4 } });
   });
 
   it('scales on memory AverageValue', async () => {
-    const h = hpa({ metrics: [{ type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '100Mi' } } }] });
+    const h = hpa({
+      metrics: [
+        { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '100Mi' } } },
+      ],
+    });
     const t = setup(h, 2, [pod('a'), pod('b')], [usage('a', '1m', '300Mi'), usage('b', '1m', '300Mi')]);
     await t.reconciler.reconcile('default/web');
     assert.deepEqual(t.client.writes()[0].body, { spec: { replicas: 4 } });
     assert.equal(t.recorder.events[0].message, 'New size: 4; reason: memory resource above target');
     const st = t.client.writes()[1].body.status;
-    assert.deepEqual(st.currentMetrics, [{ type: 'Resource', resource: { name: 'memory', current: { averageValue: '314572800' } } }]); // as Kubernetes prints it: a DecimalSI quantity
+    assert.deepEqual(st.currentMetrics, [
+      { type: 'Resource', resource: { name: 'memory', current: { averageValue: '314572800' } } },
+    ]); // as Kubernetes prints it: a DecimalSI quantity
   });
 
   it('follows behavior policies', async () => {
-    const h = hpa({ behavior: { scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] } } });
+    const h = hpa({
+      behavior: {
+        scaleUp: {
+          stabilizationWindowSeconds: 0,
+          selectPolicy: 'Max',
+          policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
+        },
+      },
+    });
     const t = setup(h, 2, [pod('a'), pod('b')], [usage('a', '200m'), usage('b', '200m')]);
     await t.reconciler.reconcile('default/web');
     assert.deepEqual(t.client.writes()[0].body, { spec: { replicas: 3 } });
@@ -185,11 +249,17 @@ describe('horizontal pod autoscaler', () => {
     const t = setup(hpa({ maxReplicas: 5 }), 8, [pod('a')], [usage('a', '50m')]);
     await t.reconciler.reconcile('default/web');
     assert.deepEqual(t.client.writes()[0].body, { spec: { replicas: 5 } });
-    assert.equal(t.recorder.events[0].message, 'New size: 5; reason: Current number of replicas above Spec.MaxReplicas');
+    assert.equal(
+      t.recorder.events[0].message,
+      'New size: 5; reason: Current number of replicas above Spec.MaxReplicas',
+    );
     const t2 = setup(hpa({ minReplicas: 3 }), 0, [], []);
     await t2.reconciler.reconcile('default/web');
     const st = t2.client.writes()[0].body.status;
-    assert.deepEqual([cond(st, 'ScalingActive').status, cond(st, 'ScalingActive').reason], ['False', 'ScalingDisabled']);
+    assert.deepEqual(
+      [cond(st, 'ScalingActive').status, cond(st, 'ScalingActive').reason],
+      ['False', 'ScalingDisabled'],
+    );
     assert.ok(!t2.writes().includes('patch deployments/scale'));
   });
 
@@ -201,9 +271,18 @@ describe('horizontal pod autoscaler', () => {
     const st = t.client.writes()[0].body.status;
     assert.equal(cond(st, 'ScalingActive').status, 'False');
     assert.equal(cond(st, 'ScalingActive').reason, 'FailedGetResourceMetric');
-    assert.match(cond(st, 'ScalingActive').message, /^the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API: injected failure$/);
-    assert.deepEqual(t.recorder.events.map((e) => e.reason), ['FailedGetResourceMetric', 'FailedComputeMetricsReplicas']);
-    assert.match(t.recorder.events[1].message, /^invalid metrics \(1 invalid out of 1\), first error is: failed to get cpu utilization/);
+    assert.match(
+      cond(st, 'ScalingActive').message,
+      /^the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API: injected failure$/,
+    );
+    assert.deepEqual(
+      t.recorder.events.map((e) => e.reason),
+      ['FailedGetResourceMetric', 'FailedComputeMetricsReplicas'],
+    );
+    assert.match(
+      t.recorder.events[1].message,
+      /^invalid metrics \(1 invalid out of 1\), first error is: failed to get cpu utilization/,
+    );
 
     // metrics served but none for these pods
     const t2 = setup(hpa(), 2, [pod('a'), pod('b')], []);
@@ -222,6 +301,9 @@ describe('horizontal pod autoscaler', () => {
     await t.reconciler.reconcile('default/web');
     const st = t.client.writes()[0].body.status;
     assert.equal(cond(st, 'AbleToScale').reason, 'FailedGetScale');
-    assert.match(cond(st, 'AbleToScale').message, /^the HPA controller was unable to get the target's current scale: deployments.apps "nope" not found$/);
+    assert.match(
+      cond(st, 'AbleToScale').message,
+      /^the HPA controller was unable to get the target's current scale: deployments.apps "nope" not found$/,
+    );
   });
 });

@@ -15,7 +15,16 @@ import { HorizontalPodAutoscalers, Pods, resourceForKind } from '../../lib/kube/
 import { labelSelectorFromObject, type LabelSelector } from '../../lib/selectors.ts';
 import { quantityFromMilli, formatQuantity } from '../../apiserver/api/validation/quantity.ts';
 import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
-import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, normalize, normalizeWithBehavior, recordScale, type Decision, type HpaMemory, type ScalingRules } from './behavior.ts';
+import {
+  DEFAULT_SCALE_DOWN,
+  DEFAULT_SCALE_UP,
+  normalize,
+  normalizeWithBehavior,
+  recordScale,
+  type Decision,
+  type HpaMemory,
+  type ScalingRules,
+} from './behavior.ts';
 import { listPodMetrics, milli, podUsage } from './metrics.ts';
 import { averageValueReplicas, utilizationReplicas } from './replicas.ts';
 import { rfc3339 } from '../../lib/time.ts';
@@ -116,10 +125,23 @@ export class HpaReconciler implements Reconciler {
       const msg = `the HPA controller was unable to get the target's current scale: ${(e as Error).message}`;
       this.recorder.event(hpa, 'Warning', 'FailedGetScale', (e as Error).message);
       conds.set('AbleToScale', { status: 'False', reason: 'FailedGetScale', message: msg });
-      await this.writeStatus(hpa, { currentReplicas: hpa.status?.currentReplicas ?? 0, desiredReplicas: hpa.status?.desiredReplicas ?? 0, currentMetrics: hpa.status?.currentMetrics }, conds, false);
+      await this.writeStatus(
+        hpa,
+        {
+          currentReplicas: hpa.status?.currentReplicas ?? 0,
+          desiredReplicas: hpa.status?.desiredReplicas ?? 0,
+          currentMetrics: hpa.status?.currentMetrics,
+        },
+        conds,
+        false,
+      );
       return;
     }
-    conds.set('AbleToScale', { status: 'True', reason: 'SucceededGetScale', message: "the HPA controller was able to get the target's current scale" });
+    conds.set('AbleToScale', {
+      status: 'True',
+      reason: 'SucceededGetScale',
+      message: "the HPA controller was able to get the target's current scale",
+    });
     const current: number = obj.spec?.replicas ?? 0;
     const selector = labelSelectorFromObject(obj.spec?.selector);
 
@@ -128,7 +150,11 @@ export class HpaReconciler implements Reconciler {
     let metricStatuses: any[] | undefined = hpa.status?.currentMetrics;
     let rescale = false;
     if (current === 0 && minReplicas !== 0) {
-      conds.set('ScalingActive', { status: 'False', reason: 'ScalingDisabled', message: 'scaling is disabled since the replica count of the target is zero' });
+      conds.set('ScalingActive', {
+        status: 'False',
+        reason: 'ScalingDisabled',
+        message: 'scaling is disabled since the replica count of the target is zero',
+      });
     } else if (current > maxReplicas) {
       reason = 'Current number of replicas above Spec.MaxReplicas';
       desired = maxReplicas;
@@ -140,7 +166,16 @@ export class HpaReconciler implements Reconciler {
       metricStatuses = computed.statuses;
       if (computed.error) {
         this.recorder.event(hpa, 'Warning', 'FailedComputeMetricsReplicas', computed.error);
-        await this.writeStatus(hpa, { currentReplicas: current, desiredReplicas: hpa.status?.desiredReplicas ?? 0, currentMetrics: metricStatuses }, conds, false);
+        await this.writeStatus(
+          hpa,
+          {
+            currentReplicas: current,
+            desiredReplicas: hpa.status?.desiredReplicas ?? 0,
+            currentMetrics: metricStatuses,
+          },
+          conds,
+          false,
+        );
         return;
       }
       desired = computed.replicas;
@@ -154,26 +189,65 @@ export class HpaReconciler implements Reconciler {
 
     if (rescale) {
       try {
-        await this.client.patch(target!, ns, ref.name, { spec: { replicas: desired } }, 'merge', { subresource: 'scale' });
+        await this.client.patch(target!, ns, ref.name, { spec: { replicas: desired } }, 'merge', {
+          subresource: 'scale',
+        });
       } catch (e) {
         const err = (e as Error).message;
         this.recorder.event(hpa, 'Warning', 'FailedRescale', `New size: ${desired}; reason: ${reason}; error: ${err}`);
-        conds.set('AbleToScale', { status: 'False', reason: 'FailedUpdateScale', message: `the HPA controller was unable to update the target scale: ${err}` });
-        await this.writeStatus(hpa, { currentReplicas: current, desiredReplicas: hpa.status?.desiredReplicas ?? 0, currentMetrics: metricStatuses }, conds, false);
+        conds.set('AbleToScale', {
+          status: 'False',
+          reason: 'FailedUpdateScale',
+          message: `the HPA controller was unable to update the target scale: ${err}`,
+        });
+        await this.writeStatus(
+          hpa,
+          {
+            currentReplicas: current,
+            desiredReplicas: hpa.status?.desiredReplicas ?? 0,
+            currentMetrics: metricStatuses,
+          },
+          conds,
+          false,
+        );
         if (isNotFound(e)) return;
         throw new Error(`horizontal-pod-autoscaler ${key}: cannot scale ${refText} to ${desired}: ${err}`);
       }
-      conds.set('AbleToScale', { status: 'True', reason: 'SucceededRescale', message: `the HPA controller was able to update the target scale to ${desired}` });
+      conds.set('AbleToScale', {
+        status: 'True',
+        reason: 'SucceededRescale',
+        message: `the HPA controller was able to update the target scale to ${desired}`,
+      });
       this.recorder.event(hpa, 'Normal', 'SuccessfulRescale', `New size: ${desired}; reason: ${reason}`);
       const behavior = hpa.spec?.behavior;
-      recordScale(this.mem(key), current, desired, now, { ...DEFAULT_SCALE_UP, ...behavior?.scaleUp }, { ...DEFAULT_SCALE_DOWN, ...behavior?.scaleDown });
+      recordScale(
+        this.mem(key),
+        current,
+        desired,
+        now,
+        { ...DEFAULT_SCALE_UP, ...behavior?.scaleUp },
+        { ...DEFAULT_SCALE_DOWN, ...behavior?.scaleDown },
+      );
     } else {
       desired = current;
     }
-    await this.writeStatus(hpa, { currentReplicas: current, desiredReplicas: desired, currentMetrics: metricStatuses }, conds, rescale);
+    await this.writeStatus(
+      hpa,
+      { currentReplicas: current, desiredReplicas: desired, currentMetrics: metricStatuses },
+      conds,
+      rescale,
+    );
   }
 
-  private decide(key: string, hpa: KubeObject, current: number, desired: number, min: number, max: number, now: number): Decision {
+  private decide(
+    key: string,
+    hpa: KubeObject,
+    current: number,
+    desired: number,
+    min: number,
+    max: number,
+    now: number,
+  ): Decision {
     const behavior = hpa.spec?.behavior;
     if (!behavior) return normalize(this.mem(key), current, desired, min, max, now);
     const up: ScalingRules = { ...DEFAULT_SCALE_UP, ...behavior.scaleUp };
@@ -211,22 +285,50 @@ export class HpaReconciler implements Reconciler {
         invalid++;
         firstError ??= err;
         this.recorder.event(hpa, 'Warning', err.reason, err.message);
-        conds.set('ScalingActive', { status: 'False', reason: err.reason, message: `the HPA was unable to compute the replica count: ${err.message}` });
+        conds.set('ScalingActive', {
+          status: 'False',
+          reason: err.reason,
+          message: `the HPA was unable to compute the replica count: ${err.message}`,
+        });
         statuses.push(err.status ?? { type: '' });
       }
     }
     const currentMetrics = statuses.length ? statuses : undefined;
-    if (specs.length === 0) return { replicas: current, name: '', statuses: currentMetrics, error: 'invalid metrics (0 invalid out of 0), first error is: no metrics are specified' };
+    if (specs.length === 0)
+      return {
+        replicas: current,
+        name: '',
+        statuses: currentMetrics,
+        error: 'invalid metrics (0 invalid out of 0), first error is: no metrics are specified',
+      };
     if (invalid >= specs.length || (invalid > 0 && best && best.replicas < current)) {
-      return { replicas: -1, name: '', statuses: currentMetrics, error: `invalid metrics (${invalid} invalid out of ${specs.length}), first error is: ${firstError!.message}` };
+      return {
+        replicas: -1,
+        name: '',
+        statuses: currentMetrics,
+        error: `invalid metrics (${invalid} invalid out of ${specs.length}), first error is: ${firstError!.message}`,
+      };
     }
-    conds.set('ScalingActive', { status: 'True', reason: 'ValidMetricFound', message: `the HPA was able to successfully calculate a replica count from ${best!.name}` });
+    conds.set('ScalingActive', {
+      status: 'True',
+      reason: 'ValidMetricFound',
+      message: `the HPA was able to successfully calculate a replica count from ${best!.name}`,
+    });
     return { replicas: best!.replicas, name: best!.name, statuses: currentMetrics };
   }
 
-  private async resourceMetric(spec: any, current: number, pods: KubeObject[], selector: LabelSelector, podMetrics: () => Promise<KubeObject[]>): Promise<MetricOutcome> {
+  private async resourceMetric(
+    spec: any,
+    current: number,
+    pods: KubeObject[],
+    selector: LabelSelector,
+    podMetrics: () => Promise<KubeObject[]>,
+  ): Promise<MetricOutcome> {
     if (spec?.type !== 'Resource') {
-      throw new MetricError('InvalidMetricSourceType', `the HPA controller of skiff supports Resource metrics only, not ${JSON.stringify(spec?.type ?? '')}`);
+      throw new MetricError(
+        'InvalidMetricSourceType',
+        `the HPA controller of skiff supports Resource metrics only, not ${JSON.stringify(spec?.type ?? '')}`,
+      );
     }
     const name: string = spec.resource?.name;
     const target = spec.resource?.target ?? {};
@@ -235,22 +337,39 @@ export class HpaReconciler implements Reconciler {
       items = await podMetrics();
     } catch (e) {
       const what = target.type === 'AverageValue' ? 'usage' : 'utilization';
-      throw new MetricError('FailedGetResourceMetric', `failed to get ${name} ${what}: unable to get metrics for resource ${name}: ${(e as Error).message}`);
+      throw new MetricError(
+        'FailedGetResourceMetric',
+        `failed to get ${name} ${what}: unable to get metrics for resource ${name}: ${(e as Error).message}`,
+      );
     }
     const usage = podUsage(items, name, selector);
-    if (target.type === 'AverageValue' || (target.averageValue !== undefined && target.averageUtilization === undefined)) {
+    if (
+      target.type === 'AverageValue' ||
+      (target.averageValue !== undefined && target.averageUtilization === undefined)
+    ) {
       const targetMilli = milli(target.averageValue);
-      if (Number.isNaN(targetMilli) || targetMilli <= 0) throw new MetricError('FailedGetResourceMetric', `invalid resource metric source: the average value target of ${name} is not a positive quantity`);
+      if (Number.isNaN(targetMilli) || targetMilli <= 0)
+        throw new MetricError(
+          'FailedGetResourceMetric',
+          `invalid resource metric source: the average value target of ${name} is not a positive quantity`,
+        );
       let p;
       try {
         p = averageValueReplicas(current, targetMilli, pods, usage, name);
       } catch (e) {
         throw new MetricError('FailedGetResourceMetric', `failed to get ${name} usage: ${(e as Error).message}`);
       }
-      return { replicas: p.replicas, name: `${name} resource`, status: { type: 'Resource', resource: { name, current: { averageValue: quantity(p.averageMilli) } } } };
+      return {
+        replicas: p.replicas,
+        name: `${name} resource`,
+        status: { type: 'Resource', resource: { name, current: { averageValue: quantity(p.averageMilli) } } },
+      };
     }
     if (typeof target.averageUtilization !== 'number') {
-      throw new MetricError('FailedGetResourceMetric', 'invalid resource metric source: neither an average utilization target nor an average value (usage) target was set');
+      throw new MetricError(
+        'FailedGetResourceMetric',
+        'invalid resource metric source: neither an average utilization target nor an average value (usage) target was set',
+      );
     }
     let p;
     try {
@@ -261,11 +380,19 @@ export class HpaReconciler implements Reconciler {
     return {
       replicas: p.replicas,
       name: `${name} resource utilization (percentage of request)`,
-      status: { type: 'Resource', resource: { name, current: { averageValue: quantity(p.averageMilli), averageUtilization: p.utilization } } },
+      status: {
+        type: 'Resource',
+        resource: { name, current: { averageValue: quantity(p.averageMilli), averageUtilization: p.utilization } },
+      },
     };
   }
 
-  private async writeStatus(hpa: KubeObject, s: { currentReplicas: number; desiredReplicas: number; currentMetrics?: any[] }, conds: Map<ConditionType, Cond>, rescaled: boolean): Promise<void> {
+  private async writeStatus(
+    hpa: KubeObject,
+    s: { currentReplicas: number; desiredReplicas: number; currentMetrics?: any[] },
+    conds: Map<ConditionType, Cond>,
+    rescaled: boolean,
+  ): Promise<void> {
     const prev = hpa.status ?? {};
     const nowIso = rfc3339(new Date(this.now()));
     const conditions: any[] = [];
@@ -276,7 +403,13 @@ export class HpaReconciler implements Reconciler {
         if (old) conditions.push(old);
         continue;
       }
-      conditions.push({ type, status: c.status, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : nowIso, reason: c.reason, message: c.message });
+      conditions.push({
+        type,
+        status: c.status,
+        lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : nowIso,
+        reason: c.reason,
+        message: c.message,
+      });
     }
     const status: any = {};
     if (hpa.metadata.generation !== undefined) status.observedGeneration = hpa.metadata.generation;

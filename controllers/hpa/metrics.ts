@@ -50,13 +50,21 @@ export function podUsage(items: KubeObject[], resource: string, selector: LabelS
       seen = true;
     }
     if (!seen) continue;
-    out.set(m.metadata.name!, { milli: sum, timestamp: Date.parse(m.timestamp ?? '') || 0, windowMs: parseWindowMs(m.window) });
+    out.set(m.metadata.name!, {
+      milli: sum,
+      timestamp: Date.parse(m.timestamp ?? '') || 0,
+      windowMs: parseWindowMs(m.window),
+    });
   }
   return out;
 }
 
 /** the PodMetrics of a namespace selected by the selector; errors say the metrics API could not be read */
-export async function listPodMetrics(client: ApiClient, namespace: string, selector: LabelSelector): Promise<KubeObject[]> {
+export async function listPodMetrics(
+  client: ApiClient,
+  namespace: string,
+  selector: LabelSelector,
+): Promise<KubeObject[]> {
   try {
     const list = await client.list(PodMetricsResource, { namespace, labelSelector: selector.toString() });
     return list.items;

@@ -52,7 +52,8 @@ export function podRequests(pods: KubeObject[], resource: string): Map<string, n
     let sum = 0;
     for (const c of (p.spec?.containers as any[] | undefined) ?? []) {
       const v = milli(c?.resources?.requests?.[resource]);
-      if (Number.isNaN(v)) throw new Error(`missing request for ${resource} in container ${c?.name} of Pod ${p.metadata.name}`);
+      if (Number.isNaN(v))
+        throw new Error(`missing request for ${resource} in container ${c?.name} of Pod ${p.metadata.name}`);
       sum += v;
     }
     out.set(p.metadata.name!, sum);
@@ -123,8 +124,13 @@ function replicasFor(
   const first = ratioOf(metrics);
   const scaleUpWithUnready = g.unready.size > 0 && first.ratio > 1;
   if (!scaleUpWithUnready && g.missing.size === 0) {
-    if (Math.abs(1 - first.ratio) <= TOLERANCE) return { replicas: currentReplicas, utilization: first.utilization, averageMilli: first.averageMilli };
-    return { replicas: Math.ceil(first.ratio * g.ready), utilization: first.utilization, averageMilli: first.averageMilli };
+    if (Math.abs(1 - first.ratio) <= TOLERANCE)
+      return { replicas: currentReplicas, utilization: first.utilization, averageMilli: first.averageMilli };
+    return {
+      replicas: Math.ceil(first.ratio * g.ready),
+      utilization: first.utilization,
+      averageMilli: first.averageMilli,
+    };
   }
   if (g.missing.size > 0) {
     for (const name of g.missing) {
@@ -135,20 +141,44 @@ function replicasFor(
   if (scaleUpWithUnready) for (const name of g.unready) metrics.set(name, 0);
   const next = ratioOf(metrics);
   const keep = { replicas: currentReplicas, utilization: first.utilization, averageMilli: first.averageMilli };
-  if (Math.abs(1 - next.ratio) <= TOLERANCE || (first.ratio < 1 && next.ratio > 1) || (first.ratio > 1 && next.ratio < 1)) return keep;
+  if (
+    Math.abs(1 - next.ratio) <= TOLERANCE ||
+    (first.ratio < 1 && next.ratio > 1) ||
+    (first.ratio > 1 && next.ratio < 1)
+  )
+    return keep;
   const replicas = Math.ceil(next.ratio * metrics.size);
   if ((next.ratio < 1 && replicas > currentReplicas) || (next.ratio > 1 && replicas < currentReplicas)) return keep;
   return { replicas, utilization: first.utilization, averageMilli: first.averageMilli };
 }
 
 /** a Utilization target: percent of the pods' requests */
-export function utilizationReplicas(currentReplicas: number, targetPercent: number, pods: KubeObject[], podMetrics: Map<string, PodMetric>, resource: string): Proposal {
+export function utilizationReplicas(
+  currentReplicas: number,
+  targetPercent: number,
+  pods: KubeObject[],
+  podMetrics: Map<string, PodMetric>,
+  resource: string,
+): Proposal {
   const requests = podRequests(pods, resource);
   const fallback = Math.max(100, targetPercent);
-  return replicasFor(currentReplicas, pods, podMetrics, resource, utilizationRatio(requests, targetPercent), (name) => ((requests.get(name) ?? 0) * fallback) / 100);
+  return replicasFor(
+    currentReplicas,
+    pods,
+    podMetrics,
+    resource,
+    utilizationRatio(requests, targetPercent),
+    (name) => ((requests.get(name) ?? 0) * fallback) / 100,
+  );
 }
 
 /** an AverageValue target: usage per pod */
-export function averageValueReplicas(currentReplicas: number, targetMilli: number, pods: KubeObject[], podMetrics: Map<string, PodMetric>, resource: string): Proposal {
+export function averageValueReplicas(
+  currentReplicas: number,
+  targetMilli: number,
+  pods: KubeObject[],
+  podMetrics: Map<string, PodMetric>,
+  resource: string,
+): Proposal {
   return replicasFor(currentReplicas, pods, podMetrics, resource, averageRatio(targetMilli), () => targetMilli);
 }

@@ -22,9 +22,18 @@ export interface NamespaceCondition {
 }
 
 const OK: Record<NamespaceConditionType, { reason: string; message: string }> = {
-  NamespaceDeletionDiscoveryFailure: { reason: 'ResourcesDiscovered', message: 'All resources successfully discovered' },
-  NamespaceDeletionGroupVersionParsingFailure: { reason: 'ParsedGroupVersions', message: 'All legacy kube types successfully parsed' },
-  NamespaceDeletionContentFailure: { reason: 'ContentDeleted', message: 'All content successfully deleted, may be waiting on finalization' },
+  NamespaceDeletionDiscoveryFailure: {
+    reason: 'ResourcesDiscovered',
+    message: 'All resources successfully discovered',
+  },
+  NamespaceDeletionGroupVersionParsingFailure: {
+    reason: 'ParsedGroupVersions',
+    message: 'All legacy kube types successfully parsed',
+  },
+  NamespaceDeletionContentFailure: {
+    reason: 'ContentDeleted',
+    message: 'All content successfully deleted, may be waiting on finalization',
+  },
   NamespaceContentRemaining: { reason: 'ContentRemoved', message: 'All content successfully removed' },
   NamespaceFinalizersRemaining: { reason: 'ContentRemoved', message: 'All content successfully removed' },
 };
@@ -42,10 +51,15 @@ export interface ContentReport {
 }
 
 /** the True conditions a pass calls for (the others become False with their "ok" reason) */
-export function failingConditions(report: ContentReport): Map<NamespaceConditionType, { reason: string; message: string }> {
+export function failingConditions(
+  report: ContentReport,
+): Map<NamespaceConditionType, { reason: string; message: string }> {
   const out = new Map<NamespaceConditionType, { reason: string; message: string }>();
   if (report.discoveryErrors.length > 0) {
-    out.set('NamespaceDeletionDiscoveryFailure', { reason: 'DiscoveryFailed', message: report.discoveryErrors.join(', ') });
+    out.set('NamespaceDeletionDiscoveryFailure', {
+      reason: 'DiscoveryFailed',
+      message: report.discoveryErrors.join(', '),
+    });
   }
   if (report.deleteErrors.length > 0) {
     const msgs = [...report.deleteErrors].sort();
@@ -54,13 +68,25 @@ export function failingConditions(report: ContentReport): Map<NamespaceCondition
       message: `Failed to delete all resource types, ${msgs.length} remaining: ${msgs.join(', ')}`,
     });
   }
-  const remaining = [...report.remaining].filter(([, n]) => n > 0).map(([gr, n]) => `${gr} has ${n} resource instances`).sort();
+  const remaining = [...report.remaining]
+    .filter(([, n]) => n > 0)
+    .map(([gr, n]) => `${gr} has ${n} resource instances`)
+    .sort();
   if (remaining.length > 0) {
-    out.set('NamespaceContentRemaining', { reason: 'SomeResourcesRemain', message: `Some resources are remaining: ${remaining.join(', ')}` });
+    out.set('NamespaceContentRemaining', {
+      reason: 'SomeResourcesRemain',
+      message: `Some resources are remaining: ${remaining.join(', ')}`,
+    });
   }
-  const byFinalizer = [...report.finalizers].filter(([, n]) => n > 0).map(([f, n]) => `${f} in ${n} resource instances`).sort();
+  const byFinalizer = [...report.finalizers]
+    .filter(([, n]) => n > 0)
+    .map(([f, n]) => `${f} in ${n} resource instances`)
+    .sort();
   if (byFinalizer.length > 0) {
-    out.set('NamespaceFinalizersRemaining', { reason: 'SomeFinalizerRemain', message: `Some finalizers are remaining: ${byFinalizer.join(', ')}` });
+    out.set('NamespaceFinalizersRemaining', {
+      reason: 'SomeFinalizerRemain',
+      message: `Some finalizers are remaining: ${byFinalizer.join(', ')}`,
+    });
   }
   return out;
 }
@@ -79,7 +105,9 @@ export function updateConditions(
   let changed = false;
   for (const type of CONDITION_TYPES) {
     const f = failing.get(type);
-    const want: NamespaceCondition = f ? { type, status: 'True', lastTransitionTime: now, ...f } : { type, status: 'False', lastTransitionTime: now, ...OK[type] };
+    const want: NamespaceCondition = f
+      ? { type, status: 'True', lastTransitionTime: now, ...f }
+      : { type, status: 'False', lastTransitionTime: now, ...OK[type] };
     const old = conditions.find((c) => c.type === type);
     if (!old) {
       conditions.push(want);

@@ -36,8 +36,16 @@ export class NamespaceContentDeleter {
 
   /** one pass: every resource is tried even when another fails */
   async deleteAll(namespace: string): Promise<ContentPass> {
-    const pass: ContentPass = { discoveryErrors: [], deleteErrors: [], remaining: new Map(), finalizers: new Map(), estimateSeconds: 0 };
-    const results = await Promise.all(this.resources.map((r) => this.deleteResource(r, namespace).then((res) => [r, res] as const)));
+    const pass: ContentPass = {
+      discoveryErrors: [],
+      deleteErrors: [],
+      remaining: new Map(),
+      finalizers: new Map(),
+      estimateSeconds: 0,
+    };
+    const results = await Promise.all(
+      this.resources.map((r) => this.deleteResource(r, namespace).then((res) => [r, res] as const)),
+    );
     for (const [r, res] of results) {
       if (res.error) pass.deleteErrors.push(res.error);
       pass.estimateSeconds = Math.max(pass.estimateSeconds, res.estimate);
@@ -83,7 +91,12 @@ export class NamespaceContentDeleter {
     for (const o of left) for (const f of o.metadata.finalizers ?? []) finalizers.set(f, (finalizers.get(f) ?? 0) + 1);
     if (estimate > 0) return { estimate, remaining: left.length, finalizers };
     if (finalizers.size > 0) return { estimate: FINALIZER_ESTIMATE_SECONDS, remaining: left.length, finalizers };
-    return { estimate, remaining: left.length, finalizers, error: `unexpected items still remain in namespace: ${namespace} for gvr: ${gvr(r)}` };
+    return {
+      estimate,
+      remaining: left.length,
+      finalizers,
+      error: `unexpected items still remain in namespace: ${namespace} for gvr: ${gvr(r)}`,
+    };
   }
 }
 

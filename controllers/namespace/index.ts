@@ -73,7 +73,11 @@ export class NamespaceReconciler implements Reconciler {
     if (!ns.metadata.deletionTimestamp || ns.metadata.uid !== cached.metadata.uid) return;
     if (ns.status?.phase !== 'Terminating') {
       try {
-        ns = await this.client.update(Namespaces, { ...ns, status: { ...ns.status, phase: 'Terminating' } }, { subresource: 'status' });
+        ns = await this.client.update(
+          Namespaces,
+          { ...ns, status: { ...ns.status, phase: 'Terminating' } },
+          { subresource: 'status' },
+        );
       } catch (e) {
         if (isNotFound(e)) return;
         throw e;
@@ -85,7 +89,11 @@ export class NamespaceReconciler implements Reconciler {
     const { conditions, changed } = updateConditions(ns.status?.conditions, pass, rfc3339(this.now()));
     if (changed) {
       try {
-        ns = await this.client.update(Namespaces, { ...ns, status: { ...ns.status, conditions } }, { subresource: 'status' });
+        ns = await this.client.update(
+          Namespaces,
+          { ...ns, status: { ...ns.status, conditions } },
+          { subresource: 'status' },
+        );
       } catch (e) {
         if (isNotFound(e)) return;
         // the conditions are written again on the next pass
@@ -102,9 +110,15 @@ export class NamespaceReconciler implements Reconciler {
   private async finalize(ns: KubeObject): Promise<void> {
     const uid = ns.metadata.uid;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const rest = [...new Set<string>((ns.spec?.finalizers ?? []).filter((f: string) => f !== NAMESPACE_FINALIZER))].sort();
+      const rest = [
+        ...new Set<string>((ns.spec?.finalizers ?? []).filter((f: string) => f !== NAMESPACE_FINALIZER)),
+      ].sort();
       try {
-        await this.client.update(Namespaces, { ...ns, spec: { ...ns.spec, finalizers: rest } }, { subresource: 'finalize' });
+        await this.client.update(
+          Namespaces,
+          { ...ns, spec: { ...ns.spec, finalizers: rest } },
+          { subresource: 'finalize' },
+        );
         return;
       } catch (e) {
         if (isNotFound(e)) return;
@@ -116,7 +130,8 @@ export class NamespaceReconciler implements Reconciler {
         if (isNotFound(e)) return;
         throw e;
       }
-      if (ns.metadata.uid !== uid) throw new Error(`namespace ${ns.metadata.name} was replaced (its uid changed) while being finalized`);
+      if (ns.metadata.uid !== uid)
+        throw new Error(`namespace ${ns.metadata.name} was replaced (its uid changed) while being finalized`);
     }
     throw new Error(`could not finalize namespace ${ns.metadata.name}: it kept changing; it is tried again`);
   }

@@ -16,7 +16,12 @@ const NOW = new Date('2024-05-01T10:00:00Z');
 /** a FakeClient whose deletes of some objects only mark them, as the API server does with finalizers or grace */
 class MarkingClient extends FakeClient {
   readonly keep = new Set<string>();
-  override async delete(r: Resource, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
+  override async delete(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<KubeObject> {
     if (!this.keep.has(`${r.resource}/${name}`)) return super.delete(r, namespace, name, opts);
     this.actions.push({ verb: 'delete', resource: r.resource, namespace, name, body: opts });
     return this.stored(r, namespace, name)!;
@@ -34,7 +39,13 @@ function setup(nsExtra: Partial<KubeObject['metadata']> = {}) {
   factory.informer(Namespaces).upsert(structuredClone(ns));
   factory.markAllSynced();
   const logs: string[] = [];
-  const reconciler = new NamespaceReconciler(client, factory.informer(Namespaces), new NamespaceContentDeleter(client, NAMESPACED_RESOURCES), (m) => logs.push(m), () => NOW);
+  const reconciler = new NamespaceReconciler(
+    client,
+    factory.informer(Namespaces),
+    new NamespaceContentDeleter(client, NAMESPACED_RESOURCES),
+    (m) => logs.push(m),
+    () => NOW,
+  );
   const nsNow = () => client.stored(Namespaces, undefined, 'shop');
   return { client, factory, reconciler, ns, nsNow, logs };
 }
@@ -50,7 +61,12 @@ describe('namespace controller', () => {
     // two pods in their grace period, and an object held by a finalizer
     for (const name of ['p1', 'p2']) {
       t.client.seed(Pods, {
-        metadata: { name, namespace: 'shop', deletionTimestamp: '2024-05-01T10:00:30Z', deletionGracePeriodSeconds: 30 },
+        metadata: {
+          name,
+          namespace: 'shop',
+          deletionTimestamp: '2024-05-01T10:00:30Z',
+          deletionGracePeriodSeconds: 30,
+        },
         spec: { nodeName: 'n1', terminationGracePeriodSeconds: 30 },
         status: { phase: 'Running' },
       });
@@ -61,18 +77,52 @@ describe('namespace controller', () => {
     const res = await t.reconciler.reconcile('shop');
     assert.deepEqual(res, { requeueAfterMs: 16_000 }, 'half the longest grace period, plus one second');
     const deletes = t.client.writes().filter((w) => w.verb === 'delete');
-    assert.deepEqual(deletes.map((w) => `${w.resource}/${w.namespace}/${w.name}`).sort(), ['configmaps/shop/a', 'configmaps/shop/held', 'deployments/shop/web']);
+    assert.deepEqual(deletes.map((w) => `${w.resource}/${w.namespace}/${w.name}`).sort(), [
+      'configmaps/shop/a',
+      'configmaps/shop/held',
+      'deployments/shop/web',
+    ]);
     assert.ok(deletes.every((w) => w.body.propagationPolicy === 'Background'));
     assert.ok(t.client.stored(ConfigMaps, 'default', 'elsewhere'), 'other namespaces are untouched');
     const status = t.client.writes().filter((w) => w.verb === 'update');
     assert.equal(status.length, 1);
     assert.equal(status[0].subresource, 'status');
     assert.deepEqual(t.nsNow()!.status.conditions, [
-      { type: 'NamespaceDeletionDiscoveryFailure', status: 'False', lastTransitionTime: '2024-05-01T10:00:00Z', reason: 'ResourcesDiscovered', message: 'All resources successfully discovered' },
-      { type: 'NamespaceDeletionGroupVersionParsingFailure', status: 'False', lastTransitionTime: '2024-05-01T10:00:00Z', reason: 'ParsedGroupVersions', message: 'All legacy kube types successfully parsed' },
-      { type: 'NamespaceDeletionContentFailure', status: 'False', lastTransitionTime: '2024-05-01T10:00:00Z', reason: 'ContentDeleted', message: 'All content successfully deleted, may be waiting on finalization' },
-      { type: 'NamespaceContentRemaining', status: 'True', lastTransitionTime: '2024-05-01T10:00:00Z', reason: 'SomeResourcesRemain', message: 'Some resources are remaining: configmaps. has 1 resource instances, pods. has 2 resource instances' },
-      { type: 'NamespaceFinalizersRemaining', status: 'True', lastTransitionTime: '2024-05-01T10:00:00Z', reason: 'SomeFinalizerRemain', message: 'Some finalizers are remaining: example.com/hold in 1 resource instances' },
+      {
+        type: 'NamespaceDeletionDiscoveryFailure',
+        status: 'False',
+        lastTransitionTime: '2024-05-01T10:00:00Z',
+        reason: 'ResourcesDiscovered',
+        message: 'All resources successfully discovered',
+      },
+      {
+        type: 'NamespaceDeletionGroupVersionParsingFailure',
+        status: 'False',
+        lastTransitionTime: '2024-05-01T10:00:00Z',
+        reason: 'ParsedGroupVersions',
+        message: 'All legacy kube types successfully parsed',
+      },
+      {
+        type: 'NamespaceDeletionContentFailure',
+        status: 'False',
+        lastTransitionTime: '2024-05-01T10:00:00Z',
+        reason: 'ContentDeleted',
+        message: 'All content successfully deleted, may be waiting on finalization',
+      },
+      {
+        type: 'NamespaceContentRemaining',
+        status: 'True',
+        lastTransitionTime: '2024-05-01T10:00:00Z',
+        reason: 'SomeResourcesRemain',
+        message: 'Some resources are remaining: configmaps. has 1 resource instances, pods. has 2 resource instances',
+      },
+      {
+        type: 'NamespaceFinalizersRemaining',
+        status: 'True',
+        lastTransitionTime: '2024-05-01T10:00:00Z',
+        reason: 'SomeFinalizerRemain',
+        message: 'Some finalizers are remaining: example.com/hold in 1 resource instances',
+      },
     ]);
     assert.deepEqual(t.nsNow()!.spec.finalizers, ['kubernetes'], 'not finalized while content remains');
 
@@ -84,7 +134,10 @@ describe('namespace controller', () => {
     t.client.clearActions();
     assert.equal(await t.reconciler.reconcile('shop'), undefined);
     const writes = t.client.writes();
-    assert.deepEqual(writes.map((w) => `${w.verb} ${w.resource}/${w.subresource}`), ['update namespaces/status', 'update namespaces/finalize']);
+    assert.deepEqual(
+      writes.map((w) => `${w.verb} ${w.resource}/${w.subresource}`),
+      ['update namespaces/status', 'update namespaces/finalize'],
+    );
     assert.deepEqual(writes[1].body.spec, { finalizers: [] });
     const conds = t.nsNow()!.status.conditions;
     assert.ok(conds.every((c: any) => c.status === 'False'));
@@ -95,13 +148,17 @@ describe('namespace controller', () => {
     const t = setup();
     t.client.seed(ConfigMaps, { metadata: { name: 'a', namespace: 'shop' } });
     t.client.failNext('delete');
-    await assert.rejects(t.reconciler.reconcile('shop'), /deleting the content of namespace shop failed: deleting \/v1, Resource=configmaps: a: injected failure/);
+    await assert.rejects(
+      t.reconciler.reconcile('shop'),
+      /deleting the content of namespace shop failed: deleting \/v1, Resource=configmaps: a: injected failure/,
+    );
     assert.deepEqual(cond(t.nsNow(), 'NamespaceDeletionContentFailure'), {
       type: 'NamespaceDeletionContentFailure',
       status: 'True',
       lastTransitionTime: '2024-05-01T10:00:00Z',
       reason: 'ContentDeletionFailed',
-      message: 'Failed to delete all resource types, 1 remaining: deleting /v1, Resource=configmaps: a: injected failure',
+      message:
+        'Failed to delete all resource types, 1 remaining: deleting /v1, Resource=configmaps: a: injected failure',
     });
     assert.deepEqual(t.nsNow()!.spec.finalizers, ['kubernetes']);
   });
@@ -110,8 +167,14 @@ describe('namespace controller', () => {
     const t = setup();
     t.client.seed(ConfigMaps, { metadata: { name: 'stuck', namespace: 'shop' } });
     t.client.keep.add('configmaps/stuck');
-    await assert.rejects(t.reconciler.reconcile('shop'), /unexpected items still remain in namespace: shop for gvr: \/v1, Resource=configmaps/);
-    assert.equal(cond(t.nsNow(), 'NamespaceContentRemaining').message, 'Some resources are remaining: configmaps. has 1 resource instances');
+    await assert.rejects(
+      t.reconciler.reconcile('shop'),
+      /unexpected items still remain in namespace: shop for gvr: \/v1, Resource=configmaps/,
+    );
+    assert.equal(
+      cond(t.nsNow(), 'NamespaceContentRemaining').message,
+      'Some resources are remaining: configmaps. has 1 resource instances',
+    );
     assert.equal(cond(t.nsNow(), 'NamespaceDeletionContentFailure').status, 'True');
   });
 
@@ -124,7 +187,10 @@ describe('namespace controller', () => {
     t2.client.seed(Namespaces, { ...cur, spec: { finalizers: [] } });
     t2.client.clearActions();
     await t2.reconciler.reconcile('shop');
-    assert.deepEqual(t2.client.actions.map((a) => a.verb), ['get']);
+    assert.deepEqual(
+      t2.client.actions.map((a) => a.verb),
+      ['get'],
+    );
   });
 
   it('keeps other spec.finalizers when it finalizes', async () => {

@@ -16,9 +16,14 @@ export class CidrSet {
   ) {
     const { ip, prefix } = parseCidr(clusterCIDR);
     if (maskSize < prefix || maskSize > 32) {
-      throw new Error(`node CIDR mask size ${maskSize} does not fit cluster CIDR ${clusterCIDR}: it must be between ${prefix} and 32`);
+      throw new Error(
+        `node CIDR mask size ${maskSize} does not fit cluster CIDR ${clusterCIDR}: it must be between ${prefix} and 32`,
+      );
     }
-    if (maskSize - prefix > 24) throw new Error(`cluster CIDR ${clusterCIDR} cut at /${maskSize} gives more than 2^24 node ranges: use a larger node mask size`);
+    if (maskSize - prefix > 24)
+      throw new Error(
+        `cluster CIDR ${clusterCIDR} cut at /${maskSize} gives more than 2^24 node ranges: use a larger node mask size`,
+      );
     this.base = prefix === 0 ? 0 : (ip & (~0 << (32 - prefix))) >>> 0;
     this.count = 2 ** (maskSize - prefix);
     this.step = 2 ** (32 - maskSize);

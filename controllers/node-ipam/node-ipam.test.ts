@@ -8,7 +8,12 @@ import { Nodes } from '../../lib/kube/resources.ts';
 import { CidrSet } from './cidr-set.ts';
 import { FULL_RETRY_MS, NodeIpamReconciler } from './index.ts';
 
-const node = (name: string, podCIDR?: string): KubeObject => ({ apiVersion: 'v1', kind: 'Node', metadata: { name }, spec: podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {} });
+const node = (name: string, podCIDR?: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name },
+  spec: podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {},
+});
 
 function setup(nodes: KubeObject[], clusterCIDR = '10.244.0.0/16', mask = 24) {
   const client = new FakeClient();
@@ -17,7 +22,14 @@ function setup(nodes: KubeObject[], clusterCIDR = '10.244.0.0/16', mask = 24) {
   informers.markAllSynced();
   const recorder = new MemoryEventRecorder();
   const queued: string[] = [];
-  const r = new NodeIpamReconciler(client, informers.informer(Nodes), () => new CidrSet(clusterCIDR, mask), recorder, () => {}, (n) => queued.push(n));
+  const r = new NodeIpamReconciler(
+    client,
+    informers.informer(Nodes),
+    () => new CidrSet(clusterCIDR, mask),
+    recorder,
+    () => {},
+    (n) => queued.push(n),
+  );
   const patched = () => client.writes().map((a) => `${a.name} ${a.body.spec.podCIDR}`);
   return { client, informers, recorder, r, patched, queued };
 }
@@ -42,7 +54,13 @@ describe('node IPAM', () => {
     t.informers.informer(Nodes).upsert(t.client.seed(Nodes, node('e')));
     await t.r.reconcile('d');
     await t.r.reconcile('e');
-    assert.deepEqual(t.patched(), ['a 10.0.0.0/24', 'b 10.0.1.0/24', 'c 10.0.2.0/24', 'd 10.0.3.0/24', 'e 10.0.0.0/24']);
+    assert.deepEqual(t.patched(), [
+      'a 10.0.0.0/24',
+      'b 10.0.1.0/24',
+      'c 10.0.2.0/24',
+      'd 10.0.3.0/24',
+      'e 10.0.0.0/24',
+    ]);
   });
 
   it('records CIDRNotAvailable when the cluster range is full', async () => {
@@ -50,7 +68,14 @@ describe('node IPAM', () => {
     const res = await t.r.reconcile('c');
     assert.deepEqual(res, { requeueAfterMs: FULL_RETRY_MS });
     assert.deepEqual(t.client.writes(), []);
-    assert.deepEqual(t.recorder.events, [{ object: 'Node/c', type: 'Normal', reason: 'CIDRNotAvailable', message: 'Node c status is now: CIDRNotAvailable' }]);
+    assert.deepEqual(t.recorder.events, [
+      {
+        object: 'Node/c',
+        type: 'Normal',
+        reason: 'CIDRNotAvailable',
+        message: 'Node c status is now: CIDRNotAvailable',
+      },
+    ]);
   });
 
   it('releases the range when the patch fails and gives the retry a range', async () => {

@@ -26,10 +26,23 @@ export function unknownConditions(node: KubeObject, nowIso: string): any[] | und
     const i = conditions.findIndex((c) => c.type === type);
     if (i < 0) {
       const created = node.metadata.creationTimestamp ?? nowIso;
-      conditions.push({ type, status: 'Unknown', lastHeartbeatTime: created, lastTransitionTime: nowIso, reason: 'NodeStatusNeverUpdated', message: 'Kubelet never posted node status.' });
+      conditions.push({
+        type,
+        status: 'Unknown',
+        lastHeartbeatTime: created,
+        lastTransitionTime: nowIso,
+        reason: 'NodeStatusNeverUpdated',
+        message: 'Kubelet never posted node status.',
+      });
       changed = true;
     } else if (conditions[i].status !== 'Unknown') {
-      conditions[i] = { ...conditions[i], status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: nowIso };
+      conditions[i] = {
+        ...conditions[i],
+        status: 'Unknown',
+        reason: 'NodeStatusUnknown',
+        message: 'Kubelet stopped posting node status.',
+        lastTransitionTime: nowIso,
+      };
       changed = true;
     }
   }
@@ -52,12 +65,18 @@ const NO_SCHEDULE_BY_CONDITION: Record<string, Record<string, string>> = {
   NetworkUnavailable: { True: 'node.kubernetes.io/network-unavailable' },
 };
 export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
-const NO_SCHEDULE_KEYS = new Set([...Object.values(NO_SCHEDULE_BY_CONDITION).flatMap((m) => Object.values(m)), TAINT_UNSCHEDULABLE]);
+const NO_SCHEDULE_KEYS = new Set([
+  ...Object.values(NO_SCHEDULE_BY_CONDITION).flatMap((m) => Object.values(m)),
+  TAINT_UNSCHEDULABLE,
+]);
 const NO_EXECUTE_KEYS = new Set([TAINT_NOT_READY, TAINT_UNREACHABLE]);
 
 /** whether this controller owns a taint: the condition taints it adds and removes */
 function managed(t: Taint): boolean {
-  return (t.effect === 'NoSchedule' && NO_SCHEDULE_KEYS.has(t.key)) || (t.effect === 'NoExecute' && NO_EXECUTE_KEYS.has(t.key));
+  return (
+    (t.effect === 'NoSchedule' && NO_SCHEDULE_KEYS.has(t.key)) ||
+    (t.effect === 'NoExecute' && NO_EXECUTE_KEYS.has(t.key))
+  );
 }
 
 /** the taints the node's conditions and spec.unschedulable call for */

@@ -42,11 +42,25 @@ export const nodeLifecycleController: ControllerDefinition = {
         if (p.spec?.nodeName) ctx.enqueue(keyOf(p));
       },
       onUpdate: (old, p) => {
-        if (p.spec?.nodeName && (old.spec?.nodeName !== p.spec.nodeName || JSON.stringify(old.spec?.tolerations) !== JSON.stringify(p.spec?.tolerations))) ctx.enqueue(keyOf(p));
+        if (
+          p.spec?.nodeName &&
+          (old.spec?.nodeName !== p.spec.nodeName ||
+            JSON.stringify(old.spec?.tolerations) !== JSON.stringify(p.spec?.tolerations))
+        )
+          ctx.enqueue(keyOf(p));
       },
       onDelete: (p) => ctx.enqueue(keyOf(p)),
     });
-    const reconciler = new NodeLifecycleReconciler(ctx.client, nodes, leases, pods, ctx.recorder, ctx.options, ctx.enqueue, ctx.log);
+    const reconciler = new NodeLifecycleReconciler(
+      ctx.client,
+      nodes,
+      leases,
+      pods,
+      ctx.recorder,
+      ctx.options,
+      ctx.enqueue,
+      ctx.log,
+    );
     const monitor = setInterval(() => {
       if (nodes.hasSynced() && leases.hasSynced()) for (const name of nodes.keys()) ctx.enqueue(name);
     }, ctx.options.nodeMonitorPeriodMs);
@@ -109,17 +123,22 @@ export class NodeLifecycleReconciler implements Reconciler {
     if (silent) {
       const conditions = unknownConditions(node, nowIso);
       if (conditions) {
-        node = await this.write(() => this.client.update(Nodes, { ...node!, status: { ...node!.status, conditions } }, { subresource: 'status' }));
+        node = await this.write(() =>
+          this.client.update(Nodes, { ...node!, status: { ...node!.status, conditions } }, { subresource: 'status' }),
+        );
         if (!node) return;
         // what this controller wrote is not a sign of life
         probe.heartbeat = nodeCondition(node, 'Ready')?.lastHeartbeatTime;
-        this.log(`node ${name} sent no heartbeat for ${Math.round((now - probe.at) / 1000)}s: its status is now Unknown`);
+        this.log(
+          `node ${name} sent no heartbeat for ${Math.round((now - probe.at) / 1000)}s: its status is now Unknown`,
+        );
       }
     }
     const ready: string | undefined = nodeCondition(node, 'Ready')?.status;
     probe.ready = ready;
     if (ready !== undefined && ready !== 'True') {
-      if (before === 'True') this.recorder.event(node, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
+      if (before === 'True')
+        this.recorder.event(node, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
       // its pods are not ready either: at the transition, and for as long as the kubelet is silent
       if (before === 'True' || silent) await this.markPodsNotReady(name, nowIso);
     }
@@ -161,7 +180,8 @@ export class NodeLifecycleReconciler implements Reconciler {
       return await f();
     } catch (e) {
       if (isNotFound(e)) return undefined;
-      if (isConflict(e)) throw new Error(`node changed while its health was being written, trying again: ${(e as Error).message}`);
+      if (isConflict(e))
+        throw new Error(`node changed while its health was being written, trying again: ${(e as Error).message}`);
       throw e;
     }
   }
@@ -171,7 +191,9 @@ export class NodeLifecycleReconciler implements Reconciler {
     for (const pod of this.pods.byIndex(POD_NODE_INDEX, nodeName)) {
       const ready = podCondition(pod, 'Ready');
       if (!ready || ready.status === 'False') continue;
-      const conditions = (pod.status?.conditions as any[]).map((c) => (c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: nowIso } : c));
+      const conditions = (pod.status?.conditions as any[]).map((c) =>
+        c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: nowIso } : c,
+      );
       try {
         await this.client.update(Pods, { ...pod, status: { ...pod.status, conditions } }, { subresource: 'status' });
       } catch (e) {
@@ -192,7 +214,8 @@ export class NodeLifecycleReconciler implements Reconciler {
     if (!pod || pod.metadata.deletionTimestamp || taints.length === 0) {
       if (running) {
         this.countdowns.delete(key);
-        if (pod && !pod.metadata.deletionTimestamp) this.recorder.event(pod, 'Normal', 'TaintManagerEviction', `Cancelling deletion of Pod ${key}`);
+        if (pod && !pod.metadata.deletionTimestamp)
+          this.recorder.event(pod, 'Normal', 'TaintManagerEviction', `Cancelling deletion of Pod ${key}`);
       }
       return;
     }
@@ -214,8 +237,21 @@ export class NodeLifecycleReconciler implements Reconciler {
       // the pod says why it goes before it goes
       if (podCondition(pod, DISRUPTION_TARGET)?.status !== 'True') {
         const nowIso = rfc3339(new Date(now));
-        const condition = { type: DISRUPTION_TARGET, status: 'True', lastTransitionTime: nowIso, reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint' };
-        await this.client.patch(Pods, namespace, name, { metadata: { uid: pod.metadata.uid }, status: { conditions: [condition] } }, 'strategic', { subresource: 'status' });
+        const condition = {
+          type: DISRUPTION_TARGET,
+          status: 'True',
+          lastTransitionTime: nowIso,
+          reason: 'DeletionByTaintManager',
+          message: 'Taint manager: deleting due to NoExecute taint',
+        };
+        await this.client.patch(
+          Pods,
+          namespace,
+          name,
+          { metadata: { uid: pod.metadata.uid }, status: { conditions: [condition] } },
+          'strategic',
+          { subresource: 'status' },
+        );
       }
       await this.client.delete(Pods, namespace, name, { preconditions: { uid: pod.metadata.uid } });
     } catch (e) {

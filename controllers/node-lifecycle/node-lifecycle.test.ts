@@ -65,8 +65,10 @@ function setup(nodes: KubeObject[], pods: KubeObject[] = [], leases: KubeObject[
   );
   /** the writes as the informers would show them */
   const refresh = () => {
-    for (const n of informers.informer(Nodes).list()) informers.informer(Nodes).upsert(structuredClone(client.stored(Nodes, undefined, n.metadata.name!))!);
-    for (const p of podInf.list()) podInf.upsert(structuredClone(client.stored(Pods, p.metadata.namespace, p.metadata.name!))!);
+    for (const n of informers.informer(Nodes).list())
+      informers.informer(Nodes).upsert(structuredClone(client.stored(Nodes, undefined, n.metadata.name!))!);
+    for (const p of podInf.list())
+      podInf.upsert(structuredClone(client.stored(Pods, p.metadata.namespace, p.metadata.name!))!);
   };
   return { client, informers, recorder, clock, enqueued, r, refresh };
 }
@@ -81,10 +83,16 @@ describe('node lifecycle', () => {
     t.clock.now = T0 + GRACE + 1;
     await t.r.reconcile('n1');
     const w = t.client.writes();
-    assert.deepEqual(w.map((a) => `${a.verb} ${a.resource}/${a.name} ${a.subresource ?? ''}`), ['update nodes/n1 status', 'update pods/a status', 'update nodes/n1 ']);
+    assert.deepEqual(
+      w.map((a) => `${a.verb} ${a.resource}/${a.name} ${a.subresource ?? ''}`),
+      ['update nodes/n1 status', 'update pods/a status', 'update nodes/n1 '],
+    );
     const now = iso(t.clock.now);
     for (const c of w[0].body.status.conditions) {
-      assert.deepEqual({ s: c.status, r: c.reason, m: c.message, t: c.lastTransitionTime }, { s: 'Unknown', r: 'NodeStatusUnknown', m: 'Kubelet stopped posting node status.', t: now });
+      assert.deepEqual(
+        { s: c.status, r: c.reason, m: c.message, t: c.lastTransitionTime },
+        { s: 'Unknown', r: 'NodeStatusUnknown', m: 'Kubelet stopped posting node status.', t: now },
+      );
     }
     assert.deepEqual(w[1].body.status.conditions, [{ type: 'Ready', status: 'False', lastTransitionTime: now }]);
     assert.deepEqual(w[2].body.spec.taints, [
@@ -104,8 +112,17 @@ describe('node lifecycle', () => {
   });
 
   it('a fresh lease keeps a node healthy; Ready=False gets not-ready taints, Ready=True removes them', async () => {
-    const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'n1', namespace: NODE_LEASE_NAMESPACE }, spec: { renewTime: iso(T0 - 1000) } };
-    const t = setup([node('n1', 'False', T0 - 3600_000, [{ key: 'dedicated', value: 'x', effect: 'NoSchedule' }])], [], [lease]);
+    const lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'n1', namespace: NODE_LEASE_NAMESPACE },
+      spec: { renewTime: iso(T0 - 1000) },
+    };
+    const t = setup(
+      [node('n1', 'False', T0 - 3600_000, [{ key: 'dedicated', value: 'x', effect: 'NoSchedule' }])],
+      [],
+      [lease],
+    );
     await t.r.reconcile('n1');
     let w = t.client.writes();
     assert.equal(w.length, 1);
@@ -130,33 +147,56 @@ describe('node lifecycle', () => {
       [node('n1', 'Unknown', T0, taints)],
       [
         pod('bare', 'n1'),
-        pod('tol', 'n1', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }]),
+        pod('tol', 'n1', [
+          { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+        ]),
         pod('forever', 'n1', [{ operator: 'Exists' }]),
       ],
     );
     assert.equal(await t.r.reconcile('default/bare'), undefined);
     assert.deepEqual(await t.r.reconcile('default/tol'), { requeueAfterMs: 300_000 });
     assert.equal(await t.r.reconcile('default/forever'), undefined);
-    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.name}`), ['patch bare', 'delete bare']);
+    assert.deepEqual(
+      t.client.writes().map((a) => `${a.verb} ${a.name}`),
+      ['patch bare', 'delete bare'],
+    );
     assert.deepEqual(t.client.writes()[0].body, {
       metadata: { uid: 'uid-bare' },
-      status: { conditions: [{ type: 'DisruptionTarget', status: 'True', lastTransitionTime: iso(T0), reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint' }] },
+      status: {
+        conditions: [
+          {
+            type: 'DisruptionTarget',
+            status: 'True',
+            lastTransitionTime: iso(T0),
+            reason: 'DeletionByTaintManager',
+            message: 'Taint manager: deleting due to NoExecute taint',
+          },
+        ],
+      },
     });
     t.clock.now = T0 + 299_000;
     assert.deepEqual(await t.r.reconcile('default/tol'), { requeueAfterMs: 1000 });
     t.clock.now = T0 + 300_000;
     await t.r.reconcile('default/tol');
-    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.name}`), ['patch bare', 'delete bare', 'patch tol', 'delete tol']);
+    assert.deepEqual(
+      t.client.writes().map((a) => `${a.verb} ${a.name}`),
+      ['patch bare', 'delete bare', 'patch tol', 'delete tol'],
+    );
     assert.deepEqual(t.client.writes()[3].body, { preconditions: { uid: 'uid-tol' } });
-    assert.deepEqual(t.recorder.events.map((e) => `${e.object} ${e.reason} ${e.message}`), [
-      'Pod/default/bare TaintManagerEviction Marking for deletion Pod default/bare',
-      'Pod/default/tol TaintManagerEviction Marking for deletion Pod default/tol',
-    ]);
+    assert.deepEqual(
+      t.recorder.events.map((e) => `${e.object} ${e.reason} ${e.message}`),
+      [
+        'Pod/default/bare TaintManagerEviction Marking for deletion Pod default/bare',
+        'Pod/default/tol TaintManagerEviction Marking for deletion Pod default/tol',
+      ],
+    );
   });
 
   it('cancels the eviction when the taint goes away', async () => {
     const taints = [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: iso(T0) }];
-    const tol = [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 60 }];
+    const tol = [
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 60 },
+    ];
     const t = setup([node('n1', 'Unknown', T0, taints)], [pod('tol', 'n1', tol)]);
     assert.deepEqual(await t.r.reconcile('default/tol'), { requeueAfterMs: 60_000 });
     t.informers.informer(Nodes).upsert(node('n1', 'True', T0 + 30_000));
@@ -165,11 +205,19 @@ describe('node lifecycle', () => {
     t.clock.now = T0 + 60_000;
     await t.r.reconcile('default/tol');
     assert.deepEqual(t.client.writes(), []);
-    assert.deepEqual(t.recorder.events.map((e) => e.message), ['Cancelling deletion of Pod default/tol']);
+    assert.deepEqual(
+      t.recorder.events.map((e) => e.message),
+      ['Cancelling deletion of Pod default/tol'],
+    );
   });
 
   it('judges silence on its own clock: a changing lease keeps a node with a skewed clock healthy', async () => {
-    const leaseAt = (t: string) => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'n1', namespace: NODE_LEASE_NAMESPACE }, spec: { renewTime: t } });
+    const leaseAt = (t: string) => ({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'n1', namespace: NODE_LEASE_NAMESPACE },
+      spec: { renewTime: t },
+    });
     // the node's clock is an hour behind
     const t = setup([node('n1', 'True', T0 - 3600_000)], [], [leaseAt('2024-05-01T09:00:00.000000Z')]);
     const leases = t.informers.informer(Leases, { namespace: NODE_LEASE_NAMESPACE });
@@ -182,7 +230,11 @@ describe('node lifecycle', () => {
     assert.deepEqual(t.client.writes(), [], 'renewals seen every 10 s: never silent');
     t.clock.now = T0 + 100_000 + GRACE + 1;
     await t.r.reconcile('n1');
-    assert.equal(t.client.writes()[0]?.subresource, 'status', 'silent for the grace period since the last renewal seen');
+    assert.equal(
+      t.client.writes()[0]?.subresource,
+      'status',
+      'silent for the grace period since the last renewal seen',
+    );
   });
 
   it('taints by condition: pressure, network and unschedulable get NoSchedule taints; a Ready=False node marks its pods not ready', async () => {
@@ -201,10 +253,18 @@ describe('node lifecycle', () => {
     down.status.conditions.find((c: any) => c.type === 'Ready').status = 'False';
     t.informers.informer(Nodes).upsert(t.client.seed(Nodes, down));
     await t.r.reconcile('n1');
-    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.resource}/${a.name} ${a.subresource ?? ''}`), ['update pods/a status', 'update nodes/n1 ']);
+    assert.deepEqual(
+      t.client.writes().map((a) => `${a.verb} ${a.resource}/${a.name} ${a.subresource ?? ''}`),
+      ['update pods/a status', 'update nodes/n1 '],
+    );
     assert.deepEqual(
       t.client.writes()[1].body.spec.taints.map((x: any) => `${x.key}:${x.effect}`),
-      ['node.kubernetes.io/memory-pressure:NoSchedule', 'node.kubernetes.io/unschedulable:NoSchedule', 'node.kubernetes.io/not-ready:NoSchedule', 'node.kubernetes.io/not-ready:NoExecute'],
+      [
+        'node.kubernetes.io/memory-pressure:NoSchedule',
+        'node.kubernetes.io/unschedulable:NoSchedule',
+        'node.kubernetes.io/not-ready:NoSchedule',
+        'node.kubernetes.io/not-ready:NoExecute',
+      ],
     );
   });
 
@@ -222,6 +282,9 @@ describe('node lifecycle', () => {
     );
     assert.deepEqual(await t.r.reconcile('default/first'), { requeueAfterMs: 60_000 });
     await t.r.reconcile('default/zero');
-    assert.deepEqual(t.client.writes().map((a) => `${a.verb} ${a.name}`), ['patch zero', 'delete zero']);
+    assert.deepEqual(
+      t.client.writes().map((a) => `${a.verb} ${a.name}`),
+      ['patch zero', 'delete zero'],
+    );
   });
 });

@@ -36,7 +36,14 @@ export const REPLICATION_CONTROLLERS: ReplicatedKind = {
 
 export function ownerRefFor(rs: KubeObject, kind: ReplicatedKind = REPLICA_SETS): OwnerReference {
   const r = kind.resource;
-  return { apiVersion: apiVersionOf(r), kind: r.kind, name: rs.metadata.name!, uid: rs.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: apiVersionOf(r),
+    kind: r.kind,
+    name: rs.metadata.name!,
+    uid: rs.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** a new pod from the template of a ReplicaSet (or ReplicationController) */
@@ -93,10 +100,12 @@ export class ReplicaSetReconciler implements Reconciler {
       onUpdate: (old, p) => {
         const owner = this.ownerKey(p);
         const oldOwner = this.ownerKey(old);
-        if (p.metadata.deletionTimestamp && !old.metadata.deletionTimestamp && owner) this.expectations.deletionObserved(owner, p.metadata.uid);
+        if (p.metadata.deletionTimestamp && !old.metadata.deletionTimestamp && owner)
+          this.expectations.deletionObserved(owner, p.metadata.uid);
         if (oldOwner && oldOwner !== owner) ctx.enqueue(oldOwner);
         if (owner) ctx.enqueue(owner);
-        else if (!controllerOf(p) && JSON.stringify(old.metadata.labels) !== JSON.stringify(p.metadata.labels)) this.enqueueMatching(p);
+        else if (!controllerOf(p) && JSON.stringify(old.metadata.labels) !== JSON.stringify(p.metadata.labels))
+          this.enqueueMatching(p);
       },
       onDelete: (p) => {
         const owner = this.ownerKey(p);
@@ -119,7 +128,10 @@ export class ReplicaSetReconciler implements Reconciler {
     let active = owned.filter(isPodActive);
     if (this.ctx.options.sharedQueue && active.length !== (rs.spec?.replicas ?? 1)) {
       // another process may have acted on this ReplicaSet last: count its pods as the API has them now
-      const live = await this.ctx.client.list(Pods, { namespace: rs.metadata.namespace, labelSelector: selector.toString() });
+      const live = await this.ctx.client.list(Pods, {
+        namespace: rs.metadata.namespace,
+        labelSelector: selector.toString(),
+      });
       active = live.items.filter((p) => controllerOf(p)?.uid === rs.metadata.uid && isPodActive(p));
     }
     let failure: Error | undefined;
@@ -159,9 +171,18 @@ export class ReplicaSetReconciler implements Reconciler {
     for (const p of this.pods.listNamespace(rs.metadata.namespace!)) {
       if (controllerOf(p) || p.metadata.deletionTimestamp || !selector.matches(p.metadata.labels)) continue;
       try {
-        const adopted = await this.ctx.client.patch(Pods, p.metadata.namespace, p.metadata.name!, {
-          metadata: { ownerReferences: [...(p.metadata.ownerReferences ?? []), ownerRefFor(rs, this.kind)], uid: p.metadata.uid },
-        }, 'strategic');
+        const adopted = await this.ctx.client.patch(
+          Pods,
+          p.metadata.namespace,
+          p.metadata.name!,
+          {
+            metadata: {
+              ownerReferences: [...(p.metadata.ownerReferences ?? []), ownerRefFor(rs, this.kind)],
+              uid: p.metadata.uid,
+            },
+          },
+          'strategic',
+        );
         out.push(adopted);
       } catch (e) {
         if (!isNotFound(e)) throw e;
@@ -172,9 +193,18 @@ export class ReplicaSetReconciler implements Reconciler {
 
   private async release(rs: KubeObject, p: KubeObject): Promise<void> {
     try {
-      await this.ctx.client.patch(Pods, p.metadata.namespace, p.metadata.name!, {
-        metadata: { ownerReferences: (p.metadata.ownerReferences ?? []).filter((r) => r.uid !== rs.metadata.uid), uid: p.metadata.uid },
-      }, 'merge');
+      await this.ctx.client.patch(
+        Pods,
+        p.metadata.namespace,
+        p.metadata.name!,
+        {
+          metadata: {
+            ownerReferences: (p.metadata.ownerReferences ?? []).filter((r) => r.uid !== rs.metadata.uid),
+            uid: p.metadata.uid,
+          },
+        },
+        'merge',
+      );
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -191,7 +221,9 @@ export class ReplicaSetReconciler implements Reconciler {
       let firstError: Error | undefined;
       while (created < n && !firstError) {
         const size = Math.min(batch, n - created);
-        const results = await Promise.allSettled(Array.from({ length: size }, () => this.ctx.client.create(Pods, podFromTemplate(rs, this.kind))));
+        const results = await Promise.allSettled(
+          Array.from({ length: size }, () => this.ctx.client.create(Pods, podFromTemplate(rs, this.kind))),
+        );
         for (const r of results) {
           if (r.status === 'fulfilled') {
             this.ctx.recorder.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${r.value.metadata.name}`);
@@ -209,9 +241,16 @@ export class ReplicaSetReconciler implements Reconciler {
       if (firstError) throw firstError;
     } else if (diff > 0) {
       const victims = [...active].sort(lessValuableFirst).slice(0, Math.min(diff, BURST_REPLICAS));
-      this.expectations.expectDeletions(key, victims.map((p) => p.metadata.uid!));
+      this.expectations.expectDeletions(
+        key,
+        victims.map((p) => p.metadata.uid!),
+      );
       const results = await Promise.allSettled(
-        victims.map((p) => this.ctx.client.delete(Pods, p.metadata.namespace, p.metadata.name!, { preconditions: { uid: p.metadata.uid } })),
+        victims.map((p) =>
+          this.ctx.client.delete(Pods, p.metadata.namespace, p.metadata.name!, {
+            preconditions: { uid: p.metadata.uid },
+          }),
+        ),
       );
       let firstError: Error | undefined;
       results.forEach((r, i) => {
@@ -248,7 +287,13 @@ export class ReplicaSetReconciler implements Reconciler {
     const conditions = (rs.status?.conditions ?? []).filter((c: any) => c.type !== 'ReplicaFailure');
     const want = rs.spec?.replicas ?? 1;
     if (failure && active.length < want) {
-      conditions.push({ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure.message, lastTransitionTime: rfc3339(new Date(now)) });
+      conditions.push({
+        type: 'ReplicaFailure',
+        status: 'True',
+        reason: 'FailedCreate',
+        message: failure.message,
+        lastTransitionTime: rfc3339(new Date(now)),
+      });
     }
     const status: any = {
       replicas: active.length,

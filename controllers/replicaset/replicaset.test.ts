@@ -13,10 +13,26 @@ function harness(kind?: ReplicatedKind) {
   const informers = new InformerFactory(client);
   const recorder = new MemoryEventRecorder();
   const queued: string[] = [];
-  const ctx: ControllerContext = { client, informers, recorder, enqueue: (k) => queued.push(k), enqueueAfter: () => {}, options: DEFAULT_CONTROLLER_OPTIONS, log: () => {} };
+  const ctx: ControllerContext = {
+    client,
+    informers,
+    recorder,
+    enqueue: (k) => queued.push(k),
+    enqueueAfter: () => {},
+    options: DEFAULT_CONTROLLER_OPTIONS,
+    log: () => {},
+  };
   const r = new ReplicaSetReconciler(ctx, kind);
   informers.markAllSynced();
-  return { client, informers, recorder, r, queued, sets: informers.informer(kind?.resource ?? ReplicaSets), pods: informers.informer(Pods) };
+  return {
+    client,
+    informers,
+    recorder,
+    r,
+    queued,
+    sets: informers.informer(kind?.resource ?? ReplicaSets),
+    pods: informers.informer(Pods),
+  };
 }
 
 function rs(replicas: number): KubeObject {
@@ -24,11 +40,18 @@ function rs(replicas: number): KubeObject {
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',
     metadata: { name: 'web', namespace: 'ns', uid: 'rs-uid', generation: 1, resourceVersion: '5' },
-    spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+    },
   };
 }
 
-function pod(name: string, opts: { ready?: boolean; node?: string; created?: string; owned?: boolean; phase?: string } = {}): KubeObject {
+function pod(
+  name: string,
+  opts: { ready?: boolean; node?: string; created?: string; owned?: boolean; phase?: string } = {},
+): KubeObject {
   return {
     metadata: {
       name,
@@ -36,10 +59,21 @@ function pod(name: string, opts: { ready?: boolean; node?: string; created?: str
       uid: `uid-${name}`,
       labels: { app: 'web' },
       creationTimestamp: opts.created ?? '2026-01-01T00:00:00Z',
-      ...(opts.owned === false ? {} : { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'rs-uid', controller: true }] }),
+      ...(opts.owned === false
+        ? {}
+        : {
+            ownerReferences: [
+              { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'rs-uid', controller: true },
+            ],
+          }),
     },
     spec: { nodeName: opts.node },
-    status: { phase: opts.phase ?? 'Running', conditions: [{ type: 'Ready', status: opts.ready ? 'True' : 'False', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
+    status: {
+      phase: opts.phase ?? 'Running',
+      conditions: [
+        { type: 'Ready', status: opts.ready ? 'True' : 'False', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      ],
+    },
   };
 }
 
@@ -53,13 +87,29 @@ test('scales up in slow-start batches, and expectations stop a second round unti
   for (const c of creates) {
     assert.equal(c.body.metadata.generateName, 'web-');
     assert.deepEqual(c.body.metadata.labels, { app: 'web' });
-    assert.deepEqual(c.body.metadata.ownerReferences, [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'rs-uid', controller: true, blockOwnerDeletion: true }]);
+    assert.deepEqual(c.body.metadata.ownerReferences, [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: 'web',
+        uid: 'rs-uid',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
   }
-  assert.deepEqual(h.recorder.events.map((e) => e.reason), ['SuccessfulCreate', 'SuccessfulCreate', 'SuccessfulCreate']);
+  assert.deepEqual(
+    h.recorder.events.map((e) => e.reason),
+    ['SuccessfulCreate', 'SuccessfulCreate', 'SuccessfulCreate'],
+  );
   h.client.clearActions();
   h.sets.upsert(h.client.stored(ReplicaSets, 'ns', 'web')!); // the status write seen through the watch
   await h.r.reconcile('ns/web');
-  assert.equal(h.client.writes().filter((w) => w.verb === 'create').length, 0, 'the creations are not seen yet: no second round');
+  assert.equal(
+    h.client.writes().filter((w) => w.verb === 'create').length,
+    0,
+    'the creations are not seen yet: no second round',
+  );
 });
 
 test('scales down the least valuable pods first', async () => {
@@ -77,10 +127,19 @@ test('scales down the least valuable pods first', async () => {
     h.pods.upsert(p);
   }
   await h.r.reconcile('ns/web');
-  const deletes = h.client.writes().filter((w) => w.verb === 'delete').map((w) => w.name);
+  const deletes = h.client
+    .writes()
+    .filter((w) => w.verb === 'delete')
+    .map((w) => w.name);
   assert.deepEqual(deletes.sort(), ['unready', 'unscheduled']);
   const status = h.client.writes().find((w) => w.subresource === 'status')!.body.status;
-  assert.deepEqual(status, { replicas: 4, fullyLabeledReplicas: 4, readyReplicas: 2, availableReplicas: 2, observedGeneration: 1 });
+  assert.deepEqual(status, {
+    replicas: 4,
+    fullyLabeledReplicas: 4,
+    readyReplicas: 2,
+    availableReplicas: 2,
+    observedGeneration: 1,
+  });
 });
 
 test('adopts a matching orphan instead of creating a pod', async () => {
@@ -116,23 +175,42 @@ test('runs ReplicationControllers alike: label-map selector, pods owned by the v
     apiVersion: 'v1',
     kind: 'ReplicationController',
     metadata: { name: 'web', namespace: 'ns', uid: 'rc-uid', generation: 1, resourceVersion: '5' },
-    spec: { replicas: 2, selector: { app: 'web' }, template: { metadata: { labels: { app: 'web', tier: 'x' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+    spec: {
+      replicas: 2,
+      selector: { app: 'web' },
+      template: { metadata: { labels: { app: 'web', tier: 'x' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+    },
   };
   h.client.seed(ReplicationControllers, rc);
   h.sets.upsert(h.client.stored(ReplicationControllers, 'ns', 'web')!);
   // an orphan the label map selects is adopted; one with other labels is left alone
   const orphan = pod('stray', { owned: false, ready: true, node: 'n' });
-  const other = { ...pod('other', { owned: false }), metadata: { ...pod('other', { owned: false }).metadata, labels: { app: 'db' } } };
+  const other = {
+    ...pod('other', { owned: false }),
+    metadata: { ...pod('other', { owned: false }).metadata, labels: { app: 'db' } },
+  };
   for (const p of [orphan, other]) {
     h.client.seed(Pods, p);
     h.pods.upsert(p);
   }
   await h.r.reconcile('ns/web');
   const w = h.client.writes();
-  assert.deepEqual(w.filter((x) => x.verb === 'patch').map((x) => x.name), ['stray']);
+  assert.deepEqual(
+    w.filter((x) => x.verb === 'patch').map((x) => x.name),
+    ['stray'],
+  );
   const creates = w.filter((x) => x.verb === 'create');
   assert.equal(creates.length, 1);
-  assert.deepEqual(creates[0].body.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'ReplicationController', name: 'web', uid: 'rc-uid', controller: true, blockOwnerDeletion: true }]);
+  assert.deepEqual(creates[0].body.metadata.ownerReferences, [
+    {
+      apiVersion: 'v1',
+      kind: 'ReplicationController',
+      name: 'web',
+      uid: 'rc-uid',
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ]);
   const status = w.find((x) => x.subresource === 'status')!;
   assert.equal(status.resource, 'replicationcontrollers');
   assert.equal(status.body.status.replicas, 1, 'the adopted pod (the creation is not seen yet)');

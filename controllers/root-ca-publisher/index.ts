@@ -37,7 +37,8 @@ export const rootCaPublisher: ControllerDefinition = {
     const changed = (cm: KubeObject) => {
       if (cm.metadata.name !== ROOT_CA_CONFIGMAP) return;
       // a new CA reaches every namespace
-      if (cm.metadata.namespace === SOURCE_NAMESPACE) for (const ns of namespaces.list()) ctx.enqueue(ns.metadata.name!);
+      if (cm.metadata.namespace === SOURCE_NAMESPACE)
+        for (const ns of namespaces.list()) ctx.enqueue(ns.metadata.name!);
       else ctx.enqueue(cm.metadata.namespace!);
     };
     configMaps.addEventHandler({ onAdd: changed, onUpdate: (_old, cm) => changed(cm), onDelete: changed });
@@ -76,7 +77,11 @@ export class RootCaReconciler implements Reconciler {
         return;
       }
       const data = cur.data ?? {};
-      const upToDate = Object.keys(data).length === 1 && data[ROOT_CA_KEY] === ca && !cur.binaryData && cur.metadata.annotations?.[DESCRIPTION_ANNOTATION] === DESCRIPTION;
+      const upToDate =
+        Object.keys(data).length === 1 &&
+        data[ROOT_CA_KEY] === ca &&
+        !cur.binaryData &&
+        cur.metadata.annotations?.[DESCRIPTION_ANNOTATION] === DESCRIPTION;
       if (upToDate) return;
       const next: KubeObject = structuredClone(cur);
       next.data = { [ROOT_CA_KEY]: ca };

@@ -45,7 +45,11 @@ describe('root CA publisher', () => {
   });
 
   it('puts back edited content and keeps other metadata', async () => {
-    const edited = cm('shop', { 'ca.crt': 'tampered', extra: 'x' }, { [DESCRIPTION_ANNOTATION]: DESCRIPTION, mine: 'keep' });
+    const edited = cm(
+      'shop',
+      { 'ca.crt': 'tampered', extra: 'x' },
+      { [DESCRIPTION_ANNOTATION]: DESCRIPTION, mine: 'keep' },
+    );
     const t = setup([ns('shop')], [cm('kube-system', { 'ca.crt': CA }), edited]);
     await t.r.reconcile('shop');
     const [w] = t.client.writes();
@@ -56,7 +60,10 @@ describe('root CA publisher', () => {
   });
 
   it('writes nothing when the copy is right, or the namespace is terminating', async () => {
-    const t = setup([ns('a'), ns('b', true)], [cm('kube-system', { 'ca.crt': CA }), cm('a', { 'ca.crt': CA }, { [DESCRIPTION_ANNOTATION]: DESCRIPTION })]);
+    const t = setup(
+      [ns('a'), ns('b', true)],
+      [cm('kube-system', { 'ca.crt': CA }), cm('a', { 'ca.crt': CA }, { [DESCRIPTION_ANNOTATION]: DESCRIPTION })],
+    );
     await t.r.reconcile('a');
     await t.r.reconcile('b');
     assert.deepEqual(t.client.writes(), []);

@@ -49,7 +49,11 @@ export class ServiceAccountReconciler implements Reconciler {
     for (const name of MANAGED_SERVICE_ACCOUNTS) {
       if (this.accounts.getByName(namespace, name)) continue;
       try {
-        await this.client.create(ServiceAccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } });
+        await this.client.create(ServiceAccounts, {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name, namespace },
+        });
       } catch (e) {
         // already there (the cache is behind), or the namespace went away or started terminating meanwhile
         if (isAlreadyExists(e) || isNotFound(e) || isNamespaceTerminating(e)) continue;

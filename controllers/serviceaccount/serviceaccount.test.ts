@@ -13,7 +13,11 @@ const ns = (name: string, terminating = false): KubeObject => ({
   metadata: { name, ...(terminating ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}) },
   status: { phase: terminating ? 'Terminating' : 'Active' },
 });
-const sa = (namespace: string, name = 'default'): KubeObject => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } });
+const sa = (namespace: string, name = 'default'): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ServiceAccount',
+  metadata: { name, namespace },
+});
 
 function setup(namespaces: KubeObject[], accounts: KubeObject[] = []) {
   const client = new FakeClient();
@@ -31,7 +35,11 @@ describe('service account controller', () => {
     const t = setup([ns('shop')]);
     await t.r.reconcile('shop');
     assert.deepEqual(t.created(), ['create shop/default']);
-    assert.deepEqual(t.client.writes()[0].body, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'shop' } });
+    assert.deepEqual(t.client.writes()[0].body, {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace: 'shop' },
+    });
   });
 
   it('leaves a namespace that has one, and one being deleted or gone', async () => {
@@ -54,7 +62,12 @@ describe('service account controller', () => {
     t.client.failNext('create', new ApiError(409, 'AlreadyExists', 'serviceaccounts "default" already exists'));
     await t.r.reconcile('a');
     const terminating = 'unable to create new content in namespace a because it is being terminated';
-    t.client.failNext('create', new ApiError(403, 'Forbidden', terminating, { details: { causes: [{ reason: 'NamespaceTerminating', message: terminating }] } }));
+    t.client.failNext(
+      'create',
+      new ApiError(403, 'Forbidden', terminating, {
+        details: { causes: [{ reason: 'NamespaceTerminating', message: terminating }] },
+      }),
+    );
     await t.r.reconcile('a');
     // a 403 for another reason (no right to create) is an error, not a terminating namespace
     t.client.failNext('create', new ApiError(403, 'Forbidden', 'serviceaccounts is forbidden'));

@@ -15,7 +15,15 @@ import { isPodAvailable, isPodReady, msUntilAvailable } from '../../lib/kube/pod
 import { ControllerRevisions, Pods, StatefulSets } from '../../lib/kube/resources.ts';
 import { labelSelectorFromObject } from '../../lib/selectors.ts';
 import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
-import { addRevisionOwnerIndex, maxRevision, newRevision, ownedRevisions, revisionOfTemplate, revisionsToPrune, templateHash } from '../daemonset/revisions.ts';
+import {
+  addRevisionOwnerIndex,
+  maxRevision,
+  newRevision,
+  ownedRevisions,
+  revisionOfTemplate,
+  revisionsToPrune,
+  templateHash,
+} from '../daemonset/revisions.ts';
 
 export const REVISION_HASH_LABEL = 'controller-revision-hash';
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
@@ -86,7 +94,12 @@ export class StatefulSetReconciler implements Reconciler {
     if (!set || set.metadata.deletionTimestamp) return;
     const selector = labelSelectorFromObject(set.spec?.selector);
     if (selector.empty) {
-      this.recorder.event(set, 'Warning', 'SelectingAll', 'This statefulset is selecting all pods. A non-empty selector is required.');
+      this.recorder.event(
+        set,
+        'Warning',
+        'SelectingAll',
+        'This statefulset is selecting all pods. A non-empty selector is required.',
+      );
       return;
     }
     const { current, update, revisions } = await this.history(set);
@@ -118,7 +131,11 @@ export class StatefulSetReconciler implements Reconciler {
     for (let i = 0; i < replicas; i++) {
       const ordinal = start + i;
       const pod = slots[i];
-      if (pod && (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') && !pod.metadata.deletionTimestamp) {
+      if (
+        pod &&
+        (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') &&
+        !pod.metadata.deletionTimestamp
+      ) {
         await this.deletePod(set, pod);
         if (monotonic) return recheck;
         continue;
@@ -160,11 +177,18 @@ export class StatefulSetReconciler implements Reconciler {
   }
 
   /** which revision a new pod of this ordinal is made from: the current one below the partition */
-  private revisionFor(set: KubeObject, ordinal: number, status: any, current: KubeObject, update: KubeObject): KubeObject {
+  private revisionFor(
+    set: KubeObject,
+    ordinal: number,
+    status: any,
+    current: KubeObject,
+    update: KubeObject,
+  ): KubeObject {
     if ((set.spec?.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return update;
     const partition = set.spec?.updateStrategy?.rollingUpdate?.partition;
     const start = set.spec?.ordinals?.start ?? 0;
-    if (partition === undefined || partition === null) return ordinal - start < (status.currentReplicas ?? 0) ? current : update;
+    if (partition === undefined || partition === null)
+      return ordinal - start < (status.currentReplicas ?? 0) ? current : update;
     return ordinal < partition ? current : update;
   }
 
@@ -179,8 +203,22 @@ export class StatefulSetReconciler implements Reconciler {
     const metadata: KubeObject['metadata'] = {
       name,
       namespace: set.metadata.namespace,
-      labels: { ...(template.metadata?.labels ?? {}), [POD_NAME_LABEL]: name, [POD_INDEX_LABEL]: String(ordinal), [REVISION_HASH_LABEL]: revision.metadata.name! },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.metadata.name!, uid: set.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+      labels: {
+        ...(template.metadata?.labels ?? {}),
+        [POD_NAME_LABEL]: name,
+        [POD_INDEX_LABEL]: String(ordinal),
+        [REVISION_HASH_LABEL]: revision.metadata.name!,
+      },
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          name: set.metadata.name!,
+          uid: set.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     };
     if (template.metadata?.annotations) metadata.annotations = { ...template.metadata.annotations };
     return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
@@ -190,28 +228,52 @@ export class StatefulSetReconciler implements Reconciler {
     const pod = this.newPod(set, ordinal, revision);
     try {
       await this.client.create(Pods, pod);
-      this.recorder.event(set, 'Normal', 'SuccessfulCreate', `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`);
+      this.recorder.event(
+        set,
+        'Normal',
+        'SuccessfulCreate',
+        `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`,
+      );
     } catch (e) {
       // the cache has not seen it yet
       if (isAlreadyExists(e)) return;
-      this.recorder.event(set, 'Warning', 'FailedCreate', `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${(e as Error).message}`);
+      this.recorder.event(
+        set,
+        'Warning',
+        'FailedCreate',
+        `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${(e as Error).message}`,
+      );
       throw e;
     }
   }
 
   private async deletePod(set: KubeObject, pod: KubeObject): Promise<void> {
     try {
-      await this.client.delete(Pods, pod.metadata.namespace, pod.metadata.name!, { preconditions: { uid: pod.metadata.uid } });
-      this.recorder.event(set, 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`);
+      await this.client.delete(Pods, pod.metadata.namespace, pod.metadata.name!, {
+        preconditions: { uid: pod.metadata.uid },
+      });
+      this.recorder.event(
+        set,
+        'Normal',
+        'SuccessfulDelete',
+        `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`,
+      );
     } catch (e) {
       if (isNotFound(e) || isConflict(e)) return;
-      this.recorder.event(set, 'Warning', 'FailedDelete', `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${(e as Error).message}`);
+      this.recorder.event(
+        set,
+        'Warning',
+        'FailedDelete',
+        `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${(e as Error).message}`,
+      );
       throw e;
     }
   }
 
   /** the update revision (the current template's, created or renumbered as needed) and the current one */
-  private async history(set: KubeObject): Promise<{ current: KubeObject; update: KubeObject; revisions: KubeObject[] }> {
+  private async history(
+    set: KubeObject,
+  ): Promise<{ current: KubeObject; update: KubeObject; revisions: KubeObject[] }> {
     let revisions = ownedRevisions(this.revisions, set.metadata.uid!);
     const template = set.spec?.template ?? {};
     const max = maxRevision(revisions);
@@ -230,8 +292,14 @@ export class StatefulSetReconciler implements Reconciler {
         if (!isAlreadyExists(e)) throw e;
         const other = await this.client.get<KubeObject>(ControllerRevisions, set.metadata.namespace, cr.metadata.name!);
         if (controllerOf(other)?.uid !== set.metadata.uid || !revisionOfTemplate([other], template)) {
-          await this.client.update(StatefulSets, { ...set, status: { ...set.status, collisionCount: (set.status?.collisionCount ?? 0) + 1 } }, { subresource: 'status' });
-          throw new Error(`statefulset ${keyOf(set)}: the ControllerRevision ${cr.metadata.name} exists with another template; collisionCount raised, trying again`);
+          await this.client.update(
+            StatefulSets,
+            { ...set, status: { ...set.status, collisionCount: (set.status?.collisionCount ?? 0) + 1 } },
+            { subresource: 'status' },
+          );
+          throw new Error(
+            `statefulset ${keyOf(set)}: the ControllerRevision ${cr.metadata.name} exists with another template; collisionCount raised, trying again`,
+          );
         }
         update = other;
       }
@@ -241,7 +309,13 @@ export class StatefulSetReconciler implements Reconciler {
     return { current, update, revisions };
   }
 
-  private computeStatus(set: KubeObject, pods: KubeObject[], current: KubeObject, update: KubeObject, replicas: number): Record<string, unknown> {
+  private computeStatus(
+    set: KubeObject,
+    pods: KubeObject[],
+    current: KubeObject,
+    update: KubeObject,
+    replicas: number,
+  ): Record<string, unknown> {
     const minReady = set.spec?.minReadySeconds ?? 0;
     const now = this.now();
     let count = 0;
@@ -293,7 +367,13 @@ export class StatefulSetReconciler implements Reconciler {
   }
 
   /** old revisions beyond spec.revisionHistoryLimit (default 10) that neither the status nor a pod uses */
-  private async pruneHistory(set: KubeObject, revisions: KubeObject[], pods: KubeObject[], current: KubeObject, update: KubeObject): Promise<void> {
+  private async pruneHistory(
+    set: KubeObject,
+    revisions: KubeObject[],
+    pods: KubeObject[],
+    current: KubeObject,
+    update: KubeObject,
+  ): Promise<void> {
     const live = new Set<string>([current.metadata.name!, update.metadata.name!]);
     for (const p of pods) {
       const r = podRevision(p);

@@ -55,17 +55,33 @@ export interface WatchHandle {
 export interface ApiClient {
   get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string): Promise<T>;
   list<T extends KubeObject>(r: Resource, opts?: ListOptions): Promise<ObjectList<T>>;
-  create<T extends KubeObject>(r: Resource, obj: T, opts?: WriteOptions & { subresource?: string; name?: string }): Promise<T>;
+  create<T extends KubeObject>(
+    r: Resource,
+    obj: T,
+    opts?: WriteOptions & { subresource?: string; name?: string },
+  ): Promise<T>;
   /** PUT of the whole object (or of a subresource: "status", "scale") guarded by its resourceVersion */
   update<T extends KubeObject>(r: Resource, obj: T, opts?: WriteOptions & { subresource?: string }): Promise<T>;
-  patch<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, patch: unknown, type: PatchType, opts?: PatchOptions): Promise<T>;
+  patch<T extends KubeObject>(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    type: PatchType,
+    opts?: PatchOptions,
+  ): Promise<T>;
   /** resolves with the object (still there with a deletionTimestamp) or the Status the server answered */
   delete(r: Resource, namespace: string | undefined, name: string, opts?: DeleteOptions): Promise<KubeObject>;
   /**
    * A watch stream. `onEvent` gets each event (ERROR events included, with their Status); `done` is called once when
    * the stream ends, with the error that ended it, if any. A 410 Gone arrives as an ERROR event with code 410.
    */
-  watch<T extends KubeObject>(r: Resource, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void, done: (err?: Error) => void): WatchHandle;
+  watch<T extends KubeObject>(
+    r: Resource,
+    opts: WatchOptions,
+    onEvent: (e: WatchEvent<T>) => void,
+    done: (err?: Error) => void,
+  ): WatchHandle;
 }
 
 /** A non-2xx answer of the API server, with its Status */
@@ -92,7 +108,11 @@ export function isAlreadyExists(e: unknown): boolean {
 }
 /** a write refused because its namespace is being deleted (nothing to retry: the object goes with it) */
 export function isNamespaceTerminating(e: unknown): boolean {
-  return e instanceof ApiError && e.code === 403 && (e.status?.details?.causes ?? []).some((c: { reason?: string }) => c.reason === 'NamespaceTerminating');
+  return (
+    e instanceof ApiError &&
+    e.code === 403 &&
+    (e.status?.details?.causes ?? []).some((c: { reason?: string }) => c.reason === 'NamespaceTerminating')
+  );
 }
 export function isGone(e: unknown): boolean {
   return e instanceof ApiError && (e.code === 410 || e.reason === 'Expired' || e.reason === 'Gone');

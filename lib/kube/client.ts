@@ -9,7 +9,17 @@ import https from 'node:https';
 import { existsSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeconfigPath, readKubeconfig, type Connection } from './kubeconfig.ts';
-import type { ApiClient, DeleteOptions, ListOptions, PatchOptions, PatchType, WatchEvent, WatchHandle, WatchOptions, WriteOptions } from './api.ts';
+import type {
+  ApiClient,
+  DeleteOptions,
+  ListOptions,
+  PatchOptions,
+  PatchType,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+  WriteOptions,
+} from './api.ts';
 import { ApiError } from './api.ts';
 import type { KubeObject, ObjectList } from './object.ts';
 import { collectionPath, objectPath, type Resource } from './resources.ts';
@@ -50,7 +60,8 @@ export class Client implements ApiClient {
   /** from a kubeconfig file; without one, $KUBECONFIG or ~/.kube/config (client-node's rules) */
   static async fromKubeconfig(file?: string, opts: ClientOptions = {}): Promise<Client> {
     const f = kubeconfigPath(file);
-    if (!existsSync(f)) throw new Error(`cannot read the kubeconfig ${f}: no such file (pass --kubeconfig or set KUBECONFIG)`);
+    if (!existsSync(f))
+      throw new Error(`cannot read the kubeconfig ${f}: no such file (pass --kubeconfig or set KUBECONFIG)`);
     const conn = readKubeconfig(f);
     if (conn) return Client.fromConnection(conn, opts);
     // exec plugins and auth providers: client-node knows them all
@@ -105,25 +116,53 @@ export class Client implements ApiClient {
     return this.json<ObjectList<T>>('GET', collectionPath(r, opts.namespace) + q);
   }
 
-  async create<T extends KubeObject>(r: Resource, obj: T, opts: WriteOptions & { subresource?: string; name?: string } = {}): Promise<T> {
+  async create<T extends KubeObject>(
+    r: Resource,
+    obj: T,
+    opts: WriteOptions & { subresource?: string; name?: string } = {},
+  ): Promise<T> {
     const ns = obj.metadata?.namespace;
-    const path = opts.subresource ? objectPath(r, ns, opts.name ?? obj.metadata.name!, opts.subresource) : collectionPath(r, ns);
+    const path = opts.subresource
+      ? objectPath(r, ns, opts.name ?? obj.metadata.name!, opts.subresource)
+      : collectionPath(r, ns);
     return this.json<T>('POST', path + writeQuery(opts), JSON.stringify(obj), 'application/json');
   }
 
-  async update<T extends KubeObject>(r: Resource, obj: T, opts: WriteOptions & { subresource?: string } = {}): Promise<T> {
+  async update<T extends KubeObject>(
+    r: Resource,
+    obj: T,
+    opts: WriteOptions & { subresource?: string } = {},
+  ): Promise<T> {
     const path = objectPath(r, obj.metadata.namespace, obj.metadata.name!, opts.subresource);
     return this.json<T>('PUT', path + writeQuery(opts), JSON.stringify(obj), 'application/json');
   }
 
-  async patch<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, patch: unknown, type: PatchType, opts: PatchOptions = {}): Promise<T> {
-    const q = query({ dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined });
+  async patch<T extends KubeObject>(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    type: PatchType,
+    opts: PatchOptions = {},
+  ): Promise<T> {
+    const q = query({
+      dryRun: opts.dryRun ? 'All' : undefined,
+      fieldManager: opts.fieldManager,
+      force: opts.force ? 'true' : undefined,
+    });
     const body = typeof patch === 'string' ? patch : JSON.stringify(patch);
     return this.json<T>('PATCH', objectPath(r, namespace, name, opts.subresource) + q, body, PATCH_CONTENT_TYPES[type]);
   }
 
-  async delete(r: Resource, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
-    const body = Object.keys(opts).length ? JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', ...opts }) : undefined;
+  async delete(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<KubeObject> {
+    const body = Object.keys(opts).length
+      ? JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', ...opts })
+      : undefined;
     return this.json<KubeObject>('DELETE', objectPath(r, namespace, name), body, body ? 'application/json' : undefined);
   }
 
@@ -139,7 +178,12 @@ export class Client implements ApiClient {
     return { status, body: parsed };
   }
 
-  watch<T extends KubeObject>(r: Resource, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void, done: (err?: Error) => void): WatchHandle {
+  watch<T extends KubeObject>(
+    r: Resource,
+    opts: WatchOptions,
+    onEvent: (e: WatchEvent<T>) => void,
+    done: (err?: Error) => void,
+  ): WatchHandle {
     const q = query({
       watch: '1',
       labelSelector: opts.labelSelector,
@@ -192,7 +236,9 @@ export class Client implements ApiClient {
         });
         res.on('end', () => finish());
         res.on('error', (e) => finish(e));
-        res.on('close', () => finish(res.complete ? undefined : new Error(`watch of ${r.resource} closed by the server`)));
+        res.on('close', () =>
+          finish(res.complete ? undefined : new Error(`watch of ${r.resource} closed by the server`)),
+        );
       },
     );
     req.on('error', (e) => finish(e));
@@ -219,7 +265,12 @@ export class Client implements ApiClient {
     }
   }
 
-  private send(method: string, path: string, body?: string, contentType?: string): Promise<{ status: number; text: string }> {
+  private send(
+    method: string,
+    path: string,
+    body?: string,
+    contentType?: string,
+  ): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { Accept: 'application/json' };
       if (body !== undefined) {
@@ -232,9 +283,14 @@ export class Client implements ApiClient {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      req.setTimeout(this.opts.timeoutMs ?? 60_000, () => req.destroy(new Error(`${method} ${path}: no answer from ${this.server} in ${(this.opts.timeoutMs ?? 60_000) / 1000}s`)));
+      req.setTimeout(this.opts.timeoutMs ?? 60_000, () =>
+        req.destroy(
+          new Error(`${method} ${path}: no answer from ${this.server} in ${(this.opts.timeoutMs ?? 60_000) / 1000}s`),
+        ),
+      );
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ECONNREFUSED') reject(new Error(`cannot reach the API server at ${this.server}: connection refused`));
+        if (e.code === 'ECONNREFUSED')
+          reject(new Error(`cannot reach the API server at ${this.server}: connection refused`));
         else reject(e);
       });
       if (body !== undefined) req.write(body);
@@ -244,11 +300,19 @@ export class Client implements ApiClient {
 
   private target(path: string): https.RequestOptions {
     const prefix = this.base.pathname.replace(/\/$/, '');
-    return { agent: this.agent, host: this.base.hostname, port: this.base.port || (this.base.protocol === 'https:' ? 443 : 80), path: prefix + path };
+    return {
+      agent: this.agent,
+      host: this.base.hostname,
+      port: this.base.port || (this.base.protocol === 'https:' ? 443 : 80),
+      path: prefix + path,
+    };
   }
 
   private headers(h: Record<string, string | number>): Record<string, string | number> {
-    const out: Record<string, string | number> = { ...(this.requestOpts.headers as Record<string, string> | undefined), ...h };
+    const out: Record<string, string | number> = {
+      ...(this.requestOpts.headers as Record<string, string> | undefined),
+      ...h,
+    };
     if (this.opts.userAgent) out['User-Agent'] = this.opts.userAgent;
     return out;
   }
@@ -282,7 +346,8 @@ function writeQuery(opts: WriteOptions): string {
 function apiError(status: number, text: string): ApiError {
   try {
     const st = JSON.parse(text);
-    if (st && st.kind === 'Status') return new ApiError(st.code ?? status, st.reason ?? '', st.message ?? `HTTP ${status}`, st);
+    if (st && st.kind === 'Status')
+      return new ApiError(st.code ?? status, st.reason ?? '', st.message ?? `HTTP ${status}`, st);
   } catch {
     // not a Status
   }

@@ -13,7 +13,10 @@ test('an event is written once and its repeats counted on it', async () => {
   rec.event(d, 'Warning', 'Other', 'something else');
   await rec.flush();
   const w = c.writes();
-  assert.deepEqual(w.map((a) => `${a.verb} ${a.resource} ${a.namespace}`), ['create events shop', 'patch events shop', 'create events shop']);
+  assert.deepEqual(
+    w.map((a) => `${a.verb} ${a.resource} ${a.namespace}`),
+    ['create events shop', 'patch events shop', 'create events shop'],
+  );
   const ev = w[0].body;
   assert.equal(ev.involvedObject.kind, 'Deployment');
   assert.equal(ev.involvedObject.uid, 'u1');

@@ -57,7 +57,11 @@ export class ApiEventRecorder implements EventRecorder {
       const [obj, type, reason, message] = this.backlog.shift()!;
       this.inFlight++;
       this.write(obj, type, reason, message)
-        .catch((e) => console.error(`${this.component}: could not record event ${reason} for ${obj.kind}/${obj.metadata.name}: ${(e as Error).message}`))
+        .catch((e) =>
+          console.error(
+            `${this.component}: could not record event ${reason} for ${obj.kind}/${obj.metadata.name}: ${(e as Error).message}`,
+          ),
+        )
         .finally(() => {
           this.inFlight--;
           this.pump();
@@ -76,7 +80,13 @@ export class ApiEventRecorder implements EventRecorder {
       prev.count++;
       prev.at = now.getTime();
       try {
-        await this.client.patch(Events, prev.namespace, prev.name, { count: prev.count, lastTimestamp: nowIso }, 'merge');
+        await this.client.patch(
+          Events,
+          prev.namespace,
+          prev.name,
+          { count: prev.count, lastTimestamp: nowIso },
+          'merge',
+        );
         return;
       } catch (e) {
         if (!isNotFound(e)) throw e;
@@ -116,6 +126,11 @@ export class ApiEventRecorder implements EventRecorder {
 export class MemoryEventRecorder implements EventRecorder {
   readonly events: { object: string; type: EventType; reason: string; message: string }[] = [];
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
-    this.events.push({ object: `${obj.kind}/${obj.metadata.namespace ? obj.metadata.namespace + '/' : ''}${obj.metadata.name}`, type, reason, message });
+    this.events.push({
+      object: `${obj.kind}/${obj.metadata.namespace ? obj.metadata.namespace + '/' : ''}${obj.metadata.name}`,
+      type,
+      reason,
+      message,
+    });
   }
 }

@@ -4,7 +4,17 @@
  * resourceVersion, generateName, 404, 409), nothing more; behaviour against the real API server is tested in test/.
  */
 import { randomUUID } from 'node:crypto';
-import type { ApiClient, DeleteOptions, ListOptions, PatchOptions, PatchType, WatchEvent, WatchHandle, WatchOptions, WriteOptions } from './api.ts';
+import type {
+  ApiClient,
+  DeleteOptions,
+  ListOptions,
+  PatchOptions,
+  PatchType,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+  WriteOptions,
+} from './api.ts';
 import { ApiError } from './api.ts';
 import type { KubeObject, ObjectList } from './object.ts';
 import { apiVersionOf, type Resource } from './resources.ts';
@@ -76,10 +86,25 @@ export class FakeClient implements ApiClient {
     return { metadata: { resourceVersion: String(this.rv) }, items };
   }
 
-  async create<T extends KubeObject>(r: Resource, obj: T, opts: WriteOptions & { subresource?: string; name?: string } = {}): Promise<T> {
+  async create<T extends KubeObject>(
+    r: Resource,
+    obj: T,
+    opts: WriteOptions & { subresource?: string; name?: string } = {},
+  ): Promise<T> {
     const namespace = obj.metadata?.namespace;
-    const name = obj.metadata?.name ?? (obj.metadata?.generateName ? `${obj.metadata.generateName}${(++this.nameSeq).toString(36).padStart(5, 'x')}` : undefined);
-    this.record({ verb: 'create', resource: r.resource, subresource: opts.subresource, namespace, name: opts.name ?? name, body: structuredClone(obj) });
+    const name =
+      obj.metadata?.name ??
+      (obj.metadata?.generateName
+        ? `${obj.metadata.generateName}${(++this.nameSeq).toString(36).padStart(5, 'x')}`
+        : undefined);
+    this.record({
+      verb: 'create',
+      resource: r.resource,
+      subresource: opts.subresource,
+      namespace,
+      name: opts.name ?? name,
+      body: structuredClone(obj),
+    });
     if (opts.subresource) return obj;
     if (!name) throw new ApiError(422, 'Invalid', 'name or generateName is required');
     const k = this.key(r, namespace, name);
@@ -87,20 +112,41 @@ export class FakeClient implements ApiClient {
     const o = structuredClone(obj);
     o.apiVersion ??= apiVersionOf(r);
     o.kind ??= r.kind;
-    o.metadata = { ...o.metadata, name, uid: randomUUID(), resourceVersion: String(++this.rv), creationTimestamp: rfc3339() };
+    o.metadata = {
+      ...o.metadata,
+      name,
+      uid: randomUUID(),
+      resourceVersion: String(++this.rv),
+      creationTimestamp: rfc3339(),
+    };
     if (opts.dryRun) return o;
     this.objects.set(k, o);
     return structuredClone(o);
   }
 
-  async update<T extends KubeObject>(r: Resource, obj: T, opts: WriteOptions & { subresource?: string } = {}): Promise<T> {
+  async update<T extends KubeObject>(
+    r: Resource,
+    obj: T,
+    opts: WriteOptions & { subresource?: string } = {},
+  ): Promise<T> {
     const { namespace, name } = obj.metadata;
-    this.record({ verb: 'update', resource: r.resource, subresource: opts.subresource, namespace, name, body: structuredClone(obj) });
+    this.record({
+      verb: 'update',
+      resource: r.resource,
+      subresource: opts.subresource,
+      namespace,
+      name,
+      body: structuredClone(obj),
+    });
     const k = this.key(r, namespace, name!);
     const cur = this.objects.get(k);
     if (!cur) throw notFound(r, name!);
     if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== cur.metadata.resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${r.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${r.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     const o = structuredClone(obj);
     o.metadata = { ...o.metadata, uid: cur.metadata.uid, resourceVersion: String(++this.rv) };
@@ -109,8 +155,23 @@ export class FakeClient implements ApiClient {
     return structuredClone(o);
   }
 
-  async patch<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, patch: unknown, type: PatchType, opts: PatchOptions = {}): Promise<T> {
-    this.record({ verb: 'patch', resource: r.resource, subresource: opts.subresource, namespace, name, body: structuredClone(patch), patchType: type });
+  async patch<T extends KubeObject>(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    type: PatchType,
+    opts: PatchOptions = {},
+  ): Promise<T> {
+    this.record({
+      verb: 'patch',
+      resource: r.resource,
+      subresource: opts.subresource,
+      namespace,
+      name,
+      body: structuredClone(patch),
+      patchType: type,
+    });
     const k = this.key(r, namespace, name);
     const cur = this.objects.get(k);
     if (!cur) throw notFound(r, name);
@@ -122,19 +183,33 @@ export class FakeClient implements ApiClient {
     return structuredClone(o) as T;
   }
 
-  async delete(r: Resource, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
+  async delete(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<KubeObject> {
     this.record({ verb: 'delete', resource: r.resource, namespace, name, body: opts });
     const k = this.key(r, namespace, name);
     const cur = this.objects.get(k);
     if (!cur) throw notFound(r, name);
     if (opts.preconditions?.uid && opts.preconditions.uid !== cur.metadata.uid) {
-      throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${cur.metadata.uid}`);
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${cur.metadata.uid}`,
+      );
     }
     this.objects.delete(k);
     return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Success' } as KubeObject;
   }
 
-  watch<T extends KubeObject>(r: Resource, opts: WatchOptions, _onEvent: (e: WatchEvent<T>) => void, _done: (err?: Error) => void): WatchHandle {
+  watch<T extends KubeObject>(
+    r: Resource,
+    opts: WatchOptions,
+    _onEvent: (e: WatchEvent<T>) => void,
+    _done: (err?: Error) => void,
+  ): WatchHandle {
     this.record({ verb: 'watch', resource: r.resource, namespace: opts.namespace });
     return { stop() {} };
   }
@@ -149,7 +224,7 @@ export class FakeClient implements ApiClient {
   }
 
   private key(r: Resource, namespace: string | undefined, name: string): string {
-    return `${r.group}/${r.resource}/${r.namespaced ? namespace ?? '' : ''}/${name}`;
+    return `${r.group}/${r.resource}/${r.namespaced ? (namespace ?? '') : ''}/${name}`;
   }
 }
 

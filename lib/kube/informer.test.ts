@@ -22,7 +22,11 @@ test('a 410 during the watch relists and turns the difference into events', asyn
   c.seed(ConfigMaps, { metadata: { name: 'b', namespace: 'n' } });
   const inf = new Informer(c, ConfigMaps);
   const seen: string[] = [];
-  inf.addEventHandler({ onAdd: (o) => seen.push(`add ${o.metadata.name}`), onDelete: (o) => seen.push(`delete ${o.metadata.name}`), onUpdate: (_o, n) => seen.push(`update ${n.metadata.name}`) });
+  inf.addEventHandler({
+    onAdd: (o) => seen.push(`add ${o.metadata.name}`),
+    onDelete: (o) => seen.push(`delete ${o.metadata.name}`),
+    onUpdate: (_o, n) => seen.push(`update ${n.metadata.name}`),
+  });
   inf.start();
   await inf.waitForSync();
   await tick();
@@ -47,7 +51,10 @@ test('a broken watch resumes from the last resourceVersion without relisting', a
   inf.start();
   await inf.waitForSync();
   await tick();
-  c.watches[0].onEvent({ type: 'ADDED', object: { kind: 'ConfigMap', metadata: { name: 'x', namespace: 'n', resourceVersion: '77' } } });
+  c.watches[0].onEvent({
+    type: 'ADDED',
+    object: { kind: 'ConfigMap', metadata: { name: 'x', namespace: 'n', resourceVersion: '77' } },
+  });
   c.watches[0].onEvent({ type: 'BOOKMARK', object: { kind: 'ConfigMap', metadata: { resourceVersion: '80' } } });
   const lists = c.actions.filter((a) => a.verb === 'list').length;
   c.watches[0].done(new Error('connection reset'));
@@ -66,7 +73,10 @@ test('indexes follow updates and deletes', () => {
   inf.upsert({ metadata: { name: 'b', namespace: 'n', labels: { app: 'x' } } });
   assert.equal(inf.byIndex('app', 'x').length, 2);
   inf.upsert({ metadata: { name: 'a', namespace: 'n', labels: { app: 'y' } } });
-  assert.deepEqual(inf.byIndex('app', 'x').map((o) => o.metadata.name), ['b']);
+  assert.deepEqual(
+    inf.byIndex('app', 'x').map((o) => o.metadata.name),
+    ['b'],
+  );
   inf.remove({ metadata: { name: 'b', namespace: 'n' } });
   assert.equal(inf.byIndex('app', 'x').length, 0);
   assert.equal(inf.byIndex('app', 'y').length, 1);

@@ -134,7 +134,12 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   health(): InformerHealth {
-    return { resource: this.resource.resource, synced: this.synced, watching: this.watching, lastError: this.lastError };
+    return {
+      resource: this.resource.resource,
+      synced: this.synced,
+      watching: this.watching,
+      lastError: this.lastError,
+    };
   }
 
   /** resolves once the first list is in the cache */
@@ -224,7 +229,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (const obj of fresh.values()) {
       const old = this.items.get(keyOf(obj));
       if (!old) this.apply({ type: 'ADDED', object: obj });
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.apply({ type: 'MODIFIED', object: obj });
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion)
+        this.apply({ type: 'MODIFIED', object: obj });
     }
   }
 

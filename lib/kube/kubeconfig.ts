@@ -55,9 +55,14 @@ export function readKubeconfig(file: string): Connection | undefined {
   const fileOrData = (data: string | undefined, f: string | undefined): Buffer | undefined =>
     data ? Buffer.from(data, 'base64') : f ? readFileSync(path.isAbsolute(f) ? f : path.join(dir, f)) : undefined;
   const headers: Record<string, string> = {};
-  const token = user.token ?? (user.tokenFile ? readFileSync(path.isAbsolute(user.tokenFile) ? user.tokenFile : path.join(dir, user.tokenFile), 'utf8').trim() : undefined);
+  const token =
+    user.token ??
+    (user.tokenFile
+      ? readFileSync(path.isAbsolute(user.tokenFile) ? user.tokenFile : path.join(dir, user.tokenFile), 'utf8').trim()
+      : undefined);
   if (token) headers.Authorization = `Bearer ${token}`;
-  else if (user.username) headers.Authorization = `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}`;
+  else if (user.username)
+    headers.Authorization = `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}`;
   return {
     server: cluster.server,
     ca: fileOrData(cluster['certificate-authority-data'], cluster['certificate-authority']),

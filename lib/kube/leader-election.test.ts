@@ -61,7 +61,11 @@ describe('LeaderElector', () => {
     assert.equal(await e.tryAcquireOrRenew(), true);
     const after = lease(client).spec!;
     assert.equal(client.writes()[1].verb, 'update');
-    assert.equal(client.writes()[1].body.metadata.resourceVersion, rvBefore, 'the update is guarded by the resourceVersion read');
+    assert.equal(
+      client.writes()[1].body.metadata.resourceVersion,
+      rvBefore,
+      'the update is guarded by the resourceVersion read',
+    );
     assert.equal(after.acquireTime, spec.acquireTime);
     assert.equal(after.renewTime, microTime(new Date(now)));
     assert.equal(after.leaseTransitions, 0);
@@ -72,7 +76,13 @@ describe('LeaderElector', () => {
     let now = Date.UTC(2024, 0, 1);
     client.seed(Leases, {
       metadata: { name: 'skiff-controller-manager', namespace: 'kube-system' },
-      spec: { holderIdentity: 'old', leaseDurationSeconds: 15, acquireTime: microTime(new Date(now - 60_000)), renewTime: microTime(new Date(now - 60_000)), leaseTransitions: 4 },
+      spec: {
+        holderIdentity: 'old',
+        leaseDurationSeconds: 15,
+        acquireTime: microTime(new Date(now - 60_000)),
+        renewTime: microTime(new Date(now - 60_000)),
+        leaseTransitions: 4,
+      },
     });
     const { e, events } = elector(client, 'b', { clock: () => now });
     // the renewTime is old, but expiry is judged on this candidate's clock from when it first saw the record
@@ -103,7 +113,13 @@ describe('LeaderElector', () => {
     const now = Date.UTC(2024, 0, 1);
     client.seed(Leases, {
       metadata: { name: 'skiff-controller-manager', namespace: 'kube-system' },
-      spec: { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: microTime(new Date(now)), renewTime: microTime(new Date(now)), leaseTransitions: 2 },
+      spec: {
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        acquireTime: microTime(new Date(now)),
+        renewTime: microTime(new Date(now)),
+        leaseTransitions: 2,
+      },
     });
     const { e } = elector(client, 'c', { clock: () => now });
     assert.equal(await e.tryAcquireOrRenew(), true);
@@ -152,7 +168,12 @@ describe('LeaderElector', () => {
   it('stops leading when renewals keep failing for the renew deadline', async () => {
     const client = new FakeClient();
     const logs: string[] = [];
-    const a = elector(client, 'a', { leaseDurationMs: 1000, renewDeadlineMs: 300, retryPeriodMs: 50, log: (m) => logs.push(m) });
+    const a = elector(client, 'a', {
+      leaseDurationMs: 1000,
+      renewDeadlineMs: 300,
+      retryPeriodMs: 50,
+      log: (m) => logs.push(m),
+    });
     void a.e.run();
     await until(() => a.e.isLeader());
     for (let i = 0; i < 1000; i++) client.failNext('get');
@@ -161,13 +182,19 @@ describe('LeaderElector', () => {
     const took = Date.now() - t0;
     assert.ok(took >= 250, `kept leading through the renew deadline (${took} ms)`);
     assert.deepEqual(a.events, ['leader:a', 'started', 'stopped']);
-    assert.ok(logs.some((l) => l.includes('could not renew')), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => l.includes('could not renew')),
+      logs.join('\n'),
+    );
     await a.e.stop();
   });
 
   it('rejects inconsistent timings with a message', () => {
     const client = new FakeClient();
-    assert.throws(() => elector(client, 'a', { leaseDurationMs: 5000, renewDeadlineMs: 6000 }), /must be greater than the renew deadline/);
+    assert.throws(
+      () => elector(client, 'a', { leaseDurationMs: 5000, renewDeadlineMs: 6000 }),
+      /must be greater than the renew deadline/,
+    );
     assert.throws(() => elector(client, 'a', { renewDeadlineMs: 2000, retryPeriodMs: 2000 }), /retry period/);
   });
 });

@@ -52,7 +52,6 @@ export interface LeaderElectorOptions {
 
 const JITTER_FACTOR = 1.2;
 
-
 export class LeaderElector {
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
@@ -77,12 +76,19 @@ export class LeaderElector {
     this.retryPeriodMs = opts.retryPeriodMs ?? Math.min(2_000, Math.floor(this.renewDeadlineMs / 5));
     this.clock = opts.clock ?? Date.now;
     if (this.leaseDurationMs <= this.renewDeadlineMs) {
-      throw new Error(`leader election: the lease duration (${this.leaseDurationMs} ms) must be greater than the renew deadline (${this.renewDeadlineMs} ms)`);
+      throw new Error(
+        `leader election: the lease duration (${this.leaseDurationMs} ms) must be greater than the renew deadline (${this.renewDeadlineMs} ms)`,
+      );
     }
     if (this.renewDeadlineMs <= JITTER_FACTOR * this.retryPeriodMs) {
-      throw new Error(`leader election: the renew deadline (${this.renewDeadlineMs} ms) must be greater than ${JITTER_FACTOR} × the retry period (${this.retryPeriodMs} ms)`);
+      throw new Error(
+        `leader election: the renew deadline (${this.renewDeadlineMs} ms) must be greater than ${JITTER_FACTOR} × the retry period (${this.retryPeriodMs} ms)`,
+      );
     }
-    if (this.leaseDurationMs < 1000) throw new Error(`leader election: the lease duration must be at least 1 s (Leases count whole seconds), got ${this.leaseDurationMs} ms`);
+    if (this.leaseDurationMs < 1000)
+      throw new Error(
+        `leader election: the lease duration must be at least 1 s (Leases count whole seconds), got ${this.leaseDurationMs} ms`,
+      );
     if (!opts.identity) throw new Error('leader election: an identity is required');
   }
 
@@ -146,13 +152,17 @@ export class LeaderElector {
     for (;;) {
       const left = deadline - this.clock();
       if (left <= 0) {
-        this.opts.log?.(`leader election: could not renew lease ${this.opts.namespace}/${this.opts.name} within ${this.renewDeadlineMs} ms; stopping leading`);
+        this.opts.log?.(
+          `leader election: could not renew lease ${this.opts.namespace}/${this.opts.name} within ${this.renewDeadlineMs} ms; stopping leading`,
+        );
         return false;
       }
       if (await this.attempt(left)) return true;
       if (this.stopped) return true; // stop() decides what happens next
       if (this.observed?.holderIdentity && this.observed.holderIdentity !== this.opts.identity) {
-        this.opts.log?.(`leader election: lease ${this.opts.namespace}/${this.opts.name} is now held by ${this.observed.holderIdentity}; stopping leading`);
+        this.opts.log?.(
+          `leader election: lease ${this.opts.namespace}/${this.opts.name} is now held by ${this.observed.holderIdentity}; stopping leading`,
+        );
         return false;
       }
       await this.sleep(Math.min(this.retryPeriodMs, Math.max(0, deadline - this.clock())));
@@ -163,7 +173,9 @@ export class LeaderElector {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => {
-        this.opts.log?.(`leader election: a request for lease ${this.opts.namespace}/${this.opts.name} took longer than ${Math.round(timeoutMs)} ms`);
+        this.opts.log?.(
+          `leader election: a request for lease ${this.opts.namespace}/${this.opts.name} took longer than ${Math.round(timeoutMs)} ms`,
+        );
         resolve(false);
       }, timeoutMs);
     });
@@ -194,11 +206,17 @@ export class LeaderElector {
         return false;
       }
       try {
-        const created = await client.create<Lease>(Leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: desired });
+        const created = await client.create<Lease>(Leases, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: desired,
+        });
         this.observe(created);
         return true;
       } catch (e2) {
-        if (!isAlreadyExists(e2)) this.opts.log?.(`leader election: cannot create lease ${namespace}/${name}: ${(e2 as Error).message}`);
+        if (!isAlreadyExists(e2))
+          this.opts.log?.(`leader election: cannot create lease ${namespace}/${name}: ${(e2 as Error).message}`);
         return false;
       }
     }
@@ -218,7 +236,8 @@ export class LeaderElector {
       this.observe(updated);
       return true;
     } catch (e) {
-      if (!isConflict(e)) this.opts.log?.(`leader election: cannot update lease ${namespace}/${name}: ${(e as Error).message}`);
+      if (!isConflict(e))
+        this.opts.log?.(`leader election: cannot update lease ${namespace}/${name}: ${(e as Error).message}`);
       return false;
     }
   }
@@ -241,7 +260,9 @@ export class LeaderElector {
     try {
       this.observe(await this.opts.client.update<Lease>(Leases, lease));
     } catch (e) {
-      this.opts.log?.(`leader election: cannot release lease ${this.opts.namespace}/${this.opts.name}: ${(e as Error).message}`);
+      this.opts.log?.(
+        `leader election: cannot release lease ${this.opts.namespace}/${this.opts.name}: ${(e as Error).message}`,
+      );
     }
   }
 

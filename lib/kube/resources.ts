@@ -45,9 +45,27 @@ export const NodeMetrics = res('metrics.k8s.io', 'v1beta1', 'nodes', 'NodeMetric
  * namespace deletion); Jobs, CronJobs and PodDisruptionBudgets are named above for clients but not served yet
  */
 export const ALL_RESOURCES: readonly Resource[] = [
-  Pods, Nodes, Namespaces, Services, EndpointsR, ConfigMaps, Secrets, ServiceAccounts, Events, PodTemplates, ReplicationControllers,
-  Deployments, ReplicaSets, DaemonSets, StatefulSets, ControllerRevisions, Leases, EndpointSlices, HorizontalPodAutoscalers,
-  PodMetrics, NodeMetrics,
+  Pods,
+  Nodes,
+  Namespaces,
+  Services,
+  EndpointsR,
+  ConfigMaps,
+  Secrets,
+  ServiceAccounts,
+  Events,
+  PodTemplates,
+  ReplicationControllers,
+  Deployments,
+  ReplicaSets,
+  DaemonSets,
+  StatefulSets,
+  ControllerRevisions,
+  Leases,
+  EndpointSlices,
+  HorizontalPodAutoscalers,
+  PodMetrics,
+  NodeMetrics,
 ];
 
 export function apiVersionOf(r: Resource): string {
@@ -57,7 +75,9 @@ export function apiVersionOf(r: Resource): string {
 /** the collection path: /api/v1/namespaces/ns/pods or /apis/apps/v1/deployments */
 export function collectionPath(r: Resource, namespace?: string): string {
   const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
-  return r.namespaced && namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${r.resource}` : `${base}/${r.resource}`;
+  return r.namespaced && namespace
+    ? `${base}/namespaces/${encodeURIComponent(namespace)}/${r.resource}`
+    : `${base}/${r.resource}`;
 }
 
 export function objectPath(r: Resource, namespace: string | undefined, name: string, subresource?: string): string {

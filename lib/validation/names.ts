@@ -59,7 +59,8 @@ export function isDns1035Label(v: string): string[] {
 }
 
 const QNAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
-const QNAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const QNAME_MSG =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const QNAME_MAX = 63;
 const qnameRe = new RegExp(`^${QNAME_FMT}$`);
 
@@ -157,7 +158,8 @@ export function isConfigMapKey(v: string): string[] {
 }
 
 const ENV_FMT = '[-._a-zA-Z][-._a-zA-Z0-9]*';
-const ENV_MSG = "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit";
+const ENV_MSG =
+  "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit";
 const envRe = new RegExp(`^${ENV_FMT}$`);
 
 /** the strict (C-identifier-like) environment variable name rule */
@@ -185,11 +187,28 @@ export function isRelaxedEnvVarName(v: string): string[] {
 const PERCENT_FMT = '[0-9]+%';
 const percentRe = new RegExp(`^${PERCENT_FMT}$`);
 export function isValidPercent(v: string): string[] {
-  return percentRe.test(v) ? [] : [regexError("a valid percent string must be a numeric string followed by an ending '%'", PERCENT_FMT, '1%', '93%')];
+  return percentRe.test(v)
+    ? []
+    : [
+        regexError(
+          "a valid percent string must be a numeric string followed by an ending '%'",
+          PERCENT_FMT,
+          '1%',
+          '93%',
+        ),
+      ];
 }
 
 const HTTP_HEADER_FMT = '[-A-Za-z0-9]+';
 const httpHeaderRe = new RegExp(`^${HTTP_HEADER_FMT}$`);
 export function isHttpHeaderName(v: string): string[] {
-  return httpHeaderRe.test(v) ? [] : [regexError('a valid HTTP header must consist of alphanumeric characters or \'-\'', HTTP_HEADER_FMT, 'X-Header-Name')];
+  return httpHeaderRe.test(v)
+    ? []
+    : [
+        regexError(
+          "a valid HTTP header must consist of alphanumeric characters or '-'",
+          HTTP_HEADER_FMT,
+          'X-Header-Name',
+        ),
+      ];
 }

@@ -17,7 +17,10 @@ export interface QueueFactoryHandle {
  * undefined (or empty) → MemoryQueue; redis://host:port[/db] → RedisQueue (Redis keys prefixed "skiff");
  * anything else is an error saying what is accepted.
  */
-export function createQueueFactory(url?: string, redisOptions: Omit<RedisQueueOptions, 'url'> = {}): QueueFactoryHandle {
+export function createQueueFactory(
+  url?: string,
+  redisOptions: Omit<RedisQueueOptions, 'url'> = {},
+): QueueFactoryHandle {
   const made: WorkQueue[] = [];
   const close = async () => {
     await Promise.all(made.splice(0).map((q) => q.shutDown()));
@@ -33,7 +36,9 @@ export function createQueueFactory(url?: string, redisOptions: Omit<RedisQueueOp
     };
   }
   if (!url.startsWith('redis://')) {
-    throw new Error(`unsupported work queue "${url}": use redis://host:port[/db] to share queues through Redis, or leave --queue out for in-process queues`);
+    throw new Error(
+      `unsupported work queue "${url}": use redis://host:port[/db] to share queues through Redis, or leave --queue out for in-process queues`,
+    );
   }
   parseRedisUrl(url); // a malformed URL fails here, at start-up
   return {

@@ -36,7 +36,11 @@ describe('MemoryQueue', () => {
     q.add('a');
     assert.equal(q.len(), 0, 'a key being processed is not queued again before done');
     const second = q.get();
-    assert.equal(await Promise.race([second, sleep(30).then(() => 'timeout')]), 'timeout', 'a second worker must not receive the key being processed');
+    assert.equal(
+      await Promise.race([second, sleep(30).then(() => 'timeout')]),
+      'timeout',
+      'a second worker must not receive the key being processed',
+    );
     q.done('a');
     assert.equal(await second, 'a', 'the waiting worker receives it after done');
     q.done('a');
@@ -161,6 +165,9 @@ describe('MemoryQueue', () => {
     ats.forEach((at, seq) => h.push({ key: `k${seq}`, at, seq }));
     const out: number[] = [];
     for (let d = h.pop(); d; d = h.pop()) out.push(d.at);
-    assert.deepEqual(out, [...ats].sort((a, b) => a - b));
+    assert.deepEqual(
+      out,
+      [...ats].sort((a, b) => a - b),
+    );
   });
 });

@@ -47,10 +47,16 @@ export function parseRedisUrl(url: string): RedisAddress {
     throw new Error(`invalid Redis URL "${url}": expected redis://host:port[/db]`);
   }
   if (u.protocol !== 'redis:') throw new Error(`unsupported Redis URL "${url}": expected redis://host:port[/db]`);
-  if (u.username || u.password) throw new Error(`Redis URL "${url}": authentication is not supported; use a Redis reachable without a password`);
+  if (u.username || u.password)
+    throw new Error(`Redis URL "${url}": authentication is not supported; use a Redis reachable without a password`);
   const dbPart = u.pathname.replace(/^\//, '');
-  if (dbPart !== '' && !/^\d+$/.test(dbPart)) throw new Error(`Redis URL "${url}": the path must be a database number (redis://host:port/0)`);
-  return { host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', port: u.port ? Number(u.port) : 6379, db: dbPart ? Number(dbPart) : 0 };
+  if (dbPart !== '' && !/^\d+$/.test(dbPart))
+    throw new Error(`Redis URL "${url}": the path must be a database number (redis://host:port/0)`);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    db: dbPart ? Number(dbPart) : 0,
+  };
 }
 
 /**
@@ -139,7 +145,13 @@ export interface RedisQueueOptions {
 interface ScriptCommands {
   skiffAdd(job: string, lock: string, dirty: string, id: string): Promise<0 | 1 | 2>;
   skiffDone(dirty: string, job: string, id: string, token: string): Promise<0 | 1>;
-  skiffPopDue(delayed: string, firing: string, now: number, leaseEnd: number, limit: number): Promise<[string[], string, string]>;
+  skiffPopDue(
+    delayed: string,
+    firing: string,
+    now: number,
+    leaseEnd: number,
+    limit: number,
+  ): Promise<[string[], string, string]>;
   skiffSweep(dirty: string, jobPrefix: string): Promise<string[]>;
 }
 
@@ -200,7 +212,8 @@ export class RedisQueue implements WorkQueue {
     readonly name: string,
     opts: RedisQueueOptions,
   ) {
-    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`queue name "${name}": use letters, digits, '.', '_' and '-' only`);
+    if (!/^[A-Za-z0-9._-]+$/.test(name))
+      throw new Error(`queue name "${name}": use letters, digits, '.', '_' and '-' only`);
     this.prefix = opts.prefix ?? 'skiff';
     this.lockDurationMs = opts.lockDurationMs ?? 30_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
@@ -245,7 +258,10 @@ export class RedisQueue implements WorkQueue {
     this.worker.startStalledCheckTimer().catch((e: Error) => this.report(`stalled-key check: ${e.message}`));
 
     this.lockTimer = setInterval(() => this.track(this.extendLocks()), Math.max(50, this.lockDurationMs / 2));
-    this.sweepTimer = setInterval(() => this.track(this.sweep()), Math.max(100, opts.stalledIntervalMs ?? this.lockDurationMs));
+    this.sweepTimer = setInterval(
+      () => this.track(this.sweep()),
+      Math.max(100, opts.stalledIntervalMs ?? this.lockDurationMs),
+    );
     this.scheduleDelayed(Date.now());
   }
 
@@ -338,7 +354,10 @@ export class RedisQueue implements WorkQueue {
     this.closing = (async () => {
       const end = Date.now() + this.shutdownGraceMs;
       while (this.held.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-      if (this.held.size > 0) this.log(`shutting down with keys still being processed (${this.heldKeys().join(', ')}); they are released after ${this.lockDurationMs} ms`);
+      if (this.held.size > 0)
+        this.log(
+          `shutting down with keys still being processed (${this.heldKeys().join(', ')}); they are released after ${this.lockDurationMs} ms`,
+        );
       clearInterval(this.lockTimer);
       clearInterval(this.sweepTimer);
       await this.flush();
@@ -385,7 +404,8 @@ export class RedisQueue implements WorkQueue {
 
   private async addNow(key: string): Promise<void> {
     const id = jobIdOf(key);
-    if ((await this.client.skiffAdd(this.base + id, `${this.base}${id}:lock`, this.dirtyKey, id)) === 2) await this.queue.add('sync', { key }, { jobId: id });
+    if ((await this.client.skiffAdd(this.base + id, `${this.base}${id}:lock`, this.dirtyKey, id)) === 2)
+      await this.queue.add('sync', { key }, { jobId: id });
   }
 
   private async addLater(key: string, delayMs: number): Promise<void> {
@@ -399,18 +419,27 @@ export class RedisQueue implements WorkQueue {
     if (this.closed || at >= this.delayTimerAt) return;
     if (this.delayTimer) clearTimeout(this.delayTimer);
     this.delayTimerAt = at;
-    this.delayTimer = setTimeout(() => {
-      this.delayTimer = undefined;
-      this.delayTimerAt = Infinity;
-      this.track(this.fireDelayed());
-    }, Math.max(0, at - Date.now()));
+    this.delayTimer = setTimeout(
+      () => {
+        this.delayTimer = undefined;
+        this.delayTimerAt = Infinity;
+        this.track(this.fireDelayed());
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   private async fireDelayed(): Promise<void> {
     const now = Date.now();
     let next = now + this.pollIntervalMs;
     try {
-      const [due, nd, nf] = await this.client.skiffPopDue(this.delayedKey, this.firingKey, now, now + LEASE_MS, POP_LIMIT);
+      const [due, nd, nf] = await this.client.skiffPopDue(
+        this.delayedKey,
+        this.firingKey,
+        now,
+        now + LEASE_MS,
+        POP_LIMIT,
+      );
       await Promise.all(
         due.map(async (key) => {
           await this.addNow(key);
@@ -481,7 +510,9 @@ export class RedisQueue implements WorkQueue {
     try {
       await h.job.moveToCompleted('done', h.token, false);
     } catch (e) {
-      this.report(`${key} was done after its lock expired (${(e as Error).message}); it may have been processed elsewhere meanwhile`);
+      this.report(
+        `${key} was done after its lock expired (${(e as Error).message}); it may have been processed elsewhere meanwhile`,
+      );
     }
     const id = jobIdOf(key);
     if ((await this.client.skiffDone(this.dirtyKey, this.base + id, id, h.token)) === 1) {
@@ -492,8 +523,13 @@ export class RedisQueue implements WorkQueue {
   private async extendLocks(): Promise<void> {
     if (this.held.size === 0) return;
     const entries = [...this.held.values()];
-    const failed = await this.worker.extendJobLocks(entries.map((e) => e.job.id!), entries.map((e) => e.token), this.lockDurationMs);
-    if (failed.length > 0) this.report(`lost the lock of ${failed.map(keyOfJobId).join(', ')}: another process may be processing them`);
+    const failed = await this.worker.extendJobLocks(
+      entries.map((e) => e.job.id!),
+      entries.map((e) => e.token),
+      this.lockDurationMs,
+    );
+    if (failed.length > 0)
+      this.report(`lost the lock of ${failed.map(keyOfJobId).join(', ')}: another process may be processing them`);
   }
 
   private async sweep(): Promise<void> {

@@ -61,7 +61,8 @@ export class ContainerdSupervisor {
 
   async start(): Promise<void> {
     const l = this.layout;
-    for (const d of [l.dir, l.root, l.state, l.runcRoot, l.optDir, l.cniConfDir, l.registryConfigDir]) mkdirSync(d, { recursive: true });
+    for (const d of [l.dir, l.root, l.state, l.runcRoot, l.optDir, l.cniConfDir, l.registryConfigDir])
+      mkdirSync(d, { recursive: true });
     writeFileSync(l.configFile, containerdConfig(l, this.opts.sandboxImage));
     const previous = existsSync(this.pidFile) ? Number(readFileSync(this.pidFile, 'utf8')) : 0;
     if (previous && alive(previous) && commandOf(previous).includes(l.configFile)) {
@@ -89,18 +90,28 @@ export class ContainerdSupervisor {
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (e) => reject(new Error(`cannot start containerd (${cmd}): ${e.message}; install it with: apt-get install -y containerd runc`)));
+      child.once('error', (e) =>
+        reject(
+          new Error(
+            `cannot start containerd (${cmd}): ${e.message}; install it with: apt-get install -y containerd runc`,
+          ),
+        ),
+      );
     });
     this.pid = child.pid!;
     writeFileSync(this.pidFile, String(this.pid));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
       if (this.stopping) return;
-      this.log(`containerd exited (${signal ?? `code ${code}`}); see ${path.join(l.dir, 'containerd.log')}; restarting`);
+      this.log(
+        `containerd exited (${signal ?? `code ${code}`}); see ${path.join(l.dir, 'containerd.log')}; restarting`,
+      );
       void this.restart();
     });
     if (!(await this.ready(30_000))) {
-      throw new Error(`containerd did not answer on ${l.socket} within 30 s; see ${path.join(l.dir, 'containerd.log')}`);
+      throw new Error(
+        `containerd did not answer on ${l.socket} within 30 s; see ${path.join(l.dir, 'containerd.log')}`,
+      );
     }
   }
 

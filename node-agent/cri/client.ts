@@ -26,11 +26,20 @@ const PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), 'runtime.p
 let loaded: grpc.GrpcObject | undefined;
 function services(): { RuntimeService: grpc.ServiceClientConstructor; ImageService: grpc.ServiceClientConstructor } {
   if (!loaded) {
-    const def = protoLoader.loadSync(PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+    const def = protoLoader.loadSync(PROTO, {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
     loaded = grpc.loadPackageDefinition(def);
   }
   const v1 = (loaded.runtime as grpc.GrpcObject).v1 as grpc.GrpcObject;
-  return { RuntimeService: v1.RuntimeService as grpc.ServiceClientConstructor, ImageService: v1.ImageService as grpc.ServiceClientConstructor };
+  return {
+    RuntimeService: v1.RuntimeService as grpc.ServiceClientConstructor,
+    ImageService: v1.ImageService as grpc.ServiceClientConstructor,
+  };
 }
 
 /** A failed CRI call: the call's name, the gRPC status code and the runtime's message. */
@@ -56,7 +65,12 @@ export interface CriClientOptions {
   timeoutMs?: number;
 }
 
-type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+type Unary = (
+  req: unknown,
+  meta: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res: unknown) => void,
+) => void;
 
 export class CriClient {
   private readonly runtime: grpc.Client;
@@ -125,15 +139,25 @@ export class CriClient {
     return r.status;
   }
 
-  async listPodSandbox(filter: { id?: string; state?: SandboxState; labels?: Record<string, string> } = {}): Promise<PodSandbox[]> {
+  async listPodSandbox(
+    filter: { id?: string; state?: SandboxState; labels?: Record<string, string> } = {},
+  ): Promise<PodSandbox[]> {
     const r = await this.rt<{ items: PodSandbox[] }>('ListPodSandbox', {
-      filter: { id: filter.id ?? '', state: filter.state ? { state: filter.state } : null, label_selector: filter.labels ?? {} },
+      filter: {
+        id: filter.id ?? '',
+        state: filter.state ? { state: filter.state } : null,
+        label_selector: filter.labels ?? {},
+      },
     });
     return r.items;
   }
 
   async createContainer(sandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig): Promise<string> {
-    const r = await this.rt<{ container_id: string }>('CreateContainer', { pod_sandbox_id: sandboxId, config, sandbox_config: sandboxConfig }, 120_000);
+    const r = await this.rt<{ container_id: string }>(
+      'CreateContainer',
+      { pod_sandbox_id: sandboxId, config, sandbox_config: sandboxConfig },
+      120_000,
+    );
     return r.container_id;
   }
 
@@ -143,14 +167,20 @@ export class CriClient {
 
   /** Stops with SIGTERM, then SIGKILL after timeoutSeconds. */
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
-    await this.rt('StopContainer', { container_id: id, timeout: String(Math.max(0, Math.floor(timeoutSeconds))) }, (timeoutSeconds + 30) * 1000);
+    await this.rt(
+      'StopContainer',
+      { container_id: id, timeout: String(Math.max(0, Math.floor(timeoutSeconds))) },
+      (timeoutSeconds + 30) * 1000,
+    );
   }
 
   async removeContainer(id: string): Promise<void> {
     await this.rt('RemoveContainer', { container_id: id }, 60_000);
   }
 
-  async listContainers(filter: { id?: string; sandboxId?: string; state?: ContainerState; labels?: Record<string, string> } = {}): Promise<Container[]> {
+  async listContainers(
+    filter: { id?: string; sandboxId?: string; state?: ContainerState; labels?: Record<string, string> } = {},
+  ): Promise<Container[]> {
     const r = await this.rt<{ containers: Container[] }>('ListContainers', {
       filter: {
         id: filter.id ?? '',
@@ -162,7 +192,10 @@ export class CriClient {
     return r.containers;
   }
 
-  async containerStatus(id: string, verbose = false): Promise<{ status: ContainerStatus; info: Record<string, string> }> {
+  async containerStatus(
+    id: string,
+    verbose = false,
+  ): Promise<{ status: ContainerStatus; info: Record<string, string> }> {
     return this.rt('ContainerStatus', { container_id: id, verbose });
   }
 
@@ -175,15 +208,32 @@ export class CriClient {
   }
 
   /** Runs a command to completion; the gRPC deadline is a little past the runtime's own timeout. */
-  async execSync(id: string, cmd: string[], timeoutSeconds: number): Promise<{ stdout: Buffer; stderr: Buffer; exit_code: number }> {
+  async execSync(
+    id: string,
+    cmd: string[],
+    timeoutSeconds: number,
+  ): Promise<{ stdout: Buffer; stderr: Buffer; exit_code: number }> {
     return this.rt('ExecSync', { container_id: id, cmd, timeout: String(timeoutSeconds) }, (timeoutSeconds + 2) * 1000);
   }
 
-  async exec(req: { container_id: string; cmd: string[]; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }): Promise<string> {
+  async exec(req: {
+    container_id: string;
+    cmd: string[];
+    tty: boolean;
+    stdin: boolean;
+    stdout: boolean;
+    stderr: boolean;
+  }): Promise<string> {
     return (await this.rt<{ url: string }>('Exec', req)).url;
   }
 
-  async attach(req: { container_id: string; stdin: boolean; tty: boolean; stdout: boolean; stderr: boolean }): Promise<string> {
+  async attach(req: {
+    container_id: string;
+    stdin: boolean;
+    tty: boolean;
+    stdout: boolean;
+    stderr: boolean;
+  }): Promise<string> {
     return (await this.rt<{ url: string }>('Attach', req)).url;
   }
 
@@ -192,7 +242,9 @@ export class CriClient {
   }
 
   async listContainerStats(filter: { sandboxId?: string } = {}): Promise<ContainerStats[]> {
-    const r = await this.rt<{ stats: ContainerStats[] }>('ListContainerStats', { filter: { id: '', pod_sandbox_id: filter.sandboxId ?? '', label_selector: {} } });
+    const r = await this.rt<{ stats: ContainerStats[] }>('ListContainerStats', {
+      filter: { id: '', pod_sandbox_id: filter.sandboxId ?? '', label_selector: {} },
+    });
     return r.stats;
   }
 
@@ -213,7 +265,8 @@ export class CriClient {
   }
 
   async pullImage(image: string, timeoutMs = 600_000): Promise<string> {
-    return (await this.call<{ image_ref: string }>(this.images, 'PullImage', { image: { image } }, timeoutMs)).image_ref;
+    return (await this.call<{ image_ref: string }>(this.images, 'PullImage', { image: { image } }, timeoutMs))
+      .image_ref;
   }
 
   async removeImage(image: string): Promise<void> {

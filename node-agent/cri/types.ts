@@ -152,7 +152,11 @@ export interface UInt64Value {
 
 export interface ContainerStats {
   attributes: { id: string; metadata: { name: string; attempt: number }; labels: Record<string, string> };
-  cpu?: { timestamp: string; usage_core_nano_seconds?: UInt64Value | null; usage_nano_cores?: UInt64Value | null } | null;
+  cpu?: {
+    timestamp: string;
+    usage_core_nano_seconds?: UInt64Value | null;
+    usage_nano_cores?: UInt64Value | null;
+  } | null;
   memory?: { timestamp: string; working_set_bytes?: UInt64Value | null; usage_bytes?: UInt64Value | null } | null;
 }
 

@@ -21,7 +21,9 @@ export async function addLocalAddress(ip: string): Promise<boolean> {
   try {
     await run('ip', ['addr', 'add', `${ip}/32`, 'dev', DNS_INTERFACE]);
   } catch (e) {
-    throw new Error(`cannot add the cluster DNS address ${ip} to ${DNS_INTERFACE}: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}`);
+    throw new Error(
+      `cannot add the cluster DNS address ${ip} to ${DNS_INTERFACE}: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}`,
+    );
   }
   return true;
 }

@@ -83,14 +83,20 @@ export class ClusterRecords {
     const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
     const old = this.services.get(key);
     if (old) this.unindexServicePtr(old);
-    const ips: string[] = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter((ip: string) => ip && ip !== 'None');
+    const ips: string[] = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter(
+      (ip: string) => ip && ip !== 'None',
+    );
     const e: ServiceEntry = {
       ns: lower(svc.metadata.namespace!),
       name: lower(svc.metadata.name!),
       clusterIPs: ips,
       headless: svc.spec?.clusterIP === 'None',
       externalName: svc.spec?.type === 'ExternalName' ? svc.spec.externalName : undefined,
-      ports: (svc.spec?.ports ?? []).map((p: any) => ({ name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: p.port })),
+      ports: (svc.spec?.ports ?? []).map((p: any) => ({
+        name: p.name ?? '',
+        protocol: p.protocol ?? 'TCP',
+        port: p.port,
+      })),
       publishNotReady: !!svc.spec?.publishNotReadyAddresses,
     };
     if (!old) this.namespaces.set(e.ns, (this.namespaces.get(e.ns) ?? 0) + 1);
@@ -117,17 +123,24 @@ export class ClusterRecords {
     const key = `${slice.metadata.namespace}/${slice.metadata.name}`;
     this.deleteSlice(slice);
     const svc = `${slice.metadata.namespace}/${svcName}`;
-    const ports = ((slice as any).ports ?? []).map((p: any) => ({ name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: p.port }));
+    const ports = ((slice as any).ports ?? []).map((p: any) => ({
+      name: p.name ?? '',
+      protocol: p.protocol ?? 'TCP',
+      port: p.port,
+    }));
     const endpoints: EndpointEntry[] = [];
     for (const ep of (slice as any).endpoints ?? []) {
       const ready = ep.conditions?.ready !== false;
-      for (const ip of ep.addresses ?? []) endpoints.push({ ip, hostname: ep.hostname ? lower(ep.hostname) : undefined, ready, ports });
+      for (const ip of ep.addresses ?? [])
+        endpoints.push({ ip, hostname: ep.hostname ? lower(ep.hostname) : undefined, ready, ports });
     }
     this.slices.set(key, { svc, endpoints });
     let set = this.slicesOf.get(svc);
     if (!set) this.slicesOf.set(svc, (set = new Set()));
     set.add(key);
-    for (const ep of endpoints) if (ep.hostname) this.addPtr(ep.ip, `${ep.hostname}.${lower(svcName)}.${lower(slice.metadata.namespace!)}.svc.${this.zone}`);
+    for (const ep of endpoints)
+      if (ep.hostname)
+        this.addPtr(ep.ip, `${ep.hostname}.${lower(svcName)}.${lower(slice.metadata.namespace!)}.svc.${this.zone}`);
   }
 
   deleteSlice(slice: KubeObject): void {
@@ -136,7 +149,9 @@ export class ClusterRecords {
     const old = this.slices.get(key);
     if (!old) return;
     const svcName = old.svc.split('/')[1];
-    for (const ep of old.endpoints) if (ep.hostname) this.removePtr(ep.ip, `${ep.hostname}.${lower(svcName)}.${lower(slice.metadata.namespace!)}.svc.${this.zone}`);
+    for (const ep of old.endpoints)
+      if (ep.hostname)
+        this.removePtr(ep.ip, `${ep.hostname}.${lower(svcName)}.${lower(slice.metadata.namespace!)}.svc.${this.zone}`);
     this.slices.delete(key);
     this.slicesOf.get(old.svc)?.delete(key);
   }
@@ -170,7 +185,7 @@ export class ClusterRecords {
   /** Does this name belong to what the records answer for (the cluster zone and reverse zones)? */
   authoritative(name: string): boolean {
     const n = lower(name.replace(/\.$/, ''));
-    return n === this.zone || n.endsWith('.' + this.zone) || (n.endsWith('.in-addr.arpa') || n.endsWith('.ip6.arpa'));
+    return n === this.zone || n.endsWith('.' + this.zone) || n.endsWith('.in-addr.arpa') || n.endsWith('.ip6.arpa');
   }
 
   /** Reverse names of addresses the cluster does not know fall through to the upstream resolvers. */
@@ -203,21 +218,30 @@ export class ClusterRecords {
       const targets = this.ptr.get(name);
       if (!targets) return none;
       if (qtype !== 'PTR' && qtype !== 'ANY') return nodata;
-      return { rcode: 'NOERROR', answers: [...targets].map((t) => ({ name, type: 'PTR', ttl: TTL, data: t })), additionals: [] };
+      return {
+        rcode: 'NOERROR',
+        answers: [...targets].map((t) => ({ name, type: 'PTR', ttl: TTL, data: t })),
+        additionals: [],
+      };
     }
     if (name === this.zone) return nodata;
     if (!name.endsWith('.' + this.zone)) return none;
     const labels = name.slice(0, -(this.zone.length + 1)).split('.');
-    const want = (ip: string) => qtype === 'ANY' || (qtype === 'A' && !ip.includes(':')) || (qtype === 'AAAA' && ip.includes(':'));
+    const want = (ip: string) =>
+      qtype === 'ANY' || (qtype === 'A' && !ip.includes(':')) || (qtype === 'AAAA' && ip.includes(':'));
     // <a-b-c-d>.<ns>.pod.<zone>
     if (labels.length === 3 && labels[2] === 'pod') {
-      const ip = labels[0].includes('-') && /^[0-9-]+$/.test(labels[0]) ? labels[0].replace(/-/g, '.') : labels[0].replace(/-/g, ':');
+      const ip =
+        labels[0].includes('-') && /^[0-9-]+$/.test(labels[0])
+          ? labels[0].replace(/-/g, '.')
+          : labels[0].replace(/-/g, ':');
       if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip) && !ip.includes(':')) return none;
       return { rcode: 'NOERROR', answers: want(ip) ? [this.addr(name, ip)] : [], additionals: [] };
     }
     if (labels[labels.length - 1] !== 'svc') {
       // <ns>.pod.<zone>, pod.<zone> and svc.<zone> exist as empty non-terminals
-      if (labels.join('.') === 'pod' || labels.join('.') === 'svc' || (labels.length === 2 && labels[1] === 'pod')) return nodata;
+      if (labels.join('.') === 'pod' || labels.join('.') === 'svc' || (labels.length === 2 && labels[1] === 'pod'))
+        return nodata;
       return none;
     }
     const parts = labels.slice(0, -1); // without "svc"
@@ -233,7 +257,11 @@ export class ClusterRecords {
     if (rest.length === 0) {
       if (svc.externalName) {
         const cname: Rr = { name, type: 'CNAME', ttl: TTL, data: svc.externalName.replace(/\.$/, '') };
-        return { rcode: 'NOERROR', answers: qtype === 'A' || qtype === 'AAAA' || qtype === 'CNAME' || qtype === 'ANY' ? [cname] : [], additionals: [] };
+        return {
+          rcode: 'NOERROR',
+          answers: qtype === 'A' || qtype === 'AAAA' || qtype === 'CNAME' || qtype === 'ANY' ? [cname] : [],
+          additionals: [],
+        };
       }
       if (qtype === 'SRV') return this.srv(name, svcKey!, svc, undefined, undefined);
       const ips = svc.headless ? this.endpointsOf(svcKey!, svc).map((e) => e.ip) : svc.clusterIPs;
@@ -241,9 +269,18 @@ export class ClusterRecords {
     }
     if (rest.length === 1 && !rest[0].startsWith('_')) {
       // <hostname>.<svc>.<ns>.svc.<zone>: an endpoint of a headless service
-      const eps = this.endpointsOf(svcKey!, svc).filter((e) => e.hostname === rest[0] || e.ip.replace(/[.:]/g, '-') === rest[0]);
+      const eps = this.endpointsOf(svcKey!, svc).filter(
+        (e) => e.hostname === rest[0] || e.ip.replace(/[.:]/g, '-') === rest[0],
+      );
       if (!eps.length) return none;
-      return { rcode: 'NOERROR', answers: eps.map((e) => e.ip).filter(want).map((ip) => this.addr(name, ip)), additionals: [] };
+      return {
+        rcode: 'NOERROR',
+        answers: eps
+          .map((e) => e.ip)
+          .filter(want)
+          .map((ip) => this.addr(name, ip)),
+        additionals: [],
+      };
     }
     if (rest.length === 2 && rest[0].startsWith('_') && rest[1].startsWith('_')) {
       const portName = rest[0].slice(1);
@@ -256,18 +293,33 @@ export class ClusterRecords {
     return none;
   }
 
-  private srv(name: string, svcKey: string, svc: ServiceEntry, portName: string | undefined, proto: string | undefined, svcFqdn = `${svc.name}.${svc.ns}.svc.${this.zone}`): Answer {
-    const matches = (p: { name: string; protocol: string }) => portName === undefined || (lower(p.name) === portName && p.protocol === proto);
+  private srv(
+    name: string,
+    svcKey: string,
+    svc: ServiceEntry,
+    portName: string | undefined,
+    proto: string | undefined,
+    svcFqdn = `${svc.name}.${svc.ns}.svc.${this.zone}`,
+  ): Answer {
+    const matches = (p: { name: string; protocol: string }) =>
+      portName === undefined || (lower(p.name) === portName && p.protocol === proto);
     const answers: Rr[] = [];
     const additionals: Rr[] = [];
     if (!svc.headless) {
-      for (const p of svc.ports.filter(matches)) answers.push({ name, type: 'SRV', ttl: TTL, data: { priority: 0, weight: 100, port: p.port, target: svcFqdn } });
+      for (const p of svc.ports.filter(matches))
+        answers.push({
+          name,
+          type: 'SRV',
+          ttl: TTL,
+          data: { priority: 0, weight: 100, port: p.port, target: svcFqdn },
+        });
       for (const ip of svc.clusterIPs) additionals.push(this.addr(svcFqdn, ip));
       return { rcode: 'NOERROR', answers, additionals };
     }
     for (const e of this.endpointsOf(svcKey, svc)) {
       const host = `${e.hostname ?? e.ip.replace(/[.:]/g, '-')}.${svcFqdn}`;
-      for (const p of e.ports.filter(matches)) answers.push({ name, type: 'SRV', ttl: TTL, data: { priority: 0, weight: 100, port: p.port, target: host } });
+      for (const p of e.ports.filter(matches))
+        answers.push({ name, type: 'SRV', ttl: TTL, data: { priority: 0, weight: 100, port: p.port, target: host } });
       additionals.push(this.addr(host, e.ip));
     }
     return { rcode: 'NOERROR', answers, additionals };

@@ -34,7 +34,15 @@ function soa(zone: string): dnsPacket.Answer {
     name: zone,
     type: 'SOA',
     ttl: 5,
-    data: { mname: `ns.dns.${zone}`, rname: `hostmaster.${zone}`, serial: Math.floor(Date.now() / 1000), refresh: 7200, retry: 1800, expire: 86400, minimum: 5 },
+    data: {
+      mname: `ns.dns.${zone}`,
+      rname: `hostmaster.${zone}`,
+      serial: Math.floor(Date.now() / 1000),
+      refresh: 7200,
+      retry: 1800,
+      expire: 86400,
+      minimum: 5,
+    },
   } as dnsPacket.Answer;
 }
 
@@ -42,7 +50,10 @@ export class DnsServer {
   private udp?: dgram.Socket;
   private tcp?: net.Server;
   private upstreamSocket?: dgram.Socket;
-  private readonly pending = new Map<number, { resolve: (p: dnsPacket.Packet | undefined) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (p: dnsPacket.Packet | undefined) => void; timer: NodeJS.Timeout }
+  >();
   private nextId = 1;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly log: (msg: string) => void;
@@ -110,7 +121,8 @@ export class DnsServer {
 
   /** The raw question of a plain one-question query, or undefined (then the full path decodes it). */
   private static questionKey(msg: Buffer): string | undefined {
-    if (msg.length < 17 || msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return undefined;
+    if (msg.length < 17 || msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0)
+      return undefined;
     if ((msg[2] & 0xf8) !== 0) return undefined; // a response, or an opcode other than QUERY
     let i = 12;
     while (i < msg.length && msg[i] !== 0) {
@@ -148,12 +160,24 @@ export class DnsServer {
     const limit = Math.max(512, Math.min(opt?.udpPayloadSize ?? 512, 4096));
     let buf = dnsPacket.encode(res);
     // answers of the cluster zone that fit in 512 bytes are kept, encoded, until the records change
-    if (key !== undefined && buf.length <= 512 && ((res.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) && version === this.o.records.version && this.encodedVersion === version) {
+    if (
+      key !== undefined &&
+      buf.length <= 512 &&
+      (res.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER &&
+      version === this.o.records.version &&
+      this.encodedVersion === version
+    ) {
       if (this.encoded.size >= CACHE_MAX) this.encoded.clear();
       this.encoded.set(key, buf);
     }
     if (buf.length > limit) {
-      buf = dnsPacket.encode({ ...res, flags: (res.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: [] });
+      buf = dnsPacket.encode({
+        ...res,
+        flags: (res.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE,
+        answers: [],
+        authorities: [],
+        additionals: [],
+      });
     }
     this.udp?.send(buf, rinfo.port, rinfo.address);
   }
@@ -221,15 +245,31 @@ export class DnsServer {
       const ttl = ttls.length ? Math.min(...ttls) : NEGATIVE_TTL;
       if ((res as { rcode?: string }).rcode !== 'SERVFAIL' && ttl > 0) {
         if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-        this.cache.set(key, { expires: now + ttl * 1000, packet: { ...res, additionals: (res.additionals ?? []).filter((a) => a.type !== 'OPT') } });
+        this.cache.set(key, {
+          expires: now + ttl * 1000,
+          packet: { ...res, additionals: (res.additionals ?? []).filter((a) => a.type !== 'OPT') },
+        });
       }
-      return { ...res, id: q.id, questions: q.questions, additionals: (res.additionals ?? []).filter((a) => a.type !== 'OPT') };
+      return {
+        ...res,
+        id: q.id,
+        questions: q.questions,
+        additionals: (res.additionals ?? []).filter((a) => a.type !== 'OPT'),
+      };
     }
-    return { id: q.id, type: 'response', questions: q.questions, flags: rd | dnsPacket.RECURSION_AVAILABLE | RCODE.SERVFAIL };
+    return {
+      id: q.id,
+      type: 'response',
+      questions: q.questions,
+      flags: rd | dnsPacket.RECURSION_AVAILABLE | RCODE.SERVFAIL,
+    };
   }
 
   private ask(upstream: string, question: dnsPacket.Question): Promise<dnsPacket.Packet | undefined> {
-    const [host, port] = upstream.includes(':') && !upstream.includes('::') ? [upstream.split(':')[0], Number(upstream.split(':')[1])] : [upstream, 53];
+    const [host, port] =
+      upstream.includes(':') && !upstream.includes('::')
+        ? [upstream.split(':')[0], Number(upstream.split(':')[1])]
+        : [upstream, 53];
     const id = (this.nextId = (this.nextId % 65535) + 1);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

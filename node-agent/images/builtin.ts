@@ -4,7 +4,16 @@
  * `importImage` loads an OCI archive into a containerd's CRI namespace (k8s.io) with ctr.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,11 +42,15 @@ export function buildPauseImage(outDir: string): BuiltImage {
     mkdirSync(rootfs);
     chmodSync(rootfs, 0o755);
     try {
-      execFileSync('gcc', ['-Os', '-static', '-s', '-o', path.join(rootfs, 'pause'), path.join(HERE, 'pause.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('gcc', ['-Os', '-static', '-s', '-o', path.join(rootfs, 'pause'), path.join(HERE, 'pause.c')], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
       if (err.code === 'ENOENT') throw missing('gcc (to build the pause image)', 'gcc libc6-dev');
-      throw new Error(`building the pause program failed: ${err.stderr?.toString() ?? err.message} (needs: apt-get install -y gcc libc6-dev)`);
+      throw new Error(
+        `building the pause program failed: ${err.stderr?.toString() ?? err.message} (needs: apt-get install -y gcc libc6-dev)`,
+      );
     }
     chmodSync(path.join(rootfs, 'pause'), 0o755);
     return buildImageArchive(rootfs, PAUSE_IMAGE, { Entrypoint: ['/pause'] }, path.join(outDir, 'pause.tar'));
@@ -64,7 +77,21 @@ export function buildBusyboxImage(outDir: string): BuiltImage {
   const name = busyboxImageName();
   return withFolder((dir) => {
     const rootfs = path.join(dir, 'rootfs');
-    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'root', 'home', 'proc', 'sys', 'dev', 'var/www', 'var/run', 'run']) {
+    for (const d of [
+      'bin',
+      'sbin',
+      'usr/bin',
+      'usr/sbin',
+      'etc',
+      'root',
+      'home',
+      'proc',
+      'sys',
+      'dev',
+      'var/www',
+      'var/run',
+      'run',
+    ]) {
       mkdirSync(path.join(rootfs, d), { recursive: true });
     }
     mkdirSync(path.join(rootfs, 'tmp'));
@@ -79,7 +106,10 @@ export function buildBusyboxImage(outDir: string): BuiltImage {
       mkdirSync(path.dirname(link), { recursive: true });
       symlinkSync('/bin/busybox', link);
     }
-    writeFileSync(path.join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n');
+    writeFileSync(
+      path.join(rootfs, 'etc/passwd'),
+      'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n',
+    );
     writeFileSync(path.join(rootfs, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
     writeFileSync(path.join(rootfs, 'var/www/index.html'), 'skiff busybox httpd\n');
     for (const f of ['etc/passwd', 'etc/group', 'var/www/index.html']) chmodSync(path.join(rootfs, f), 0o644);
@@ -96,7 +126,9 @@ export function buildBusyboxImage(outDir: string): BuiltImage {
 /** Imports an OCI archive into the CRI image namespace of the containerd on `socket`. */
 export function importImage(socket: string, file: string): void {
   try {
-    execFileSync('ctr', ['--address', socket, '--namespace', 'k8s.io', 'images', 'import', '--no-unpack', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('ctr', ['--address', socket, '--namespace', 'k8s.io', 'images', 'import', '--no-unpack', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
     if (err.code === 'ENOENT') throw missing('ctr (containerd client)', 'containerd');

@@ -6,7 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildBusyboxImage, buildPauseImage, busyboxShortName } from './builtin.ts';
 
-const missing = !existsSync('/bin/busybox') ? 'busybox-static is not installed' : !existsSync('/usr/bin/gcc') ? 'gcc is not installed' : undefined;
+const missing = !existsSync('/bin/busybox')
+  ? 'busybox-static is not installed'
+  : !existsSync('/usr/bin/gcc')
+    ? 'gcc is not installed'
+    : undefined;
 
 describe('built-in images', { skip: missing }, () => {
   it('are reproducible: two builds give the same bytes and digests', () => {
@@ -24,7 +28,15 @@ describe('built-in images', { skip: missing }, () => {
       assert.deepEqual(names, [ba.name, busyboxShortName()]);
       const listing = execFileSync('tar', ['-tvf', ba.file], { encoding: 'utf8' });
       assert.match(listing, /oci-layout/);
-      assert.doesNotMatch(listing.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[1]).join(' '), /[^0]\/|\/[^0]/, 'owner and group are 0');
+      assert.doesNotMatch(
+        listing
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(/\s+/)[1])
+          .join(' '),
+        /[^0]\/|\/[^0]/,
+        'owner and group are 0',
+      );
     } finally {
       rmSync(a, { recursive: true, force: true });
       rmSync(b, { recursive: true, force: true });

@@ -34,7 +34,20 @@ const sha256 = (b: Buffer | string) => 'sha256:' + createHash('sha256').update(b
 export function deterministicTar(dir: string): Buffer {
   return execFileSync(
     'tar',
-    ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '-C', dir, '-cf', '-', '.'],
+    [
+      '--sort=name',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--mtime=@0',
+      '--format=posix',
+      '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+      '-C',
+      dir,
+      '-cf',
+      '-',
+      '.',
+    ],
     { maxBuffer: 1 << 30 },
   );
 }
@@ -46,7 +59,13 @@ function tagOf(name: string): string {
 }
 
 /** Writes an OCI image layout archive (index.json, oci-layout, blobs) for the folder `rootfs` to `file`. */
-export function buildImageArchive(rootfs: string, name: string, config: ImageConfig, file: string, aliases: string[] = []): BuiltImage {
+export function buildImageArchive(
+  rootfs: string,
+  name: string,
+  config: ImageConfig,
+  file: string,
+  aliases: string[] = [],
+): BuiltImage {
   const layerTar = deterministicTar(rootfs);
   const layer = gzipSync(layerTar, { level: 9 }); // node writes mtime 0 and no file name into the gzip header
   const imageConfig = Buffer.from(
@@ -62,7 +81,11 @@ export function buildImageArchive(rootfs: string, name: string, config: ImageCon
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(imageConfig), size: imageConfig.length },
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(imageConfig),
+        size: imageConfig.length,
+      },
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
     }),
   );

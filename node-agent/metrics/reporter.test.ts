@@ -8,7 +8,10 @@ import { MetricsReporter } from './reporter.ts';
 test('a pod in a namespace being deleted does not hold back the metrics of the other pods and of the node', async () => {
   let cpu = 0;
   const stat = (ns: string, name: string) => ({
-    attributes: { id: `${ns}-${name}`, labels: { [L.POD_NAMESPACE]: ns, [L.POD_NAME]: name, [L.CONTAINER_NAME]: 'c', [L.MANAGED_BY_NODE]: 'n1' } },
+    attributes: {
+      id: `${ns}-${name}`,
+      labels: { [L.POD_NAMESPACE]: ns, [L.POD_NAME]: name, [L.CONTAINER_NAME]: 'c', [L.MANAGED_BY_NODE]: 'n1' },
+    },
     cpu: { usage_core_nano_seconds: { value: String(cpu) } },
     memory: { working_set_bytes: { value: '1048576' } },
   });
@@ -17,10 +20,15 @@ test('a pod in a namespace being deleted does not hold back the metrics of the o
   const client = {
     async patch(r: { kind: string }, ns: string | undefined, name: string) {
       if (ns === 'gone') {
-        throw new ApiError(403, 'Forbidden', 'unable to create new content in namespace gone because it is being terminated', {
-          kind: 'Status',
-          details: { causes: [{ reason: 'NamespaceTerminating', field: 'metadata.namespace' }] },
-        });
+        throw new ApiError(
+          403,
+          'Forbidden',
+          'unable to create new content in namespace gone because it is being terminated',
+          {
+            kind: 'Status',
+            details: { causes: [{ reason: 'NamespaceTerminating', field: 'metadata.namespace' }] },
+          },
+        );
       }
       written.push(`${r.kind} ${ns ?? ''}/${name}`);
       return {};

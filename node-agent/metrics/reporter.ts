@@ -75,7 +75,10 @@ export class MetricsReporter {
   async report(): Promise<void> {
     const now = Date.now();
     const stats = await this.cri.listContainerStats();
-    const pods = new Map<string, { ns: string; name: string; containers: { name: string; usage: { cpu: string; memory: string } }[] }>();
+    const pods = new Map<
+      string,
+      { ns: string; name: string; containers: { name: string; usage: { cpu: string; memory: string } }[] }
+    >();
     const seen = new Set<string>();
     for (const s of stats) {
       const labels = s.attributes?.labels ?? {};
@@ -92,7 +95,10 @@ export class MetricsReporter {
       const podKey = `${ns}/${name}`;
       let p = pods.get(podKey);
       if (!p) pods.set(podKey, (p = { ns, name, containers: [] }));
-      p.containers.push({ name: cname, usage: { cpu: `${Math.round(nanocores)}n`, memory: `${Math.round(memory / 1024)}Ki` } });
+      p.containers.push({
+        name: cname,
+        usage: { cpu: `${Math.round(nanocores)}n`, memory: `${Math.round(memory / 1024)}Ki` },
+      });
     }
     for (const k of [...this.samples.keys()]) if (k !== 'host' && !seen.has(k)) this.samples.delete(k);
     const ts = rfc3339(new Date(now));
@@ -125,7 +131,14 @@ export class MetricsReporter {
     const host = hostUsage();
     const cores = this.rate('host', host.cpuNs, now);
     if (cores !== undefined) {
-      const obj = { apiVersion: 'metrics.k8s.io/v1beta1', kind: 'NodeMetrics', metadata: { name: this.nodeName }, timestamp: ts, window, usage: { cpu: `${Math.round(cores)}n`, memory: `${Math.round(host.memoryBytes / 1024)}Ki` } } as KubeObject;
+      const obj = {
+        apiVersion: 'metrics.k8s.io/v1beta1',
+        kind: 'NodeMetrics',
+        metadata: { name: this.nodeName },
+        timestamp: ts,
+        window,
+        usage: { cpu: `${Math.round(cores)}n`, memory: `${Math.round(host.memoryBytes / 1024)}Ki` },
+      } as KubeObject;
       await this.upsert(NodeMetrics, undefined, this.nodeName, obj);
     }
   }

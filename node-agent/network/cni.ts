@@ -32,7 +32,10 @@ export interface CniOptions {
 /** MTU of the interface of the default route (1500 when unknown) */
 export function defaultRouteMtu(): number {
   try {
-    const route = readFileSync('/proc/net/route', 'utf8').split('\n').slice(1).find((l) => l.split(/\s+/)[1] === '00000000');
+    const route = readFileSync('/proc/net/route', 'utf8')
+      .split('\n')
+      .slice(1)
+      .find((l) => l.split(/\s+/)[1] === '00000000');
     const iface = route?.split(/\s+/)[0];
     if (iface) return Number(readFileSync(`/sys/class/net/${iface}/mtu`, 'utf8').trim()) || 1500;
   } catch {
@@ -54,7 +57,12 @@ export function cniConflist(o: CniOptions): object {
         ipMasq: false,
         hairpinMode: true,
         mtu: o.mtu ?? defaultRouteMtu(),
-        ipam: { type: 'host-local', ranges: [[{ subnet: o.podCIDR }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: o.ipamDir },
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: o.podCIDR }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir: o.ipamDir,
+        },
       },
       { type: 'portmap', capabilities: { portMappings: true }, snat: true },
       { type: 'loopback' },
@@ -85,8 +93,27 @@ async function iptables(args: string[]): Promise<{ ok: boolean; stderr: string }
 export async function ensureMasquerade(podCIDR: string, clusterCIDR: string, chain = MASQ_CHAIN): Promise<void> {
   await iptables(['-t', 'nat', '-N', chain]);
   await iptables(['-t', 'nat', '-F', chain]);
-  const r = await iptables(['-t', 'nat', '-A', chain, '-s', podCIDR, '!', '-d', clusterCIDR, '-m', 'comment', '--comment', 'skiff: pods to outside the cluster', '-j', 'MASQUERADE']);
-  if (!r.ok) throw new Error(`iptables: cannot add the masquerade rule: ${r.stderr.trim()} (is iptables installed? apt-get install -y iptables)`);
+  const r = await iptables([
+    '-t',
+    'nat',
+    '-A',
+    chain,
+    '-s',
+    podCIDR,
+    '!',
+    '-d',
+    clusterCIDR,
+    '-m',
+    'comment',
+    '--comment',
+    'skiff: pods to outside the cluster',
+    '-j',
+    'MASQUERADE',
+  ]);
+  if (!r.ok)
+    throw new Error(
+      `iptables: cannot add the masquerade rule: ${r.stderr.trim()} (is iptables installed? apt-get install -y iptables)`,
+    );
   const has = await iptables(['-t', 'nat', '-C', 'POSTROUTING', '-j', chain]);
   if (!has.ok) await iptables(['-t', 'nat', '-A', 'POSTROUTING', '-j', chain]);
 }
@@ -135,7 +162,9 @@ export class HostGwRoutes {
         await run('ip', ['route', 'replace', cidr, 'via', via]);
         this.installed.set(cidr, via);
       } catch (e) {
-        this.log(`route ${cidr} via ${via}: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}`);
+        this.log(
+          `route ${cidr} via ${via}: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}`,
+        );
       }
     }
     for (const [cidr, via] of [...this.installed]) {

@@ -42,7 +42,10 @@ export function hostFacts(dataDir: string): HostFacts {
 /** The first IPv4 address of a non-loopback interface, or 127.0.0.1 */
 export function defaultNodeIP(): string {
   // the interface of the default route first
-  const route = read('/proc/net/route').split('\n').slice(1).find((l) => l.split(/\s+/)[1] === '00000000');
+  const route = read('/proc/net/route')
+    .split('\n')
+    .slice(1)
+    .find((l) => l.split(/\s+/)[1] === '00000000');
   const iface = route?.split(/\s+/)[0];
   const all = os.networkInterfaces();
   const pick = (name: string) => all[name]?.find((a) => a.family === 'IPv4' && !a.internal)?.address;
@@ -70,5 +73,11 @@ export function pressure(dataDir: string): Pressure {
   const diskFrac = Number(fs.bavail) / Math.max(1, Number(fs.blocks));
   const pidMax = Number(read('/proc/sys/kernel/pid_max')) || 32768;
   const threads = Number(/^(\S+)\s+(\S+)\s+(\S+)\s+\d+\/(\d+)/.exec(read('/proc/loadavg'))?.[4] ?? 0);
-  return { memory: avail > 0 && avail < 100 * 1024 * 1024, disk: diskFrac < 0.1, pid: threads > pidMax * 0.9, memoryAvailableBytes: avail, diskAvailableFraction: diskFrac };
+  return {
+    memory: avail > 0 && avail < 100 * 1024 * 1024,
+    disk: diskFrac < 0.1,
+    pid: threads > pidMax * 0.9,
+    memoryAvailableBytes: avail,
+    diskAvailableFraction: diskFrac,
+  };
 }

@@ -38,7 +38,6 @@ export interface NodeStatusOptions {
   log?: (msg: string) => void;
 }
 
-
 export class NodeStatusReporter {
   private facts: HostFacts;
   private node?: KubeObject;
@@ -91,16 +90,31 @@ export class NodeStatusReporter {
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name: nodeName, labels: this.desiredLabels() },
-      spec: { ...(this.o.podCIDR ? { podCIDR: this.o.podCIDR, podCIDRs: [this.o.podCIDR] } : {}), ...(this.o.taints?.length ? { taints: this.o.taints } : {}) },
+      spec: {
+        ...(this.o.podCIDR ? { podCIDR: this.o.podCIDR, podCIDRs: [this.o.podCIDR] } : {}),
+        ...(this.o.taints?.length ? { taints: this.o.taints } : {}),
+      },
     };
     try {
       this.node = await client.create(Nodes, body);
       this.log(`registered node ${nodeName}`);
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
-      this.node = await client.patch(Nodes, undefined, nodeName, { metadata: { labels: this.desiredLabels() } }, 'merge');
+      this.node = await client.patch(
+        Nodes,
+        undefined,
+        nodeName,
+        { metadata: { labels: this.desiredLabels() } },
+        'merge',
+      );
       if (this.o.podCIDR && !this.node.spec?.podCIDR) {
-        this.node = await client.patch(Nodes, undefined, nodeName, { spec: { podCIDR: this.o.podCIDR, podCIDRs: [this.o.podCIDR] } }, 'merge');
+        this.node = await client.patch(
+          Nodes,
+          undefined,
+          nodeName,
+          { spec: { podCIDR: this.o.podCIDR, podCIDRs: [this.o.podCIDR] } },
+          'merge',
+        );
       }
       this.log(`node ${nodeName} already registered; taking it over`);
     }
@@ -143,7 +157,14 @@ export class NodeStatusReporter {
     const p = pressure(this.o.dataDir);
     const notReady = this.o.notReadyReason();
     const old = new Map<string, any>(((this.node?.status?.conditions ?? []) as any[]).map((c) => [c.type, c]));
-    const cond = (type: string, status: boolean, reasonTrue: string, reasonFalse: string, msgTrue: string, msgFalse: string) => {
+    const cond = (
+      type: string,
+      status: boolean,
+      reasonTrue: string,
+      reasonFalse: string,
+      msgTrue: string,
+      msgFalse: string,
+    ) => {
       const s = status ? 'True' : 'False';
       const prev = old.get(type);
       return {
@@ -156,9 +177,30 @@ export class NodeStatusReporter {
       };
     };
     const conditions = [
-      cond('MemoryPressure', p.memory, 'KubeletHasInsufficientMemory', 'KubeletHasSufficientMemory', 'kubelet has insufficient memory available', 'kubelet has sufficient memory available'),
-      cond('DiskPressure', p.disk, 'KubeletHasDiskPressure', 'KubeletHasNoDiskPressure', 'kubelet has disk pressure', 'kubelet has no disk pressure'),
-      cond('PIDPressure', p.pid, 'KubeletHasInsufficientPID', 'KubeletHasSufficientPID', 'kubelet has insufficient PID available', 'kubelet has sufficient PID available'),
+      cond(
+        'MemoryPressure',
+        p.memory,
+        'KubeletHasInsufficientMemory',
+        'KubeletHasSufficientMemory',
+        'kubelet has insufficient memory available',
+        'kubelet has sufficient memory available',
+      ),
+      cond(
+        'DiskPressure',
+        p.disk,
+        'KubeletHasDiskPressure',
+        'KubeletHasNoDiskPressure',
+        'kubelet has disk pressure',
+        'kubelet has no disk pressure',
+      ),
+      cond(
+        'PIDPressure',
+        p.pid,
+        'KubeletHasInsufficientPID',
+        'KubeletHasSufficientPID',
+        'kubelet has insufficient PID available',
+        'kubelet has sufficient PID available',
+      ),
       cond('Ready', !notReady, 'KubeletReady', 'KubeletNotReady', 'kubelet is posting ready status', notReady ?? ''),
     ];
     const images = (await this.o.images().catch(() => [] as Image[]))
@@ -190,7 +232,10 @@ export class NodeStatusReporter {
       },
       images,
     };
-    const signature = JSON.stringify({ ...status, conditions: conditions.map((c) => [c.type, c.status, c.reason, c.message]) });
+    const signature = JSON.stringify({
+      ...status,
+      conditions: conditions.map((c) => [c.type, c.status, c.reason, c.message]),
+    });
     if (!force && signature === this.lastSignature && Date.now() - this.lastReport < STATUS_REPORT_MS) return;
     try {
       this.node = await client.patch(Nodes, undefined, nodeName, { status }, 'merge', { subresource: 'status' });
@@ -224,7 +269,9 @@ export class NodeStatusReporter {
       metadata: {
         name: nodeName,
         namespace: LEASE_NAMESPACE,
-        ...(node?.metadata.uid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata.uid }] } : {}),
+        ...(node?.metadata.uid
+          ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata.uid }] }
+          : {}),
       },
       spec: { holderIdentity: nodeName, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: now },
     };

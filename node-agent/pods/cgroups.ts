@@ -71,7 +71,8 @@ export function ensurePodCgroup(parent: string, limits: PodLimits): void {
 function removeTree(dir: string): boolean {
   if (!existsSync(dir)) return true;
   let ok = true;
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) ok = removeTree(path.join(dir, e.name)) && ok;
+  for (const e of readdirSync(dir, { withFileTypes: true }))
+    if (e.isDirectory()) ok = removeTree(path.join(dir, e.name)) && ok;
   try {
     rmdirSync(dir);
   } catch {
@@ -95,5 +96,7 @@ export function removePodCgroup(parent: string): boolean {
 export function listPodCgroups(root: string): string[] {
   const dir = cgroupV2() ? path.join(ROOT, root) : path.join(ROOT, 'memory', root);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((n) => n.startsWith('pod')).map((n) => n.slice(3));
+  return readdirSync(dir)
+    .filter((n) => n.startsWith('pod'))
+    .map((n) => n.slice(3));
 }

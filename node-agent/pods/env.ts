@@ -14,7 +14,10 @@ export interface ObjectSource {
   configMap(namespace: string, name: string): Promise<KubeObject | undefined>;
   secret(namespace: string, name: string): Promise<KubeObject | undefined>;
   /** a token for a projected serviceAccountToken source, bound to the pod (absent: the node has none to give) */
-  serviceAccountToken?(pod: KubeObject, source: { audience?: string; expirationSeconds?: number; path: string }): Promise<string>;
+  serviceAccountToken?(
+    pod: KubeObject,
+    source: { audience?: string; expirationSeconds?: number; path: string },
+  ): Promise<string>;
   /** forget what was kept for a pod that is gone */
   forgetPod?(podUid: string): void;
 }
@@ -103,10 +106,19 @@ export function fieldValue(pod: KubeObject, path: string, facts: PodRuntimeFacts
 }
 
 /** resourceFieldRef: limits.cpu etc. divided by the divisor and rounded up, as the downward API does */
-export function resourceValue(container: any, resource: string, divisor: string | undefined, nodeAllocatable: Record<string, string>): string {
+export function resourceValue(
+  container: any,
+  resource: string,
+  divisor: string | undefined,
+  nodeAllocatable: Record<string, string>,
+): string {
   const [kind, name] = resource.split('.', 2) as ['limits' | 'requests', string];
-  let q: number | undefined = container?.resources?.[kind]?.[name] !== undefined ? parseQuantity(String(container.resources[kind][name])) : undefined;
-  if (q === undefined && kind === 'limits') q = nodeAllocatable[name] !== undefined ? parseQuantity(nodeAllocatable[name]) : undefined;
+  let q: number | undefined =
+    container?.resources?.[kind]?.[name] !== undefined
+      ? parseQuantity(String(container.resources[kind][name]))
+      : undefined;
+  if (q === undefined && kind === 'limits')
+    q = nodeAllocatable[name] !== undefined ? parseQuantity(nodeAllocatable[name]) : undefined;
   if (q === undefined && kind === 'requests') q = 0;
   if (q === undefined) throw new ConfigError(`unsupported resourceFieldRef resource "${resource}"`);
   const d = divisor ? parseQuantity(divisor) : 1;
@@ -150,7 +162,9 @@ export async function containerEnv(
       if (vf.fieldRef) value = fieldValue(pod, vf.fieldRef.fieldPath, facts);
       else if (vf.resourceFieldRef) {
         const target = vf.resourceFieldRef.containerName
-          ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c: any) => c.name === vf.resourceFieldRef.containerName)
+          ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find(
+              (c: any) => c.name === vf.resourceFieldRef.containerName,
+            )
           : container;
         value = resourceValue(target, vf.resourceFieldRef.resource, vf.resourceFieldRef.divisor, nodeAllocatable);
       } else if (vf.configMapKeyRef) {

@@ -21,7 +21,16 @@ import { ConfigError, containerEnv, type ObjectSource } from './env.ts';
 import * as L from './labels.ts';
 import { ProbeManager, runProbe } from './probes.ts';
 import type { RuntimeCache, RuntimePod } from './runtime-cache.ts';
-import { containerConfig, containerHash, hostsFile, podCgroupParent, podDir, podLogDir, sandboxConfig, type NodeContext } from './spec.ts';
+import {
+  containerConfig,
+  containerHash,
+  hostsFile,
+  podCgroupParent,
+  podDir,
+  podLogDir,
+  sandboxConfig,
+  type NodeContext,
+} from './spec.ts';
 import { podStatus, readTerminationMessage, type Waiting } from './status.ts';
 import { rfc3339 } from '../../lib/time.ts';
 import { containerMounts, prepareVolumes, removePodDir, type PreparedVolume } from './volumes.ts';
@@ -133,7 +142,17 @@ export class PodManager {
   private workFor(uid: string): PodWork {
     let w = this.work.get(uid);
     if (!w) {
-      w = { uid, removed: false, busy: false, again: false, terminating: false, killed: false, finished: false, startTime: rfc3339(new Date()), waiting: new Map() };
+      w = {
+        uid,
+        removed: false,
+        busy: false,
+        again: false,
+        terminating: false,
+        killed: false,
+        finished: false,
+        startTime: rfc3339(new Date()),
+        waiting: new Map(),
+      };
       this.work.set(uid, w);
     }
     return w;
@@ -189,7 +208,8 @@ export class PodManager {
     if (terminal(pod)) {
       // done: containers stay for their logs, the sandbox is stopped
       const rt = this.o.runtime.get(w.uid);
-      for (const s of rt.sandboxes) if (s.state === 'SANDBOX_READY') await this.o.cri.stopPodSandbox(s.id).catch(() => {});
+      for (const s of rt.sandboxes)
+        if (s.state === 'SANDBOX_READY') await this.o.cri.stopPodSandbox(s.id).catch(() => {});
       return 0;
     }
     return this.syncRunning(w, pod!);
@@ -204,7 +224,11 @@ export class PodManager {
     const dir = podDir(ctx, pod);
     mkdirSync(dir, { recursive: true });
     mkdirSync(podLogDir(ctx, pod), { recursive: true });
-    const sbConfig = sandboxConfig(pod, ctx, sandbox ? Number(sandbox.metadata.attempt ?? 0) + (sandbox.state === 'SANDBOX_READY' ? 0 : 1) : 0);
+    const sbConfig = sandboxConfig(
+      pod,
+      ctx,
+      sandbox ? Number(sandbox.metadata.attempt ?? 0) + (sandbox.state === 'SANDBOX_READY' ? 0 : 1) : 0,
+    );
 
     // 1. the pod is done? (restartPolicy Never/OnFailure and everything finished) -> write the status, stop the sandbox
     // 2. sandbox
@@ -219,7 +243,12 @@ export class PodManager {
         const id = await cri.runPodSandbox(sbConfig);
         void id;
       } catch (e) {
-        this.o.events.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
+        this.o.events.event(
+          pod,
+          'Warning',
+          'FailedCreatePodSandBox',
+          `Failed to create pod sandbox: ${(e as Error).message}`,
+        );
         throw e;
       }
       rt = await this.o.runtime.refresh(uid);
@@ -278,7 +307,12 @@ export class PodManager {
           } else if (failed) {
             const what = failed.kind === 'liveness' ? 'Liveness' : 'Startup';
             this.o.events.event(pod, 'Warning', 'Unhealthy', `${what} probe failed: ${failed.message}`);
-            this.o.events.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${failed.kind} probe, will be restarted`);
+            this.o.events.event(
+              pod,
+              'Normal',
+              'Killing',
+              `Container ${c.name} failed ${failed.kind} probe, will be restarted`,
+            );
             await this.stopContainer(pod, cur, this.gracePeriod(pod));
           } else {
             this.ensureProbes(pod, c, cur, podIP);
@@ -321,7 +355,9 @@ export class PodManager {
     if (!sandbox) return false;
     const inSandbox = rt.containers.filter((c) => c.pod_sandbox_id === sandbox.id);
     if (policy === 'Never') {
-      const initFailed = (pod.spec?.initContainers ?? []).some((c: any) => inSandbox.find((x) => x.metadata.name === c.name && x.state === 'CONTAINER_EXITED' && x.exit_code !== 0));
+      const initFailed = (pod.spec?.initContainers ?? []).some((c: any) =>
+        inSandbox.find((x) => x.metadata.name === c.name && x.state === 'CONTAINER_EXITED' && x.exit_code !== 0),
+      );
       if (initFailed) return true;
     }
     return (pod.spec?.containers ?? []).every((c: any) => {
@@ -336,7 +372,8 @@ export class PodManager {
   }
 
   private ensureProbes(pod: KubeObject, c: any, cur: ContainerStatus, podIP: string): void {
-    if (c.livenessProbe || c.readinessProbe || c.startupProbe) this.probes.ensure(pod.metadata.uid!, c, cur.id, podIP, nsToMs(cur.started_at) || Date.now());
+    if (c.livenessProbe || c.readinessProbe || c.startupProbe)
+      this.probes.ensure(pod.metadata.uid!, c, cur.id, podIP, nsToMs(cur.started_at) || Date.now());
   }
 
   /**
@@ -362,8 +399,16 @@ export class PodManager {
       const left = this.crash.remaining(key, finished);
       if (left > 0) {
         const delay = Math.round(this.crash.current(key) / 1000);
-        w.waiting.set(c.name, { reason: 'CrashLoopBackOff', message: `back-off ${delay}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` });
-        this.o.events.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`);
+        w.waiting.set(c.name, {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${delay}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+        });
+        this.o.events.event(
+          pod,
+          'Warning',
+          'BackOff',
+          `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+        );
         return left + 50;
       }
       this.crash.next(key);
@@ -377,22 +422,34 @@ export class PodManager {
   private async pullIfNeeded(w: PodWork, pod: KubeObject, c: any): Promise<number> {
     const { cri } = this.o;
     const image: string = c.image;
-    const policy = c.imagePullPolicy ?? (image.endsWith(':latest') || !/:[^/]+$/.test(image) ? 'Always' : 'IfNotPresent');
+    const policy =
+      c.imagePullPolicy ?? (image.endsWith(':latest') || !/:[^/]+$/.test(image) ? 'Always' : 'IfNotPresent');
     const present = await cri.imageStatus(image).catch(() => null);
     if (present && policy !== 'Always') {
       this.o.events.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
       return 0;
     }
     if (policy === 'Never') {
-      w.waiting.set(c.name, { reason: 'ErrImageNeverPull', message: `Container image "${image}" is not present with pull policy of Never` });
-      this.o.events.event(pod, 'Warning', 'ErrImageNeverPull', `Container image "${image}" is not present with pull policy of Never`);
+      w.waiting.set(c.name, {
+        reason: 'ErrImageNeverPull',
+        message: `Container image "${image}" is not present with pull policy of Never`,
+      });
+      this.o.events.event(
+        pod,
+        'Warning',
+        'ErrImageNeverPull',
+        `Container image "${image}" is not present with pull policy of Never`,
+      );
       return -1;
     }
     const key = `${w.uid}/${image}`;
     const left = this.pulls.remaining(key, this.pullFailedAt.get(key) ?? 0);
     if (left > 0) {
       const prev = w.waiting.get(c.name);
-      w.waiting.set(c.name, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"${prev?.message ? `: ${prev.message.replace(/^Back-off pulling image "[^"]*": /, '')}` : ''}` });
+      w.waiting.set(c.name, {
+        reason: 'ImagePullBackOff',
+        message: `Back-off pulling image "${image}"${prev?.message ? `: ${prev.message.replace(/^Back-off pulling image "[^"]*": /, '')}` : ''}`,
+      });
       this.o.events.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${image}"`);
       return left + 50;
     }
@@ -402,7 +459,9 @@ export class PodManager {
       await cri.pullImage(image);
     } catch (e) {
       const detail = (e as Error).message.replace(/^CRI PullImage: /, '');
-      const msg = detail.startsWith('failed to pull') ? detail : `failed to pull and unpack image "${image}": ${detail}`;
+      const msg = detail.startsWith('failed to pull')
+        ? detail
+        : `failed to pull and unpack image "${image}": ${detail}`;
       this.pulls.next(key);
       this.pullFailedAt.set(key, Date.now());
       w.waiting.set(c.name, { reason: 'ErrImagePull', message: msg });
@@ -412,11 +471,24 @@ export class PodManager {
     }
     this.pulls.reset(key);
     this.pullFailedAt.delete(key);
-    this.o.events.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${((Date.now() - t0) / 1000).toFixed(3)}s`);
+    this.o.events.event(
+      pod,
+      'Normal',
+      'Pulled',
+      `Successfully pulled image "${image}" in ${((Date.now() - t0) / 1000).toFixed(3)}s`,
+    );
     return 0;
   }
 
-  private async startContainer(w: PodWork, pod: KubeObject, c: any, restartCount: number, sandboxId: string, sbConfig: PodSandboxConfig, isInit: boolean): Promise<number> {
+  private async startContainer(
+    w: PodWork,
+    pod: KubeObject,
+    c: any,
+    restartCount: number,
+    sandboxId: string,
+    sbConfig: PodSandboxConfig,
+    isInit: boolean,
+  ): Promise<number> {
     const { cri, ctx } = this.o;
     const wait = await this.pullIfNeeded(w, pod, c);
     if (wait !== 0) return Math.max(wait, 0) || 10_000;
@@ -424,8 +496,16 @@ export class PodManager {
     const podIP = pod.spec?.hostNetwork ? ctx.nodeIP : (rt.sandboxes[0]?.network?.ip ?? '');
     let envs;
     try {
-      const serviceEnv = pod.spec?.enableServiceLinks === false ? undefined : this.o.serviceEnv?.(pod.metadata.namespace!);
-      envs = await containerEnv(pod, c, this.o.objects, { podIP, podIPs: podIP ? [podIP] : [], hostIP: ctx.nodeIP }, this.o.allocatable(), serviceEnv);
+      const serviceEnv =
+        pod.spec?.enableServiceLinks === false ? undefined : this.o.serviceEnv?.(pod.metadata.namespace!);
+      envs = await containerEnv(
+        pod,
+        c,
+        this.o.objects,
+        { podIP, podIPs: podIP ? [podIP] : [], hostIP: ctx.nodeIP },
+        this.o.allocatable(),
+        serviceEnv,
+      );
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       w.waiting.set(c.name, { reason: 'CreateContainerConfigError', message: e.message });
@@ -440,7 +520,10 @@ export class PodManager {
     chmodSync(termFile, 0o666); // writable whatever user the container runs as
     let mounts;
     try {
-      mounts = containerMounts(c, w.volumes ?? new Map(), { hostsFile: pod.spec?.hostNetwork ? undefined : path.join(dir, 'etc-hosts'), terminationLog: termFile });
+      mounts = containerMounts(c, w.volumes ?? new Map(), {
+        hostsFile: pod.spec?.hostNetwork ? undefined : path.join(dir, 'etc-hosts'),
+        terminationLog: termFile,
+      });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       w.waiting.set(c.name, { reason: 'CreateContainerConfigError', message: e.message });
@@ -477,7 +560,13 @@ export class PodManager {
     return 0;
   }
 
-  private async runHandler(h: any, containerId: string, c: any, podIP: string, timeoutSeconds: number): Promise<{ ok: boolean; message: string }> {
+  private async runHandler(
+    h: any,
+    containerId: string,
+    c: any,
+    podIP: string,
+    timeoutSeconds: number,
+  ): Promise<{ ok: boolean; message: string }> {
     if (h.sleep) {
       await sleep(Math.min(timeoutSeconds, h.sleep.seconds ?? 0) * 1000);
       return { ok: true, message: '' };
@@ -488,11 +577,19 @@ export class PodManager {
   /** preStop hook, then SIGTERM, then SIGKILL after what is left of the grace period */
   private async stopContainer(pod: KubeObject | undefined, cs: ContainerStatus, graceSeconds: number): Promise<void> {
     const t0 = Date.now();
-    const spec = [...(pod?.spec?.containers ?? []), ...(pod?.spec?.initContainers ?? [])].find((c: any) => c.name === cs.metadata.name);
+    const spec = [...(pod?.spec?.containers ?? []), ...(pod?.spec?.initContainers ?? [])].find(
+      (c: any) => c.name === cs.metadata.name,
+    );
     const preStop = spec?.lifecycle?.preStop;
     if (preStop && graceSeconds > 0 && cs.state === 'CONTAINER_RUNNING') {
       const podIP = this.o.runtime.get(pod!.metadata.uid!).sandboxes[0]?.network?.ip ?? '';
-      const r = await this.runHandler(preStop, cs.id, spec, pod?.spec?.hostNetwork ? this.o.ctx.nodeIP : podIP, graceSeconds);
+      const r = await this.runHandler(
+        preStop,
+        cs.id,
+        spec,
+        pod?.spec?.hostNetwork ? this.o.ctx.nodeIP : podIP,
+        graceSeconds,
+      );
       if (!r.ok && pod) this.o.events.event(pod, 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${r.message}`);
     }
     const left = Math.max(graceSeconds > 0 ? 2 : 0, graceSeconds - Math.floor((Date.now() - t0) / 1000));
@@ -527,10 +624,23 @@ export class PodManager {
     let rt = await this.o.runtime.refresh(w.uid);
     const pod = w.pod;
     if (!w.killed) {
-      const grace = pod ? this.gracePeriod(pod) : Number(rt.sandboxes[0]?.annotations?.[L.TERMINATION_GRACE_PERIOD] ?? 2);
-      if (pod && !w.removed) this.o.events.event(pod, 'Normal', 'Killing', `Stopping container ${(pod.spec?.containers ?? []).map((c: any) => c.name).join(', ')}`);
-      await Promise.all(rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING' || c.state === 'CONTAINER_CREATED').map((c) => this.stopContainer(pod, c, grace)));
-      for (const s of rt.sandboxes) await cri.stopPodSandbox(s.id).catch((e) => (isCriNotFound(e) ? undefined : Promise.reject(e)));
+      const grace = pod
+        ? this.gracePeriod(pod)
+        : Number(rt.sandboxes[0]?.annotations?.[L.TERMINATION_GRACE_PERIOD] ?? 2);
+      if (pod && !w.removed)
+        this.o.events.event(
+          pod,
+          'Normal',
+          'Killing',
+          `Stopping container ${(pod.spec?.containers ?? []).map((c: any) => c.name).join(', ')}`,
+        );
+      await Promise.all(
+        rt.containers
+          .filter((c) => c.state === 'CONTAINER_RUNNING' || c.state === 'CONTAINER_CREATED')
+          .map((c) => this.stopContainer(pod, c, grace)),
+      );
+      for (const s of rt.sandboxes)
+        await cri.stopPodSandbox(s.id).catch((e) => (isCriNotFound(e) ? undefined : Promise.reject(e)));
       this.probes.removePod(w.uid);
       w.killed = true;
       rt = await this.o.runtime.refresh(w.uid);
@@ -538,7 +648,10 @@ export class PodManager {
     if (pod && !w.removed && pod.metadata.deletionTimestamp && !w.finished) {
       await this.writeStatus(w, pod, rt, true);
       try {
-        await this.o.client.delete(Pods, pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+        await this.o.client.delete(Pods, pod.metadata.namespace, pod.metadata.name!, {
+          gracePeriodSeconds: 0,
+          preconditions: { uid: pod.metadata.uid },
+        });
       } catch (e) {
         if (!isNotFound(e) && !(e as any).code) throw e;
       }
@@ -547,8 +660,10 @@ export class PodManager {
     }
     if (!w.removed && pod && !pod.metadata.deletionTimestamp) return 0;
     // the API no longer has the pod: remove everything the node holds for it
-    for (const c of rt.containers) await cri.removeContainer(c.id).catch((e) => (isCriNotFound(e) ? undefined : Promise.reject(e)));
-    for (const s of rt.sandboxes) await cri.removePodSandbox(s.id).catch((e) => (isCriNotFound(e) ? undefined : Promise.reject(e)));
+    for (const c of rt.containers)
+      await cri.removeContainer(c.id).catch((e) => (isCriNotFound(e) ? undefined : Promise.reject(e)));
+    for (const s of rt.sandboxes)
+      await cri.removePodSandbox(s.id).catch((e) => (isCriNotFound(e) ? undefined : Promise.reject(e)));
     await this.o.runtime.refresh(w.uid);
     if (!removePodCgroup(podCgroupParent(ctx, w.uid))) {
       this.log(`pod ${this.name(w)}: its cgroup is still in use; trying again`);
@@ -577,12 +692,23 @@ export class PodManager {
       probes: this.probes,
       terminating: terminating || w.terminating,
       startTime: w.startTime,
-      terminationMessage: (cs) => readTerminationMessage(cs, path.join(podDir(ctx, pod), 'containers', cs.metadata.name, String(cs.annotations?.[L.RESTART_COUNT] ?? 0))),
+      terminationMessage: (cs) =>
+        readTerminationMessage(
+          cs,
+          path.join(podDir(ctx, pod), 'containers', cs.metadata.name, String(cs.annotations?.[L.RESTART_COUNT] ?? 0)),
+        ),
     });
     const json = JSON.stringify(status);
     if (json === w.lastStatus) return;
     try {
-      const updated = await this.o.client.patch<KubeObject>(Pods, pod.metadata.namespace, pod.metadata.name!, { metadata: { uid: pod.metadata.uid }, status }, 'strategic', { subresource: 'status' });
+      const updated = await this.o.client.patch<KubeObject>(
+        Pods,
+        pod.metadata.namespace,
+        pod.metadata.name!,
+        { metadata: { uid: pod.metadata.uid }, status },
+        'strategic',
+        { subresource: 'status' },
+      );
       w.lastStatus = json;
       if (updated?.metadata?.uid === pod.metadata.uid && w.pod === pod) w.pod = updated;
     } catch (e) {
@@ -619,7 +745,11 @@ export class PodManager {
           const w = this.work.get(uid);
           const rt = this.o.runtime.get(uid);
           const grace = Math.min(cap, w?.pod ? this.gracePeriod(w.pod) : cap);
-          await Promise.all(rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => this.o.cri.stopContainer(c.id, grace).catch(() => {})));
+          await Promise.all(
+            rt.containers
+              .filter((c) => c.state === 'CONTAINER_RUNNING')
+              .map((c) => this.o.cri.stopContainer(c.id, grace).catch(() => {})),
+          );
           for (const c of rt.containers) await this.o.cri.removeContainer(c.id).catch(() => {});
           for (const sb of rt.sandboxes) {
             await this.o.cri.stopPodSandbox(sb.id).catch(() => {});
@@ -640,4 +770,3 @@ export class PodManager {
     removePodCgroup(this.o.ctx.cgroupRoot);
   }
 }
-

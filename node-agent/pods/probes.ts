@@ -38,15 +38,26 @@ function portOf(port: number | string, container: any): number {
   return p.containerPort;
 }
 
-export async function runProbe(cri: CriClient, probe: any, containerId: string, container: any, podIP: string): Promise<ProbeResult> {
+export async function runProbe(
+  cri: CriClient,
+  probe: any,
+  containerId: string,
+  container: any,
+  podIP: string,
+): Promise<ProbeResult> {
   const timeout = Math.max(1, probe.timeoutSeconds ?? 1);
   if (probe.exec) {
     try {
       const r = await cri.execSync(containerId, probe.exec.command ?? [], timeout);
       const out = (r.stdout.toString() + r.stderr.toString()).trim();
-      return r.exit_code === 0 ? { ok: true, message: out } : { ok: false, message: `command ${JSON.stringify(probe.exec.command)} exited with ${r.exit_code}: ${out}` };
+      return r.exit_code === 0
+        ? { ok: true, message: out }
+        : { ok: false, message: `command ${JSON.stringify(probe.exec.command)} exited with ${r.exit_code}: ${out}` };
     } catch (e) {
-      return { ok: false, message: `command ${JSON.stringify(probe.exec.command)} timed out or failed: ${(e as Error).message}` };
+      return {
+        ok: false,
+        message: `command ${JSON.stringify(probe.exec.command)} timed out or failed: ${(e as Error).message}`,
+      };
     }
   }
   if (probe.httpGet) {
@@ -62,11 +73,18 @@ export async function runProbe(cri: CriClient, probe: any, containerId: string, 
       const req = mod.get(url, { headers, timeout: timeout * 1000, rejectUnauthorized: false, agent: false }, (res) => {
         const code = res.statusCode ?? 0;
         res.resume();
-        resolve(code >= 200 && code < 400 ? { ok: true, message: '' } : { ok: false, message: `HTTP probe failed with statuscode: ${code}` });
+        resolve(
+          code >= 200 && code < 400
+            ? { ok: true, message: '' }
+            : { ok: false, message: `HTTP probe failed with statuscode: ${code}` },
+        );
       });
       req.on('timeout', () => {
         req.destroy();
-        resolve({ ok: false, message: `Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)` });
+        resolve({
+          ok: false,
+          message: `Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`,
+        });
       });
       req.on('error', (e) => resolve({ ok: false, message: `Get "${url}": ${e.message}` }));
     });
@@ -118,7 +136,17 @@ export class ProbeManager implements ProbeView {
     for (const [kind, probe] of kinds) {
       if (!probe) continue;
       // liveness starts as passing, readiness and startup as not yet passed
-      const st: ProbeState = { kind, probe, containerId, podUid, ok: kind === 'liveness', successes: 0, failures: 0, lastMessage: '', stopped: false };
+      const st: ProbeState = {
+        kind,
+        probe,
+        containerId,
+        podUid,
+        ok: kind === 'liveness',
+        successes: 0,
+        failures: 0,
+        lastMessage: '',
+        stopped: false,
+      };
       states.set(kind, st);
       const delay = Math.max(0, startedAtMs + (probe.initialDelaySeconds ?? 0) * 1000 - Date.now());
       st.timer = setTimeout(() => void this.tick(st, container, podIP), delay);
@@ -167,7 +195,8 @@ export class ProbeManager implements ProbeView {
     const live = s?.get('liveness');
     if (live && !live.ok) return { kind: 'liveness', message: live.lastMessage };
     const startup = s?.get('startup');
-    if (startup && !startup.ok && startup.failures >= (startup.probe.failureThreshold ?? 3)) return { kind: 'startup', message: startup.lastMessage };
+    if (startup && !startup.ok && startup.failures >= (startup.probe.failureThreshold ?? 3))
+      return { kind: 'startup', message: startup.lastMessage };
     return undefined;
   }
 

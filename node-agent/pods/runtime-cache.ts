@@ -28,7 +28,10 @@ function newestFirst<T extends { created_at: string }>(a: T, b: T): number {
 export class RuntimeCache {
   private readonly pods = new Map<string, RuntimePod>();
   /** container id -> state seen at the last relist, and its full status */
-  private readonly containers = new Map<string, { state: string; status: ContainerStatus & { pod_sandbox_id: string } }>();
+  private readonly containers = new Map<
+    string,
+    { state: string; status: ContainerStatus & { pod_sandbox_id: string } }
+  >();
   private readonly sandboxes = new Map<string, { state: string; status: PodSandboxStatus }>();
   private relisting: Promise<Set<string>> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -175,7 +178,9 @@ export class RuntimeCache {
 
   /** Rebuilds one pod's entry from the sandbox and container maps (O(containers of the node); fine at 110 pods). */
   private rebuild(uid: string): void {
-    const sandboxes = [...this.sandboxes.values()].map((s) => s.status).filter((s) => (s.labels[L.POD_UID] ?? s.metadata.uid) === uid);
+    const sandboxes = [...this.sandboxes.values()]
+      .map((s) => s.status)
+      .filter((s) => (s.labels[L.POD_UID] ?? s.metadata.uid) === uid);
     const containers = [...this.containers.values()].map((c) => c.status).filter((c) => c.labels[L.POD_UID] === uid);
     if (!sandboxes.length && !containers.length) {
       this.pods.delete(uid);

@@ -69,7 +69,8 @@ export function parseResolvConf(text: string): ResolvConf {
 function mergeOptions(base: string[], extra: { name: string; value?: string }[]): string[] {
   const byName = new Map<string, string>();
   for (const o of base) byName.set(o.split(':')[0], o);
-  for (const o of extra) byName.set(o.name, o.value !== undefined && o.value !== null ? `${o.name}:${o.value}` : o.name);
+  for (const o of extra)
+    byName.set(o.name, o.value !== undefined && o.value !== null ? `${o.name}:${o.value}` : o.name);
   return [...byName.values()];
 }
 
@@ -84,7 +85,12 @@ export function podDnsConfig(pod: KubeObject, ctx: NodeContext): ResolvConf {
     const d = ctx.clusterDomain;
     const searches = [`${pod.metadata.namespace}.svc.${d}`, `svc.${d}`, d, ...ctx.hostResolv.searches];
     base = { servers: [...ctx.clusterDNS], searches, options: ['ndots:5'] };
-  } else base = { servers: [...ctx.hostResolv.servers], searches: [...ctx.hostResolv.searches], options: [...ctx.hostResolv.options] };
+  } else
+    base = {
+      servers: [...ctx.hostResolv.servers],
+      searches: [...ctx.hostResolv.searches],
+      options: [...ctx.hostResolv.options],
+    };
   const dc = pod.spec?.dnsConfig;
   if (dc) {
     base.servers.push(...(dc.nameservers ?? []));
@@ -102,14 +108,21 @@ export function portMappings(pod: KubeObject): PortMapping[] {
   for (const c of pod.spec?.containers ?? []) {
     for (const p of c.ports ?? []) {
       if (!p.hostPort) continue;
-      out.push({ protocol: p.protocol ?? 'TCP', container_port: p.containerPort, host_port: p.hostPort, host_ip: p.hostIP ?? '' });
+      out.push({
+        protocol: p.protocol ?? 'TCP',
+        container_port: p.containerPort,
+        host_port: p.hostPort,
+        host_ip: p.hostIP ?? '',
+      });
     }
   }
   return out;
 }
 
 function anyPrivileged(pod: KubeObject): boolean {
-  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some((c: any) => c.securityContext?.privileged);
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some(
+    (c: any) => c.securityContext?.privileged,
+  );
 }
 
 export function sandboxLabels(pod: KubeObject, nodeName: string): Record<string, string> {
@@ -134,7 +147,10 @@ export function sandboxConfig(pod: KubeObject, ctx: NodeContext, attempt: number
     dns_config: { servers: dns.servers, searches: dns.searches, options: dns.options },
     port_mappings: portMappings(pod),
     labels: sandboxLabels(pod, ctx.nodeName),
-    annotations: { ...(pod.metadata.annotations ?? {}), [L.TERMINATION_GRACE_PERIOD]: String(spec.terminationGracePeriodSeconds ?? 30) },
+    annotations: {
+      ...(pod.metadata.annotations ?? {}),
+      [L.TERMINATION_GRACE_PERIOD]: String(spec.terminationGracePeriodSeconds ?? 30),
+    },
     linux: {
       cgroup_parent: podCgroupParent(ctx, pod.metadata.uid!),
       security_context: {
@@ -165,7 +181,13 @@ export function qosClass(pod: KubeObject): QosClass {
     const lim = c.resources?.limits ?? {};
     for (const r of ['cpu', 'memory']) {
       if (req[r] !== undefined || lim[r] !== undefined) any = true;
-      if (lim[r] === undefined || (req[r] !== undefined && String(req[r]) !== String(lim[r]) && milliCpu(String(req[r])) !== milliCpu(String(lim[r])))) guaranteed = false;
+      if (
+        lim[r] === undefined ||
+        (req[r] !== undefined &&
+          String(req[r]) !== String(lim[r]) &&
+          milliCpu(String(req[r])) !== milliCpu(String(lim[r])))
+      )
+        guaranteed = false;
     }
   }
   if (!any) return 'BestEffort';

@@ -75,7 +75,12 @@ export function containerStatus(c: any, all: ContainerStatus[], inputs: StatusIn
   const out: any = { ...base, ready: false, started: false };
   if (cur) out.containerID = `containerd://${cur.id}`;
   if (!cur) {
-    out.state = { waiting: { reason: wait?.reason ?? (podInitializing ? 'PodInitializing' : 'ContainerCreating'), ...(wait?.message ? { message: wait.message } : {}) } };
+    out.state = {
+      waiting: {
+        reason: wait?.reason ?? (podInitializing ? 'PodInitializing' : 'ContainerCreating'),
+        ...(wait?.message ? { message: wait.message } : {}),
+      },
+    };
     out.lastState = {};
     return out;
   }
@@ -83,7 +88,8 @@ export function containerStatus(c: any, all: ContainerStatus[], inputs: StatusIn
     out.state = { running: { startedAt: nsToTime(cur.started_at) ?? null } };
     out.started = inputs.probes.started(cur.id, !!c.startupProbe);
     out.ready = out.started && inputs.probes.ready(cur.id, !!c.readinessProbe) && !inputs.terminating;
-    out.lastState = prev && prev.state === 'CONTAINER_EXITED' ? terminatedState(prev, inputs.terminationMessage?.(prev)) : {};
+    out.lastState =
+      prev && prev.state === 'CONTAINER_EXITED' ? terminatedState(prev, inputs.terminationMessage?.(prev)) : {};
   } else if (cur.state === 'CONTAINER_EXITED') {
     const term = terminatedState(cur, inputs.terminationMessage?.(cur));
     if (wait && !inputs.terminating) {
@@ -92,13 +98,21 @@ export function containerStatus(c: any, all: ContainerStatus[], inputs: StatusIn
       out.lastState = term;
     } else {
       out.state = term;
-      out.lastState = prev && prev.state === 'CONTAINER_EXITED' ? terminatedState(prev, inputs.terminationMessage?.(prev)) : {};
+      out.lastState =
+        prev && prev.state === 'CONTAINER_EXITED' ? terminatedState(prev, inputs.terminationMessage?.(prev)) : {};
     }
   } else if (cur.state === 'CONTAINER_CREATED') {
-    out.state = { waiting: { reason: wait?.reason ?? 'ContainerCreating', ...(wait?.message ? { message: wait.message } : {}) } };
+    out.state = {
+      waiting: { reason: wait?.reason ?? 'ContainerCreating', ...(wait?.message ? { message: wait.message } : {}) },
+    };
     out.lastState = prev && prev.state === 'CONTAINER_EXITED' ? terminatedState(prev) : {};
   } else {
-    out.state = { waiting: { reason: 'ContainerStatusUnknown', message: 'The container could not be located when the pod was terminated' } };
+    out.state = {
+      waiting: {
+        reason: 'ContainerStatusUnknown',
+        message: 'The container could not be located when the pod was terminated',
+      },
+    };
     out.lastState = {};
   }
   return out;
@@ -109,7 +123,13 @@ function condition(type: string, ok: boolean, reason?: string, message?: string)
 }
 
 /** kubelet's phase from the container statuses and the restart policy */
-export function podPhase(pod: KubeObject, initStatuses: any[], statuses: any[], initDone: boolean, initFailed: boolean): string {
+export function podPhase(
+  pod: KubeObject,
+  initStatuses: any[],
+  statuses: any[],
+  initDone: boolean,
+  initFailed: boolean,
+): string {
   const policy = pod.spec?.restartPolicy ?? 'Always';
   if (initFailed && policy === 'Never') return 'Failed';
   if (!initDone) return 'Pending';
@@ -169,14 +189,31 @@ export function podStatus(inputs: StatusInputs): any {
   const phase = podPhase(pod, initStatuses, statuses, initDone, initFailed);
   const unready = statuses.filter((s: any) => !s.ready).map((s: any) => s.name);
   const gates: any[] = spec.readinessGates ?? [];
-  const gatesOk = gates.every((g) => (pod.status?.conditions ?? []).some((c: any) => c.type === g.conditionType && c.status === 'True'));
+  const gatesOk = gates.every((g) =>
+    (pod.status?.conditions ?? []).some((c: any) => c.type === g.conditionType && c.status === 'True'),
+  );
   const done = phase === 'Succeeded' || phase === 'Failed';
   const containersReady = unready.length === 0 && !done;
   const conds = [
     condition('PodReadyToStartContainers', sandboxReady),
-    condition('Initialized', initDone, 'ContainersNotInitialized', `containers with incomplete status: [${pending.join(' ')}]`),
-    condition('Ready', containersReady && gatesOk, done ? 'PodCompleted' : 'ContainersNotReady', done ? '' : `containers with unready status: [${unready.join(' ')}]`),
-    condition('ContainersReady', containersReady, done ? 'PodCompleted' : 'ContainersNotReady', done ? '' : `containers with unready status: [${unready.join(' ')}]`),
+    condition(
+      'Initialized',
+      initDone,
+      'ContainersNotInitialized',
+      `containers with incomplete status: [${pending.join(' ')}]`,
+    ),
+    condition(
+      'Ready',
+      containersReady && gatesOk,
+      done ? 'PodCompleted' : 'ContainersNotReady',
+      done ? '' : `containers with unready status: [${unready.join(' ')}]`,
+    ),
+    condition(
+      'ContainersReady',
+      containersReady,
+      done ? 'PodCompleted' : 'ContainersNotReady',
+      done ? '' : `containers with unready status: [${unready.join(' ')}]`,
+    ),
   ];
   if (done) {
     conds[1] = { type: 'Initialized', status: 'True', reason: 'PodCompleted' };
@@ -194,7 +231,11 @@ export function podStatus(inputs: StatusInputs): any {
     const old = previous.get(c.type);
     if (c.message === undefined || c.message === '') delete c.message;
     if (c.reason === undefined) delete c.reason;
-    conditions.push({ ...c, lastProbeTime: null, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : now });
+    conditions.push({
+      ...c,
+      lastProbeTime: null,
+      lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : now,
+    });
   }
   // conditions owned by others (PodScheduled, DisruptionTarget, readiness gates) are not written: the strategic
   // merge patch of the status merges conditions by type

@@ -8,7 +8,10 @@ import { ConfigError } from './env.ts';
 import { requiresRefresh, TokenManager } from './tokens.ts';
 import { prepareVolumes } from './volumes.ts';
 
-const pod: KubeObject = { metadata: { name: 'web', namespace: 'ns', uid: 'pod-uid' }, spec: { serviceAccountName: 'robot', containers: [] } };
+const pod: KubeObject = {
+  metadata: { name: 'web', namespace: 'ns', uid: 'pod-uid' },
+  spec: { serviceAccountName: 'robot', containers: [] },
+};
 const H = 3600_000;
 
 function fakeApi(start = Date.parse('2026-03-01T00:00:00Z')) {
@@ -20,9 +23,16 @@ function fakeApi(start = Date.parse('2026-03-01T00:00:00Z')) {
     asked.push({ ns, sa, body });
     if (fail) throw fail;
     const secs = body.spec.expirationSeconds;
-    return { spec: { ...body.spec }, status: { token: `token-${++n}`, expirationTimestamp: new Date(now + secs * 1000).toISOString() } };
+    return {
+      spec: { ...body.spec },
+      status: { token: `token-${++n}`, expirationTimestamp: new Date(now + secs * 1000).toISOString() },
+    };
   };
-  const tm = new TokenManager(request, () => now, () => 0);
+  const tm = new TokenManager(
+    request,
+    () => now,
+    () => 0,
+  );
   return { tm, asked, advance: (ms: number) => (now += ms), failWith: (e?: Error) => (fail = e) };
 }
 
@@ -37,7 +47,11 @@ describe('token manager', () => {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenRequest',
         metadata: { namespace: 'ns' },
-        spec: { audiences: ['vault'], expirationSeconds: 3607, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: 'web', uid: 'pod-uid' } },
+        spec: {
+          audiences: ['vault'],
+          expirationSeconds: 3607,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: 'web', uid: 'pod-uid' },
+        },
       },
     });
     await api.tm.token(pod, { expirationSeconds: 3607 });
@@ -91,7 +105,11 @@ describe('token manager', () => {
                 sources: [
                   { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
                   { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-                  { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+                  {
+                    downwardAPI: {
+                      items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+                    },
+                  },
                 ],
               },
             },
@@ -111,7 +129,12 @@ describe('token manager', () => {
       assert.equal(statSync(path.join(at, 'token')).mode & 0o777, 0o644);
       api.failWith(new Error('serviceaccounts "robot" not found'));
       api.tm.forget('pod-uid');
-      await assert.rejects(prepareVolumes(p, dir, source, {}, {}), (e: any) => e instanceof ConfigError && /failed to fetch token for volume "kube-api-access-abcde": serviceaccounts "robot" not found/.test(e.message));
+      await assert.rejects(
+        prepareVolumes(p, dir, source, {}, {}),
+        (e: any) =>
+          e instanceof ConfigError &&
+          /failed to fetch token for volume "kube-api-access-abcde": serviceaccounts "robot" not found/.test(e.message),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

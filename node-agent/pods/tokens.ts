@@ -59,7 +59,8 @@ export class TokenManager {
       });
       const token = answer?.status?.token;
       const expiresAt = Date.parse(answer?.status?.expirationTimestamp ?? '');
-      if (typeof token !== 'string' || !token || !Number.isFinite(expiresAt)) throw new Error('the API server answered a TokenRequest without a token');
+      if (typeof token !== 'string' || !token || !Number.isFinite(expiresAt))
+        throw new Error('the API server answered a TokenRequest without a token');
       const issued = { token, expiresAt, expirationSeconds: answer.spec?.expirationSeconds ?? seconds };
       this.cache.set(key, issued);
       return token;

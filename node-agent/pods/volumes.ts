@@ -5,7 +5,21 @@
  * gets its mounts (subPath, readOnly, propagation), the pod's hosts file and its termination-message file.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import {
+  readFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import type { Mount } from '../cri/types.ts';
@@ -23,7 +37,8 @@ type Payload = Map<string, { data: Buffer; mode: number }>;
 const DEFAULT_MODE = 0o644;
 
 function checkRelative(p: string): void {
-  if (path.isAbsolute(p) || p.split('/').includes('..')) throw new ConfigError(`invalid path "${p}": must be relative and may not contain '..'`);
+  if (path.isAbsolute(p) || p.split('/').includes('..'))
+    throw new ConfigError(`invalid path "${p}": must be relative and may not contain '..'`);
 }
 
 /** Writes `payload` into `dir` atomically: readers see the old set of files or the new one, never a mix. */
@@ -81,7 +96,8 @@ function sameContent(dir: string, payload: Payload): boolean {
 
 function countFiles(dir: string): number {
   let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? countFiles(path.join(dir, e.name)) : 1;
+  for (const e of readdirSync(dir, { withFileTypes: true }))
+    n += e.isDirectory() ? countFiles(path.join(dir, e.name)) : 1;
   return n;
 }
 
@@ -113,11 +129,18 @@ async function configMapPayload(ns: string, src: any, source: ObjectSource, defa
     throw new ConfigError(`configmap "${src.name}" not found`);
   }
   const data: Record<string, string> = { ...((cm as any).data ?? {}) };
-  for (const [k, v] of Object.entries((cm as any).binaryData ?? {})) data[k] = Buffer.from(String(v), 'base64').toString('latin1');
+  for (const [k, v] of Object.entries((cm as any).binaryData ?? {}))
+    data[k] = Buffer.from(String(v), 'base64').toString('latin1');
   return keyPayload(data, src.items, src.defaultMode ?? defaultMode, 'configmap', !!src.optional);
 }
 
-async function secretPayload(ns: string, src: any, name: string, source: ObjectSource, defaultMode: number): Promise<Payload> {
+async function secretPayload(
+  ns: string,
+  src: any,
+  name: string,
+  source: ObjectSource,
+  defaultMode: number,
+): Promise<Payload> {
   const s = await source.secret(ns, name);
   if (!s) {
     if (src.optional) return new Map();
@@ -141,15 +164,26 @@ async function secretPayload(ns: string, src: any, name: string, source: ObjectS
   return out;
 }
 
-function downwardPayload(pod: KubeObject, items: any[], defaultMode: number, facts: PodRuntimeFacts, allocatable: Record<string, string>): Payload {
+function downwardPayload(
+  pod: KubeObject,
+  items: any[],
+  defaultMode: number,
+  facts: PodRuntimeFacts,
+  allocatable: Record<string, string>,
+): Payload {
   const out: Payload = new Map();
   for (const it of items ?? []) {
     checkRelative(it.path);
     let v: string;
     if (it.fieldRef) v = fieldValue(pod, it.fieldRef.fieldPath, facts);
     else if (it.resourceFieldRef) {
-      const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x: any) => x.name === it.resourceFieldRef.containerName);
-      if (!c) throw new ConfigError(`container "${it.resourceFieldRef.containerName}" not found for downwardAPI item "${it.path}"`);
+      const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find(
+        (x: any) => x.name === it.resourceFieldRef.containerName,
+      );
+      if (!c)
+        throw new ConfigError(
+          `container "${it.resourceFieldRef.containerName}" not found for downwardAPI item "${it.path}"`,
+        );
       v = resourceValue(c, it.resourceFieldRef.resource, it.resourceFieldRef.divisor, allocatable);
     } else continue;
     out.set(it.path, { data: Buffer.from(v), mode: it.mode ?? defaultMode });
@@ -158,9 +192,16 @@ function downwardPayload(pod: KubeObject, items: any[], defaultMode: number, fac
 }
 
 /** the token of a projected serviceAccountToken source, asked for through TokenRequest by the source */
-async function tokenPayload(pod: KubeObject, volume: string, src: any, source: ObjectSource, mode: number): Promise<Payload> {
+async function tokenPayload(
+  pod: KubeObject,
+  volume: string,
+  src: any,
+  source: ObjectSource,
+  mode: number,
+): Promise<Payload> {
   checkRelative(String(src.path ?? ''));
-  if (!source.serviceAccountToken) throw new ConfigError(`projected volume "${volume}": serviceAccountToken sources are not supported by this node`);
+  if (!source.serviceAccountToken)
+    throw new ConfigError(`projected volume "${volume}": serviceAccountToken sources are not supported by this node`);
   let token: string;
   try {
     token = await source.serviceAccountToken(pod, src);
@@ -260,7 +301,10 @@ export async function prepareVolumes(
       out.set(v.name, { hostPath: p, readOnly: true });
     } else if (v.downwardAPI) {
       const p = at('kubernetes.io~downward-api');
-      writeAtomically(p, downwardPayload(pod, v.downwardAPI.items, v.downwardAPI.defaultMode ?? DEFAULT_MODE, facts, allocatable));
+      writeAtomically(
+        p,
+        downwardPayload(pod, v.downwardAPI.items, v.downwardAPI.defaultMode ?? DEFAULT_MODE, facts, allocatable),
+      );
       out.set(v.name, { hostPath: p, readOnly: true });
     } else if (v.projected) {
       const p = at('kubernetes.io~projected');
@@ -269,7 +313,8 @@ export async function prepareVolumes(
       for (const s of v.projected.sources ?? []) {
         let part: Payload = new Map();
         if (s.configMap) part = await configMapPayload(ns, { defaultMode: mode, ...s.configMap }, source, mode);
-        else if (s.secret) part = await secretPayload(ns, { defaultMode: mode, ...s.secret }, s.secret.name, source, mode);
+        else if (s.secret)
+          part = await secretPayload(ns, { defaultMode: mode, ...s.secret }, s.secret.name, source, mode);
         else if (s.downwardAPI) part = downwardPayload(pod, s.downwardAPI.items, mode, facts, allocatable);
         else if (s.serviceAccountToken) part = await tokenPayload(pod, v.name, s.serviceAccountToken, source, mode);
         for (const [k, val] of part) all.set(k, val);
@@ -287,7 +332,16 @@ export async function prepareVolumes(
 function toBytes(q: string): string {
   const m = /^(\d+)([KMGT]i?)?$/.exec(q);
   if (!m) return q;
-  const mult: Record<string, number> = { K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+  const mult: Record<string, number> = {
+    K: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    Ki: 1024,
+    Mi: 1024 ** 2,
+    Gi: 1024 ** 3,
+    Ti: 1024 ** 4,
+  };
   return String(Number(m[1]) * (m[2] ? mult[m[2]] : 1));
 }
 
@@ -308,13 +362,25 @@ export function containerMounts(
       host = path.join(host, sub);
       if (!existsSync(host)) mkdirSync(host, { recursive: true, mode: 0o755 });
     }
-    const prop = vm.mountPropagation === 'Bidirectional' ? 'PROPAGATION_BIDIRECTIONAL' : vm.mountPropagation === 'HostToContainer' ? 'PROPAGATION_HOST_TO_CONTAINER' : 'PROPAGATION_PRIVATE';
-    mounts.push({ container_path: vm.mountPath, host_path: host, readonly: !!vm.readOnly || vol.readOnly, propagation: prop });
+    const prop =
+      vm.mountPropagation === 'Bidirectional'
+        ? 'PROPAGATION_BIDIRECTIONAL'
+        : vm.mountPropagation === 'HostToContainer'
+          ? 'PROPAGATION_HOST_TO_CONTAINER'
+          : 'PROPAGATION_PRIVATE';
+    mounts.push({
+      container_path: vm.mountPath,
+      host_path: host,
+      readonly: !!vm.readOnly || vol.readOnly,
+      propagation: prop,
+    });
   }
   const mounted = new Set(mounts.map((m) => m.container_path));
-  if (extras.hostsFile && !mounted.has('/etc/hosts')) mounts.push({ container_path: '/etc/hosts', host_path: extras.hostsFile, readonly: false });
+  if (extras.hostsFile && !mounted.has('/etc/hosts'))
+    mounts.push({ container_path: '/etc/hosts', host_path: extras.hostsFile, readonly: false });
   const tmp = c.terminationMessagePath ?? '/dev/termination-log';
-  if (extras.terminationLog && tmp && !mounted.has(tmp)) mounts.push({ container_path: tmp, host_path: extras.terminationLog, readonly: false });
+  if (extras.terminationLog && tmp && !mounted.has(tmp))
+    mounts.push({ container_path: tmp, host_path: extras.terminationLog, readonly: false });
   return mounts;
 }
 

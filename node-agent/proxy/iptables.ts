@@ -36,7 +36,9 @@ export async function iptablesAvailable(): Promise<string | undefined> {
     return undefined;
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    return err.code === 'ENOENT' ? 'iptables is not installed' : `iptables does not work here: ${String(err.stderr ?? err.message).trim()}`;
+    return err.code === 'ENOENT'
+      ? 'iptables is not installed'
+      : `iptables does not work here: ${String(err.stderr ?? err.message).trim()}`;
   }
 }
 
@@ -46,7 +48,11 @@ function restore(input: string): Promise<void> {
     let err = '';
     p.stderr.on('data', (d) => (err += d));
     p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`iptables-restore failed (${code}): ${err.trim()}\n--- input ---\n${input.slice(0, 4000)}`))));
+    p.on('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`iptables-restore failed (${code}): ${err.trim()}\n--- input ---\n${input.slice(0, 4000)}`)),
+    );
     p.stdin.end(input);
   });
 }
@@ -96,10 +102,63 @@ export class IptablesProxier {
       ['nat', 'PREROUTING', ['-m', 'comment', '--comment', 'skiff service portals', '-j', this.services], false],
       ['nat', 'OUTPUT', ['-m', 'comment', '--comment', 'skiff service portals', '-j', this.services], false],
       // first: the CNI bridge's own per-pod chains end in ACCEPT
-      ['nat', 'POSTROUTING', ['-m', 'comment', '--comment', 'skiff service traffic requiring SNAT', '-j', this.post], true],
-      ['filter', 'INPUT', ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff services without endpoints', '-j', this.reject], false],
-      ['filter', 'FORWARD', ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff services without endpoints', '-j', this.reject], false],
-      ['filter', 'OUTPUT', ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff services without endpoints', '-j', this.reject], false],
+      [
+        'nat',
+        'POSTROUTING',
+        ['-m', 'comment', '--comment', 'skiff service traffic requiring SNAT', '-j', this.post],
+        true,
+      ],
+      [
+        'filter',
+        'INPUT',
+        [
+          '-m',
+          'conntrack',
+          '--ctstate',
+          'NEW',
+          '-m',
+          'comment',
+          '--comment',
+          'skiff services without endpoints',
+          '-j',
+          this.reject,
+        ],
+        false,
+      ],
+      [
+        'filter',
+        'FORWARD',
+        [
+          '-m',
+          'conntrack',
+          '--ctstate',
+          'NEW',
+          '-m',
+          'comment',
+          '--comment',
+          'skiff services without endpoints',
+          '-j',
+          this.reject,
+        ],
+        false,
+      ],
+      [
+        'filter',
+        'OUTPUT',
+        [
+          '-m',
+          'conntrack',
+          '--ctstate',
+          'NEW',
+          '-m',
+          'comment',
+          '--comment',
+          'skiff services without endpoints',
+          '-j',
+          this.reject,
+        ],
+        false,
+      ],
     ];
     for (const [table, chain, rule, first] of jumps) {
       try {
@@ -136,29 +195,53 @@ export class IptablesProxier {
     }
     // dispatch chains
     const noLocal = (sp: ServicePort) => sp.externalLocal && !sp.endpoints.some((e) => e.local);
-    const dispatch = ports.map((sp) => `${sp.key}|${sp.clusterIPs}|${sp.port}|${sp.nodePort}|${sp.externalIPs}|${sp.endpoints.length > 0}|${sp.externalLocal}|${noLocal(sp)}`).join('\n');
+    const dispatch = ports
+      .map(
+        (sp) =>
+          `${sp.key}|${sp.clusterIPs}|${sp.port}|${sp.nodePort}|${sp.externalIPs}|${sp.endpoints.length > 0}|${sp.externalLocal}|${noLocal(sp)}`,
+      )
+      .join('\n');
     const rewriteDispatch = this.first || dispatch !== this.dispatchSignature;
     if (rewriteDispatch) {
       declare.add(this.services).add(this.nodePorts).add(this.post);
       nat.push(`-A ${this.post} -m mark ! --mark ${MASQ_MARK} -j RETURN`);
       nat.push(`-A ${this.post} -j MARK --xor-mark 0x4000`);
-      nat.push(`-A ${this.post} -m comment --comment "skiff service traffic requiring SNAT" -j MASQUERADE --random-fully`);
+      nat.push(
+        `-A ${this.post} -m comment --comment "skiff service traffic requiring SNAT" -j MASQUERADE --random-fully`,
+      );
       filter.push(`:${this.reject} - [0:0]`);
       for (const sp of ports) {
         const c = `"${sp.key}"`;
         const has = sp.endpoints.length > 0;
         for (const vip of [...sp.clusterIPs, ...sp.externalIPs]) {
-          if (has) nat.push(`-A ${this.services} -d ${vip}/32 -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.port} -m comment --comment ${c} -j ${this.svcChain(sp)}`);
-          else filter.push(`-A ${this.reject} -d ${vip}/32 -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.port} -m comment --comment "${sp.key} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`);
+          if (has)
+            nat.push(
+              `-A ${this.services} -d ${vip}/32 -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.port} -m comment --comment ${c} -j ${this.svcChain(sp)}`,
+            );
+          else
+            filter.push(
+              `-A ${this.reject} -d ${vip}/32 -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.port} -m comment --comment "${sp.key} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`,
+            );
         }
         if (sp.nodePort) {
-          if (has) nat.push(`-A ${this.nodePorts} -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment ${c} -j ${this.extChain(sp)}`);
-          else filter.push(`-A ${this.reject} -m addrtype --dst-type LOCAL -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment "${sp.key} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`);
+          if (has)
+            nat.push(
+              `-A ${this.nodePorts} -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment ${c} -j ${this.extChain(sp)}`,
+            );
+          else
+            filter.push(
+              `-A ${this.reject} -m addrtype --dst-type LOCAL -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment "${sp.key} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`,
+            );
           // Local without an endpoint on this node: dropped, as kube-proxy does, in the filter table (iptables refuses DROP in nat)
-          if (has && noLocal(sp)) filter.push(`-A ${this.reject} -m addrtype --dst-type LOCAL -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment "${sp.key} has no local endpoints" -j DROP`);
+          if (has && noLocal(sp))
+            filter.push(
+              `-A ${this.reject} -m addrtype --dst-type LOCAL -p ${proto(sp)} -m ${proto(sp)} --dport ${sp.nodePort} -m comment --comment "${sp.key} has no local endpoints" -j DROP`,
+            );
         }
       }
-      nat.push(`-A ${this.services} -m addrtype --dst-type LOCAL -m comment --comment "skiff node ports; must be last" -j ${this.nodePorts}`);
+      nat.push(
+        `-A ${this.services} -m addrtype --dst-type LOCAL -m comment --comment "skiff node ports; must be last" -j ${this.nodePorts}`,
+      );
     }
     // per service port chains, only for what changed
     let rewritten = 0;
@@ -172,7 +255,9 @@ export class IptablesProxier {
       }
       if (prev && sp.protocol === 'UDP') {
         const now = new Set(sp.endpoints.map((e) => `${e.ip}:${e.port}`));
-        for (const ep of prev.udpEndpoints ?? []) if (!now.has(ep)) for (const vip of sp.clusterIPs) staleUdp.push({ vip, ip: ep.slice(0, ep.lastIndexOf(':')) });
+        for (const ep of prev.udpEndpoints ?? [])
+          if (!now.has(ep))
+            for (const vip of sp.clusterIPs) staleUdp.push({ vip, ip: ep.slice(0, ep.lastIndexOf(':')) });
       }
       rewritten++;
       const chains: string[] = [];
@@ -182,7 +267,11 @@ export class IptablesProxier {
         declare.add(svc);
         const seps = sp.endpoints.map((e) => this.sepChain(sp, e.ip, e.port));
         if (sp.affinityTimeoutSeconds) {
-          sp.endpoints.forEach((_, i) => nat.push(`-A ${svc} -m recent --name ${seps[i]} --rcheck --seconds ${sp.affinityTimeoutSeconds} --reap --rsource -j ${seps[i]}`));
+          sp.endpoints.forEach((_, i) =>
+            nat.push(
+              `-A ${svc} -m recent --name ${seps[i]} --rcheck --seconds ${sp.affinityTimeoutSeconds} --reap --rsource -j ${seps[i]}`,
+            ),
+          );
         }
         const n = sp.endpoints.length;
         sp.endpoints.forEach((e, i) => {
@@ -209,16 +298,24 @@ export class IptablesProxier {
               nat.push(`-A ${ext} ${rr}-j ${x.sep}`);
             });
           } else {
-            nat.push(`-A ${ext} -m comment --comment "masquerade traffic for ${sp.key} external destinations" -j MARK --set-xmark ${MASQ_MARK}`);
+            nat.push(
+              `-A ${ext} -m comment --comment "masquerade traffic for ${sp.key} external destinations" -j MARK --set-xmark ${MASQ_MARK}`,
+            );
             nat.push(`-A ${ext} -j ${svc}`);
           }
         }
       }
       for (const old of prev?.chains ?? []) if (!chains.includes(old)) remove.add(old);
-      next.set(sp.key, { signature: sp.signature, chains, udpEndpoints: sp.protocol === 'UDP' ? sp.endpoints.map((e) => `${e.ip}:${e.port}`) : undefined });
+      next.set(sp.key, {
+        signature: sp.signature,
+        chains,
+        udpEndpoints: sp.protocol === 'UDP' ? sp.endpoints.map((e) => `${e.ip}:${e.port}`) : undefined,
+      });
     }
     for (const [key, a] of this.applied) if (!next.has(key)) for (const c of a.chains) remove.add(c);
-    const keep = new Set([...next.values()].flatMap((a) => a.chains).concat([this.services, this.nodePorts, this.post]));
+    const keep = new Set(
+      [...next.values()].flatMap((a) => a.chains).concat([this.services, this.nodePorts, this.post]),
+    );
     for (const c of stale) if (!keep.has(c)) remove.add(c);
     for (const c of remove) if (keep.has(c)) remove.delete(c);
     if (!rewriteDispatch && rewritten === 0 && remove.size === 0) {
@@ -255,7 +352,9 @@ export class IptablesProxier {
         const err = e as NodeJS.ErrnoException & { code?: string | number };
         if (err.code === 'ENOENT' && !this.conntrackMissing) {
           this.conntrackMissing = true;
-          this.log('conntrack is not installed: UDP flows keep going to removed endpoints until they time out (apt-get install -y conntrack)');
+          this.log(
+            'conntrack is not installed: UDP flows keep going to removed endpoints until they time out (apt-get install -y conntrack)',
+          );
         }
         // exit status 1: no entry matched
       }
@@ -275,15 +374,36 @@ export class IptablesProxier {
     };
     await del('nat', 'PREROUTING', ['-m', 'comment', '--comment', 'skiff service portals', '-j', this.services]);
     await del('nat', 'OUTPUT', ['-m', 'comment', '--comment', 'skiff service portals', '-j', this.services]);
-    await del('nat', 'POSTROUTING', ['-m', 'comment', '--comment', 'skiff service traffic requiring SNAT', '-j', this.post]);
-    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) await del('filter', chain, ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff services without endpoints', '-j', this.reject]);
+    await del('nat', 'POSTROUTING', [
+      '-m',
+      'comment',
+      '--comment',
+      'skiff service traffic requiring SNAT',
+      '-j',
+      this.post,
+    ]);
+    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT'])
+      await del('filter', chain, [
+        '-m',
+        'conntrack',
+        '--ctstate',
+        'NEW',
+        '-m',
+        'comment',
+        '--comment',
+        'skiff services without endpoints',
+        '-j',
+        this.reject,
+      ]);
     for (const table of ['nat', 'filter']) {
       const chains = await this.existingChains(table).catch((e) => {
         this.log(`proxy cleanup: cannot list the ${table} chains: ${(e as Error).message}`);
         return [] as string[];
       });
       if (!chains.length) continue;
-      await restore([`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n')).catch((e) => this.log(`proxy cleanup: ${(e as Error).message}`));
+      await restore(
+        [`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n'),
+      ).catch((e) => this.log(`proxy cleanup: ${(e as Error).message}`));
     }
     this.applied.clear();
     this.first = true;

@@ -43,7 +43,9 @@ export function servicePorts(svc: KubeObject, slices: KubeObject[], nodeName: st
   if (spec.type === 'ExternalName' || !spec.clusterIP || spec.clusterIP === 'None') return [];
   const ns = svc.metadata.namespace!;
   const name = svc.metadata.name!;
-  const clusterIPs: string[] = (spec.clusterIPs ?? [spec.clusterIP]).filter((ip: string) => ip && ip !== 'None' && !ip.includes(':'));
+  const clusterIPs: string[] = (spec.clusterIPs ?? [spec.clusterIP]).filter(
+    (ip: string) => ip && ip !== 'None' && !ip.includes(':'),
+  );
   const out: ServicePort[] = [];
   for (const p of spec.ports ?? []) {
     const portName = p.name ?? '';
@@ -52,7 +54,9 @@ export function servicePorts(svc: KubeObject, slices: KubeObject[], nodeName: st
     const seen = new Set<string>();
     for (const sl of slices) {
       if ((sl as any).addressType && (sl as any).addressType !== 'IPv4') continue;
-      const sp = ((sl as any).ports ?? []).find((x: any) => (x.name ?? '') === portName && (x.protocol ?? 'TCP') === protocol);
+      const sp = ((sl as any).ports ?? []).find(
+        (x: any) => (x.name ?? '') === portName && (x.protocol ?? 'TCP') === protocol,
+      );
       if (!sp || !sp.port) continue;
       for (const ep of (sl as any).endpoints ?? []) {
         if (ep.conditions?.ready === false) continue;
@@ -76,7 +80,10 @@ export function servicePorts(svc: KubeObject, slices: KubeObject[], nodeName: st
       port: p.port,
       nodePort: spec.type === 'NodePort' || spec.type === 'LoadBalancer' ? p.nodePort : undefined,
       externalIPs: spec.externalIPs ?? [],
-      affinityTimeoutSeconds: spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : undefined,
+      affinityTimeoutSeconds:
+        spec.sessionAffinity === 'ClientIP'
+          ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800)
+          : undefined,
       externalLocal: (spec.externalTrafficPolicy ?? 'Cluster') === 'Local',
       endpoints,
     };

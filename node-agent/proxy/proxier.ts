@@ -46,7 +46,8 @@ export class ServiceProxy {
   constructor(private readonly o: ProxierOptions) {
     this.log = o.log ?? (() => {});
     const svcKey = (s: KubeObject) => `${s.metadata.namespace}/${s.metadata.name}`;
-    const sliceSvc = (s: KubeObject) => `${s.metadata.namespace}/${s.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`;
+    const sliceSvc = (s: KubeObject) =>
+      `${s.metadata.namespace}/${s.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`;
     o.services.addEventHandler({
       onAdd: (s: KubeObject) => this.recompute(svcKey(s)),
       onUpdate: (_: KubeObject, s: KubeObject) => this.recompute(svcKey(s)),
@@ -73,7 +74,9 @@ export class ServiceProxy {
     const svc = this.o.services.getByName(ns, name);
     if (!svc) this.ports.delete(svcKey);
     else {
-      const slices = [...(this.slicesOf.get(svcKey) ?? [])].map((k) => this.o.slices.get(k)).filter((x): x is KubeObject => !!x);
+      const slices = [...(this.slicesOf.get(svcKey) ?? [])]
+        .map((k) => this.o.slices.get(k))
+        .filter((x): x is KubeObject => !!x);
       this.ports.set(svcKey, servicePorts(svc, slices, this.o.nodeName));
     }
     this.schedule();

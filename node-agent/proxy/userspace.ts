@@ -37,7 +37,8 @@ class Rotation {
     }
     const start = this.next++ % n;
     const order = [...this.endpoints.slice(start), ...this.endpoints.slice(0, start)];
-    if (this.affinity) this.affinity.byClient.set(client, { ep: order[0], until: Date.now() + this.affinity.seconds * 1000 });
+    if (this.affinity)
+      this.affinity.byClient.set(client, { ep: order[0], until: Date.now() + this.affinity.seconds * 1000 });
     return order;
   }
 }
@@ -77,7 +78,9 @@ export class UserspaceProxier implements Backend {
     let r = this.rotations.get(key);
     if (!r) this.rotations.set(key, (r = new Rotation()));
     r.endpoints = sp.endpoints;
-    r.affinity = sp.affinityTimeoutSeconds ? (r.affinity ?? { seconds: sp.affinityTimeoutSeconds, byClient: new Map() }) : undefined;
+    r.affinity = sp.affinityTimeoutSeconds
+      ? (r.affinity ?? { seconds: sp.affinityTimeoutSeconds, byClient: new Map() })
+      : undefined;
     return r;
   }
 
@@ -90,7 +93,9 @@ export class UserspaceProxier implements Backend {
   }
 
   private listenTcp(host: string, port: number, rot: Rotation): Promise<Listener['close']> {
-    const server = net.createServer({ pauseOnConnect: true }, (client) => connectFirst(rot.pick(client.remoteAddress ?? ''), client));
+    const server = net.createServer({ pauseOnConnect: true }, (client) =>
+      connectFirst(rot.pick(client.remoteAddress ?? ''), client),
+    );
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => resolve(() => new Promise<void>((r) => server.close(() => r()))));
@@ -139,7 +144,8 @@ export class UserspaceProxier implements Backend {
     const wanted = new Map<string, { host: string; port: number; sp: ServicePort }>();
     for (const sp of ports) {
       if (sp.protocol === 'SCTP') continue;
-      for (const ip of [...sp.clusterIPs, ...sp.externalIPs]) wanted.set(`${ip}:${sp.port}/${sp.protocol}`, { host: ip, port: sp.port, sp });
+      for (const ip of [...sp.clusterIPs, ...sp.externalIPs])
+        wanted.set(`${ip}:${sp.port}/${sp.protocol}`, { host: ip, port: sp.port, sp });
       if (sp.nodePort) wanted.set(`0.0.0.0:${sp.nodePort}/${sp.protocol}`, { host: '0.0.0.0', port: sp.nodePort, sp });
     }
     let changed = 0;
@@ -155,7 +161,10 @@ export class UserspaceProxier implements Backend {
       if (this.listeners.has(key)) continue;
       try {
         if (w.host !== '0.0.0.0') await this.addAddress(w.host);
-        const close = w.sp.protocol === 'UDP' ? await this.listenUdp(w.host, w.port, rot) : await this.listenTcp(w.host, w.port, rot);
+        const close =
+          w.sp.protocol === 'UDP'
+            ? await this.listenUdp(w.host, w.port, rot)
+            : await this.listenTcp(w.host, w.port, rot);
         this.listeners.set(key, { signature: w.sp.signature, close });
         changed++;
       } catch (e) {

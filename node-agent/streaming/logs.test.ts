@@ -16,15 +16,22 @@ async function read(opts: LogOptions, file = FIXTURE): Promise<string> {
 
 describe('parseCriLog', () => {
   it('joins P parts with the F that ends them, keeping the first part time and stream', () => {
-    const entries = parseCriLog('2024-05-01T10:00:01Z stderr P ab\n2024-05-01T10:00:02Z stderr P cd\n2024-05-01T10:00:03Z stderr F ef\n');
+    const entries = parseCriLog(
+      '2024-05-01T10:00:01Z stderr P ab\n2024-05-01T10:00:02Z stderr P cd\n2024-05-01T10:00:03Z stderr F ef\n',
+    );
     assert.deepEqual(entries, [{ time: '2024-05-01T10:00:01Z', stream: 'stderr', text: 'abcdef\n' }]);
   });
 
   it('gives the parts no F has ended yet as an entry without a newline', () => {
-    assert.deepEqual(parseCriLog('2024-05-01T10:00:00Z stdout F x\n2024-05-01T10:00:01Z stdout P ab\n2024-05-01T10:00:02Z stdout P cd\n'), [
-      { time: '2024-05-01T10:00:00Z', stream: 'stdout', text: 'x\n' },
-      { time: '2024-05-01T10:00:01Z', stream: 'stdout', text: 'abcd' },
-    ]);
+    assert.deepEqual(
+      parseCriLog(
+        '2024-05-01T10:00:00Z stdout F x\n2024-05-01T10:00:01Z stdout P ab\n2024-05-01T10:00:02Z stdout P cd\n',
+      ),
+      [
+        { time: '2024-05-01T10:00:00Z', stream: 'stdout', text: 'x\n' },
+        { time: '2024-05-01T10:00:01Z', stream: 'stdout', text: 'abcd' },
+      ],
+    );
   });
 
   it('reads an empty line (F with no text) and spaces inside the text', () => {
@@ -85,7 +92,12 @@ describe('streamLog on a CRI log file', () => {
       appendFileSync(file, '2024-05-01T10:00:06Z stdout F in the making'); // no newline yet
       let out = '';
       let running = true;
-      const done = streamLog(file, { follow: true, tailLines: 1 }, { write: (s) => ((out += s), true), closed: () => false }, () => running);
+      const done = streamLog(
+        file,
+        { follow: true, tailLines: 1 },
+        { write: (s) => ((out += s), true), closed: () => false },
+        () => running,
+      );
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(out, 'last\n');
       appendFileSync(file, '\n2024-05-01T10:00:07Z stdout P two \n2024-05-01T10:00:07Z stdout F parts\n');
@@ -108,7 +120,12 @@ describe('streamLog on a CRI log file', () => {
       // follow shows the same, at once, and then the rest of the line when it comes
       let out = '';
       let running = true;
-      const done = streamLog(file, { follow: true, tailLines: 1 }, { write: (s) => ((out += s), true), closed: () => false }, () => running);
+      const done = streamLog(
+        file,
+        { follow: true, tailLines: 1 },
+        { write: (s) => ((out += s), true), closed: () => false },
+        () => running,
+      );
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(out, 'hello');
       appendFileSync(file, '2024-05-01T10:00:03Z stdout F  world\n');

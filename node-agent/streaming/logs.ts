@@ -94,7 +94,8 @@ export async function streamLog(file: string, opts: LogOptions, sink: LogSink, r
   const lastNl = content.lastIndexOf(0x0a);
   let offset = lastNl + 1;
   let entries = parseCriLog(content.subarray(0, offset).toString('utf8'));
-  if (opts.tailLines !== undefined && opts.tailLines >= 0) entries = opts.tailLines === 0 ? [] : entries.slice(-opts.tailLines);
+  if (opts.tailLines !== undefined && opts.tailLines >= 0)
+    entries = opts.tailLines === 0 ? [] : entries.slice(-opts.tailLines);
   if (!emit(entries) || !opts.follow) return;
   await new Promise<void>((resolve) => {
     let watcher: FSWatcher | undefined;

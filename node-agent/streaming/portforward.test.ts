@@ -34,7 +34,8 @@ class FakeRuntime {
 
   constructor() {
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (req.headers['x-stream-protocol-version'] !== PORTFORWARD_PROTOCOL) return socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      if (req.headers['x-stream-protocol-version'] !== PORTFORWARD_PROTOCOL)
+        return socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       this.sockets.add(socket);
       socket.write(spdyUpgradeResponse(PORTFORWARD_PROTOCOL));
       const seen: Record<string, string>[] = [];
@@ -86,7 +87,7 @@ class FakeRuntime {
   }
 }
 
-describe('port-forward: kubectl\'s streams relayed to the runtime\'s port-forward connection', () => {
+describe("port-forward: kubectl's streams relayed to the runtime's port-forward connection", () => {
   const runtime = new FakeRuntime();
   /** the agent's side: a plain SPDY upgrade relayed to a fresh runtime connection */
   const agent = http.createServer((_req, res) => res.writeHead(404).end());
@@ -125,8 +126,14 @@ describe('port-forward: kubectl\'s streams relayed to the runtime\'s port-forwar
   it('pairs by requestID reach the runtime with their headers; data, FIN and the error stream come back; a failed pair leaves the others working', async () => {
     const kubectl = await spdyConnect(agentUrl, [PORTFORWARD_PROTOCOL]);
     assert.equal(kubectl.protocol, PORTFORWARD_PROTOCOL);
-    assert.deepEqual(await connection(kubectl, 0, 1, 'hello'), { error: { text: '', reset: false }, data: { text: 'HELLO', reset: false } });
-    assert.deepEqual(await connection(kubectl, 1, 2, 'lost'), { error: { text: 'error forwarding port 2: connection refused', reset: false }, data: { text: '', reset: false } });
+    assert.deepEqual(await connection(kubectl, 0, 1, 'hello'), {
+      error: { text: '', reset: false },
+      data: { text: 'HELLO', reset: false },
+    });
+    assert.deepEqual(await connection(kubectl, 1, 2, 'lost'), {
+      error: { text: 'error forwarding port 2: connection refused', reset: false },
+      data: { text: '', reset: false },
+    });
     // concurrent pairs on the same connection, after the failure
     const [a, b] = await Promise.all([connection(kubectl, 2, 1, 'one'), connection(kubectl, 3, 1, 'two')]);
     assert.equal(a.data.text, 'ONE');
@@ -146,10 +153,10 @@ describe('port-forward: kubectl\'s streams relayed to the runtime\'s port-forwar
     kubectl.socket.end();
     const deadline = Date.now() + 3000;
     while (runtime.closed === closedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(runtime.closed, closedBefore + 1, 'the runtime connection closed with kubectl\'s');
+    assert.equal(runtime.closed, closedBefore + 1, "the runtime connection closed with kubectl's");
   });
 
-  it('a reset of kubectl\'s data stream resets the runtime\'s; the runtime going away ends kubectl\'s connection', async () => {
+  it("a reset of kubectl's data stream resets the runtime's; the runtime going away ends kubectl's connection", async () => {
     const kubectl = await spdyConnect(agentUrl, [PORTFORWARD_PROTOCOL]);
     const headers = { streamType: 'error', port: '1', requestID: '7' };
     const error = await kubectl.session.openStream(headers);

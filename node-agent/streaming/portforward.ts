@@ -7,7 +7,14 @@
  * what went wrong on the pair's error stream, which reaches kubectl's error stream like any data.
  * Either connection ending ends the other.
  */
-import { closeSpdyClient, RST_PROTOCOL_ERROR, spdyConnect, type SpdyClient, type SpdySession, type SpdyStream } from './spdy.ts';
+import {
+  closeSpdyClient,
+  RST_PROTOCOL_ERROR,
+  spdyConnect,
+  type SpdyClient,
+  type SpdySession,
+  type SpdyStream,
+} from './spdy.ts';
 import { serveSpdy, socketTransport, throttle, type Transport } from './transport.ts';
 
 export const PORTFORWARD_PROTOCOL = 'portforward.k8s.io';

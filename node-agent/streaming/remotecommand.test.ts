@@ -22,7 +22,9 @@ class FakeRuntime {
   readonly log: { streams: [number, string][]; resets: number[]; resize: string; stdinEnded: boolean }[] = [];
 
   constructor() {
-    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
   }
 
   async start(): Promise<void> {
@@ -39,7 +41,13 @@ class FakeRuntime {
   }
 
   url(o: StreamOptions, exitCode: number): string {
-    const q = new URLSearchParams({ stdin: String(o.stdin), stdout: String(o.stdout), stderr: String(o.stderr), tty: String(o.tty), exit: String(exitCode) });
+    const q = new URLSearchParams({
+      stdin: String(o.stdin),
+      stdout: String(o.stdout),
+      stderr: String(o.stderr),
+      tty: String(o.tty),
+      exit: String(exitCode),
+    });
     return `http://127.0.0.1:${this.port}/exec/token?${q}`;
   }
 
@@ -49,7 +57,13 @@ class FakeRuntime {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nno thanks');
       return;
     }
-    const want = ['error', ...['stdin', 'stdout', 'stderr'].filter((t) => q.get(t) === 'true' && !(t === 'stderr' && q.get('tty') === 'true')), ...(q.get('tty') === 'true' ? ['resize'] : [])];
+    const want = [
+      'error',
+      ...['stdin', 'stdout', 'stderr'].filter(
+        (t) => q.get(t) === 'true' && !(t === 'stderr' && q.get('tty') === 'true'),
+      ),
+      ...(q.get('tty') === 'true' ? ['resize'] : []),
+    ];
     const entry = { streams: [] as [number, string][], resets: [] as number[], resize: '', stdinEnded: false };
     this.log.push(entry);
     const byType = new Map<string, SpdyStream>();
@@ -73,7 +87,13 @@ class FakeRuntime {
         stderr?.write(Buffer.from('stdin ended\n'));
         const code = Number(q.get('exit'));
         const status = code
-          ? { metadata: {}, status: 'Failure', message: `command terminated with non-zero exit code: ${code}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } }
+          ? {
+              metadata: {},
+              status: 'Failure',
+              message: `command terminated with non-zero exit code: ${code}`,
+              reason: 'NonZeroExitCode',
+              details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
+            }
           : { metadata: {}, status: 'Success' };
         error.write(Buffer.from(JSON.stringify(status)));
         for (const s of byType.values()) s.reset();
@@ -102,7 +122,10 @@ class FakeRuntime {
 
 /** The agent's part: reach the runtime first, then accept kubectl's WebSocket and bridge the two. */
 class Agent {
-  private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (ps) => ['v5.channel.k8s.io', 'v4.channel.k8s.io'].find((p) => ps.has(p)) ?? false });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (ps) => ['v5.channel.k8s.io', 'v4.channel.k8s.io'].find((p) => ps.has(p)) ?? false,
+  });
   private readonly server = http.createServer((_req, res) => res.writeHead(404).end());
   port = 0;
   runtimeUrl = '';
@@ -158,10 +181,11 @@ async function kubectl(agent: Agent, protocol: string): Promise<Session> {
   return { ws, got, order, closed };
 }
 
-const send = (ws: WebSocket, channel: number, text = '') => ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(text)]));
+const send = (ws: WebSocket, channel: number, text = '') =>
+  ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(text)]));
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
-describe('exec and attach: kubectl\'s WebSocket (v5/v4) bridged to the runtime over SPDY (v4)', () => {
+describe("exec and attach: kubectl's WebSocket (v5/v4) bridged to the runtime over SPDY (v4)", () => {
   const runtime = new FakeRuntime();
   const agent = new Agent();
   before(async () => {
@@ -229,7 +253,7 @@ describe('exec and attach: kubectl\'s WebSocket (v5/v4) bridged to the runtime o
     assert.equal(k.got.get(2), undefined);
   });
 
-  it('v4 has no close message: stdin stays open; kubectl going away resets the runtime\'s streams', async () => {
+  it("v4 has no close message: stdin stays open; kubectl going away resets the runtime's streams", async () => {
     agent.opts = { stdin: true, stdout: true, stderr: true, tty: false };
     agent.runtimeUrl = runtime.url(agent.opts, 0);
     const k = await kubectl(agent, 'v4.channel.k8s.io');
@@ -242,7 +266,10 @@ describe('exec and attach: kubectl\'s WebSocket (v5/v4) bridged to the runtime o
     k.ws.close();
     await k.closed;
     for (let i = 0; i < 40 && entry.resets.length < 4; i++) await tick(25);
-    assert.deepEqual(entry.resets.sort((a, b) => a - b), [1, 3, 5, 7]);
+    assert.deepEqual(
+      entry.resets.sort((a, b) => a - b),
+      [1, 3, 5, 7],
+    );
   });
 
   it('a runtime that refuses the upgrade: the agent reports its answer', async () => {
@@ -261,7 +288,7 @@ describe('exec and attach: kubectl\'s WebSocket (v5/v4) bridged to the runtime o
   });
 });
 
-describe('exec and attach: kubectl\'s SPDY/3.1 (v4, v3, v2; kubectl < 1.30) bridged to the runtime', () => {
+describe("exec and attach: kubectl's SPDY/3.1 (v4, v3, v2; kubectl < 1.30) bridged to the runtime", () => {
   const runtime = new FakeRuntime();
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   let port = 0;
@@ -307,7 +334,7 @@ describe('exec and attach: kubectl\'s SPDY/3.1 (v4, v3, v2; kubectl < 1.30) brid
     return { protocol: k.protocol, out, err, status };
   }
 
-  it('negotiation: kubectl\'s first protocol this side speaks; none offered is v1; none in common is refused', () => {
+  it("negotiation: kubectl's first protocol this side speaks; none offered is v1; none in common is refused", () => {
     assert.equal(negotiateSpdy(['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io']), 'v4.channel.k8s.io');
     assert.equal(negotiateSpdy(['v2.channel.k8s.io', 'channel.k8s.io']), 'v2.channel.k8s.io');
     assert.equal(negotiateSpdy([]), 'channel.k8s.io');
@@ -338,7 +365,7 @@ describe('exec and attach: kubectl\'s SPDY/3.1 (v4, v3, v2; kubectl < 1.30) brid
     assert.equal(ok.status, '');
   });
 
-  it('kubectl not opening its streams in time: the runtime\'s streams are reset', async () => {
+  it("kubectl not opening its streams in time: the runtime's streams are reset", async () => {
     runtimeUrl = runtime.url(opts, 0);
     const k = await spdyConnect(`http://127.0.0.1:${port}/exec`, ['v4.channel.k8s.io']);
     await k.session.openStream({ streamType: 'error' });

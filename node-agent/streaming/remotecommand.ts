@@ -10,7 +10,14 @@
  * kubectl before 1.30 speaks SPDY/3.1 itself (bridgeSpdy): its streams are relayed to the runtime's one for one.
  */
 import { WebSocket } from 'ws';
-import { closeSpdyClient, RST_PROTOCOL_ERROR, spdyConnect, type SpdyClient, type SpdySession, type SpdyStream } from './spdy.ts';
+import {
+  closeSpdyClient,
+  RST_PROTOCOL_ERROR,
+  spdyConnect,
+  type SpdyClient,
+  type SpdySession,
+  type SpdyStream,
+} from './spdy.ts';
 import { serveSpdy, socketTransport, throttle, wsTransport, type Transport } from './transport.ts';
 
 /** what the runtime speaks over SPDY: v4 carries the exit code in a Status on the error stream */
@@ -168,7 +175,14 @@ const STREAM_TYPES = ['error', 'stdin', 'stdout', 'stderr', 'resize'];
  * older protocols (nothing on success). When the runtime is done kubectl's streams are ended and the session goes
  * away; kubectl going away (or not opening its streams within `timeoutMs`) resets the runtime's streams.
  */
-export function bridgeSpdy(t: Transport, head: Buffer, protocol: string, rt: RuntimeStreams, o: StreamOptions, timeoutMs = 30_000): SpdySession {
+export function bridgeSpdy(
+  t: Transport,
+  head: Buffer,
+  protocol: string,
+  rt: RuntimeStreams,
+  o: StreamOptions,
+  timeoutMs = 30_000,
+): SpdySession {
   const v4 = protocol === 'v4.channel.k8s.io';
   const resizable = o.tty && (v4 || protocol === 'v3.channel.k8s.io');
   const expected = ['error'];

@@ -13,10 +13,13 @@ function fakeRuntime(): { rt: SpdyClient; closed: () => string | undefined } {
   const socket = new PassThrough();
   socket.on('close', () => (how ??= 'destroyed'));
   const session = { close: () => (how = 'closed'), goAway: () => (how = 'goaway') };
-  return { rt: { session: session as unknown as SpdyClient['session'], socket, protocol: 'v4.channel.k8s.io' }, closed: () => how };
+  return {
+    rt: { session: session as unknown as SpdyClient['session'], socket, protocol: 'v4.channel.k8s.io' },
+    closed: () => how,
+  };
 }
 
-describe('handing kubectl\'s upgraded connection over to a WebSocket bridge', () => {
+describe("handing kubectl's upgraded connection over to a WebSocket bridge", () => {
   const servers: http.Server[] = [];
   afterEach(() => {
     for (const s of servers.splice(0)) s.close();
@@ -37,7 +40,11 @@ describe('handing kubectl\'s upgraded connection over to a WebSocket bridge', ()
     const port = await serve(rt, () => (opened = true));
     // an upgrade without Sec-WebSocket-Key: ws answers 400 and never calls back
     const answer = await new Promise<string>((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => c.write('GET /exec HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+      const c = net.connect(port, '127.0.0.1', () =>
+        c.write(
+          'GET /exec HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        ),
+      );
       let got = '';
       c.on('data', (d) => (got += d));
       c.on('close', () => resolve(got));

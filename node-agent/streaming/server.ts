@@ -22,7 +22,15 @@ import type { ContainerStatus } from '../cri/types.ts';
 import type { RuntimeCache } from '../pods/runtime-cache.ts';
 import { streamLog } from './logs.ts';
 import { dialPortForward, PORTFORWARD_PROTOCOL, relayPortForward } from './portforward.ts';
-import { bridge, bridgeSpdy, dialRuntime, negotiateSpdy, SPDY_PROTOCOLS, type RuntimeStreams, type StreamOptions } from './remotecommand.ts';
+import {
+  bridge,
+  bridgeSpdy,
+  dialRuntime,
+  negotiateSpdy,
+  SPDY_PROTOCOLS,
+  type RuntimeStreams,
+  type StreamOptions,
+} from './remotecommand.ts';
 import { socketTransport, wsTransport } from './transport.ts';
 import { closeSpdyClient, type SpdyClient } from './spdy.ts';
 import { selfSignedServingCert } from './tls.ts';
@@ -46,7 +54,10 @@ const PORTFORWARD_TUNNEL = 'SPDY/3.1+portforward.k8s.io';
 
 /** The protocols a SPDY client offers in X-Stream-Protocol-Version, in its order (a line each, or comma-separated). */
 export function offeredStreamProtocols(req: http.IncomingMessage): string[] {
-  return (req.headersDistinct['x-stream-protocol-version'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  return (req.headersDistinct['x-stream-protocol-version'] ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 /** The answer that switches an upgraded connection to SPDY/3.1 speaking `protocol`. */
@@ -69,8 +80,14 @@ function bool(v: string | null): boolean {
 
 export class AgentServer {
   private server?: https.Server;
-  private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => CHANNEL_PROTOCOLS.find((p) => protocols.has(p)) ?? false });
-  private readonly tunnels = new WebSocketServer({ noServer: true, handleProtocols: (ps) => (ps.has(PORTFORWARD_TUNNEL) ? PORTFORWARD_TUNNEL : false) });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) => CHANNEL_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
+  });
+  private readonly tunnels = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (ps) => (ps.has(PORTFORWARD_TUNNEL) ? PORTFORWARD_TUNNEL : false),
+  });
   port = 0;
   private readonly log: (msg: string) => void;
 
@@ -80,7 +97,10 @@ export class AgentServer {
 
   async start(): Promise<number> {
     const { certPem, keyPem } = await selfSignedServingCert(this.o.nodeName, [this.o.nodeIP]);
-    const server = https.createServer({ cert: certPem, key: keyPem, ca: [this.o.clusterCaPem], requestCert: true, rejectUnauthorized: true }, (req, res) => void this.onRequest(req, res));
+    const server = https.createServer(
+      { cert: certPem, key: keyPem, ca: [this.o.clusterCaPem], requestCert: true, rejectUnauthorized: true },
+      (req, res) => void this.onRequest(req, res),
+    );
     server.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
     server.on('tlsClientError', () => {});
     await new Promise<void>((resolve, reject) => {
@@ -124,10 +144,17 @@ export class AgentServer {
 
   /** kubelet's words for a container whose log or shell cannot be reached yet */
   private waitingMessage(pod: KubeObject, name: string): string | undefined {
-    const st = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s: any) => s.name === name);
+    const st = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find(
+      (s: any) => s.name === name,
+    );
     const w = st?.state?.waiting;
     if (w && !st.lastState?.terminated) {
-      const why = w.reason === 'ErrImagePull' ? "image can't be pulled" : w.reason === 'ImagePullBackOff' ? 'trying and failing to pull image' : (w.reason ?? 'ContainerCreating');
+      const why =
+        w.reason === 'ErrImagePull'
+          ? "image can't be pulled"
+          : w.reason === 'ImagePullBackOff'
+            ? 'trying and failing to pull image'
+            : (w.reason ?? 'ContainerCreating');
       return `container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${why}`;
     }
     return undefined;
@@ -143,8 +170,13 @@ export class AgentServer {
       const { pod, list } = this.attempts(p.ns, p.pod, p.container);
       const target = previous ? list[1] : list[0];
       if (!target) {
-        if (previous) throw new HttpError(400, `previous terminated container "${p.container}" in pod "${p.pod}" not found`);
-        throw new HttpError(400, this.waitingMessage(pod, p.container) ?? `container "${p.container}" in pod "${p.pod}" is waiting to start: ContainerCreating`);
+        if (previous)
+          throw new HttpError(400, `previous terminated container "${p.container}" in pod "${p.pod}" not found`);
+        throw new HttpError(
+          400,
+          this.waitingMessage(pod, p.container) ??
+            `container "${p.container}" in pod "${p.pod}" is waiting to start: ContainerCreating`,
+        );
       }
       const q = url.searchParams;
       const sinceTime = q.get('sinceTime');
@@ -161,7 +193,11 @@ export class AgentServer {
           follow: bool(q.get('follow')) && !previous,
           timestamps: bool(q.get('timestamps')),
           tailLines: tail !== null ? Number(tail) : undefined,
-          sinceMs: sinceTime ? Date.parse(sinceTime) : sinceSeconds ? Date.now() - Number(sinceSeconds) * 1000 : undefined,
+          sinceMs: sinceTime
+            ? Date.parse(sinceTime)
+            : sinceSeconds
+              ? Date.now() - Number(sinceSeconds) * 1000
+              : undefined,
           limitBytes: limit !== null ? Number(limit) : undefined,
         },
         { write: (s) => res.write(s), closed: () => closed },
@@ -176,8 +212,11 @@ export class AgentServer {
   }
 
   private reject(socket: Duplex, code: number, message: string): void {
-    const reason = code === 403 ? 'Forbidden' : code === 404 ? 'Not Found' : code === 400 ? 'Bad Request' : 'Internal Server Error';
-    socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+    const reason =
+      code === 403 ? 'Forbidden' : code === 404 ? 'Not Found' : code === 400 ? 'Bad Request' : 'Internal Server Error';
+    socket.end(
+      `HTTP/1.1 ${code} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+    );
   }
 
   /** the ready sandbox of a pod (the runtime cache, else the runtime asked again) */
@@ -196,7 +235,10 @@ export class AgentServer {
   private async portForward(req: http.IncomingMessage, socket: Duplex, head: Buffer, pod: KubeObject): Promise<void> {
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
     if (upgrade !== 'websocket' && !upgrade.startsWith('spdy/3.1')) {
-      throw new HttpError(400, `port-forward needs an upgrade to SPDY/3.1 or to a WebSocket with ${PORTFORWARD_TUNNEL}`);
+      throw new HttpError(
+        400,
+        `port-forward needs an upgrade to SPDY/3.1 or to a WebSocket with ${PORTFORWARD_TUNNEL}`,
+      );
     }
     const sandbox = await this.sandboxOf(pod);
     const url = await this.o.cri.portForward(sandbox, []);
@@ -230,21 +272,35 @@ export class AgentServer {
         await this.portForward(req, socket, head, pod);
         return;
       }
-      if (p.kind !== 'exec' && p.kind !== 'attach') throw new HttpError(400, `${p.kind} is not supported by this node over an upgraded connection`);
+      if (p.kind !== 'exec' && p.kind !== 'attach')
+        throw new HttpError(400, `${p.kind} is not supported by this node over an upgraded connection`);
       const upgrade = (req.headers.upgrade ?? '').toLowerCase();
       if (upgrade.startsWith('spdy/3.1')) {
         const offered = offeredStreamProtocols(req);
         spdyProtocol = negotiateSpdy(offered);
-        if (!spdyProtocol) throw new HttpError(403, `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${SPDY_PROTOCOLS.join(' ')}]`);
+        if (!spdyProtocol)
+          throw new HttpError(
+            403,
+            `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${SPDY_PROTOCOLS.join(' ')}]`,
+          );
       } else if (upgrade !== 'websocket') {
-        throw new HttpError(400, `exec and attach need an upgrade to a WebSocket (${CHANNEL_PROTOCOLS.join(', ')}) or to SPDY/3.1 (${SPDY_PROTOCOLS.join(', ')})`);
+        throw new HttpError(
+          400,
+          `exec and attach need an upgrade to a WebSocket (${CHANNEL_PROTOCOLS.join(', ')}) or to SPDY/3.1 (${SPDY_PROTOCOLS.join(', ')})`,
+        );
       }
       const { pod, list } = this.attempts(p.ns, p.pod, p.container);
       const running = list.find((c) => c.state === 'CONTAINER_RUNNING');
-      if (!running) throw new HttpError(400, this.waitingMessage(pod, p.container) ?? `container ${p.container} is not running`);
+      if (!running)
+        throw new HttpError(400, this.waitingMessage(pod, p.container) ?? `container ${p.container} is not running`);
       const q = url.searchParams;
       const tty = bool(q.get('tty'));
-      streams = { stdin: bool(q.get('stdin')), stdout: bool(q.get('stdout')), stderr: bool(q.get('stderr')) && !tty, tty };
+      streams = {
+        stdin: bool(q.get('stdin')),
+        stdout: bool(q.get('stdout')),
+        stderr: bool(q.get('stderr')) && !tty,
+        tty,
+      };
       const backendUrl =
         p.kind === 'exec'
           ? await this.o.cri.exec({ container_id: running.id, cmd: q.getAll('command'), ...streams })
@@ -275,7 +331,14 @@ export class AgentServer {
  * closed when the socket closes before that: kubectl gave up while the runtime was reached, or the handshake was
  * refused (ws answers 400 and never calls back), so no runtime stream (and no process it started) is left behind.
  */
-export function handOver(wss: WebSocketServer, req: http.IncomingMessage, socket: Duplex, head: Buffer, rt: SpdyClient, onOpen: (ws: WebSocket) => void): void {
+export function handOver(
+  wss: WebSocketServer,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  rt: SpdyClient,
+  onOpen: (ws: WebSocket) => void,
+): void {
   if (socket.destroyed) {
     closeSpdyClient(rt, false);
     return;

@@ -84,7 +84,13 @@ function frames(buf: Buffer): Frame[] {
     const f = buf.subarray(off, off + 8 + len);
     const control = (f[0] & 0x80) !== 0;
     const body = f.subarray(8);
-    out.push({ control, type: control ? f.readUInt16BE(2) : 0, id: control ? (body.length >= 4 ? body.readUInt32BE(0) & 0x7fffffff : 0) : f.readUInt32BE(0) & 0x7fffffff, flags: f[4], body });
+    out.push({
+      control,
+      type: control ? f.readUInt16BE(2) : 0,
+      id: control ? (body.length >= 4 ? body.readUInt32BE(0) & 0x7fffffff : 0) : f.readUInt32BE(0) & 0x7fffffff,
+      flags: f[4],
+      body,
+    });
     off += 8 + len;
   }
   return out;
@@ -123,7 +129,9 @@ describe('SpdySession (server side, as port-forward uses it)', () => {
       ]);
       // one byte at a time: the session must reassemble frames
       for (let i = 0; i < wire.length; i++) session.feed(wire.subarray(i, i + 1));
-      await until(() => streams.length >= 2 && ended.has(3) && frames(Buffer.concat(sent)).some((f) => f.control && f.type === 6));
+      await until(
+        () => streams.length >= 2 && ended.has(3) && frames(Buffer.concat(sent)).some((f) => f.control && f.type === 6),
+      );
       assert.deepEqual(
         streams.map((s) => [s.id, s.headers.streamtype, s.headers.port, s.headers.requestid]),
         [
@@ -136,7 +144,10 @@ describe('SpdySession (server side, as port-forward uses it)', () => {
       assert.ok(ended.has(3), 'FIN ends the stream');
       const out = frames(Buffer.concat(sent));
       const replies = out.filter((f) => f.control && f.type === 2);
-      assert.deepEqual(replies.map((f) => f.id), [1, 3]);
+      assert.deepEqual(
+        replies.map((f) => f.id),
+        [1, 3],
+      );
       for (const r of replies) assert.equal(await client.replyHeaderCount(r.body.subarray(4)), 0);
       const ping = out.find((f) => f.control && f.type === 6);
       assert.equal(ping?.body.readUInt32BE(0), 7);
@@ -212,7 +223,12 @@ function pair(onStream: (s: SpdyStream) => void = () => {}) {
   let client!: SpdySession;
   let server!: SpdySession;
   const wire = { toServer: [] as Buffer[], toClient: [] as Buffer[] };
-  client = new SpdySession((b) => (wire.toServer.push(b), setImmediate(() => server.feed(b))), (s) => s.reset(), () => {}, { client: true });
+  client = new SpdySession(
+    (b) => (wire.toServer.push(b), setImmediate(() => server.feed(b))),
+    (s) => s.reset(),
+    () => {},
+    { client: true },
+  );
   server = new SpdySession((b) => (wire.toClient.push(b), setImmediate(() => client.feed(b))), onStream);
   return { client, server, wire };
 }
@@ -275,7 +291,10 @@ describe('SpdySession (client side) and spdyConnect', () => {
         'the end of stdin is an empty DATA frame with FIN, nothing after it',
       );
       const syn = frames(Buffer.concat(wire.toServer)).filter((f) => f.control && f.type === 1);
-      assert.deepEqual(syn.map((f) => f.id), [1, 3, 5]);
+      assert.deepEqual(
+        syn.map((f) => f.id),
+        [1, 3, 5],
+      );
       const inflate = zlib.createInflate({ dictionary: SPDY_DICTIONARY });
       try {
         const firstBlock = await new Promise<Buffer>((resolve) => {
@@ -284,7 +303,10 @@ describe('SpdySession (client side) and spdyConnect', () => {
           inflate.write(syn[0].body.subarray(10));
           inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve(Buffer.concat(out)));
         });
-        assert.ok(firstBlock.includes('streamtype') && !firstBlock.includes('streamType'), `on the wire: ${JSON.stringify(firstBlock.toString('latin1'))}`);
+        assert.ok(
+          firstBlock.includes('streamtype') && !firstBlock.includes('streamType'),
+          `on the wire: ${JSON.stringify(firstBlock.toString('latin1'))}`,
+        );
       } finally {
         inflate.close();
       }
@@ -296,7 +318,12 @@ describe('SpdySession (client side) and spdyConnect', () => {
 
   it('data that arrives before its handler is kept; RST_STREAM before the reply rejects it; PING of the peer echoed, its own not; GOAWAY closes', async () => {
     const sent: Buffer[] = [];
-    const session = new SpdySession((b) => sent.push(b), () => {}, () => {}, { client: true });
+    const session = new SpdySession(
+      (b) => sent.push(b),
+      () => {},
+      () => {},
+      { client: true },
+    );
     const peer = new TestClient(); // its deflate plays the server's header compression
     let closed = 0;
     session.onceClosed(() => closed++);
@@ -329,7 +356,11 @@ describe('SpdySession (client side) and spdyConnect', () => {
       await out.ended;
       assert.equal(out.text(), 'early output');
       const pings = frames(Buffer.concat(sent)).filter((f) => f.control && f.type === 6);
-      assert.deepEqual(pings.map((f) => f.body.readUInt32BE(0)), [2], "the server's ping (even) is answered; an odd one would be an answer to ours");
+      assert.deepEqual(
+        pings.map((f) => f.body.readUInt32BE(0)),
+        [2],
+        "the server's ping (even) is answered; an odd one would be an answer to ours",
+      );
 
       const c = await session.openStream({ streamtype: 'error' });
       assert.equal(c.id, 5);
@@ -352,7 +383,9 @@ describe('SpdySession (client side) and spdyConnect', () => {
     server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
       seen = req;
       if (!offeredStreamProtocols(req).includes('v4.channel.k8s.io')) {
-        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 47\r\n\r\nunable to upgrade: unable to negotiate protocol');
+        socket.end(
+          'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 47\r\n\r\nunable to upgrade: unable to negotiate protocol',
+        );
         return;
       }
       const session = new SpdySession(
@@ -372,7 +405,9 @@ describe('SpdySession (client side) and spdyConnect', () => {
       // the 101 and the server's first frame in one write: the client must not lose what came with the 101
       const ping = Buffer.alloc(4);
       ping.writeUInt32BE(2);
-      socket.write(Buffer.concat([Buffer.from(spdyUpgradeResponse('v4.channel.k8s.io')), TestClient.control(6, 0, ping)]));
+      socket.write(
+        Buffer.concat([Buffer.from(spdyUpgradeResponse('v4.channel.k8s.io')), TestClient.control(6, 0, ping)]),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/exec/token`;
@@ -382,7 +417,8 @@ describe('SpdySession (client side) and spdyConnect', () => {
       assert.equal(seen?.headers.connection, 'Upgrade');
       assert.equal(seen?.headers.upgrade, 'SPDY/3.1');
       const lines = [];
-      for (let i = 0; i < seen!.rawHeaders.length; i += 2) if (seen!.rawHeaders[i].toLowerCase() === 'x-stream-protocol-version') lines.push(seen!.rawHeaders[i + 1]);
+      for (let i = 0; i < seen!.rawHeaders.length; i += 2)
+        if (seen!.rawHeaders[i].toLowerCase() === 'x-stream-protocol-version') lines.push(seen!.rawHeaders[i + 1]);
       assert.deepEqual(lines, ['v4.channel.k8s.io', 'v3.channel.k8s.io']);
       const closed = new Promise<void>((r) => conn.session.onceClosed(r));
       const stdin = await conn.session.openStream({ streamtype: 'stdin' });
@@ -395,7 +431,10 @@ describe('SpdySession (client side) and spdyConnect', () => {
       assert.deepEqual(echoed, ['stdin:hello']);
       await closed; // the server closed the connection: the session follows
 
-      await assert.rejects(spdyConnect(url, ['v9.channel.k8s.io']), /refused the upgrade to SPDY\/3\.1: 403 Forbidden: unable to upgrade: unable to negotiate protocol/);
+      await assert.rejects(
+        spdyConnect(url, ['v9.channel.k8s.io']),
+        /refused the upgrade to SPDY\/3\.1: 403 Forbidden: unable to upgrade: unable to negotiate protocol/,
+      );
       await assert.rejects(spdyConnect(`http://127.0.0.1:1/exec/x`, ['v4.channel.k8s.io']), /ECONNREFUSED/);
     } finally {
       server.closeAllConnections();

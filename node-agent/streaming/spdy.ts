@@ -16,14 +16,71 @@ import zlib from 'node:zlib';
 
 /** SPDY/3's header compression dictionary: length-prefixed common header words, then a run of common values */
 const DICTIONARY_WORDS = [
-  'options', 'head', 'post', 'put', 'delete', 'trace', 'accept', 'accept-charset', 'accept-encoding', 'accept-language',
-  'accept-ranges', 'age', 'allow', 'authorization', 'cache-control', 'connection', 'content-base', 'content-encoding',
-  'content-language', 'content-length', 'content-location', 'content-md5', 'content-range', 'content-type', 'date',
-  'etag', 'expect', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match', 'if-range',
-  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'pragma', 'proxy-authenticate',
-  'proxy-authorization', 'range', 'referer', 'retry-after', 'server', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'user-agent', 'vary', 'via', 'warning', 'www-authenticate', 'method', 'get', 'status', '200 OK', 'version',
-  'HTTP/1.1', 'url', 'public', 'set-cookie', 'keep-alive', 'origin',
+  'options',
+  'head',
+  'post',
+  'put',
+  'delete',
+  'trace',
+  'accept',
+  'accept-charset',
+  'accept-encoding',
+  'accept-language',
+  'accept-ranges',
+  'age',
+  'allow',
+  'authorization',
+  'cache-control',
+  'connection',
+  'content-base',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-location',
+  'content-md5',
+  'content-range',
+  'content-type',
+  'date',
+  'etag',
+  'expect',
+  'expires',
+  'from',
+  'host',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-range',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'pragma',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'range',
+  'referer',
+  'retry-after',
+  'server',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'user-agent',
+  'vary',
+  'via',
+  'warning',
+  'www-authenticate',
+  'method',
+  'get',
+  'status',
+  '200 OK',
+  'version',
+  'HTTP/1.1',
+  'url',
+  'public',
+  'set-cookie',
+  'keep-alive',
+  'origin',
 ];
 const DICTIONARY_TAIL =
   '100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505' +
@@ -453,7 +510,13 @@ export function spdyConnect(url: string, protocols: string[], o: SpdyDialOptions
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text = (text + d).slice(0, 4096)));
-      res.on('end', () => fail(new Error(`${u.host} refused the upgrade to SPDY/3.1: ${res.statusCode} ${res.statusMessage ?? ''}${text.trim() ? `: ${text.trim()}` : ''}`)));
+      res.on('end', () =>
+        fail(
+          new Error(
+            `${u.host} refused the upgrade to SPDY/3.1: ${res.statusCode} ${res.statusMessage ?? ''}${text.trim() ? `: ${text.trim()}` : ''}`,
+          ),
+        ),
+      );
       res.on('error', fail);
     });
     req.on('upgrade', (res, socket, head) => {
@@ -462,7 +525,11 @@ export function spdyConnect(url: string, protocols: string[], o: SpdyDialOptions
       const upgrade = String(res.headers.upgrade ?? '').toLowerCase();
       if (upgrade !== 'spdy/3.1' || (protocols.length && !protocols.includes(protocol))) {
         socket.destroy();
-        fail(new Error(`${u.host} answered the upgrade with ${res.headers.upgrade ?? 'no protocol'} and stream protocol "${protocol}" (offered ${protocols.join(', ')})`));
+        fail(
+          new Error(
+            `${u.host} answered the upgrade with ${res.headers.upgrade ?? 'no protocol'} and stream protocol "${protocol}" (offered ${protocols.join(', ')})`,
+          ),
+        );
         return;
       }
       if (settled) {

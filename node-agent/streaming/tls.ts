@@ -2,7 +2,10 @@
 import crypto from 'node:crypto';
 import { x509 } from '../../apiserver/auth/x509.ts';
 
-export async function selfSignedServingCert(nodeName: string, ips: string[]): Promise<{ certPem: string; keyPem: string }> {
+export async function selfSignedServingCert(
+  nodeName: string,
+  ips: string[],
+): Promise<{ certPem: string; keyPem: string }> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256' };
   const keys = await crypto.webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const now = Date.now();
@@ -16,10 +19,16 @@ export async function selfSignedServingCert(nodeName: string, ips: string[]): Pr
     extensions: [
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: nodeName }, ...ips.map((value) => ({ type: 'ip' as const, value }))]),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'dns', value: nodeName },
+        ...ips.map((value) => ({ type: 'ip' as const, value })),
+      ]),
     ],
   });
   const der = await crypto.webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
   return { certPem: cert.toString('pem'), keyPem };
 }

@@ -85,7 +85,10 @@ export function wsTransport(ws: WebSocket): Transport {
     },
     pause: () => ws.pause(),
     resume: () => ws.resume(),
-    onData: (cb) => ws.on('message', (d: Buffer | ArrayBuffer | Buffer[]) => cb(Buffer.isBuffer(d) ? d : Array.isArray(d) ? Buffer.concat(d) : Buffer.from(d))),
+    onData: (cb) =>
+      ws.on('message', (d: Buffer | ArrayBuffer | Buffer[]) =>
+        cb(Buffer.isBuffer(d) ? d : Array.isArray(d) ? Buffer.concat(d) : Buffer.from(d)),
+      ),
     onClose: (cb) => onCloseOrError(ws, cb),
     end: () => {
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
@@ -97,7 +100,11 @@ export function wsTransport(ws: WebSocket): Transport {
 
 /** The server side of a SPDY session over a transport: the session closes with the transport, and ends it when it closes. */
 export function serveSpdy(t: Transport, head: Buffer, onStream: (s: SpdyStream) => void): SpdySession {
-  const session = new SpdySession((b) => t.write(b), onStream, () => t.end());
+  const session = new SpdySession(
+    (b) => t.write(b),
+    onStream,
+    () => t.end(),
+  );
   t.onData((d) => session.feed(d));
   t.onClose(() => session.drainAndClose());
   if (head.length) session.feed(head);
@@ -107,7 +114,10 @@ export function serveSpdy(t: Transport, head: Buffer, onStream: (s: SpdyStream) 
 /**
  * Writes towards `to` that stop reading `from` while `to` is congested. Returns the function to call after each write.
  */
-export function throttle(to: Pick<Transport, 'congested' | 'onceDrained'>, from: Pick<Transport, 'pause' | 'resume'>): () => void {
+export function throttle(
+  to: Pick<Transport, 'congested' | 'onceDrained'>,
+  from: Pick<Transport, 'pause' | 'resume'>,
+): () => void {
   let paused = false;
   return () => {
     if (paused || !to.congested()) return;

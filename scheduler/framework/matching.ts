@@ -59,7 +59,8 @@ export function podMatchesNodeSelectorAndAffinity(pod: KubeObject, node: KubeObj
     const labels = node.metadata.labels ?? {};
     for (const [k, v] of Object.entries(sel)) if (labels[k] !== v) return false;
   }
-  const terms: any[] | undefined = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  const terms: any[] | undefined =
+    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms && terms.length) return terms.some((t) => nodeSelectorTermMatches(t, node));
   return true;
 }

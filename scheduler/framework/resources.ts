@@ -128,7 +128,11 @@ export function subtract(a: Resources, b: Resources): void {
 export function formatAmount(resource: string, v: number): string {
   if (resource === CPU) return v % 1000 === 0 ? String(v / 1000) : `${v}m`;
   if (resource === MEMORY || resource === EPHEMERAL) {
-    for (const [unit, size] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
+    for (const [unit, size] of [
+      ['Gi', 2 ** 30],
+      ['Mi', 2 ** 20],
+      ['Ki', 2 ** 10],
+    ] as const) {
       if (v >= size && v % size === 0) return `${v / size}${unit}`;
     }
     if (v >= 2 ** 20) return `${(v / 2 ** 20).toFixed(1)}Mi`;

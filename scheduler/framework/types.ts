@@ -110,7 +110,13 @@ export interface PostFilterResult {
 
 /** runs when no node fits; may make room (preemption), and says why not in its status message */
 export interface PostFilterPlugin extends Plugin {
-  postFilter(state: CycleState, pod: KubeObject, snapshot: Snapshot, statuses: NodeStatuses, filter: (pod: KubeObject, node: NodeInfo) => Status): PostFilterResult;
+  postFilter(
+    state: CycleState,
+    pod: KubeObject,
+    snapshot: Snapshot,
+    statuses: NodeStatuses,
+    filter: (pod: KubeObject, node: NodeInfo) => Status,
+  ): PostFilterResult;
 }
 
 export interface PreScorePlugin extends Plugin {

@@ -51,7 +51,16 @@ export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
 
 export const DEFAULT_PROFILE: Profile = {
   schedulerName: DEFAULT_SCHEDULER_NAME,
-  filters: ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity'],
+  filters: [
+    'NodeUnschedulable',
+    'NodeName',
+    'TaintToleration',
+    'NodeAffinity',
+    'NodePorts',
+    'NodeResourcesFit',
+    'PodTopologySpread',
+    'InterPodAffinity',
+  ],
   postFilters: ['DefaultPreemption'],
   scores: [
     { name: 'TaintToleration', weight: 3 },

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { SchedulingQueue, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, UNSCHEDULABLE_MAX_MS } from './scheduling-queue.ts';
 import { KeyedHeap } from './heap.ts';
 
-const pod = (name: string, priority?: number, created?: string) => ({ metadata: { name, namespace: 'ns', creationTimestamp: created }, spec: { priority } });
+const pod = (name: string, priority?: number, created?: string) => ({
+  metadata: { name, namespace: 'ns', creationTimestamp: created },
+  spec: { priority },
+});
 
 test('higher priority first, then the order of arrival', () => {
   let t = 0;
@@ -98,7 +101,10 @@ test('within a priority, the older pod goes first, whatever the order of arrival
   q.addOrUpdate(pod('young', 0, '2024-01-01T00:00:05Z'));
   q.addOrUpdate(pod('old', 0, '2024-01-01T00:00:01Z'));
   q.addOrUpdate(pod('urgent', 5, '2024-01-01T00:00:09Z'));
-  assert.deepEqual([q.tryPop(), q.tryPop(), q.tryPop()].map((x) => x!.pod.metadata.name), ['urgent', 'old', 'young']);
+  assert.deepEqual(
+    [q.tryPop(), q.tryPop(), q.tryPop()].map((x) => x!.pod.metadata.name),
+    ['urgent', 'old', 'young'],
+  );
   q.close();
 });
 

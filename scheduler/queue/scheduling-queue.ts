@@ -88,7 +88,16 @@ export class SchedulingQueue {
     }
     const t = this.now();
     const created = Date.parse(pod.metadata.creationTimestamp ?? '');
-    this.pushActive({ pod, key, initialAt: t, queuedAt: t, attempts: 0, backoffUntil: 0, createdAt: Number.isNaN(created) ? 0 : created, seq: ++this.seq });
+    this.pushActive({
+      pod,
+      key,
+      initialAt: t,
+      queuedAt: t,
+      attempts: 0,
+      backoffUntil: 0,
+      createdAt: Number.isNaN(created) ? 0 : created,
+      seq: ++this.seq,
+    });
   }
 
   /** the pod was bound, deleted, or is no longer for this scheduler */
@@ -98,7 +107,11 @@ export class SchedulingQueue {
     const parked = this.unschedulable.get(key);
     if (parked) this.unpark(parked);
     const fly = this.inFlight.get(key);
-    if (fly) fly.pod = { ...fly.pod, metadata: { ...fly.pod.metadata, deletionTimestamp: fly.pod.metadata.deletionTimestamp ?? 'gone' } };
+    if (fly)
+      fly.pod = {
+        ...fly.pod,
+        metadata: { ...fly.pod.metadata, deletionTimestamp: fly.pod.metadata.deletionTimestamp ?? 'gone' },
+      };
   }
 
   has(key: string): boolean {
@@ -194,7 +207,12 @@ export class SchedulingQueue {
   }
 
   stats(): { active: number; backoff: number; unschedulable: number; inFlight: number } {
-    return { active: this.active.size, backoff: this.backoff.size, unschedulable: this.unschedulable.size, inFlight: this.inFlight.size };
+    return {
+      active: this.active.size,
+      backoff: this.backoff.size,
+      unschedulable: this.unschedulable.size,
+      inFlight: this.inFlight.size,
+    };
   }
 
   close(): void {
@@ -251,15 +269,18 @@ export class SchedulingQueue {
     const top = this.backoff.peek();
     if (!top) return;
     clearTimeout(this.backoffTimer);
-    this.backoffTimer = setTimeout(() => {
-      this.flushBackoff();
-      if (this.waiter && this.active.size) {
-        const w = this.waiter;
-        this.waiter = undefined;
-        w(this.take());
-      }
-      this.armBackoffTimer();
-    }, Math.max(0, top.backoffUntil - this.now()) + 1);
+    this.backoffTimer = setTimeout(
+      () => {
+        this.flushBackoff();
+        if (this.waiter && this.active.size) {
+          const w = this.waiter;
+          this.waiter = undefined;
+          w(this.take());
+        }
+        this.armBackoffTimer();
+      },
+      Math.max(0, top.backoffUntil - this.now()) + 1,
+    );
     this.backoffTimer.unref();
   }
 

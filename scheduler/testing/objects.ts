@@ -45,7 +45,13 @@ export function makePod(name: string, s: PodShape = {}): KubeObject {
       namespace: 'default',
       uid: `uid-${name}`,
       labels: s.labels,
-      ...(s.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: s.owner, uid: `rs-${s.owner}`, controller: true }] } : {}),
+      ...(s.owner
+        ? {
+            ownerReferences: [
+              { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: s.owner, uid: `rs-${s.owner}`, controller: true },
+            ],
+          }
+        : {}),
     },
     spec: {
       containers: [{ name: 'c', image: 'app', resources: { requests } }],

@@ -20,7 +20,9 @@ export interface EtcdServer {
   stop(): Promise<void>;
 }
 
-const ETCD_CANDIDATES = [process.env.SKIFF_ETCD_BIN, '/usr/bin/etcd', '/usr/local/bin/etcd'].filter((p): p is string => !!p);
+const ETCD_CANDIDATES = [process.env.SKIFF_ETCD_BIN, '/usr/bin/etcd', '/usr/local/bin/etcd'].filter(
+  (p): p is string => !!p,
+);
 const running = new Set<{ child: ChildProcess; dir: string }>();
 let hooked = false;
 
@@ -51,7 +53,9 @@ function hookExit(): void {
 export function etcdBinary(): string {
   const bin = ETCD_CANDIDATES.find((p) => existsSync(p));
   if (!bin) {
-    throw new Error('etcd is not installed: run `apt-get install etcd-server` (or set SKIFF_ETCD_BIN to an etcd binary)');
+    throw new Error(
+      'etcd is not installed: run `apt-get install etcd-server` (or set SKIFF_ETCD_BIN to an etcd binary)',
+    );
   }
   return bin;
 }
@@ -90,15 +94,24 @@ export async function startEtcd(opts: { timeoutMs?: number } = {}): Promise<Etcd
   const child = spawn(
     bin,
     [
-      '--name', 'skiff-test',
-      '--data-dir', join(dir, 'data'),
-      '--listen-client-urls', clientUrl,
-      '--advertise-client-urls', clientUrl,
-      '--listen-peer-urls', peerUrl,
-      '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', `skiff-test=${peerUrl}`,
-      '--initial-cluster-state', 'new',
-      '--log-level', 'error',
+      '--name',
+      'skiff-test',
+      '--data-dir',
+      join(dir, 'data'),
+      '--listen-client-urls',
+      clientUrl,
+      '--advertise-client-urls',
+      clientUrl,
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      `skiff-test=${peerUrl}`,
+      '--initial-cluster-state',
+      'new',
+      '--log-level',
+      'error',
     ],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );

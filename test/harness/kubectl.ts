@@ -15,7 +15,11 @@ export interface KubectlResult {
   stderr: string;
 }
 
-export function kubectl(kubeconfig: string, args: string[], opts: { input?: string; bin?: string; timeoutMs?: number } = {}): KubectlResult {
+export function kubectl(
+  kubeconfig: string,
+  args: string[],
+  opts: { input?: string; bin?: string; timeoutMs?: number } = {},
+): KubectlResult {
   const r = spawnSync(opts.bin ?? KUBECTL_DEFAULT, ['--kubeconfig', kubeconfig, ...args], {
     input: opts.input,
     encoding: 'utf8',
@@ -33,9 +37,15 @@ export function kubectlOk(kubeconfig: string, args: string[], opts: { input?: st
 }
 
 /** kubectl without blocking the test's event loop (for long waits such as rollout status) */
-export function kubectlAsync(kubeconfig: string, args: string[], opts: { input?: string; bin?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+export function kubectlAsync(
+  kubeconfig: string,
+  args: string[],
+  opts: { input?: string; bin?: string; timeoutMs?: number } = {},
+): Promise<KubectlResult> {
   return new Promise((resolve) => {
-    const child = spawn(opts.bin ?? KUBECTL_DEFAULT, ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, KUBECONFIG: '' } });
+    const child = spawn(opts.bin ?? KUBECTL_DEFAULT, ['--kubeconfig', kubeconfig, ...args], {
+      env: { ...process.env, KUBECONFIG: '' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

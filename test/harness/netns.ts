@@ -89,7 +89,9 @@ export function usedIPv4Ranges(): string[] {
   }
   for (const line of ipOk(['-4', 'route', 'show', 'table', 'all']).split('\n')) {
     const first = line.trim().split(/\s+/);
-    const dst = ['local', 'broadcast', 'unicast', 'blackhole', 'unreachable', 'prohibit'].includes(first[0]) ? first[1] : first[0];
+    const dst = ['local', 'broadcast', 'unicast', 'blackhole', 'unreachable', 'prohibit'].includes(first[0])
+      ? first[1]
+      : first[0];
     if (dst && /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(dst)) out.push(dst);
   }
   return out;
@@ -116,10 +118,16 @@ process.on('exit', () => {
  */
 export function createNetnsLab(opts: { hosts: number; id?: string; subnet?: string; mtu?: number }): NetnsLab {
   const id = opts.id ?? Math.random().toString(36).slice(2, 8);
-  if (!/^[a-z0-9]{1,6}$/.test(id)) throw new Error(`lab id "${id}": use 1 to 6 lower-case letters or digits (interface names are limited to 15 characters)`);
+  if (!/^[a-z0-9]{1,6}$/.test(id))
+    throw new Error(
+      `lab id "${id}": use 1 to 6 lower-case letters or digits (interface names are limited to 15 characters)`,
+    );
   if (opts.hosts < 1 || opts.hosts > 200) throw new Error(`hosts: ${opts.hosts} is not between 1 and 200`);
-  const subnet = opts.subnet ?? freeRange(() => `172.${16 + Math.floor(Math.random() * 16)}.${Math.floor(Math.random() * 256)}.0/24`);
-  if (!/^\d+\.\d+\.\d+\.0\/24$/.test(subnet)) throw new Error(`subnet "${subnet}": a /24 such as 172.20.5.0/24 is needed`);
+  const subnet =
+    opts.subnet ??
+    freeRange(() => `172.${16 + Math.floor(Math.random() * 16)}.${Math.floor(Math.random() * 256)}.0/24`);
+  if (!/^\d+\.\d+\.\d+\.0\/24$/.test(subnet))
+    throw new Error(`subnet "${subnet}": a /24 such as 172.20.5.0/24 is needed`);
   const base = subnet.slice(0, subnet.lastIndexOf('.'));
   const mtu = String(opts.mtu ?? 1500);
   const bridge = `smb${id}`;
@@ -130,7 +138,12 @@ export function createNetnsLab(opts: { hosts: number; id?: string; subnet?: stri
     ip: `${base}.${i + 2}`,
     hostVeth: `smv${id}${i}`,
   }));
-  const links = () => new Set(ip(['-o', 'link', 'show']).out.split('\n').map((l) => l.split(':')[1]?.trim().split('@')[0]));
+  const links = () =>
+    new Set(
+      ip(['-o', 'link', 'show'])
+        .out.split('\n')
+        .map((l) => l.split(':')[1]?.trim().split('@')[0]),
+    );
   let torn = false;
   const lab: NetnsLab = {
     id,
@@ -141,12 +154,17 @@ export function createNetnsLab(opts: { hosts: number; id?: string; subnet?: stri
     enter: (h) => ['nsenter', `--net=${h.netnsPath}`, '--'],
     exec(h, argv) {
       const r = spawnSync('nsenter', [`--net=${h.netnsPath}`, '--', ...argv], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`${argv.join(' ')} in ${h.netns} failed (${r.status ?? r.error?.message}): ${r.stderr}${r.stdout}`);
+      if (r.status !== 0)
+        throw new Error(
+          `${argv.join(' ')} in ${h.netns} failed (${r.status ?? r.error?.message}): ${r.stderr}${r.stdout}`,
+        );
       return r.stdout;
     },
     pids(h) {
       if (!existsSync(h.netnsPath)) return [];
-      return ip(['netns', 'pids', h.netns]).out.split('\n').filter((l) => /^\d+$/.test(l));
+      return ip(['netns', 'pids', h.netns])
+        .out.split('\n')
+        .filter((l) => /^\d+$/.test(l));
     },
     teardown() {
       if (!torn) {

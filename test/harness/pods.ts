@@ -20,7 +20,12 @@ export interface InPodOptions {
  * Runs `script` in a fresh pod (restartPolicy Never) and returns the pod once it has finished (Succeeded or Failed),
  * with what the script wrote to stdout and stderr, read back from its termination message.
  */
-export async function inPod(c: Client, name: string, script: string, o: InPodOptions): Promise<{ pod: KubeObject; out: string }> {
+export async function inPod(
+  c: Client,
+  name: string,
+  script: string,
+  o: InPodOptions,
+): Promise<{ pod: KubeObject; out: string }> {
   const namespace = o.namespace ?? 'default';
   await c.create(Pods, {
     apiVersion: 'v1',
@@ -29,12 +34,19 @@ export async function inPod(c: Client, name: string, script: string, o: InPodOpt
     spec: {
       restartPolicy: 'Never',
       ...o.spec,
-      containers: [{ name: 'c', image: o.image, ...o.container, command: ['sh', '-c', `(${script}) > /dev/termination-log 2>&1`] }],
+      containers: [
+        { name: 'c', image: o.image, ...o.container, command: ['sh', '-c', `(${script}) > /dev/termination-log 2>&1`] },
+      ],
     },
   });
-  const pod = await eventually(`pod ${name} finished`, async () => {
-    const p = await c.get<KubeObject>(Pods, namespace, name);
-    return (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') && p;
-  }, o.timeoutMs ?? 60_000, 200);
+  const pod = await eventually(
+    `pod ${name} finished`,
+    async () => {
+      const p = await c.get<KubeObject>(Pods, namespace, name);
+      return (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') && p;
+    },
+    o.timeoutMs ?? 60_000,
+    200,
+  );
   return { pod, out: pod.status?.containerStatuses?.[0]?.state?.terminated?.message ?? '' };
 }

@@ -27,10 +27,12 @@ export function startRole(args: string[], env: Record<string, string> = {}): Rol
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => {
-    running.delete(child);
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
   return {
     child,
     output: () => out,
@@ -38,7 +40,8 @@ export function startRole(args: string[], env: Record<string, string> = {}): Rol
       const end = Date.now() + timeoutMs;
       const has = () => (typeof text === 'string' ? out.includes(text) : text.test(out));
       while (!has()) {
-        if (child.exitCode !== null) throw new Error(`skiff ${args[0]} exited (code ${child.exitCode}) before printing ${text}:\n${out}`);
+        if (child.exitCode !== null)
+          throw new Error(`skiff ${args[0]} exited (code ${child.exitCode}) before printing ${text}:\n${out}`);
         if (Date.now() > end) throw new Error(`skiff ${args[0]} did not print ${text} in ${timeoutMs} ms:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -17,7 +17,9 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-const REDIS_CANDIDATES = [process.env.SKIFF_REDIS_BIN, '/usr/bin/redis-server', '/usr/local/bin/redis-server'].filter((p): p is string => !!p);
+const REDIS_CANDIDATES = [process.env.SKIFF_REDIS_BIN, '/usr/bin/redis-server', '/usr/local/bin/redis-server'].filter(
+  (p): p is string => !!p,
+);
 const running = new Set<{ child: ChildProcess; dir: string }>();
 let hooked = false;
 
@@ -47,7 +49,10 @@ function hookExit(): void {
 
 export function redisBinary(): string {
   const bin = REDIS_CANDIDATES.find((p) => existsSync(p));
-  if (!bin) throw new Error('redis-server is not installed: run `apt-get install redis-server` (or set SKIFF_REDIS_BIN to a redis-server binary)');
+  if (!bin)
+    throw new Error(
+      'redis-server is not installed: run `apt-get install redis-server` (or set SKIFF_REDIS_BIN to a redis-server binary)',
+    );
   return bin;
 }
 
@@ -77,7 +82,24 @@ export async function startRedis(opts: { timeoutMs?: number } = {}): Promise<Red
   const dir = mkdtempSync(join(tmpdir(), 'skiff-redis-'));
   const child = spawn(
     bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning', '--daemonize', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'yes',
+      '--loglevel',
+      'warning',
+      '--daemonize',
+      'no',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const entry = { child, dir };

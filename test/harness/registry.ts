@@ -29,7 +29,10 @@ export async function startRegistry(): Promise<Registry> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const config = path.join(dir, 'config.yml');
-  writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: ${host}\n`);
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: ${host}\n`,
+  );
   const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const deadline = Date.now() + 10_000;
@@ -49,7 +52,17 @@ export async function startRegistry(): Promise<Registry> {
   return {
     host,
     push(archive: string, ref: string, tag?: string) {
-      execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci-archive:${archive}${tag ? `:${tag}` : ''}`, `docker://${host}/${ref}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync(
+        'skopeo',
+        [
+          'copy',
+          '--quiet',
+          '--dest-tls-verify=false',
+          `oci-archive:${archive}${tag ? `:${tag}` : ''}`,
+          `docker://${host}/${ref}`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
     },
     async stop() {
       child.kill('SIGKILL');

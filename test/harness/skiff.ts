@@ -35,9 +35,15 @@ export function releaseFolder(dir: string): void {
   // containerd and its shims name the folder on their command line; the containers are the shims' children
   const children = new Map<number, number[]>();
   const targets: number[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number)) {
+  for (const pid of readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)) {
     try {
-      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
+      const ppid = Number(
+        readFileSync(`/proc/${pid}/stat`, 'utf8')
+          .replace(/^.*\) /, '')
+          .split(' ')[1],
+      );
       if (!children.has(ppid)) children.set(ppid, []);
       children.get(ppid)!.push(pid);
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -74,7 +80,18 @@ process.on('exit', () => {
   for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-export async function startSkiff(opts: { dataDir?: string; port?: number; store?: string; command?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; nodeArgs?: string[] } = {}): Promise<SkiffProcess> {
+export async function startSkiff(
+  opts: {
+    dataDir?: string;
+    port?: number;
+    store?: string;
+    command?: string;
+    args?: string[];
+    env?: Record<string, string>;
+    agent?: boolean;
+    nodeArgs?: string[];
+  } = {},
+): Promise<SkiffProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'skiff-e2e-'));
   const port = opts.port ?? (await freePort());
   const args = [opts.command ?? 'server', '--bind-address', '127.0.0.1'];
@@ -86,17 +103,25 @@ export async function startSkiff(opts: { dataDir?: string; port?: number; store?
   // as users start it: the skiff command (bin/skiff: node with the role's flags and the allocator)
   const child = spawn(path.join(ROOT, 'bin/skiff'), args, {
     cwd: ROOT,
-    env: { ...process.env, SKIFF_DATA_DIR: dataDir, SKIFF_API_PORT: String(port), SKIFF_NODE_ARGS: nodeArgs.join(' '), ...opts.env },
+    env: {
+      ...process.env,
+      SKIFF_DATA_DIR: dataDir,
+      SKIFF_API_PORT: String(port),
+      SKIFF_NODE_ARGS: nodeArgs.join(' '),
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    running.delete(child);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   const deadline = Date.now() + 30_000;
   while (!out.includes('Press Ctrl-C to stop')) {
     if (child.exitCode !== null) {

@@ -86,7 +86,8 @@ export class SimNodes {
   private readonly podIndex: string;
 
   constructor(private readonly opts: SimNodesOptions) {
-    if (!Number.isInteger(opts.count) || opts.count < 0) throw new Error(`sim-nodes: count must be a whole number, not ${opts.count}`);
+    if (!Number.isInteger(opts.count) || opts.count < 0)
+      throw new Error(`sim-nodes: count must be a whole number, not ${opts.count}`);
     this.client = opts.client;
     this.ownFactory = !opts.informers;
     this.factory = opts.informers ?? new InformerFactory(opts.client);
@@ -95,10 +96,20 @@ export class SimNodes {
     this.leaseRenewMs = opts.leaseRenewMs ?? 10_000;
     if (!(this.leaseRenewMs > 0)) throw new Error(`sim-nodes: leaseRenewMs must be positive, not ${opts.leaseRenewMs}`);
     this.log = opts.log ?? ((m) => console.error(`sim-nodes: ${m}`));
-    this.pool = new KeyedPool((key) => this.work(key), opts.concurrency ?? 32, (key, e) => this.failed(key, e));
+    this.pool = new KeyedPool(
+      (key) => this.work(key),
+      opts.concurrency ?? 32,
+      (key, e) => this.failed(key, e),
+    );
     for (let i = 0; i < opts.count; i++) {
       const name = `${this.prefix}${i}`;
-      this.nodes.set(name, { name, index: i, silenced: false, renewals: 0, ips: new PodIpPool(fallbackPodCidr(this.prefix, i)) });
+      this.nodes.set(name, {
+        name,
+        index: i,
+        silenced: false,
+        renewals: 0,
+        ips: new PodIpPool(fallbackPodCidr(this.prefix, i)),
+      });
     }
   }
 
@@ -113,7 +124,9 @@ export class SimNodes {
     this.started = true;
     this.nodeInformer = this.factory.informer(Nodes);
     this.pods = this.factory.informer(Pods);
-    this.pods.addIndex(this.podIndex, (p) => (p.spec?.nodeName && this.nodes.has(p.spec.nodeName) ? [p.spec.nodeName] : []));
+    this.pods.addIndex(this.podIndex, (p) =>
+      p.spec?.nodeName && this.nodes.has(p.spec.nodeName) ? [p.spec.nodeName] : [],
+    );
     this.nodeInformer.addEventHandler({ onAdd: (n) => this.nodeChanged(n), onUpdate: (_, n) => this.nodeChanged(n) });
     this.pods.addEventHandler({
       onAdd: (p) => this.podChanged(p),
@@ -171,7 +184,10 @@ export class SimNodes {
 
   private node(name: string): SimNode {
     const n = this.nodes.get(name);
-    if (!n) throw new Error(`sim-nodes: "${name}" is not one of the simulated nodes (${this.prefix}0..${this.prefix}${this.nodes.size - 1})`);
+    if (!n)
+      throw new Error(
+        `sim-nodes: "${name}" is not one of the simulated nodes (${this.prefix}0..${this.prefix}${this.nodes.size - 1})`,
+      );
     return n;
   }
 
@@ -193,7 +209,14 @@ export class SimNodes {
     } catch (e) {
       if (!isAlreadyExists(e)) throw new Error(`sim-nodes: cannot register node ${n.name}: ${(e as Error).message}`);
       // registered by an earlier run: take it over, with this run's capacity and a fresh Ready condition
-      node = await this.client.patch(Nodes, undefined, n.name, { metadata: { labels: want.metadata.labels }, status: want.status }, 'merge', { subresource: 'status' });
+      node = await this.client.patch(
+        Nodes,
+        undefined,
+        n.name,
+        { metadata: { labels: want.metadata.labels }, status: want.status },
+        'merge',
+        { subresource: 'status' },
+      );
     }
     n.uid = node.metadata.uid;
     await this.renewLease(n);
@@ -204,7 +227,8 @@ export class SimNodes {
     for (const n of slot) {
       if (n.silenced) continue;
       this.pool.add(`lease/${n.name}`);
-      if (++n.renewals % Math.max(1, Math.round(NODE_STATUS_REPORT_MS / this.leaseRenewMs)) === 0) this.pool.add(`status/${n.name}`);
+      if (++n.renewals % Math.max(1, Math.round(NODE_STATUS_REPORT_MS / this.leaseRenewMs)) === 0)
+        this.pool.add(`status/${n.name}`);
     }
   }
 
@@ -212,7 +236,10 @@ export class SimNodes {
     const now = new Date();
     if (n.lease) {
       try {
-        n.lease = await this.client.update(Leases, { ...n.lease, spec: { ...n.lease.spec, renewTime: microTime(now) } });
+        n.lease = await this.client.update(Leases, {
+          ...n.lease,
+          spec: { ...n.lease.spec, renewTime: microTime(now) },
+        });
         return;
       } catch (e) {
         if (!isConflict(e) && !isNotFound(e)) throw e;
@@ -222,7 +249,11 @@ export class SimNodes {
     try {
       const cur = await this.client.get<KubeObject>(Leases, NODE_LEASE_NAMESPACE, n.name);
       const fresh = leaseObject({ metadata: { name: n.name, uid: n.uid } }, now);
-      n.lease = await this.client.update(Leases, { ...cur, metadata: { ...cur.metadata, ownerReferences: fresh.metadata.ownerReferences }, spec: fresh.spec });
+      n.lease = await this.client.update(Leases, {
+        ...cur,
+        metadata: { ...cur.metadata, ownerReferences: fresh.metadata.ownerReferences },
+        spec: fresh.spec,
+      });
     } catch (e) {
       if (!isNotFound(e)) throw e;
       n.lease = await this.client.create(Leases, leaseObject({ metadata: { name: n.name, uid: n.uid } }, now));
@@ -237,7 +268,14 @@ export class SimNodes {
       const healthy = c.type === 'Ready' ? c.status === 'True' : c.status === 'False';
       if (healthy) since[c.type] = c.lastTransitionTime;
     }
-    await this.client.patch(Nodes, undefined, n.name, { status: { conditions: nodeConditions(rfc3339(new Date()), since) } }, 'merge', { subresource: 'status' });
+    await this.client.patch(
+      Nodes,
+      undefined,
+      n.name,
+      { status: { conditions: nodeConditions(rfc3339(new Date()), since) } },
+      'merge',
+      { subresource: 'status' },
+    );
   }
 
   private nodeChanged(node: KubeObject): void {
@@ -296,10 +334,18 @@ export class SimNodes {
         this.later(`pod/${key}`, PULL_BACKOFF_MS);
       } else pullBackOff = now - first >= PULL_BACKOFF_MS;
     }
-    const status = desiredPodStatus({ pod, hostIP: nodeAddress(this.prefix, n.index), podIP: ip, now: rfc3339(new Date(now)), pullBackOff });
+    const status = desiredPodStatus({
+      pod,
+      hostIP: nodeAddress(this.prefix, n.index),
+      podIP: ip,
+      now: rfc3339(new Date(now)),
+      pullBackOff,
+    });
     if (statusSignature(status) === statusSignature(pod.status)) return;
     try {
-      await this.client.patch(Pods, namespace, name!, { metadata: { uid }, status }, 'merge', { subresource: 'status' });
+      await this.client.patch(Pods, namespace, name!, { metadata: { uid }, status }, 'merge', {
+        subresource: 'status',
+      });
     } catch (e) {
       if (!isNotFound(e) && !isConflict(e)) throw e;
     }
@@ -345,8 +391,6 @@ export class SimNodes {
     this.timers.add(t);
   }
 }
-
-
 
 /** runs fn over items with at most `limit` at once; rejects with the first error once all have settled */
 async function bounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

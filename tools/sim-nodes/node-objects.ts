@@ -79,7 +79,6 @@ export function nodeObject(shape: NodeShape, now: Date): KubeObject {
   };
 }
 
-
 export function leaseObject(node: KubeObject, now: Date): KubeObject {
   return {
     apiVersion: 'coordination.k8s.io/v1',

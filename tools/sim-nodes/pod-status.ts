@@ -28,7 +28,14 @@ export interface PodStatusInput {
   pullBackOff: boolean;
 }
 
-function condition(pod: KubeObject, type: string, status: 'True' | 'False', now: string, reason?: string, message?: string): any {
+function condition(
+  pod: KubeObject,
+  type: string,
+  status: 'True' | 'False',
+  now: string,
+  reason?: string,
+  message?: string,
+): any {
   const old = (pod.status?.conditions as any[] | undefined)?.find((c) => c.type === type);
   const since = old && old.status === status && old.lastTransitionTime ? old.lastTransitionTime : now;
   const c: any = { type, status, lastProbeTime: null, lastTransitionTime: since };
@@ -58,7 +65,13 @@ export function desiredPodStatus(input: PodStatusInput): any {
       return { ...base, ready: false, started: false, state: { waiting } };
     }
     const startedAt = previous.get(c.name)?.state?.running?.startedAt ?? now;
-    return { ...base, containerID: containerId(pod, c.name), ready: fate === 'ready', started: true, state: { running: { startedAt } } };
+    return {
+      ...base,
+      containerID: containerId(pod, c.name),
+      ready: fate === 'ready',
+      started: true,
+      state: { running: { startedAt } },
+    };
   });
   const initStatuses = ((pod.spec?.initContainers as any[] | undefined) ?? []).map((c) => ({
     name: c.name,
@@ -78,8 +91,12 @@ export function desiredPodStatus(input: PodStatusInput): any {
   const conditions = [
     condition(pod, 'PodReadyToStartContainers', 'True', now),
     condition(pod, 'Initialized', 'True', now),
-    ready ? condition(pod, 'Ready', 'True', now) : condition(pod, 'Ready', 'False', now, 'ContainersNotReady', notReadyMsg),
-    ready ? condition(pod, 'ContainersReady', 'True', now) : condition(pod, 'ContainersReady', 'False', now, 'ContainersNotReady', notReadyMsg),
+    ready
+      ? condition(pod, 'Ready', 'True', now)
+      : condition(pod, 'Ready', 'False', now, 'ContainersNotReady', notReadyMsg),
+    ready
+      ? condition(pod, 'ContainersReady', 'True', now)
+      : condition(pod, 'ContainersReady', 'False', now, 'ContainersNotReady', notReadyMsg),
     condition(pod, 'PodScheduled', 'True', now),
   ];
   const status: any = {
@@ -103,7 +120,10 @@ export function desiredPodStatus(input: PodStatusInput): any {
  */
 export function statusSignature(status: any): string {
   if (!status) return '';
-  const conds = ((status.conditions as any[] | undefined) ?? []).map((c) => `${c.type}=${c.status}`).sort().join(',');
+  const conds = ((status.conditions as any[] | undefined) ?? [])
+    .map((c) => `${c.type}=${c.status}`)
+    .sort()
+    .join(',');
   const cs = ((status.containerStatuses as any[] | undefined) ?? [])
     .map((s) => `${s.name}:${s.ready}:${Object.keys(s.state ?? {})[0] ?? ''}:${s.state?.waiting?.reason ?? ''}`)
     .join(',');

@@ -16,13 +16,19 @@ async function eventually<T>(what: string, f: () => Promise<T | undefined | fals
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 function pod(name: string, image: string): KubeObject {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'app', image }] } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: { containers: [{ name: 'app', image }] },
+  };
 }
 
 describe('sim-nodes against a real API server', () => {
@@ -33,7 +39,17 @@ describe('sim-nodes against a real API server', () => {
   before(async () => {
     s = await startSkiff({ args: ['--disable-scheduler', '--disable-controller-manager'] });
     client = await Client.fromKubeconfig(s.kubeconfig);
-    sim = new SimNodes({ client, count: 3, prefix: 'sim-', cpu: '4', memory: '8Gi', pods: 20, labels: { zone: 'z1' }, leaseRenewMs: 300, log: () => {} });
+    sim = new SimNodes({
+      client,
+      count: 3,
+      prefix: 'sim-',
+      cpu: '4',
+      memory: '8Gi',
+      pods: 20,
+      labels: { zone: 'z1' },
+      leaseRenewMs: 300,
+      log: () => {},
+    });
     await sim.start();
   });
   after(async () => {
@@ -44,14 +60,26 @@ describe('sim-nodes against a real API server', () => {
   });
 
   const bind = (name: string, node: string) =>
-    client.create(Pods, { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: 'default' }, target: { apiVersion: 'v1', kind: 'Node', name: node } } as KubeObject, {
-      subresource: 'binding',
-      name,
-    });
+    client.create(
+      Pods,
+      {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name, namespace: 'default' },
+        target: { apiVersion: 'v1', kind: 'Node', name: node },
+      } as KubeObject,
+      {
+        subresource: 'binding',
+        name,
+      },
+    );
 
   it('registers Ready nodes with capacity, addresses and node info, and renews their Leases', async () => {
     const nodes = (await client.list(Nodes)).items.sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
-    assert.deepEqual(nodes.map((n) => n.metadata.name), ['sim-0', 'sim-1', 'sim-2']);
+    assert.deepEqual(
+      nodes.map((n) => n.metadata.name),
+      ['sim-0', 'sim-1', 'sim-2'],
+    );
     for (const n of nodes) {
       assert.equal(n.metadata.labels!.zone, 'z1');
       assert.equal(n.metadata.labels!['kubernetes.io/hostname'], n.metadata.name);
@@ -67,19 +95,32 @@ describe('sim-nodes against a real API server', () => {
     assert.equal(lease.metadata.ownerReferences![0].uid, nodes[1].metadata.uid);
     const first = lease.spec.renewTime;
     assert.match(first, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
-    await eventually('a renewal', async () => (await client.get<KubeObject>(Leases, 'kube-node-lease', 'sim-1')).spec.renewTime !== first);
+    await eventually(
+      'a renewal',
+      async () => (await client.get<KubeObject>(Leases, 'kube-node-lease', 'sim-1')).spec.renewTime !== first,
+    );
   });
 
   it('runs a bound pod: Running and Ready with an IP from the podCIDR, then confirms its deletion', async () => {
     // node IPAM is not running here: give one node a podCIDR by hand
-    await client.patch(Nodes, undefined, 'sim-0', { spec: { podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] } }, 'merge');
+    await client.patch(
+      Nodes,
+      undefined,
+      'sim-0',
+      { spec: { podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] } },
+      'merge',
+    );
     // the simulator learns it through its node informer
     await new Promise((r) => setTimeout(r, 300));
     await client.create(Pods, pod('web', 'registry.local/web:1'));
     await bind('web', 'sim-0');
     const running = await eventually('Running and Ready', async () => {
       const p = await client.get<KubeObject>(Pods, 'default', 'web');
-      return p.status.phase === 'Running' && p.status.conditions?.find((c: any) => c.type === 'Ready')?.status === 'True' && p;
+      return (
+        p.status.phase === 'Running' &&
+        p.status.conditions?.find((c: any) => c.type === 'Ready')?.status === 'True' &&
+        p
+      );
     });
     assert.match(running.status.podIP, /^10\.244\.7\.\d+$/);
     assert.deepEqual(running.status.podIPs, [{ ip: running.status.podIP }]);
@@ -130,7 +171,10 @@ describe('sim-nodes against a real API server', () => {
       },
       PULL_BACKOFF_MS + 5_000,
     );
-    assert.equal(backoff.status.containerStatuses[0].state.waiting.message, 'Back-off pulling image "registry.local/does-not-exist:1"');
+    assert.equal(
+      backoff.status.containerStatuses[0].state.waiting.message,
+      'Back-off pulling image "registry.local/does-not-exist:1"',
+    );
     assert.equal(backoff.status.phase, 'Pending');
   });
 

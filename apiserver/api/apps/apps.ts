@@ -3,7 +3,16 @@
  */
 import type { FieldError } from '../field-error.ts';
 import { isObj, list, makeStrategy } from '../common.ts';
-import { forbidden, goQuote, GoValue, immutable, invalid, nonNegative, notSupported, required } from '../validation/errors.ts';
+import {
+  forbidden,
+  goQuote,
+  GoValue,
+  immutable,
+  invalid,
+  nonNegative,
+  notSupported,
+  required,
+} from '../validation/errors.ts';
 import { defaultPodTemplate } from '../core/pod-defaults.ts';
 import {
   intOrPercentValue,
@@ -25,10 +34,14 @@ import { canonicalQuantity } from '../validation/quantity.ts';
 
 function validateReplicaSetSpec(rs: any): FieldError[] {
   const spec = rs?.spec ?? {};
-  const errs = [...nonNegative('spec.replicas', spec.replicas), ...nonNegative('spec.minReadySeconds', spec.minReadySeconds)];
+  const errs = [
+    ...nonNegative('spec.replicas', spec.replicas),
+    ...nonNegative('spec.minReadySeconds', spec.minReadySeconds),
+  ];
   const sel = validateWorkloadSelector(spec.selector, 'deployment');
   errs.push(...sel.errs);
-  if (spec.selector && !sel.usable) errs.push(invalid('spec.selector', renderSelectorValue(spec.selector), 'invalid label selector'));
+  if (spec.selector && !sel.usable)
+    errs.push(invalid('spec.selector', renderSelectorValue(spec.selector), 'invalid label selector'));
   else if (spec.selector) errs.push(...validateReplicatedTemplate(spec.selector, spec.template, 'ReplicaSet'));
   return errs;
 }
@@ -46,7 +59,11 @@ export const replicaSetStrategy = makeStrategy({
   },
   validate: validateReplicaSetSpec,
   validateUpdate: selectorImmutable,
-  validateStatusUpdate: (rs) => validateReplicaStatus(rs?.status, { bounded: ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'], availableBoundedByReady: true }),
+  validateStatusUpdate: (rs) =>
+    validateReplicaStatus(rs?.status, {
+      bounded: ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'],
+      availableBoundedByReady: true,
+    }),
   fields: (rs) => ({ 'status.replicas': String(rs?.status?.replicas ?? 0) }),
 });
 
@@ -61,7 +78,8 @@ function validateDeploymentStrategy(s: any): FieldError[] {
   const errs: FieldError[] = [];
   switch (s?.type) {
     case 'Recreate':
-      if (s.rollingUpdate) errs.push(forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'"));
+      if (s.rollingUpdate)
+        errs.push(forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'"));
       break;
     case 'RollingUpdate': {
       const ru = s.rollingUpdate;
@@ -72,7 +90,13 @@ function validateDeploymentStrategy(s: any): FieldError[] {
       errs.push(...validateIntOrPercent(ru.maxUnavailable, 'spec.strategy.rollingUpdate.maxUnavailable'));
       errs.push(...validateIntOrPercent(ru.maxSurge, 'spec.strategy.rollingUpdate.maxSurge'));
       if (intOrPercentValue(ru.maxUnavailable) === 0 && intOrPercentValue(ru.maxSurge) === 0) {
-        errs.push(invalid('spec.strategy.rollingUpdate.maxUnavailable', renderIntOrString(ru.maxUnavailable), 'may not be 0 when `maxSurge` is 0'));
+        errs.push(
+          invalid(
+            'spec.strategy.rollingUpdate.maxUnavailable',
+            renderIntOrString(ru.maxUnavailable),
+            'may not be 0 when `maxSurge` is 0',
+          ),
+        );
       }
       errs.push(...notMoreThan100Percent(ru.maxUnavailable, 'spec.strategy.rollingUpdate.maxUnavailable'));
       break;
@@ -88,15 +112,19 @@ function validateDeploymentSpec(d: any): FieldError[] {
   const errs = nonNegative('spec.replicas', spec.replicas);
   const sel = validateWorkloadSelector(spec.selector, 'deployment');
   errs.push(...sel.errs);
-  if (spec.selector && !sel.usable) errs.push(invalid('spec.selector', renderSelectorValue(spec.selector), 'invalid label selector'));
+  if (spec.selector && !sel.usable)
+    errs.push(invalid('spec.selector', renderSelectorValue(spec.selector), 'invalid label selector'));
   else if (spec.selector) errs.push(...validateReplicatedTemplate(spec.selector, spec.template, 'ReplicaSet'));
   errs.push(...validateDeploymentStrategy(spec.strategy));
   errs.push(...nonNegative('spec.minReadySeconds', spec.minReadySeconds));
-  if (spec.revisionHistoryLimit !== undefined && spec.revisionHistoryLimit !== null) errs.push(...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit));
+  if (spec.revisionHistoryLimit !== undefined && spec.revisionHistoryLimit !== null)
+    errs.push(...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit));
   if (spec.progressDeadlineSeconds !== undefined && spec.progressDeadlineSeconds !== null) {
     errs.push(...nonNegative('spec.progressDeadlineSeconds', spec.progressDeadlineSeconds));
     if (spec.progressDeadlineSeconds <= (spec.minReadySeconds ?? 0)) {
-      errs.push(invalid('spec.progressDeadlineSeconds', spec.progressDeadlineSeconds, 'must be greater than minReadySeconds'));
+      errs.push(
+        invalid('spec.progressDeadlineSeconds', spec.progressDeadlineSeconds, 'must be greater than minReadySeconds'),
+      );
     }
   }
   return errs;
@@ -109,11 +137,14 @@ export function defaultDeployment(d: any): void {
   if (!st.type) st.type = 'RollingUpdate';
   if (st.type === 'RollingUpdate') {
     st.rollingUpdate ??= {};
-    if (st.rollingUpdate.maxUnavailable === undefined || st.rollingUpdate.maxUnavailable === null) st.rollingUpdate.maxUnavailable = '25%';
-    if (st.rollingUpdate.maxSurge === undefined || st.rollingUpdate.maxSurge === null) st.rollingUpdate.maxSurge = '25%';
+    if (st.rollingUpdate.maxUnavailable === undefined || st.rollingUpdate.maxUnavailable === null)
+      st.rollingUpdate.maxUnavailable = '25%';
+    if (st.rollingUpdate.maxSurge === undefined || st.rollingUpdate.maxSurge === null)
+      st.rollingUpdate.maxSurge = '25%';
   }
   if (spec.revisionHistoryLimit === undefined || spec.revisionHistoryLimit === null) spec.revisionHistoryLimit = 10;
-  if (spec.progressDeadlineSeconds === undefined || spec.progressDeadlineSeconds === null) spec.progressDeadlineSeconds = 600;
+  if (spec.progressDeadlineSeconds === undefined || spec.progressDeadlineSeconds === null)
+    spec.progressDeadlineSeconds = 600;
   defaultPodTemplate(spec.template);
 }
 
@@ -123,7 +154,10 @@ export const deploymentStrategy = makeStrategy({
   validate: validateDeploymentSpec,
   validateUpdate: selectorImmutable,
   validateStatusUpdate(d) {
-    const errs = validateReplicaStatus(d?.status, { bounded: ['updatedReplicas', 'readyReplicas', 'availableReplicas'], availableBoundedByReady: true });
+    const errs = validateReplicaStatus(d?.status, {
+      bounded: ['updatedReplicas', 'readyReplicas', 'availableReplicas'],
+      availableBoundedByReady: true,
+    });
     errs.push(...nonNegative('status.unavailableReplicas', d?.status?.unavailableReplicas));
     errs.push(...nonNegative('status.collisionCount', d?.status?.collisionCount));
     return errs;
@@ -142,7 +176,10 @@ function validateDaemonSetSpec(ds: any): FieldError[] {
   const rp = spec.template?.spec?.restartPolicy;
   if (rp !== 'Always') errs.push(notSupported('spec.template.spec.restartPolicy', rp ?? '', ['Always']));
   const ads = spec.template?.spec?.activeDeadlineSeconds;
-  if (ads !== undefined && ads !== null) errs.push(invalid('spec.template.spec.activeDeadlineSeconds', ads, 'activeDeadlineSeconds in DaemonSet is not Supported'));
+  if (ads !== undefined && ads !== null)
+    errs.push(
+      invalid('spec.template.spec.activeDeadlineSeconds', ads, 'activeDeadlineSeconds in DaemonSet is not Supported'),
+    );
   errs.push(...nonNegative('spec.minReadySeconds', spec.minReadySeconds));
   errs.push(...nonNegative('spec.templateGeneration', spec.templateGeneration));
   const us = spec.updateStrategy ?? {};
@@ -162,7 +199,10 @@ function validateDaemonSetSpec(ds: any): FieldError[] {
       errs.push(...notMoreThan100Percent(ru.maxSurge, `${p}.maxSurge`));
       const hasU = intOrPercentValue(ru.maxUnavailable) !== 0;
       const hasS = intOrPercentValue(ru.maxSurge) !== 0;
-      if (hasU && hasS) errs.push(invalid(`${p}.maxSurge`, renderIntOrString(ru.maxSurge), 'may not be set when maxUnavailable is non-zero'));
+      if (hasU && hasS)
+        errs.push(
+          invalid(`${p}.maxSurge`, renderIntOrString(ru.maxSurge), 'may not be set when maxUnavailable is non-zero'),
+        );
       else if (!hasU && !hasS) errs.push(required(`${p}.maxUnavailable`, 'cannot be 0 when maxSurge is 0'));
       break;
     }
@@ -170,12 +210,15 @@ function validateDaemonSetSpec(ds: any): FieldError[] {
       errs.push(
         notSupported(
           'spec.updateStrategy',
-          new GoValue(`apps.DaemonSetUpdateStrategy{Type:${goQuote(String(us.type ?? ''))}, RollingUpdate:(*apps.RollingUpdateDaemonSet)(nil)}`),
+          new GoValue(
+            `apps.DaemonSetUpdateStrategy{Type:${goQuote(String(us.type ?? ''))}, RollingUpdate:(*apps.RollingUpdateDaemonSet)(nil)}`,
+          ),
           ['RollingUpdate', 'OnDelete'],
         ),
       );
   }
-  if (spec.revisionHistoryLimit !== undefined && spec.revisionHistoryLimit !== null) errs.push(...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit));
+  if (spec.revisionHistoryLimit !== undefined && spec.revisionHistoryLimit !== null)
+    errs.push(...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit));
   return errs;
 }
 
@@ -187,7 +230,8 @@ export const daemonSetStrategy = makeStrategy({
     if (!us.type) us.type = 'RollingUpdate';
     if (us.type === 'RollingUpdate') {
       us.rollingUpdate ??= {};
-      if (us.rollingUpdate.maxUnavailable === undefined || us.rollingUpdate.maxUnavailable === null) us.rollingUpdate.maxUnavailable = 1;
+      if (us.rollingUpdate.maxUnavailable === undefined || us.rollingUpdate.maxUnavailable === null)
+        us.rollingUpdate.maxUnavailable = 1;
       if (us.rollingUpdate.maxSurge === undefined || us.rollingUpdate.maxSurge === null) us.rollingUpdate.maxSurge = 0;
     }
     if (spec.revisionHistoryLimit === undefined || spec.revisionHistoryLimit === null) spec.revisionHistoryLimit = 10;
@@ -198,7 +242,17 @@ export const daemonSetStrategy = makeStrategy({
   validateStatusUpdate(ds) {
     const st = ds?.status ?? {};
     const errs: FieldError[] = [];
-    for (const k of ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady', 'observedGeneration', 'updatedNumberScheduled', 'numberAvailable', 'numberUnavailable', 'collisionCount']) {
+    for (const k of [
+      'currentNumberScheduled',
+      'numberMisscheduled',
+      'desiredNumberScheduled',
+      'numberReady',
+      'observedGeneration',
+      'updatedNumberScheduled',
+      'numberAvailable',
+      'numberUnavailable',
+      'collisionCount',
+    ]) {
       errs.push(...nonNegative(`status.${k}`, st[k]));
     }
     return errs;
@@ -222,24 +276,48 @@ function validateStatefulSetSpec(sts: any): FieldError[] {
   const errs: FieldError[] = [];
   const pmp = spec.podManagementPolicy;
   if (!pmp) errs.push(required('spec.podManagementPolicy'));
-  else if (pmp !== 'OrderedReady' && pmp !== 'Parallel') errs.push(invalid('spec.podManagementPolicy', pmp, "must be 'OrderedReady' or 'Parallel'"));
+  else if (pmp !== 'OrderedReady' && pmp !== 'Parallel')
+    errs.push(invalid('spec.podManagementPolicy', pmp, "must be 'OrderedReady' or 'Parallel'"));
   const us = spec.updateStrategy ?? {};
   switch (us.type ?? '') {
     case '':
       errs.push(required('spec.updateStrategy'));
       break;
     case 'OnDelete':
-      if (us.rollingUpdate) errs.push(invalid('spec.updateStrategy.rollingUpdate', us.rollingUpdate, "only allowed for updateStrategy 'RollingUpdate'"));
+      if (us.rollingUpdate)
+        errs.push(
+          invalid(
+            'spec.updateStrategy.rollingUpdate',
+            us.rollingUpdate,
+            "only allowed for updateStrategy 'RollingUpdate'",
+          ),
+        );
       break;
     case 'RollingUpdate':
       if (isObj(us.rollingUpdate)) {
         errs.push(...nonNegative('spec.updateStrategy.rollingUpdate.partition', us.rollingUpdate.partition));
         if (us.rollingUpdate.maxUnavailable !== undefined) {
-          errs.push(...validateIntOrPercent(us.rollingUpdate.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable'));
+          errs.push(
+            ...validateIntOrPercent(
+              us.rollingUpdate.maxUnavailable,
+              'spec.updateStrategy.rollingUpdate.maxUnavailable',
+            ),
+          );
           if (intOrPercentValue(us.rollingUpdate.maxUnavailable) === 0) {
-            errs.push(invalid('spec.updateStrategy.rollingUpdate.maxUnavailable', renderIntOrString(us.rollingUpdate.maxUnavailable), 'must be greater than 0'));
+            errs.push(
+              invalid(
+                'spec.updateStrategy.rollingUpdate.maxUnavailable',
+                renderIntOrString(us.rollingUpdate.maxUnavailable),
+                'must be greater than 0',
+              ),
+            );
           }
-          errs.push(...notMoreThan100Percent(us.rollingUpdate.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable'));
+          errs.push(
+            ...notMoreThan100Percent(
+              us.rollingUpdate.maxUnavailable,
+              'spec.updateStrategy.rollingUpdate.maxUnavailable',
+            ),
+          );
         }
       }
       break;
@@ -247,12 +325,15 @@ function validateStatefulSetSpec(sts: any): FieldError[] {
       errs.push(
         invalid(
           'spec.updateStrategy',
-          new GoValue(`apps.StatefulSetUpdateStrategy{Type:${goQuote(String(us.type))}, RollingUpdate:(*apps.RollingUpdateStatefulSetStrategy)(nil)}`),
+          new GoValue(
+            `apps.StatefulSetUpdateStrategy{Type:${goQuote(String(us.type))}, RollingUpdate:(*apps.RollingUpdateStatefulSetStrategy)(nil)}`,
+          ),
           "must be 'RollingUpdate' or 'OnDelete'",
         ),
       );
   }
-  if (spec.revisionHistoryLimit !== undefined && spec.revisionHistoryLimit !== null) errs.push(...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit));
+  if (spec.revisionHistoryLimit !== undefined && spec.revisionHistoryLimit !== null)
+    errs.push(...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit));
   errs.push(...nonNegative('spec.replicas', spec.replicas));
   errs.push(...nonNegative('spec.minReadySeconds', spec.minReadySeconds));
   if (isObj(spec.ordinals)) errs.push(...nonNegative('spec.ordinals.start', spec.ordinals.start));
@@ -260,7 +341,8 @@ function validateStatefulSetSpec(sts: any): FieldError[] {
   if (isObj(policy)) {
     for (const k of ['whenDeleted', 'whenScaled']) {
       const v = policy[k];
-      if (v !== undefined && v !== 'Retain' && v !== 'Delete') errs.push(notSupported(`spec.persistentVolumeClaimRetentionPolicy.${k}`, v, ['Retain', 'Delete']));
+      if (v !== undefined && v !== 'Retain' && v !== 'Delete')
+        errs.push(notSupported(`spec.persistentVolumeClaimRetentionPolicy.${k}`, v, ['Retain', 'Delete']));
     }
   }
   const sel = validateWorkloadSelector(spec.selector, 'statefulset');
@@ -273,15 +355,34 @@ function validateStatefulSetSpec(sts: any): FieldError[] {
   const rp = spec.template?.spec?.restartPolicy;
   if (rp !== 'Always') errs.push(notSupported('spec.template.spec.restartPolicy', rp ?? '', ['Always']));
   const ads = spec.template?.spec?.activeDeadlineSeconds;
-  if (ads !== undefined && ads !== null) errs.push(forbidden('spec.template.spec.activeDeadlineSeconds', 'activeDeadlineSeconds in StatefulSet is not Supported'));
+  if (ads !== undefined && ads !== null)
+    errs.push(
+      forbidden('spec.template.spec.activeDeadlineSeconds', 'activeDeadlineSeconds in StatefulSet is not Supported'),
+    );
   list(spec.volumeClaimTemplates).forEach((pvc, i) => {
-    errs.push(...validateObjectMeta({ ...(pvc?.metadata ?? {}), namespace: undefined }, false, nameIsDnsSubdomain, `spec.volumeClaimTemplates[${i}].metadata`));
-    if (list(pvc?.spec?.accessModes).length === 0) errs.push(required(`spec.volumeClaimTemplates[${i}].spec.accessModes`, 'at least 1 access mode is required'));
+    errs.push(
+      ...validateObjectMeta(
+        { ...(pvc?.metadata ?? {}), namespace: undefined },
+        false,
+        nameIsDnsSubdomain,
+        `spec.volumeClaimTemplates[${i}].metadata`,
+      ),
+    );
+    if (list(pvc?.spec?.accessModes).length === 0)
+      errs.push(required(`spec.volumeClaimTemplates[${i}].spec.accessModes`, 'at least 1 access mode is required'));
   });
   return errs;
 }
 
-const STS_UPDATABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+const STS_UPDATABLE = [
+  'replicas',
+  'ordinals',
+  'template',
+  'updateStrategy',
+  'revisionHistoryLimit',
+  'persistentVolumeClaimRetentionPolicy',
+  'minReadySeconds',
+];
 
 export const statefulSetStrategy = makeStrategy({
   namespaced: true,
@@ -292,7 +393,8 @@ export const statefulSetStrategy = makeStrategy({
     if (!us.type) us.type = 'RollingUpdate';
     if (us.type === 'RollingUpdate') {
       us.rollingUpdate ??= {};
-      if (us.rollingUpdate.partition === undefined || us.rollingUpdate.partition === null) us.rollingUpdate.partition = 0;
+      if (us.rollingUpdate.partition === undefined || us.rollingUpdate.partition === null)
+        us.rollingUpdate.partition = 0;
     }
     if (spec.replicas === undefined || spec.replicas === null) spec.replicas = 1;
     if (spec.revisionHistoryLimit === undefined || spec.revisionHistoryLimit === null) spec.revisionHistoryLimit = 10;
@@ -320,7 +422,10 @@ export const statefulSetStrategy = makeStrategy({
       : [];
   },
   validateStatusUpdate: (sts) =>
-    validateReplicaStatus(sts?.status, { bounded: ['readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas'], availableBoundedByReady: true }),
+    validateReplicaStatus(sts?.status, {
+      bounded: ['readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas'],
+      availableBoundedByReady: true,
+    }),
 });
 
 // ---------- ControllerRevision ----------
@@ -332,5 +437,6 @@ export const controllerRevisionStrategy = makeStrategy({
     if (cr?.data === undefined || cr?.data === null) errs.push(required('data', 'data is mandatory'));
     return errs;
   },
-  validateUpdate: (cr, old) => immutable('data', cr?.data ?? null, old?.data ?? null, new GoValue('runtime.RawExtension{...}')),
+  validateUpdate: (cr, old) =>
+    immutable('data', cr?.data ?? null, old?.data ?? null, new GoValue('runtime.RawExtension{...}')),
 });

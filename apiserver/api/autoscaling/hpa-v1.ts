@@ -36,7 +36,8 @@ function compact(o: Record<string, unknown>): Record<string, any> {
   return out;
 }
 
-const isCpuUtilization = (m: any) => m?.type === 'Resource' && m.resource?.name === 'cpu' && set(m.resource?.target?.averageUtilization);
+const isCpuUtilization = (m: any) =>
+  m?.type === 'Resource' && m.resource?.name === 'cpu' && set(m.resource?.target?.averageUtilization);
 
 // ---- metric specs and statuses: v2 <-> v1 ----
 
@@ -46,12 +47,25 @@ function specToV1(m: any): any {
       const o = m.object ?? {};
       return {
         type: 'Object',
-        object: compact({ target: o.describedObject, metricName: o.metric?.name ?? '', targetValue: o.target?.value ?? '0', selector: o.metric?.selector, averageValue: o.target?.averageValue }),
+        object: compact({
+          target: o.describedObject,
+          metricName: o.metric?.name ?? '',
+          targetValue: o.target?.value ?? '0',
+          selector: o.metric?.selector,
+          averageValue: o.target?.averageValue,
+        }),
       };
     }
     case 'Pods': {
       const p = m.pods ?? {};
-      return { type: 'Pods', pods: compact({ metricName: p.metric?.name ?? '', targetAverageValue: p.target?.averageValue ?? '0', selector: p.metric?.selector }) };
+      return {
+        type: 'Pods',
+        pods: compact({
+          metricName: p.metric?.name ?? '',
+          targetAverageValue: p.target?.averageValue ?? '0',
+          selector: p.metric?.selector,
+        }),
+      };
     }
     case 'Resource':
     case 'ContainerResource': {
@@ -59,12 +73,25 @@ function specToV1(m: any): any {
       const r = m[key] ?? {};
       return {
         type: m.type,
-        [key]: compact({ name: r.name, targetAverageUtilization: r.target?.averageUtilization, targetAverageValue: r.target?.averageValue, container: key === 'containerResource' ? (r.container ?? '') : undefined }),
+        [key]: compact({
+          name: r.name,
+          targetAverageUtilization: r.target?.averageUtilization,
+          targetAverageValue: r.target?.averageValue,
+          container: key === 'containerResource' ? (r.container ?? '') : undefined,
+        }),
       };
     }
     case 'External': {
       const e = m.external ?? {};
-      return { type: 'External', external: compact({ metricName: e.metric?.name ?? '', metricSelector: e.metric?.selector, targetValue: e.target?.value, targetAverageValue: e.target?.averageValue }) };
+      return {
+        type: 'External',
+        external: compact({
+          metricName: e.metric?.name ?? '',
+          metricSelector: e.metric?.selector,
+          targetValue: e.target?.value,
+          targetAverageValue: e.target?.averageValue,
+        }),
+      };
     }
     default:
       return { type: m?.type };
@@ -80,13 +107,23 @@ function specFromV1(m: any): any {
         object: {
           describedObject: o.target,
           metric: compact({ name: o.metricName, selector: o.selector }),
-          target: compact({ type: set(o.averageValue) ? 'AverageValue' : 'Value', value: o.targetValue, averageValue: o.averageValue }),
+          target: compact({
+            type: set(o.averageValue) ? 'AverageValue' : 'Value',
+            value: o.targetValue,
+            averageValue: o.averageValue,
+          }),
         },
       };
     }
     case 'Pods': {
       const p = m.pods ?? {};
-      return { type: 'Pods', pods: { metric: compact({ name: p.metricName, selector: p.selector }), target: { type: 'AverageValue', averageValue: p.targetAverageValue } } };
+      return {
+        type: 'Pods',
+        pods: {
+          metric: compact({ name: p.metricName, selector: p.selector }),
+          target: { type: 'AverageValue', averageValue: p.targetAverageValue },
+        },
+      };
     }
     case 'Resource':
     case 'ContainerResource': {
@@ -95,7 +132,10 @@ function specFromV1(m: any): any {
       const target = set(r.targetAverageUtilization)
         ? { type: 'Utilization', averageUtilization: r.targetAverageUtilization }
         : compact({ type: 'AverageValue', averageValue: r.targetAverageValue });
-      return { type: m.type, [key]: compact({ name: r.name, target, container: key === 'containerResource' ? r.container : undefined }) };
+      return {
+        type: m.type,
+        [key]: compact({ name: r.name, target, container: key === 'containerResource' ? r.container : undefined }),
+      };
     }
     case 'External': {
       const e = m.external ?? {};
@@ -103,7 +143,11 @@ function specFromV1(m: any): any {
         type: 'External',
         external: {
           metric: compact({ name: e.metricName, selector: e.metricSelector }),
-          target: compact({ type: set(e.targetValue) ? 'Value' : 'AverageValue', value: e.targetValue, averageValue: e.targetAverageValue }),
+          target: compact({
+            type: set(e.targetValue) ? 'Value' : 'AverageValue',
+            value: e.targetValue,
+            averageValue: e.targetAverageValue,
+          }),
         },
       };
     }
@@ -118,12 +162,25 @@ function statusToV1(m: any): any {
       const o = m.object ?? {};
       return {
         type: 'Object',
-        object: compact({ target: o.describedObject, metricName: o.metric?.name ?? '', currentValue: o.current?.value ?? '0', selector: o.metric?.selector, averageValue: o.current?.averageValue }),
+        object: compact({
+          target: o.describedObject,
+          metricName: o.metric?.name ?? '',
+          currentValue: o.current?.value ?? '0',
+          selector: o.metric?.selector,
+          averageValue: o.current?.averageValue,
+        }),
       };
     }
     case 'Pods': {
       const p = m.pods ?? {};
-      return { type: 'Pods', pods: compact({ metricName: p.metric?.name ?? '', currentAverageValue: p.current?.averageValue ?? '0', selector: p.metric?.selector }) };
+      return {
+        type: 'Pods',
+        pods: compact({
+          metricName: p.metric?.name ?? '',
+          currentAverageValue: p.current?.averageValue ?? '0',
+          selector: p.metric?.selector,
+        }),
+      };
     }
     case 'Resource':
     case 'ContainerResource': {
@@ -141,7 +198,15 @@ function statusToV1(m: any): any {
     }
     case 'External': {
       const e = m.external ?? {};
-      return { type: 'External', external: compact({ metricName: e.metric?.name ?? '', metricSelector: e.metric?.selector, currentValue: e.current?.value ?? '0', currentAverageValue: e.current?.averageValue }) };
+      return {
+        type: 'External',
+        external: compact({
+          metricName: e.metric?.name ?? '',
+          metricSelector: e.metric?.selector,
+          currentValue: e.current?.value ?? '0',
+          currentAverageValue: e.current?.averageValue,
+        }),
+      };
     }
     default:
       return { type: m?.type };
@@ -152,11 +217,24 @@ function statusFromV1(m: any): any {
   switch (m?.type) {
     case 'Object': {
       const o = m.object ?? {};
-      return { type: 'Object', object: { describedObject: o.target, metric: compact({ name: o.metricName, selector: o.selector }), current: compact({ value: o.currentValue, averageValue: o.averageValue }) } };
+      return {
+        type: 'Object',
+        object: {
+          describedObject: o.target,
+          metric: compact({ name: o.metricName, selector: o.selector }),
+          current: compact({ value: o.currentValue, averageValue: o.averageValue }),
+        },
+      };
     }
     case 'Pods': {
       const p = m.pods ?? {};
-      return { type: 'Pods', pods: { metric: compact({ name: p.metricName, selector: p.selector }), current: compact({ averageValue: p.currentAverageValue }) } };
+      return {
+        type: 'Pods',
+        pods: {
+          metric: compact({ name: p.metricName, selector: p.selector }),
+          current: compact({ averageValue: p.currentAverageValue }),
+        },
+      };
     }
     case 'Resource':
     case 'ContainerResource': {
@@ -164,12 +242,22 @@ function statusFromV1(m: any): any {
       const r = m[key] ?? {};
       return {
         type: m.type,
-        [key]: compact({ name: r.name, current: compact({ averageUtilization: r.currentAverageUtilization, averageValue: r.currentAverageValue }), container: key === 'containerResource' ? r.container : undefined }),
+        [key]: compact({
+          name: r.name,
+          current: compact({ averageUtilization: r.currentAverageUtilization, averageValue: r.currentAverageValue }),
+          container: key === 'containerResource' ? r.container : undefined,
+        }),
       };
     }
     case 'External': {
       const e = m.external ?? {};
-      return { type: 'External', external: { metric: compact({ name: e.metricName, selector: e.metricSelector }), current: compact({ value: e.currentValue, averageValue: e.currentAverageValue }) } };
+      return {
+        type: 'External',
+        external: {
+          metric: compact({ name: e.metricName, selector: e.metricSelector }),
+          current: compact({ value: e.currentValue, averageValue: e.currentAverageValue }),
+        },
+      };
     }
     default:
       return { type: m?.type };
@@ -183,7 +271,11 @@ function rulesToInternal(r: any): any {
   return {
     StabilizationWindowSeconds: r.stabilizationWindowSeconds ?? null,
     SelectPolicy: r.selectPolicy ?? null,
-    Policies: list(r.policies).map((p) => ({ Type: p?.type ?? '', Value: p?.value ?? 0, PeriodSeconds: p?.periodSeconds ?? 0 })),
+    Policies: list(r.policies).map((p) => ({
+      Type: p?.type ?? '',
+      Value: p?.value ?? 0,
+      PeriodSeconds: p?.periodSeconds ?? 0,
+    })),
     Tolerance: r.tolerance ?? null,
   };
 }
@@ -193,7 +285,9 @@ function rulesFromInternal(r: any): any {
   return compact({
     stabilizationWindowSeconds: r.StabilizationWindowSeconds,
     selectPolicy: r.SelectPolicy,
-    policies: Array.isArray(r.Policies) ? r.Policies.map((p: any) => ({ type: p?.Type, value: p?.Value, periodSeconds: p?.PeriodSeconds })) : undefined,
+    policies: Array.isArray(r.Policies)
+      ? r.Policies.map((p: any) => ({ type: p?.Type, value: p?.Value, periodSeconds: p?.PeriodSeconds }))
+      : undefined,
     tolerance: r.Tolerance,
   });
 }
@@ -224,7 +318,10 @@ export function hpaV2ToV1(hpa: any): any {
   const others = metrics.filter((m) => !isCpuUtilization(m)).map(specToV1);
   if (others.length > 0) annotations[METRICS_ANNOTATION] = JSON.stringify(others);
   if (isObj(spec.behavior)) {
-    annotations[BEHAVIOR_ANNOTATION] = JSON.stringify({ ScaleUp: rulesToInternal(spec.behavior.scaleUp), ScaleDown: rulesToInternal(spec.behavior.scaleDown) });
+    annotations[BEHAVIOR_ANNOTATION] = JSON.stringify({
+      ScaleUp: rulesToInternal(spec.behavior.scaleUp),
+      ScaleDown: rulesToInternal(spec.behavior.scaleDown),
+    });
   }
   const v1spec = compact({
     scaleTargetRef: spec.scaleTargetRef,
@@ -237,7 +334,9 @@ export function hpaV2ToV1(hpa: any): any {
     const current = list(status.currentMetrics);
     if (current.length > 0) annotations[CURRENT_METRICS_ANNOTATION] = JSON.stringify(current.map(statusToV1));
     if (list(status.conditions).length > 0) annotations[CONDITIONS_ANNOTATION] = JSON.stringify(status.conditions);
-    const cpuNow = current.find((m) => m?.type === 'Resource' && m.resource?.name === 'cpu' && set(m.resource?.current?.averageUtilization));
+    const cpuNow = current.find(
+      (m) => m?.type === 'Resource' && m.resource?.name === 'cpu' && set(m.resource?.current?.averageUtilization),
+    );
     v1status = compact({
       observedGeneration: status.observedGeneration,
       lastScaleTime: status.lastScaleTime,
@@ -249,7 +348,14 @@ export function hpaV2ToV1(hpa: any): any {
   const md = { ...(metadata ?? {}) };
   if (Object.keys(annotations).length > 0) md.annotations = annotations;
   else delete md.annotations;
-  return { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: md, ...rest, spec: v1spec, ...(v1status ? { status: v1status } : {}) };
+  return {
+    apiVersion: 'autoscaling/v1',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: md,
+    ...rest,
+    spec: v1spec,
+    ...(v1status ? { status: v1status } : {}),
+  };
 }
 
 /** an autoscaling/v1 HorizontalPodAutoscaler in its stored, autoscaling/v2 form */
@@ -260,14 +366,34 @@ export function hpaV1ToV2(hpa: any): any {
   const others = parse(ann[METRICS_ANNOTATION]);
   if (Array.isArray(others)) metrics = others.map(specFromV1);
   if (set(spec.targetCPUUtilizationPercentage)) {
-    metrics.push({ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: spec.targetCPUUtilizationPercentage } } });
+    metrics.push({
+      type: 'Resource',
+      resource: {
+        name: 'cpu',
+        target: { type: 'Utilization', averageUtilization: spec.targetCPUUtilizationPercentage },
+      },
+    });
   }
   // v1's implicit default, made explicit as Kubernetes does on the way in
-  if (metrics.length === 0) metrics = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: DEFAULT_CPU_UTILIZATION } } }];
-  const v2spec: any = compact({ scaleTargetRef: spec.scaleTargetRef, minReplicas: spec.minReplicas, maxReplicas: spec.maxReplicas, metrics });
+  if (metrics.length === 0)
+    metrics = [
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: DEFAULT_CPU_UTILIZATION } },
+      },
+    ];
+  const v2spec: any = compact({
+    scaleTargetRef: spec.scaleTargetRef,
+    minReplicas: spec.minReplicas,
+    maxReplicas: spec.maxReplicas,
+    metrics,
+  });
   const behavior = parse(ann[BEHAVIOR_ANNOTATION]);
   if (isObj(behavior)) {
-    const b = compact({ scaleUp: rulesFromInternal(behavior.ScaleUp), scaleDown: rulesFromInternal(behavior.ScaleDown) });
+    const b = compact({
+      scaleUp: rulesFromInternal(behavior.ScaleUp),
+      scaleDown: rulesFromInternal(behavior.ScaleDown),
+    });
     if (Object.keys(b).length > 0) v2spec.behavior = b;
   }
   let v2status: any;
@@ -276,7 +402,12 @@ export function hpaV1ToV2(hpa: any): any {
     const current = parse(ann[CURRENT_METRICS_ANNOTATION]);
     if (Array.isArray(current)) currentMetrics = current.map(statusFromV1);
     else if (set(status.currentCPUUtilizationPercentage)) {
-      currentMetrics = [{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: status.currentCPUUtilizationPercentage } } }];
+      currentMetrics = [
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', current: { averageUtilization: status.currentCPUUtilizationPercentage } },
+        },
+      ];
     }
     const conditions = parse(ann[CONDITIONS_ANNOTATION]);
     v2status = compact({
@@ -292,7 +423,14 @@ export function hpaV1ToV2(hpa: any): any {
   const kept = withoutRoundTrip(md.annotations);
   if (kept) md.annotations = kept;
   else delete md.annotations;
-  return { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: md, ...rest, spec: v2spec, ...(v2status ? { status: v2status } : {}) };
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: md,
+    ...rest,
+    spec: v2spec,
+    ...(v2status ? { status: v2status } : {}),
+  };
 }
 
 export const hpaV1View: StorageView = { toStorage: hpaV1ToV2, fromStorage: hpaV2ToV1 };
@@ -307,7 +445,8 @@ export const hpaV1Strategy = makeStrategy({
   validate(hpa) {
     const errs = validateHpa(hpaV1ToV2(hpa));
     const t = hpa?.spec?.targetCPUUtilizationPercentage;
-    if (typeof t === 'number' && t < 1) errs.push(invalid('spec.targetCPUUtilizationPercentage', t, 'must be greater than 0'));
+    if (typeof t === 'number' && t < 1)
+      errs.push(invalid('spec.targetCPUUtilizationPercentage', t, 'must be greater than 0'));
     return errs;
   },
 });

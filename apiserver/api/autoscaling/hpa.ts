@@ -30,7 +30,9 @@ export function defaultHpa(hpa: any): void {
   if (unset(spec.minReplicas)) spec.minReplicas = 1;
   if (String(hpa.apiVersion ?? '') === 'autoscaling/v1') return;
   if (list(spec.metrics).length === 0 && unset(spec.targetCPUUtilizationPercentage)) {
-    spec.metrics = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }];
+    spec.metrics = [
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } },
+    ];
   }
   if (isObj(spec.behavior)) {
     spec.behavior.scaleUp = defaultRules(spec.behavior.scaleUp, true);
@@ -43,16 +45,22 @@ export function validateHpa(hpa: any): FieldError[] {
   const errs: FieldError[] = [];
   const ref = spec.scaleTargetRef ?? {};
   if (!ref.kind) errs.push(required('spec.scaleTargetRef.kind'));
-  else if (/[/%]/.test(ref.kind)) errs.push(invalid('spec.scaleTargetRef.kind', ref.kind, "may not contain '/' or '%'"));
+  else if (/[/%]/.test(ref.kind))
+    errs.push(invalid('spec.scaleTargetRef.kind', ref.kind, "may not contain '/' or '%'"));
   if (!ref.name) errs.push(required('spec.scaleTargetRef.name'));
-  else for (const m of isDns1123Subdomain(String(ref.name))) errs.push(invalid('spec.scaleTargetRef.name', ref.name, m));
-  if (!unset(spec.minReplicas) && spec.minReplicas < 1) errs.push(invalid('spec.minReplicas', spec.minReplicas, 'must be greater than or equal to 1'));
-  if (unset(spec.maxReplicas) || spec.maxReplicas < 1) errs.push(invalid('spec.maxReplicas', spec.maxReplicas ?? 0, 'must be greater than 0'));
+  else
+    for (const m of isDns1123Subdomain(String(ref.name))) errs.push(invalid('spec.scaleTargetRef.name', ref.name, m));
+  if (!unset(spec.minReplicas) && spec.minReplicas < 1)
+    errs.push(invalid('spec.minReplicas', spec.minReplicas, 'must be greater than or equal to 1'));
+  if (unset(spec.maxReplicas) || spec.maxReplicas < 1)
+    errs.push(invalid('spec.maxReplicas', spec.maxReplicas ?? 0, 'must be greater than 0'));
   if (!unset(spec.minReplicas) && typeof spec.maxReplicas === 'number' && spec.maxReplicas < spec.minReplicas) {
     errs.push(invalid('spec.maxReplicas', spec.maxReplicas, 'must be greater than or equal to `minReplicas`'));
   }
   if (!unset(spec.targetCPUUtilizationPercentage) && spec.targetCPUUtilizationPercentage < 1) {
-    errs.push(invalid('spec.targetCPUUtilizationPercentage', spec.targetCPUUtilizationPercentage, 'must be greater than 0'));
+    errs.push(
+      invalid('spec.targetCPUUtilizationPercentage', spec.targetCPUUtilizationPercentage, 'must be greater than 0'),
+    );
   }
   const types = ['ContainerResource', 'External', 'Object', 'Pods', 'Resource'];
   list(spec.metrics).forEach((m, i) => {
@@ -63,9 +71,11 @@ export function validateHpa(hpa: any): FieldError[] {
   for (const dir of ['scaleUp', 'scaleDown']) {
     const r = spec.behavior?.[dir];
     if (!isObj(r)) continue;
-    if (r.selectPolicy && !SELECT.includes(r.selectPolicy)) errs.push(notSupported(`spec.behavior.${dir}.selectPolicy`, r.selectPolicy, SELECT));
+    if (r.selectPolicy && !SELECT.includes(r.selectPolicy))
+      errs.push(notSupported(`spec.behavior.${dir}.selectPolicy`, r.selectPolicy, SELECT));
     const w = r.stabilizationWindowSeconds;
-    if (typeof w === 'number' && (w < 0 || w > 3600)) errs.push(invalid(`spec.behavior.${dir}.stabilizationWindowSeconds`, w, 'must be less than or equal to 3600'));
+    if (typeof w === 'number' && (w < 0 || w > 3600))
+      errs.push(invalid(`spec.behavior.${dir}.stabilizationWindowSeconds`, w, 'must be less than or equal to 3600'));
   }
   return errs;
 }

@@ -31,21 +31,33 @@ test('jobs: defaults and generated selector', () => {
 test('jobs: validation and updates', () => {
   const job: any = { metadata: { name: 'pi', namespace: 'd', uid: 'u' }, spec: { template: tmpl() } };
   jobStrategy.defaults(job);
-  assert.deepEqual(s(jobStrategy.validate(job)), ['spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"']);
-  const ok: any = { metadata: { name: 'pi', namespace: 'd', uid: 'u' }, spec: { template: tmpl('OnFailure'), parallelism: -1 } };
+  assert.deepEqual(s(jobStrategy.validate(job)), [
+    'spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"',
+  ]);
+  const ok: any = {
+    metadata: { name: 'pi', namespace: 'd', uid: 'u' },
+    spec: { template: tmpl('OnFailure'), parallelism: -1 },
+  };
   jobStrategy.defaults(ok);
-  assert.deepEqual(s(jobStrategy.validate(ok)), ['spec.parallelism: Invalid value: -1: must be greater than or equal to 0']);
+  assert.deepEqual(s(jobStrategy.validate(ok)), [
+    'spec.parallelism: Invalid value: -1: must be greater than or equal to 0',
+  ]);
   ok.spec.parallelism = 1;
   ok.metadata.resourceVersion = '1';
   const upd = structuredClone(ok);
   upd.spec.parallelism = 3;
   assert.deepEqual(jobStrategy.validateUpdate(upd, ok), []);
   upd.spec.template.spec.containers[0].image = 'other';
-  assert.deepEqual(s(jobStrategy.validateUpdate(upd, ok)), ['spec.template: Invalid value: core.PodTemplateSpec{...}: field is immutable']);
+  assert.deepEqual(s(jobStrategy.validateUpdate(upd, ok)), [
+    'spec.template: Invalid value: core.PodTemplateSpec{...}: field is immutable',
+  ]);
 });
 
 test('cronjobs', () => {
-  const cj: any = { metadata: { name: 'hello', namespace: 'd' }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: tmpl('OnFailure') } } } };
+  const cj: any = {
+    metadata: { name: 'hello', namespace: 'd' },
+    spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: tmpl('OnFailure') } } },
+  };
   cronJobStrategy.defaults(cj);
   assert.equal(cj.spec.concurrencyPolicy, 'Allow');
   assert.equal(cj.spec.successfulJobsHistoryLimit, 3);
@@ -65,12 +77,20 @@ test('cronjobs', () => {
 });
 
 test('horizontal pod autoscalers', () => {
-  const hpa: any = { apiVersion: 'autoscaling/v2', metadata: { name: 'h', namespace: 'd' }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, maxReplicas: 5 } };
+  const hpa: any = {
+    apiVersion: 'autoscaling/v2',
+    metadata: { name: 'h', namespace: 'd' },
+    spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, maxReplicas: 5 },
+  };
   hpaStrategy.defaults(hpa);
   assert.equal(hpa.spec.minReplicas, 1);
-  assert.deepEqual(hpa.spec.metrics, [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }]);
+  assert.deepEqual(hpa.spec.metrics, [
+    { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } },
+  ]);
   assert.deepEqual(hpaStrategy.validate(hpa), []);
   const bad = structuredClone(hpa);
   bad.spec.minReplicas = 6;
-  assert.deepEqual(s(hpaStrategy.validate(bad)), ['spec.maxReplicas: Invalid value: 5: must be greater than or equal to `minReplicas`']);
+  assert.deepEqual(s(hpaStrategy.validate(bad)), [
+    'spec.maxReplicas: Invalid value: 5: must be greater than or equal to `minReplicas`',
+  ]);
 });

@@ -31,10 +31,12 @@ function defaultJobSpec(spec: any): void {
   if (unset(spec.backoffLimit)) spec.backoffLimit = unset(spec.backoffLimitPerIndex) ? 6 : MAX_INT32;
   if (unset(spec.completionMode)) spec.completionMode = 'NonIndexed';
   if (unset(spec.suspend)) spec.suspend = false;
-  if (unset(spec.podReplacementPolicy)) spec.podReplacementPolicy = isObj(spec.podFailurePolicy) ? 'Failed' : 'TerminatingOrFailed';
+  if (unset(spec.podReplacementPolicy))
+    spec.podReplacementPolicy = isObj(spec.podFailurePolicy) ? 'Failed' : 'TerminatingOrFailed';
   if (isObj(spec.podFailurePolicy)) {
     for (const rule of Array.isArray(spec.podFailurePolicy.rules) ? spec.podFailurePolicy.rules : []) {
-      for (const c of Array.isArray(rule?.onPodConditions) ? rule.onPodConditions : []) if (isObj(c) && !c.status) c.status = 'True';
+      for (const c of Array.isArray(rule?.onPodConditions) ? rule.onPodConditions : [])
+        if (isObj(c) && !c.status) c.status = 'True';
     }
   }
   defaultPodTemplate(spec.template);
@@ -53,7 +55,8 @@ function generateJobSelector(job: any): void {
   for (const k of [JOB_LABELS.legacyControllerUid, JOB_LABELS.controllerUid]) if (!(k in labels)) labels[k] = uid;
   spec.selector ??= {};
   spec.selector.matchLabels ??= {};
-  if (!(JOB_LABELS.controllerUid in spec.selector.matchLabels)) spec.selector.matchLabels[JOB_LABELS.controllerUid] = uid;
+  if (!(JOB_LABELS.controllerUid in spec.selector.matchLabels))
+    spec.selector.matchLabels[JOB_LABELS.controllerUid] = uid;
 }
 
 export function defaultJob(job: any): void {
@@ -62,21 +65,33 @@ export function defaultJob(job: any): void {
   if (isBeingCreated(job)) generateJobSelector(job);
   // a Job without labels of its own carries its pod template's (including the generated ones)
   const tmplLabels = spec.template?.metadata?.labels;
-  if (isObj(tmplLabels) && Object.keys(job.metadata?.labels ?? {}).length === 0) (job.metadata ??= {}).labels = { ...tmplLabels };
+  if (isObj(tmplLabels) && Object.keys(job.metadata?.labels ?? {}).length === 0)
+    (job.metadata ??= {}).labels = { ...tmplLabels };
 }
 
 /** the job spec checks shared by Jobs and CronJob job templates (path: 'spec' or 'spec.jobTemplate.spec') */
 function validateJobSpecCommon(spec: any, p: string): FieldError[] {
   const errs: FieldError[] = [];
-  for (const k of ['parallelism', 'completions', 'activeDeadlineSeconds', 'backoffLimit', 'ttlSecondsAfterFinished', 'backoffLimitPerIndex', 'maxFailedIndexes']) {
+  for (const k of [
+    'parallelism',
+    'completions',
+    'activeDeadlineSeconds',
+    'backoffLimit',
+    'ttlSecondsAfterFinished',
+    'backoffLimitPerIndex',
+    'maxFailedIndexes',
+  ]) {
     errs.push(...nonNegative(`${p}.${k}`, spec[k]));
   }
   const modes = ['NonIndexed', 'Indexed'];
-  if (!unset(spec.completionMode) && !modes.includes(spec.completionMode)) errs.push(notSupported(`${p}.completionMode`, spec.completionMode, modes));
-  if (spec.completionMode === 'Indexed' && unset(spec.completions)) errs.push(required(`${p}.completions`, 'when completion mode is Indexed'));
+  if (!unset(spec.completionMode) && !modes.includes(spec.completionMode))
+    errs.push(notSupported(`${p}.completionMode`, spec.completionMode, modes));
+  if (spec.completionMode === 'Indexed' && unset(spec.completions))
+    errs.push(required(`${p}.completions`, 'when completion mode is Indexed'));
   errs.push(...validatePodTemplateSpec(spec.template, `${p}.template`));
   const rp = spec.template?.spec?.restartPolicy;
-  if (rp !== 'OnFailure' && rp !== 'Never') errs.push(notSupported(`${p}.template.spec.restartPolicy`, rp ?? '', ['OnFailure', 'Never']));
+  if (rp !== 'OnFailure' && rp !== 'Never')
+    errs.push(notSupported(`${p}.template.spec.restartPolicy`, rp ?? '', ['OnFailure', 'Never']));
   return errs;
 }
 
@@ -84,7 +99,8 @@ function validateJob(job: any): FieldError[] {
   const spec = job?.spec ?? {};
   const errs: FieldError[] = [];
   if (spec.manualSelector !== true) {
-    if (Object.keys(spec.template?.metadata?.labels ?? {}).length === 0) errs.push(required('spec.template.metadata.labels'));
+    if (Object.keys(spec.template?.metadata?.labels ?? {}).length === 0)
+      errs.push(required('spec.template.metadata.labels'));
   }
   if (unset(spec.selector)) errs.push(required('spec.selector'));
   else {
@@ -99,13 +115,31 @@ function validateJobUpdate(job: any, old: any): FieldError[] {
   const spec = job?.spec ?? {};
   const oldSpec = old?.spec ?? {};
   const errs: FieldError[] = [];
-  errs.push(...immutable('spec.selector', spec.selector ?? null, oldSpec.selector ?? null, renderLabelSelector(spec.selector)));
-  if (spec.completionMode !== 'Indexed') errs.push(...immutable('spec.completions', spec.completions ?? null, oldSpec.completions ?? null));
+  errs.push(
+    ...immutable('spec.selector', spec.selector ?? null, oldSpec.selector ?? null, renderLabelSelector(spec.selector)),
+  );
+  if (spec.completionMode !== 'Indexed')
+    errs.push(...immutable('spec.completions', spec.completions ?? null, oldSpec.completions ?? null));
   errs.push(...immutable('spec.completionMode', spec.completionMode ?? null, oldSpec.completionMode ?? null));
-  errs.push(...immutable('spec.podFailurePolicy', spec.podFailurePolicy ?? null, oldSpec.podFailurePolicy ?? null, new GoValue('&batch.PodFailurePolicy{...}')));
+  errs.push(
+    ...immutable(
+      'spec.podFailurePolicy',
+      spec.podFailurePolicy ?? null,
+      oldSpec.podFailurePolicy ?? null,
+      new GoValue('&batch.PodFailurePolicy{...}'),
+    ),
+  );
   // the template may change only while the job is suspended and has not started
   const mutableTemplate = oldSpec.suspend === true && !old?.status?.startTime;
-  if (!mutableTemplate) errs.push(...immutable('spec.template', spec.template ?? null, oldSpec.template ?? null, new GoValue('core.PodTemplateSpec{...}')));
+  if (!mutableTemplate)
+    errs.push(
+      ...immutable(
+        'spec.template',
+        spec.template ?? null,
+        oldSpec.template ?? null,
+        new GoValue('core.PodTemplateSpec{...}'),
+      ),
+    );
   return errs;
 }
 
@@ -117,7 +151,8 @@ export const jobStrategy = makeStrategy({
   validateStatusUpdate(job) {
     const st = job?.status ?? {};
     const errs: FieldError[] = [];
-    for (const k of ['active', 'succeeded', 'failed', 'ready', 'terminating']) errs.push(...nonNegative(`status.${k}`, st[k]));
+    for (const k of ['active', 'succeeded', 'failed', 'ready', 'terminating'])
+      errs.push(...nonNegative(`status.${k}`, st[k]));
     return errs;
   },
   fields: (job) => ({ 'status.successful': String(job?.status?.succeeded ?? 0) }),
@@ -134,20 +169,26 @@ function validateCronJob(cj: any): FieldError[] {
   if (name.length > 52) errs.push(invalid('metadata.name', name, 'must be no more than 52 characters'));
   if (!spec.schedule) errs.push(required('spec.schedule'));
   else if (/^\s*(CRON_)?TZ=/.test(spec.schedule)) {
-    errs.push(invalid('spec.schedule', spec.schedule, 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead'));
+    errs.push(
+      invalid('spec.schedule', spec.schedule, 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead'),
+    );
   } else {
     const err = cronScheduleError(String(spec.schedule));
     if (err) errs.push(invalid('spec.schedule', spec.schedule, err));
   }
   if (!spec.concurrencyPolicy) errs.push(required('spec.concurrencyPolicy'));
-  else if (!CONCURRENCY.includes(spec.concurrencyPolicy)) errs.push(notSupported('spec.concurrencyPolicy', spec.concurrencyPolicy, CONCURRENCY));
+  else if (!CONCURRENCY.includes(spec.concurrencyPolicy))
+    errs.push(notSupported('spec.concurrencyPolicy', spec.concurrencyPolicy, CONCURRENCY));
   if (!unset(spec.timeZone)) {
-    if (!validTimeZone(String(spec.timeZone))) errs.push(invalid('spec.timeZone', spec.timeZone, 'unknown time zone ' + spec.timeZone));
+    if (!validTimeZone(String(spec.timeZone)))
+      errs.push(invalid('spec.timeZone', spec.timeZone, 'unknown time zone ' + spec.timeZone));
   }
-  for (const k of ['startingDeadlineSeconds', 'successfulJobsHistoryLimit', 'failedJobsHistoryLimit']) errs.push(...nonNegative(`spec.${k}`, spec[k]));
+  for (const k of ['startingDeadlineSeconds', 'successfulJobsHistoryLimit', 'failedJobsHistoryLimit'])
+    errs.push(...nonNegative(`spec.${k}`, spec[k]));
   const jt = spec.jobTemplate ?? {};
   errs.push(...validateJobSpecCommon(jt.spec ?? {}, 'spec.jobTemplate.spec'));
-  if (jt.spec?.manualSelector === true) errs.push(invalid('spec.jobTemplate.spec.manualSelector', true, 'true is not supported when used in a CronJob'));
+  if (jt.spec?.manualSelector === true)
+    errs.push(invalid('spec.jobTemplate.spec.manualSelector', true, 'true is not supported when used in a CronJob'));
   return errs;
 }
 

@@ -7,7 +7,12 @@ const FIELDS: { name: string; min: number; max: number; names?: string[] }[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+  },
   { name: 'day of week', min: 0, max: 6, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
 ];
 const DESCRIPTORS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
@@ -15,7 +20,8 @@ const DESCRIPTORS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@da
 function parseValue(s: string, f: (typeof FIELDS)[number]): number | string {
   const named = f.names?.indexOf(s.toLowerCase()) ?? -1;
   if (named >= 0) return named + f.min;
-  if (!/^\d+$/.test(s)) return `failed to parse int from ${s}: strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`;
+  if (!/^\d+$/.test(s))
+    return `failed to parse int from ${s}: strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`;
   return Number(s);
 }
 
@@ -39,7 +45,8 @@ function checkField(expr: string, f: (typeof FIELDS)[number]): string | undefine
       }
     }
     if (step !== undefined) {
-      if (!/^\d+$/.test(step)) return `failed to parse int from ${step}: strconv.Atoi: parsing ${JSON.stringify(step)}: invalid syntax`;
+      if (!/^\d+$/.test(step))
+        return `failed to parse int from ${step}: strconv.Atoi: parsing ${JSON.stringify(step)}: invalid syntax`;
       if (Number(step) === 0) return `step of range should be a positive number: ${part}`;
     }
     if (lo < f.min) return `beginning of range (${lo}) below minimum (${f.min}): ${part}`;
@@ -54,7 +61,9 @@ export function cronScheduleError(schedule: string): string | undefined {
   if (s.startsWith('@')) {
     if (DESCRIPTORS.has(s)) return undefined;
     if (s.startsWith('@every ')) {
-      return /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(s.slice(7).trim()) ? undefined : `failed to parse duration ${s}`;
+      return /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(s.slice(7).trim())
+        ? undefined
+        : `failed to parse duration ${s}`;
     }
     return `unrecognized descriptor: ${s}`;
   }

@@ -10,12 +10,17 @@ export const leaseStrategy = makeStrategy({
   validate(lease) {
     const spec = lease?.spec ?? {};
     const errs: FieldError[] = [];
-    if (spec.leaseDurationSeconds !== undefined && spec.leaseDurationSeconds !== null && spec.leaseDurationSeconds <= 0) {
+    if (
+      spec.leaseDurationSeconds !== undefined &&
+      spec.leaseDurationSeconds !== null &&
+      spec.leaseDurationSeconds <= 0
+    ) {
       errs.push(invalid('spec.leaseDurationSeconds', spec.leaseDurationSeconds, 'must be greater than 0'));
     }
     errs.push(...nonNegative('spec.leaseTransitions', spec.leaseTransitions));
     const strategies = ['OldestEmulationVersion'];
-    if (spec.strategy !== undefined && spec.strategy !== null && !strategies.includes(spec.strategy)) errs.push(notSupported('spec.strategy', spec.strategy, strategies));
+    if (spec.strategy !== undefined && spec.strategy !== null && !strategies.includes(spec.strategy))
+      errs.push(notSupported('spec.strategy', spec.strategy, strategies));
     return errs;
   },
 });

@@ -10,7 +10,12 @@ import { isConfigMapKey } from '../validation/names.ts';
 
 export const MAX_DATA_SIZE = 1024 * 1024;
 
-function validateKeys(map: unknown, path: string, other: unknown, otherName: string): { errs: FieldError[]; size: number } {
+function validateKeys(
+  map: unknown,
+  path: string,
+  other: unknown,
+  otherName: string,
+): { errs: FieldError[]; size: number } {
   const errs: FieldError[] = [];
   let size = 0;
   if (!isObj(map)) return { errs, size };
@@ -30,7 +35,9 @@ function immutabilityErrors(obj: any, old: any, fields: string[]): FieldError[] 
   if (old?.immutable !== true) return [];
   const errs: FieldError[] = [];
   if (obj?.immutable !== true) errs.push(forbidden('immutable', 'field is immutable when `immutable` is set'));
-  for (const f of fields) if (!jsonEqual(obj?.[f] ?? {}, old?.[f] ?? {})) errs.push(forbidden(f, 'field is immutable when `immutable` is set'));
+  for (const f of fields)
+    if (!jsonEqual(obj?.[f] ?? {}, old?.[f] ?? {}))
+      errs.push(forbidden(f, 'field is immutable when `immutable` is set'));
   return errs;
 }
 
@@ -64,7 +71,8 @@ export function defaultSecret(secret: any): void {
   // stringData is write-only: folded into data (base64) as the API stores it
   if (isObj(secret.stringData)) {
     secret.data ??= {};
-    for (const [k, v] of Object.entries(secret.stringData)) secret.data[k] = Buffer.from(String(v ?? '')).toString('base64');
+    for (const [k, v] of Object.entries(secret.stringData))
+      secret.data[k] = Buffer.from(String(v ?? '')).toString('base64');
   }
   delete secret.stringData;
 }
@@ -96,7 +104,8 @@ export function validateSecret(secret: any): FieldError[] {
       }
       break;
     case 'kubernetes.io/basic-auth':
-      if (!('username' in data) && !('password' in data)) errs.push(required('data[username]'), required('data[password]'));
+      if (!('username' in data) && !('password' in data))
+        errs.push(required('data[username]'), required('data[password]'));
       break;
     case 'kubernetes.io/dockercfg':
     case 'kubernetes.io/dockerconfigjson': {
@@ -127,6 +136,9 @@ export const secretStrategy = makeStrategy({
   namespaced: true,
   defaults: defaultSecret,
   validate: validateSecret,
-  validateUpdate: (s, old) => [...immutable('type', s?.type ?? '', old?.type ?? ''), ...immutabilityErrors(s, old, ['data'])],
+  validateUpdate: (s, old) => [
+    ...immutable('type', s?.type ?? '', old?.type ?? ''),
+    ...immutabilityErrors(s, old, ['data']),
+  ],
   fields: (s) => ({ type: String(s?.type ?? '') }),
 });

@@ -46,14 +46,18 @@ function validateCoreEvent(ev: any): FieldError[] {
   const ioNs = String(ev?.involvedObject?.namespace ?? '');
   if (!ev?.eventTime) {
     if (!ioNs) {
-      if (ns !== '' && ns !== 'default') errs.push(invalid('involvedObject.namespace', ioNs, 'does not match event.namespace'));
+      if (ns !== '' && ns !== 'default')
+        errs.push(invalid('involvedObject.namespace', ioNs, 'does not match event.namespace'));
     } else if (ns !== ioNs) errs.push(invalid('involvedObject.namespace', ioNs, 'does not match event.namespace'));
   } else {
-    if (!ioNs && ns !== 'default' && ns !== 'kube-system') errs.push(invalid('involvedObject.namespace', ioNs, 'does not match event.namespace'));
+    if (!ioNs && ns !== 'default' && ns !== 'kube-system')
+      errs.push(invalid('involvedObject.namespace', ioNs, 'does not match event.namespace'));
     if (!ev.reportingComponent) errs.push(required('reportingComponent'));
-    for (const m of isQualifiedName(String(ev.reportingComponent ?? ''))) errs.push(invalid('reportingComponent', ev.reportingComponent ?? '', m));
+    for (const m of isQualifiedName(String(ev.reportingComponent ?? '')))
+      errs.push(invalid('reportingComponent', ev.reportingComponent ?? '', m));
     if (!ev.reportingInstance) errs.push(required('reportingInstance'));
-    if (String(ev.reportingInstance ?? '').length > 128) errs.push(invalid('reportingInstance', '', 'can have at most 128 characters'));
+    if (String(ev.reportingInstance ?? '').length > 128)
+      errs.push(invalid('reportingInstance', '', 'can have at most 128 characters'));
     if (!ev.action) errs.push(required('action'));
     if (String(ev.action ?? '').length > 128) errs.push(invalid('action', '', 'can have at most 128 characters'));
     if (!ev.reason) errs.push(required('reason'));
@@ -102,7 +106,8 @@ function validateEndpoints(ep: any): FieldError[] {
       }
       errs.push(...validatePortNum(`${pp}.port`, pt?.port));
       if (!pt?.protocol) errs.push(required(`${pp}.protocol`));
-      else if (!['SCTP', 'TCP', 'UDP'].includes(pt.protocol)) errs.push(notSupported(`${pp}.protocol`, pt.protocol, ['SCTP', 'TCP', 'UDP']));
+      else if (!['SCTP', 'TCP', 'UDP'].includes(pt.protocol))
+        errs.push(notSupported(`${pp}.protocol`, pt.protocol, ['SCTP', 'TCP', 'UDP']));
     });
   });
   return errs;
@@ -111,7 +116,8 @@ function validateEndpoints(ep: any): FieldError[] {
 export const endpointsStrategy = makeStrategy({
   namespaced: true,
   defaults(ep) {
-    for (const ss of list(ep?.subsets)) for (const pt of list(ss?.ports)) if (isObj(pt) && !pt.protocol) pt.protocol = 'TCP';
+    for (const ss of list(ep?.subsets))
+      for (const pt of list(ss?.ports)) if (isObj(pt) && !pt.protocol) pt.protocol = 'TCP';
   },
   validate: validateEndpoints,
 });

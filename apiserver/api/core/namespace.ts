@@ -33,7 +33,8 @@ export const namespaceStrategy = makeStrategy({
   validateStatusUpdate(ns) {
     const phase = ns?.status?.phase;
     if (!ns?.metadata?.deletionTimestamp) {
-      if (phase !== 'Active') return [invalid('status.Phase', phase ?? '', "may only be 'Active' if `deletionTimestamp` is empty")];
+      if (phase !== 'Active')
+        return [invalid('status.Phase', phase ?? '', "may only be 'Active' if `deletionTimestamp` is empty")];
     } else if (phase !== 'Terminating') {
       return [invalid('status.Phase', phase ?? '', "may only be 'Terminating' if `deletionTimestamp` is not empty")];
     }

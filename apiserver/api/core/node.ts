@@ -72,12 +72,14 @@ function validateNode(node: any): FieldError[] {
   });
   if (cidrs.length > 1) {
     const fams = cidrs.map((c) => (c.includes(':') ? 6 : 4));
-    if (cidrs.length > 2 || fams[0] === fams[1]) errs.push(invalid('spec.podCIDRs', cidrs, 'may specify no more than one CIDR for each IP family'));
+    if (cidrs.length > 2 || fams[0] === fams[1])
+      errs.push(invalid('spec.podCIDRs', cidrs, 'may specify no more than one CIDR for each IP family'));
   }
   errs.push(...validateResourceList(node?.status?.capacity, 'status.capacity'));
   errs.push(...validateResourceList(node?.status?.allocatable, 'status.allocatable'));
   list(node?.status?.addresses).forEach((a, i) => {
-    if (a?.type === 'InternalIP' || a?.type === 'ExternalIP') errs.push(...validateIp(`status.addresses[${i}].address`, String(a.address ?? '')));
+    if (a?.type === 'InternalIP' || a?.type === 'ExternalIP')
+      errs.push(...validateIp(`status.addresses[${i}].address`, String(a.address ?? '')));
   });
   return errs;
 }
@@ -92,7 +94,8 @@ function validateNodeUpdate(node: any, old: any): FieldError[] {
     else oldCidrs.forEach((c, i) => c !== cidrs[i] && errs.push(forbidden('spec.podCIDRs', msg)));
   }
   const oldPid = old?.spec?.providerID;
-  if (oldPid && oldPid !== node?.spec?.providerID) errs.push(forbidden('spec.providerID', 'node updates may not change providerID except from "" to valid'));
+  if (oldPid && oldPid !== node?.spec?.providerID)
+    errs.push(forbidden('spec.providerID', 'node updates may not change providerID except from "" to valid'));
   return errs;
 }
 

@@ -79,10 +79,36 @@ export function defaultContainer(c: any, hostNetwork: boolean): void {
 }
 
 const VOLUME_SOURCES = [
-  'emptyDir', 'hostPath', 'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'secret', 'nfs', 'iscsi', 'glusterfs',
-  'persistentVolumeClaim', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'azureFile', 'configMap',
-  'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'projected', 'portworxVolume', 'scaleIO', 'storageos', 'csi',
-  'ephemeral', 'image',
+  'emptyDir',
+  'hostPath',
+  'gcePersistentDisk',
+  'awsElasticBlockStore',
+  'gitRepo',
+  'secret',
+  'nfs',
+  'iscsi',
+  'glusterfs',
+  'persistentVolumeClaim',
+  'rbd',
+  'flexVolume',
+  'cinder',
+  'cephfs',
+  'flocker',
+  'downwardAPI',
+  'fc',
+  'azureFile',
+  'configMap',
+  'vsphereVolume',
+  'quobyte',
+  'azureDisk',
+  'photonPersistentDisk',
+  'projected',
+  'portworxVolume',
+  'scaleIO',
+  'storageos',
+  'csi',
+  'ephemeral',
+  'image',
 ] as const;
 export const VOLUME_SOURCE_NAMES: readonly string[] = VOLUME_SOURCES;
 
@@ -90,7 +116,8 @@ function defaultDownwardItems(items: any): void {
   if (!Array.isArray(items)) return;
   for (const it of items) {
     if (it?.fieldRef && !it.fieldRef.apiVersion) it.fieldRef.apiVersion = 'v1';
-    if (it?.resourceFieldRef?.divisor !== undefined) it.resourceFieldRef.divisor = canonicalQuantity(it.resourceFieldRef.divisor);
+    if (it?.resourceFieldRef?.divisor !== undefined)
+      it.resourceFieldRef.divisor = canonicalQuantity(it.resourceFieldRef.divisor);
   }
 }
 
@@ -122,7 +149,8 @@ export function defaultPodSpec(spec: any): void {
   if (!spec.dnsPolicy) spec.dnsPolicy = 'ClusterFirst';
   if (!spec.restartPolicy) spec.restartPolicy = 'Always';
   if (spec.securityContext === undefined || spec.securityContext === null) spec.securityContext = {};
-  if (spec.terminationGracePeriodSeconds === undefined || spec.terminationGracePeriodSeconds === null) spec.terminationGracePeriodSeconds = 30;
+  if (spec.terminationGracePeriodSeconds === undefined || spec.terminationGracePeriodSeconds === null)
+    spec.terminationGracePeriodSeconds = 30;
   if (!spec.schedulerName) spec.schedulerName = 'default-scheduler';
   if (spec.enableServiceLinks === undefined || spec.enableServiceLinks === null) spec.enableServiceLinks = true;
   // the deprecated serviceAccount field mirrors serviceAccountName
@@ -132,7 +160,8 @@ export function defaultPodSpec(spec: any): void {
   for (const c of Array.isArray(spec.initContainers) ? spec.initContainers : []) defaultContainer(c, hostNetwork);
   for (const c of Array.isArray(spec.containers) ? spec.containers : []) defaultContainer(c, hostNetwork);
   for (const v of Array.isArray(spec.volumes) ? spec.volumes : []) defaultVolume(v);
-  if (spec.overhead && typeof spec.overhead === 'object') for (const k of Object.keys(spec.overhead)) spec.overhead[k] = canonicalQuantity(spec.overhead[k]);
+  if (spec.overhead && typeof spec.overhead === 'object')
+    for (const k of Object.keys(spec.overhead)) spec.overhead[k] = canonicalQuantity(spec.overhead[k]);
 }
 
 /** a workload's spec.template: metadata map left as is, pod spec defaulted */
@@ -144,7 +173,10 @@ export function defaultPodTemplate(template: any): void {
 
 /** SetDefaults_Pod: container requests default to the limits given without requests */
 export function defaultRequestsFromLimits(spec: any): void {
-  const all = [...(Array.isArray(spec?.initContainers) ? spec.initContainers : []), ...(Array.isArray(spec?.containers) ? spec.containers : [])];
+  const all = [
+    ...(Array.isArray(spec?.initContainers) ? spec.initContainers : []),
+    ...(Array.isArray(spec?.containers) ? spec.containers : []),
+  ];
   for (const c of all) {
     const res = c?.resources;
     if (!res?.limits || typeof res.limits !== 'object') continue;

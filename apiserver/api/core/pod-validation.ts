@@ -3,7 +3,18 @@
  * templates, shared by Pods and the workload types. Paths and messages follow Kubernetes' ValidatePodSpec.
  */
 import type { FieldError } from '../field-error.ts';
-import { duplicate, forbidden, goQuote, GoValue, inclusiveRangeError, invalid, nonNegative, notFound, notSupported, required } from '../validation/errors.ts';
+import {
+  duplicate,
+  forbidden,
+  goQuote,
+  GoValue,
+  inclusiveRangeError,
+  invalid,
+  nonNegative,
+  notFound,
+  notSupported,
+  required,
+} from '../validation/errors.ts';
 import { validateAnnotations, validateLabelName, validateLabels } from '../validation/meta.ts';
 import {
   isConfigMapKey,
@@ -17,7 +28,14 @@ import {
   isValidPortNum,
 } from '../validation/names.ts';
 import { validateIp, validatePortNumOrName } from '../validation/network.ts';
-import { compareQuantities, formatQuantity, isInteger, QUANTITY_REGEX_MSG, tryParseQuantity, type Quantity } from '../validation/quantity.ts';
+import {
+  compareQuantities,
+  formatQuantity,
+  isInteger,
+  QUANTITY_REGEX_MSG,
+  tryParseQuantity,
+  type Quantity,
+} from '../validation/quantity.ts';
 import { VOLUME_SOURCE_NAMES } from './pod-defaults.ts';
 
 const MAX_INT32 = 2147483647;
@@ -27,11 +45,33 @@ const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];
 const DNS_POLICIES = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'];
 const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
 const ENV_FIELD_PATHS = [
-  'metadata.annotations', 'metadata.labels', 'metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName',
-  'spec.serviceAccountName', 'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs',
+  'metadata.annotations',
+  'metadata.labels',
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'spec.nodeName',
+  'spec.serviceAccountName',
+  'status.hostIP',
+  'status.hostIPs',
+  'status.podIP',
+  'status.podIPs',
 ];
-const VOLUME_FIELD_PATHS = ['metadata.annotations', 'metadata.labels', 'metadata.name', 'metadata.namespace', 'metadata.uid'];
-const CONTAINER_RESOURCE_FIELDS = ['limits.cpu', 'limits.ephemeral-storage', 'limits.memory', 'requests.cpu', 'requests.ephemeral-storage', 'requests.memory'];
+const VOLUME_FIELD_PATHS = [
+  'metadata.annotations',
+  'metadata.labels',
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+];
+const CONTAINER_RESOURCE_FIELDS = [
+  'limits.cpu',
+  'limits.ephemeral-storage',
+  'limits.memory',
+  'requests.cpu',
+  'requests.ephemeral-storage',
+  'requests.memory',
+];
 
 const list = (v: unknown): any[] => (Array.isArray(v) ? v : []);
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -61,7 +101,8 @@ function isOvercommitAllowed(name: string): boolean {
 function validateResourceName(field: string, name: string): FieldError[] {
   const errs = isQualifiedName(name).map((m) => invalid(field, name, m));
   if (!name.includes('/')) {
-    if (!isStandardContainerResource(name)) errs.push(invalid(field, name, 'must be a standard resource for containers'));
+    if (!isStandardContainerResource(name))
+      errs.push(invalid(field, name, 'must be a standard resource for containers'));
   } else if (!isNativeResource(name)) {
     if (name.startsWith('requests.')) errs.push(invalid(field, name, "doesn't follow extended resource name standard"));
   }
@@ -101,9 +142,17 @@ export function validateResourceRequirements(res: any, field: string): FieldErro
       const lim = limits.get(name);
       if (lim) {
         if (compareQuantities(q, lim) !== 0 && !isOvercommitAllowed(name)) {
-          errs.push(invalid(`${field}.requests`, formatQuantity(q), `must be equal to ${name} limit of ${formatQuantity(lim)}`));
+          errs.push(
+            invalid(`${field}.requests`, formatQuantity(q), `must be equal to ${name} limit of ${formatQuantity(lim)}`),
+          );
         } else if (compareQuantities(q, lim) > 0) {
-          errs.push(invalid(`${field}.requests`, formatQuantity(q), `must be less than or equal to ${name} limit of ${formatQuantity(lim)}`));
+          errs.push(
+            invalid(
+              `${field}.requests`,
+              formatQuantity(q),
+              `must be less than or equal to ${name} limit of ${formatQuantity(lim)}`,
+            ),
+          );
         }
       } else if (!isOvercommitAllowed(name)) {
         errs.push(required(`${field}.limits`, 'Limit must be set for non overcommitable resources'));
@@ -128,7 +177,8 @@ function validateContainerPorts(ports: unknown, field: string): FieldError[] {
       else names.add(pt.name);
     }
     if (!pt.containerPort) errs.push(required(`${p}.containerPort`));
-    else for (const m of isValidPortNum(pt.containerPort)) errs.push(invalid(`${p}.containerPort`, pt.containerPort, m));
+    else
+      for (const m of isValidPortNum(pt.containerPort)) errs.push(invalid(`${p}.containerPort`, pt.containerPort, m));
     if (pt.hostPort) for (const m of isValidPortNum(pt.hostPort)) errs.push(invalid(`${p}.hostPort`, pt.hostPort, m));
     if (!pt.protocol) errs.push(required(`${p}.protocol`));
     else if (!PROTOCOLS.includes(pt.protocol)) errs.push(notSupported(`${p}.protocol`, pt.protocol, PROTOCOLS));
@@ -148,7 +198,8 @@ function validateFieldRef(ref: any, field: string, allowed: string[]): FieldErro
   const sub = /^(metadata\.(?:labels|annotations))\['([^']*)'\]$/.exec(fp);
   if (sub) {
     if (!allowed.includes(sub[1])) errs.push(notSupported(`${field}.fieldPath`, fp, allowed));
-    else if (sub[1] === 'metadata.labels') for (const m of isQualifiedName(sub[2])) errs.push(invalid(`${field}.fieldPath`, sub[2], m));
+    else if (sub[1] === 'metadata.labels')
+      for (const m of isQualifiedName(sub[2])) errs.push(invalid(`${field}.fieldPath`, sub[2], m));
     else for (const m of isQualifiedName(sub[2].toLowerCase())) errs.push(invalid(`${field}.fieldPath`, sub[2], m));
     return errs;
   }
@@ -163,16 +214,26 @@ function validateFieldRef(ref: any, field: string, allowed: string[]): FieldErro
 
 function validateResourceFieldRef(ref: any, field: string, containerNames: Set<string> | undefined): FieldError[] {
   const errs: FieldError[] = [];
-  if (containerNames && ref.containerName !== undefined && ref.containerName !== '' && !containerNames.has(ref.containerName)) {
+  if (
+    containerNames &&
+    ref.containerName !== undefined &&
+    ref.containerName !== '' &&
+    !containerNames.has(ref.containerName)
+  ) {
     errs.push(notSupported(`${field}.containerName`, ref.containerName, [...containerNames]));
   } else if (!containerNames && !ref.containerName) {
     errs.push(required(`${field}.containerName`));
   }
   if (!ref.resource) errs.push(required(`${field}.resource`));
-  else if (!CONTAINER_RESOURCE_FIELDS.includes(ref.resource) && !String(ref.resource).startsWith('limits.hugepages-') && !String(ref.resource).startsWith('requests.hugepages-')) {
+  else if (
+    !CONTAINER_RESOURCE_FIELDS.includes(ref.resource) &&
+    !String(ref.resource).startsWith('limits.hugepages-') &&
+    !String(ref.resource).startsWith('requests.hugepages-')
+  ) {
     errs.push(notSupported(`${field}.resource`, ref.resource, CONTAINER_RESOURCE_FIELDS));
   }
-  if (ref.divisor !== undefined && !tryParseQuantity(ref.divisor)) errs.push(invalid(`${field}.divisor`, ref.divisor, QUANTITY_REGEX_MSG));
+  if (ref.divisor !== undefined && !tryParseQuantity(ref.divisor))
+    errs.push(invalid(`${field}.divisor`, ref.divisor, QUANTITY_REGEX_MSG));
   return errs;
 }
 
@@ -211,7 +272,10 @@ export function validateEnv(env: unknown, field: string, containerNames?: Set<st
       sources++;
       errs.push(...validateKeySelector(vf.secretKeyRef, `${vp}.secretKeyRef`));
     }
-    if (sources === 0) errs.push(invalid(vp, '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
+    if (sources === 0)
+      errs.push(
+        invalid(vp, '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'),
+      );
     else if (e.value) errs.push(invalid(vp, '', 'may not be specified when `value` is not empty'));
     else if (sources > 1) errs.push(invalid(vp, '', 'may not have more than one field specified at a time'));
   });
@@ -261,12 +325,14 @@ function validateVolumeMounts(mounts: unknown, volumes: Set<string>, field: stri
     points.add(m.mountPath);
     if (m.subPath) errs.push(...validateLocalDescendingPath(String(m.subPath), `${field}.subPath`));
     if (m.subPathExpr) {
-      if (m.subPath) errs.push(invalid(`${p}.subPathExpr`, m.subPathExpr, 'subPathExpr and subPath are mutually exclusive'));
+      if (m.subPath)
+        errs.push(invalid(`${p}.subPathExpr`, m.subPathExpr, 'subPathExpr and subPath are mutually exclusive'));
       errs.push(...validateLocalDescendingPath(String(m.subPathExpr), `${p}.subPathExpr`));
     }
     if (m.mountPropagation !== undefined) {
       const modes = ['Bidirectional', 'HostToContainer', 'None'];
-      if (!modes.includes(m.mountPropagation)) errs.push(notSupported(`${p}.mountPropagation`, m.mountPropagation, modes));
+      if (!modes.includes(m.mountPropagation))
+        errs.push(notSupported(`${p}.mountPropagation`, m.mountPropagation, modes));
     }
   });
   return errs;
@@ -286,14 +352,23 @@ export function validateHandler(h: any, field: string, allowGrpc: boolean): Fiel
         const e: FieldError[] = [];
         if (!x.path) e.push(required(`${p}.path`));
         e.push(...validatePortNumOrName(`${p}.port`, x.port));
-        if (!['HTTP', 'HTTPS'].includes(x.scheme)) e.push(notSupported(`${p}.scheme`, x.scheme ?? '', ['HTTP', 'HTTPS']));
-        for (const hd of list(x.httpHeaders)) for (const m of isHttpHeaderName(String(hd?.name ?? ''))) e.push(invalid(`${p}.httpHeaders`, hd?.name ?? '', m));
+        if (!['HTTP', 'HTTPS'].includes(x.scheme))
+          e.push(notSupported(`${p}.scheme`, x.scheme ?? '', ['HTTP', 'HTTPS']));
+        for (const hd of list(x.httpHeaders))
+          for (const m of isHttpHeaderName(String(hd?.name ?? '')))
+            e.push(invalid(`${p}.httpHeaders`, hd?.name ?? '', m));
         return e;
       },
     ],
     ['tcpSocket', (x, p) => validatePortNumOrName(`${p}.port`, x.port)],
     ['grpc', (x, p) => isValidPortNum(x.port).map((m) => invalid(`${p}.port`, x.port ?? 0, m))],
-    ['sleep', (x, p) => (typeof x.seconds === 'number' && x.seconds >= 0 ? [] : [invalid(`${p}.seconds`, x.seconds ?? 0, 'must be non-negative')])],
+    [
+      'sleep',
+      (x, p) =>
+        typeof x.seconds === 'number' && x.seconds >= 0
+          ? []
+          : [invalid(`${p}.seconds`, x.seconds ?? 0, 'must be non-negative')],
+    ],
   ];
   for (const [k, check] of kinds) {
     if (!isObj(h?.[k])) continue;
@@ -315,9 +390,12 @@ function validateProbe(probe: any, field: string, mustBeOne: boolean): FieldErro
     errs.push(...nonNegative(`${field}.${k}`, probe[k]));
   }
   if (typeof probe.terminationGracePeriodSeconds === 'number' && probe.terminationGracePeriodSeconds <= 0) {
-    errs.push(invalid(`${field}.terminationGracePeriodSeconds`, probe.terminationGracePeriodSeconds, 'must be greater than 0'));
+    errs.push(
+      invalid(`${field}.terminationGracePeriodSeconds`, probe.terminationGracePeriodSeconds, 'must be greater than 0'),
+    );
   }
-  if (mustBeOne && probe.successThreshold !== 1) errs.push(invalid(`${field}.successThreshold`, probe.successThreshold ?? 0, 'must be 1'));
+  if (mustBeOne && probe.successThreshold !== 1)
+    errs.push(invalid(`${field}.successThreshold`, probe.successThreshold ?? 0, 'must be 1'));
   return errs;
 }
 
@@ -336,21 +414,29 @@ function validateContainerCommon(c: any, volumes: Set<string>, p: string, contai
   if (!c.name) errs.push(required(`${p}.name`));
   else errs.push(...validateDns1123Label(`${p}.name`, String(c.name)));
   if (!c.image) errs.push(required(`${p}.image`));
-  else if (typeof c.image === 'string' && c.image !== c.image.trim()) errs.push(invalid(`${p}.image`, c.image, 'must not have leading or trailing whitespace'));
+  else if (typeof c.image === 'string' && c.image !== c.image.trim())
+    errs.push(invalid(`${p}.image`, c.image, 'must not have leading or trailing whitespace'));
   const tmp = c.terminationMessagePolicy;
   if (!tmp) errs.push(required(`${p}.terminationMessagePolicy`));
-  else if (tmp !== 'File' && tmp !== 'FallbackToLogsOnError') errs.push(notSupported(`${p}.terminationMessagePolicy`, tmp, ['File', 'FallbackToLogsOnError']));
+  else if (tmp !== 'File' && tmp !== 'FallbackToLogsOnError')
+    errs.push(notSupported(`${p}.terminationMessagePolicy`, tmp, ['File', 'FallbackToLogsOnError']));
   errs.push(...validateContainerPorts(c.ports, `${p}.ports`));
   errs.push(...validateEnv(c.env, `${p}.env`, containerNames));
   errs.push(...validateEnvFrom(c.envFrom, `${p}.envFrom`));
   errs.push(...validateVolumeMounts(c.volumeMounts, volumes, `${p}.volumeMounts`));
   if (!c.imagePullPolicy) errs.push(required(`${p}.imagePullPolicy`));
-  else if (!PULL_POLICIES.includes(c.imagePullPolicy)) errs.push(notSupported(`${p}.imagePullPolicy`, c.imagePullPolicy, PULL_POLICIES));
+  else if (!PULL_POLICIES.includes(c.imagePullPolicy))
+    errs.push(notSupported(`${p}.imagePullPolicy`, c.imagePullPolicy, PULL_POLICIES));
   errs.push(...validateResourceRequirements(c.resources, `${p}.resources`));
   return errs;
 }
 
-function validateContainers(containers: unknown, initContainers: unknown, volumes: Set<string>, field: string): FieldError[] {
+function validateContainers(
+  containers: unknown,
+  initContainers: unknown,
+  volumes: Set<string>,
+  field: string,
+): FieldError[] {
   const ctrs = list(containers);
   if (ctrs.length === 0) return [required(field)];
   const errs: FieldError[] = [];
@@ -366,12 +452,18 @@ function validateContainers(containers: unknown, initContainers: unknown, volume
     errs.push(...validateProbe(c.livenessProbe, `${p}.livenessProbe`, true));
     errs.push(...validateProbe(c.readinessProbe, `${p}.readinessProbe`, false));
     errs.push(...validateProbe(c.startupProbe, `${p}.startupProbe`, true));
-    if (c.restartPolicy !== undefined && c.restartPolicy !== null) errs.push(forbidden(`${p}.restartPolicy`, 'may not be set for non-init containers'));
+    if (c.restartPolicy !== undefined && c.restartPolicy !== null)
+      errs.push(forbidden(`${p}.restartPolicy`, 'may not be set for non-init containers'));
   });
   return errs;
 }
 
-function validateInitContainers(initContainers: unknown, containers: unknown, volumes: Set<string>, field: string): FieldError[] {
+function validateInitContainers(
+  initContainers: unknown,
+  containers: unknown,
+  volumes: Set<string>,
+  field: string,
+): FieldError[] {
   const errs: FieldError[] = [];
   const regular = new Set(list(containers).map((c) => c?.name));
   const names = new Set<string>();
@@ -383,17 +475,22 @@ function validateInitContainers(initContainers: unknown, containers: unknown, vo
     if (names.has(c.name) || regular.has(c.name)) errs.push(duplicate(`${p}.name`, c.name));
     else names.add(c.name);
     const sidecar = c.restartPolicy === 'Always';
-    if (c.restartPolicy !== undefined && c.restartPolicy !== null && !sidecar) errs.push(notSupported(`${p}.restartPolicy`, c.restartPolicy, ['Always']));
+    if (c.restartPolicy !== undefined && c.restartPolicy !== null && !sidecar)
+      errs.push(notSupported(`${p}.restartPolicy`, c.restartPolicy, ['Always']));
     if (sidecar) {
       errs.push(...validateLifecycle(c.lifecycle, `${p}.lifecycle`));
       errs.push(...validateProbe(c.livenessProbe, `${p}.livenessProbe`, true));
       errs.push(...validateProbe(c.readinessProbe, `${p}.readinessProbe`, false));
       errs.push(...validateProbe(c.startupProbe, `${p}.startupProbe`, true));
     } else {
-      if (c.lifecycle) errs.push(forbidden(`${p}.lifecycle`, 'may not be set for init containers without restartPolicy=Always'));
-      if (c.livenessProbe) errs.push(forbidden(`${p}.livenessProbe`, 'may not be set for init containers without restartPolicy=Always'));
-      if (c.readinessProbe) errs.push(forbidden(`${p}.readinessProbe`, 'may not be set for init containers without restartPolicy=Always'));
-      if (c.startupProbe) errs.push(forbidden(`${p}.startupProbe`, 'may not be set for init containers without restartPolicy=Always'));
+      if (c.lifecycle)
+        errs.push(forbidden(`${p}.lifecycle`, 'may not be set for init containers without restartPolicy=Always'));
+      if (c.livenessProbe)
+        errs.push(forbidden(`${p}.livenessProbe`, 'may not be set for init containers without restartPolicy=Always'));
+      if (c.readinessProbe)
+        errs.push(forbidden(`${p}.readinessProbe`, 'may not be set for init containers without restartPolicy=Always'));
+      if (c.startupProbe)
+        errs.push(forbidden(`${p}.startupProbe`, 'may not be set for init containers without restartPolicy=Always'));
     }
   });
   return errs;
@@ -408,7 +505,8 @@ function validateKeyToPaths(items: unknown, field: string): FieldError[] {
     if (!it?.key) errs.push(required(`${p}.key`));
     if (!it?.path) errs.push(required(`${p}.path`));
     else errs.push(...validateLocalNonReservedPath(String(it.path), `${p}.path`));
-    if (it?.mode !== undefined && (it.mode < 0 || it.mode > 0o777)) errs.push(invalid(`${p}.mode`, it.mode, 'must be a number between 0 and 0777 (octal), both inclusive'));
+    if (it?.mode !== undefined && (it.mode < 0 || it.mode > 0o777))
+      errs.push(invalid(`${p}.mode`, it.mode, 'must be a number between 0 and 0777 (octal), both inclusive'));
   });
   return errs;
 }
@@ -421,7 +519,9 @@ function validateLocalNonReservedPath(p: string, field: string): FieldError[] {
 
 function validateMode(mode: unknown, field: string): FieldError[] {
   if (mode === undefined || mode === null) return [];
-  return typeof mode === 'number' && mode >= 0 && mode <= 0o777 ? [] : [invalid(field, mode, 'must be a number between 0 and 0777 (octal), both inclusive')];
+  return typeof mode === 'number' && mode >= 0 && mode <= 0o777
+    ? []
+    : [invalid(field, mode, 'must be a number between 0 and 0777 (octal), both inclusive')];
 }
 
 function validateDownwardItems(items: unknown, field: string): FieldError[] {
@@ -433,7 +533,8 @@ function validateDownwardItems(items: unknown, field: string): FieldError[] {
     errs.push(...validateMode(it?.mode, `${p}.mode`));
     if (it?.fieldRef) {
       errs.push(...validateFieldRef(it.fieldRef, `${p}.fieldRef`, VOLUME_FIELD_PATHS));
-      if (it.resourceFieldRef) errs.push(invalid(p, 'resource', 'fieldRef and resourceFieldRef can not be specified simultaneously'));
+      if (it.resourceFieldRef)
+        errs.push(invalid(p, 'resource', 'fieldRef and resourceFieldRef can not be specified simultaneously'));
     } else if (it?.resourceFieldRef) {
       errs.push(...validateResourceFieldRef(it.resourceFieldRef, `${p}.resourceFieldRef`, undefined));
     } else {
@@ -458,18 +559,32 @@ function validateVolumeSource(v: any, p: string): FieldError[] {
     switch (s) {
       case 'hostPath': {
         if (!src.path) errs.push(required(`${sp}.path`));
-        const types = ['', 'BlockDevice', 'CharDevice', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate', 'Socket'];
+        const types = [
+          '',
+          'BlockDevice',
+          'CharDevice',
+          'Directory',
+          'DirectoryOrCreate',
+          'File',
+          'FileOrCreate',
+          'Socket',
+        ];
         if (src.type !== undefined && !types.includes(src.type)) errs.push(notSupported(`${sp}.type`, src.type, types));
         break;
       }
       case 'emptyDir': {
-        if (src.medium !== undefined && !['', 'Memory', 'HugePages'].includes(src.medium) && !String(src.medium).startsWith('HugePages-')) {
+        if (
+          src.medium !== undefined &&
+          !['', 'Memory', 'HugePages'].includes(src.medium) &&
+          !String(src.medium).startsWith('HugePages-')
+        ) {
           errs.push(notSupported(`${sp}.medium`, src.medium, ['', 'Memory', 'HugePages']));
         }
         if (src.sizeLimit !== undefined) {
           const q = tryParseQuantity(src.sizeLimit);
           if (!q) errs.push(invalid(`${sp}.sizeLimit`, src.sizeLimit, QUANTITY_REGEX_MSG));
-          else if (q.nanos < 0n) errs.push(invalid(`${sp}.sizeLimit`, formatQuantity(q), 'must be greater than or equal to 0'));
+          else if (q.nanos < 0n)
+            errs.push(invalid(`${sp}.sizeLimit`, formatQuantity(q), 'must be greater than or equal to 0'));
         }
         break;
       }
@@ -509,7 +624,13 @@ function validateVolumeSource(v: any, p: string): FieldError[] {
             const t = ps.serviceAccountToken;
             if (!t.path) errs.push(required(`${pp}.serviceAccountToken.path`));
             if (typeof t.expirationSeconds === 'number' && t.expirationSeconds < 600) {
-              errs.push(invalid(`${pp}.serviceAccountToken.expirationSeconds`, t.expirationSeconds, 'may not specify a duration less than 10 minutes'));
+              errs.push(
+                invalid(
+                  `${pp}.serviceAccountToken.expirationSeconds`,
+                  t.expirationSeconds,
+                  'may not specify a duration less than 10 minutes',
+                ),
+              );
             }
           }
         });
@@ -518,7 +639,8 @@ function validateVolumeSource(v: any, p: string): FieldError[] {
       case 'nfs':
         if (!src.server) errs.push(required(`${sp}.server`));
         if (!src.path) errs.push(required(`${sp}.path`));
-        else if (!String(src.path).startsWith('/')) errs.push(invalid(`${sp}.path`, src.path, 'must be an absolute path'));
+        else if (!String(src.path).startsWith('/'))
+          errs.push(invalid(`${sp}.path`, src.path, 'must be an absolute path'));
         break;
       case 'csi':
         if (!src.driver) errs.push(required(`${sp}.driver`));
@@ -556,7 +678,8 @@ export function validateTaintEffect(effect: unknown, allowEmpty: boolean, field:
 }
 
 function renderToleration(t: any): GoValue {
-  const secs = t.tolerationSeconds === undefined || t.tolerationSeconds === null ? '(*int64)(nil)' : `&${t.tolerationSeconds}`;
+  const secs =
+    t.tolerationSeconds === undefined || t.tolerationSeconds === null ? '(*int64)(nil)' : `&${t.tolerationSeconds}`;
   return new GoValue(
     `core.Toleration{Key:${goQuote(String(t.key ?? ''))}, Operator:${goQuote(String(t.operator ?? ''))}, Value:${goQuote(String(t.value ?? ''))}, Effect:${goQuote(String(t.effect ?? ''))}, TolerationSeconds:${secs}}`,
   );
@@ -569,7 +692,13 @@ export function validateTolerations(tolerations: unknown, field: string): FieldE
     const t = tol ?? {};
     if (t.key) errs.push(...validateLabelName(String(t.key), `${p}.key`));
     if (!t.key && t.operator !== 'Exists') {
-      errs.push(invalid(`${p}.operator`, t.operator ?? '', 'operator must be Exists when `key` is empty, which means "match all values and all keys"'));
+      errs.push(
+        invalid(
+          `${p}.operator`,
+          t.operator ?? '',
+          'operator must be Exists when `key` is empty, which means "match all values and all keys"',
+        ),
+      );
     }
     if (t.tolerationSeconds !== undefined && t.tolerationSeconds !== null && t.effect !== 'NoExecute') {
       errs.push(invalid(`${p}.effect`, t.effect ?? '', "effect must be 'NoExecute' when `tolerationSeconds` is set"));
@@ -582,7 +711,8 @@ export function validateTolerations(tolerations: unknown, field: string): FieldE
         break;
       }
       case 'Exists':
-        if (t.value) errs.push(invalid(`${p}.operator`, renderToleration(t), "value must be empty when `operator` is 'Exists'"));
+        if (t.value)
+          errs.push(invalid(`${p}.operator`, renderToleration(t), "value must be empty when `operator` is 'Exists'"));
         break;
       default:
         errs.push(notSupported(`${p}.operator`, t.operator, ['Equal', 'Exists']));
@@ -601,15 +731,18 @@ function validateNodeSelectorTerms(terms: unknown, field: string): FieldError[] 
       switch (req?.operator) {
         case 'In':
         case 'NotIn':
-          if (vals.length === 0) errs.push(required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
+          if (vals.length === 0)
+            errs.push(required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
           break;
         case 'Exists':
         case 'DoesNotExist':
-          if (vals.length > 0) errs.push(forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+          if (vals.length > 0)
+            errs.push(forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
           break;
         case 'Gt':
         case 'Lt':
-          if (vals.length !== 1) errs.push(required(`${p}.values`, "must be specified single value when `operator` is 'Lt' or 'Gt'"));
+          if (vals.length !== 1)
+            errs.push(required(`${p}.values`, "must be specified single value when `operator` is 'Lt' or 'Gt'"));
           break;
         default:
           errs.push(invalid(`${p}.operator`, req?.operator ?? '', 'not a valid selector operator'));
@@ -633,7 +766,8 @@ function validateAffinity(aff: any, field: string): FieldError[] {
     }
     list(na.preferredDuringSchedulingIgnoredDuringExecution).forEach((pt, i) => {
       const p = `${field}.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[${i}]`;
-      if (typeof pt?.weight !== 'number' || pt.weight < 1 || pt.weight > 100) errs.push(invalid(`${p}.weight`, pt?.weight ?? 0, inclusiveRangeError(1, 100)));
+      if (typeof pt?.weight !== 'number' || pt.weight < 1 || pt.weight > 100)
+        errs.push(invalid(`${p}.weight`, pt?.weight ?? 0, inclusiveRangeError(1, 100)));
     });
   }
   for (const kind of ['podAffinity', 'podAntiAffinity']) {
@@ -646,7 +780,8 @@ function validateAffinity(aff: any, field: string): FieldError[] {
     });
     list(pa.preferredDuringSchedulingIgnoredDuringExecution).forEach((wt, i) => {
       const p = `${field}.${kind}.preferredDuringSchedulingIgnoredDuringExecution[${i}]`;
-      if (typeof wt?.weight !== 'number' || wt.weight < 1 || wt.weight > 100) errs.push(invalid(`${p}.weight`, wt?.weight ?? 0, inclusiveRangeError(1, 100)));
+      if (typeof wt?.weight !== 'number' || wt.weight < 1 || wt.weight > 100)
+        errs.push(invalid(`${p}.weight`, wt?.weight ?? 0, inclusiveRangeError(1, 100)));
       const tk = wt?.podAffinityTerm?.topologyKey;
       if (!tk) errs.push(required(`${p}.podAffinityTerm.topologyKey`, 'can not be empty'));
     });
@@ -667,13 +802,16 @@ function validateHostAliases(aliases: unknown, field: string): FieldError[] {
 function validateDnsConfig(cfg: any, dnsPolicy: string, field: string): FieldError[] {
   const errs: FieldError[] = [];
   if (dnsPolicy === 'None') {
-    if (!isObj(cfg)) return [required(field, "must provide `dnsConfig` when `dnsPolicy` is None")];
-    if (list(cfg.nameservers).length === 0) errs.push(required(`${field}.nameservers`, 'must provide at least one DNS nameserver when `dnsPolicy` is None'));
+    if (!isObj(cfg)) return [required(field, 'must provide `dnsConfig` when `dnsPolicy` is None')];
+    if (list(cfg.nameservers).length === 0)
+      errs.push(required(`${field}.nameservers`, 'must provide at least one DNS nameserver when `dnsPolicy` is None'));
   }
   if (!isObj(cfg)) return errs;
-  if (list(cfg.nameservers).length > 3) errs.push(invalid(`${field}.nameservers`, cfg.nameservers, 'must not have more than 3 nameservers'));
+  if (list(cfg.nameservers).length > 3)
+    errs.push(invalid(`${field}.nameservers`, cfg.nameservers, 'must not have more than 3 nameservers'));
   list(cfg.nameservers).forEach((ns, i) => errs.push(...validateIp(`${field}.nameservers[${i}]`, String(ns))));
-  if (list(cfg.searches).length > 32) errs.push(invalid(`${field}.searches`, cfg.searches, 'must not have more than 32 search paths'));
+  if (list(cfg.searches).length > 32)
+    errs.push(invalid(`${field}.searches`, cfg.searches, 'must not have more than 32 search paths'));
   list(cfg.searches).forEach((s, i) => {
     const v = String(s).replace(/\.$/, '');
     errs.push(...validateDns1123Subdomain(`${field}.searches[${i}]`, v));
@@ -689,12 +827,14 @@ function validateTopologySpread(constraints: unknown, field: string): FieldError
   const seen = new Set<string>();
   list(constraints).forEach((c, i) => {
     const p = `${field}[${i}]`;
-    if (typeof c?.maxSkew !== 'number' || c.maxSkew <= 0) errs.push(invalid(`${p}.maxSkew`, c?.maxSkew ?? 0, 'must be greater than zero'));
+    if (typeof c?.maxSkew !== 'number' || c.maxSkew <= 0)
+      errs.push(invalid(`${p}.maxSkew`, c?.maxSkew ?? 0, 'must be greater than zero'));
     if (!c?.topologyKey) errs.push(required(`${p}.topologyKey`, 'can not be empty'));
     else errs.push(...validateLabelName(String(c.topologyKey), `${p}.topologyKey`));
     const actions = ['DoNotSchedule', 'ScheduleAnyway'];
     if (!c?.whenUnsatisfiable) errs.push(required(`${p}.whenUnsatisfiable`));
-    else if (!actions.includes(c.whenUnsatisfiable)) errs.push(notSupported(`${p}.whenUnsatisfiable`, c.whenUnsatisfiable, actions));
+    else if (!actions.includes(c.whenUnsatisfiable))
+      errs.push(notSupported(`${p}.whenUnsatisfiable`, c.whenUnsatisfiable, actions));
     const key = `${c?.topologyKey}/${c?.whenUnsatisfiable}`;
     if (seen.has(key)) errs.push(duplicate(p, new GoValue(`{${c?.topologyKey}, ${c?.whenUnsatisfiable}}`)));
     seen.add(key);
@@ -719,48 +859,66 @@ export function validatePodSpec(spec: any, field: string): FieldError[] {
     });
   }
   if (s.hostNetwork === true) {
-    const all = [...list(s.initContainers).map((c, i) => [c, `${field}.initContainers[${i}]`] as const), ...list(s.containers).map((c, i) => [c, `${field}.containers[${i}]`] as const)];
+    const all = [
+      ...list(s.initContainers).map((c, i) => [c, `${field}.initContainers[${i}]`] as const),
+      ...list(s.containers).map((c, i) => [c, `${field}.containers[${i}]`] as const),
+    ];
     for (const [c, p] of all) {
       list(c?.ports).forEach((port, j) => {
         if (port?.hostPort && port.hostPort !== port.containerPort) {
-          errs.push(invalid(`${p}.ports[${j}].containerPort`, port.containerPort, 'must match `hostPort` when `hostNetwork` is true'));
+          errs.push(
+            invalid(
+              `${p}.ports[${j}].containerPort`,
+              port.containerPort,
+              'must match `hostPort` when `hostNetwork` is true',
+            ),
+          );
         }
       });
     }
   }
   if (!s.restartPolicy) errs.push(required(`${field}.restartPolicy`));
-  else if (!RESTART_POLICIES.includes(s.restartPolicy)) errs.push(notSupported(`${field}.restartPolicy`, s.restartPolicy, RESTART_POLICIES));
+  else if (!RESTART_POLICIES.includes(s.restartPolicy))
+    errs.push(notSupported(`${field}.restartPolicy`, s.restartPolicy, RESTART_POLICIES));
   if (!s.dnsPolicy) errs.push(required(`${field}.dnsPolicy`));
-  else if (!DNS_POLICIES.includes(s.dnsPolicy)) errs.push(notSupported(`${field}.dnsPolicy`, s.dnsPolicy, DNS_POLICIES));
+  else if (!DNS_POLICIES.includes(s.dnsPolicy))
+    errs.push(notSupported(`${field}.dnsPolicy`, s.dnsPolicy, DNS_POLICIES));
   errs.push(...validateLabels(s.nodeSelector, `${field}.nodeSelector`));
   list(s.imagePullSecrets).forEach((ips, i) => {
     if (!ips?.name) errs.push(required(`${field}.imagePullSecrets[${i}].name`));
   });
   errs.push(...validateAffinity(s.affinity, `${field}.affinity`));
   errs.push(...validateDnsConfig(s.dnsConfig, s.dnsPolicy, `${field}.dnsConfig`));
-  list(s.readinessGates).forEach((g, i) => errs.push(...validateLabelName(String(g?.conditionType ?? ''), `${field}.readinessGates[${i}].conditionType`)));
+  list(s.readinessGates).forEach((g, i) =>
+    errs.push(...validateLabelName(String(g?.conditionType ?? ''), `${field}.readinessGates[${i}].conditionType`)),
+  );
   list(s.schedulingGates).forEach((g, i) => {
-    for (const m of isQualifiedName(String(g?.name ?? ''))) errs.push(invalid(`${field}.schedulingGates[${i}].name`, g?.name ?? '', m));
+    for (const m of isQualifiedName(String(g?.name ?? '')))
+      errs.push(invalid(`${field}.schedulingGates[${i}].name`, g?.name ?? '', m));
   });
   errs.push(...validateTopologySpread(s.topologySpreadConstraints, `${field}.topologySpreadConstraints`));
-  if (s.serviceAccountName) errs.push(...validateDns1123Subdomain(`${field}.serviceAccountName`, String(s.serviceAccountName)));
+  if (s.serviceAccountName)
+    errs.push(...validateDns1123Subdomain(`${field}.serviceAccountName`, String(s.serviceAccountName)));
   if (s.nodeName) errs.push(...validateDns1123Subdomain(`${field}.nodeName`, String(s.nodeName)));
   if (s.activeDeadlineSeconds !== undefined && s.activeDeadlineSeconds !== null) {
     const v = s.activeDeadlineSeconds;
-    if (typeof v !== 'number' || v < 1 || v > MAX_INT32) errs.push(invalid(`${field}.activeDeadlineSeconds`, v, inclusiveRangeError(1, MAX_INT32)));
+    if (typeof v !== 'number' || v < 1 || v > MAX_INT32)
+      errs.push(invalid(`${field}.activeDeadlineSeconds`, v, inclusiveRangeError(1, MAX_INT32)));
   }
   if (s.hostname) errs.push(...validateDns1123Label(`${field}.hostname`, String(s.hostname)));
   if (s.subdomain) errs.push(...validateDns1123Label(`${field}.subdomain`, String(s.subdomain)));
   errs.push(...validateTolerations(s.tolerations, `${field}.tolerations`));
   errs.push(...validateHostAliases(s.hostAliases, `${field}.hostAliases`));
-  if (s.priorityClassName) errs.push(...validateDns1123Subdomain(`${field}.priorityClassName`, String(s.priorityClassName)));
+  if (s.priorityClassName)
+    errs.push(...validateDns1123Subdomain(`${field}.priorityClassName`, String(s.priorityClassName)));
   if (s.preemptionPolicy !== undefined && s.preemptionPolicy !== null) {
     const pp = ['Never', 'PreemptLowerPriority'];
     if (!pp.includes(s.preemptionPolicy)) errs.push(notSupported(`${field}.preemptionPolicy`, s.preemptionPolicy, pp));
   }
   if (s.os !== undefined && s.os !== null) {
     if (!s.os.name) errs.push(required(`${field}.os.name`));
-    else if (!['linux', 'windows'].includes(s.os.name)) errs.push(notSupported(`${field}.os.name`, s.os.name, ['linux', 'windows']));
+    else if (!['linux', 'windows'].includes(s.os.name))
+      errs.push(notSupported(`${field}.os.name`, s.os.name, ['linux', 'windows']));
   }
   if (isObj(s.overhead)) {
     for (const [name, raw] of Object.entries(s.overhead)) {

@@ -28,7 +28,9 @@ export function defaultPod(pod: any): void {
     if (spec.preemptionPolicy === undefined) spec.preemptionPolicy = 'PreemptLowerPriority';
     const tolerations: any[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
     for (const key of DEFAULT_TOLERATION_KEYS) {
-      const has = tolerations.some((t) => (t?.key === key || (!t?.key && t?.operator === 'Exists')) && (!t?.effect || t.effect === 'NoExecute'));
+      const has = tolerations.some(
+        (t) => (t?.key === key || (!t?.key && t?.operator === 'Exists')) && (!t?.effect || t.effect === 'NoExecute'),
+      );
       if (!has) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
     }
     spec.tolerations = tolerations;
@@ -60,17 +62,21 @@ export function validatePodUpdate(pod: any, old: any): FieldError[] {
   const oldSpec = old.spec ?? {};
   const ctrs = list(spec.containers);
   const oldCtrs = list(oldSpec.containers);
-  if (ctrs.length !== oldCtrs.length) return [forbidden('spec.containers', 'pod updates may not add or remove containers')];
+  if (ctrs.length !== oldCtrs.length)
+    return [forbidden('spec.containers', 'pod updates may not add or remove containers')];
   const inits = list(spec.initContainers);
   const oldInits = list(oldSpec.initContainers);
-  if (inits.length !== oldInits.length) return [forbidden('spec.initContainers', 'pod updates may not add or remove containers')];
+  if (inits.length !== oldInits.length)
+    return [forbidden('spec.initContainers', 'pod updates may not add or remove containers')];
   // empty images are reported by the spec validation that runs alongside
 
   const ads = spec.activeDeadlineSeconds;
   const oldAds = oldSpec.activeDeadlineSeconds;
   if (ads !== undefined && ads !== null) {
-    if (typeof ads !== 'number' || ads < 0 || ads > MAX_INT32) return [invalid('spec.activeDeadlineSeconds', ads, inclusiveRangeError(0, MAX_INT32))];
-    if (typeof oldAds === 'number' && oldAds < ads) return [invalid('spec.activeDeadlineSeconds', ads, 'must be less than or equal to previous value')];
+    if (typeof ads !== 'number' || ads < 0 || ads > MAX_INT32)
+      return [invalid('spec.activeDeadlineSeconds', ads, inclusiveRangeError(0, MAX_INT32))];
+    if (typeof oldAds === 'number' && oldAds < ads)
+      return [invalid('spec.activeDeadlineSeconds', ads, 'must be less than or equal to previous value')];
   } else if (oldAds !== undefined && oldAds !== null) {
     errs.push(invalid('spec.activeDeadlineSeconds', null, 'must not update from a positive integer to nil value'));
   }
@@ -95,13 +101,22 @@ export function validatePodUpdate(pod: any, old: any): FieldError[] {
   else munged.schedulingGates = oldSpec.schedulingGates;
   if (oldSpec.tolerations === undefined) delete munged.tolerations;
   else munged.tolerations = oldSpec.tolerations;
-  if (typeof oldSpec.terminationGracePeriodSeconds === 'number' && oldSpec.terminationGracePeriodSeconds < 0 && munged.terminationGracePeriodSeconds === 1) {
+  if (
+    typeof oldSpec.terminationGracePeriodSeconds === 'number' &&
+    oldSpec.terminationGracePeriodSeconds < 0 &&
+    munged.terminationGracePeriodSeconds === 1
+  ) {
     munged.terminationGracePeriodSeconds = oldSpec.terminationGracePeriodSeconds;
   }
   if (!jsonEqual(munged, oldSpec)) {
     const diff: string[] = [];
     differences(oldSpec, munged, 'spec', diff, 10);
-    errs.push(forbidden('spec', `pod updates may not change fields other than ${POD_UPDATABLE_FIELDS}\n${diff.map((d) => `  ${d}`).join('\n')}`));
+    errs.push(
+      forbidden(
+        'spec',
+        `pod updates may not change fields other than ${POD_UPDATABLE_FIELDS}\n${diff.map((d) => `  ${d}`).join('\n')}`,
+      ),
+    );
   }
   return errs;
 }
@@ -109,7 +124,8 @@ export function validatePodUpdate(pod: any, old: any): FieldError[] {
 function validatePodStatus(pod: any): FieldError[] {
   const st = pod.status ?? {};
   const errs: FieldError[] = [];
-  if (st.nominatedNodeName) errs.push(...validateDns1123Subdomain('status.nominatedNodeName', String(st.nominatedNodeName)));
+  if (st.nominatedNodeName)
+    errs.push(...validateDns1123Subdomain('status.nominatedNodeName', String(st.nominatedNodeName)));
   list(st.podIPs).forEach((p, i) => errs.push(...validateIp(`status.podIPs[${i}].ip`, String(p?.ip ?? ''))));
   list(st.hostIPs).forEach((p, i) => errs.push(...validateIp(`status.hostIPs[${i}].ip`, String(p?.ip ?? ''))));
   const ips = list(st.podIPs).map((p) => p?.ip);

@@ -6,7 +6,13 @@ import { fieldErrorString } from '../status-errors.ts';
 function rc(spec: any = {}, metadata: any = {}): any {
   return {
     metadata: { name: 'web', namespace: 'default', ...metadata },
-    spec: { template: { metadata: { labels: { app: 'web', tier: 'front' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } }, ...spec },
+    spec: {
+      template: {
+        metadata: { labels: { app: 'web', tier: 'front' } },
+        spec: { containers: [{ name: 'c', image: 'nginx' }] },
+      },
+      ...spec,
+    },
   };
 }
 const errs = (obj: any) => {
@@ -34,7 +40,10 @@ test("is validated as Kubernetes' ValidateReplicationControllerSpec", () => {
   assert.deepEqual(errs(rc({ selector: { app: 'db' } })), [
     'spec.template.metadata.labels: Invalid value: map[string]string{"app":"web", "tier":"front"}: `selector` does not match template `labels`',
   ]);
-  assert.deepEqual(errs(rc({ template: undefined })), ['spec.selector: Required value', 'spec.template: Required value']);
+  assert.deepEqual(errs(rc({ template: undefined })), [
+    'spec.selector: Required value',
+    'spec.template: Required value',
+  ]);
   assert.deepEqual(errs(rc({ replicas: -1, minReadySeconds: -2 })), [
     'spec.minReadySeconds: Invalid value: -2: must be greater than or equal to 0',
     'spec.replicas: Invalid value: -1: must be greater than or equal to 0',

@@ -28,10 +28,20 @@ export const replicationControllerStrategy = makeStrategy({
     const selector = nonEmpty(spec.selector) ? spec.selector : undefined;
     if (!selector) errs.push(required('spec.selector'));
     errs.push(...nonNegative('spec.replicas', spec.replicas));
-    errs.push(...validateReplicatedTemplate(selector ? { matchLabels: selector } : undefined, spec.template, 'ReplicationController'));
+    errs.push(
+      ...validateReplicatedTemplate(
+        selector ? { matchLabels: selector } : undefined,
+        spec.template,
+        'ReplicationController',
+      ),
+    );
     return errs;
   },
-  validateStatusUpdate: (rc) => validateReplicaStatus(rc?.status, { bounded: ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'], availableBoundedByReady: true }),
+  validateStatusUpdate: (rc) =>
+    validateReplicaStatus(rc?.status, {
+      bounded: ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'],
+      availableBoundedByReady: true,
+    }),
   fields: (rc) => ({ 'status.replicas': String(rc?.status?.replicas ?? 0) }),
   // the label map as the selector it stands for
   scaleSelector: (rc) => (isObj(rc?.spec?.selector) ? { matchLabels: rc.spec.selector } : undefined),

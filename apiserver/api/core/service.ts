@@ -9,7 +9,13 @@ import { isObj, list, makeStrategy } from '../common.ts';
 import { duplicate, forbidden, goQuote, GoValue, invalid, notSupported, required } from '../validation/errors.ts';
 import { validateLabels } from '../validation/meta.ts';
 import { isQualifiedName, nameIsDns1035Label } from '../validation/names.ts';
-import { IP_MSG, isValidIp, validateNonSpecialIp, validatePortNum, validatePortNumOrName } from '../validation/network.ts';
+import {
+  IP_MSG,
+  isValidIp,
+  validateNonSpecialIp,
+  validatePortNum,
+  validatePortNumOrName,
+} from '../validation/network.ts';
 import { validateDns1123Label, validateDns1123Subdomain } from './pod-validation.ts';
 
 export const NODE_PORT_RANGE: readonly [number, number] = [30000, 32767];
@@ -33,16 +39,20 @@ export function defaultService(svc: any): void {
   for (const p of list(spec.ports)) {
     if (!isObj(p)) continue;
     if (!p.protocol) p.protocol = 'TCP';
-    if (p.targetPort === undefined || p.targetPort === null || p.targetPort === 0 || p.targetPort === '') p.targetPort = p.port;
+    if (p.targetPort === undefined || p.targetPort === null || p.targetPort === 0 || p.targetPort === '')
+      p.targetPort = p.port;
   }
-  if ((spec.type === 'NodePort' || spec.type === 'LoadBalancer') && !spec.externalTrafficPolicy) spec.externalTrafficPolicy = 'Cluster';
+  if ((spec.type === 'NodePort' || spec.type === 'LoadBalancer') && !spec.externalTrafficPolicy)
+    spec.externalTrafficPolicy = 'Cluster';
   if (spec.internalTrafficPolicy === undefined && spec.type !== 'ExternalName') spec.internalTrafficPolicy = 'Cluster';
-  if (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === undefined) spec.allocateLoadBalancerNodePorts = true;
+  if (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === undefined)
+    spec.allocateLoadBalancerNodePorts = true;
   if (spec.sessionAffinity === 'ClientIP' && spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined) {
     spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: 10800 } };
   }
   // the singular clusterIP seeds the plural list, as for clients that only know the singular field
-  if (spec.clusterIP && (!Array.isArray(spec.clusterIPs) || spec.clusterIPs.length === 0)) spec.clusterIPs = [spec.clusterIP];
+  if (spec.clusterIP && (!Array.isArray(spec.clusterIPs) || spec.clusterIPs.length === 0))
+    spec.clusterIPs = [spec.clusterIP];
   if (spec.type !== 'ExternalName') {
     if (spec.ipFamilyPolicy === undefined) {
       const selectorless = !spec.selector || Object.keys(spec.selector).length === 0;
@@ -80,7 +90,13 @@ function validatePort(p: any, requireName: boolean, names: Set<string>, path: st
   if (p.nodePort !== undefined && p.nodePort !== null && p.nodePort !== 0) {
     const [lo, hi] = NODE_PORT_RANGE;
     if (typeof p.nodePort !== 'number' || p.nodePort < lo || p.nodePort > hi) {
-      errs.push(invalid(`${path}.nodePort`, p.nodePort, `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`));
+      errs.push(
+        invalid(
+          `${path}.nodePort`,
+          p.nodePort,
+          `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`,
+        ),
+      );
     }
   }
   return errs;
@@ -93,7 +109,8 @@ function validateClusterIps(svc: any): FieldError[] {
   const ips: string[] = list(spec.clusterIPs).map(String);
   if (spec.clusterIP) {
     if (ips.length === 0) errs.push(required('spec.clusterIPs'));
-    else if (ips[0] !== spec.clusterIP) errs.push(invalid('spec.clusterIPs', ips, 'first value must match `clusterIP`'));
+    else if (ips[0] !== spec.clusterIP)
+      errs.push(invalid('spec.clusterIPs', ips, 'first value must match `clusterIP`'));
   } else if (ips.length > 0) {
     errs.push(invalid('spec.clusterIPs', ips, 'must be empty when `clusterIP` is not specified'));
   }
@@ -103,7 +120,11 @@ function validateClusterIps(svc: any): FieldError[] {
     if (seen.has(f)) errs.push(duplicate(`spec.ipFamilies[${i}]`, f));
     seen.add(f);
   });
-  if (spec.ipFamilyPolicy !== undefined && spec.ipFamilyPolicy !== null && !FAMILY_POLICIES.includes(spec.ipFamilyPolicy)) {
+  if (
+    spec.ipFamilyPolicy !== undefined &&
+    spec.ipFamilyPolicy !== null &&
+    !FAMILY_POLICIES.includes(spec.ipFamilyPolicy)
+  ) {
     errs.push(notSupported('spec.ipFamilyPolicy', spec.ipFamilyPolicy, FAMILY_POLICIES));
   }
   let badIps = false;
@@ -121,13 +142,22 @@ function validateClusterIps(svc: any): FieldError[] {
     }
   });
   if (spec.ipFamilyPolicy === 'SingleStack') {
-    if (ips.length > 1) errs.push(invalid('spec.clusterIPs', ips, "must have at most one value when `ipFamilyPolicy` is 'SingleStack'"));
-    if (list(spec.ipFamilies).length > 1) errs.push(invalid('spec.ipFamilies', list(spec.ipFamilies).map(String), "must have at most one value when `ipFamilyPolicy` is 'SingleStack'"));
+    if (ips.length > 1)
+      errs.push(invalid('spec.clusterIPs', ips, "must have at most one value when `ipFamilyPolicy` is 'SingleStack'"));
+    if (list(spec.ipFamilies).length > 1)
+      errs.push(
+        invalid(
+          'spec.ipFamilies',
+          list(spec.ipFamilies).map(String),
+          "must have at most one value when `ipFamilyPolicy` is 'SingleStack'",
+        ),
+      );
   }
   if (!badIps && ips.length > 1) {
     if (ips.length > 2) errs.push(invalid('spec.clusterIPs', ips, 'may only hold up to 2 values'));
     const fams = ips.slice(0, 2).map((ip) => (ip.includes(':') ? 'IPv6' : 'IPv4'));
-    if (fams[0] === fams[1]) errs.push(invalid('spec.clusterIPs', ips, 'may specify no more than one IP for each IP family'));
+    if (fams[0] === fams[1])
+      errs.push(invalid('spec.clusterIPs', ips, 'may specify no more than one IP for each IP family'));
   }
   return errs;
 }
@@ -138,8 +168,10 @@ export function validateServiceSpec(svc: any): FieldError[] {
   const ports = list(spec.ports);
   if (ports.length === 0 && !isHeadless(svc) && spec.type !== 'ExternalName') errs.push(required('spec.ports'));
   if (spec.type === 'ExternalName') {
-    if (list(spec.clusterIPs).length > 0) errs.push(forbidden('spec.clusterIPs', 'may not be set for ExternalName services'));
-    if (spec.ipFamilies && list(spec.ipFamilies).length > 0) errs.push(forbidden('spec.ipFamilies', 'may not be set for ExternalName services'));
+    if (list(spec.clusterIPs).length > 0)
+      errs.push(forbidden('spec.clusterIPs', 'may not be set for ExternalName services'));
+    if (spec.ipFamilies && list(spec.ipFamilies).length > 0)
+      errs.push(forbidden('spec.ipFamilies', 'may not be set for ExternalName services'));
     if (spec.ipFamilyPolicy) errs.push(forbidden('spec.ipFamilyPolicy', 'may not be set for ExternalName services'));
     const cname = String(spec.externalName ?? '').replace(/\.$/, '');
     if (cname) errs.push(...validateDns1123Subdomain('spec.externalName', cname));
@@ -147,14 +179,22 @@ export function validateServiceSpec(svc: any): FieldError[] {
   }
   const names = new Set<string>();
   ports.forEach((p, i) => errs.push(...validatePort(p ?? {}, ports.length > 1, names, `spec.ports[${i}]`)));
-  if (spec.selector !== undefined && spec.selector !== null) errs.push(...validateLabels(spec.selector, 'spec.selector'));
+  if (spec.selector !== undefined && spec.selector !== null)
+    errs.push(...validateLabels(spec.selector, 'spec.selector'));
   if (!spec.sessionAffinity) errs.push(required('spec.sessionAffinity'));
-  else if (!AFFINITIES.includes(spec.sessionAffinity)) errs.push(notSupported('spec.sessionAffinity', spec.sessionAffinity, AFFINITIES));
+  else if (!AFFINITIES.includes(spec.sessionAffinity))
+    errs.push(notSupported('spec.sessionAffinity', spec.sessionAffinity, AFFINITIES));
   if (spec.sessionAffinity === 'ClientIP') {
     const t = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
     if (t === undefined || t === null) errs.push(required('spec.sessionAffinityConfig.clientIP.timeoutSeconds'));
     else if (typeof t !== 'number' || t <= 0 || t > MAX_CLIENT_IP_TIMEOUT) {
-      errs.push(invalid('spec.sessionAffinityConfig.clientIP.timeoutSeconds', t, `must be greater than 0 and less than ${MAX_CLIENT_IP_TIMEOUT}`));
+      errs.push(
+        invalid(
+          'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
+          t,
+          `must be greater than 0 and less than ${MAX_CLIENT_IP_TIMEOUT}`,
+        ),
+      );
     }
   } else if (spec.sessionAffinity === 'None' && spec.sessionAffinityConfig) {
     errs.push(forbidden('spec.sessionAffinityConfig', 'must not be set when session affinity is None'));
@@ -169,7 +209,8 @@ export function validateServiceSpec(svc: any): FieldError[] {
   else if (!TYPES.includes(spec.type)) errs.push(notSupported('spec.type', spec.type, TYPES));
   if (spec.type === 'ClusterIP' || spec.type === 'ExternalName') {
     ports.forEach((p, i) => {
-      if (p?.nodePort) errs.push(forbidden(`spec.ports[${i}].nodePort`, `may not be used when \`type\` is '${spec.type}'`));
+      if (p?.nodePort)
+        errs.push(forbidden(`spec.ports[${i}].nodePort`, `may not be used when \`type\` is '${spec.type}'`));
     });
   }
   const nodePorts = new Set<string>();
@@ -187,7 +228,13 @@ export function validateServiceSpec(svc: any): FieldError[] {
   });
   if (spec.externalTrafficPolicy !== undefined && spec.externalTrafficPolicy !== '') {
     if (spec.type !== 'NodePort' && spec.type !== 'LoadBalancer') {
-      errs.push(invalid('spec.externalTrafficPolicy', spec.externalTrafficPolicy, 'may only be set for externally-accessible services'));
+      errs.push(
+        invalid(
+          'spec.externalTrafficPolicy',
+          spec.externalTrafficPolicy,
+          'may only be set for externally-accessible services',
+        ),
+      );
     } else if (!TRAFFIC_POLICIES.includes(spec.externalTrafficPolicy)) {
       errs.push(notSupported('spec.externalTrafficPolicy', spec.externalTrafficPolicy, TRAFFIC_POLICIES));
     }
@@ -195,12 +242,19 @@ export function validateServiceSpec(svc: any): FieldError[] {
     errs.push(required('spec.externalTrafficPolicy'));
   }
   if (spec.internalTrafficPolicy !== undefined && spec.internalTrafficPolicy !== null) {
-    if (!TRAFFIC_POLICIES.includes(spec.internalTrafficPolicy)) errs.push(notSupported('spec.internalTrafficPolicy', spec.internalTrafficPolicy, TRAFFIC_POLICIES));
+    if (!TRAFFIC_POLICIES.includes(spec.internalTrafficPolicy))
+      errs.push(notSupported('spec.internalTrafficPolicy', spec.internalTrafficPolicy, TRAFFIC_POLICIES));
   } else if (spec.type !== 'ExternalName') {
     errs.push(required('spec.internalTrafficPolicy'));
   }
   if (spec.healthCheckNodePort && !(spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local')) {
-    errs.push(invalid('spec.healthCheckNodePort', spec.healthCheckNodePort, 'may only be set when `type` is \'LoadBalancer\' and `externalTrafficPolicy` is \'Local\''));
+    errs.push(
+      invalid(
+        'spec.healthCheckNodePort',
+        spec.healthCheckNodePort,
+        "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+      ),
+    );
   }
   return errs;
 }
@@ -215,11 +269,17 @@ function withAllocatedValues(svc: any, old: any): any {
   // is refused as one of clusterIPs
   const oldIps = list(oldSpec.clusterIPs);
   const ips = list(spec.clusterIPs);
-  if (spec.clusterIP && spec.clusterIP !== oldSpec.clusterIP && ips.length === oldIps.length && ips.every((ip, i) => ip === oldIps[i])) {
+  if (
+    spec.clusterIP &&
+    spec.clusterIP !== oldSpec.clusterIP &&
+    ips.length === oldIps.length &&
+    ips.every((ip, i) => ip === oldIps[i])
+  ) {
     patched.spec.clusterIPs = [spec.clusterIP];
   }
   if (!spec.clusterIP) patched.spec.clusterIP = oldSpec.clusterIP;
-  if (list(spec.clusterIPs).length === 0 && patched.spec.clusterIP === oldSpec.clusterIP) patched.spec.clusterIPs = oldSpec.clusterIPs ?? [oldSpec.clusterIP];
+  if (list(spec.clusterIPs).length === 0 && patched.spec.clusterIP === oldSpec.clusterIP)
+    patched.spec.clusterIPs = oldSpec.clusterIPs ?? [oldSpec.clusterIP];
   return patched;
 }
 
@@ -236,7 +296,8 @@ export function validateServiceUpdate(svc: any, old: any): FieldError[] {
   const errs: FieldError[] = [];
   const fams = list(spec.ipFamilies);
   const oldFams = list(oldSpec.ipFamilies);
-  if (fams.length > 0 && oldFams.length > 0 && fams[0] !== oldFams[0]) errs.push(invalid('spec.ipFamilies[0]', fams[0], 'may not change once set'));
+  if (fams.length > 0 && oldFams.length > 0 && fams[0] !== oldFams[0])
+    errs.push(invalid('spec.ipFamilies[0]', fams[0], 'may not change once set'));
   return errs;
 }
 
@@ -248,12 +309,17 @@ const base = makeStrategy({
   validateStatusUpdate: (svc) => {
     const errs: FieldError[] = [];
     list(svc.status?.loadBalancer?.ingress).forEach((ing, i) => {
-      if (ing?.ip && !isValidIp(String(ing.ip))) errs.push(invalid(`status.loadBalancer.ingress[${i}].ip`, ing.ip, IP_MSG));
-      if (ing?.hostname) errs.push(...validateDns1123Subdomain(`status.loadBalancer.ingress[${i}].hostname`, String(ing.hostname)));
+      if (ing?.ip && !isValidIp(String(ing.ip)))
+        errs.push(invalid(`status.loadBalancer.ingress[${i}].ip`, ing.ip, IP_MSG));
+      if (ing?.hostname)
+        errs.push(...validateDns1123Subdomain(`status.loadBalancer.ingress[${i}].hostname`, String(ing.hostname)));
     });
     return errs;
   },
-  fields: (svc) => ({ 'spec.clusterIP': String(svc?.spec?.clusterIP ?? ''), 'spec.type': String(svc?.spec?.type ?? '') }),
+  fields: (svc) => ({
+    'spec.clusterIP': String(svc?.spec?.clusterIP ?? ''),
+    'spec.type': String(svc?.spec?.type ?? ''),
+  }),
 });
 
 export const serviceStrategy = {

@@ -2,8 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { admitPodServiceAccount, apiAccessVolume, SERVICE_ACCOUNT_MOUNT_PATH } from './serviceaccount-admission.ts';
 
-const pod = (spec: any = {}, metadata: any = {}) => ({ metadata: { name: 'p', ...metadata }, spec: { containers: [{ name: 'c', image: 'busybox' }], ...spec } });
-const accounts = (list: any[]) => (ns: string, name: string) => list.find((s) => s.metadata.namespace === ns && s.metadata.name === name);
+const pod = (spec: any = {}, metadata: any = {}) => ({
+  metadata: { name: 'p', ...metadata },
+  spec: { containers: [{ name: 'c', image: 'busybox' }], ...spec },
+});
+const accounts = (list: any[]) => (ns: string, name: string) =>
+  list.find((s) => s.metadata.namespace === ns && s.metadata.name === name);
 const fast = { retryDelayMs: () => 1, random: () => 0 };
 
 describe('ServiceAccount admission', () => {
@@ -17,7 +21,11 @@ describe('ServiceAccount admission', () => {
       sources: [
         { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
         { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
       ],
       defaultMode: 420,
     });
@@ -28,7 +36,10 @@ describe('ServiceAccount admission', () => {
 
   it('leaves containers that mount the path already, and adds no volume when none needs it', async () => {
     const own = [{ name: 'mine', mountPath: SERVICE_ACCOUNT_MOUNT_PATH }];
-    const p = pod({ containers: [{ name: 'c', image: 'x', volumeMounts: own }], volumes: [{ name: 'mine', emptyDir: {} }] });
+    const p = pod({
+      containers: [{ name: 'c', image: 'x', volumeMounts: own }],
+      volumes: [{ name: 'mine', emptyDir: {} }],
+    });
     await admitPodServiceAccount(p, 'ns', accounts([{ metadata: { namespace: 'ns', name: 'default' } }]), fast);
     assert.deepEqual((p.spec as any).volumes, [{ name: 'mine', emptyDir: {} }]);
     assert.deepEqual((p.spec as any).containers[0].volumeMounts, own);
@@ -49,7 +60,12 @@ describe('ServiceAccount admission', () => {
 
   it('takes the imagePullSecrets of the ServiceAccount when the pod has none', async () => {
     const p = pod();
-    await admitPodServiceAccount(p, 'ns', accounts([{ metadata: { namespace: 'ns', name: 'default' }, imagePullSecrets: [{ name: 'reg' }] }]), fast);
+    await admitPodServiceAccount(
+      p,
+      'ns',
+      accounts([{ metadata: { namespace: 'ns', name: 'default' }, imagePullSecrets: [{ name: 'reg' }] }]),
+      fast,
+    );
     assert.deepEqual((p.spec as any).imagePullSecrets, [{ name: 'reg' }]);
   });
 
@@ -62,12 +78,18 @@ describe('ServiceAccount admission', () => {
     await assert.rejects(admitPodServiceAccount(pod(), 'shop', lookup, fast), (e: any) => {
       assert.equal(e.code, 403);
       assert.equal(e.reason, 'Forbidden');
-      assert.equal(e.message, 'pods "p" is forbidden: error looking up service account shop/default: serviceaccount "default" not found');
+      assert.equal(
+        e.message,
+        'pods "p" is forbidden: error looking up service account shop/default: serviceaccount "default" not found',
+      );
       return true;
     });
     assert.equal(calls, 10);
     calls = 0;
-    await assert.rejects(admitPodServiceAccount(pod({ serviceAccountName: 'robot' }), 'shop', lookup, fast), /error looking up service account shop\/robot: serviceaccount "robot" not found/);
+    await assert.rejects(
+      admitPodServiceAccount(pod({ serviceAccountName: 'robot' }), 'shop', lookup, fast),
+      /error looking up service account shop\/robot: serviceaccount "robot" not found/,
+    );
     assert.equal(calls, 1);
   });
 

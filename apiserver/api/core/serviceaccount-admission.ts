@@ -36,7 +36,11 @@ export function apiAccessVolume(name: string): any {
       sources: [
         { serviceAccountToken: { expirationSeconds: TOKEN_VOLUME_EXPIRATION_SECONDS, path: 'token' } },
         { configMap: { name: ROOT_CA_CONFIGMAP, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
       ],
       defaultMode: 0o644,
     },
@@ -52,7 +56,12 @@ export function shouldAutomount(sa: any, pod: any): boolean {
   return true;
 }
 
-async function lookupWithRetries(lookup: ServiceAccountLookup, ns: string, name: string, opts: AdmissionOptions): Promise<any | undefined> {
+async function lookupWithRetries(
+  lookup: ServiceAccountLookup,
+  ns: string,
+  name: string,
+  opts: AdmissionOptions,
+): Promise<any | undefined> {
   const attempts = name === DEFAULT_SERVICE_ACCOUNT ? (opts.defaultAttempts ?? 10) : 1;
   const delay = opts.retryDelayMs ?? (() => 100 + Math.floor(Math.random() * 100));
   for (let i = 0; i < attempts; i++) {
@@ -67,7 +76,12 @@ async function lookupWithRetries(lookup: ServiceAccountLookup, ns: string, name:
  * Admits a new pod (already defaulted) in place; throws the Forbidden error Kubernetes answers when the
  * ServiceAccount is missing.
  */
-export async function admitPodServiceAccount(pod: any, namespace: string, lookup: ServiceAccountLookup, opts: AdmissionOptions = {}): Promise<void> {
+export async function admitPodServiceAccount(
+  pod: any,
+  namespace: string,
+  lookup: ServiceAccountLookup,
+  opts: AdmissionOptions = {},
+): Promise<void> {
   if (!pod || typeof pod !== 'object') return;
   const annotations = pod.metadata?.annotations;
   if (annotations && typeof annotations === 'object' && MIRROR_POD_ANNOTATION in annotations) return;
@@ -80,9 +94,20 @@ export async function admitPodServiceAccount(pod: any, namespace: string, lookup
   try {
     sa = await lookupWithRetries(lookup, namespace, saName, opts);
   } catch (e) {
-    throw forbidden('', 'pods', podName(pod), `error looking up service account ${namespace}/${saName}: ${(e as Error).message}`);
+    throw forbidden(
+      '',
+      'pods',
+      podName(pod),
+      `error looking up service account ${namespace}/${saName}: ${(e as Error).message}`,
+    );
   }
-  if (!sa) throw forbidden('', 'pods', podName(pod), `error looking up service account ${namespace}/${saName}: serviceaccount "${saName}" not found`);
+  if (!sa)
+    throw forbidden(
+      '',
+      'pods',
+      podName(pod),
+      `error looking up service account ${namespace}/${saName}: serviceaccount "${saName}" not found`,
+    );
 
   if (shouldAutomount(sa, pod)) mountApiAccess(spec, opts.random);
 
@@ -102,7 +127,8 @@ function mountApiAccess(spec: any, random?: () => number): void {
   const existing = volumes.find((v) => typeof v?.name === 'string' && v.name.startsWith(TOKEN_VOLUME_PREFIX));
   const names = new Set(volumes.map((v) => v?.name));
   let volumeName = existing?.name as string | undefined;
-  while (!volumeName || (!existing && names.has(volumeName))) volumeName = TOKEN_VOLUME_PREFIX + generateNameSuffix(5, random);
+  while (!volumeName || (!existing && names.has(volumeName)))
+    volumeName = TOKEN_VOLUME_PREFIX + generateNameSuffix(5, random);
   let needed = false;
   for (const list of [spec.initContainers, spec.containers]) {
     if (!Array.isArray(list)) continue;

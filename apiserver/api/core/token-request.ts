@@ -31,7 +31,8 @@ export interface TokenRequestDeps {
   now?: () => number;
 }
 
-const invalidTokenRequest = (name: string, errs: FieldError[]) => invalidObject('TokenRequest', name, errs, 'authentication.k8s.io');
+const invalidTokenRequest = (name: string, errs: FieldError[]) =>
+  invalidObject('TokenRequest', name, errs, 'authentication.k8s.io');
 
 /** ValidateTokenRequest: the lifetime bounds */
 export function validateTokenRequest(tr: any): FieldError[] {
@@ -41,26 +42,43 @@ export function validateTokenRequest(tr: any): FieldError[] {
     errs.push(invalid('spec.expirationSeconds', secs, 'must be an integer'));
     return errs;
   }
-  if (secs < MIN_TOKEN_REQUEST_SECONDS) errs.push(invalid('spec.expirationSeconds', secs, 'may not specify a duration less than 10 minutes'));
-  if (secs > MAX_TOKEN_REQUEST_SECONDS) errs.push(invalid('spec.expirationSeconds', secs, 'may not specify a duration larger than 2^32 seconds'));
+  if (secs < MIN_TOKEN_REQUEST_SECONDS)
+    errs.push(invalid('spec.expirationSeconds', secs, 'may not specify a duration less than 10 minutes'));
+  if (secs > MAX_TOKEN_REQUEST_SECONDS)
+    errs.push(invalid('spec.expirationSeconds', secs, 'may not specify a duration larger than 2^32 seconds'));
   return errs;
 }
 
 /** handles POST .../namespaces/<ns>/serviceaccounts/<name>/token; returns the TokenRequest to answer with (201) */
-export async function createTokenRequest(deps: TokenRequestDeps, namespace: string, name: string, body: any): Promise<any> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object of kind TokenRequest');
-  if (body.kind && body.kind !== 'TokenRequest') throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (TokenRequest)`);
+export async function createTokenRequest(
+  deps: TokenRequestDeps,
+  namespace: string,
+  name: string,
+  body: any,
+): Promise<any> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('the body of the request must be a JSON object of kind TokenRequest');
+  if (body.kind && body.kind !== 'TokenRequest')
+    throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (TokenRequest)`);
   if (body.apiVersion && body.apiVersion !== TOKEN_REQUEST_API_VERSION) {
-    throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${TOKEN_REQUEST_API_VERSION})`);
+    throw badRequest(
+      `the API version in the data (${body.apiVersion}) does not match the expected API version (${TOKEN_REQUEST_API_VERSION})`,
+    );
   }
   const req = structuredClone(body);
   const md = (req.metadata ??= {});
-  if (md.name && md.name !== name) throw invalidTokenRequest(name, [invalid('metadata.name', md.name, 'must match the service account name if specified')]);
+  if (md.name && md.name !== name)
+    throw invalidTokenRequest(name, [
+      invalid('metadata.name', md.name, 'must match the service account name if specified'),
+    ]);
   if (md.namespace && md.namespace !== namespace) {
-    throw invalidTokenRequest(name, [invalid('metadata.namespace', md.namespace, 'must match the service account namespace if specified')]);
+    throw invalidTokenRequest(name, [
+      invalid('metadata.namespace', md.namespace, 'must match the service account namespace if specified'),
+    ]);
   }
   const spec = (req.spec ??= {});
-  if (spec.expirationSeconds === undefined || spec.expirationSeconds === null) spec.expirationSeconds = DEFAULT_TOKEN_REQUEST_SECONDS;
+  if (spec.expirationSeconds === undefined || spec.expirationSeconds === null)
+    spec.expirationSeconds = DEFAULT_TOKEN_REQUEST_SECONDS;
 
   const sa = await deps.serviceAccount(namespace, name);
   if (!sa) throw notFound('', 'serviceaccounts', name);
@@ -81,7 +99,10 @@ export async function createTokenRequest(deps: TokenRequestDeps, namespace: stri
       const pod = await deps.pod(namespace, refName);
       if (!pod) throw notFound('', 'pods', refName);
       const podSa = pod.spec?.serviceAccountName ?? '';
-      if (podSa !== name) throw badRequest(`cannot bind token for serviceaccount "${name}" to pod running with different serviceaccount name.`);
+      if (podSa !== name)
+        throw badRequest(
+          `cannot bind token for serviceaccount "${name}" to pod running with different serviceaccount name.`,
+        );
       uid = pod.metadata?.uid ?? '';
       bound.pod = { name: pod.metadata.name, uid };
       const nodeName = pod.spec?.nodeName;
@@ -156,7 +177,11 @@ export interface BoundObjectLookup {
  * ServiceAccount (same uid, not being deleted), and the Pod / Secret / Node it is bound to (same uid; a pod or
  * secret being deleted for more than a minute ends it). Tokens bound to a node only are not checked against it.
  */
-export function boundTokenStillValid(claims: ServiceAccountClaims, live: BoundObjectLookup, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
+export function boundTokenStillValid(
+  claims: ServiceAccountClaims,
+  live: BoundObjectLookup,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): boolean {
   const k = claims['kubernetes.io'];
   const sa = live.serviceAccount(k.namespace, k.serviceaccount.name);
   if (!sa || sa.deletionTimestamp) return false;

@@ -34,9 +34,11 @@ function validateSlice(s: any): FieldError[] {
         for (const m of isDns1123Subdomain(v)) errs.push(invalid(ap, v, m));
       }
     });
-    if (ep?.nodeName) for (const m of isDns1123Subdomain(String(ep.nodeName))) errs.push(invalid(`${p}.nodeName`, ep.nodeName, m));
+    if (ep?.nodeName)
+      for (const m of isDns1123Subdomain(String(ep.nodeName))) errs.push(invalid(`${p}.nodeName`, ep.nodeName, m));
     if (ep?.hostname) errs.push(...validateDns1123Label(`${p}.hostname`, String(ep.hostname)));
-    if (isObj(ep?.deprecatedTopology)) for (const k of Object.keys(ep.deprecatedTopology)) errs.push(...validateLabelName(k, `${p}.deprecatedTopology`));
+    if (isObj(ep?.deprecatedTopology))
+      for (const k of Object.keys(ep.deprecatedTopology)) errs.push(...validateLabelName(k, `${p}.deprecatedTopology`));
   });
   const names = new Set<string>();
   list(s?.ports).forEach((pt, i) => {
@@ -48,7 +50,9 @@ function validateSlice(s: any): FieldError[] {
     if (pt?.port !== undefined && pt?.port !== null) errs.push(...validatePortNum(`${p}.port`, pt.port));
     if (!pt?.protocol) errs.push(required(`${p}.protocol`));
     else if (!PROTOCOLS.includes(pt.protocol)) errs.push(notSupported(`${p}.protocol`, pt.protocol, PROTOCOLS));
-    if (pt?.appProtocol) for (const m of isQualifiedName(String(pt.appProtocol))) errs.push(invalid(`${p}.appProtocol`, pt.appProtocol, m));
+    if (pt?.appProtocol)
+      for (const m of isQualifiedName(String(pt.appProtocol)))
+        errs.push(invalid(`${p}.appProtocol`, pt.appProtocol, m));
   });
   return errs;
 }

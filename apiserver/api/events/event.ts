@@ -45,7 +45,8 @@ function legacyErrors(e: any): FieldError[] {
     limited('reportingInstance', e.reportingInstance, REPORTING_INSTANCE_MAX);
     limited('action', e.action, ACTION_MAX);
     limited('reason', e.reason, REASON_MAX);
-    if (String(e.message ?? '').length > NOTE_MAX) errs.push(invalid('message', '', `can have at most ${NOTE_MAX} characters`));
+    if (String(e.message ?? '').length > NOTE_MAX)
+      errs.push(invalid('message', '', `can have at most ${NOTE_MAX} characters`));
   }
   for (const m of isDns1123Subdomain(ns)) errs.push(invalid('namespace', ns, m));
   return errs;
@@ -74,8 +75,20 @@ function validateCreate(ev: any): FieldError[] {
 
 /** what an update through events.k8s.io/v1 may not change (reason is checked twice, as Kubernetes does) */
 const IMMUTABLE = [
-  'involvedObject', 'reason', 'message', 'source', 'firstTimestamp', 'lastTimestamp', 'count', 'reason', 'type', 'eventTime', 'action', 'related',
-  'reportingComponent', 'reportingInstance',
+  'involvedObject',
+  'reason',
+  'message',
+  'source',
+  'firstTimestamp',
+  'lastTimestamp',
+  'count',
+  'reason',
+  'type',
+  'eventTime',
+  'action',
+  'related',
+  'reportingComponent',
+  'reportingInstance',
 ];
 
 /** an update through events.k8s.io/v1: legacy checks, the series if it changed, and the fields that stay */
@@ -84,7 +97,8 @@ function validateUpdate(ev: any, old: any): FieldError[] {
   const o = eventsV1View.toStorage(old);
   const errs = legacyErrors(e);
   if (!jsonEqual(e.series, o.series)) errs.push(...seriesErrors(e));
-  for (const f of IMMUTABLE) errs.push(...immutable(f === 'reportingComponent' ? 'reportingController' : f, e[f] ?? '', o[f] ?? ''));
+  for (const f of IMMUTABLE)
+    errs.push(...immutable(f === 'reportingComponent' ? 'reportingController' : f, e[f] ?? '', o[f] ?? ''));
   return errs;
 }
 

@@ -9,9 +9,11 @@ import { tryParseQuantity } from '../validation/quantity.ts';
 
 function validateUsage(usage: unknown, path: string): FieldError[] {
   if (usage === undefined || usage === null) return [required(path, '')];
-  if (typeof usage !== 'object' || Array.isArray(usage)) return [invalid(path, usage, 'must be a map of resource names to quantities')];
+  if (typeof usage !== 'object' || Array.isArray(usage))
+    return [invalid(path, usage, 'must be a map of resource names to quantities')];
   const errs: FieldError[] = [];
-  for (const [k, v] of Object.entries(usage)) if (!tryParseQuantity(v)) errs.push(invalid(`${path}[${k}]`, v, 'must be a quantity'));
+  for (const [k, v] of Object.entries(usage))
+    if (!tryParseQuantity(v)) errs.push(invalid(`${path}[${k}]`, v, 'must be a quantity'));
   return errs;
 }
 

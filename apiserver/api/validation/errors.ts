@@ -41,12 +41,18 @@ export function notFound(field: string, value: unknown): FieldError {
 }
 
 export function tooLong(field: string, maxBytes: number): FieldError {
-  const detail = maxBytes >= 0 ? `may not be more than ${maxBytes} ${maxBytes === 1 ? 'byte' : 'bytes'}` : 'value is too long';
+  const detail =
+    maxBytes >= 0 ? `may not be more than ${maxBytes} ${maxBytes === 1 ? 'byte' : 'bytes'}` : 'value is too long';
   return { type: 'FieldValueTooLong', field, detail };
 }
 
 export function tooMany(field: string, actual: number, max: number): FieldError {
-  return { type: 'FieldValueTooMany', field, value: actual, detail: max >= 0 ? `must have at most ${max} items` : 'has too many items' };
+  return {
+    type: 'FieldValueTooMany',
+    field,
+    value: actual,
+    detail: max >= 0 ? `must have at most ${max} items` : 'has too many items',
+  };
 }
 
 /** the "field is immutable" error when a and b differ (deep comparison of JSON values) */

@@ -44,7 +44,8 @@ export function validateAnnotations(annotations: unknown, field: string): FieldE
     // annotation keys are qualified names except that case does not matter
     for (const m of isQualifiedName(k.toLowerCase())) errs.push(invalid(field, k, m));
   }
-  if (annotationsSize(annotations) > TOTAL_ANNOTATION_SIZE_LIMIT) errs.push(tooLong(field, TOTAL_ANNOTATION_SIZE_LIMIT));
+  if (annotationsSize(annotations) > TOTAL_ANNOTATION_SIZE_LIMIT)
+    errs.push(tooLong(field, TOTAL_ANNOTATION_SIZE_LIMIT));
   return errs;
 }
 
@@ -118,17 +119,25 @@ export function validateNamespaceName(ns: string): string[] {
  * ObjectMeta of a new object. namespaced: the type lives in namespaces (namespace required) or is cluster-scoped
  * (namespace forbidden). nameCheck: the type's name rule (DNS-1123 subdomain unless told otherwise).
  */
-export function validateObjectMeta(meta: any, namespaced: boolean, nameCheck: NameCheck = nameIsDnsSubdomain, path = 'metadata'): FieldError[] {
+export function validateObjectMeta(
+  meta: any,
+  namespaced: boolean,
+  nameCheck: NameCheck = nameIsDnsSubdomain,
+  path = 'metadata',
+): FieldError[] {
   const md = meta ?? {};
   const errs: FieldError[] = [];
   if (md.generateName) {
-    for (const m of nameCheck(String(md.generateName), true)) errs.push(invalid(`${path}.generateName`, md.generateName, m));
+    for (const m of nameCheck(String(md.generateName), true))
+      errs.push(invalid(`${path}.generateName`, md.generateName, m));
   }
   if (!md.name) errs.push(required(`${path}.name`, 'name or generateName is required'));
   else for (const m of nameCheck(String(md.name), false)) errs.push(invalid(`${path}.name`, md.name, m));
   if (namespaced) {
     if (!md.namespace) errs.push(required(`${path}.namespace`));
-    else for (const m of validateNamespaceName(String(md.namespace))) errs.push(invalid(`${path}.namespace`, md.namespace, m));
+    else
+      for (const m of validateNamespaceName(String(md.namespace)))
+        errs.push(invalid(`${path}.namespace`, md.namespace, m));
   } else if (md.namespace) {
     errs.push(forbidden(`${path}.namespace`, 'not allowed on this type'));
   }
@@ -153,7 +162,13 @@ export function validateObjectMetaUpdate(meta: any, oldMeta: any, path = 'metada
   errs.push(...immutable(`${path}.uid`, md.uid ?? '', old.uid ?? ''));
   errs.push(...immutable(`${path}.creationTimestamp`, md.creationTimestamp ?? null, old.creationTimestamp ?? null));
   errs.push(...immutable(`${path}.deletionTimestamp`, md.deletionTimestamp ?? null, old.deletionTimestamp ?? null));
-  errs.push(...immutable(`${path}.deletionGracePeriodSeconds`, md.deletionGracePeriodSeconds ?? null, old.deletionGracePeriodSeconds ?? null));
+  errs.push(
+    ...immutable(
+      `${path}.deletionGracePeriodSeconds`,
+      md.deletionGracePeriodSeconds ?? null,
+      old.deletionGracePeriodSeconds ?? null,
+    ),
+  );
   errs.push(...validateLabels(md.labels, `${path}.labels`));
   errs.push(...validateAnnotations(md.annotations, `${path}.annotations`));
   errs.push(...validateOwnerReferences(md.ownerReferences, `${path}.ownerReferences`));

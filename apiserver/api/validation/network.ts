@@ -44,14 +44,18 @@ export function validateNonSpecialIp(field: string, ip: string): FieldError[] {
     const o = ip.split('.').map(Number);
     if (o.every((x) => x === 0)) return [invalid(field, ip, 'may not be unspecified (0.0.0.0)')];
     if (o[0] === 127) return [invalid(field, ip, 'may not be in the loopback range (127.0.0.0/8, ::1/128)')];
-    if (o[0] === 169 && o[1] === 254) return [invalid(field, ip, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)')];
-    if (o[0] === 224 && o[1] === 0 && o[2] === 0) return [invalid(field, ip, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)')];
+    if (o[0] === 169 && o[1] === 254)
+      return [invalid(field, ip, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)')];
+    if (o[0] === 224 && o[1] === 0 && o[2] === 0)
+      return [invalid(field, ip, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)')];
   } else if (fam === 6) {
     const l = ip.toLowerCase();
     if (l === '::') return [invalid(field, ip, 'may not be unspecified (::)')];
     if (l === '::1') return [invalid(field, ip, 'may not be in the loopback range (127.0.0.0/8, ::1/128)')];
-    if (/^fe[89ab]/.test(l)) return [invalid(field, ip, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)')];
-    if (l.startsWith('ff02:')) return [invalid(field, ip, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)')];
+    if (/^fe[89ab]/.test(l))
+      return [invalid(field, ip, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)')];
+    if (l.startsWith('ff02:'))
+      return [invalid(field, ip, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)')];
   }
   return [];
 }

@@ -28,11 +28,13 @@ export function validateLabelSelector(sel: unknown, field: string, allowInvalidL
     switch (expr?.operator) {
       case 'In':
       case 'NotIn':
-        if (values.length === 0) errs.push(required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
+        if (values.length === 0)
+          errs.push(required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
         break;
       case 'Exists':
       case 'DoesNotExist':
-        if (values.length > 0) errs.push(forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+        if (values.length > 0)
+          errs.push(forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
         break;
       default:
         errs.push(invalid(`${p}.operator`, expr?.operator ?? '', 'not a valid selector operator'));
@@ -52,7 +54,10 @@ export function isEmptySelector(sel: LabelSelector | undefined | null): boolean 
 }
 
 /** does the selector select these labels (an empty selector selects everything, none selects nothing) */
-export function selectorMatches(sel: LabelSelector | undefined | null, labels: Record<string, string> | undefined | null): boolean {
+export function selectorMatches(
+  sel: LabelSelector | undefined | null,
+  labels: Record<string, string> | undefined | null,
+): boolean {
   return labelSelectorFromObject(sel as LabelSelectorObject | null | undefined).matches(labels ?? {});
 }
 

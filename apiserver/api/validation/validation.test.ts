@@ -1,8 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isDns1035Label, isDns1123Label, isDns1123Subdomain, isQualifiedName, isValidLabelValue, isValidPortName, isConfigMapKey, isRelaxedEnvVarName, isEnvVarName } from './names.ts';
-import { parseQuantity, formatQuantity, milliValue, wholeValue, canonicalQuantity, compareQuantities, QuantityParseError } from './quantity.ts';
-import { validateObjectMeta, validateObjectMetaUpdate, validateAnnotations, validateOwnerReferences, validateFinalizers } from './meta.ts';
+import {
+  isDns1035Label,
+  isDns1123Label,
+  isDns1123Subdomain,
+  isQualifiedName,
+  isValidLabelValue,
+  isValidPortName,
+  isConfigMapKey,
+  isRelaxedEnvVarName,
+  isEnvVarName,
+} from './names.ts';
+import {
+  parseQuantity,
+  formatQuantity,
+  milliValue,
+  wholeValue,
+  canonicalQuantity,
+  compareQuantities,
+  QuantityParseError,
+} from './quantity.ts';
+import {
+  validateObjectMeta,
+  validateObjectMetaUpdate,
+  validateAnnotations,
+  validateOwnerReferences,
+  validateFinalizers,
+} from './meta.ts';
 import { validateLabelSelector, selectorMatches, renderLabelSelector } from './selector.ts';
 import { validateCidr, validateIp, validatePortNumOrName } from './network.ts';
 import { fieldErrorString, aggregateMessage } from '../status-errors.ts';
@@ -53,9 +77,14 @@ test('port names, config keys, env names', () => {
   assert.deepEqual(isValidPortName('averyveryverylongname'), ['must be no more than 15 characters']);
   assert.deepEqual(isConfigMapKey('key.name'), []);
   assert.deepEqual(isConfigMapKey('..x'), ["must not start with '..'"]);
-  assert.match(isConfigMapKey('a b')[0], /^a valid config key must consist of alphanumeric characters, '-', '_' or '.' \(e\.g\. 'key\.name',  or 'KEY_NAME',  or 'key-name'/);
+  assert.match(
+    isConfigMapKey('a b')[0],
+    /^a valid config key must consist of alphanumeric characters, '-', '_' or '.' \(e\.g\. 'key\.name',  or 'KEY_NAME',  or 'key-name'/,
+  );
   assert.deepEqual(isRelaxedEnvVarName('1FOO'), []);
-  assert.deepEqual(isRelaxedEnvVarName('A=B'), ["a valid environment variable name must consist only of printable ASCII characters other than '='"]);
+  assert.deepEqual(isRelaxedEnvVarName('A=B'), [
+    "a valid environment variable name must consist only of printable ASCII characters other than '='",
+  ]);
   assert.equal(isEnvVarName('1FOO').length, 1);
 });
 
@@ -82,7 +111,8 @@ test('quantities parse exactly and format canonically', () => {
   assert.equal(canonicalQuantity(2), '2');
   assert.equal(canonicalQuantity('junk'), 'junk');
   assert.equal(compareQuantities(parseQuantity('1Gi'), parseQuantity('1G')), 1);
-  for (const bad of ['', 'abc', '1KB', '1.2.3', 'm', '1 Gi', '1e']) assert.throws(() => parseQuantity(bad), QuantityParseError, bad);
+  for (const bad of ['', 'abc', '1KB', '1.2.3', 'm', '1 Gi', '1e'])
+    assert.throws(() => parseQuantity(bad), QuantityParseError, bad);
 });
 
 test('quantities parsed again give the same value, and what did not parse fails again', () => {
@@ -99,27 +129,57 @@ test('quantities parsed again give the same value, and what did not parse fails 
 test('object metadata', () => {
   const s = (errs: any[]) => errs.map(fieldErrorString);
   assert.deepEqual(s(validateObjectMeta({ name: 'ok', namespace: 'default' }, true)), []);
-  assert.deepEqual(s(validateObjectMeta({ namespace: 'default' }, true)), ['metadata.name: Required value: name or generateName is required']);
-  assert.deepEqual(s(validateObjectMeta({ name: 'x' }, true)), ['metadata.namespace: Required value']);
-  assert.deepEqual(s(validateObjectMeta({ name: 'x', namespace: 'ns' }, false)), ['metadata.namespace: Forbidden: not allowed on this type']);
-  assert.deepEqual(s(validateObjectMeta({ name: 'web-', generateName: 'web-', namespace: 'd' }, true, nameIsDnsLabel)).length, 1, 'generateName with a trailing dash is fine, the full name is not');
-  assert.deepEqual(s(validateObjectMeta({ name: 'x', namespace: 'Bad_NS' }, true))[0].startsWith('metadata.namespace: Invalid value: "Bad_NS": a lowercase RFC 1123 label'), true);
-  assert.deepEqual(s(validateObjectMeta({ name: 'x', labels: { app: 'a b' } }, false))[0].startsWith('metadata.labels: Invalid value: "a b": a valid label must be'), true);
-  assert.deepEqual(s(validateAnnotations({ a: 'x'.repeat(256 * 1024) }, 'metadata.annotations')), ['metadata.annotations: Too long: may not be more than 262144 bytes']);
-  assert.deepEqual(s(validateAnnotations({ 'Example.COM/Key': 'v' }, 'metadata.annotations')), [], 'annotation keys are case-insensitive');
-  assert.deepEqual(s(validateOwnerReferences([{ apiVersion: 'apps/', kind: '', name: '', uid: '' }], 'metadata.ownerReferences')), [
-    'metadata.ownerReferences.apiVersion: Invalid value: "apps/": version must not be empty',
-    'metadata.ownerReferences.kind: Invalid value: "": kind must not be empty',
-    'metadata.ownerReferences.name: Invalid value: "": name must not be empty',
-    'metadata.ownerReferences.uid: Invalid value: "": uid must not be empty',
+  assert.deepEqual(s(validateObjectMeta({ namespace: 'default' }, true)), [
+    'metadata.name: Required value: name or generateName is required',
   ]);
+  assert.deepEqual(s(validateObjectMeta({ name: 'x' }, true)), ['metadata.namespace: Required value']);
+  assert.deepEqual(s(validateObjectMeta({ name: 'x', namespace: 'ns' }, false)), [
+    'metadata.namespace: Forbidden: not allowed on this type',
+  ]);
+  assert.deepEqual(
+    s(validateObjectMeta({ name: 'web-', generateName: 'web-', namespace: 'd' }, true, nameIsDnsLabel)).length,
+    1,
+    'generateName with a trailing dash is fine, the full name is not',
+  );
+  assert.deepEqual(
+    s(validateObjectMeta({ name: 'x', namespace: 'Bad_NS' }, true))[0].startsWith(
+      'metadata.namespace: Invalid value: "Bad_NS": a lowercase RFC 1123 label',
+    ),
+    true,
+  );
+  assert.deepEqual(
+    s(validateObjectMeta({ name: 'x', labels: { app: 'a b' } }, false))[0].startsWith(
+      'metadata.labels: Invalid value: "a b": a valid label must be',
+    ),
+    true,
+  );
+  assert.deepEqual(s(validateAnnotations({ a: 'x'.repeat(256 * 1024) }, 'metadata.annotations')), [
+    'metadata.annotations: Too long: may not be more than 262144 bytes',
+  ]);
+  assert.deepEqual(
+    s(validateAnnotations({ 'Example.COM/Key': 'v' }, 'metadata.annotations')),
+    [],
+    'annotation keys are case-insensitive',
+  );
+  assert.deepEqual(
+    s(validateOwnerReferences([{ apiVersion: 'apps/', kind: '', name: '', uid: '' }], 'metadata.ownerReferences')),
+    [
+      'metadata.ownerReferences.apiVersion: Invalid value: "apps/": version must not be empty',
+      'metadata.ownerReferences.kind: Invalid value: "": kind must not be empty',
+      'metadata.ownerReferences.name: Invalid value: "": name must not be empty',
+      'metadata.ownerReferences.uid: Invalid value: "": uid must not be empty',
+    ],
+  );
   const two = [
     { apiVersion: 'v1', kind: 'A', name: 'a', uid: '1', controller: true },
     { apiVersion: 'v1', kind: 'B', name: 'b', uid: '2', controller: true },
   ];
   const e = s(validateOwnerReferences(two, 'metadata.ownerReferences'));
   assert.equal(e.length, 1);
-  assert.match(e[0], /Only one reference can have Controller set to true\. Found "true" in references for A\/a and B\/b$/);
+  assert.match(
+    e[0],
+    /Only one reference can have Controller set to true\. Found "true" in references for A\/a and B\/b$/,
+  );
   assert.deepEqual(s(validateFinalizers(['example.com/f', 'kubernetes'], 'metadata.finalizers')), []);
   assert.deepEqual(s(validateFinalizers(['orphan', 'foregroundDeletion'], 'metadata.finalizers')), [
     'metadata.finalizers: Invalid value: []string{"orphan", "foregroundDeletion"}: finalizer orphan and foregroundDeletion cannot be both set',
@@ -132,12 +192,16 @@ test('object metadata', () => {
 
 test('label selectors', () => {
   const s = (errs: any[]) => errs.map(fieldErrorString);
-  assert.deepEqual(s(validateLabelSelector({ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }, 'spec.selector')), [
-    "spec.selector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
-  ]);
-  assert.deepEqual(s(validateLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] }, 'spec.selector')), [
-    "spec.selector.matchExpressions[0].values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-  ]);
+  assert.deepEqual(
+    s(validateLabelSelector({ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }, 'spec.selector')),
+    ["spec.selector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'"],
+  );
+  assert.deepEqual(
+    s(validateLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] }, 'spec.selector')),
+    [
+      "spec.selector.matchExpressions[0].values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+    ],
+  );
   assert.deepEqual(s(validateLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Is' }] }, 'spec.selector')), [
     'spec.selector.matchExpressions[0].operator: Invalid value: "Is": not a valid selector operator',
   ]);
@@ -154,12 +218,22 @@ test('label selectors', () => {
 
 test('IPs, CIDRs, ports; aggregate messages', () => {
   assert.deepEqual(validateIp('f', '10.0.0.1'), []);
-  assert.equal(fieldErrorString(validateIp('f', '10.0.0.256')[0]), 'f: Invalid value: "10.0.0.256": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)');
+  assert.equal(
+    fieldErrorString(validateIp('f', '10.0.0.256')[0]),
+    'f: Invalid value: "10.0.0.256": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+  );
   assert.deepEqual(validateCidr('f', '10.244.0.0/16'), []);
   assert.deepEqual(validateCidr('f', 'fd00::/64'), []);
   assert.equal(validateCidr('f', '10.0.0.0/33').length, 1);
-  assert.equal(fieldErrorString(validatePortNumOrName('p', 70000)[0]), 'p: Invalid value: 70000: must be between 1 and 65535, inclusive');
+  assert.equal(
+    fieldErrorString(validatePortNumOrName('p', 70000)[0]),
+    'p: Invalid value: 70000: must be between 1 and 65535, inclusive',
+  );
   assert.deepEqual(validatePortNumOrName('p', 'http'), []);
   const errs = [...validatePortNumOrName('p', 0), ...validatePortNumOrName('p', 0)];
-  assert.equal(aggregateMessage(errs), 'p: Invalid value: 0: must be between 1 and 65535, inclusive', 'duplicates collapse');
+  assert.equal(
+    aggregateMessage(errs),
+    'p: Invalid value: 0: must be between 1 and 65535, inclusive',
+    'duplicates collapse',
+  );
 });

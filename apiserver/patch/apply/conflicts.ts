@@ -50,7 +50,11 @@ export function conflictMessage(conflicts: readonly Conflict[]): string {
 
 /** the Status details.causes: one FieldManagerConflict per conflicting field */
 export function conflictCauses(conflicts: readonly Conflict[]): PatchStatusCause[] {
-  return conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${describeManager(c.manager)}`, field: c.field }));
+  return conflicts.map((c) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${describeManager(c.manager)}`,
+    field: c.field,
+  }));
 }
 
 /** the 409 Conflict error of a failed apply */

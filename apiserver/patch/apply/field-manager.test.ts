@@ -66,7 +66,13 @@ describe('server-side apply', () => {
     const mf = entries(r.object);
     assert.equal(mf.length, 1);
     const { fieldsV1, ...rest } = mf[0];
-    assert.deepEqual(rest, { manager: 'kubectl', operation: 'Apply', apiVersion: 'apps/v1', time: T0, fieldsType: 'FieldsV1' });
+    assert.deepEqual(rest, {
+      manager: 'kubectl',
+      operation: 'Apply',
+      apiVersion: 'apps/v1',
+      time: T0,
+      fieldsType: 'FieldsV1',
+    });
     assert.equal(
       JSON.stringify(fieldsV1),
       '{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:replicas":{},"f:selector":{},"f:template":{"f:metadata":{"f:labels":{"f:app":{}}},' +
@@ -90,7 +96,10 @@ describe('server-side apply', () => {
     const r = apply(first, config(), opts('kubectl', T1));
     const obj: Obj = r.object;
     assert.deepEqual(obj.metadata.labels, { app: 'nginx' });
-    assert.deepEqual(obj.spec.template.spec.containers.map((c: Obj) => c.name), ['nginx']);
+    assert.deepEqual(
+      obj.spec.template.spec.containers.map((c: Obj) => c.name),
+      ['nginx'],
+    );
     assert.equal(entry(obj, 'kubectl').time, T1);
     assert.ok(!JSON.stringify(entry(obj, 'kubectl').fieldsV1).includes('tier'));
     assert.equal(obj.metadata.uid, first.metadata.uid, 'server-set metadata is kept');
@@ -115,7 +124,10 @@ describe('server-side apply', () => {
     scaled.spec.replicas = 5;
     const afterScale = trackUpdate(first, scaled, 'kubectl-scale', DEPLOYMENT, resolver, T1);
     assert.equal(JSON.stringify(entry(afterScale, 'kubectl-scale').fieldsV1), '{"f:spec":{"f:replicas":{}}}');
-    assert.ok(!JSON.stringify(entry(afterScale, 'kubectl').fieldsV1).includes('f:replicas'), 'the update took replicas from the applier');
+    assert.ok(
+      !JSON.stringify(entry(afterScale, 'kubectl').fieldsV1).includes('f:replicas'),
+      'the update took replicas from the applier',
+    );
 
     const c = config();
     c.spec.replicas = 3;
@@ -127,8 +139,17 @@ describe('server-side apply', () => {
     assert.ok(err instanceof PatchError);
     assert.equal(err.status, 409);
     assert.equal(err.reason, 'Conflict');
-    assert.equal(err.message, 'Apply failed with 1 conflict: conflict with "kubectl-scale" using apps/v1: .spec.replicas');
-    assert.deepEqual(err.causes, [{ reason: 'FieldManagerConflict', message: 'conflict with "kubectl-scale" using apps/v1', field: '.spec.replicas' }]);
+    assert.equal(
+      err.message,
+      'Apply failed with 1 conflict: conflict with "kubectl-scale" using apps/v1: .spec.replicas',
+    );
+    assert.deepEqual(err.causes, [
+      {
+        reason: 'FieldManagerConflict',
+        message: 'conflict with "kubectl-scale" using apps/v1',
+        field: '.spec.replicas',
+      },
+    ]);
   });
 
   it('force takes ownership of conflicting fields', () => {
@@ -152,8 +173,14 @@ describe('server-side apply', () => {
     c.metadata.labels.app = 'other';
     const r = apply(first, c, opts('b', T1));
     assert.equal(r.conflicts?.length, 2);
-    assert.equal(conflictMessage(r.conflicts!), 'Apply failed with 2 conflicts: conflicts with "a":\n- .metadata.labels.app\n- .spec.replicas');
-    assert.equal(conflictMessage(r.conflicts!.slice(1)), 'Apply failed with 1 conflict: conflict with "a": .spec.replicas');
+    assert.equal(
+      conflictMessage(r.conflicts!),
+      'Apply failed with 2 conflicts: conflicts with "a":\n- .metadata.labels.app\n- .spec.replicas',
+    );
+    assert.equal(
+      conflictMessage(r.conflicts!.slice(1)),
+      'Apply failed with 1 conflict: conflict with "a": .spec.replicas',
+    );
   });
 
   it('names list items by their keys in conflicts', () => {
@@ -161,7 +188,10 @@ describe('server-side apply', () => {
     const c = config();
     c.spec.template.spec.containers[0].image = 'nginx:2';
     const r = apply(first, c, opts('b', T1));
-    assert.deepEqual(r.conflicts?.map((x) => x.field), ['.spec.template.spec.containers[name="nginx"].image']);
+    assert.deepEqual(
+      r.conflicts?.map((x) => x.field),
+      ['.spec.template.spec.containers[name="nginx"].image'],
+    );
   });
 
   it('gives the fields of an object that had no managedFields to before-first-apply', () => {
@@ -179,7 +209,10 @@ describe('server-side apply', () => {
 
   it('replaces atomic lists and maps as a whole', () => {
     const c = config();
-    c.spec.template.spec.tolerations = [{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'Exists' }];
+    c.spec.template.spec.tolerations = [
+      { key: 'a', operator: 'Exists' },
+      { key: 'b', operator: 'Exists' },
+    ];
     c.spec.template.spec.nodeSelector = { disk: 'ssd', zone: 'z1' };
     const first = created(apply(undefined, c, opts('kubectl', T0)).object);
     const fields = JSON.stringify(entry(first, 'kubectl').fieldsV1);
@@ -201,7 +234,10 @@ describe('server-side apply', () => {
       spec: { template: { spec: { containers: [{ name: 'logger', image: 'fluent:1' }] } } },
     };
     const r: Obj = apply(first, c, opts('b', T1)).object;
-    assert.deepEqual(r.spec.template.spec.containers.map((x: Obj) => x.name), ['nginx', 'logger']);
+    assert.deepEqual(
+      r.spec.template.spec.containers.map((x: Obj) => x.name),
+      ['nginx', 'logger'],
+    );
   });
 
   it('does not track fields reset for the endpoint', () => {
@@ -214,20 +250,37 @@ describe('server-side apply', () => {
   it('an item of a list map without its key is refused', () => {
     const c = config();
     c.spec.template.spec.containers.push({ image: 'x' });
-    assert.throws(() => apply(undefined, c, opts('kubectl', T0)), (e: unknown) => e instanceof PatchError && e.status === 500 && /omits all key fields/.test(e.message));
+    assert.throws(
+      () => apply(undefined, c, opts('kubectl', T0)),
+      (e: unknown) => e instanceof PatchError && e.status === 500 && /omits all key fields/.test(e.message),
+    );
   });
 
   it('validates the configuration', () => {
     const bad = (v: unknown, re: RegExp, target = {}) =>
-      assert.throws(() => validateApplyConfiguration(v, target), (e: unknown) => e instanceof PatchError && e.status === 400 && re.test(e.message));
+      assert.throws(
+        () => validateApplyConfiguration(v, target),
+        (e: unknown) => e instanceof PatchError && e.status === 400 && re.test(e.message),
+      );
     bad([], /must be an object/);
     bad({ kind: 'Deployment', metadata: { name: 'x' } }, /no apiVersion/);
     bad({ apiVersion: 'apps/v1', metadata: { name: 'x' } }, /no kind/);
     bad({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: {} }, /no metadata.name/);
     bad({ apiVersion: 'apps/v1', kind: 'Deployment' }, /no metadata/);
-    bad({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', managedFields: [] } }, /metadata.managedFields must be nil/);
-    bad({ apiVersion: 'apps/v1beta1', kind: 'Deployment', metadata: { name: 'x' } }, /^invalid object type: apps\/v1beta1, Kind=Deployment$/, { apiVersion: 'apps/v1', kind: 'Deployment' });
-    bad({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } }, /does not match the name on the URL \(y\)/, { name: 'y' });
+    bad(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', managedFields: [] } },
+      /metadata.managedFields must be nil/,
+    );
+    bad(
+      { apiVersion: 'apps/v1beta1', kind: 'Deployment', metadata: { name: 'x' } },
+      /^invalid object type: apps\/v1beta1, Kind=Deployment$/,
+      { apiVersion: 'apps/v1', kind: 'Deployment' },
+    );
+    bad(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } },
+      /does not match the name on the URL \(y\)/,
+      { name: 'y' },
+    );
     validateApplyConfiguration(config(), { apiVersion: 'apps/v1', kind: 'Deployment', name: 'nginx' });
   });
 });
@@ -284,8 +337,16 @@ describe("kubectl's last-applied annotation", () => {
     assert.ok(text.startsWith('{"apiVersion":"apps/v1","kind":"Deployment","metadata":'), text);
     assert.deepEqual(JSON.parse(text), c);
 
-    const serverSideOnly = apply(created(apply(undefined, config(), opts('kubectl', T0)).object), c, opts('kubectl', T1));
-    assert.deepEqual((serverSideOnly.object as Obj).metadata.annotations, { note: 'a<b & c>d' }, 'an object without the annotation gets none');
+    const serverSideOnly = apply(
+      created(apply(undefined, config(), opts('kubectl', T0)).object),
+      c,
+      opts('kubectl', T1),
+    );
+    assert.deepEqual(
+      (serverSideOnly.object as Obj).metadata.annotations,
+      { note: 'a<b & c>d' },
+      'an object without the annotation gets none',
+    );
   });
 
   it('is dropped when the annotations would grow past 256 KiB', () => {
@@ -339,11 +400,17 @@ describe('update tracking', () => {
     const legacy = created(config());
     const edited = structuredClone(legacy);
     edited.spec.replicas = 9;
-    assert.equal((trackUpdate(legacy, edited, 'kubectl-edit', DEPLOYMENT, resolver, T1) as Obj).metadata.managedFields, undefined);
+    assert.equal(
+      (trackUpdate(legacy, edited, 'kubectl-edit', DEPLOYMENT, resolver, T1) as Obj).metadata.managedFields,
+      undefined,
+    );
     const tracked = created(trackUpdate(undefined, config(), 'kubectl-create', DEPLOYMENT, resolver, T0));
     const cleared = structuredClone(tracked);
     cleared.metadata.managedFields = [];
-    assert.equal((trackUpdate(tracked, cleared, 'kubectl-edit', DEPLOYMENT, resolver, T1) as Obj).metadata.managedFields, undefined);
+    assert.equal(
+      (trackUpdate(tracked, cleared, 'kubectl-edit', DEPLOYMENT, resolver, T1) as Obj).metadata.managedFields,
+      undefined,
+    );
   });
 
   it('records subresource writes under their own entry', () => {

@@ -22,17 +22,33 @@ import {
   isResetManagedFields,
   managerKey,
 } from './managed-fields.ts';
-import { Types, compare, ensureNamedFieldsAreMembers, merge, removeItems, toFieldSet, typed, zeroLike } from './typed.ts';
+import {
+  Types,
+  compare,
+  ensureNamedFieldsAreMembers,
+  merge,
+  removeItems,
+  toFieldSet,
+  typed,
+  zeroLike,
+} from './typed.ts';
 import { validateApplyConfiguration } from './validate.ts';
 
 const STRIPPED: PathElement[][] = [
   [field('apiVersion')],
   [field('kind')],
   [field('metadata')],
-  ...['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'clusterName', 'generation', 'managedFields', 'resourceVersion'].map((f) => [
-    field('metadata'),
-    field(f),
-  ]),
+  ...[
+    'name',
+    'namespace',
+    'creationTimestamp',
+    'selfLink',
+    'uid',
+    'clusterName',
+    'generation',
+    'managedFields',
+    'resourceVersion',
+  ].map((f) => [field('metadata'), field(f)]),
 ];
 const STRIP_SET = FieldSet.of(...STRIPPED);
 const BEFORE_FIRST_APPLY = 'before-first-apply';
@@ -184,7 +200,14 @@ function stripMeta(managed: Managed, key: string): void {
 }
 
 /** records the fields changed from live to next as owned by `id` (an Update manager) */
-function recordUpdate(ctx: Ctx, live: JsonObject, next: JsonObject, managed: Managed, id: ManagerId, now: string): void {
+function recordUpdate(
+  ctx: Ctx,
+  live: JsonObject,
+  next: JsonObject,
+  managed: Managed,
+  id: ManagerId,
+  now: string,
+): void {
   const set = updateOwnership(ctx, live, next, managed, CURRENT_OPERATION, true).changed;
   const key = managerKey(id);
   if (!set.isEmpty()) {
@@ -240,7 +263,8 @@ export function apply(live: object | undefined, config: object, opts: ApplyOptio
       const allowed = allowedByLastApplied(ctx, liveObj, gv);
       if (allowed) {
         const left = r.conflicts.filter((c) => !allowed.has(c.path));
-        r = left.length === 0 ? applyOnce(ctx, live, liveObj, cfg, decodeLive(), opts, true) : { ...r, conflicts: left };
+        r =
+          left.length === 0 ? applyOnce(ctx, live, liveObj, cfg, decodeLive(), opts, true) : { ...r, conflicts: left };
       }
     }
     if (r.conflicts) return r;
@@ -256,7 +280,8 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const ANNOTATIONS_MAX_BYTES = 256 * 1024;
 
 function lastAppliedOf(obj: JsonObject): string | undefined {
-  const a = isObject(obj.metadata) && isObject(obj.metadata.annotations) ? obj.metadata.annotations[LAST_APPLIED] : undefined;
+  const a =
+    isObject(obj.metadata) && isObject(obj.metadata.annotations) ? obj.metadata.annotations[LAST_APPLIED] : undefined;
   return typeof a === 'string' && a !== '' ? a : undefined;
 }
 
@@ -296,12 +321,21 @@ function syncLastApplied(object: Record<string, unknown>, cfg: JsonObject): void
   const annotations = (object.metadata as JsonObject).annotations as JsonObject;
   annotations[LAST_APPLIED] = `${goJsonSorted(applied)}\n`;
   let size = 0;
-  for (const [k, v] of Object.entries(annotations)) size += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+  for (const [k, v] of Object.entries(annotations))
+    size += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
   if (size > ANNOTATIONS_MAX_BYTES) delete annotations[LAST_APPLIED];
 }
 
 /** one attempt at applying `cfg` onto the live object with its decoded managedFields `managed` (which it changes) */
-function applyOnce(ctx: Ctx, live: object | undefined, liveObj: JsonObject, cfg: JsonObject, managed: Managed, opts: ApplyOptions, force: boolean): ApplyResult {
+function applyOnce(
+  ctx: Ctx,
+  live: object | undefined,
+  liveObj: JsonObject,
+  cfg: JsonObject,
+  managed: Managed,
+  opts: ApplyOptions,
+  force: boolean,
+): ApplyResult {
   const gv = cfg.apiVersion as string;
   const subresource = opts.subresource ?? '';
   if (managed.isEmpty() && live !== undefined) {
@@ -320,7 +354,9 @@ function applyOnce(ctx: Ctx, live: object | undefined, liveObj: JsonObject, cfg:
 
   const r = updateOwnership(ctx, liveObj, merged, managed, key, force);
   if (r.conflicts) {
-    r.conflicts.sort((a, b) => (a.manager.manager < b.manager.manager ? -1 : a.manager.manager > b.manager.manager ? 1 : 0));
+    r.conflicts.sort((a, b) =>
+      a.manager.manager < b.manager.manager ? -1 : a.manager.manager > b.manager.manager ? 1 : 0,
+    );
     return { object: (isObject(live) ? live : {}) as Record<string, unknown>, conflicts: r.conflicts };
   }
   const noop = live !== undefined && deepEqual(liveObj, merged);
@@ -370,7 +406,12 @@ export function trackUpdate(
   }
   const live = oldObj === undefined ? zeroOf(ctx, next) : viewWithoutManagedFields(oldObj);
   const apiVersion = typeof next.apiVersion === 'string' ? next.apiVersion : '';
-  const id: ManagerId = { manager: manager || 'unknown', operation: 'Update', apiVersion, subresource: subresource ?? '' };
+  const id: ManagerId = {
+    manager: manager || 'unknown',
+    operation: 'Update',
+    apiVersion,
+    subresource: subresource ?? '',
+  };
   try {
     typed('failed to update managed fields', () => recordUpdate(ctx, live, next, managed, id, now));
   } catch {

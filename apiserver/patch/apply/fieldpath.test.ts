@@ -1,26 +1,48 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolve } from '../../openapi/index.ts';
-import { FieldSet, PathCursor, field, keyElement, parsePathElement, pathString, serializePathElement } from './fieldpath.ts';
+import {
+  FieldSet,
+  PathCursor,
+  field,
+  keyElement,
+  parsePathElement,
+  pathString,
+  serializePathElement,
+} from './fieldpath.ts';
 import { Types, compare, toFieldSet } from './typed.ts';
 
 describe('field paths and sets', () => {
   it('serializes path elements as FieldsV1 keys and parses them back', () => {
     const cases = [
       field('metadata'),
-      keyElement([['protocol', 'TCP'], ['containerPort', 80]]),
+      keyElement([
+        ['protocol', 'TCP'],
+        ['containerPort', 80],
+      ]),
       { kind: 'value' as const, value: 'example.com/finalizer' },
       { kind: 'index' as const, index: 3 },
     ];
     const keys = cases.map(serializePathElement);
-    assert.deepEqual(keys, ['f:metadata', 'k:{"containerPort":80,"protocol":"TCP"}', 'v:"example.com/finalizer"', 'i:3']);
+    assert.deepEqual(keys, [
+      'f:metadata',
+      'k:{"containerPort":80,"protocol":"TCP"}',
+      'v:"example.com/finalizer"',
+      'i:3',
+    ]);
     for (let i = 0; i < keys.length; i++) assert.deepEqual(parsePathElement(keys[i]), cases[i]);
     assert.equal(serializePathElement({ kind: 'value', value: 'a<b&c' }), 'v:"a\\u003cb\\u0026c"');
   });
 
   it('renders paths for messages', () => {
-    assert.equal(pathString([field('spec'), field('containers'), keyElement([['name', 'app']]), field('image')]), '.spec.containers[name="app"].image');
-    assert.equal(pathString([field('metadata'), field('finalizers'), { kind: 'value', value: 'x' }]), '.metadata.finalizers[="x"]');
+    assert.equal(
+      pathString([field('spec'), field('containers'), keyElement([['name', 'app']]), field('image')]),
+      '.spec.containers[name="app"].image',
+    );
+    assert.equal(
+      pathString([field('metadata'), field('finalizers'), { kind: 'value', value: 'x' }]),
+      '.metadata.finalizers[="x"]',
+    );
   });
 
   it('round-trips FieldsV1 with "." for nodes that are members and have children', () => {
@@ -50,7 +72,11 @@ describe('field paths and sets', () => {
 
   it('encodes set items by value (finalizers)', () => {
     const types = new Types({ resolve });
-    const set = toFieldSet(types, { metadata: { finalizers: ['a.io/x', 'b.io/y'] } }, { ref: 'io.k8s.api.core.v1.Pod' });
+    const set = toFieldSet(
+      types,
+      { metadata: { finalizers: ['a.io/x', 'b.io/y'] } },
+      { ref: 'io.k8s.api.core.v1.Pod' },
+    );
     assert.deepEqual(set.toFieldsV1(), { 'f:metadata': { 'f:finalizers': { 'v:"a.io/x"': {}, 'v:"b.io/y"': {} } } });
   });
 
@@ -79,12 +105,28 @@ describe('field paths and sets', () => {
   it('compares two objects leaving ignored paths out, as taking them off afterwards would', () => {
     const types = new Types({ resolve });
     const schema = { ref: 'io.k8s.api.core.v1.Pod' };
-    const before = { metadata: { labels: { a: '1', gone: 'x' } }, spec: { containers: [{ name: 'app', image: 'v1', ports: [{ containerPort: 80 }] }] }, status: { phase: 'Pending' } };
-    const after = { metadata: { labels: { a: '2', b: '1' } }, spec: { containers: [{ name: 'app', image: 'v2' }, { name: 'side', image: 's' }] }, status: { phase: 'Running', podIP: '10.0.0.1' } };
+    const before = {
+      metadata: { labels: { a: '1', gone: 'x' } },
+      spec: { containers: [{ name: 'app', image: 'v1', ports: [{ containerPort: 80 }] }] },
+      status: { phase: 'Pending' },
+    };
+    const after = {
+      metadata: { labels: { a: '2', b: '1' } },
+      spec: {
+        containers: [
+          { name: 'app', image: 'v2' },
+          { name: 'side', image: 's' },
+        ],
+      },
+      status: { phase: 'Running', podIP: '10.0.0.1' },
+    };
     for (const ignored of [
       FieldSet.of([field('status')]),
       FieldSet.of([field('spec')], [field('metadata')]),
-      FieldSet.of([field('spec'), field('containers'), keyElement([['name', 'app']]), field('image')], [field('metadata'), field('labels'), field('gone')]),
+      FieldSet.of(
+        [field('spec'), field('containers'), keyElement([['name', 'app']]), field('image')],
+        [field('metadata'), field('labels'), field('gone')],
+      ),
     ]) {
       const all = compare(types, before, after, schema);
       const some = compare(types, before, after, schema, ignored);

@@ -38,7 +38,8 @@ export function serializePathElement(pe: PathElement): string {
 }
 
 export function parsePathElement(s: string): PathElement | undefined {
-  if (s.length < 2 || s[1] !== ':') throw new Error(`invalid managed fields key ${JSON.stringify(s)}: expected a prefix like "f:"`);
+  if (s.length < 2 || s[1] !== ':')
+    throw new Error(`invalid managed fields key ${JSON.stringify(s)}: expected a prefix like "f:"`);
   const rest = s.slice(2);
   switch (s[0]) {
     case 'f':
@@ -47,11 +48,13 @@ export function parsePathElement(s: string): PathElement | undefined {
       return { kind: 'value', value: JSON.parse(rest) as JsonValue };
     case 'k': {
       const obj = JSON.parse(rest) as unknown;
-      if (!isObject(obj)) throw new Error(`invalid managed fields key ${JSON.stringify(s)}: k: must hold a JSON object`);
+      if (!isObject(obj))
+        throw new Error(`invalid managed fields key ${JSON.stringify(s)}: k: must hold a JSON object`);
       return keyElement(Object.entries(obj));
     }
     case 'i': {
-      if (!/^-?\d+$/.test(rest)) throw new Error(`invalid managed fields key ${JSON.stringify(s)}: i: must hold an integer`);
+      if (!/^-?\d+$/.test(rest))
+        throw new Error(`invalid managed fields key ${JSON.stringify(s)}: i: must hold an integer`);
       return { kind: 'index', index: Number(rest) };
     }
     default:
@@ -120,7 +123,10 @@ function valueString(v: JsonValue): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(valueString).join(',')}]`;
-  if (isObject(v)) return `{${Object.entries(v).map(([k, x]) => `${k}=${valueString(x)}`).join(';')}}`;
+  if (isObject(v))
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${k}=${valueString(x)}`)
+      .join(';')}}`;
   return String(v);
 }
 

@@ -56,8 +56,14 @@ export function decodeManagedFields(list: unknown): Managed {
     if (e.operation !== 'Apply' && e.operation !== 'Update') throw new Error('operation must be `Apply` or `Update`');
     if (!e.apiVersion) throw new Error('apiVersion must not be empty');
     if (!e.fieldsType) throw new Error(`missing fieldsType in managed fields entry ${i}`);
-    if (e.fieldsType !== 'FieldsV1') throw new Error(`invalid fieldsType ${JSON.stringify(e.fieldsType)} in managed fields entry ${i}`);
-    const id: ManagerId = { manager: e.manager ?? '', operation: e.operation, apiVersion: e.apiVersion, subresource: e.subresource ?? '' };
+    if (e.fieldsType !== 'FieldsV1')
+      throw new Error(`invalid fieldsType ${JSON.stringify(e.fieldsType)} in managed fields entry ${i}`);
+    const id: ManagerId = {
+      manager: e.manager ?? '',
+      operation: e.operation,
+      apiVersion: e.apiVersion,
+      subresource: e.subresource ?? '',
+    };
     let set: FieldSet;
     try {
       set = FieldSet.fromFieldsV1(e.fieldsV1);
@@ -121,7 +127,12 @@ export function capUpdateManagers(managed: Managed, max = MAX_UPDATE_MANAGERS): 
   let length = updaters.length;
   for (let i = 0; i < updaters.length && length > max; i++) {
     const [key, e] = updaters[i];
-    const bucketId: ManagerId = { manager: ANCIENT_CHANGES, operation: 'Update', apiVersion: e.apiVersion, subresource: '' };
+    const bucketId: ManagerId = {
+      manager: ANCIENT_CHANGES,
+      operation: 'Update',
+      apiVersion: e.apiVersion,
+      subresource: '',
+    };
     const bucketKey = managerKey(bucketId);
     const first = firstByVersion.get(e.apiVersion);
     if (first === undefined) {

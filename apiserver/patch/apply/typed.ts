@@ -10,7 +10,16 @@
 import { unclassified } from '../errors.ts';
 import { type JsonObject, type JsonValue, deepEqual, isObject } from '../json-value.ts';
 import { type Schema, type TypeResolver } from '../schema.ts';
-import { FieldSet, type Path, PathCursor, type PathElement, field, keyElement, pathString, serializePathElement } from './fieldpath.ts';
+import {
+  FieldSet,
+  type Path,
+  PathCursor,
+  type PathElement,
+  field,
+  keyElement,
+  pathString,
+  serializePathElement,
+} from './fieldpath.ts';
 
 export interface MapType {
   atomic: boolean;
@@ -95,10 +104,12 @@ export class Types {
   }
 
   private convert(s: Schema, name: string | undefined): Atom {
-    if (s['x-kubernetes-map-type'] === 'atomic' && !s.properties && !s.additionalProperties && s.type === 'object') return UNTYPED_ATOMIC;
+    if (s['x-kubernetes-map-type'] === 'atomic' && !s.properties && !s.additionalProperties && s.type === 'object')
+      return UNTYPED_ATOMIC;
     if (s.properties && Object.keys(s.properties).length > 0) {
       const defaults = new Map<string, JsonValue>();
-      for (const [k, p] of Object.entries(s.properties)) if (p.default !== undefined) defaults.set(k, p.default as JsonValue);
+      for (const [k, p] of Object.entries(s.properties))
+        if (p.default !== undefined) defaults.set(k, p.default as JsonValue);
       for (const [k, v] of Object.entries((name && KEY_DEFAULTS[name]) || {})) if (!defaults.has(k)) defaults.set(k, v);
       return {
         scalar: false,
@@ -111,7 +122,14 @@ export class Types {
       };
     }
     if (s.type === 'object') {
-      return { scalar: false, map: { atomic: s['x-kubernetes-map-type'] === 'atomic', element: s.additionalProperties, defaults: NO_DEFAULTS } };
+      return {
+        scalar: false,
+        map: {
+          atomic: s['x-kubernetes-map-type'] === 'atomic',
+          element: s.additionalProperties,
+          defaults: NO_DEFAULTS,
+        },
+      };
     }
     if (s.type === 'array') {
       const lt = s['x-kubernetes-list-type'];
@@ -179,7 +197,10 @@ export function listItemElement(types: Types, list: ListType, item: JsonValue, p
       }
     }
     if (fields.length === 0) {
-      fail(path, `associative list with keys has an element that omits all key fields ${JSON.stringify(list.keys)} (and doesn't have default values for any key fields)`);
+      fail(
+        path,
+        `associative list with keys has an element that omits all key fields ${JSON.stringify(list.keys)} (and doesn't have default values for any key fields)`,
+      );
     }
     return keyElement(fields);
   }
@@ -190,13 +211,25 @@ export function listItemElement(types: Types, list: ListType, item: JsonValue, p
 }
 
 /** the paths a value sets: leaves, atomic values, list items, and empty or null members */
-export function toFieldSet(types: Types, value: JsonValue, schema: Schema | undefined, allowDuplicates = true): FieldSet {
+export function toFieldSet(
+  types: Types,
+  value: JsonValue,
+  schema: Schema | undefined,
+  allowDuplicates = true,
+): FieldSet {
   const set = new FieldSet();
   walkFieldSet(types, value, types.atom(schema), [], set, allowDuplicates);
   return set;
 }
 
-function walkFieldSet(types: Types, v: JsonValue, atom: Atom, path: PathElement[], set: FieldSet, allowDup: boolean): void {
+function walkFieldSet(
+  types: Types,
+  v: JsonValue,
+  atom: Atom,
+  path: PathElement[],
+  set: FieldSet,
+  allowDup: boolean,
+): void {
   const shape = shapeOf(atom, v);
   if (shape === 'scalar' || shape === 'leaf') {
     set.insert(path);
@@ -254,18 +287,38 @@ export interface Comparison {
  * what changed from `lhs` to `rhs`: added, modified and removed paths. Paths in `ignored`, or below one of its
  * members, are left out. `added` and `modified` may be one set when only their union matters.
  */
-export function compare(types: Types, lhs: JsonValue, rhs: JsonValue, schema: Schema | undefined, ignored?: FieldSet, c?: Comparison): Comparison {
+export function compare(
+  types: Types,
+  lhs: JsonValue,
+  rhs: JsonValue,
+  schema: Schema | undefined,
+  ignored?: FieldSet,
+  c?: Comparison,
+): Comparison {
   c ??= { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
   walkCompare(types, lhs, rhs, types.atom(schema), PathCursor.ROOT, ignored, c);
   return c;
 }
 
 function isEmptyContainer(v: JsonValue | undefined): boolean {
-  return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
+  return (
+    v === undefined ||
+    v === null ||
+    (Array.isArray(v) && v.length === 0) ||
+    (isObject(v) && Object.keys(v).length === 0)
+  );
 }
 
 /** `ign`: the ignored paths below `at` (undefined: none) */
-function walkCompare(types: Types, lhs: JsonValue | undefined, rhs: JsonValue | undefined, atom: Atom, at: PathCursor, ign: FieldSet | undefined, c: Comparison): void {
+function walkCompare(
+  types: Types,
+  lhs: JsonValue | undefined,
+  rhs: JsonValue | undefined,
+  atom: Atom,
+  at: PathCursor,
+  ign: FieldSet | undefined,
+  c: Comparison,
+): void {
   const ls = lhs === undefined ? undefined : shapeOf(atom, lhs);
   const rs = rhs === undefined ? undefined : shapeOf(atom, rhs);
   const shape = ls !== undefined && rs !== undefined && ls !== rs ? 'leaf' : (rs ?? ls)!;
@@ -282,7 +335,8 @@ function walkCompare(types: Types, lhs: JsonValue | undefined, rhs: JsonValue | 
       const l = isObject(lhs) ? lhs : undefined;
       const r = isObject(rhs) ? rhs : undefined;
       // the members of both sides: those of rhs, then those only lhs has
-      if (r) for (const k in r) compareMember(types, m, k, l && Object.hasOwn(l, k) ? l[k] : undefined, r[k], at, ign, c);
+      if (r)
+        for (const k in r) compareMember(types, m, k, l && Object.hasOwn(l, k) ? l[k] : undefined, r[k], at, ign, c);
       if (l) for (const k in l) if (!r || !Object.hasOwn(r, k)) compareMember(types, m, k, l[k], undefined, at, ign, c);
     }
   }
@@ -296,13 +350,28 @@ function walkCompare(types: Types, lhs: JsonValue | undefined, rhs: JsonValue | 
   else if (rhs === undefined) c.removed.insertAt(at);
 }
 
-function compareMember(types: Types, m: MapType, k: string, lv: JsonValue | undefined, rv: JsonValue | undefined, at: PathCursor, ign: FieldSet | undefined, c: Comparison): void {
+function compareMember(
+  types: Types,
+  m: MapType,
+  k: string,
+  lv: JsonValue | undefined,
+  rv: JsonValue | undefined,
+  at: PathCursor,
+  ign: FieldSet | undefined,
+  c: Comparison,
+): void {
   const p = at.field(k);
   if (ign?.members.has(p.key)) return;
   walkCompare(types, lv, rv, types.atom(types.memberSchema(m, k)), p, ign?.children.get(p.key)?.set, c);
 }
 
-function groupItems(types: Types, list: ListType, items: JsonValue[], at: PathCursor, order: Map<string, PathElement>): Map<string, JsonValue[]> {
+function groupItems(
+  types: Types,
+  list: ListType,
+  items: JsonValue[],
+  at: PathCursor,
+  order: Map<string, PathElement>,
+): Map<string, JsonValue[]> {
   const groups = new Map<string, JsonValue[]>();
   for (const item of items) {
     const pe = listItemElement(types, list, item, at);
@@ -317,7 +386,15 @@ function groupItems(types: Types, list: ListType, items: JsonValue[], at: PathCu
   return groups;
 }
 
-function compareListItems(types: Types, list: ListType, lhs: JsonValue[], rhs: JsonValue[], at: PathCursor, ign: FieldSet | undefined, c: Comparison): void {
+function compareListItems(
+  types: Types,
+  list: ListType,
+  lhs: JsonValue[],
+  rhs: JsonValue[],
+  at: PathCursor,
+  ign: FieldSet | undefined,
+  c: Comparison,
+): void {
   const order = new Map<string, PathElement>();
   const l = groupItems(types, list, lhs, at, order);
   const r = groupItems(types, list, rhs, at, order);
@@ -366,11 +443,22 @@ function zeroWalk(types: Types, v: JsonValue, atom: Atom): JsonValue | undefined
 }
 
 /** merges `rhs` (an applied configuration) into `lhs`: rhs wins for leaves and atomic values */
-export function merge(types: Types, lhs: JsonValue | undefined, rhs: JsonValue | undefined, schema: Schema | undefined): JsonValue | undefined {
+export function merge(
+  types: Types,
+  lhs: JsonValue | undefined,
+  rhs: JsonValue | undefined,
+  schema: Schema | undefined,
+): JsonValue | undefined {
   return walkMerge(types, lhs, rhs, types.atom(schema), []);
 }
 
-function walkMerge(types: Types, lhs: JsonValue | undefined, rhs: JsonValue | undefined, atom: Atom, path: PathElement[]): JsonValue | undefined {
+function walkMerge(
+  types: Types,
+  lhs: JsonValue | undefined,
+  rhs: JsonValue | undefined,
+  atom: Atom,
+  path: PathElement[],
+): JsonValue | undefined {
   const ls = lhs === undefined ? undefined : shapeOf(atom, lhs);
   const rs = rhs === undefined ? undefined : shapeOf(atom, rhs);
   const shape = ls !== undefined && rs !== undefined && ls !== rs ? 'leaf' : (rs ?? ls)!;
@@ -389,7 +477,13 @@ function walkMerge(types: Types, lhs: JsonValue | undefined, rhs: JsonValue | un
   const r = isObject(rhs) ? rhs : {};
   const out: JsonObject = {};
   for (const k of new Set([...Object.keys(l), ...Object.keys(r)])) {
-    const v = walkMerge(types, Object.hasOwn(l, k) ? l[k] : undefined, Object.hasOwn(r, k) ? r[k] : undefined, types.atom(types.memberSchema(m, k)), [...path, field(k)]);
+    const v = walkMerge(
+      types,
+      Object.hasOwn(l, k) ? l[k] : undefined,
+      Object.hasOwn(r, k) ? r[k] : undefined,
+      types.atom(types.memberSchema(m, k)),
+      [...path, field(k)],
+    );
     if (v !== undefined) out[k] = v;
   }
   return Object.keys(out).length > 0 ? out : undefined;
@@ -401,7 +495,13 @@ interface Indexed {
   observed: Map<string, JsonValue | undefined>;
 }
 
-function indexList(types: Types, list: ListType, items: JsonValue[], path: PathElement[], allowDuplicates: boolean): Indexed {
+function indexList(
+  types: Types,
+  list: ListType,
+  items: JsonValue[],
+  path: PathElement[],
+  allowDuplicates: boolean,
+): Indexed {
   const out: Indexed = { pes: [], keys: [], observed: new Map() };
   for (const item of items) {
     const pe = listItemElement(types, list, item, path);
@@ -420,7 +520,13 @@ function indexList(types: Types, list: ListType, items: JsonValue[], path: PathE
  * merges two associative lists: items of both are merged; the result keeps the applied order for the applied
  * items and places live-only items where they were relative to them
  */
-function mergeListItems(types: Types, list: ListType, lhs: JsonValue[], rhs: JsonValue[], path: PathElement[]): JsonValue[] | undefined {
+function mergeListItems(
+  types: Types,
+  list: ListType,
+  lhs: JsonValue[],
+  rhs: JsonValue[],
+  path: PathElement[],
+): JsonValue[] | undefined {
   const R = indexList(types, list, rhs, path, false);
   const L = indexList(types, list, lhs, path, true);
   const elem = types.atom(list.element);
@@ -472,7 +578,12 @@ function mergeListItems(types: Types, list: ListType, lhs: JsonValue[], rhs: Jso
 }
 
 /** `value` without the paths of `set`; undefined when nothing is left */
-export function removeItems(types: Types, value: JsonValue | undefined, set: FieldSet, schema: Schema | undefined): JsonValue | undefined {
+export function removeItems(
+  types: Types,
+  value: JsonValue | undefined,
+  set: FieldSet,
+  schema: Schema | undefined,
+): JsonValue | undefined {
   if (value === undefined) return undefined;
   return walkRemove(types, value, set, types.atom(schema), []);
 }

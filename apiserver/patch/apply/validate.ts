@@ -15,11 +15,19 @@ export interface ApplyTarget {
  * given) and no metadata.managedFields
  * @throws PatchError 400
  */
-export function validateApplyConfiguration(config: unknown, target: ApplyTarget = {}): asserts config is Record<string, unknown> {
-  if (!isObject(config)) throw badRequest('the apply configuration must be an object (a YAML or JSON map) with apiVersion, kind and metadata');
+export function validateApplyConfiguration(
+  config: unknown,
+  target: ApplyTarget = {},
+): asserts config is Record<string, unknown> {
+  if (!isObject(config))
+    throw badRequest(
+      'the apply configuration must be an object (a YAML or JSON map) with apiVersion, kind and metadata',
+    );
   const { apiVersion, kind } = config;
   if (typeof apiVersion !== 'string' || apiVersion === '') {
-    throw badRequest(`the apply configuration has no apiVersion: set apiVersion${target.apiVersion ? ` to ${target.apiVersion}` : ''}`);
+    throw badRequest(
+      `the apply configuration has no apiVersion: set apiVersion${target.apiVersion ? ` to ${target.apiVersion}` : ''}`,
+    );
   }
   if (typeof kind !== 'string' || kind === '') {
     throw badRequest(`the apply configuration has no kind: set kind${target.kind ? ` to ${target.kind}` : ''}`);
@@ -29,7 +37,8 @@ export function validateApplyConfiguration(config: unknown, target: ApplyTarget 
   }
   const metadata = config.metadata;
   if (!isObject(metadata)) throw badRequest('the apply configuration has no metadata: set metadata.name');
-  if (typeof metadata.name !== 'string' || metadata.name === '') throw badRequest('the apply configuration has no metadata.name: set the name of the object');
+  if (typeof metadata.name !== 'string' || metadata.name === '')
+    throw badRequest('the apply configuration has no metadata.name: set the name of the object');
   if (target.name !== undefined && metadata.name !== target.name) {
     throw badRequest(`the name of the object (${metadata.name}) does not match the name on the URL (${target.name})`);
   }

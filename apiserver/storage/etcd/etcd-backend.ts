@@ -102,8 +102,15 @@ export class EtcdBackend implements Backend {
   async get(key: string, revision?: number): Promise<{ revision: number; kv?: KeyValue }> {
     const c = this.etcd();
     const pinned = isPinned(revision) ? revision : 0;
-    const res = await this.call('range', () => c.kv.range({ key: Buffer.from(key), revision: pinned || undefined }), pinned);
-    return { revision: pinned || Number(res.header.revision), kv: res.kvs.length > 0 ? kvFromEtcd(res.kvs[0]) : undefined };
+    const res = await this.call(
+      'range',
+      () => c.kv.range({ key: Buffer.from(key), revision: pinned || undefined }),
+      pinned,
+    );
+    return {
+      revision: pinned || Number(res.header.revision),
+      kv: res.kvs.length > 0 ? kvFromEtcd(res.kvs[0]) : undefined,
+    };
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -178,13 +185,18 @@ export class EtcdBackend implements Backend {
       return { cancel: () => void (cancelled = true) };
     }
     const { key, end } = rangeOf(prefix);
-    return startWatch(this.client, this.where, { key, rangeEnd: end, fromRevision }, {
-      onEvents: handlers.onEvents,
-      onError: (err) => {
-        if (err instanceof CompactedError && err.compacted > this.knownCompacted) this.knownCompacted = err.compacted;
-        handlers.onError(err);
+    return startWatch(
+      this.client,
+      this.where,
+      { key, rangeEnd: end, fromRevision },
+      {
+        onEvents: handlers.onEvents,
+        onError: (err) => {
+          if (err instanceof CompactedError && err.compacted > this.knownCompacted) this.knownCompacted = err.compacted;
+          handlers.onError(err);
+        },
       },
-    });
+    );
   }
 
   async compact(revision: number): Promise<void> {
@@ -223,11 +235,24 @@ export class EtcdBackend implements Backend {
         const cur = await this.currentRevision().catch(() => 0);
         throw new FutureRevisionError(requested, cur);
       }
-      throw new UnavailableError(`etcd ${what} at ${this.where} failed: ${msg} (check that etcd is running and reachable)`, { cause: err });
+      throw new UnavailableError(
+        `etcd ${what} at ${this.where} failed: ${msg} (check that etcd is running and reachable)`,
+        { cause: err },
+      );
     }
   }
 
-  private txn(key: Buffer, compare: { result: 'Equal'; target: 'Create' | 'Mod'; key: Buffer; create_revision?: number; mod_revision?: number }, success: IRequestOp[]): Promise<ITxnResponse> {
+  private txn(
+    key: Buffer,
+    compare: {
+      result: 'Equal';
+      target: 'Create' | 'Mod';
+      key: Buffer;
+      create_revision?: number;
+      mod_revision?: number;
+    },
+    success: IRequestOp[],
+  ): Promise<ITxnResponse> {
     const c = this.etcd();
     return this.call('txn', () => c.kv.txn({ compare: [compare], success, failure: [{ request_range: { key } }] }));
   }

@@ -4,7 +4,14 @@
  * connection can never turn into a silent gap.
  */
 import type { Etcd3, IEvent, IKeyValue, IWatchResponse } from 'etcd3';
-import { CompactedError, UnavailableError, type KeyValue, type Watch, type WatchEvent, type WatchHandlers } from '../backend.ts';
+import {
+  CompactedError,
+  UnavailableError,
+  type KeyValue,
+  type Watch,
+  type WatchEvent,
+  type WatchHandlers,
+} from '../backend.ts';
 
 type WatchStream = Awaited<ReturnType<Etcd3['watchClient']['watch']>>;
 
@@ -52,7 +59,10 @@ export function startWatch(client: Etcd3, where: string, target: WatchTarget, ha
     if (done) return;
     const compacted = Number(res.compact_revision ?? 0);
     if (compacted > 0) return fail(new CompactedError(target.fromRevision, compacted));
-    if (res.canceled) return fail(new UnavailableError(`etcd at ${where} canceled the watch: ${res.cancel_reason || 'no reason given'}`));
+    if (res.canceled)
+      return fail(
+        new UnavailableError(`etcd at ${where} canceled the watch: ${res.cancel_reason || 'no reason given'}`),
+      );
     if (!res.events || res.events.length === 0) return;
     const events = res.events.map(eventFromEtcd);
     try {
@@ -70,7 +80,9 @@ export function startWatch(client: Etcd3, where: string, target: WatchTarget, ha
         return;
       }
       s.on('data', onData);
-      s.on('error', (err: Error) => fail(new UnavailableError(`the watch stream to etcd at ${where} failed: ${err.message}`, { cause: err })));
+      s.on('error', (err: Error) =>
+        fail(new UnavailableError(`the watch stream to etcd at ${where} failed: ${err.message}`, { cause: err })),
+      );
       s.on('end', () => fail(new UnavailableError(`etcd at ${where} ended the watch stream`)));
       s.write({
         create_request: {
@@ -81,7 +93,9 @@ export function startWatch(client: Etcd3, where: string, target: WatchTarget, ha
         },
       });
     })
-    .catch((err: Error) => fail(new UnavailableError(`cannot open a watch stream to etcd at ${where}: ${err.message}`, { cause: err })));
+    .catch((err: Error) =>
+      fail(new UnavailableError(`cannot open a watch stream to etcd at ${where}: ${err.message}`, { cause: err })),
+    );
   return {
     cancel() {
       if (done) return;

@@ -28,7 +28,9 @@ after(() => {
 /** run the writer, SIGKILL it killAfterMs after it is ready, return the acknowledged lines */
 function runAndKill(round: number, killAfterMs: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, path, String(round)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, path, String(round)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child.pid!);
     let out = '';
     let err = '';
@@ -66,7 +68,11 @@ describe('sqlite crash safety', () => {
       try {
         for (const key of keys) assert.ok((await b.get(key)).kv, `round ${round}: acknowledged ${key} is missing`);
         const stored = Number((await b.get('/registry/hot')).kv?.value);
-        if (hot.length > 0) assert.ok(stored >= hot[hot.length - 1], `round ${round}: hot key at ${stored}, acknowledged ${hot[hot.length - 1]}`);
+        if (hot.length > 0)
+          assert.ok(
+            stored >= hot[hot.length - 1],
+            `round ${round}: hot key at ${stored}, acknowledged ${hot[hot.length - 1]}`,
+          );
         const all = await b.list('/registry/crash/');
         assert.ok(all.kvs.length >= total);
         const rev = await b.currentRevision();

@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS meta (
 export function ensureSchema(db: Database.Database, path: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
-    throw new Error(`${path} uses storage layout version ${version}, newer than this skiff understands (${SCHEMA_VERSION}); upgrade skiff`);
+    throw new Error(
+      `${path} uses storage layout version ${version}, newer than this skiff understands (${SCHEMA_VERSION}); upgrade skiff`,
+    );
   }
   db.transaction(() => {
     db.exec(DDL);

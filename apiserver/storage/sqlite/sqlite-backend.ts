@@ -95,9 +95,15 @@ function toKv(r: Row): KeyValue {
 
 function replayEvent(r: ReplayRow): WatchEvent {
   const prevKv: KeyValue | undefined =
-    r.p_revision === null ? undefined : { key: r.key, value: r.p_value ?? '', createRevision: r.p_create_revision ?? 0, modRevision: r.p_revision };
+    r.p_revision === null
+      ? undefined
+      : { key: r.key, value: r.p_value ?? '', createRevision: r.p_create_revision ?? 0, modRevision: r.p_revision };
   if (r.deleted) {
-    return { type: 'DELETE', kv: { key: r.key, value: prevKv?.value ?? '', createRevision: r.create_revision, modRevision: r.revision }, prevKv };
+    return {
+      type: 'DELETE',
+      kv: { key: r.key, value: prevKv?.value ?? '', createRevision: r.create_revision, modRevision: r.revision },
+      prevKv,
+    };
   }
   return prevKv ? { type: 'PUT', kv: toKv(r), prevKv } : { type: 'PUT', kv: toKv(r) };
 }
@@ -110,7 +116,9 @@ const SELECT_KV = 'SELECT l.revision, l.key, l.value, l.create_revision FROM';
 
 function prepareAll(db: Database.Database) {
   const latestList = (lower: string) =>
-    db.prepare(`${SELECT_KV} live c JOIN log l ON l.revision = c.revision WHERE c.key ${lower} ? AND c.key < ? ORDER BY c.key LIMIT ?`);
+    db.prepare(
+      `${SELECT_KV} live c JOIN log l ON l.revision = c.revision WHERE c.key ${lower} ? AND c.key < ? ORDER BY c.key LIMIT ?`,
+    );
   const pinnedList = (lower: string) =>
     db.prepare(
       `${SELECT_KV} (SELECT key AS k, MAX(revision) AS r FROM log WHERE key ${lower} ? AND key < ? AND revision <= ? GROUP BY key) m
@@ -118,14 +126,20 @@ function prepareAll(db: Database.Database) {
     );
   return {
     getLatest: db.prepare(`${SELECT_KV} live c JOIN log l ON l.revision = c.revision WHERE c.key = ?`),
-    getAt: db.prepare('SELECT revision, key, value, create_revision, deleted FROM log WHERE key = ? AND revision <= ? ORDER BY revision DESC LIMIT 1'),
+    getAt: db.prepare(
+      'SELECT revision, key, value, create_revision, deleted FROM log WHERE key = ? AND revision <= ? ORDER BY revision DESC LIMIT 1',
+    ),
     listLatestFrom: latestList('>='),
     listLatestAfter: latestList('>'),
     listAtFrom: pinnedList('>='),
     listAtAfter: pinnedList('>'),
     count: db.prepare('SELECT count(*) AS n FROM live WHERE key >= ? AND key < ?'),
-    insertLog: db.prepare('INSERT INTO log (revision, key, value, create_revision, prev_revision, deleted) VALUES (?, ?, ?, ?, ?, ?)'),
-    upsertLive: db.prepare('INSERT INTO live (key, revision) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET revision = excluded.revision'),
+    insertLog: db.prepare(
+      'INSERT INTO log (revision, key, value, create_revision, prev_revision, deleted) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    upsertLive: db.prepare(
+      'INSERT INTO live (key, revision) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET revision = excluded.revision',
+    ),
     deleteLive: db.prepare('DELETE FROM live WHERE key = ?'),
     replay: db.prepare(
       `SELECT l.revision, l.key, l.value, l.create_revision, l.deleted,
@@ -134,8 +148,12 @@ function prepareAll(db: Database.Database) {
        WHERE l.revision > ? AND l.revision <= ? AND +l.key >= ? AND +l.key < ?
        ORDER BY l.revision LIMIT ?`,
     ),
-    setMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
-    superseded: db.prepare('SELECT prev_revision AS p FROM log WHERE revision > ? AND revision <= ? AND prev_revision > 0').pluck(),
+    setMeta: db.prepare(
+      'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
+    ),
+    superseded: db
+      .prepare('SELECT prev_revision AS p FROM log WHERE revision > ? AND revision <= ? AND prev_revision > 0')
+      .pluck(),
     deleteRow: db.prepare('DELETE FROM log WHERE revision = ?'),
     deleteTombstones: db.prepare('DELETE FROM log WHERE revision > ? AND revision <= ? AND deleted = 1'),
     ping: db.prepare('SELECT 1').pluck(),
@@ -224,8 +242,10 @@ export class SqliteBackend implements Backend {
       this.st.setMeta.run('compact_done', to);
     });
     if (this.compactDone < this.compactRev) this.compaction = this.compaction.then(() => this.removeCompacted());
-    if (this.opts.compactIntervalMs > 0) this.timers.push(setInterval(() => this.periodicCompact(), this.opts.compactIntervalMs).unref());
-    if (this.opts.checkpointIntervalMs > 0) this.timers.push(setInterval(() => this.checkpoint(), this.opts.checkpointIntervalMs).unref());
+    if (this.opts.compactIntervalMs > 0)
+      this.timers.push(setInterval(() => this.periodicCompact(), this.opts.compactIntervalMs).unref());
+    if (this.opts.checkpointIntervalMs > 0)
+      this.timers.push(setInterval(() => this.checkpoint(), this.opts.checkpointIntervalMs).unref());
   }
 
   async close(): Promise<void> {
@@ -326,7 +346,8 @@ export class SqliteBackend implements Backend {
       return { cancel: () => void (cancelled = true) };
     };
     if (!this.db) return early(this.closedError());
-    if (fromRevision > 0 && fromRevision < this.compactRev) return early(new CompactedError(fromRevision, this.compactRev));
+    if (fromRevision > 0 && fromRevision < this.compactRev)
+      return early(new CompactedError(fromRevision, this.compactRev));
     // history comes from the database up to what is on disk; later commits are published when their sync is done
     const after = fromRevision > 0 ? fromRevision : this.syncedRev;
     const s = this.hub.subscribe(prefix, after, handlers);
@@ -340,18 +361,20 @@ export class SqliteBackend implements Backend {
   }
 
   compact(revision: number): Promise<void> {
-    const run = this.compaction.catch(() => undefined).then(async () => {
-      this.open();
-      if (revision > this.rev) throw new FutureRevisionError(revision, this.rev);
-      // no read starts below what is on disk (see readRevision)
-      await this.whenSynced(revision);
-      if (revision > this.compactRev) {
-        // reads below the new floor fail from now on, before any row is removed
-        this.st.setMeta.run('compact_rev', revision);
-        this.compactRev = revision;
-      }
-      await this.removeCompacted();
-    });
+    const run = this.compaction
+      .catch(() => undefined)
+      .then(async () => {
+        this.open();
+        if (revision > this.rev) throw new FutureRevisionError(revision, this.rev);
+        // no read starts below what is on disk (see readRevision)
+        await this.whenSynced(revision);
+        if (revision > this.compactRev) {
+          // reads below the new floor fail from now on, before any row is removed
+          this.st.setMeta.run('compact_rev', revision);
+          this.compactRev = revision;
+        }
+        await this.removeCompacted();
+      });
     this.compaction = run;
     return run;
   }
@@ -378,7 +401,9 @@ export class SqliteBackend implements Backend {
       return fn();
     } catch (err) {
       if (err instanceof CompactedError || err instanceof FutureRevisionError) throw err;
-      throw new UnavailableError(`reading the sqlite store at ${this.path} failed: ${(err as Error).message}`, { cause: err });
+      throw new UnavailableError(`reading the sqlite store at ${this.path} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -410,8 +435,10 @@ export class SqliteBackend implements Backend {
 
   private enqueue(op: WriteOp): Promise<WriteResult> {
     if (!this.db || this.closing) return Promise.reject(this.broken ?? this.closedError());
-    if (typeof op.key !== 'string' || op.key === '') return Promise.reject(new TypeError('storage key must be a non-empty string'));
-    if (op.kind !== 'delete' && typeof op.value !== 'string') return Promise.reject(new TypeError(`value for ${op.key} must be a string`));
+    if (typeof op.key !== 'string' || op.key === '')
+      return Promise.reject(new TypeError('storage key must be a non-empty string'));
+    if (op.kind !== 'delete' && typeof op.value !== 'string')
+      return Promise.reject(new TypeError(`value for ${op.key} must be a string`));
     return new Promise((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
       if (!this.flushScheduled) {
@@ -442,7 +469,9 @@ export class SqliteBackend implements Backend {
       this.commitBatch(batch, results, events);
     } catch (err) {
       this.rev = startRev;
-      const e = new UnavailableError(`writing to the sqlite store at ${this.path} failed: ${(err as Error).message}`, { cause: err });
+      const e = new UnavailableError(`writing to the sqlite store at ${this.path} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
       for (const p of batch) p.reject(e);
       return;
     }
@@ -472,7 +501,7 @@ export class SqliteBackend implements Backend {
         for (const c of group) for (let i = 0; i < c.batch.length; i++) c.batch[i].resolve(c.results[i]);
         if (this.syncWaiters.length > 0) {
           const still: typeof this.syncWaiters = [];
-          for (const w of this.syncWaiters) (w.rev <= this.syncedRev ? w.resolve() : still.push(w));
+          for (const w of this.syncWaiters) w.rev <= this.syncedRev ? w.resolve() : still.push(w);
           this.syncWaiters = still;
         }
       }
@@ -510,7 +539,10 @@ export class SqliteBackend implements Backend {
    * reports the store unavailable until it is restarted.
    */
   private failStop(what: string, cause: Error, groups: Committed[]): void {
-    const err = new UnavailableError(`the sqlite store at ${this.path} stopped: ${what}; restart skiff once the disk is healthy`, { cause });
+    const err = new UnavailableError(
+      `the sqlite store at ${this.path} stopped: ${what}; restart skiff once the disk is healthy`,
+      { cause },
+    );
     this.broken = err;
     const waiting = [...groups, ...this.unsynced];
     this.unsynced = [];
@@ -551,7 +583,11 @@ export class SqliteBackend implements Backend {
       events.push({ type: 'PUT', kv });
       return { ok: true, revision: rev, kv };
     }
-    if (!curKv || (op.expected > 0 && curKv.modRevision !== op.expected) || (op.kind === 'update' && op.expected <= 0)) {
+    if (
+      !curKv ||
+      (op.expected > 0 && curKv.modRevision !== op.expected) ||
+      (op.kind === 'update' && op.expected <= 0)
+    ) {
       return curKv ? { ok: false, revision: this.rev, kv: curKv } : { ok: false, revision: this.rev };
     }
     const rev = ++this.rev;
@@ -579,7 +615,12 @@ export class SqliteBackend implements Backend {
     try {
       rows = this.st.replay.all(cursor, until, lo, hi, REPLAY_PAGE) as ReplayRow[];
     } catch (err) {
-      s.fail(new UnavailableError(`replaying history from the sqlite store at ${this.path} failed: ${(err as Error).message}`, { cause: err }));
+      s.fail(
+        new UnavailableError(
+          `replaying history from the sqlite store at ${this.path} failed: ${(err as Error).message}`,
+          { cause: err },
+        ),
+      );
       return;
     }
     s.deliver(rows.map(replayEvent));

@@ -81,14 +81,20 @@ describe('sqlite driver', () => {
     await b.create('/registry/x', '1');
     await b.create('compact_rev_key', '2');
     await b.create('\u00e9t\u00e9', '3');
-    assert.deepEqual((await b.list('')).kvs.map((kv) => kv.value), ['1', '2', '3']);
+    assert.deepEqual(
+      (await b.list('')).kvs.map((kv) => kv.value),
+      ['1', '2', '3'],
+    );
     assert.equal((await b.count('')).count, 3);
   });
 
   it('refuses a second open of the same file', async () => {
     await start();
     const second = new SqliteBackend({ path });
-    await assert.rejects(second.start(), (err: Error) => err instanceof UnavailableError && /another skiff server/.test(err.message));
+    await assert.rejects(
+      second.start(),
+      (err: Error) => err instanceof UnavailableError && /another skiff server/.test(err.message),
+    );
   });
 
   it('close ends watches with UnavailableError and rejects later calls', async () => {
@@ -123,9 +129,13 @@ describe('sqlite driver', () => {
   it('replays many pages of history while writes continue, without gap or duplicate', async () => {
     const b = await start();
     const from = (await b.create('/registry/p/first', 'x')).revision; // 0 would mean "from now"
-    for (let i = 0; i < 12; i++) await Promise.all(Array.from({ length: 100 }, (_, j) => b.create(`/registry/p/k${i}-${j}`, 'x')));
+    for (let i = 0; i < 12; i++)
+      await Promise.all(Array.from({ length: 100 }, (_, j) => b.create(`/registry/p/k${i}-${j}`, 'x')));
     const seen: number[] = [];
-    b.watch('/registry/p/', from, { onEvents: (evs) => seen.push(...evs.map((e) => e.kv.modRevision)), onError: (e) => assert.fail(e) });
+    b.watch('/registry/p/', from, {
+      onEvents: (evs) => seen.push(...evs.map((e) => e.kv.modRevision)),
+      onError: (e) => assert.fail(e),
+    });
     const more = await Promise.all(Array.from({ length: 100 }, (_, j) => b.create(`/registry/p/late${j}`, 'x')));
     const last = Math.max(...more.map((r) => r.revision));
     const deadline = Date.now() + 5000;
@@ -154,17 +164,22 @@ describe('sqlite driver', () => {
     for (let i = 0; i < 20; i++) rev = (await b.update('/registry/hot', `z${i}`, rev)).revision;
     const current = await b.currentRevision();
     const deadline = Date.now() + 5000;
-    while ((await b.compactedRevision()) < current - 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((await b.compactedRevision()) < current - 10 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     assert.equal(await b.compactedRevision(), current - 10);
     await new Promise((r) => setTimeout(r, 150)); // a checkpoint after the compaction
     assert.equal(statSync(`${path}-wal`).size, 0, 'the WAL was truncated');
     assert.equal((await b.get('/registry/hot')).kv?.value, 'z19');
     await b.close();
-    const rows = rawRows('SELECT revision, key, deleted FROM log ORDER BY revision') as { revision: number; key: string; deleted: number }[];
+    const rows = rawRows('SELECT revision, key, deleted FROM log ORDER BY revision') as {
+      revision: number;
+      key: string;
+      deleted: number;
+    }[];
     // the newest row at or below the compacted revision plus the 10 newer ones; no tombstone survives
     assert.equal(rows.length, 11);
     assert.ok(rows.every((r) => r.key === '/registry/hot' && r.deleted === 0));
-    assert.deepEqual(rawRows("SELECT name, value FROM meta ORDER BY name"), [
+    assert.deepEqual(rawRows('SELECT name, value FROM meta ORDER BY name'), [
       { name: 'compact_done', value: current - 10 },
       { name: 'compact_rev', value: current - 10 },
     ]);
@@ -184,9 +199,14 @@ describe('sqlite driver', () => {
     };
     for (const [name, params] of Object.entries(plans)) {
       const plan = db.prepare(`EXPLAIN QUERY PLAN ${st[name].source}`).all(...params) as { detail: string }[];
-      const scans = plan.filter((p) => /^SCAN /.test(p.detail) && !/USING (COVERING )?INDEX|PRIMARY KEY/.test(p.detail));
+      const scans = plan.filter(
+        (p) => /^SCAN /.test(p.detail) && !/USING (COVERING )?INDEX|PRIMARY KEY/.test(p.detail),
+      );
       assert.deepEqual(scans, [], `${name}: ${plan.map((p) => p.detail).join('; ')}`);
-      assert.ok(plan.some((p) => /^SEARCH/.test(p.detail)), `${name} searches an index: ${plan.map((p) => p.detail).join('; ')}`);
+      assert.ok(
+        plan.some((p) => /^SEARCH/.test(p.detail)),
+        `${name} searches an index: ${plan.map((p) => p.detail).join('; ')}`,
+      );
     }
   });
 
@@ -204,7 +224,10 @@ describe('sqlite driver', () => {
 
   const pending = async <T>(p: Promise<T>): Promise<boolean> => {
     let settled = false;
-    p.then(() => (settled = true), () => (settled = true));
+    p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     return !settled;
   };
@@ -219,7 +242,10 @@ describe('sqlite driver', () => {
     const release = await syncs.next();
     const read = b.get('/registry/pods/a');
     const listed = b.list('/registry/pods/');
-    const history = b.watch('/registry/pods/', base, { onEvents: (evs) => seen.push(...evs), onError: () => undefined });
+    const history = b.watch('/registry/pods/', base, {
+      onEvents: (evs) => seen.push(...evs),
+      onError: () => undefined,
+    });
     assert.ok(await pending(write), 'acknowledged before its sync');
     assert.ok(await pending(read), 'read before its sync');
     assert.ok(await pending(listed), 'listed before its sync');
@@ -231,7 +257,11 @@ describe('sqlite driver', () => {
     assert.equal((await read).kv?.value, 'v1');
     const l = await listed;
     assert.deepEqual([l.revision, l.kvs.map((kv) => kv.value)], [base + 1, ['v1']], 'read as of the synced revision');
-    assert.deepEqual(seen.map((e) => e.kv.value), ['v1', 'v1'], 'each watch once, after the sync');
+    assert.deepEqual(
+      seen.map((e) => e.kv.value),
+      ['v1', 'v1'],
+      'each watch once, after the sync',
+    );
     assert.ok(await pending(second), 'the later write waits for its own sync');
     (await syncs.next())(null);
     assert.equal((await second).revision, base + 2);
@@ -248,7 +278,10 @@ describe('sqlite driver', () => {
     const fail = await syncs.next();
     const read = b.get('/registry/pods/a');
     fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-    await assert.rejects(write, (e: Error) => e instanceof UnavailableError && /syncing its write-ahead log failed \(EIO/.test(e.message));
+    await assert.rejects(
+      write,
+      (e: Error) => e instanceof UnavailableError && /syncing its write-ahead log failed \(EIO/.test(e.message),
+    );
     await assert.rejects(read, UnavailableError);
     assert.ok(watchErr instanceof UnavailableError);
     await assert.rejects(b.create('/registry/pods/b', 'v'), /stopped: syncing its write-ahead log failed/);
@@ -267,7 +300,10 @@ describe('sqlite driver', () => {
       }
       const wal = statSync(`${path}-wal`).ino;
       assert.equal(synced.length, 6);
-      assert.ok(synced.every((ino) => ino === wal), `every sync went to the WAL file in use (${wal}): ${synced.join(', ')}`);
+      assert.ok(
+        synced.every((ino) => ino === wal),
+        `every sync went to the WAL file in use (${wal}): ${synced.join(', ')}`,
+      );
       await b.close();
       open.splice(open.indexOf(b), 1);
     }

@@ -1,7 +1,14 @@
 /** DefaultBinder: binds the pod by creating its pods/<name>/binding subresource, as kube-scheduler does. */
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import { Pods } from '../../../lib/kube/resources.ts';
-import { errorStatus, SUCCESS, type BindPlugin, type CycleState, type Handle, type Status } from '../../framework/types.ts';
+import {
+  errorStatus,
+  SUCCESS,
+  type BindPlugin,
+  type CycleState,
+  type Handle,
+  type Status,
+} from '../../framework/types.ts';
 
 export const NAME = 'DefaultBinder';
 

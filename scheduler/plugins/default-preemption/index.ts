@@ -9,7 +9,16 @@
  */
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import { podPriority, type NodeInfo } from '../../framework/node-info.ts';
-import { unresolvable, unschedulable, type CycleState, type NodeStatuses, type PostFilterPlugin, type PostFilterResult, type Snapshot, type Status } from '../../framework/types.ts';
+import {
+  unresolvable,
+  unschedulable,
+  type CycleState,
+  type NodeStatuses,
+  type PostFilterPlugin,
+  type PostFilterResult,
+  type Snapshot,
+  type Status,
+} from '../../framework/types.ts';
 
 export const NAME = 'DefaultPreemption';
 export const NOT_HELPFUL = 'Preemption is not helpful for scheduling';
@@ -32,7 +41,11 @@ function moreImportant(a: KubeObject, b: KubeObject): number {
 }
 
 /** the fewest, least important victims that make room on the node, or why there are none */
-export function selectVictims(pod: KubeObject, node: NodeInfo, filter: (pod: KubeObject, node: NodeInfo) => Status): { victims?: KubeObject[]; status?: Status } {
+export function selectVictims(
+  pod: KubeObject,
+  node: NodeInfo,
+  filter: (pod: KubeObject, node: NodeInfo) => Status,
+): { victims?: KubeObject[]; status?: Status } {
   const prio = podPriority(pod);
   const potential: KubeObject[] = [];
   for (const p of node.pods.values()) if (podPriority(p) < prio) potential.push(p);
@@ -87,14 +100,21 @@ function eligible(pod: KubeObject, snapshot: Snapshot, statuses: NodeStatuses): 
   if (nominated && statuses.byNode.get(nominated)?.code !== 'UnschedulableAndUnresolvable') {
     const n = snapshot.node(nominated);
     const prio = podPriority(pod);
-    if (n) for (const p of n.pods.values()) if (p.metadata.deletionTimestamp && podPriority(p) < prio) return TERMINATING;
+    if (n)
+      for (const p of n.pods.values()) if (p.metadata.deletionTimestamp && podPriority(p) < prio) return TERMINATING;
   }
   return undefined;
 }
 
 export const defaultPreemption = {
   name: NAME,
-  postFilter(_state: CycleState, pod: KubeObject, snapshot: Snapshot, statuses: NodeStatuses, filter: (pod: KubeObject, node: NodeInfo) => Status): PostFilterResult {
+  postFilter(
+    _state: CycleState,
+    pod: KubeObject,
+    snapshot: Snapshot,
+    statuses: NodeStatuses,
+    filter: (pod: KubeObject, node: NodeInfo) => Status,
+  ): PostFilterResult {
     const why = eligible(pod, snapshot, statuses);
     if (why) return { status: unschedulable(`preemption: ${why}`) };
     const total = snapshot.nodes().length;

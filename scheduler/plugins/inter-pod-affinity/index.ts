@@ -8,7 +8,21 @@
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import { selectorOf } from '../../framework/matching.ts';
-import { MAX_NODE_SCORE, SKIP, SUCCESS, unresolvable, unschedulable, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Snapshot, type Status } from '../../framework/types.ts';
+import {
+  MAX_NODE_SCORE,
+  SKIP,
+  SUCCESS,
+  unresolvable,
+  unschedulable,
+  type CycleState,
+  type FilterPlugin,
+  type HintPlugin,
+  type PreFilterPlugin,
+  type PreScorePlugin,
+  type ScorePlugin,
+  type Snapshot,
+  type Status,
+} from '../../framework/types.ts';
 
 export const NAME = 'InterPodAffinity';
 export const AFFINITY_REASON = "node(s) didn't match pod affinity rules";
@@ -94,8 +108,15 @@ function prepare(pod: KubeObject, snapshot: Snapshot): PreState | undefined {
   }
   if (!aff.length && !anti.length && !forbidden.size) return undefined;
   const affinity = aff.map((term) => ({ term, counts: countByDomain(term, pod, snapshot) }));
-  const firstOfGroup = affinity.length > 0 && affinity.every((a) => a.counts.size === 0) && aff.every((t) => termMatches(t, pod, pod));
-  return { affinity, firstOfGroup, anti: anti.map((term) => ({ term, counts: countByDomain(term, pod, snapshot) })), forbidden, forbiddenKeys };
+  const firstOfGroup =
+    affinity.length > 0 && affinity.every((a) => a.counts.size === 0) && aff.every((t) => termMatches(t, pod, pod));
+  return {
+    affinity,
+    firstOfGroup,
+    anti: anti.map((term) => ({ term, counts: countByDomain(term, pod, snapshot) })),
+    forbidden,
+    forbiddenKeys,
+  };
 }
 
 /** topologyKey -> topology value -> score */
@@ -117,7 +138,8 @@ interface WeightedTerm {
   podAffinityTerm: Term;
 }
 
-const preferred = (p: KubeObject, kind: 'podAffinity' | 'podAntiAffinity'): WeightedTerm[] => p.spec?.affinity?.[kind]?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+const preferred = (p: KubeObject, kind: 'podAffinity' | 'podAntiAffinity'): WeightedTerm[] =>
+  p.spec?.affinity?.[kind]?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
 
 export const interPodAffinity = {
   name: NAME,
@@ -143,12 +165,17 @@ export const interPodAffinity = {
     const scores: TopologyScores = new Map();
     for (const n of scan) {
       for (const p of n.pods.values()) {
-        for (const t of pa) if (termMatches(t.podAffinityTerm, pod, p)) addScore(scores, n, t.podAffinityTerm.topologyKey, t.weight);
-        for (const t of pn) if (termMatches(t.podAffinityTerm, pod, p)) addScore(scores, n, t.podAffinityTerm.topologyKey, -t.weight);
+        for (const t of pa)
+          if (termMatches(t.podAffinityTerm, pod, p)) addScore(scores, n, t.podAffinityTerm.topologyKey, t.weight);
+        for (const t of pn)
+          if (termMatches(t.podAffinityTerm, pod, p)) addScore(scores, n, t.podAffinityTerm.topologyKey, -t.weight);
         if (!p.spec?.affinity) continue;
-        for (const t of requiredTerms(p, 'podAffinity')) if (termMatches(t, p, pod)) addScore(scores, n, t.topologyKey, HARD_POD_AFFINITY_WEIGHT);
-        for (const t of preferred(p, 'podAffinity')) if (termMatches(t.podAffinityTerm, p, pod)) addScore(scores, n, t.podAffinityTerm.topologyKey, t.weight);
-        for (const t of preferred(p, 'podAntiAffinity')) if (termMatches(t.podAffinityTerm, p, pod)) addScore(scores, n, t.podAffinityTerm.topologyKey, -t.weight);
+        for (const t of requiredTerms(p, 'podAffinity'))
+          if (termMatches(t, p, pod)) addScore(scores, n, t.topologyKey, HARD_POD_AFFINITY_WEIGHT);
+        for (const t of preferred(p, 'podAffinity'))
+          if (termMatches(t.podAffinityTerm, p, pod)) addScore(scores, n, t.podAffinityTerm.topologyKey, t.weight);
+        for (const t of preferred(p, 'podAntiAffinity'))
+          if (termMatches(t.podAffinityTerm, p, pod)) addScore(scores, n, t.podAffinityTerm.topologyKey, -t.weight);
       }
     }
     if (!scores.size) return SKIP;
@@ -174,15 +201,18 @@ export const interPodAffinity = {
       if (s > max) max = s;
     }
     const diff = max - min;
-    for (let i = 0; i < scores.length; i++) scores[i] = diff > 0 ? Math.trunc((MAX_NODE_SCORE * (scores[i] - min)) / diff) : 0;
+    for (let i = 0; i < scores.length; i++)
+      scores[i] = diff > 0 ? Math.trunc((MAX_NODE_SCORE * (scores[i] - min)) / diff) : 0;
   },
   hint(pod: KubeObject, n: NodeInfo, snapshot: Snapshot) {
     const s = prepare(pod, snapshot);
     if (!s) return undefined;
     const st = check(s, n);
     if (st.code === 'Success') return undefined;
-    if (st.reasons[0] === EXISTING_ANTI_AFFINITY_REASON) return 'a pod already on this node (or its topology domain) has anti-affinity against this pod';
-    if (st.reasons[0] === ANTI_AFFINITY_REASON) return "a pod this pod's anti-affinity excludes is already in the node's topology domain";
+    if (st.reasons[0] === EXISTING_ANTI_AFFINITY_REASON)
+      return 'a pod already on this node (or its topology domain) has anti-affinity against this pod';
+    if (st.reasons[0] === ANTI_AFFINITY_REASON)
+      return "a pod this pod's anti-affinity excludes is already in the node's topology domain";
     return "no pod the pod's affinity asks for is in the node's topology domain (or the node lacks the topology label)";
   },
 } satisfies PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin & HintPlugin;

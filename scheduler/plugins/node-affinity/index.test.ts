@@ -7,12 +7,21 @@ import { nodeAffinity } from './index.ts';
 const state = new CycleState();
 const ssd = nodeInfo(makeNode('ssd', { labels: { disk: 'ssd', zone: 'a' } }));
 const hdd = nodeInfo(makeNode('hdd', { labels: { disk: 'hdd', zone: 'b' } }));
-const required = (exprs: unknown[]) => ({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: exprs }] } } } });
+const required = (exprs: unknown[]) => ({
+  affinity: {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: exprs }] },
+    },
+  },
+});
 
 test('nodeSelector and required node affinity filter with the upstream message', () => {
   const sel = makePod('p', { spec: { nodeSelector: { disk: 'ssd' } } });
   assert.equal(nodeAffinity.filter(state, sel, ssd).code, 'Success');
-  assert.deepEqual(nodeAffinity.filter(state, sel, hdd), { code: 'UnschedulableAndUnresolvable', reasons: ["node(s) didn't match Pod's node affinity/selector"] });
+  assert.deepEqual(nodeAffinity.filter(state, sel, hdd), {
+    code: 'UnschedulableAndUnresolvable',
+    reasons: ["node(s) didn't match Pod's node affinity/selector"],
+  });
   const notIn = makePod('p', { spec: required([{ key: 'zone', operator: 'NotIn', values: ['a'] }]) });
   assert.equal(nodeAffinity.filter(state, notIn, ssd).code, 'UnschedulableAndUnresolvable');
   assert.equal(nodeAffinity.filter(state, notIn, hdd).code, 'Success');
@@ -21,7 +30,15 @@ test('nodeSelector and required node affinity filter with the upstream message',
 
 test('a required term on metadata.name narrows the nodes at PreFilter (DaemonSet pods)', () => {
   const pod = makePod('ds', {
-    spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['hdd'] }] }] } } } },
+    spec: {
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['hdd'] }] }],
+          },
+        },
+      },
+    },
   });
   const s = nodeAffinity.preFilter(state, pod);
   assert.deepEqual([...s.nodeNames!], ['hdd']);
@@ -49,7 +66,13 @@ test('preferred node affinity scores by the weights of the matching terms', () =
 
 test('the hint names the missing labels', () => {
   const sel = makePod('p', { spec: { nodeSelector: { disk: 'ssd' } } });
-  assert.equal(nodeAffinity.hint(sel, hdd), "the node lacks the label(s) disk=ssd of the pod's nodeSelector (it has disk=hdd): kubectl label node hdd disk=ssd");
+  assert.equal(
+    nodeAffinity.hint(sel, hdd),
+    "the node lacks the label(s) disk=ssd of the pod's nodeSelector (it has disk=hdd): kubectl label node hdd disk=ssd",
+  );
   const aff = makePod('p', { spec: required([{ key: 'gpu', operator: 'Exists' }]) });
-  assert.equal(nodeAffinity.hint(aff, hdd), "the node matches none of the pod's required node affinity terms (term 1: gpu Exists (no such label))");
+  assert.equal(
+    nodeAffinity.hint(aff, hdd),
+    "the node matches none of the pod's required node affinity terms (term 1: gpu Exists (no such label))",
+  );
 });

@@ -5,8 +5,26 @@
  */
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
-import { nodeSelectorTermMatches, podMatchesNodeSelectorAndAffinity, requirementMatches, type NodeSelectorRequirement } from '../../framework/matching.ts';
-import { normalize, onlyNodes, SKIP, SUCCESS, unresolvable, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Status } from '../../framework/types.ts';
+import {
+  nodeSelectorTermMatches,
+  podMatchesNodeSelectorAndAffinity,
+  requirementMatches,
+  type NodeSelectorRequirement,
+} from '../../framework/matching.ts';
+import {
+  normalize,
+  onlyNodes,
+  SKIP,
+  SUCCESS,
+  unresolvable,
+  type CycleState,
+  type FilterPlugin,
+  type HintPlugin,
+  type PreFilterPlugin,
+  type PreScorePlugin,
+  type ScorePlugin,
+  type Status,
+} from '../../framework/types.ts';
 
 export const NAME = 'NodeAffinity';
 export const REASON = "node(s) didn't match Pod's node affinity/selector";
@@ -47,7 +65,8 @@ function termMisses(term: any, n: NodeInfo): string[] {
   }
   for (const r of (term?.matchFields ?? []) as NodeSelectorRequirement[]) {
     const v = r.key === 'metadata.name' ? n.name : undefined;
-    if (!requirementMatches(r, v)) out.push(`${r.key} ${r.operator}${r.values?.length ? ` [${r.values.join(', ')}]` : ''}`);
+    if (!requirementMatches(r, v))
+      out.push(`${r.key} ${r.operator}${r.values?.length ? ` [${r.values.join(', ')}]` : ''}`);
   }
   return out;
 }
@@ -71,7 +90,8 @@ export const nodeAffinity = {
   },
   score(_state: CycleState, pod: KubeObject, n: NodeInfo): number {
     let sum = 0;
-    for (const p of preferredTerms(pod)) if (p?.weight && nodeSelectorTermMatches(p.preference, n.node)) sum += p.weight;
+    for (const p of preferredTerms(pod))
+      if (p?.weight && nodeSelectorTermMatches(p.preference, n.node)) sum += p.weight;
     return sum;
   },
   normalizeScores(_state: CycleState, _pod: KubeObject, scores: number[]) {
@@ -80,7 +100,9 @@ export const nodeAffinity = {
   hint(pod: KubeObject, n: NodeInfo) {
     if (podMatchesNodeSelectorAndAffinity(pod, n.node)) return undefined;
     const labels = n.labels();
-    const missing = Object.entries((pod.spec?.nodeSelector ?? {}) as Record<string, string>).filter(([k, v]) => labels[k] !== v);
+    const missing = Object.entries((pod.spec?.nodeSelector ?? {}) as Record<string, string>).filter(
+      ([k, v]) => labels[k] !== v,
+    );
     if (missing.length) {
       const want = missing.map(([k, v]) => `${k}=${v}`);
       const have = missing.filter(([k]) => labels[k] !== undefined).map(([k]) => `${k}=${labels[k]}`);

@@ -9,5 +9,7 @@ const state = new CycleState();
 test('NodeName: a pod naming a node fits only there', () => {
   const pod = makePod('p', { spec: { nodeName: 'a' } });
   assert.equal(nodeName.filter(state, pod, nodeInfo(makeNode('a'))).code, 'Success');
-  assert.deepEqual(nodeName.filter(state, pod, nodeInfo(makeNode('b'))).reasons, ["node(s) didn't match the requested node name"]);
+  assert.deepEqual(nodeName.filter(state, pod, nodeInfo(makeNode('b'))).reasons, [
+    "node(s) didn't match the requested node name",
+  ]);
 });

@@ -1,7 +1,16 @@
 /** NodePorts: the host ports the pod asks for are free on the node (the same port on 0.0.0.0 conflicts with any address). */
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import { hostPorts, type NodeInfo } from '../../framework/node-info.ts';
-import { SKIP, SUCCESS, unschedulable, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type Status } from '../../framework/types.ts';
+import {
+  SKIP,
+  SUCCESS,
+  unschedulable,
+  type CycleState,
+  type FilterPlugin,
+  type HintPlugin,
+  type PreFilterPlugin,
+  type Status,
+} from '../../framework/types.ts';
 
 export const NAME = 'NodePorts';
 export const REASON = "node(s) didn't have free ports for the requested pod ports";

@@ -9,8 +9,14 @@ const state = new CycleState();
 
 test('Insufficient cpu is Unschedulable while other pods hold the room, unresolvable beyond the whole node', () => {
   const busy = nodeInfo(makeNode('n', { cpu: '2' }), [makePod('b', { cpu: '1500m', node: 'n' })]);
-  assert.deepEqual(nodeResourcesFit.filter(state, makePod('p', { cpu: '1' }), busy), { code: 'Unschedulable', reasons: ['Insufficient cpu'] });
-  assert.deepEqual(nodeResourcesFit.filter(state, makePod('p', { cpu: '3' }), busy), { code: 'UnschedulableAndUnresolvable', reasons: ['Insufficient cpu'] });
+  assert.deepEqual(nodeResourcesFit.filter(state, makePod('p', { cpu: '1' }), busy), {
+    code: 'Unschedulable',
+    reasons: ['Insufficient cpu'],
+  });
+  assert.deepEqual(nodeResourcesFit.filter(state, makePod('p', { cpu: '3' }), busy), {
+    code: 'UnschedulableAndUnresolvable',
+    reasons: ['Insufficient cpu'],
+  });
   assert.equal(nodeResourcesFit.filter(state, makePod('p', { cpu: '500m' }), busy).code, 'Success');
   const both = nodeResourcesFit.filter(state, makePod('p', { cpu: '1', memory: '64Gi' }), busy);
   assert.deepEqual(both.reasons, ['Insufficient cpu', 'Insufficient memory']);
@@ -18,7 +24,10 @@ test('Insufficient cpu is Unschedulable while other pods hold the room, unresolv
 
 test('the pods count is a resource: Too many pods', () => {
   const full = nodeInfo(makeNode('n', { pods: '1' }), [makePod('b', { node: 'n' })]);
-  assert.deepEqual(nodeResourcesFit.filter(state, makePod('p'), full), { code: 'Unschedulable', reasons: ['Too many pods'] });
+  assert.deepEqual(nodeResourcesFit.filter(state, makePod('p'), full), {
+    code: 'Unschedulable',
+    reasons: ['Too many pods'],
+  });
 });
 
 test('requests: the larger of the app containers and each init container (with the sidecars before it), plus overhead', () => {
@@ -54,7 +63,10 @@ test('LeastAllocated: the emptier node scores higher; missing requests count as 
 });
 
 test('the hint says how much is missing and where the most is free', () => {
-  const snap = snapshotOf([makeNode('node-1', { cpu: '1' }), makeNode('node-3', { cpu: '2' })], [makePod('b', { cpu: '800m', node: 'node-1' })]);
+  const snap = snapshotOf(
+    [makeNode('node-1', { cpu: '1' }), makeNode('node-3', { cpu: '2' })],
+    [makePod('b', { cpu: '800m', node: 'node-1' })],
+  );
   const hint = nodeResourcesFit.hint(makePod('p', { cpu: '500m' }), snap.node('node-1')!, snap);
   assert.equal(hint, 'needs 500m cpu, 200m free here; largest free is 2 on node-3');
 });

@@ -5,9 +5,26 @@
  * equally, counting missing requests as 100m cpu / 200Mi.
  */
 import type { KubeObject } from '../../../lib/kube/object.ts';
-import { CPU, EPHEMERAL, formatAmount, MEMORY, podNonZeroRequests, podRequests, type Resources } from '../../framework/resources.ts';
+import {
+  CPU,
+  EPHEMERAL,
+  formatAmount,
+  MEMORY,
+  podNonZeroRequests,
+  podRequests,
+  type Resources,
+} from '../../framework/resources.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
-import { MAX_NODE_SCORE, SUCCESS, type CycleState, type FilterPlugin, type HintPlugin, type ScorePlugin, type Snapshot, type Status } from '../../framework/types.ts';
+import {
+  MAX_NODE_SCORE,
+  SUCCESS,
+  type CycleState,
+  type FilterPlugin,
+  type HintPlugin,
+  type ScorePlugin,
+  type Snapshot,
+  type Status,
+} from '../../framework/types.ts';
 
 export const NAME = 'NodeResourcesFit';
 
@@ -22,13 +39,15 @@ interface Shortfall {
 function shortfalls(req: Resources, n: NodeInfo): Shortfall[] {
   const out: Shortfall[] = [];
   const check = (resource: string, need: number, alloc: number, used: number) => {
-    if (need > 0 && need > alloc - used) out.push({ resource, need, free: Math.max(0, alloc - used), unresolvable: need > alloc });
+    if (need > 0 && need > alloc - used)
+      out.push({ resource, need, free: Math.max(0, alloc - used), unresolvable: need > alloc });
   };
   check(CPU, req.cpu, n.allocatable.cpu, n.requested.cpu);
   check(MEMORY, req.memory, n.allocatable.memory, n.requested.memory);
   check(EPHEMERAL, req.ephemeralStorage, n.allocatable.ephemeralStorage, n.requested.ephemeralStorage);
   if (req.scalar) {
-    for (const k of Object.keys(req.scalar)) check(k, req.scalar[k], n.allocatable.scalar?.[k] ?? 0, n.requested.scalar?.[k] ?? 0);
+    for (const k of Object.keys(req.scalar))
+      check(k, req.scalar[k], n.allocatable.scalar?.[k] ?? 0, n.requested.scalar?.[k] ?? 0);
   }
   return out;
 }
@@ -64,7 +83,8 @@ export const nodeResourcesFit = {
   hint(pod: KubeObject, n: NodeInfo, snapshot: Snapshot): string | undefined {
     const req = podRequests(pod);
     const parts: string[] = [];
-    if (n.pods.size + 1 > n.allowedPods) parts.push(`the node already runs ${n.pods.size} of its ${n.allowedPods} pods`);
+    if (n.pods.size + 1 > n.allowedPods)
+      parts.push(`the node already runs ${n.pods.size} of its ${n.allowedPods} pods`);
     for (const s of shortfalls(req, n)) {
       let best: NodeInfo | undefined;
       let bestFree = -1;
@@ -77,7 +97,11 @@ export const nodeResourcesFit = {
       }
       parts.push(
         `needs ${formatAmount(s.resource, s.need)} ${s.resource}, ${formatAmount(s.resource, s.free)} free here` +
-          (best === n ? '; no node has more free' : best ? `; largest free is ${formatAmount(s.resource, Math.max(0, bestFree))} on ${best.name}` : ''),
+          (best === n
+            ? '; no node has more free'
+            : best
+              ? `; largest free is ${formatAmount(s.resource, Math.max(0, bestFree))} on ${best.name}`
+              : ''),
       );
     }
     return parts.join('; ') || undefined;

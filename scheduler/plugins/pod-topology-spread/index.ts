@@ -7,7 +7,21 @@
 import { controllerOf, type KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import { podMatchesNodeSelectorAndAffinity, selectorOf } from '../../framework/matching.ts';
-import { MAX_NODE_SCORE, SKIP, SUCCESS, unresolvable, unschedulable, type CycleState, type FilterPlugin, type HintPlugin, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Snapshot, type Status } from '../../framework/types.ts';
+import {
+  MAX_NODE_SCORE,
+  SKIP,
+  SUCCESS,
+  unresolvable,
+  unschedulable,
+  type CycleState,
+  type FilterPlugin,
+  type HintPlugin,
+  type PreFilterPlugin,
+  type PreScorePlugin,
+  type ScorePlugin,
+  type Snapshot,
+  type Status,
+} from '../../framework/types.ts';
 
 export const NAME = 'PodTopologySpread';
 export const REASON = "node(s) didn't match pod topology spread constraints";
@@ -43,7 +57,8 @@ function constraintsOf(pod: KubeObject): Constraint[] {
         selfMatch: sel.matches(pod.metadata.labels),
         countOn(n: NodeInfo) {
           let k = 0;
-          for (const p of n.pods.values()) if (p.metadata.namespace === ns && !p.metadata.deletionTimestamp && sel.matches(p.metadata.labels)) k++;
+          for (const p of n.pods.values())
+            if (p.metadata.namespace === ns && !p.metadata.deletionTimestamp && sel.matches(p.metadata.labels)) k++;
           return k;
         },
       };
@@ -53,8 +68,22 @@ function constraintsOf(pod: KubeObject): Constraint[] {
   if (!owner || !SPREAD_KINDS.has(owner.kind)) return [];
   const countOn = (n: NodeInfo) => n.ownerCounts.get(owner.uid) ?? 0;
   return [
-    { maxSkew: 3, topologyKey: HOSTNAME, whenUnsatisfiable: 'ScheduleAnyway', countOn, selfMatch: true, systemDefault: true },
-    { maxSkew: 5, topologyKey: ZONE, whenUnsatisfiable: 'ScheduleAnyway', countOn, selfMatch: true, systemDefault: true },
+    {
+      maxSkew: 3,
+      topologyKey: HOSTNAME,
+      whenUnsatisfiable: 'ScheduleAnyway',
+      countOn,
+      selfMatch: true,
+      systemDefault: true,
+    },
+    {
+      maxSkew: 5,
+      topologyKey: ZONE,
+      whenUnsatisfiable: 'ScheduleAnyway',
+      countOn,
+      selfMatch: true,
+      systemDefault: true,
+    },
   ];
 }
 
@@ -106,7 +135,8 @@ interface ScoreState {
   ignored: Set<string>;
 }
 
-const hasAllKeys = (labels: Record<string, string>, cs: Constraint[]) => cs.every((c) => labels[c.topologyKey] !== undefined);
+const hasAllKeys = (labels: Record<string, string>, cs: Constraint[]) =>
+  cs.every((c) => labels[c.topologyKey] !== undefined);
 
 export const podTopologySpread = {
   name: NAME,
@@ -130,7 +160,9 @@ export const podTopologySpread = {
     // explicit constraints need every key on a node; the system default ones take the keys a node has
     const requireAll = !soft[0].systemDefault;
     const ignored = new Set<string>();
-    const counts: (Map<string, number> | undefined)[] = soft.map((c) => (c.topologyKey === HOSTNAME ? undefined : new Map<string, number>()));
+    const counts: (Map<string, number> | undefined)[] = soft.map((c) =>
+      c.topologyKey === HOSTNAME ? undefined : new Map<string, number>(),
+    );
     const sizes = soft.map(() => 0);
     for (const n of nodes) {
       const labels = n.labels();
@@ -160,7 +192,12 @@ export const podTopologySpread = {
         });
       }
     }
-    state.write(`${NAME}/score`, { soft, counts, weights: sizes.map((k) => Math.log(k + 2)), ignored } satisfies ScoreState);
+    state.write(`${NAME}/score`, {
+      soft,
+      counts,
+      weights: sizes.map((k) => Math.log(k + 2)),
+      ignored,
+    } satisfies ScoreState);
     return SUCCESS;
   },
   score(state: CycleState, _pod: KubeObject, n: NodeInfo): number {
@@ -206,7 +243,10 @@ export const podTopologySpread = {
     for (const d of domains) {
       const v = labels[d.c.topologyKey];
       const here = (d.counts.get(v) ?? 0) + (d.c.selfMatch ? 1 : 0);
-      if (here - d.min > d.c.maxSkew) parts.push(`${d.c.topologyKey}=${v} would hold ${here} matching pods against ${d.min} in the emptiest domain (maxSkew ${d.c.maxSkew})`);
+      if (here - d.min > d.c.maxSkew)
+        parts.push(
+          `${d.c.topologyKey}=${v} would hold ${here} matching pods against ${d.min} in the emptiest domain (maxSkew ${d.c.maxSkew})`,
+        );
     }
     return parts.join('; ') + '; room in the emptier domains would help';
   },

@@ -2,7 +2,17 @@
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import { formatTaint, tolerated, type Taint, type Toleration } from '../../framework/matching.ts';
-import { normalize, SUCCESS, unresolvable, type CycleState, type FilterPlugin, type HintPlugin, type PreScorePlugin, type ScorePlugin, type Status } from '../../framework/types.ts';
+import {
+  normalize,
+  SUCCESS,
+  unresolvable,
+  type CycleState,
+  type FilterPlugin,
+  type HintPlugin,
+  type PreScorePlugin,
+  type ScorePlugin,
+  type Status,
+} from '../../framework/types.ts';
 
 export const NAME = 'TaintToleration';
 
@@ -22,13 +32,18 @@ export const taintToleration = {
   },
   /** the tolerations that count against PreferNoSchedule taints, once per cycle */
   preScore(state: CycleState, pod: KubeObject): Status {
-    state.write(NAME, (pod.spec?.tolerations ?? []).filter((t: any) => !t.effect || t.effect === 'PreferNoSchedule'));
+    state.write(
+      NAME,
+      (pod.spec?.tolerations ?? []).filter((t: any) => !t.effect || t.effect === 'PreferNoSchedule'),
+    );
     return SUCCESS;
   },
   score(state: CycleState, pod: KubeObject, n: NodeInfo) {
     const taints = (n.node.spec?.taints ?? []) as Taint[];
     if (!taints.length) return 0;
-    const prefer = state.read<Toleration[]>(NAME) ?? (pod.spec?.tolerations ?? []).filter((t: any) => !t.effect || t.effect === 'PreferNoSchedule');
+    const prefer =
+      state.read<Toleration[]>(NAME) ??
+      (pod.spec?.tolerations ?? []).filter((t: any) => !t.effect || t.effect === 'PreferNoSchedule');
     let count = 0;
     for (const t of taints) if (t.effect === 'PreferNoSchedule' && !tolerated(prefer, t)) count++;
     return count;
@@ -39,7 +54,9 @@ export const taintToleration = {
   hint(pod: KubeObject, n: NodeInfo) {
     const t = untolerated(pod, n);
     if (!t) return undefined;
-    const tol = t.value ? `{key: ${t.key}, operator: Equal, value: ${t.value}, effect: ${t.effect}}` : `{key: ${t.key}, operator: Exists, effect: ${t.effect}}`;
+    const tol = t.value
+      ? `{key: ${t.key}, operator: Equal, value: ${t.value}, effect: ${t.effect}}`
+      : `{key: ${t.key}, operator: Exists, effect: ${t.effect}}`;
     return `the pod needs a toleration ${tol} (or remove the taint: kubectl taint node ${n.name} ${t.key}:${t.effect}-)`;
   },
 } satisfies FilterPlugin & PreScorePlugin & ScorePlugin & HintPlugin;
