@@ -490,6 +490,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(
         `port ${port} on ${bind} is already in use: stop the program using it, or choose another port with --port or SKIFF_API_PORT`,
+        { cause: e },
       );
     }
     throw e;

@@ -573,7 +573,6 @@ export async function run(): Promise<Record<string, unknown>> {
   const later = (what: string, fn: () => Promise<void> | void) => cleanups.push([what, fn]);
   let server: SkiffProcess | undefined;
   let agent: AgentProcess | undefined;
-  let agentDir = '';
   try {
     server = await startSkiff({ args: ['--cluster-cidr', clusterCIDR, '--service-cidr', serviceCIDR] });
     const s = server;
@@ -581,8 +580,7 @@ export async function run(): Promise<Record<string, unknown>> {
       await s.stop();
       s.cleanup();
     });
-    agentDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-agent-'));
-    const dir = agentDir;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-agent-'));
     later('the agent data folder', () => releaseFolder(dir));
     later('the bridge, iptables chains and cgroups of the node (when the agent could not remove them)', async () => {
       removeProxyChains(bridge);

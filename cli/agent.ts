@@ -164,6 +164,7 @@ export async function agentCommand(args: string[]): Promise<void> {
     if (err.code === 401) {
       throw new Error(
         `the API server${f.server ? ` at ${f.server}` : ''} rejected the agent's credentials (401 Unauthorized): ${f.server ? 'pass the token from <server data folder>/node-token with --token' : 'check the kubeconfig'}`,
+        { cause: e },
       );
     }
     throw e;

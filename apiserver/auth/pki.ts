@@ -272,7 +272,7 @@ function checkPair(certPem: string, keyPem: string, where: string): void {
   try {
     ok = new crypto.X509Certificate(certPem).checkPrivateKey(crypto.createPrivateKey(keyPem));
   } catch (err) {
-    throw new Error(`cannot read ${where} or its key: ${(err as Error).message}`);
+    throw new Error(`cannot read ${where} or its key: ${(err as Error).message}`, { cause: err });
   }
   if (!ok) throw new Error(`${where} does not match its private key`);
 }

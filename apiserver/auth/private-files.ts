@@ -21,7 +21,7 @@ export async function writePrivateFile(file: string, content: string): Promise<v
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
-    throw new Error(`cannot write ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot write ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -32,7 +32,7 @@ export async function readPrivateFile(file: string): Promise<string | undefined>
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   const st = await fs.stat(file);
   if ((st.mode & 0o077) !== 0) await fs.chmod(file, PRIVATE_FILE_MODE);

@@ -24,6 +24,7 @@ export function loadModel(): Model {
     } catch (e) {
       throw new Error(
         `cannot read the API model ${MODEL_URL.pathname} (${(e as Error).message}); regenerate it with scripts/gen-openapi-model.mjs`,
+        { cause: e },
       );
     }
     const parsed = JSON.parse(text) as Model;

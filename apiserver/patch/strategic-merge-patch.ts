@@ -12,7 +12,7 @@
  *   interleaved with the items only the server has, in the server's order;
  * - fields without type information (unknown or free-form) merge objects and replace lists.
  */
-import { PatchError, badRequest, unclassified, unprocessable } from './errors.ts';
+import { PatchError, badRequest, unclassified } from './errors.ts';
 import { type JsonObject, type JsonValue, deepCopy, deepEqual, goFormat, isObject } from './json-value.ts';
 import { type Schema, type TypeResolver, itemSchema, memberSchema, patchStrategies } from './schema.ts';
 

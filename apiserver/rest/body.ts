@@ -175,7 +175,8 @@ export function loadYamlDocuments(text: string): unknown[] {
     // more), so it is set a little above, and the exact limit is taken on what it loaded
     loaded = yaml.loadAll(text, undefined, { maxDepth: MAX_NESTING_DEPTH + 2 } as yaml.LoadOptions);
   } catch (e) {
-    if ((e as Error).message.startsWith('nesting exceeded maxDepth')) throw new Error(depthExceededMessage());
+    if ((e as Error).message.startsWith('nesting exceeded maxDepth'))
+      throw new Error(depthExceededMessage(), { cause: e });
     throw e;
   }
   const docs = loaded.filter((d) => d !== null && d !== undefined);

@@ -119,7 +119,7 @@ describe('ResourceCache.fromWritten', () => {
       [b.json, b.labels, b.fields, b.namespace, b.name, b.rev],
       [a.json, a.labels, a.fields, a.namespace, a.name, a.rev],
     );
-    assert.equal(written.metadata.hasOwnProperty('resourceVersion'), false, 'the written object is not changed');
+    assert.equal(Object.hasOwn(written.metadata, 'resourceVersion'), false, 'the written object is not changed');
     // the writer changes its object afterwards (as a response does): the cache's entry stays as stored
     written.metadata.labels.app = 'changed';
     written.spec.nodeName = 'n2';

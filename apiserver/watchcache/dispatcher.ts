@@ -141,7 +141,10 @@ export class Dispatcher {
     if (rev > this.rev) this.rev = rev;
     if (this.waiters.length === 0) return;
     const still: typeof this.waiters = [];
-    for (const w of this.waiters) w.rev <= this.rev ? w.resolve() : still.push(w);
+    for (const w of this.waiters) {
+      if (w.rev <= this.rev) w.resolve();
+      else still.push(w);
+    }
     this.waiters = still;
   }
 

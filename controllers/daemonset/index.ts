@@ -353,6 +353,7 @@ export class DaemonSetReconciler implements Reconciler {
       );
       throw new Error(
         `daemonset ${keyOf(ds)}: the ControllerRevision ${cr.metadata.name} exists with another template; collisionCount raised, trying again`,
+        { cause: e },
       );
     }
   }

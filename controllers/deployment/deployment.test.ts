@@ -198,12 +198,10 @@ test('old idle ReplicaSets beyond revisionHistoryLimit are deleted once the roll
   h.put(ReplicaSets, replicaSet('v1', 0, 0, '1', '2026-01-01T00:00:00Z'));
   h.put(ReplicaSets, replicaSet('v2', 0, 0, '2', '2026-01-02T00:00:00Z'));
   h.put(ReplicaSets, { ...replicaSet('v3', 1, 1, '3', '2026-01-03T00:00:00Z') });
-  h.informers
-    .informer(Deployments)
-    .upsert({
-      ...h.client.stored(Deployments, 'ns', 'web')!,
-      metadata: { ...h.client.stored(Deployments, 'ns', 'web')!.metadata, annotations: { [REVISION]: '3' } },
-    });
+  h.informers.informer(Deployments).upsert({
+    ...h.client.stored(Deployments, 'ns', 'web')!,
+    metadata: { ...h.client.stored(Deployments, 'ns', 'web')!.metadata, annotations: { [REVISION]: '3' } },
+  });
   await h.r.reconcile('ns/web');
   const deletes = h.client
     .writes()

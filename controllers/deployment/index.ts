@@ -217,6 +217,7 @@ export class DeploymentReconciler implements Reconciler {
       );
       throw new Error(
         `replica set name ${rs.metadata.name} is taken by another template; retrying with collisionCount ${collisionCount + 1}`,
+        { cause: e },
       );
     }
   }

@@ -494,13 +494,11 @@ describe('garbage collector: definition', () => {
     const listed = new Set(client.actions.filter((a) => a.verb === 'list').map((a) => a.resource));
     assert.ok(listed.has('pods') && listed.has('replicasets') && !listed.has('events'));
     const owner = gone('owner');
-    informers
-      .informer(ConfigMaps)
-      .upsert({
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'd', namespace: 'default', uid: 'u1', ownerReferences: [ref(owner)] },
-      });
+    informers.informer(ConfigMaps).upsert({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'd', namespace: 'default', uid: 'u1', ownerReferences: [ref(owner)] },
+    });
     assert.deepEqual(queued, [owner.metadata.uid]);
   });
 });

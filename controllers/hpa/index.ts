@@ -148,7 +148,6 @@ export class HpaReconciler implements Reconciler {
     let desired = 0;
     let reason = '';
     let metricStatuses: any[] | undefined = hpa.status?.currentMetrics;
-    let rescale = false;
     if (current === 0 && minReplicas !== 0) {
       conds.set('ScalingActive', {
         status: 'False',
@@ -185,7 +184,7 @@ export class HpaReconciler implements Reconciler {
       conds.set('AbleToScale', { status: 'True', ...decision.ableToScale });
       conds.set('ScalingLimited', decision.scalingLimited);
     }
-    rescale = desired !== current && !(current === 0 && minReplicas !== 0);
+    const rescale = desired !== current && !(current === 0 && minReplicas !== 0);
 
     if (rescale) {
       try {
@@ -211,7 +210,9 @@ export class HpaReconciler implements Reconciler {
           false,
         );
         if (isNotFound(e)) return;
-        throw new Error(`horizontal-pod-autoscaler ${key}: cannot scale ${refText} to ${desired}: ${err}`);
+        throw new Error(`horizontal-pod-autoscaler ${key}: cannot scale ${refText} to ${desired}: ${err}`, {
+          cause: e,
+        });
       }
       conds.set('AbleToScale', {
         status: 'True',
@@ -424,7 +425,9 @@ export class HpaReconciler implements Reconciler {
       await this.client.update(HorizontalPodAutoscalers, { ...hpa, status }, { subresource: 'status' });
     } catch (e) {
       if (isNotFound(e)) return;
-      throw new Error(`horizontal-pod-autoscaler ${keyOf(hpa)}: cannot write its status: ${(e as Error).message}`);
+      throw new Error(`horizontal-pod-autoscaler ${keyOf(hpa)}: cannot write its status: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 }

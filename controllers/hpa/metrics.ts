@@ -69,6 +69,6 @@ export async function listPodMetrics(
     const list = await client.list(PodMetricsResource, { namespace, labelSelector: selector.toString() });
     return list.items;
   } catch (e) {
-    throw new Error(`unable to fetch metrics from resource metrics API: ${(e as Error).message}`);
+    throw new Error(`unable to fetch metrics from resource metrics API: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -181,7 +181,9 @@ export class NodeLifecycleReconciler implements Reconciler {
     } catch (e) {
       if (isNotFound(e)) return undefined;
       if (isConflict(e))
-        throw new Error(`node changed while its health was being written, trying again: ${(e as Error).message}`);
+        throw new Error(`node changed while its health was being written, trying again: ${(e as Error).message}`, {
+          cause: e,
+        });
       throw e;
     }
   }

@@ -299,6 +299,7 @@ export class StatefulSetReconciler implements Reconciler {
           );
           throw new Error(
             `statefulset ${keyOf(set)}: the ControllerRevision ${cr.metadata.name} exists with another template; collisionCount raised, trying again`,
+            { cause: e },
           );
         }
         update = other;

@@ -70,7 +70,7 @@ export class Client implements ApiClient {
     try {
       kc.loadFromFile(f);
     } catch (e) {
-      throw new Error(`cannot read the kubeconfig ${f}: ${(e as Error).message}`);
+      throw new Error(`cannot read the kubeconfig ${f}: ${(e as Error).message}`, { cause: e });
     }
     return Client.fromKubeConfig(kc, opts);
   }

@@ -41,7 +41,7 @@ export function readKubeconfig(file: string): Connection | undefined {
   try {
     doc = yaml.load(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`cannot read the kubeconfig ${file}: ${(e as Error).message}`);
+    throw new Error(`cannot read the kubeconfig ${file}: ${(e as Error).message}`, { cause: e });
   }
   if (!doc || typeof doc !== 'object') throw new Error(`${file} is not a kubeconfig`);
   const dir = path.dirname(file);

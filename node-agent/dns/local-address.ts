@@ -23,6 +23,7 @@ export async function addLocalAddress(ip: string): Promise<boolean> {
   } catch (e) {
     throw new Error(
       `cannot add the cluster DNS address ${ip} to ${DNS_INTERFACE}: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}`,
+      { cause: e },
     );
   }
   return true;

@@ -50,6 +50,7 @@ export function buildPauseImage(outDir: string): BuiltImage {
       if (err.code === 'ENOENT') throw missing('gcc (to build the pause image)', 'gcc libc6-dev');
       throw new Error(
         `building the pause program failed: ${err.stderr?.toString() ?? err.message} (needs: apt-get install -y gcc libc6-dev)`,
+        { cause: e },
       );
     }
     chmodSync(path.join(rootfs, 'pause'), 0o755);
@@ -132,6 +133,6 @@ export function importImage(socket: string, file: string): void {
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
     if (err.code === 'ENOENT') throw missing('ctr (containerd client)', 'containerd');
-    throw new Error(`ctr images import ${file} failed: ${err.stderr?.toString().trim() ?? err.message}`);
+    throw new Error(`ctr images import ${file} failed: ${err.stderr?.toString().trim() ?? err.message}`, { cause: e });
   }
 }

@@ -44,7 +44,7 @@ function write(file: string, value: string): void {
   try {
     writeFileSync(file, value);
   } catch (e) {
-    throw new Error(`cannot set ${file} to ${value}: ${(e as Error).message}`);
+    throw new Error(`cannot set ${file} to ${value}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -220,10 +220,10 @@ describe('SpdySession (server side, as port-forward uses it)', () => {
 
 /** A client and a server session wired back to back (each one's frames fed to the other, a tick later). */
 function pair(onStream: (s: SpdyStream) => void = () => {}) {
-  let client!: SpdySession;
-  let server!: SpdySession;
   const wire = { toServer: [] as Buffer[], toClient: [] as Buffer[] };
-  client = new SpdySession(
+  // eslint-disable-next-line prefer-const -- the two sessions feed each other, so one is read before it is assigned
+  let server!: SpdySession;
+  const client = new SpdySession(
     (b) => (wire.toServer.push(b), setImmediate(() => server.feed(b))),
     (s) => s.reset(),
     () => {},

@@ -65,7 +65,7 @@ test('an unschedulable pod is parked until the cluster changes, then backs off 1
 });
 
 test('a cluster change during a cycle sends a failing pod to backoff instead of parking it', () => {
-  let now = 0;
+  const now = 0;
   const q = new SchedulingQueue(() => now);
   q.addOrUpdate(pod('a'));
   const p = q.tryPop()!;

@@ -287,7 +287,7 @@ export class SchedulingQueue {
   /** parked pods waiting longer than 5 minutes go back; runs every 30 s, exposed for tests */
   flushUnschedulableLeftover(): void {
     const t = this.now();
-    for (const [key, q] of this.unschedulable) {
+    for (const q of this.unschedulable.values()) {
       if (t - (q.unschedulableSince ?? t) >= UNSCHEDULABLE_MAX_MS) {
         this.unpark(q);
         this.requeue(q);

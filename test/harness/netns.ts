@@ -203,7 +203,9 @@ export function createNetnsLab(opts: { hosts: number; id?: string; subnet?: stri
     }
   } catch (e) {
     const left = lab.teardown();
-    throw new Error(`${(e as Error).message}${left.length ? `; also left behind: ${left.join(', ')}` : ''}`);
+    throw new Error(`${(e as Error).message}${left.length ? `; also left behind: ${left.join(', ')}` : ''}`, {
+      cause: e,
+    });
   }
   return lab;
 }

@@ -207,7 +207,8 @@ export class SimNodes {
     try {
       node = await this.client.create(Nodes, want);
     } catch (e) {
-      if (!isAlreadyExists(e)) throw new Error(`sim-nodes: cannot register node ${n.name}: ${(e as Error).message}`);
+      if (!isAlreadyExists(e))
+        throw new Error(`sim-nodes: cannot register node ${n.name}: ${(e as Error).message}`, { cause: e });
       // registered by an earlier run: take it over, with this run's capacity and a fresh Ready condition
       node = await this.client.patch(
         Nodes,

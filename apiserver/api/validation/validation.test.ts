@@ -79,7 +79,7 @@ test('port names, config keys, env names', () => {
   assert.deepEqual(isConfigMapKey('..x'), ["must not start with '..'"]);
   assert.match(
     isConfigMapKey('a b')[0],
-    /^a valid config key must consist of alphanumeric characters, '-', '_' or '.' \(e\.g\. 'key\.name',  or 'KEY_NAME',  or 'key-name'/,
+    /^a valid config key must consist of alphanumeric characters, '-', '_' or '.' \(e\.g\. 'key\.name', {2}or 'KEY_NAME', {2}or 'key-name'/,
   );
   assert.deepEqual(isRelaxedEnvVarName('1FOO'), []);
   assert.deepEqual(isRelaxedEnvVarName('A=B'), [

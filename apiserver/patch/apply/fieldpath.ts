@@ -324,7 +324,7 @@ export class FieldSet {
   /** every path of the set, in FieldsV1 order */
   paths(prefix: PathElement[] = []): PathElement[][] {
     const out: PathElement[][] = [];
-    for (const { key, pe, member, set } of this.sortedNodes()) {
+    for (const { pe, member, set } of this.sortedNodes()) {
       const p = [...prefix, pe];
       if (member) out.push(p);
       if (set) out.push(...set.paths(p));

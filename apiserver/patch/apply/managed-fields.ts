@@ -68,7 +68,9 @@ export function decodeManagedFields(list: unknown): Managed {
     try {
       set = FieldSet.fromFieldsV1(e.fieldsV1);
     } catch (err) {
-      throw new Error(`error decoding versioned set of managed fields entry ${i}: ${(err as Error).message}`);
+      throw new Error(`error decoding versioned set of managed fields entry ${i}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     managed.entries.set(managerKey(id), { id, apiVersion: e.apiVersion, set, time: e.time ?? undefined });
   });

@@ -501,7 +501,10 @@ export class SqliteBackend implements Backend {
         for (const c of group) for (let i = 0; i < c.batch.length; i++) c.batch[i].resolve(c.results[i]);
         if (this.syncWaiters.length > 0) {
           const still: typeof this.syncWaiters = [];
-          for (const w of this.syncWaiters) w.rev <= this.syncedRev ? w.resolve() : still.push(w);
+          for (const w of this.syncWaiters) {
+            if (w.rev <= this.syncedRev) w.resolve();
+            else still.push(w);
+          }
           this.syncWaiters = still;
         }
       }
