@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'dist.*/', '.scratch/', 'bench-out/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist.*/', '.scratch/', 'bench-out/', '.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

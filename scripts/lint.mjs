@@ -34,7 +34,7 @@ step('prettier --check', () => {
       '--check',
       '--cache',
       '--cache-location',
-      'node_modules/.cache/prettier.json',
+      '.cache/prettier.json',
       '.',
     ],
     {
@@ -49,7 +49,7 @@ step('prettier --check', () => {
 });
 
 const { ESLint } = await import(path.join(root, 'node_modules/eslint/lib/api.js'));
-const eslint = new ESLint({ cwd: root, cache: true, cacheLocation: 'node_modules/.cache/eslint' });
+const eslint = new ESLint({ cwd: root, cache: true, cacheLocation: '.cache/eslint' });
 let results = [];
 const t = Date.now();
 results = await eslint.lintFiles(['.']);
