@@ -146,7 +146,7 @@ export function parseCommandLine<T extends FlagTable>(
       if (t.value === undefined || (!t.inlineValue && looksLikeFlag(t.value, table)))
         throw new UsageError(
           `${where} needs a value (${valueName(spec)})` +
-            (t.value === undefined ? '' : `; to give one that starts with "-" write ${t.rawName}=${t.value}`),
+            (t.value === undefined ? '' : `; to give one that starts with "-" write --${name}=${t.value}`),
         );
       const v = convert(spec, t.value, where);
       const before = given.get(name);
