@@ -1,12 +1,9 @@
-/** What every client command of skiff accepts: --kubeconfig (or KUBECONFIG, then ~/.kube/config). */
+/** The API client of every client command: from --kubeconfig, else $KUBECONFIG's first file, else ~/.kube/config. */
 import { Client, type ClientOptions } from '../lib/kube/client.ts';
-import type { FlagSpec } from './flags.ts';
+import type { CLIENT_FLAGS } from './flag-tables.ts';
+import type { Flags } from './flags.ts';
 
-export const KUBECONFIG_FLAG: FlagSpec = {
-  name: 'kubeconfig',
-  help: 'kubeconfig file with the API server and credentials (default: $KUBECONFIG, then ~/.kube/config)',
-};
-
-export function clientFromFlags(f: Record<string, string>, opts: ClientOptions = {}): Promise<Client> {
+export function clientFromFlags(f: Flags<typeof CLIENT_FLAGS>, opts: ClientOptions = {}): Promise<Client> {
+  // KUBECONFIG is left to the client: a list of files, of which the first that exists counts
   return Client.fromKubeconfig(f.kubeconfig || undefined, opts);
 }

@@ -2,17 +2,16 @@
 import os from 'node:os';
 import type { Component } from '../lib/component.ts';
 import type { Client } from '../lib/kube/client.ts';
-import { clientFromFlags, KUBECONFIG_FLAG } from './client-flags.ts';
-import { parseFlags, type FlagSpec } from './flags.ts';
-import { CONTROLLER_FLAGS, controllerManagerRole, LEADER_FLAGS, schedulerRole } from './roles.ts';
+import { clientFromFlags } from './client-flags.ts';
+import type { Flags } from './flags.ts';
+import type { CONTROLLER_MANAGER_FLAGS, SCHEDULER_FLAGS } from './flag-tables.ts';
+import { controllerManagerRole, schedulerRole } from './roles.ts';
 
-async function runRole(
+async function runRole<F extends Flags<typeof SCHEDULER_FLAGS>>(
   command: string,
-  args: string[],
-  flags: FlagSpec[],
-  build: (client: Client, f: Record<string, string>, onLost: () => void) => Component,
+  f: F,
+  build: (client: Client, f: F, onLost: () => void) => Component,
 ): Promise<void> {
-  const f = parseFlags(args, [KUBECONFIG_FLAG, ...flags], command);
   const client = await clientFromFlags(f, { userAgent: `skiff-${command}` });
   const component = build(client, f, () => {
     console.error(`skiff ${command}: leadership lost; exiting so that a fresh start stands by again`);
@@ -34,12 +33,10 @@ async function runRole(
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-export function controllerManagerCommand(args: string[]): Promise<void> {
-  return runRole('controller-manager', args, [...CONTROLLER_FLAGS, ...LEADER_FLAGS], (c, f, lost) =>
-    controllerManagerRole(c, f, lost, os.hostname()),
-  );
+export function controllerManagerCommand(f: Flags<typeof CONTROLLER_MANAGER_FLAGS>): Promise<void> {
+  return runRole('controller-manager', f, (c, flags, lost) => controllerManagerRole(c, flags, lost, os.hostname()));
 }
 
-export function schedulerCommand(args: string[]): Promise<void> {
-  return runRole('scheduler', args, LEADER_FLAGS, (c, f, lost) => schedulerRole(c, f, lost, os.hostname()));
+export function schedulerCommand(f: Flags<typeof SCHEDULER_FLAGS>): Promise<void> {
+  return runRole('scheduler', f, (c, flags, lost) => schedulerRole(c, flags, lost, os.hostname()));
 }

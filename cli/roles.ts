@@ -12,68 +12,21 @@ import { ControllerManager } from '../controllers/manager.ts';
 import { CONTROLLERS } from '../controllers/registry.ts';
 import { DEFAULT_CONTROLLER_OPTIONS } from '../controllers/controller.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
-import type { FlagSpec } from './flags.ts';
+import type { Flags } from './flags.ts';
+import type { CONTROLLER_FLAGS, LEADER_FLAGS } from './flag-tables.ts';
 
-export const CONTROLLER_FLAGS: FlagSpec[] = [
-  {
-    name: 'controllers',
-    help: 'controllers to run: "*" for the default set, "name" to add one, "-name" to leave one out (comma separated)',
-    default: '*',
-  },
-  {
-    name: 'queue',
-    help: 'work queue: in process (empty) or redis://host:port to share the work among several controller managers',
-    env: 'SKIFF_QUEUE',
-    default: '',
-  },
-  {
-    name: 'cluster-cidr',
-    help: 'range from which each node gets its pod CIDR',
-    default: DEFAULT_CONTROLLER_OPTIONS.clusterCIDR,
-  },
-  {
-    name: 'node-monitor-grace-period',
-    help: 'seconds without a heartbeat before a node is marked NotReady/Unknown',
-    default: String(DEFAULT_CONTROLLER_OPTIONS.nodeMonitorGracePeriodMs / 1000),
-  },
-];
-
-export const LEADER_FLAGS: FlagSpec[] = [
-  {
-    name: 'leader-elect',
-    help: 'hold a Lease in kube-system while active, so that standbys can take over',
-    boolean: true,
-    default: 'true',
-  },
-  {
-    name: 'leader-elect-identity',
-    help: 'identity in the Lease (default: host name and a random suffix)',
-    default: '',
-  },
-  {
-    name: 'leader-elect-lease-duration',
-    help: 'seconds a standby waits for a silent leader before taking over',
-    default: '15',
-  },
-];
-
-const truthy = (v: string | undefined) => v === 'true' || v === '1' || v === 'yes';
-
-function seconds(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag}: "${v}" is not a positive number of seconds`);
-  return n * 1000;
-}
+export type LeaderFlags = Flags<typeof LEADER_FLAGS>;
+export type ControllerFlags = Flags<typeof CONTROLLER_FLAGS>;
 
 function withLeaderElection(
   c: Component,
   client: Client,
   lease: string,
-  f: Record<string, string>,
+  f: LeaderFlags,
   onLost: () => void,
 ): Component {
-  if (!truthy(f['leader-elect'])) return c;
-  const leaseDurationMs = seconds(f['leader-elect-lease-duration'] ?? '15', 'leader-elect-lease-duration');
+  if (!f['leader-elect']) return c;
+  const leaseDurationMs = f['leader-elect-lease-duration'] * 1000;
   return leaderElected(c, {
     client,
     lease,
@@ -87,7 +40,7 @@ function withLeaderElection(
 
 export function controllerManagerRole(
   client: Client,
-  f: Record<string, string>,
+  f: ControllerFlags & LeaderFlags,
   onLost: () => void,
   host?: string,
 ): Component {
@@ -96,13 +49,11 @@ export function controllerManagerRole(
     client,
     queues: queues.factory,
     definitions: CONTROLLERS,
-    enabled: (f.controllers || '*')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    // an empty --controllers= is the default set, as it always was
+    enabled: f.controllers.length ? f.controllers : ['*'],
     options: {
       clusterCIDR: f['cluster-cidr'] || DEFAULT_CONTROLLER_OPTIONS.clusterCIDR,
-      nodeMonitorGracePeriodMs: seconds(f['node-monitor-grace-period'] || '40', 'node-monitor-grace-period'),
+      nodeMonitorGracePeriodMs: f['node-monitor-grace-period'] * 1000,
       sharedQueue: !!f.queue,
     },
     host,
@@ -120,7 +71,7 @@ export function controllerManagerRole(
   return f.queue ? inner : withLeaderElection(inner, client, 'kube-controller-manager', f, onLost);
 }
 
-export function schedulerRole(client: Client, f: Record<string, string>, onLost: () => void, host?: string): Component {
+export function schedulerRole(client: Client, f: LeaderFlags, onLost: () => void, host?: string): Component {
   let scheduler: Scheduler | undefined;
   let informers: InformerFactory | undefined;
   const inner: Component = {
