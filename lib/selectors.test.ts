@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseLabelSelector, parseFieldSelector, labelSelectorFromObject, SelectorError } from './selectors.ts';
+import {
+  parseLabelSelector,
+  parseFieldSelector,
+  labelSelectorFromObject,
+  newLabelRequirement,
+  parseInt64,
+  SelectorError,
+} from './selectors.ts';
 
 describe('label selectors', () => {
   it('matches every operator', () => {
@@ -25,6 +32,31 @@ describe('label selectors', () => {
       ['', true],
     ];
     for (const [sel, want] of cases) assert.equal(parseLabelSelector(sel).matches(labels), want, sel);
+  });
+  it('compares gt and lt as 64-bit integers, as strconv.ParseInt reads them', () => {
+    assert.equal(parseInt64('+5'), 5n);
+    assert.equal(parseInt64('-9223372036854775808'), -(2n ** 63n));
+    assert.equal(parseInt64('9223372036854775808'), undefined);
+    for (const bad of ['', '12abc', '1.5', '0x10', '1e3', ' 1', '1_000']) assert.equal(parseInt64(bad), undefined, bad);
+    assert.equal(parseLabelSelector('n>9007199254740992').matches({ n: '9007199254740993' }), true);
+    assert.equal(parseLabelSelector('n>4').matches({ n: '12abc' }), false);
+    assert.equal(parseLabelSelector('n>4').matches({ n: '9223372036854775808' }), false);
+    assert.equal(parseLabelSelector('n<9223372036854775807').matches({ n: '5' }), true);
+  });
+  it("makes requirements with labels.NewRequirement's checks", () => {
+    assert.deepEqual(newLabelRequirement('n', 'gt', ['5']), { key: 'n', op: 'gt', values: ['5'] });
+    const refused: [string, Parameters<typeof newLabelRequirement>[1], string[]][] = [
+      ['bad key!', 'exists', []],
+      ['n', 'gt', ['1', '2']],
+      ['n', 'lt', []],
+      ['n', 'exists', ['x']],
+      ['n', '!', ['x']],
+      ['n', 'in', []],
+      ['n', '=', ['a', 'b']],
+      ['n', 'in', ['not a label value']],
+    ];
+    for (const [key, op, values] of refused)
+      assert.throws(() => newLabelRequirement(key, op, values), SelectorError, `${key} ${op} ${values}`);
   });
   it("rejects malformed selectors in Kubernetes' words", () => {
     const cases: [string, string][] = [

@@ -192,14 +192,43 @@ class LabelParser {
   }
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A decimal integer as Go's strconv.ParseInt(s, 10, 64) reads it (an optional sign, digits, within 64 bits), or
+ * undefined: the numbers of the Gt and Lt operators, in selectors and node affinity alike.
+ */
+export function parseInt64(s: string): bigint | undefined {
+  if (!/^[+-]?\d+$/.test(s)) return undefined;
+  const v = BigInt(s);
+  return v >= INT64_MIN && v <= INT64_MAX ? v : undefined;
+}
+
+/**
+ * A requirement as Kubernetes' labels.NewRequirement makes one: the key a qualified name, then the checks of its
+ * operator and values; throws SelectorError with Kubernetes' words otherwise.
+ */
+export function newLabelRequirement(key: string, op: LabelOp, values: string[]): LabelRequirement {
+  const keyErrs = isQualifiedName(key);
+  if (keyErrs.length > 0) throw new SelectorError(`key: Invalid value: ${JSON.stringify(key)}: ${keyErrs.join('; ')}`);
+  return checked(key, op, values);
+}
+
 /** Kubernetes' NewRequirement checks: one value for the exact operators, integers for gt and lt, valid label values */
 function checked(key: string, op: LabelOp, values: string[]): LabelRequirement {
   const errs: string[] = [];
   if ((op === 'in' || op === 'notin') && values.length === 0)
     errs.push(`values: Invalid value: ${goStrings(values)}: for 'in', 'notin' operators, values set can't be empty`);
+  if ((op === '=' || op === '!=') && values.length !== 1)
+    errs.push(`values: Invalid value: ${goStrings(values)}: exact-match compatibility requires one single value`);
+  if ((op === 'exists' || op === '!') && values.length !== 0)
+    errs.push(`values: Invalid value: ${goStrings(values)}: values set must be empty for exists and does not exist`);
   if (op === 'gt' || op === 'lt') {
+    if (values.length !== 1)
+      errs.push(`values: Invalid value: ${goStrings(values)}: for 'Gt', 'Lt' operators, exactly one value is required`);
     values.forEach((v, i) => {
-      if (!/^[+-]?\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+      if (parseInt64(v) === undefined)
         errs.push(
           `values[${i}]: Invalid value: ${JSON.stringify(v)}: for 'Gt', 'Lt' operators, the value must be an integer`,
         );
@@ -214,7 +243,8 @@ function checked(key: string, op: LabelOp, values: string[]): LabelRequirement {
   return { key, op, values };
 }
 
-function matchRequirement(r: LabelRequirement, labels: Record<string, string> | undefined): boolean {
+/** whether labels satisfy one requirement (labels.Requirement.Matches) */
+export function labelRequirementMatches(r: LabelRequirement, labels: Record<string, string> | undefined): boolean {
   const has = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key);
   const v = has ? labels![r.key] : undefined;
   switch (r.op) {
@@ -231,9 +261,10 @@ function matchRequirement(r: LabelRequirement, labels: Record<string, string> | 
       return !has;
     case 'gt':
     case 'lt': {
-      if (!has || !/^-?\d+$/.test(v!)) return false;
-      const n = Number(v);
-      const want = Number(r.values[0]);
+      // a label value or a requirement value that is not a 64-bit integer matches neither
+      const n = has ? parseInt64(v!) : undefined;
+      const want = r.values.length === 1 ? parseInt64(r.values[0]) : undefined;
+      if (n === undefined || want === undefined) return false;
       return r.op === 'gt' ? n > want : n < want;
     }
   }
@@ -265,7 +296,7 @@ function makeLabelSelector(requirements: LabelRequirement[]): LabelSelector {
     requirements,
     empty: requirements.length === 0,
     matches(labels) {
-      for (const r of requirements) if (!matchRequirement(r, labels)) return false;
+      for (const r of requirements) if (!labelRequirementMatches(r, labels)) return false;
       return true;
     },
     equalityValue(key) {

@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { x509 } from './x509.ts';
+import { x509 } from '../../lib/pki/x509.ts';
 import { readPrivateFile, writePrivateFile, ensurePrivateDir } from './private-files.ts';
 import { servingNames, type ServingNames } from './serving-names.ts';
 

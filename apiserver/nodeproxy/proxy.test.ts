@@ -5,7 +5,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { dialError, NodeProxy, podSubresource } from './proxy.ts';
 import { ApiError } from '../rest/status.ts';
-import { selfSignedServingCert } from '../../node-agent/streaming/tls.ts';
+import { selfSignedServingCert } from '../../lib/pki/serving-cert.ts';
 
 const node = (
   port: number,

@@ -1,5 +1,5 @@
 /** Rows of HorizontalPodAutoscalers (v1 ones through their v2 form), with the TARGETS text ("cpu: 40%/80%, memory: 200Mi/1Gi"). */
-import { canonicalQuantity } from '../api/validation/quantity.ts';
+import { canonicalQuantity } from '../../lib/kube/quantity.ts';
 import { hpaV1ToV2 } from '../api/autoscaling/hpa-v1.ts';
 import { since } from './duration.ts';
 import { AGE_COLUMN, NAME_COLUMN, arr, column, int, type Printer } from './table.ts';

@@ -13,7 +13,7 @@
  * readyReplicas: 0, phase: ""; omit-zero.json, generated from the Go types by scripts/gen-omit-zero.mjs).
  */
 import type { Schema } from '../openapi/model.ts';
-import { tryParseQuantity, QUANTITY_REGEX_MSG } from '../api/validation/quantity.ts';
+import { tryParseQuantity, QUANTITY_REGEX_MSG } from '../../lib/kube/quantity.ts';
 import type { SchemaResolver } from './field-validation.ts';
 import { depthExceededMessage, MAX_NESTING_DEPTH, nestingDeeperThan } from './body.ts';
 import { readFileSync } from 'node:fs';

@@ -7,7 +7,7 @@ import type { KubeObject } from '../../lib/kube/object.ts';
 import { ControllerRevisions, DaemonSets, Nodes, Pods } from '../../lib/kube/resources.ts';
 import { DaemonSetReconciler, REVISION_HASH_LABEL } from './index.ts';
 import { nodeShouldRunDaemonPod, targetNodeName } from './eligibility.ts';
-import { revisionData, templateHash } from './revisions.ts';
+import { revisionData, templateHash } from '../../lib/kube/history.ts';
 
 const NOW = Date.parse('2024-05-01T10:00:00Z');
 const T0 = '2024-05-01T09:00:00Z';

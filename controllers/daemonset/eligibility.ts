@@ -5,20 +5,13 @@
  * daemon pods it already has.
  */
 import type { KubeObject } from '../../lib/kube/object.ts';
-
-export interface Toleration {
-  key?: string;
-  operator?: 'Exists' | 'Equal';
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
-
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-}
+import { requiredNodeAffinityMatches, NODE_NAME_FIELD } from '../../lib/kube/node-affinity.ts';
+import {
+  doNotScheduleTaint,
+  findMatchingUntoleratedTaint,
+  type Taint,
+  type Toleration,
+} from '../../lib/kube/taints.ts';
 
 /** the tolerations the DaemonSet controller gives every pod it creates */
 export function daemonPodTolerations(hostNetwork: boolean): Toleration[] {
@@ -43,71 +36,6 @@ export function withDaemonTolerations(tolerations: Toleration[] | undefined, hos
   return out;
 }
 
-export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-}
-
-function untolerated(taints: Taint[], tolerations: Toleration[], effects: string[]): Taint | undefined {
-  return taints.find((taint) => effects.includes(taint.effect) && !tolerations.some((t) => tolerates(t, taint)));
-}
-
-interface NodeSelectorRequirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
-  values?: string[];
-}
-
-function requirementMatches(req: NodeSelectorRequirement, value: string | undefined): boolean {
-  const vals = req.values ?? [];
-  switch (req.operator) {
-    case 'In':
-      return value !== undefined && vals.includes(value);
-    case 'NotIn':
-      return value === undefined || !vals.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-    case 'Lt': {
-      if (value === undefined || vals.length !== 1) return false;
-      const a = Number.parseInt(value, 10);
-      const b = Number.parseInt(vals[0], 10);
-      if (Number.isNaN(a) || Number.isNaN(b)) return false;
-      return req.operator === 'Gt' ? a > b : a < b;
-    }
-    default:
-      return false;
-  }
-}
-
-/** a NodeSelector's terms are OR-ed; a term's expressions and fields are AND-ed; an empty term matches nothing */
-export function nodeSelectorTermsMatch(terms: any[] | undefined, node: KubeObject): boolean {
-  const labels = node.metadata.labels ?? {};
-  return (terms ?? []).some((term) => {
-    const exprs: NodeSelectorRequirement[] = term?.matchExpressions ?? [];
-    const fields: NodeSelectorRequirement[] = term?.matchFields ?? [];
-    if (exprs.length === 0 && fields.length === 0) return false;
-    return (
-      exprs.every((r) => requirementMatches(r, Object.hasOwn(labels, r.key) ? labels[r.key] : undefined)) &&
-      fields.every((r) => r.key === 'metadata.name' && requirementMatches(r, node.metadata.name))
-    );
-  });
-}
-
-/** the node's labels satisfy the pod spec's nodeSelector and required node affinity */
-export function fitsNodeAffinity(podSpec: any, node: KubeObject): boolean {
-  const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries((podSpec?.nodeSelector ?? {}) as Record<string, string>)) {
-    if (labels[k] !== v) return false;
-  }
-  const required = podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
-  if (required && !nodeSelectorTermsMatch(required.nodeSelectorTerms, node)) return false;
-  return true;
-}
-
 export interface Placement {
   /** a daemon pod should run there */
   shouldRun: boolean;
@@ -118,11 +46,12 @@ export interface Placement {
 export function nodeShouldRunDaemonPod(ds: KubeObject, node: KubeObject): Placement {
   const spec = ds.spec?.template?.spec ?? {};
   if (spec.nodeName && spec.nodeName !== node.metadata.name) return { shouldRun: false, shouldContinueRunning: false };
-  if (!fitsNodeAffinity(spec, node)) return { shouldRun: false, shouldContinueRunning: false };
+  if (!requiredNodeAffinityMatches(spec, node)) return { shouldRun: false, shouldContinueRunning: false };
   const taints: Taint[] = node.spec?.taints ?? [];
   const tolerations = withDaemonTolerations(spec.tolerations, !!spec.hostNetwork);
-  if (untolerated(taints, tolerations, ['NoSchedule', 'NoExecute'])) {
-    return { shouldRun: false, shouldContinueRunning: !untolerated(taints, tolerations, ['NoExecute']) };
+  if (findMatchingUntoleratedTaint(taints, tolerations, doNotScheduleTaint)) {
+    const noExecute = findMatchingUntoleratedTaint(taints, tolerations, (t) => t.effect === 'NoExecute');
+    return { shouldRun: false, shouldContinueRunning: !noExecute };
   }
   return { shouldRun: true, shouldContinueRunning: true };
 }
@@ -134,7 +63,7 @@ export function targetNodeName(pod: KubeObject): string | undefined {
     pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   for (const term of terms) {
     for (const f of term?.matchFields ?? []) {
-      if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0];
+      if (f.key === NODE_NAME_FIELD && f.operator === 'In' && f.values?.length === 1) return f.values[0];
     }
   }
   return undefined;
@@ -146,7 +75,7 @@ export function pinToNode(podSpec: any, nodeName: string): any {
   affinity.nodeAffinity = {
     ...(affinity.nodeAffinity ?? {}),
     requiredDuringSchedulingIgnoredDuringExecution: {
-      nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }],
+      nodeSelectorTerms: [{ matchFields: [{ key: NODE_NAME_FIELD, operator: 'In', values: [nodeName] }] }],
     },
   };
   return affinity;

@@ -3,7 +3,8 @@
  * required node affinity on metadata.name (the scheduler binds it), with the daemon pod tolerations. Template
  * changes roll out node by node: RollingUpdate deletes at most maxUnavailable available old pods at a time (old pods
  * that are not available go at once) and the next pass creates their replacements; OnDelete waits for the user to
- * delete them. Pods carry controller-revision-hash; ControllerRevisions keep the template history (revisions.ts).
+ * delete them. Pods carry controller-revision-hash; ControllerRevisions keep the template history
+ * (lib/kube/history.ts).
  */
 import { isAlreadyExists, isConflict, isNotFound } from '../../lib/kube/api.ts';
 import type { ApiClient } from '../../lib/kube/api.ts';
@@ -24,7 +25,7 @@ import {
   revisionOfTemplate,
   revisionsToPrune,
   templateHash,
-} from './revisions.ts';
+} from '../../lib/kube/history.ts';
 import { scaledValue, slowStartBatch } from './rollout-math.ts';
 
 export const REVISION_HASH_LABEL = 'controller-revision-hash';

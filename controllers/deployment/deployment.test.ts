@@ -7,7 +7,7 @@ import { Deployments, Pods, ReplicaSets } from '../../lib/kube/resources.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerContext } from '../controller.ts';
 import { DeploymentReconciler, REVISION } from './index.ts';
-import { podTemplateHash } from './hash.ts';
+import { templateHash } from '../../lib/kube/history.ts';
 import { surgeAndUnavailable } from './rollout-math.ts';
 import { stallCauses } from './causes.ts';
 
@@ -49,7 +49,7 @@ function deployment(replicas: number, image: string, extra: any = {}): KubeObjec
 }
 
 function replicaSet(image: string, replicas: number, available: number, revision: string, created: string): KubeObject {
-  const hash = podTemplateHash(template(image));
+  const hash = templateHash(template(image));
   return {
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',
@@ -87,7 +87,7 @@ test('the first rollout creates the ReplicaSet with the template hash and revisi
   h.put(Deployments, deployment(3, 'v1'));
   await h.r.reconcile('ns/web');
   const create = h.client.writes().find((w) => w.verb === 'create' && w.resource === 'replicasets')!;
-  const hash = podTemplateHash(template('v1'));
+  const hash = templateHash(template('v1'));
   assert.equal(create.body.metadata.name, `web-${hash}`);
   assert.equal(create.body.spec.replicas, 3);
   assert.equal(create.body.spec.selector.matchLabels['pod-template-hash'], hash);
@@ -120,7 +120,7 @@ test('a rolling update surges the new set and scales the old one within maxUnava
   const scaleOld = w.find(
     (x) => x.verb === 'patch' && x.resource === 'replicasets' && x.body.spec?.replicas !== undefined,
   )!;
-  assert.equal(scaleOld.name, `web-${podTemplateHash(template('v1'))}`);
+  assert.equal(scaleOld.name, `web-${templateHash(template('v1'))}`);
   assert.equal(scaleOld.body.spec.replicas, 3, 'available 4 - minAvailable 3 = 1 old pod may go');
 });
 
@@ -185,7 +185,7 @@ test('going back to an old template reuses its ReplicaSet with the next revision
   const w = h.client.writes();
   assert.equal(w.filter((x) => x.verb === 'create').length, 0);
   const ann = w.find((x) => x.verb === 'patch' && x.body.metadata?.annotations?.[REVISION])!;
-  assert.equal(ann.name, `web-${podTemplateHash(template('v1'))}`);
+  assert.equal(ann.name, `web-${templateHash(template('v1'))}`);
   assert.equal(ann.body.metadata.annotations[REVISION], '3');
   assert.equal(ann.body.metadata.annotations['deployment.kubernetes.io/revision-history'], '1');
   const dRev = w.find((x) => x.resource === 'deployments' && x.verb === 'patch')!;
@@ -207,7 +207,7 @@ test('old idle ReplicaSets beyond revisionHistoryLimit are deleted once the roll
     .writes()
     .filter((x) => x.verb === 'delete')
     .map((x) => x.name);
-  assert.deepEqual(deletes, [`web-${podTemplateHash(template('v1'))}`]);
+  assert.deepEqual(deletes, [`web-${templateHash(template('v1'))}`]);
 });
 
 test('a stalled rollout times out with the cause seen on the new pods', async () => {

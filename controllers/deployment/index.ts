@@ -11,7 +11,8 @@ import { controllerOf, keyOf, sameStatus, type KubeObject } from '../../lib/kube
 import { Deployments, Pods, ReplicaSets } from '../../lib/kube/resources.ts';
 import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import { stallCauses } from './causes.ts';
-import { podTemplateHash, sameTemplate } from './hash.ts';
+import { templateHash } from '../../lib/kube/history.ts';
+import { sameTemplate } from './hash.ts';
 import { surgeAndUnavailable } from './rollout-math.ts';
 import { rfc3339 } from '../../lib/time.ts';
 
@@ -159,7 +160,7 @@ export class DeploymentReconciler implements Reconciler {
       return { rs: existing, created: false };
     }
     const collisionCount = d.status?.collisionCount ?? 0;
-    const hash = podTemplateHash(d.spec?.template, collisionCount);
+    const hash = templateHash(d.spec?.template, collisionCount);
     const template = structuredClone(d.spec?.template ?? {});
     template.metadata ??= {};
     template.metadata.labels = { ...(template.metadata.labels ?? {}), [HASH_LABEL]: hash };

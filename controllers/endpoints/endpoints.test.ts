@@ -5,7 +5,7 @@ import { InformerFactory } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { EndpointsR, Pods, Services } from '../../lib/kube/resources.ts';
 import { EndpointsReconciler, LAST_CHANGE_TRIGGER_TIME, OVER_CAPACITY } from './index.ts';
-import { watchPodsForServices } from './service-pods.ts';
+import { watchPodsForServices } from '../../lib/kube/endpoints/service-pods.ts';
 
 const CREATED = '2024-05-01T09:00:00Z';
 const MANAGED = { 'endpoints.kubernetes.io/managed-by': 'endpoint-controller' };

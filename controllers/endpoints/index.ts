@@ -13,12 +13,16 @@ import type { Informer } from '../../lib/kube/informer.ts';
 import { keyOf, splitKey, type KubeObject } from '../../lib/kube/object.ts';
 import { EndpointsR, Pods, Services } from '../../lib/kube/resources.ts';
 import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
-import { podsOfService, serviceSelector, watchPodsForServices } from './service-pods.ts';
+import {
+  HEADLESS_LABEL,
+  podsOfService,
+  serviceSelector,
+  watchPodsForServices,
+} from '../../lib/kube/endpoints/service-pods.ts';
 import { canonicalSubsets, computeSubsets, truncateSubsets, type EndpointSubset } from './subsets.ts';
-import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from './trigger-time.ts';
+import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from '../../lib/kube/endpoints/trigger-time.ts';
 
-export { LAST_CHANGE_TRIGGER_TIME } from './trigger-time.ts';
-export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
+export { LAST_CHANGE_TRIGGER_TIME } from '../../lib/kube/endpoints/trigger-time.ts';
 export const ENDPOINTS_MANAGED_BY_LABEL = 'endpoints.kubernetes.io/managed-by';
 export const ENDPOINTS_MANAGED_BY = 'endpoint-controller';
 export const OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';

@@ -5,7 +5,13 @@
  */
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { isPodReady } from '../../lib/kube/pods.ts';
-import { podHostname, podIPv4, podIsListed, resolvePodPort, type ServicePort } from './service-pods.ts';
+import {
+  podHostname,
+  podIPv4,
+  podIsListed,
+  resolvePodPort,
+  type ServicePort,
+} from '../../lib/kube/endpoints/service-pods.ts';
 
 export interface EndpointAddress {
   ip: string;

@@ -14,9 +14,14 @@ import type { Informer } from '../../lib/kube/informer.ts';
 import { keyOf, type KubeObject } from '../../lib/kube/object.ts';
 import { EndpointSlices, Nodes, Pods, Services } from '../../lib/kube/resources.ts';
 import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
-import { HEADLESS_LABEL } from '../endpoints/index.ts';
-import { podIsListed, podsOfService, serviceSelector, watchPodsForServices } from '../endpoints/service-pods.ts';
-import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from '../endpoints/trigger-time.ts';
+import {
+  HEADLESS_LABEL,
+  podIsListed,
+  podsOfService,
+  serviceSelector,
+  watchPodsForServices,
+} from '../../lib/kube/endpoints/service-pods.ts';
+import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from '../../lib/kube/endpoints/trigger-time.ts';
 import {
   canonicalEndpoint,
   canonicalPort,

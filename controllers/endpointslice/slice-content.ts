@@ -1,7 +1,7 @@
 /** The endpoints and ports of a Service's EndpointSlices, in the fixed key order they are written and compared in. */
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { isPodReady } from '../../lib/kube/pods.ts';
-import { podHostname, podIPv4, resolvePodPort, type ServicePort } from '../endpoints/service-pods.ts';
+import { podHostname, podIPv4, resolvePodPort, type ServicePort } from '../../lib/kube/endpoints/service-pods.ts';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 

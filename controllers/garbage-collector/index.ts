@@ -8,7 +8,7 @@ import type { ControllerDefinition } from '../controller.ts';
 import { GarbageCollector } from './collector.ts';
 import { OwnershipGraph } from './graph.ts';
 import { graphHandlers } from './handlers.ts';
-import { servedResources } from './served.ts';
+import { servedResources } from '../../lib/kube/served.ts';
 
 /** the resources whose objects can be owners or dependents */
 export const GC_RESOURCES: readonly Resource[] = ALL_RESOURCES.filter((r) => r !== Events);

@@ -13,7 +13,7 @@ import type { Informer } from '../../lib/kube/informer.ts';
 import { keyOf, sameStatus, type KubeObject } from '../../lib/kube/object.ts';
 import { HorizontalPodAutoscalers, Pods, resourceForKind } from '../../lib/kube/resources.ts';
 import { labelSelectorFromObject, type LabelSelector } from '../../lib/selectors.ts';
-import { quantityFromMilli, formatQuantity } from '../../apiserver/api/validation/quantity.ts';
+import { quantityFromMilli, formatQuantity } from '../../lib/kube/quantity.ts';
 import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import {
   DEFAULT_SCALE_DOWN,

@@ -5,7 +5,7 @@
 import type { ApiClient } from '../../lib/kube/api.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import type { LabelSelector } from '../../lib/selectors.ts';
-import { milliValue, parseQuantity } from '../../apiserver/api/validation/quantity.ts';
+import { milliValue, parseQuantity } from '../../lib/kube/quantity.ts';
 
 import { PodMetrics as PodMetricsResource } from '../../lib/kube/resources.ts';
 

@@ -11,7 +11,7 @@ import type { KubeObject } from '../../lib/kube/object.ts';
 import { ALL_RESOURCES, Events, Namespaces, type Resource } from '../../lib/kube/resources.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
 import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
-import { servedResources } from '../garbage-collector/served.ts';
+import { servedResources } from '../../lib/kube/served.ts';
 import { updateConditions } from './conditions.ts';
 import { NamespaceContentDeleter } from './content.ts';
 import { rfc3339 } from '../../lib/time.ts';

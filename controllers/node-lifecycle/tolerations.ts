@@ -2,10 +2,7 @@
  * Taint-based eviction: how long a pod may stay on a node with NoExecute taints, from its tolerations.
  */
 import type { KubeObject } from '../../lib/kube/object.ts';
-import type { Taint } from './health.ts';
-import { tolerates, type Toleration } from '../../lib/kube/taints.ts';
-
-export { tolerates, type Toleration } from '../../lib/kube/taints.ts';
+import { toleratesTaint, type Taint, type Toleration } from '../../lib/kube/taints.ts';
 
 /**
  * How long the pod tolerates the taints, in ms: 0 when one taint is not tolerated at all; else, among the first
@@ -16,7 +13,7 @@ export function tolerationMs(pod: KubeObject, taints: Taint[]): number {
   const tolerations: Toleration[] = pod.spec?.tolerations ?? [];
   let least = Infinity;
   for (const taint of taints) {
-    const first = tolerations.find((t) => tolerates(t, taint));
+    const first = tolerations.find((t) => toleratesTaint(t, taint));
     if (!first) return 0;
     if (typeof first.tolerationSeconds === 'number') {
       if (first.tolerationSeconds <= 0) return 0;

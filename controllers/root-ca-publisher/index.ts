@@ -12,7 +12,7 @@ import type { Informer } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { ConfigMaps, Namespaces } from '../../lib/kube/resources.ts';
 import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
-import { isTerminating } from '../serviceaccount/index.ts';
+import { isTerminating } from '../../lib/kube/namespaces.ts';
 
 export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 export const ROOT_CA_KEY = 'ca.crt';

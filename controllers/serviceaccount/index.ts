@@ -6,16 +6,12 @@
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isAlreadyExists, isNamespaceTerminating, isNotFound } from '../../lib/kube/api.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import { isTerminating } from '../../lib/kube/namespaces.ts';
 import { Namespaces, ServiceAccounts } from '../../lib/kube/resources.ts';
 import type { ControllerDefinition, Reconciler } from '../controller.ts';
 
 /** the ServiceAccounts every namespace gets */
 export const MANAGED_SERVICE_ACCOUNTS = ['default'];
-
-export function isTerminating(ns: KubeObject | undefined): boolean {
-  return !!ns && (!!ns.metadata.deletionTimestamp || ns.status?.phase === 'Terminating');
-}
 
 export const serviceAccountController: ControllerDefinition = {
   name: 'serviceaccount',

@@ -23,7 +23,7 @@ import {
   revisionOfTemplate,
   revisionsToPrune,
   templateHash,
-} from '../daemonset/revisions.ts';
+} from '../../lib/kube/history.ts';
 
 export const REVISION_HASH_LABEL = 'controller-revision-hash';
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';

@@ -5,7 +5,7 @@ import { FakeClient } from '../../lib/kube/fake.ts';
 import { InformerFactory } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { ControllerRevisions, Pods, StatefulSets } from '../../lib/kube/resources.ts';
-import { revisionData, templateHash } from '../daemonset/revisions.ts';
+import { revisionData, templateHash } from '../../lib/kube/history.ts';
 import { ordinalOf, StatefulSetReconciler } from './index.ts';
 
 const UID = 'sts-uid';

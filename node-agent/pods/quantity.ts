@@ -1,5 +1,5 @@
 /** Resource quantities as the agent needs them: plain numbers of units (cores, bytes). */
-import { parseQuantity as parseExact, milliValue, wholeValue } from '../../apiserver/api/validation/quantity.ts';
+import { parseQuantity as parseExact, milliValue, wholeValue } from '../../lib/kube/quantity.ts';
 
 /** "100m" -> 0.1, "1Gi" -> 1073741824 */
 export function parseQuantity(s: string): number {

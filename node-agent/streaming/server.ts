@@ -33,7 +33,7 @@ import {
 } from './remotecommand.ts';
 import { socketTransport, wsTransport } from './transport.ts';
 import { closeSpdyClient, type SpdyClient } from './spdy.ts';
-import { selfSignedServingCert } from './tls.ts';
+import { selfSignedServingCert } from '../../lib/pki/serving-cert.ts';
 
 export interface AgentServerOptions {
   cri: CriClient;

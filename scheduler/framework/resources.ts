@@ -2,7 +2,7 @@
  * Resource requests of a pod as the scheduler counts them (Kubernetes' resource helpers), node allocatable, and
  * amounts written for people.
  */
-import { milliValue, tryParseQuantity, wholeValue } from '../../apiserver/api/validation/quantity.ts';
+import { milliValue, tryParseQuantity, wholeValue } from '../../lib/kube/quantity.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 
 export interface Resources {

@@ -28,7 +28,7 @@ import {
 import { validatePodTemplateSpec } from '../core/pod-validation.ts';
 import { validateObjectMeta } from '../validation/meta.ts';
 import { nameIsDnsSubdomain } from '../validation/names.ts';
-import { canonicalQuantity } from '../validation/quantity.ts';
+import { canonicalQuantity } from '../../../lib/kube/quantity.ts';
 
 // ---------- ReplicaSet ----------
 

@@ -8,7 +8,7 @@ import { duplicate, forbidden, goQuote, GoValue, invalid } from '../validation/e
 import { validateLabelName } from '../validation/meta.ts';
 import { isValidLabelValue } from '../validation/names.ts';
 import { CIDR_MSG, isValidCidr, validateIp } from '../validation/network.ts';
-import { canonicalQuantity, QUANTITY_REGEX_MSG, tryParseQuantity } from '../validation/quantity.ts';
+import { canonicalQuantity, QUANTITY_REGEX_MSG, tryParseQuantity } from '../../../lib/kube/quantity.ts';
 import { validateTaintEffect } from './pod-validation.ts';
 
 function canonicalMap(m: unknown): void {

@@ -2,7 +2,7 @@
  * Defaulting of pod specs (core/v1 SetDefaults_PodSpec, _Container, _Probe, _Volume, ...), shared by Pods and every
  * workload's pod template.
  */
-import { canonicalQuantity } from '../validation/quantity.ts';
+import { canonicalQuantity } from '../../../lib/kube/quantity.ts';
 
 const DEFAULT_MODE = 0o644;
 

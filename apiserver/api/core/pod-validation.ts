@@ -35,7 +35,7 @@ import {
   QUANTITY_REGEX_MSG,
   tryParseQuantity,
   type Quantity,
-} from '../validation/quantity.ts';
+} from '../../../lib/kube/quantity.ts';
 import { VOLUME_SOURCE_NAMES } from './pod-defaults.ts';
 
 const MAX_INT32 = 2147483647;

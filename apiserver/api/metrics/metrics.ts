@@ -5,7 +5,7 @@
 import type { FieldError } from '../field-error.ts';
 import { makeStrategy } from '../common.ts';
 import { invalid, required } from '../validation/errors.ts';
-import { tryParseQuantity } from '../validation/quantity.ts';
+import { tryParseQuantity } from '../../../lib/kube/quantity.ts';
 
 function validateUsage(usage: unknown, path: string): FieldError[] {
   if (usage === undefined || usage === null) return [required(path, '')];

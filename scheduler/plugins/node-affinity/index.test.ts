@@ -28,6 +28,16 @@ test('nodeSelector and required node affinity filter with the upstream message',
   assert.equal(nodeAffinity.preFilter(state, makePod('plain')).code, 'Skip');
 });
 
+test('Gt and Lt compare labels as 64-bit integers; a label that is not one does not match', () => {
+  const gt = makePod('p', { spec: required([{ key: 'cores', operator: 'Gt', values: ['8'] }]) });
+  const cores = (v: string) => nodeInfo(makeNode(`n-${v}`, { labels: { cores: v } }));
+  assert.equal(nodeAffinity.filter(state, gt, cores('16')).code, 'Success');
+  assert.equal(nodeAffinity.filter(state, gt, cores('4')).code, 'UnschedulableAndUnresolvable');
+  assert.equal(nodeAffinity.filter(state, gt, cores('16cores')).code, 'UnschedulableAndUnresolvable');
+  const big = makePod('p', { spec: required([{ key: 'cores', operator: 'Gt', values: ['9007199254740992'] }]) });
+  assert.equal(nodeAffinity.filter(state, big, cores('9007199254740993')).code, 'Success');
+});
+
 test('a required term on metadata.name narrows the nodes at PreFilter (DaemonSet pods)', () => {
   const pod = makePod('ds', {
     spec: {

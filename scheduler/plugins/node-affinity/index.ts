@@ -6,11 +6,15 @@
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import {
-  nodeSelectorTermMatches,
-  podMatchesNodeSelectorAndAffinity,
-  requirementMatches,
+  matchExpressionMatches,
+  matchFieldMatches,
+  NODE_NAME_FIELD,
+  preferredSchedulingScore,
+  requiredNodeAffinityMatches,
   type NodeSelectorRequirement,
-} from '../../framework/matching.ts';
+  type NodeSelectorTerm,
+  type PreferredSchedulingTerm,
+} from '../../../lib/kube/node-affinity.ts';
 import {
   normalize,
   onlyNodes,
@@ -30,21 +34,21 @@ export const NAME = 'NodeAffinity';
 export const REASON = "node(s) didn't match Pod's node affinity/selector";
 export const CONFLICT_REASON = 'pod affinity terms conflict';
 
-function requiredTerms(pod: KubeObject): any[] | undefined {
+function requiredTerms(pod: KubeObject): NodeSelectorTerm[] | undefined {
   return pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
 }
 
-function preferredTerms(pod: KubeObject): any[] {
+function preferredTerms(pod: KubeObject): PreferredSchedulingTerm[] {
   return pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
 }
 
 /** the nodes named by every term (metadata.name In ...), or undefined when some term may match any node */
-function namedNodes(terms: any[]): Set<string> | undefined {
+function namedNodes(terms: NodeSelectorTerm[]): Set<string> | undefined {
   const out = new Set<string>();
   for (const t of terms) {
     let names: Set<string> | undefined;
     for (const r of (t?.matchFields ?? []) as NodeSelectorRequirement[]) {
-      if (r.key !== 'metadata.name' || r.operator !== 'In') continue;
+      if (r.key !== NODE_NAME_FIELD || r.operator !== 'In') continue;
       const vs = new Set(r.values ?? []);
       names = names ? new Set([...names].filter((n) => vs.has(n))) : vs;
     }
@@ -55,17 +59,16 @@ function namedNodes(terms: any[]): Set<string> | undefined {
 }
 
 /** what a node lacks to match a term, in words */
-function termMisses(term: any, n: NodeInfo): string[] {
+function termMisses(term: NodeSelectorTerm | undefined, n: NodeInfo): string[] {
   const labels = n.labels();
   const out: string[] = [];
   for (const r of (term?.matchExpressions ?? []) as NodeSelectorRequirement[]) {
-    if (requirementMatches(r, labels[r.key])) continue;
+    if (matchExpressionMatches(r, labels)) continue;
     const have = labels[r.key] === undefined ? 'no such label' : `has ${r.key}=${labels[r.key]}`;
     out.push(`${r.key} ${r.operator}${r.values?.length ? ` [${r.values.join(', ')}]` : ''} (${have})`);
   }
   for (const r of (term?.matchFields ?? []) as NodeSelectorRequirement[]) {
-    const v = r.key === 'metadata.name' ? n.name : undefined;
-    if (!requirementMatches(r, v))
+    if (!matchFieldMatches(r, n.node))
       out.push(`${r.key} ${r.operator}${r.values?.length ? ` [${r.values.join(', ')}]` : ''}`);
   }
   return out;
@@ -83,22 +86,19 @@ export const nodeAffinity = {
     return onlyNodes(names);
   },
   filter(_state: CycleState, pod: KubeObject, n: NodeInfo): Status {
-    return podMatchesNodeSelectorAndAffinity(pod, n.node) ? SUCCESS : unresolvable(REASON);
+    return requiredNodeAffinityMatches(pod.spec, n.node) ? SUCCESS : unresolvable(REASON);
   },
   preScore(_state: CycleState, pod: KubeObject): Status {
     return preferredTerms(pod).length ? SUCCESS : SKIP;
   },
   score(_state: CycleState, pod: KubeObject, n: NodeInfo): number {
-    let sum = 0;
-    for (const p of preferredTerms(pod))
-      if (p?.weight && nodeSelectorTermMatches(p.preference, n.node)) sum += p.weight;
-    return sum;
+    return preferredSchedulingScore(preferredTerms(pod), n.node);
   },
   normalizeScores(_state: CycleState, _pod: KubeObject, scores: number[]) {
     normalize(scores, false);
   },
   hint(pod: KubeObject, n: NodeInfo) {
-    if (podMatchesNodeSelectorAndAffinity(pod, n.node)) return undefined;
+    if (requiredNodeAffinityMatches(pod.spec, n.node)) return undefined;
     const labels = n.labels();
     const missing = Object.entries((pod.spec?.nodeSelector ?? {}) as Record<string, string>).filter(
       ([k, v]) => labels[k] !== v,

@@ -1,13 +1,13 @@
 /** NodeUnschedulable: a cordoned node (spec.unschedulable) takes only pods that tolerate node.kubernetes.io/unschedulable. */
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
-import { tolerated } from '../../framework/matching.ts';
+import { tolerationsTolerateTaint, type Taint } from '../../../lib/kube/taints.ts';
 import { SUCCESS, unresolvable, type FilterPlugin, type HintPlugin } from '../../framework/types.ts';
 
-const TAINT = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' as const };
+const TAINT: Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
 
 function blocked(pod: KubeObject, n: NodeInfo): boolean {
-  return n.node.spec?.unschedulable === true && !tolerated(pod.spec?.tolerations, TAINT);
+  return n.node.spec?.unschedulable === true && !tolerationsTolerateTaint(pod.spec?.tolerations, TAINT);
 }
 
 export const nodeUnschedulable = {

@@ -6,7 +6,8 @@
  */
 import { controllerOf, type KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
-import { podMatchesNodeSelectorAndAffinity, selectorOf } from '../../framework/matching.ts';
+import { requiredNodeAffinityMatches } from '../../../lib/kube/node-affinity.ts';
+import { selectorOf } from '../../framework/matching.ts';
 import {
   MAX_NODE_SCORE,
   SKIP,
@@ -100,7 +101,7 @@ function countDomains(cs: Constraint[], pod: KubeObject, nodes: Iterable<NodeInf
   for (const n of nodes) {
     const labels = n.labels();
     if (keys.some((k) => labels[k] === undefined)) continue;
-    if (!podMatchesNodeSelectorAndAffinity(pod, n.node)) continue;
+    if (!requiredNodeAffinityMatches(pod.spec, n.node)) continue;
     for (const d of out) {
       const v = labels[d.c.topologyKey];
       d.counts.set(v, (d.counts.get(v) ?? 0) + d.c.countOn(n));
@@ -184,7 +185,7 @@ export const podTopologySpread = {
       // domains seen among the feasible nodes, counted over every node the pod's node affinity allows
       for (const n of snapshot.nodes()) {
         const labels = n.labels();
-        if ((requireAll && !hasAllKeys(labels, soft)) || !podMatchesNodeSelectorAndAffinity(pod, n.node)) continue;
+        if ((requireAll && !hasAllKeys(labels, soft)) || !requiredNodeAffinityMatches(pod.spec, n.node)) continue;
         soft.forEach((c, i) => {
           const m = counts[i];
           const v = labels[c.topologyKey];

@@ -1,7 +1,15 @@
 /** TaintToleration: NoSchedule and NoExecute taints must be tolerated; fewer untolerated PreferNoSchedule taints score higher. */
 import type { KubeObject } from '../../../lib/kube/object.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
-import { formatTaint, tolerated, type Taint, type Toleration } from '../../framework/matching.ts';
+import {
+  countIntolerableTaintsPreferNoSchedule,
+  doNotScheduleTaint,
+  findMatchingUntoleratedTaint,
+  preferNoScheduleTolerations,
+  type Taint,
+  type Toleration,
+} from '../../../lib/kube/taints.ts';
+import { formatTaint } from '../../framework/matching.ts';
 import {
   normalize,
   SUCCESS,
@@ -17,11 +25,7 @@ import {
 export const NAME = 'TaintToleration';
 
 function untolerated(pod: KubeObject, n: NodeInfo): Taint | undefined {
-  for (const t of (n.node.spec?.taints ?? []) as Taint[]) {
-    if (t.effect !== 'NoSchedule' && t.effect !== 'NoExecute') continue;
-    if (!tolerated(pod.spec?.tolerations, t)) return t;
-  }
-  return undefined;
+  return findMatchingUntoleratedTaint(n.node.spec?.taints, pod.spec?.tolerations, doNotScheduleTaint);
 }
 
 export const taintToleration = {
@@ -32,21 +36,14 @@ export const taintToleration = {
   },
   /** the tolerations that count against PreferNoSchedule taints, once per cycle */
   preScore(state: CycleState, pod: KubeObject): Status {
-    state.write(
-      NAME,
-      (pod.spec?.tolerations ?? []).filter((t: any) => !t.effect || t.effect === 'PreferNoSchedule'),
-    );
+    state.write(NAME, preferNoScheduleTolerations(pod.spec?.tolerations));
     return SUCCESS;
   },
   score(state: CycleState, pod: KubeObject, n: NodeInfo) {
-    const taints = (n.node.spec?.taints ?? []) as Taint[];
-    if (!taints.length) return 0;
-    const prefer =
-      state.read<Toleration[]>(NAME) ??
-      (pod.spec?.tolerations ?? []).filter((t: any) => !t.effect || t.effect === 'PreferNoSchedule');
-    let count = 0;
-    for (const t of taints) if (t.effect === 'PreferNoSchedule' && !tolerated(prefer, t)) count++;
-    return count;
+    const taints: Taint[] | undefined = n.node.spec?.taints;
+    if (!taints?.length) return 0;
+    const prefer = state.read<Toleration[]>(NAME) ?? preferNoScheduleTolerations(pod.spec?.tolerations);
+    return countIntolerableTaintsPreferNoSchedule(taints, prefer);
   },
   normalizeScores(_state, _pod, scores: number[]) {
     normalize(scores, true);

@@ -1,7 +1,7 @@
 /** Which of skiff's resources the API server in front of a controller actually serves. */
-import type { ApiClient } from '../../lib/kube/api.ts';
-import { ApiError } from '../../lib/kube/api.ts';
-import type { Resource } from '../../lib/kube/resources.ts';
+import type { ApiClient } from './api.ts';
+import { ApiError } from './api.ts';
+import type { Resource } from './resources.ts';
 
 /**
  * The resources the API server answers a list of: one that it does not serve (404) would keep its informer from

@@ -4,8 +4,8 @@
  * same service. The first sync of a service after a start publishes the service's creation time. Kept per service
  * key; a key is reconciled by one worker at a time, so no locking is needed.
  */
-import type { KubeObject } from '../../lib/kube/object.ts';
-import { podCondition } from '../../lib/kube/pods.ts';
+import type { KubeObject } from '../object.ts';
+import { podCondition } from '../pods.ts';
 
 export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
 

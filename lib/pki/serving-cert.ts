@@ -1,6 +1,9 @@
-/** The agent's serving certificate: self-signed, ECDSA P-256, for the node's name and address (API servers do not verify it by default, as with kubelets). */
+/**
+ * A node agent's serving certificate: self-signed, ECDSA P-256, for the node's name and addresses (API servers do not
+ * verify it by default, as with kubelets).
+ */
 import crypto from 'node:crypto';
-import { x509 } from '../../apiserver/auth/x509.ts';
+import { x509 } from './x509.ts';
 
 export async function selfSignedServingCert(
   nodeName: string,

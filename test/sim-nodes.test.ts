@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '../../lib/kube/client.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
-import { Leases, Nodes, Pods } from '../../lib/kube/resources.ts';
-import { startSkiff, type SkiffProcess } from '../../test/harness/skiff.ts';
-import { PULL_BACKOFF_MS, SimNodes } from './index.ts';
+import { Client } from '../lib/kube/client.ts';
+import type { KubeObject } from '../lib/kube/object.ts';
+import { Leases, Nodes, Pods } from '../lib/kube/resources.ts';
+import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
+import { PULL_BACKOFF_MS, SimNodes } from '../tools/sim-nodes/index.ts';
 
 async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;

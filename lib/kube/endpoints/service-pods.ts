@@ -1,11 +1,14 @@
 /**
- * What the endpoints and EndpointSlice controllers share: which pods back a Service, how a service port resolves on
+ * What the endpoints and EndpointSlice controllers share (Kubernetes' pkg/controller/util/endpoint): which pods back a Service, how a service port resolves on
  * a pod (a named targetPort is looked up in the pod's container ports), the pod's DNS hostname for a headless
  * service, and the mapping of a pod event to the services it concerns through the services of its namespace only.
  */
-import type { Informer } from '../../lib/kube/informer.ts';
-import { keyOf, type KubeObject } from '../../lib/kube/object.ts';
-import { isPodReady, isPodTerminal } from '../../lib/kube/pods.ts';
+import type { Informer } from '../informer.ts';
+import { keyOf, type KubeObject } from '../object.ts';
+import { isPodReady, isPodTerminal } from '../pods.ts';
+
+/** the label that marks the Endpoints and EndpointSlices of a headless Service (no ClusterIP) */
+export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 
 export interface ServicePort {
   name?: string;

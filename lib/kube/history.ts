@@ -1,11 +1,19 @@
 /**
- * ControllerRevisions of DaemonSets and StatefulSets: the history of their pod templates, as Kubernetes keeps it.
- * A revision's `data` is the strategic merge patch that puts its template back (`kubectl rollout undo` applies it),
- * its `revision` number orders the history, and its name is "<owner>-<hash of the template>".
+ * Controller revision history, as Kubernetes keeps it (pkg/controller/history, controller.ComputeHash): the hash of
+ * a pod template that names Deployments' ReplicaSets (pod-template-hash) and DaemonSets' and StatefulSets'
+ * ControllerRevisions (controller-revision-hash), and those ControllerRevisions. A revision's `data` is the
+ * strategic merge patch that puts its template back (`kubectl rollout undo` applies it), its `revision` number orders
+ * the history, and its name is "<owner>-<hash of the template>".
+ *
+ * The hash is FNV-1a 32 of the template's canonical JSON (object keys sorted, null fields left out) with "#<n>"
+ * appended for a collisionCount n > 0, its decimal digits written in an alphabet without vowels. Kubernetes hashes
+ * the typed Go object, where a null field and an absent one are the same value (kubectl sends
+ * `creationTimestamp: null`), so both hash the same here too. Changing any of this renames every ReplicaSet and
+ * ControllerRevision a new template gets: history.test.ts pins the hashes.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { Informer } from '../../lib/kube/informer.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Informer } from './informer.ts';
+import type { KubeObject } from './object.ts';
 
 /** the ControllerRevision informer index by controlling owner uid */
 export const REVISION_OWNER_INDEX = 'controller-owner-uid';
@@ -17,38 +25,44 @@ export function addRevisionOwnerIndex(revisions: Informer): void {
   });
 }
 
-/** JSON with object keys sorted, so equal values hash the same whatever their key order */
+/** JSON with object keys sorted and null or undefined fields left out: equal templates give equal text */
 export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o)
-    .filter((k) => o[k] !== undefined)
+    .filter((k) => o[k] !== undefined && o[k] !== null)
     .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
 }
 
 const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
-/** FNV-1a 32 of a string */
+/** FNV-1a 32 of a string's UTF-8 bytes */
 function fnv32a(s: string): number {
   let h = 0x811c9dc5;
-  const bytes = Buffer.from(s, 'utf8');
-  for (const b of bytes) {
+  for (const b of Buffer.from(s, 'utf8')) {
     h ^= b;
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h;
 }
 
+/** a string in Kubernetes' safe alphabet (rand.SafeEncodeString): no vowels, so no words, and never a number */
+export function safeEncode(s: string): string {
+  let out = '';
+  for (const ch of s) out += SAFE_ALPHABET[ch.charCodeAt(0) % SAFE_ALPHABET.length];
+  return out;
+}
+
 /**
- * The hash of a pod template (and the owner's collisionCount), in the form Kubernetes gives it: the decimal digits
- * of a 32-bit FNV-1a hash mapped onto an alphabet without vowels, e.g. "5d8b9c7f64".
+ * The hash of a pod template and its owner's collisionCount, e.g. "59bd5955b7": a ReplicaSet's pod-template-hash,
+ * a ControllerRevision's controller-revision-hash.
  */
 export function templateHash(template: unknown, collisionCount?: number): string {
   let s = canonicalJson(template);
   if (collisionCount) s += `#${collisionCount}`;
-  return [...String(fnv32a(s))].map((c) => SAFE_ALPHABET[c.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
+  return safeEncode(String(fnv32a(s)));
 }
 
 /** the revision data of a template: a patch that replaces the owner's template with it */
