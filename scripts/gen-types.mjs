@@ -8,9 +8,9 @@
  * a scalar definition a type alias (Time = string, as on the wire).
  *
  * Optionality follows what Go writes: a field is required only when the model lists it as required (no omitempty
- * in Go) and omit-zero.json does not list it (an omitempty value field, left out at its zero value). The metadata of
- * a kind (a definition with a group/version/kind) is required too: it is a struct in Go, which encoding/json always
- * writes, and every object skiff reads or writes has one.
+ * in Go) and omit-zero.json does not list it (an omitempty value field, left out at its zero value). The ObjectMeta
+ * of a kind (a definition with a group/version/kind) is required too: it is a struct in Go, which encoding/json always
+ * writes, and every object skiff reads or writes has one (lib/kube/object.ts's KubeObject requires it).
  *
  * usage: node scripts/gen-types.mjs          writes the files
  *        node scripts/gen-types.mjs --check  exits 1 when a file differs from what the model gives
@@ -24,6 +24,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT_DIR = path.join(root, 'lib', 'kube', 'types');
 const MODEL = 'apiserver/openapi/model.json';
 const OMIT_ZERO = 'apiserver/openapi/omit-zero.json';
+const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
 /** the Go package of a definition and the file its types go to */
 function fileOf(definition) {
@@ -41,33 +42,43 @@ const goName = (definition) => definition.slice(definition.lastIndexOf('.') + 1)
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const propertyName = (name) => (IDENTIFIER.test(name) ? name : JSON.stringify(name));
 
-/** a file's text: its definitions, with the names it takes from other files imported (aliased on a clash) */
-function fileText(file, names, model, omitZero) {
-  const local = new Set(names.map(goName));
-  const imports = new Map(); // file -> Map(name -> local alias)
-  const taken = new Map(); // local alias -> definition
-  const refName = (ref) => {
-    if (fileOf(ref) === file) return goName(ref);
-    for (const [alias, def] of taken) if (def === ref) return alias;
+/** one generated file: its definitions, with the names it takes from other files imported (aliased on a clash) */
+class TypeFile {
+  constructor(file, definitions, model, omitZero) {
+    this.file = file;
+    this.definitions = definitions;
+    this.model = model;
+    this.omitZero = omitZero;
+    this.local = new Set(definitions.map(goName));
+    /** file -> Map(name -> local alias) */
+    this.imports = new Map();
+    /** local alias -> definition */
+    this.taken = new Map();
+  }
+
+  /** the name a referenced definition has in this file */
+  refName(ref) {
+    const from = fileOf(ref);
+    if (from === this.file) return goName(ref);
+    for (const [alias, def] of this.taken) if (def === ref) return alias;
     let alias = goName(ref);
-    if (local.has(alias) || taken.has(alias)) {
-      const prefix = fileOf(ref)
+    if (this.local.has(alias) || this.taken.has(alias)) {
+      const prefix = from
         .split('-')
         .map((p) => p[0].toUpperCase() + p.slice(1))
         .join('');
       alias = prefix + alias;
     }
-    taken.set(alias, ref);
-    const from = fileOf(ref);
-    if (!imports.has(from)) imports.set(from, new Map());
-    imports.get(from).set(goName(ref), alias);
+    this.taken.set(alias, ref);
+    if (!this.imports.has(from)) this.imports.set(from, new Map());
+    this.imports.get(from).set(goName(ref), alias);
     return alias;
-  };
+  }
 
-  const typeOf = (s, where) => {
+  typeOf(s, where) {
     if (s.ref) {
-      if (!model.definitions[s.ref]) throw new Error(`gen-types: ${where} refers to missing ${s.ref}`);
-      return refName(s.ref);
+      if (!this.model.definitions[s.ref]) throw new Error(`gen-types: ${where} refers to missing ${s.ref}`);
+      return this.refName(s.ref);
     }
     switch (s.type) {
       case 'string':
@@ -77,54 +88,56 @@ function fileText(file, names, model, omitZero) {
         return 'number';
       case 'boolean':
         return 'boolean';
-      case 'array':
+      case 'array': {
         if (!s.items) return 'unknown[]';
-        return arrayOf(typeOf(s.items, `${where}[]`));
+        const item = this.typeOf(s.items, `${where}[]`);
+        return /^[\w.]+$/.test(item) ? `${item}[]` : `(${item})[]`;
+      }
       case 'object':
-        if (s.properties) return `{ ${members(s, where, undefined).join(' ')} }`;
-        return `Record<string, ${s.additionalProperties ? typeOf(s.additionalProperties, `${where}{}`) : 'unknown'}>`;
+        if (s.properties) return `{ ${this.members(s, where, undefined).join(' ')} }`;
+        if (!s.additionalProperties) return 'Record<string, unknown>';
+        return `Record<string, ${this.typeOf(s.additionalProperties, `${where}{}`)}>`;
       default:
         return 'unknown';
     }
-  };
-  const arrayOf = (t) => (/^[\w.]+$/.test(t) ? `${t}[]` : `(${t})[]`);
+  }
 
-  const members = (s, where, definition) => {
+  /** the properties of an object schema, optional unless Go always writes them */
+  members(s, where, definition) {
     const required = new Set(s.required ?? []);
-    const zeroOmitted = new Set(omitZero[definition] ?? []);
+    const zeroOmitted = new Set(this.omitZero[definition] ?? []);
     const isKind = (s['x-kubernetes-group-version-kind'] ?? []).length > 0;
     return Object.entries(s.properties ?? {}).map(([name, prop]) => {
-      const always = (required.has(name) && !zeroOmitted.has(name)) || (isKind && name === 'metadata' && prop.ref);
-      return `${propertyName(name)}${always ? '' : '?'}: ${typeOf(prop, `${where}.${name}`)};`;
+      const always =
+        (required.has(name) && !zeroOmitted.has(name)) || (isKind && name === 'metadata' && prop.ref === OBJECT_META);
+      return `${propertyName(name)}${always ? '' : '?'}: ${this.typeOf(prop, `${where}.${name}`)};`;
     });
-  };
+  }
 
-  const body = [];
-  for (const def of names) {
-    const s = model.definitions[def];
-    const name = goName(def);
-    if (s.type === 'object' && s.properties) {
-      body.push(`export interface ${name} {`, ...members(s, def, def).map((m) => `  ${m}`), '}', '');
-    } else if (s.type === 'object' && !s.properties) {
-      body.push(`export type ${name} = ${typeOf(s, def)};`, '');
-    } else {
-      body.push(`export type ${name} = ${typeOf(s, def)};`, '');
+  text() {
+    const body = [];
+    for (const def of this.definitions) {
+      const s = this.model.definitions[def];
+      if (s.type === 'object' && s.properties) {
+        body.push(`export interface ${goName(def)} {`, ...this.members(s, def, def).map((m) => `  ${m}`), '}', '');
+      } else {
+        body.push(`export type ${goName(def)} = ${this.typeOf(s, def)};`, '');
+      }
     }
+    const head = [
+      `// Generated by scripts/gen-types.mjs from ${MODEL} (Kubernetes ${this.model.source}) and omit-zero.json beside it.`,
+      '// Do not edit: regenerate with `node scripts/gen-types.mjs` when the model changes (see lib/kube/README.md).',
+      '',
+    ];
+    for (const from of [...this.imports.keys()].sort()) {
+      const parts = [...this.imports.get(from)]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([name, alias]) => (name === alias ? name : `${name} as ${alias}`));
+      head.push(`import type { ${parts.join(', ')} } from './${from}.ts';`);
+    }
+    if (this.imports.size > 0) head.push('');
+    return [...head, ...body].join('\n');
   }
-
-  const head = [
-    `// Generated by scripts/gen-types.mjs from ${MODEL} (Kubernetes ${model.source}) and omit-zero.json beside it.`,
-    '// Do not edit: regenerate with `node scripts/gen-types.mjs` when the model changes (see lib/kube/README.md).',
-    '',
-  ];
-  for (const from of [...imports.keys()].sort()) {
-    const parts = [...imports.get(from)]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, alias]) => (name === alias ? name : `${name} as ${alias}`));
-    head.push(`import type { ${parts.join(', ')} } from './${from}.ts';`);
-  }
-  if (imports.size > 0) head.push('');
-  return [...head, ...body].join('\n');
 }
 
 /** every generated file, formatted as prettier formats the tree: file name -> text */
@@ -146,7 +159,8 @@ export async function generate() {
   const options = { ...(await prettier.resolveConfig(path.join(OUT_DIR, 'x.ts'))), parser: 'typescript' };
   const out = new Map();
   for (const f of [...byFile.keys()].sort()) {
-    out.set(`${f}.ts`, await prettier.format(fileText(f, byFile.get(f), model, omitZero), options));
+    const text = new TypeFile(f, byFile.get(f), model, omitZero).text();
+    out.set(`${f}.ts`, await prettier.format(text, options));
   }
   return out;
 }

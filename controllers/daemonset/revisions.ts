@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Informer } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
+import type { ControllerRevision } from '../../lib/kube/types/apps-v1.ts';
 
 /** the ControllerRevision informer index by controlling owner uid */
 export const REVISION_OWNER_INDEX = 'controller-owner-uid';
@@ -87,7 +88,7 @@ export function newRevision(
   labels: Record<string, string>,
   template: unknown,
   revision: number,
-): KubeObject {
+): ControllerRevision {
   return {
     apiVersion: 'apps/v1',
     kind: 'ControllerRevision',

@@ -16,7 +16,7 @@ export interface ControllerRevisionList {
   apiVersion?: string;
   items: ControllerRevision[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface DaemonSet {
@@ -39,7 +39,7 @@ export interface DaemonSetList {
   apiVersion?: string;
   items: DaemonSet[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface DaemonSetSpec {
@@ -89,7 +89,7 @@ export interface DeploymentList {
   apiVersion?: string;
   items: Deployment[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface DeploymentSpec {
@@ -140,7 +140,7 @@ export interface ReplicaSetList {
   apiVersion?: string;
   items: ReplicaSet[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface ReplicaSetSpec {
@@ -195,7 +195,7 @@ export interface StatefulSetList {
   apiVersion?: string;
   items: StatefulSet[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface StatefulSetOrdinals {

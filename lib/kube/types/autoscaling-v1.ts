@@ -21,7 +21,7 @@ export interface HorizontalPodAutoscalerList {
   apiVersion?: string;
   items: HorizontalPodAutoscaler[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface HorizontalPodAutoscalerSpec {

@@ -16,7 +16,7 @@ export interface CronJobList {
   apiVersion?: string;
   items: CronJob[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface CronJobSpec {
@@ -57,7 +57,7 @@ export interface JobList {
   apiVersion?: string;
   items: Job[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface JobSpec {

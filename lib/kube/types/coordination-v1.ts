@@ -14,7 +14,7 @@ export interface LeaseList {
   apiVersion?: string;
   items: Lease[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface LeaseSpec {

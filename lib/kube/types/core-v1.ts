@@ -113,7 +113,7 @@ export interface ConfigMapList {
   apiVersion?: string;
   items: ConfigMap[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface ConfigMapNodeConfigSource {
@@ -302,7 +302,7 @@ export interface EndpointsList {
   apiVersion?: string;
   items: Endpoints[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface EnvFromSource {
@@ -382,7 +382,7 @@ export interface EventList {
   apiVersion?: string;
   items: Event[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface EventSeries {
@@ -572,7 +572,7 @@ export interface NamespaceList {
   apiVersion?: string;
   items: Namespace[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface NamespaceSpec {
@@ -640,7 +640,7 @@ export interface NodeList {
   apiVersion?: string;
   items: Node[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface NodeRuntimeHandler {
@@ -854,7 +854,7 @@ export interface PodList {
   apiVersion?: string;
   items: Pod[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface PodOS {
@@ -980,7 +980,7 @@ export interface PodTemplateList {
   apiVersion?: string;
   items: PodTemplate[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface PodTemplateSpec {
@@ -1063,7 +1063,7 @@ export interface ReplicationControllerList {
   apiVersion?: string;
   items: ReplicationController[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface ReplicationControllerSpec {
@@ -1160,7 +1160,7 @@ export interface SecretList {
   apiVersion?: string;
   items: Secret[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface SecretProjection {
@@ -1212,7 +1212,7 @@ export interface ServiceAccountList {
   apiVersion?: string;
   items: ServiceAccount[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface ServiceAccountTokenProjection {
@@ -1225,7 +1225,7 @@ export interface ServiceList {
   apiVersion?: string;
   items: Service[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface ServicePort {

@@ -46,7 +46,7 @@ export interface EndpointSliceList {
   apiVersion?: string;
   items: EndpointSlice[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface ForNode {

@@ -28,7 +28,7 @@ export interface EventList {
   apiVersion?: string;
   items: Event[];
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
 }
 
 export interface EventSeries {

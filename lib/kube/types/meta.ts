@@ -158,7 +158,7 @@ export interface Status {
   details?: StatusDetails;
   kind?: string;
   message?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
   reason?: string;
   status?: string;
 }

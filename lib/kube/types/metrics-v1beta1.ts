@@ -20,7 +20,7 @@ export interface NodeMetrics {
 export interface NodeMetricsList {
   apiVersion?: string;
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
   items: NodeMetrics[];
 }
 
@@ -36,6 +36,6 @@ export interface PodMetrics {
 export interface PodMetricsList {
   apiVersion?: string;
   kind?: string;
-  metadata: ListMeta;
+  metadata?: ListMeta;
   items: PodMetrics[];
 }
