@@ -1,5 +1,11 @@
 /** Matching rules shared by plugins: tolerations against taints, node selector terms, pod label selectors. */
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type {
+  Node,
+  NodeSelectorRequirement as NodeSelectorRequirementObject,
+  NodeSelectorTerm,
+  Pod,
+} from '../../lib/kube/types/core-v1.ts';
+import type { LabelSelector as LabelSelectorObject } from '../../lib/kube/types/meta.ts';
 import { labelSelectorFromObject, type LabelSelector } from '../../lib/selectors.ts';
 
 export { tolerated, tolerates, type Taint, type Toleration } from '../../lib/kube/taints.ts';
@@ -17,7 +23,7 @@ export interface NodeSelectorRequirement {
   values?: string[];
 }
 
-export function requirementMatches(r: NodeSelectorRequirement, value: string | undefined): boolean {
+export function requirementMatches(r: NodeSelectorRequirementObject, value: string | undefined): boolean {
   switch (r.operator) {
     case 'In':
       return value !== undefined && (r.values ?? []).includes(value);
@@ -39,9 +45,9 @@ export function requirementMatches(r: NodeSelectorRequirement, value: string | u
 }
 
 /** a NodeSelectorTerm: all its expressions and fields must match; an empty term matches nothing */
-export function nodeSelectorTermMatches(term: any, node: KubeObject): boolean {
-  const exprs: NodeSelectorRequirement[] = term?.matchExpressions ?? [];
-  const fields: NodeSelectorRequirement[] = term?.matchFields ?? [];
+export function nodeSelectorTermMatches(term: NodeSelectorTerm | undefined, node: Node): boolean {
+  const exprs = term?.matchExpressions ?? [];
+  const fields = term?.matchFields ?? [];
   if (!exprs.length && !fields.length) return false;
   const labels = node.metadata.labels ?? {};
   for (const r of exprs) if (!requirementMatches(r, labels[r.key])) return false;
@@ -53,14 +59,13 @@ export function nodeSelectorTermMatches(term: any, node: KubeObject): boolean {
 }
 
 /** the pod's nodeSelector and required node affinity both hold for the node */
-export function podMatchesNodeSelectorAndAffinity(pod: KubeObject, node: KubeObject): boolean {
-  const sel: Record<string, string> | undefined = pod.spec?.nodeSelector;
+export function podMatchesNodeSelectorAndAffinity(pod: Pod, node: Node): boolean {
+  const sel = pod.spec?.nodeSelector;
   if (sel) {
     const labels = node.metadata.labels ?? {};
     for (const [k, v] of Object.entries(sel)) if (labels[k] !== v) return false;
   }
-  const terms: any[] | undefined =
-    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms && terms.length) return terms.some((t) => nodeSelectorTermMatches(t, node));
   return true;
 }
@@ -68,7 +73,7 @@ export function podMatchesNodeSelectorAndAffinity(pod: KubeObject, node: KubeObj
 const selectorCache = new WeakMap<object, LabelSelector>();
 
 /** a metav1.LabelSelector object, parsed once per object */
-export function selectorOf(sel: any): LabelSelector {
+export function selectorOf(sel: LabelSelectorObject | null | undefined): LabelSelector {
   if (!sel || typeof sel !== 'object') return labelSelectorFromObject(sel);
   let s = selectorCache.get(sel);
   if (!s) {
