@@ -8,7 +8,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 
-function bind<F extends (...args: any[]) => unknown>(this: AsyncResource, fn: F, thisArg?: unknown): F {
+const bind: AsyncResource['bind'] = function (this: AsyncResource, fn, thisArg?: unknown) {
   if (typeof fn !== 'function') {
     throw Object.assign(
       new TypeError(`The "fn" argument must be of type function. Received ${fn === null ? 'null' : typeof fn}`),
@@ -25,8 +25,8 @@ function bind<F extends (...args: any[]) => unknown>(this: AsyncResource, fn: F,
           return resource.runInAsyncScope(fn, thisArg, ...args);
         };
   Object.defineProperty(bound, 'length', { configurable: true, enumerable: false, writable: false, value: fn.length });
-  return bound as unknown as F;
-}
+  return bound as unknown as typeof fn;
+};
 
 /** whether this runtime's bind still adds the deprecated property (and so pays for it) */
 export function hasDeprecatedBind(): boolean {

@@ -4,6 +4,7 @@
  *   fields: f=v, f==v, f!=v (comma separated, AND-ed)
  */
 
+import type { LabelSelector as MetaLabelSelector } from './kube/types/meta.ts';
 import { isQualifiedName, isValidLabelValue } from './validation/names.ts';
 
 export type LabelOp = 'in' | 'notin' | 'exists' | '!' | '=' | '!=' | 'gt' | 'lt';
@@ -317,12 +318,13 @@ export function parseLabelSelector(s: string | undefined | null): LabelSelector 
   return makeLabelSelector(new LabelParser(lex(s)).parse());
 }
 
-export interface LabelSelectorObject {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
-}
+/** a metav1.LabelSelector object (matchLabels, matchExpressions with operator In, NotIn, Exists or DoesNotExist) */
+export type LabelSelectorObject = MetaLabelSelector;
 
-/** a metav1.LabelSelector object as a selector; null/undefined selects nothing, {} selects everything (as Kubernetes) */
+/**
+ * a metav1.LabelSelector object as a selector; null/undefined selects nothing, {} selects everything (as Kubernetes);
+ * an operator other than In, NotIn and Exists reads as DoesNotExist (validation lets no other through)
+ */
 export function labelSelectorFromObject(sel: LabelSelectorObject | null | undefined): LabelSelector {
   if (sel === null || sel === undefined) {
     const none = makeLabelSelector([]);

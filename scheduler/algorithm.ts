@@ -4,7 +4,7 @@
  * PreScore and weighted Score over the feasible nodes, the best node with ties broken at random. When nothing fits,
  * the per-node statuses make the FitError message.
  */
-import type { KubeObject } from '../lib/kube/object.ts';
+import type { Pod } from '../lib/kube/types/core-v1.ts';
 import type { NodeInfo } from './framework/node-info.ts';
 import {
   CycleState,
@@ -82,12 +82,7 @@ export function resolveProfile(p: Profile): ResolvedProfile {
 }
 
 /** runs the filters for one node; the first rejection wins */
-export function runFilters(
-  profile: ResolvedProfile,
-  state: CycleState,
-  pod: KubeObject,
-  n: NodeInfo,
-): Status | undefined {
+export function runFilters(profile: ResolvedProfile, state: CycleState, pod: Pod, n: NodeInfo): Status | undefined {
   for (const f of profile.filters) {
     if (state.skipFilter.has(f.name)) continue;
     const s = f.filter!(state, pod, n);
@@ -107,7 +102,7 @@ export interface PreFilterOutcome {
 export function runPreFilters(
   profile: ResolvedProfile,
   state: CycleState,
-  pod: KubeObject,
+  pod: Pod,
   snapshot: Snapshot,
 ): PreFilterOutcome {
   let names: Set<string> | undefined;
@@ -137,7 +132,7 @@ export function runPreFilters(
 /** decides a node for the pod, or says why none fits */
 export function schedulePod(
   profile: ResolvedProfile,
-  pod: KubeObject,
+  pod: Pod,
   snapshot: Snapshot,
   start: number,
   percentage = 0,
@@ -185,7 +180,7 @@ export function schedulePod(
 export function scoreNodes(
   profile: ResolvedProfile,
   state: CycleState,
-  pod: KubeObject,
+  pod: Pod,
   nodes: readonly NodeInfo[],
   snapshot: Snapshot,
 ): number[] {

@@ -3,13 +3,14 @@
  * there, plus pods the scheduler has assumed (placed in its own view at Reserve, before the binding is written and
  * comes back through the watch), so that the next scheduling cycle never waits for its own bindings.
  */
-import { keyOf, type KubeObject } from '../lib/kube/object.ts';
+import { keyOf } from '../lib/kube/object.ts';
+import type { Node, Pod } from '../lib/kube/types/core-v1.ts';
 import { NodeInfo } from './framework/node-info.ts';
 import type { Snapshot } from './framework/types.ts';
 
 export class SchedulerCache implements Snapshot {
   /** a cache filled from listed objects, for one-off questions (why-pending) */
-  static fromObjects(nodes: Iterable<KubeObject>, pods: Iterable<KubeObject>): SchedulerCache {
+  static fromObjects(nodes: Iterable<Node>, pods: Iterable<Pod>): SchedulerCache {
     const c = new SchedulerCache();
     for (const n of nodes) c.upsertNode(n);
     for (const p of pods) c.upsertPod(p);
@@ -24,7 +25,7 @@ export class SchedulerCache implements Snapshot {
   /** assumed pod keys -> node, until the binding is seen */
   private readonly assumed = new Map<string, string>();
   /** pods that reference a node not (yet) known: counted when it appears */
-  private readonly waitingForNode = new Map<string, Map<string, KubeObject>>();
+  private readonly waitingForNode = new Map<string, Map<string, Pod>>();
   private readonly antiAffinityNodes = new Set<NodeInfo>();
   private readonly affinityNodes = new Set<NodeInfo>();
 
@@ -58,7 +59,7 @@ export class SchedulerCache implements Snapshot {
 
   // ---- nodes ----
 
-  upsertNode(node: KubeObject): void {
+  upsertNode(node: Node): void {
     const name = node.metadata.name!;
     const cur = this.byName.get(name);
     if (cur) {
@@ -90,7 +91,7 @@ export class SchedulerCache implements Snapshot {
     this.antiAffinityNodes.delete(ni);
     this.affinityNodes.delete(ni);
     // pods of a removed node wait for it to come back (their objects still name it)
-    const waiting = new Map<string, KubeObject>();
+    const waiting = new Map<string, Pod>();
     for (const [k, p] of ni.pods) {
       waiting.set(k, p);
       this.podNode.delete(k);
@@ -101,7 +102,7 @@ export class SchedulerCache implements Snapshot {
   // ---- pods ----
 
   /** a pod object from the watch: counted where it is bound; removed when it ends */
-  upsertPod(pod: KubeObject): void {
+  upsertPod(pod: Pod): void {
     const key = keyOf(pod);
     const nodeName: string | undefined = pod.spec?.nodeName;
     const ended = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
@@ -114,7 +115,7 @@ export class SchedulerCache implements Snapshot {
     this.placePod(pod, nodeName);
   }
 
-  removePod(pod: KubeObject): void {
+  removePod(pod: Pod): void {
     const key = keyOf(pod);
     this.assumed.delete(key);
     const at = this.podNode.get(key);
@@ -128,14 +129,15 @@ export class SchedulerCache implements Snapshot {
   }
 
   /** counts the pod on the node now, before its binding is written */
-  assume(pod: KubeObject, nodeName: string): void {
-    const assumedPod = { ...pod, spec: { ...pod.spec, nodeName } };
+  assume(pod: Pod, nodeName: string): void {
+    // every pod has a spec (its containers are required)
+    const assumedPod: Pod = { ...pod, spec: { ...pod.spec!, nodeName } };
     this.assumed.set(keyOf(pod), nodeName);
     this.placePod(assumedPod, nodeName);
   }
 
   /** the binding failed: the pod no longer counts on the node */
-  forget(pod: KubeObject): void {
+  forget(pod: Pod): void {
     const key = keyOf(pod);
     if (!this.assumed.has(key)) return;
     this.assumed.delete(key);
@@ -148,7 +150,7 @@ export class SchedulerCache implements Snapshot {
     }
   }
 
-  private placePod(pod: KubeObject, nodeName: string): void {
+  private placePod(pod: Pod, nodeName: string): void {
     const key = keyOf(pod);
     const prev = this.podNode.get(key);
     if (prev && prev !== nodeName) this.byName.get(prev)?.removePod(pod);

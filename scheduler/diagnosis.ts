@@ -4,8 +4,8 @@
  * node-3"; the toleration a taint needs; the labels a selector misses).
  */
 import type { ApiClient } from '../lib/kube/api.ts';
-import type { KubeObject } from '../lib/kube/object.ts';
 import { Nodes, Pods } from '../lib/kube/resources.ts';
+import type { Node, Pod } from '../lib/kube/types/core-v1.ts';
 import { fitErrorMessage, resolveProfile, runFilters, runPreFilters, type ResolvedProfile } from './algorithm.ts';
 import { SchedulerCache } from './cache.ts';
 import { CycleState, type Snapshot, type Status } from './framework/types.ts';
@@ -34,15 +34,19 @@ export interface Diagnosis {
 
 let defaultProfile: ResolvedProfile | undefined;
 
+/** nodes and pods as listed from the API */
+export interface ListedCluster {
+  nodes: Iterable<Node>;
+  pods: Iterable<Pod>;
+}
+
+function isSnapshot(c: Snapshot | ListedCluster): c is Snapshot {
+  return typeof c.nodes === 'function';
+}
+
 /** explains where the pod fits, on a snapshot (the scheduler's cache) or on listed nodes and pods */
-export function explainPod(
-  pod: KubeObject,
-  cluster: Snapshot | { nodes: Iterable<KubeObject>; pods: Iterable<KubeObject> },
-): Diagnosis {
-  const snapshot: Snapshot =
-    typeof cluster.nodes === 'function'
-      ? (cluster as Snapshot)
-      : SchedulerCache.fromObjects((cluster as any).nodes, (cluster as any).pods);
+export function explainPod(pod: Pod, cluster: Snapshot | ListedCluster): Diagnosis {
+  const snapshot = isSnapshot(cluster) ? cluster : SchedulerCache.fromObjects(cluster.nodes, cluster.pods);
   const profile = (defaultProfile ??= resolveProfile(DEFAULT_PROFILE));
   const state = new CycleState();
   const pre = runPreFilters(profile, state, pod, snapshot);
@@ -117,7 +121,7 @@ export async function whyPending(client: ApiClient, namespace: string, name: str
   if (pod.metadata.deletionTimestamp) return `pod ${namespace}/${name} is being deleted`;
   const scheduler = pod.spec?.schedulerName || DEFAULT_PROFILE.schedulerName;
   const nodes = (await client.list(Nodes)).items;
-  const pods: KubeObject[] = [];
+  const pods: Pod[] = [];
   let cont: string | undefined;
   do {
     const page = await client.list(Pods, { fieldSelector: 'spec.nodeName!=', limit: 1000, continue: cont });
@@ -127,6 +131,6 @@ export async function whyPending(client: ApiClient, namespace: string, name: str
   let text = formatDiagnosis(explainPod(pod, { nodes, pods }));
   if (scheduler !== DEFAULT_PROFILE.schedulerName)
     text = `note: the pod asks for scheduler "${scheduler}", not ${DEFAULT_PROFILE.schedulerName}\n${text}`;
-  const cond = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+  const cond = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled' && c.status === 'False');
   return cond?.message ? `${text}\n\nthe scheduler said: ${cond.message}` : text;
 }

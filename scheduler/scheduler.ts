@@ -9,7 +9,8 @@ import type { ApiClient } from '../lib/kube/api.ts';
 import { isConflict, isNotFound } from '../lib/kube/api.ts';
 import type { EventRecorder } from '../lib/kube/events.ts';
 import type { Informer, InformerFactory } from '../lib/kube/informer.ts';
-import { keyOf, type KubeObject } from '../lib/kube/object.ts';
+import { keyOf } from '../lib/kube/object.ts';
+import type { Node, Pod } from '../lib/kube/types/core-v1.ts';
 import { Nodes, Pods } from '../lib/kube/resources.ts';
 import {
   fitErrorMessage,
@@ -58,8 +59,8 @@ export class Scheduler {
   private readonly name: string;
   private readonly log: (m: string) => void;
   private readonly handle: Handle;
-  private pods!: Informer;
-  private nodes!: Informer;
+  private pods!: Informer<Pod>;
+  private nodes!: Informer<Node>;
   private running = false;
   private loop: Promise<void> | undefined;
   private nextStart = 0;
@@ -161,7 +162,7 @@ export class Scheduler {
     this.track(this.bindingCycle(q, d.state, node));
   }
 
-  private onPod(old: KubeObject | undefined, p: KubeObject): void {
+  private onPod(old: Pod | undefined, p: Pod): void {
     const key = keyOf(p);
     if (p.spec?.nodeName) {
       const confirmsOwn = this.cache.isAssumed(key);
@@ -179,7 +180,7 @@ export class Scheduler {
     else this.queue.delete(key);
   }
 
-  private onPodDelete(p: KubeObject): void {
+  private onPodDelete(p: Pod): void {
     const key = keyOf(p);
     this.queue.delete(key);
     if (p.spec?.nodeName || this.cache.isAssumed(key)) {
@@ -188,7 +189,7 @@ export class Scheduler {
     }
   }
 
-  private responsibleFor(p: KubeObject): boolean {
+  private responsibleFor(p: Pod): boolean {
     if (p.spec?.nodeName || p.metadata.deletionTimestamp) return false;
     const phase = p.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return false;
@@ -232,7 +233,7 @@ export class Scheduler {
     });
   }
 
-  private runReserve(state: CycleState, pod: KubeObject, node: string): Status {
+  private runReserve(state: CycleState, pod: Pod, node: string): Status {
     const done: typeof this.profile.reserves = [];
     for (const p of this.profile.reserves) {
       const s = p.reserve!(state, pod, node);
@@ -247,10 +248,10 @@ export class Scheduler {
 
   private runPostFilters(
     state: CycleState,
-    pod: KubeObject,
+    pod: Pod,
     statuses: NonNullable<ReturnType<typeof schedulePod>['statuses']>,
   ): PostFilterResult {
-    const filter = (p: KubeObject, n: NodeInfo) => runFilters(this.profile, state, p, n) ?? SUCCESS;
+    const filter = (p: Pod, n: NodeInfo) => runFilters(this.profile, state, p, n) ?? SUCCESS;
     let last: PostFilterResult = { status: { code: 'Unschedulable', reasons: [] } };
     for (const p of this.profile.postFilters) {
       const r = p.postFilter!(state, pod, this.cache, statuses, filter);
@@ -291,7 +292,7 @@ export class Scheduler {
   }
 
   /** deletes the victims (after marking them DisruptionTarget) so that the pod fits on the nominated node */
-  private async preempt(pod: KubeObject, node: string, victims: KubeObject[]): Promise<void> {
+  private async preempt(pod: Pod, node: string, victims: Pod[]): Promise<void> {
     this.stats.preemptions++;
     const now = rfc3339();
     await Promise.all(
@@ -320,13 +321,13 @@ export class Scheduler {
 
   /** the PodScheduled=False condition (and the nominated node) on the pod, and a FailedScheduling event */
   private async reportFailure(
-    pod: KubeObject,
+    pod: Pod,
     reason: 'Unschedulable' | 'SchedulerError',
     message: string,
     nominatedNodeName?: string,
   ): Promise<void> {
     this.opts.recorder.event(pod, 'Warning', 'FailedScheduling', message);
-    const cur = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled');
+    const cur = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
     const nominationSame =
       (pod.status?.nominatedNodeName ?? undefined) === nominatedNodeName || nominatedNodeName === undefined;
     if (cur && cur.status === 'False' && cur.reason === reason && cur.message === message && nominationSame) return;
@@ -355,8 +356,8 @@ export class Scheduler {
 }
 
 /** a node change that may let a parked pod fit */
-function nodeSchedulingChanged(o: KubeObject, n: KubeObject): boolean {
-  const ready = (x: KubeObject) => (x.status?.conditions ?? []).find((c: any) => c.type === 'Ready')?.status;
+function nodeSchedulingChanged(o: Node, n: Node): boolean {
+  const ready = (x: Node) => (x.status?.conditions ?? []).find((c) => c.type === 'Ready')?.status;
   return (
     JSON.stringify(o.metadata.labels) !== JSON.stringify(n.metadata.labels) ||
     JSON.stringify(o.spec?.taints) !== JSON.stringify(n.spec?.taints) ||
@@ -367,7 +368,7 @@ function nodeSchedulingChanged(o: KubeObject, n: KubeObject): boolean {
 }
 
 /** the pod changed in what scheduling reads (not only its status) */
-function schedulingInputsChanged(o: KubeObject, n: KubeObject): boolean {
+function schedulingInputsChanged(o: Pod, n: Pod): boolean {
   return (
     JSON.stringify(o.spec) !== JSON.stringify(n.spec) ||
     JSON.stringify(o.metadata.labels) !== JSON.stringify(n.metadata.labels)

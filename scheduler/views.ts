@@ -3,9 +3,10 @@
  * managedFields): only the fields its queue, cache and plugins read. Annotations (kubectl's last-applied
  * configuration), container commands, env and probes, container statuses, node images and addresses are dropped.
  */
-import type { KubeObject } from '../lib/kube/object.ts';
+import type { ObjectMeta } from '../lib/kube/object.ts';
+import type { Container, Node, Pod, PodSpec } from '../lib/kube/types/core-v1.ts';
 
-function leanMeta(m: KubeObject['metadata']): KubeObject['metadata'] {
+function leanMeta(m: ObjectMeta): ObjectMeta {
   return {
     name: m.name,
     namespace: m.namespace,
@@ -18,12 +19,12 @@ function leanMeta(m: KubeObject['metadata']): KubeObject['metadata'] {
   };
 }
 
-function leanContainer(c: any): any {
+function leanContainer(c: Container): Container {
   return { name: c.name, resources: c.resources, ports: c.ports, restartPolicy: c.restartPolicy };
 }
 
-export function schedulerPodView(p: KubeObject): KubeObject {
-  const spec = p.spec ?? {};
+export function schedulerPodView(p: Pod): Pod {
+  const spec: Partial<PodSpec> = p.spec ?? {};
   return {
     apiVersion: p.apiVersion,
     kind: p.kind,
@@ -50,7 +51,7 @@ export function schedulerPodView(p: KubeObject): KubeObject {
   };
 }
 
-export function schedulerNodeView(n: KubeObject): KubeObject {
+export function schedulerNodeView(n: Node): Node {
   const st = n.status ?? {};
   return {
     apiVersion: n.apiVersion,

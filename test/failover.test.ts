@@ -49,7 +49,7 @@ describe('leader failover between processes', () => {
     const b = role(['controller-manager', '--controllers', 'replicaset', '--leader-elect-identity', 'cm-b']);
     await b.waitFor('standing by');
     const lease = await client.get(Leases, 'kube-system', 'kube-controller-manager');
-    assert.equal(lease.spec.holderIdentity, 'cm-a');
+    assert.equal(lease.spec?.holderIdentity, 'cm-a');
 
     await client.create(ReplicaSets, {
       metadata: { name: 'rs', namespace: 'default' },
@@ -66,7 +66,7 @@ describe('leader failover between processes', () => {
     await b.waitFor('became leader', 10_000);
     const tookOver = Date.now() - killedAt;
     assert.ok(tookOver < 3000 + 4000, `took over after ${tookOver} ms (lease 3 s)`);
-    assert.equal((await client.get(Leases, 'kube-system', 'kube-controller-manager')).spec.holderIdentity, 'cm-b');
+    assert.equal((await client.get(Leases, 'kube-system', 'kube-controller-manager')).spec?.holderIdentity, 'cm-b');
     await client.patch(ReplicaSets, 'default', 'rs', { spec: { replicas: 3 } }, 'merge');
     await eventually('3 pods', async () => (await activePods('app=rs')).length === 3);
   });
@@ -98,10 +98,10 @@ describe('leader failover between processes', () => {
       spec: { containers: [{ name: 'c', image: 'x' }] },
     });
     await client.create(Pods, pod('p1'));
-    await eventually('p1 bound', async () => (await client.get(Pods, 'default', 'p1')).spec.nodeName === 'n1');
+    await eventually('p1 bound', async () => (await client.get(Pods, 'default', 'p1')).spec?.nodeName === 'n1');
     await a.kill9();
     await b.waitFor('became leader', 10_000);
     await client.create(Pods, pod('p2'));
-    await eventually('p2 bound', async () => (await client.get(Pods, 'default', 'p2')).spec.nodeName === 'n1');
+    await eventually('p2 bound', async () => (await client.get(Pods, 'default', 'p2')).spec?.nodeName === 'n1');
   });
 });

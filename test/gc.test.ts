@@ -226,7 +226,7 @@ describe('garbage collector against the API server', () => {
     assert.equal(ev.type, 'Warning');
     assert.equal(ev.source?.component, 'garbage-collector-controller');
     assert.match(
-      ev.message,
+      ev.message ?? '',
       /^ownerRef \[v1\/ConfigMap, namespace: gc-other, name: ns-owner, uid: [0-9a-f-]+\] does not exist in namespace "gc-other"$/,
     );
   });

@@ -96,15 +96,15 @@ describe('HorizontalPodAutoscaler with metrics written by the test', () => {
     // 100% of the request against a 50% target: ceil(2 * 100/50) = 4
     const d = await eventually('scaled to 4', async () => {
       const dep = await client.get(Deployments, 'default', 'busy');
-      return dep.spec.replicas === 4 && dep;
+      return dep.spec?.replicas === 4 && dep;
     });
-    assert.equal(d.spec.replicas, 4);
+    assert.equal(d.spec?.replicas, 4);
     const hpa = await eventually('status', async () => {
       const h = await client.get(HorizontalPodAutoscalers, 'default', 'busy');
       return h.status?.desiredReplicas === 4 && h;
     });
-    assert.equal(hpa.status.currentMetrics[0].resource.current.averageUtilization, 100);
-    assert.ok(hpa.status.conditions.some((c: any) => c.type === 'ScalingActive' && c.status === 'True'));
-    assert.ok(hpa.status.lastScaleTime);
+    assert.equal(hpa.status?.currentMetrics?.[0].resource?.current.averageUtilization, 100);
+    assert.ok(hpa.status?.conditions?.some((c: any) => c.type === 'ScalingActive' && c.status === 'True'));
+    assert.ok(hpa.status?.lastScaleTime);
   });
 });

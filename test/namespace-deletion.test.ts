@@ -165,7 +165,7 @@ describe('namespace deletion against the API server', () => {
     );
     assert.equal(cond(waiting, 'NamespaceDeletionContentFailure').status, 'False');
     assert.equal(cond(waiting, 'NamespaceDeletionDiscoveryFailure').reason, 'ResourcesDiscovered');
-    assert.deepEqual(waiting.spec.finalizers, ['kubernetes']);
+    assert.deepEqual(waiting.spec?.finalizers, ['kubernetes']);
     for (const r of [Deployments, ReplicaSets, Secrets])
       assert.equal((await client.list(r, { namespace: ns })).items.length, 0, `${r.resource} deleted`);
     const pods = (await client.list(Pods, { namespace: ns })).items;

@@ -83,11 +83,11 @@ describe('sim-nodes against a real API server', () => {
     for (const n of nodes) {
       assert.equal(n.metadata.labels!.zone, 'z1');
       assert.equal(n.metadata.labels!['kubernetes.io/hostname'], n.metadata.name);
-      assert.deepEqual(n.status.capacity, { cpu: '4', memory: '8Gi', pods: '20', 'ephemeral-storage': '100Gi' });
-      assert.deepEqual(n.status.allocatable, n.status.capacity);
-      assert.equal(n.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
-      assert.match(n.status.addresses.find((a: any) => a.type === 'InternalIP').address, /^192\.168\.\d+\.\d+$/);
-      assert.equal(n.status.nodeInfo.operatingSystem, 'linux');
+      assert.deepEqual(n.status?.capacity, { cpu: '4', memory: '8Gi', pods: '20', 'ephemeral-storage': '100Gi' });
+      assert.deepEqual(n.status?.allocatable, n.status?.capacity);
+      assert.equal(n.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+      assert.match(n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '', /^192\.168\.\d+\.\d+$/);
+      assert.equal(n.status?.nodeInfo?.operatingSystem, 'linux');
     }
     const lease = await client.get<KubeObject>(Leases, 'kube-node-lease', 'sim-1');
     assert.equal(lease.spec.holderIdentity, 'sim-1');

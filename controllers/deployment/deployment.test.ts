@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FakeClient } from '../../lib/kube/fake.ts';
 import { InformerFactory } from '../../lib/kube/informer.ts';
 import { MemoryEventRecorder } from '../../lib/kube/events.ts';
-import { Deployments, Pods, ReplicaSets } from '../../lib/kube/resources.ts';
+import { Deployments, Pods, ReplicaSets, type Resource } from '../../lib/kube/resources.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerContext } from '../controller.ts';
 import { DeploymentReconciler, REVISION } from './index.ts';
@@ -26,7 +26,7 @@ function harness() {
   };
   const r = new DeploymentReconciler(ctx);
   informers.markAllSynced();
-  const put = (res: typeof Deployments, o: KubeObject) => {
+  const put = (res: Resource, o: KubeObject) => {
     const stored = client.seed(res, o);
     informers.informer(res).upsert(stored);
     return stored;

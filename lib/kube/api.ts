@@ -1,9 +1,11 @@
 /**
  * The API a component uses to talk to the API server. `Client` (client.ts) implements it over HTTPS with the
- * credentials of a kubeconfig; `FakeClient` (fake.ts) records the writes for tests beside the code.
+ * credentials of a kubeconfig; `FakeClient` (fake.ts) records the writes for tests beside the code. Every call takes
+ * a Resource, whose object type types the answer: get(Pods, ...) resolves with a Pod.
  */
 import type { KubeObject, ObjectList } from './object.ts';
 import type { Resource } from './resources.ts';
+import type { Status } from './types/meta.ts';
 
 export interface ListOptions {
   namespace?: string;
@@ -52,18 +54,32 @@ export interface WatchHandle {
   stop(): void;
 }
 
+/** a write to a subresource ("binding", "eviction", "token", "status", "scale") of the object named */
+export interface SubresourceOptions extends WriteOptions {
+  subresource: string;
+  /** the object's name (create): by default the body's */
+  name?: string;
+}
+
 export interface ApiClient {
-  get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string): Promise<T>;
-  list<T extends KubeObject>(r: Resource, opts?: ListOptions): Promise<ObjectList<T>>;
+  get<T extends KubeObject>(r: Resource<T>, namespace: string | undefined, name: string): Promise<T>;
+  list<T extends KubeObject>(r: Resource<T>, opts?: ListOptions): Promise<ObjectList<T>>;
   create<T extends KubeObject>(
-    r: Resource,
+    r: Resource<T>,
     obj: T,
     opts?: WriteOptions & { subresource?: string; name?: string },
   ): Promise<T>;
-  /** PUT of the whole object (or of a subresource: "status", "scale") guarded by its resourceVersion */
-  update<T extends KubeObject>(r: Resource, obj: T, opts?: WriteOptions & { subresource?: string }): Promise<T>;
+  /**
+   * a POST to a subresource whose body is of another kind (a Binding to pods/binding, an Eviction, a TokenRequest):
+   * the answer is typed as the body (a TokenRequest answers with one; binding and eviction answer a Status)
+   */
+  create<B extends KubeObject>(r: Resource, obj: B, opts: SubresourceOptions): Promise<B>;
+  /** PUT of the whole object (or of a subresource: "status", "finalize") guarded by its resourceVersion */
+  update<T extends KubeObject>(r: Resource<T>, obj: T, opts?: WriteOptions & { subresource?: string }): Promise<T>;
+  /** PUT of a subresource whose body is of another kind (an autoscaling/v1 Scale) */
+  update<B extends KubeObject>(r: Resource, obj: B, opts: SubresourceOptions): Promise<B>;
   patch<T extends KubeObject>(
-    r: Resource,
+    r: Resource<T>,
     namespace: string | undefined,
     name: string,
     patch: unknown,
@@ -77,7 +93,7 @@ export interface ApiClient {
    * the stream ends, with the error that ended it, if any. A 410 Gone arrives as an ERROR event with code 410.
    */
   watch<T extends KubeObject>(
-    r: Resource,
+    r: Resource<T>,
     opts: WatchOptions,
     onEvent: (e: WatchEvent<T>) => void,
     done: (err?: Error) => void,
@@ -90,7 +106,7 @@ export class ApiError extends Error {
     readonly code: number,
     readonly reason: string,
     message: string,
-    readonly status?: any,
+    readonly status?: Status,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -111,7 +127,7 @@ export function isNamespaceTerminating(e: unknown): boolean {
   return (
     e instanceof ApiError &&
     e.code === 403 &&
-    (e.status?.details?.causes ?? []).some((c: { reason?: string }) => c.reason === 'NamespaceTerminating')
+    (e.status?.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating')
   );
 }
 export function isGone(e: unknown): boolean {

@@ -14,6 +14,7 @@ import type {
   DeleteOptions,
   ListOptions,
   PatchOptions,
+  SubresourceOptions,
   PatchType,
   WatchEvent,
   WatchHandle,
@@ -22,6 +23,7 @@ import type {
 } from './api.ts';
 import { ApiError } from './api.ts';
 import type { KubeObject, ObjectList } from './object.ts';
+import type { Status } from './types/meta.ts';
 import { collectionPath, objectPath, type Resource } from './resources.ts';
 
 const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
@@ -101,11 +103,11 @@ export class Client implements ApiClient {
     this.agent.destroy();
   }
 
-  async get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string): Promise<T> {
+  async get<T extends KubeObject>(r: Resource<T>, namespace: string | undefined, name: string): Promise<T> {
     return this.json<T>('GET', objectPath(r, namespace, name));
   }
 
-  async list<T extends KubeObject>(r: Resource, opts: ListOptions = {}): Promise<ObjectList<T>> {
+  async list<T extends KubeObject>(r: Resource<T>, opts: ListOptions = {}): Promise<ObjectList<T>> {
     const q = query({
       labelSelector: opts.labelSelector,
       fieldSelector: opts.fieldSelector,
@@ -116,29 +118,33 @@ export class Client implements ApiClient {
     return this.json<ObjectList<T>>('GET', collectionPath(r, opts.namespace) + q);
   }
 
-  async create<T extends KubeObject>(
-    r: Resource,
+  create<T extends KubeObject>(
+    r: Resource<T>,
     obj: T,
+    opts?: WriteOptions & { subresource?: string; name?: string },
+  ): Promise<T>;
+  create<B extends KubeObject>(r: Resource, obj: B, opts: SubresourceOptions): Promise<B>;
+  async create(
+    r: Resource,
+    obj: KubeObject,
     opts: WriteOptions & { subresource?: string; name?: string } = {},
-  ): Promise<T> {
+  ): Promise<KubeObject> {
     const ns = obj.metadata?.namespace;
     const path = opts.subresource
       ? objectPath(r, ns, opts.name ?? obj.metadata.name!, opts.subresource)
       : collectionPath(r, ns);
-    return this.json<T>('POST', path + writeQuery(opts), JSON.stringify(obj), 'application/json');
+    return this.json<KubeObject>('POST', path + writeQuery(opts), JSON.stringify(obj), 'application/json');
   }
 
-  async update<T extends KubeObject>(
-    r: Resource,
-    obj: T,
-    opts: WriteOptions & { subresource?: string } = {},
-  ): Promise<T> {
+  update<T extends KubeObject>(r: Resource<T>, obj: T, opts?: WriteOptions & { subresource?: string }): Promise<T>;
+  update<B extends KubeObject>(r: Resource, obj: B, opts: SubresourceOptions): Promise<B>;
+  async update(r: Resource, obj: KubeObject, opts: WriteOptions & { subresource?: string } = {}): Promise<KubeObject> {
     const path = objectPath(r, obj.metadata.namespace, obj.metadata.name!, opts.subresource);
-    return this.json<T>('PUT', path + writeQuery(opts), JSON.stringify(obj), 'application/json');
+    return this.json<KubeObject>('PUT', path + writeQuery(opts), JSON.stringify(obj), 'application/json');
   }
 
   async patch<T extends KubeObject>(
-    r: Resource,
+    r: Resource<T>,
     namespace: string | undefined,
     name: string,
     patch: unknown,
@@ -167,9 +173,14 @@ export class Client implements ApiClient {
   }
 
   /** any request; resolves with the status and the parsed body (or the text when it is not JSON) */
-  async raw(method: string, path: string, body?: string, contentType?: string): Promise<{ status: number; body: any }> {
+  async raw(
+    method: string,
+    path: string,
+    body?: string,
+    contentType?: string,
+  ): Promise<{ status: number; body: unknown }> {
     const { status, text } = await this.send(method, path, body, contentType);
-    let parsed: any = text;
+    let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
@@ -179,7 +190,7 @@ export class Client implements ApiClient {
   }
 
   watch<T extends KubeObject>(
-    r: Resource,
+    r: Resource<T>,
     opts: WatchOptions,
     onEvent: (e: WatchEvent<T>) => void,
     done: (err?: Error) => void,
@@ -225,7 +236,7 @@ export class Client implements ApiClient {
             if (!line.trim()) continue;
             let ev: WatchEvent<T>;
             try {
-              ev = JSON.parse(line);
+              ev = JSON.parse(line) as WatchEvent<T>;
             } catch (e) {
               req.destroy();
               finish(new Error(`undecodable watch event from ${r.resource}: ${(e as Error).message}`));
@@ -344,12 +355,17 @@ function writeQuery(opts: WriteOptions): string {
 }
 
 function apiError(status: number, text: string): ApiError {
+  let body: unknown;
   try {
-    const st = JSON.parse(text);
-    if (st && st.kind === 'Status')
-      return new ApiError(st.code ?? status, st.reason ?? '', st.message ?? `HTTP ${status}`, st);
+    body = JSON.parse(text);
   } catch {
-    // not a Status
+    // not JSON
   }
+  if (isStatus(body))
+    return new ApiError(body.code ?? status, body.reason ?? '', body.message ?? `HTTP ${status}`, body);
   return new ApiError(status, status === 404 ? 'NotFound' : '', `HTTP ${status}: ${text.slice(0, 200)}`);
+}
+
+function isStatus(v: unknown): v is Status {
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'Status';
 }

@@ -7,6 +7,7 @@ import type { ApiClient } from './api.ts';
 import { isNotFound } from './api.ts';
 import type { KubeObject } from './object.ts';
 import { Events } from './resources.ts';
+import type { Event } from './types/core-v1.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -94,7 +95,7 @@ export class ApiEventRecorder implements EventRecorder {
       }
     }
     const name = `${obj.metadata.name}.${(now.getTime() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
-    const ev = {
+    const ev: Event = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace },
@@ -116,7 +117,7 @@ export class ApiEventRecorder implements EventRecorder {
       reportingComponent: this.component,
       reportingInstance: this.host ?? '',
     };
-    await this.client.create(Events, ev as any);
+    await this.client.create(Events, ev);
     if (this.seen.size >= MAX_REMEMBERED) this.seen.delete(this.seen.keys().next().value!);
     this.seen.set(key, { name, namespace, count: 1, first: nowIso, at: now.getTime() });
   }

@@ -9,6 +9,7 @@ import type {
   DeleteOptions,
   ListOptions,
   PatchOptions,
+  SubresourceOptions,
   PatchType,
   WatchEvent,
   WatchHandle,
@@ -16,7 +17,7 @@ import type {
   WriteOptions,
 } from './api.ts';
 import { ApiError } from './api.ts';
-import type { KubeObject, ObjectList } from './object.ts';
+import type { KubeObject, ObjectList, Untyped } from './object.ts';
 import { apiVersionOf, type Resource } from './resources.ts';
 import { rfc3339 } from '../time.ts';
 
@@ -26,8 +27,8 @@ export interface Action {
   subresource?: string;
   namespace?: string;
   name?: string;
-  /** the body sent (create/update), the patch (patch), the options (delete) */
-  body?: any;
+  /** the body sent (create/update), the patch (patch), the options (delete): untyped, as tests read any of them */
+  body?: Untyped;
   patchType?: PatchType;
 }
 
@@ -67,14 +68,14 @@ export class FakeClient implements ApiClient {
     return this.objects.get(this.key(r, namespace, name));
   }
 
-  async get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string): Promise<T> {
+  async get<T extends KubeObject>(r: Resource<T>, namespace: string | undefined, name: string): Promise<T> {
     this.record({ verb: 'get', resource: r.resource, namespace, name });
     const o = this.objects.get(this.key(r, namespace, name));
     if (!o) throw notFound(r, name);
     return structuredClone(o) as T;
   }
 
-  async list<T extends KubeObject>(r: Resource, opts: ListOptions = {}): Promise<ObjectList<T>> {
+  async list<T extends KubeObject>(r: Resource<T>, opts: ListOptions = {}): Promise<ObjectList<T>> {
     this.record({ verb: 'list', resource: r.resource, namespace: opts.namespace });
     const prefix = `${r.group}/${r.resource}/`;
     const items: T[] = [];
@@ -86,11 +87,17 @@ export class FakeClient implements ApiClient {
     return { metadata: { resourceVersion: String(this.rv) }, items };
   }
 
-  async create<T extends KubeObject>(
-    r: Resource,
+  create<T extends KubeObject>(
+    r: Resource<T>,
     obj: T,
+    opts?: WriteOptions & { subresource?: string; name?: string },
+  ): Promise<T>;
+  create<B extends KubeObject>(r: Resource, obj: B, opts: SubresourceOptions): Promise<B>;
+  async create(
+    r: Resource,
+    obj: KubeObject,
     opts: WriteOptions & { subresource?: string; name?: string } = {},
-  ): Promise<T> {
+  ): Promise<KubeObject> {
     const namespace = obj.metadata?.namespace;
     const name =
       obj.metadata?.name ??
@@ -124,11 +131,9 @@ export class FakeClient implements ApiClient {
     return structuredClone(o);
   }
 
-  async update<T extends KubeObject>(
-    r: Resource,
-    obj: T,
-    opts: WriteOptions & { subresource?: string } = {},
-  ): Promise<T> {
+  update<T extends KubeObject>(r: Resource<T>, obj: T, opts?: WriteOptions & { subresource?: string }): Promise<T>;
+  update<B extends KubeObject>(r: Resource, obj: B, opts: SubresourceOptions): Promise<B>;
+  async update(r: Resource, obj: KubeObject, opts: WriteOptions & { subresource?: string } = {}): Promise<KubeObject> {
     const { namespace, name } = obj.metadata;
     this.record({
       verb: 'update',
@@ -156,7 +161,7 @@ export class FakeClient implements ApiClient {
   }
 
   async patch<T extends KubeObject>(
-    r: Resource,
+    r: Resource<T>,
     namespace: string | undefined,
     name: string,
     patch: unknown,
@@ -205,7 +210,7 @@ export class FakeClient implements ApiClient {
   }
 
   watch<T extends KubeObject>(
-    r: Resource,
+    r: Resource<T>,
     opts: WatchOptions,
     _onEvent: (e: WatchEvent<T>) => void,
     _done: (err?: Error) => void,
@@ -233,12 +238,16 @@ function notFound(r: Resource, name: string): ApiError {
 }
 
 /** RFC 7386 merge patch */
-function mergePatch(target: any, patch: any): any {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out = target && typeof target === 'object' && !Array.isArray(target) ? target : {};
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isMap(patch)) return patch;
+  const out = isMap(target) ? target : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
   }
   return out;
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

@@ -14,6 +14,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Informer } from './informer.ts';
 import type { KubeObject } from './object.ts';
+import type { ControllerRevision } from './types/apps-v1.ts';
 
 /** the ControllerRevision informer index by controlling owner uid */
 export const REVISION_OWNER_INDEX = 'controller-owner-uid';
@@ -101,7 +102,7 @@ export function newRevision(
   labels: Record<string, string>,
   template: unknown,
   revision: number,
-): KubeObject {
+): ControllerRevision {
   return {
     apiVersion: 'apps/v1',
     kind: 'ControllerRevision',

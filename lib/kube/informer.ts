@@ -8,6 +8,7 @@ import type { ApiClient, WatchEvent, WatchHandle } from './api.ts';
 import { ApiError } from './api.ts';
 import { keyOf, type KubeObject } from './object.ts';
 import { apiVersionOf, type Resource } from './resources.ts';
+import type { Status } from './types/meta.ts';
 
 export interface EventHandler<T extends KubeObject> {
   onAdd?(obj: T): void;
@@ -16,7 +17,7 @@ export interface EventHandler<T extends KubeObject> {
   onDelete?(obj: T): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -28,7 +29,7 @@ export interface InformerOptions {
    * what is kept of each object (client-go's SetTransform); by default metadata.managedFields is dropped, as
    * kube-scheduler and kube-controller-manager do: no component reads it and it is a large part of every object
    */
-  transform?: (obj: KubeObject) => KubeObject;
+  transform?(obj: T): T;
 }
 
 /** drops metadata.managedFields */
@@ -47,11 +48,15 @@ export interface InformerHealth {
 }
 
 type IndexFunc<T> = (obj: T) => string[];
+interface Index<T> {
+  fn(obj: T): string[];
+  map: Map<string, Set<string>>;
+}
 
 export class Informer<T extends KubeObject = KubeObject> {
   private readonly items = new Map<string, T>();
   private readonly handlers: EventHandler<T>[] = [];
-  private readonly indexes = new Map<string, { fn: IndexFunc<T>; map: Map<string, Set<string>> }>();
+  private readonly indexes = new Map<string, Index<T>>();
   private started = false;
   private stopped = false;
   private synced = false;
@@ -66,8 +71,8 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   constructor(
     private readonly client: ApiClient,
-    readonly resource: Resource,
-    private readonly opts: InformerOptions = {},
+    readonly resource: Resource<T>,
+    private readonly opts: InformerOptions<T> = {},
   ) {}
 
   // ---- cache reads ----
@@ -171,13 +176,16 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   // ---- test seam: a cache filled by hand (tests beside the code) ----
 
-  /** puts an object in the cache as a watch event would, running the handlers */
-  upsert(obj: T): void {
-    this.apply({ type: this.items.has(keyOf(obj)) ? 'MODIFIED' : 'ADDED', object: obj });
+  /**
+   * puts an object in the cache as a watch event would, running the handlers; fixtures need not be whole objects of
+   * the kind (a watch event's object is not checked either)
+   */
+  upsert(obj: T | KubeObject): void {
+    this.apply({ type: this.items.has(keyOf(obj)) ? 'MODIFIED' : 'ADDED', object: obj as T });
   }
 
-  remove(obj: T): void {
-    this.apply({ type: 'DELETED', object: obj });
+  remove(obj: T | KubeObject): void {
+    this.apply({ type: 'DELETED', object: obj as T });
   }
 
   /** marks a hand-filled cache synced */
@@ -250,9 +258,9 @@ export class Informer<T extends KubeObject = KubeObject> {
       },
       (ev) => {
         if (ev.type === 'ERROR') {
-          const st = ev.object as any;
-          if (st?.code === 410) gone = true;
-          else this.lastError = st?.message ?? 'watch error';
+          const st = statusOf(ev.object);
+          if (st.code === 410) gone = true;
+          else this.lastError = st.message ?? 'watch error';
           return;
         }
         if (ev.type === 'BOOKMARK') {
@@ -295,7 +303,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private apply(ev: WatchEvent<T>): void {
-    const obj = (this.opts.transform ?? stripManagedFields)(ev.object) as T;
+    const obj = this.opts.transform ? this.opts.transform(ev.object) : stripManagedFields(ev.object);
     const key = keyOf(obj);
     const old = this.items.get(key);
     if (ev.type === 'DELETED') {
@@ -348,6 +356,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 }
 
+/** the Status the object of an ERROR event is */
+function statusOf(o: unknown): Partial<Status> {
+  return typeof o === 'object' && o !== null ? (o as Partial<Status>) : {};
+}
+
 export const NAMESPACE_INDEX = 'namespace';
 
 /**
@@ -355,12 +368,12 @@ export const NAMESPACE_INDEX = 'namespace';
  * SharedInformerFactory. Informers asked for before start() start with it; later ones start at once.
  */
 export class InformerFactory {
-  private readonly informers = new Map<string, Informer<any>>();
+  private readonly informers = new Map<string, Informer<KubeObject>>();
   private started = false;
 
   constructor(readonly client: ApiClient) {}
 
-  informer<T extends KubeObject = KubeObject>(r: Resource, opts: InformerOptions = {}): Informer<T> {
+  informer<T extends KubeObject = KubeObject>(r: Resource<T>, opts: InformerOptions<NoInfer<T>> = {}): Informer<T> {
     const id = `${r.group}/${r.resource}|${opts.namespace ?? ''}|${opts.labelSelector ?? ''}|${opts.fieldSelector ?? ''}`;
     let inf = this.informers.get(id);
     if (!inf) {

@@ -29,7 +29,42 @@ export function kubeconfigPath(file?: string): string {
   return path.join(os.homedir(), '.kube', 'config');
 }
 
-function named(list: any[] | undefined, name: string | undefined, what: string, file: string): any {
+/** the parts of a kubeconfig read here, with the names kubectl writes */
+interface Kubeconfig {
+  'current-context'?: string;
+  contexts?: Named<'context', { cluster?: string; user?: string }>[];
+  clusters?: Named<'cluster', KubeconfigCluster>[];
+  users?: Named<'user', KubeconfigUser>[];
+}
+
+type Named<K extends string, T> = { name?: string } & { [key in K]?: T };
+
+interface KubeconfigCluster {
+  server?: string;
+  'certificate-authority'?: string;
+  'certificate-authority-data'?: string;
+  'insecure-skip-tls-verify'?: boolean;
+}
+
+interface KubeconfigUser {
+  token?: string;
+  tokenFile?: string;
+  username?: string;
+  password?: string;
+  'client-certificate'?: string;
+  'client-certificate-data'?: string;
+  'client-key'?: string;
+  'client-key-data'?: string;
+  exec?: unknown;
+  'auth-provider'?: unknown;
+}
+
+function named<T extends { name?: string }>(
+  list: T[] | undefined,
+  name: string | undefined,
+  what: string,
+  file: string,
+): T {
   const hit = (list ?? []).find((x) => x?.name === name);
   if (!hit) throw new Error(`${file}: no ${what} named "${name ?? ''}"`);
   return hit;
@@ -37,19 +72,20 @@ function named(list: any[] | undefined, name: string | undefined, what: string, 
 
 /** The connection of the current context, or undefined when only client-node can build it (exec, auth-provider). */
 export function readKubeconfig(file: string): Connection | undefined {
-  let doc: any;
+  let loaded: unknown;
   try {
-    doc = yaml.load(readFileSync(file, 'utf8'));
+    loaded = yaml.load(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new Error(`cannot read the kubeconfig ${file}: ${(e as Error).message}`, { cause: e });
   }
-  if (!doc || typeof doc !== 'object') throw new Error(`${file} is not a kubeconfig`);
+  if (!loaded || typeof loaded !== 'object') throw new Error(`${file} is not a kubeconfig`);
+  const doc = loaded as Kubeconfig;
   const dir = path.dirname(file);
   const ctxName = doc['current-context'];
   if (!ctxName) throw new Error(`${file}: no current-context is set`);
   const ctx = named(doc.contexts, ctxName, 'context', file).context ?? {};
   const cluster = named(doc.clusters, ctx.cluster, 'cluster', file).cluster ?? {};
-  const user = ctx.user !== undefined ? (named(doc.users, ctx.user, 'user', file).user ?? {}) : {};
+  const user: KubeconfigUser = ctx.user !== undefined ? (named(doc.users, ctx.user, 'user', file).user ?? {}) : {};
   if (user.exec || user['auth-provider']) return undefined;
   if (!cluster.server) throw new Error(`${file}: cluster "${ctx.cluster}" has no server`);
   const fileOrData = (data: string | undefined, f: string | undefined): Buffer | undefined =>

@@ -11,22 +11,11 @@
  * again after onStoppedLeading.
  */
 import { isAlreadyExists, isConflict, isNotFound, type ApiClient } from './api.ts';
-import type { KubeObject } from './object.ts';
 import { Leases } from './resources.ts';
+import type { Lease, LeaseSpec } from './types/coordination-v1.ts';
 import { microTime } from '../time.ts';
 
-export interface LeaseSpec {
-  holderIdentity?: string;
-  leaseDurationSeconds?: number;
-  acquireTime?: string;
-  renewTime?: string;
-  leaseTransitions?: number;
-  [k: string]: unknown;
-}
-
-export interface Lease extends KubeObject {
-  spec?: LeaseSpec;
-}
+export type { Lease, LeaseSpec };
 
 export interface LeaderElectorOptions {
   client: ApiClient;
@@ -199,14 +188,14 @@ export class LeaderElector {
     };
     let lease: Lease;
     try {
-      lease = await client.get<Lease>(Leases, namespace, name);
+      lease = await client.get(Leases, namespace, name);
     } catch (e) {
       if (!isNotFound(e)) {
         this.opts.log?.(`leader election: cannot read lease ${namespace}/${name}: ${(e as Error).message}`);
         return false;
       }
       try {
-        const created = await client.create<Lease>(Leases, {
+        const created = await client.create(Leases, {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name, namespace },
@@ -232,7 +221,7 @@ export class LeaderElector {
       desired.leaseTransitions = (old.leaseTransitions ?? 0) + 1;
     }
     try {
-      const updated = await client.update<Lease>(Leases, { ...lease, spec: { ...old, ...desired } });
+      const updated = await client.update(Leases, { ...lease, spec: { ...old, ...desired } });
       this.observe(updated);
       return true;
     } catch (e) {
@@ -258,7 +247,7 @@ export class LeaderElector {
       },
     };
     try {
-      this.observe(await this.opts.client.update<Lease>(Leases, lease));
+      this.observe(await this.opts.client.update(Leases, lease));
     } catch (e) {
       this.opts.log?.(
         `leader election: cannot release lease ${this.opts.namespace}/${this.opts.name}: ${(e as Error).message}`,

@@ -14,7 +14,8 @@ export type NodeSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 
 
 export interface NodeSelectorRequirement {
   key: string;
-  operator: NodeSelectorOperator;
+  /** a NodeSelectorOperator; any other text (as it may come over the wire) matches nothing */
+  operator: string;
   values?: string[];
 }
 
@@ -50,7 +51,7 @@ export interface NodeLike {
 
 export const NODE_NAME_FIELD = 'metadata.name';
 
-const LABEL_OPS: Record<NodeSelectorOperator, LabelOp> = {
+const LABEL_OPS: Readonly<Record<string, LabelOp>> = {
   In: 'in',
   NotIn: 'notin',
   Exists: 'exists',

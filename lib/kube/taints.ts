@@ -8,13 +8,15 @@ export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 export interface Taint {
   key: string;
   value?: string;
-  effect: TaintEffect;
+  /** a TaintEffect (as it comes over the wire) */
+  effect: string;
   timeAdded?: string;
 }
 
 export interface Toleration {
   key?: string;
-  operator?: 'Exists' | 'Equal';
+  /** Exists or Equal (the default); any other operator tolerates nothing */
+  operator?: string;
   value?: string;
   effect?: string;
   tolerationSeconds?: number;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isAlreadyExists, isNamespaceTerminating, isNotFound } from '../../lib/kube/api.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
-import { NodeMetrics, PodMetrics } from '../../lib/kube/resources.ts';
+import { NodeMetrics, PodMetrics, type Resource } from '../../lib/kube/resources.ts';
 import type { CriClient } from '../cri/client.ts';
 import * as L from '../pods/labels.ts';
 import { rfc3339 } from '../../lib/time.ts';
@@ -143,7 +143,7 @@ export class MetricsReporter {
     }
   }
 
-  private async upsert(r: typeof PodMetrics, ns: string | undefined, name: string, obj: KubeObject): Promise<void> {
+  private async upsert(r: Resource, ns: string | undefined, name: string, obj: KubeObject): Promise<void> {
     try {
       const { metadata: _m, ...rest } = obj as any;
       await this.client.patch(r, ns, name, { ...rest, metadata: { labels: obj.metadata.labels ?? {} } }, 'merge');

@@ -3,6 +3,7 @@
  * Taints, tolerations and node affinity are Kubernetes' rules shared with the controllers: lib/kube/taints.ts and
  * lib/kube/node-affinity.ts.
  */
+import type { LabelSelector as LabelSelectorObject } from '../../lib/kube/types/meta.ts';
 import type { Taint } from '../../lib/kube/taints.ts';
 import { labelSelectorFromObject, type LabelSelector } from '../../lib/selectors.ts';
 
@@ -14,7 +15,7 @@ export function formatTaint(t: Taint): string {
 const selectorCache = new WeakMap<object, LabelSelector>();
 
 /** a metav1.LabelSelector object, parsed once per object */
-export function selectorOf(sel: any): LabelSelector {
+export function selectorOf(sel: LabelSelectorObject | null | undefined): LabelSelector {
   if (!sel || typeof sel !== 'object') return labelSelectorFromObject(sel);
   let s = selectorCache.get(sel);
   if (!s) {

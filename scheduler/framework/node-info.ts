@@ -3,11 +3,12 @@
  * of their non-zero requests, for scoring), the pods count, the host ports in use, and per-owner pod counts for the
  * default topology spreading. Kept up to date incrementally: adding or removing a pod costs O(its containers).
  */
-import { controllerOf, keyOf, type KubeObject } from '../../lib/kube/object.ts';
+import { controllerOf, keyOf } from '../../lib/kube/object.ts';
+import type { Container, Node, Pod } from '../../lib/kube/types/core-v1.ts';
 import { add, nodeAllocatable, podNonZeroRequests, podRequests, subtract, zero, type Resources } from './resources.ts';
 
 export class NodeInfo {
-  readonly pods = new Map<string, KubeObject>();
+  readonly pods = new Map<string, Pod>();
   readonly requested: Resources = zero();
   /** requests with a container's missing cpu/memory counted as 100m/200Mi (what resource scoring uses) */
   readonly nonZeroRequested: Resources = zero();
@@ -24,7 +25,7 @@ export class NodeInfo {
   /** bumped on every change */
   generation = 0;
 
-  constructor(public node: KubeObject) {
+  constructor(public node: Node) {
     this.setNode(node);
   }
 
@@ -32,7 +33,7 @@ export class NodeInfo {
     return this.node.metadata.name!;
   }
 
-  setNode(node: KubeObject): void {
+  setNode(node: Node): void {
     this.node = node;
     const a = nodeAllocatable(node);
     this.allocatable = a.res;
@@ -40,7 +41,7 @@ export class NodeInfo {
     this.generation++;
   }
 
-  addPod(pod: KubeObject): void {
+  addPod(pod: Pod): void {
     const key = keyOf(pod);
     const old = this.pods.get(key);
     if (old) this.removePod(old);
@@ -55,7 +56,7 @@ export class NodeInfo {
     this.generation++;
   }
 
-  removePod(pod: KubeObject): void {
+  removePod(pod: Pod): void {
     const key = keyOf(pod);
     const cur = this.pods.get(key);
     if (!cur) return;
@@ -90,23 +91,23 @@ export class NodeInfo {
   }
 }
 
-export function hasRequiredAntiAffinity(pod: KubeObject): boolean {
+export function hasRequiredAntiAffinity(pod: Pod): boolean {
   return !!pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length;
 }
 
-export function hasPodAffinity(pod: KubeObject): boolean {
+export function hasPodAffinity(pod: Pod): boolean {
   return !!(pod.spec?.affinity?.podAffinity || pod.spec?.affinity?.podAntiAffinity);
 }
 
 /** spec.priority, 0 when unset (the admission of PriorityClasses fills it in) */
-export function podPriority(pod: KubeObject): number {
+export function podPriority(pod: Pod): number {
   return typeof pod.spec?.priority === 'number' ? pod.spec.priority : 0;
 }
 
 /** the host ports a pod asks for, as "protocol/hostIP/port" (sidecar init containers included) */
-export function hostPorts(pod: KubeObject): string[] {
+export function hostPorts(pod: Pod): string[] {
   const out: string[] = [];
-  const collect = (c: any) => {
+  const collect = (c: Container) => {
     for (const p of c.ports ?? []) {
       if (!p.hostPort) continue;
       out.push(`${p.protocol ?? 'TCP'}/${p.hostIP || '0.0.0.0'}/${p.hostPort}`);

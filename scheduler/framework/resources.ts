@@ -3,7 +3,7 @@
  * amounts written for people.
  */
 import { milliValue, tryParseQuantity, wholeValue } from '../../lib/kube/quantity.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Container, Node, Pod } from '../../lib/kube/types/core-v1.ts';
 
 export interface Resources {
   /** millicores */
@@ -64,8 +64,8 @@ export const DEFAULT_MEMORY_REQUEST = 200 * 2 ** 20;
  * together; each other init container runs alone, beside the sidecars started before it; the pod needs the larger of
  * the two; plus the pod overhead. With `nonZero`, a container missing a cpu or memory request counts the defaults.
  */
-function computeRequests(pod: KubeObject, nonZero: boolean): Resources {
-  const of = (c: any) => {
+function computeRequests(pod: Pod, nonZero: boolean): Resources {
+  const of = (c: Container) => {
     const r = toResources(c.resources?.requests);
     if (nonZero) {
       if (!c.resources?.requests?.cpu) r.cpu = DEFAULT_MILLI_CPU_REQUEST;
@@ -93,21 +93,21 @@ function computeRequests(pod: KubeObject, nonZero: boolean): Resources {
 }
 
 /** what the pod asks for (memoised per pod object) */
-export function podRequests(pod: KubeObject): Resources {
+export function podRequests(pod: Pod): Resources {
   let r = cache.get(pod);
   if (!r) cache.set(pod, (r = computeRequests(pod, false)));
   return r;
 }
 
 /** the requests the scoring of resources counts: missing cpu/memory requests count as 100m and 200Mi */
-export function podNonZeroRequests(pod: KubeObject): Resources {
+export function podNonZeroRequests(pod: Pod): Resources {
   let r = nonZeroCache.get(pod);
   if (!r) nonZeroCache.set(pod, (r = computeRequests(pod, true)));
   return r;
 }
 
 /** a node's allocatable resources (falling back to capacity) and its pod limit */
-export function nodeAllocatable(node: KubeObject): { res: Resources; pods: number } {
+export function nodeAllocatable(node: Node): { res: Resources; pods: number } {
   const list = node.status?.allocatable ?? node.status?.capacity ?? {};
   const q = tryParseQuantity(list.pods);
   return { res: toResources(list), pods: q ? Number(wholeValue(q)) : 110 };

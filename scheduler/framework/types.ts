@@ -4,7 +4,7 @@
  * carries a reason a person can read, and the reasons add up to the pod's Unschedulable message.
  */
 import type { ApiClient } from '../../lib/kube/api.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Pod } from '../../lib/kube/types/core-v1.ts';
 import type { NodeInfo } from './node-info.ts';
 
 /**
@@ -93,11 +93,11 @@ export interface Plugin {
 }
 
 export interface PreFilterPlugin extends Plugin {
-  preFilter(state: CycleState, pod: KubeObject, snapshot: Snapshot): Status;
+  preFilter(state: CycleState, pod: Pod, snapshot: Snapshot): Status;
 }
 
 export interface FilterPlugin extends Plugin {
-  filter(state: CycleState, pod: KubeObject, node: NodeInfo): Status;
+  filter(state: CycleState, pod: Pod, node: NodeInfo): Status;
 }
 
 export interface PostFilterResult {
@@ -105,45 +105,45 @@ export interface PostFilterResult {
   /** the node the pod is expected to fit on once preemption victims are gone */
   nominatedNodeName?: string;
   /** pods to remove for the pod to fit there */
-  victims?: KubeObject[];
+  victims?: Pod[];
 }
 
 /** runs when no node fits; may make room (preemption), and says why not in its status message */
 export interface PostFilterPlugin extends Plugin {
   postFilter(
     state: CycleState,
-    pod: KubeObject,
+    pod: Pod,
     snapshot: Snapshot,
     statuses: NodeStatuses,
-    filter: (pod: KubeObject, node: NodeInfo) => Status,
+    filter: (pod: Pod, node: NodeInfo) => Status,
   ): PostFilterResult;
 }
 
 export interface PreScorePlugin extends Plugin {
-  preScore(state: CycleState, pod: KubeObject, nodes: readonly NodeInfo[], snapshot: Snapshot): Status;
+  preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], snapshot: Snapshot): Status;
 }
 
 export interface ScorePlugin extends Plugin {
   /** the raw score; 0..100 after normalizeScores (or as is, for plugins without it) */
-  score(state: CycleState, pod: KubeObject, node: NodeInfo): number;
+  score(state: CycleState, pod: Pod, node: NodeInfo): number;
   /** rescales the scores of `nodes` (same order) in place */
-  normalizeScores?(state: CycleState, pod: KubeObject, scores: number[], nodes: readonly NodeInfo[]): void;
+  normalizeScores?(state: CycleState, pod: Pod, scores: number[], nodes: readonly NodeInfo[]): void;
 }
 
 export interface ReservePlugin extends Plugin {
-  reserve(state: CycleState, pod: KubeObject, nodeName: string): Status;
+  reserve(state: CycleState, pod: Pod, nodeName: string): Status;
   /** undoes reserve when a later step fails; must be idempotent */
-  unreserve(state: CycleState, pod: KubeObject, nodeName: string): void;
+  unreserve(state: CycleState, pod: Pod, nodeName: string): void;
 }
 
 export interface BindPlugin extends Plugin {
   /** Skip: not for this plugin, the next bind plugin is asked */
-  bind(state: CycleState, pod: KubeObject, nodeName: string, handle: Handle): Promise<Status>;
+  bind(state: CycleState, pod: Pod, nodeName: string, handle: Handle): Promise<Status>;
 }
 
 /** an explanation for `skiff why-pending`: what would make the pod fit on this node */
 export interface HintPlugin extends Plugin {
-  hint(pod: KubeObject, node: NodeInfo, snapshot: Snapshot): string | undefined;
+  hint(pod: Pod, node: NodeInfo, snapshot: Snapshot): string | undefined;
 }
 
 export type AnyPlugin = Plugin &

@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SchedulingQueue, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, UNSCHEDULABLE_MAX_MS } from './scheduling-queue.ts';
 import { KeyedHeap } from './heap.ts';
+import type { Pod } from '../../lib/kube/types/core-v1.ts';
 
-const pod = (name: string, priority?: number, created?: string) => ({
+const pod = (name: string, priority?: number, created?: string): Pod => ({
   metadata: { name, namespace: 'ns', creationTimestamp: created },
-  spec: { priority },
+  spec: { containers: [], priority },
 });
 
 test('higher priority first, then the order of arrival', () => {
@@ -148,7 +149,7 @@ test('popping is cheap: 5,000 pods in and out of the heap, with O(log n) compari
   let last = Infinity;
   for (let i = 0; i < n; i++) {
     const p = q.tryPop()!;
-    const prio = p.pod.spec.priority;
+    const prio = p.pod.spec?.priority ?? 0;
     assert.ok(prio <= last);
     last = prio;
     q.done(p.key);

@@ -6,11 +6,12 @@
  * a pod placed: those rejected by affinity or spreading), or for at most 5 minutes. A change seen while a pod was
  * being scheduled sends it to backoff rather than parking it.
  */
-import { keyOf, type KubeObject } from '../../lib/kube/object.ts';
+import { keyOf } from '../../lib/kube/object.ts';
+import type { Pod } from '../../lib/kube/types/core-v1.ts';
 import { KeyedHeap } from './heap.ts';
 
 export interface QueuedPod {
-  pod: KubeObject;
+  pod: Pod;
   key: string;
   /** when it entered the queue first (for the priority order and the time to schedule) */
   initialAt: number;
@@ -30,7 +31,7 @@ export const INITIAL_BACKOFF_MS = 1000;
 export const MAX_BACKOFF_MS = 10_000;
 export const UNSCHEDULABLE_MAX_MS = 5 * 60_000;
 
-const priorityOf = (p: KubeObject) => (typeof p.spec?.priority === 'number' ? p.spec.priority : 0);
+const priorityOf = (p: Pod) => (typeof p.spec?.priority === 'number' ? p.spec.priority : 0);
 
 export class SchedulingQueue {
   private readonly active = new KeyedHeap<QueuedPod>((a, b) => {
@@ -63,7 +64,7 @@ export class SchedulingQueue {
    * a new pending pod, or a newer version of one already queued; `changed` says whether what scheduling depends on
    * changed (not only its status): only then does a parked pod get another try
    */
-  addOrUpdate(pod: KubeObject, changed = true): void {
+  addOrUpdate(pod: Pod, changed = true): void {
     const key = keyOf(pod);
     const fly = this.inFlight.get(key);
     if (fly) {

@@ -1,5 +1,5 @@
 /** Nodes, pods and snapshots for the scheduler's tests. */
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Node, Pod, PodSpec } from '../../lib/kube/types/core-v1.ts';
 import { SchedulerCache } from '../cache.ts';
 import type { NodeInfo } from '../framework/node-info.ts';
 
@@ -12,7 +12,7 @@ export interface NodeShape {
   unschedulable?: boolean;
 }
 
-export function makeNode(name: string, s: NodeShape = {}): KubeObject {
+export function makeNode(name: string, s: NodeShape = {}): Node {
   const allocatable = { cpu: s.cpu ?? '4', memory: s.memory ?? '32Gi', pods: s.pods ?? '110' };
   return {
     apiVersion: 'v1',
@@ -30,10 +30,11 @@ export interface PodShape {
   node?: string;
   priority?: number;
   owner?: string;
+  /** more of the spec, as a test writes it (not checked against PodSpec) */
   spec?: Record<string, unknown>;
 }
 
-export function makePod(name: string, s: PodShape = {}): KubeObject {
+export function makePod(name: string, s: PodShape = {}): Pod {
   const requests: Record<string, string> = {};
   if (s.cpu) requests.cpu = s.cpu;
   if (s.memory) requests.memory = s.memory;
@@ -57,16 +58,16 @@ export function makePod(name: string, s: PodShape = {}): KubeObject {
       containers: [{ name: 'c', image: 'app', resources: { requests } }],
       ...(s.node ? { nodeName: s.node } : {}),
       ...(s.priority !== undefined ? { priority: s.priority } : {}),
-      ...s.spec,
+      ...(s.spec as Partial<PodSpec> | undefined),
     },
     status: { phase: 'Pending' },
   };
 }
 
-export function snapshotOf(nodes: KubeObject[], pods: KubeObject[] = []): SchedulerCache {
+export function snapshotOf(nodes: Node[], pods: Pod[] = []): SchedulerCache {
   return SchedulerCache.fromObjects(nodes, pods);
 }
 
-export function nodeInfo(node: KubeObject, pods: KubeObject[] = []): NodeInfo {
+export function nodeInfo(node: Node, pods: Pod[] = []): NodeInfo {
   return snapshotOf([node], pods).node(node.metadata.name!)!;
 }

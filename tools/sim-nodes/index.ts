@@ -10,9 +10,11 @@
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isAlreadyExists, isConflict, isNotFound } from '../../lib/kube/api.ts';
 import { InformerFactory, type Informer } from '../../lib/kube/informer.ts';
-import { keyOf, type KubeObject } from '../../lib/kube/object.ts';
+import { keyOf } from '../../lib/kube/object.ts';
 import { isPodTerminal } from '../../lib/kube/pods.ts';
 import { Leases, Nodes, Pods } from '../../lib/kube/resources.ts';
+import type { Lease } from '../../lib/kube/types/coordination-v1.ts';
+import type { Node, Pod } from '../../lib/kube/types/core-v1.ts';
 import { fallbackPodCidr, nodeAddress, parseCidr, PodIpPool } from './addresses.ts';
 import { KeyedPool } from './keyed-pool.ts';
 import { leaseObject, NODE_LEASE_NAMESPACE, nodeConditions, nodeObject } from './node-objects.ts';
@@ -45,7 +47,7 @@ interface SimNode {
   name: string;
   index: number;
   uid?: string;
-  lease?: KubeObject;
+  lease?: Lease;
   silenced: boolean;
   renewals: number;
   ips: PodIpPool;
@@ -73,8 +75,8 @@ export class SimNodes {
   private tick = 0;
   private ticker: NodeJS.Timeout | undefined;
   private readonly pool: KeyedPool;
-  private pods!: Informer;
-  private nodeInformer!: Informer;
+  private pods!: Informer<Pod>;
+  private nodeInformer!: Informer<Node>;
   /** pod key -> the IP given to it and its node */
   private readonly podIps = new Map<string, { node: string; ip: string }>();
   /** pod key -> when its image pull first failed */
@@ -203,7 +205,7 @@ export class SimNodes {
       labels: this.opts.labels ?? {},
     };
     const want = nodeObject(shape, new Date());
-    let node: KubeObject;
+    let node: Node;
     try {
       node = await this.client.create(Nodes, want);
     } catch (e) {
@@ -248,7 +250,7 @@ export class SimNodes {
       }
     }
     try {
-      const cur = await this.client.get<KubeObject>(Leases, NODE_LEASE_NAMESPACE, n.name);
+      const cur = await this.client.get(Leases, NODE_LEASE_NAMESPACE, n.name);
       const fresh = leaseObject({ metadata: { name: n.name, uid: n.uid } }, now);
       n.lease = await this.client.update(Leases, {
         ...cur,
@@ -264,7 +266,7 @@ export class SimNodes {
   private async reportStatus(n: SimNode): Promise<void> {
     const cur = this.nodeInformer.get(n.name);
     const since: Record<string, string | undefined> = {};
-    for (const c of (cur?.status?.conditions as any[] | undefined) ?? []) {
+    for (const c of cur?.status?.conditions ?? []) {
       // the conditions a healthy kubelet reports: keep their transition time while they hold
       const healthy = c.type === 'Ready' ? c.status === 'True' : c.status === 'False';
       if (healthy) since[c.type] = c.lastTransitionTime;
@@ -279,26 +281,26 @@ export class SimNodes {
     );
   }
 
-  private nodeChanged(node: KubeObject): void {
+  private nodeChanged(node: Node): void {
     const n = this.nodes.get(node.metadata.name ?? '');
     if (!n) return;
     const cidr = parseCidr(node.spec?.podCIDR);
     if (cidr) n.ips.setCidr(cidr);
     if (n.silenced || this.stopped) return;
-    const ready = (node.status?.conditions as any[] | undefined)?.find((c) => c.type === 'Ready');
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
     // marked NotReady/Unknown while this kubelet is alive (it was slow): say it is ready again, as a kubelet would
     if (ready && ready.status !== 'True' && this.started) this.pool.add(`status/${n.name}`);
   }
 
   // ---- pods ----
 
-  private podChanged(pod: KubeObject): void {
+  private podChanged(pod: Pod): void {
     const nodeName = pod.spec?.nodeName;
     if (!nodeName || !this.nodes.has(nodeName)) return;
     this.pool.add(`pod/${keyOf(pod)}`);
   }
 
-  private podGone(pod: KubeObject): void {
+  private podGone(pod: Pod): void {
     const key = keyOf(pod);
     const given = this.podIps.get(key);
     if (given) {
@@ -328,7 +330,7 @@ export class SimNodes {
     const ip = this.podIp(key, pod, n);
     const now = Date.now();
     let pullBackOff = false;
-    if ((pod.spec?.containers as any[] | undefined)?.some((c) => containerFate(c.image) === 'pull-error')) {
+    if (pod.spec?.containers?.some((c) => containerFate(c.image) === 'pull-error')) {
       const first = this.pullFailures.get(key);
       if (first === undefined) {
         this.pullFailures.set(key, now);
@@ -352,7 +354,7 @@ export class SimNodes {
     }
   }
 
-  private podIp(key: string, pod: KubeObject, n: SimNode): string {
+  private podIp(key: string, pod: Pod, n: SimNode): string {
     const given = this.podIps.get(key);
     if (given) return given.ip;
     const had: string | undefined = pod.status?.podIP || undefined;

@@ -1,5 +1,7 @@
 /** The Node and Lease objects a simulated kubelet registers and keeps fresh. */
 import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Lease } from '../../lib/kube/types/coordination-v1.ts';
+import type { Node, NodeCondition } from '../../lib/kube/types/core-v1.ts';
 import { microTime, rfc3339 } from '../../lib/time.ts';
 
 export interface NodeShape {
@@ -16,8 +18,8 @@ export const NODE_LEASE_DURATION_SECONDS = 40;
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const KUBELET_VERSION = 'v1.33.0-sim';
 
-export function nodeConditions(now: string, since: Record<string, string | undefined> = {}): any[] {
-  const c = (type: string, status: string, reason: string, message: string) => ({
+export function nodeConditions(now: string, since: Record<string, string | undefined> = {}): NodeCondition[] {
+  const c = (type: string, status: string, reason: string, message: string): NodeCondition => ({
     type,
     status,
     lastHeartbeatTime: now,
@@ -33,7 +35,7 @@ export function nodeConditions(now: string, since: Record<string, string | undef
   ];
 }
 
-export function nodeObject(shape: NodeShape, now: Date): KubeObject {
+export function nodeObject(shape: NodeShape, now: Date): Node {
   const resources = { cpu: shape.cpu, memory: shape.memory, pods: String(shape.pods), 'ephemeral-storage': '100Gi' };
   const ts = rfc3339(now);
   return {
@@ -79,7 +81,7 @@ export function nodeObject(shape: NodeShape, now: Date): KubeObject {
   };
 }
 
-export function leaseObject(node: KubeObject, now: Date): KubeObject {
+export function leaseObject(node: KubeObject<unknown, unknown>, now: Date): Lease {
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',

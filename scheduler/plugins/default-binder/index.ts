@@ -1,5 +1,5 @@
 /** DefaultBinder: binds the pod by creating its pods/<name>/binding subresource, as kube-scheduler does. */
-import type { KubeObject } from '../../../lib/kube/object.ts';
+import type { Binding, Pod } from '../../../lib/kube/types/core-v1.ts';
 import { Pods } from '../../../lib/kube/resources.ts';
 import {
   errorStatus,
@@ -13,7 +13,7 @@ import {
 export const NAME = 'DefaultBinder';
 
 /** the v1 Binding sent for a pod (the uid guards against binding a newer pod of the same name) */
-export function bindingFor(pod: KubeObject, nodeName: string): KubeObject {
+export function bindingFor(pod: Pod, nodeName: string): Binding {
   return {
     apiVersion: 'v1',
     kind: 'Binding',
@@ -24,7 +24,7 @@ export function bindingFor(pod: KubeObject, nodeName: string): KubeObject {
 
 export const defaultBinder = {
   name: NAME,
-  async bind(_state: CycleState, pod: KubeObject, nodeName: string, handle: Handle): Promise<Status> {
+  async bind(_state: CycleState, pod: Pod, nodeName: string, handle: Handle): Promise<Status> {
     try {
       await handle.client.create(Pods, bindingFor(pod, nodeName), { subresource: 'binding', name: pod.metadata.name });
       return SUCCESS;

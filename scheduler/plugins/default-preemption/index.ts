@@ -7,7 +7,7 @@
  * node, as kube-scheduler's: "preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod"
  * PodDisruptionBudgets are not consulted.
  */
-import type { KubeObject } from '../../../lib/kube/object.ts';
+import type { Pod } from '../../../lib/kube/types/core-v1.ts';
 import { podPriority, type NodeInfo } from '../../framework/node-info.ts';
 import {
   unresolvable,
@@ -28,11 +28,11 @@ export const TERMINATING = 'not eligible due to a terminating pod on the nominat
 
 interface Candidate {
   node: string;
-  victims: KubeObject[];
+  victims: Pod[];
 }
 
 /** more important: higher priority, then started earlier */
-function moreImportant(a: KubeObject, b: KubeObject): number {
+function moreImportant(a: Pod, b: Pod): number {
   const d = podPriority(b) - podPriority(a);
   if (d !== 0) return d;
   const ta = Date.parse(a.status?.startTime ?? a.metadata.creationTimestamp ?? '') || 0;
@@ -42,12 +42,12 @@ function moreImportant(a: KubeObject, b: KubeObject): number {
 
 /** the fewest, least important victims that make room on the node, or why there are none */
 export function selectVictims(
-  pod: KubeObject,
+  pod: Pod,
   node: NodeInfo,
-  filter: (pod: KubeObject, node: NodeInfo) => Status,
-): { victims?: KubeObject[]; status?: Status } {
+  filter: (pod: Pod, node: NodeInfo) => Status,
+): { victims?: Pod[]; status?: Status } {
   const prio = podPriority(pod);
-  const potential: KubeObject[] = [];
+  const potential: Pod[] = [];
   for (const p of node.pods.values()) if (podPriority(p) < prio) potential.push(p);
   if (!potential.length) return { status: unresolvable(NO_VICTIMS) };
   const trial = node.clone();
@@ -55,7 +55,7 @@ export function selectVictims(
   const s = filter(pod, trial);
   if (s.code !== 'Success') return { status: s };
   potential.sort(moreImportant);
-  const victims: KubeObject[] = [];
+  const victims: Pod[] = [];
   for (const p of potential) {
     trial.addPod(p);
     if (filter(pod, trial).code !== 'Success') {
@@ -94,7 +94,7 @@ function pickCandidate(cs: Candidate[]): Candidate {
   return best;
 }
 
-function eligible(pod: KubeObject, snapshot: Snapshot, statuses: NodeStatuses): string | undefined {
+function eligible(pod: Pod, snapshot: Snapshot, statuses: NodeStatuses): string | undefined {
   if (pod.spec?.preemptionPolicy === 'Never') return NEVER;
   const nominated: string | undefined = pod.status?.nominatedNodeName;
   if (nominated && statuses.byNode.get(nominated)?.code !== 'UnschedulableAndUnresolvable') {
@@ -110,10 +110,10 @@ export const defaultPreemption = {
   name: NAME,
   postFilter(
     _state: CycleState,
-    pod: KubeObject,
+    pod: Pod,
     snapshot: Snapshot,
     statuses: NodeStatuses,
-    filter: (pod: KubeObject, node: NodeInfo) => Status,
+    filter: (pod: Pod, node: NodeInfo) => Status,
   ): PostFilterResult {
     const why = eligible(pod, snapshot, statuses);
     if (why) return { status: unschedulable(`preemption: ${why}`) };

@@ -5,7 +5,7 @@
  * with affinity terms and by clusters holding pods with affinity. A term's namespaceSelector is honoured only when
  * empty (every namespace); otherwise its namespaces list, or the pod's own namespace, applies.
  */
-import type { KubeObject } from '../../../lib/kube/object.ts';
+import type { Pod, PodAffinityTerm, WeightedPodAffinityTerm } from '../../../lib/kube/types/core-v1.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import { selectorOf } from '../../framework/matching.ts';
 import {
@@ -29,15 +29,10 @@ export const AFFINITY_REASON = "node(s) didn't match pod affinity rules";
 export const ANTI_AFFINITY_REASON = "node(s) didn't match pod anti-affinity rules";
 export const EXISTING_ANTI_AFFINITY_REASON = "node(s) didn't satisfy existing pods anti-affinity rules";
 
-interface Term {
-  topologyKey: string;
-  labelSelector?: any;
-  namespaces?: string[];
-  namespaceSelector?: any;
-}
+type Term = PodAffinityTerm;
 
 /** the term selects the pod (namespace and labels); `owner` is the pod that carries the term */
-function termMatches(term: Term, owner: KubeObject, pod: KubeObject): boolean {
+function termMatches(term: Term, owner: Pod, pod: Pod): boolean {
   const ns = pod.metadata.namespace;
   const allNamespaces = term.namespaceSelector && Object.keys(term.namespaceSelector).length === 0;
   if (!allNamespaces) {
@@ -48,7 +43,7 @@ function termMatches(term: Term, owner: KubeObject, pod: KubeObject): boolean {
 }
 
 /** topology value -> pods matching the term there */
-function countByDomain(term: Term, owner: KubeObject, snapshot: Snapshot): Map<string, number> {
+function countByDomain(term: Term, owner: Pod, snapshot: Snapshot): Map<string, number> {
   const counts = new Map<string, number>();
   for (const n of snapshot.nodes()) {
     const v = n.labels()[term.topologyKey];
@@ -68,7 +63,7 @@ interface PreState {
   forbiddenKeys: Set<string>;
 }
 
-function requiredTerms(pod: KubeObject, kind: 'podAffinity' | 'podAntiAffinity'): Term[] {
+function requiredTerms(pod: Pod, kind: 'podAffinity' | 'podAntiAffinity'): Term[] {
   return pod.spec?.affinity?.[kind]?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
 }
 
@@ -90,7 +85,7 @@ function check(state: PreState, n: NodeInfo): Status {
   return SUCCESS;
 }
 
-function prepare(pod: KubeObject, snapshot: Snapshot): PreState | undefined {
+function prepare(pod: Pod, snapshot: Snapshot): PreState | undefined {
   const aff = requiredTerms(pod, 'podAffinity');
   const anti = requiredTerms(pod, 'podAntiAffinity');
   const forbidden = new Set<string>();
@@ -133,23 +128,20 @@ function addScore(scores: TopologyScores, n: NodeInfo, key: string, weight: numb
 /** existing pods' required pod affinity towards the incoming pod counts this much (kube-scheduler's hardPodAffinityWeight) */
 export const HARD_POD_AFFINITY_WEIGHT = 1;
 
-interface WeightedTerm {
-  weight: number;
-  podAffinityTerm: Term;
-}
+type WeightedTerm = WeightedPodAffinityTerm;
 
-const preferred = (p: KubeObject, kind: 'podAffinity' | 'podAntiAffinity'): WeightedTerm[] =>
+const preferred = (p: Pod, kind: 'podAffinity' | 'podAntiAffinity'): WeightedTerm[] =>
   p.spec?.affinity?.[kind]?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
 
 export const interPodAffinity = {
   name: NAME,
-  preFilter(state: CycleState, pod: KubeObject, snapshot: Snapshot): Status {
+  preFilter(state: CycleState, pod: Pod, snapshot: Snapshot): Status {
     const s = prepare(pod, snapshot);
     if (!s) return SKIP;
     state.write(NAME, s);
     return SUCCESS;
   },
-  filter(state: CycleState, _pod: KubeObject, n: NodeInfo): Status {
+  filter(state: CycleState, _pod: Pod, n: NodeInfo): Status {
     const s = state.read<PreState>(NAME);
     return s ? check(s, n) : SUCCESS;
   },
@@ -157,7 +149,7 @@ export const interPodAffinity = {
    * sums per topology domain: the incoming pod's preferred (anti-)affinity to the pods there, and the pods' own
    * required affinity and preferred (anti-)affinity to the incoming pod
    */
-  preScore(state: CycleState, pod: KubeObject, _nodes: readonly NodeInfo[], snapshot: Snapshot): Status {
+  preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[], snapshot: Snapshot): Status {
     const pa = preferred(pod, 'podAffinity');
     const pn = preferred(pod, 'podAntiAffinity');
     const own = pa.length > 0 || pn.length > 0;
@@ -182,7 +174,7 @@ export const interPodAffinity = {
     state.write(`${NAME}/score`, scores);
     return SUCCESS;
   },
-  score(state: CycleState, _pod: KubeObject, n: NodeInfo): number {
+  score(state: CycleState, _pod: Pod, n: NodeInfo): number {
     const s = state.read<TopologyScores>(`${NAME}/score`);
     if (!s) return 0;
     let sum = 0;
@@ -193,7 +185,7 @@ export const interPodAffinity = {
     }
     return sum;
   },
-  normalizeScores(_state: CycleState, _pod: KubeObject, scores: number[]) {
+  normalizeScores(_state: CycleState, _pod: Pod, scores: number[]) {
     let min = Infinity;
     let max = -Infinity;
     for (const s of scores) {
@@ -204,7 +196,7 @@ export const interPodAffinity = {
     for (let i = 0; i < scores.length; i++)
       scores[i] = diff > 0 ? Math.trunc((MAX_NODE_SCORE * (scores[i] - min)) / diff) : 0;
   },
-  hint(pod: KubeObject, n: NodeInfo, snapshot: Snapshot) {
+  hint(pod: Pod, n: NodeInfo, snapshot: Snapshot) {
     const s = prepare(pod, snapshot);
     if (!s) return undefined;
     const st = check(s, n);

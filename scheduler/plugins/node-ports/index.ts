@@ -1,5 +1,5 @@
 /** NodePorts: the host ports the pod asks for are free on the node (the same port on 0.0.0.0 conflicts with any address). */
-import type { KubeObject } from '../../../lib/kube/object.ts';
+import type { Pod } from '../../../lib/kube/types/core-v1.ts';
 import { hostPorts, type NodeInfo } from '../../framework/node-info.ts';
 import {
   SKIP,
@@ -33,16 +33,16 @@ function conflicts(wanted: readonly string[], n: NodeInfo): string[] {
 export const nodePorts = {
   name: NAME,
   /** the pod's host ports, once per cycle; nothing to check without any */
-  preFilter(state: CycleState, pod: KubeObject): Status {
+  preFilter(state: CycleState, pod: Pod): Status {
     const ports = hostPorts(pod);
     if (!ports.length) return SKIP;
     state.write(NAME, ports);
     return SUCCESS;
   },
-  filter(state: CycleState, pod: KubeObject, n: NodeInfo): Status {
+  filter(state: CycleState, pod: Pod, n: NodeInfo): Status {
     return conflicts(state.read<string[]>(NAME) ?? hostPorts(pod), n).length ? unschedulable(REASON) : SUCCESS;
   },
-  hint(pod: KubeObject, n: NodeInfo) {
+  hint(pod: Pod, n: NodeInfo) {
     const c = conflicts(hostPorts(pod), n);
     return c.length ? `host port(s) ${c.join(', ')} already in use on the node` : undefined;
   },

@@ -4,7 +4,7 @@
  * can help); the rest is Unschedulable. Scores with LeastAllocated: the emptier node wins, cpu and memory weighted
  * equally, counting missing requests as 100m cpu / 200Mi.
  */
-import type { KubeObject } from '../../../lib/kube/object.ts';
+import type { Pod } from '../../../lib/kube/types/core-v1.ts';
 import {
   CPU,
   EPHEMERAL,
@@ -60,7 +60,7 @@ export function leastAllocated(requested: number, allocatable: number): number {
 
 export const nodeResourcesFit = {
   name: NAME,
-  filter(_state: CycleState, pod: KubeObject, n: NodeInfo): Status {
+  filter(_state: CycleState, pod: Pod, n: NodeInfo): Status {
     let reasons: string[] | undefined;
     let unresolvable = false;
     if (n.pods.size + 1 > n.allowedPods) reasons = ['Too many pods'];
@@ -74,13 +74,13 @@ export const nodeResourcesFit = {
     if (!reasons) return SUCCESS;
     return { code: unresolvable ? 'UnschedulableAndUnresolvable' : 'Unschedulable', reasons };
   },
-  score(_state: CycleState, pod: KubeObject, n: NodeInfo): number {
+  score(_state: CycleState, pod: Pod, n: NodeInfo): number {
     const req = podNonZeroRequests(pod);
     const cpu = leastAllocated(n.nonZeroRequested.cpu + req.cpu, n.allocatable.cpu);
     const mem = leastAllocated(n.nonZeroRequested.memory + req.memory, n.allocatable.memory);
     return Math.trunc((cpu + mem) / 2);
   },
-  hint(pod: KubeObject, n: NodeInfo, snapshot: Snapshot): string | undefined {
+  hint(pod: Pod, n: NodeInfo, snapshot: Snapshot): string | undefined {
     const req = podRequests(pod);
     const parts: string[] = [];
     if (n.pods.size + 1 > n.allowedPods)

@@ -4,7 +4,8 @@
  * A pod owned by a ReplicaSet, StatefulSet or ReplicationController without constraints of its own gets the default
  * spreading: by hostname (maxSkew 3) and by zone (maxSkew 5), ScheduleAnyway, counting the pods of the same owner.
  */
-import { controllerOf, type KubeObject } from '../../../lib/kube/object.ts';
+import { controllerOf } from '../../../lib/kube/object.ts';
+import type { Pod } from '../../../lib/kube/types/core-v1.ts';
 import type { NodeInfo } from '../../framework/node-info.ts';
 import { requiredNodeAffinityMatches } from '../../../lib/kube/node-affinity.ts';
 import { selectorOf } from '../../framework/matching.ts';
@@ -34,7 +35,8 @@ const SPREAD_KINDS = new Set(['ReplicaSet', 'StatefulSet', 'ReplicationControlle
 interface Constraint {
   maxSkew: number;
   topologyKey: string;
-  whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
+  /** DoNotSchedule or ScheduleAnyway */
+  whenUnsatisfiable: string;
   minDomains?: number;
   /** how many pods of the group a node holds */
   countOn(n: NodeInfo): number;
@@ -44,8 +46,8 @@ interface Constraint {
   systemDefault?: boolean;
 }
 
-function constraintsOf(pod: KubeObject): Constraint[] {
-  const explicit: any[] = pod.spec?.topologySpreadConstraints ?? [];
+function constraintsOf(pod: Pod): Constraint[] {
+  const explicit = pod.spec?.topologySpreadConstraints ?? [];
   if (explicit.length) {
     return explicit.map((c) => {
       const sel = selectorOf(c.labelSelector ?? null);
@@ -95,7 +97,7 @@ interface Domains {
 }
 
 /** per constraint: pods per domain over the nodes that count (matching the pod's node affinity, having every key) */
-function countDomains(cs: Constraint[], pod: KubeObject, nodes: Iterable<NodeInfo>): Domains[] {
+function countDomains(cs: Constraint[], pod: Pod, nodes: Iterable<NodeInfo>): Domains[] {
   const out = cs.map((c) => ({ c, counts: new Map<string, number>(), min: Infinity }));
   const keys = cs.map((c) => c.topologyKey);
   for (const n of nodes) {
@@ -141,13 +143,13 @@ const hasAllKeys = (labels: Record<string, string>, cs: Constraint[]) =>
 
 export const podTopologySpread = {
   name: NAME,
-  preFilter(state: CycleState, pod: KubeObject, snapshot: Snapshot): Status {
+  preFilter(state: CycleState, pod: Pod, snapshot: Snapshot): Status {
     const hard = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
     if (!hard.length) return SKIP;
     state.write(NAME, countDomains(hard, pod, snapshot.nodes()));
     return SUCCESS;
   },
-  filter(state: CycleState, _pod: KubeObject, n: NodeInfo): Status {
+  filter(state: CycleState, _pod: Pod, n: NodeInfo): Status {
     const d = state.read<Domains[]>(NAME);
     return d ? check(d, n) : SUCCESS;
   },
@@ -155,7 +157,7 @@ export const podTopologySpread = {
    * the spreading score, as kube-scheduler's: per constraint, the pods matching in the node's domain, weighted by
    * log(domains + 2), plus maxSkew - 1; fewer is better (normalizeScores reverses)
    */
-  preScore(state: CycleState, pod: KubeObject, nodes: readonly NodeInfo[], snapshot: Snapshot): Status {
+  preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], snapshot: Snapshot): Status {
     const soft = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'ScheduleAnyway');
     if (!soft.length || !nodes.length) return SKIP;
     // explicit constraints need every key on a node; the system default ones take the keys a node has
@@ -201,7 +203,7 @@ export const podTopologySpread = {
     } satisfies ScoreState);
     return SUCCESS;
   },
-  score(state: CycleState, _pod: KubeObject, n: NodeInfo): number {
+  score(state: CycleState, _pod: Pod, n: NodeInfo): number {
     const s = state.read<ScoreState>(`${NAME}/score`);
     if (!s || s.ignored.has(n.name)) return 0;
     const labels = n.labels();
@@ -215,7 +217,7 @@ export const podTopologySpread = {
     });
     return Math.round(sum);
   },
-  normalizeScores(state: CycleState, _pod: KubeObject, scores: number[], nodes: readonly NodeInfo[]) {
+  normalizeScores(state: CycleState, _pod: Pod, scores: number[], nodes: readonly NodeInfo[]) {
     const s = state.read<ScoreState>(`${NAME}/score`);
     const ignoredAt = (i: number) => !!s?.ignored.has(nodes[i].name);
     let min = Infinity;
@@ -231,7 +233,7 @@ export const podTopologySpread = {
       else scores[i] = Math.trunc((MAX_NODE_SCORE * (max + min - scores[i])) / max);
     }
   },
-  hint(pod: KubeObject, n: NodeInfo, snapshot: Snapshot) {
+  hint(pod: Pod, n: NodeInfo, snapshot: Snapshot) {
     const hard = constraintsOf(pod).filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
     if (!hard.length) return undefined;
     const domains = countDomains(hard, pod, snapshot.nodes());
