@@ -6,6 +6,7 @@
 import type { Informer } from '../informer.ts';
 import { keyOf, type KubeObject } from '../object.ts';
 import { isPodReady, isPodTerminal } from '../pods.ts';
+import type { Container } from '../types/core-v1.ts';
 
 /** the label that marks the Endpoints and EndpointSlices of a headless Service (no ClusterIP) */
 export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
@@ -38,9 +39,9 @@ export function resolvePodPort(pod: KubeObject, sp: ServicePort): number | undef
   if (typeof target === 'number') return target;
   if (/^\d+$/.test(target)) return Number(target);
   const protocol = sp.protocol ?? 'TCP';
-  for (const c of (pod.spec?.containers ?? []) as any[]) {
-    for (const p of (c.ports ?? []) as any[]) {
-      if (p.name === target && (p.protocol ?? 'TCP') === protocol) return p.containerPort as number;
+  for (const c of (pod.spec?.containers ?? []) as Container[]) {
+    for (const p of c.ports ?? []) {
+      if (p.name === target && (p.protocol ?? 'TCP') === protocol) return p.containerPort;
     }
   }
   return undefined;
@@ -101,7 +102,7 @@ export function endpointRelevantState(pod: KubeObject): string {
     pod.spec?.nodeName ?? '',
     pod.spec?.hostname ?? '',
     pod.spec?.subdomain ?? '',
-    (pod.spec?.containers ?? []).map((c: any) => c.ports ?? []),
+    ((pod.spec?.containers ?? []) as Container[]).map((c) => c.ports ?? []),
   ]);
 }
 
