@@ -4,15 +4,15 @@
  */
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isNotFound } from '../../lib/kube/api.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
 import { ConfigMaps, Secrets, ServiceAccounts } from '../../lib/kube/resources.ts';
+import type { ConfigMap, Pod, Secret } from '../objects.ts';
 import type { ObjectSource } from './env.ts';
 import { TokenManager } from './tokens.ts';
 
 const CACHE_MS = 2000;
 
 export class ApiObjectSource implements ObjectSource {
-  private readonly cache = new Map<string, { at: number; obj: Promise<KubeObject | undefined> }>();
+  private readonly cache = new Map<string, { at: number; obj: Promise<ConfigMap | Secret | undefined> }>();
   private readonly tokens: TokenManager;
 
   constructor(private readonly client: ApiClient) {
@@ -21,7 +21,7 @@ export class ApiObjectSource implements ObjectSource {
     );
   }
 
-  serviceAccountToken(pod: KubeObject, source: { audience?: string; expirationSeconds?: number }) {
+  serviceAccountToken(pod: Pod, source: { audience?: string; expirationSeconds?: number }) {
     return this.tokens.token(pod, source);
   }
 
@@ -29,11 +29,11 @@ export class ApiObjectSource implements ObjectSource {
     this.tokens.forget(uid);
   }
 
-  private read(kind: 'cm' | 'secret', ns: string, name: string): Promise<KubeObject | undefined> {
+  private read(kind: 'cm' | 'secret', ns: string, name: string): Promise<ConfigMap | Secret | undefined> {
     const key = `${kind}/${ns}/${name}`;
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.obj;
-    const obj = this.client.get<KubeObject>(kind === 'cm' ? ConfigMaps : Secrets, ns, name).catch((e) => {
+    const obj = this.client.get<ConfigMap | Secret>(kind === 'cm' ? ConfigMaps : Secrets, ns, name).catch((e) => {
       if (isNotFound(e)) return undefined;
       throw e;
     });

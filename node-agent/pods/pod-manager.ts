@@ -12,11 +12,11 @@ import path from 'node:path';
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isNotFound } from '../../lib/kube/api.ts';
 import type { EventRecorder } from '../../lib/kube/events.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
 import { Pods } from '../../lib/kube/resources.ts';
 import type { CriClient } from '../cri/client.ts';
 import { isCriNotFound } from '../cri/client.ts';
 import type { ContainerStatus, PodSandboxConfig, PodSandboxStatus } from '../cri/types.ts';
+import type { Container, LifecycleHandler, Pod } from '../objects.ts';
 import { Backoff, RESET_AFTER_RUNNING_MS } from './backoff.ts';
 import { ensurePodCgroup, listPodCgroups, podLimits, removePodCgroup } from './cgroups.ts';
 import { ConfigError, containerEnv, type ObjectSource } from './env.ts';
@@ -56,7 +56,7 @@ export interface PodManagerOptions {
 /** what the steps of one sync of a running pod share */
 interface RunningSync {
   w: PodWorker;
-  pod: KubeObject;
+  pod: Pod;
   /** what the runtime holds for the pod, refreshed by the steps that change it */
   rt: RuntimePod;
   sandbox: PodSandboxStatus;
@@ -73,7 +73,7 @@ const RETRY_MS = 2000;
 /** a pod is synced at least this often even when nothing changed (kubelet's resync) */
 const RESYNC_MS = 30_000;
 
-function terminal(pod: KubeObject | undefined): boolean {
+function terminal(pod: Pod | undefined): boolean {
   const p = pod?.status?.phase;
   return p === 'Succeeded' || p === 'Failed';
 }
@@ -103,14 +103,14 @@ export class PodManager {
   // ---- inputs
 
   /** A pod bound to this node was added or changed in the API. */
-  upsert(pod: KubeObject): void {
+  upsert(pod: Pod): void {
     const uid = pod.metadata.uid!;
     this.workerFor(uid).update(pod);
     this.kick(uid);
   }
 
   /** The API no longer has the pod. */
-  remove(pod: KubeObject): void {
+  remove(pod: Pod): void {
     const uid = pod.metadata.uid!;
     const w = this.workerFor(uid);
     if (!w.pod) w.update(pod);
@@ -179,7 +179,7 @@ export class PodManager {
   }
 
   /** A pod that should run, converged on its spec step by step. */
-  private async syncRunning(w: PodWorker, pod: KubeObject): Promise<number> {
+  private async syncRunning(w: PodWorker, pod: Pod): Promise<number> {
     const s = await this.ensureSandbox(w, pod);
     if (!s) return 0;
     this.writeHostsFile(s);
@@ -193,7 +193,7 @@ export class PodManager {
    * The pod's folders and a ready sandbox: a new one (in a new attempt) when there is none. Undefined when the pod
    * finished (restartPolicy Never or OnFailure, every container done) and its sandbox stopped: its status is written.
    */
-  private async ensureSandbox(w: PodWorker, pod: KubeObject): Promise<RunningSync | undefined> {
+  private async ensureSandbox(w: PodWorker, pod: Pod): Promise<RunningSync | undefined> {
     const { ctx } = this.o;
     let rt = this.o.runtime.get(w.uid);
     let sandbox = rt.sandboxes[0];
@@ -216,7 +216,7 @@ export class PodManager {
   }
 
   /** A new sandbox; the containers still running in the old one stop first, and the pod cgroup is created and limited. */
-  private async runSandbox(w: PodWorker, pod: KubeObject, rt: RuntimePod, sbConfig: PodSandboxConfig): Promise<void> {
+  private async runSandbox(w: PodWorker, pod: Pod, rt: RuntimePod, sbConfig: PodSandboxConfig): Promise<void> {
     for (const c of rt.containers) if (c.state === 'CONTAINER_RUNNING') await this.stopContainer(pod, c, 0);
     ensurePodCgroup(podCgroupParent(this.o.ctx, w.uid), podLimits(pod));
     try {
@@ -299,7 +299,7 @@ export class PodManager {
   }
 
   /** A running app container keeps running, unless its definition changed or its liveness or startup probe failed. */
-  private async syncRunningContainer(s: RunningSync, c: any, cur: ContainerStatus): Promise<void> {
+  private async syncRunningContainer(s: RunningSync, c: Container, cur: ContainerStatus): Promise<void> {
     const { pod } = s;
     const failed = this.probes.failed(cur.id);
     if (cur.annotations?.[L.CONTAINER_HASH] !== containerHash(c)) {
@@ -325,7 +325,12 @@ export class PodManager {
   }
 
   /** Starts a container in the sync's sandbox (see startWithBackoff); the sync comes back by its retry at the latest. */
-  private async startInSync(s: RunningSync, c: any, cur: ContainerStatus | undefined, isInit: boolean): Promise<void> {
+  private async startInSync(
+    s: RunningSync,
+    c: Container,
+    cur: ContainerStatus | undefined,
+    isInit: boolean,
+  ): Promise<void> {
     const wait = await this.startWithBackoff(s.w, s.pod, c, cur, s.rt, s.sandbox.id, s.sbConfig, isInit);
     if (wait > 0) s.next = Math.min(s.next, wait);
   }
@@ -346,30 +351,30 @@ export class PodManager {
   }
 
   /** restartPolicy Never/OnFailure pods whose containers all finished for good */
-  private podFinished(pod: KubeObject, rt: RuntimePod): boolean {
+  private podFinished(pod: Pod, rt: RuntimePod): boolean {
     const policy = pod.spec?.restartPolicy ?? 'Always';
     if (policy === 'Always') return false;
     const sandbox = rt.sandboxes[0];
     if (!sandbox) return false;
     const inSandbox = rt.containers.filter((c) => c.pod_sandbox_id === sandbox.id);
     if (policy === 'Never') {
-      const initFailed = (pod.spec?.initContainers ?? []).some((c: any) =>
+      const initFailed = (pod.spec?.initContainers ?? []).some((c) =>
         inSandbox.find((x) => x.metadata.name === c.name && x.state === 'CONTAINER_EXITED' && x.exit_code !== 0),
       );
       if (initFailed) return true;
     }
-    return (pod.spec?.containers ?? []).every((c: any) => {
+    return (pod.spec?.containers ?? []).every((c) => {
       const cur = inSandbox.find((x) => x.metadata.name === c.name);
       if (!cur || cur.state !== 'CONTAINER_EXITED') return false;
       return policy === 'Never' || cur.exit_code === 0;
     });
   }
 
-  private gracePeriod(pod: KubeObject): number {
+  private gracePeriod(pod: Pod): number {
     return Number(pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
   }
 
-  private ensureProbes(pod: KubeObject, c: any, cur: ContainerStatus, podIP: string): void {
+  private ensureProbes(pod: Pod, c: Container, cur: ContainerStatus, podIP: string): void {
     if (c.livenessProbe || c.readinessProbe || c.startupProbe)
       this.probes.ensure(pod.metadata.uid!, c, cur.id, podIP, nsToMs(cur.started_at) || Date.now());
   }
@@ -380,8 +385,8 @@ export class PodManager {
    */
   private async startWithBackoff(
     w: PodWorker,
-    pod: KubeObject,
-    c: any,
+    pod: Pod,
+    c: Container,
     cur: ContainerStatus | undefined,
     rt: RuntimePod,
     sandboxId: string,
@@ -417,7 +422,7 @@ export class PodManager {
     return this.startContainer(w, pod, c, restartCount, sandboxId, sbConfig, isInit);
   }
 
-  private async pullIfNeeded(w: PodWorker, pod: KubeObject, c: any): Promise<number> {
+  private async pullIfNeeded(w: PodWorker, pod: Pod, c: Container): Promise<number> {
     const { cri } = this.o;
     const image: string = c.image;
     const policy =
@@ -480,8 +485,8 @@ export class PodManager {
 
   private async startContainer(
     w: PodWorker,
-    pod: KubeObject,
-    c: any,
+    pod: Pod,
+    c: Container,
     restartCount: number,
     sandboxId: string,
     sbConfig: PodSandboxConfig,
@@ -559,9 +564,9 @@ export class PodManager {
   }
 
   private async runHandler(
-    h: any,
+    h: LifecycleHandler,
     containerId: string,
-    c: any,
+    c: Container,
     podIP: string,
     timeoutSeconds: number,
   ): Promise<{ ok: boolean; message: string }> {
@@ -573,10 +578,10 @@ export class PodManager {
   }
 
   /** preStop hook, then SIGTERM, then SIGKILL after what is left of the grace period */
-  private async stopContainer(pod: KubeObject | undefined, cs: ContainerStatus, graceSeconds: number): Promise<void> {
+  private async stopContainer(pod: Pod | undefined, cs: ContainerStatus, graceSeconds: number): Promise<void> {
     const t0 = Date.now();
     const spec = [...(pod?.spec?.containers ?? []), ...(pod?.spec?.initContainers ?? [])].find(
-      (c: any) => c.name === cs.metadata.name,
+      (c) => c.name === cs.metadata.name,
     );
     const preStop = spec?.lifecycle?.preStop;
     if (preStop && graceSeconds > 0 && cs.state === 'CONTAINER_RUNNING') {
@@ -640,7 +645,7 @@ export class PodManager {
     // a pod known only from the runtime has the grace period its sandbox was created with
     const grace = pod ? this.gracePeriod(pod) : Number(rt.sandboxes[0]?.annotations?.[L.TERMINATION_GRACE_PERIOD] ?? 2);
     if (pod && !w.removed) {
-      const names = (pod.spec?.containers ?? []).map((c: any) => c.name).join(', ');
+      const names = (pod.spec?.containers ?? []).map((c) => c.name).join(', ');
       this.o.events.event(pod, 'Normal', 'Killing', `Stopping container ${names}`);
     }
     await Promise.all(
@@ -653,7 +658,7 @@ export class PodManager {
   }
 
   /** The final status, then the deletion with grace 0: the API removes the pod, and its watch says so. */
-  private async confirmDeletion(w: PodWorker, pod: KubeObject, rt: RuntimePod): Promise<void> {
+  private async confirmDeletion(w: PodWorker, pod: Pod, rt: RuntimePod): Promise<void> {
     await this.writeStatus(w, pod, rt, true);
     try {
       await this.o.client.delete(Pods, pod.metadata.namespace, pod.metadata.name!, {
@@ -689,7 +694,7 @@ export class PodManager {
 
   // ---- status
 
-  private async writeStatus(w: PodWorker, pod: KubeObject, rt: RuntimePod, terminating = false): Promise<void> {
+  private async writeStatus(w: PodWorker, pod: Pod, rt: RuntimePod, terminating = false): Promise<void> {
     const ctx = this.o.ctx;
     const status = podStatus({
       pod,
@@ -708,7 +713,7 @@ export class PodManager {
     const json = JSON.stringify(status);
     if (json === w.lastStatus) return;
     try {
-      const updated = await this.o.client.patch<KubeObject>(
+      const updated = await this.o.client.patch<Pod>(
         Pods,
         pod.metadata.namespace,
         pod.metadata.name!,

@@ -4,7 +4,7 @@
  * table below (so a kill is never undone by an update), and syncs that never overlap (requests during a sync collapse
  * into one more, which sees the newest state).
  */
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Pod } from '../objects.ts';
 import { rfc3339 } from '../../lib/time.ts';
 import type { Waiting } from './status.ts';
 import type { PreparedVolume } from './volumes.ts';
@@ -37,7 +37,7 @@ export function canTransition(from: WorkerPhase, to: WorkerPhase): boolean {
 export type SyncFn = (w: PodWorker) => Promise<number>;
 
 export class PodWorker {
-  private desired?: KubeObject;
+  private desired?: Pod;
   private current: WorkerPhase = 'syncing';
   private gone = false;
   /** when the agent first saw the pod (the status's startTime when the API has none) */
@@ -59,7 +59,7 @@ export class PodWorker {
   ) {}
 
   /** the newest desired state from the API (undefined: the agent only knows the pod from the runtime) */
-  get pod(): KubeObject | undefined {
+  get pod(): Pod | undefined {
     return this.desired;
   }
 
@@ -78,7 +78,7 @@ export class PodWorker {
   }
 
   /** A newer desired state: it replaces the one before it. The phase stays as it is: an update never undoes a kill. */
-  update(pod: KubeObject): void {
+  update(pod: Pod): void {
     this.desired = pod;
   }
 
