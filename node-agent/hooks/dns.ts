@@ -3,7 +3,6 @@
  * the first clusterDNS address, added to lo when missing; other names are forwarded to the host's resolvers.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { KubeObject } from '../../lib/kube/object.ts';
 import { addLocalAddress, removeLocalAddress } from '../dns/local-address.ts';
 import { ClusterRecords } from '../dns/records.ts';
 import { DnsServer } from '../dns/server.ts';
@@ -29,14 +28,14 @@ export class DnsHook implements Hook {
     const { clusterDomain, hostResolv } = s.nodeContext;
     const records = new ClusterRecords(clusterDomain);
     s.informers.services.addEventHandler({
-      onAdd: (x: KubeObject) => records.upsertService(x),
-      onUpdate: (_: KubeObject, x: KubeObject) => records.upsertService(x),
-      onDelete: (x: KubeObject) => records.deleteService(x),
+      onAdd: (x) => records.upsertService(x),
+      onUpdate: (_, x) => records.upsertService(x),
+      onDelete: (x) => records.deleteService(x),
     });
     s.informers.slices.addEventHandler({
-      onAdd: (x: KubeObject) => records.upsertSlice(x),
-      onUpdate: (_: KubeObject, x: KubeObject) => records.upsertSlice(x),
-      onDelete: (x: KubeObject) => records.deleteSlice(x),
+      onAdd: (x) => records.upsertSlice(x),
+      onUpdate: (_, x) => records.upsertSlice(x),
+      onDelete: (x) => records.deleteSlice(x),
     });
     const address = clusterDNS[0];
     // an address this agent added before it was killed is still its own to remove

@@ -3,7 +3,7 @@
  * configuration for it and the masquerade rule for traffic leaving the cluster's pod range; host-gw routes to the
  * other nodes' pod CIDRs, kept in step with the watch of Nodes. Torn down at stop only when the pods are stopped too.
  */
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Node } from '../objects.ts';
 import {
   ensureMasquerade,
   HostGwRoutes,
@@ -31,7 +31,7 @@ export class NetworkHook implements Hook {
     const node = s.status.current;
     if (node) await this.configureFor(node);
     const nodes = s.informers.nodes;
-    const changed = (n: KubeObject) => {
+    const changed = (n: Node) => {
       if (n.metadata.name === s.nodeName) this.configureFor(n).catch((e) => s.log(`network: ${(e as Error).message}`));
       void this.routes.sync(nodes.list());
     };
@@ -42,16 +42,16 @@ export class NetworkHook implements Hook {
     });
   }
 
-  private configureFor(node: KubeObject): Promise<void> {
+  private configureFor(node: Node): Promise<void> {
     const p = this.configuring.then(() => this.configure(node));
     this.configuring = p.catch(() => {});
     return p;
   }
 
   /** Writes the CNI configuration once the node has a pod CIDR, and again when it changes. */
-  private async configure(node: KubeObject): Promise<void> {
+  private async configure(node: Node): Promise<void> {
     const { s } = this;
-    const cidr: string | undefined = node.spec?.podCIDR ?? s.options.podCIDR;
+    const cidr = node.spec?.podCIDR ?? s.options.podCIDR;
     if (!cidr || cidr === this.podCIDR) return;
     writeCniConfig({
       confDir: s.containerd ? s.containerd.layout.cniConfDir : '/etc/cni/net.d',

@@ -2,7 +2,7 @@
  * The Node object of this host: registered (or taken over), then its status and its Lease in kube-node-lease kept
  * current; the agent's watch of Nodes keeps the reporter's copy fresh.
  */
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Node } from '../objects.ts';
 import { NodeStatusReporter } from '../node/node-status.ts';
 import type { Hook } from './hook.ts';
 import type { AgentState } from './state.ts';
@@ -36,7 +36,7 @@ export class NodeHook implements Hook {
     this.status = status;
     await status.register();
     s.status = status;
-    const observe = (n: KubeObject) => {
+    const observe = (n: Node) => {
       if (n.metadata.name === o.nodeName) status.observe(n);
     };
     s.informers.nodes.addEventHandler({ onAdd: observe, onUpdate: (_, n) => observe(n) });

@@ -4,7 +4,6 @@
  * removed. At stop the workers stop; the pods themselves only with stopPodsOnExit.
  */
 import { ApiEventRecorder } from '../../lib/kube/events.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
 import { ApiObjectSource } from '../pods/object-source.ts';
 import { PodManager } from '../pods/pod-manager.ts';
 import { RuntimeCache } from '../pods/runtime-cache.ts';
@@ -43,9 +42,9 @@ export class PodsHook implements Hook {
     informer.addIndex('uid', (p) => [p.metadata.uid ?? '']);
     const known = (uid: string) => informer.byIndex('uid', uid).length > 0;
     informer.addEventHandler({
-      onAdd: (p: KubeObject) => pods.upsert(p),
-      onUpdate: (_: KubeObject, p: KubeObject) => pods.upsert(p),
-      onDelete: (p: KubeObject) => pods.remove(p),
+      onAdd: (p) => pods.upsert(p),
+      onUpdate: (_, p) => pods.upsert(p),
+      onDelete: (p) => pods.remove(p),
     });
     await pods.cleanupOrphans(known);
     runtime.start(o.relistMs ?? 1000, (uids) => pods.runtimeChanged(uids, known));

@@ -11,6 +11,7 @@ import type { CriClient } from '../cri/client.ts';
 import type { ContainerdSupervisor } from '../containerd/supervisor.ts';
 import { BRIDGE } from '../network/cni.ts';
 import type { NodeStatusReporter } from '../node/node-status.ts';
+import type { EndpointSlice, Node, Pod, Service } from '../objects.ts';
 import type { RuntimeCache } from '../pods/runtime-cache.ts';
 import { parseResolvConf, type NodeContext } from '../pods/spec.ts';
 import type { AgentServer } from '../streaming/server.ts';
@@ -20,10 +21,10 @@ import type { NodeAgentOptions } from '../agent.ts';
 export interface AgentInformers {
   factory: InformerFactory;
   /** the pods bound to this node */
-  pods: Informer;
-  nodes: Informer;
-  services: Informer;
-  slices: Informer;
+  pods: Informer<Pod>;
+  nodes: Informer<Node>;
+  services: Informer<Service>;
+  slices: Informer<EndpointSlice>;
 }
 
 /** parts one hook makes and later hooks read, with the hook that makes each */
@@ -55,10 +56,10 @@ export class AgentState {
     const factory = new InformerFactory(options.client);
     this.informers = {
       factory,
-      pods: factory.informer(Pods, { fieldSelector: `spec.nodeName=${options.nodeName}` }),
-      nodes: factory.informer(Nodes),
-      services: factory.informer(Services),
-      slices: factory.informer(EndpointSlices),
+      pods: factory.informer<Pod>(Pods, { fieldSelector: `spec.nodeName=${options.nodeName}` }),
+      nodes: factory.informer<Node>(Nodes),
+      services: factory.informer<Service>(Services),
+      slices: factory.informer<EndpointSlice>(EndpointSlices),
     };
   }
 

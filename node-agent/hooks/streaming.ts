@@ -3,8 +3,8 @@
  * proves itself with a client certificate of the cluster CA. Without the CA, or without the port, the agent runs on
  * with logs and exec off, and says why.
  */
-import type { KubeObject } from '../../lib/kube/object.ts';
 import { ConfigMaps } from '../../lib/kube/resources.ts';
+import type { ConfigMap } from '../objects.ts';
 import { AgentServer } from '../streaming/server.ts';
 import type { Hook } from './hook.ts';
 import type { AgentState } from './state.ts';
@@ -44,11 +44,8 @@ export class StreamingHook implements Hook {
   /** the cluster CA (ConfigMap kube-system/kube-root-ca.crt), or undefined when it cannot be read */
   private async clusterCa(): Promise<string | undefined> {
     try {
-      const cm = await this.s.options.client.get<KubeObject>(ConfigMaps, 'kube-system', 'kube-root-ca.crt');
-      const data: unknown = cm.data;
-      if (typeof data !== 'object' || data === null) return undefined;
-      const ca: unknown = (data as Record<string, unknown>)['ca.crt'];
-      return typeof ca === 'string' ? ca : undefined;
+      const cm = await this.s.options.client.get<ConfigMap>(ConfigMaps, 'kube-system', 'kube-root-ca.crt');
+      return cm.data?.['ca.crt'];
     } catch (e) {
       this.s.log(
         `logs and exec are off: the cluster CA (ConfigMap kube-system/kube-root-ca.crt) cannot be read: ${(e as Error).message}`,
