@@ -1,7 +1,7 @@
 /**
  * The node agent: one per host. Its subsystems are hooks (hooks/), started in the order of the list below and stopped
- * in reverse by one loop; a failure names its hook, and a hook that fails to start leaves the hooks started before it
- * stopped.
+ * in reverse by one loop (HookRunner); a failure names its hook, and a hook that fails to start leaves the hooks
+ * started before it stopped.
  */
 import { mkdirSync } from 'node:fs';
 import type { ApiClient } from '../lib/kube/api.ts';
@@ -99,42 +99,22 @@ export class HookError extends Error {
   }
 }
 
-export class NodeAgent implements Component {
-  readonly name = 'node-agent';
-  readonly nodeIP: string;
-  private readonly state: AgentState;
-  private readonly hooks: Hook[];
-  /** the hooks whose start was called, in start order (a hook that failed to start included: it stops too) */
+/**
+ * The one loop over the agent's hooks: starts them in list order and stops them in reverse. A hook whose start was
+ * called is stopped too when it failed, so a half-started subsystem (a containerd that never answered) is undone.
+ */
+export class HookRunner {
+  /** the hooks whose start was called, in start order */
   private running: Hook[] = [];
   private started = false;
-  private readonly log: (msg: string) => void;
 
-  constructor(o: NodeAgentOptions) {
-    this.log = o.log ?? ((m) => console.log(`[agent ${o.nodeName}] ${m}`));
-    this.nodeIP = o.nodeIP ?? defaultNodeIP();
-    this.state = new AgentState(o, this.nodeIP, this.log);
-    this.hooks = agentHooks(this.state);
-  }
+  constructor(
+    private readonly hooks: readonly Hook[],
+    private readonly log: (msg: string) => void,
+  ) {}
 
-  get bridge(): string {
-    return this.state.bridge;
-  }
-
-  get criSocket(): string {
-    return this.state.criSocket;
-  }
-
-  get cri_(): CriClient {
-    return this.state.cri;
-  }
-
-  healthy(): boolean {
-    return this.started && this.running.every((h) => h.ready?.() ?? true);
-  }
-
+  /** Starts every hook in order; on a failure, stops what started (in reverse) and throws the failure, named. */
   async start(): Promise<void> {
-    // the data folder every hook writes below
-    mkdirSync(this.state.dir('pods'), { recursive: true });
     for (const hook of this.hooks) {
       this.running.push(hook);
       try {
@@ -146,8 +126,6 @@ export class NodeAgent implements Component {
       }
     }
     this.started = true;
-    const s = this.state;
-    this.log(`node ${s.nodeName} (${this.nodeIP}) ready: runtime ${s.runtimeVersion}, socket ${s.criSocket}`);
   }
 
   /** Stops the started hooks in reverse; every one is stopped even when another fails, and each failure is named. */
@@ -165,9 +143,62 @@ export class NodeAgent implements Component {
     if (failures.length > 1) throw new Error(failures.map((f) => f.message).join('; '), { cause: failures[0] });
   }
 
-  /** Forgets everything without stopping pods or containerd, as a killed agent would (for tests). */
+  /** every hook started, and none says it cannot do its work */
+  ready(): boolean {
+    return this.started && this.running.every((h) => h.ready?.() ?? true);
+  }
+
+  /** Forgets the started hooks without stopping them, in reverse. */
   abandon(): void {
     this.started = false;
     for (const hook of this.running.splice(0).reverse()) hook.abandon?.();
+  }
+}
+
+export class NodeAgent implements Component {
+  readonly name = 'node-agent';
+  readonly nodeIP: string;
+  private readonly state: AgentState;
+  private readonly hooks: HookRunner;
+  private readonly log: (msg: string) => void;
+
+  constructor(o: NodeAgentOptions) {
+    this.log = o.log ?? ((m) => console.log(`[agent ${o.nodeName}] ${m}`));
+    this.nodeIP = o.nodeIP ?? defaultNodeIP();
+    this.state = new AgentState(o, this.nodeIP, this.log);
+    this.hooks = new HookRunner(agentHooks(this.state), this.log);
+  }
+
+  get bridge(): string {
+    return this.state.bridge;
+  }
+
+  get criSocket(): string {
+    return this.state.criSocket;
+  }
+
+  get cri_(): CriClient {
+    return this.state.cri;
+  }
+
+  healthy(): boolean {
+    return this.hooks.ready();
+  }
+
+  async start(): Promise<void> {
+    // the data folder every hook writes below
+    mkdirSync(this.state.dir('pods'), { recursive: true });
+    await this.hooks.start();
+    const s = this.state;
+    this.log(`node ${s.nodeName} (${this.nodeIP}) ready: runtime ${s.runtimeVersion}, socket ${s.criSocket}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.hooks.stop();
+  }
+
+  /** Forgets everything without stopping pods or containerd, as a killed agent would (for tests). */
+  abandon(): void {
+    this.hooks.abandon();
   }
 }
