@@ -316,12 +316,8 @@ export class PodManager {
     }
     await this.stopContainer(pod, cur, this.gracePeriod(pod));
     s.rt = await this.o.runtime.refresh(s.w.uid);
-    await this.startInSync(
-      s,
-      c,
-      s.rt.containers.find((x) => x.id === cur.id),
-      false,
-    );
+    const stopped = s.rt.containers.find((x) => x.id === cur.id);
+    await this.startInSync(s, c, stopped, false);
   }
 
   /** Starts a container in the sync's sandbox (see startWithBackoff); the sync comes back by its retry at the latest. */
