@@ -1,55 +1,44 @@
 /**
- * The node agent: one per host. Wires, in start order: the container runtime (its own supervised containerd, or an
- * existing CRI socket), the images every node needs, the Node object and its Lease, pod networking for the node's pod
- * CIDR, the runtime relist, and the pod workers fed by a watch of the pods bound to this node. Stops in reverse.
+ * The node agent: one per host. Its subsystems are hooks (hooks/), started in the order of the list below and stopped
+ * in reverse by one loop (HookRunner); a failure names its hook, and a hook that fails to start leaves the hooks
+ * started before it stopped.
  */
-import { mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { ApiClient } from '../lib/kube/api.ts';
-import { isNotFound } from '../lib/kube/api.ts';
-import { ApiEventRecorder } from '../lib/kube/events.ts';
-import { InformerFactory, type Informer } from '../lib/kube/informer.ts';
-import type { KubeObject } from '../lib/kube/object.ts';
-import { ConfigMaps, EndpointSlices, Nodes, Pods, Secrets, ServiceAccounts, Services } from '../lib/kube/resources.ts';
+import type { Taint } from '../lib/kube/taints.ts';
 import type { Component } from '../lib/component.ts';
-import { CriClient } from './cri/client.ts';
-import { ContainerdSupervisor } from './containerd/supervisor.ts';
-import { registryHostsToml } from './containerd/config.ts';
-import {
-  buildBusyboxImage,
-  buildPauseImage,
-  busyboxImageName,
-  busyboxShortName,
-  importImage,
-  PAUSE_IMAGE,
-} from './images/builtin.ts';
-import {
-  BRIDGE,
-  ensureMasquerade,
-  HostGwRoutes,
-  masqChain,
-  removeBridge,
-  removeMasquerade,
-  writeCniConfig,
-} from './network/cni.ts';
+import type { CriClient } from './cri/client.ts';
 import { defaultNodeIP } from './node/host.ts';
-import { NodeStatusReporter } from './node/node-status.ts';
-import { MetricsReporter } from './metrics/reporter.ts';
-import { ClusterRecords } from './dns/records.ts';
-import { DnsServer } from './dns/server.ts';
-import { addLocalAddress, removeLocalAddress } from './dns/local-address.ts';
-import { allowLocalhostNodePorts, iptablesBackend, ServiceProxy } from './proxy/proxier.ts';
-import { iptablesAvailable } from './proxy/iptables.ts';
-import { UserspaceProxier } from './proxy/userspace.ts';
-import { AgentServer } from './streaming/server.ts';
-import type { ObjectSource } from './pods/env.ts';
-import { PodManager } from './pods/pod-manager.ts';
-import { RuntimeCache } from './pods/runtime-cache.ts';
-import { serviceEnvironment } from './pods/service-env.ts';
-import { TokenManager } from './pods/tokens.ts';
-import { parseResolvConf, type NodeContext } from './pods/spec.ts';
+import type { Hook } from './hooks/hook.ts';
+import { AgentState } from './hooks/state.ts';
+import { RuntimeHook } from './hooks/runtime.ts';
+import { ImagesHook } from './hooks/images.ts';
+import { NodeHook } from './hooks/node.ts';
+import { NetworkHook } from './hooks/network.ts';
+import { ServiceProxyHook } from './hooks/service-proxy.ts';
+import { DnsHook } from './hooks/dns.ts';
+import { InformersHook } from './hooks/informers.ts';
+import { PodsHook } from './hooks/pods.ts';
+import { StreamingHook } from './hooks/streaming.ts';
+import { MetricsHook } from './hooks/metrics.ts';
 
-export const KUBELET_VERSION = 'v1.33.0-skiff';
+export { KUBELET_VERSION } from './hooks/node.ts';
+
+/** The agent's hooks, in start order; they stop in reverse. Each reads what the hooks above it made. */
+function agentHooks(s: AgentState): Hook[] {
+  return [
+    new RuntimeHook(s), // the agent's containerd (or an existing CRI socket) and the CRI client
+    new ImagesHook(s), // the pause and busybox images, built from the host's packages when missing
+    new NodeHook(s), // the Node object, its status and its Lease
+    new NetworkHook(s), // CNI configuration for the node's pod CIDR, masquerade, host-gw routes to other nodes
+    new ServiceProxyHook(s), // ClusterIPs and node ports: iptables or userspace
+    new DnsHook(s), // cluster DNS on a node-local address
+    new InformersHook(s), // the API watches the hooks above registered their handlers on
+    new PodsHook(s), // the runtime relist and one worker per pod bound here
+    new StreamingHook(s), // logs, exec, attach and port-forward for the API server
+    new MetricsHook(s), // PodMetrics and NodeMetrics
+  ];
+}
 
 export interface NodeAgentOptions {
   client: ApiClient;
@@ -73,7 +62,7 @@ export interface NodeAgentOptions {
   /** the node's pod CIDR when no node-ipam controller assigns one */
   podCIDR?: string;
   labels?: Record<string, string>;
-  taints?: any[];
+  taints?: Taint[];
   /** stop and remove every pod when the agent stops (default: pods keep running, as with the kubelet) */
   stopPodsOnExit?: boolean;
   /** port of the agent's logs/exec server (kubelet's 10250; 0 picks a free one) */
@@ -90,358 +79,126 @@ export interface NodeAgentOptions {
   log?: (msg: string) => void;
 }
 
-/** ConfigMaps and Secrets read from the API with a short cache: pods of one sync share a read */
-class ApiObjectSource implements ObjectSource {
-  private readonly cache = new Map<string, { at: number; obj: Promise<KubeObject | undefined> }>();
-  private readonly tokens: TokenManager;
-  constructor(private readonly client: ApiClient) {
-    this.tokens = new TokenManager((ns, sa, body) =>
-      this.client.create(ServiceAccounts, body, { subresource: 'token', name: sa }),
-    );
-  }
-  serviceAccountToken(pod: KubeObject, source: { audience?: string; expirationSeconds?: number }) {
-    return this.tokens.token(pod, source);
-  }
-  forgetPod(uid: string) {
-    this.tokens.forget(uid);
-  }
-  private read(kind: 'cm' | 'secret', ns: string, name: string): Promise<KubeObject | undefined> {
-    const key = `${kind}/${ns}/${name}`;
-    const hit = this.cache.get(key);
-    if (hit && Date.now() - hit.at < 2000) return hit.obj;
-    const obj = this.client.get<KubeObject>(kind === 'cm' ? ConfigMaps : Secrets, ns, name).catch((e) => {
-      if (isNotFound(e)) return undefined;
-      throw e;
+/**
+ * A hook's failure, naming the hook. An API status code of the cause stays readable as `code` (the command's advice
+ * on a 401 reads it).
+ */
+export class HookError extends Error {
+  readonly code?: number;
+
+  constructor(
+    readonly hook: string,
+    action: 'starting' | 'stopping',
+    cause: unknown,
+  ) {
+    super(`node agent: ${action} "${hook}" failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
     });
-    this.cache.set(key, { at: Date.now(), obj });
-    if (this.cache.size > 1000) for (const k of [...this.cache.keys()].slice(0, 500)) this.cache.delete(k);
-    return obj;
+    const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    if (typeof code === 'number') this.code = code;
   }
-  configMap(ns: string, name: string) {
-    return this.read('cm', ns, name);
+}
+
+/**
+ * The one loop over the agent's hooks: starts them in list order and stops them in reverse. A hook whose start was
+ * called is stopped too when it failed, so a half-started subsystem (a containerd that never answered) is undone.
+ */
+export class HookRunner {
+  /** the hooks whose start was called, in start order */
+  private running: Hook[] = [];
+  private started = false;
+
+  constructor(
+    private readonly hooks: readonly Hook[],
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  /** Starts every hook in order; on a failure, stops what started (in reverse) and throws the failure, named. */
+  async start(): Promise<void> {
+    for (const hook of this.hooks) {
+      this.running.push(hook);
+      try {
+        await hook.start();
+      } catch (e) {
+        const err = new HookError(hook.name, 'starting', e);
+        await this.stop().catch((stopErr: Error) => this.log(stopErr.message));
+        throw err;
+      }
+    }
+    this.started = true;
   }
-  secret(ns: string, name: string) {
-    return this.read('secret', ns, name);
+
+  /** Stops the started hooks in reverse; every one is stopped even when another fails, and each failure is named. */
+  async stop(): Promise<void> {
+    this.started = false;
+    const failures: HookError[] = [];
+    for (const hook of this.running.splice(0).reverse()) {
+      try {
+        await hook.stop();
+      } catch (e) {
+        failures.push(new HookError(hook.name, 'stopping', e));
+      }
+    }
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw new Error(failures.map((f) => f.message).join('; '), { cause: failures[0] });
+  }
+
+  /** every hook started, and none says it cannot do its work */
+  ready(): boolean {
+    return this.started && this.running.every((h) => h.ready?.() ?? true);
+  }
+
+  /** Forgets the started hooks without stopping them, in reverse. */
+  abandon(): void {
+    this.started = false;
+    for (const hook of this.running.splice(0).reverse()) hook.abandon?.();
   }
 }
 
 export class NodeAgent implements Component {
   readonly name = 'node-agent';
-  private containerd?: ContainerdSupervisor;
-  private cri!: CriClient;
-  private runtime!: RuntimeCache;
-  private pods!: PodManager;
-  private status!: NodeStatusReporter;
-  private readonly factory: InformerFactory;
-  private podInformer!: Informer;
-  private nodeInformer!: Informer;
-  private serviceInformer!: Informer;
-  private routes: HostGwRoutes;
-  private metrics?: MetricsReporter;
-  private dns?: DnsServer;
-  private proxy?: ServiceProxy;
-  private streaming?: AgentServer;
-  private dnsAddressAdded = false;
-  private runtimeVersion = '';
-  private podCIDR?: string;
-  private networkError?: string = 'network plugin not ready: the node has no pod CIDR yet';
-  private runtimeError?: string;
-  private readonly log: (msg: string) => void;
   readonly nodeIP: string;
-  private started = false;
+  private readonly state: AgentState;
+  private readonly hooks: HookRunner;
+  private readonly log: (msg: string) => void;
 
-  constructor(private readonly o: NodeAgentOptions) {
+  constructor(o: NodeAgentOptions) {
     this.log = o.log ?? ((m) => console.log(`[agent ${o.nodeName}] ${m}`));
     this.nodeIP = o.nodeIP ?? defaultNodeIP();
-    this.factory = new InformerFactory(o.client);
-    this.routes = new HostGwRoutes(o.nodeName, this.log);
+    this.state = new AgentState(o, this.nodeIP, this.log);
+    this.hooks = new HookRunner(agentHooks(this.state), this.log);
   }
 
   get bridge(): string {
-    return this.o.bridge ?? BRIDGE;
+    return this.state.bridge;
   }
 
   get criSocket(): string {
-    return this.o.criSocket ?? this.containerd!.socket;
+    return this.state.criSocket;
   }
 
   get cri_(): CriClient {
-    return this.cri;
+    return this.state.cri;
   }
 
   healthy(): boolean {
-    return this.started && !this.runtimeError;
-  }
-
-  private dir(...p: string[]): string {
-    return path.join(this.o.dataDir, ...p);
+    return this.hooks.ready();
   }
 
   async start(): Promise<void> {
-    const { o } = this;
-    mkdirSync(this.dir('pods'), { recursive: true });
-    // 1. runtime
-    if (!o.criSocket) {
-      this.containerd = new ContainerdSupervisor({
-        dir: this.dir('containerd'),
-        sandboxImage: PAUSE_IMAGE,
-        netns: o.netns,
-        log: (m) => this.log(`containerd: ${m}`),
-      });
-      await this.containerd.start();
-      for (const [name, server] of Object.entries(o.registries ?? {})) {
-        const dir = path.join(this.containerd.layout.registryConfigDir, name);
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(path.join(dir, 'hosts.toml'), registryHostsToml(server));
-      }
-    }
-    this.cri = new CriClient(this.criSocket);
-    const v = await this.cri.version().catch((e: Error) => {
-      throw new Error(
-        `cannot reach the container runtime's CRI socket ${this.criSocket}: ${e.message.replace(/^CRI Version: /, '')} (is containerd running there?)`,
-      );
-    });
-    this.runtimeVersion = `${v.runtime_name}://${v.runtime_version}`;
-    // 2. the images every node needs, built here from the host's packages
-    await this.ensureBuiltinImages();
-    // 3. the Node
-    this.status = new NodeStatusReporter({
-      client: o.client,
-      nodeName: o.nodeName,
-      nodeIP: this.nodeIP,
-      dataDir: o.dataDir,
-      labels: o.labels,
-      taints: o.taints,
-      podCIDR: o.podCIDR,
-      kubeletVersion: KUBELET_VERSION,
-      runtimeVersion: () => this.runtimeVersion,
-      port: () => this.streaming?.port ?? 0,
-      notReadyReason: () => this.runtimeError ?? this.networkError,
-      images: () => this.cri.listImages(),
-      log: this.log,
-    });
-    const node = await this.status.register();
-    await this.networkFor(node);
-    // 4. pods
-    const hostResolv = parseResolvConf(existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '');
-    const ctx: NodeContext = {
-      nodeName: o.nodeName,
-      nodeIP: this.nodeIP,
-      podsDir: this.dir('pods'),
-      cgroupRoot: o.cgroupRoot ?? `/skiff/${o.nodeName}`,
-      clusterDNS: o.clusterDNS ?? [],
-      clusterDomain: o.clusterDomain ?? 'cluster.local',
-      hostResolv,
-      memoryCapacity: Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)?.[1] ?? 0) * 1024,
-    };
-    this.runtime = new RuntimeCache(this.cri, o.nodeName, this.log);
-    this.podInformer = this.factory.informer(Pods, { fieldSelector: `spec.nodeName=${o.nodeName}` });
-    this.nodeInformer = this.factory.informer(Nodes);
-    this.serviceInformer = this.factory.informer(Services);
-    const slices = this.factory.informer(EndpointSlices);
-    let mode = o.proxyMode ?? 'iptables';
-    if (mode === 'iptables') {
-      const why = await iptablesAvailable();
-      if (why) {
-        this.log(`service proxy: userspace mode, because ${why}`);
-        mode = 'userspace';
-      }
-    }
-    if (mode !== 'none') {
-      await allowLocalhostNodePorts();
-      const prefix = this.bridge === BRIDGE ? 'SKIFF' : `SK${this.bridge.slice(-6).toUpperCase()}`;
-      const backend = mode === 'iptables' ? iptablesBackend(prefix, this.log) : new UserspaceProxier(this.log);
-      this.proxy = new ServiceProxy({
-        services: this.serviceInformer,
-        slices,
-        nodeName: o.nodeName,
-        backend,
-        log: this.log,
-      });
-      this.log(`service proxy: ${mode} mode`);
-    }
-    if (o.embeddedDNS && o.clusterDNS?.length) {
-      const records = new ClusterRecords(ctx.clusterDomain);
-      this.serviceInformer.addEventHandler({
-        onAdd: (x: KubeObject) => records.upsertService(x),
-        onUpdate: (_: KubeObject, x: KubeObject) => records.upsertService(x),
-        onDelete: (x: KubeObject) => records.deleteService(x),
-      });
-      slices.addEventHandler({
-        onAdd: (x: KubeObject) => records.upsertSlice(x),
-        onUpdate: (_: KubeObject, x: KubeObject) => records.upsertSlice(x),
-        onDelete: (x: KubeObject) => records.deleteSlice(x),
-      });
-      const address = o.clusterDNS[0];
-      // an address this agent added before it was killed is still its own to remove
-      const marker = this.dir('dns-address');
-      const ours = existsSync(marker) && readFileSync(marker, 'utf8').trim() === address;
-      this.dnsAddressAdded = (await addLocalAddress(address)) || ours;
-      if (this.dnsAddressAdded) writeFileSync(marker, address + '\n');
-      const upstreams = hostResolv.servers.filter((s) => !o.clusterDNS!.includes(s));
-      this.dns = new DnsServer({ records, address, upstreams, log: this.log });
-      await this.dns.start();
-      this.log(
-        `cluster DNS on ${address}:53 (zone ${ctx.clusterDomain}; other names to ${upstreams.join(', ') || 'no upstream: SERVFAIL'})`,
-      );
-    }
-    this.pods = new PodManager({
-      client: o.client,
-      cri: this.cri,
-      runtime: this.runtime,
-      ctx,
-      objects: new ApiObjectSource(o.client),
-      events: new ApiEventRecorder(o.client, 'kubelet', o.nodeName),
-      allocatable: () => this.status.allocatable(),
-      serviceEnv: (ns) => serviceEnvironment(this.serviceInformer, ns),
-      backoff: o.backoff,
-      log: this.log,
-    });
-    this.nodeInformer.addEventHandler({
-      onAdd: (n: KubeObject) => this.nodeChanged(n),
-      onUpdate: (_: KubeObject, n: KubeObject) => this.nodeChanged(n),
-      onDelete: () => void this.routes.sync(this.nodeInformer.list()),
-    });
-    this.factory.start();
-    await this.runtime.relist();
-    await this.factory.waitForSync();
-    this.podInformer.addIndex('uid', (p) => [p.metadata.uid ?? '']);
-    const known = (uid: string) => this.podInformer.byIndex('uid', uid).length > 0;
-    this.podInformer.addEventHandler({
-      onAdd: (p: KubeObject) => this.pods.upsert(p),
-      onUpdate: (_: KubeObject, p: KubeObject) => this.pods.upsert(p),
-      onDelete: (p: KubeObject) => this.pods.remove(p),
-    });
-    await this.pods.cleanupOrphans(known);
-    this.runtime.start(o.relistMs ?? 1000, (uids) => this.pods.runtimeChanged(uids, known));
-    await this.startStreaming();
-    this.status.start();
-    this.metrics = new MetricsReporter(
-      o.client,
-      this.cri,
-      o.nodeName,
-      (ns, name) => this.podInformer.getByName(ns, name),
-      this.log,
-    );
-    this.metrics.start();
-    this.started = true;
-    this.log(`node ${o.nodeName} (${this.nodeIP}) ready: runtime ${this.runtimeVersion}, socket ${this.criSocket}`);
-  }
-
-  /** logs and exec for the API server, which proves itself with a client certificate of the cluster CA */
-  private async startStreaming(): Promise<void> {
-    let ca: string | undefined;
-    try {
-      ca = ((await this.o.client.get<KubeObject>(ConfigMaps, 'kube-system', 'kube-root-ca.crt')) as any).data?.[
-        'ca.crt'
-      ];
-    } catch (e) {
-      this.log(
-        `logs and exec are off: the cluster CA (ConfigMap kube-system/kube-root-ca.crt) cannot be read: ${(e as Error).message}`,
-      );
-      return;
-    }
-    if (!ca) return;
-    this.streaming = new AgentServer({
-      cri: this.cri,
-      runtime: this.runtime,
-      pod: (ns, name) => this.podInformer.getByName(ns, name),
-      clusterCaPem: ca,
-      nodeName: this.o.nodeName,
-      nodeIP: this.nodeIP,
-      port: this.o.port ?? 10250,
-      log: this.log,
-    });
-    try {
-      await this.streaming.start();
-    } catch (e) {
-      this.log(`logs and exec are off: cannot listen on port ${this.o.port ?? 10250}: ${(e as Error).message}`);
-      this.streaming = undefined;
-      return;
-    }
-    await this.status.reportStatus(true);
-  }
-
-  private async ensureBuiltinImages(): Promise<void> {
-    const need: [string[], (dir: string) => { file: string }][] = [
-      [[PAUSE_IMAGE], buildPauseImage],
-      [[busyboxImageName(), busyboxShortName()], buildBusyboxImage],
-    ];
-    for (const [names, build] of need) {
-      const present = await Promise.all(names.map((n) => this.cri.imageStatus(n)));
-      if (present.every(Boolean)) continue;
-      const name = names[0];
-      const t0 = Date.now();
-      const built = build(this.dir('images'));
-      importImage(this.criSocket, built.file);
-      this.log(`image ${name} built and imported in ${Date.now() - t0} ms`);
-    }
-  }
-
-  private nodeChanged(n: KubeObject): void {
-    if (n.metadata.name === this.o.nodeName) {
-      this.status.observe(n);
-      this.networkFor(n).catch((e) => this.log(`network: ${(e as Error).message}`));
-    }
-    void this.routes.sync(this.nodeInformer.list());
-  }
-
-  /** Writes the CNI configuration once the node has a pod CIDR. */
-  private networkFor(node: KubeObject): Promise<void> {
-    const p = this.networking.then(() => this.configureNetwork(node));
-    this.networking = p.catch(() => {});
-    return p;
-  }
-
-  private networking: Promise<void> = Promise.resolve();
-
-  private async configureNetwork(node: KubeObject): Promise<void> {
-    const cidr: string | undefined = node.spec?.podCIDR ?? this.o.podCIDR;
-    if (!cidr || cidr === this.podCIDR) return;
-    writeCniConfig({
-      confDir: this.containerd ? this.containerd.layout.cniConfDir : '/etc/cni/net.d',
-      ipamDir: this.dir('cni', 'ipam'),
-      podCIDR: cidr,
-      bridge: this.bridge,
-    });
-    await ensureMasquerade(cidr, this.o.clusterCIDR ?? '10.244.0.0/16', masqChain(this.bridge));
-    await this.cri.updatePodCidr(cidr).catch(() => {});
-    this.podCIDR = cidr;
-    this.networkError = undefined;
-    this.log(`pod network ${cidr} configured`);
-    if (this.status) await this.status.reportStatus(true).catch(() => {});
+    // the data folder every hook writes below
+    mkdirSync(this.state.dir('pods'), { recursive: true });
+    await this.hooks.start();
+    const s = this.state;
+    this.log(`node ${s.nodeName} (${this.nodeIP}) ready: runtime ${s.runtimeVersion}, socket ${s.criSocket}`);
   }
 
   async stop(): Promise<void> {
-    await this.streaming?.stop();
-    this.metrics?.stop();
-    this.status?.stop();
-    this.runtime?.stop();
-    this.factory.stop();
-    await this.proxy?.stop(true);
-    await this.dns?.stop();
-    if (this.dnsAddressAdded) {
-      await removeLocalAddress(this.o.clusterDNS![0]);
-      rmSync(this.dir('dns-address'), { force: true });
-    }
-    const stopPods = !!this.o.stopPodsOnExit;
-    await this.pods?.stop({ stopPods });
-    if (stopPods) {
-      await this.routes.clear();
-      await removeMasquerade(masqChain(this.bridge));
-      await removeBridge(this.bridge);
-    }
-    this.cri?.close();
-    if (this.containerd) await this.containerd.stop();
+    await this.hooks.stop();
   }
 
   /** Forgets everything without stopping pods or containerd, as a killed agent would (for tests). */
   abandon(): void {
-    void this.proxy?.stop(false);
-    this.metrics?.stop();
-    this.status?.stop();
-    this.runtime?.stop();
-    this.factory.stop();
-    this.containerd?.detach();
+    this.hooks.abandon();
   }
 }

@@ -8,18 +8,23 @@
  *   reverse names                     PTR: ClusterIPs and named endpoints
  * Names in the zone that match nothing are NXDOMAIN; a name with other types only answers no data.
  */
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { EndpointSlice, Service } from '../objects.ts';
 
 export const TTL = 5;
 
 export type RecordType = 'A' | 'AAAA' | 'SRV' | 'PTR' | 'CNAME' | 'TXT';
 
-export interface Rr {
-  name: string;
-  type: RecordType;
-  ttl: number;
-  data: any;
+export interface SrvData {
+  priority: number;
+  weight: number;
+  port: number;
+  target: string;
 }
+
+/** a record: SRV carries its fields, every other type a name or an address */
+export type Rr = { name: string; ttl: number } & (
+  { type: 'SRV'; data: SrvData } | { type: Exclude<RecordType, 'SRV'>; data: string }
+);
 
 export interface Answer {
   rcode: 'NOERROR' | 'NXDOMAIN';
@@ -78,13 +83,13 @@ export class ClusterRecords {
 
   // ---- updates from informers
 
-  upsertService(svc: KubeObject): void {
+  upsertService(svc: Service): void {
     this.version++;
     const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
     const old = this.services.get(key);
     if (old) this.unindexServicePtr(old);
-    const ips: string[] = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter(
-      (ip: string) => ip && ip !== 'None',
+    const ips = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter(
+      (ip) => ip && ip !== 'None',
     );
     const e: ServiceEntry = {
       ns: lower(svc.metadata.namespace!),
@@ -92,7 +97,7 @@ export class ClusterRecords {
       clusterIPs: ips,
       headless: svc.spec?.clusterIP === 'None',
       externalName: svc.spec?.type === 'ExternalName' ? svc.spec.externalName : undefined,
-      ports: (svc.spec?.ports ?? []).map((p: any) => ({
+      ports: (svc.spec?.ports ?? []).map((p) => ({
         name: p.name ?? '',
         protocol: p.protocol ?? 'TCP',
         port: p.port,
@@ -104,7 +109,7 @@ export class ClusterRecords {
     this.indexServicePtr(e);
   }
 
-  deleteService(svc: KubeObject): void {
+  deleteService(svc: Service): void {
     this.version++;
     const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
     const old = this.services.get(key);
@@ -116,20 +121,21 @@ export class ClusterRecords {
     else this.namespaces.delete(old.ns);
   }
 
-  upsertSlice(slice: KubeObject): void {
+  upsertSlice(slice: EndpointSlice): void {
     this.version++;
     const svcName = slice.metadata.labels?.['kubernetes.io/service-name'];
     if (!svcName) return;
     const key = `${slice.metadata.namespace}/${slice.metadata.name}`;
     this.deleteSlice(slice);
     const svc = `${slice.metadata.namespace}/${svcName}`;
-    const ports = ((slice as any).ports ?? []).map((p: any) => ({
+    const ports = (slice.ports ?? []).map((p) => ({
       name: p.name ?? '',
       protocol: p.protocol ?? 'TCP',
-      port: p.port,
+      // a slice port without a number (every port) goes on the wire as 0
+      port: p.port ?? 0,
     }));
     const endpoints: EndpointEntry[] = [];
-    for (const ep of (slice as any).endpoints ?? []) {
+    for (const ep of slice.endpoints ?? []) {
       const ready = ep.conditions?.ready !== false;
       for (const ip of ep.addresses ?? [])
         endpoints.push({ ip, hostname: ep.hostname ? lower(ep.hostname) : undefined, ready, ports });
@@ -143,7 +149,7 @@ export class ClusterRecords {
         this.addPtr(ep.ip, `${ep.hostname}.${lower(svcName)}.${lower(slice.metadata.namespace!)}.svc.${this.zone}`);
   }
 
-  deleteSlice(slice: KubeObject): void {
+  deleteSlice(slice: EndpointSlice): void {
     this.version++;
     const key = `${slice.metadata.namespace}/${slice.metadata.name}`;
     const old = this.slices.get(key);

@@ -241,7 +241,9 @@ export class DnsServer {
     for (const upstream of this.o.upstreams) {
       const res = await this.ask(upstream, question);
       if (!res) continue;
-      const ttls = [...(res.answers ?? []), ...(res.authorities ?? [])].map((a: any) => a.ttl ?? 0);
+      const ttls = [...(res.answers ?? []), ...(res.authorities ?? [])].map((a) =>
+        'ttl' in a && typeof a.ttl === 'number' ? a.ttl : 0,
+      );
       const ttl = ttls.length ? Math.min(...ttls) : NEGATIVE_TTL;
       if ((res as { rcode?: string }).rcode !== 'SERVFAIL' && ttl > 0) {
         if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);

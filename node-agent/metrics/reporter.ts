@@ -145,7 +145,7 @@ export class MetricsReporter {
 
   private async upsert(r: Resource, ns: string | undefined, name: string, obj: KubeObject): Promise<void> {
     try {
-      const { metadata: _m, ...rest } = obj as any;
+      const { metadata: _m, ...rest } = obj;
       await this.client.patch(r, ns, name, { ...rest, metadata: { labels: obj.metadata.labels ?? {} } }, 'merge');
     } catch (e) {
       if (!isNotFound(e)) throw e;

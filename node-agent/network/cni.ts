@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Node } from '../objects.ts';
 
 const run = promisify(execFile);
 
@@ -130,8 +130,8 @@ export async function removeBridge(bridge = BRIDGE): Promise<void> {
   await run('ip', ['link', 'del', bridge]).catch(() => {});
 }
 
-function internalIP(node: KubeObject): string | undefined {
-  const addrs: any[] = node.status?.addresses ?? [];
+function internalIP(node: Node): string | undefined {
+  const addrs = node.status?.addresses ?? [];
   return addrs.find((a) => a.type === 'InternalIP')?.address ?? addrs.find((a) => a.type === 'ExternalIP')?.address;
 }
 
@@ -148,7 +148,7 @@ export class HostGwRoutes {
     private readonly log: (msg: string) => void = () => {},
   ) {}
 
-  async sync(nodes: Iterable<KubeObject>): Promise<void> {
+  async sync(nodes: Iterable<Node>): Promise<void> {
     const want = new Map<string, string>();
     for (const n of nodes) {
       if (n.metadata.name === this.self) continue;

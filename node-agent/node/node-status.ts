@@ -7,10 +7,17 @@
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isAlreadyExists, isConflict, isNotFound } from '../../lib/kube/api.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Taint } from '../../lib/kube/taints.ts';
+import type { Node } from '../objects.ts';
 import { Leases, Nodes } from '../../lib/kube/resources.ts';
 import type { Image } from '../cri/types.ts';
 import { hostFacts, pressure, type HostFacts } from './host.ts';
 import { microTime, rfc3339 } from '../../lib/time.ts';
+
+/** the fields of a coordination.k8s.io/v1 Lease the node renews */
+interface Lease extends KubeObject {
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string };
+}
 
 export const LEASE_NAMESPACE = 'kube-node-lease';
 export const LEASE_DURATION_SECONDS = 40;
@@ -24,7 +31,7 @@ export interface NodeStatusOptions {
   nodeIP: string;
   dataDir: string;
   labels?: Record<string, string>;
-  taints?: any[];
+  taints?: Taint[];
   /** pod CIDR set by the agent itself (--pod-cidr); otherwise the node-ipam controller assigns one */
   podCIDR?: string;
   kubeletVersion: string;
@@ -40,7 +47,7 @@ export interface NodeStatusOptions {
 
 export class NodeStatusReporter {
   private facts: HostFacts;
-  private node?: KubeObject;
+  private node?: Node;
   private leaseTimer?: NodeJS.Timeout;
   private statusTimer?: NodeJS.Timeout;
   private lastReport = 0;
@@ -53,7 +60,7 @@ export class NodeStatusReporter {
     this.log = o.log ?? ((m) => console.log(`[agent] ${m}`));
   }
 
-  get current(): KubeObject | undefined {
+  get current(): Node | undefined {
     return this.node;
   }
 
@@ -84,9 +91,9 @@ export class NodeStatusReporter {
   }
 
   /** Creates the Node, or takes over the existing one (labels merged, addresses and capacity refreshed). */
-  async register(): Promise<KubeObject> {
+  async register(): Promise<Node> {
     const { client, nodeName } = this.o;
-    const body: KubeObject = {
+    const body: Node = {
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name: nodeName, labels: this.desiredLabels() },
@@ -156,7 +163,7 @@ export class NodeStatusReporter {
     const now = new Date();
     const p = pressure(this.o.dataDir);
     const notReady = this.o.notReadyReason();
-    const old = new Map<string, any>(((this.node?.status?.conditions ?? []) as any[]).map((c) => [c.type, c]));
+    const old = new Map((this.node?.status?.conditions ?? []).map((c) => [c.type, c]));
     const cond = (
       type: string,
       status: boolean,
@@ -253,17 +260,17 @@ export class NodeStatusReporter {
   }
 
   /** A fresher copy of the Node (from the agent's watch). */
-  observe(node: KubeObject): void {
+  observe(node: Node): void {
     this.node = node;
   }
 
-  private lease?: KubeObject;
+  private lease?: Lease;
 
   async renewLease(): Promise<void> {
     const { client, nodeName } = this.o;
     const now = microTime(new Date());
     const node = this.node;
-    const desired: KubeObject = {
+    const desired: Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: {

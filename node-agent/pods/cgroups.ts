@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Container, Pod } from '../objects.ts';
 import { bytes, milliCpu } from './quantity.ts';
 import { cpuQuota, cpuShares, CPU_PERIOD_US } from './spec.ts';
 
@@ -24,15 +24,15 @@ export interface PodLimits {
 }
 
 /** The pod's limits: sums over its app containers (or the largest init container, when larger), 0 = unlimited. */
-export function podLimits(pod: KubeObject): PodLimits {
-  const cs: any[] = pod.spec?.containers ?? [];
-  const inits: any[] = pod.spec?.initContainers ?? [];
-  const sum = (f: (c: any) => number) => cs.reduce((a, c) => a + f(c), 0);
-  const max = (f: (c: any) => number) => inits.reduce((a, c) => Math.max(a, f(c)), 0);
+export function podLimits(pod: Pod): PodLimits {
+  const cs = pod.spec?.containers ?? [];
+  const inits = pod.spec?.initContainers ?? [];
+  const sum = (f: (c: Container) => number) => cs.reduce((a, c) => a + f(c), 0);
+  const max = (f: (c: Container) => number) => inits.reduce((a, c) => Math.max(a, f(c)), 0);
   const allHave = (r: string) => [...cs, ...inits].every((c) => c.resources?.limits?.[r] !== undefined);
-  const memLim = (c: any) => bytes(c.resources?.limits?.memory);
-  const cpuLim = (c: any) => milliCpu(c.resources?.limits?.cpu);
-  const cpuReq = (c: any) => milliCpu(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu);
+  const memLim = (c: Container) => bytes(c.resources?.limits?.memory);
+  const cpuLim = (c: Container) => milliCpu(c.resources?.limits?.cpu);
+  const cpuReq = (c: Container) => milliCpu(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu);
   return {
     memoryBytes: allHave('memory') ? Math.max(sum(memLim), max(memLim)) : 0,
     cpuQuotaUs: allHave('cpu') ? cpuQuota(Math.max(sum(cpuLim), max(cpuLim))) : 0,

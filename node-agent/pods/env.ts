@@ -4,20 +4,17 @@
  * container's resources (resourceFieldRef), ConfigMaps and Secrets. A missing ConfigMap, Secret or key that is not
  * optional is a ConfigError: the container cannot be created (CreateContainerConfigError).
  */
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { ConfigMap, Container, Pod, Secret, ServiceAccountTokenProjection } from '../objects.ts';
 import { parseQuantity } from './quantity.ts';
 
 export class ConfigError extends Error {}
 
 /** Reads ConfigMaps and Secrets of the pod's namespace (from the agent's cache or the API). */
 export interface ObjectSource {
-  configMap(namespace: string, name: string): Promise<KubeObject | undefined>;
-  secret(namespace: string, name: string): Promise<KubeObject | undefined>;
+  configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
+  secret(namespace: string, name: string): Promise<Secret | undefined>;
   /** a token for a projected serviceAccountToken source, bound to the pod (absent: the node has none to give) */
-  serviceAccountToken?(
-    pod: KubeObject,
-    source: { audience?: string; expirationSeconds?: number; path: string },
-  ): Promise<string>;
+  serviceAccountToken?(pod: Pod, source: ServiceAccountTokenProjection): Promise<string>;
   /** forget what was kept for a pod that is gone */
   forgetPod?(podUid: string): void;
 }
@@ -67,7 +64,7 @@ function mapEntry(path: string, prefix: string): string | undefined {
   return path.slice(prefix.length + 2, -2);
 }
 
-export function fieldValue(pod: KubeObject, path: string, facts: PodRuntimeFacts): string {
+export function fieldValue(pod: Pod, path: string, facts: PodRuntimeFacts): string {
   const label = mapEntry(path, 'metadata.labels');
   if (label !== undefined) return pod.metadata.labels?.[label] ?? '';
   const ann = mapEntry(path, 'metadata.annotations');
@@ -107,16 +104,14 @@ export function fieldValue(pod: KubeObject, path: string, facts: PodRuntimeFacts
 
 /** resourceFieldRef: limits.cpu etc. divided by the divisor and rounded up, as the downward API does */
 export function resourceValue(
-  container: any,
+  container: Container | undefined,
   resource: string,
   divisor: string | undefined,
   nodeAllocatable: Record<string, string>,
 ): string {
   const [kind, name] = resource.split('.', 2) as ['limits' | 'requests', string];
-  let q: number | undefined =
-    container?.resources?.[kind]?.[name] !== undefined
-      ? parseQuantity(String(container.resources[kind][name]))
-      : undefined;
+  const given = container?.resources?.[kind]?.[name];
+  let q: number | undefined = given !== undefined ? parseQuantity(String(given)) : undefined;
   if (q === undefined && kind === 'limits')
     q = nodeAllocatable[name] !== undefined ? parseQuantity(nodeAllocatable[name]) : undefined;
   if (q === undefined && kind === 'requests') q = 0;
@@ -127,8 +122,8 @@ export function resourceValue(
 }
 
 export async function containerEnv(
-  pod: KubeObject,
-  container: any,
+  pod: Pod,
+  container: Container,
   source: ObjectSource,
   facts: PodRuntimeFacts,
   nodeAllocatable: Record<string, string>,
@@ -145,14 +140,14 @@ export async function containerEnv(
         if (from.configMapRef.optional) continue;
         throw new ConfigError(`configmap "${from.configMapRef.name}" not found`);
       }
-      for (const [k, v] of Object.entries((cm as any).data ?? {})) out.set(prefix + k, String(v));
+      for (const [k, v] of Object.entries(cm.data ?? {})) out.set(prefix + k, String(v));
     } else if (from.secretRef) {
       const s = await source.secret(ns, from.secretRef.name);
       if (!s) {
         if (from.secretRef.optional) continue;
         throw new ConfigError(`secret "${from.secretRef.name}" not found`);
       }
-      for (const [k, v] of Object.entries((s as any).data ?? {})) out.set(prefix + k, decodeSecret(String(v)));
+      for (const [k, v] of Object.entries(s.data ?? {})) out.set(prefix + k, decodeSecret(String(v)));
     }
   }
   for (const e of container.env ?? []) {
@@ -161,12 +156,13 @@ export async function containerEnv(
       const vf = e.valueFrom;
       if (vf.fieldRef) value = fieldValue(pod, vf.fieldRef.fieldPath, facts);
       else if (vf.resourceFieldRef) {
-        const target = vf.resourceFieldRef.containerName
+        const ref = vf.resourceFieldRef;
+        const target = ref.containerName
           ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find(
-              (c: any) => c.name === vf.resourceFieldRef.containerName,
+              (c) => c.name === ref.containerName,
             )
           : container;
-        value = resourceValue(target, vf.resourceFieldRef.resource, vf.resourceFieldRef.divisor, nodeAllocatable);
+        value = resourceValue(target, ref.resource, ref.divisor, nodeAllocatable);
       } else if (vf.configMapKeyRef) {
         const ref = vf.configMapKeyRef;
         const cm = await source.configMap(ns, ref.name);
@@ -174,7 +170,7 @@ export async function containerEnv(
           if (ref.optional) continue;
           throw new ConfigError(`configmap "${ref.name}" not found`);
         }
-        const v = (cm as any).data?.[ref.key];
+        const v = cm.data?.[ref.key];
         if (v === undefined) {
           if (ref.optional) continue;
           throw new ConfigError(`couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}`);
@@ -187,7 +183,7 @@ export async function containerEnv(
           if (ref.optional) continue;
           throw new ConfigError(`secret "${ref.name}" not found`);
         }
-        const v = (s as any).data?.[ref.key];
+        const v = s.data?.[ref.key];
         if (v === undefined) {
           if (ref.optional) continue;
           throw new ConfigError(`couldn't find key ${ref.key} in Secret ${ns}/${ref.name}`);

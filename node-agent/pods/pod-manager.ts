@@ -1,20 +1,22 @@
 /**
- * The pods of this node, run as the kubelet runs them: one worker per pod that keeps only the newest desired state and
- * never lets an update undo a kill; a sync that converges the runtime on the spec in order (pod cgroup, sandbox,
- * volumes, init containers one by one, then the app containers, restarting by policy with back-off, probes); graceful
- * termination (preStop, SIGTERM, grace period, SIGKILL); the status written back when it changed; and the cleanup of
- * what the runtime holds for pods the node should not run.
+ * The pods of this node, run as the kubelet runs them: one worker per pod (worker.ts) that keeps only the newest
+ * desired state and never lets an update undo a kill, moving through its phases (syncing, terminating, terminated,
+ * finished). A sync of a running pod goes through its steps in order: the sandbox (with the pod cgroup), the hosts
+ * file, the volumes, the init containers one by one, the app containers (restarted by policy with back-off, and on a
+ * failed liveness or startup probe), then probes, pruning and the status, written back when it changed. Termination
+ * is graceful (preStop, SIGTERM, grace period, SIGKILL); what the runtime holds for pods the node should not run is
+ * cleaned up.
  */
 import { chmodSync, mkdirSync, writeFileSync, closeSync, openSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isNotFound } from '../../lib/kube/api.ts';
 import type { EventRecorder } from '../../lib/kube/events.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
 import { Pods } from '../../lib/kube/resources.ts';
 import type { CriClient } from '../cri/client.ts';
 import { isCriNotFound } from '../cri/client.ts';
-import type { ContainerStatus, PodSandboxConfig } from '../cri/types.ts';
+import type { ContainerStatus, PodSandboxConfig, PodSandboxStatus } from '../cri/types.ts';
+import type { Container, LifecycleHandler, Pod } from '../objects.ts';
 import { Backoff, RESET_AFTER_RUNNING_MS } from './backoff.ts';
 import { ensurePodCgroup, listPodCgroups, podLimits, removePodCgroup } from './cgroups.ts';
 import { ConfigError, containerEnv, type ObjectSource } from './env.ts';
@@ -31,9 +33,9 @@ import {
   sandboxConfig,
   type NodeContext,
 } from './spec.ts';
-import { podStatus, readTerminationMessage, type Waiting } from './status.ts';
-import { rfc3339 } from '../../lib/time.ts';
-import { containerMounts, prepareVolumes, removePodDir, type PreparedVolume } from './volumes.ts';
+import { podStatus, readTerminationMessage } from './status.ts';
+import { containerMounts, prepareVolumes, removePodDir } from './volumes.ts';
+import { PodWorker } from './worker.ts';
 
 export interface PodManagerOptions {
   client: ApiClient;
@@ -51,24 +53,19 @@ export interface PodManagerOptions {
   backoff?: { initialMs: number; maxMs: number };
 }
 
-interface PodWork {
-  uid: string;
-  /** newest desired state from the API (undefined: the API no longer has the pod) */
-  pod?: KubeObject;
-  removed: boolean;
-  busy: boolean;
-  again: boolean;
-  timer?: NodeJS.Timeout;
-  /** set once the pod must stop: never cleared (a kill is not undone by an update) */
-  terminating: boolean;
-  /** containers and sandbox stopped */
-  killed: boolean;
-  /** the final status was written and the deletion confirmed */
-  finished: boolean;
-  startTime: string;
-  waiting: Map<string, Waiting>;
-  lastStatus?: string;
-  volumes?: Map<string, PreparedVolume>;
+/** what the steps of one sync of a running pod share */
+interface RunningSync {
+  w: PodWorker;
+  pod: Pod;
+  /** what the runtime holds for the pod, refreshed by the steps that change it */
+  rt: RuntimePod;
+  sandbox: PodSandboxStatus;
+  /** the pod's containers in that sandbox when the sync began */
+  inSandbox: RuntimePod['containers'];
+  sbConfig: PodSandboxConfig;
+  podIP: string;
+  /** ms until the next sync: the soonest any step asked for */
+  next: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,17 +73,19 @@ const RETRY_MS = 2000;
 /** a pod is synced at least this often even when nothing changed (kubelet's resync) */
 const RESYNC_MS = 30_000;
 
-function terminal(pod: KubeObject | undefined): boolean {
+function terminal(pod: Pod | undefined): boolean {
   const p = pod?.status?.phase;
   return p === 'Succeeded' || p === 'Failed';
 }
+
+const ignoreCriNotFound = (e: unknown) => (isCriNotFound(e) ? undefined : Promise.reject(e));
 
 function nsToMs(ns: string): number {
   return Number(BigInt(ns || '0') / 1_000_000n);
 }
 
 export class PodManager {
-  private readonly work = new Map<string, PodWork>();
+  private readonly work = new Map<string, PodWorker>();
   readonly probes: ProbeManager;
   private readonly crash: Backoff;
   private readonly pulls: Backoff;
@@ -104,20 +103,18 @@ export class PodManager {
   // ---- inputs
 
   /** A pod bound to this node was added or changed in the API. */
-  upsert(pod: KubeObject): void {
+  upsert(pod: Pod): void {
     const uid = pod.metadata.uid!;
-    const w = this.workFor(uid);
-    w.pod = pod;
+    this.workerFor(uid).update(pod);
     this.kick(uid);
   }
 
   /** The API no longer has the pod. */
-  remove(pod: KubeObject): void {
+  remove(pod: Pod): void {
     const uid = pod.metadata.uid!;
-    const w = this.workFor(uid);
-    w.pod = w.pod ?? pod;
-    w.removed = true;
-    w.terminating = true;
+    const w = this.workerFor(uid);
+    if (!w.pod) w.update(pod);
+    w.remove();
     this.kick(uid);
   }
 
@@ -125,9 +122,7 @@ export class PodManager {
   runtimeChanged(uids: Iterable<string>, known: (uid: string) => boolean): void {
     for (const uid of uids) {
       if (!this.work.has(uid) && !known(uid)) {
-        const w = this.workFor(uid);
-        w.removed = true;
-        w.terminating = true;
+        this.workerFor(uid).remove();
       }
       if (this.work.has(uid)) this.kick(uid);
     }
@@ -135,243 +130,247 @@ export class PodManager {
 
   runningPods(): number {
     let n = 0;
-    for (const w of this.work.values()) if (!w.terminating) n++;
+    for (const w of this.work.values()) if (w.phase === 'syncing') n++;
     return n;
   }
 
-  private workFor(uid: string): PodWork {
+  private workerFor(uid: string): PodWorker {
     let w = this.work.get(uid);
     if (!w) {
-      w = {
-        uid,
-        removed: false,
-        busy: false,
-        again: false,
-        terminating: false,
-        killed: false,
-        finished: false,
-        startTime: rfc3339(new Date()),
-        waiting: new Map(),
-      };
+      w = new PodWorker(uid, (x) => this.syncOrRetry(x));
       this.work.set(uid, w);
     }
     return w;
   }
 
-  /** Asks for a sync of the pod; syncs of one pod never overlap, and bursts collapse into one. */
-  kick(uid: string, afterMs = 0): void {
-    const w = this.work.get(uid);
-    if (!w || this.stopped) return;
-    if (afterMs > 0) {
-      clearTimeout(w.timer);
-      w.timer = setTimeout(() => this.kick(uid), afterMs);
-      return;
-    }
-    if (w.busy) {
-      w.again = true;
-      return;
-    }
-    void this.loop(w);
+  /** Asks for a sync of the pod (see PodWorker.kick). */
+  kick(uid: string): void {
+    if (!this.stopped) this.work.get(uid)?.kick();
   }
 
-  private async loop(w: PodWork): Promise<void> {
-    w.busy = true;
+  private async syncOrRetry(w: PodWorker): Promise<number> {
     try {
-      do {
-        w.again = false;
-        clearTimeout(w.timer);
-        let next = RESYNC_MS;
-        try {
-          next = await this.sync(w);
-        } catch (e) {
-          this.log(`pod ${this.name(w)}: ${(e as Error).message}`);
-          next = RETRY_MS;
-        }
-        if (!this.work.has(w.uid)) return;
-        if (next > 0 && !w.again) w.timer = setTimeout(() => this.kick(w.uid), next);
-      } while (w.again && !this.stopped);
-    } finally {
-      w.busy = false;
+      return await this.sync(w);
+    } catch (e) {
+      this.log(`pod ${this.name(w)}: ${(e as Error).message}`);
+      return RETRY_MS;
     }
   }
 
-  private name(w: PodWork): string {
+  private name(w: PodWorker): string {
     return w.pod ? `${w.pod.metadata.namespace}/${w.pod.metadata.name}` : w.uid;
   }
 
-  // ---- the sync of one pod; returns when to sync again (ms)
+  // ---- the sync of one pod; resolves with when to sync again (ms)
 
-  private async sync(w: PodWork): Promise<number> {
+  private async sync(w: PodWorker): Promise<number> {
     const pod = w.pod;
-    if (!pod || w.removed || pod.metadata.deletionTimestamp) w.terminating = true;
-    if (w.terminating) return this.syncTerminating(w);
-    if (terminal(pod)) {
-      // done: containers stay for their logs, the sandbox is stopped
-      const rt = this.o.runtime.get(w.uid);
-      for (const s of rt.sandboxes)
-        if (s.state === 'SANDBOX_READY') await this.o.cri.stopPodSandbox(s.id).catch(() => {});
-      return 0;
-    }
-    return this.syncRunning(w, pod!);
+    if (!pod || pod.metadata.deletionTimestamp) w.kill();
+    if (!pod || w.phase !== 'syncing') return this.syncTerminating(w);
+    if (terminal(pod)) return this.syncCompleted(w);
+    return this.syncRunning(w, pod);
   }
 
-  private async syncRunning(w: PodWork, pod: KubeObject): Promise<number> {
-    const { cri, ctx } = this.o;
-    const uid = w.uid;
-    let rt = this.o.runtime.get(uid);
-    let sandbox = rt.sandboxes[0];
-    let next = RESYNC_MS;
-    const dir = podDir(ctx, pod);
-    mkdirSync(dir, { recursive: true });
-    mkdirSync(podLogDir(ctx, pod), { recursive: true });
-    const sbConfig = sandboxConfig(
-      pod,
-      ctx,
-      sandbox ? Number(sandbox.metadata.attempt ?? 0) + (sandbox.state === 'SANDBOX_READY' ? 0 : 1) : 0,
-    );
+  /** A pod that completed (Succeeded or Failed): its containers stay for their logs, its sandbox is stopped. */
+  private async syncCompleted(w: PodWorker): Promise<number> {
+    for (const s of this.o.runtime.get(w.uid).sandboxes)
+      if (s.state === 'SANDBOX_READY') await this.o.cri.stopPodSandbox(s.id).catch(() => {});
+    return 0;
+  }
 
-    // 1. the pod is done? (restartPolicy Never/OnFailure and everything finished) -> write the status, stop the sandbox
-    // 2. sandbox
+  /** A pod that should run, converged on its spec step by step. */
+  private async syncRunning(w: PodWorker, pod: Pod): Promise<number> {
+    const s = await this.ensureSandbox(w, pod);
+    if (!s) return 0;
+    this.writeHostsFile(s);
+    if (!(await this.mountVolumes(s))) return RETRY_MS * 5;
+    const initialized = await this.syncInitContainers(s);
+    if (initialized) await this.syncAppContainers(s);
+    return this.completeSync(s);
+  }
+
+  /**
+   * The pod's folders and a ready sandbox: a new one (in a new attempt) when there is none. Undefined when the pod
+   * finished (restartPolicy Never or OnFailure, every container done) and its sandbox stopped: its status is written.
+   */
+  private async ensureSandbox(w: PodWorker, pod: Pod): Promise<RunningSync | undefined> {
+    const { ctx } = this.o;
+    let rt = this.o.runtime.get(w.uid);
+    let sandbox = rt.sandboxes[0];
+    mkdirSync(podDir(ctx, pod), { recursive: true });
+    mkdirSync(podLogDir(ctx, pod), { recursive: true });
+    const attempt = sandbox ? Number(sandbox.metadata.attempt ?? 0) + (sandbox.state === 'SANDBOX_READY' ? 0 : 1) : 0;
+    const sbConfig = sandboxConfig(pod, ctx, attempt);
     if (!sandbox || sandbox.state !== 'SANDBOX_READY') {
       if (sandbox && this.podFinished(pod, rt)) {
         await this.writeStatus(w, pod, rt);
-        return 0;
+        return undefined;
       }
-      for (const c of rt.containers) if (c.state === 'CONTAINER_RUNNING') await this.stopContainer(pod, c, 0);
-      ensurePodCgroup(podCgroupParent(ctx, uid), podLimits(pod));
-      try {
-        const id = await cri.runPodSandbox(sbConfig);
-        void id;
-      } catch (e) {
-        this.o.events.event(
-          pod,
-          'Warning',
-          'FailedCreatePodSandBox',
-          `Failed to create pod sandbox: ${(e as Error).message}`,
-        );
-        throw e;
-      }
-      rt = await this.o.runtime.refresh(uid);
+      await this.runSandbox(w, pod, rt, sbConfig);
+      rt = await this.o.runtime.refresh(w.uid);
       sandbox = rt.sandboxes[0];
     }
     const podIP = pod.spec?.hostNetwork ? ctx.nodeIP : (sandbox.network?.ip ?? '');
-    const facts = { podIP, podIPs: podIP ? [podIP] : [], hostIP: ctx.nodeIP };
-    const hosts = path.join(dir, 'etc-hosts');
-    if (!pod.spec?.hostNetwork) writeFileSync(hosts, hostsFile(pod, facts.podIPs, ctx.clusterDomain));
+    const inSandbox = rt.containers.filter((c) => c.pod_sandbox_id === sandbox.id);
+    return { w, pod, rt, sandbox, sbConfig, podIP, inSandbox, next: RESYNC_MS };
+  }
 
-    // 3. volumes (refreshed on every sync: ConfigMap and Secret changes reach running pods)
+  /** A new sandbox; the containers still running in the old one stop first, and the pod cgroup is created and limited. */
+  private async runSandbox(w: PodWorker, pod: Pod, rt: RuntimePod, sbConfig: PodSandboxConfig): Promise<void> {
+    for (const c of rt.containers) if (c.state === 'CONTAINER_RUNNING') await this.stopContainer(pod, c, 0);
+    ensurePodCgroup(podCgroupParent(this.o.ctx, w.uid), podLimits(pod));
     try {
-      w.volumes = await prepareVolumes(pod, dir, this.o.objects, facts, this.o.allocatable());
+      await this.o.cri.runPodSandbox(sbConfig);
+    } catch (e) {
+      const msg = `Failed to create pod sandbox: ${(e as Error).message}`;
+      this.o.events.event(pod, 'Warning', 'FailedCreatePodSandBox', msg);
+      throw e;
+    }
+  }
+
+  /** The hosts file the containers of a pod off the host network get as /etc/hosts. */
+  private writeHostsFile(s: RunningSync): void {
+    if (s.pod.spec?.hostNetwork) return;
+    const hosts = hostsFile(s.pod, s.podIP ? [s.podIP] : [], this.o.ctx.clusterDomain);
+    writeFileSync(path.join(podDir(this.o.ctx, s.pod), 'etc-hosts'), hosts);
+  }
+
+  /**
+   * The pod's volumes, refreshed on every sync so ConfigMap and Secret changes reach running pods; false when one
+   * cannot be set up (the pod waits, with a FailedMount event and its status written).
+   */
+  private async mountVolumes(s: RunningSync): Promise<boolean> {
+    const { ctx } = this.o;
+    const facts = { podIP: s.podIP, podIPs: s.podIP ? [s.podIP] : [], hostIP: ctx.nodeIP };
+    try {
+      s.w.volumes = await prepareVolumes(s.pod, podDir(ctx, s.pod), this.o.objects, facts, this.o.allocatable());
+      return true;
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      const msg = `MountVolume.SetUp failed: ${e.message}`;
-      this.o.events.event(pod, 'Warning', 'FailedMount', msg);
-      await this.writeStatus(w, pod, rt);
-      return RETRY_MS * 5;
+      this.o.events.event(s.pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${e.message}`);
+      await this.writeStatus(s.w, s.pod, s.rt);
+      return false;
     }
+  }
 
-    const inSandbox = rt.containers.filter((c) => c.pod_sandbox_id === sandbox.id);
-    const policy = pod.spec?.restartPolicy ?? 'Always';
-
-    // 4. init containers, in order
-    let initDone = true;
-    for (const c of pod.spec?.initContainers ?? []) {
-      const cur = inSandbox.find((x) => x.metadata.name === c.name);
+  /**
+   * Init containers in order, one at a time: each must exit 0 (a sidecar, restartPolicy Always, must have started)
+   * before the next starts. True once all are done; a failed one under restartPolicy Never fails the pod.
+   */
+  private async syncInitContainers(s: RunningSync): Promise<boolean> {
+    const policy = s.pod.spec?.restartPolicy ?? 'Always';
+    for (const c of s.pod.spec?.initContainers ?? []) {
+      const cur = s.inSandbox.find((x) => x.metadata.name === c.name);
       const sidecar = c.restartPolicy === 'Always';
       if (cur?.state === 'CONTAINER_RUNNING') {
-        this.ensureProbes(pod, c, cur, podIP);
+        this.ensureProbes(s.pod, c, cur, s.podIP);
         if (sidecar && this.probes.started(cur.id, !!c.startupProbe)) continue;
-        initDone = false;
-        break;
+        return false;
       }
       if (cur?.state === 'CONTAINER_EXITED' && cur.exit_code === 0 && !sidecar) {
-        w.waiting.delete(c.name);
+        s.w.waiting.delete(c.name);
         continue;
       }
-      initDone = false;
-      if (cur?.state === 'CONTAINER_EXITED' && policy === 'Never' && !sidecar) break; // the pod failed
-      const wait = await this.startWithBackoff(w, pod, c, cur, rt, sandbox.id, sbConfig, true);
-      if (wait > 0) next = Math.min(next, wait);
-      break;
+      if (cur?.state === 'CONTAINER_EXITED' && policy === 'Never' && !sidecar) return false; // the pod failed
+      await this.startInSync(s, c, cur, true);
+      return false;
     }
+    return true;
+  }
 
-    // 5. app containers
-    if (initDone) {
-      for (const c of pod.spec?.containers ?? []) {
-        const cur = inSandbox.find((x) => x.metadata.name === c.name);
-        if (cur?.state === 'CONTAINER_RUNNING') {
-          const failed = this.probes.failed(cur.id);
-          if (cur.annotations?.[L.CONTAINER_HASH] !== containerHash(c)) {
-            this.o.events.event(pod, 'Normal', 'Killing', `Container ${c.name} definition changed, will be restarted`);
-            await this.stopContainer(pod, cur, this.gracePeriod(pod));
-          } else if (failed) {
-            const what = failed.kind === 'liveness' ? 'Liveness' : 'Startup';
-            this.o.events.event(pod, 'Warning', 'Unhealthy', `${what} probe failed: ${failed.message}`);
-            this.o.events.event(
-              pod,
-              'Normal',
-              'Killing',
-              `Container ${c.name} failed ${failed.kind} probe, will be restarted`,
-            );
-            await this.stopContainer(pod, cur, this.gracePeriod(pod));
-          } else {
-            this.ensureProbes(pod, c, cur, podIP);
-            w.waiting.delete(c.name);
-            continue;
-          }
-          rt = await this.o.runtime.refresh(uid);
-          const again = rt.containers.find((x) => x.id === cur.id)!;
-          const wait = await this.startWithBackoff(w, pod, c, again, rt, sandbox.id, sbConfig, false);
-          if (wait > 0) next = Math.min(next, wait);
+  /** App containers: running ones kept or restarted, exited ones restarted as the restart policy says, missing ones started. */
+  private async syncAppContainers(s: RunningSync): Promise<void> {
+    const policy = s.pod.spec?.restartPolicy ?? 'Always';
+    for (const c of s.pod.spec?.containers ?? []) {
+      const cur = s.inSandbox.find((x) => x.metadata.name === c.name);
+      if (cur?.state === 'CONTAINER_RUNNING') {
+        await this.syncRunningContainer(s, c, cur);
+        continue;
+      }
+      if (cur?.state === 'CONTAINER_EXITED') {
+        const restart = policy === 'Always' || (policy === 'OnFailure' && cur.exit_code !== 0);
+        if (!restart) {
+          s.w.waiting.delete(c.name);
           continue;
         }
-        if (cur?.state === 'CONTAINER_EXITED') {
-          const restart = policy === 'Always' || (policy === 'OnFailure' && cur.exit_code !== 0);
-          if (!restart) {
-            w.waiting.delete(c.name);
-            continue;
-          }
-        }
-        const wait = await this.startWithBackoff(w, pod, c, cur, rt, sandbox.id, sbConfig, false);
-        if (wait > 0) next = Math.min(next, wait);
       }
+      await this.startInSync(s, c, cur, false);
     }
-    rt = await this.o.runtime.refresh(uid);
-    this.probes.retain(uid, new Set(rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => c.id)));
+  }
+
+  /** A running app container keeps running, unless its definition changed or its liveness or startup probe failed. */
+  private async syncRunningContainer(s: RunningSync, c: Container, cur: ContainerStatus): Promise<void> {
+    const { pod } = s;
+    const failed = this.probes.failed(cur.id);
+    if (cur.annotations?.[L.CONTAINER_HASH] !== containerHash(c)) {
+      this.o.events.event(pod, 'Normal', 'Killing', `Container ${c.name} definition changed, will be restarted`);
+    } else if (failed) {
+      const what = failed.kind === 'liveness' ? 'Liveness' : 'Startup';
+      this.o.events.event(pod, 'Warning', 'Unhealthy', `${what} probe failed: ${failed.message}`);
+      const msg = `Container ${c.name} failed ${failed.kind} probe, will be restarted`;
+      this.o.events.event(pod, 'Normal', 'Killing', msg);
+    } else {
+      this.ensureProbes(pod, c, cur, s.podIP);
+      s.w.waiting.delete(c.name);
+      return;
+    }
+    await this.stopContainer(pod, cur, this.gracePeriod(pod));
+    s.rt = await this.o.runtime.refresh(s.w.uid);
+    const stopped = s.rt.containers.find((x) => x.id === cur.id);
+    await this.startInSync(s, c, stopped, false);
+  }
+
+  /** Starts a container in the sync's sandbox (see startWithBackoff); the sync comes back by its retry at the latest. */
+  private async startInSync(
+    s: RunningSync,
+    c: Container,
+    cur: ContainerStatus | undefined,
+    isInit: boolean,
+  ): Promise<void> {
+    const wait = await this.startWithBackoff(s.w, s.pod, c, cur, s.rt, s.sandbox.id, s.sbConfig, isInit);
+    if (wait > 0) s.next = Math.min(s.next, wait);
+  }
+
+  /**
+   * The end of a sync: probes kept only for running containers, old attempts pruned, the status written. A pod that
+   * finished has its sandbox stopped and is not synced again until something changes.
+   */
+  private async completeSync(s: RunningSync): Promise<number> {
+    const rt = await this.o.runtime.refresh(s.w.uid);
+    this.probes.retain(s.w.uid, new Set(rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => c.id)));
     await this.pruneDeadContainers(rt);
-    await this.writeStatus(w, pod, rt);
-    if (this.podFinished(pod, rt)) {
-      for (const s of rt.sandboxes) if (s.state === 'SANDBOX_READY') await cri.stopPodSandbox(s.id).catch(() => {});
-      return 0;
-    }
-    return next;
+    await this.writeStatus(s.w, s.pod, rt);
+    if (!this.podFinished(s.pod, rt)) return s.next;
+    for (const sb of rt.sandboxes)
+      if (sb.state === 'SANDBOX_READY') await this.o.cri.stopPodSandbox(sb.id).catch(() => {});
+    return 0;
   }
 
   /** restartPolicy Never/OnFailure pods whose containers all finished for good */
-  private podFinished(pod: KubeObject, rt: RuntimePod): boolean {
+  private podFinished(pod: Pod, rt: RuntimePod): boolean {
     const policy = pod.spec?.restartPolicy ?? 'Always';
     if (policy === 'Always') return false;
     const sandbox = rt.sandboxes[0];
     if (!sandbox) return false;
     const inSandbox = rt.containers.filter((c) => c.pod_sandbox_id === sandbox.id);
     if (policy === 'Never') {
-      const initFailed = (pod.spec?.initContainers ?? []).some((c: any) =>
+      const initFailed = (pod.spec?.initContainers ?? []).some((c) =>
         inSandbox.find((x) => x.metadata.name === c.name && x.state === 'CONTAINER_EXITED' && x.exit_code !== 0),
       );
       if (initFailed) return true;
     }
-    return (pod.spec?.containers ?? []).every((c: any) => {
+    return (pod.spec?.containers ?? []).every((c) => {
       const cur = inSandbox.find((x) => x.metadata.name === c.name);
       if (!cur || cur.state !== 'CONTAINER_EXITED') return false;
       return policy === 'Never' || cur.exit_code === 0;
     });
   }
 
-  private gracePeriod(pod: KubeObject): number {
+  private gracePeriod(pod: Pod): number {
     return Number(pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
   }
 
-  private ensureProbes(pod: KubeObject, c: any, cur: ContainerStatus, podIP: string): void {
+  private ensureProbes(pod: Pod, c: Container, cur: ContainerStatus, podIP: string): void {
     if (c.livenessProbe || c.readinessProbe || c.startupProbe)
       this.probes.ensure(pod.metadata.uid!, c, cur.id, podIP, nsToMs(cur.started_at) || Date.now());
   }
@@ -381,9 +380,9 @@ export class PodManager {
    * when it waits, else 0.
    */
   private async startWithBackoff(
-    w: PodWork,
-    pod: KubeObject,
-    c: any,
+    w: PodWorker,
+    pod: Pod,
+    c: Container,
     cur: ContainerStatus | undefined,
     rt: RuntimePod,
     sandboxId: string,
@@ -419,7 +418,7 @@ export class PodManager {
     return this.startContainer(w, pod, c, restartCount, sandboxId, sbConfig, isInit);
   }
 
-  private async pullIfNeeded(w: PodWork, pod: KubeObject, c: any): Promise<number> {
+  private async pullIfNeeded(w: PodWorker, pod: Pod, c: Container): Promise<number> {
     const { cri } = this.o;
     const image: string = c.image;
     const policy =
@@ -481,9 +480,9 @@ export class PodManager {
   }
 
   private async startContainer(
-    w: PodWork,
-    pod: KubeObject,
-    c: any,
+    w: PodWorker,
+    pod: Pod,
+    c: Container,
     restartCount: number,
     sandboxId: string,
     sbConfig: PodSandboxConfig,
@@ -561,9 +560,9 @@ export class PodManager {
   }
 
   private async runHandler(
-    h: any,
+    h: LifecycleHandler,
     containerId: string,
-    c: any,
+    c: Container,
     podIP: string,
     timeoutSeconds: number,
   ): Promise<{ ok: boolean; message: string }> {
@@ -575,10 +574,10 @@ export class PodManager {
   }
 
   /** preStop hook, then SIGTERM, then SIGKILL after what is left of the grace period */
-  private async stopContainer(pod: KubeObject | undefined, cs: ContainerStatus, graceSeconds: number): Promise<void> {
+  private async stopContainer(pod: Pod | undefined, cs: ContainerStatus, graceSeconds: number): Promise<void> {
     const t0 = Date.now();
     const spec = [...(pod?.spec?.containers ?? []), ...(pod?.spec?.initContainers ?? [])].find(
-      (c: any) => c.name === cs.metadata.name,
+      (c) => c.name === cs.metadata.name,
     );
     const preStop = spec?.lifecycle?.preStop;
     if (preStop && graceSeconds > 0 && cs.state === 'CONTAINER_RUNNING') {
@@ -617,53 +616,62 @@ export class PodManager {
     }
   }
 
-  // ---- termination
+  // ---- termination: terminating -> terminated -> finished, then the cleanup once the API no longer has the pod
 
-  private async syncTerminating(w: PodWork): Promise<number> {
-    const { cri, ctx } = this.o;
+  private async syncTerminating(w: PodWorker): Promise<number> {
     let rt = await this.o.runtime.refresh(w.uid);
     const pod = w.pod;
-    if (!w.killed) {
-      const grace = pod
-        ? this.gracePeriod(pod)
-        : Number(rt.sandboxes[0]?.annotations?.[L.TERMINATION_GRACE_PERIOD] ?? 2);
-      if (pod && !w.removed)
-        this.o.events.event(
-          pod,
-          'Normal',
-          'Killing',
-          `Stopping container ${(pod.spec?.containers ?? []).map((c: any) => c.name).join(', ')}`,
-        );
-      await Promise.all(
-        rt.containers
-          .filter((c) => c.state === 'CONTAINER_RUNNING' || c.state === 'CONTAINER_CREATED')
-          .map((c) => this.stopContainer(pod, c, grace)),
-      );
-      for (const s of rt.sandboxes)
-        await cri.stopPodSandbox(s.id).catch((e) => (isCriNotFound(e) ? undefined : Promise.reject(e)));
-      this.probes.removePod(w.uid);
-      w.killed = true;
+    if (w.phase === 'terminating') {
+      await this.killPod(w, rt);
+      w.moveTo('terminated');
       rt = await this.o.runtime.refresh(w.uid);
     }
-    if (pod && !w.removed && pod.metadata.deletionTimestamp && !w.finished) {
-      await this.writeStatus(w, pod, rt, true);
-      try {
-        await this.o.client.delete(Pods, pod.metadata.namespace, pod.metadata.name!, {
-          gracePeriodSeconds: 0,
-          preconditions: { uid: pod.metadata.uid },
-        });
-      } catch (e) {
-        if (!isNotFound(e) && !(e as any).code) throw e;
-      }
-      w.finished = true;
+    if (pod && !w.removed && pod.metadata.deletionTimestamp && w.phase === 'terminated') {
+      await this.confirmDeletion(w, pod, rt);
+      w.moveTo('finished');
       return 0; // the informer's delete completes the cleanup
     }
     if (!w.removed && pod && !pod.metadata.deletionTimestamp) return 0;
-    // the API no longer has the pod: remove everything the node holds for it
-    for (const c of rt.containers)
-      await cri.removeContainer(c.id).catch((e) => (isCriNotFound(e) ? undefined : Promise.reject(e)));
-    for (const s of rt.sandboxes)
-      await cri.removePodSandbox(s.id).catch((e) => (isCriNotFound(e) ? undefined : Promise.reject(e)));
+    return this.cleanup(w, rt);
+  }
+
+  /** Stops every container with the pod's grace period (preStop hooks first), then its sandboxes and probes. */
+  private async killPod(w: PodWorker, rt: RuntimePod): Promise<void> {
+    const pod = w.pod;
+    // a pod known only from the runtime has the grace period its sandbox was created with
+    const grace = pod ? this.gracePeriod(pod) : Number(rt.sandboxes[0]?.annotations?.[L.TERMINATION_GRACE_PERIOD] ?? 2);
+    if (pod && !w.removed) {
+      const names = (pod.spec?.containers ?? []).map((c) => c.name).join(', ');
+      this.o.events.event(pod, 'Normal', 'Killing', `Stopping container ${names}`);
+    }
+    await Promise.all(
+      rt.containers
+        .filter((c) => c.state === 'CONTAINER_RUNNING' || c.state === 'CONTAINER_CREATED')
+        .map((c) => this.stopContainer(pod, c, grace)),
+    );
+    for (const s of rt.sandboxes) await this.o.cri.stopPodSandbox(s.id).catch(ignoreCriNotFound);
+    this.probes.removePod(w.uid);
+  }
+
+  /** The final status, then the deletion with grace 0: the API removes the pod, and its watch says so. */
+  private async confirmDeletion(w: PodWorker, pod: Pod, rt: RuntimePod): Promise<void> {
+    await this.writeStatus(w, pod, rt, true);
+    try {
+      await this.o.client.delete(Pods, pod.metadata.namespace, pod.metadata.name!, {
+        gracePeriodSeconds: 0,
+        preconditions: { uid: pod.metadata.uid },
+      });
+    } catch (e) {
+      // an API answer (gone already, or another uid by now) settles it; only a failure to reach the API is retried
+      if (!isNotFound(e) && !(e as { code?: unknown }).code) throw e;
+    }
+  }
+
+  /** The API no longer has the pod: everything the node holds for it goes, then the worker. */
+  private async cleanup(w: PodWorker, rt: RuntimePod): Promise<number> {
+    const { cri, ctx } = this.o;
+    for (const c of rt.containers) await cri.removeContainer(c.id).catch(ignoreCriNotFound);
+    for (const s of rt.sandboxes) await cri.removePodSandbox(s.id).catch(ignoreCriNotFound);
     await this.o.runtime.refresh(w.uid);
     if (!removePodCgroup(podCgroupParent(ctx, w.uid))) {
       this.log(`pod ${this.name(w)}: its cgroup is still in use; trying again`);
@@ -671,18 +679,18 @@ export class PodManager {
     }
     removePodDir(path.join(ctx.podsDir, w.uid));
     this.o.objects.forgetPod?.(w.uid);
-    if (pod) rmSync(podLogDir(ctx, pod), { recursive: true, force: true });
+    if (w.pod) rmSync(podLogDir(ctx, w.pod), { recursive: true, force: true });
     this.crash.forget(`${w.uid}/`);
     this.pulls.forget(`${w.uid}/`);
     for (const k of [...this.pullFailedAt.keys()]) if (k.startsWith(`${w.uid}/`)) this.pullFailedAt.delete(k);
-    clearTimeout(w.timer);
+    w.close();
     this.work.delete(w.uid);
     return 0;
   }
 
   // ---- status
 
-  private async writeStatus(w: PodWork, pod: KubeObject, rt: RuntimePod, terminating = false): Promise<void> {
+  private async writeStatus(w: PodWorker, pod: Pod, rt: RuntimePod, terminating = false): Promise<void> {
     const ctx = this.o.ctx;
     const status = podStatus({
       pod,
@@ -690,7 +698,7 @@ export class PodManager {
       nodeIP: ctx.nodeIP,
       waiting: w.waiting,
       probes: this.probes,
-      terminating: terminating || w.terminating,
+      terminating: terminating || w.phase !== 'syncing',
       startTime: w.startTime,
       terminationMessage: (cs) =>
         readTerminationMessage(
@@ -701,7 +709,7 @@ export class PodManager {
     const json = JSON.stringify(status);
     if (json === w.lastStatus) return;
     try {
-      const updated = await this.o.client.patch<KubeObject>(
+      const updated = await this.o.client.patch<Pod>(
         Pods,
         pod.metadata.namespace,
         pod.metadata.name!,
@@ -710,7 +718,7 @@ export class PodManager {
         { subresource: 'status' },
       );
       w.lastStatus = json;
-      if (updated?.metadata?.uid === pod.metadata.uid && w.pod === pod) w.pod = updated;
+      if (updated?.metadata?.uid === pod.metadata.uid && w.pod === pod) w.update(updated);
     } catch (e) {
       if (isNotFound(e)) return;
       throw e;
@@ -735,7 +743,7 @@ export class PodManager {
   async stop(opts: { stopPods: boolean; graceSeconds?: number }): Promise<void> {
     this.stopped = true;
     this.probes.stop();
-    for (const w of this.work.values()) clearTimeout(w.timer);
+    for (const w of this.work.values()) w.close();
     if (!opts.stopPods) return;
     const cap = opts.graceSeconds ?? 5;
     const sweep = async () => {
@@ -765,7 +773,7 @@ export class PodManager {
     for (const uid of listPodCgroups(this.o.ctx.cgroupRoot)) removePodCgroup(podCgroupParent(this.o.ctx, uid));
     // a worker that was inside a CRI call may have created something since: wait for them briefly, sweep again
     const deadline = Date.now() + 3000;
-    while ([...this.work.values()].some((w) => w.busy) && Date.now() < deadline) await sleep(50);
+    while ([...this.work.values()].some((w) => w.syncing) && Date.now() < deadline) await sleep(50);
     await sweep();
     removePodCgroup(this.o.ctx.cgroupRoot);
   }

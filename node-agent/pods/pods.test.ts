@@ -51,6 +51,8 @@ describe('container environment', () => {
 
   it('resolves envFrom, ConfigMap and Secret keys, fieldRef and resourceFieldRef; env wins over envFrom', async () => {
     const c = {
+      name: 'c',
+      image: 'img',
       envFrom: [{ prefix: 'P_', configMapRef: { name: 'cm' } }, { configMapRef: { name: 'cm' } }],
       env: [
         { name: 'k', value: 'override' },
@@ -80,7 +82,7 @@ describe('container environment', () => {
   });
 
   it("a missing ConfigMap, Secret or key is a ConfigError with Kubernetes' words", async () => {
-    const run = (env: any[]) => containerEnv(pod({}), { env }, source, {}, {});
+    const run = (env: any[]) => containerEnv(pod({}), { name: 'c', image: 'img', env }, source, {}, {});
     await assert.rejects(
       run([{ name: 'X', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k' } } }]),
       (e: Error) => e instanceof ConfigError && e.message === 'configmap "nope" not found',
@@ -264,8 +266,8 @@ describe('pod status', () => {
       runtime: runtimeWith([{ name: 'c', state: 'CONTAINER_EXITED', exit: 137, reason: 'OOMKilled', restarts: 2 }]),
     });
     const cs = st.containerStatuses[0];
-    assert.equal(cs.state.waiting.reason, 'CrashLoopBackOff');
-    assert.equal(cs.lastState.terminated.reason, 'OOMKilled');
+    assert.equal(cs.state?.waiting?.reason, 'CrashLoopBackOff');
+    assert.equal(cs.lastState?.terminated?.reason, 'OOMKilled');
     assert.equal(cs.restartCount, 2);
     assert.equal(st.phase, 'Running', 'restartPolicy Always: a restarting pod is still Running');
   });
@@ -286,9 +288,9 @@ describe('pod status', () => {
     const p = pod({ initContainers: [{ name: 'i', image: 'img' }], containers: [{ name: 'c', image: 'img' }] });
     const st = podStatus({ ...base, pod: p, runtime: runtimeWith([{ name: 'i', state: 'CONTAINER_RUNNING' }]) });
     assert.equal(st.phase, 'Pending');
-    assert.equal(st.containerStatuses[0].state.waiting.reason, 'PodInitializing');
+    assert.equal(st.containerStatuses[0].state?.waiting?.reason, 'PodInitializing');
     assert.equal(
-      st.conditions.find((c: any) => c.type === 'Initialized').message,
+      st.conditions.find((c) => c.type === 'Initialized')?.message,
       'containers with incomplete status: [i]',
     );
   });

@@ -7,13 +7,14 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { CriClient } from '../cri/client.ts';
+import type { Container, Handler, PortRef, Probe } from '../objects.ts';
 import type { ProbeView } from './status.ts';
 
 export type ProbeKind = 'liveness' | 'readiness' | 'startup';
 
 interface ProbeState {
   kind: ProbeKind;
-  probe: any;
+  probe: Probe;
   containerId: string;
   podUid: string;
   /** last settled result */
@@ -30,19 +31,19 @@ export interface ProbeResult {
   message: string;
 }
 
-function portOf(port: number | string, container: any): number {
+function portOf(port: PortRef, container: Container): number {
   if (typeof port === 'number') return port;
   if (/^\d+$/.test(port)) return Number(port);
-  const p = (container.ports ?? []).find((x: any) => x.name === port);
+  const p = (container.ports ?? []).find((x) => x.name === port);
   if (!p) throw new Error(`port "${port}" is not a named port of container "${container.name}"`);
   return p.containerPort;
 }
 
 export async function runProbe(
   cri: CriClient,
-  probe: any,
+  probe: Handler,
   containerId: string,
-  container: any,
+  container: Container,
   podIP: string,
 ): Promise<ProbeResult> {
   const timeout = Math.max(1, probe.timeoutSeconds ?? 1);
@@ -121,14 +122,14 @@ export class ProbeManager implements ProbeView {
   ) {}
 
   /** Starts the probes of a running container once (no-op when they already run). */
-  ensure(podUid: string, container: any, containerId: string, podIP: string, startedAtMs: number): void {
+  ensure(podUid: string, container: Container, containerId: string, podIP: string, startedAtMs: number): void {
     if (this.byContainer.has(containerId)) return;
     const states = new Map<ProbeKind, ProbeState>();
     this.byContainer.set(containerId, states);
     let set = this.byPod.get(podUid);
     if (!set) this.byPod.set(podUid, (set = new Set()));
     set.add(containerId);
-    const kinds: [ProbeKind, any][] = [
+    const kinds: [ProbeKind, Probe | undefined][] = [
       ['startup', container.startupProbe],
       ['liveness', container.livenessProbe],
       ['readiness', container.readinessProbe],
@@ -153,7 +154,7 @@ export class ProbeManager implements ProbeView {
     }
   }
 
-  private async tick(st: ProbeState, container: any, podIP: string): Promise<void> {
+  private async tick(st: ProbeState, container: Container, podIP: string): Promise<void> {
     if (st.stopped) return;
     const states = this.byContainer.get(st.containerId)!;
     const startup = states.get('startup');

@@ -4,16 +4,16 @@
  * `kubernetes` Service of the default namespace is in every namespace's set.
  */
 import type { Informer } from '../../lib/kube/informer.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Service } from '../objects.ts';
 
 function envName(s: string): string {
   return s.toUpperCase().replace(/-/g, '_');
 }
 
-export function serviceVars(svc: KubeObject, out: Map<string, string>): void {
+export function serviceVars(svc: Service, out: Map<string, string>): void {
   const ip = svc.spec?.clusterIP;
   if (!ip || ip === 'None') return;
-  const ports: any[] = svc.spec?.ports ?? [];
+  const ports = svc.spec?.ports ?? [];
   if (!ports.length) return;
   const name = envName(svc.metadata.name!);
   out.set(`${name}_SERVICE_HOST`, ip);
@@ -31,7 +31,7 @@ export function serviceVars(svc: KubeObject, out: Map<string, string>): void {
   }
 }
 
-export function serviceEnvironment(services: Informer, namespace: string): Map<string, string> {
+export function serviceEnvironment(services: Informer<Service>, namespace: string): Map<string, string> {
   const out = new Map<string, string>();
   const own = services.listNamespace(namespace);
   const k8s = services.getByName('default', 'kubernetes');

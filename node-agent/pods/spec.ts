@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Container, Pod } from '../objects.ts';
 import type { ContainerConfig, LinuxContainerResources, Mount, PodSandboxConfig, PortMapping } from '../cri/types.ts';
 import * as L from './labels.ts';
 import { bytes, milliCpu } from './quantity.ts';
@@ -29,11 +29,11 @@ export interface NodeContext {
   memoryCapacity: number;
 }
 
-export function podDir(ctx: NodeContext, pod: KubeObject): string {
+export function podDir(ctx: NodeContext, pod: Pod): string {
   return path.join(ctx.podsDir, pod.metadata.uid!);
 }
 
-export function podLogDir(ctx: NodeContext, pod: KubeObject): string {
+export function podLogDir(ctx: NodeContext, pod: Pod): string {
   return path.join(ctx.podsDir, 'logs', `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid}`);
 }
 
@@ -42,13 +42,13 @@ export function podCgroupParent(ctx: NodeContext, uid: string): string {
 }
 
 /** The pod's hostname: spec.hostname or its name, at most 63 characters, without a trailing '-' or '.' */
-export function podHostname(pod: KubeObject): string {
-  let h: string = pod.spec?.hostname || pod.metadata.name!;
+export function podHostname(pod: Pod): string {
+  let h = pod.spec?.hostname || pod.metadata.name!;
   if (h.length > 63) h = h.slice(0, 63).replace(/[-.]+$/, '');
   return h;
 }
 
-export function podFqdn(pod: KubeObject, clusterDomain: string): string | undefined {
+export function podFqdn(pod: Pod, clusterDomain: string): string | undefined {
   const sub = pod.spec?.subdomain;
   if (!sub) return undefined;
   return `${podHostname(pod)}.${sub}.${pod.metadata.namespace}.svc.${clusterDomain}`;
@@ -66,7 +66,7 @@ export function parseResolvConf(text: string): ResolvConf {
   return r;
 }
 
-function mergeOptions(base: string[], extra: { name: string; value?: string }[]): string[] {
+function mergeOptions(base: string[], extra: { name: string; value?: string | null }[]): string[] {
   const byName = new Map<string, string>();
   for (const o of base) byName.set(o.split(':')[0], o);
   for (const o of extra)
@@ -75,7 +75,7 @@ function mergeOptions(base: string[], extra: { name: string; value?: string }[])
 }
 
 /** DNS of the sandbox by dnsPolicy (ClusterFirst, ClusterFirstWithHostNet, Default, None) merged with spec.dnsConfig */
-export function podDnsConfig(pod: KubeObject, ctx: NodeContext): ResolvConf {
+export function podDnsConfig(pod: Pod, ctx: NodeContext): ResolvConf {
   const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
   const hostNet = !!pod.spec?.hostNetwork;
   let base: ResolvConf;
@@ -103,7 +103,7 @@ export function podDnsConfig(pod: KubeObject, ctx: NodeContext): ResolvConf {
   return base;
 }
 
-export function portMappings(pod: KubeObject): PortMapping[] {
+export function portMappings(pod: Pod): PortMapping[] {
   const out: PortMapping[] = [];
   for (const c of pod.spec?.containers ?? []) {
     for (const p of c.ports ?? []) {
@@ -119,13 +119,13 @@ export function portMappings(pod: KubeObject): PortMapping[] {
   return out;
 }
 
-function anyPrivileged(pod: KubeObject): boolean {
+function anyPrivileged(pod: Pod): boolean {
   return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some(
-    (c: any) => c.securityContext?.privileged,
+    (c) => c.securityContext?.privileged,
   );
 }
 
-export function sandboxLabels(pod: KubeObject, nodeName: string): Record<string, string> {
+export function sandboxLabels(pod: Pod, nodeName: string): Record<string, string> {
   return {
     ...(pod.metadata.labels ?? {}),
     [L.POD_NAME]: pod.metadata.name!,
@@ -136,7 +136,7 @@ export function sandboxLabels(pod: KubeObject, nodeName: string): Record<string,
   };
 }
 
-export function sandboxConfig(pod: KubeObject, ctx: NodeContext, attempt: number): PodSandboxConfig {
+export function sandboxConfig(pod: Pod, ctx: NodeContext, attempt: number): PodSandboxConfig {
   const spec = pod.spec ?? {};
   const dns = podDnsConfig(pod, ctx);
   const sc = spec.securityContext ?? {};
@@ -164,7 +164,7 @@ export function sandboxConfig(pod: KubeObject, ctx: NodeContext, attempt: number
         supplemental_groups: [...(sc.fsGroup !== undefined ? [sc.fsGroup] : []), ...(sc.supplementalGroups ?? [])],
         privileged: anyPrivileged(pod),
       },
-      sysctls: Object.fromEntries((sc.sysctls ?? []).map((s: any) => [s.name, s.value])),
+      sysctls: Object.fromEntries((sc.sysctls ?? []).map((s) => [s.name, s.value])),
     },
   };
 }
@@ -172,7 +172,7 @@ export function sandboxConfig(pod: KubeObject, ctx: NodeContext, attempt: number
 export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 
 /** Kubernetes' QoS class of a pod (requests defaulted from limits by the API server). */
-export function qosClass(pod: KubeObject): QosClass {
+export function qosClass(pod: Pod): QosClass {
   const cs = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
   let any = false;
   let guaranteed = true;
@@ -206,7 +206,7 @@ export function cpuQuota(milliLimit: number): number {
   return milliLimit === 0 ? 0 : Math.max(MIN_QUOTA_US, Math.floor((milliLimit * CPU_PERIOD_US) / 1000));
 }
 
-export function containerResources(pod: KubeObject, c: any, memoryCapacity: number): LinuxContainerResources {
+export function containerResources(pod: Pod, c: Container, memoryCapacity: number): LinuxContainerResources {
   const req = c.resources?.requests ?? {};
   const lim = c.resources?.limits ?? {};
   const reqCpu = milliCpu(req.cpu ?? lim.cpu);
@@ -230,7 +230,7 @@ export function containerResources(pod: KubeObject, c: any, memoryCapacity: numb
 }
 
 /** What, when it changes, makes the kubelet restart a container: a hash of the container's spec. */
-export function containerHash(c: any): string {
+export function containerHash(c: Container): string {
   const { resources: _ignored, ...rest } = c ?? {};
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
@@ -242,11 +242,11 @@ export interface ContainerInputs {
   isInit: boolean;
 }
 
-export function containerLogPath(c: any, restartCount: number): string {
+export function containerLogPath(c: Container, restartCount: number): string {
   return path.join(c.name, `${restartCount}.log`);
 }
 
-export function containerConfig(pod: KubeObject, c: any, ctx: NodeContext, inputs: ContainerInputs): ContainerConfig {
+export function containerConfig(pod: Pod, c: Container, ctx: NodeContext, inputs: ContainerInputs): ContainerConfig {
   const psc = pod.spec?.securityContext ?? {};
   const sc = c.securityContext ?? {};
   const runAsUser = sc.runAsUser ?? psc.runAsUser;
@@ -300,7 +300,7 @@ export function containerConfig(pod: KubeObject, c: any, ctx: NodeContext, input
 }
 
 /** The hosts file the agent mounts at /etc/hosts of every container of a pod not on the host network. */
-export function hostsFile(pod: KubeObject, podIPs: string[], clusterDomain: string): string {
+export function hostsFile(pod: Pod, podIPs: string[], clusterDomain: string): string {
   const lines = [
     '# Kubernetes-managed hosts file.',
     '127.0.0.1\tlocalhost',

@@ -4,11 +4,11 @@
  * phase, conditions, IPs and the QoS class.
  */
 import { readFileSync } from 'node:fs';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Container, ContainerStateView, ContainerStatusView, Pod, PodCondition } from '../objects.ts';
 import type { ContainerStatus } from '../cri/types.ts';
 import * as L from './labels.ts';
 import type { RuntimePod } from './runtime-cache.ts';
-import { qosClass } from './spec.ts';
+import { qosClass, type QosClass } from './spec.ts';
 import { rfc3339 } from '../../lib/time.ts';
 
 /** Why a container is not running, when the agent knows better than the runtime */
@@ -25,7 +25,7 @@ export interface ProbeView {
 }
 
 export interface StatusInputs {
-  pod: KubeObject;
+  pod: Pod;
   runtime: RuntimePod;
   nodeIP: string;
   /** container name -> a wait the agent set (pull errors, back-off, config errors) */
@@ -46,7 +46,21 @@ function nsToTime(ns: string): string | undefined {
   return rfc3339(new Date(Number(n / 1_000_000n)));
 }
 
-function terminatedState(cs: ContainerStatus, message?: string): any {
+/** the status the agent writes: what it owns of a pod's status (other conditions stay as others wrote them) */
+export interface ReportedPodStatus {
+  phase: string;
+  conditions: PodCondition[];
+  hostIP: string;
+  hostIPs: { ip: string }[];
+  startTime: string;
+  containerStatuses: ContainerStatusView[];
+  initContainerStatuses?: ContainerStatusView[];
+  qosClass: QosClass;
+  podIP?: string;
+  podIPs?: { ip: string }[];
+}
+
+function terminatedState(cs: ContainerStatus, message?: string): ContainerStateView {
   let reason = cs.reason;
   if (!reason || reason === 'Unknown') reason = cs.exit_code === 0 ? 'Completed' : 'Error';
   return {
@@ -66,13 +80,18 @@ function restartCountOf(cs: ContainerStatus | undefined): number {
 }
 
 /** One entry of containerStatuses / initContainerStatuses. */
-export function containerStatus(c: any, all: ContainerStatus[], inputs: StatusInputs, podInitializing: boolean): any {
+export function containerStatus(
+  c: Container,
+  all: ContainerStatus[],
+  inputs: StatusInputs,
+  podInitializing: boolean,
+): ContainerStatusView {
   const mine = all.filter((x) => x.metadata.name === c.name);
   const cur = mine[0];
   const prev = mine[1];
   const wait = inputs.waiting.get(c.name);
   const base = { name: c.name, image: c.image, imageID: cur?.image_ref ?? '', restartCount: restartCountOf(cur) };
-  const out: any = { ...base, ready: false, started: false };
+  const out: ContainerStatusView = { ...base, ready: false, started: false };
   if (cur) out.containerID = `containerd://${cur.id}`;
   if (!cur) {
     out.state = {
@@ -118,15 +137,21 @@ export function containerStatus(c: any, all: ContainerStatus[], inputs: StatusIn
   return out;
 }
 
-function condition(type: string, ok: boolean, reason?: string, message?: string): any {
+function condition(type: string, ok: boolean, reason?: string, message?: string): PodCondition {
   return { type, status: ok ? 'True' : 'False', ...(ok ? {} : { reason, message }) };
+}
+
+/** what the phase reads of a container status */
+export interface PhaseInput {
+  state?: { running?: unknown; waiting?: unknown; terminated?: { exitCode: number } };
+  lastState?: { terminated?: unknown };
 }
 
 /** kubelet's phase from the container statuses and the restart policy */
 export function podPhase(
-  pod: KubeObject,
-  initStatuses: any[],
-  statuses: any[],
+  pod: Pod,
+  initStatuses: PhaseInput[],
+  statuses: PhaseInput[],
   initDone: boolean,
   initFailed: boolean,
 ): string {
@@ -159,7 +184,7 @@ export function podPhase(
 }
 
 /** The whole status of a pod. Conditions keep their lastTransitionTime while their status stays the same. */
-export function podStatus(inputs: StatusInputs): any {
+export function podStatus(inputs: StatusInputs): ReportedPodStatus {
   const { pod, runtime } = inputs;
   const now = rfc3339(inputs.now ?? new Date());
   const spec = pod.spec ?? {};
@@ -167,8 +192,8 @@ export function podStatus(inputs: StatusInputs): any {
   const sandboxReady = sandbox?.state === 'SANDBOX_READY';
   const all = runtime.containers;
   // init containers: done when each exited 0 (or, for restartable sidecars, is running)
-  const inits: any[] = spec.initContainers ?? [];
-  const initStatuses: any[] = [];
+  const inits = spec.initContainers ?? [];
+  const initStatuses: ContainerStatusView[] = [];
   let initDone = true;
   let initFailed = false;
   const pending: string[] = [];
@@ -185,12 +210,12 @@ export function podStatus(inputs: StatusInputs): any {
     }
     if (!sidecar) s.ready = s.state?.terminated?.exitCode === 0;
   }
-  const statuses = (spec.containers ?? []).map((c: any) => containerStatus(c, all, inputs, !initDone));
+  const statuses = (spec.containers ?? []).map((c) => containerStatus(c, all, inputs, !initDone));
   const phase = podPhase(pod, initStatuses, statuses, initDone, initFailed);
-  const unready = statuses.filter((s: any) => !s.ready).map((s: any) => s.name);
-  const gates: any[] = spec.readinessGates ?? [];
+  const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
+  const gates = spec.readinessGates ?? [];
   const gatesOk = gates.every((g) =>
-    (pod.status?.conditions ?? []).some((c: any) => c.type === g.conditionType && c.status === 'True'),
+    (pod.status?.conditions ?? []).some((c) => c.type === g.conditionType && c.status === 'True'),
   );
   const done = phase === 'Succeeded' || phase === 'Failed';
   const containersReady = unready.length === 0 && !done;
@@ -225,8 +250,8 @@ export function podStatus(inputs: StatusInputs): any {
       conds[2].message = `corresponding condition of pod readiness gate "${gates.map((g) => g.conditionType).join('", "')}" does not exist.`;
     }
   }
-  const previous = new Map<string, any>(((pod.status?.conditions ?? []) as any[]).map((c) => [c.type, c]));
-  const conditions: any[] = [];
+  const previous = new Map((pod.status?.conditions ?? []).map((c) => [c.type, c]));
+  const conditions: PodCondition[] = [];
   for (const c of conds) {
     const old = previous.get(c.type);
     if (c.message === undefined || c.message === '') delete c.message;
@@ -240,7 +265,7 @@ export function podStatus(inputs: StatusInputs): any {
   // conditions owned by others (PodScheduled, DisruptionTarget, readiness gates) are not written: the strategic
   // merge patch of the status merges conditions by type
   const ip = spec.hostNetwork ? inputs.nodeIP : sandbox?.network?.ip || pod.status?.podIP;
-  const status: any = {
+  const status: ReportedPodStatus = {
     phase,
     conditions,
     hostIP: inputs.nodeIP,
@@ -251,7 +276,7 @@ export function podStatus(inputs: StatusInputs): any {
   };
   if (ip) {
     status.podIP = ip;
-    status.podIPs = [{ ip }, ...((sandbox?.network?.additional_ips ?? []).map((a) => ({ ip: a.ip })) as any[])];
+    status.podIPs = [{ ip }, ...(sandbox?.network?.additional_ips ?? []).map((a) => ({ ip: a.ip }))];
   }
   if (inits.length) status.initContainerStatuses = initStatuses;
   return status;

@@ -5,6 +5,7 @@
  * first (less a jitter of up to 10 s). When asking again fails, the cached token serves until it expires.
  */
 import type { KubeObject } from '../../lib/kube/object.ts';
+import type { Pod } from '../objects.ts';
 
 export const MAX_TOKEN_AGE_MS = 24 * 3600_000;
 export const MAX_JITTER_MS = 10_000;
@@ -17,8 +18,27 @@ export interface IssuedToken {
   expirationSeconds: number;
 }
 
+/** an authentication.k8s.io/v1 TokenRequest, as the agent asks for one */
+export interface TokenRequest extends KubeObject {
+  spec: {
+    audiences?: string[];
+    expirationSeconds: number;
+    boundObjectRef: { apiVersion: string; kind: string; name?: string; uid?: string };
+  };
+}
+
+/** what the agent reads of the TokenRequest answered */
+export interface TokenRequestAnswer {
+  spec?: { expirationSeconds?: number };
+  status?: { token?: string; expirationTimestamp?: string };
+}
+
 /** POST serviceaccounts/<name>/token in the namespace; resolves with the TokenRequest answered */
-export type TokenRequester = (namespace: string, serviceAccount: string, request: any) => Promise<any>;
+export type TokenRequester = (
+  namespace: string,
+  serviceAccount: string,
+  request: TokenRequest,
+) => Promise<TokenRequestAnswer | undefined>;
 
 /** whether a token must be asked for again: 80% of its lifetime gone, or older than 24 h (each less the jitter) */
 export function requiresRefresh(t: IssuedToken, now: number, jitterMs = 0): boolean {
@@ -37,7 +57,7 @@ export class TokenManager {
   ) {}
 
   /** the token for a projected serviceAccountToken source of the pod; throws when none can be had */
-  async token(pod: KubeObject, source: { audience?: string; expirationSeconds?: number }): Promise<string> {
+  async token(pod: Pod, source: { audience?: string; expirationSeconds?: number }): Promise<string> {
     const ns = pod.metadata.namespace!;
     const sa = pod.spec?.serviceAccountName || 'default';
     const seconds = source.expirationSeconds ?? 3600;

@@ -21,8 +21,16 @@ import {
   closeSync,
 } from 'node:fs';
 import path from 'node:path';
-import type { KubeObject } from '../../lib/kube/object.ts';
 import type { Mount } from '../cri/types.ts';
+import type {
+  ConfigMapVolumeSource,
+  Container,
+  DownwardApiItem,
+  KeyToPath,
+  Pod,
+  SecretProjection,
+  ServiceAccountTokenProjection,
+} from '../objects.ts';
 import { ConfigError, fieldValue, resourceValue, type ObjectSource, type PodRuntimeFacts } from './env.ts';
 
 export interface PreparedVolume {
@@ -103,7 +111,7 @@ function countFiles(dir: string): number {
 
 function keyPayload(
   data: Record<string, string>,
-  items: { key: string; path: string; mode?: number }[] | undefined,
+  items: KeyToPath[] | undefined,
   defaultMode: number,
   what: string,
   optional: boolean,
@@ -122,21 +130,29 @@ function keyPayload(
   return out;
 }
 
-async function configMapPayload(ns: string, src: any, source: ObjectSource, defaultMode: number): Promise<Payload> {
+async function configMapPayload(
+  ns: string,
+  src: ConfigMapVolumeSource,
+  source: ObjectSource,
+  defaultMode: number,
+): Promise<Payload> {
   const cm = await source.configMap(ns, src.name);
   if (!cm) {
     if (src.optional) return new Map();
     throw new ConfigError(`configmap "${src.name}" not found`);
   }
-  const data: Record<string, string> = { ...((cm as any).data ?? {}) };
-  for (const [k, v] of Object.entries((cm as any).binaryData ?? {}))
+  const data: Record<string, string> = { ...(cm.data ?? {}) };
+  for (const [k, v] of Object.entries(cm.binaryData ?? {}))
     data[k] = Buffer.from(String(v), 'base64').toString('latin1');
   return keyPayload(data, src.items, src.defaultMode ?? defaultMode, 'configmap', !!src.optional);
 }
 
+/** a Secret volume or projection: the Secret's name comes apart (secretName in a volume, name in a projection) */
+type SecretSource = Omit<SecretProjection, 'name'> & { defaultMode?: number };
+
 async function secretPayload(
   ns: string,
-  src: any,
+  src: SecretSource,
   name: string,
   source: ObjectSource,
   defaultMode: number,
@@ -147,7 +163,7 @@ async function secretPayload(
     throw new ConfigError(`secret "${name}" not found`);
   }
   const out: Payload = new Map();
-  const raw = (s as any).data ?? {};
+  const raw = s.data ?? {};
   const decoded: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(raw)) decoded[k] = Buffer.from(String(v), 'base64');
   const mode = src.defaultMode ?? defaultMode;
@@ -165,8 +181,8 @@ async function secretPayload(
 }
 
 function downwardPayload(
-  pod: KubeObject,
-  items: any[],
+  pod: Pod,
+  items: DownwardApiItem[] | undefined,
   defaultMode: number,
   facts: PodRuntimeFacts,
   allocatable: Record<string, string>,
@@ -177,14 +193,12 @@ function downwardPayload(
     let v: string;
     if (it.fieldRef) v = fieldValue(pod, it.fieldRef.fieldPath, facts);
     else if (it.resourceFieldRef) {
+      const ref = it.resourceFieldRef;
       const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find(
-        (x: any) => x.name === it.resourceFieldRef.containerName,
+        (x) => x.name === ref.containerName,
       );
-      if (!c)
-        throw new ConfigError(
-          `container "${it.resourceFieldRef.containerName}" not found for downwardAPI item "${it.path}"`,
-        );
-      v = resourceValue(c, it.resourceFieldRef.resource, it.resourceFieldRef.divisor, allocatable);
+      if (!c) throw new ConfigError(`container "${ref.containerName}" not found for downwardAPI item "${it.path}"`);
+      v = resourceValue(c, ref.resource, ref.divisor, allocatable);
     } else continue;
     out.set(it.path, { data: Buffer.from(v), mode: it.mode ?? defaultMode });
   }
@@ -193,9 +207,9 @@ function downwardPayload(
 
 /** the token of a projected serviceAccountToken source, asked for through TokenRequest by the source */
 async function tokenPayload(
-  pod: KubeObject,
+  pod: Pod,
   volume: string,
-  src: any,
+  src: ServiceAccountTokenProjection,
   source: ObjectSource,
   mode: number,
 ): Promise<Payload> {
@@ -266,7 +280,7 @@ function hostPathCheck(p: string, type: string | undefined): void {
  * Called on every sync, so ConfigMap and Secret changes reach the files of running pods.
  */
 export async function prepareVolumes(
-  pod: KubeObject,
+  pod: Pod,
   dir: string,
   source: ObjectSource,
   facts: PodRuntimeFacts,
@@ -347,7 +361,7 @@ function toBytes(q: string): string {
 
 /** The mounts of one container: its volumeMounts, then /etc/hosts and the termination-message file. */
 export function containerMounts(
-  c: any,
+  c: Container,
   volumes: Map<string, PreparedVolume>,
   extras: { hostsFile?: string; terminationLog?: string },
 ): Mount[] {

@@ -4,7 +4,7 @@
  * signature, so a sync rewrites only the service ports whose signature changed.
  */
 import { createHash } from 'node:crypto';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { EndpointSlice, Service } from '../objects.ts';
 
 export interface Endpoint {
   ip: string;
@@ -38,14 +38,12 @@ export function shortHash(s: string, n = 12): string {
 }
 
 /** The service ports of one Service with the endpoints of its slices. Headless and ExternalName Services have none. */
-export function servicePorts(svc: KubeObject, slices: KubeObject[], nodeName: string): ServicePort[] {
+export function servicePorts(svc: Service, slices: EndpointSlice[], nodeName: string): ServicePort[] {
   const spec = svc.spec ?? {};
   if (spec.type === 'ExternalName' || !spec.clusterIP || spec.clusterIP === 'None') return [];
   const ns = svc.metadata.namespace!;
   const name = svc.metadata.name!;
-  const clusterIPs: string[] = (spec.clusterIPs ?? [spec.clusterIP]).filter(
-    (ip: string) => ip && ip !== 'None' && !ip.includes(':'),
-  );
+  const clusterIPs = (spec.clusterIPs ?? [spec.clusterIP]).filter((ip) => ip && ip !== 'None' && !ip.includes(':'));
   const out: ServicePort[] = [];
   for (const p of spec.ports ?? []) {
     const portName = p.name ?? '';
@@ -53,12 +51,10 @@ export function servicePorts(svc: KubeObject, slices: KubeObject[], nodeName: st
     const endpoints: Endpoint[] = [];
     const seen = new Set<string>();
     for (const sl of slices) {
-      if ((sl as any).addressType && (sl as any).addressType !== 'IPv4') continue;
-      const sp = ((sl as any).ports ?? []).find(
-        (x: any) => (x.name ?? '') === portName && (x.protocol ?? 'TCP') === protocol,
-      );
+      if (sl.addressType && sl.addressType !== 'IPv4') continue;
+      const sp = (sl.ports ?? []).find((x) => (x.name ?? '') === portName && (x.protocol ?? 'TCP') === protocol);
       if (!sp || !sp.port) continue;
-      for (const ep of (sl as any).endpoints ?? []) {
+      for (const ep of sl.endpoints ?? []) {
         if (ep.conditions?.ready === false) continue;
         for (const ip of ep.addresses ?? []) {
           const k = `${ip}:${sp.port}`;

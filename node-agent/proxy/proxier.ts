@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Informer } from '../../lib/kube/informer.ts';
-import type { KubeObject } from '../../lib/kube/object.ts';
+import type { EndpointSlice, Service } from '../objects.ts';
 import { IptablesProxier } from './iptables.ts';
 import { servicePorts, type ServicePort } from './model.ts';
 
@@ -22,8 +22,8 @@ export interface Backend {
 }
 
 export interface ProxierOptions {
-  services: Informer;
-  slices: Informer;
+  services: Informer<Service>;
+  slices: Informer<EndpointSlice>;
   nodeName: string;
   backend: Backend;
   log?: (msg: string) => void;
@@ -45,15 +45,15 @@ export class ServiceProxy {
 
   constructor(private readonly o: ProxierOptions) {
     this.log = o.log ?? (() => {});
-    const svcKey = (s: KubeObject) => `${s.metadata.namespace}/${s.metadata.name}`;
-    const sliceSvc = (s: KubeObject) =>
+    const svcKey = (s: Service) => `${s.metadata.namespace}/${s.metadata.name}`;
+    const sliceSvc = (s: EndpointSlice) =>
       `${s.metadata.namespace}/${s.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`;
     o.services.addEventHandler({
-      onAdd: (s: KubeObject) => this.recompute(svcKey(s)),
-      onUpdate: (_: KubeObject, s: KubeObject) => this.recompute(svcKey(s)),
-      onDelete: (s: KubeObject) => this.recompute(svcKey(s)),
+      onAdd: (s) => this.recompute(svcKey(s)),
+      onUpdate: (_, s) => this.recompute(svcKey(s)),
+      onDelete: (s) => this.recompute(svcKey(s)),
     });
-    const sliceChanged = (s: KubeObject, gone: boolean) => {
+    const sliceChanged = (s: EndpointSlice, gone: boolean) => {
       const svc = sliceSvc(s);
       let set = this.slicesOf.get(svc);
       if (!set) this.slicesOf.set(svc, (set = new Set()));
@@ -63,9 +63,9 @@ export class ServiceProxy {
       this.recompute(svc);
     };
     o.slices.addEventHandler({
-      onAdd: (s: KubeObject) => sliceChanged(s, false),
-      onUpdate: (_: KubeObject, s: KubeObject) => sliceChanged(s, false),
-      onDelete: (s: KubeObject) => sliceChanged(s, true),
+      onAdd: (s) => sliceChanged(s, false),
+      onUpdate: (_, s) => sliceChanged(s, false),
+      onDelete: (s) => sliceChanged(s, true),
     });
   }
 
@@ -76,7 +76,7 @@ export class ServiceProxy {
     else {
       const slices = [...(this.slicesOf.get(svcKey) ?? [])]
         .map((k) => this.o.slices.get(k))
-        .filter((x): x is KubeObject => !!x);
+        .filter((x): x is EndpointSlice => !!x);
       this.ports.set(svcKey, servicePorts(svc, slices, this.o.nodeName));
     }
     this.schedule();

@@ -16,8 +16,8 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { KubeObject } from '../../lib/kube/object.ts';
 import type { CriClient } from '../cri/client.ts';
+import type { Pod } from '../objects.ts';
 import type { ContainerStatus } from '../cri/types.ts';
 import type { RuntimeCache } from '../pods/runtime-cache.ts';
 import { streamLog } from './logs.ts';
@@ -39,7 +39,7 @@ export interface AgentServerOptions {
   cri: CriClient;
   runtime: RuntimeCache;
   /** the pod of namespace/name bound to this node, from the agent's watch */
-  pod(namespace: string, name: string): KubeObject | undefined;
+  pod(namespace: string, name: string): Pod | undefined;
   clusterCaPem: string;
   nodeName: string;
   nodeIP: string;
@@ -135,7 +135,7 @@ export class AgentServer {
   }
 
   /** The pod's containers of `name` in the runtime, newest first. */
-  private attempts(ns: string, podName: string, name: string): { pod: KubeObject; list: ContainerStatus[] } {
+  private attempts(ns: string, podName: string, name: string): { pod: Pod; list: ContainerStatus[] } {
     const pod = this.o.pod(ns, podName);
     if (!pod) throw new HttpError(404, `pod "${podName}" not found on this node`);
     const list = this.o.runtime.get(pod.metadata.uid!).containers.filter((c) => c.metadata.name === name);
@@ -143,9 +143,9 @@ export class AgentServer {
   }
 
   /** kubelet's words for a container whose log or shell cannot be reached yet */
-  private waitingMessage(pod: KubeObject, name: string): string | undefined {
+  private waitingMessage(pod: Pod, name: string): string | undefined {
     const st = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find(
-      (s: any) => s.name === name,
+      (s) => s.name === name,
     );
     const w = st?.state?.waiting;
     if (w && !st.lastState?.terminated) {
@@ -220,7 +220,7 @@ export class AgentServer {
   }
 
   /** the ready sandbox of a pod (the runtime cache, else the runtime asked again) */
-  private async sandboxOf(pod: KubeObject): Promise<string> {
+  private async sandboxOf(pod: Pod): Promise<string> {
     const uid = pod.metadata.uid!;
     const ready = (sbs: { id: string; state: string }[]) => sbs.find((sb) => sb.state === 'SANDBOX_READY')?.id;
     const id = ready(this.o.runtime.get(uid).sandboxes) ?? ready((await this.o.runtime.refresh(uid)).sandboxes);
@@ -232,7 +232,7 @@ export class AgentServer {
    * kubectl port-forward: its SPDY/3.1 session (plain, or inside a WebSocket) relayed stream by stream to the runtime's
    * port-forward connection (CRI PortForward), which reaches the ports on localhost in the pod's network namespace.
    */
-  private async portForward(req: http.IncomingMessage, socket: Duplex, head: Buffer, pod: KubeObject): Promise<void> {
+  private async portForward(req: http.IncomingMessage, socket: Duplex, head: Buffer, pod: Pod): Promise<void> {
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
     if (upgrade !== 'websocket' && !upgrade.startsWith('spdy/3.1')) {
       throw new HttpError(
