@@ -4,6 +4,15 @@
  * informers and the API client take them as they are.
  */
 import type { KubeObject } from '../lib/kube/object.ts';
+import type { Resource } from '../lib/kube/resources.ts';
+
+/**
+ * A served resource read through the agent's own view of its objects (the interfaces below: the fields the agent
+ * uses). The generated types of lib/kube/types describe the same objects in full and will replace these views.
+ */
+export function asView<V extends KubeObject>(r: Resource<KubeObject>): Resource<V> {
+  return r as Resource<V>;
+}
 
 // ---- Pod
 

@@ -11,7 +11,7 @@ import type { CriClient } from '../cri/client.ts';
 import type { ContainerdSupervisor } from '../containerd/supervisor.ts';
 import { BRIDGE } from '../network/cni.ts';
 import type { NodeStatusReporter } from '../node/node-status.ts';
-import type { EndpointSlice, Node, Pod, Service } from '../objects.ts';
+import { asView, type EndpointSlice, type Node, type Pod, type Service } from '../objects.ts';
 import type { RuntimeCache } from '../pods/runtime-cache.ts';
 import { parseResolvConf, type NodeContext } from '../pods/spec.ts';
 import type { AgentServer } from '../streaming/server.ts';
@@ -56,10 +56,10 @@ export class AgentState {
     const factory = new InformerFactory(options.client);
     this.informers = {
       factory,
-      pods: factory.informer<Pod>(Pods, { fieldSelector: `spec.nodeName=${options.nodeName}` }),
-      nodes: factory.informer<Node>(Nodes),
-      services: factory.informer<Service>(Services),
-      slices: factory.informer<EndpointSlice>(EndpointSlices),
+      pods: factory.informer(asView<Pod>(Pods), { fieldSelector: `spec.nodeName=${options.nodeName}` }),
+      nodes: factory.informer(asView<Node>(Nodes)),
+      services: factory.informer(asView<Service>(Services)),
+      slices: factory.informer(asView<EndpointSlice>(EndpointSlices)),
     };
   }
 

@@ -8,7 +8,7 @@ import type { ApiClient } from '../../lib/kube/api.ts';
 import { isAlreadyExists, isConflict, isNotFound } from '../../lib/kube/api.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import type { Taint } from '../../lib/kube/taints.ts';
-import type { Node } from '../objects.ts';
+import { asView, type Node } from '../objects.ts';
 import { Leases, Nodes } from '../../lib/kube/resources.ts';
 import type { Image } from '../cri/types.ts';
 import { hostFacts, pressure, type HostFacts } from './host.ts';
@@ -103,12 +103,12 @@ export class NodeStatusReporter {
       },
     };
     try {
-      this.node = await client.create(Nodes, body);
+      this.node = await client.create(asView<Node>(Nodes), body);
       this.log(`registered node ${nodeName}`);
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       this.node = await client.patch(
-        Nodes,
+        asView<Node>(Nodes),
         undefined,
         nodeName,
         { metadata: { labels: this.desiredLabels() } },
@@ -116,7 +116,7 @@ export class NodeStatusReporter {
       );
       if (this.o.podCIDR && !this.node.spec?.podCIDR) {
         this.node = await client.patch(
-          Nodes,
+          asView<Node>(Nodes),
           undefined,
           nodeName,
           { spec: { podCIDR: this.o.podCIDR, podCIDRs: [this.o.podCIDR] } },
@@ -245,7 +245,9 @@ export class NodeStatusReporter {
     });
     if (!force && signature === this.lastSignature && Date.now() - this.lastReport < STATUS_REPORT_MS) return;
     try {
-      this.node = await client.patch(Nodes, undefined, nodeName, { status }, 'merge', { subresource: 'status' });
+      this.node = await client.patch(asView<Node>(Nodes), undefined, nodeName, { status }, 'merge', {
+        subresource: 'status',
+      });
     } catch (e) {
       if (isNotFound(e)) {
         this.log(`node ${nodeName} was deleted; registering it again`);

@@ -7,7 +7,7 @@ import { isNotFound } from '../../lib/kube/api.ts';
 import { ConfigMaps, Secrets, ServiceAccounts } from '../../lib/kube/resources.ts';
 import type { ConfigMap, Pod, Secret } from '../objects.ts';
 import type { ObjectSource } from './env.ts';
-import { TokenManager } from './tokens.ts';
+import { TokenManager, type TokenRequest } from './tokens.ts';
 
 const CACHE_MS = 2000;
 
@@ -17,7 +17,7 @@ export class ApiObjectSource implements ObjectSource {
 
   constructor(private readonly client: ApiClient) {
     this.tokens = new TokenManager((ns, sa, body) =>
-      this.client.create(ServiceAccounts, body, { subresource: 'token', name: sa }),
+      this.client.create<TokenRequest>(ServiceAccounts, body, { subresource: 'token', name: sa }),
     );
   }
 

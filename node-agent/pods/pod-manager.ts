@@ -16,7 +16,7 @@ import { Pods } from '../../lib/kube/resources.ts';
 import type { CriClient } from '../cri/client.ts';
 import { isCriNotFound } from '../cri/client.ts';
 import type { ContainerStatus, PodSandboxConfig, PodSandboxStatus } from '../cri/types.ts';
-import type { Container, LifecycleHandler, Pod } from '../objects.ts';
+import { asView, type Container, type LifecycleHandler, type Pod } from '../objects.ts';
 import { Backoff, RESET_AFTER_RUNNING_MS } from './backoff.ts';
 import { ensurePodCgroup, listPodCgroups, podLimits, removePodCgroup } from './cgroups.ts';
 import { ConfigError, containerEnv, type ObjectSource } from './env.ts';
@@ -709,8 +709,8 @@ export class PodManager {
     const json = JSON.stringify(status);
     if (json === w.lastStatus) return;
     try {
-      const updated = await this.o.client.patch<Pod>(
-        Pods,
+      const updated = await this.o.client.patch(
+        asView<Pod>(Pods),
         pod.metadata.namespace,
         pod.metadata.name!,
         { metadata: { uid: pod.metadata.uid }, status },
