@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 // Import boundaries (README.md's architecture, lib/README.md): components talk to each other only through the API
 // server, so each imports only lib/ and its own folder; apiserver/ is imported by cli/, test/ and bench/ alone; a
 // controller's folder does not import another controller's (controllers/*.ts are theirs to share). Tests follow the
-// rule of their folder. Patterns match folder names anywhere in a relative path: no folder inside a component takes a
+// rule of their folder, except that they may wait with test/harness/eventually.ts. Patterns match folder names anywhere in a relative path: no folder inside a component takes a
 // top-level folder's name.
 const TOP_LEVEL = [
   'apiserver',
@@ -33,16 +33,16 @@ const MAY_IMPORT = {
 };
 const SOURCES = '**/*.{ts,mts,js,mjs}';
 
-function boundaryOptions(folder, extra = []) {
-  const others = TOP_LEVEL.filter((t) => t !== folder && !MAY_IMPORT[folder].includes(t));
+function boundaryOptions(folder, extra = [], tests = false) {
+  // a unit test may wait for a condition with the harness's eventually, and nothing else of test/
+  const others = TOP_LEVEL.filter((t) => t !== folder && !MAY_IMPORT[folder].includes(t) && !(tests && t === 'test'));
+  const message = `${folder}/ imports only ${[...MAY_IMPORT[folder], folder].map((f) => `${f}/`).join(' and ')}: components talk through the API server, shared code lives in lib/ (see lib/README.md).`;
   return [
     'error',
     {
       patterns: [
-        {
-          group: others.map((t) => `**/${t}/**`),
-          message: `${folder}/ imports only ${[...MAY_IMPORT[folder], folder].map((f) => `${f}/`).join(' and ')}: components talk through the API server, shared code lives in lib/ (see lib/README.md).`,
-        },
+        { group: others.map((t) => `**/${t}/**`), message },
+        ...(tests ? [{ regex: '(^|/)test/(?!harness/eventually\\.ts$)', message }] : []),
         ...extra,
       ],
     },
@@ -66,6 +66,10 @@ const boundaries = [
   ...Object.keys(MAY_IMPORT).map((folder) => ({
     files: [`${folder}/${SOURCES}`],
     rules: { 'no-restricted-imports': boundaryOptions(folder) },
+  })),
+  ...Object.keys(MAY_IMPORT).map((folder) => ({
+    files: [`${folder}/**/*.test.ts`],
+    rules: { 'no-restricted-imports': boundaryOptions(folder, [], true) },
   })),
   // a controller's own folder, its files one, two or three folders deep
   ...controllerFolders.flatMap((name) =>
