@@ -24,7 +24,8 @@ export function kubectl(
   const r = spawnSync(opts.bin ?? KUBECTL_DEFAULT, ['--kubeconfig', kubeconfig, ...args], {
     input: opts.input,
     encoding: 'utf8',
-    timeout: opts.timeoutMs ?? 30_000,
+    // ends a kubectl that hangs; a slow one on a loaded machine still finishes
+    timeout: opts.timeoutMs ?? 120_000,
     env: { ...process.env, KUBECONFIG: '' },
   });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
