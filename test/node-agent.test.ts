@@ -258,7 +258,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const p = await get('envy');
         return p.status?.phase === 'Succeeded' && p;
       },
-      30_000,
+      60_000,
     );
     const term = p.status.containerStatuses[0].state.terminated;
     assert.equal(term.reason, 'Completed');
@@ -300,7 +300,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const p = await get('secure');
         return p.status?.phase === 'Succeeded' && p;
       },
-      30_000,
+      60_000,
     );
     assert.equal(secure.status.containerStatuses[0].state.terminated.message.trim(), '1000 3000 ro');
     const hostnet = await eventually(
@@ -309,7 +309,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const p = await get('hostnet');
         return p.status?.containerStatuses?.[0]?.state?.running && p;
       },
-      30_000,
+      60_000,
     );
     assert.equal(hostnet.status.podIP, hostnet.status.hostIP, "a hostNetwork pod has the node's address");
     const hp = await eventually(
@@ -318,7 +318,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const p = await get('hostport');
         return p.status?.containerStatuses?.[0]?.state?.running && p;
       },
-      30_000,
+      60_000,
     );
     const body = await eventually(
       'the host port answers',
@@ -344,7 +344,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
       async () =>
         (await cstatus('nocm'))?.state?.waiting?.reason === 'CreateContainerConfigError' &&
         (await cstatus('nocm')).state.waiting,
-      30_000,
+      60_000,
     );
     assert.equal(w.message, 'configmap "nope" not found');
     await c.delete(Pods, NS, 'nocm', { gracePeriodSeconds: 0 });
@@ -387,7 +387,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         ]);
         return /BackOff/.test(out) && out;
       },
-      30_000,
+      60_000,
       200,
     );
     assert.match(events, /BackOff/);
@@ -418,7 +418,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const cs = await cstatus('unlive');
         return cs?.restartCount >= 1 && cs;
       },
-      30_000,
+      60_000,
     );
     assert.ok(restarted.lastState.terminated, 'the killed attempt is the last state');
     // the two pods start independently: the unready one may still be starting
@@ -442,7 +442,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
             'jsonpath={.items[*].message}',
           ]),
         ),
-      30_000,
+      60_000,
       200,
     );
     await c.delete(Pods, NS, 'unready', { gracePeriodSeconds: 0 });
@@ -468,7 +468,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const p = await get('oom');
         return p.status?.phase === 'Failed' && p;
       },
-      30_000,
+      60_000,
     );
     const t = p.status.containerStatuses[0].state.terminated;
     assert.equal(t.reason, 'OOMKilled');
@@ -500,7 +500,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
       }),
     );
     for (const n of ['polite', 'stubborn'])
-      await eventually(`${n} running`, async () => (await cstatus(n))?.state?.running, 30_000);
+      await eventually(`${n} running`, async () => (await cstatus(n))?.state?.running, 60_000);
     const gone = async (n: string) => {
       const t0 = Date.now();
       await c.delete(Pods, NS, n);
@@ -560,7 +560,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
             const p = await get(n);
             return p.status?.phase === 'Succeeded' && p;
           },
-          30_000,
+          60_000,
         );
         assert.equal(p.status.containerStatuses[0].state.terminated.message.trim(), n);
       }
@@ -579,7 +579,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
           const cs = await cstatus('nosuch');
           return cs?.state?.waiting?.reason === 'ImagePullBackOff' && cs.state.waiting;
         },
-        30_000,
+        60_000,
       );
       assert.match(w.message, /Back-off pulling image/);
       for (const n of ['pulled', 'mapped', 'nosuch']) await c.delete(Pods, NS, n, { gracePeriodSeconds: 0 });
@@ -597,7 +597,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     await eventually(
       'talk has logged 3 lines',
       () => kubectl(s.kubeconfig, ['logs', 'talk']).stdout.split('\n').length > 3,
-      30_000,
+      60_000,
       200,
     );
     assert.deepEqual(kubectlOk(s.kubeconfig, ['logs', 'talk']).split('\n').slice(0, 3), ['line 0', 'line 1', 'line 2']);
@@ -629,7 +629,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
       Pods,
       podOf('twice', { containers: [container('echo attempt $(cat /proc/sys/kernel/random/uuid); exit 1')] }),
     );
-    await eventually('twice restarted', async () => (await cstatus('twice'))?.restartCount >= 1, 30_000, 200);
+    await eventually('twice restarted', async () => (await cstatus('twice'))?.restartCount >= 1, 60_000, 200);
     const before = kubectlOk(s.kubeconfig, ['logs', 'twice', '--previous']);
     assert.match(before, /^attempt [0-9a-f-]{36}\n$/);
     const waiting = kubectl(s.kubeconfig, ['logs', 'nocm-missing-pod']);
@@ -645,7 +645,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         containers: [container('echo forwarded > /tmp/i; exec httpd -f -p 8080 -h /tmp')],
       }),
     );
-    await eventually('pf running', async () => (await cstatus('pf'))?.state?.running, 30_000, 200);
+    await eventually('pf running', async () => (await cstatus('pf'))?.state?.running, 60_000, 200);
     const versions: [string, string | undefined][] = [
       ['default', undefined],
       ['1.29', '/usr/lib/google-cloud-sdk/bin/kubectl.1.29'],
@@ -778,7 +778,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         ],
       }),
     );
-    await eventually('hooked running', async () => (await cstatus('hooked'))?.state?.running, 30_000);
+    await eventually('hooked running', async () => (await cstatus('hooked'))?.state?.running, 60_000);
     await c.delete(Pods, NS, 'hooked');
     await eventually(
       'the preStop hook wrote its file',

@@ -269,7 +269,7 @@ describe(
       await eventually(
         'the first attempt exited',
         async () => (await runtime!.refresh(sb.pod.metadata.uid!)).containers[0]?.state === 'CONTAINER_EXITED',
-        30_000,
+        60_000,
         100,
       );
       // a long line is written by the runtime in several P parts: kubectl sees it whole; after line 3 the container
@@ -281,7 +281,7 @@ describe(
         1,
         `mkfifo /tmp/go; echo line 1; echo line 2; echo ${long}; echo line 3; read go < /tmp/go; i=4; while [ $i -le 9 ]; do echo line $i; i=$((i+1)); done`,
       );
-      await eventually('line 3 is logged', async () => (await kOk(['logs', 'talk'])).includes('line 3'), 30_000, 100);
+      await eventually('line 3 is logged', async () => (await kOk(['logs', 'talk'])).includes('line 3'), 60_000, 100);
 
       const all = (await kOk(['logs', 'talk'])).split('\n');
       assert.deepEqual(all.slice(0, 4), ['line 1', 'line 2', long, 'line 3']);
@@ -319,7 +319,7 @@ describe(
       await eventually(
         'a logged',
         async () => (await k(['logs', 'two', '-c', 'a'])).stdout === 'from a\n',
-        30_000,
+        60_000,
         100,
       );
       const prev = await k(['logs', 'two', '-c', 'a', '--previous']);
@@ -375,7 +375,7 @@ describe(
       await eventually(
         'the address reaches the cache',
         async () => !/does not report/.test((await k(['logs', 'on-ghost'])).stderr),
-        30_000,
+        60_000,
         100,
       );
       const refused = await k(['logs', 'on-ghost']);
@@ -481,7 +481,7 @@ describe(
         ws.once('error', reject);
       });
       ws.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ Width: 101, Height: 33 }))]));
-      await eventually('the size is echoed', async () => /size 33 101/.test(got.get(1) ?? ''), 30_000, 50);
+      await eventually('the size is echoed', async () => /size 33 101/.test(got.get(1) ?? ''), 60_000, 50);
       // (no close of stdin here: with a tty, containerd's shim answers the end of stdin by shutting the terminal down)
       ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('typed\n')]));
       await closed;
@@ -508,7 +508,7 @@ describe(
         const body = await eventually(
           `the forwarded port answers (kubectl ${name})`,
           async () => (await fetch(`http://127.0.0.1:${local}/i`)).text(),
-          30_000,
+          60_000,
           100,
         ).catch(async (e) => {
           pf.kill();
@@ -597,7 +597,7 @@ describe(
         const body = await eventually(
           `the forwarded port answers (kubectl ${name})`,
           async () => (await fetch(`http://127.0.0.1:${local}/i`)).text(),
-          30_000,
+          60_000,
           100,
         ).catch(async (e) => {
           pf.kill();
