@@ -60,7 +60,7 @@ test('keys from informer events are reconciled after sync; errors retry with bac
   };
   const m = new ControllerManager({ client, queues: (n) => new MemoryQueue(n), definitions: [d], log: () => {} });
   await m.start();
-  await new Promise((r) => setTimeout(r, 300));
+  await until(() => seen.length >= 3, 'the key came back');
   await m.stop();
   assert.deepEqual(seen, ['n/x', 'n/x', 'n/x'], 'failed once, succeeded asking to come back, came back');
   assert.deepEqual(m.controllers(), ['cm']);
@@ -111,9 +111,8 @@ test('a singleton controller beside a shared queue acts in one manager at a time
   });
   await one.start();
   await two.start();
-  const deadline = Date.now() + 5000;
-  while (acted.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 200));
+  await until(() => acted.length > 0, 'a manager acted');
+  await new Promise((r) => setTimeout(r, 200)); // time for the other manager to act, were it to
   await one.stop();
   await two.stop();
   assert.equal(caughtUp.length, 1, `one manager took the Lease: ${caughtUp.join(', ')}`);
@@ -150,8 +149,9 @@ class FakeElector {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** waits for the condition; the bound is for one that never comes, generous for a loaded machine */
 async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await sleep(2);

@@ -7,6 +7,7 @@ import { Nodes, Pods } from '../lib/kube/resources.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
 import { Scheduler } from './scheduler.ts';
 import { makeNode, makePod } from './testing/objects.ts';
+import { eventually } from '../test/harness/eventually.ts';
 
 async function setup(nodes: KubeObject[], t: { after(fn: () => unknown): void }) {
   const client = new FakeClient();
@@ -23,7 +24,16 @@ async function setup(nodes: KubeObject[], t: { after(fn: () => unknown): void })
   const nodeInformer = informers.informer(Nodes);
   /** a pod created through the API: in the fake store and seen by the informer */
   const create = (p: KubeObject) => pods.upsert(client.seed(Pods, p));
-  const settle = () => new Promise((r) => setTimeout(r, 30));
+  /**
+   * The scheduler has taken every pod it was given through its scheduling cycle: none waits in the active queue or is
+   * in flight. A bound pod's binding and Scheduled event, a failed one's event and status patch, are written by then;
+   * a preemption's deletions come after (wait for them apart).
+   */
+  const settle = () =>
+    eventually('the scheduler has nothing active or in flight', () => {
+      const st = s.queue.stats();
+      return st.active === 0 && st.inFlight === 0;
+    });
   return { client, recorder, s, pods, nodeInformer, create, settle };
 }
 
@@ -113,7 +123,7 @@ test('a pod that fits nowhere gets the Unschedulable condition and a FailedSched
   // a new node that fits moves it back, and it is bound after its backoff (1 s)
   nodeInformer.upsert(makeNode('e', { cpu: '4' }));
   assert.equal(s.queue.stats().backoff, 1);
-  await new Promise((r) => setTimeout(r, 1100));
+  await eventually('bound after the backoff', () => bindings(client).length > 0);
   assert.deepEqual(bindings(client), ['huge->e']);
 });
 
@@ -133,6 +143,8 @@ test('a higher-priority pod preempts a lower one: the victim is marked and delet
   create(makePod('low', { cpu: '800m', node: 'a', priority: 0 }));
   create(makePod('high', { cpu: '500m', priority: 1000 }));
   await settle();
+  // the victim is marked, then deleted, then the event told
+  await eventually('the Preempted event', () => recorder.events.some((e) => e.reason === 'Preempted'));
   const w = client.writes();
   const victimMark = w.find((x) => x.verb === 'patch' && x.name === 'low')!;
   assert.equal(victimMark.body.status.conditions[0].type, 'DisruptionTarget');
@@ -161,9 +173,11 @@ test('a failed binding forgets the assumed pod, reports SchedulerError, and retr
   assert.equal(statusPatches(client)[0].body.status.conditions[0].reason, 'SchedulerError');
   assert.match(recorder.events[0].message, /^binding to node a failed: injected failure/);
   assert.equal(s.queue.stats().backoff, 1);
-  await new Promise((r) => setTimeout(r, 1100));
+  await eventually(
+    'bound on the retry after the backoff',
+    () => bindings(client).length > 1 && recorder.events.at(-1)!.reason === 'Scheduled',
+  );
   assert.deepEqual(bindings(client), ['p->a', 'p->a']);
-  assert.equal(recorder.events.at(-1)!.reason, 'Scheduled');
 });
 
 test('pods for another scheduler, bound or being deleted are not scheduled', async (t) => {
@@ -244,6 +258,6 @@ test('a pod waiting for its affinity partner is retried when the partner is plac
   pods.upsert(makePod('cache', { labels: { app: 'cache' }, node: 'b' }));
   assert.equal(s.queue.stats().unschedulable, 0);
   assert.equal(s.queue.stats().backoff, 1);
-  await new Promise((r) => setTimeout(r, 1100));
+  await eventually('bound after the backoff', () => bindings(client).length > 0);
   assert.deepEqual(bindings(client), ['web->b']);
 });

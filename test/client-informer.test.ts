@@ -7,14 +7,7 @@ import { Informer } from '../lib/kube/informer.ts';
 import { ConfigMaps, Namespaces } from '../lib/kube/resources.ts';
 import { isConflict, isNotFound } from '../lib/kube/api.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { eventually } from './harness/eventually.ts';
 
 test('client and informer against a real API server', async (t) => {
   const skiff = await startSkiff({ command: 'apiserver' });
@@ -57,7 +50,7 @@ test('client and informer against a real API server', async (t) => {
   await client.patch(ConfigMaps, 'default', 'a', { data: { x: '2' } }, 'merge');
   await client.delete(ConfigMaps, 'default', 'b');
   await client.create(ConfigMaps, { metadata: { name: 'd', namespace: 'default' } });
-  await until(() => seen.length === 3);
+  await eventually('the three changes seen', () => seen.length === 3, { everyMs: 20 });
   assert.deepEqual(seen, ['update a 2', 'delete b', 'add d']);
   assert.equal(inf.listNamespace('default').length, 3);
   assert.equal(inf.health().watching, true);

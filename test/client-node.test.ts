@@ -6,18 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
-
-function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}
+import { eventually } from './harness/eventually.ts';
 
 describe('@kubernetes/client-node against skiff server', () => {
   let s: SkiffProcess;
@@ -134,7 +123,7 @@ describe('@kubernetes/client-node against skiff server', () => {
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
       await core.deleteNamespacedConfigMap({ name: 'w1', namespace: 'default' });
-      await waitFor(() => seen.includes('DELETED w1'), 'the DELETED event');
+      await eventually('the DELETED event', () => seen.includes('DELETED w1'));
       assert.deepEqual(
         seen.filter((x) => x.endsWith(' w1')),
         ['ADDED w1', 'MODIFIED w1', 'DELETED w1'],
@@ -158,14 +147,14 @@ describe('@kubernetes/client-node against skiff server', () => {
     await informer.start();
     try {
       await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'i1' } } });
-      await waitFor(() => events.includes('add i1'), 'add i1');
+      await eventually('add i1', () => events.includes('add i1'));
       await core.patchNamespacedConfigMap(
         { name: 'i1', namespace: 'default', body: { data: { a: '1' } } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
-      await waitFor(() => events.includes('update i1'), 'update i1');
+      await eventually('update i1', () => events.includes('update i1'));
       await core.deleteNamespacedConfigMap({ name: 'i1', namespace: 'default' });
-      await waitFor(() => events.includes('delete i1'), 'delete i1');
+      await eventually('delete i1', () => events.includes('delete i1'));
 
       // restart the server on the same port and data folder; the informer must recover by itself
       await s.stop();
@@ -175,7 +164,7 @@ describe('@kubernetes/client-node against skiff server', () => {
         args: ['--disable-controller-manager', '--disable-scheduler'],
       });
       await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'i2' } } });
-      await waitFor(() => events.includes('add i2'), 'add i2 after the restart', 20_000);
+      await eventually('add i2 after the restart', () => events.includes('add i2'), 60_000);
       assert.ok(informer.list('default').some((o) => o.metadata?.name === 'i2'));
     } finally {
       stopped = true;

@@ -1,7 +1,8 @@
 /**
  * Endpoints and EndpointSlices against a real `skiff server` running only the endpoints, EndpointSlice and garbage
- * collector controllers: a pod's readiness change (a patch of its status, as a kubelet would write it) shows in both
- * within a second; named ports resolve per pod; deleting the Service removes its Endpoints and its slices.
+ * collector controllers: a pod's readiness change (a patch of its status, as a kubelet would write it) shows in both,
+ * the slice changed in place; named ports resolve per pod; deleting the Service removes its Endpoints and its slices.
+ * (How fast a change shows is a figure for bench/, not a test.)
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,29 +11,9 @@ import { Client } from '../lib/kube/client.ts';
 import { isNotFound } from '../lib/kube/api.ts';
 import type { KubeObject } from '../lib/kube/object.ts';
 import { EndpointSlices, EndpointsR, Nodes, Pods, Services } from '../lib/kube/resources.ts';
+import { eventually } from './harness/eventually.ts';
 
 const NS = 'default';
-
-async function eventually<T>(
-  what: string,
-  f: () => Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-  everyMs = 10,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end)
-      throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 function pod(name: string, port: number): KubeObject {
   return {
@@ -81,7 +62,7 @@ describe('endpoints and EndpointSlices against a real API server', () => {
     s?.cleanup();
   });
 
-  it('lists the pods, and a readiness change shows in the Endpoints and the EndpointSlice within a second', async () => {
+  it('lists the pods, and a readiness change shows in the Endpoints and the EndpointSlice', async () => {
     await c.create(Services, {
       apiVersion: 'v1',
       kind: 'Service',
@@ -123,39 +104,23 @@ describe('endpoints and EndpointSlices against a real API server', () => {
       assert.deepEqual(sl.endpoints?.[0].conditions, { ready: true, serving: true, terminating: false });
     }
 
-    const started = Date.now();
     await c.patch(Pods, NS, 'a', status('10.244.0.10', false), 'merge', { subresource: 'status' });
-    const [inEndpoints, inSlices] = await Promise.all([
-      eventually(
-        'pod a in notReadyAddresses',
-        async () => {
-          const e = await c.get(EndpointsR, NS, 'web');
-          return (
-            e.subsets?.some((sub: any) => sub.notReadyAddresses?.some((a: any) => a.targetRef.name === 'a')) &&
-            Date.now() - started
-          );
-        },
-        3000,
-      ),
-      eventually(
-        'pod a not ready in its slice',
-        async () => {
-          const items = await slicesOf('web');
-          return (
-            items.some((sl) =>
-              sl.endpoints?.some(
-                (e: any) => e.targetRef.name === 'a' && e.conditions.ready === false && e.conditions.serving === false,
-              ),
-            ) && Date.now() - started
-          );
-        },
-        3000,
-      ),
-    ]);
-    assert.ok(inEndpoints < 1000, `Endpoints updated after ${inEndpoints} ms`);
-    assert.ok(inSlices < 1000, `EndpointSlice updated after ${inSlices} ms`);
-    const after = await slicesOf('web');
-    assert.equal(after.length, 2, 'the change was made in place');
+    await eventually('pod a in notReadyAddresses', async () => {
+      const e = await c.get(EndpointsR, NS, 'web');
+      return e.subsets?.some((sub: any) => sub.notReadyAddresses?.some((a: any) => a.targetRef.name === 'a'));
+    });
+    const after = await eventually('pod a not ready in its slice', async () => {
+      const items = await slicesOf('web');
+      return (
+        items.some((sl) =>
+          sl.endpoints?.some(
+            (e: any) => e.targetRef.name === 'a' && e.conditions.ready === false && e.conditions.serving === false,
+          ),
+        ) && items
+      );
+    });
+    const names = (list: KubeObject[]) => list.map((sl) => sl.metadata.name).sort();
+    assert.deepEqual(names(after), names(slices), 'the change was made in place');
   });
 
   it('removes the Endpoints and, through their owner, the slices of a deleted Service', async () => {

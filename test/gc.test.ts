@@ -21,24 +21,9 @@ import {
 import { ControllerManager } from '../controllers/manager.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import { garbageCollector } from '../controllers/garbage-collector/index.ts';
+import { eventually } from './harness/eventually.ts';
 
 const NS = 'default';
-
-async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end)
-      throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const ref = (o: KubeObject, block = false): OwnerReference => ({
   apiVersion: o.apiVersion!,
@@ -52,6 +37,9 @@ describe('garbage collector against the API server', () => {
   let s: SkiffProcess;
   let client: Client;
   let manager: ControllerManager;
+  /** the collector's queues (keys: uids), to see when it has done with an object */
+  const queues: MemoryQueue[] = [];
+  const settled = (uid: string) => queues.every((q) => q.len() === 0 && !q.isProcessing(uid));
 
   const get = (r: Resource, name: string) => client.get(r, NS, name);
   const absent = async (r: Resource, name: string) => {
@@ -75,7 +63,11 @@ describe('garbage collector against the API server', () => {
     client = await Client.fromKubeconfig(s.kubeconfig);
     manager = new ControllerManager({
       client,
-      queues: (name) => new MemoryQueue(name),
+      queues: (name) => {
+        const q = new MemoryQueue(name);
+        queues.push(q);
+        return q;
+      },
       definitions: [garbageCollector],
       log: () => {},
     });
@@ -138,8 +130,8 @@ describe('garbage collector against the API server', () => {
       return o.metadata.deletionTimestamp ? o : undefined;
     });
     assert.deepEqual(held.metadata.finalizers, ['example.com/hold']);
-    // still blocked by the held dependent
-    await new Promise((r) => setTimeout(r, 500));
+    // still blocked by the held dependent, once the collector has done with the owner
+    await eventually('the collector has done with the owner', () => settled(owner.metadata.uid!));
     assert.deepEqual((await get(ConfigMaps, 'fg-owner')).metadata.finalizers, ['foregroundDeletion']);
     // its finalizer released, the dependent goes, then the owner
     await client.patch(ConfigMaps, NS, 'fg-held', { metadata: { finalizers: null } }, 'merge');

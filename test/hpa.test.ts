@@ -7,19 +7,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { startRole, type RoleProcess } from './harness/processes.ts';
+import { eventually } from './harness/eventually.ts';
 import { Client } from '../lib/kube/client.ts';
 import { Deployments, HorizontalPodAutoscalers, PodMetrics, Pods } from '../lib/kube/resources.ts';
 import { isNotFound } from '../lib/kube/api.ts';
 
-async function eventually<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 40_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** the HPA acts every few seconds: generous waits, asking four times a second */
+const HPA_WAIT = 90_000;
 
 describe('HorizontalPodAutoscaler with metrics written by the test', () => {
   let s: SkiffProcess;
@@ -79,7 +73,7 @@ describe('HorizontalPodAutoscaler with metrics written by the test', () => {
         },
       },
     });
-    await eventually('2 running', async () => (await report('100m')) === 2);
+    await eventually('2 running', async () => (await report('100m')) === 2, HPA_WAIT, 250);
     await client.create(HorizontalPodAutoscalers, {
       apiVersion: 'autoscaling/v2',
       kind: 'HorizontalPodAutoscaler',
@@ -94,15 +88,25 @@ describe('HorizontalPodAutoscaler with metrics written by the test', () => {
       },
     });
     // 100% of the request against a 50% target: ceil(2 * 100/50) = 4
-    const d = await eventually('scaled to 4', async () => {
-      const dep = await client.get(Deployments, 'default', 'busy');
-      return dep.spec?.replicas === 4 && dep;
-    });
+    const d = await eventually(
+      'scaled to 4',
+      async () => {
+        const dep = await client.get(Deployments, 'default', 'busy');
+        return dep.spec?.replicas === 4 && dep;
+      },
+      HPA_WAIT,
+      250,
+    );
     assert.equal(d.spec?.replicas, 4);
-    const hpa = await eventually('status', async () => {
-      const h = await client.get(HorizontalPodAutoscalers, 'default', 'busy');
-      return h.status?.desiredReplicas === 4 && h;
-    });
+    const hpa = await eventually(
+      'status',
+      async () => {
+        const h = await client.get(HorizontalPodAutoscalers, 'default', 'busy');
+        return h.status?.desiredReplicas === 4 && h;
+      },
+      HPA_WAIT,
+      250,
+    );
     assert.equal(hpa.status?.currentMetrics?.[0].resource?.current.averageUtilization, 100);
     assert.ok(hpa.status?.conditions?.some((c: any) => c.type === 'ScalingActive' && c.status === 'True'));
     assert.ok(hpa.status?.lastScaleTime);

@@ -8,6 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
 import { kubectl, kubectlOk } from './harness/kubectl.ts';
@@ -35,6 +36,20 @@ const CLUSTER_CIDR = `10.${200 + Math.floor(Math.random() * 40)}.0.0/16`;
 const BUSYBOX = 'skiff.local/busybox:1.35';
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const KUBECTL = '/usr/bin/kubectl';
+
+/** whether a TCP connection to the address opens (within a bound for one that hangs) */
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port, timeout: 5000 });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.once('connect', () => done(true));
+    sock.once('timeout', () => done(false));
+    sock.once('error', () => done(false));
+  });
+}
 
 describe('in-cluster API access', { skip: missing || undefined }, () => {
   let s: SkiffProcess;
@@ -74,6 +89,11 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
       ],
     });
     c = await Client.fromKubeconfig(s.kubeconfig);
+    // the pods below need the default ServiceAccount (its controller makes it after the start) and the node's rules
+    // for the kubernetes Service (its proxy writes them once it has seen the Service): wait for both
+    await eventually('the default ServiceAccount', () => c.get(ServiceAccounts, 'default', 'default'), 60_000);
+    const vip = kubectlOk(s.kubeconfig, ['get', 'svc', 'kubernetes', '-o', 'jsonpath={.spec.clusterIP}']);
+    await eventually('the kubernetes ClusterIP takes connections', () => connects(vip, 443), 60_000);
   });
 
   after(async () => {
@@ -182,7 +202,7 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
       ]);
     assert.equal(asToken().code, 0);
     await c.delete(Pods, 'default', 'bound', { gracePeriodSeconds: 0 });
-    await eventually('the token is refused', async () => asToken().code !== 0, 10_000, 200);
+    await eventually('the token is refused', async () => asToken().code !== 0, 60_000, 200);
     assert.match(asToken().stderr, /Unauthorized|must be logged in/);
   });
 
@@ -191,7 +211,7 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
     await eventually(
       'default ServiceAccount',
       async () => !!(await c.get(ServiceAccounts, 'fresh', 'default').catch(() => undefined)),
-      10_000,
+      60_000,
       100,
     );
     const ca = readFileSync(path.join(s.dataDir, 'pki', 'ca.crt'), 'utf8');
@@ -200,14 +220,14 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
       async () =>
         (await c.get<KubeObject>(ConfigMaps, 'fresh', 'kube-root-ca.crt').catch(() => undefined))?.data?.['ca.crt'] ===
         ca,
-      10_000,
+      60_000,
       100,
     );
     kubectlOk(s.kubeconfig, ['-n', 'fresh', 'delete', 'sa', 'default']);
     await eventually(
       'default ServiceAccount again',
       async () => !!(await c.get(ServiceAccounts, 'fresh', 'default').catch(() => undefined)),
-      10_000,
+      60_000,
       100,
     );
     kubectlOk(s.kubeconfig, [
@@ -224,7 +244,7 @@ describe('in-cluster API access', { skip: missing || undefined }, () => {
     await eventually(
       'kube-root-ca.crt restored',
       async () => (await c.get<KubeObject>(ConfigMaps, 'fresh', 'kube-root-ca.crt')).data?.['ca.crt'] === ca,
-      10_000,
+      60_000,
       100,
     );
     const refused = kubectl(s.kubeconfig, [

@@ -5,9 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
-import { hasKubectl, kubectl, kubectlOk, KUBECTL_127, KUBECTL_DEFAULT } from './harness/kubectl.ts';
+import { hasKubectl, kubectl, kubectlOk, kubectlStart, KUBECTL_127, KUBECTL_DEFAULT } from './harness/kubectl.ts';
 
 const APP = readFileSync(path.join(import.meta.dirname, 'fixtures/app.yaml'), 'utf8');
 
@@ -211,19 +210,14 @@ for (const bin of [KUBECTL_DEFAULT, KUBECTL_127]) {
       });
 
       it('watches with -w', async () => {
-        const child = spawn(bin, ['--kubeconfig', s.kubeconfig, 'get', 'cm', '-n', 'shop', '-w'], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let out = '';
-        child.stdout.on('data', (d) => (out += d));
+        const watch = kubectlStart(s.kubeconfig, ['get', 'cm', '-n', 'shop', '-w'], { bin });
         try {
-          const deadline = Date.now() + 10_000;
-          while (!out.includes('web-config') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          // the list first, then the watch: what is created after the list is shown
+          await watch.printed('web-config');
           k(['create', 'configmap', 'watched', '-n', 'shop', '--from-literal=x=1']);
-          while (!out.includes('watched') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-          assert.match(out, /watched\s+1\s+/);
+          await watch.printed(/watched\s+1\s+/);
         } finally {
-          child.kill();
+          watch.kill();
         }
       });
 

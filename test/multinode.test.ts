@@ -177,8 +177,8 @@ function webPod(name: string, node: string): KubeObject {
 function clientPod(name: string, node: string, target: string): KubeObject {
   const url = `http://${target}:8080`;
   const script = [
-    `body=$(timeout 5 wget -q -O- ${url}/) || { echo "GET ${url}/ failed: $?" > /dev/termination-log; exit 1; }`,
-    `from=$(timeout 5 wget -q -O- ${url}/cgi-bin/ip) || { echo "GET ${url}/cgi-bin/ip failed: $?" > /dev/termination-log; exit 1; }`,
+    `body=$(timeout 15 wget -q -O- ${url}/) || { echo "GET ${url}/ failed: $?" > /dev/termination-log; exit 1; }`,
+    `from=$(timeout 15 wget -q -O- ${url}/cgi-bin/ip) || { echo "GET ${url}/cgi-bin/ip failed: $?" > /dev/termination-log; exit 1; }`,
     'echo "$body|$from" > /dev/termination-log',
   ].join('; ');
   return {
@@ -218,8 +218,12 @@ function service(name: string, spec: Record<string, unknown> = {}, selector: Rec
   };
 }
 
-/** one GET on a connection of its own, as a client outside the nodes: the body, `timeout` when nothing answers in time, or `error: CODE` */
-function get(url: string, timeoutMs = 2000): Promise<string> {
+/**
+ * One GET on a connection of its own, as a client outside the nodes: the body, `timeout` when nothing answers in time,
+ * or `error: CODE`. The default wait is long enough for a loaded machine; a shorter one is for a drop, which never
+ * answers.
+ */
+function get(url: string, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve) => {
     // the CGI script's headers end in a bare LF, which busybox httpd passes on as they are
     const req = http.get(url, { agent: false, timeout: timeoutMs, insecureHTTPParser: true }, (res) => {
@@ -284,7 +288,7 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
           );
         });
       },
-      60_000,
+      120_000,
       250,
     ).catch((e) => {
       throw new Error(
@@ -326,7 +330,7 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
       eventually(
         `${from.netns}: route to ${cidr} via ${via.ip}`,
         () => lab!.exec(from, ['ip', '-4', 'route', 'show', cidr]).trim() === `${cidr} via ${via.ip} dev eth0`,
-        10_000,
+        30_000,
         100,
       );
     await routeVia(lab!.hosts[0], b.spec.podCIDR, lab!.hosts[1]);
@@ -350,7 +354,7 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
             p.status?.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True') && p.status.podIP && p
           );
         },
-        40_000,
+        90_000,
         200,
       );
     const [webA, webB] = await Promise.all([ready('web-a'), ready('web-b')]);
@@ -378,7 +382,7 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
           const p = await c.get<KubeObject>(Pods, NS, name);
           return (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') && p;
         },
-        40_000,
+        90_000,
         200,
       );
     const [ca, cb] = await Promise.all([done('client-a'), done('client-b')]);
@@ -423,7 +427,7 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
                 x.status?.conditions?.some((k: any) => k.type === 'Ready' && k.status === 'True') && x.status.podIP && x
               );
             },
-            40_000,
+            90_000,
             200,
           ),
         ),
@@ -454,7 +458,7 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
             .join(',')
         );
       },
-      20_000,
+      60_000,
       100,
     );
 
@@ -471,7 +475,7 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
           const nat = lab!.exec(host, ['iptables-save', '-t', 'nat']);
           return pods.every((p) => nat.includes(`default/web:http/TCP -> ${p.status.podIP}:8080`));
         },
-        10_000,
+        30_000,
         100,
       );
       // the node's own cluster DNS address, on its lo
@@ -483,13 +487,14 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
     const fqdn = 'web.default.svc.cluster.local';
     const script = [
       'grep ^nameserver /etc/resolv.conf | head -n 1',
-      `for i in $(seq 1 20); do nslookup ${fqdn} > /dev/null 2>&1 && break; sleep 0.25; done`,
-      `for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://${fqdn}/name || echo "wget ${fqdn} failed: $?"; done`,
-      'for i in 1 2 3 4; do timeout 3 wget -q -O- http://web/name || echo "wget web failed: $?"; done',
+      // the node's DNS may learn of the Service after the pod starts: ask until it answers (the pod's wait bounds it)
+      `until nslookup ${fqdn} > /dev/null 2>&1; do sleep 0.25; done`,
+      `for i in 1 2 3 4 5 6; do timeout 15 wget -q -O- http://${fqdn}/name || echo "wget ${fqdn} failed: $?"; done`,
+      'for i in 1 2 3 4; do timeout 15 wget -q -O- http://web/name || echo "wget web failed: $?"; done',
     ].join('\n');
     const finished = await Promise.all(
       nodes.map((n, i) =>
-        inPod(c, `rr-${'ab'[i]}`, script, { namespace: NS, image: BUSYBOX, spec: { nodeName: n }, timeoutMs: 40_000 }),
+        inPod(c, `rr-${'ab'[i]}`, script, { namespace: NS, image: BUSYBOX, spec: { nodeName: n }, timeoutMs: 120_000 }),
       ),
     );
     for (const { pod: p, out: message } of finished) {
@@ -532,17 +537,17 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
     ]);
     // the test's namespace is the lab's router: outside both nodes, its address on the lab network is the client's
     const clientIP = lab!.bridgeIP;
-    const answers = async (host: string, svc: KubeObject, path: string, n: number) => {
+    const answers = async (host: string, svc: KubeObject, path: string, n: number, timeoutMs?: number) => {
       const out: string[] = [];
-      for (let i = 0; i < n; i++) out.push(await get(`http://${host}:${port(svc)}${path}`));
+      for (let i = 0; i < n; i++) out.push(await get(`http://${host}:${port(svc)}${path}`, timeoutMs));
       return out;
     };
     const firstAnswer = async (host: string, svc: KubeObject) => {
       let last = '';
       await eventually(
         `${svc.metadata.name} answers on ${host}:${port(svc)}`,
-        async () => /^svc-/.test((last = await get(`http://${host}:${port(svc)}/name`, 1000))),
-        10_000,
+        async () => /^svc-/.test((last = await get(`http://${host}:${port(svc)}/name`, 5000))),
+        60_000,
         100,
       ).catch((e) => {
         const h = lab!.hosts.find((x) => x.ip === host)!;
@@ -577,11 +582,11 @@ describe('two nodes in network namespaces: pod traffic across nodes', { skip: mi
     await eventually(
       `web-local-a dropped on ${hostB.ip}:${port(localA)}`,
       async () => (await get(`http://${hostB.ip}:${port(localA)}/name`, 1500)) === 'timeout',
-      15_000,
+      60_000,
       100,
     );
     assert.deepEqual(
-      await answers(hostB.ip, localA, '/name', 2),
+      await answers(hostB.ip, localA, '/name', 2, 1500),
       ['timeout', 'timeout'],
       `web-local-a on ${hostB.ip} (no local endpoint) must not answer`,
     );

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
-import { kubectl, kubectlAsync, kubectlOk } from './harness/kubectl.ts';
+import { kubectl, kubectlOk, kubectlStart } from './harness/kubectl.ts';
 import { CriClient } from '../node-agent/cri/client.ts';
 import { eventually } from './harness/eventually.ts';
 import { registryMissing, startRegistry, type Registry } from './harness/registry.ts';
@@ -97,7 +97,8 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         ]);
         return out === 'True';
       },
-      30_000,
+      90_000,
+      200,
     );
   });
 
@@ -172,7 +173,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         },
       }),
     });
-    kubectlOk(s.kubeconfig, ['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    kubectlOk(s.kubeconfig, ['rollout', 'status', 'deployment/web', '--timeout=100s']);
     const pods = (await c.list<KubeObject>(Pods, { namespace: NS, labelSelector: 'app=web' })).items;
     assert.equal(pods.length, 2);
     for (const p of pods) {
@@ -257,7 +258,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const p = await get('envy');
         return p.status?.phase === 'Succeeded' && p;
       },
-      30_000,
+      60_000,
     );
     const term = p.status.containerStatuses[0].state.terminated;
     assert.equal(term.reason, 'Completed');
@@ -299,7 +300,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const p = await get('secure');
         return p.status?.phase === 'Succeeded' && p;
       },
-      30_000,
+      60_000,
     );
     assert.equal(secure.status.containerStatuses[0].state.terminated.message.trim(), '1000 3000 ro');
     const hostnet = await eventually(
@@ -308,7 +309,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const p = await get('hostnet');
         return p.status?.containerStatuses?.[0]?.state?.running && p;
       },
-      30_000,
+      60_000,
     );
     assert.equal(hostnet.status.podIP, hostnet.status.hostIP, "a hostNetwork pod has the node's address");
     const hp = await eventually(
@@ -317,12 +318,12 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const p = await get('hostport');
         return p.status?.containerStatuses?.[0]?.state?.running && p;
       },
-      30_000,
+      60_000,
     );
     const body = await eventually(
       'the host port answers',
       async () => (await fetch(`http://${hp.status.hostIP}:${HOST_PORT}/i`)).text(),
-      10_000,
+      60_000,
       200,
     );
     assert.equal(body.trim(), 'hostport');
@@ -343,7 +344,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
       async () =>
         (await cstatus('nocm'))?.state?.waiting?.reason === 'CreateContainerConfigError' &&
         (await cstatus('nocm')).state.waiting,
-      30_000,
+      60_000,
     );
     assert.equal(w.message, 'configmap "nope" not found');
     await c.delete(Pods, NS, 'nocm', { gracePeriodSeconds: 0 });
@@ -351,41 +352,44 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
 
   it('restarts a crashing container with growing back-off and shows CrashLoopBackOff', async () => {
     await c.create(Pods, podOf('crash', { containers: [container('echo dying; exit 3')] }));
-    const seen = new Map<number, number>(); // restartCount -> when first seen
-    const t0 = Date.now();
-    await eventually(
-      'restartCount 2',
-      async () => {
-        const cs = await cstatus('crash');
-        if (cs && !seen.has(cs.restartCount)) seen.set(cs.restartCount, Date.now() - t0);
-        return cs?.restartCount >= 2;
-      },
-      45_000,
-      100,
-    );
+    // the back-off each waiting state announces, by the restart count it waits after (a 10 s back-off or more is
+    // long enough to be seen however busy the machine)
+    const backoffs = new Map<number, string>();
     const cs = await eventually(
-      'CrashLoopBackOff',
+      'CrashLoopBackOff after the second restart',
       async () => {
         const cs = await cstatus('crash');
-        return cs?.state?.waiting?.reason === 'CrashLoopBackOff' && cs;
+        const waiting = cs?.state?.waiting;
+        if (waiting?.reason !== 'CrashLoopBackOff') return false;
+        backoffs.set(cs.restartCount, /^back-off (\d+)s /.exec(waiting.message)?.[1] ?? waiting.message);
+        return cs.restartCount >= 2 && cs;
       },
-      15_000,
+      120_000,
+      100,
     );
     assert.equal(cs.lastState.terminated.exitCode, 3);
     assert.equal(cs.lastState.terminated.reason, 'Error');
     assert.match(cs.state.waiting.message, /^back-off \d+s restarting failed container=c pod=crash_default/);
-    // the first restart comes at once, the second after the 10 s back-off
-    const gap1 = seen.get(1)! - (seen.get(0) ?? 0);
-    const gap2 = seen.get(2)! - seen.get(1)!;
-    assert.ok(gap2 > gap1 && gap2 >= 8000, `restart gaps ${gap1} ms then ${gap2} ms`);
-    const events = kubectlOk(s.kubeconfig, [
-      'get',
-      'events',
-      '--field-selector',
-      'involvedObject.name=crash',
-      '-o',
-      'jsonpath={.items[*].reason}',
-    ]);
+    // the first restart comes at once (no back-off before it), then 10 s doubling
+    assert.equal(backoffs.get(0), undefined, 'the first restart waits for no back-off');
+    for (const [restarts, seconds] of backoffs)
+      assert.equal(seconds, String(10 * 2 ** (restarts - 1)), `back-off after ${restarts} restarts`);
+    const events = await eventually(
+      'a BackOff event',
+      () => {
+        const out = kubectlOk(s.kubeconfig, [
+          'get',
+          'events',
+          '--field-selector',
+          'involvedObject.name=crash',
+          '-o',
+          'jsonpath={.items[*].reason}',
+        ]);
+        return /BackOff/.test(out) && out;
+      },
+      60_000,
+      200,
+    );
     assert.match(events, /BackOff/);
     await c.delete(Pods, NS, 'crash', { gracePeriodSeconds: 0 });
   });
@@ -414,22 +418,33 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const cs = await cstatus('unlive');
         return cs?.restartCount >= 1 && cs;
       },
-      30_000,
+      60_000,
     );
     assert.ok(restarted.lastState.terminated, 'the killed attempt is the last state');
-    const p = await get('unready');
+    // the two pods start independently: the unready one may still be starting
+    const p = await eventually('unready running', async () => {
+      const p = await get('unready');
+      return p.status?.containerStatuses?.[0]?.state?.running && p;
+    });
     assert.equal(p.status.phase, 'Running');
     assert.equal(p.status.containerStatuses[0].ready, false);
     assert.equal(p.status.conditions.find((x: any) => x.type === 'Ready').status, 'False');
-    const events = kubectlOk(s.kubeconfig, [
-      'get',
-      'events',
-      '--field-selector',
-      'involvedObject.name=unlive',
-      '-o',
-      'jsonpath={.items[*].message}',
-    ]);
-    assert.match(events, /Liveness probe failed/);
+    await eventually(
+      'a Liveness probe failed event',
+      () =>
+        /Liveness probe failed/.test(
+          kubectlOk(s.kubeconfig, [
+            'get',
+            'events',
+            '--field-selector',
+            'involvedObject.name=unlive',
+            '-o',
+            'jsonpath={.items[*].message}',
+          ]),
+        ),
+      60_000,
+      200,
+    );
     await c.delete(Pods, NS, 'unready', { gracePeriodSeconds: 0 });
     await c.delete(Pods, NS, 'unlive', { gracePeriodSeconds: 0 });
   });
@@ -453,7 +468,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const p = await get('oom');
         return p.status?.phase === 'Failed' && p;
       },
-      30_000,
+      60_000,
     );
     const t = p.status.containerStatuses[0].state.terminated;
     assert.equal(t.reason, 'OOMKilled');
@@ -468,11 +483,11 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
   });
 
   it('deletes gracefully: SIGTERM and the grace period, then SIGKILL', async () => {
-    // traps SIGTERM and needs 2 s to finish: deletion waits for it
+    // traps SIGTERM and needs 2 s to finish: deletion waits for it, and no longer (its grace period is an hour)
     await c.create(
       Pods,
       podOf('polite', {
-        terminationGracePeriodSeconds: 10,
+        terminationGracePeriodSeconds: 3600,
         containers: [container("trap 'sleep 2; exit 0' TERM; while true; do sleep 0.2; done")],
       }),
     );
@@ -485,7 +500,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
       }),
     );
     for (const n of ['polite', 'stubborn'])
-      await eventually(`${n} running`, async () => (await cstatus(n))?.state?.running, 30_000);
+      await eventually(`${n} running`, async () => (await cstatus(n))?.state?.running, 60_000);
     const gone = async (n: string) => {
       const t0 = Date.now();
       await c.delete(Pods, NS, n);
@@ -499,14 +514,16 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
             return isNotFound(e);
           }
         },
-        30_000,
+        120_000,
         50,
       );
       return Date.now() - t0;
     };
+    // (lower bounds only: a busy machine makes everything later, never sooner; the polite pod going well within the
+    // wait, far from its hour of grace, shows the deletion ended with its process)
     const [polite, stubborn] = await Promise.all([gone('polite'), gone('stubborn')]);
-    assert.ok(polite >= 1800 && polite < 8000, `polite pod took ${polite} ms to go`);
-    assert.ok(stubborn >= 1800 && stubborn < 8000, `stubborn pod took ${stubborn} ms to go`);
+    assert.ok(polite >= 1800, `polite pod went after ${polite} ms, before its TERM handler ended`);
+    assert.ok(stubborn >= 1800, `stubborn pod went after ${stubborn} ms, before its grace period ended`);
   });
 
   it(
@@ -543,7 +560,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
             const p = await get(n);
             return p.status?.phase === 'Succeeded' && p;
           },
-          30_000,
+          60_000,
         );
         assert.equal(p.status.containerStatuses[0].state.terminated.message.trim(), n);
       }
@@ -562,7 +579,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
           const cs = await cstatus('nosuch');
           return cs?.state?.waiting?.reason === 'ImagePullBackOff' && cs.state.waiting;
         },
-        30_000,
+        60_000,
       );
       assert.match(w.message, /Back-off pulling image/);
       for (const n of ['pulled', 'mapped', 'nosuch']) await c.delete(Pods, NS, n, { gracePeriodSeconds: 0 });
@@ -580,16 +597,22 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     await eventually(
       'talk has logged 3 lines',
       () => kubectl(s.kubeconfig, ['logs', 'talk']).stdout.split('\n').length > 3,
-      30_000,
+      60_000,
       200,
     );
     assert.deepEqual(kubectlOk(s.kubeconfig, ['logs', 'talk']).split('\n').slice(0, 3), ['line 0', 'line 1', 'line 2']);
     const tail = kubectlOk(s.kubeconfig, ['logs', 'talk', '--tail=2', '--timestamps']).trim().split('\n');
     assert.equal(tail.length, 2);
     assert.match(tail[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line \d+$/);
-    // follow: lines written after the request arrive on the open stream
-    const follow = await kubectlAsync(s.kubeconfig, ['logs', '-f', 'talk', '--tail=1'], { timeoutMs: 2500 });
-    assert.ok(follow.stdout.trim().split('\n').length >= 3, `follow gave: ${follow.stdout}`);
+    // follow: lines written after the request arrive on the open stream, in order, until kubectl is stopped
+    const following = kubectlStart(s.kubeconfig, ['logs', '-f', 'talk', '--tail=1']);
+    await following.printed(/^(line \d+\n){3}/);
+    following.kill();
+    const followed = (await following.done).stdout
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.replace('line ', '')));
+    followed.forEach((n, i) => assert.equal(n, followed[0] + i, `follow gave: ${followed.join(' ')}`));
     const prev = kubectl(s.kubeconfig, ['logs', 'talk', '--previous']);
     assert.notEqual(prev.code, 0);
     assert.match(prev.stderr, /previous terminated container "c" in pod "talk" not found/);
@@ -606,7 +629,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
       Pods,
       podOf('twice', { containers: [container('echo attempt $(cat /proc/sys/kernel/random/uuid); exit 1')] }),
     );
-    await eventually('twice restarted', async () => (await cstatus('twice'))?.restartCount >= 1, 30_000, 200);
+    await eventually('twice restarted', async () => (await cstatus('twice'))?.restartCount >= 1, 60_000, 200);
     const before = kubectlOk(s.kubeconfig, ['logs', 'twice', '--previous']);
     assert.match(before, /^attempt [0-9a-f-]{36}\n$/);
     const waiting = kubectl(s.kubeconfig, ['logs', 'nocm-missing-pod']);
@@ -622,7 +645,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         containers: [container('echo forwarded > /tmp/i; exec httpd -f -p 8080 -h /tmp')],
       }),
     );
-    await eventually('pf running', async () => (await cstatus('pf'))?.state?.running, 30_000, 200);
+    await eventually('pf running', async () => (await cstatus('pf'))?.state?.running, 60_000, 200);
     const versions: [string, string | undefined][] = [
       ['default', undefined],
       ['1.29', '/usr/lib/google-cloud-sdk/bin/kubectl.1.29'],
@@ -630,20 +653,26 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     for (const [name, bin] of versions) {
       if (bin && !existsSync(bin)) continue;
       const port = 21000 + Math.floor(Math.random() * 9000);
-      const pf = kubectlAsync(s.kubeconfig, ['port-forward', 'pod/pf', `${port}:8080`], { bin, timeoutMs: 8000 });
+      // kubectl forwards until the test is done with the port
+      const pf = kubectlStart(s.kubeconfig, ['port-forward', 'pod/pf', `${port}:8080`], { bin });
       const body = await eventually(
         `the forwarded port answers (kubectl ${name})`,
         async () => (await fetch(`http://127.0.0.1:${port}/i`)).text(),
-        7000,
+        60_000,
         200,
-      );
+      ).catch(async (e: unknown) => {
+        pf.kill();
+        const r = await pf.done;
+        throw new Error(`${(e as Error).message}; kubectl port-forward (${r.code}): ${r.stdout}${r.stderr}`);
+      });
       assert.equal(body.trim(), 'forwarded');
       assert.equal(
         (await (await fetch(`http://127.0.0.1:${port}/i`)).text()).trim(),
         'forwarded',
         'a second connection works too',
       );
-      const out = await pf;
+      pf.kill();
+      const out = await pf.done;
       assert.match(out.stdout, /Forwarding from 127\.0\.0\.1/);
     }
     await c.delete(Pods, NS, 'pf', { gracePeriodSeconds: 0 });
@@ -666,6 +695,27 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
       args: ['--disable-scheduler', '--disable-controller-manager'],
     });
     kubectlOk(s.kubeconfig, ['delete', 'pod', gone.metadata.name!, '--force', '--grace-period=0']);
+    // the kept pods marked not ready, as the node lifecycle controller does while a node is silent: ready again, they
+    // show that the new agent has looked at them (and found the same containers)
+    const notReady = {
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'False' },
+          { type: 'ContainersReady', status: 'False' },
+        ],
+        containerStatuses: [{ name: 'httpd', ready: false }],
+      },
+    };
+    for (const k of kept)
+      kubectlOk(s.kubeconfig, [
+        'patch',
+        'pod',
+        k.metadata.name!,
+        '--subresource=status',
+        '--type=strategic',
+        '-p',
+        JSON.stringify(notReady),
+      ]);
     assert.equal(await controlPlane.stop(), 0);
     const again = await startSkiff({
       dataDir: s.dataDir,
@@ -692,14 +742,16 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         'the orphan sandbox is removed',
         async () =>
           (await cri.listPodSandbox({ labels: { 'io.kubernetes.pod.uid': gone.metadata.uid! } })).length === 0,
-        20_000,
+        60_000,
         200,
       );
     } finally {
       cri.close();
     }
-    await new Promise((r) => setTimeout(r, 2000)); // a few relists and syncs
-    const now = new Map((await webPods()).map((p) => [p.metadata.name, p]));
+    const now = await eventually('the kept pods ready again, from the new agent', async () => {
+      const pods = new Map((await webPods()).map((p) => [p.metadata.name, p]));
+      return kept.every((k) => pods.get(k.metadata.name)?.status?.containerStatuses?.[0]?.ready) && pods;
+    });
     const after = kept.map((k) => {
       const p = now.get(k.metadata.name)!;
       return [p.metadata.name, p.status.containerStatuses[0].containerID, p.status.containerStatuses[0].restartCount];
@@ -707,7 +759,6 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
     assert.deepEqual(after, before);
     for (const k of kept) {
       const p = now.get(k.metadata.name)!;
-      assert.equal(p.status.containerStatuses[0].ready, true);
       assert.equal((await fetch(`http://${p.status.podIP}:8080/index.html`)).status, 200);
     }
   });
@@ -727,12 +778,12 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         ],
       }),
     );
-    await eventually('hooked running', async () => (await cstatus('hooked'))?.state?.running, 30_000);
+    await eventually('hooked running', async () => (await cstatus('hooked'))?.state?.running, 60_000);
     await c.delete(Pods, NS, 'hooked');
     await eventually(
       'the preStop hook wrote its file',
       () => existsSync(`${out}/prestop`) && readFileSync(`${out}/prestop`, 'utf8').trim() === 'bye',
-      15_000,
+      60_000,
     );
     // two samples of the CRI stats, 15 s apart, make a rate
     const top = await eventually(
@@ -741,7 +792,7 @@ describe('node agent: real pods on containerd', { skip: missing || undefined }, 
         const r = kubectl(s.kubeconfig, ['top', 'pods', '-l', 'app=web', '--no-headers']);
         return r.code === 0 && r.stdout.trim().split('\n').length === 2 && r.stdout;
       },
-      40_000,
+      90_000,
       1000,
     );
     assert.match(top, /web-\S+\s+\d+m\s+\d+Mi/);

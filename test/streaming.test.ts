@@ -15,7 +15,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { startSkiff, type SkiffProcess } from './harness/skiff.ts';
-import { KUBECTL_127, kubectlAsync } from './harness/kubectl.ts';
+import { KUBECTL_127, kubectlAsync, kubectlStart, type RunningKubectl } from './harness/kubectl.ts';
 import { eventually } from './harness/eventually.ts';
 import { freePort } from './harness/ports.ts';
 import { Client } from '../lib/kube/client.ts';
@@ -51,6 +51,8 @@ const KUBECTL_129 = '/usr/lib/google-cloud-sdk/bin/kubectl.1.29';
 /** the few pods with a network namespace of their own get it from a bridge of this test's (no other CNI here) */
 const BRIDGE = `skst${Math.random().toString(36).slice(2, 8)}`;
 const POD_CIDR = `10.219.${Math.floor(Math.random() * 250) + 1}.0/24`;
+/** a container for kubectl attach: ticks until the test creates /tmp/stop (see attachUntilEnd) */
+const TICKER = 'i=0; while [ ! -e /tmp/stop ]; do echo tick $i; i=$((i+1)); sleep 0.2; done; echo end';
 /** kubectl versions that speak SPDY/3.1 for exec and attach (1.30+ use WebSockets) */
 const SPDY_KUBECTLS: [string, string][] = (
   [
@@ -87,12 +89,22 @@ describe(
     const known = new Map<string, KubeObject>();
     // kubectl runs beside this process's event loop, which serves the node's streaming port: never the blocking form
     const k = (args: string[], opts: { input?: string; bin?: string; timeoutMs?: number } = {}) =>
-      kubectlAsync(s!.kubeconfig, args, { timeoutMs: 15_000, ...opts });
+      kubectlAsync(s!.kubeconfig, args, { timeoutMs: 60_000, ...opts });
     const kOk = async (args: string[], opts: { input?: string; bin?: string } = {}): Promise<string> => {
       const r = await k(args, opts);
       if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
       return r.stdout;
     };
+
+    /**
+     * Follows a ticking container with kubectl attach until it ends: the container ticks until the test creates
+     * /tmp/stop, which it does once kubectl has shown a tick (attached for sure), then prints end and exits.
+     */
+    async function attachUntilEnd(container: string, attach: RunningKubectl) {
+      await attach.printed(/tick \d+\n/);
+      await cri!.execSync(container, ['touch', '/tmp/stop'], 60);
+      return attach.done;
+    }
 
     interface Sandbox {
       id: string;
@@ -257,18 +269,19 @@ describe(
       await eventually(
         'the first attempt exited',
         async () => (await runtime!.refresh(sb.pod.metadata.uid!)).containers[0]?.state === 'CONTAINER_EXITED',
-        10_000,
+        60_000,
         100,
       );
-      // a long line is written by the runtime in several P parts: kubectl sees it whole
+      // a long line is written by the runtime in several P parts: kubectl sees it whole; after line 3 the container
+      // waits on a pipe until the test writes to it, so `logs -f` below surely starts before the container ends
       const long = 'x'.repeat(20_000);
-      await runContainer(
+      const second = await runContainer(
         sb,
         'c',
         1,
-        `echo line 1; echo line 2; echo ${long}; echo line 3; i=4; while [ $i -le 9 ]; do sleep 0.4; echo line $i; i=$((i+1)); done`,
+        `mkfifo /tmp/go; echo line 1; echo line 2; echo ${long}; echo line 3; read go < /tmp/go; i=4; while [ $i -le 9 ]; do echo line $i; i=$((i+1)); done`,
       );
-      await eventually('line 3 is logged', async () => (await kOk(['logs', 'talk'])).includes('line 3'), 10_000, 100);
+      await eventually('line 3 is logged', async () => (await kOk(['logs', 'talk'])).includes('line 3'), 60_000, 100);
 
       const all = (await kOk(['logs', 'talk'])).split('\n');
       assert.deepEqual(all.slice(0, 4), ['line 1', 'line 2', long, 'line 3']);
@@ -287,11 +300,14 @@ describe(
       assert.equal(sinceNow, '', 'nothing is newer than a minute from now');
       assert.match(await kOk(['logs', 'talk', '--since=1h']), /^line 1\n/);
 
-      // follow: the stream stays open for new lines and ends when the container does
-      const follow = await kubectlAsync(s!.kubeconfig, ['logs', '-f', 'talk', '--tail=1'], { timeoutMs: 15_000 });
+      // follow: the stream stays open for new lines and ends when the container does; the container goes on only once
+      // kubectl has printed the last line there was
+      const following = kubectlStart(s!.kubeconfig, ['logs', '-f', 'talk', '--tail=1']);
+      await following.printed('line 3\n');
+      await cri!.execSync(second, ['sh', '-c', 'echo go > /tmp/go'], 60);
+      const follow = await following.done;
       assert.equal(follow.code, 0, `kubectl logs -f: ${follow.stderr}`);
-      assert.match(follow.stdout, /line 9\n$/, `follow gave: ${follow.stdout}`);
-      assert.ok(follow.stdout.trim().split('\n').length >= 2, `follow gave only what was there: ${follow.stdout}`);
+      assert.equal(follow.stdout, 'line 3\nline 4\nline 5\nline 6\nline 7\nline 8\nline 9\n');
 
       assert.equal(await kOk(['logs', 'talk', '--previous']), 'first attempt\n');
       assert.equal(await kOk(['logs', 'talk', '-p', '-c', 'c']), 'first attempt\n');
@@ -303,7 +319,7 @@ describe(
       await eventually(
         'a logged',
         async () => (await k(['logs', 'two', '-c', 'a'])).stdout === 'from a\n',
-        10_000,
+        60_000,
         100,
       );
       const prev = await k(['logs', 'two', '-c', 'a', '--previous']);
@@ -359,7 +375,7 @@ describe(
       await eventually(
         'the address reaches the cache',
         async () => !/does not report/.test((await k(['logs', 'on-ghost'])).stderr),
-        5000,
+        60_000,
         100,
       );
       const refused = await k(['logs', 'on-ghost']);
@@ -385,9 +401,14 @@ describe(
       assert.match(missingContainer.stderr, /container nope is not valid for pod shell/);
 
       const sb2 = await podWithSandbox('ticker', ['c']);
-      await runContainer(sb2, 'c', 0, 'sleep 1; i=0; while [ $i -lt 5 ]; do echo tick $i; i=$((i+1)); sleep 0.3; done');
-      const attach = await kubectlAsync(s!.kubeconfig, ['attach', 'ticker'], { timeoutMs: 10_000 });
-      assert.match(attach.stdout, /tick 4\n/, `attach (code ${attach.code}): ${attach.stdout}${attach.stderr}`);
+      const ticker = await runContainer(sb2, 'c', 0, TICKER);
+      const attach = await attachUntilEnd(ticker, kubectlStart(s!.kubeconfig, ['attach', 'ticker']));
+      assert.match(
+        attach.stdout,
+        /tick \d+\n[^]*end\n$/,
+        `attach (code ${attach.code}): ${attach.stdout}${attach.stderr}`,
+      );
+      assert.equal(attach.code, 0, `attach: ${attach.stderr}`);
     });
 
     // kubectl 1.30+ signals the end of stdin with v5.channel.k8s.io's close message; the node passes it on to containerd
@@ -395,23 +416,21 @@ describe(
     it('kubectl exec -i: the end of stdin reaches the process; the exit code still comes through', async () => {
       const cat = await k(['exec', '-i', 'shell', '--', 'sh', '-c', 'cat; echo done'], {
         input: 'piped\n',
-        timeoutMs: 8000,
       });
       assert.equal(cat.stdout, 'piped\ndone\n', `exec -i cat (code ${cat.code}): ${cat.stderr}`);
       assert.equal(cat.code, 0);
       const lines = Array.from({ length: 500 }, (_, i) => `line ${i}`).join('\n') + '\n';
-      const wc = await k(['exec', '-i', 'shell', '--', 'wc', '-l'], { input: lines, timeoutMs: 8000 });
+      const wc = await k(['exec', '-i', 'shell', '--', 'wc', '-l'], { input: lines });
       assert.equal(wc.stdout.trim(), '500', `exec -i wc -l (code ${wc.code}): ${wc.stderr}`);
       assert.equal(wc.code, 0);
       // more than SPDY's initial window (64 KiB) each way, in many frames
       const big = 'x'.repeat(300_000) + '\n';
-      const echoed = await k(['exec', '-i', 'shell', '--', 'cat'], { input: big, timeoutMs: 8000 });
+      const echoed = await k(['exec', '-i', 'shell', '--', 'cat'], { input: big });
       assert.equal(echoed.code, 0, `exec -i cat of 300 kB: ${echoed.stderr}`);
       assert.equal(echoed.stdout.length, big.length);
       assert.ok(echoed.stdout === big, 'the 300 kB came back unchanged');
       const three = await k(['exec', '-i', 'shell', '--', 'sh', '-c', 'cat >/dev/null; echo bye >&2; exit 3'], {
         input: 'ignored\n',
-        timeoutMs: 8000,
       });
       assert.equal(three.code, 3, `exit 3 after stdin: ${three.stderr}`);
       assert.match(three.stderr, /bye/);
@@ -426,8 +445,9 @@ describe(
         caKeyPem: readFileSync(path.join(dir, 'ca.key'), 'utf8'),
       } as Pki;
       const master = await issueClientCert(ca, 'kube-apiserver-kubelet-client', ['system:masters']);
+      // the command waits for the resize to reach its terminal, however long the API server's side takes to send it
       const script =
-        'for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(stty size)" = "33 101" ] && break; sleep 0.1; done; echo size $(stty size); read l; echo got $l; exit 4';
+        'until [ "$(stty size)" = "33 101" ]; do sleep 0.1; done; echo size $(stty size); read l; echo got $l; exit 4';
       const q = new URLSearchParams([
         ['command', 'sh'],
         ['command', '-c'],
@@ -447,7 +467,7 @@ describe(
         const deadline = setTimeout(() => {
           ws.terminate();
           reject(new Error(`the tty exec did not end; got ${JSON.stringify([...got])}`));
-        }, 10_000);
+        }, 60_000);
         ws.on('message', (d: Buffer) => got.set(d[0], (got.get(d[0]) ?? '') + d.subarray(1).toString()));
         ws.on('close', () => {
           clearTimeout(deadline);
@@ -461,7 +481,7 @@ describe(
         ws.once('error', reject);
       });
       ws.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ Width: 101, Height: 33 }))]));
-      await eventually('the size is echoed', async () => /size 33 101/.test(got.get(1) ?? ''), 5000, 50);
+      await eventually('the size is echoed', async () => /size 33 101/.test(got.get(1) ?? ''), 60_000, 50);
       // (no close of stdin here: with a tty, containerd's shim answers the end of stdin by shutting the terminal down)
       ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('typed\n')]));
       await closed;
@@ -483,17 +503,16 @@ describe(
       for (const [name, bin] of versions) {
         if (name !== 'default' && !bin) continue;
         const local = await freePort();
-        const pf = kubectlAsync(s!.kubeconfig, ['port-forward', 'pod/web', `${local}:${podPort}`], {
-          bin,
-          timeoutMs: 6000,
-        });
+        // kubectl forwards until it is stopped, once the test is done with the port
+        const pf = kubectlStart(s!.kubeconfig, ['port-forward', 'pod/web', `${local}:${podPort}`], { bin });
         const body = await eventually(
           `the forwarded port answers (kubectl ${name})`,
           async () => (await fetch(`http://127.0.0.1:${local}/i`)).text(),
-          5000,
+          60_000,
           100,
         ).catch(async (e) => {
-          const r = await pf;
+          pf.kill();
+          const r = await pf.done;
           throw new Error(`${(e as Error).message}; kubectl port-forward (${r.code}): ${r.stdout}${r.stderr}`);
         });
         assert.equal(body, 'forwarded\n');
@@ -503,7 +522,8 @@ describe(
           ['forwarded\n', 'forwarded\n', 'forwarded\n'],
           'concurrent connections each get their stream pair',
         );
-        const out = await pf;
+        pf.kill();
+        const out = await pf.done;
         assert.match(out.stdout, new RegExp(`Forwarding from 127\\.0\\.0\\.1:${local} -> ${podPort}`));
       }
     });
@@ -523,42 +543,36 @@ describe(
           const cat = await k(['exec', '-i', 'shell', '--', 'sh', '-c', 'cat; echo done'], {
             input: 'piped\n',
             bin,
-            timeoutMs: 8000,
           });
           assert.equal(cat.stdout, 'piped\ndone\n', `kubectl ${name} exec -i cat (code ${cat.code}): ${cat.stderr}`);
           assert.equal(cat.code, 0);
-          const x = await k(['exec', '-i', 'shell', '--', 'cat'], { input: 'x\n', bin, timeoutMs: 8000 });
+          const x = await k(['exec', '-i', 'shell', '--', 'cat'], { input: 'x\n', bin });
           assert.deepEqual(
             x,
             { code: 0, stdout: 'x\n', stderr: '' },
             `kubectl ${name}: echo x | kubectl exec -i -- cat`,
           );
           const big = 'y'.repeat(300_000) + '\n';
-          const echoed = await k(['exec', '-i', 'shell', '--', 'cat'], { input: big, bin, timeoutMs: 8000 });
+          const echoed = await k(['exec', '-i', 'shell', '--', 'cat'], { input: big, bin });
           assert.equal(echoed.code, 0, `kubectl ${name} exec -i cat of 300 kB: ${echoed.stderr}`);
           assert.ok(echoed.stdout === big, `the 300 kB came back unchanged (${echoed.stdout.length} bytes)`);
           const three = await k(['exec', '-i', 'shell', '--', 'sh', '-c', 'cat >/dev/null; echo bye >&2; exit 3'], {
             input: 'ignored\n',
             bin,
-            timeoutMs: 8000,
           });
           assert.equal(three.code, 3, `kubectl ${name}: exit 3 after stdin: ${three.stderr}`);
           assert.match(three.stderr, /bye/);
 
           const pod = `ticker-${name.replace('.', '-')}`;
           const sb = await podWithSandbox(pod, ['c']);
-          await runContainer(
-            sb,
-            'c',
-            0,
-            'sleep 1; i=0; while [ $i -lt 5 ]; do echo tick $i; i=$((i+1)); sleep 0.3; done',
-          );
-          const attach = await k(['attach', pod], { bin, timeoutMs: 10_000 });
+          const ticker = await runContainer(sb, 'c', 0, TICKER);
+          const attach = await attachUntilEnd(ticker, kubectlStart(s!.kubeconfig, ['attach', pod], { bin }));
           assert.match(
             attach.stdout,
-            /tick 4\n/,
+            /tick \d+\n[^]*end\n$/,
             `kubectl ${name} attach (code ${attach.code}): ${attach.stdout}${attach.stderr}`,
           );
+          assert.equal(attach.code, 0, `kubectl ${name} attach: ${attach.stderr}`);
         }
       },
     );
@@ -577,17 +591,17 @@ describe(
         if (name !== 'default' && !bin) continue;
         const local = await freePort();
         const dead = await freePort();
-        const pf = kubectlAsync(s!.kubeconfig, ['port-forward', 'pod/private', `${local}:8081`, `${dead}:8082`], {
+        const pf = kubectlStart(s!.kubeconfig, ['port-forward', 'pod/private', `${local}:8081`, `${dead}:8082`], {
           bin,
-          timeoutMs: 8000,
         });
         const body = await eventually(
           `the forwarded port answers (kubectl ${name})`,
           async () => (await fetch(`http://127.0.0.1:${local}/i`)).text(),
-          5000,
+          60_000,
           100,
         ).catch(async (e) => {
-          const r = await pf;
+          pf.kill();
+          const r = await pf.done;
           throw new Error(`${(e as Error).message}; kubectl port-forward (${r.code}): ${r.stdout}${r.stderr}`);
         });
         assert.equal(body, 'private\n');
@@ -598,7 +612,9 @@ describe(
           (e: Error) => `failed: ${e.message}`,
         );
         assert.match(refused, /^failed/);
-        const out = await pf;
+        await pf.printed('lost connection to pod', { stderr: true });
+        pf.kill();
+        const out = await pf.done;
         assert.match(out.stdout, new RegExp(`Forwarding from 127\\.0\\.0\\.1:${dead} -> 8082`));
         assert.match(
           out.stderr,

@@ -7,6 +7,7 @@ import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import { Redis } from 'ioredis';
 import { RedisQueue, jobIdOf, keyOfJobId, parseRedisUrl, redisOptions } from '../lib/workqueue/redis.ts';
 import { startRedis, type RedisServer } from './harness/redis.ts';
+import { eventually } from './harness/eventually.ts';
 
 let redis: RedisServer;
 let seq = 0;
@@ -36,7 +37,8 @@ function queueName(): string {
 function instance(name: string, opts: { lockDurationMs?: number; shutdownGraceMs?: number } = {}): RedisQueue {
   const q = new RedisQueue(name, {
     url: redis.url,
-    lockDurationMs: 1000,
+    // long enough that a holder on a loaded machine renews in time; the test of a crashed holder sets its own
+    lockDurationMs: 5000,
     stalledIntervalMs: 250,
     pollIntervalMs: 200,
     shutdownGraceMs: 2000,
@@ -55,15 +57,15 @@ async function clientNames(observer: Redis): Promise<string[]> {
     .filter((l) => l && !l.startsWith(self))
     .map((l) => /(?:^| )name=(\S*)/.exec(l)?.[1] ?? '');
 }
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+/** how many clients wait in a blocking command (the workers' takes) */
+async function blockedClients(observer: Redis): Promise<number> {
+  const list = (await observer.client('LIST')) as string;
+  return list.split('\n').filter((l) => /(?:^| )flags=\S*b/.test(l)).length;
 }
+/** the promise's value, or 'pending' if it has none after `ms` (for what must not happen yet, or a bound on a hang) */
 function pending<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
-  return Promise.race([p, sleep(ms).then(() => 'pending' as const)]);
+  const timer = new AbortController();
+  return Promise.race([p, sleep(ms, 'pending' as const, { signal: timer.signal })]).finally(() => timer.abort());
 }
 
 describe('RedisQueue', () => {
@@ -94,6 +96,7 @@ describe('RedisQueue', () => {
     assert.equal(await q.waitingCount(), 0, 'done without a new add does not queue it again');
   });
 
+  // (the delays themselves are the shared backoff's, tested in lib/workqueue/memory.test.ts)
   it('backs off per key with the count kept in Redis; forget resets it', async () => {
     const name = queueName();
     const q = instance(name);
@@ -126,29 +129,30 @@ describe('RedisQueue', () => {
     other.addRateLimited('k');
     other.addRateLimited('k'); // 5 * 2^3 = 40 ms after the last
     other.done('k');
-    const t1 = Date.now();
-    assert.equal(await q.get(), 'k');
+    assert.equal(await pending(q.get(), 60_000), 'k', 'handed out after the back-off');
     assert.equal(q.numRequeues('k'), 4);
-    assert.ok(Date.now() - t1 < 1000);
   });
 
+  // the order shows which time each key kept (however late the machine hands them out); the times are lower bounds
   it('addAfter hands keys out in ready-time order and keeps the earliest time per key', async () => {
     const q = instance(queueName());
     const t0 = Date.now();
     q.addAfter('late', 400);
     q.addAfter('early', 50);
-    q.addAfter('mid', 300);
-    q.addAfter('late', 2000); // later than planned: ignored
-    q.addAfter('mid', 200); // earlier than planned: moved up
+    q.addAfter('mid', 600);
+    q.addAfter('last', 1000);
+    q.addAfter('late', 2000); // later than planned: ignored (else it would come after last)
+    q.addAfter('mid', 200); // earlier than planned: moved up (else it would come after late)
     await q.flush();
     assert.equal(await q.waitingCount(), 0);
     assert.equal(await q.get(), 'early');
     assert.equal(await q.get(), 'mid');
     const midAt = Date.now() - t0;
-    assert.ok(midAt >= 190 && midAt < 290, `mid at its earlier time (${midAt} ms)`);
+    assert.ok(midAt >= 190, `mid not before its time (${midAt} ms)`);
     assert.equal(await q.get(), 'late');
     const lateAt = Date.now() - t0;
-    assert.ok(lateAt >= 390 && lateAt < 1000, `late at its first time (${lateAt} ms)`);
+    assert.ok(lateAt >= 390, `late not before its time (${lateAt} ms)`);
+    assert.equal(await q.get(), 'last');
   });
 
   it('a delayed add planned by an instance that went away is still delivered', async () => {
@@ -163,8 +167,14 @@ describe('RedisQueue', () => {
 
   it('shutDown resolves waiters with undefined and stops handing out keys', async () => {
     const q = instance(queueName());
+    const observer = new Redis(redisOptions(redis.url));
     const w = q.get();
-    await sleep(50);
+    try {
+      // shut down while the take blocks in Redis
+      await eventually('the take blocks in Redis', async () => (await blockedClients(observer)) === 1);
+    } finally {
+      observer.disconnect();
+    }
     await q.shutDown();
     assert.equal(await w, undefined);
     assert.equal(await q.get(), undefined);
@@ -187,26 +197,26 @@ describe('RedisQueue', () => {
   it("uses its own connection plus the worker's blocking duplicate, and closes both on shutDown and on abandon", async () => {
     const observer = new Redis(redisOptions(redis.url));
     try {
-      await waitFor('no queue connections', async () => (await clientNames(observer)).length === 0);
+      await eventually('no queue connections', async () => (await clientNames(observer)).length === 0);
       const name = queueName();
       const q = instance(name);
       q.add('k');
       assert.equal(await q.get(), 'k');
       q.done('k');
       await q.flush();
-      await waitFor('two connections', async () => (await clientNames(observer)).length === 2);
+      await eventually('two connections', async () => (await clientNames(observer)).length === 2);
       assert.ok(
         (await clientNames(observer)).includes(`skiff:${name}`),
         'the main connection is named after the queue',
       );
       await q.shutDown();
-      await waitFor('both closed by shutDown', async () => (await clientNames(observer)).length === 0);
+      await eventually('both closed by shutDown', async () => (await clientNames(observer)).length === 0);
       const c = instance(name);
       c.add('j');
       assert.equal(await c.get(), 'j');
-      await waitFor('two connections', async () => (await clientNames(observer)).length === 2);
+      await eventually('two connections', async () => (await clientNames(observer)).length === 2);
       await c.abandon();
-      await waitFor('both dropped by abandon', async () => (await clientNames(observer)).length === 0);
+      await eventually('both dropped by abandon', async () => (await clientNames(observer)).length === 0);
       assert.ok(
         (await observer.exists(`skiff:${name}:${jobIdOf('j')}:lock`)) === 1,
         'abandon leaves the lock of the held key to expire',
@@ -277,16 +287,13 @@ describe('RedisQueue', () => {
         (i % 2 ? a : b).add(k);
         if (i % 10 === 0) await sleep(3);
       }
-      // quiet: nothing waiting or held for a while
-      for (let quiet = 0; quiet < 5;) {
+      // every add served: each key processed after its last add, and nothing waiting or held any more
+      await eventually('every add served, nothing left', async () => {
         await Promise.all([a.flush(), b.flush()]);
         const busy = (await a.waitingCount()) > 0 || a.heldKeys().length > 0 || b.heldKeys().length > 0;
-        quiet = busy ? 0 : quiet + 1;
-        await sleep(50);
-      }
+        return !busy && lastStart.size === 15 && [...lastAdd].every(([k, t]) => lastStart.get(k)! >= t);
+      });
       assert.equal(overlaps, 0, 'no key processed by two workers at once');
-      assert.equal(lastStart.size, 15, 'every key processed');
-      for (const [k, t] of lastAdd) assert.ok(lastStart.get(k)! >= t, `${k}: processed after its last add`);
       assert.ok(
         byInstance.get(a)! > 0 && byInstance.get(b)! > 0,
         `both instances took work (${byInstance.get(a)}, ${byInstance.get(b)})`,
@@ -297,22 +304,37 @@ describe('RedisQueue', () => {
 
     it("a crashed holder's key is released after the lock timeout", async () => {
       const name = queueName();
-      const a = instance(name, { lockDurationMs: 800 });
-      const b = instance(name, { lockDurationMs: 800 });
+      const a = instance(name, { lockDurationMs: 2000 });
+      const b = instance(name, { lockDurationMs: 2000 });
       a.add('k');
       assert.equal(await a.get(), 'k');
       const bGet = b.get();
-      await sleep(1200);
+      // the lock's time to live goes up at each renewal (every 1 s): three of them take the key past the 2 s lock
+      const observer = new Redis(redisOptions(redis.url));
+      try {
+        const lock = `skiff:${name}:${jobIdOf('k')}:lock`;
+        let renewals = 0;
+        let ttl = await observer.pttl(lock);
+        await eventually(
+          'three renewals of the lock',
+          async () => {
+            const now = await observer.pttl(lock);
+            if (now > ttl) renewals++;
+            ttl = now;
+            return renewals >= 3;
+          },
+          { timeoutMs: 60_000, everyMs: 50 },
+        );
+      } finally {
+        observer.disconnect();
+      }
       assert.equal(
         await pending(bGet, 0),
         'pending',
         'a live holder keeps the key past the lock duration by renewing it',
       );
-      const t0 = Date.now();
       await a.abandon(); // dies without done()
-      assert.equal(await bGet, 'k');
-      const took = Date.now() - t0;
-      assert.ok(took < 800 + 2 * 250 + 700, `released in ${took} ms`);
+      assert.equal(await pending(bGet, 60_000), 'k', 'released once the lock expired');
     });
   });
 });

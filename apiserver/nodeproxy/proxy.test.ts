@@ -6,6 +6,7 @@ import net from 'node:net';
 import { dialError, NodeProxy, podSubresource } from './proxy.ts';
 import { ApiError } from '../rest/status.ts';
 import { selfSignedServingCert } from '../../lib/pki/serving-cert.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 
 const node = (
   port: number,
@@ -224,10 +225,10 @@ describe('NodeProxy.log and upgrade against an agent', () => {
     );
     let got = '';
     sock.on('data', (d) => (got += d));
-    const until = async (text: string) => {
-      for (let i = 0; i < 100 && !got.includes(text); i++) await new Promise((r) => setTimeout(r, 20));
-      assert.ok(got.includes(text), `no "${text}" in ${JSON.stringify(got)}`);
-    };
+    const until = (text: string) =>
+      eventually(`"${text}" received`, () => got.includes(text)).catch((e: unknown) => {
+        throw new Error(`${(e as Error).message}: got ${JSON.stringify(got)}`, { cause: e });
+      });
     await until('101 Switching Protocols');
     sock.write('ping');
     await until('echo:ping');

@@ -13,6 +13,7 @@ import { ApiError } from './status.ts';
 import { RestStore, defaultPropagation, deletionFinalizers, type WriteHooks } from './store.ts';
 import { WatchServer } from './watch.ts';
 import { resourceTraits, storagePrefix, type Resource, type TypeStrategy } from './resource.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 
 // a fake type strategy: requires metadata.name, nothing else (the real ones live in apiserver/api)
 const fakeStrategy: TypeStrategy = {
@@ -544,8 +545,7 @@ describe('watch older than the cache window', () => {
           },
         );
         for (let i = 0; i < 5; i++) await store.create(cms, 'default', { metadata: { name: `new-${i}` } });
-        const deadline = Date.now() + 3000;
-        while (names.length < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        await eventually('25 events written', () => names.length >= 25, { everyMs: 10 });
         assert.deepEqual(names, [
           ...Array.from({ length: 20 }, (_, i) => `old-${i}`),
           ...Array.from({ length: 5 }, (_, i) => `new-${i}`),

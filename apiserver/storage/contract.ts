@@ -56,12 +56,12 @@ function collect(backend: Backend, prefix: string, fromRevision: number): Collec
   };
   return {
     events,
-    async until(n, timeoutMs = 5000) {
+    async until(n, timeoutMs = 30_000) {
       await waitFor(() => events.length >= n || error !== undefined, `${n} watch events`, timeoutMs);
       if (events.length < n) throw new Error(`watch ended before ${n} events: ${error?.message}`);
       return events;
     },
-    async failure(timeoutMs = 5000) {
+    async failure(timeoutMs = 30_000) {
       await waitFor(() => error !== undefined, 'the watch to fail', timeoutMs);
       return error!;
     },
@@ -70,6 +70,28 @@ function collect(backend: Backend, prefix: string, fromRevision: number): Collec
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until a watch from now is registered (etcd registers a watch asynchronously, and "now" is when it is): writes
+ * markers under its prefix until one is reported, then waits for the last one. Returns how many events came before.
+ */
+async function afterRegistration(b: Backend, w: Collector, prefix: string): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  const reported = (key?: string) =>
+    w.events.some((e) => (key ? e.kv.key === key : e.kv.key.startsWith(`${prefix}marker-`)));
+  let last = '';
+  while (!reported()) {
+    if (Date.now() > deadline) throw new Error('the watch reported no write made after it started');
+    last = `${prefix}marker-${randomUUID()}`;
+    await b.create(last, 'marker');
+    await sleep(50);
+  }
+  while (!reported(last)) {
+    if (Date.now() > deadline) throw new Error(`the watch did not report ${last}`);
+    await sleep(10);
+  }
+  return w.events.length;
+}
 
 function revisionsOf(events: WatchEvent[]): number[] {
   return events.map((e) => e.kv.modRevision);
@@ -260,13 +282,14 @@ export function runBackendContract(name: string, makeBackend: () => Promise<Back
       const p = `${root}pods/`;
       const w = collect(b, p, 0);
       try {
-        await sleep(300); // etcd registers a watch asynchronously; "now" is when it is registered
+        const before = await afterRegistration(b, w, p);
         const c = await b.create(`${p}a`, 'a1');
         await b.create(`${root}podsx/a`, 'not mine');
         const u = await b.update(`${p}a`, 'a2', c.revision);
         const d = await b.delete(`${p}a`, u.revision);
-        const evs = await w.until(3);
+        await w.until(before + 3);
         await sleep(100);
+        const evs = w.events.slice(before);
         assert.equal(evs.length, 3, 'no event from another prefix');
         assert.deepEqual(
           evs.map((e) => e.type),

@@ -4,6 +4,7 @@ import { FakeClient } from './fake.ts';
 import { Informer } from './informer.ts';
 import { ConfigMaps } from './resources.ts';
 import type { WatchEvent } from './api.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 
 /** a fake whose watches the test drives by hand */
 class DrivenClient extends FakeClient {
@@ -58,7 +59,8 @@ test('a broken watch resumes from the last resourceVersion without relisting', a
   c.watches[0].onEvent({ type: 'BOOKMARK', object: { kind: 'ConfigMap', metadata: { resourceVersion: '80' } } });
   const lists = c.actions.filter((a) => a.verb === 'list').length;
   c.watches[0].done(new Error('connection reset'));
-  await new Promise((r) => setTimeout(r, 300));
+  // the watch starts again after its retry delay
+  await eventually('the watch started again', () => c.watches.length > 1);
   assert.equal(c.watches.length, 2);
   assert.equal(c.watches[1].rv, '80');
   assert.equal(c.actions.filter((a) => a.verb === 'list').length, lists);

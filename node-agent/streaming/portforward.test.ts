@@ -7,6 +7,7 @@ import { dialPortForward, PORTFORWARD_PROTOCOL, relayPortForward } from './portf
 import { spdyUpgradeResponse } from './server.ts';
 import { SpdySession, spdyConnect, type SpdyClient, type SpdyStream } from './spdy.ts';
 import { socketTransport } from './transport.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 
 /** Everything a stream sends until its end (FIN or reset), and whether it was reset. */
 function collect(s: SpdyStream): Promise<{ text: string; reset: boolean }> {
@@ -151,8 +152,7 @@ describe("port-forward: kubectl's streams relayed to the runtime's port-forward 
     const closedBefore = runtime.closed;
     kubectl.session.goAway();
     kubectl.socket.end();
-    const deadline = Date.now() + 3000;
-    while (runtime.closed === closedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await eventually('the runtime connection closed', () => runtime.closed !== closedBefore);
     assert.equal(runtime.closed, closedBefore + 1, "the runtime connection closed with kubectl's");
   });
 
@@ -166,8 +166,7 @@ describe("port-forward: kubectl's streams relayed to the runtime's port-forward 
     const first = await new Promise<string>((resolve) => data.onData((d) => resolve(d.toString())));
     assert.equal(first, 'A');
     data.reset();
-    const deadline = Date.now() + 3000;
-    while (!runtime.resets.includes('7') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await eventually("the runtime's stream reset", () => runtime.resets.includes('7'));
     assert.deepEqual(runtime.resets, ['7']);
     const gone = new Promise<void>((resolve) => kubectl.session.onceClosed(resolve));
     await runtime.stop();

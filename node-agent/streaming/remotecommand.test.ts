@@ -8,6 +8,7 @@ import { bridge, bridgeSpdy, dialRuntime, negotiateSpdy, type StreamOptions } fr
 import { offeredStreamProtocols, spdyUpgradeResponse } from './server.ts';
 import { SpdySession, spdyConnect, type SpdyStream } from './spdy.ts';
 import { socketTransport } from './transport.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 
 /**
  * A runtime streaming server as containerd's behaves over SPDY with v4.channel.k8s.io: it waits for the streams the
@@ -259,13 +260,13 @@ describe("exec and attach: kubectl's WebSocket (v5/v4) bridged to the runtime ov
     const k = await kubectl(agent, 'v4.channel.k8s.io');
     send(k.ws, 0, 'x');
     k.ws.send(Buffer.from([255, 0])); // not a close in v4: ignored
-    await tick();
+    send(k.ws, 0, 'y'); // still reaches the command: stdin was not closed in between
+    await eventually('both inputs echoed', () => k.got.get(1) === 'XY');
     const entry = runtime.log.at(-1)!;
     assert.equal(entry.stdinEnded, false);
-    assert.equal(k.got.get(1), 'X');
     k.ws.close();
     await k.closed;
-    for (let i = 0; i < 40 && entry.resets.length < 4; i++) await tick(25);
+    await eventually("the runtime's four streams reset", () => entry.resets.length >= 4);
     assert.deepEqual(
       entry.resets.sort((a, b) => a - b),
       [1, 3, 5, 7],

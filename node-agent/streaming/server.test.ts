@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { handOver } from './server.ts';
 import type { SpdyClient } from './spdy.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 
 /** a runtime connection that records how it was closed */
 function fakeRuntime(): { rt: SpdyClient; closed: () => string | undefined } {
@@ -50,7 +51,7 @@ describe("handing kubectl's upgraded connection over to a WebSocket bridge", () 
       c.on('close', () => resolve(got));
     });
     assert.match(answer, /^HTTP\/1\.1 400 /);
-    for (let i = 0; i < 50 && !closed(); i++) await new Promise((r) => setTimeout(r, 10));
+    await eventually('the runtime connection closed', () => closed());
     assert.equal(closed(), 'closed');
     assert.equal(opened, false);
   });
@@ -61,7 +62,7 @@ describe("handing kubectl's upgraded connection over to a WebSocket bridge", () 
     const port = await serve(rt, (ws) => (bridged = ws));
     const client = new WebSocket(`ws://127.0.0.1:${port}/exec`);
     await new Promise((r, j) => client.once('open', r).once('error', j));
-    for (let i = 0; i < 50 && !bridged; i++) await new Promise((r) => setTimeout(r, 10));
+    await eventually('the bridge started', () => bridged);
     assert.ok(bridged);
     client.terminate();
     await new Promise((r) => bridged!.once('close', r));

@@ -99,7 +99,7 @@ function frames(buf: Buffer): Frame[] {
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
 /** waits until `cond` holds (header blocks inflate asynchronously: a loaded machine takes longer than a tick) */
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
+async function until(cond: () => boolean, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
 }

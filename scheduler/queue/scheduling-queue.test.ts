@@ -147,15 +147,19 @@ test('popping is cheap: 5,000 pods in and out of the heap, with O(log n) compari
   };
   for (let i = 0; i < n; i++) q.addOrUpdate(counted(`p${i}`, i % 7));
   let last = Infinity;
+  const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
     const p = q.tryPop()!;
     const prio = p.pod.spec?.priority ?? 0;
     assert.ok(prio <= last);
     last = prio;
+    seen.add(p.key);
     q.done(p.key);
   }
   // a binary heap compares about 2 log2(n) times per pop and a few times per push; a scan per pop would read ~n²/2
   const bound = 8 * 2 * n * Math.ceil(Math.log2(n));
   assert.ok(reads < bound, `${reads} priority reads for ${n} pods (bound ${bound}): no O(n) scans per pop`);
+  assert.equal(seen.size, n, 'every pod once');
+  assert.equal(q.tryPop(), undefined, 'nothing left');
   q.close();
 });

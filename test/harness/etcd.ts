@@ -141,7 +141,7 @@ export async function startEtcd(opts: { timeoutMs?: number } = {}): Promise<Etcd
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   for (;;) {
     if (exited !== undefined) {
       await stop();

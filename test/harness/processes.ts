@@ -2,11 +2,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './skiff.ts';
+import { eventually } from './eventually.ts';
 
 export interface RoleProcess {
   child: ChildProcess;
   output(): string;
-  /** resolves when the output contains the text */
+  /** resolves when the output contains the text (default wait 60 s: a process starting on a loaded machine) */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
   kill9(): Promise<void>;
   stop(): Promise<void>;
@@ -36,15 +37,20 @@ export function startRole(args: string[], env: Record<string, string> = {}): Rol
   return {
     child,
     output: () => out,
-    async waitFor(text, timeoutMs = 30_000) {
-      const end = Date.now() + timeoutMs;
+    async waitFor(text, timeoutMs = 60_000) {
       const has = () => (typeof text === 'string' ? out.includes(text) : text.test(out));
-      while (!has()) {
-        if (child.exitCode !== null)
-          throw new Error(`skiff ${args[0]} exited (code ${child.exitCode}) before printing ${text}:\n${out}`);
-        if (Date.now() > end) throw new Error(`skiff ${args[0]} did not print ${text} in ${timeoutMs} ms:\n${out}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(
+        `skiff ${args[0]} printed ${text}`,
+        () => {
+          if (has()) return true;
+          if (child.exitCode !== null) throw new Error(`exited (code ${child.exitCode}) first`);
+          return false;
+        },
+        timeoutMs,
+        { failFast: true },
+      ).catch((e: unknown) => {
+        throw new Error(`${(e as Error).message}:\n${out}`, { cause: e });
+      });
     },
     async kill9() {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -53,7 +59,7 @@ export function startRole(args: string[], env: Record<string, string> = {}): Rol
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGINT');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
       await exited;
       clearTimeout(t);
     },

@@ -130,7 +130,7 @@ export async function startRedis(opts: { timeoutMs?: number } = {}): Promise<Red
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   for (;;) {
     if (exited !== undefined) {
       await stop();

@@ -35,7 +35,8 @@ export async function startRegistry(): Promise<Registry> {
   );
   const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const deadline = Date.now() + 10_000;
+  // generous: a process starting on a loaded machine; one answering early ends the wait
+  const deadline = Date.now() + 60_000;
   for (;;) {
     try {
       if ((await fetch(`http://${host}/v2/`)).ok) break;

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.ts';
+import { eventually } from './eventually.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -122,20 +123,24 @@ export async function startSkiff(
       resolve(code);
     }),
   );
-  const deadline = Date.now() + 30_000;
-  while (!out.includes('Press Ctrl-C to stop')) {
-    if (child.exitCode !== null) {
-      if (!opts.dataDir) releaseFolder(dataDir);
-      throw new Error(`skiff exited early (code ${child.exitCode}):\n${out}`);
-    }
-    if (Date.now() > deadline) {
+  // generous: a server started from the sources on a loaded machine takes a while; one ready early ends the wait
+  await eventually(
+    'skiff became ready',
+    () => {
+      if (out.includes('Press Ctrl-C to stop')) return true;
+      if (child.exitCode !== null) throw new Error(`skiff exited early (code ${child.exitCode})`);
+      return false;
+    },
+    90_000,
+    { failFast: true },
+  ).catch(async (e: unknown) => {
+    if (child.exitCode === null) {
       child.kill('SIGKILL');
       await exited;
-      if (!opts.dataDir) releaseFolder(dataDir);
-      throw new Error(`skiff did not become ready in 30s:\n${out}`);
     }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    if (!opts.dataDir) releaseFolder(dataDir);
+    throw new Error(`${(e as Error).message}:\n${out}`, { cause: e });
+  });
   const kubeconfig = path.join(dataDir, 'kubeconfig');
   return {
     dataDir,
@@ -151,7 +156,7 @@ export async function startSkiff(
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGINT');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
       const code = await exited;
       clearTimeout(t);
       return code;

@@ -25,7 +25,10 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** run the writer, SIGKILL it killAfterMs after it is ready, return the acknowledged lines */
+/**
+ * run the writer, SIGKILL it killAfterMs after its first acknowledged create (so that however slow the machine, some
+ * writes are there to check), return the acknowledged lines
+ */
 function runAndKill(round: number, killAfterMs: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', writer, path, String(round)], {
@@ -37,7 +40,7 @@ function runAndKill(round: number, killAfterMs: number): Promise<string[]> {
     let killed = false;
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (!killed && out.startsWith('ready\n')) {
+      if (!killed && out.startsWith('ready\n') && /\nc [^\n]*\n/.test(out)) {
         killed = true;
         setTimeout(() => child.kill('SIGKILL'), killAfterMs);
       }
@@ -54,7 +57,7 @@ function runAndKill(round: number, killAfterMs: number): Promise<string[]> {
 }
 
 describe('sqlite crash safety', () => {
-  it('survives SIGKILL at random moments without losing acknowledged writes', { timeout: 60_000 }, async () => {
+  it('survives SIGKILL at random moments without losing acknowledged writes', { timeout: 180_000 }, async () => {
     let total = 0;
     for (let round = 0; round < 4; round++) {
       const acked = await runAndKill(round, 150 + Math.floor(Math.random() * 400));

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { CompactedError, UnavailableError, type WatchEvent } from '../backend.ts';
 import { SqliteBackend, type SqliteOptions } from './sqlite-backend.ts';
+import { eventually } from '../../../test/harness/eventually.ts';
 
 let dir = '';
 let path = '';
@@ -138,8 +139,7 @@ describe('sqlite driver', () => {
     });
     const more = await Promise.all(Array.from({ length: 100 }, (_, j) => b.create(`/registry/p/late${j}`, 'x')));
     const last = Math.max(...more.map((r) => r.revision));
-    const deadline = Date.now() + 5000;
-    while (seen[seen.length - 1] !== last && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await eventually('the last write seen', () => seen[seen.length - 1] === last, { everyMs: 10 });
     assert.equal(seen.length, last - from);
     seen.forEach((rev, i) => assert.equal(rev, from + 1 + i));
   });
@@ -163,12 +163,10 @@ describe('sqlite driver', () => {
     for (let i = 0; i < 50; i++) await b.delete(`/registry/tmp${i}`);
     for (let i = 0; i < 20; i++) rev = (await b.update('/registry/hot', `z${i}`, rev)).revision;
     const current = await b.currentRevision();
-    const deadline = Date.now() + 5000;
-    while ((await b.compactedRevision()) < current - 10 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    await eventually('compacted', async () => (await b.compactedRevision()) >= current - 10);
     assert.equal(await b.compactedRevision(), current - 10);
-    await new Promise((r) => setTimeout(r, 150)); // a checkpoint after the compaction
-    assert.equal(statSync(`${path}-wal`).size, 0, 'the WAL was truncated');
+    // a checkpoint after the compaction truncates the WAL
+    await eventually('the WAL truncated', () => statSync(`${path}-wal`).size === 0);
     assert.equal((await b.get('/registry/hot')).kv?.value, 'z19');
     await b.close();
     const rows = rawRows('SELECT revision, key, deleted FROM log ORDER BY revision') as {
