@@ -23,6 +23,8 @@ function harness() {
     enqueueAfter: () => {},
     options: DEFAULT_CONTROLLER_OPTIONS,
     log: () => {},
+    now: Date.now,
+    served: async (c) => [...c],
   };
   const r = new DeploymentReconciler(ctx);
   informers.markAllSynced();

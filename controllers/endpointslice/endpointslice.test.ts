@@ -213,7 +213,7 @@ describe('endpointslice controller', () => {
     informers.informer(Services).upsert(svc);
     informers.informer(Nodes).upsert({ metadata: { name: 'n1' } });
     informers.markAllSynced();
-    const r = await endpointSliceController.setup({
+    const r = await endpointSliceController.setup!({
       client,
       informers,
       recorder: new MemoryEventRecorder(),
@@ -221,6 +221,8 @@ describe('endpointslice controller', () => {
       enqueueAfter: (k) => later.push(k),
       options: DEFAULT_CONTROLLER_OPTIONS,
       log: () => {},
+      now: Date.now,
+      served: async (c) => [...c],
     });
     await r.reconcile('default/web');
     const slices = informers.informer(EndpointSlices);

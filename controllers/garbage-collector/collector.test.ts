@@ -473,7 +473,7 @@ describe('garbage collector: definition', () => {
     const client = new FakeClient();
     const informers = new InformerFactory(client);
     const queued: string[] = [];
-    const reconciler = await garbageCollector.setup({
+    const reconciler = await garbageCollector.setup!({
       client,
       informers,
       recorder: new MemoryEventRecorder(),
@@ -487,6 +487,8 @@ describe('garbage collector: definition', () => {
         workers: 5,
       },
       log: () => {},
+      now: Date.now,
+      served: async (c) => [...c],
     });
     assert.ok(reconciler);
     assert.equal(garbageCollector.name, 'garbage-collector');

@@ -219,7 +219,7 @@ describe('namespace controller', () => {
     const client = new FakeClient();
     const informers = new InformerFactory(client);
     const queued: string[] = [];
-    await namespaceController.setup({
+    await namespaceController.setup!({
       client,
       informers,
       recorder: new MemoryEventRecorder(),
@@ -227,6 +227,8 @@ describe('namespace controller', () => {
       enqueueAfter: (k, ms) => queued.push(`${k} after ${ms} ms`),
       options: DEFAULT_CONTROLLER_OPTIONS,
       log: () => {},
+      now: Date.now,
+      served: async (c) => [...c],
     });
     assert.equal(namespaceController.name, 'namespace');
     assert.equal(namespaceController.component, 'namespace-controller');

@@ -21,6 +21,8 @@ function harness(kind?: ReplicatedKind) {
     enqueueAfter: () => {},
     options: DEFAULT_CONTROLLER_OPTIONS,
     log: () => {},
+    now: Date.now,
+    served: async (c) => [...c],
   };
   const r = new ReplicaSetReconciler(ctx, kind);
   informers.markAllSynced();
