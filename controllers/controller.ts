@@ -155,6 +155,9 @@ export interface ControllerDefinition<R extends Reconciler = Reconciler> {
   setup?(ctx: ControllerContext): R | Promise<R>;
 }
 
+/** a filter that lets no event of its kind through: `delete: ignore` */
+export const ignore = (): boolean => false;
+
 /** the informer index of objects by the uid of their controller owner */
 export const CONTROLLER_INDEX = 'controller-uid';
 
