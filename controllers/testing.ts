@@ -36,7 +36,7 @@ export interface FixtureOptions {
  * One write the test expects. `action` is "verb resource[/subresource] [namespace/]name" as `summary` writes it, e.g.
  * "update daemonsets/status kube-system/agent"; `body` is the whole body sent (the patch, the delete options), `has`
  * the part of it that matters: every field it gives must be there with that value (arrays element by element, of the
- * same length; a field given as undefined must be absent).
+ * same length; a field given as undefined must be absent; a part given as exactly(value) is compared as a whole).
  */
 export interface ExpectedWrite {
   action: string;
@@ -216,8 +216,22 @@ export class ControllerFixture<R extends Reconciler> {
   }
 }
 
+/** a value inside `has` that must be matched as a whole, not field by field */
+class Exactly {
+  constructor(readonly value: unknown) {}
+}
+
+/** in `has`: this part of the body is exactly this value (no field more) */
+export function exactly(value: unknown): unknown {
+  return new Exactly(value);
+}
+
 /** every field of `want` is in `got` with that value; arrays have the same length, element by element */
 export function assertHas(got: unknown, want: unknown, path: string): void {
+  if (want instanceof Exactly) {
+    assert.deepEqual(got, want.value, path);
+    return;
+  }
   if (Array.isArray(want)) {
     assert.ok(Array.isArray(got), `${path}: ${JSON.stringify(got)} is not an array`);
     assert.equal(got.length, want.length, `${path}: length of ${JSON.stringify(got)}`);

@@ -6,6 +6,8 @@
 import type { Informer } from '../../lib/kube/informer.ts';
 import { keyOf, type KubeObject } from '../../lib/kube/object.ts';
 import { isPodReady, isPodTerminal } from '../../lib/kube/pods.ts';
+import { Pods } from '../../lib/kube/resources.ts';
+import type { Mapped, Reconciler } from '../controller.ts';
 
 export interface ServicePort {
   name?: string;
@@ -102,19 +104,14 @@ export function endpointRelevantState(pod: KubeObject): string {
   ]);
 }
 
-/** registers pod handlers that enqueue the services a pod change concerns (before and after a label change) */
-export function watchPodsForServices(pods: Informer, services: Informer, enqueue: (key: string) => void): void {
-  const each = (pod: KubeObject) => {
-    for (const k of serviceKeysForPod(pod, services)) enqueue(k);
+/**
+ * The pods watch of a controller keyed by Service: a pod change concerns the services of its namespace that select it
+ * (before and after a label change); an update that changes nothing endpoints are made of concerns none.
+ */
+export function podsOfServicesWatch<R extends Reconciler & { readonly services: Informer }>(): Mapped<R> {
+  return {
+    resource: Pods,
+    map: (pod, r) => serviceKeysForPod(pod, r.services),
+    update: (old, pod) => endpointRelevantState(old) !== endpointRelevantState(pod),
   };
-  pods.addEventHandler({
-    onAdd: each,
-    onUpdate: (old, pod) => {
-      if (endpointRelevantState(old) === endpointRelevantState(pod)) return;
-      const keys = new Set(serviceKeysForPod(pod, services));
-      for (const k of serviceKeysForPod(old, services)) keys.add(k);
-      for (const k of keys) enqueue(k);
-    },
-    onDelete: each,
-  });
 }
