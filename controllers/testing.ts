@@ -87,9 +87,9 @@ export class ControllerFixture<R extends Reconciler> {
   /** the time ctx.now() gives; undefined: the real time */
   clock: number | undefined;
   private built: R | undefined;
-  /** how many of the client's actions were checked, and how many observed into the caches */
-  private checked = 0;
-  private observed = 0;
+  /** the last of the client's actions checked, and the last observed into the caches (the client may clear them) */
+  private checked: Action | undefined;
+  private observed: Action | undefined;
 
   private constructor(opts: FixtureOptions) {
     this.client = opts.client ?? new FakeClient();
@@ -162,13 +162,13 @@ export class ControllerFixture<R extends Reconciler> {
 
   /** every object written since the last call, as the watches of the controller's caches would show it */
   observeWrites(): void {
-    const actions = this.client.actions;
-    for (const a of actions.slice(Math.min(this.observed, actions.length))) {
+    const actions = this.after(this.observed);
+    for (const a of actions) {
       if (a.verb === 'get' || a.verb === 'list' || a.verb === 'watch' || !a.name) continue;
       const watched = this.informers.made.find((m) => m.informer.resource.resource === a.resource);
       if (watched) this.observe(watched.informer.resource, a.namespace, a.name);
     }
-    this.observed = actions.length;
+    this.observed = actions.at(-1) ?? this.observed;
   }
 
   // ---- the sync ----
@@ -187,8 +187,12 @@ export class ControllerFixture<R extends Reconciler> {
 
   /** the actions (reads too) since the last check, in order */
   actions(): Action[] {
+    return this.after(this.checked);
+  }
+
+  private after(mark: Action | undefined): Action[] {
     const all = this.client.actions;
-    return all.slice(Math.min(this.checked, all.length));
+    return all.slice(mark ? all.indexOf(mark) + 1 : 0);
   }
 
   /** the writes since the last check, in order */
@@ -212,7 +216,7 @@ export class ControllerFixture<R extends Reconciler> {
       if ('has' in e) assertHas(a.body, e.has, `${what}: body`);
       if (e.patchType) assert.equal(a.patchType, e.patchType, `${what}: patch type`);
     });
-    this.checked = this.client.actions.length;
+    this.checked = this.client.actions.at(-1) ?? this.checked;
   }
 }
 
