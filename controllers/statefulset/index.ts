@@ -14,7 +14,13 @@ import { controllerOf, keyOf, sameStatus, type KubeObject } from '../../lib/kube
 import { isPodAvailable, isPodReady, msUntilAvailable } from '../../lib/kube/pods.ts';
 import { ControllerRevisions, Pods, StatefulSets } from '../../lib/kube/resources.ts';
 import { labelSelectorFromObject } from '../../lib/selectors.ts';
-import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
+import {
+  controlledBy,
+  type ControllerContext,
+  type ControllerDefinition,
+  type Reconciler,
+  type Result,
+} from '../controller.ts';
 import {
   addRevisionOwnerIndex,
   maxRevision,
@@ -30,28 +36,12 @@ export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 /** the label of a StatefulSet's ControllerRevisions holding the template hash */
 export const REVISION_TEMPLATE_HASH_LABEL = 'controller.kubernetes.io/hash';
-export const STATEFUL_POD_INDEX = 'statefulset:owner-uid';
-
-export const statefulSetController: ControllerDefinition = {
+export const statefulSetController: ControllerDefinition<StatefulSetReconciler> = {
   name: 'statefulset',
   component: 'statefulset-controller',
-  setup(ctx) {
-    const sets = ctx.informers.informer(StatefulSets);
-    const pods = ctx.informers.informer(Pods);
-    const revisions = ctx.informers.informer(ControllerRevisions);
-    const r = new StatefulSetReconciler(ctx.client, ctx.recorder, sets, pods, revisions);
-    sets.addEventHandler({
-      onAdd: (s) => ctx.enqueue(keyOf(s)),
-      onUpdate: (_, s) => ctx.enqueue(keyOf(s)),
-      onDelete: (s) => ctx.enqueue(keyOf(s)),
-    });
-    const owner = (pod: KubeObject) => {
-      const ref = controllerOf(pod);
-      if (ref?.kind === 'StatefulSet') ctx.enqueue(`${pod.metadata.namespace}/${ref.name}`);
-    };
-    pods.addEventHandler({ onAdd: owner, onUpdate: (_, p) => owner(p), onDelete: owner });
-    return r;
-  },
+  for: StatefulSets,
+  owns: [Pods],
+  reconciler: (ctx) => new StatefulSetReconciler(ctx),
 };
 
 /** the ordinal of a pod of the set, from its name; undefined when the name is not <set>-<n> */
@@ -74,19 +64,21 @@ function podRevision(pod: KubeObject): string | undefined {
 }
 
 export class StatefulSetReconciler implements Reconciler {
-  constructor(
-    private readonly client: ApiClient,
-    private readonly recorder: EventRecorder,
-    private readonly sets: Informer,
-    private readonly pods: Informer,
-    private readonly revisions: Informer,
-    private readonly now: () => number = () => Date.now(),
-  ) {
-    pods.addIndex(STATEFUL_POD_INDEX, (p) => {
-      const ref = controllerOf(p);
-      return ref?.kind === 'StatefulSet' ? [ref.uid] : [];
-    });
-    addRevisionOwnerIndex(revisions);
+  private readonly client: ApiClient;
+  private readonly recorder: EventRecorder;
+  private readonly sets: Informer;
+  private readonly pods: Informer;
+  private readonly revisions: Informer;
+  private readonly now: () => number;
+
+  constructor(ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.recorder = ctx.recorder;
+    this.sets = ctx.informers.informer(StatefulSets);
+    this.pods = ctx.informers.informer(Pods);
+    this.revisions = ctx.informers.informer(ControllerRevisions);
+    this.now = ctx.now;
+    addRevisionOwnerIndex(this.revisions);
   }
 
   async reconcile(key: string): Promise<Result | void> {
@@ -107,9 +99,9 @@ export class StatefulSetReconciler implements Reconciler {
     const start = set.spec?.ordinals?.start ?? 0;
     const replicas = set.spec?.replicas ?? 1;
     const minReady = set.spec?.minReadySeconds ?? 0;
-    const pods = this.pods
-      .byIndex(STATEFUL_POD_INDEX, set.metadata.uid!)
-      .filter((p) => selector.matches(p.metadata.labels) && ordinalOf(name, p.metadata.name!) !== undefined);
+    const pods = controlledBy(this.pods, set.metadata.uid!).filter(
+      (p) => selector.matches(p.metadata.labels) && ordinalOf(name, p.metadata.name!) !== undefined,
+    );
 
     const status = this.computeStatus(set, pods, current, update, replicas);
     await this.writeStatus(set, status);
@@ -180,7 +172,7 @@ export class StatefulSetReconciler implements Reconciler {
   private revisionFor(
     set: KubeObject,
     ordinal: number,
-    status: any,
+    status: Record<string, unknown>,
     current: KubeObject,
     update: KubeObject,
   ): KubeObject {
@@ -188,7 +180,7 @@ export class StatefulSetReconciler implements Reconciler {
     const partition = set.spec?.updateStrategy?.rollingUpdate?.partition;
     const start = set.spec?.ordinals?.start ?? 0;
     if (partition === undefined || partition === null)
-      return ordinal - start < (status.currentReplicas ?? 0) ? current : update;
+      return ordinal - start < Number(status.currentReplicas ?? 0) ? current : update;
     return ordinal < partition ? current : update;
   }
 
