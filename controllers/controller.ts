@@ -150,9 +150,7 @@ export interface ControllerDefinition<R extends Reconciler = Reconciler> {
   /** other kinds that concern it; a function when they are known only at start (what the API server serves) */
   watches?: readonly Watch<R>[] | ((ctx: ControllerContext) => Promise<readonly Watch<R>[]>);
   /** builds the reconciler, once the informers and indexes of the declaration exist */
-  reconciler?(ctx: ControllerContext): R | Promise<R>;
-  /** registers informer handlers that enqueue keys, and returns the reconciler (the older way: being replaced) */
-  setup?(ctx: ControllerContext): R | Promise<R>;
+  reconciler(ctx: ControllerContext): R | Promise<R>;
 }
 
 /** a filter that lets no event of its kind through: `delete: ignore` */

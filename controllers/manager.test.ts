@@ -14,7 +14,7 @@ const def = (name: string, disabledByDefault = false): ControllerDefinition => (
   name,
   component: `${name}-controller`,
   disabledByDefault,
-  setup: () => ({ reconcile: async () => {} }),
+  reconciler: () => ({ reconcile: async () => {} }),
 });
 
 test('--controllers picks by name, star and minus', () => {
@@ -47,9 +47,9 @@ test('keys from informer events are reconciled after sync; errors retry with bac
     name: 'cm',
     component: 'cm-controller',
     workers: 2,
-    setup(ctx) {
+    for: ConfigMaps,
+    reconciler(ctx) {
       const inf = ctx.informers.informer(ConfigMaps);
-      inf.addEventHandler({ onAdd: (o) => ctx.enqueue(keyOf(o)) });
       return {
         async reconcile(key) {
           assert.ok(inf.hasSynced(), 'never before the cache is synced');
@@ -77,9 +77,9 @@ test('a singleton controller beside a shared queue acts in one manager at a time
     name: 'solo',
     component: 'solo-controller',
     singleton: true,
-    setup(ctx) {
+    for: ConfigMaps,
+    reconciler(ctx) {
       const inf = ctx.informers.informer(ConfigMaps);
-      inf.addEventHandler({ onAdd: (o) => ctx.enqueue(keyOf(o)) });
       return {
         async reconcile(key) {
           acted.push(`${who} ${key}`);
@@ -180,7 +180,7 @@ async function singleton(catchUp: () => Promise<void>, catchUpRetry?: { initialM
     name: 'solo',
     component: 'solo-controller',
     singleton: true,
-    setup(ctx) {
+    reconciler(ctx) {
       enqueue = ctx.enqueue;
       return {
         async reconcile(key) {

@@ -262,8 +262,6 @@ export async function wireController<R extends Reconciler>(
   def: ControllerDefinition<R>,
   ctx: ControllerContext,
 ): Promise<R> {
-  if (def.setup) return def.setup(ctx);
-  if (!def.reconciler) throw new Error(`controller ${def.name}: its definition has no reconciler`);
   const forKind = def.for && asSource(def.for);
   const owns = (def.owns ?? []).map((o): Owned<R> => ({ ...asSource(o), ownerIndex: true }));
   const watches = typeof def.watches === 'function' ? await def.watches(ctx) : (def.watches ?? []);
