@@ -17,6 +17,11 @@ export interface ServicePort {
   targetPort?: number | string;
 }
 
+/** the ports of a pod's container, as named targetPorts resolve against them */
+interface ContainerPorts {
+  ports?: { name?: string; protocol?: string; containerPort: number }[];
+}
+
 /** the services's selector as a map, or undefined when it has none (such services get no endpoints from skiff) */
 export function serviceSelector(svc: KubeObject): Record<string, string> | undefined {
   const sel = svc.spec?.selector as Record<string, string> | undefined | null;
@@ -37,9 +42,9 @@ export function resolvePodPort(pod: KubeObject, sp: ServicePort): number | undef
   if (typeof target === 'number') return target;
   if (/^\d+$/.test(target)) return Number(target);
   const protocol = sp.protocol ?? 'TCP';
-  for (const c of (pod.spec?.containers ?? []) as any[]) {
-    for (const p of (c.ports ?? []) as any[]) {
-      if (p.name === target && (p.protocol ?? 'TCP') === protocol) return p.containerPort as number;
+  for (const c of (pod.spec?.containers ?? []) as ContainerPorts[]) {
+    for (const p of c.ports ?? []) {
+      if (p.name === target && (p.protocol ?? 'TCP') === protocol) return p.containerPort;
     }
   }
   return undefined;
@@ -100,7 +105,7 @@ export function endpointRelevantState(pod: KubeObject): string {
     pod.spec?.nodeName ?? '',
     pod.spec?.hostname ?? '',
     pod.spec?.subdomain ?? '',
-    (pod.spec?.containers ?? []).map((c: any) => c.ports ?? []),
+    ((pod.spec?.containers ?? []) as ContainerPorts[]).map((c) => c.ports ?? []),
   ]);
 }
 

@@ -31,6 +31,8 @@ import {
   podPorts,
   portsKey,
   ZONE_LABEL,
+  type RawEndpoint,
+  type RawPort,
   type SliceEndpoint,
   type SlicePort,
 } from './slice-content.ts';
@@ -165,7 +167,7 @@ export class EndpointSliceReconciler implements Reconciler {
         plan.remove.push(s);
         continue;
       }
-      const pk = portsKey(((s.ports ?? []) as unknown[]).map(canonicalPort));
+      const pk = portsKey(((s.ports ?? []) as RawPort[]).map(canonicalPort));
       const list = byPorts.get(pk);
       if (list) list.push(s);
       else byPorts.set(pk, [s]);
@@ -251,7 +253,7 @@ export class EndpointSliceReconciler implements Reconciler {
     for (const s of slices) {
       let changed = !sameLabels(s.metadata.labels ?? {}, labels);
       const endpoints: SliceEndpoint[] = [];
-      for (const raw of (s.endpoints ?? []) as unknown[]) {
+      for (const raw of (s.endpoints ?? []) as RawEndpoint[]) {
         const e = canonicalEndpoint(raw);
         const id = endpointId(e);
         const w = want.get(id);
@@ -289,7 +291,7 @@ export class EndpointSliceReconciler implements Reconciler {
         toUpdate.push({
           current: fill,
           ports,
-          endpoints: [...((fill.endpoints ?? []) as unknown[]).map(canonicalEndpoint), ...rest.splice(0)],
+          endpoints: [...((fill.endpoints ?? []) as RawEndpoint[]).map(canonicalEndpoint), ...rest.splice(0)],
         });
       } else plan.create.push({ ports, endpoints: rest.splice(0, MAX_ENDPOINTS_PER_SLICE) });
     }

@@ -179,7 +179,7 @@ export class NodeLifecycleReconciler implements Reconciler {
     for (const pod of this.pods.byIndex(POD_NODE_INDEX, nodeName)) {
       const ready = podCondition(pod, 'Ready');
       if (!ready || ready.status === 'False') continue;
-      const conditions = (pod.status?.conditions as any[]).map((c) =>
+      const conditions = (pod.status?.conditions as { type: string }[]).map((c) =>
         c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: nowIso } : c,
       );
       try {
