@@ -44,6 +44,20 @@ export const statefulSetController: ControllerDefinition<StatefulSetReconciler> 
   reconciler: (ctx) => new StatefulSetReconciler(ctx),
 };
 
+/** one pass over a set's pods */
+interface Pass {
+  set: KubeObject;
+  /** spec.ordinals.start */
+  start: number;
+  /** the pod of each ordinal from start, in order */
+  slots: (KubeObject | undefined)[];
+  /** pods of ordinals beyond the replicas, highest first */
+  condemned: KubeObject[];
+  /** OrderedReady: one change at a time, each after the pods before it are healthy */
+  monotonic: boolean;
+  healthy(p: KubeObject): boolean;
+}
+
 /** the ordinal of a pod of the set, from its name; undefined when the name is not <set>-<n> */
 export function ordinalOf(setName: string, podName: string): number | undefined {
   if (!podName.startsWith(`${setName}-`)) return undefined;
@@ -96,7 +110,6 @@ export class StatefulSetReconciler implements Reconciler {
     }
     const { current, update, revisions } = await this.history(set);
     const name = set.metadata.name!;
-    const start = set.spec?.ordinals?.start ?? 0;
     const replicas = set.spec?.replicas ?? 1;
     const minReady = set.spec?.minReadySeconds ?? 0;
     const pods = controlledBy(this.pods, set.metadata.uid!).filter(
@@ -107,6 +120,21 @@ export class StatefulSetReconciler implements Reconciler {
     await this.writeStatus(set, status);
     await this.pruneHistory(set, revisions, pods, current, update);
 
+    // then the pods, in three steps; an ordered set (OrderedReady) ends the pass at its first change or wait
+    const pass = this.plan(set, pods);
+    const recheck = this.availabilityRecheck(pods, minReady);
+    const revisionFor = (ordinal: number) => this.revisionFor(set, ordinal, status, current, update);
+    if ((await this.ensureReplicas(pass, revisionFor)) || (await this.removeCondemned(pass))) return recheck;
+    await this.rollOut(pass, update);
+    return recheck;
+  }
+
+  /** the pods by ordinal slot (replicas from spec.ordinals.start), and the surplus ones, highest ordinal first */
+  private plan(set: KubeObject, pods: KubeObject[]): Pass {
+    const name = set.metadata.name!;
+    const start = set.spec?.ordinals?.start ?? 0;
+    const replicas = set.spec?.replicas ?? 1;
+    const minReady = set.spec?.minReadySeconds ?? 0;
     const slots: (KubeObject | undefined)[] = new Array(replicas).fill(undefined);
     const condemned: KubeObject[] = [];
     for (const p of pods) {
@@ -115,12 +143,20 @@ export class StatefulSetReconciler implements Reconciler {
       else condemned.push(p);
     }
     condemned.sort((a, b) => ordinalOf(name, b.metadata.name!)! - ordinalOf(name, a.metadata.name!)!);
-    const monotonic = (set.spec?.podManagementPolicy ?? 'OrderedReady') !== 'Parallel';
-    const healthy = (p: KubeObject) => runningAndReady(p) && (!minReady || isPodAvailable(p, minReady, this.now()));
-    const recheck = this.availabilityRecheck(pods, minReady);
+    return {
+      set,
+      start,
+      slots,
+      condemned,
+      monotonic: (set.spec?.podManagementPolicy ?? 'OrderedReady') !== 'Parallel',
+      healthy: (p) => runningAndReady(p) && (!minReady || isPodAvailable(p, minReady, this.now())),
+    };
+  }
 
-    // replicas in ordinal order: replace finished pods, create missing ones, wait for each when ordered
-    for (let i = 0; i < replicas; i++) {
+  /** step 1: replicas in ordinal order: finished pods replaced, missing ones created; true: the pass ends here */
+  private async ensureReplicas(pass: Pass, revisionFor: (ordinal: number) => KubeObject): Promise<boolean> {
+    const { set, start, slots, monotonic, healthy } = pass;
+    for (let i = 0; i < slots.length; i++) {
       const ordinal = start + i;
       const pod = slots[i];
       if (
@@ -129,43 +165,50 @@ export class StatefulSetReconciler implements Reconciler {
         !pod.metadata.deletionTimestamp
       ) {
         await this.deletePod(set, pod);
-        if (monotonic) return recheck;
+        if (monotonic) return true;
         continue;
       }
       if (!pod) {
-        await this.createPod(set, ordinal, this.revisionFor(set, ordinal, status, current, update));
-        if (monotonic) return recheck;
+        await this.createPod(set, ordinal, revisionFor(ordinal));
+        if (monotonic) return true;
         continue;
       }
-      if (pod.metadata.deletionTimestamp && monotonic) return recheck;
-      if (!healthy(pod) && monotonic) return recheck;
+      if (pod.metadata.deletionTimestamp && monotonic) return true;
+      if (!healthy(pod) && monotonic) return true;
     }
+    return false;
+  }
 
-    // surplus pods, highest ordinal first
+  /** step 2: surplus pods, highest ordinal first; ordered, only once every other pod is healthy */
+  private async removeCondemned(pass: Pass): Promise<boolean> {
+    const { set, slots, condemned, monotonic, healthy } = pass;
     for (const pod of condemned) {
       if (pod.metadata.deletionTimestamp) {
-        if (monotonic) return recheck;
+        if (monotonic) return true;
         continue;
       }
       // ordered: only once every other pod is healthy (or this one is the first unhealthy)
-      if (monotonic && !healthy(pod) && slots.some((p) => !p || !healthy(p))) return recheck;
+      if (monotonic && !healthy(pod) && slots.some((p) => !p || !healthy(p))) return true;
       await this.deletePod(set, pod);
-      if (monotonic) return recheck;
+      if (monotonic) return true;
     }
+    return false;
+  }
 
-    if ((set.spec?.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return recheck;
-    // rolling update: from the highest ordinal down to the partition, one pod at a time
+  /** step 3, RollingUpdate: from the highest ordinal down to the partition, one pod of an old revision at a time */
+  private async rollOut(pass: Pass, update: KubeObject): Promise<void> {
+    const { set, start, slots, healthy } = pass;
+    if ((set.spec?.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return;
     const partition = set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
-    for (let i = replicas - 1; i >= Math.max(partition - start, 0); i--) {
+    for (let i = slots.length - 1; i >= Math.max(partition - start, 0); i--) {
       const pod = slots[i];
-      if (!pod) return recheck;
+      if (!pod) return;
       if (podRevision(pod) !== update.metadata.name && !pod.metadata.deletionTimestamp) {
         await this.deletePod(set, pod);
-        return recheck;
+        return;
       }
-      if (!healthy(pod) || pod.metadata.deletionTimestamp) return recheck;
+      if (!healthy(pod) || pod.metadata.deletionTimestamp) return;
     }
-    return recheck;
   }
 
   /** which revision a new pod of this ordinal is made from: the current one below the partition */
