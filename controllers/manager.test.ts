@@ -1,18 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClient } from '../lib/kube/fake.ts';
-import { ConfigMaps, Leases } from '../lib/kube/resources.ts';
+import { ConfigMaps, Leases, Pods, ReplicaSets, Secrets } from '../lib/kube/resources.ts';
 import { keyOf } from '../lib/kube/object.ts';
 import type { LeaderElectorOptions } from '../lib/kube/leader-election.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import { ControllerManager, selectControllers } from './manager.ts';
-import type { ControllerDefinition } from './controller.ts';
+import { controlledBy, type ControllerDefinition } from './controller.ts';
+import { Expectations } from './expectations.ts';
+import { ControllerFixture } from './testing.ts';
 
 const def = (name: string, disabledByDefault = false): ControllerDefinition => ({
   name,
   component: `${name}-controller`,
   disabledByDefault,
-  setup: () => ({ reconcile: async () => {} }),
+  reconciler: () => ({ reconcile: async () => {} }),
 });
 
 test('--controllers picks by name, star and minus', () => {
@@ -45,9 +47,9 @@ test('keys from informer events are reconciled after sync; errors retry with bac
     name: 'cm',
     component: 'cm-controller',
     workers: 2,
-    setup(ctx) {
+    for: ConfigMaps,
+    reconciler(ctx) {
       const inf = ctx.informers.informer(ConfigMaps);
-      inf.addEventHandler({ onAdd: (o) => ctx.enqueue(keyOf(o)) });
       return {
         async reconcile(key) {
           assert.ok(inf.hasSynced(), 'never before the cache is synced');
@@ -75,9 +77,9 @@ test('a singleton controller beside a shared queue acts in one manager at a time
     name: 'solo',
     component: 'solo-controller',
     singleton: true,
-    setup(ctx) {
+    for: ConfigMaps,
+    reconciler(ctx) {
       const inf = ctx.informers.informer(ConfigMaps);
-      inf.addEventHandler({ onAdd: (o) => ctx.enqueue(keyOf(o)) });
       return {
         async reconcile(key) {
           acted.push(`${who} ${key}`);
@@ -178,7 +180,7 @@ async function singleton(catchUp: () => Promise<void>, catchUpRetry?: { initialM
     name: 'solo',
     component: 'solo-controller',
     singleton: true,
-    setup(ctx) {
+    reconciler(ctx) {
       enqueue = ctx.enqueue;
       return {
         async reconcile(key) {
@@ -300,4 +302,55 @@ test('stop() and a lost Lease cancel a pending retry of the catch-up', async () 
     assert.equal(attempts, 1, `no retry after ${end}`);
     if (end === 'lose') await t.m.stop();
   }
+});
+
+test('a declaration wires its kinds: for queues the key, owns the owner (with its expectations), watches a mapping', async () => {
+  class Sets {
+    readonly expectations = new Expectations();
+    async reconcile(): Promise<void> {}
+  }
+  const t = await ControllerFixture.of<Sets>({
+    name: 'sets',
+    component: 'sets-controller',
+    for: ReplicaSets,
+    owns: [{ resource: Pods, expectations: (r) => r.expectations }],
+    watches: [
+      // a ConfigMap names the set it concerns in a label; only changes of its data count, seen after 100 ms
+      {
+        resource: ConfigMaps,
+        map: (cm) => (cm.metadata.labels?.set ? [`${cm.metadata.namespace}/${cm.metadata.labels.set}`] : []),
+        update: (old, cm) => JSON.stringify(old.data) !== JSON.stringify(cm.data),
+        delete: () => false,
+        delayMs: 100,
+      },
+    ],
+    reconciler: () => new Sets(),
+  });
+  const rs = t.seed(ReplicaSets, { metadata: { name: 'web', namespace: 'n', uid: 'rs-1' } });
+  assert.deepEqual(t.drain(), ['n/web']);
+  t.reconciler.expectations.expectCreations('n/web', 1);
+  const ref = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'rs-1', controller: true };
+  const pod = t.seed(Pods, { metadata: { name: 'web-a', namespace: 'n', uid: 'p-1', ownerReferences: [ref] } });
+  assert.deepEqual(t.drain(), ['n/web']);
+  assert.ok(t.reconciler.expectations.satisfied('n/web'), 'the creation is observed');
+  assert.deepEqual(
+    controlledBy(t.informers.informer(Pods), 'rs-1').map((p) => p.metadata.name),
+    ['web-a'],
+    'owned objects are indexed by their controller',
+  );
+  // an owner of the same name but another uid is not this one
+  t.seed(Pods, { metadata: { name: 'stale', namespace: 'n', ownerReferences: [{ ...ref, uid: 'rs-0' }] } });
+  t.seed(Secrets, { metadata: { name: 'ignored', namespace: 'n' } });
+  assert.deepEqual(t.drain(), []);
+  t.reconciler.expectations.expectDeletions('n/web', ['p-1']);
+  t.cache(Pods, { ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2024-01-01T00:00:00Z' } });
+  assert.ok(t.reconciler.expectations.satisfied('n/web'), 'a deletion is observed when it starts');
+  const cm = t.seed(ConfigMaps, { metadata: { name: 'c', namespace: 'n', labels: { set: 'web' } }, data: { a: '1' } });
+  t.cache(ConfigMaps, { ...cm, metadata: { ...cm.metadata, annotations: { x: 'y' } } });
+  t.cache(ConfigMaps, { ...cm, data: { a: '2' } });
+  t.remove(ConfigMaps, cm);
+  assert.deepEqual(t.drain(), ['n/web', 'n/web after 100 ms', 'n/web after 100 ms']);
+  t.reconciler.expectations.expectCreations('n/web', 1);
+  t.remove(ReplicaSets, rs);
+  assert.deepEqual(t.reconciler.expectations.pending('n/web'), undefined, 'a deleted owner is forgotten');
 });

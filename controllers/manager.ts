@@ -2,20 +2,32 @@
  * The controller manager: sets up the enabled controllers, one work queue and a pool of workers each, over one shared
  * set of informers. A worker takes a key, reconciles it, forgets its backoff on success, re-queues it with backoff
  * on an error and after requeueAfterMs when asked. The informers must be synced before the first reconcile.
+ * wireController turns a controller's declaration (for, owns, watches) into informers, indexes and event handlers.
  */
 import { randomUUID } from 'node:crypto';
 import type { ApiClient } from '../lib/kube/api.ts';
 import { ApiEventRecorder } from '../lib/kube/events.ts';
-import { InformerFactory } from '../lib/kube/informer.ts';
+import { InformerFactory, type EventHandler, type Informer } from '../lib/kube/informer.ts';
 import { LeaderElector, type LeaderElectorOptions } from '../lib/kube/leader-election.ts';
+import { keyOf, type KubeObject } from '../lib/kube/object.ts';
+import type { Resource } from '../lib/kube/resources.ts';
 import { MemoryQueue } from '../lib/workqueue/memory.ts';
 import type { QueueFactory, WorkQueue } from '../lib/workqueue/queue.ts';
 import {
+  CONTROLLER_INDEX,
   DEFAULT_CONTROLLER_OPTIONS,
+  controllerUids,
+  resolveController,
+  type ControllerContext,
   type ControllerDefinition,
   type ControllerOptions,
+  type Owned,
+  type Queue,
   type Reconciler,
+  type Source,
 } from './controller.ts';
+import { ServedResources } from './discovery.ts';
+import type { Expectations } from './expectations.ts';
 
 export interface ManagerOptions {
   client: ApiClient;
@@ -96,11 +108,12 @@ export class ControllerManager {
     if (this.started) return;
     this.started = true;
     const options: ControllerOptions = { ...DEFAULT_CONTROLLER_OPTIONS, ...this.opts.options };
+    const served = new ServedResources(this.opts.client, this.log);
     for (const def of selectControllers(this.opts.definitions, this.opts.enabled)) {
       const singleton = !!def.singleton && !!options.sharedQueue;
       const queue = singleton ? new MemoryQueue(def.name) : this.opts.queues(def.name);
       const recorder = new ApiEventRecorder(this.opts.client, def.component, this.opts.host);
-      const reconciler = await def.setup({
+      const reconciler = await wireController(def, {
         client: this.opts.client,
         informers: this.informers,
         recorder,
@@ -108,6 +121,8 @@ export class ControllerManager {
         enqueueAfter: (key, ms) => queue.addAfter(key, ms),
         options,
         log: (m) => this.log(`${def.name}: ${m}`),
+        now: Date.now,
+        served: (candidates) => served.of(candidates),
       });
       const r: Running = { def, queue, reconciler, workers: [], generation: 0 };
       if (singleton) r.elector = this.singletonElector(r);
@@ -116,6 +131,7 @@ export class ControllerManager {
     this.informers.start();
     await this.informers.waitForSync();
     if (this.stopping) return;
+    for (const r of this.running) r.reconciler.start?.();
     for (const r of this.running) void r.elector?.run();
     for (const r of this.running) {
       const n = r.def.workers ?? options.workers;
@@ -235,4 +251,122 @@ export class ControllerManager {
       }
     }
   }
+}
+
+/**
+ * Builds a controller from its declaration: the informers and indexes of its `for`, `owns` and `watches` kinds, then
+ * its reconciler, then the event handlers that put keys on its queue (registered last: they may ask the reconciler).
+ * The manager runs it for every controller, and the unit tests' fixture (testing.ts) for the one under test.
+ */
+export async function wireController<R extends Reconciler>(
+  def: ControllerDefinition<R>,
+  ctx: ControllerContext,
+): Promise<R> {
+  const forKind = def.for && asSource(def.for);
+  const owns = (def.owns ?? []).map((o): Owned<R> => ({ ...asSource(o), ownerIndex: true }));
+  const watches = typeof def.watches === 'function' ? await def.watches(ctx) : (def.watches ?? []);
+  if (owns.length && !forKind) throw new Error(`controller ${def.name}: it owns kinds but reconciles no kind (for)`);
+
+  const forInformer = forKind && informerOf(ctx, forKind);
+  const ownedInformers = owns.map((o) => informerOf(ctx, o));
+  const watchInformers = watches.map((w) => informerOf(ctx, w));
+  const r = await def.reconciler(ctx);
+  const queue: Queue = {
+    add: (k) => ctx.enqueue(k),
+    addAfter: (k, ms) => ctx.enqueueAfter(k, ms),
+  };
+
+  if (forKind && forInformer) {
+    const forget = owns.flatMap((o) => (o.expectations ? [o.expectations(r)] : []));
+    forInformer.addEventHandler(
+      enqueueing(forKind, r, queue, (o) => [keyOf(o)], {
+        deleted: (o) => {
+          for (const e of forget) e.delete(keyOf(o));
+        },
+      }),
+    );
+    owns.forEach((o, i) => {
+      const ownerKey = (obj: KubeObject) => {
+        const owner = resolveController(obj, forInformer);
+        return owner ? [keyOf(owner)] : [];
+      };
+      ownedInformers[i].addEventHandler(enqueueing(o, r, queue, ownerKey, observing(o.expectations?.(r), ownerKey)));
+    });
+  }
+  watches.forEach((w, i) => {
+    watchInformers[i].addEventHandler(
+      'handler' in w ? w.handler(r, queue) : enqueueing(w, r, queue, (o) => w.map(o, r)),
+    );
+  });
+  return r;
+}
+
+type Indexed = Pick<Source, 'resource' | 'select' | 'indexes' | 'ownerIndex'>;
+
+/** a kind named by its resource alone: every event counts */
+function asSource<R extends Reconciler, S extends Source<R>>(s: Resource | S): S | Source<R> {
+  return isResource(s) ? { resource: s } : s;
+}
+
+function isResource<R extends Reconciler>(s: Resource | Source<R>): s is Resource {
+  return typeof s.resource === 'string';
+}
+
+function informerOf(ctx: ControllerContext, s: Indexed): Informer {
+  const inf = ctx.informers.informer(s.resource, s.select ?? {});
+  for (const [name, fn] of Object.entries(s.indexes ?? {})) inf.addIndex(name, fn);
+  if (s.ownerIndex) inf.addIndex(CONTROLLER_INDEX, controllerUids);
+  return inf;
+}
+
+/** what happened to an object, before its event is filtered (expectations count every event) */
+interface Observer {
+  added?(obj: KubeObject): void;
+  deleting?(obj: KubeObject): void;
+  deleted?(obj: KubeObject): void;
+}
+
+/** lowers the owner's expectations as its objects appear, start their deletion and go */
+function observing(expectations: Expectations | undefined, ownerKey: (o: KubeObject) => string[]): Observer {
+  if (!expectations) return {};
+  const each = (o: KubeObject, f: (key: string) => void) => {
+    for (const k of ownerKey(o)) f(k);
+  };
+  return {
+    added: (o) => each(o, (k) => expectations.creationObserved(k)),
+    deleting: (o) => each(o, (k) => expectations.deletionObserved(k, o.metadata.uid)),
+    deleted: (o) => each(o, (k) => expectations.deletionObserved(k, o.metadata.uid)),
+  };
+}
+
+/** the handler of one declared kind: its filters, then the keys its mapping gives, at once or after its delay */
+function enqueueing<R extends Reconciler>(
+  s: Source<R>,
+  r: R,
+  queue: Queue,
+  map: (o: KubeObject) => Iterable<string>,
+  observer: Observer = {},
+): EventHandler<KubeObject> {
+  const put = (keys: Iterable<string>) => {
+    for (const k of keys) {
+      if (s.delayMs) queue.addAfter(k, s.delayMs);
+      else queue.add(k);
+    }
+  };
+  return {
+    onAdd(obj) {
+      observer.added?.(obj);
+      if (!s.add || s.add(obj, r)) put(map(obj));
+    },
+    onUpdate(old, obj) {
+      if (obj.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) observer.deleting?.(obj);
+      if (s.update && !s.update(old, obj, r)) return;
+      // the keys of the object before and after: an owner or a selector may have changed
+      put(new Set([...map(old), ...map(obj)]));
+    },
+    onDelete(obj) {
+      observer.deleted?.(obj);
+      if (!s.delete || s.delete(obj, r)) put(map(obj));
+    },
+  };
 }

@@ -1,11 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryEventRecorder } from '../../lib/kube/events.ts';
-import { FakeClient } from '../../lib/kube/fake.ts';
-import { InformerFactory } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { ControllerRevisions, DaemonSets, Nodes, Pods } from '../../lib/kube/resources.ts';
-import { DaemonSetReconciler, REVISION_HASH_LABEL } from './index.ts';
+import { ControllerFixture, exactly } from '../testing.ts';
+import { daemonSetController, REVISION_HASH_LABEL } from './index.ts';
 import { nodeShouldRunDaemonPod, targetNodeName } from './eligibility.ts';
 import { revisionData, templateHash } from '../../lib/kube/history.ts';
 
@@ -79,29 +77,18 @@ function pod(
   };
 }
 
-function setup(ds: KubeObject, nodes: KubeObject[], pods: KubeObject[] = [], revisions: KubeObject[] = []) {
-  const client = new FakeClient();
-  const factory = new InformerFactory(client);
-  const recorder = new MemoryEventRecorder();
-  const put = (r: any, o: KubeObject) => {
-    factory.informer(r).upsert(structuredClone(client.seed(r, o)));
-  };
-  put(DaemonSets, ds);
-  for (const n of nodes) put(Nodes, n);
-  for (const p of pods) put(Pods, p);
-  for (const cr of revisions) put(ControllerRevisions, cr);
-  const reconciler = new DaemonSetReconciler(
-    client,
-    recorder,
-    factory.informer(DaemonSets),
-    factory.informer(Pods),
-    factory.informer(Nodes),
-    factory.informer(ControllerRevisions),
-    () => NOW,
-  );
-  factory.markAllSynced();
-  return { client, factory, recorder, reconciler };
+async function setup(ds: KubeObject, nodes: KubeObject[], pods: KubeObject[] = [], revisions: KubeObject[] = []) {
+  const t = await ControllerFixture.of(daemonSetController, { clock: NOW });
+  t.seed(DaemonSets, ds);
+  for (const n of nodes) t.seed(Nodes, n);
+  for (const p of pods) t.seed(Pods, p);
+  for (const cr of revisions) t.seed(ControllerRevisions, cr);
+  t.drain();
+  return t;
 }
+
+const STATUS = 'update daemonsets/status kube-system/agent';
+const deletes = (...names: string[]) => names.map((n) => `delete pods kube-system/${n}`);
 
 function revisionOf(ds: KubeObject, revision: number): KubeObject {
   const hash = templateHash(ds.spec.template);
@@ -191,34 +178,14 @@ describe('daemonset controller', () => {
   it('creates one pod per eligible node, pinned by node affinity, with a ControllerRevision and status', async () => {
     const ds = daemonSet();
     const hash = templateHash(ds.spec.template);
-    const t = setup(ds, [
+    const t = await setup(ds, [
       node('n1'),
       node('n2', { taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] }),
       node('n3', { taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }] }),
     ]);
-    await t.reconciler.reconcile('kube-system/agent');
-    const w = t.client.writes();
-    assert.deepEqual(
-      w.map((a) => `${a.verb} ${a.resource}${a.subresource ? '/' + a.subresource : ''} ${a.name ?? ''}`),
-      [
-        'create controllerrevisions agent-' + hash,
-        'create pods ' + w[1].name,
-        'create pods ' + w[2].name,
-        'update daemonsets/status agent',
-      ],
-    );
-    const cr = w[0].body;
-    assert.equal(cr.revision, 1);
-    assert.deepEqual(cr.data, { spec: { template: { ...ds.spec.template, $patch: 'replace' } } });
-    assert.equal(cr.metadata.labels[REVISION_HASH_LABEL], hash);
-    assert.equal(cr.metadata.ownerReferences[0].uid, DS_UID);
-    // the first batch is one pod, the next two: both creations happen
-    const created = [w[1].body, w[2].body];
-    assert.deepEqual(created.map((p) => targetNodeName(p)).sort(), ['n1', 'n3']);
-    const p = created[0];
-    assert.equal(p.metadata.generateName, 'agent-');
-    assert.deepEqual(p.metadata.labels, { app: 'agent', [REVISION_HASH_LABEL]: hash, 'pod-template-generation': '1' });
-    assert.deepEqual(p.metadata.ownerReferences, [
+    await t.sync('kube-system/agent');
+    const w = t.writes();
+    const ownerRefs = exactly([
       {
         apiVersion: 'apps/v1',
         kind: 'DaemonSet',
@@ -228,7 +195,43 @@ describe('daemonset controller', () => {
         blockOwnerDeletion: true,
       },
     ]);
-    assert.equal(p.spec.nodeName, undefined);
+    const daemonPod = {
+      metadata: {
+        generateName: 'agent-',
+        labels: exactly({ app: 'agent', [REVISION_HASH_LABEL]: hash, 'pod-template-generation': '1' }),
+        ownerReferences: ownerRefs,
+      },
+      spec: { nodeName: undefined },
+    };
+    // the first batch is one pod, the next two: both creations happen
+    t.expectWrites([
+      {
+        action: `create controllerrevisions kube-system/agent-${hash}`,
+        has: {
+          revision: 1,
+          data: exactly({ spec: { template: { ...ds.spec.template, $patch: 'replace' } } }),
+          metadata: { labels: { [REVISION_HASH_LABEL]: hash }, ownerReferences: [{ uid: DS_UID }] },
+        },
+      },
+      { action: 'create pods kube-system/agent-xxxx1', has: daemonPod },
+      { action: 'create pods kube-system/agent-xxxx2', has: daemonPod },
+      {
+        action: STATUS,
+        has: {
+          status: exactly({
+            currentNumberScheduled: 0,
+            numberMisscheduled: 0,
+            desiredNumberScheduled: 2,
+            numberReady: 0,
+            observedGeneration: 1,
+            numberUnavailable: 2,
+          }),
+        },
+      },
+    ]);
+    const created = [w[1].body, w[2].body];
+    assert.deepEqual(created.map((p) => targetNodeName(p)).sort(), ['n1', 'n3']);
+    const p = created[0];
     assert.deepEqual(p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms, [
       { matchFields: [{ key: 'metadata.name', operator: 'In', values: [targetNodeName(p)] }] },
     ]);
@@ -241,31 +244,23 @@ describe('daemonset controller', () => {
         'memory-pressure:NoSchedule',
         'pid-pressure:NoSchedule',
         'unschedulable:NoSchedule',
-      ].map((s) => `node.kubernetes.io/${s}`),
+      ].map((x) => `node.kubernetes.io/${x}`),
     );
-    assert.deepEqual(w[3].body.status, {
-      currentNumberScheduled: 0,
-      numberMisscheduled: 0,
-      desiredNumberScheduled: 2,
-      numberReady: 0,
-      observedGeneration: 1,
-      numberUnavailable: 2,
-    });
     assert.deepEqual(
       t.recorder.events.map((e) => e.reason),
       ['SuccessfulCreate', 'SuccessfulCreate'],
     );
 
-    // the informer has not seen the pods yet: no second creation
-    t.client.clearActions();
-    t.factory
-      .informer(ControllerRevisions)
-      .upsert(t.client.stored(ControllerRevisions, 'kube-system', `agent-${hash}`)!);
-    await t.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(
-      t.client.writes().filter((a) => a.resource === 'pods'),
-      [],
-    );
+    // the informer has seen the revision and the status, not the pods yet: no second creation
+    t.observe(ControllerRevisions, 'kube-system', `agent-${hash}`);
+    t.observe(DaemonSets, 'kube-system', 'agent');
+    await t.sync('kube-system/agent');
+    t.expectWrites([]);
+    // once it has, the expectations are met and nothing is missing
+    t.observeWrites();
+    t.drain();
+    await t.sync('kube-system/agent');
+    t.expectWrites([STATUS]);
   });
 
   it('deletes failed pods, extra pods and pods on nodes that no longer fit; keeps them on NoSchedule-tainted nodes', async () => {
@@ -292,33 +287,37 @@ describe('daemonset controller', () => {
       pod('a4', 'n4', hash, 'failed'),
       pod('gone', 'n9', hash),
     ];
-    const t = setup(ds, nodes, pods, [revisionOf(ds, 1)]);
-    await t.reconciler.reconcile('kube-system/agent');
-    const deletes = t.client
-      .writes()
-      .filter((a) => a.verb === 'delete')
-      .map((a) => a.name)
-      .sort();
-    assert.deepEqual(deletes, ['a1b', 'a2', 'a4', 'gone']);
-    assert.ok(!t.client.writes().some((a) => a.verb === 'create'), 'n4 gets its pod once the failed one is gone');
-    const status = t.client.writes().find((a) => a.subresource === 'status')!.body.status;
-    // desired: n1, n4; scheduled: n1 (a1), n4 (a4); misscheduled: n2, n3, n9
-    assert.deepEqual(status, {
-      currentNumberScheduled: 2,
-      numberMisscheduled: 3,
-      desiredNumberScheduled: 2,
-      numberReady: 1,
-      observedGeneration: 1,
-      updatedNumberScheduled: 2,
-      numberAvailable: 1,
-      numberUnavailable: 1,
-    });
-    assert.ok(
-      t.recorder.events.some(
-        (e) =>
-          e.reason === 'FailedDaemonPod' &&
-          e.message === 'Found failed daemon pod kube-system/a4 on node n4, will try to kill it',
-      ),
+    const t = await setup(ds, nodes, pods, [revisionOf(ds, 1)]);
+    await t.sync('kube-system/agent');
+    // n4 gets its pod once the failed one is gone; desired: n1, n4; scheduled: n1 (a1), n4 (a4); misscheduled: n2,
+    // n3, n9
+    t.expectWrites([
+      ...deletes('a1b', 'a2', 'a4', 'gone'),
+      {
+        action: STATUS,
+        has: {
+          status: exactly({
+            currentNumberScheduled: 2,
+            numberMisscheduled: 3,
+            desiredNumberScheduled: 2,
+            numberReady: 1,
+            observedGeneration: 1,
+            updatedNumberScheduled: 2,
+            numberAvailable: 1,
+            numberUnavailable: 1,
+          }),
+        },
+      },
+    ]);
+    assert.deepEqual(
+      t.recorder.events.map((e) => `${e.reason} ${e.message}`),
+      [
+        'FailedDaemonPod Found failed daemon pod kube-system/a4 on node n4, will try to kill it',
+        'SuccessfulDelete Deleted pod: a1b',
+        'SuccessfulDelete Deleted pod: a2',
+        'SuccessfulDelete Deleted pod: a4',
+        'SuccessfulDelete Deleted pod: gone',
+      ],
     );
   });
 
@@ -340,41 +339,27 @@ describe('daemonset controller', () => {
       pod('p3', 'n3', oldHash, 'unready'),
       pod('p4', 'n4', oldHash),
     ];
-    const t = setup(ds, nodes, pods, [revisionOf(old, 1)]);
-    await t.reconciler.reconcile('kube-system/agent');
-    const w = t.client.writes();
-    assert.equal(w[0].verb, 'create');
-    assert.equal(w[0].resource, 'controllerrevisions');
-    assert.equal(w[0].body.revision, 2);
-    assert.equal(w[0].name, `agent-${newHash}`);
+    const t = await setup(ds, nodes, pods, [revisionOf(old, 1)]);
+    await t.sync('kube-system/agent');
     // p3 is unavailable: it goes at once and uses the one unavailability allowed
-    assert.deepEqual(
-      w.filter((a) => a.verb === 'delete').map((a) => a.name),
-      ['p3'],
-    );
-    const status = w.find((a) => a.subresource === 'status')!.body.status;
-    assert.equal(status.updatedNumberScheduled, undefined);
-    assert.equal(status.observedGeneration, 2);
+    t.expectWrites([
+      { action: `create controllerrevisions kube-system/agent-${newHash}`, has: { revision: 2 } },
+      ...deletes('p3'),
+      { action: STATUS, has: { status: { updatedNumberScheduled: undefined, observedGeneration: 2 } } },
+    ]);
 
     // p3 replaced by a new available pod: the next old one goes
-    const t2 = setup(
+    const t2 = await setup(
       ds,
       nodes,
       [pod('p1', 'n1', oldHash), pod('p2', 'n2', oldHash), pod('p3new', 'n3', newHash), pod('p4', 'n4', oldHash)],
       [revisionOf(old, 1), revisionOf(ds, 2)],
     );
-    await t2.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(
-      t2.client
-        .writes()
-        .filter((a) => a.verb === 'delete')
-        .map((a) => a.name),
-      ['p1'],
-    );
-    assert.equal(t2.client.writes().find((a) => a.subresource === 'status')!.body.status.updatedNumberScheduled, 1);
+    await t2.sync('kube-system/agent');
+    t2.expectWrites([...deletes('p1'), { action: STATUS, has: { status: { updatedNumberScheduled: 1 } } }]);
 
     // a new pod not ready yet: nothing more goes
-    const t3 = setup(
+    const t3 = await setup(
       ds,
       nodes,
       [
@@ -385,31 +370,22 @@ describe('daemonset controller', () => {
       ],
       [revisionOf(old, 1), revisionOf(ds, 2)],
     );
-    await t3.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(
-      t3.client.writes().filter((a) => a.verb === 'delete'),
-      [],
-    );
+    await t3.sync('kube-system/agent');
+    t3.expectWrites([STATUS]);
 
     // maxUnavailable 50% of 4 nodes: two at a time
     const wide = daemonSet({
       generation: 2,
       spec: { ...ds.spec, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '50%' } } },
     });
-    const t4 = setup(
+    const t4 = await setup(
       wide,
       nodes,
       [pod('p1', 'n1', oldHash), pod('p2', 'n2', oldHash), pod('p3', 'n3', oldHash), pod('p4', 'n4', oldHash)],
       [revisionOf(old, 1), revisionOf(ds, 2)],
     );
-    await t4.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(
-      t4.client
-        .writes()
-        .filter((a) => a.verb === 'delete')
-        .map((a) => a.name),
-      ['p1', 'p2'],
-    );
+    await t4.sync('kube-system/agent');
+    t4.expectWrites([...deletes('p1', 'p2'), STATUS]);
   });
 
   it('OnDelete leaves old pods alone, and a template back to an old revision renumbers it', async () => {
@@ -421,23 +397,17 @@ describe('daemonset controller', () => {
       },
     });
     const ds = daemonSet({ generation: 3, spec: { updateStrategy: { type: 'OnDelete' } } });
-    const t = setup(ds, [node('n1')], [pod('p1', 'n1', oldHash)], [revisionOf(old, 1), revisionOf(v2, 2)]);
-    await t.reconciler.reconcile('kube-system/agent');
-    const w = t.client.writes();
-    assert.deepEqual(
-      w.map((a) => `${a.verb} ${a.resource}${a.subresource ? '/' + a.subresource : ''} ${a.name}`),
-      [`update controllerrevisions agent-${oldHash}`, 'update daemonsets/status agent'],
-    );
-    assert.equal(w[0].body.revision, 3);
-    assert.equal(w[1].body.status.updatedNumberScheduled, 1);
+    const t = await setup(ds, [node('n1')], [pod('p1', 'n1', oldHash)], [revisionOf(old, 1), revisionOf(v2, 2)]);
+    await t.sync('kube-system/agent');
+    t.expectWrites([
+      { action: `update controllerrevisions kube-system/agent-${oldHash}`, has: { revision: 3 } },
+      { action: STATUS, has: { status: { updatedNumberScheduled: 1 } } },
+    ]);
 
     const onDelete = daemonSet({ generation: 2, spec: { ...v2.spec, updateStrategy: { type: 'OnDelete' } } });
-    const t2 = setup(onDelete, [node('n1')], [pod('p1', 'n1', oldHash)], [revisionOf(old, 1), revisionOf(v2, 2)]);
-    await t2.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(
-      t2.client.writes().filter((a) => a.resource === 'pods'),
-      [],
-    );
+    const t2 = await setup(onDelete, [node('n1')], [pod('p1', 'n1', oldHash)], [revisionOf(old, 1), revisionOf(v2, 2)]);
+    await t2.sync('kube-system/agent');
+    t2.expectWrites([STATUS]);
   });
 
   it('writes nothing when all is in place, and prunes revisions beyond the history limit', async () => {
@@ -465,11 +435,24 @@ describe('daemonset controller', () => {
       updatedNumberScheduled: 1,
       numberAvailable: 1,
     };
-    const t = setup({ ...ds, status }, [node('n1')], [pod('p1', 'n1', hash)], [...revs, revisionOf(ds, 4)]);
-    await t.reconciler.reconcile('kube-system/agent');
-    assert.deepEqual(
-      t.client.writes().map((a) => `${a.verb} ${a.resource} ${a.name}`),
-      [`delete controllerrevisions ${revs[0].metadata.name}`, `delete controllerrevisions ${revs[1].metadata.name}`],
-    );
+    const t = await setup({ ...ds, status }, [node('n1')], [pod('p1', 'n1', hash)], [...revs, revisionOf(ds, 4)]);
+    await t.sync('kube-system/agent');
+    t.expectWrites([
+      `delete controllerrevisions kube-system/${revs[0].metadata.name}`,
+      `delete controllerrevisions kube-system/${revs[1].metadata.name}`,
+    ]);
+  });
+
+  it('queues a daemon set for its pods (counting them against its expectations) and every one for node changes', async () => {
+    const ds = daemonSet();
+    const hash = templateHash(ds.spec.template);
+    const t = await setup(ds, [node('n1')]);
+    t.reconciler.expectations.expectCreations('kube-system/agent', 1);
+    t.cache(Pods, pod('p1', 'n1', hash));
+    assert.ok(t.reconciler.expectations.satisfied('kube-system/agent'), 'the creation is observed');
+    t.cache(Nodes, { ...node('n1'), status: { conditions: [] } });
+    t.cache(Nodes, node('n1', { labels: { role: 'edge' } }));
+    t.cache(Nodes, node('n2'));
+    assert.deepEqual(t.drain(), ['kube-system/agent', 'kube-system/agent', 'kube-system/agent']);
   });
 });

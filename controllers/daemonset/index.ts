@@ -14,7 +14,13 @@ import { controllerOf, keyOf, sameStatus, type KubeObject } from '../../lib/kube
 import { isPodAvailable, isPodReady, msUntilAvailable } from '../../lib/kube/pods.ts';
 import { ControllerRevisions, DaemonSets, Nodes, Pods } from '../../lib/kube/resources.ts';
 import { labelSelectorFromObject } from '../../lib/selectors.ts';
-import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
+import {
+  controlledBy,
+  type ControllerContext,
+  type ControllerDefinition,
+  type Reconciler,
+  type Result,
+} from '../controller.ts';
 import { Expectations } from '../expectations.ts';
 import { nodeShouldRunDaemonPod, pinToNode, targetNodeName, withDaemonTolerations } from './eligibility.ts';
 import {
@@ -30,60 +36,14 @@ import { scaledValue, slowStartBatch } from './rollout-math.ts';
 
 export const REVISION_HASH_LABEL = 'controller-revision-hash';
 export const TEMPLATE_GENERATION_LABEL = 'pod-template-generation';
-/** the pod informer index of the DaemonSet controller: pods by the uid of their controlling DaemonSet */
-export const DAEMON_POD_INDEX = 'daemonset:owner-uid';
-
-export const daemonSetController: ControllerDefinition = {
+export const daemonSetController: ControllerDefinition<DaemonSetReconciler> = {
   name: 'daemonset',
   component: 'daemonset-controller',
-  setup(ctx) {
-    const daemonSets = ctx.informers.informer(DaemonSets);
-    const pods = ctx.informers.informer(Pods);
-    const nodes = ctx.informers.informer(Nodes);
-    const revisions = ctx.informers.informer(ControllerRevisions);
-    const r = new DaemonSetReconciler(ctx.client, ctx.recorder, daemonSets, pods, nodes, revisions);
-    const enqueueAll = () => {
-      for (const k of daemonSets.keys()) ctx.enqueue(k);
-    };
-    daemonSets.addEventHandler({
-      onAdd: (ds) => ctx.enqueue(keyOf(ds)),
-      onUpdate: (_, ds) => ctx.enqueue(keyOf(ds)),
-      onDelete: (ds) => {
-        r.expectations.delete(keyOf(ds));
-        ctx.enqueue(keyOf(ds));
-      },
-    });
-    const owner = (pod: KubeObject): string | undefined => {
-      const ref = controllerOf(pod);
-      return ref?.kind === 'DaemonSet' ? `${pod.metadata.namespace}/${ref.name}` : undefined;
-    };
-    pods.addEventHandler({
-      onAdd: (p) => {
-        const k = owner(p);
-        if (!k) return;
-        r.expectations.creationObserved(k);
-        ctx.enqueue(k);
-      },
-      onUpdate: (_, p) => {
-        const k = owner(p);
-        if (k) ctx.enqueue(k);
-      },
-      onDelete: (p) => {
-        const k = owner(p);
-        if (!k) return;
-        r.expectations.deletionObserved(k, p.metadata.uid);
-        ctx.enqueue(k);
-      },
-    });
-    nodes.addEventHandler({
-      onAdd: enqueueAll,
-      onUpdate: (a, b) => {
-        if (nodePlacementChanged(a, b)) enqueueAll();
-      },
-      onDelete: enqueueAll,
-    });
-    return r;
-  },
+  for: DaemonSets,
+  owns: [{ resource: Pods, expectations: (r) => r.expectations }],
+  // a node that comes, goes, or changes what placement reads may change where every daemon set runs
+  watches: [{ resource: Nodes, map: (_, r) => r.daemonSets.keys(), update: nodePlacementChanged }],
+  reconciler: (ctx) => new DaemonSetReconciler(ctx),
 };
 
 /** what of a node decides where daemon pods go changed */
@@ -103,21 +63,23 @@ interface NodePlan {
 
 export class DaemonSetReconciler implements Reconciler {
   readonly expectations = new Expectations();
+  private readonly client: ApiClient;
+  private readonly recorder: EventRecorder;
+  readonly daemonSets: Informer;
+  private readonly pods: Informer;
+  private readonly nodes: Informer;
+  private readonly revisions: Informer;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly client: ApiClient,
-    private readonly recorder: EventRecorder,
-    private readonly daemonSets: Informer,
-    private readonly pods: Informer,
-    private readonly nodes: Informer,
-    private readonly revisions: Informer,
-    private readonly now: () => number = () => Date.now(),
-  ) {
-    pods.addIndex(DAEMON_POD_INDEX, (p) => {
-      const ref = controllerOf(p);
-      return ref?.kind === 'DaemonSet' ? [ref.uid] : [];
-    });
-    addRevisionOwnerIndex(revisions);
+  constructor(ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.recorder = ctx.recorder;
+    this.daemonSets = ctx.informers.informer(DaemonSets);
+    this.pods = ctx.informers.informer(Pods);
+    this.nodes = ctx.informers.informer(Nodes);
+    this.revisions = ctx.informers.informer(ControllerRevisions);
+    this.now = ctx.now;
+    addRevisionOwnerIndex(this.revisions);
   }
 
   async reconcile(key: string): Promise<Result | void> {
@@ -138,9 +100,7 @@ export class DaemonSetReconciler implements Reconciler {
       return;
     }
     const { hash, revisions, current } = await this.history(ds);
-    const owned = this.pods
-      .byIndex(DAEMON_POD_INDEX, ds.metadata.uid!)
-      .filter((p) => selector.matches(p.metadata.labels));
+    const owned = controlledBy(this.pods, ds.metadata.uid!).filter((p) => selector.matches(p.metadata.labels));
     const plans = this.plan(ds, owned);
 
     if (this.expectations.satisfied(key)) {

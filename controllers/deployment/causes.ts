@@ -6,6 +6,13 @@ import type { KubeObject } from '../../lib/kube/object.ts';
 
 const BENIGN = new Set(['ContainerCreating', 'PodInitializing']);
 
+interface PodCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
 export function stallCauses(pods: KubeObject[]): string | undefined {
   const counts = new Map<string, { n: number; detail: string }>();
   const add = (reason: string, detail: string) => {
@@ -15,7 +22,8 @@ export function stallCauses(pods: KubeObject[]): string | undefined {
   };
   for (const p of pods) {
     if (p.metadata.deletionTimestamp) continue;
-    const sched = (p.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+    const conditions: PodCondition[] = p.status?.conditions ?? [];
+    const sched = conditions.find((c) => c.type === 'PodScheduled' && c.status === 'False');
     if (sched) {
       add(sched.reason ?? 'Unschedulable', sched.message ?? '');
       continue;

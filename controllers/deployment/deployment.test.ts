@@ -1,37 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClient } from '../../lib/kube/fake.ts';
-import { InformerFactory } from '../../lib/kube/informer.ts';
-import { MemoryEventRecorder } from '../../lib/kube/events.ts';
 import { Deployments, Pods, ReplicaSets, type Resource } from '../../lib/kube/resources.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
-import { DEFAULT_CONTROLLER_OPTIONS, type ControllerContext } from '../controller.ts';
-import { DeploymentReconciler, REVISION } from './index.ts';
+import { ControllerFixture, exactly } from '../testing.ts';
+import { deploymentController, REVISION, type DeploymentReconciler } from './index.ts';
 import { templateHash } from '../../lib/kube/history.ts';
 import { surgeAndUnavailable } from './rollout-math.ts';
 import { stallCauses } from './causes.ts';
 
-function harness() {
-  const client = new FakeClient();
-  const informers = new InformerFactory(client);
-  const recorder = new MemoryEventRecorder();
-  const ctx: ControllerContext = {
-    client,
-    informers,
-    recorder,
-    enqueue: () => {},
-    enqueueAfter: () => {},
-    options: DEFAULT_CONTROLLER_OPTIONS,
-    log: () => {},
-  };
-  const r = new DeploymentReconciler(ctx);
-  informers.markAllSynced();
-  const put = (res: Resource, o: KubeObject) => {
-    const stored = client.seed(res, o);
-    informers.informer(res).upsert(stored);
-    return stored;
-  };
-  return { client, informers, recorder, r, put };
+async function setup() {
+  const t = await ControllerFixture.of(deploymentController);
+  return Object.assign(t, { put: (r: Resource, o: KubeObject) => t.seed(r, o) });
 }
 
 const template = (image: string) => ({
@@ -82,53 +61,112 @@ test('maxSurge and maxUnavailable round like Kubernetes', () => {
   );
 });
 
+const H1 = templateHash(template('v1'));
+const H2 = templateHash(template('v2'));
+const STATUS = 'update deployments/status ns/web';
+/** the merge patch of the Deployment's revision annotation */
+const revisionPatch = (rev: string) => ({
+  action: 'patch deployments ns/web',
+  body: { metadata: { annotations: { [REVISION]: rev } } },
+});
+/** the merge patch of a ReplicaSet's desired-replicas and max-replicas annotations */
+const replicaAnnotations = (desired: number, max: number) => ({
+  metadata: {
+    annotations: {
+      'deployment.kubernetes.io/desired-replicas': String(desired),
+      'deployment.kubernetes.io/max-replicas': String(max),
+    },
+  },
+});
+const conditionsOf = (t: ControllerFixture<DeploymentReconciler>) =>
+  Object.fromEntries(
+    t.client.stored(Deployments, 'ns', 'web')!.status.conditions.map((c: any) => [c.type, `${c.status} ${c.reason}`]),
+  );
+
 test('the first rollout creates the ReplicaSet with the template hash and revision 1', async () => {
-  const h = harness();
+  const h = await setup();
   h.put(Deployments, deployment(3, 'v1'));
-  await h.r.reconcile('ns/web');
-  const create = h.client.writes().find((w) => w.verb === 'create' && w.resource === 'replicasets')!;
-  const hash = templateHash(template('v1'));
-  assert.equal(create.body.metadata.name, `web-${hash}`);
-  assert.equal(create.body.spec.replicas, 3);
-  assert.equal(create.body.spec.selector.matchLabels['pod-template-hash'], hash);
-  assert.equal(create.body.spec.template.metadata.labels['pod-template-hash'], hash);
-  assert.equal(create.body.metadata.annotations[REVISION], '1');
-  assert.equal(create.body.metadata.annotations['deployment.kubernetes.io/desired-replicas'], '3');
-  assert.equal(create.body.metadata.annotations['deployment.kubernetes.io/max-replicas'], '4');
+  await h.sync('ns/web');
+  h.expectWrites([
+    {
+      action: `create replicasets ns/web-${H1}`,
+      has: {
+        metadata: {
+          name: `web-${H1}`,
+          annotations: exactly({
+            [REVISION]: '1',
+            'deployment.kubernetes.io/desired-replicas': '3',
+            'deployment.kubernetes.io/max-replicas': '4',
+          }),
+          ownerReferences: exactly([
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              name: 'web',
+              uid: 'd-uid',
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ]),
+        },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { 'pod-template-hash': H1 } },
+          template: { metadata: { labels: { 'pod-template-hash': H1 } } },
+        },
+      },
+    },
+    revisionPatch('1'),
+    STATUS,
+  ]);
   assert.deepEqual(
     h.recorder.events.map((e) => e.message),
-    [`Scaled up replica set web-${hash} from 0 to 3`],
+    [`Scaled up replica set web-${H1} from 0 to 3`],
   );
-  const status = h.client.writes().find((w) => w.subresource === 'status')!.body.status;
-  assert.equal(status.conditions.find((c: any) => c.type === 'Progressing').reason, 'NewReplicaSetCreated');
-  assert.equal(status.conditions.find((c: any) => c.type === 'Available').status, 'False');
+  assert.deepEqual(conditionsOf(h), {
+    Available: 'False MinimumReplicasUnavailable',
+    Progressing: 'True NewReplicaSetCreated',
+  });
 });
 
 test('a rolling update surges the new set and scales the old one within maxUnavailable', async () => {
-  const h = harness();
+  const h = await setup();
   // 4 replicas, maxSurge 1, maxUnavailable 1: the new set may start with 1; the old may go to 3
   h.put(
     Deployments,
     deployment(4, 'v2', { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } } }),
   );
   h.put(ReplicaSets, replicaSet('v1', 4, 4, '1', '2026-01-01T00:00:00Z'));
-  await h.r.reconcile('ns/web');
-  const w = h.client.writes();
-  const create = w.find((x) => x.verb === 'create')!;
-  assert.equal(create.body.spec.replicas, 1, 'surge: 4 + 1 - 4 = 1');
-  assert.equal(create.body.metadata.annotations[REVISION], '2');
-  const scaleOld = w.find(
-    (x) => x.verb === 'patch' && x.resource === 'replicasets' && x.body.spec?.replicas !== undefined,
-  )!;
-  assert.equal(scaleOld.name, `web-${templateHash(template('v1'))}`);
-  assert.equal(scaleOld.body.spec.replicas, 3, 'available 4 - minAvailable 3 = 1 old pod may go');
+  await h.sync('ns/web');
+  h.expectWrites([
+    // surge: 4 + 1 - 4 = 1
+    {
+      action: `create replicasets ns/web-${H2}`,
+      has: { spec: { replicas: 1 }, metadata: { annotations: { [REVISION]: '2' } } },
+    },
+    revisionPatch('2'),
+    // available 4 - minAvailable 3 = 1 old pod may go
+    {
+      action: `patch replicasets ns/web-${H1}`,
+      body: {
+        metadata: {
+          annotations: {
+            'deployment.kubernetes.io/desired-replicas': '4',
+            'deployment.kubernetes.io/max-replicas': '5',
+          },
+        },
+        spec: { replicas: 3 },
+      },
+    },
+    STATUS,
+  ]);
 });
 
 test('Recreate scales the old set to zero and waits for its pods before creating the new one', async () => {
-  const h = harness();
+  const h = await setup();
   h.put(Deployments, deployment(2, 'v2', { strategy: { type: 'Recreate' } }));
   const old = h.put(ReplicaSets, replicaSet('v1', 2, 2, '1', '2026-01-01T00:00:00Z'));
-  h.put(Pods, {
+  const oldPod = h.put(Pods, {
     metadata: {
       name: 'old-pod',
       namespace: 'ns',
@@ -143,75 +181,85 @@ test('Recreate scales the old set to zero and waits for its pods before creating
       ],
     },
     status: { phase: 'Running' },
-  } as any);
-  await h.r.reconcile('ns/web');
-  let w = h.client.writes();
-  assert.equal(w.filter((x) => x.verb === 'create').length, 0, 'no new set while old pods run');
-  assert.equal(w.find((x) => x.verb === 'patch' && x.resource === 'replicasets')!.body.spec.replicas, 0);
+  });
+  await h.sync('ns/web');
+  // no new set while old pods run
+  h.expectWrites([{ action: `patch replicasets ns/web-${H1}`, has: { spec: { replicas: 0 } } }, STATUS]);
   // the old pods are gone: now the new set comes
-  h.informers.informer(Pods).remove({ metadata: { name: 'old-pod', namespace: 'ns' } });
-  h.informers
-    .informer(ReplicaSets)
-    .upsert({ ...h.client.stored(ReplicaSets, 'ns', old.metadata.name!)!, status: { replicas: 0 } });
-  h.informers.informer(Deployments).upsert(h.client.stored(Deployments, 'ns', 'web')!);
-  h.client.clearActions();
-  await h.r.reconcile('ns/web');
-  w = h.client.writes();
-  assert.equal(w.find((x) => x.verb === 'create')!.body.spec.replicas, 2);
+  h.remove(Pods, oldPod);
+  h.cache(ReplicaSets, { ...h.client.stored(ReplicaSets, 'ns', old.metadata.name!)!, status: { replicas: 0 } });
+  h.observe(Deployments, 'ns', 'web');
+  await h.sync('ns/web');
+  h.expectWrites([
+    { action: `create replicasets ns/web-${H2}`, has: { spec: { replicas: 2 } } },
+    revisionPatch('2'),
+    STATUS,
+  ]);
 });
 
 test('a paused Deployment does not roll out', async () => {
-  const h = harness();
+  const h = await setup();
   h.put(Deployments, deployment(2, 'v2', { paused: true }));
   h.put(ReplicaSets, replicaSet('v1', 2, 2, '1', '2026-01-01T00:00:00Z'));
-  await h.r.reconcile('ns/web');
-  const w = h.client.writes();
-  assert.equal(w.filter((x) => x.verb === 'create').length, 0);
-  const cond = w
-    .find((x) => x.subresource === 'status')!
-    .body.status.conditions.find((c: any) => c.type === 'Progressing');
-  assert.deepEqual([cond.status, cond.reason, cond.message], ['Unknown', 'DeploymentPaused', 'Deployment is paused']);
+  await h.sync('ns/web');
+  h.expectWrites([
+    {
+      action: STATUS,
+      has: {
+        status: {
+          conditions: [
+            { type: 'Available', status: 'True' },
+            { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' },
+          ],
+        },
+      },
+    },
+  ]);
 });
 
 test('going back to an old template reuses its ReplicaSet with the next revision', async () => {
-  const h = harness();
+  const h = await setup();
   // as kubectl rollout undo writes it: the old ReplicaSet's template, with a null creationTimestamp
   const d = deployment(2, 'v1');
   d.spec.template.metadata.creationTimestamp = null;
   h.put(Deployments, d);
   h.put(ReplicaSets, replicaSet('v1', 0, 0, '1', '2026-01-01T00:00:00Z'));
   h.put(ReplicaSets, replicaSet('v2', 2, 2, '2', '2026-01-02T00:00:00Z'));
-  await h.r.reconcile('ns/web');
-  const w = h.client.writes();
-  assert.equal(w.filter((x) => x.verb === 'create').length, 0);
-  const ann = w.find((x) => x.verb === 'patch' && x.body.metadata?.annotations?.[REVISION])!;
-  assert.equal(ann.name, `web-${templateHash(template('v1'))}`);
-  assert.equal(ann.body.metadata.annotations[REVISION], '3');
-  assert.equal(ann.body.metadata.annotations['deployment.kubernetes.io/revision-history'], '1');
-  const dRev = w.find((x) => x.resource === 'deployments' && x.verb === 'patch')!;
-  assert.equal(dRev.body.metadata.annotations[REVISION], '3');
+  await h.sync('ns/web');
+  h.expectWrites([
+    {
+      action: `patch replicasets ns/web-${H1}`,
+      has: {
+        metadata: {
+          annotations: { [REVISION]: '3', 'deployment.kubernetes.io/revision-history': '1' },
+        },
+      },
+    },
+    revisionPatch('3'),
+    { action: `patch replicasets ns/web-${H1}`, has: { spec: { replicas: 1 } } },
+    STATUS,
+  ]);
 });
 
 test('old idle ReplicaSets beyond revisionHistoryLimit are deleted once the rollout is complete', async () => {
-  const h = harness();
+  const h = await setup();
   h.put(Deployments, deployment(1, 'v3', { revisionHistoryLimit: 1 }));
   h.put(ReplicaSets, replicaSet('v1', 0, 0, '1', '2026-01-01T00:00:00Z'));
   h.put(ReplicaSets, replicaSet('v2', 0, 0, '2', '2026-01-02T00:00:00Z'));
   h.put(ReplicaSets, { ...replicaSet('v3', 1, 1, '3', '2026-01-03T00:00:00Z') });
-  h.informers.informer(Deployments).upsert({
-    ...h.client.stored(Deployments, 'ns', 'web')!,
-    metadata: { ...h.client.stored(Deployments, 'ns', 'web')!.metadata, annotations: { [REVISION]: '3' } },
-  });
-  await h.r.reconcile('ns/web');
-  const deletes = h.client
-    .writes()
-    .filter((x) => x.verb === 'delete')
-    .map((x) => x.name);
-  assert.deepEqual(deletes, [`web-${templateHash(template('v1'))}`]);
+  const stored = h.client.stored(Deployments, 'ns', 'web')!;
+  h.cache(Deployments, { ...stored, metadata: { ...stored.metadata, annotations: { [REVISION]: '3' } } });
+  await h.sync('ns/web');
+  h.expectWrites([
+    // the replica annotations the new set lacks (as made here), as Kubernetes keeps them
+    { action: `patch replicasets ns/web-${templateHash(template('v3'))}`, body: replicaAnnotations(1, 2) },
+    STATUS,
+    { action: `delete replicasets ns/web-${H1}`, body: { preconditions: { uid: 'rs-v1' } } },
+  ]);
 });
 
 test('a stalled rollout times out with the cause seen on the new pods', async () => {
-  const h = harness();
+  const h = await setup();
   const d = deployment(1, 'v2', { progressDeadlineSeconds: 1 });
   const rs2 = replicaSet('v2', 1, 0, '2', '2026-01-02T00:00:00Z');
   const long = '2020-01-01T00:00:00Z';
@@ -255,16 +303,53 @@ test('a stalled rollout times out with the cause seen on the new pods', async ()
         { name: 'app', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "v2"' } } },
       ],
     },
-  } as any);
-  await h.r.reconcile('ns/web');
-  const st = h.client.writes().find((x) => x.subresource === 'status')!.body.status;
-  const p = st.conditions.find((c: any) => c.type === 'Progressing');
-  assert.equal(p.status, 'False');
-  assert.equal(p.reason, 'ProgressDeadlineExceeded');
-  assert.equal(
-    p.message,
-    `ReplicaSet "${stored.metadata.name}" has timed out progressing. 1 pod(s) ImagePullBackOff (Back-off pulling image "v2")`,
-  );
+  });
+  await h.sync('ns/web');
+  h.expectWrites([
+    { action: `patch replicasets ns/web-${H2}`, body: replicaAnnotations(1, 2) },
+    revisionPatch('2'),
+    {
+      action: STATUS,
+      has: {
+        status: {
+          conditions: [
+            {
+              type: 'Progressing',
+              status: 'False',
+              reason: 'ProgressDeadlineExceeded',
+              message: `ReplicaSet "${stored.metadata.name}" has timed out progressing. 1 pod(s) ImagePullBackOff (Back-off pulling image "v2")`,
+            },
+            { type: 'Available' },
+          ],
+        },
+      },
+    },
+  ]);
+});
+
+test('queues a Deployment for its ReplicaSets, and for the status changes of their pods', async () => {
+  const h = await setup();
+  h.put(Deployments, deployment(1, 'v1'));
+  const rs = h.put(ReplicaSets, replicaSet('v1', 1, 1, '1', '2026-01-01T00:00:00Z'));
+  const ref = {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    name: rs.metadata.name!,
+    uid: rs.metadata.uid!,
+    controller: true,
+  };
+  const pod: KubeObject = {
+    metadata: { name: 'p', namespace: 'ns', ownerReferences: [ref] },
+    status: { phase: 'Pending' },
+  };
+  assert.deepEqual(h.drain(), ['ns/web', 'ns/web']);
+  h.cache(Pods, pod);
+  h.cache(Pods, { ...pod, metadata: { ...pod.metadata, labels: { x: 'y' } } });
+  assert.deepEqual(h.drain(), [], 'a new pod, or one whose status did not change');
+  h.cache(Pods, { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] } });
+  h.remove(Pods, pod);
+  h.cache(ReplicaSets, { ...rs, metadata: { ...rs.metadata, ownerReferences: [] } });
+  assert.deepEqual(h.drain(), ['ns/web', 'ns/web', 'ns/web'], 'the pods, then the set that went (before and after)');
 });
 
 test('stall causes count reasons and the scheduler message', () => {

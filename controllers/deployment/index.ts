@@ -9,7 +9,16 @@ import { isAlreadyExists, isNotFound } from '../../lib/kube/api.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
 import { controllerOf, keyOf, sameStatus, type KubeObject } from '../../lib/kube/object.ts';
 import { Deployments, Pods, ReplicaSets } from '../../lib/kube/resources.ts';
-import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
+import {
+  controlledBy,
+  controllerRef,
+  ignore,
+  resolveController,
+  type ControllerContext,
+  type ControllerDefinition,
+  type Reconciler,
+  type Result,
+} from '../controller.ts';
 import { stallCauses } from './causes.ts';
 import { templateHash } from '../../lib/kube/history.ts';
 import { sameTemplate } from './hash.ts';
@@ -21,8 +30,6 @@ export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
 export const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas';
 export const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
 const HASH_LABEL = 'pod-template-hash';
-const OWNER_INDEX = 'controller-uid';
-const UID_INDEX = 'uid';
 /** annotations of the Deployment not copied to its ReplicaSets */
 const NOT_COPIED = new Set([
   'kubectl.kubernetes.io/last-applied-configuration',
@@ -32,9 +39,79 @@ const NOT_COPIED = new Set([
   MAX_REPLICAS,
 ]);
 
-const now = () => rfc3339();
 const revisionOf = (rs: KubeObject) => Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
 const specReplicas = (rs: KubeObject): number => rs.spec?.replicas ?? 0;
+const statusOf = (o: KubeObject, field: string): string =>
+  JSON.stringify((o.status as Record<string, unknown> | undefined)?.[field]);
+
+export const deploymentController: ControllerDefinition<DeploymentReconciler> = {
+  name: 'deployment',
+  component: 'deployment-controller',
+  for: Deployments,
+  owns: [ReplicaSets],
+  watches: [
+    // pods matter for Recreate (old pods gone) and for naming the cause of a stalled rollout
+    {
+      resource: Pods,
+      ownerIndex: true,
+      map: (p, r) => r.deploymentOfPod(p),
+      add: ignore,
+      update: (o, p) =>
+        statusOf(o, 'containerStatuses') !== statusOf(p, 'containerStatuses') ||
+        statusOf(o, 'conditions') !== statusOf(p, 'conditions'),
+    },
+  ],
+  reconciler: (ctx) => new DeploymentReconciler(ctx),
+};
+
+interface DeploymentCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastUpdateTime?: string;
+  lastTransitionTime?: string;
+}
+
+/** a type, not an interface: sameStatus compares it as a record */
+type DeploymentStatus = {
+  observedGeneration?: number;
+  replicas: number;
+  updatedReplicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+  unavailableReplicas?: number;
+  collisionCount?: number;
+  conditions?: DeploymentCondition[];
+};
+
+/** the conditions of a status being computed, from the stored ones; a set keeps lastTransitionTime while the status stays */
+class Conditions {
+  readonly list: DeploymentCondition[];
+
+  constructor(
+    old: DeploymentCondition[] | undefined,
+    private readonly at: string,
+  ) {
+    this.list = (old ?? []).map((c) => ({ ...c }));
+  }
+
+  get(type: string): DeploymentCondition | undefined {
+    return this.list.find((c) => c.type === type);
+  }
+
+  set(c: DeploymentCondition): void {
+    const i = this.list.findIndex((x) => x.type === c.type);
+    const prev = i >= 0 ? this.list[i] : undefined;
+    const next = {
+      ...c,
+      lastUpdateTime: c.lastUpdateTime ?? this.at,
+      lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : this.at,
+    };
+    if (i >= 0) this.list[i] = next;
+    else this.list.push(next);
+  }
+}
 
 export class DeploymentReconciler implements Reconciler {
   private readonly deployments: Informer;
@@ -45,42 +122,13 @@ export class DeploymentReconciler implements Reconciler {
     this.deployments = ctx.informers.informer(Deployments);
     this.sets = ctx.informers.informer(ReplicaSets);
     this.pods = ctx.informers.informer(Pods);
-    this.deployments.addIndex(UID_INDEX, (d) => [d.metadata.uid ?? '']);
-    const byOwner = (o: KubeObject) => {
-      const c = controllerOf(o);
-      return c ? [c.uid] : [];
-    };
-    this.sets.addIndex(OWNER_INDEX, byOwner);
-    this.pods.addIndex(OWNER_INDEX, byOwner);
-    this.deployments.addEventHandler({
-      onAdd: (d) => ctx.enqueue(keyOf(d)),
-      onUpdate: (_o, d) => ctx.enqueue(keyOf(d)),
-      onDelete: (d) => ctx.enqueue(keyOf(d)),
-    });
-    const ownerOfSet = (rs: KubeObject) => {
-      const c = controllerOf(rs);
-      if (!c || c.kind !== 'Deployment') return;
-      const d = this.deployments.byIndex(UID_INDEX, c.uid)[0];
-      if (d) ctx.enqueue(keyOf(d));
-    };
-    this.sets.addEventHandler({ onAdd: ownerOfSet, onUpdate: (_o, rs) => ownerOfSet(rs), onDelete: ownerOfSet });
-    // pods matter for Recreate (old pods gone) and for naming the cause of a stalled rollout
-    const ownerOfPod = (p: KubeObject) => {
-      const c = controllerOf(p);
-      if (!c || c.kind !== 'ReplicaSet') return;
-      const rs = this.sets.getByName(p.metadata.namespace, c.name);
-      if (rs) ownerOfSet(rs);
-    };
-    this.pods.addEventHandler({
-      onDelete: ownerOfPod,
-      onUpdate: (o, p) => {
-        if (
-          JSON.stringify(o.status?.containerStatuses) !== JSON.stringify(p.status?.containerStatuses) ||
-          JSON.stringify(o.status?.conditions) !== JSON.stringify(p.status?.conditions)
-        )
-          ownerOfPod(p);
-      },
-    });
+  }
+
+  /** the Deployment of a pod's ReplicaSet */
+  deploymentOfPod(p: KubeObject): string[] {
+    const rs = resolveController(p, this.sets);
+    const d = rs && resolveController(rs, this.deployments);
+    return d ? [keyOf(d)] : [];
   }
 
   async reconcile(key: string): Promise<Result | void> {
@@ -105,7 +153,7 @@ export class DeploymentReconciler implements Reconciler {
   // ---- ReplicaSets ----
 
   private ownedSets(d: KubeObject): KubeObject[] {
-    return this.sets.byIndex(OWNER_INDEX, d.metadata.uid!);
+    return controlledBy(this.sets, d.metadata.uid!);
   }
 
   private findNew(d: KubeObject, sets: KubeObject[]): KubeObject | undefined {
@@ -129,36 +177,48 @@ export class DeploymentReconciler implements Reconciler {
   ): Promise<{ rs: KubeObject; created: boolean }> {
     const old = sets.filter((rs) => !sameTemplate(rs.spec?.template, d.spec?.template));
     const maxOld = Math.max(0, ...old.map(revisionOf));
-    const next = String(maxOld + 1);
+    const existing = this.findNew(d, sets);
+    if (existing) return { rs: await this.reviseNew(d, existing, maxOld), created: false };
+    return this.createNew(d, initialReplicas, String(maxOld + 1));
+  }
+
+  /** the existing new ReplicaSet gets the next revision if an older one had it, and the annotations it lacks */
+  private async reviseNew(d: KubeObject, existing: KubeObject, maxOld: number): Promise<KubeObject> {
     const { maxSurge } = surgeAndUnavailable(d);
     const replicas = d.spec?.replicas ?? 1;
-    const existing = this.findNew(d, sets);
-    if (existing) {
-      const ann = existing.metadata.annotations ?? {};
-      const wantRev = revisionOf(existing) > maxOld ? String(revisionOf(existing)) : next;
-      const patch: Record<string, string | null> = {};
-      if (ann[REVISION] !== wantRev) {
-        patch[REVISION] = wantRev;
-        if (ann[REVISION])
-          patch[REVISION_HISTORY] = ann[REVISION_HISTORY] ? `${ann[REVISION_HISTORY]},${ann[REVISION]}` : ann[REVISION];
-      }
-      if (ann[DESIRED_REPLICAS] !== String(replicas)) patch[DESIRED_REPLICAS] = String(replicas);
-      if (ann[MAX_REPLICAS] !== String(replicas + maxSurge)) patch[MAX_REPLICAS] = String(replicas + maxSurge);
-      for (const [k, v] of Object.entries(this.copiedAnnotations(d))) if (ann[k] !== v) patch[k] = v;
-      if (Object.keys(patch).length) {
-        const rs = await this.ctx.client.patch(
-          ReplicaSets,
-          existing.metadata.namespace,
-          existing.metadata.name!,
-          { metadata: { annotations: patch } },
-          'merge',
-        );
-        await this.setDeploymentRevision(d, wantRev);
-        return { rs, created: false };
-      }
-      await this.setDeploymentRevision(d, wantRev);
-      return { rs: existing, created: false };
+    const ann = existing.metadata.annotations ?? {};
+    const wantRev = revisionOf(existing) > maxOld ? String(revisionOf(existing)) : String(maxOld + 1);
+    const patch: Record<string, string | null> = {};
+    if (ann[REVISION] !== wantRev) {
+      patch[REVISION] = wantRev;
+      if (ann[REVISION])
+        patch[REVISION_HISTORY] = ann[REVISION_HISTORY] ? `${ann[REVISION_HISTORY]},${ann[REVISION]}` : ann[REVISION];
     }
+    if (ann[DESIRED_REPLICAS] !== String(replicas)) patch[DESIRED_REPLICAS] = String(replicas);
+    if (ann[MAX_REPLICAS] !== String(replicas + maxSurge)) patch[MAX_REPLICAS] = String(replicas + maxSurge);
+    for (const [k, v] of Object.entries(this.copiedAnnotations(d))) if (ann[k] !== v) patch[k] = v;
+    let rs = existing;
+    if (Object.keys(patch).length) {
+      rs = await this.ctx.client.patch(
+        ReplicaSets,
+        existing.metadata.namespace,
+        existing.metadata.name!,
+        { metadata: { annotations: patch } },
+        'merge',
+      );
+    }
+    await this.setDeploymentRevision(d, wantRev);
+    return rs;
+  }
+
+  /** a ReplicaSet "<name>-<pod-template-hash>" of the template, with revision `next` */
+  private async createNew(
+    d: KubeObject,
+    initialReplicas: number,
+    next: string,
+  ): Promise<{ rs: KubeObject; created: boolean }> {
+    const { maxSurge } = surgeAndUnavailable(d);
+    const replicas = d.spec?.replicas ?? 1;
     const collisionCount = d.status?.collisionCount ?? 0;
     const hash = templateHash(d.spec?.template, collisionCount);
     const template = structuredClone(d.spec?.template ?? {});
@@ -179,16 +239,7 @@ export class DeploymentReconciler implements Reconciler {
           [DESIRED_REPLICAS]: String(replicas),
           [MAX_REPLICAS]: String(replicas + maxSurge),
         },
-        ownerReferences: [
-          {
-            apiVersion: 'apps/v1',
-            kind: 'Deployment',
-            name: d.metadata.name!,
-            uid: d.metadata.uid!,
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
+        ownerReferences: [controllerRef(d, Deployments)],
       },
       spec: { replicas: initialReplicas, minReadySeconds: d.spec?.minReadySeconds ?? 0, selector, template },
     };
@@ -338,9 +389,9 @@ export class DeploymentReconciler implements Reconciler {
       }
     }
     const oldPodsRunning = olds.some((rs) =>
-      this.pods
-        .byIndex(OWNER_INDEX, rs.metadata.uid!)
-        .some((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed'),
+      controlledBy(this.pods, rs.metadata.uid!).some(
+        (p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed',
+      ),
     );
     if (scaledDown || oldPodsRunning) return this.syncStatus(d, this.ownedSets(d), newRS);
     const replicas = d.spec?.replicas ?? 1;
@@ -364,6 +415,7 @@ export class DeploymentReconciler implements Reconciler {
 
   // ---- status ----
 
+  /** the status of the replica counts and conditions, written when it changed; history pruned once complete */
   private async syncStatus(
     d: KubeObject,
     sets: KubeObject[],
@@ -371,132 +423,17 @@ export class DeploymentReconciler implements Reconciler {
     created = false,
   ): Promise<Result | void> {
     const replicas = d.spec?.replicas ?? 1;
-    const { maxUnavailable } = surgeAndUnavailable(d);
-    const sum = (f: (rs: KubeObject) => number) => sets.reduce((n, rs) => n + f(rs), 0);
-    const status: any = {
-      observedGeneration: d.metadata.generation,
-      replicas: sum((rs) => rs.status?.replicas ?? 0),
-      updatedReplicas: newRS?.status?.replicas ?? 0,
-      readyReplicas: sum((rs) => rs.status?.readyReplicas ?? 0),
-      availableReplicas: sum((rs) => rs.status?.availableReplicas ?? 0),
-    };
-    status.unavailableReplicas = Math.max(0, replicas - status.availableReplicas);
-    if (d.status?.collisionCount) status.collisionCount = d.status.collisionCount;
-    const old: any = d.status ?? {};
-    const conds: any[] = (old.conditions ?? []).map((c: any) => ({ ...c }));
-    const t = now();
-    const setCond = (c: any) => {
-      const i = conds.findIndex((x) => x.type === c.type);
-      const prev = i >= 0 ? conds[i] : undefined;
-      const next = {
-        ...c,
-        lastUpdateTime: c.lastUpdateTime ?? t,
-        lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : t,
-      };
-      if (i >= 0) conds[i] = next;
-      else conds.push(next);
-    };
-    const minAvailable = status.availableReplicas >= replicas - maxUnavailable;
-    const availCond = conds.find((c) => c.type === 'Available');
-    if (!availCond || (availCond.status === 'True') !== minAvailable) {
-      setCond(
-        minAvailable
-          ? {
-              type: 'Available',
-              status: 'True',
-              reason: 'MinimumReplicasAvailable',
-              message: 'Deployment has minimum availability.',
-            }
-          : {
-              type: 'Available',
-              status: 'False',
-              reason: 'MinimumReplicasUnavailable',
-              message: 'Deployment does not have minimum availability.',
-            },
-      );
-    }
-    const prog = conds.find((c) => c.type === 'Progressing');
-    const rsName = newRS?.metadata.name ?? '';
+    const status = this.counts(d, sets, newRS);
+    const old: Partial<DeploymentStatus> = d.status ?? {};
+    const conds = new Conditions(old.conditions, rfc3339(new Date(this.ctx.now())));
+    this.available(d, status, conds);
     const complete =
       !!newRS &&
       status.updatedReplicas === replicas &&
       status.replicas === replicas &&
       status.availableReplicas === replicas;
-    const deadlineS = d.spec?.progressDeadlineSeconds ?? 600;
-    let requeue: number | undefined;
-    if (d.spec?.paused) {
-      if (prog?.reason !== 'DeploymentPaused')
-        setCond({
-          type: 'Progressing',
-          status: 'Unknown',
-          reason: 'DeploymentPaused',
-          message: 'Deployment is paused',
-        });
-    } else if (prog?.reason === 'DeploymentPaused') {
-      setCond({
-        type: 'Progressing',
-        status: 'Unknown',
-        reason: 'DeploymentResumed',
-        message: 'Deployment is resumed',
-      });
-    } else if (complete) {
-      if (
-        prog?.reason !== 'NewReplicaSetAvailable' ||
-        prog.message !== `ReplicaSet "${rsName}" has successfully progressed.`
-      ) {
-        setCond({
-          type: 'Progressing',
-          status: 'True',
-          reason: 'NewReplicaSetAvailable',
-          message: `ReplicaSet "${rsName}" has successfully progressed.`,
-        });
-      }
-    } else if (newRS) {
-      const causes = stallCauses(this.pods.byIndex(OWNER_INDEX, newRS.metadata.uid!));
-      // progress as Kubernetes counts it: more updated, ready or available pods, or fewer old ones, or a new spec
-      const moved =
-        !prog ||
-        old.observedGeneration !== status.observedGeneration ||
-        status.updatedReplicas > (old.updatedReplicas ?? 0) ||
-        status.readyReplicas > (old.readyReplicas ?? 0) ||
-        status.availableReplicas > (old.availableReplicas ?? 0) ||
-        status.replicas - status.updatedReplicas < (old.replicas ?? 0) - (old.updatedReplicas ?? 0);
-      const progressing = `ReplicaSet "${rsName}" is progressing.` + (causes ? ` Waiting for: ${causes}` : '');
-      if (created) {
-        setCond({
-          type: 'Progressing',
-          status: 'True',
-          reason: 'NewReplicaSetCreated',
-          message: `Created new replica set "${rsName}"`,
-        });
-      } else if (moved) {
-        setCond({ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: progressing });
-      } else if (prog && prog.reason !== 'ProgressDeadlineExceeded') {
-        const left = Date.parse(prog.lastUpdateTime ?? prog.lastTransitionTime ?? t) + deadlineS * 1000 - Date.now();
-        if (left <= 0) {
-          const msg = `ReplicaSet "${rsName}" has timed out progressing.${causes ? ` ${causes}` : ''}`;
-          setCond({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: msg });
-          this.ctx.recorder.event(
-            d,
-            'Warning',
-            'ProgressDeadlineExceeded',
-            `Deployment "${d.metadata.name}" has timed out progressing.${causes ? ` ${causes}` : ''}`,
-          );
-        } else {
-          requeue = left + 100;
-          // the cause is kept current without counting as progress
-          prog.message = progressing;
-        }
-      } else if (prog?.reason === 'ProgressDeadlineExceeded' && causes) {
-        prog.message = `ReplicaSet "${rsName}" has timed out progressing. ${causes}`;
-      }
-      if (requeue === undefined) {
-        const p = conds.find((c) => c.type === 'Progressing');
-        if (p?.status === 'True')
-          requeue = Math.max(100, Date.parse(p.lastUpdateTime) + deadlineS * 1000 - Date.now() + 100);
-      }
-    }
-    if (conds.length) status.conditions = conds;
+    const requeue = this.progressing(d, status, old, conds, newRS, { created, complete });
+    if (conds.list.length) status.conditions = conds.list;
     if (!sameStatus(old, status)) {
       try {
         await this.ctx.client.update(Deployments, { ...d, status }, { subresource: 'status' });
@@ -507,6 +444,140 @@ export class DeploymentReconciler implements Reconciler {
     }
     if (complete) await this.pruneHistory(d, sets, newRS);
     return requeue !== undefined ? { requeueAfterMs: requeue } : undefined;
+  }
+
+  /** the replica counts, summed over the ReplicaSets */
+  private counts(d: KubeObject, sets: KubeObject[], newRS: KubeObject | undefined): DeploymentStatus {
+    const sum = (f: (rs: KubeObject) => number) => sets.reduce((n, rs) => n + f(rs), 0);
+    const status: DeploymentStatus = {
+      observedGeneration: d.metadata.generation,
+      replicas: sum((rs) => rs.status?.replicas ?? 0),
+      updatedReplicas: newRS?.status?.replicas ?? 0,
+      readyReplicas: sum((rs) => rs.status?.readyReplicas ?? 0),
+      availableReplicas: sum((rs) => rs.status?.availableReplicas ?? 0),
+    };
+    status.unavailableReplicas = Math.max(0, (d.spec?.replicas ?? 1) - status.availableReplicas);
+    if (d.status?.collisionCount) status.collisionCount = d.status.collisionCount;
+    return status;
+  }
+
+  /** Available: at least replicas - maxUnavailable available */
+  private available(d: KubeObject, status: DeploymentStatus, conds: Conditions): void {
+    const { maxUnavailable } = surgeAndUnavailable(d);
+    const minAvailable = status.availableReplicas >= (d.spec?.replicas ?? 1) - maxUnavailable;
+    const availCond = conds.get('Available');
+    if (availCond && (availCond.status === 'True') === minAvailable) return;
+    conds.set(
+      minAvailable
+        ? {
+            type: 'Available',
+            status: 'True',
+            reason: 'MinimumReplicasAvailable',
+            message: 'Deployment has minimum availability.',
+          }
+        : {
+            type: 'Available',
+            status: 'False',
+            reason: 'MinimumReplicasUnavailable',
+            message: 'Deployment does not have minimum availability.',
+          },
+    );
+  }
+
+  /** Progressing, as Kubernetes reports a rollout: paused, resumed, complete, moving, or past its deadline */
+  private progressing(
+    d: KubeObject,
+    status: DeploymentStatus,
+    old: Partial<DeploymentStatus>,
+    conds: Conditions,
+    newRS: KubeObject | undefined,
+    { created, complete }: { created: boolean; complete: boolean },
+  ): number | undefined {
+    const prog = conds.get('Progressing');
+    const rsName = newRS?.metadata.name ?? '';
+    if (d.spec?.paused) {
+      if (prog?.reason !== 'DeploymentPaused')
+        conds.set({
+          type: 'Progressing',
+          status: 'Unknown',
+          reason: 'DeploymentPaused',
+          message: 'Deployment is paused',
+        });
+    } else if (prog?.reason === 'DeploymentPaused') {
+      conds.set({
+        type: 'Progressing',
+        status: 'Unknown',
+        reason: 'DeploymentResumed',
+        message: 'Deployment is resumed',
+      });
+    } else if (complete) {
+      const message = `ReplicaSet "${rsName}" has successfully progressed.`;
+      if (prog?.reason !== 'NewReplicaSetAvailable' || prog.message !== message)
+        conds.set({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message });
+    } else if (newRS) {
+      return this.rollingOut(d, status, old, conds, newRS, created);
+    }
+    return undefined;
+  }
+
+  /** Progressing while the new ReplicaSet rolls out; the time until its deadline, to look again then */
+  private rollingOut(
+    d: KubeObject,
+    status: DeploymentStatus,
+    old: Partial<DeploymentStatus>,
+    conds: Conditions,
+    newRS: KubeObject,
+    created: boolean,
+  ): number | undefined {
+    const prog = conds.get('Progressing');
+    const rsName = newRS.metadata.name ?? '';
+    const deadlineMs = (d.spec?.progressDeadlineSeconds ?? 600) * 1000;
+    const now = this.ctx.now();
+    const causes = stallCauses(controlledBy(this.pods, newRS.metadata.uid!));
+    // progress as Kubernetes counts it: more updated, ready or available pods, or fewer old ones, or a new spec
+    const moved =
+      !prog ||
+      old.observedGeneration !== status.observedGeneration ||
+      status.updatedReplicas > (old.updatedReplicas ?? 0) ||
+      status.readyReplicas > (old.readyReplicas ?? 0) ||
+      status.availableReplicas > (old.availableReplicas ?? 0) ||
+      status.replicas - status.updatedReplicas < (old.replicas ?? 0) - (old.updatedReplicas ?? 0);
+    const progressing = `ReplicaSet "${rsName}" is progressing.` + (causes ? ` Waiting for: ${causes}` : '');
+    let requeue: number | undefined;
+    if (created) {
+      conds.set({
+        type: 'Progressing',
+        status: 'True',
+        reason: 'NewReplicaSetCreated',
+        message: `Created new replica set "${rsName}"`,
+      });
+    } else if (moved) {
+      conds.set({ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: progressing });
+    } else if (prog && prog.reason !== 'ProgressDeadlineExceeded') {
+      const since = prog.lastUpdateTime ?? prog.lastTransitionTime ?? rfc3339(new Date(now));
+      const left = Date.parse(since) + deadlineMs - now;
+      if (left <= 0) {
+        const msg = `ReplicaSet "${rsName}" has timed out progressing.${causes ? ` ${causes}` : ''}`;
+        conds.set({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: msg });
+        this.ctx.recorder.event(
+          d,
+          'Warning',
+          'ProgressDeadlineExceeded',
+          `Deployment "${d.metadata.name}" has timed out progressing.${causes ? ` ${causes}` : ''}`,
+        );
+      } else {
+        requeue = left + 100;
+        // the cause is kept current without counting as progress
+        prog.message = progressing;
+      }
+    } else if (prog?.reason === 'ProgressDeadlineExceeded' && causes) {
+      prog.message = `ReplicaSet "${rsName}" has timed out progressing. ${causes}`;
+    }
+    if (requeue === undefined) {
+      const p = conds.get('Progressing');
+      if (p?.status === 'True') requeue = Math.max(100, Date.parse(p.lastUpdateTime ?? '') + deadlineMs - now + 100);
+    }
+    return requeue;
   }
 
   private async pruneHistory(d: KubeObject, sets: KubeObject[], newRS: KubeObject | undefined): Promise<void> {
@@ -536,9 +607,3 @@ export class DeploymentReconciler implements Reconciler {
 function byCreation(a: KubeObject, b: KubeObject): number {
   return String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp));
 }
-
-export const deploymentController: ControllerDefinition = {
-  name: 'deployment',
-  component: 'deployment-controller',
-  setup: (ctx) => new DeploymentReconciler(ctx),
-};

@@ -8,7 +8,13 @@ export function resolveIntOrPercent(v: unknown, total: number, roundUp: boolean,
   return roundUp ? Math.ceil(x) : Math.floor(x);
 }
 
-export function surgeAndUnavailable(d: any): { maxSurge: number; maxUnavailable: number } {
+/** what of a Deployment the rollout math reads (of any object: a KubeObject is one) */
+interface RollingSpec {
+  spec?: { replicas?: number; strategy?: { rollingUpdate?: { maxSurge?: unknown; maxUnavailable?: unknown } } };
+  [k: string]: unknown;
+}
+
+export function surgeAndUnavailable(d: RollingSpec): { maxSurge: number; maxUnavailable: number } {
   const replicas = d.spec?.replicas ?? 1;
   const ru = d.spec?.strategy?.rollingUpdate ?? {};
   const maxSurge = resolveIntOrPercent(ru.maxSurge, replicas, true, '25%');

@@ -1,11 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClient } from '../../lib/kube/fake.ts';
-import { InformerFactory } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { EndpointsR, Pods, Services } from '../../lib/kube/resources.ts';
-import { EndpointsReconciler, LAST_CHANGE_TRIGGER_TIME, OVER_CAPACITY } from './index.ts';
-import { watchPodsForServices } from '../../lib/kube/endpoints/service-pods.ts';
+import { ControllerFixture, exactly } from '../testing.ts';
+import { endpointsController, LAST_CHANGE_TRIGGER_TIME, OVER_CAPACITY } from './index.ts';
 
 const CREATED = '2024-05-01T09:00:00Z';
 const MANAGED = { 'endpoints.kubernetes.io/managed-by': 'endpoint-controller' };
@@ -52,25 +50,20 @@ function pod(
 
 const ref = (name: string) => ({ kind: 'Pod', namespace: 'default', name, uid: `uid-${name}` });
 
-function setup(objs: { services?: KubeObject[]; pods?: KubeObject[]; endpoints?: KubeObject[] }) {
-  const client = new FakeClient();
-  const informers = new InformerFactory(client);
-  for (const s of objs.services ?? []) informers.informer(Services).upsert(s);
-  for (const p of objs.pods ?? []) informers.informer(Pods).upsert(p);
-  for (const e of objs.endpoints ?? []) informers.informer(EndpointsR).upsert(client.seed(EndpointsR, e));
-  informers.markAllSynced();
-  const r = new EndpointsReconciler(
-    client,
-    informers.informer(Services),
-    informers.informer(Pods),
-    informers.informer(EndpointsR),
-  );
-  return { client, informers, r };
+async function setup(objs: { services?: KubeObject[]; pods?: KubeObject[]; endpoints?: KubeObject[] }) {
+  const t = await ControllerFixture.of(endpointsController);
+  for (const s of objs.services ?? []) t.cache(Services, s);
+  for (const p of objs.pods ?? []) t.cache(Pods, p);
+  for (const e of objs.endpoints ?? []) t.seed(EndpointsR, e);
+  t.drain();
+  return t;
 }
+
+const http8080 = [{ name: 'http', port: 8080, protocol: 'TCP' }];
 
 describe('endpoints controller', () => {
   it('lists ready pods in addresses and not-ready ones in notReadyAddresses', async () => {
-    const t = setup({
+    const t = await setup({
       services: [svc()],
       pods: [
         pod('b', '10.244.0.12', true),
@@ -82,45 +75,54 @@ describe('endpoints controller', () => {
         pod('other', '10.244.0.6', true, { labels: { app: 'db' } }),
       ],
     });
-    await t.r.reconcile('default/web');
-    const w = t.client.writes();
-    assert.equal(w.length, 1);
-    assert.equal(w[0].verb, 'create');
-    assert.deepEqual(w[0].body, {
-      apiVersion: 'v1',
-      kind: 'Endpoints',
-      metadata: {
-        name: 'web',
-        namespace: 'default',
-        labels: { tier: 'front', ...MANAGED },
-        annotations: { [LAST_CHANGE_TRIGGER_TIME]: CREATED },
-      },
-      subsets: [
-        {
-          addresses: [
-            { ip: '10.244.0.9', nodeName: 'n1', targetRef: ref('a') },
-            { ip: '10.244.0.12', nodeName: 'n1', targetRef: ref('b') },
+    await t.sync('default/web');
+    t.expectWrites([
+      {
+        action: 'create endpoints default/web',
+        body: {
+          apiVersion: 'v1',
+          kind: 'Endpoints',
+          metadata: {
+            name: 'web',
+            namespace: 'default',
+            labels: { tier: 'front', ...MANAGED },
+            annotations: { [LAST_CHANGE_TRIGGER_TIME]: CREATED },
+          },
+          subsets: [
+            {
+              addresses: [
+                { ip: '10.244.0.9', nodeName: 'n1', targetRef: ref('a') },
+                { ip: '10.244.0.12', nodeName: 'n1', targetRef: ref('b') },
+              ],
+              notReadyAddresses: [{ ip: '10.244.0.3', nodeName: 'n1', targetRef: ref('c') }],
+              ports: http8080,
+            },
           ],
-          notReadyAddresses: [{ ip: '10.244.0.3', nodeName: 'n1', targetRef: ref('c') }],
-          ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
         },
-      ],
-    });
+      },
+    ]);
   });
 
   it('publishNotReadyAddresses lists every pod as ready', async () => {
-    const t = setup({ services: [svc({ publishNotReadyAddresses: true })], pods: [pod('c', '10.244.0.3', false)] });
-    await t.r.reconcile('default/web');
-    assert.deepEqual(t.client.writes()[0].body.subsets, [
+    const t = await setup({
+      services: [svc({ publishNotReadyAddresses: true })],
+      pods: [pod('c', '10.244.0.3', false)],
+    });
+    await t.sync('default/web');
+    t.expectWrites([
       {
-        addresses: [{ ip: '10.244.0.3', nodeName: 'n1', targetRef: ref('c') }],
-        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        action: 'create endpoints default/web',
+        has: {
+          subsets: exactly([
+            { addresses: [{ ip: '10.244.0.3', nodeName: 'n1', targetRef: ref('c') }], ports: http8080 },
+          ]),
+        },
       },
     ]);
   });
 
   it('resolves named target ports per pod and skips pods without the port; sets hostname for the subdomain', async () => {
-    const t = setup({
+    const t = await setup({
       services: [svc({ ports: [{ name: 'http', port: 80, targetPort: 'web' }] })],
       pods: [
         pod('a', '10.244.0.2', true, { spec: { hostname: 'a', subdomain: 'web' } }),
@@ -132,51 +134,58 @@ describe('endpoints controller', () => {
         }),
       ],
     });
-    await t.r.reconcile('default/web');
-    assert.deepEqual(t.client.writes()[0].body.subsets, [
+    await t.sync('default/web');
+    t.expectWrites([
       {
-        addresses: [{ ip: '10.244.0.2', hostname: 'a', nodeName: 'n1', targetRef: ref('a') }],
-        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      },
-      {
-        addresses: [{ ip: '10.244.0.3', nodeName: 'n1', targetRef: ref('b') }],
-        ports: [{ name: 'http', port: 9090, protocol: 'TCP' }],
+        action: 'create endpoints default/web',
+        has: {
+          subsets: exactly([
+            {
+              addresses: [{ ip: '10.244.0.2', hostname: 'a', nodeName: 'n1', targetRef: ref('a') }],
+              ports: http8080,
+            },
+            {
+              addresses: [{ ip: '10.244.0.3', nodeName: 'n1', targetRef: ref('b') }],
+              ports: [{ name: 'http', port: 9090, protocol: 'TCP' }],
+            },
+          ]),
+        },
       },
     ]);
   });
 
   it('writes nothing when the content is unchanged, updates when it differs', async () => {
-    const t = setup({ services: [svc()], pods: [pod('a', '10.244.0.9', true)] });
-    await t.r.reconcile('default/web');
+    const t = await setup({ services: [svc()], pods: [pod('a', '10.244.0.9', true)] });
+    await t.sync('default/web');
+    t.expectWrites(['create endpoints default/web']);
+    t.observeWrites();
     const created = t.client.stored(EndpointsR, 'default', 'web')!;
-    t.informers.informer(EndpointsR).upsert(created);
-    t.client.clearActions();
-    await t.r.reconcile('default/web');
-    assert.deepEqual(t.client.writes(), []);
+    await t.sync('default/web');
+    t.expectWrites([]);
     const notReady = pod('a', '10.244.0.9', false, {
       status: { conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: '2024-05-01T10:00:05Z' }] },
     });
-    t.informers.informer(Pods).upsert(notReady);
-    await t.r.reconcile('default/web');
-    const w = t.client.writes();
-    assert.equal(w.length, 1);
-    assert.equal(w[0].verb, 'update');
-    assert.equal(w[0].body.metadata.resourceVersion, created.metadata.resourceVersion);
-    assert.equal(
-      w[0].body.metadata.annotations[LAST_CHANGE_TRIGGER_TIME],
-      '2024-05-01T10:00:05Z',
-      'the pod change that caused the write',
-    );
-    assert.deepEqual(w[0].body.subsets, [
+    t.cache(Pods, notReady);
+    await t.sync('default/web');
+    t.expectWrites([
       {
-        notReadyAddresses: [{ ip: '10.244.0.9', nodeName: 'n1', targetRef: ref('a') }],
-        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        action: 'update endpoints default/web',
+        has: {
+          metadata: {
+            resourceVersion: created.metadata.resourceVersion,
+            // the pod change that caused the write
+            annotations: { [LAST_CHANGE_TRIGGER_TIME]: '2024-05-01T10:00:05Z' },
+          },
+          subsets: exactly([
+            { notReadyAddresses: [{ ip: '10.244.0.9', nodeName: 'n1', targetRef: ref('a') }], ports: http8080 },
+          ]),
+        },
       },
     ]);
   });
 
   it('deletes the Endpoints of a deleted service, and of a service that lost its selector only when it wrote them', async () => {
-    const t = setup({
+    const t = await setup({
       services: [
         svc({ selector: undefined }, 'manual'),
         svc({ selector: undefined }, 'was-selected'),
@@ -195,45 +204,51 @@ describe('endpoints controller', () => {
         },
       ],
     });
-    for (const k of ['web', 'manual', 'was-selected', 'ext', 'leader']) await t.r.reconcile(`default/${k}`);
-    assert.deepEqual(
-      t.client.writes().map((a) => `${a.verb} ${a.name}`),
-      ['delete web', 'delete was-selected'],
-    );
+    for (const k of ['web', 'manual', 'was-selected', 'ext', 'leader']) await t.sync(`default/${k}`);
+    t.expectWrites(['delete endpoints default/web', 'delete endpoints default/was-selected']);
   });
 
   it('truncates beyond 1000 addresses, keeping the ready ones, and marks it', async () => {
     const pods = Array.from({ length: 1100 }, (_, i) => pod(`p${i}`, `10.244.${i >> 8}.${i & 255}`, i < 900));
-    const t = setup({ services: [svc()], pods });
-    await t.r.reconcile('default/web');
-    const body = t.client.writes()[0].body;
-    assert.equal(body.metadata.annotations[OVER_CAPACITY], 'truncated');
-    assert.equal(body.subsets[0].addresses.length, 900);
-    assert.equal(body.subsets[0].notReadyAddresses.length, 100);
-    t.informers.informer(EndpointsR).upsert(t.client.stored(EndpointsR, 'default', 'web')!);
-    t.client.clearActions();
-    await t.r.reconcile('default/web');
-    assert.deepEqual(t.client.writes(), [], 'a truncated Endpoints is not rewritten when nothing changed');
+    const t = await setup({ services: [svc()], pods });
+    await t.sync('default/web');
+    t.expectWrites([
+      { action: 'create endpoints default/web', has: { metadata: { annotations: { [OVER_CAPACITY]: 'truncated' } } } },
+    ]);
+    const written = t.client.stored(EndpointsR, 'default', 'web')!;
+    assert.equal(written.subsets[0].addresses.length, 900);
+    assert.equal(written.subsets[0].notReadyAddresses.length, 100);
+    t.observeWrites();
+    await t.sync('default/web');
+    t.expectWrites([]); // a truncated Endpoints is not rewritten when nothing changed
   });
 
-  it('maps pod events to the matching services of the pod namespace only', () => {
-    const client = new FakeClient();
-    const informers = new InformerFactory(client);
-    const services = informers.informer(Services);
-    const pods = informers.informer(Pods);
-    services.upsert(svc());
-    services.upsert(svc({ selector: { app: 'db' } }, 'db'));
-    services.upsert({ ...svc(), metadata: { ...svc().metadata, namespace: 'other' } });
-    const keys: string[] = [];
-    watchPodsForServices(pods, services, (k) => keys.push(k));
-    pods.upsert(pod('a', '10.244.0.9', true));
-    assert.deepEqual(keys, ['default/web']);
-    pods.upsert({
+  it('maps pod events to the matching services of the pod namespace only', async () => {
+    const t = await setup({
+      services: [
+        svc(),
+        svc({ selector: { app: 'db' } }, 'db'),
+        { ...svc(), metadata: { ...svc().metadata, namespace: 'other' } },
+      ],
+    });
+    t.cache(Pods, pod('a', '10.244.0.9', true));
+    assert.deepEqual(t.drain(), ['default/web']);
+    t.cache(Pods, {
       ...pod('a', '10.244.0.9', true),
       metadata: { ...pod('a', '10.244.0.9', true).metadata, annotations: { x: 'y' } },
     });
-    assert.deepEqual(keys, ['default/web'], 'an irrelevant change enqueues nothing');
-    pods.upsert(pod('a', '10.244.0.9', true, { labels: { app: 'db' } }));
-    assert.deepEqual(keys.slice(1).sort(), ['default/db', 'default/web']);
+    assert.deepEqual(t.drain(), [], 'an irrelevant change enqueues nothing');
+    t.cache(Pods, pod('a', '10.244.0.9', true, { labels: { app: 'db' } }));
+    assert.deepEqual(t.drain().sort(), ['default/db', 'default/web']);
+  });
+
+  it('puts back an Endpoints someone else changes or deletes, and removes one that has no Service', async () => {
+    const t = await setup({ services: [svc()] });
+    const mine = t.seed(EndpointsR, { metadata: { name: 'web', namespace: 'default' }, subsets: [] });
+    t.seed(EndpointsR, { metadata: { name: 'stray', namespace: 'default' }, subsets: [] });
+    assert.deepEqual(t.drain(), ['default/stray'], 'an Endpoints with a Service is its own business when it comes');
+    t.cache(EndpointsR, { ...mine, subsets: [{ addresses: [{ ip: '1.2.3.4' }] }] });
+    t.remove(EndpointsR, mine);
+    assert.deepEqual(t.drain(), ['default/web', 'default/web']);
   });
 });

@@ -12,13 +12,9 @@ import { isNotFound } from '../../lib/kube/api.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
 import { keyOf, splitKey, type KubeObject } from '../../lib/kube/object.ts';
 import { EndpointsR, Pods, Services } from '../../lib/kube/resources.ts';
-import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
-import {
-  HEADLESS_LABEL,
-  podsOfService,
-  serviceSelector,
-  watchPodsForServices,
-} from '../../lib/kube/endpoints/service-pods.ts';
+import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
+import { HEADLESS_LABEL, podsOfService, serviceSelector } from '../../lib/kube/endpoints/service-pods.ts';
+import { podsOfServicesWatch } from '../service-pods-watch.ts';
 import { canonicalSubsets, computeSubsets, truncateSubsets, type EndpointSubset } from './subsets.ts';
 import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from '../../lib/kube/endpoints/trigger-time.ts';
 
@@ -29,37 +25,31 @@ export const OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
 /** the annotation of a leader-election record kept in an Endpoints: such objects are never removed */
 const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader';
 
-export const endpointsController: ControllerDefinition = {
+export const endpointsController: ControllerDefinition<EndpointsReconciler> = {
   name: 'endpoints',
   component: 'endpoint-controller',
-  setup(ctx) {
-    const services = ctx.informers.informer(Services);
-    const pods = ctx.informers.informer(Pods);
-    const endpoints = ctx.informers.informer(EndpointsR);
-    const enqueue = (o: KubeObject) => ctx.enqueue(keyOf(o));
-    services.addEventHandler({ onAdd: enqueue, onUpdate: (_, s) => enqueue(s), onDelete: enqueue });
+  for: Services,
+  watches: [
     // an Endpoints removed or edited by someone else is put back; one left without a Service is removed
-    endpoints.addEventHandler({
-      onAdd: (e) => {
-        if (!services.get(keyOf(e))) enqueue(e);
-      },
-      onUpdate: (_, e) => enqueue(e),
-      onDelete: enqueue,
-    });
-    watchPodsForServices(pods, services, ctx.enqueue);
-    return new EndpointsReconciler(ctx.client, services, pods, endpoints);
-  },
+    { resource: EndpointsR, map: (e) => [keyOf(e)], add: (e, r) => !r.services.get(keyOf(e)) },
+    podsOfServicesWatch(),
+  ],
+  reconciler: (ctx) => new EndpointsReconciler(ctx),
 };
 
 export class EndpointsReconciler implements Reconciler {
   private readonly triggerTimes = new TriggerTimeTracker();
+  private readonly client: ApiClient;
+  readonly services: Informer;
+  private readonly pods: Informer;
+  private readonly endpoints: Informer;
 
-  constructor(
-    private readonly client: ApiClient,
-    private readonly services: Informer,
-    private readonly pods: Informer,
-    private readonly endpoints: Informer,
-  ) {}
+  constructor(ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.services = ctx.informers.informer(Services);
+    this.pods = ctx.informers.informer(Pods);
+    this.endpoints = ctx.informers.informer(EndpointsR);
+  }
 
   async reconcile(key: string): Promise<Result | void> {
     const { namespace, name } = splitKey(key);

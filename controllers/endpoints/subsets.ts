@@ -152,7 +152,7 @@ function cmp(a: string, b: string): number {
 
 /** subsets as read from the API, with the key order computeSubsets writes, to compare them as JSON */
 export function canonicalSubsets(subsets: EndpointSubset[]): EndpointSubset[] {
-  const addr = (a: any): EndpointAddress => ({
+  const addr = (a: EndpointAddress): EndpointAddress => ({
     ip: a.ip,
     ...(a.hostname ? { hostname: a.hostname } : {}),
     ...(a.nodeName ? { nodeName: a.nodeName } : {}),

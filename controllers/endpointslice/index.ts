@@ -11,17 +11,18 @@
 import type { ApiClient } from '../../lib/kube/api.ts';
 import { isNotFound } from '../../lib/kube/api.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
-import { keyOf, type KubeObject } from '../../lib/kube/object.ts';
+import type { KubeObject } from '../../lib/kube/object.ts';
 import { EndpointSlices, Nodes, Pods, Services } from '../../lib/kube/resources.ts';
-import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import {
-  HEADLESS_LABEL,
-  podIsListed,
-  podsOfService,
-  serviceSelector,
-  watchPodsForServices,
-} from '../../lib/kube/endpoints/service-pods.ts';
+  controllerRef,
+  type ControllerContext,
+  type ControllerDefinition,
+  type Reconciler,
+  type Result,
+} from '../controller.ts';
+import { HEADLESS_LABEL, podIsListed, podsOfService, serviceSelector } from '../../lib/kube/endpoints/service-pods.ts';
 import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from '../../lib/kube/endpoints/trigger-time.ts';
+import { podsOfServicesWatch } from '../service-pods-watch.ts';
 import {
   canonicalEndpoint,
   canonicalPort,
@@ -30,6 +31,8 @@ import {
   podPorts,
   portsKey,
   ZONE_LABEL,
+  type RawEndpoint,
+  type RawPort,
   type SliceEndpoint,
   type SlicePort,
 } from './slice-content.ts';
@@ -45,40 +48,24 @@ export const SLICE_CHANGE_SYNC_DELAY_MS = 1000;
 /** how soon a sync that found the cache behind this controller's own writes is tried again */
 export const STALE_CACHE_RETRY_MS = 50;
 
-export const endpointSliceController: ControllerDefinition = {
+export const endpointSliceController: ControllerDefinition<EndpointSliceReconciler> = {
   name: 'endpointslice',
   component: 'endpointslice-controller',
-  setup(ctx) {
-    const services = ctx.informers.informer(Services);
-    const pods = ctx.informers.informer(Pods);
-    const slices = ctx.informers.informer(EndpointSlices);
-    const nodes = ctx.informers.informer(Nodes);
-    slices.addIndex(SLICE_SERVICE_INDEX, sliceServiceKeys);
-    const tracker = new SliceTracker();
-    const enqueue = (o: KubeObject) => ctx.enqueue(keyOf(o));
-    services.addEventHandler({ onAdd: enqueue, onUpdate: (_, s) => enqueue(s), onDelete: enqueue });
-    const later = (s: KubeObject) => {
-      for (const k of sliceServiceKeys(s)) ctx.enqueueAfter(k, SLICE_CHANGE_SYNC_DELAY_MS);
-    };
-    slices.addEventHandler({
-      onAdd: (s) => {
-        if (tracker.changedByOthers(s)) later(s);
-      },
-      onUpdate: (old, s) => {
-        const was = sliceServiceKeys(old)[0];
-        const is = sliceServiceKeys(s)[0];
-        if (was !== is) {
-          later(old);
-          later(s);
-        } else if (tracker.changedByOthers(s)) later(s);
-      },
-      onDelete: (s) => {
-        if (!tracker.gone(s)) later(s);
-      },
-    });
-    watchPodsForServices(pods, services, ctx.enqueue);
-    return new EndpointSliceReconciler(ctx.client, services, pods, slices, nodes, tracker);
-  },
+  for: Services,
+  watches: [
+    // its own writes come back as events that need no sync; changes by others are merged for a second
+    {
+      resource: EndpointSlices,
+      indexes: { [SLICE_SERVICE_INDEX]: sliceServiceKeys },
+      map: sliceServiceKeys,
+      delayMs: SLICE_CHANGE_SYNC_DELAY_MS,
+      add: (s, r) => r.tracker.changedByOthers(s),
+      update: (old, s, r) => sliceServiceKeys(old)[0] !== sliceServiceKeys(s)[0] || r.tracker.changedByOthers(s),
+      delete: (s, r) => !r.tracker.gone(s),
+    },
+    podsOfServicesWatch(),
+  ],
+  reconciler: (ctx) => new EndpointSliceReconciler(ctx),
 };
 
 /** the "namespace/service" a slice of this controller belongs to */
@@ -102,17 +89,26 @@ interface Plan {
   remove: KubeObject[];
 }
 
+/** the endpoints a service's slices should hold, grouped by the ports they serve */
+type Desired = Map<string, { ports: SlicePort[]; endpoints: Map<string, SliceEndpoint> }>;
+
 export class EndpointSliceReconciler implements Reconciler {
   private readonly triggerTimes = new TriggerTimeTracker();
+  /** what this controller wrote and has not seen back yet */
+  readonly tracker = new SliceTracker();
+  private readonly client: ApiClient;
+  readonly services: Informer;
+  private readonly pods: Informer;
+  private readonly slices: Informer;
+  private readonly nodes: Informer;
 
-  constructor(
-    private readonly client: ApiClient,
-    private readonly services: Informer,
-    private readonly pods: Informer,
-    private readonly slices: Informer,
-    private readonly nodes: Informer,
-    private readonly tracker: SliceTracker = new SliceTracker(),
-  ) {}
+  constructor(ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.services = ctx.informers.informer(Services);
+    this.pods = ctx.informers.informer(Pods);
+    this.slices = ctx.informers.informer(EndpointSlices);
+    this.nodes = ctx.informers.informer(Nodes);
+  }
 
   async reconcile(key: string): Promise<Result | void> {
     const svc = this.services.get(key);
@@ -127,10 +123,21 @@ export class EndpointSliceReconciler implements Reconciler {
 
     const pods = podsOfService(svc, this.pods);
     const trigger = this.triggerTimes.compute(key, svc, pods);
+    const { desired, missingNodes } = this.desiredEndpoints(svc, key, pods);
+    const plan = this.plan(svc, existing, desired);
+    await this.apply(svc, key, plan, trigger);
+    if (missingNodes.length) throw new Error(missingNodes.join('; '));
+  }
+
+  /** step 1: the endpoints of the pods, by ports; pods bound to a node that does not exist are left out and named */
+  private desiredEndpoints(
+    svc: KubeObject,
+    key: string,
+    pods: KubeObject[],
+  ): { desired: Desired; missingNodes: string[] } {
     const publishNotReady = svc.spec?.publishNotReadyAddresses === true;
     const missingNodes: string[] = [];
-    // desired endpoints, grouped by the ports they serve
-    const desired = new Map<string, { ports: SlicePort[]; endpoints: Map<string, SliceEndpoint> }>();
+    const desired: Desired = new Map();
     for (const pod of pods) {
       if (!podIsListed(pod, true)) continue;
       const nodeName: string | undefined = pod.spec?.nodeName;
@@ -147,7 +154,11 @@ export class EndpointSliceReconciler implements Reconciler {
       const ep = podEndpoint(pod, svc, () => node?.metadata.labels?.[ZONE_LABEL]);
       g.endpoints.set(endpointId(ep), ep);
     }
+    return { desired, missingNodes };
+  }
 
+  /** step 2: the least change of the existing slices that publishes the desired endpoints */
+  private plan(svc: KubeObject, existing: KubeObject[], desired: Desired): Plan {
     const labels = sliceLabels(svc);
     const plan: Plan = { create: [], update: [], remove: [] };
     const byPorts = new Map<string, KubeObject[]>();
@@ -156,7 +167,7 @@ export class EndpointSliceReconciler implements Reconciler {
         plan.remove.push(s);
         continue;
       }
-      const pk = portsKey(((s.ports ?? []) as unknown[]).map(canonicalPort));
+      const pk = portsKey(((s.ports ?? []) as RawPort[]).map(canonicalPort));
       const list = byPorts.get(pk);
       if (list) list.push(s);
       else byPorts.set(pk, [s]);
@@ -179,8 +190,12 @@ export class EndpointSliceReconciler implements Reconciler {
         plan.remove.splice(i, 1);
       } else i++;
     }
+    return plan;
+  }
 
-    // new slices first and deletions last, so that no endpoint is missing from the slices in between
+  /** step 3: new slices first and deletions last, so that no endpoint is missing from the slices in between */
+  private async apply(svc: KubeObject, key: string, plan: Plan, trigger: string | undefined): Promise<void> {
+    const labels = sliceLabels(svc);
     if (!svc.metadata.deletionTimestamp) {
       for (const d of plan.create) {
         const created = await this.client.create(EndpointSlices, {
@@ -191,16 +206,7 @@ export class EndpointSliceReconciler implements Reconciler {
             namespace: svc.metadata.namespace,
             labels,
             ...(trigger ? { annotations: { [LAST_CHANGE_TRIGGER_TIME]: trigger } } : {}),
-            ownerReferences: [
-              {
-                apiVersion: 'v1',
-                kind: 'Service',
-                name: svc.metadata.name!,
-                uid: svc.metadata.uid!,
-                controller: true,
-                blockOwnerDeletion: true,
-              },
-            ],
+            ownerReferences: [controllerRef(svc, Services)],
           },
           addressType: 'IPv4',
           endpoints: d.endpoints,
@@ -232,7 +238,6 @@ export class EndpointSliceReconciler implements Reconciler {
         if (!isNotFound(e)) throw e;
       }
     }
-    if (missingNodes.length) throw new Error(missingNodes.join('; '));
   }
 
   /** what the slices of one set of ports need: the steps of the minimal change described at the top */
@@ -248,7 +253,7 @@ export class EndpointSliceReconciler implements Reconciler {
     for (const s of slices) {
       let changed = !sameLabels(s.metadata.labels ?? {}, labels);
       const endpoints: SliceEndpoint[] = [];
-      for (const raw of (s.endpoints ?? []) as unknown[]) {
+      for (const raw of (s.endpoints ?? []) as RawEndpoint[]) {
         const e = canonicalEndpoint(raw);
         const id = endpointId(e);
         const w = want.get(id);
@@ -286,7 +291,7 @@ export class EndpointSliceReconciler implements Reconciler {
         toUpdate.push({
           current: fill,
           ports,
-          endpoints: [...((fill.endpoints ?? []) as unknown[]).map(canonicalEndpoint), ...rest.splice(0)],
+          endpoints: [...((fill.endpoints ?? []) as RawEndpoint[]).map(canonicalEndpoint), ...rest.splice(0)],
         });
       } else plan.create.push({ ports, endpoints: rest.splice(0, MAX_ENDPOINTS_PER_SLICE) });
     }

@@ -9,7 +9,8 @@ export interface SliceEndpoint {
   addresses: string[];
   conditions: { ready: boolean; serving: boolean; terminating: boolean };
   hostname?: string;
-  targetRef: { kind: 'Pod'; namespace: string; name: string; uid: string };
+  /** namespace and name are there in every endpoint this controller writes; a slice read may lack them */
+  targetRef: { kind: 'Pod'; namespace?: string; name?: string; uid: string };
   nodeName?: string;
   zone?: string;
 }
@@ -21,7 +22,25 @@ export interface SlicePort {
   appProtocol?: string;
 }
 
-export function canonicalEndpoint(e: any): SliceEndpoint {
+/** an endpoint of a slice as read from the API */
+export interface RawEndpoint {
+  addresses?: string[];
+  conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+  hostname?: string;
+  targetRef?: { namespace?: string; name?: string; uid?: string };
+  nodeName?: string;
+  zone?: string;
+}
+
+/** a port of a slice as read from the API */
+export interface RawPort {
+  name?: string;
+  port: number;
+  protocol?: string;
+  appProtocol?: string;
+}
+
+export function canonicalEndpoint(e: RawEndpoint): SliceEndpoint {
   return {
     addresses: [...(e.addresses ?? [])],
     conditions: {
@@ -36,7 +55,7 @@ export function canonicalEndpoint(e: any): SliceEndpoint {
   };
 }
 
-export function canonicalPort(p: any): SlicePort {
+export function canonicalPort(p: RawPort): SlicePort {
   return {
     name: p.name ?? '',
     port: p.port,
@@ -70,7 +89,7 @@ export function podEndpoint(
   const ready = svc.spec?.publishNotReadyAddresses === true ? true : serving && !terminating;
   const nodeName: string | undefined = pod.spec?.nodeName;
   return canonicalEndpoint({
-    addresses: [podIPv4(pod)],
+    addresses: [podIPv4(pod)!],
     conditions: { ready, serving, terminating },
     hostname: podHostname(pod, svc),
     targetRef: { namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },

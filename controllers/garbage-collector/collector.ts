@@ -50,7 +50,7 @@ interface Classified {
 
 export class GarbageCollector implements Reconciler {
   private readonly client: ApiClient;
-  private readonly graph: OwnershipGraph;
+  readonly graph: OwnershipGraph;
   private readonly absent: AbsentOwnerCache;
   private readonly concurrency: number;
 

@@ -1,7 +1,7 @@
 /**
  * The ownership graph of the garbage collector, read from the shared informers' caches: every object by uid, and
- * every object's dependents by the owner uid their ownerReferences name. Both are informer indexes, so each lookup
- * is one map read per resource, never a scan of the objects.
+ * every object's dependents by the owner uid their ownerReferences name. Both are informer indexes (GRAPH_INDEXES,
+ * declared with the collector's watches), so each lookup is one map read per resource, never a scan of the objects.
  */
 import type { Informer, InformerFactory } from '../../lib/kube/informer.ts';
 import type { KubeObject, OwnerReference } from '../../lib/kube/object.ts';
@@ -12,6 +12,12 @@ export const OWNER_UID_INDEX = 'gc-owner-uid';
 
 export const ORPHAN_FINALIZER = 'orphan';
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
+
+/** the informer indexes the graph reads */
+export const GRAPH_INDEXES: Readonly<Record<string, (o: KubeObject) => string[]>> = {
+  [UID_INDEX]: (o) => (o.metadata.uid ? [o.metadata.uid] : []),
+  [OWNER_UID_INDEX]: (o) => ownerUids(o),
+};
 
 /** an object of the graph with the resource it belongs to */
 export interface GraphNode {
@@ -25,11 +31,8 @@ export class OwnershipGraph {
 
   constructor(factory: InformerFactory, resources: readonly Resource[]) {
     this.informers = resources.map((r) => {
-      const inf = factory.informer(r);
-      inf.addIndex(UID_INDEX, (o) => (o.metadata.uid ? [o.metadata.uid] : []));
-      inf.addIndex(OWNER_UID_INDEX, (o) => ownerUids(o));
       this.byKind.set(kindKey(r.group ? `${r.group}/${r.version}` : r.version, r.kind), r);
-      return inf;
+      return factory.informer(r);
     });
   }
 

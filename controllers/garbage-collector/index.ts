@@ -6,28 +6,29 @@
 import { ALL_RESOURCES, Events, type Resource } from '../../lib/kube/resources.ts';
 import type { ControllerDefinition } from '../controller.ts';
 import { GarbageCollector } from './collector.ts';
-import { OwnershipGraph } from './graph.ts';
+import { GRAPH_INDEXES, OwnershipGraph } from './graph.ts';
 import { graphHandlers } from './handlers.ts';
-import { servedResources } from '../../lib/kube/served.ts';
 
 /** the resources whose objects can be owners or dependents */
 export const GC_RESOURCES: readonly Resource[] = ALL_RESOURCES.filter((r) => r !== Events);
 
-export const garbageCollector: ControllerDefinition = {
+export const garbageCollector: ControllerDefinition<GarbageCollector> = {
   name: 'garbage-collector',
   component: 'garbage-collector-controller',
   workers: 10,
-  async setup(ctx) {
-    const resources = await servedResources(ctx.client, GC_RESOURCES, ctx.log);
-    const graph = new OwnershipGraph(ctx.informers, resources);
-    const handlers = graphHandlers(graph, ctx.enqueue);
-    for (const inf of graph.informers) inf.addEventHandler(handlers);
-    return new GarbageCollector({
+  // no kind of its own: every served resource is a part of the ownership graph, whose events queue uids
+  watches: async (ctx) =>
+    (await ctx.served(GC_RESOURCES)).map((resource) => ({
+      resource,
+      indexes: GRAPH_INDEXES,
+      handler: (gc: GarbageCollector, queue) => graphHandlers(gc.graph, (uid) => queue.add(uid)),
+    })),
+  reconciler: async (ctx) =>
+    new GarbageCollector({
       client: ctx.client,
-      graph,
+      graph: new OwnershipGraph(ctx.informers, await ctx.served(GC_RESOURCES)),
       recorder: ctx.recorder,
       enqueue: ctx.enqueue,
       log: ctx.log,
-    });
-  },
+    }),
 };

@@ -1,11 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryEventRecorder } from '../../lib/kube/events.ts';
-import { FakeClient } from '../../lib/kube/fake.ts';
-import { InformerFactory } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { Deployments, HorizontalPodAutoscalers, Pods } from '../../lib/kube/resources.ts';
-import { HpaReconciler, HPA_SYNC_PERIOD_MS } from './index.ts';
+import { ControllerFixture, exactly } from '../testing.ts';
+import { hpaController, HPA_SYNC_PERIOD_MS, type HpaReconciler } from './index.ts';
 import { PodMetricsResource } from './metrics.ts';
 
 const T0 = Date.parse('2024-05-01T10:00:00Z');
@@ -66,50 +64,40 @@ function usage(name: string, cpu: string, memory = '50Mi'): KubeObject {
   };
 }
 
-function setup(h: KubeObject, replicas: number, pods: KubeObject[], metrics: KubeObject[]) {
-  const client = new FakeClient();
-  const factory = new InformerFactory(client);
-  const recorder = new MemoryEventRecorder();
-  let now = T0;
-  factory.informer(HorizontalPodAutoscalers).upsert(client.seed(HorizontalPodAutoscalers, h));
-  client.seed(Deployments, deployment(replicas));
-  for (const p of pods) factory.informer(Pods).upsert(client.seed(Pods, p));
-  for (const m of metrics) client.seed(PodMetricsResource, m);
-  factory.markAllSynced();
-  const reconciler = new HpaReconciler(
-    client,
-    recorder,
-    factory.informer(HorizontalPodAutoscalers),
-    factory.informer(Pods),
-    () => now,
-  );
-  return {
-    client,
-    recorder,
-    reconciler,
-    advance: (ms: number) => (now += ms),
+async function setup(h: KubeObject, replicas: number, pods: KubeObject[], metrics: KubeObject[]) {
+  const t = await ControllerFixture.of(hpaController, { clock: T0 });
+  t.seed(HorizontalPodAutoscalers, h);
+  t.api(Deployments, deployment(replicas));
+  for (const p of pods) t.seed(Pods, p);
+  for (const m of metrics) t.api(PodMetricsResource, m);
+  return Object.assign(t, {
+    advance: (ms: number) => (t.clock! += ms),
     /** the stored HPA back into the cache, as the watch would bring it */
-    refresh: () =>
-      factory.informer(HorizontalPodAutoscalers).upsert(client.stored(HorizontalPodAutoscalers, 'default', 'web')!),
-    setUsage: (m: KubeObject) => client.seed(PodMetricsResource, m),
+    refresh: () => t.observe(HorizontalPodAutoscalers, 'default', 'web'),
+    setUsage: (m: KubeObject) => t.api(PodMetricsResource, m),
     scaleTo: (n: number) => {
-      const d = client.stored(Deployments, 'default', 'web')!;
-      d.spec.replicas = n;
+      t.client.stored(Deployments, 'default', 'web')!.spec.replicas = n;
     },
-    writes: () => client.writes().map((a) => `${a.verb} ${a.resource}${a.subresource ? '/' + a.subresource : ''}`),
-  };
+  });
 }
 
 const cond = (status: any, type: string) => status.conditions.find((c: any) => c.type === type);
+const scaleTo = (n: number) => ({
+  action: 'patch deployments/scale default/web',
+  body: { spec: { replicas: n } },
+  patchType: 'merge' as const,
+});
+const STATUS = 'update horizontalpodautoscalers/status default/web';
+/** the status the last write of the HPA holds */
+const lastStatus = (t: ControllerFixture<HpaReconciler>) =>
+  t.client.stored(HorizontalPodAutoscalers, 'default', 'web')!.status;
 
 describe('horizontal pod autoscaler', () => {
   it('scales up on cpu utilization, limited to max(2 x current, 4), with status, conditions and event', async () => {
-    const t = setup(hpa(), 2, [pod('a'), pod('b')], [usage('a', '200m'), usage('b', '200m')]);
-    const res = await t.reconciler.reconcile('default/web');
+    const t = await setup(hpa(), 2, [pod('a'), pod('b')], [usage('a', '200m'), usage('b', '200m')]);
+    const res = await t.sync('default/web');
     assert.deepEqual(res, { requeueAfterMs: HPA_SYNC_PERIOD_MS });
-    assert.deepEqual(t.writes(), ['patch deployments/scale', 'update horizontalpodautoscalers/status']);
-    const [scale, st] = t.client.writes();
-    assert.deepEqual(scale.body, { spec: { replicas: 4 } });
+    t.expectWrites([scaleTo(4), STATUS]);
     assert.deepEqual(t.recorder.events, [
       {
         object: 'HorizontalPodAutoscaler/default/web',
@@ -118,7 +106,7 @@ describe('horizontal pod autoscaler', () => {
         message: 'New size: 4; reason: cpu resource utilization (percentage of request) above target',
       },
     ]);
-    const status = st.body.status;
+    const status = lastStatus(t);
     assert.equal(status.currentReplicas, 2);
     assert.equal(status.desiredReplicas, 4);
     assert.equal(status.lastScaleTime, iso(T0));
@@ -146,10 +134,10 @@ describe('horizontal pod autoscaler', () => {
   });
 
   it('does nothing within the 10% tolerance', async () => {
-    const t = setup(hpa(), 2, [pod('a'), pod('b')], [usage('a', '54m'), usage('b', '54m')]);
-    await t.reconciler.reconcile('default/web');
-    assert.deepEqual(t.writes(), ['update horizontalpodautoscalers/status']);
-    const status = t.client.writes()[0].body.status;
+    const t = await setup(hpa(), 2, [pod('a'), pod('b')], [usage('a', '54m'), usage('b', '54m')]);
+    await t.sync('default/web');
+    t.expectWrites([STATUS]);
+    const status = lastStatus(t);
     assert.equal(status.desiredReplicas, 2);
     assert.equal(status.lastScaleTime, undefined);
     assert.deepEqual(cond(status, 'AbleToScale'), {
@@ -164,45 +152,43 @@ describe('horizontal pod autoscaler', () => {
   });
 
   it('scales down only after the 5 minute stabilization window', async () => {
-    const t = setup(
+    const t = await setup(
       hpa(),
       4,
       ['a', 'b', 'c', 'd'].map((n) => pod(n)),
       ['a', 'b', 'c', 'd'].map((n) => usage(n, '50m')),
     );
-    await t.reconciler.reconcile('default/web'); // at target: recommendation 4
+    await t.sync('default/web'); // at target: recommendation 4
+    t.expectWrites([STATUS]);
     t.refresh();
     for (const n of ['a', 'b', 'c', 'd']) t.setUsage(usage(n, '10m'));
     t.advance(60_000);
-    t.client.clearActions();
-    await t.reconciler.reconcile('default/web');
-    assert.ok(!t.writes().includes('patch deployments/scale'), 'stabilized');
-    const st = t.client.writes()[0].body.status;
-    assert.equal(cond(st, 'AbleToScale').reason, 'ScaleDownStabilized');
-    assert.equal(st.desiredReplicas, 4);
+    await t.sync('default/web');
+    t.expectWrites([STATUS]); // stabilized
+    assert.equal(cond(lastStatus(t), 'AbleToScale').reason, 'ScaleDownStabilized');
+    assert.equal(lastStatus(t).desiredReplicas, 4);
     t.refresh();
     t.advance(241_000);
-    t.client.clearActions();
-    await t.reconciler.reconcile('default/web');
+    await t.sync('default/web');
     // 10m of 100m = 10% against 50%: ceil(0.2 * 4) = 1
-    assert.deepEqual(t.client.writes()[0].body, { spec: { replicas: 1 } });
+    t.expectWrites([scaleTo(1), STATUS]);
     assert.equal(t.recorder.events.at(-1)!.message, 'New size: 1; reason: All metrics below target');
   });
 
   it('treats missing metrics as 100% of the request on a scale down, and unready pods as 0% on a scale up', async () => {
     // ready pods use 20% of a 50% target; the pod without metrics counts as 100%: (20+20+100)/3 = 46% -> within tolerance
-    const t = setup(hpa(), 3, [pod('a'), pod('b'), pod('c')], [usage('a', '20m'), usage('b', '20m')]);
-    await t.reconciler.reconcile('default/web');
-    assert.ok(!t.writes().includes('patch deployments/scale'));
+    const t = await setup(hpa(), 3, [pod('a'), pod('b'), pod('c')], [usage('a', '20m'), usage('b', '20m')]);
+    await t.sync('default/web');
+    t.expectWrites([STATUS]);
     // scale up with an unready pod: (100+100+0)/3 = 66% of 50% -> ratio 1.33 -> ceil(1.33 * 3) = 4
-    const t2 = setup(
+    const t2 = await setup(
       hpa(),
       3,
       [pod('a'), pod('b'), pod('c', { ready: false })],
       [usage('a', '100m'), usage('b', '100m'), usage('c', '100m')],
     );
-    await t2.reconciler.reconcile('default/web');
-    assert.deepEqual(t2.client.writes()[0].body, { spec: { replicas: 4 } });
+    await t2.sync('default/web');
+    t2.expectWrites([scaleTo(4), STATUS]);
   });
 
   it('scales on memory AverageValue', async () => {
@@ -211,14 +197,23 @@ describe('horizontal pod autoscaler', () => {
         { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '100Mi' } } },
       ],
     });
-    const t = setup(h, 2, [pod('a'), pod('b')], [usage('a', '1m', '300Mi'), usage('b', '1m', '300Mi')]);
-    await t.reconciler.reconcile('default/web');
-    assert.deepEqual(t.client.writes()[0].body, { spec: { replicas: 4 } });
+    const t = await setup(h, 2, [pod('a'), pod('b')], [usage('a', '1m', '300Mi'), usage('b', '1m', '300Mi')]);
+    await t.sync('default/web');
+    t.expectWrites([
+      scaleTo(4),
+      {
+        action: STATUS,
+        has: {
+          status: {
+            // as Kubernetes prints it: a DecimalSI quantity
+            currentMetrics: exactly([
+              { type: 'Resource', resource: { name: 'memory', current: { averageValue: '314572800' } } },
+            ]),
+          },
+        },
+      },
+    ]);
     assert.equal(t.recorder.events[0].message, 'New size: 4; reason: memory resource above target');
-    const st = t.client.writes()[1].body.status;
-    assert.deepEqual(st.currentMetrics, [
-      { type: 'Resource', resource: { name: 'memory', current: { averageValue: '314572800' } } },
-    ]); // as Kubernetes prints it: a DecimalSI quantity
   });
 
   it('follows behavior policies', async () => {
@@ -231,44 +226,43 @@ describe('horizontal pod autoscaler', () => {
         },
       },
     });
-    const t = setup(h, 2, [pod('a'), pod('b')], [usage('a', '200m'), usage('b', '200m')]);
-    await t.reconciler.reconcile('default/web');
-    assert.deepEqual(t.client.writes()[0].body, { spec: { replicas: 3 } });
+    const t = await setup(h, 2, [pod('a'), pod('b')], [usage('a', '200m'), usage('b', '200m')]);
+    await t.sync('default/web');
+    t.expectWrites([scaleTo(3), STATUS]);
     // 30 s later, still within the 60 s period: no more room
     t.refresh();
     t.scaleTo(3);
     t.advance(30_000);
-    t.client.clearActions();
-    await t.reconciler.reconcile('default/web');
-    assert.ok(!t.writes().includes('patch deployments/scale'));
-    const st = t.client.writes()[0].body.status;
+    await t.sync('default/web');
+    t.expectWrites([STATUS]);
+    const st = lastStatus(t);
     assert.deepEqual([cond(st, 'ScalingLimited').status, cond(st, 'ScalingLimited').reason], ['True', 'ScaleUpLimit']);
   });
 
   it('keeps the target within min and max replicas', async () => {
-    const t = setup(hpa({ maxReplicas: 5 }), 8, [pod('a')], [usage('a', '50m')]);
-    await t.reconciler.reconcile('default/web');
-    assert.deepEqual(t.client.writes()[0].body, { spec: { replicas: 5 } });
+    const t = await setup(hpa({ maxReplicas: 5 }), 8, [pod('a')], [usage('a', '50m')]);
+    await t.sync('default/web');
+    t.expectWrites([scaleTo(5), STATUS]);
     assert.equal(
       t.recorder.events[0].message,
       'New size: 5; reason: Current number of replicas above Spec.MaxReplicas',
     );
-    const t2 = setup(hpa({ minReplicas: 3 }), 0, [], []);
-    await t2.reconciler.reconcile('default/web');
-    const st = t2.client.writes()[0].body.status;
+    const t2 = await setup(hpa({ minReplicas: 3 }), 0, [], []);
+    await t2.sync('default/web');
+    t2.expectWrites([STATUS]);
+    const st = lastStatus(t2);
     assert.deepEqual(
       [cond(st, 'ScalingActive').status, cond(st, 'ScalingActive').reason],
       ['False', 'ScalingDisabled'],
     );
-    assert.ok(!t2.writes().includes('patch deployments/scale'));
   });
 
   it('reports metrics it cannot read', async () => {
-    const t = setup(hpa(), 2, [pod('a'), pod('b')], []);
+    const t = await setup(hpa(), 2, [pod('a'), pod('b')], []);
     t.client.failNext('list');
-    await t.reconciler.reconcile('default/web');
-    assert.deepEqual(t.writes(), ['update horizontalpodautoscalers/status']);
-    const st = t.client.writes()[0].body.status;
+    await t.sync('default/web');
+    t.expectWrites([STATUS]);
+    const st = lastStatus(t);
     assert.equal(cond(st, 'ScalingActive').status, 'False');
     assert.equal(cond(st, 'ScalingActive').reason, 'FailedGetResourceMetric');
     assert.match(
@@ -285,25 +279,43 @@ describe('horizontal pod autoscaler', () => {
     );
 
     // metrics served but none for these pods
-    const t2 = setup(hpa(), 2, [pod('a'), pod('b')], []);
-    await t2.reconciler.reconcile('default/web');
+    const t2 = await setup(hpa(), 2, [pod('a'), pod('b')], []);
+    await t2.sync('default/web');
+    t2.expectWrites([STATUS]);
     assert.match(t2.recorder.events[0].message, /did not receive metrics for targeted pods \(pods might be unready\)/);
     // a missing request
     const noReq = pod('a');
     delete noReq.spec.containers[0].resources;
-    const t3 = setup(hpa(), 1, [noReq], [usage('a', '10m')]);
-    await t3.reconciler.reconcile('default/web');
+    const t3 = await setup(hpa(), 1, [noReq], [usage('a', '10m')]);
+    await t3.sync('default/web');
+    t3.expectWrites([STATUS]);
     assert.match(t3.recorder.events[0].message, /missing request for cpu in container app of Pod a/);
   });
 
   it('reports a target it cannot find', async () => {
-    const t = setup(hpa({ scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'nope' } }), 2, [], []);
-    await t.reconciler.reconcile('default/web');
-    const st = t.client.writes()[0].body.status;
+    const t = await setup(
+      hpa({ scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'nope' } }),
+      2,
+      [],
+      [],
+    );
+    await t.sync('default/web');
+    t.expectWrites([STATUS]);
+    const st = lastStatus(t);
     assert.equal(cond(st, 'AbleToScale').reason, 'FailedGetScale');
     assert.match(
       cond(st, 'AbleToScale').message,
       /^the HPA controller was unable to get the target's current scale: deployments.apps "nope" not found$/,
     );
+  });
+
+  it('looks at an HPA when it comes, goes, or its spec changes, not when its status does', async () => {
+    const t = await setup(hpa(), 2, [], []);
+    assert.deepEqual(t.drain(), ['default/web']);
+    const stored = t.client.stored(HorizontalPodAutoscalers, 'default', 'web')!;
+    t.cache(HorizontalPodAutoscalers, { ...stored, status: { currentReplicas: 2 } });
+    t.cache(HorizontalPodAutoscalers, { ...stored, metadata: { ...stored.metadata, generation: 2 } });
+    t.remove(HorizontalPodAutoscalers, stored);
+    assert.deepEqual(t.drain(), ['default/web', 'default/web']);
   });
 });

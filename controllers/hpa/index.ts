@@ -11,10 +11,10 @@ import { isNotFound } from '../../lib/kube/api.ts';
 import type { EventRecorder } from '../../lib/kube/events.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
 import { keyOf, sameStatus, type KubeObject } from '../../lib/kube/object.ts';
-import { HorizontalPodAutoscalers, Pods, resourceForKind } from '../../lib/kube/resources.ts';
+import { HorizontalPodAutoscalers, Pods, resourceForKind, type Resource } from '../../lib/kube/resources.ts';
 import { labelSelectorFromObject, type LabelSelector } from '../../lib/selectors.ts';
 import { quantityFromMilli, formatQuantity } from '../../lib/kube/quantity.ts';
-import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
+import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import {
   DEFAULT_SCALE_DOWN,
   DEFAULT_SCALE_UP,
@@ -32,35 +32,40 @@ import { rfc3339 } from '../../lib/time.ts';
 /** how often each HPA is looked at (the controller's --horizontal-pod-autoscaler-sync-period) */
 export const HPA_SYNC_PERIOD_MS = 15_000;
 
-export const hpaController: ControllerDefinition = {
+export const hpaController: ControllerDefinition<HpaReconciler> = {
   name: 'horizontal-pod-autoscaler',
   component: 'horizontal-pod-autoscaler',
-  setup(ctx) {
-    const hpas = ctx.informers.informer(HorizontalPodAutoscalers);
-    const pods = ctx.informers.informer(Pods);
-    hpas.addEventHandler({
-      onAdd: (h) => ctx.enqueue(keyOf(h)),
-      onUpdate: (a, b) => {
-        // status writes of this controller come back as updates: only spec changes need a pass now
-        if (a.metadata.generation !== b.metadata.generation) ctx.enqueue(keyOf(b));
-      },
-      onDelete: (h) => ctx.enqueue(keyOf(h)),
-    });
-    return new HpaReconciler(ctx.client, ctx.recorder, hpas, pods);
-  },
+  // its status writes come back as updates: only spec changes need a pass now (the others come every 15 s)
+  for: { resource: HorizontalPodAutoscalers, update: (a, b) => a.metadata.generation !== b.metadata.generation },
+  reconciler: (ctx) => new HpaReconciler(ctx),
 };
+
+/** a metric of spec.metrics, as far as this controller reads it */
+interface MetricSpec {
+  type?: string;
+  resource?: {
+    name?: string;
+    target?: { type?: string; averageUtilization?: number; averageValue?: string | number };
+  };
+}
+
+/** an entry of status.currentMetrics */
+interface MetricStatus {
+  type: string;
+  resource?: { name: string; current: { averageValue: string; averageUtilization?: number } };
+}
 
 interface MetricOutcome {
   replicas: number;
   name: string;
-  status: any;
+  status: MetricStatus;
 }
 
 class MetricError extends Error {
   constructor(
     readonly reason: string,
     message: string,
-    readonly status?: any,
+    readonly status?: MetricStatus,
   ) {
     super(message);
   }
@@ -72,6 +77,27 @@ interface Cond {
   reason: string;
   message: string;
 }
+type Conditions = Map<ConditionType, Cond>;
+
+interface HpaCondition extends Cond {
+  type: ConditionType;
+  lastTransitionTime?: string;
+}
+
+/** the target's scale as read */
+interface Scale {
+  resource: Resource;
+  name: string;
+  current: number;
+  selector: LabelSelector;
+}
+
+/** the size the metrics and limits ask for, and why */
+interface Proposal {
+  desired: number;
+  reason: string;
+  metrics: MetricStatus[] | undefined;
+}
 
 function quantity(m: number): string {
   return formatQuantity(quantityFromMilli(BigInt(Math.trunc(m))));
@@ -79,14 +105,17 @@ function quantity(m: number): string {
 
 export class HpaReconciler implements Reconciler {
   private readonly memory = new Map<string, HpaMemory>();
+  private readonly client: ApiClient;
+  private readonly recorder: EventRecorder;
+  private readonly hpas: Informer;
+  private readonly pods: Informer;
 
-  constructor(
-    private readonly client: ApiClient,
-    private readonly recorder: EventRecorder,
-    private readonly hpas: Informer,
-    private readonly pods: Informer,
-    private readonly now: () => number = () => Date.now(),
-  ) {}
+  constructor(private readonly ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.recorder = ctx.recorder;
+    this.hpas = ctx.informers.informer(HorizontalPodAutoscalers);
+    this.pods = ctx.informers.informer(Pods);
+  }
 
   async reconcile(key: string): Promise<Result | void> {
     const hpa = this.hpas.get(key);
@@ -105,22 +134,36 @@ export class HpaReconciler implements Reconciler {
     return m;
   }
 
+  /** the steps of a pass; a step that fails writes the status that says so and ends it */
   private async sync(key: string, hpa: KubeObject): Promise<void> {
-    const now = this.now();
-    const spec = hpa.spec ?? {};
-    const ns = hpa.metadata.namespace!;
-    const conds = new Map<ConditionType, Cond>();
-    const ref = spec.scaleTargetRef ?? {};
-    const refText = `${ref.kind}/${ref.name}`;
-    const minReplicas: number = spec.minReplicas ?? 1;
-    const maxReplicas: number = spec.maxReplicas;
+    const conds: Conditions = new Map();
+    const scale = await this.readScale(hpa, conds);
+    if (!scale) return;
+    const proposal = await this.propose(key, hpa, scale, conds);
+    if (!proposal) return;
+    const outcome = await this.rescale(key, hpa, scale, proposal, conds);
+    if (outcome === 'failed') return;
+    const rescaled = outcome === 'rescaled';
+    await this.writeStatus(
+      hpa,
+      {
+        currentReplicas: scale.current,
+        desiredReplicas: rescaled ? proposal.desired : scale.current,
+        currentMetrics: proposal.metrics,
+      },
+      conds,
+      rescaled,
+    );
+  }
 
-    // the target's scale
+  /** step 1: the target's replicas and selector */
+  private async readScale(hpa: KubeObject, conds: Conditions): Promise<Scale | undefined> {
+    const ref = hpa.spec?.scaleTargetRef ?? {};
     const target = resourceForKind(ref.apiVersion ?? '', ref.kind ?? '');
     let obj: KubeObject;
     try {
       if (!target) throw new Error(`no matches for kind "${ref.kind}" in version "${ref.apiVersion}"`);
-      obj = await this.client.get<KubeObject>(target, ns, ref.name);
+      obj = await this.client.get<KubeObject>(target, hpa.metadata.namespace, ref.name);
     } catch (e) {
       const msg = `the HPA controller was unable to get the target's current scale: ${(e as Error).message}`;
       this.recorder.event(hpa, 'Warning', 'FailedGetScale', (e as Error).message);
@@ -135,109 +178,117 @@ export class HpaReconciler implements Reconciler {
         conds,
         false,
       );
-      return;
+      return undefined;
     }
     conds.set('AbleToScale', {
       status: 'True',
       reason: 'SucceededGetScale',
       message: "the HPA controller was able to get the target's current scale",
     });
-    const current: number = obj.spec?.replicas ?? 0;
-    const selector = labelSelectorFromObject(obj.spec?.selector);
+    return {
+      resource: target,
+      name: ref.name,
+      current: obj.spec?.replicas ?? 0,
+      selector: labelSelectorFromObject(obj.spec?.selector),
+    };
+  }
 
-    let desired = 0;
-    let reason = '';
-    let metricStatuses: any[] | undefined = hpa.status?.currentMetrics;
+  /** step 2: the size the metrics ask for, stabilized and limited; undefined when the metrics cannot say */
+  private async propose(key: string, hpa: KubeObject, scale: Scale, conds: Conditions): Promise<Proposal | undefined> {
+    const { current } = scale;
+    const minReplicas: number = hpa.spec?.minReplicas ?? 1;
+    const maxReplicas: number = hpa.spec?.maxReplicas;
+    const metrics: MetricStatus[] | undefined = hpa.status?.currentMetrics;
     if (current === 0 && minReplicas !== 0) {
       conds.set('ScalingActive', {
         status: 'False',
         reason: 'ScalingDisabled',
         message: 'scaling is disabled since the replica count of the target is zero',
       });
-    } else if (current > maxReplicas) {
-      reason = 'Current number of replicas above Spec.MaxReplicas';
-      desired = maxReplicas;
-    } else if (current < minReplicas) {
-      reason = 'Current number of replicas below Spec.MinReplicas';
-      desired = minReplicas;
-    } else {
-      const computed = await this.computeReplicas(hpa, current, selector, ns, conds);
-      metricStatuses = computed.statuses;
-      if (computed.error) {
-        this.recorder.event(hpa, 'Warning', 'FailedComputeMetricsReplicas', computed.error);
-        await this.writeStatus(
-          hpa,
-          {
-            currentReplicas: current,
-            desiredReplicas: hpa.status?.desiredReplicas ?? 0,
-            currentMetrics: metricStatuses,
-          },
-          conds,
-          false,
-        );
-        return;
-      }
-      desired = computed.replicas;
-      reason = desired > current ? `${computed.name} above target` : 'All metrics below target';
-      const decision = this.decide(key, hpa, current, desired, minReplicas, maxReplicas, now);
-      desired = decision.replicas;
-      conds.set('AbleToScale', { status: 'True', ...decision.ableToScale });
-      conds.set('ScalingLimited', decision.scalingLimited);
+      return { desired: current, reason: '', metrics };
     }
-    const rescale = desired !== current && !(current === 0 && minReplicas !== 0);
-
-    if (rescale) {
-      try {
-        await this.client.patch(target!, ns, ref.name, { spec: { replicas: desired } }, 'merge', {
-          subresource: 'scale',
-        });
-      } catch (e) {
-        const err = (e as Error).message;
-        this.recorder.event(hpa, 'Warning', 'FailedRescale', `New size: ${desired}; reason: ${reason}; error: ${err}`);
-        conds.set('AbleToScale', {
-          status: 'False',
-          reason: 'FailedUpdateScale',
-          message: `the HPA controller was unable to update the target scale: ${err}`,
-        });
-        await this.writeStatus(
-          hpa,
-          {
-            currentReplicas: current,
-            desiredReplicas: hpa.status?.desiredReplicas ?? 0,
-            currentMetrics: metricStatuses,
-          },
-          conds,
-          false,
-        );
-        if (isNotFound(e)) return;
-        throw new Error(`horizontal-pod-autoscaler ${key}: cannot scale ${refText} to ${desired}: ${err}`, {
-          cause: e,
-        });
-      }
-      conds.set('AbleToScale', {
-        status: 'True',
-        reason: 'SucceededRescale',
-        message: `the HPA controller was able to update the target scale to ${desired}`,
-      });
-      this.recorder.event(hpa, 'Normal', 'SuccessfulRescale', `New size: ${desired}; reason: ${reason}`);
-      const behavior = hpa.spec?.behavior;
-      recordScale(
-        this.mem(key),
-        current,
-        desired,
-        now,
-        { ...DEFAULT_SCALE_UP, ...behavior?.scaleUp },
-        { ...DEFAULT_SCALE_DOWN, ...behavior?.scaleDown },
+    if (current > maxReplicas)
+      return { desired: maxReplicas, reason: 'Current number of replicas above Spec.MaxReplicas', metrics };
+    if (current < minReplicas)
+      return { desired: minReplicas, reason: 'Current number of replicas below Spec.MinReplicas', metrics };
+    const computed = await this.computeReplicas(hpa, current, scale.selector, conds);
+    if (computed.error) {
+      this.recorder.event(hpa, 'Warning', 'FailedComputeMetricsReplicas', computed.error);
+      await this.writeStatus(
+        hpa,
+        {
+          currentReplicas: current,
+          desiredReplicas: hpa.status?.desiredReplicas ?? 0,
+          currentMetrics: computed.statuses,
+        },
+        conds,
+        false,
       );
-    } else {
-      desired = current;
+      return undefined;
     }
-    await this.writeStatus(
-      hpa,
-      { currentReplicas: current, desiredReplicas: desired, currentMetrics: metricStatuses },
-      conds,
-      rescale,
+    const reason = computed.replicas > current ? `${computed.name} above target` : 'All metrics below target';
+    const decision = this.decide(key, hpa, current, computed.replicas, minReplicas, maxReplicas, this.ctx.now());
+    conds.set('AbleToScale', { status: 'True', ...decision.ableToScale });
+    conds.set('ScalingLimited', decision.scalingLimited);
+    return { desired: decision.replicas, reason, metrics: computed.statuses };
+  }
+
+  /** step 3: the new size through the target's scale subresource, remembered for the behavior policies */
+  private async rescale(
+    key: string,
+    hpa: KubeObject,
+    scale: Scale,
+    proposal: Proposal,
+    conds: Conditions,
+  ): Promise<'rescaled' | 'unchanged' | 'failed'> {
+    const { current } = scale;
+    const { desired, reason } = proposal;
+    if (desired === current) return 'unchanged';
+    const ns = hpa.metadata.namespace!;
+    try {
+      await this.client.patch(scale.resource, ns, scale.name, { spec: { replicas: desired } }, 'merge', {
+        subresource: 'scale',
+      });
+    } catch (e) {
+      const err = (e as Error).message;
+      this.recorder.event(hpa, 'Warning', 'FailedRescale', `New size: ${desired}; reason: ${reason}; error: ${err}`);
+      conds.set('AbleToScale', {
+        status: 'False',
+        reason: 'FailedUpdateScale',
+        message: `the HPA controller was unable to update the target scale: ${err}`,
+      });
+      await this.writeStatus(
+        hpa,
+        {
+          currentReplicas: current,
+          desiredReplicas: hpa.status?.desiredReplicas ?? 0,
+          currentMetrics: proposal.metrics,
+        },
+        conds,
+        false,
+      );
+      if (isNotFound(e)) return 'failed';
+      const refText = `${hpa.spec?.scaleTargetRef?.kind}/${scale.name}`;
+      throw new Error(`horizontal-pod-autoscaler ${key}: cannot scale ${refText} to ${desired}: ${err}`, {
+        cause: e,
+      });
+    }
+    conds.set('AbleToScale', {
+      status: 'True',
+      reason: 'SucceededRescale',
+      message: `the HPA controller was able to update the target scale to ${desired}`,
+    });
+    this.recorder.event(hpa, 'Normal', 'SuccessfulRescale', `New size: ${desired}; reason: ${reason}`);
+    const behavior = hpa.spec?.behavior;
+    recordScale(
+      this.mem(key),
+      current,
+      desired,
+      this.ctx.now(),
+      { ...DEFAULT_SCALE_UP, ...behavior?.scaleUp },
+      { ...DEFAULT_SCALE_DOWN, ...behavior?.scaleDown },
     );
+    return 'rescaled';
   }
 
   private decide(
@@ -261,12 +312,12 @@ export class HpaReconciler implements Reconciler {
     hpa: KubeObject,
     current: number,
     selector: LabelSelector,
-    ns: string,
-    conds: Map<ConditionType, Cond>,
-  ): Promise<{ replicas: number; name: string; statuses: any[] | undefined; error?: string }> {
-    const specs: any[] = hpa.spec?.metrics ?? [];
+    conds: Conditions,
+  ): Promise<{ replicas: number; name: string; statuses: MetricStatus[] | undefined; error?: string }> {
+    const ns = hpa.metadata.namespace!;
+    const specs: MetricSpec[] = hpa.spec?.metrics ?? [];
     const pods = this.pods.listNamespace(ns).filter((p) => selector.matches(p.metadata.labels));
-    const statuses: any[] = [];
+    const statuses: MetricStatus[] = [];
     let best: MetricOutcome | undefined;
     let invalid = 0;
     let firstError: MetricError | undefined;
@@ -319,7 +370,7 @@ export class HpaReconciler implements Reconciler {
   }
 
   private async resourceMetric(
-    spec: any,
+    spec: MetricSpec,
     current: number,
     pods: KubeObject[],
     selector: LabelSelector,
@@ -331,7 +382,7 @@ export class HpaReconciler implements Reconciler {
         `the HPA controller of skiff supports Resource metrics only, not ${JSON.stringify(spec?.type ?? '')}`,
       );
     }
-    const name: string = spec.resource?.name;
+    const name = spec.resource?.name ?? '';
     const target = spec.resource?.target ?? {};
     let items: KubeObject[];
     try {
@@ -388,17 +439,18 @@ export class HpaReconciler implements Reconciler {
     };
   }
 
+  /** step 4 (or the end of a failed step): the status, written when it changed */
   private async writeStatus(
     hpa: KubeObject,
-    s: { currentReplicas: number; desiredReplicas: number; currentMetrics?: any[] },
-    conds: Map<ConditionType, Cond>,
+    s: { currentReplicas: number; desiredReplicas: number; currentMetrics?: MetricStatus[] },
+    conds: Conditions,
     rescaled: boolean,
   ): Promise<void> {
     const prev = hpa.status ?? {};
-    const nowIso = rfc3339(new Date(this.now()));
-    const conditions: any[] = [];
+    const nowIso = rfc3339(new Date(this.ctx.now()));
+    const conditions: HpaCondition[] = [];
     for (const type of ['AbleToScale', 'ScalingActive', 'ScalingLimited'] as ConditionType[]) {
-      const old = (prev.conditions as any[] | undefined)?.find((c) => c.type === type);
+      const old = (prev.conditions as HpaCondition[] | undefined)?.find((c) => c.type === type);
       const c = conds.get(type);
       if (!c) {
         if (old) conditions.push(old);
@@ -412,7 +464,7 @@ export class HpaReconciler implements Reconciler {
         message: c.message,
       });
     }
-    const status: any = {};
+    const status: Record<string, unknown> = {};
     if (hpa.metadata.generation !== undefined) status.observedGeneration = hpa.metadata.generation;
     const lastScaleTime = rescaled ? nowIso : prev.lastScaleTime;
     if (lastScaleTime) status.lastScaleTime = lastScaleTime;

@@ -43,7 +43,7 @@ export function podUsage(items: KubeObject[], resource: string, selector: LabelS
     if (!selector.matches(m.metadata.labels)) continue;
     let sum = 0;
     let seen = false;
-    for (const c of (m.containers as any[] | undefined) ?? []) {
+    for (const c of (m.containers as { usage?: Record<string, unknown> }[] | undefined) ?? []) {
       const v = milli(c?.usage?.[resource]);
       if (Number.isNaN(v)) continue;
       sum += v;

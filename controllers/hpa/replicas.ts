@@ -45,12 +45,18 @@ export function groupPods(pods: KubeObject[], metrics: Map<string, PodMetric>, r
   return g;
 }
 
+/** what of a pod's container the requests are read from */
+interface ContainerRequests {
+  name?: string;
+  resources?: { requests?: Record<string, unknown> };
+}
+
 /** the sum of the pods' container requests of a resource, in milli-units; an error names a container without one */
 export function podRequests(pods: KubeObject[], resource: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const p of pods) {
     let sum = 0;
-    for (const c of (p.spec?.containers as any[] | undefined) ?? []) {
+    for (const c of (p.spec?.containers as ContainerRequests[] | undefined) ?? []) {
       const v = milli(c?.resources?.requests?.[resource]);
       if (Number.isNaN(v))
         throw new Error(`missing request for ${resource} in container ${c?.name} of Pod ${p.metadata.name}`);

@@ -10,8 +10,13 @@ import { isConflict, isNotFound } from '../../lib/kube/api.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { ALL_RESOURCES, Events, Namespaces, type Resource } from '../../lib/kube/resources.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
-import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
-import { servedResources } from '../../lib/kube/served.ts';
+import {
+  ignore,
+  type ControllerContext,
+  type ControllerDefinition,
+  type Reconciler,
+  type Result,
+} from '../controller.ts';
 import { updateConditions } from './conditions.ts';
 import { NamespaceContentDeleter } from './content.ts';
 import { rfc3339 } from '../../lib/time.ts';
@@ -25,39 +30,45 @@ export const CONTENT_WAKEUP_MS = 500;
 /** every namespaced resource, whose objects a namespace's deletion removes */
 export const NAMESPACED_RESOURCES: readonly Resource[] = ALL_RESOURCES.filter((r) => r.namespaced);
 
-export const namespaceController: ControllerDefinition = {
+const deleting = (ns: KubeObject) => !!ns.metadata.deletionTimestamp;
+
+export const namespaceController: ControllerDefinition<NamespaceReconciler> = {
   name: 'namespace',
   component: 'namespace-controller',
-  async setup(ctx) {
-    const resources = await servedResources(ctx.client, NAMESPACED_RESOURCES, ctx.log);
-    const namespaces = ctx.informers.informer(Namespaces);
-    const terminating = (name: string | undefined) => !!name && !!namespaces.get(name)?.metadata.deletionTimestamp;
-    const enqueueIfDeleting = (ns: KubeObject) => {
-      if (ns.metadata.deletionTimestamp) ctx.enqueue(ns.metadata.name!);
-    };
-    namespaces.addEventHandler({ onAdd: enqueueIfDeleting, onUpdate: (_, ns) => enqueueIfDeleting(ns) });
-    // content going away in a terminating namespace: look again without waiting for the estimate, one pass for
-    // the deletions of half a second
-    for (const r of resources) {
-      if (r === Events) continue;
-      ctx.informers.informer(r).addEventHandler({
-        onDelete: (o) => {
-          if (terminating(o.metadata.namespace)) ctx.enqueueAfter(o.metadata.namespace!, CONTENT_WAKEUP_MS);
-        },
-      });
-    }
-    return new NamespaceReconciler(ctx.client, namespaces, new NamespaceContentDeleter(ctx.client, resources), ctx.log);
-  },
+  for: { resource: Namespaces, add: deleting, update: (_, ns) => deleting(ns), delete: ignore },
+  // content going away in a terminating namespace: look again without waiting for the estimate, one pass for the
+  // deletions of half a second
+  watches: async (ctx) =>
+    (await ctx.served(NAMESPACED_RESOURCES))
+      .filter((r) => r !== Events)
+      .map((resource) => ({
+        resource,
+        map: (o: KubeObject) => [o.metadata.namespace!],
+        add: ignore,
+        update: ignore,
+        delete: (o: KubeObject, r: NamespaceReconciler) => r.terminating(o.metadata.namespace),
+        delayMs: CONTENT_WAKEUP_MS,
+      })),
+  reconciler: async (ctx) =>
+    new NamespaceReconciler(ctx, new NamespaceContentDeleter(ctx.client, await ctx.served(NAMESPACED_RESOURCES))),
 };
 
 export class NamespaceReconciler implements Reconciler {
+  private readonly client: ApiClient;
+  private readonly namespaces: Informer;
+
   constructor(
-    private readonly client: ApiClient,
-    private readonly namespaces: Informer,
+    private readonly ctx: ControllerContext,
     private readonly content: NamespaceContentDeleter,
-    private readonly log: (msg: string) => void,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.client = ctx.client;
+    this.namespaces = ctx.informers.informer(Namespaces);
+  }
+
+  /** whether the namespace of this name is being deleted, as the cache has it */
+  terminating(name: string | undefined): boolean {
+    return !!name && !!this.namespaces.get(name)?.metadata.deletionTimestamp;
+  }
 
   async reconcile(name: string): Promise<Result | void> {
     const cached = this.namespaces.get(name);
@@ -86,7 +97,7 @@ export class NamespaceReconciler implements Reconciler {
     if ((ns.spec?.finalizers ?? []).length === 0) return; // finalized: the API server removes it
 
     const pass = await this.content.deleteAll(name);
-    const { conditions, changed } = updateConditions(ns.status?.conditions, pass, rfc3339(this.now()));
+    const { conditions, changed } = updateConditions(ns.status?.conditions, pass, rfc3339(new Date(this.ctx.now())));
     if (changed) {
       try {
         ns = await this.client.update(
@@ -97,7 +108,7 @@ export class NamespaceReconciler implements Reconciler {
       } catch (e) {
         if (isNotFound(e)) return;
         // the conditions are written again on the next pass
-        this.log(`could not update the status conditions of namespace ${name}: ${(e as Error).message}`);
+        this.ctx.log(`could not update the status conditions of namespace ${name}: ${(e as Error).message}`);
       }
     }
     const errors = [...pass.discoveryErrors, ...pass.deleteErrors];

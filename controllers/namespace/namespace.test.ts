@@ -1,15 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeleteOptions } from '../../lib/kube/api.ts';
-import { MemoryEventRecorder } from '../../lib/kube/events.ts';
 import { FakeClient } from '../../lib/kube/fake.ts';
-import { InformerFactory } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
-import { ConfigMaps, Deployments, Namespaces, Pods, type Resource } from '../../lib/kube/resources.ts';
-import { DEFAULT_CONTROLLER_OPTIONS } from '../controller.ts';
+import { ConfigMaps, Deployments, Events, Namespaces, Pods, type Resource } from '../../lib/kube/resources.ts';
+import { ControllerFixture, exactly, summary } from '../testing.ts';
 import { updateConditions } from './conditions.ts';
-import { NamespaceContentDeleter } from './content.ts';
-import { NAMESPACED_RESOURCES, NamespaceReconciler, namespaceController } from './index.ts';
+import { namespaceController } from './index.ts';
 
 const NOW = new Date('2024-05-01T10:00:00Z');
 
@@ -28,39 +25,29 @@ class MarkingClient extends FakeClient {
   }
 }
 
-function setup(nsExtra: Partial<KubeObject['metadata']> = {}) {
+async function setup(nsExtra: Partial<KubeObject['metadata']> = {}) {
   const client = new MarkingClient();
-  const factory = new InformerFactory(client);
-  const ns = client.seed(Namespaces, {
+  const t = await ControllerFixture.of(namespaceController, { client, clock: NOW.getTime() });
+  t.seed(Namespaces, {
     metadata: { name: 'shop', deletionTimestamp: '2024-05-01T09:59:00Z', ...nsExtra },
     spec: { finalizers: ['kubernetes'] },
     status: { phase: 'Terminating' },
   });
-  factory.informer(Namespaces).upsert(structuredClone(ns));
-  factory.markAllSynced();
-  const logs: string[] = [];
-  const reconciler = new NamespaceReconciler(
-    client,
-    factory.informer(Namespaces),
-    new NamespaceContentDeleter(client, NAMESPACED_RESOURCES),
-    (m) => logs.push(m),
-    () => NOW,
-  );
   const nsNow = () => client.stored(Namespaces, undefined, 'shop');
-  return { client, factory, reconciler, ns, nsNow, logs };
+  return { t, client, nsNow };
 }
 
 const cond = (o: KubeObject | undefined, type: string) => o?.status?.conditions?.find((c: any) => c.type === type);
 
 describe('namespace controller', () => {
   it('deletes the content, reports what remains, waits, then finalizes', async () => {
-    const t = setup();
-    t.client.seed(ConfigMaps, { metadata: { name: 'a', namespace: 'shop' } });
-    t.client.seed(Deployments, { metadata: { name: 'web', namespace: 'shop' } });
-    t.client.seed(ConfigMaps, { metadata: { name: 'elsewhere', namespace: 'default' } });
+    const { t, client, nsNow } = await setup();
+    client.seed(ConfigMaps, { metadata: { name: 'a', namespace: 'shop' } });
+    client.seed(Deployments, { metadata: { name: 'web', namespace: 'shop' } });
+    client.seed(ConfigMaps, { metadata: { name: 'elsewhere', namespace: 'default' } });
     // two pods in their grace period, and an object held by a finalizer
     for (const name of ['p1', 'p2']) {
-      t.client.seed(Pods, {
+      client.seed(Pods, {
         metadata: {
           name,
           namespace: 'shop',
@@ -71,23 +58,21 @@ describe('namespace controller', () => {
         status: { phase: 'Running' },
       });
     }
-    t.client.seed(ConfigMaps, { metadata: { name: 'held', namespace: 'shop', finalizers: ['example.com/hold'] } });
-    t.client.keep.add('configmaps/held');
+    client.seed(ConfigMaps, { metadata: { name: 'held', namespace: 'shop', finalizers: ['example.com/hold'] } });
+    client.keep.add('configmaps/held');
 
-    const res = await t.reconciler.reconcile('shop');
+    const res = await t.sync('shop');
     assert.deepEqual(res, { requeueAfterMs: 16_000 }, 'half the longest grace period, plus one second');
-    const deletes = t.client.writes().filter((w) => w.verb === 'delete');
-    assert.deepEqual(deletes.map((w) => `${w.resource}/${w.namespace}/${w.name}`).sort(), [
-      'configmaps/shop/a',
-      'configmaps/shop/held',
-      'deployments/shop/web',
+    // every resource at once, each deleting what it lists; the pods are on their way already
+    const background = { propagationPolicy: 'Background' };
+    t.expectWrites([
+      { action: 'delete configmaps shop/a', body: background },
+      { action: 'delete configmaps shop/held', body: background },
+      { action: 'delete deployments shop/web', body: background },
+      'update namespaces/status shop',
     ]);
-    assert.ok(deletes.every((w) => w.body.propagationPolicy === 'Background'));
-    assert.ok(t.client.stored(ConfigMaps, 'default', 'elsewhere'), 'other namespaces are untouched');
-    const status = t.client.writes().filter((w) => w.verb === 'update');
-    assert.equal(status.length, 1);
-    assert.equal(status[0].subresource, 'status');
-    assert.deepEqual(t.nsNow()!.status.conditions, [
+    assert.ok(client.stored(ConfigMaps, 'default', 'elsewhere'), 'other namespaces are untouched');
+    assert.deepEqual(nsNow()!.status.conditions, [
       {
         type: 'NamespaceDeletionDiscoveryFailure',
         status: 'False',
@@ -124,35 +109,33 @@ describe('namespace controller', () => {
         message: 'Some finalizers are remaining: example.com/hold in 1 resource instances',
       },
     ]);
-    assert.deepEqual(t.nsNow()!.spec.finalizers, ['kubernetes'], 'not finalized while content remains');
+    assert.deepEqual(nsNow()!.spec.finalizers, ['kubernetes'], 'not finalized while content remains');
 
     // the pods finish and the finalizer is released: the next pass empties the namespace and finalizes it
-    t.client.clearActions();
-    for (const p of ['p1', 'p2']) await t.client.delete(Pods, 'shop', p);
-    t.client.keep.delete('configmaps/held');
-    await t.client.delete(ConfigMaps, 'shop', 'held');
-    t.client.clearActions();
-    assert.equal(await t.reconciler.reconcile('shop'), undefined);
-    const writes = t.client.writes();
-    assert.deepEqual(
-      writes.map((w) => `${w.verb} ${w.resource}/${w.subresource}`),
-      ['update namespaces/status', 'update namespaces/finalize'],
-    );
-    assert.deepEqual(writes[1].body.spec, { finalizers: [] });
-    const conds = t.nsNow()!.status.conditions;
+    for (const p of ['p1', 'p2']) await client.delete(Pods, 'shop', p);
+    client.keep.delete('configmaps/held');
+    await client.delete(ConfigMaps, 'shop', 'held');
+    client.clearActions();
+    assert.equal(await t.sync('shop'), undefined);
+    t.expectWrites([
+      'update namespaces/status shop',
+      { action: 'update namespaces/finalize shop', has: { spec: exactly({ finalizers: [] }) } },
+    ]);
+    const conds = nsNow()!.status.conditions;
     assert.ok(conds.every((c: any) => c.status === 'False'));
-    assert.equal(cond(t.nsNow(), 'NamespaceContentRemaining').message, 'All content successfully removed');
+    assert.equal(cond(nsNow(), 'NamespaceContentRemaining').message, 'All content successfully removed');
   });
 
   it('reports failed deletes in NamespaceDeletionContentFailure and retries with backoff', async () => {
-    const t = setup();
-    t.client.seed(ConfigMaps, { metadata: { name: 'a', namespace: 'shop' } });
-    t.client.failNext('delete');
+    const { t, client, nsNow } = await setup();
+    client.seed(ConfigMaps, { metadata: { name: 'a', namespace: 'shop' } });
+    client.failNext('delete');
     await assert.rejects(
-      t.reconciler.reconcile('shop'),
+      t.sync('shop'),
       /deleting the content of namespace shop failed: deleting \/v1, Resource=configmaps: a: injected failure/,
     );
-    assert.deepEqual(cond(t.nsNow(), 'NamespaceDeletionContentFailure'), {
+    t.expectWrites(['delete configmaps shop/a', 'update namespaces/status shop']);
+    assert.deepEqual(cond(nsNow(), 'NamespaceDeletionContentFailure'), {
       type: 'NamespaceDeletionContentFailure',
       status: 'True',
       lastTransitionTime: '2024-05-01T10:00:00Z',
@@ -160,45 +143,45 @@ describe('namespace controller', () => {
       message:
         'Failed to delete all resource types, 1 remaining: deleting /v1, Resource=configmaps: a: injected failure',
     });
-    assert.deepEqual(t.nsNow()!.spec.finalizers, ['kubernetes']);
+    assert.deepEqual(nsNow()!.spec.finalizers, ['kubernetes']);
   });
 
   it('calls content that stays without finalizers or grace period unexpected', async () => {
-    const t = setup();
-    t.client.seed(ConfigMaps, { metadata: { name: 'stuck', namespace: 'shop' } });
-    t.client.keep.add('configmaps/stuck');
+    const { t, client, nsNow } = await setup();
+    client.seed(ConfigMaps, { metadata: { name: 'stuck', namespace: 'shop' } });
+    client.keep.add('configmaps/stuck');
     await assert.rejects(
-      t.reconciler.reconcile('shop'),
+      t.sync('shop'),
       /unexpected items still remain in namespace: shop for gvr: \/v1, Resource=configmaps/,
     );
+    t.expectWrites(['delete configmaps shop/stuck', 'update namespaces/status shop']);
     assert.equal(
-      cond(t.nsNow(), 'NamespaceContentRemaining').message,
+      cond(nsNow(), 'NamespaceContentRemaining').message,
       'Some resources are remaining: configmaps. has 1 resource instances',
     );
-    assert.equal(cond(t.nsNow(), 'NamespaceDeletionContentFailure').status, 'True');
+    assert.equal(cond(nsNow(), 'NamespaceDeletionContentFailure').status, 'True');
   });
 
   it('leaves alone a namespace that is not being deleted, and one already finalized', async () => {
-    const t = setup({ deletionTimestamp: undefined });
-    await t.reconciler.reconcile('shop');
-    assert.deepEqual(t.client.actions, []);
-    const t2 = setup();
-    const cur = t2.nsNow()!;
-    t2.client.seed(Namespaces, { ...cur, spec: { finalizers: [] } });
-    t2.client.clearActions();
-    await t2.reconciler.reconcile('shop');
-    assert.deepEqual(
-      t2.client.actions.map((a) => a.verb),
-      ['get'],
-    );
+    const { t } = await setup({ deletionTimestamp: undefined });
+    await t.sync('shop');
+    assert.deepEqual(t.actions(), [], 'not even a read');
+    const second = await setup();
+    const cur = second.nsNow()!;
+    second.client.seed(Namespaces, { ...cur, spec: { finalizers: [] } });
+    second.client.clearActions();
+    await second.t.sync('shop');
+    assert.deepEqual(second.t.actions().map(summary), ['get namespaces shop']);
   });
 
   it('keeps other spec.finalizers when it finalizes', async () => {
-    const t = setup();
-    const cur = t.nsNow()!;
-    t.client.seed(Namespaces, { ...cur, spec: { finalizers: ['kubernetes', 'example.com/z', 'example.com/a'] } });
-    await t.reconciler.reconcile('shop');
-    assert.deepEqual(t.nsNow()!.spec.finalizers, ['example.com/a', 'example.com/z']);
+    const { t, client, nsNow } = await setup();
+    client.seed(Namespaces, { ...nsNow()!, spec: { finalizers: ['kubernetes', 'example.com/z', 'example.com/a'] } });
+    await t.sync('shop');
+    t.expectWrites([
+      'update namespaces/status shop',
+      { action: 'update namespaces/finalize shop', has: { spec: { finalizers: ['example.com/a', 'example.com/z'] } } },
+    ]);
   });
 
   it('keeps lastTransitionTime while a condition keeps its status', () => {
@@ -216,30 +199,20 @@ describe('namespace controller', () => {
   });
 
   it('queues a terminating namespace, and again when its content goes away', async () => {
-    const client = new FakeClient();
-    const informers = new InformerFactory(client);
-    const queued: string[] = [];
-    await namespaceController.setup({
-      client,
-      informers,
-      recorder: new MemoryEventRecorder(),
-      enqueue: (k) => queued.push(k),
-      enqueueAfter: (k, ms) => queued.push(`${k} after ${ms} ms`),
-      options: DEFAULT_CONTROLLER_OPTIONS,
-      log: () => {},
-    });
-    assert.equal(namespaceController.name, 'namespace');
+    const t = await ControllerFixture.of(namespaceController);
     assert.equal(namespaceController.component, 'namespace-controller');
-    const nsInf = informers.informer(Namespaces);
-    nsInf.upsert({ metadata: { name: 'live', uid: '1' } });
-    nsInf.upsert({ metadata: { name: 'shop', uid: '2', deletionTimestamp: '2024-05-01T09:59:00Z' } });
-    assert.deepEqual(queued, ['shop']);
+    t.cache(Namespaces, { metadata: { name: 'live', uid: '1' } });
+    t.cache(Namespaces, { metadata: { name: 'shop', uid: '2', deletionTimestamp: '2024-05-01T09:59:00Z' } });
+    assert.deepEqual(t.drain(), ['shop']);
     const pod = { metadata: { name: 'p', namespace: 'shop', uid: '3' } };
-    informers.informer(Pods).upsert(pod);
-    informers.informer(Pods).remove(pod);
+    t.cache(Pods, pod);
+    t.remove(Pods, pod);
     const other = { metadata: { name: 'q', namespace: 'live', uid: '4' } };
-    informers.informer(Pods).upsert(other);
-    informers.informer(Pods).remove(other);
-    assert.deepEqual(queued, ['shop', 'shop after 500 ms']);
+    t.cache(Pods, other);
+    t.remove(Pods, other);
+    const event = { metadata: { name: 'e', namespace: 'shop', uid: '5' } };
+    t.cache(Events, event);
+    t.remove(Events, event);
+    assert.deepEqual(t.drain(), ['shop after 500 ms'], 'a deletion in a terminating namespace; events do not count');
   });
 });

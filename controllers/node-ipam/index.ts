@@ -9,29 +9,20 @@ import { isNotFound } from '../../lib/kube/api.ts';
 import type { EventRecorder } from '../../lib/kube/events.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
 import { Nodes } from '../../lib/kube/resources.ts';
-import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
+import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import { CidrSet } from './cidr-set.ts';
 
 /** how long a node waits before trying again when no range is free */
 export const FULL_RETRY_MS = 30_000;
 
-export const nodeIpamController: ControllerDefinition = {
+export const nodeIpamController: ControllerDefinition<NodeIpamReconciler> = {
   name: 'node-ipam',
   component: 'node-ipam-controller',
   workers: 1,
   singleton: true,
-  setup(ctx) {
-    const nodes = ctx.informers.informer(Nodes);
-    const set = () => new CidrSet(ctx.options.clusterCIDR, ctx.options.nodeCIDRMaskSize);
-    nodes.addEventHandler({
-      onAdd: (n) => ctx.enqueue(n.metadata.name!),
-      onUpdate: (old, n) => {
-        if (!n.spec?.podCIDR || old.spec?.podCIDR !== n.spec.podCIDR) ctx.enqueue(n.metadata.name!);
-      },
-      onDelete: (n) => ctx.enqueue(n.metadata.name!),
-    });
-    return new NodeIpamReconciler(ctx.client, nodes, set, ctx.recorder, ctx.log, (name) => ctx.enqueue(name));
-  },
+  // a node without a range, or whose range changed
+  for: { resource: Nodes, update: (old, n) => !n.spec?.podCIDR || old.spec?.podCIDR !== n.spec.podCIDR },
+  reconciler: (ctx) => new NodeIpamReconciler(ctx),
 };
 
 export class NodeIpamReconciler implements Reconciler {
@@ -39,16 +30,17 @@ export class NodeIpamReconciler implements Reconciler {
   private held = new Map<string, string>();
   private primed = false;
   private set: CidrSet;
+  private readonly client: ApiClient;
+  private readonly nodes: Informer;
+  private readonly newSet: () => CidrSet;
+  private readonly recorder: EventRecorder;
 
-  constructor(
-    private readonly client: ApiClient,
-    private readonly nodes: Informer,
-    private readonly newSet: () => CidrSet,
-    private readonly recorder: EventRecorder,
-    private readonly log: (msg: string) => void,
-    private readonly enqueue: (name: string) => void = () => {},
-  ) {
-    this.set = newSet();
+  constructor(private readonly ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.nodes = ctx.informers.informer(Nodes);
+    this.newSet = () => new CidrSet(ctx.options.clusterCIDR, ctx.options.nodeCIDRMaskSize);
+    this.recorder = ctx.recorder;
+    this.set = this.newSet();
   }
 
   /**
@@ -61,7 +53,7 @@ export class NodeIpamReconciler implements Reconciler {
     this.held = new Map();
     this.primed = true;
     for (const n of list.items) if (n.spec?.podCIDR) this.hold(n.metadata.name!, n.spec.podCIDR);
-    for (const n of list.items) if (!n.spec?.podCIDR) this.enqueue(n.metadata.name!);
+    for (const n of list.items) if (!n.spec?.podCIDR) this.ctx.enqueue(n.metadata.name!);
   }
 
   async reconcile(name: string): Promise<Result | void> {
@@ -85,7 +77,7 @@ export class NodeIpamReconciler implements Reconciler {
       cidr = this.set.allocate();
       if (!cidr) {
         this.recorder.event(node, 'Normal', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
-        this.log(`node-ipam: no free range of /${this.set.maskSize} left in ${this.set.clusterCIDR} for node ${name}`);
+        this.ctx.log(`no free range of /${this.set.maskSize} left in ${this.set.clusterCIDR} for node ${name}`);
         return { requeueAfterMs: FULL_RETRY_MS };
       }
       this.held.set(name, cidr);

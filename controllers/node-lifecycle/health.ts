@@ -11,16 +11,29 @@ export const MONITORED_CONDITIONS = ['Ready', 'MemoryPressure', 'DiskPressure', 
 export type { Taint } from '../../lib/kube/taints.ts';
 import type { Taint } from '../../lib/kube/taints.ts';
 
-export function nodeCondition(node: KubeObject, type: string): any | undefined {
-  return (node.status?.conditions as any[] | undefined)?.find((c) => c.type === type);
+export interface NodeCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastHeartbeatTime?: string;
+  lastTransitionTime?: string;
+}
+
+function conditionsOf(node: KubeObject): NodeCondition[] {
+  return node.status?.conditions ?? [];
+}
+
+export function nodeCondition(node: KubeObject, type: string): NodeCondition | undefined {
+  return conditionsOf(node).find((c) => c.type === type);
 }
 
 /**
  * The node's conditions with the monitored ones set to Unknown (those already Unknown are kept as they are; missing
  * ones are added, dated from the node's creation), or undefined when there is nothing to change.
  */
-export function unknownConditions(node: KubeObject, nowIso: string): any[] | undefined {
-  const conditions: any[] = [...((node.status?.conditions as any[] | undefined) ?? [])];
+export function unknownConditions(node: KubeObject, nowIso: string): NodeCondition[] | undefined {
+  const conditions = [...conditionsOf(node)];
   let changed = false;
   for (const type of MONITORED_CONDITIONS) {
     const i = conditions.findIndex((c) => c.type === type);
@@ -82,7 +95,7 @@ function managed(t: Taint): boolean {
 /** the taints the node's conditions and spec.unschedulable call for */
 export function conditionTaints(node: KubeObject): Taint[] {
   const out: Taint[] = [];
-  for (const c of (node.status?.conditions as any[] | undefined) ?? []) {
+  for (const c of conditionsOf(node)) {
     const key = NO_SCHEDULE_BY_CONDITION[c.type]?.[c.status];
     if (key) out.push({ key, effect: 'NoSchedule' });
   }

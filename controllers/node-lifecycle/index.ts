@@ -15,7 +15,7 @@ import type { Informer } from '../../lib/kube/informer.ts';
 import { keyOf, splitKey, type KubeObject } from '../../lib/kube/object.ts';
 import { podCondition } from '../../lib/kube/pods.ts';
 import { Leases, Nodes, Pods } from '../../lib/kube/resources.ts';
-import type { ControllerDefinition, ControllerOptions, Reconciler, Result } from '../controller.ts';
+import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
 import { conditionTaints, nodeCondition, reconcileConditionTaints, unknownConditions, type Taint } from './health.ts';
 import { noExecuteTaints, tolerationMs } from './tolerations.ts';
 import { rfc3339 } from '../../lib/time.ts';
@@ -24,53 +24,25 @@ export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const POD_NODE_INDEX = 'spec.nodeName';
 export const DISRUPTION_TARGET = 'DisruptionTarget';
 
-export const nodeLifecycleController: ControllerDefinition = {
+export const nodeLifecycleController: ControllerDefinition<NodeLifecycleReconciler> = {
   name: 'node-lifecycle',
   component: 'node-controller',
-  setup(ctx) {
-    const nodes = ctx.informers.informer(Nodes);
-    const leases = ctx.informers.informer(Leases, { namespace: NODE_LEASE_NAMESPACE });
-    const pods = ctx.informers.informer(Pods);
-    pods.addIndex(POD_NODE_INDEX, (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
-    nodes.addEventHandler({
-      onAdd: (n) => ctx.enqueue(n.metadata.name!),
-      onUpdate: (_, n) => ctx.enqueue(n.metadata.name!),
-      onDelete: (n) => ctx.enqueue(n.metadata.name!),
-    });
-    pods.addEventHandler({
-      onAdd: (p) => {
-        if (p.spec?.nodeName) ctx.enqueue(keyOf(p));
-      },
-      onUpdate: (old, p) => {
-        if (
-          p.spec?.nodeName &&
-          (old.spec?.nodeName !== p.spec.nodeName ||
-            JSON.stringify(old.spec?.tolerations) !== JSON.stringify(p.spec?.tolerations))
-        )
-          ctx.enqueue(keyOf(p));
-      },
-      onDelete: (p) => ctx.enqueue(keyOf(p)),
-    });
-    const reconciler = new NodeLifecycleReconciler(
-      ctx.client,
-      nodes,
-      leases,
-      pods,
-      ctx.recorder,
-      ctx.options,
-      ctx.enqueue,
-      ctx.log,
-    );
-    const monitor = setInterval(() => {
-      if (nodes.hasSynced() && leases.hasSynced()) for (const name of nodes.keys()) ctx.enqueue(name);
-    }, ctx.options.nodeMonitorPeriodMs);
-    monitor.unref();
-    reconciler.stop = () => clearInterval(monitor);
-    return reconciler;
-  },
+  for: Nodes,
+  watches: [
+    // a pod's own key: its eviction is counted down when it is bound, moved, or tolerates otherwise
+    {
+      resource: Pods,
+      indexes: { [POD_NODE_INDEX]: (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []) },
+      map: (p) => [keyOf(p)],
+      add: (p) => !!p.spec?.nodeName,
+      update: (old, p) =>
+        !!p.spec?.nodeName &&
+        (old.spec?.nodeName !== p.spec.nodeName ||
+          JSON.stringify(old.spec?.tolerations) !== JSON.stringify(p.spec?.tolerations)),
+    },
+  ],
+  reconciler: (ctx) => new NodeLifecycleReconciler(ctx),
 };
-
-type Options = Pick<ControllerOptions, 'nodeMonitorGracePeriodMs' | 'nodeMonitorPeriodMs'>;
 
 /** what this controller last saw of a node's signs of life, and when it last saw one change (its own clock) */
 interface Probe {
@@ -87,19 +59,33 @@ export class NodeLifecycleReconciler implements Reconciler {
   private readonly lastTaints = new Map<string, string>();
   /** pods counting down to their eviction: key → when the count began and against which taints */
   private readonly countdowns = new Map<string, { since: number; taints: string }>();
-  stop?: () => void;
+  private readonly client: ApiClient;
+  private readonly nodes: Informer;
+  private readonly leases: Informer;
+  private readonly pods: Informer;
+  private readonly recorder: EventRecorder;
+  private monitor: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly client: ApiClient,
-    private readonly nodes: Informer,
-    private readonly leases: Informer,
-    private readonly pods: Informer,
-    private readonly recorder: EventRecorder,
-    private readonly options: Options,
-    private readonly enqueue: (key: string) => void,
-    private readonly log: (msg: string) => void,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.nodes = ctx.informers.informer(Nodes);
+    this.leases = ctx.informers.informer(Leases, { namespace: NODE_LEASE_NAMESPACE });
+    this.pods = ctx.informers.informer(Pods);
+    this.recorder = ctx.recorder;
+  }
+
+  /** the node monitor: every node is looked at each nodeMonitorPeriodMs */
+  start(): void {
+    this.monitor = setInterval(() => {
+      if (this.nodes.hasSynced() && this.leases.hasSynced())
+        for (const name of this.nodes.keys()) this.ctx.enqueue(name);
+    }, this.ctx.options.nodeMonitorPeriodMs);
+    this.monitor.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.monitor);
+  }
 
   async reconcile(key: string): Promise<Result | void> {
     return key.includes('/') ? this.reconcilePod(key) : this.reconcileNode(key);
@@ -114,11 +100,11 @@ export class NodeLifecycleReconciler implements Reconciler {
       this.lastTaints.delete(name);
       return;
     }
-    const now = this.now();
+    const now = this.ctx.now();
     const nowIso = rfc3339(new Date(now));
     const probe = this.observe(node, now);
     const before = probe.ready ?? nodeCondition(node, 'Ready')?.status;
-    const silent = now - probe.at > this.options.nodeMonitorGracePeriodMs;
+    const silent = now - probe.at > this.ctx.options.nodeMonitorGracePeriodMs;
 
     if (silent) {
       const conditions = unknownConditions(node, nowIso);
@@ -129,7 +115,7 @@ export class NodeLifecycleReconciler implements Reconciler {
         if (!node) return;
         // what this controller wrote is not a sign of life
         probe.heartbeat = nodeCondition(node, 'Ready')?.lastHeartbeatTime;
-        this.log(
+        this.ctx.log(
           `node ${name} sent no heartbeat for ${Math.round((now - probe.at) / 1000)}s: its status is now Unknown`,
         );
       }
@@ -154,7 +140,7 @@ export class NodeLifecycleReconciler implements Reconciler {
     const sig = JSON.stringify(noExecuteTaints(node).map((t) => [t.key, t.value ?? '']));
     if ((this.lastTaints.get(name) ?? '[]') !== sig) {
       this.lastTaints.set(name, sig);
-      for (const p of this.pods.byIndex(POD_NODE_INDEX, name)) this.enqueue(keyOf(p));
+      for (const p of this.pods.byIndex(POD_NODE_INDEX, name)) this.ctx.enqueue(keyOf(p));
     }
   }
 
@@ -193,7 +179,7 @@ export class NodeLifecycleReconciler implements Reconciler {
     for (const pod of this.pods.byIndex(POD_NODE_INDEX, nodeName)) {
       const ready = podCondition(pod, 'Ready');
       if (!ready || ready.status === 'False') continue;
-      const conditions = (pod.status?.conditions as any[]).map((c) =>
+      const conditions = (pod.status?.conditions as { type: string }[]).map((c) =>
         c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: nowIso } : c,
       );
       try {
@@ -226,7 +212,7 @@ export class NodeLifecycleReconciler implements Reconciler {
       this.countdowns.delete(key);
       return;
     }
-    const now = this.now();
+    const now = this.ctx.now();
     const sig = JSON.stringify(taints.map((t) => [t.key, t.value ?? '', t.effect]));
     let c = running;
     if (!c || c.taints !== sig) this.countdowns.set(key, (c = { since: running?.since ?? now, taints: sig }));

@@ -10,16 +10,22 @@ import { isNotFound } from '../../lib/kube/api.ts';
 import type { Informer } from '../../lib/kube/informer.ts';
 import { controllerOf, keyOf, type KubeObject, type OwnerReference } from '../../lib/kube/object.ts';
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable } from '../../lib/kube/pods.ts';
-import { Pods, ReplicaSets, ReplicationControllers, apiVersionOf, type Resource } from '../../lib/kube/resources.ts';
+import { Pods, ReplicaSets, ReplicationControllers, type Resource } from '../../lib/kube/resources.ts';
 import { labelSelectorFromObject, type LabelSelectorObject } from '../../lib/selectors.ts';
-import type { ControllerContext, ControllerDefinition, Reconciler, Result } from '../controller.ts';
+import {
+  controlledBy,
+  controllerRef,
+  ignore,
+  type ControllerContext,
+  type ControllerDefinition,
+  type Reconciler,
+  type Result,
+} from '../controller.ts';
 import { Expectations } from '../expectations.ts';
 import { lessValuableFirst } from './ranking.ts';
 import { rfc3339 } from '../../lib/time.ts';
 
 export const BURST_REPLICAS = 500;
-const OWNER_INDEX = 'controller-uid';
-const UID_INDEX = 'uid';
 
 /** a kind of replicated pods the reconciler runs: ReplicaSets, or ReplicationControllers */
 export interface ReplicatedKind {
@@ -35,15 +41,7 @@ export const REPLICATION_CONTROLLERS: ReplicatedKind = {
 };
 
 export function ownerRefFor(rs: KubeObject, kind: ReplicatedKind = REPLICA_SETS): OwnerReference {
-  const r = kind.resource;
-  return {
-    apiVersion: apiVersionOf(r),
-    kind: r.kind,
-    name: rs.metadata.name!,
-    uid: rs.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  return controllerRef(rs, kind.resource);
 }
 
 /** a new pod from the template of a ReplicaSet (or ReplicationController) */
@@ -65,6 +63,55 @@ export function podFromTemplate(rs: KubeObject, kind: ReplicatedKind = REPLICA_S
   };
 }
 
+/** the controller of a kind of replicated pods: ReplicaSets, or ReplicationControllers */
+function replicatedController(
+  kind: ReplicatedKind,
+  name: string,
+  component: string,
+): ControllerDefinition<ReplicaSetReconciler> {
+  return {
+    name,
+    component,
+    for: kind.resource,
+    owns: [{ resource: Pods, expectations: (r) => r.expectations }],
+    watches: [
+      // an orphan may be adopted by the sets whose selector matches it
+      {
+        resource: Pods,
+        map: (p, r) => (controllerOf(p) ? [] : r.selecting(p)),
+        update: (old, p) => JSON.stringify(old.metadata.labels) !== JSON.stringify(p.metadata.labels),
+        delete: ignore,
+      },
+    ],
+    reconciler: (ctx) => new ReplicaSetReconciler(ctx, kind),
+  };
+}
+
+export const replicaSetController = replicatedController(REPLICA_SETS, 'replicaset', 'replicaset-controller');
+
+export const replicationController = replicatedController(
+  REPLICATION_CONTROLLERS,
+  'replicationcontroller',
+  'replication-controller',
+);
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+interface ReplicaSetStatus {
+  replicas: number;
+  fullyLabeledReplicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
 export class ReplicaSetReconciler implements Reconciler {
   readonly expectations = new Expectations();
   private readonly sets: Informer;
@@ -76,45 +123,14 @@ export class ReplicaSetReconciler implements Reconciler {
   ) {
     this.sets = ctx.informers.informer(kind.resource);
     this.pods = ctx.informers.informer(Pods);
-    this.pods.addIndex(OWNER_INDEX, (p) => {
-      const o = controllerOf(p);
-      return o ? [o.uid] : [];
-    });
-    this.sets.addIndex(UID_INDEX, (rs) => [rs.metadata.uid ?? '']);
-    this.sets.addEventHandler({
-      onAdd: (rs) => ctx.enqueue(keyOf(rs)),
-      onUpdate: (_o, rs) => ctx.enqueue(keyOf(rs)),
-      onDelete: (rs) => {
-        this.expectations.delete(keyOf(rs));
-        ctx.enqueue(keyOf(rs));
-      },
-    });
-    this.pods.addEventHandler({
-      onAdd: (p) => {
-        const owner = this.ownerKey(p);
-        if (owner) {
-          this.expectations.creationObserved(owner);
-          ctx.enqueue(owner);
-        } else if (!controllerOf(p)) this.enqueueMatching(p);
-      },
-      onUpdate: (old, p) => {
-        const owner = this.ownerKey(p);
-        const oldOwner = this.ownerKey(old);
-        if (p.metadata.deletionTimestamp && !old.metadata.deletionTimestamp && owner)
-          this.expectations.deletionObserved(owner, p.metadata.uid);
-        if (oldOwner && oldOwner !== owner) ctx.enqueue(oldOwner);
-        if (owner) ctx.enqueue(owner);
-        else if (!controllerOf(p) && JSON.stringify(old.metadata.labels) !== JSON.stringify(p.metadata.labels))
-          this.enqueueMatching(p);
-      },
-      onDelete: (p) => {
-        const owner = this.ownerKey(p);
-        if (owner) {
-          this.expectations.deletionObserved(owner, p.metadata.uid);
-          ctx.enqueue(owner);
-        }
-      },
-    });
+  }
+
+  /** the keys of the sets of the pod's namespace whose selector matches its labels */
+  selecting(p: KubeObject): string[] {
+    return this.sets
+      .listNamespace(p.metadata.namespace ?? '')
+      .filter((rs) => labelSelectorFromObject(this.kind.selector(rs)).matches(p.metadata.labels))
+      .map(keyOf);
   }
 
   async reconcile(key: string): Promise<Result | void> {
@@ -147,23 +163,10 @@ export class ReplicaSetReconciler implements Reconciler {
     return requeue;
   }
 
-  private ownerKey(p: KubeObject): string | undefined {
-    const o = controllerOf(p);
-    if (!o || o.kind !== this.kind.resource.kind) return undefined;
-    const rs = this.sets.byIndex(UID_INDEX, o.uid)[0];
-    return rs ? keyOf(rs) : undefined;
-  }
-
-  private enqueueMatching(p: KubeObject): void {
-    for (const rs of this.sets.listNamespace(p.metadata.namespace ?? '')) {
-      if (labelSelectorFromObject(this.kind.selector(rs)).matches(p.metadata.labels)) this.ctx.enqueue(keyOf(rs));
-    }
-  }
-
   /** owned pods that match; adopts matching orphans and releases owned pods that no longer match */
   private async claimPods(rs: KubeObject, selector: ReturnType<typeof labelSelectorFromObject>): Promise<KubeObject[]> {
     const out: KubeObject[] = [];
-    for (const p of this.pods.byIndex(OWNER_INDEX, rs.metadata.uid!)) {
+    for (const p of controlledBy(this.pods, rs.metadata.uid!)) {
       if (selector.matches(p.metadata.labels)) out.push(p);
       else if (!p.metadata.deletionTimestamp) await this.release(rs, p);
     }
@@ -271,7 +274,7 @@ export class ReplicaSetReconciler implements Reconciler {
 
   private async updateStatus(rs: KubeObject, active: KubeObject[], failure: Error | undefined): Promise<Result | void> {
     const minReady = rs.spec?.minReadySeconds ?? 0;
-    const now = Date.now();
+    const now = this.ctx.now();
     const templateLabels: Record<string, string> = rs.spec?.template?.metadata?.labels ?? {};
     let ready = 0;
     let available = 0;
@@ -284,7 +287,7 @@ export class ReplicaSetReconciler implements Reconciler {
       if (isPodAvailable(p, minReady, now)) available++;
       else soonest = Math.min(soonest, msUntilAvailable(p, minReady, now));
     }
-    const conditions = (rs.status?.conditions ?? []).filter((c: any) => c.type !== 'ReplicaFailure');
+    const conditions = ((rs.status?.conditions ?? []) as Condition[]).filter((c) => c.type !== 'ReplicaFailure');
     const want = rs.spec?.replicas ?? 1;
     if (failure && active.length < want) {
       conditions.push({
@@ -295,7 +298,7 @@ export class ReplicaSetReconciler implements Reconciler {
         lastTransitionTime: rfc3339(new Date(now)),
       });
     }
-    const status: any = {
+    const status: ReplicaSetStatus = {
       replicas: active.length,
       fullyLabeledReplicas: fully,
       readyReplicas: ready,
@@ -323,15 +326,3 @@ export class ReplicaSetReconciler implements Reconciler {
     if (soonest !== Infinity) return { requeueAfterMs: soonest + 50 };
   }
 }
-
-export const replicaSetController: ControllerDefinition = {
-  name: 'replicaset',
-  component: 'replicaset-controller',
-  setup: (ctx) => new ReplicaSetReconciler(ctx),
-};
-
-export const replicationController: ControllerDefinition = {
-  name: 'replicationcontroller',
-  component: 'replication-controller',
-  setup: (ctx) => new ReplicaSetReconciler(ctx, REPLICATION_CONTROLLERS),
-};

@@ -1,38 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClient } from '../../lib/kube/fake.ts';
-import { InformerFactory } from '../../lib/kube/informer.ts';
-import { MemoryEventRecorder } from '../../lib/kube/events.ts';
 import { Pods, ReplicaSets, ReplicationControllers } from '../../lib/kube/resources.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
-import { DEFAULT_CONTROLLER_OPTIONS, type ControllerContext } from '../controller.ts';
-import { REPLICATION_CONTROLLERS, ReplicaSetReconciler, type ReplicatedKind } from './index.ts';
+import { ControllerFixture, exactly } from '../testing.ts';
+import { replicaSetController, replicationController } from './index.ts';
 
-function harness(kind?: ReplicatedKind) {
-  const client = new FakeClient();
-  const informers = new InformerFactory(client);
-  const recorder = new MemoryEventRecorder();
-  const queued: string[] = [];
-  const ctx: ControllerContext = {
-    client,
-    informers,
-    recorder,
-    enqueue: (k) => queued.push(k),
-    enqueueAfter: () => {},
-    options: DEFAULT_CONTROLLER_OPTIONS,
-    log: () => {},
-  };
-  const r = new ReplicaSetReconciler(ctx, kind);
-  informers.markAllSynced();
-  return {
-    client,
-    informers,
-    recorder,
-    r,
-    queued,
-    sets: informers.informer(kind?.resource ?? ReplicaSets),
-    pods: informers.informer(Pods),
-  };
+async function setup(def = replicaSetController) {
+  const t = await ControllerFixture.of(def);
+  return t;
 }
 
 function rs(replicas: number): KubeObject {
@@ -77,100 +52,107 @@ function pod(
   };
 }
 
+const rsRef = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'rs-uid', controller: true };
+const STATUS = 'update replicasets/status ns/web';
+
 test('scales up in slow-start batches, and expectations stop a second round until the pods are seen', async () => {
-  const h = harness();
-  h.client.seed(ReplicaSets, rs(3));
-  h.sets.upsert(h.client.stored(ReplicaSets, 'ns', 'web')!);
-  await h.r.reconcile('ns/web');
-  const creates = h.client.writes().filter((w) => w.verb === 'create');
-  assert.equal(creates.length, 3);
-  for (const c of creates) {
-    assert.equal(c.body.metadata.generateName, 'web-');
-    assert.deepEqual(c.body.metadata.labels, { app: 'web' });
-    assert.deepEqual(c.body.metadata.ownerReferences, [
-      {
-        apiVersion: 'apps/v1',
-        kind: 'ReplicaSet',
-        name: 'web',
-        uid: 'rs-uid',
-        controller: true,
-        blockOwnerDeletion: true,
+  const t = await setup();
+  t.seed(ReplicaSets, rs(3));
+  await t.sync('ns/web');
+  const created = {
+    action: 'create pods ns/',
+    has: {
+      metadata: {
+        generateName: 'web-',
+        labels: exactly({ app: 'web' }),
+        ownerReferences: exactly([{ ...rsRef, blockOwnerDeletion: true }]),
       },
-    ]);
-  }
+    },
+  };
+  // the batches: 1, then 2
+  t.expectWrites([
+    { ...created, action: 'create pods ns/web-xxxx1' },
+    { ...created, action: 'create pods ns/web-xxxx2' },
+    { ...created, action: 'create pods ns/web-xxxx3' },
+    { action: STATUS, has: { status: { replicas: 0 } } },
+  ]);
   assert.deepEqual(
-    h.recorder.events.map((e) => e.reason),
+    t.recorder.events.map((e) => e.reason),
     ['SuccessfulCreate', 'SuccessfulCreate', 'SuccessfulCreate'],
   );
-  h.client.clearActions();
-  h.sets.upsert(h.client.stored(ReplicaSets, 'ns', 'web')!); // the status write seen through the watch
-  await h.r.reconcile('ns/web');
-  assert.equal(
-    h.client.writes().filter((w) => w.verb === 'create').length,
-    0,
-    'the creations are not seen yet: no second round',
-  );
+  t.observe(ReplicaSets, 'ns', 'web'); // the status write seen through the watch
+  await t.sync('ns/web');
+  t.expectWrites([]); // the creations are not seen yet: no second round
+  t.observeWrites();
+  assert.ok(t.reconciler.expectations.satisfied('ns/web'), 'seen now');
+  await t.sync('ns/web');
+  t.expectWrites([{ action: STATUS, has: { status: { replicas: 3, readyReplicas: 0 } } }]);
 });
 
 test('scales down the least valuable pods first', async () => {
-  const h = harness();
-  h.client.seed(ReplicaSets, rs(2));
-  h.sets.upsert(h.client.stored(ReplicaSets, 'ns', 'web')!);
-  const pods = [
+  const t = await setup();
+  t.seed(ReplicaSets, rs(2));
+  for (const p of [
     pod('ready-old', { ready: true, node: 'n', created: '2026-01-01T00:00:00Z' }),
     pod('ready-new', { ready: true, node: 'n', created: '2026-01-02T00:00:00Z' }),
     pod('unready', { ready: false, node: 'n' }),
     pod('unscheduled', { ready: false, phase: 'Pending' }),
-  ];
-  for (const p of pods) {
-    h.client.seed(Pods, p);
-    h.pods.upsert(p);
-  }
-  await h.r.reconcile('ns/web');
-  const deletes = h.client
-    .writes()
-    .filter((w) => w.verb === 'delete')
-    .map((w) => w.name);
-  assert.deepEqual(deletes.sort(), ['unready', 'unscheduled']);
-  const status = h.client.writes().find((w) => w.subresource === 'status')!.body.status;
-  assert.deepEqual(status, {
-    replicas: 4,
-    fullyLabeledReplicas: 4,
-    readyReplicas: 2,
-    availableReplicas: 2,
-    observedGeneration: 1,
-  });
+  ])
+    t.seed(Pods, p);
+  await t.sync('ns/web');
+  t.expectWrites([
+    { action: 'delete pods ns/unscheduled', body: { preconditions: { uid: 'uid-unscheduled' } } },
+    { action: 'delete pods ns/unready', body: { preconditions: { uid: 'uid-unready' } } },
+    {
+      action: STATUS,
+      has: {
+        status: exactly({
+          replicas: 4,
+          fullyLabeledReplicas: 4,
+          readyReplicas: 2,
+          availableReplicas: 2,
+          observedGeneration: 1,
+        }),
+      },
+    },
+  ]);
 });
 
 test('adopts a matching orphan instead of creating a pod', async () => {
-  const h = harness();
-  h.client.seed(ReplicaSets, rs(1));
-  h.sets.upsert(h.client.stored(ReplicaSets, 'ns', 'web')!);
-  const orphan = pod('stray', { owned: false, ready: true, node: 'n' });
-  h.client.seed(Pods, orphan);
-  h.pods.upsert(orphan);
-  await h.r.reconcile('ns/web');
-  const w = h.client.writes();
-  assert.equal(w[0].verb, 'patch');
-  assert.equal(w[0].name, 'stray');
-  assert.equal(w[0].body.metadata.ownerReferences[0].uid, 'rs-uid');
-  assert.equal(w.filter((x) => x.verb === 'create').length, 0);
+  const t = await setup();
+  t.seed(ReplicaSets, rs(1));
+  const orphan = t.seed(Pods, pod('stray', { owned: false, ready: true, node: 'n' }));
+  await t.sync('ns/web');
+  t.expectWrites([
+    {
+      action: 'patch pods ns/stray',
+      body: { metadata: { ownerReferences: [{ ...rsRef, blockOwnerDeletion: true }], uid: orphan.metadata.uid } },
+      patchType: 'strategic',
+    },
+    { action: STATUS, has: { status: { replicas: 1, readyReplicas: 1 } } },
+  ]);
 });
 
 test('a failed create is reported and retried', async () => {
-  const h = harness();
-  h.client.seed(ReplicaSets, rs(1));
-  h.sets.upsert(h.client.stored(ReplicaSets, 'ns', 'web')!);
-  h.client.failNext('create');
-  await assert.rejects(h.r.reconcile('ns/web'), /injected failure/);
-  assert.equal(h.recorder.events[0].reason, 'FailedCreate');
-  const st = h.client.writes().find((w) => w.subresource === 'status')!.body.status;
-  assert.equal(st.conditions[0].type, 'ReplicaFailure');
-  assert.ok(h.r.expectations.satisfied('ns/web'), 'a failed creation is not waited for');
+  const t = await setup();
+  t.seed(ReplicaSets, rs(1));
+  t.client.failNext('create');
+  await assert.rejects(t.sync('ns/web'), /injected failure/);
+  assert.equal(t.recorder.events[0].reason, 'FailedCreate');
+  t.expectWrites([
+    'create pods ns/web-xxxx1',
+    {
+      action: STATUS,
+      has: {
+        status: { conditions: [{ type: 'ReplicaFailure', reason: 'FailedCreate', message: 'injected failure' }] },
+      },
+    },
+  ]);
+  assert.ok(t.reconciler.expectations.satisfied('ns/web'), 'a failed creation is not waited for');
 });
 
 test('runs ReplicationControllers alike: label-map selector, pods owned by the v1 ReplicationController', async () => {
-  const h = harness(REPLICATION_CONTROLLERS);
+  const t = await setup(replicationController);
   const rc: KubeObject = {
     apiVersion: 'v1',
     kind: 'ReplicationController',
@@ -181,37 +163,46 @@ test('runs ReplicationControllers alike: label-map selector, pods owned by the v
       template: { metadata: { labels: { app: 'web', tier: 'x' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
     },
   };
-  h.client.seed(ReplicationControllers, rc);
-  h.sets.upsert(h.client.stored(ReplicationControllers, 'ns', 'web')!);
+  t.seed(ReplicationControllers, rc);
   // an orphan the label map selects is adopted; one with other labels is left alone
-  const orphan = pod('stray', { owned: false, ready: true, node: 'n' });
-  const other = {
-    ...pod('other', { owned: false }),
-    metadata: { ...pod('other', { owned: false }).metadata, labels: { app: 'db' } },
-  };
-  for (const p of [orphan, other]) {
-    h.client.seed(Pods, p);
-    h.pods.upsert(p);
-  }
-  await h.r.reconcile('ns/web');
-  const w = h.client.writes();
-  assert.deepEqual(
-    w.filter((x) => x.verb === 'patch').map((x) => x.name),
-    ['stray'],
-  );
-  const creates = w.filter((x) => x.verb === 'create');
-  assert.equal(creates.length, 1);
-  assert.deepEqual(creates[0].body.metadata.ownerReferences, [
+  t.seed(Pods, pod('stray', { owned: false, ready: true, node: 'n' }));
+  const other = pod('other', { owned: false });
+  t.seed(Pods, { ...other, metadata: { ...other.metadata, labels: { app: 'db' } } });
+  assert.deepEqual(t.drain(), ['ns/web', 'ns/web'], 'the controller, and the orphan it selects');
+  await t.sync('ns/web');
+  const rcRef = { apiVersion: 'v1', kind: 'ReplicationController', name: 'web', uid: 'rc-uid' };
+  t.expectWrites([
+    { action: 'patch pods ns/stray', has: { metadata: { ownerReferences: [{ ...rcRef, controller: true }] } } },
     {
-      apiVersion: 'v1',
-      kind: 'ReplicationController',
-      name: 'web',
-      uid: 'rc-uid',
-      controller: true,
-      blockOwnerDeletion: true,
+      action: 'create pods ns/web-xxxx1',
+      has: { metadata: { ownerReferences: exactly([{ ...rcRef, controller: true, blockOwnerDeletion: true }]) } },
     },
+    // the adopted pod (the creation is not seen yet)
+    { action: 'update replicationcontrollers/status ns/web', has: { status: { replicas: 1 } } },
   ]);
-  const status = w.find((x) => x.subresource === 'status')!;
-  assert.equal(status.resource, 'replicationcontrollers');
-  assert.equal(status.body.status.replicas, 1, 'the adopted pod (the creation is not seen yet)');
+});
+
+test('queues a set for its pods, counting them against its expectations, and for orphans it selects', async () => {
+  const t = await setup();
+  t.seed(ReplicaSets, rs(1));
+  t.seed(ReplicaSets, {
+    ...rs(1),
+    metadata: { ...rs(1).metadata, name: 'db', uid: 'db-uid' },
+    spec: { ...rs(1).spec, selector: { matchLabels: { app: 'db' } } },
+  });
+  assert.deepEqual(t.drain(), ['ns/web', 'ns/db']);
+  t.reconciler.expectations.expectCreations('ns/web', 1);
+  const mine = pod('a', { ready: true });
+  t.cache(Pods, mine);
+  assert.ok(t.reconciler.expectations.satisfied('ns/web'));
+  t.reconciler.expectations.expectDeletions('ns/web', ['uid-a']);
+  t.cache(Pods, { ...mine, metadata: { ...mine.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } });
+  assert.ok(t.reconciler.expectations.satisfied('ns/web'), 'a deletion is observed when it starts');
+  // an orphan: the sets that select it, again when its labels change, not when it goes
+  const orphan = pod('b', { owned: false });
+  t.cache(Pods, orphan);
+  t.cache(Pods, { ...orphan, status: { phase: 'Failed' } });
+  t.cache(Pods, { ...orphan, metadata: { ...orphan.metadata, labels: { app: 'db' } } });
+  t.remove(Pods, orphan);
+  assert.deepEqual(t.drain(), ['ns/web', 'ns/web', 'ns/web', 'ns/web', 'ns/db']);
 });

@@ -11,7 +11,13 @@ import { isAlreadyExists, isNamespaceTerminating, isConflict, isNotFound } from 
 import type { Informer } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { ConfigMaps, Namespaces } from '../../lib/kube/resources.ts';
-import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
+import {
+  ignore,
+  type ControllerContext,
+  type ControllerDefinition,
+  type Reconciler,
+  type Result,
+} from '../controller.ts';
 import { isTerminating } from '../../lib/kube/namespaces.ts';
 
 export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
@@ -24,34 +30,32 @@ export const DESCRIPTION =
 /** how long to wait for the API server's copy before looking again */
 export const NO_SOURCE_RETRY_MS = 5_000;
 
-export const rootCaPublisher: ControllerDefinition = {
+export const rootCaPublisher: ControllerDefinition<RootCaReconciler> = {
   name: 'root-ca-publisher',
   component: 'root-ca-cert-publisher',
-  setup(ctx) {
-    const namespaces = ctx.informers.informer(Namespaces);
-    const configMaps = ctx.informers.informer(ConfigMaps, { fieldSelector: `metadata.name=${ROOT_CA_CONFIGMAP}` });
-    namespaces.addEventHandler({
-      onAdd: (ns) => ctx.enqueue(ns.metadata.name!),
-      onUpdate: (_old, ns) => ctx.enqueue(ns.metadata.name!),
-    });
-    const changed = (cm: KubeObject) => {
-      if (cm.metadata.name !== ROOT_CA_CONFIGMAP) return;
+  // the key is the namespace; a namespace that goes takes its copy with it
+  for: { resource: Namespaces, delete: ignore },
+  watches: [
+    {
+      resource: ConfigMaps,
+      select: { fieldSelector: `metadata.name=${ROOT_CA_CONFIGMAP}` },
       // a new CA reaches every namespace
-      if (cm.metadata.namespace === SOURCE_NAMESPACE)
-        for (const ns of namespaces.list()) ctx.enqueue(ns.metadata.name!);
-      else ctx.enqueue(cm.metadata.namespace!);
-    };
-    configMaps.addEventHandler({ onAdd: changed, onUpdate: (_old, cm) => changed(cm), onDelete: changed });
-    return new RootCaReconciler(ctx.client, namespaces, configMaps);
-  },
+      map: (cm, r) => (cm.metadata.namespace === SOURCE_NAMESPACE ? r.namespaces.keys() : [cm.metadata.namespace!]),
+    },
+  ],
+  reconciler: (ctx) => new RootCaReconciler(ctx),
 };
 
 export class RootCaReconciler implements Reconciler {
-  constructor(
-    private readonly client: ApiClient,
-    private readonly namespaces: Informer,
-    private readonly configMaps: Informer,
-  ) {}
+  private readonly client: ApiClient;
+  readonly namespaces: Informer;
+  private readonly configMaps: Informer;
+
+  constructor(ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.namespaces = ctx.informers.informer(Namespaces);
+    this.configMaps = ctx.informers.informer(ConfigMaps, { fieldSelector: `metadata.name=${ROOT_CA_CONFIGMAP}` });
+  }
 
   /** the CA the API server publishes */
   ca(): string | undefined {

@@ -1,10 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClient } from '../../lib/kube/fake.ts';
-import { InformerFactory } from '../../lib/kube/informer.ts';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { ConfigMaps, Namespaces } from '../../lib/kube/resources.ts';
-import { DESCRIPTION, DESCRIPTION_ANNOTATION, NO_SOURCE_RETRY_MS, RootCaReconciler } from './index.ts';
+import { ControllerFixture } from '../testing.ts';
+import { DESCRIPTION, DESCRIPTION_ANNOTATION, NO_SOURCE_RETRY_MS, rootCaPublisher } from './index.ts';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const ns = (name: string, terminating = false): KubeObject => ({
@@ -20,28 +19,33 @@ const cm = (namespace: string, data: Record<string, string>, annotations?: Recor
   data,
 });
 
-function setup(namespaces: KubeObject[], configMaps: KubeObject[]) {
-  const client = new FakeClient();
-  const informers = new InformerFactory(client);
-  const cms = informers.informer(ConfigMaps, { fieldSelector: 'metadata.name=kube-root-ca.crt' });
-  for (const n of namespaces) informers.informer(Namespaces).upsert(client.seed(Namespaces, n));
-  for (const c of configMaps) cms.upsert(client.seed(ConfigMaps, c));
-  informers.markAllSynced();
-  const r = new RootCaReconciler(client, informers.informer(Namespaces), cms);
-  return { client, cms, r };
+async function setup(namespaces: KubeObject[], configMaps: KubeObject[]) {
+  const t = await ControllerFixture.of(rootCaPublisher);
+  for (const n of namespaces) t.seed(Namespaces, n);
+  for (const c of configMaps) t.seed(ConfigMaps, c);
+  return t;
 }
 
 describe('root CA publisher', () => {
   it('publishes the CA of kube-system/kube-root-ca.crt into a namespace without it', async () => {
-    const t = setup([ns('kube-system'), ns('shop')], [cm('kube-system', { 'ca.crt': CA })]);
-    await t.r.reconcile('shop');
-    await t.r.reconcile('kube-system');
-    const w = t.client.writes();
-    assert.equal(w.length, 1);
-    assert.equal(w[0].verb, 'create');
-    assert.deepEqual(w[0].body.data, { 'ca.crt': CA });
-    assert.equal(w[0].body.metadata.annotations[DESCRIPTION_ANNOTATION], DESCRIPTION);
-    assert.equal(w[0].body.metadata.namespace, 'shop');
+    const t = await setup([ns('kube-system'), ns('shop')], [cm('kube-system', { 'ca.crt': CA })]);
+    await t.sync('shop');
+    await t.sync('kube-system');
+    t.expectWrites([
+      {
+        action: 'create configmaps shop/kube-root-ca.crt',
+        body: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: 'kube-root-ca.crt',
+            namespace: 'shop',
+            annotations: { [DESCRIPTION_ANNOTATION]: DESCRIPTION },
+          },
+          data: { 'ca.crt': CA },
+        },
+      },
+    ]);
   });
 
   it('puts back edited content and keeps other metadata', async () => {
@@ -50,28 +54,47 @@ describe('root CA publisher', () => {
       { 'ca.crt': 'tampered', extra: 'x' },
       { [DESCRIPTION_ANNOTATION]: DESCRIPTION, mine: 'keep' },
     );
-    const t = setup([ns('shop')], [cm('kube-system', { 'ca.crt': CA }), edited]);
-    await t.r.reconcile('shop');
-    const [w] = t.client.writes();
-    assert.equal(w.verb, 'update');
-    assert.deepEqual(w.body.data, { 'ca.crt': CA });
-    assert.equal(w.body.metadata.annotations.mine, 'keep');
-    assert.ok(w.body.metadata.resourceVersion, 'the update is guarded by the resourceVersion read');
+    const t = await setup([ns('shop')], [cm('kube-system', { 'ca.crt': CA }), edited]);
+    const stored = t.client.stored(ConfigMaps, 'shop', 'kube-root-ca.crt')!;
+    await t.sync('shop');
+    t.expectWrites([
+      {
+        action: 'update configmaps shop/kube-root-ca.crt',
+        has: {
+          // guarded by the resourceVersion read
+          metadata: {
+            resourceVersion: stored.metadata.resourceVersion,
+            annotations: { [DESCRIPTION_ANNOTATION]: DESCRIPTION, mine: 'keep' },
+          },
+          data: { 'ca.crt': CA },
+        },
+      },
+    ]);
   });
 
   it('writes nothing when the copy is right, or the namespace is terminating', async () => {
-    const t = setup(
+    const t = await setup(
       [ns('a'), ns('b', true)],
       [cm('kube-system', { 'ca.crt': CA }), cm('a', { 'ca.crt': CA }, { [DESCRIPTION_ANNOTATION]: DESCRIPTION })],
     );
-    await t.r.reconcile('a');
-    await t.r.reconcile('b');
-    assert.deepEqual(t.client.writes(), []);
+    await t.sync('a');
+    await t.sync('b');
+    t.expectWrites([]);
   });
 
   it('waits for the API server to publish the CA', async () => {
-    const t = setup([ns('a')], []);
-    assert.deepEqual(await t.r.reconcile('a'), { requeueAfterMs: NO_SOURCE_RETRY_MS });
-    assert.deepEqual(t.client.writes(), []);
+    const t = await setup([ns('a')], []);
+    assert.deepEqual(await t.sync('a'), { requeueAfterMs: NO_SOURCE_RETRY_MS });
+    t.expectWrites([]);
+  });
+
+  it('queues the namespace of a changed copy, and every namespace when the CA changes', async () => {
+    const t = await setup([ns('kube-system'), ns('a'), ns('b')], [cm('a', { 'ca.crt': CA })]);
+    assert.deepEqual(t.drain(), ['kube-system', 'a', 'b', 'a']);
+    t.remove(ConfigMaps, cm('a', {}));
+    t.seed(ConfigMaps, cm('kube-system', { 'ca.crt': CA }));
+    assert.deepEqual(t.drain(), ['a', 'kube-system', 'a', 'b']);
+    t.remove(Namespaces, ns('b'));
+    assert.deepEqual(t.drain(), []);
   });
 });

@@ -8,36 +8,37 @@ import { isAlreadyExists, isNamespaceTerminating, isNotFound } from '../../lib/k
 import type { Informer } from '../../lib/kube/informer.ts';
 import { isTerminating } from '../../lib/kube/namespaces.ts';
 import { Namespaces, ServiceAccounts } from '../../lib/kube/resources.ts';
-import type { ControllerDefinition, Reconciler } from '../controller.ts';
+import { ignore, type ControllerContext, type ControllerDefinition, type Reconciler } from '../controller.ts';
 
 /** the ServiceAccounts every namespace gets */
 export const MANAGED_SERVICE_ACCOUNTS = ['default'];
 
-export const serviceAccountController: ControllerDefinition = {
+export const serviceAccountController: ControllerDefinition<ServiceAccountReconciler> = {
   name: 'serviceaccount',
   component: 'service-account-controller',
-  setup(ctx) {
-    const namespaces = ctx.informers.informer(Namespaces);
-    const accounts = ctx.informers.informer(ServiceAccounts);
-    namespaces.addEventHandler({
-      onAdd: (ns) => ctx.enqueue(ns.metadata.name!),
-      onUpdate: (_old, ns) => ctx.enqueue(ns.metadata.name!),
-    });
-    accounts.addEventHandler({
-      onDelete: (sa) => {
-        if (MANAGED_SERVICE_ACCOUNTS.includes(sa.metadata.name!)) ctx.enqueue(sa.metadata.namespace!);
-      },
-    });
-    return new ServiceAccountReconciler(ctx.client, namespaces, accounts);
-  },
+  // the key is the namespace; a namespace that goes takes its accounts with it
+  for: { resource: Namespaces, delete: ignore },
+  watches: [
+    {
+      resource: ServiceAccounts,
+      map: (sa) => (MANAGED_SERVICE_ACCOUNTS.includes(sa.metadata.name!) ? [sa.metadata.namespace!] : []),
+      add: ignore,
+      update: ignore,
+    },
+  ],
+  reconciler: (ctx) => new ServiceAccountReconciler(ctx),
 };
 
 export class ServiceAccountReconciler implements Reconciler {
-  constructor(
-    private readonly client: ApiClient,
-    private readonly namespaces: Informer,
-    private readonly accounts: Informer,
-  ) {}
+  private readonly client: ApiClient;
+  private readonly namespaces: Informer;
+  private readonly accounts: Informer;
+
+  constructor(ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.namespaces = ctx.informers.informer(Namespaces);
+    this.accounts = ctx.informers.informer(ServiceAccounts);
+  }
 
   async reconcile(namespace: string): Promise<void> {
     const ns = this.namespaces.getByName(undefined, namespace);

@@ -14,7 +14,13 @@ import { controllerOf, keyOf, sameStatus, type KubeObject } from '../../lib/kube
 import { isPodAvailable, isPodReady, msUntilAvailable } from '../../lib/kube/pods.ts';
 import { ControllerRevisions, Pods, StatefulSets } from '../../lib/kube/resources.ts';
 import { labelSelectorFromObject } from '../../lib/selectors.ts';
-import type { ControllerDefinition, Reconciler, Result } from '../controller.ts';
+import {
+  controlledBy,
+  type ControllerContext,
+  type ControllerDefinition,
+  type Reconciler,
+  type Result,
+} from '../controller.ts';
 import {
   addRevisionOwnerIndex,
   maxRevision,
@@ -30,29 +36,27 @@ export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 /** the label of a StatefulSet's ControllerRevisions holding the template hash */
 export const REVISION_TEMPLATE_HASH_LABEL = 'controller.kubernetes.io/hash';
-export const STATEFUL_POD_INDEX = 'statefulset:owner-uid';
-
-export const statefulSetController: ControllerDefinition = {
+export const statefulSetController: ControllerDefinition<StatefulSetReconciler> = {
   name: 'statefulset',
   component: 'statefulset-controller',
-  setup(ctx) {
-    const sets = ctx.informers.informer(StatefulSets);
-    const pods = ctx.informers.informer(Pods);
-    const revisions = ctx.informers.informer(ControllerRevisions);
-    const r = new StatefulSetReconciler(ctx.client, ctx.recorder, sets, pods, revisions);
-    sets.addEventHandler({
-      onAdd: (s) => ctx.enqueue(keyOf(s)),
-      onUpdate: (_, s) => ctx.enqueue(keyOf(s)),
-      onDelete: (s) => ctx.enqueue(keyOf(s)),
-    });
-    const owner = (pod: KubeObject) => {
-      const ref = controllerOf(pod);
-      if (ref?.kind === 'StatefulSet') ctx.enqueue(`${pod.metadata.namespace}/${ref.name}`);
-    };
-    pods.addEventHandler({ onAdd: owner, onUpdate: (_, p) => owner(p), onDelete: owner });
-    return r;
-  },
+  for: StatefulSets,
+  owns: [Pods],
+  reconciler: (ctx) => new StatefulSetReconciler(ctx),
 };
+
+/** one pass over a set's pods */
+interface Pass {
+  set: KubeObject;
+  /** spec.ordinals.start */
+  start: number;
+  /** the pod of each ordinal from start, in order */
+  slots: (KubeObject | undefined)[];
+  /** pods of ordinals beyond the replicas, highest first */
+  condemned: KubeObject[];
+  /** OrderedReady: one change at a time, each after the pods before it are healthy */
+  monotonic: boolean;
+  healthy(p: KubeObject): boolean;
+}
 
 /** the ordinal of a pod of the set, from its name; undefined when the name is not <set>-<n> */
 export function ordinalOf(setName: string, podName: string): number | undefined {
@@ -74,19 +78,21 @@ function podRevision(pod: KubeObject): string | undefined {
 }
 
 export class StatefulSetReconciler implements Reconciler {
-  constructor(
-    private readonly client: ApiClient,
-    private readonly recorder: EventRecorder,
-    private readonly sets: Informer,
-    private readonly pods: Informer,
-    private readonly revisions: Informer,
-    private readonly now: () => number = () => Date.now(),
-  ) {
-    pods.addIndex(STATEFUL_POD_INDEX, (p) => {
-      const ref = controllerOf(p);
-      return ref?.kind === 'StatefulSet' ? [ref.uid] : [];
-    });
-    addRevisionOwnerIndex(revisions);
+  private readonly client: ApiClient;
+  private readonly recorder: EventRecorder;
+  private readonly sets: Informer;
+  private readonly pods: Informer;
+  private readonly revisions: Informer;
+  private readonly now: () => number;
+
+  constructor(ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.recorder = ctx.recorder;
+    this.sets = ctx.informers.informer(StatefulSets);
+    this.pods = ctx.informers.informer(Pods);
+    this.revisions = ctx.informers.informer(ControllerRevisions);
+    this.now = ctx.now;
+    addRevisionOwnerIndex(this.revisions);
   }
 
   async reconcile(key: string): Promise<Result | void> {
@@ -104,17 +110,31 @@ export class StatefulSetReconciler implements Reconciler {
     }
     const { current, update, revisions } = await this.history(set);
     const name = set.metadata.name!;
-    const start = set.spec?.ordinals?.start ?? 0;
     const replicas = set.spec?.replicas ?? 1;
     const minReady = set.spec?.minReadySeconds ?? 0;
-    const pods = this.pods
-      .byIndex(STATEFUL_POD_INDEX, set.metadata.uid!)
-      .filter((p) => selector.matches(p.metadata.labels) && ordinalOf(name, p.metadata.name!) !== undefined);
+    const pods = controlledBy(this.pods, set.metadata.uid!).filter(
+      (p) => selector.matches(p.metadata.labels) && ordinalOf(name, p.metadata.name!) !== undefined,
+    );
 
     const status = this.computeStatus(set, pods, current, update, replicas);
     await this.writeStatus(set, status);
     await this.pruneHistory(set, revisions, pods, current, update);
 
+    // then the pods, in three steps; an ordered set (OrderedReady) ends the pass at its first change or wait
+    const pass = this.plan(set, pods);
+    const recheck = this.availabilityRecheck(pods, minReady);
+    const revisionFor = (ordinal: number) => this.revisionFor(set, ordinal, status, current, update);
+    if ((await this.ensureReplicas(pass, revisionFor)) || (await this.removeCondemned(pass))) return recheck;
+    await this.rollOut(pass, update);
+    return recheck;
+  }
+
+  /** the pods by ordinal slot (replicas from spec.ordinals.start), and the surplus ones, highest ordinal first */
+  private plan(set: KubeObject, pods: KubeObject[]): Pass {
+    const name = set.metadata.name!;
+    const start = set.spec?.ordinals?.start ?? 0;
+    const replicas = set.spec?.replicas ?? 1;
+    const minReady = set.spec?.minReadySeconds ?? 0;
     const slots: (KubeObject | undefined)[] = new Array(replicas).fill(undefined);
     const condemned: KubeObject[] = [];
     for (const p of pods) {
@@ -123,12 +143,20 @@ export class StatefulSetReconciler implements Reconciler {
       else condemned.push(p);
     }
     condemned.sort((a, b) => ordinalOf(name, b.metadata.name!)! - ordinalOf(name, a.metadata.name!)!);
-    const monotonic = (set.spec?.podManagementPolicy ?? 'OrderedReady') !== 'Parallel';
-    const healthy = (p: KubeObject) => runningAndReady(p) && (!minReady || isPodAvailable(p, minReady, this.now()));
-    const recheck = this.availabilityRecheck(pods, minReady);
+    return {
+      set,
+      start,
+      slots,
+      condemned,
+      monotonic: (set.spec?.podManagementPolicy ?? 'OrderedReady') !== 'Parallel',
+      healthy: (p) => runningAndReady(p) && (!minReady || isPodAvailable(p, minReady, this.now())),
+    };
+  }
 
-    // replicas in ordinal order: replace finished pods, create missing ones, wait for each when ordered
-    for (let i = 0; i < replicas; i++) {
+  /** step 1: replicas in ordinal order: finished pods replaced, missing ones created; true: the pass ends here */
+  private async ensureReplicas(pass: Pass, revisionFor: (ordinal: number) => KubeObject): Promise<boolean> {
+    const { set, start, slots, monotonic, healthy } = pass;
+    for (let i = 0; i < slots.length; i++) {
       const ordinal = start + i;
       const pod = slots[i];
       if (
@@ -137,50 +165,57 @@ export class StatefulSetReconciler implements Reconciler {
         !pod.metadata.deletionTimestamp
       ) {
         await this.deletePod(set, pod);
-        if (monotonic) return recheck;
+        if (monotonic) return true;
         continue;
       }
       if (!pod) {
-        await this.createPod(set, ordinal, this.revisionFor(set, ordinal, status, current, update));
-        if (monotonic) return recheck;
+        await this.createPod(set, ordinal, revisionFor(ordinal));
+        if (monotonic) return true;
         continue;
       }
-      if (pod.metadata.deletionTimestamp && monotonic) return recheck;
-      if (!healthy(pod) && monotonic) return recheck;
+      if (pod.metadata.deletionTimestamp && monotonic) return true;
+      if (!healthy(pod) && monotonic) return true;
     }
+    return false;
+  }
 
-    // surplus pods, highest ordinal first
+  /** step 2: surplus pods, highest ordinal first; ordered, only once every other pod is healthy */
+  private async removeCondemned(pass: Pass): Promise<boolean> {
+    const { set, slots, condemned, monotonic, healthy } = pass;
     for (const pod of condemned) {
       if (pod.metadata.deletionTimestamp) {
-        if (monotonic) return recheck;
+        if (monotonic) return true;
         continue;
       }
       // ordered: only once every other pod is healthy (or this one is the first unhealthy)
-      if (monotonic && !healthy(pod) && slots.some((p) => !p || !healthy(p))) return recheck;
+      if (monotonic && !healthy(pod) && slots.some((p) => !p || !healthy(p))) return true;
       await this.deletePod(set, pod);
-      if (monotonic) return recheck;
+      if (monotonic) return true;
     }
+    return false;
+  }
 
-    if ((set.spec?.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return recheck;
-    // rolling update: from the highest ordinal down to the partition, one pod at a time
+  /** step 3, RollingUpdate: from the highest ordinal down to the partition, one pod of an old revision at a time */
+  private async rollOut(pass: Pass, update: KubeObject): Promise<void> {
+    const { set, start, slots, healthy } = pass;
+    if ((set.spec?.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return;
     const partition = set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
-    for (let i = replicas - 1; i >= Math.max(partition - start, 0); i--) {
+    for (let i = slots.length - 1; i >= Math.max(partition - start, 0); i--) {
       const pod = slots[i];
-      if (!pod) return recheck;
+      if (!pod) return;
       if (podRevision(pod) !== update.metadata.name && !pod.metadata.deletionTimestamp) {
         await this.deletePod(set, pod);
-        return recheck;
+        return;
       }
-      if (!healthy(pod) || pod.metadata.deletionTimestamp) return recheck;
+      if (!healthy(pod) || pod.metadata.deletionTimestamp) return;
     }
-    return recheck;
   }
 
   /** which revision a new pod of this ordinal is made from: the current one below the partition */
   private revisionFor(
     set: KubeObject,
     ordinal: number,
-    status: any,
+    status: Record<string, unknown>,
     current: KubeObject,
     update: KubeObject,
   ): KubeObject {
@@ -188,7 +223,7 @@ export class StatefulSetReconciler implements Reconciler {
     const partition = set.spec?.updateStrategy?.rollingUpdate?.partition;
     const start = set.spec?.ordinals?.start ?? 0;
     if (partition === undefined || partition === null)
-      return ordinal - start < (status.currentReplicas ?? 0) ? current : update;
+      return ordinal - start < Number(status.currentReplicas ?? 0) ? current : update;
     return ordinal < partition ? current : update;
   }
 

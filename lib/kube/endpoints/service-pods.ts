@@ -105,20 +105,3 @@ export function endpointRelevantState(pod: KubeObject): string {
     ((pod.spec?.containers ?? []) as Container[]).map((c) => c.ports ?? []),
   ]);
 }
-
-/** registers pod handlers that enqueue the services a pod change concerns (before and after a label change) */
-export function watchPodsForServices(pods: Informer, services: Informer, enqueue: (key: string) => void): void {
-  const each = (pod: KubeObject) => {
-    for (const k of serviceKeysForPod(pod, services)) enqueue(k);
-  };
-  pods.addEventHandler({
-    onAdd: each,
-    onUpdate: (old, pod) => {
-      if (endpointRelevantState(old) === endpointRelevantState(pod)) return;
-      const keys = new Set(serviceKeysForPod(pod, services));
-      for (const k of serviceKeysForPod(old, services)) keys.add(k);
-      for (const k of keys) enqueue(k);
-    },
-    onDelete: each,
-  });
-}
