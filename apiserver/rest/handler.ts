@@ -3,8 +3,7 @@
  * Routing is by the parsed path (no per-route table), so the cost of a request does not grow with the API.
  */
 import { constants as http2constants } from 'node:http2';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import yaml from 'js-yaml';
+import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { lookupResource } from '../api/registry.ts';
 import { selectorString } from '../printers/labels.ts';
@@ -15,6 +14,7 @@ import type { RestStore, DeleteOptions } from './store.ts';
 import type { WatchServer, WatchSink } from './watch.ts';
 import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
 import {
+  boolParam,
   negotiate,
   parseResourcePath,
   pathSegmentNameErrors,
@@ -22,6 +22,8 @@ import {
   type Representation,
   type ResourcePath,
 } from './request.ts';
+import type { RequestContext } from './context.ts';
+import { sendJson } from './responses.ts';
 import {
   ApiError,
   badRequest,
@@ -32,7 +34,6 @@ import {
   internalError,
 } from './status.ts';
 import type { Review } from '../auth/reviews.ts';
-import type { UserInfo } from '../auth/user.ts';
 import type { FieldError } from '../api/field-error.ts';
 import { forbidden as forbiddenField, invalid, notSupported, required, tooLong } from '../api/validation/errors.ts';
 import { rfc3339 } from '../../lib/time.ts';
@@ -59,19 +60,6 @@ export type TableRenderer = (
 
 /** reports the fields of obj its type does not declare ('unknown field "spec.x"') and removes them from obj */
 export type FieldValidator = (r: Resource, obj: any) => string[];
-
-export interface RequestContext {
-  req: IncomingMessage;
-  res: ServerResponse;
-  url: URL;
-  user?: UserInfo;
-  /** labels used in metrics: the verb Kubernetes reports, and the resource's group, version and name */
-  verb?: string;
-  group?: string;
-  version?: string;
-  resource?: string;
-  subresource?: string;
-}
 
 /** an API type by kind, version and OpenAPI definition name (a resource's ResourceInfo is one) */
 export interface TypeOf {
@@ -112,27 +100,6 @@ function nonNegativeInteger(q: URLSearchParams, name: string): number | undefine
   return n;
 }
 
-/**
- * the deprecated watch paths Kubernetes still serves (/api/v1/watch/namespaces/ns/pods[/name]): the request becomes the
- * watch it stands for (?watch=true; a name pins metadata.name), or undefined for any other path
- */
-function legacyWatch(ctx: RequestContext, path: string): ResourcePath | undefined {
-  if (!path.includes('/watch/')) return undefined;
-  const m = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/watch(\/.+)$/.exec(path);
-  if (!m) return undefined;
-  const p = parseResourcePath(m[1] + m[2]);
-  if (!p || !p.resource || p.subresource !== undefined) return p && { ...p, resource: '' };
-  if (ctx.req.method !== 'GET') throw methodNotSupported(p.group, p.resource, (ctx.req.method ?? '').toLowerCase());
-  const q = ctx.url.searchParams;
-  q.set('watch', 'true');
-  if (p.name !== undefined) {
-    const pin = `metadata.name=${p.name.replace(/[\\,=]/g, (c) => `\\${c}`)}`;
-    const given = q.get('fieldSelector');
-    q.set('fieldSelector', given ? `${given},${pin}` : pin);
-  }
-  return { ...p, name: undefined };
-}
-
 /** the options kind a request's verb takes: its option problems are a 422 on it, as Kubernetes validates them */
 function optionsKind(method: string | undefined): string {
   return method === 'POST'
@@ -146,39 +113,8 @@ function optionsKind(method: string | undefined): string {
           : 'ListOptions';
 }
 
-function invalidOptions(ctx: RequestContext, errs: FieldError[]): ApiError {
-  return invalidObject(optionsKind(ctx.req.method), '', errs, 'meta.k8s.io');
-}
-
-/**
- * a boolean query parameter as Kubernetes converts it: absent is false, and so are "0" and "false" (any case); any other
- * value, the empty one included (`?watch`), is true
- */
-export function boolParam(v: string | null): boolean {
-  return v !== null && v !== '0' && v.toLowerCase() !== 'false';
-}
-
-export function sendJson(res: ServerResponse, code: number, body: unknown, rep?: Representation): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  if (rep?.yaml) {
-    const text = yaml.dump(body, { noRefs: true, lineWidth: -1 });
-    res.writeHead(code, { 'Content-Type': 'application/yaml', 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-export function sendError(res: ServerResponse, err: unknown): number {
-  const e = err instanceof ApiError ? err : internalError(err);
-  if (e.code === 429 || e.code === 503) res.setHeader('Retry-After', '1');
-  sendJson(res, e.code, e.toStatus());
-  return e.code;
+function invalidOptions(method: string | undefined, errs: FieldError[]): ApiError {
+  return invalidObject(optionsKind(method), '', errs, 'meta.k8s.io');
 }
 
 export class ResourceHandler {
@@ -229,21 +165,18 @@ export class ResourceHandler {
     }
   }
 
-  /** handle one resource request; returns false when the path is not a resource path */
-  async handle(ctx: RequestContext): Promise<boolean> {
-    const path = requestPath(ctx.req.url);
-    const p = legacyWatch(ctx, path) ?? parseResourcePath(path);
-    if (!p || !p.resource) return false;
+  /** serve one resource request (ctx.info.isResourceRequest) or answer why its path cannot be (ctx.info.error) */
+  async handle(ctx: RequestContext): Promise<void> {
+    if (ctx.info.error !== undefined) throw ctx.info.error;
+    const p = ctx.info.target;
+    if (!p) throw new Error('not a resource request');
     if (p.name !== undefined) {
       // the name becomes part of the storage key
       const errs = pathSegmentNameErrors(p.name);
       if (errs.length > 0) throw badRequest(`Name parameter invalid: ${JSON.stringify(p.name)}: ${errs.join(';')}`);
     }
     const r = this.resourceFor(p);
-    ctx.group = r.info.group;
-    ctx.version = r.info.version;
-    ctx.resource = r.info.resource;
-    ctx.subresource = p.subresource;
+    ctx.resource = r;
     const method = ctx.req.method ?? 'GET';
     const q = ctx.url.searchParams;
     const rep = negotiate(ctx.req.headers.accept, q.get('includeObject') ?? undefined);
@@ -254,36 +187,31 @@ export class ResourceHandler {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: p.resource });
     }
     const dryRun = q.getAll('dryRun');
-    for (const v of dryRun) if (v !== 'All') throw invalidOptions(ctx, [notSupported('dryRun', v, ['All'])]);
+    for (const v of dryRun) if (v !== 'All') throw invalidOptions(ctx.req.method, [notSupported('dryRun', v, ['All'])]);
     const isDry = dryRun.length > 0;
 
     const review = this.d.reviews?.get(`${r.info.group}/${r.info.resource}`);
     if (review) {
       if (p.name !== undefined || method !== 'POST')
         throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
-      ctx.verb = 'POST';
       await this.review(ctx, r, review, ns);
-      return true;
+      return;
     }
     if (p.name === undefined) {
       switch (method) {
         case 'GET':
           if (boolParam(q.get('watch'))) {
-            ctx.verb = 'WATCH';
             await this.watch(ctx, r, ns, rep);
           } else {
-            ctx.verb = 'LIST';
             await this.list(ctx, r, ns, rep);
           }
-          return true;
+          return;
         case 'POST':
-          ctx.verb = 'POST';
           await this.create(ctx, r, ns ?? '', rep, isDry);
-          return true;
+          return;
         case 'DELETE':
-          ctx.verb = 'DELETE';
           await this.deleteCollection(ctx, r, ns, isDry);
-          return true;
+          return;
         default:
           throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
       }
@@ -292,25 +220,23 @@ export class ResourceHandler {
     const sub = p.subresource;
     if (sub === 'scale') {
       await this.scale(ctx, r, ns ?? '', name, method, isDry);
-      return true;
+      return;
     }
     if (sub === 'binding' || sub === 'eviction') {
       if (method !== 'POST') throw methodNotSupported(r.info.group, `${r.info.resource}/${sub}`, method.toLowerCase());
-      ctx.verb = 'POST';
       if (sub === 'binding') await this.bind(ctx, r, ns ?? '', name, isDry);
       else await this.evict(ctx, r, ns ?? '', name, isDry);
-      return true;
+      return;
     }
     if (sub === 'token' && r.info.group === '' && r.info.resource === 'serviceaccounts') {
       if (method !== 'POST') throw methodNotSupported('', 'serviceaccounts/token', method.toLowerCase());
-      ctx.verb = 'POST';
       if (!this.d.tokenRequest)
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
           kind: 'serviceaccounts',
         });
       const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'TokenRequest');
       sendJson(ctx.res, 201, await this.d.tokenRequest(ns ?? '', name, body), rep);
-      return true;
+      return;
     }
     if (sub && sub !== 'status' && sub !== 'finalize') {
       throw new ApiError(
@@ -322,21 +248,18 @@ export class ResourceHandler {
     const subresource = sub === 'finalize' ? 'finalize' : sub;
     switch (method) {
       case 'GET':
-        ctx.verb = 'GET';
-        return this.get(ctx, r, ns ?? '', name, rep);
+        await this.get(ctx, r, ns ?? '', name, rep);
+        return;
       case 'PUT':
-        ctx.verb = 'PUT';
         await this.update(ctx, r, ns ?? '', name, rep, isDry, subresource);
-        return true;
+        return;
       case 'PATCH':
-        ctx.verb = 'PATCH';
         await this.patch(ctx, r, ns ?? '', name, rep, isDry, subresource);
-        return true;
+        return;
       case 'DELETE':
-        ctx.verb = 'DELETE';
         if (sub) throw methodNotSupported(r.info.group, `${r.info.resource}/${sub}`, 'delete');
         await this.delete(ctx, r, ns ?? '', name, isDry);
-        return true;
+        return;
       default:
         throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
     }
@@ -365,10 +288,9 @@ export class ResourceHandler {
     ctx.res.end(json);
   }
 
-  private async get(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation): Promise<true> {
+  private async get(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation): Promise<void> {
     const obj = await this.d.store.get(r, ns, name, ctx.url.searchParams.get('resourceVersion') ?? undefined);
     sendJson(ctx.res, 200, this.render(r, obj, rep), rep);
-    return true;
   }
 
   private async list(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation): Promise<void> {
@@ -451,8 +373,8 @@ export class ResourceHandler {
     ctx.res.end(body);
   }
 
-  private watchQuery(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation) {
-    const q = ctx.url.searchParams;
+  private watchQuery(url: URL, r: Resource, ns: string | undefined, rep: Representation) {
+    const q = url.searchParams;
     const t = q.get('timeoutSeconds');
     const sie = q.get('sendInitialEvents');
     let first = true;
@@ -474,7 +396,7 @@ export class ResourceHandler {
           ? (type: string, obj: any) => `{"type":"${type}","object":${JSON.stringify(partial(obj))}}\n`
           : undefined;
     return {
-      filter: this.filterFrom(r, ns, ctx.url),
+      filter: this.filterFrom(r, ns, url),
       resourceVersion: q.get('resourceVersion') ?? undefined,
       resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
       allowBookmarks: boolParam(q.get('allowWatchBookmarks')),
@@ -486,7 +408,7 @@ export class ResourceHandler {
 
   private async watch(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation): Promise<void> {
     const res = ctx.res;
-    const query = this.watchQuery(ctx, r, ns, rep);
+    const query = this.watchQuery(ctx.url, r, ns, rep);
     const h2 = http2Stream(res);
     let started = false;
     const start = () => {
@@ -559,8 +481,7 @@ export class ResourceHandler {
     if (!p || !p.resource || p.name !== undefined || !boolParam(url.searchParams.get('watch'))) return false;
     const r = this.resourceFor(p);
     const rep = negotiate(req.headers.accept) ?? { as: 'Object', yaml: false };
-    const ctx = { req, res: undefined as any, url };
-    const query = this.watchQuery(ctx, r, r.info.namespaced ? p.namespace : undefined, rep);
+    const query = this.watchQuery(url, r, r.info.namespaced ? p.namespace : undefined, rep);
     this.d.watches.check(query);
     const ws: WebSocket = await new Promise((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
     // what a client sends that breaks the protocol (an unmasked or oversized frame, a bad close code) ends its watch;
@@ -594,7 +515,7 @@ export class ResourceHandler {
   private fieldManager(ctx: RequestContext, fallback?: string): string {
     const fm = ctx.url.searchParams.get('fieldManager');
     if (fm !== null) {
-      if (fm.length > 128) throw invalidOptions(ctx, [tooLong('fieldManager', 128)]);
+      if (fm.length > 128) throw invalidOptions(ctx.req.method, [tooLong('fieldManager', 128)]);
       return fm;
     }
     if (fallback) return fallback;
@@ -609,7 +530,7 @@ export class ResourceHandler {
   private checkFields(ctx: RequestContext, r: Resource, obj: any): void {
     const mode = ctx.url.searchParams.get('fieldValidation') ?? 'Warn';
     if (mode !== 'Ignore' && mode !== 'Warn' && mode !== 'Strict') {
-      throw invalidOptions(ctx, [notSupported('fieldValidation', mode, ['Ignore', 'Strict', 'Warn'])]);
+      throw invalidOptions(ctx.req.method, [notSupported('fieldValidation', mode, ['Ignore', 'Strict', 'Warn'])]);
     }
     const typeError = this.d.checkTypes?.(obj, r.info);
     if (typeError) throw badRequest(typeError);
@@ -724,11 +645,11 @@ export class ResourceHandler {
     const isApply = type === 'application/apply-patch+yaml';
     const force = boolParam(q.get('force'));
     if (q.get('force') !== null && !isApply)
-      throw invalidOptions(ctx, [forbiddenField('force', 'may not be specified for non-apply patch')]);
+      throw invalidOptions(ctx.req.method, [forbiddenField('force', 'may not be specified for non-apply patch')]);
     let manager: string;
     if (isApply) {
       const fm = q.get('fieldManager');
-      if (!fm) throw invalidOptions(ctx, [required('fieldManager', 'is required for apply patch')]);
+      if (!fm) throw invalidOptions(ctx.req.method, [required('fieldManager', 'is required for apply patch')]);
       manager = fm;
     } else manager = this.fieldManager(ctx);
     const subresource = sub === 'finalize' ? undefined : sub;
@@ -779,7 +700,7 @@ export class ResourceHandler {
         errs.push(invalid('propagationPolicy', pp, 'orphanDependents and deletionPropagation cannot be both set'));
       if (!['Orphan', 'Background', 'Foreground'].includes(pp))
         errs.push(notSupported('propagationPolicy', pp, ['Foreground', 'Background', 'Orphan', 'nil']));
-      if (errs.length > 0) throw invalidOptions(ctx, errs);
+      if (errs.length > 0) throw invalidOptions(ctx.req.method, errs);
       opts.propagationPolicy = pp;
     } else if (orphan !== undefined && orphan !== null) {
       opts.propagationPolicy = orphan === true ? 'Orphan' : 'Background';
@@ -867,13 +788,11 @@ export class ResourceHandler {
       };
     };
     if (method === 'GET') {
-      ctx.verb = 'GET';
       sendJson(ctx.res, 200, toScale(await this.d.store.get(r, ns, name)));
       return;
     }
     if (method !== 'PUT' && method !== 'PATCH')
       throw methodNotSupported(r.info.group, `${r.info.resource}/scale`, method.toLowerCase());
-    ctx.verb = method;
     const type = mediaType(ctx.req);
     const body = await readBody(ctx.req);
     const manager = this.fieldManager(ctx);

@@ -71,6 +71,11 @@ export function notFound(group: string, resource: string, name: string): ApiErro
   });
 }
 
+/** a path that names no resource or other endpoint the server serves */
+export function pathNotFound(details?: StatusDetails): ApiError {
+  return new ApiError(404, 'NotFound', 'the server could not find the requested resource', details);
+}
+
 export function alreadyExists(group: string, resource: string, name: string): ApiError {
   return new ApiError(409, 'AlreadyExists', `${qualifiedResource(group, resource)} "${name}" already exists`, {
     name,
@@ -102,6 +107,8 @@ export function forbidden(
   why: string,
   causes?: StatusCause[],
 ): ApiError {
+  // a request for no resource (a non-resource path) is just "forbidden"
+  if (!resource) return new ApiError(403, 'Forbidden', `forbidden: ${why}`, { causes });
   const what = name ? `${qualifiedResource(group, resource)} "${name}"` : qualifiedResource(group, resource);
   return new ApiError(403, 'Forbidden', `${what} is forbidden: ${why}`, {
     name: name || undefined,
