@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import type { ServiceAllocator } from './allocator.ts';
-import { DEFAULT_SERVICE_ACCOUNT } from './api/core/serviceaccount-admission.ts';
+import { DEFAULT_SERVICE_ACCOUNT } from './admission/service-account.ts';
 import { storageKey, type Resource } from './rest/resource.ts';
 import { ApiError } from './rest/status.ts';
 import type { RestStore } from './rest/store.ts';

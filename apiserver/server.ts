@@ -24,7 +24,7 @@ import { byResource, STORAGE_VIEWS, STRATEGIES } from './api/strategies.ts';
 import type { ResourceInfo } from './api/resource-info.ts';
 import { DEFAULT_ISSUER, signServiceAccountToken, writeAdminKubeconfig } from './auth/index.ts';
 import { makeReviews } from './auth/reviews.ts';
-import { admitPodServiceAccount } from './api/core/serviceaccount-admission.ts';
+import { admissionChain } from './admission/index.ts';
 import { createTokenRequest } from './api/core/token-request.ts';
 import { writePrivateFile } from './auth/private-files.ts';
 import { NodeProxy } from './nodeproxy/proxy.ts';
@@ -238,14 +238,11 @@ function makeStore(
     invalidObject(r.info.kind, name, errs, r.info.group);
   const svcResource = resources.get('/v1/services')!;
   const hooks = serviceHooks(allocator, (obj, errs) => invalid(svcResource, obj.metadata?.name ?? '', errs));
-  const admit = async (r: Resource, obj: any) => {
-    if (r.info.group !== '' || r.info.resource !== 'pods') return;
-    // the store has already refused a missing or terminating namespace
-    const ns = obj.metadata?.namespace ?? '';
-    await admitPodServiceAccount(obj, ns, (n, name) => objects().live('/v1/serviceaccounts', n, name));
-  };
-  const nsResource = resources.get('/v1/namespaces')!;
-  return new RestStore(backend, dispatcher, invalid, () => nsResource, { ...hooks, admit });
+  const admission = admissionChain({
+    namespace: (name) => objects().entry('/v1/namespaces', '', name),
+    serviceAccount: (ns, name) => objects().live('/v1/serviceaccounts', ns, name),
+  });
+  return new RestStore(backend, dispatcher, invalid, admission, hooks);
 }
 
 function makeResourceHandler(

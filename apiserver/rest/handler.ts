@@ -569,7 +569,7 @@ export class ResourceHandler {
     const manager = this.fieldManager(ctx);
     const prepared = this.d.store.prepareCreate(r, ns, body, true);
     this.d.patcher.trackUpdate(r, undefined, prepared, manager);
-    const obj = await this.d.store.create(r, ns, prepared, { dryRun }, prepared);
+    const obj = await this.d.store.create(r, ns, prepared, { dryRun, user: ctx.user }, prepared);
     this.sendObject(ctx, 201, r, obj, rep);
   }
 
@@ -618,7 +618,7 @@ export class ResourceHandler {
         this.d.patcher.trackUpdate(r, cur, desired, manager, subresource);
         return desired;
       },
-      { dryRun, subresource: sub, allowCreate: r.createOnUpdate && !sub },
+      { dryRun, user: ctx.user, subresource: sub, allowCreate: r.createOnUpdate && !sub },
     );
     this.sendObject(ctx, created ? 201 : 200, r, obj, rep);
   }
@@ -669,7 +669,7 @@ export class ResourceHandler {
         this.d.patcher.trackUpdate(r, cur, next, manager, subresource);
         return next;
       },
-      { dryRun, subresource, allowCreate: isApply && !sub },
+      { dryRun, user: ctx.user, subresource, allowCreate: isApply && !sub },
     );
     this.sendObject(ctx, created ? 201 : 200, r, obj, rep);
   }
@@ -708,6 +708,7 @@ export class ResourceHandler {
     if (body.preconditions) opts.preconditions = body.preconditions;
     // kubectl sends dryRun in the body (delete --dry-run=server); the query's was read with the request
     opts.dryRun = dryRunOf(body.dryRun);
+    opts.user = ctx.user;
     return opts;
   }
 
@@ -839,7 +840,7 @@ export class ResourceHandler {
         this.d.patcher.trackUpdate(r, cur, next, manager, 'scale');
         return next;
       },
-      { dryRun },
+      { dryRun, user: ctx.user },
     );
     sendJson(ctx.res, 200, toScale(obj));
   }
@@ -918,7 +919,7 @@ export class ResourceHandler {
   private async evict(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
     const eviction = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'Eviction');
     const given = eviction?.deleteOptions ?? {};
-    const opts: DeleteOptions = { ...given, dryRun: dryRun || dryRunOf(given.dryRun) };
+    const opts: DeleteOptions = { ...given, dryRun: dryRun || dryRunOf(given.dryRun), user: ctx.user };
     await this.d.store.delete(r, ns, name, opts);
     sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }

@@ -11,8 +11,10 @@ import { lookupResource } from '../api/registry.ts';
 import { parseFieldSelector, parseLabelSelector } from '../../lib/selectors.ts';
 import { ApiError } from './status.ts';
 import { RestStore, defaultPropagation, deletionFinalizers, type WriteHooks } from './store.ts';
+import { AdmissionChain, type AdmissionPlugin } from '../admission/admission.ts';
+import { NamespaceLifecycle } from '../admission/namespace-lifecycle.ts';
 import { WatchServer } from './watch.ts';
-import { resourceTraits, storagePrefix, type Resource, type TypeStrategy } from './resource.ts';
+import { resourceTraits, storageKey, storagePrefix, type Resource, type TypeStrategy } from './resource.ts';
 
 // a fake type strategy: requires metadata.name, nothing else (the real ones live in apiserver/api)
 const fakeStrategy: TypeStrategy = {
@@ -42,6 +44,12 @@ function resource(dispatcher: Dispatcher, group: string, version: string, plural
   };
 }
 
+/** NamespaceLifecycle over the namespaces' cache, then the plugins given */
+function admission(ns: Resource, plugins: AdmissionPlugin[] = []): AdmissionChain {
+  const lifecycle = new NamespaceLifecycle((name) => ns.cache.get(storageKey(ns, '', name)));
+  return new AdmissionChain([lifecycle, ...plugins]);
+}
+
 const all = () => ({ labels: parseLabelSelector(''), fields: parseFieldSelector('') });
 
 interface Fixture {
@@ -56,7 +64,7 @@ interface Fixture {
  * removes it */
 async function withStore(
   fn: (f: Fixture) => Promise<void>,
-  opts: { capacity?: number; hooks?: WriteHooks } = {},
+  opts: { capacity?: number; hooks?: WriteHooks; plugins?: AdmissionPlugin[] } = {},
 ): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
   const backend = openBackend('', { dataDir: dir });
@@ -68,7 +76,7 @@ async function withStore(
     backend,
     dispatcher,
     () => new ApiError(422, 'Invalid', 'invalid'),
-    () => ns,
+    admission(ns, opts.plugins),
     opts.hooks,
   );
   try {
@@ -104,7 +112,7 @@ describe('RestStore on the embedded store', () => {
       backend,
       dispatcher,
       (r, name, errs) => new ApiError(422, 'Invalid', `${r.info.kind} "${name}" is invalid: ${errs[0].field}`),
-      () => ns,
+      admission(ns),
     );
     await dispatcher.start();
     await store.create(ns, '', { metadata: { name: 'default' } });
@@ -559,7 +567,11 @@ describe('watch older than the cache window', () => {
 describe('namespace deletion', () => {
   it('marks a namespace Terminating while spec.finalizers remain, and deletes it once finalized', async () => {
     const admitted: string[] = [];
-    const hooks: WriteHooks = { admit: async (_r, obj) => void admitted.push(obj.metadata.name) };
+    const recorder: AdmissionPlugin = {
+      name: 'Recorder',
+      handles: (op) => op === 'CREATE',
+      admit: (a) => void admitted.push(String(a.object?.metadata?.name)),
+    };
     await withStore(
       async ({ backend, dispatcher, ns, cms, store }) => {
         // the namespace is checked before admission and validation, as Kubernetes' NamespaceLifecycle comes first
@@ -588,7 +600,7 @@ describe('namespace deletion', () => {
         });
         await assert.rejects(store.get(ns, '', 'shop'), (e: any) => e.code === 404);
       },
-      { hooks },
+      { plugins: [recorder] },
     );
   });
 });

@@ -17,7 +17,6 @@ import {
   alreadyExists,
   badRequest,
   conflict,
-  forbidden,
   gone,
   invalidObject,
   tooLargeResourceVersion,
@@ -26,9 +25,13 @@ import {
 import { clone, deepEqual, generateName, specPart } from './meta.ts';
 import { FIELD_IMMUTABLE, invalid } from '../api/validation/errors.ts';
 import { rfc3339 } from '../../lib/time.ts';
+import type { UserInfo } from '../auth/user.ts';
+import type { AdmissionChain, Attributes, Operation } from '../admission/index.ts';
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /** who writes, for admission; none for the API server's own writes */
+  user?: UserInfo;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -62,8 +65,6 @@ export type InvalidError = (r: Resource, name: string, errors: FieldError[]) => 
 
 /** hooks run inside writes for type-specific allocation (service IPs and ports) */
 export interface WriteHooks {
-  /** admission of a new object after defaulting, before validation (may change it or refuse it) */
-  admit?(r: Resource, obj: any, dryRun: boolean): Promise<void>;
   beforeCreate?(r: Resource, obj: any, dryRun: boolean): Promise<() => Promise<void>>;
   beforeUpdate?(r: Resource, obj: any, old: any, dryRun: boolean): Promise<() => Promise<void>>;
   afterDelete?(r: Resource, obj: any): Promise<void>;
@@ -96,16 +97,38 @@ const MAX_UPDATE_RETRIES = 16;
 export class RestStore {
   /** the stored JSON (without resourceVersion) of objects this store just wrote */
   private readonly encoded = new WeakMap<object, string>();
-  /** whether a namespace (a cached version of it: never changed) is terminating */
-  private readonly nsTerminating = new WeakMap<CachedObject, boolean>();
 
   constructor(
     readonly backend: Backend,
     readonly dispatcher: Dispatcher,
     private readonly invalid: InvalidError,
-    private readonly namespaces: () => Resource,
+    private readonly admission: AdmissionChain,
     private readonly hooks: WriteHooks = {},
   ) {}
+
+  /** what admission is told of a write, when any plugin takes part in its operation */
+  private admissionOf(
+    operation: Operation,
+    r: Resource,
+    ns: string,
+    name: string,
+    object: any,
+    oldObject: any,
+    opts: WriteOptions & { subresource?: string },
+  ): Attributes | undefined {
+    if (!this.admission.handles(operation)) return undefined;
+    return {
+      operation,
+      resource: r.info,
+      subresource: opts.subresource ?? '',
+      namespace: r.info.namespaced ? ns : '',
+      name,
+      object,
+      oldObject,
+      userInfo: opts.user,
+      dryRun: !!opts.dryRun,
+    };
+  }
 
   private decode(r: Resource, kv: KeyValue): any {
     const stored = JSON.parse(kv.value);
@@ -195,35 +218,6 @@ export class RestStore {
     md.namespace = ns;
   }
 
-  /** writes into a missing namespace are refused with 404, into a terminating one with 403 */
-  private checkNamespaceLifecycle(r: Resource, ns: string, name: string): void {
-    if (!r.info.namespaced) return;
-    const nsRes = this.namespaces();
-    const nsObj = nsRes.cache.get(storageKey(nsRes, '', ns));
-    if (!nsObj) throw notFound('', 'namespaces', ns);
-    let terminating = this.nsTerminating.get(nsObj);
-    if (terminating === undefined) {
-      const nsNow = nsObj.obj; // parsed from the cache's JSON: once per version of the namespace
-      terminating = !!nsNow.metadata?.deletionTimestamp || nsNow.status?.phase === 'Terminating';
-      this.nsTerminating.set(nsObj, terminating);
-    }
-    if (terminating) {
-      throw forbidden(
-        r.info.group,
-        r.info.resource,
-        name,
-        `unable to create new content in namespace ${ns} because it is being terminated`,
-        [
-          {
-            reason: 'NamespaceTerminating',
-            message: `namespace ${ns} is being terminated`,
-            field: 'metadata.namespace',
-          },
-        ],
-      );
-    }
-  }
-
   private validateOrThrow(r: Resource, name: string, errs: FieldError[]): void {
     if (errs.length > 0) throw this.invalid(r, name, errs);
   }
@@ -274,10 +268,11 @@ export class RestStore {
   async create(r: Resource, ns: string, body: any, opts: WriteOptions = {}, prepared?: any): Promise<any> {
     const obj = prepared ?? this.prepareCreate(r, ns, body);
     const name = obj.metadata.name ?? '';
-    // as Kubernetes' admission chain: the namespace's lifecycle first, then the other admission, then validation
-    this.checkNamespaceLifecycle(r, ns, name);
-    if (this.hooks.admit) await this.hooks.admit(r, obj, !!opts.dryRun);
+    // as Kubernetes: mutating admission (the namespace's lifecycle first), validation, validating admission
+    const admission = this.admissionOf('CREATE', r, ns, name, obj, undefined, opts);
+    if (admission) await this.admission.admit(admission);
     this.validateOrThrow(r, name, r.strategy.validate(obj));
+    if (admission) await this.admission.validate(admission);
     const release = this.hooks.beforeCreate ? await this.hooks.beforeCreate(r, obj, !!opts.dryRun) : undefined;
     if (opts.dryRun) {
       await release?.();
@@ -323,7 +318,7 @@ export class RestStore {
     opts: WriteOptions & {
       subresource?: string;
       allowCreate?: boolean;
-      /** server-internal writes (binding) skip update validation */ internal?: boolean;
+      /** server-internal writes (binding) skip admission and update validation */ internal?: boolean;
     } = {},
   ): Promise<{ obj: any; created: boolean }> {
     const key = storageKey(r, ns, name);
@@ -349,7 +344,13 @@ export class RestStore {
       if (wantRv !== undefined && wantRv !== '' && wantRv !== cur.metadata.resourceVersion) {
         throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
       }
-      const next = this.prepareUpdate(r, ns, name, desired, cur, opts.subresource, opts.internal);
+      const next = this.prepareUpdate(r, ns, name, desired, cur, opts.subresource);
+      if (!opts.internal) {
+        const admission = this.admissionOf('UPDATE', r, ns, name, next, cur, opts);
+        if (admission) await this.admission.admit(admission);
+        this.validateUpdate(r, name, next, cur, opts.subresource);
+        if (admission) await this.admission.validate(admission);
+      }
       if (deepEqual(next, cur)) return { obj: cur, created: false };
       const release = this.hooks.beforeUpdate ? await this.hooks.beforeUpdate(r, next, cur, !!opts.dryRun) : undefined;
       if (opts.dryRun) {
@@ -375,16 +376,8 @@ export class RestStore {
     }
   }
 
-  /** the stored form of an update: immutable metadata kept, status/spec split by subresource, generation, validation */
-  private prepareUpdate(
-    r: Resource,
-    ns: string,
-    name: string,
-    desired: any,
-    cur: any,
-    subresource?: string,
-    internal = false,
-  ): any {
+  /** the stored form of an update: immutable metadata kept, status/spec split by subresource, defaults, generation */
+  private prepareUpdate(r: Resource, ns: string, name: string, desired: any, cur: any, subresource?: string): any {
     let next: any;
     if (subresource === 'status') {
       // a status write changes status and metadata (annotations, finalizers, its managedFields entry), never the rest
@@ -456,13 +449,16 @@ export class RestStore {
         ]);
       }
     }
-    if (internal) return next;
+    return next;
+  }
+
+  /** the resource's validation of an update (of its status, through the status subresource) */
+  private validateUpdate(r: Resource, name: string, next: any, cur: any, subresource: string | undefined): void {
     const errs =
       subresource === 'status' && r.strategy.validateStatusUpdate
         ? r.strategy.validateStatusUpdate(next, cur)
         : r.strategy.validateUpdate(next, cur);
     this.validateOrThrow(r, name, errs);
-    return next;
   }
 
   async delete(
@@ -493,6 +489,11 @@ export class RestStore {
           name,
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${md.resourceVersion}`,
         );
+      }
+      const admission = this.admissionOf('DELETE', r, ns, name, undefined, cur, opts);
+      if (admission) {
+        await this.admission.admit(admission);
+        await this.admission.validate(admission);
       }
       const next = clone(cur);
       const nmd = next.metadata;
