@@ -14,11 +14,12 @@ import { RestStore } from './rest/store.ts';
 import { WatchServer } from './rest/watch.ts';
 import { ResourceHandler } from './rest/handler.ts';
 import { RequestContext } from './rest/context.ts';
-import { resourceTraits, storagePrefix, type Resource, type TypeStrategy } from './rest/resource.ts';
+import { storagePrefix, type Resource, type TypeStrategy } from './rest/resource.ts';
 import { ApiError, invalidObject } from './rest/status.ts';
 import { Discovery } from './discovery.ts';
 import { ApiMetrics, instrumentBackend } from './metrics.ts';
-import { ServiceAllocator, serviceHooks } from './allocator.ts';
+import { ServiceAllocator, serviceAllocations } from './allocator.ts';
+import { restStrategy, type StrategyDeps } from './registry/index.ts';
 import { BASIC_CHECKS, cacheCheck, storeCheck } from './health.ts';
 import { byResource, STORAGE_VIEWS, STRATEGIES } from './api/strategies.ts';
 import type { ResourceInfo } from './api/resource-info.ts';
@@ -29,7 +30,6 @@ import { createTokenRequest } from './api/core/token-request.ts';
 import { writePrivateFile } from './auth/private-files.ts';
 import { NodeProxy } from './nodeproxy/proxy.ts';
 import { makePatcher, makeFieldValidator, makeTypeChecker } from './patching.ts';
-import { makeTableRenderer } from './tables.ts';
 import { OpenApiEndpoints } from './openapi-http.ts';
 import type { AnyRequest, AnyResponse } from './http.ts';
 import { alwaysAllow, firstOpinion, type Authorizer } from './authorization/authorizer.ts';
@@ -81,11 +81,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const backend = instrumentBackend(rawBackend, metrics);
   const dispatcher = new Dispatcher(backend);
   dispatcher.onError = (e) => log(`watch cache: store watch failed, re-listing: ${e.message}`);
-  const resources = servedResources(dispatcher, opts.watchCacheSize);
-  const resource = (key: string) => resources.get(key);
-
   const allocator = new ServiceAllocator(backend, opts.serviceCidr ?? '10.96.0.0/12');
-  const store = makeStore(backend, dispatcher, resources, allocator, () => objects);
+  const allocations = serviceAllocations(allocator, (svc, errs) =>
+    invalidObject('Service', svc.metadata?.name ?? '', errs),
+  );
+  const resources = servedResources(dispatcher, opts.watchCacheSize, { serviceAllocations: allocations });
+  const resource = (key: string) => resources.get(key);
+  const store = makeStore(backend, dispatcher, () => objects);
   const objects = new ObjectLookup(resource, store);
   const watches = new WatchServer(dispatcher, backend, {
     onTerminated: (r) => metrics.terminatedWatchers.inc({ resource: r.info.resource }),
@@ -188,15 +190,20 @@ async function writeClientFiles(dataDir: string, c: Credentials, url: string): P
 }
 
 /** every served resource by '<group>/<version>/<resource>', each with its storage prefix and watch cache */
-function servedResources(dispatcher: Dispatcher, watchCacheSize: number | undefined): Map<string, Resource> {
+function servedResources(
+  dispatcher: Dispatcher,
+  watchCacheSize: number | undefined,
+  deps: StrategyDeps,
+): Map<string, Resource> {
   const resources = new Map<string, Resource>();
   const byPrefix = new Map<string, ResourceCache>();
   // a resource stored as another (STORAGE_VIEWS) shares that one's cache, which holds the stored form: the stored
   // resource is set up first
   const viewOf = (info: ResourceInfo) => byResource(STORAGE_VIEWS, info.group, info.version, info.resource);
   for (const info of [...RESOURCES].sort((a, b) => Number(!!viewOf(a)) - Number(!!viewOf(b)))) {
-    const strategy = byResource(STRATEGIES as Record<string, TypeStrategy>, info.group, info.version, info.resource);
-    if (!strategy) throw new Error(`no type strategy for ${info.group}/${info.resource}`);
+    const type = byResource(STRATEGIES as Record<string, TypeStrategy>, info.group, info.version, info.resource);
+    if (!type) throw new Error(`no type strategy for ${info.group}/${info.resource}`);
+    const strategy = restStrategy(info, type, deps);
     const prefix = storagePrefix(info);
     const view = viewOf(info);
     let cache = byPrefix.get(prefix);
@@ -205,7 +212,7 @@ function servedResources(dispatcher: Dispatcher, watchCacheSize: number | undefi
     if (!cache) {
       cache = new ResourceCache(prefix, {
         selectableFields: (o) => strategy.selectableFields(o),
-        indexField: info.resource === 'pods' && info.group === '' ? 'spec.nodeName' : undefined,
+        indexField: strategy.indexField,
         capacity: watchCacheSize,
       });
       byPrefix.set(prefix, cache);
@@ -221,28 +228,19 @@ function servedResources(dispatcher: Dispatcher, watchCacheSize: number | undefi
       cache,
       selectable,
       view,
-      ...resourceTraits(info),
     });
   }
   return resources;
 }
 
-function makeStore(
-  backend: Backend,
-  dispatcher: Dispatcher,
-  resources: Map<string, Resource>,
-  allocator: ServiceAllocator,
-  objects: () => ObjectLookup,
-): RestStore {
+function makeStore(backend: Backend, dispatcher: Dispatcher, objects: () => ObjectLookup): RestStore {
   const invalid = (r: Resource, name: string, errs: FieldError[]) =>
     invalidObject(r.info.kind, name, errs, r.info.group);
-  const svcResource = resources.get('/v1/services')!;
-  const hooks = serviceHooks(allocator, (obj, errs) => invalid(svcResource, obj.metadata?.name ?? '', errs));
   const admission = admissionChain({
     namespace: (name) => objects().entry('/v1/namespaces', '', name),
     serviceAccount: (ns, name) => objects().live('/v1/serviceaccounts', ns, name),
   });
-  return new RestStore(backend, dispatcher, invalid, admission, hooks);
+  return new RestStore(backend, dispatcher, invalid, admission);
 }
 
 function makeResourceHandler(
@@ -277,7 +275,6 @@ function makeResourceHandler(
     watches,
     resources,
     patcher: makePatcher(),
-    table: makeTableRenderer(),
     validateFields: makeFieldValidator(),
     checkTypes: makeTypeChecker(),
     tokenRequest,

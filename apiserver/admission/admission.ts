@@ -9,13 +9,10 @@ import type { UserInfo } from '../auth/user.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
-/** an API object as admission sees it: type, metadata, and the rest as JSON */
-export interface ApiObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: Record<string, unknown>;
-  [field: string]: unknown;
-}
+import type { ApiObject } from '../rest/meta.ts';
+
+export type { ApiObject } from '../rest/meta.ts';
+export { isObject } from '../rest/meta.ts';
 
 /** what one write asks: k8s.io/apiserver's admission.Attributes */
 export interface Attributes {
@@ -100,6 +97,3 @@ export function podOf(a: Attributes): ApiObject | undefined {
   if (a.resource.group !== '' || a.resource.resource !== 'pods' || a.subresource !== '') return undefined;
   return a.object;
 }
-
-export const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -50,14 +50,6 @@ export interface Patcher {
   trackUpdate(r: Resource, old: any | undefined, obj: any, manager: string, subresource?: string): void;
 }
 
-/** Table rendering, supplied by apiserver/printers */
-export type TableRenderer = (
-  r: Resource,
-  objects: any[],
-  listMeta: Record<string, unknown>,
-  includeObject: string,
-) => any;
-
 /** reports the fields of obj its type does not declare ('unknown field "spec.x"') and removes them from obj */
 export type FieldValidator = (r: Resource, obj: any) => string[];
 
@@ -80,7 +72,6 @@ export interface HandlerDeps {
   watches: WatchServer;
   resources: Map<string, Resource>;
   patcher: Patcher;
-  table: TableRenderer;
   validateFields?: FieldValidator;
   /** the message of Kubernetes' 400 for an object its Go type cannot hold (see rest/typed-decode.ts), if any */
   checkTypes?: (obj: any, type: TypeOf) => string | undefined;
@@ -267,8 +258,7 @@ export class ResourceHandler {
 
   private render(r: Resource, obj: any, rep: Representation): any {
     if (rep.as === 'Table')
-      return this.d.table(
-        r,
+      return r.strategy.convertToTable(
         [obj],
         { resourceVersion: obj.metadata?.resourceVersion },
         rep.includeObject ?? 'Metadata',
@@ -309,7 +299,7 @@ export class ResourceHandler {
     if (result.continueToken) meta.continue = result.continueToken;
     if (result.remainingItemCount !== undefined) meta.remainingItemCount = result.remainingItemCount;
     if (rep.as === 'Table') {
-      sendJson(ctx.res, 200, this.d.table(r, result.items, meta, rep.includeObject ?? 'Metadata'), rep);
+      sendJson(ctx.res, 200, r.strategy.convertToTable(result.items, meta, rep.includeObject ?? 'Metadata'), rep);
       return;
     }
     if (rep.as === 'PartialObjectMetadataList' || rep.as === 'PartialObjectMetadata') {
@@ -382,8 +372,7 @@ export class ResourceHandler {
       rep.as === 'Table'
         ? (type: string, obj: any) => {
             // column definitions travel with the first event only, as Kubernetes sends them
-            const table = this.d.table(
-              r,
+            const table = r.strategy.convertToTable(
               [obj],
               { resourceVersion: obj.metadata?.resourceVersion },
               rep.includeObject ?? 'Metadata',
@@ -618,7 +607,7 @@ export class ResourceHandler {
         this.d.patcher.trackUpdate(r, cur, desired, manager, subresource);
         return desired;
       },
-      { dryRun, user: ctx.user, subresource: sub, allowCreate: r.createOnUpdate && !sub },
+      { dryRun, user: ctx.user, subresource: sub, allowCreate: r.strategy.createOnUpdate && !sub },
     );
     this.sendObject(ctx, created ? 201 : 200, r, obj, rep);
   }
@@ -720,7 +709,7 @@ export class ResourceHandler {
       sendJson(ctx.res, 200, obj);
       return;
     }
-    if (r.returnDeletedObject) {
+    if (r.strategy.returnDeletedObject) {
       sendJson(ctx.res, 200, obj);
       return;
     }

@@ -8,13 +8,15 @@ import type { Backend } from '../storage/backend.ts';
 import { Dispatcher } from '../watchcache/dispatcher.ts';
 import { ResourceCache, type EventType } from '../watchcache/cache.ts';
 import { lookupResource } from '../api/registry.ts';
+import type { ResourceInfo } from '../api/resource-info.ts';
 import { parseFieldSelector, parseLabelSelector } from '../../lib/selectors.ts';
 import { ApiError } from './status.ts';
-import { RestStore, defaultPropagation, deletionFinalizers, type WriteHooks } from './store.ts';
+import { RestStore, defaultPropagation, deletionFinalizers } from './store.ts';
+import { restStrategy } from '../registry/index.ts';
 import { AdmissionChain, type AdmissionPlugin } from '../admission/admission.ts';
 import { NamespaceLifecycle } from '../admission/namespace-lifecycle.ts';
 import { WatchServer } from './watch.ts';
-import { resourceTraits, storageKey, storagePrefix, type Resource, type TypeStrategy } from './resource.ts';
+import { storageKey, storagePrefix, type Resource, type TypeStrategy } from './resource.ts';
 
 // a fake type strategy: requires metadata.name, nothing else (the real ones live in apiserver/api)
 const fakeStrategy: TypeStrategy = {
@@ -36,11 +38,11 @@ function resource(dispatcher: Dispatcher, group: string, version: string, plural
   dispatcher.register(cache);
   return {
     info,
-    strategy: fakeStrategy,
+    // each resource's own REST behaviour (status reset, graceful deletion, ...) over the fake type strategy
+    strategy: restStrategy(info, fakeStrategy),
     prefix,
     cache,
     selectable: new Set(['metadata.name', 'metadata.namespace']),
-    ...resourceTraits(info),
   };
 }
 
@@ -64,7 +66,7 @@ interface Fixture {
  * removes it */
 async function withStore(
   fn: (f: Fixture) => Promise<void>,
-  opts: { capacity?: number; hooks?: WriteHooks; plugins?: AdmissionPlugin[] } = {},
+  opts: { capacity?: number; plugins?: AdmissionPlugin[] } = {},
 ): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
   const backend = openBackend('', { dataDir: dir });
@@ -77,7 +79,6 @@ async function withStore(
     dispatcher,
     () => new ApiError(422, 'Invalid', 'invalid'),
     admission(ns, opts.plugins),
-    opts.hooks,
   );
   try {
     await dispatcher.start();
@@ -275,8 +276,10 @@ describe('RestStore on the embedded store', () => {
   });
 
   it('defaults to orphaning for batch/v1 Jobs and ignores policies for events', () => {
-    const info = (group: string, version: string, resource: string) =>
-      ({ info: { group, version, resource } }) as Resource;
+    const info = (group: string, version: string, resource: string) => {
+      const i = { group, version, resource, subresources: [] as string[] } as ResourceInfo;
+      return { info: i, strategy: restStrategy(i, fakeStrategy) } as Resource;
+    };
     assert.equal(defaultPropagation(info('batch', 'v1', 'jobs')), 'Orphan');
     assert.equal(defaultPropagation(info('', 'v1', 'events')), 'Unsupported');
     assert.equal(defaultPropagation(info('apps', 'v1', 'deployments')), 'Background');
