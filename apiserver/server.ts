@@ -19,13 +19,14 @@ import { ApiError, invalidObject } from './rest/status.ts';
 import { Discovery } from './discovery.ts';
 import { ApiMetrics, instrumentBackend } from './metrics.ts';
 import { ServiceAllocator, serviceAllocations } from './allocator.ts';
-import { restStrategy, type StrategyDeps } from './registry/index.ts';
+import { restStrategy, subresources, type StrategyDeps, type SubresourceDeps } from './registry/index.ts';
 import { BASIC_CHECKS, cacheCheck, storeCheck } from './health.ts';
 import { byResource, STORAGE_VIEWS, STRATEGIES } from './api/strategies.ts';
 import type { ResourceInfo } from './api/resource-info.ts';
 import { DEFAULT_ISSUER, signServiceAccountToken, writeAdminKubeconfig } from './auth/index.ts';
 import { makeReviews } from './auth/reviews.ts';
-import { admissionChain } from './admission/index.ts';
+import { admissionChain, type AdmissionChain } from './admission/index.ts';
+import type { TokenRequester } from './registry/core/serviceaccount/token.ts';
 import { createTokenRequest } from './api/core/token-request.ts';
 import { writePrivateFile } from './auth/private-files.ts';
 import { NodeProxy } from './nodeproxy/proxy.ts';
@@ -85,17 +86,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const allocations = serviceAllocations(allocator, (svc, errs) =>
     invalidObject('Service', svc.metadata?.name ?? '', errs),
   );
-  const resources = servedResources(dispatcher, opts.watchCacheSize, { serviceAllocations: allocations });
+  // the served resources, filled in once the credentials their subresources need are loaded
+  const resources = new Map<string, Resource>();
   const resource = (key: string) => resources.get(key);
-  const store = makeStore(backend, dispatcher, () => objects);
+  const admission = makeAdmission(() => objects);
+  const store = new RestStore(backend, dispatcher, invalidOf, admission);
   const objects = new ObjectLookup(resource, store);
   const watches = new WatchServer(dispatcher, backend, {
     onTerminated: (r) => metrics.terminatedWatchers.inc({ resource: r.info.resource }),
   });
   const credentials = await loadCredentials(opts, objects);
-  const handler = makeResourceHandler(store, watches, resources, credentials, objects);
-  await dispatcher.start();
-
   // pods/log, exec, attach, portforward go to the pod's node agent, with a client certificate of the cluster CA
   const nodeProxy = new NodeProxy({
     getPod: (ns, name) => objects.cached('/v1/pods', ns, name),
@@ -103,11 +103,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     clientCertPem: credentials.kubeletClient?.certPem ?? '',
     clientKeyPem: credentials.kubeletClient?.keyPem ?? '',
   });
+  addServedResources(resources, dispatcher, opts.watchCacheSize, {
+    serviceAllocations: allocations,
+    nodeProxy,
+    tokenRequest: tokenRequester(credentials, objects),
+  });
+  const handler = makeResourceHandler(store, watches, resources, credentials, admission);
+  await dispatcher.start();
   const port = opts.port ?? 6443;
   let advertised = `127.0.0.1:${port}`;
   const nonResource = nonResourceRoutes(metrics, watches, backend, dispatcher, () => advertised);
   const authorizer = firstOpinion(authorizers);
-  const chain = buildHandlerChain(routes({ resources: handler, nonResource, nodeProxy, log }), {
+  const chain = buildHandlerChain(routes({ resources: handler, nonResource, log }), {
     authenticate: credentials.authenticate,
     authorizer,
     inFlight: { maxReadOnly: opts.maxReadOnlyInflight ?? 400, maxMutating: opts.maxMutatingInflight ?? 200 },
@@ -125,7 +132,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     bindAddress: bind,
     tls: credentials.tls,
     onRequest,
-    onUpgrade: upgradeHandler({ authenticate: credentials.authenticate, authorizer, nodeProxy, handler }),
+    onUpgrade: upgradeHandler({ authenticate: credentials.authenticate, authorizer, handler }),
   }).catch(async (e: unknown) => {
     dispatcher.stop();
     await rawBackend.close();
@@ -190,12 +197,12 @@ async function writeClientFiles(dataDir: string, c: Credentials, url: string): P
 }
 
 /** every served resource by '<group>/<version>/<resource>', each with its storage prefix and watch cache */
-function servedResources(
+function addServedResources(
+  resources: Map<string, Resource>,
   dispatcher: Dispatcher,
   watchCacheSize: number | undefined,
-  deps: StrategyDeps,
-): Map<string, Resource> {
-  const resources = new Map<string, Resource>();
+  deps: StrategyDeps & SubresourceDeps,
+): void {
   const byPrefix = new Map<string, ResourceCache>();
   // a resource stored as another (STORAGE_VIEWS) shares that one's cache, which holds the stored form: the stored
   // resource is set up first
@@ -228,35 +235,28 @@ function servedResources(
       cache,
       selectable,
       view,
+      subresources: subresources(info, deps),
     });
   }
-  return resources;
 }
 
-function makeStore(backend: Backend, dispatcher: Dispatcher, objects: () => ObjectLookup): RestStore {
-  const invalid = (r: Resource, name: string, errs: FieldError[]) =>
-    invalidObject(r.info.kind, name, errs, r.info.group);
-  const admission = admissionChain({
+function invalidOf(r: Resource, name: string, errs: FieldError[]): ApiError {
+  return invalidObject(r.info.kind, name, errs, r.info.group);
+}
+
+function makeAdmission(objects: () => ObjectLookup): AdmissionChain {
+  return admissionChain({
     namespace: (name) => objects().entry('/v1/namespaces', '', name),
     serviceAccount: (ns, name) => objects().live('/v1/serviceaccounts', ns, name),
   });
-  return new RestStore(backend, dispatcher, invalid, admission);
 }
 
-function makeResourceHandler(
-  store: RestStore,
-  watches: WatchServer,
-  resources: Map<string, Resource>,
-  credentials: Credentials,
-  objects: ObjectLookup,
-): ResourceHandler {
+/** TokenRequests signed with the cluster's service account key; none without one */
+function tokenRequester(credentials: Credentials, objects: ObjectLookup): TokenRequester | undefined {
   const pki = credentials.pki;
-  const tokenRequest = (ns: string, name: string, body: any) => {
-    if (!pki)
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
-        kind: 'serviceaccounts',
-      });
-    return createTokenRequest(
+  if (!pki) return undefined;
+  return (ns, name, body) =>
+    createTokenRequest(
       {
         serviceAccount: (n, sa) => objects.live('/v1/serviceaccounts', n, sa),
         pod: (n, p) => objects.live('/v1/pods', n, p),
@@ -269,7 +269,15 @@ function makeResourceHandler(
       name,
       body,
     );
-  };
+}
+
+function makeResourceHandler(
+  store: RestStore,
+  watches: WatchServer,
+  resources: Map<string, Resource>,
+  credentials: Credentials,
+  admission: AdmissionChain,
+): ResourceHandler {
   return new ResourceHandler({
     store,
     watches,
@@ -277,7 +285,7 @@ function makeResourceHandler(
     patcher: makePatcher(),
     validateFields: makeFieldValidator(),
     checkTypes: makeTypeChecker(),
-    tokenRequest,
+    admission,
     reviews: makeReviews((token, audiences) => credentials.checkToken(token, audiences)),
   });
 }

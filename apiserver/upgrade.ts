@@ -1,22 +1,20 @@
 /**
  * Upgrade requests (HTTP/1.1 Upgrade: exec, attach and port-forward to a pod's node, watches over WebSocket): the same
  * authentication, impersonation and authorization as every request, answered on the raw connection, then handed to
- * the node proxy or the resource handler's WebSocket watch.
+ * the resource handler: the subresource that takes the upgrade, or a watch over WebSocket.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Authenticator } from './auth/authenticator.ts';
 import { forbiddenError, requestAttributes, type Authorizer } from './authorization/authorizer.ts';
 import { actingUser } from './filters/impersonation.ts';
-import { podSubresource, type NodeProxy } from './nodeproxy/proxy.ts';
 import type { ResourceHandler } from './rest/handler.ts';
-import { requestPath, resolveRequestInfo } from './rest/request.ts';
+import { resolveRequestInfo } from './rest/request.ts';
 import { ApiError } from './rest/status.ts';
 
 export interface UpgradeDeps {
   authenticate: Authenticator;
   authorizer: Authorizer;
-  nodeProxy: NodeProxy;
   handler: ResourceHandler;
 }
 
@@ -42,15 +40,11 @@ export function upgradeHandler(d: UpgradeDeps): (req: IncomingMessage, socket: D
     }
     const user = actingUser(req, authenticated, d.authorizer);
     if (user instanceof ApiError) return fail(socket, user, true);
-    const attributes = requestAttributes(user, resolveRequestInfo(req.method ?? 'GET', req.url, url));
+    const info = resolveRequestInfo(req.method ?? 'GET', req.url, url);
+    const attributes = requestAttributes(user, info);
     const decision = d.authorizer.authorize(attributes);
     if (decision.decision !== 'allow') return fail(socket, forbiddenError(attributes, decision.reason), true);
-    const podSub = podSubresource(requestPath(req.url));
-    if (podSub && podSub.sub !== 'log') {
-      d.nodeProxy.upgrade(req, socket, head, url, podSub.namespace, podSub.name, podSub.sub);
-      return;
-    }
-    d.handler.handleUpgrade(req, socket, head, url).then(
+    d.handler.handleUpgrade(req, socket, head, url, info).then(
       (ok) => !ok && socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'),
       (err) => fail(socket, err),
     );

@@ -1,6 +1,7 @@
 /**
- * The REST strategy of every resource: the generic behaviour with the traits a resource declares (TRAITS), or its
- * own strategy class (STRATEGIES) where it does more. Both are keyed '<group>/<resource>' ('' group for core), or
+ * What each resource does beyond the generic: its REST strategy (the generic behaviour with the traits it declares in
+ * TRAITS, or its own strategy class in STRATEGIES) and the handlers of its subresources (SUBRESOURCES, beside the
+ * generic status, finalize and scale). All are keyed '<group>/<resource>' ('' group for core), or
  * '<group>/<version>/<resource>' for one version.
  */
 import type { ServiceAllocations } from '../allocator.ts';
@@ -10,9 +11,17 @@ import type { TypeStrategy } from '../rest/resource.ts';
 import type { RestStrategy, Traits } from '../rest/strategy.ts';
 import { NamespaceStrategy } from './core/namespace.ts';
 import { NodeStrategy } from './core/node.ts';
-import { PodStrategy } from './core/pod.ts';
+import { PodStrategy } from './core/pod/strategy.ts';
 import { ServiceStrategy } from './core/service.ts';
 import { GenericStrategy } from './strategy.ts';
+import type { NodeProxy } from '../nodeproxy/proxy.ts';
+import type { Subresource } from '../rest/subresource.ts';
+import { bindingSubresource } from './core/pod/binding.ts';
+import { evictionSubresource } from './core/pod/eviction.ts';
+import { logSubresource, upgradeSubresource } from './core/pod/node-streams.ts';
+import { tokenSubresource, type TokenRequester } from './core/serviceaccount/token.ts';
+import { objectSubresource } from './subresources/object.ts';
+import { scaleSubresource } from './subresources/scale.ts';
 
 export { GenericStrategy } from './strategy.ts';
 
@@ -20,6 +29,14 @@ export { GenericStrategy } from './strategy.ts';
 export interface StrategyDeps {
   /** ClusterIPs and NodePorts for Services (none: Services get none) */
   serviceAllocations?: ServiceAllocations;
+}
+
+/** what subresources need of the server */
+export interface SubresourceDeps {
+  /** the way to the pods' node agents (log, exec, attach, port-forward) */
+  nodeProxy: NodeProxy;
+  /** signs TokenRequests (none: the server signs no tokens) */
+  tokenRequest?: TokenRequester;
 }
 
 const TRAITS: Record<string, Partial<Traits>> = {
@@ -55,4 +72,35 @@ export function restStrategy(info: ResourceInfo, type: TypeStrategy, deps: Strat
   const make = byResource(STRATEGIES, info.group, info.version, info.resource);
   if (make) return make(info, type, deps);
   return new GenericStrategy(info, type, byResource(TRAITS, info.group, info.version, info.resource));
+}
+
+/** the subresources every resource that lists them serves the same way */
+const GENERIC_SUBRESOURCES: Record<string, Subresource> = {
+  status: objectSubresource,
+  finalize: objectSubresource,
+  scale: scaleSubresource,
+};
+
+const SUBRESOURCES: Record<string, (deps: SubresourceDeps) => Record<string, Subresource>> = {
+  '/pods': (d) => ({
+    binding: bindingSubresource,
+    eviction: evictionSubresource,
+    log: logSubresource(d.nodeProxy),
+    exec: upgradeSubresource(d.nodeProxy, 'exec'),
+    attach: upgradeSubresource(d.nodeProxy, 'attach'),
+    portforward: upgradeSubresource(d.nodeProxy, 'portforward'),
+  }),
+  '/serviceaccounts': (d) => ({ token: tokenSubresource(d.tokenRequest) }),
+};
+
+/** the handlers of the subresources a resource lists, by name */
+export function subresources(info: ResourceInfo, deps: SubresourceDeps): Map<string, Subresource> {
+  const own = byResource(SUBRESOURCES, info.group, info.version, info.resource)?.(deps) ?? {};
+  const out = new Map<string, Subresource>();
+  for (const name of info.subresources) {
+    const handler = own[name] ?? GENERIC_SUBRESOURCES[name];
+    if (!handler) throw new Error(`${info.group}/${info.resource} lists a subresource ${name} nothing serves`);
+    out.set(name, handler);
+  }
+  return out;
 }

@@ -4,15 +4,16 @@
  */
 import { constants as http2constants } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { lookupResource } from '../api/registry.ts';
-import { selectorString } from '../printers/labels.ts';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from '../../lib/selectors.ts';
 import type { CachedObject, WatchFilter } from '../watchcache/cache.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
 import type { RestStore, DeleteOptions } from './store.ts';
 import type { WatchServer, WatchSink } from './watch.ts';
 import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
+import { dryRunOf } from './options.ts';
 import {
   boolParam,
   negotiate,
@@ -20,6 +21,7 @@ import {
   pathSegmentNameErrors,
   requestPath,
   type Representation,
+  type RequestInfo,
   type ResourcePath,
 } from './request.ts';
 import type { RequestContext } from './context.ts';
@@ -32,35 +34,26 @@ import {
   methodNotSupported,
   notAcceptable,
   internalError,
+  pathNotFound,
+  unauthorized,
+  unsupportedPatchType,
 } from './status.ts';
+import type { ObjectOperations, Patcher, Subresource, SubresourceRequest, TypeOf } from './subresource.ts';
+import type { AdmissionChain, Attributes } from '../admission/index.ts';
+import type { ApiObject } from './meta.ts';
+
+export type { Patcher, TypeOf } from './subresource.ts';
 import type { Review } from '../auth/reviews.ts';
 import type { FieldError } from '../api/field-error.ts';
 import { forbidden as forbiddenField, invalid, notSupported, required, tooLong } from '../api/validation/errors.ts';
-import { rfc3339 } from '../../lib/time.ts';
 import { http2Stream, startStream } from '../http.ts';
-
-/** patching and field management, supplied by apiserver/patch */
-export interface Patcher {
-  readonly patchTypes: string[];
-  /** apply a JSON/merge/strategic patch to cur; returns the desired object */
-  patch(r: Resource, type: string, cur: any, patch: Buffer): any;
-  /** server-side apply: live may be undefined (create); throws ApiError 409 on conflicts */
-  apply(r: Resource, live: any | undefined, config: Buffer, manager: string, force: boolean, subresource?: string): any;
-  /** record a non-apply write of manager in managedFields */
-  trackUpdate(r: Resource, old: any | undefined, obj: any, manager: string, subresource?: string): void;
-}
 
 /** reports the fields of obj its type does not declare ('unknown field "spec.x"') and removes them from obj */
 export type FieldValidator = (r: Resource, obj: any) => string[];
 
-/** an API type by kind, version and OpenAPI definition name (a resource's ResourceInfo is one) */
-export interface TypeOf {
-  kind: string;
-  version: string;
-  definition: string;
-}
+/** what a stream is sent as: the node's bytes, whatever the client accepts */
+const STREAMED: Representation = { as: 'Object', yaml: false };
 
-const SCALE_TYPE: TypeOf = { kind: 'Scale', version: 'v1', definition: 'io.k8s.api.autoscaling.v1.Scale' };
 const DELETE_OPTIONS_TYPE: TypeOf = {
   kind: 'DeleteOptions',
   version: 'v1',
@@ -75,8 +68,8 @@ export interface HandlerDeps {
   validateFields?: FieldValidator;
   /** the message of Kubernetes' 400 for an object its Go type cannot hold (see rest/typed-decode.ts), if any */
   checkTypes?: (obj: any, type: TypeOf) => string | undefined;
-  /** serviceaccounts/token: answers a TokenRequest (absent when the server signs no tokens) */
-  tokenRequest?: (namespace: string, name: string, body: any) => Promise<any>;
+  /** admission of subresources' own objects (a Binding, an Eviction) */
+  admission: AdmissionChain;
   /** the review kinds by '<group>/<resource>': created, answered, never stored (auth/reviews.ts) */
   reviews?: Map<string, Review>;
 }
@@ -113,26 +106,50 @@ export class ResourceHandler {
   // of being buffered (the library's default allows 100 MiB)
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 });
 
-  constructor(private readonly d: HandlerDeps) {}
+  /** what subresources may use of the object's operations */
+  private readonly ops: ObjectOperations;
+
+  constructor(private readonly d: HandlerDeps) {
+    this.ops = {
+      store: d.store,
+      patcher: d.patcher,
+      get: (s) => this.get(s.ctx, s.resource, s.namespace, s.name, s.rep),
+      update: (s) => this.update(s.ctx, s.resource, s.namespace, s.name, s.rep, s.dryRun, s.subresource),
+      patch: (s) => this.patch(s.ctx, s.resource, s.namespace, s.name, s.rep, s.dryRun, s.subresource),
+      fieldManager: (ctx) => this.fieldManager(ctx),
+      checkType: (obj, type) => {
+        const typeError = this.d.checkTypes?.(obj, type);
+        if (typeError) throw badRequest(typeError);
+      },
+      admit: (s, object) => this.admitSubresource(s, object),
+    };
+  }
 
   resourceFor(p: ResourcePath): Resource {
     const info = lookupResource(p.group, p.version, p.resource);
     const r = info && this.d.resources.get(`${info.group}/${info.version}/${info.resource}`);
-    if (!r)
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
-        group: p.group || undefined,
-        kind: p.resource,
-      });
-    if (p.subresource && !r.info.subresources.includes(p.subresource)) {
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
-        group: p.group || undefined,
-        kind: p.resource,
-      });
-    }
-    if (p.namespace !== undefined && !r.info.namespaced) {
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: p.resource });
-    }
+    if (!r || (p.subresource && !r.subresources.has(p.subresource)))
+      throw pathNotFound({ group: p.group || undefined, kind: p.resource });
+    if (p.namespace !== undefined && !r.info.namespaced) throw pathNotFound({ kind: p.resource });
     return r;
+  }
+
+  /** a subresource's own object goes through admission as a create of it, as Kubernetes admits a Binding */
+  private async admitSubresource(s: SubresourceRequest, object: ApiObject): Promise<void> {
+    if (!this.d.admission.handles('CREATE')) return;
+    const a: Attributes = {
+      operation: 'CREATE',
+      resource: s.resource.info,
+      subresource: s.subresource,
+      namespace: s.namespace,
+      name: s.name,
+      object,
+      oldObject: undefined,
+      userInfo: s.ctx.user,
+      dryRun: s.dryRun,
+    };
+    await this.d.admission.admit(a);
+    await this.d.admission.validate(a);
   }
 
   private filterFrom(r: Resource, ns: string | undefined, url: URL): WatchFilter {
@@ -169,14 +186,16 @@ export class ResourceHandler {
     const r = this.resourceFor(p);
     ctx.resource = r;
     const method = ctx.req.method ?? 'GET';
+    const ns = r.info.namespaced ? p.namespace : undefined;
+    const sub = p.subresource === undefined ? undefined : r.subresources.get(p.subresource);
+    // a node's stream goes out as it comes: nothing to negotiate
+    if (sub?.streams && p.name !== undefined && ns !== undefined)
+      return sub.serve(this.subresourceRequest(ctx, r, ns, p, method, STREAMED, false), this.ops);
     const q = ctx.url.searchParams;
     const rep = negotiate(ctx.req.headers.accept, q.get('includeObject') ?? undefined);
     if (!rep)
       throw notAcceptable(['application/json', 'application/yaml', 'application/json;as=Table;v=v1;g=meta.k8s.io']);
-    const ns = r.info.namespaced ? p.namespace : undefined;
-    if (r.info.namespaced && p.name !== undefined && ns === undefined) {
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: p.resource });
-    }
+    if (r.info.namespaced && p.name !== undefined && ns === undefined) throw pathNotFound({ kind: p.resource });
     const dryRun = q.getAll('dryRun');
     for (const v of dryRun) if (v !== 'All') throw invalidOptions(ctx.req.method, [notSupported('dryRun', v, ['All'])]);
     const isDry = dryRun.length > 0;
@@ -185,72 +204,75 @@ export class ResourceHandler {
     if (review) {
       if (p.name !== undefined || method !== 'POST')
         throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
-      await this.review(ctx, r, review, ns);
-      return;
+      return this.review(ctx, r, review, ns);
     }
-    if (p.name === undefined) {
-      switch (method) {
-        case 'GET':
-          if (boolParam(q.get('watch'))) {
-            await this.watch(ctx, r, ns, rep);
-          } else {
-            await this.list(ctx, r, ns, rep);
-          }
-          return;
-        case 'POST':
-          await this.create(ctx, r, ns ?? '', rep, isDry);
-          return;
-        case 'DELETE':
-          await this.deleteCollection(ctx, r, ns, isDry);
-          return;
-        default:
-          throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
-      }
-    }
-    const name = p.name;
-    const sub = p.subresource;
-    if (sub === 'scale') {
-      await this.scale(ctx, r, ns ?? '', name, method, isDry);
-      return;
-    }
-    if (sub === 'binding' || sub === 'eviction') {
-      if (method !== 'POST') throw methodNotSupported(r.info.group, `${r.info.resource}/${sub}`, method.toLowerCase());
-      if (sub === 'binding') await this.bind(ctx, r, ns ?? '', name, isDry);
-      else await this.evict(ctx, r, ns ?? '', name, isDry);
-      return;
-    }
-    if (sub === 'token' && r.info.group === '' && r.info.resource === 'serviceaccounts') {
-      if (method !== 'POST') throw methodNotSupported('', 'serviceaccounts/token', method.toLowerCase());
-      if (!this.d.tokenRequest)
-        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
-          kind: 'serviceaccounts',
-        });
-      const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'TokenRequest');
-      sendJson(ctx.res, 201, await this.d.tokenRequest(ns ?? '', name, body), rep);
-      return;
-    }
-    if (sub && sub !== 'status' && sub !== 'finalize') {
-      throw new ApiError(
-        503,
-        'ServiceUnavailable',
-        `${r.info.resource}/${sub} is served by the node agent, which is not reachable for ${r.info.resource} "${name}"`,
-      );
-    }
-    const subresource = sub === 'finalize' ? 'finalize' : sub;
+    if (p.name === undefined) return this.collection(ctx, r, ns, method, rep, isDry);
+    if (sub) return sub.serve(this.subresourceRequest(ctx, r, ns ?? '', p, method, rep, isDry), this.ops);
+    return this.object(ctx, r, ns ?? '', p.name, method, rep, isDry);
+  }
+
+  private subresourceRequest(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string,
+    p: ResourcePath,
+    method: string,
+    rep: Representation,
+    dryRun: boolean,
+  ): SubresourceRequest {
+    return {
+      ctx,
+      resource: r,
+      namespace: ns,
+      name: p.name ?? '',
+      subresource: p.subresource ?? '',
+      method,
+      rep,
+      dryRun,
+    };
+  }
+
+  /** list, watch, create and deletecollection */
+  private collection(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string | undefined,
+    method: string,
+    rep: Representation,
+    dryRun: boolean,
+  ): Promise<void> {
     switch (method) {
       case 'GET':
-        await this.get(ctx, r, ns ?? '', name, rep);
-        return;
-      case 'PUT':
-        await this.update(ctx, r, ns ?? '', name, rep, isDry, subresource);
-        return;
-      case 'PATCH':
-        await this.patch(ctx, r, ns ?? '', name, rep, isDry, subresource);
-        return;
+        if (boolParam(ctx.url.searchParams.get('watch'))) return this.watch(ctx, r, ns, rep);
+        return this.list(ctx, r, ns, rep);
+      case 'POST':
+        return this.create(ctx, r, ns ?? '', rep, dryRun);
       case 'DELETE':
-        if (sub) throw methodNotSupported(r.info.group, `${r.info.resource}/${sub}`, 'delete');
-        await this.delete(ctx, r, ns ?? '', name, isDry);
-        return;
+        return this.deleteCollection(ctx, r, ns, dryRun);
+      default:
+        throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
+    }
+  }
+
+  /** get, update, patch and delete of one object */
+  private object(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string,
+    name: string,
+    method: string,
+    rep: Representation,
+    dryRun: boolean,
+  ): Promise<void> {
+    switch (method) {
+      case 'GET':
+        return this.get(ctx, r, ns, name, rep);
+      case 'PUT':
+        return this.update(ctx, r, ns, name, rep, dryRun);
+      case 'PATCH':
+        return this.patch(ctx, r, ns, name, rep, dryRun);
+      case 'DELETE':
+        return this.delete(ctx, r, ns, name, dryRun);
       default:
         throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
     }
@@ -459,13 +481,30 @@ export class ResourceHandler {
     start();
   }
 
-  /** a watch over WebSocket: one text message per event */
+  /** the subresource an upgrade is for, when it takes upgrades (exec, attach, port-forward of a pod) */
+  private upgradable(t: ResourcePath | undefined): Subresource | undefined {
+    if (t?.subresource === undefined || t.namespace === undefined || t.name === undefined) return undefined;
+    if (pathSegmentNameErrors(t.name).length > 0) return undefined;
+    const info = lookupResource(t.group, t.version, t.resource);
+    const r = info && this.d.resources.get(`${info.group}/${info.version}/${info.resource}`);
+    const sub = r?.subresources.get(t.subresource);
+    return sub?.upgrade ? sub : undefined;
+  }
+
+  /** an upgrade: to the subresource that takes it, or a watch over WebSocket (one text message per event) */
   async handleUpgrade(
     req: IncomingMessage,
-    socket: import('node:stream').Duplex,
+    socket: Duplex,
     head: Buffer,
     url: URL,
+    info: RequestInfo,
   ): Promise<boolean> {
+    const t = info.target;
+    const sub = this.upgradable(t);
+    if (sub?.upgrade && t?.namespace !== undefined && t.name !== undefined) {
+      sub.upgrade(req, socket, head, url, t.namespace, t.name);
+      return true;
+    }
     const p = parseResourcePath(requestPath(req.url));
     if (!p || !p.resource || p.name !== undefined || !boolParam(url.searchParams.get('watch'))) return false;
     const r = this.resourceFor(p);
@@ -539,7 +578,7 @@ export class ResourceHandler {
     const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
     this.d.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
-    if (!ctx.user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    if (!ctx.user) throw unauthorized();
     const res = review({ user: ctx.user, body, namespace: ns });
     if ('invalid' in res) throw invalidObject(r.info.kind, '', res.invalid, r.info.group);
     sendJson(ctx.res, 201, res.object);
@@ -622,13 +661,7 @@ export class ResourceHandler {
     sub?: string,
   ): Promise<void> {
     const type = mediaType(ctx.req);
-    if (!this.d.patcher.patchTypes.includes(type)) {
-      throw new ApiError(
-        415,
-        'UnsupportedMediaType',
-        `the body of the request was in an unknown format - accepted media types include: ${this.d.patcher.patchTypes.join(', ')}`,
-      );
-    }
+    if (!this.d.patcher.patchTypes.includes(type)) throw unsupportedPatchType(this.d.patcher.patchTypes);
     const body = await readBody(ctx.req);
     const q = ctx.url.searchParams;
     const isApply = type === 'application/apply-patch+yaml';
@@ -749,179 +782,6 @@ export class ResourceHandler {
       items,
     });
   }
-
-  private async scale(
-    ctx: RequestContext,
-    r: Resource,
-    ns: string,
-    name: string,
-    method: string,
-    dryRun: boolean,
-  ): Promise<void> {
-    // zero replicas and an empty selector are left out, as Kubernetes' Scale type does (omitempty)
-    const toScale = (o: any) => {
-      const replicas = o.spec?.replicas ?? 0;
-      const selector = selectorString(r.strategy.scaleSelector ? r.strategy.scaleSelector(o) : o.spec?.selector) ?? '';
-      return {
-        kind: 'Scale',
-        apiVersion: 'autoscaling/v1',
-        metadata: {
-          name: o.metadata.name,
-          namespace: o.metadata.namespace,
-          uid: o.metadata.uid,
-          resourceVersion: o.metadata.resourceVersion,
-          creationTimestamp: o.metadata.creationTimestamp,
-        },
-        spec: replicas === 0 ? {} : { replicas },
-        status:
-          selector === '' ? { replicas: o.status?.replicas ?? 0 } : { replicas: o.status?.replicas ?? 0, selector },
-      };
-    };
-    if (method === 'GET') {
-      sendJson(ctx.res, 200, toScale(await this.d.store.get(r, ns, name)));
-      return;
-    }
-    if (method !== 'PUT' && method !== 'PATCH')
-      throw methodNotSupported(r.info.group, `${r.info.resource}/scale`, method.toLowerCase());
-    const type = mediaType(ctx.req);
-    const body = await readBody(ctx.req);
-    const manager = this.fieldManager(ctx);
-    const { obj } = await this.d.store.guaranteedUpdate(
-      r,
-      ns,
-      name,
-      (cur) => {
-        const curScale = toScale(cur);
-        let scale: any;
-        if (method === 'PUT') scale = decodeObject(body, type);
-        else if (type === 'application/apply-patch+yaml')
-          throw new ApiError(415, 'UnsupportedMediaType', 'apply patches are not supported on the scale subresource');
-        else scale = this.d.patcher.patch(r, type, curScale, body);
-        if (scale?.kind && scale.kind !== 'Scale')
-          throw badRequest(`the kind in the data (${scale.kind}) does not match the expected kind (Scale)`);
-        const typeError = this.d.checkTypes?.(scale, SCALE_TYPE);
-        if (typeError) throw badRequest(typeError);
-        const replicas = scale?.spec?.replicas;
-        if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 0)) {
-          throw new ApiError(
-            422,
-            'Invalid',
-            `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-            {
-              name,
-              group: 'autoscaling',
-              kind: 'Scale',
-              causes: [
-                {
-                  reason: 'FieldValueInvalid',
-                  message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-                  field: 'spec.replicas',
-                },
-              ],
-            },
-          );
-        }
-        const next = structuredClone(cur);
-        next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
-        const rv = scale?.metadata?.resourceVersion;
-        next.metadata.resourceVersion = rv || undefined;
-        if (!rv) delete next.metadata.resourceVersion;
-        this.d.patcher.trackUpdate(r, cur, next, manager, 'scale');
-        return next;
-      },
-      { dryRun, user: ctx.user },
-    );
-    sendJson(ctx.res, 200, toScale(obj));
-  }
-
-  private async bind(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
-    const binding = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'Binding');
-    const target = binding?.target;
-    if (!target?.name) {
-      throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`, {
-        name,
-        kind: 'Binding',
-        causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }],
-      });
-    }
-    if (target.kind && target.kind !== 'Node') {
-      throw new ApiError(
-        422,
-        'Invalid',
-        `Binding "${name}" is invalid: target.kind: Invalid value: "${target.kind}": must be empty or 'Node'`,
-        { name, kind: 'Binding' },
-      );
-    }
-    await this.d.store.guaranteedUpdate(
-      r,
-      ns,
-      name,
-      (cur) => {
-        if (cur.metadata.deletionTimestamp) {
-          throw new ApiError(
-            409,
-            'Conflict',
-            `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is being deleted, cannot be assigned to a host`,
-          );
-        }
-        if (cur.spec?.nodeName) {
-          throw new ApiError(
-            409,
-            'Conflict',
-            `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${cur.spec.nodeName}"`,
-          );
-        }
-        const uid = binding.metadata?.uid;
-        if (uid && uid !== cur.metadata.uid) {
-          throw new ApiError(
-            409,
-            'Conflict',
-            `Operation cannot be fulfilled on pods/binding "${name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${cur.metadata.uid}`,
-          );
-        }
-        const next = structuredClone(cur);
-        next.spec.nodeName = target.name;
-        return next;
-      },
-      { dryRun, internal: true },
-    );
-    // the PodScheduled condition lives in status, written through the status path
-    if (!dryRun) {
-      await this.d.store.guaranteedUpdate(
-        r,
-        ns,
-        name,
-        (cur) => {
-          const next = structuredClone(cur);
-          const conds: any[] = (next.status ??= {}).conditions ?? [];
-          const rest = conds.filter((c) => c.type !== 'PodScheduled');
-          rest.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339() });
-          next.status.conditions = rest;
-          return next;
-        },
-        { subresource: 'status' },
-      );
-    }
-    sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
-  }
-
-  private async evict(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
-    const eviction = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'Eviction');
-    const given = eviction?.deleteOptions ?? {};
-    const opts: DeleteOptions = { ...given, dryRun: dryRun || dryRunOf(given.dryRun), user: ctx.user };
-    await this.d.store.delete(r, ns, name, opts);
-    sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
-  }
-}
-
-/** DeleteOptions.dryRun (a list whose only allowed value is "All"): whether the deletion is a dry run */
-function dryRunOf(v: unknown): boolean {
-  if (v === undefined || v === null) return false;
-  if (!Array.isArray(v))
-    throw badRequest('json: cannot unmarshal value into Go struct field DeleteOptions.dryRun of type []string');
-  for (const x of v)
-    if (x !== 'All') throw invalidObject('DeleteOptions', '', [notSupported('dryRun', x, ['All'])], 'meta.k8s.io');
-  return v.length > 0;
 }
 
 function withType(r: Resource, o: any): any {

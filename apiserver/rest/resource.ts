@@ -7,6 +7,7 @@ import type { FieldError } from '../api/field-error.ts';
 import type { ResourceCache } from '../watchcache/cache.ts';
 import type { StorageView } from '../api/strategy.ts';
 import type { RestStrategy } from './strategy.ts';
+import type { Subresource } from './subresource.ts';
 
 /** the type-specific behaviour (apiserver/api strategies), which a REST strategy builds on */
 export interface TypeStrategy {
@@ -29,6 +30,8 @@ export interface Resource {
   selectable: Set<string>;
   /** set when the resource is stored as another one (its prefix and watch cache are that one's) */
   view?: StorageView;
+  /** the handlers of its subresources, by name */
+  subresources: ReadonlyMap<string, Subresource>;
 }
 
 /** Kubernetes' etcd layout for the resources whose prefix is not simply /registry/<resource>/ */

@@ -147,6 +147,18 @@ export function unsupportedMediaType(contentType: string, supported: string[]): 
   );
 }
 
+/** a body of a media type the endpoint does not take, saying why */
+export function unsupportedMedia(message: string): ApiError {
+  return new ApiError(415, 'UnsupportedMediaType', message);
+}
+
+/** a patch of a type the server does not apply */
+export function unsupportedPatchType(supported: readonly string[]): ApiError {
+  return unsupportedMedia(
+    `the body of the request was in an unknown format - accepted media types include: ${supported.join(', ')}`,
+  );
+}
+
 export function notAcceptable(supported: string[]): ApiError {
   return new ApiError(406, 'NotAcceptable', `only the following media types are accepted: ${supported.join(', ')}`);
 }

@@ -43,6 +43,7 @@ function resource(dispatcher: Dispatcher, group: string, version: string, plural
     prefix,
     cache,
     selectable: new Set(['metadata.name', 'metadata.namespace']),
+    subresources: new Map(),
   };
 }
 

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { lookupResource } from '../../api/registry.ts';
-import { podStrategy } from '../../api/core/pod.ts';
-import { PodStrategy, podQosClass } from './pod.ts';
+import { lookupResource } from '../../../api/registry.ts';
+import { podStrategy } from '../../../api/core/pod.ts';
+import { PodStrategy, podQosClass } from './strategy.ts';
 
 const pods = new PodStrategy(lookupResource('', 'v1', 'pods')!, podStrategy);
 const container = (requests?: object, limits?: object) => ({ name: 'c', image: 'x', resources: { requests, limits } });

@@ -3,10 +3,10 @@
  * gracefully while a node may be running them (the grace period asked for, else the pod's, else 30 s); the watch
  * cache indexes them by node.
  */
-import { isObject, type ApiObject } from '../../rest/meta.ts';
-import type { ResourceInfo } from '../../api/resource-info.ts';
-import type { TypeStrategy } from '../../rest/resource.ts';
-import { GenericStrategy } from '../strategy.ts';
+import { isObject, type ApiObject } from '../../../rest/meta.ts';
+import type { ResourceInfo } from '../../../api/resource-info.ts';
+import type { TypeStrategy } from '../../../rest/resource.ts';
+import { GenericStrategy } from '../../strategy.ts';
 
 const DEFAULT_GRACE_SECONDS = 30;
 
