@@ -4,25 +4,22 @@
  */
 import path from 'node:path';
 import type http from 'node:http';
-import { RESOURCES } from './api/registry.ts';
 import type { FieldError } from './api/field-error.ts';
 import { openBackend } from './storage/index.ts';
 import type { Backend } from './storage/backend.ts';
-import { ResourceCache } from './watchcache/cache.ts';
 import { Dispatcher } from './watchcache/dispatcher.ts';
 import { RestStore } from './rest/store.ts';
 import { WatchServer } from './rest/watch.ts';
 import { ResourceHandler } from './rest/handler.ts';
 import { RequestContext } from './rest/context.ts';
-import { storagePrefix, type Resource, type TypeStrategy } from './rest/resource.ts';
+import type { Resource } from './rest/resource.ts';
 import { ApiError, invalidObject } from './rest/status.ts';
 import { Discovery } from './discovery.ts';
 import { ApiMetrics, instrumentBackend } from './metrics.ts';
 import { ServiceAllocator, serviceAllocations } from './allocator.ts';
-import { restStrategy, subresources, type StrategyDeps, type SubresourceDeps } from './registry/index.ts';
+import { Registry } from './registry/registry.ts';
+import { builtInDefinitions } from './registry/built-in.ts';
 import { BASIC_CHECKS, cacheCheck, storeCheck } from './health.ts';
-import { byResource, STORAGE_VIEWS, STRATEGIES } from './api/strategies.ts';
-import type { ResourceInfo } from './api/resource-info.ts';
 import { DEFAULT_ISSUER, signServiceAccountToken, writeAdminKubeconfig } from './auth/index.ts';
 import { makeReviews } from './auth/reviews.ts';
 import { admissionChain, type AdmissionChain } from './admission/index.ts';
@@ -38,7 +35,7 @@ import { buildHandlerChain } from './filters/index.ts';
 import { NonResourceRoutes } from './non-resource.ts';
 import { routes } from './routes.ts';
 import { upgradeHandler } from './upgrade.ts';
-import { listen } from './listener.ts';
+import { listen, type Listener } from './listener.ts';
 import { loadCredentials, type Credentials } from './credentials.ts';
 import { ObjectLookup } from './lookup.ts';
 import { bootstrap, endpointAddress, firstAddress } from './bootstrap.ts';
@@ -68,6 +65,8 @@ export interface ApiServer {
   kubeconfigPath?: string;
   backend: Backend;
   metrics: ApiMetrics;
+  /** the served resources: custom resources are added and removed here while the server runs */
+  registry: Registry;
   close(): Promise<void>;
 }
 
@@ -77,18 +76,14 @@ const authorizers: Authorizer[] = [alwaysAllow];
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const log = opts.log ?? ((m: string) => console.log(m));
   const metrics = new ApiMetrics();
-  const rawBackend = openBackend(opts.store ?? '', { dataDir: opts.dataDir });
-  await rawBackend.start();
-  const backend = instrumentBackend(rawBackend, metrics);
-  const dispatcher = new Dispatcher(backend);
-  dispatcher.onError = (e) => log(`watch cache: store watch failed, re-listing: ${e.message}`);
+  const { rawBackend, backend, dispatcher } = await openStorage(opts, metrics, log);
   const allocator = new ServiceAllocator(backend, opts.serviceCidr ?? '10.96.0.0/12');
   const allocations = serviceAllocations(allocator, (svc, errs) =>
     invalidObject('Service', svc.metadata?.name ?? '', errs),
   );
-  // the served resources, filled in once the credentials their subresources need are loaded
-  const resources = new Map<string, Resource>();
-  const resource = (key: string) => resources.get(key);
+  // the served resources, added once the credentials their subresources need are loaded
+  let registry: Registry | undefined;
+  const resource = (key: string) => registry?.lookup(key);
   const admission = makeAdmission(() => objects);
   const store = new RestStore(backend, dispatcher, invalidOf, admission);
   const objects = new ObjectLookup(resource, store);
@@ -103,41 +98,24 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     clientCertPem: credentials.kubeletClient?.certPem ?? '',
     clientKeyPem: credentials.kubeletClient?.keyPem ?? '',
   });
-  addServedResources(resources, dispatcher, opts.watchCacheSize, {
-    serviceAllocations: allocations,
-    nodeProxy,
-    tokenRequest: tokenRequester(credentials, objects),
+  registry = new Registry(dispatcher, {
+    watchCacheSize: opts.watchCacheSize,
+    deps: { serviceAllocations: allocations, nodeProxy, tokenRequest: tokenRequester(credentials, objects) },
   });
-  const handler = makeResourceHandler(store, watches, resources, credentials, admission);
+  await registry.addAll(builtInDefinitions());
+  const handler = makeResourceHandler(store, watches, registry, credentials, admission);
   await dispatcher.start();
   const port = opts.port ?? 6443;
   let advertised = `127.0.0.1:${port}`;
-  const nonResource = nonResourceRoutes(metrics, watches, backend, dispatcher, () => advertised);
-  const authorizer = firstOpinion(authorizers);
-  const chain = buildHandlerChain(routes({ resources: handler, nonResource, log }), {
-    authenticate: credentials.authenticate,
-    authorizer,
-    inFlight: { maxReadOnly: opts.maxReadOnlyInflight ?? 400, maxMutating: opts.maxMutatingInflight ?? 200 },
-    metrics,
-    log,
-  });
-  // an HTTP/2 request and response have the shape of HTTP/1.1's for all the handlers use (see http.ts)
-  const onRequest = (req: AnyRequest, res: AnyResponse) => {
-    const r = req as http.IncomingMessage;
-    void chain(new RequestContext(r, res as http.ServerResponse, new URL(r.url ?? '/', 'https://localhost')));
-  };
+  const nonResource = nonResourceRoutes(metrics, watches, backend, dispatcher, registry, () => advertised);
   const bind = opts.bindAddress ?? '0.0.0.0';
-  const listener = await listen({
-    port,
-    bindAddress: bind,
-    tls: credentials.tls,
-    onRequest,
-    onUpgrade: upgradeHandler({ authenticate: credentials.authenticate, authorizer, handler }),
-  }).catch(async (e: unknown) => {
-    dispatcher.stop();
-    await rawBackend.close();
-    throw e;
-  });
+  const listener = await listenWith(opts, { port, bind, credentials, handler, nonResource, metrics, log }).catch(
+    async (e: unknown) => {
+      dispatcher.stop();
+      await rawBackend.close();
+      throw e;
+    },
+  );
   await bootstrap({
     store,
     resource,
@@ -158,6 +136,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     kubeconfigPath,
     backend,
     metrics,
+    registry,
     async close() {
       stopCompaction();
       dispatcher.stop();
@@ -167,20 +146,75 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 }
 
+async function openStorage(
+  opts: ApiServerOptions,
+  metrics: ApiMetrics,
+  log: (m: string) => void,
+): Promise<{ rawBackend: Backend; backend: Backend; dispatcher: Dispatcher }> {
+  const rawBackend = openBackend(opts.store ?? '', { dataDir: opts.dataDir });
+  await rawBackend.start();
+  const backend = instrumentBackend(rawBackend, metrics);
+  const dispatcher = new Dispatcher(backend);
+  dispatcher.onError = (e) => log(`watch cache: store watch failed, re-listing: ${e.message}`);
+  return { rawBackend, backend, dispatcher };
+}
+
+interface Serving {
+  port: number;
+  bind: string;
+  credentials: Credentials;
+  handler: ResourceHandler;
+  nonResource: NonResourceRoutes;
+  metrics: ApiMetrics;
+  log: (m: string) => void;
+}
+
+/** the filter chain before the routes, on a listener */
+function listenWith(opts: ApiServerOptions, s: Serving): Promise<Listener> {
+  const authorizer = firstOpinion(authorizers);
+  const chain = buildHandlerChain(routes({ resources: s.handler, nonResource: s.nonResource, log: s.log }), {
+    authenticate: s.credentials.authenticate,
+    authorizer,
+    inFlight: { maxReadOnly: opts.maxReadOnlyInflight ?? 400, maxMutating: opts.maxMutatingInflight ?? 200 },
+    metrics: s.metrics,
+    log: s.log,
+  });
+  // an HTTP/2 request and response have the shape of HTTP/1.1's for all the handlers use (see http.ts)
+  const onRequest = (req: AnyRequest, res: AnyResponse) => {
+    const r = req as http.IncomingMessage;
+    void chain(new RequestContext(r, res as http.ServerResponse, new URL(r.url ?? '/', 'https://localhost')));
+  };
+  return listen({
+    port: s.port,
+    bindAddress: s.bind,
+    tls: s.credentials.tls,
+    onRequest,
+    onUpgrade: upgradeHandler({ authenticate: s.credentials.authenticate, authorizer, handler: s.handler }),
+  });
+}
+
 function nonResourceRoutes(
   metrics: ApiMetrics,
   watches: WatchServer,
   backend: Backend,
   dispatcher: Dispatcher,
+  registry: Registry,
   advertised: () => string,
 ): NonResourceRoutes {
   // liveness does not follow the store: a server that cannot reach it is not ready, but restarting it would not help
   const serving = [storeCheck(backend), cacheCheck(dispatcher)];
+  const discovery = new Discovery(registry.infos(), advertised);
+  const openapi = new OpenApiEndpoints(registry.infos());
+  // what is served changes with custom resources: discovery and OpenAPI follow
+  registry.onChange((infos) => {
+    discovery.update(infos);
+    openapi.update(infos);
+  });
   return new NonResourceRoutes({
     metrics,
     activeWatches: () => watches.active,
-    discovery: new Discovery(RESOURCES, advertised),
-    openapi: new OpenApiEndpoints(RESOURCES),
+    discovery,
+    openapi,
     checks: { healthz: [...BASIC_CHECKS, ...serving], livez: BASIC_CHECKS, readyz: [...BASIC_CHECKS, ...serving] },
   });
 }
@@ -194,50 +228,6 @@ async function writeClientFiles(dataDir: string, c: Credentials, url: string): P
       (await c.tokens.ensure('system:node-agent', ['system:nodes'])) + '\n',
     );
   return kubeconfigPath;
-}
-
-/** every served resource by '<group>/<version>/<resource>', each with its storage prefix and watch cache */
-function addServedResources(
-  resources: Map<string, Resource>,
-  dispatcher: Dispatcher,
-  watchCacheSize: number | undefined,
-  deps: StrategyDeps & SubresourceDeps,
-): void {
-  const byPrefix = new Map<string, ResourceCache>();
-  // a resource stored as another (STORAGE_VIEWS) shares that one's cache, which holds the stored form: the stored
-  // resource is set up first
-  const viewOf = (info: ResourceInfo) => byResource(STORAGE_VIEWS, info.group, info.version, info.resource);
-  for (const info of [...RESOURCES].sort((a, b) => Number(!!viewOf(a)) - Number(!!viewOf(b)))) {
-    const type = byResource(STRATEGIES as Record<string, TypeStrategy>, info.group, info.version, info.resource);
-    if (!type) throw new Error(`no type strategy for ${info.group}/${info.resource}`);
-    const strategy = restStrategy(info, type, deps);
-    const prefix = storagePrefix(info);
-    const view = viewOf(info);
-    let cache = byPrefix.get(prefix);
-    if (view && !cache)
-      throw new Error(`${info.group}/${info.resource} is stored as another resource, which is not served`);
-    if (!cache) {
-      cache = new ResourceCache(prefix, {
-        selectableFields: (o) => strategy.selectableFields(o),
-        indexField: strategy.indexField,
-        capacity: watchCacheSize,
-      });
-      byPrefix.set(prefix, cache);
-      dispatcher.register(cache);
-    }
-    const selectable = new Set(Object.keys(strategy.selectableFields({ metadata: {}, spec: {}, status: {} })));
-    selectable.add('metadata.name');
-    if (info.namespaced) selectable.add('metadata.namespace');
-    resources.set(`${info.group}/${info.version}/${info.resource}`, {
-      info,
-      strategy,
-      prefix,
-      cache,
-      selectable,
-      view,
-      subresources: subresources(info, deps),
-    });
-  }
 }
 
 function invalidOf(r: Resource, name: string, errs: FieldError[]): ApiError {
@@ -274,7 +264,7 @@ function tokenRequester(credentials: Credentials, objects: ObjectLookup): TokenR
 function makeResourceHandler(
   store: RestStore,
   watches: WatchServer,
-  resources: Map<string, Resource>,
+  resources: Registry,
   credentials: Credentials,
   admission: AdmissionChain,
 ): ResourceHandler {

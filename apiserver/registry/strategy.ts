@@ -7,7 +7,7 @@ import type { FieldError } from '../api/field-error.ts';
 import type { ResourceInfo } from '../api/resource-info.ts';
 import { toTable, type ListMeta, type Table } from '../printers/index.ts';
 import { clone, isObject, type ApiObject } from '../rest/meta.ts';
-import type { TypeStrategy } from '../rest/resource.ts';
+import { apiVersionOf, type TypeStrategy } from '../rest/resource.ts';
 import type { IncludeObject, Propagation, RestStrategy, Traits } from '../rest/strategy.ts';
 
 export type { Release, RestStrategy, Traits } from '../rest/strategy.ts';
@@ -22,6 +22,7 @@ export class GenericStrategy implements RestStrategy {
   readonly defaultPropagation: Propagation;
   readonly indexField: string | undefined;
   readonly hasStatus: boolean;
+  private readonly typeMeta: { apiVersion: string; kind: string };
 
   constructor(
     readonly info: ResourceInfo,
@@ -35,6 +36,7 @@ export class GenericStrategy implements RestStrategy {
     this.defaultPropagation = traits.defaultPropagation ?? 'Background';
     this.indexField = traits.indexField;
     this.hasStatus = info.subresources.includes('status');
+    this.typeMeta = { apiVersion: apiVersionOf(info), kind: info.kind };
   }
 
   defaults(obj: ApiObject): void {
@@ -97,6 +99,6 @@ export class GenericStrategy implements RestStrategy {
   }
 
   convertToTable(objects: ApiObject[], listMeta: ListMeta, includeObject: IncludeObject): Table {
-    return toTable(this.info.group, this.info.resource, objects, listMeta, { includeObject });
+    return toTable(this.info.group, this.info.resource, objects, listMeta, { includeObject, typeMeta: this.typeMeta });
   }
 }

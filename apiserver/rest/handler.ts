@@ -6,7 +6,6 @@ import { constants as http2constants } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { lookupResource } from '../api/registry.ts';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from '../../lib/selectors.ts';
 import type { CachedObject, WatchFilter } from '../watchcache/cache.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
@@ -63,7 +62,8 @@ const DELETE_OPTIONS_TYPE: TypeOf = {
 export interface HandlerDeps {
   store: RestStore;
   watches: WatchServer;
-  resources: Map<string, Resource>;
+  /** the served resources, by group, version and plural name */
+  resources: { get(group: string, version: string, resource: string): Resource | undefined };
   patcher: Patcher;
   validateFields?: FieldValidator;
   /** the message of Kubernetes' 400 for an object its Go type cannot hold (see rest/typed-decode.ts), if any */
@@ -126,8 +126,7 @@ export class ResourceHandler {
   }
 
   resourceFor(p: ResourcePath): Resource {
-    const info = lookupResource(p.group, p.version, p.resource);
-    const r = info && this.d.resources.get(`${info.group}/${info.version}/${info.resource}`);
+    const r = this.d.resources.get(p.group, p.version, p.resource);
     if (!r || (p.subresource && !r.subresources.has(p.subresource)))
       throw pathNotFound({ group: p.group || undefined, kind: p.resource });
     if (p.namespace !== undefined && !r.info.namespaced) throw pathNotFound({ kind: p.resource });
@@ -485,9 +484,7 @@ export class ResourceHandler {
   private upgradable(t: ResourcePath | undefined): Subresource | undefined {
     if (t?.subresource === undefined || t.namespace === undefined || t.name === undefined) return undefined;
     if (pathSegmentNameErrors(t.name).length > 0) return undefined;
-    const info = lookupResource(t.group, t.version, t.resource);
-    const r = info && this.d.resources.get(`${info.group}/${info.version}/${info.resource}`);
-    const sub = r?.subresources.get(t.subresource);
+    const sub = this.d.resources.get(t.group, t.version, t.resource)?.subresources.get(t.subresource);
     return sub?.upgrade ? sub : undefined;
   }
 
