@@ -26,7 +26,7 @@ export interface NonResourceDeps {
 }
 
 export class NonResourceRoutes {
-  constructor(private readonly d: NonResourceDeps) {}
+  constructor(private readonly deps: NonResourceDeps) {}
 
   /** answers the request: its path's answer, or 404 */
   async serve(ctx: RequestContext): Promise<void> {
@@ -43,8 +43,8 @@ export class NonResourceRoutes {
       return true;
     }
     if (p === '/metrics') {
-      this.d.metrics.watchers.set({ verb: 'WATCH' }, this.d.activeWatches());
-      reply(res, 200, this.d.metrics.registry.contentType, await this.d.metrics.registry.metrics());
+      this.deps.metrics.watchers.set({ verb: 'WATCH' }, this.deps.activeWatches());
+      reply(res, 200, this.deps.metrics.registry.contentType, await this.deps.metrics.registry.metrics());
       return true;
     }
     if (p === '/version') {
@@ -52,7 +52,7 @@ export class NonResourceRoutes {
       return true;
     }
     if (p.startsWith('/openapi/')) {
-      this.d.openapi.serve(req, res, url);
+      this.deps.openapi.serve(req, res, url);
       return true;
     }
     return this.discovery(req, res, p, segs);
@@ -61,7 +61,7 @@ export class NonResourceRoutes {
   /** /healthz, /livez, /readyz with every check, or /<endpoint>/<check> with one */
   private async health(res: ServerResponse, url: URL, segs: string[]): Promise<void> {
     const endpoint = segs[1] as keyof NonResourceDeps['checks'];
-    let checks = this.d.checks[endpoint];
+    let checks = this.deps.checks[endpoint];
     if (segs.length === 3) {
       const c = checks.find((x) => x.name === segs[2]);
       if (!c) {
@@ -75,7 +75,7 @@ export class NonResourceRoutes {
   }
 
   private discovery(req: IncomingMessage, res: ServerResponse, p: string, segs: string[]): boolean {
-    const discovery = this.d.discovery;
+    const discovery = this.deps.discovery;
     if (p === '/api' || p === '/apis') {
       const core = p === '/api';
       const agg = wantsAggregated(req.headers.accept);

@@ -24,15 +24,15 @@ function finished(res: ServerResponse): Promise<void> {
   });
 }
 
-export function routes(d: RouteDeps): Handler {
+export function routes(deps: RouteDeps): Handler {
   return async (ctx) => {
     try {
       const info = ctx.info;
-      if (info.isResourceRequest || info.error !== undefined) await d.resources.handle(ctx);
-      else await d.nonResource.serve(ctx);
+      if (info.isResourceRequest || info.error !== undefined) await deps.resources.handle(ctx);
+      else await deps.nonResource.serve(ctx);
     } catch (err) {
       if (!(err instanceof ApiError))
-        d.log(`internal error on ${ctx.req.method} ${ctx.url.pathname}: ${(err as Error)?.stack ?? err}`);
+        deps.log(`internal error on ${ctx.req.method} ${ctx.url.pathname}: ${(err as Error)?.stack ?? err}`);
       sendError(ctx.res, err);
     }
     // a request counts as in flight until its whole answer is written (as Kubernetes counts until the handler

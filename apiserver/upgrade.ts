@@ -30,21 +30,21 @@ function fail(socket: Duplex, err: unknown, withStatus = false): void {
   socket.end(`${line}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
-export function upgradeHandler(d: UpgradeDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+export function upgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'https://localhost');
-    const authenticated = d.authenticate(req);
+    const authenticated = deps.authenticate(req);
     if (!authenticated) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const user = actingUser(req, authenticated, d.authorizer);
+    const user = actingUser(req, authenticated, deps.authorizer);
     if (user instanceof ApiError) return fail(socket, user, true);
     const info = resolveRequestInfo(req.method ?? 'GET', req.url, url);
     const attributes = requestAttributes(user, info);
-    const decision = d.authorizer.authorize(attributes);
+    const decision = deps.authorizer.authorize(attributes);
     if (decision.decision !== 'allow') return fail(socket, forbiddenError(attributes, decision.reason), true);
-    d.handler.handleUpgrade(req, socket, head, url, info).then(
+    deps.handler.handleUpgrade(req, socket, head, url, info).then(
       (ok) => !ok && socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'),
       (err) => fail(socket, err),
     );

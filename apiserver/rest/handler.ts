@@ -1,6 +1,7 @@
 /**
- * The resource handler: one HTTP request on /api or /apis becomes one store operation.
- * Routing is by the parsed path (no per-route table), so the cost of a request does not grow with the API.
+ * The resource handler: one HTTP request on /api or /apis becomes one store operation, or goes to the handler of the
+ * subresource it names. Routing is by the parsed path and one registry lookup (no per-route table), so the cost of a
+ * request does not grow with the API.
  */
 import { constants as http2constants } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
@@ -109,16 +110,16 @@ export class ResourceHandler {
   /** what subresources may use of the object's operations */
   private readonly ops: ObjectOperations;
 
-  constructor(private readonly d: HandlerDeps) {
+  constructor(private readonly deps: HandlerDeps) {
     this.ops = {
-      store: d.store,
-      patcher: d.patcher,
+      store: deps.store,
+      patcher: deps.patcher,
       get: (s) => this.get(s.ctx, s.resource, s.namespace, s.name, s.rep),
       update: (s) => this.update(s.ctx, s.resource, s.namespace, s.name, s.rep, s.dryRun, s.subresource),
       patch: (s) => this.patch(s.ctx, s.resource, s.namespace, s.name, s.rep, s.dryRun, s.subresource),
       fieldManager: (ctx) => this.fieldManager(ctx),
       checkType: (obj, type) => {
-        const typeError = this.d.checkTypes?.(obj, type);
+        const typeError = this.deps.checkTypes?.(obj, type);
         if (typeError) throw badRequest(typeError);
       },
       admit: (s, object) => this.admitSubresource(s, object),
@@ -126,7 +127,7 @@ export class ResourceHandler {
   }
 
   resourceFor(p: ResourcePath): Resource {
-    const r = this.d.resources.get(p.group, p.version, p.resource);
+    const r = this.deps.resources.get(p.group, p.version, p.resource);
     if (!r || (p.subresource && !r.subresources.has(p.subresource)))
       throw pathNotFound({ group: p.group || undefined, kind: p.resource });
     if (p.namespace !== undefined && !r.info.namespaced) throw pathNotFound({ kind: p.resource });
@@ -135,7 +136,7 @@ export class ResourceHandler {
 
   /** a subresource's own object goes through admission as a create of it, as Kubernetes admits a Binding */
   private async admitSubresource(s: SubresourceRequest, object: ApiObject): Promise<void> {
-    if (!this.d.admission.handles('CREATE')) return;
+    if (!this.deps.admission.handles('CREATE')) return;
     const a: Attributes = {
       operation: 'CREATE',
       resource: s.resource.info,
@@ -147,8 +148,8 @@ export class ResourceHandler {
       userInfo: s.ctx.user,
       dryRun: s.dryRun,
     };
-    await this.d.admission.admit(a);
-    await this.d.admission.validate(a);
+    await this.deps.admission.admit(a);
+    await this.deps.admission.validate(a);
   }
 
   private filterFrom(r: Resource, ns: string | undefined, url: URL): WatchFilter {
@@ -199,7 +200,7 @@ export class ResourceHandler {
     for (const v of dryRun) if (v !== 'All') throw invalidOptions(ctx.req.method, [notSupported('dryRun', v, ['All'])]);
     const isDry = dryRun.length > 0;
 
-    const review = this.d.reviews?.get(`${r.info.group}/${r.info.resource}`);
+    const review = this.deps.reviews?.get(`${r.info.group}/${r.info.resource}`);
     if (review) {
       if (p.name !== undefined || method !== 'POST')
         throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
@@ -290,7 +291,7 @@ export class ResourceHandler {
 
   /** an object in the negotiated representation; a plain JSON answer reuses the stored encoding */
   private sendObject(ctx: RequestContext, code: number, r: Resource, obj: any, rep: Representation): void {
-    const json = rep.as === 'Object' && !rep.yaml ? this.d.store.jsonOf(obj) : undefined;
+    const json = rep.as === 'Object' && !rep.yaml ? this.deps.store.jsonOf(obj) : undefined;
     if (json === undefined) {
       sendJson(ctx.res, code, this.render(r, obj, rep), rep);
       return;
@@ -300,7 +301,7 @@ export class ResourceHandler {
   }
 
   private async get(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation): Promise<void> {
-    const obj = await this.d.store.get(r, ns, name, ctx.url.searchParams.get('resourceVersion') ?? undefined);
+    const obj = await this.deps.store.get(r, ns, name, ctx.url.searchParams.get('resourceVersion') ?? undefined);
     sendJson(ctx.res, 200, this.render(r, obj, rep), rep);
   }
 
@@ -308,7 +309,7 @@ export class ResourceHandler {
     const q = ctx.url.searchParams;
     const limit = nonNegativeInteger(q, 'limit') ?? 0;
     nonNegativeInteger(q, 'timeoutSeconds');
-    const result = await this.d.store.list(r, {
+    const result = await this.deps.store.list(r, {
       filter: this.filterFrom(r, ns, ctx.url),
       limit,
       continueToken: q.get('continue') ?? undefined,
@@ -476,7 +477,7 @@ export class ResourceHandler {
             res.socket?.uncork();
           },
         };
-    await this.d.watches.serve(r, query, sink);
+    await this.deps.watches.serve(r, query, sink);
     start();
   }
 
@@ -484,7 +485,7 @@ export class ResourceHandler {
   private upgradable(t: ResourcePath | undefined): Subresource | undefined {
     if (t?.subresource === undefined || t.namespace === undefined || t.name === undefined) return undefined;
     if (pathSegmentNameErrors(t.name).length > 0) return undefined;
-    const sub = this.d.resources.get(t.group, t.version, t.resource)?.subresources.get(t.subresource);
+    const sub = this.deps.resources.get(t.group, t.version, t.resource)?.subresources.get(t.subresource);
     return sub?.upgrade ? sub : undefined;
   }
 
@@ -507,7 +508,7 @@ export class ResourceHandler {
     const r = this.resourceFor(p);
     const rep = negotiate(req.headers.accept) ?? { as: 'Object', yaml: false };
     const query = this.watchQuery(url, r, r.info.namespaced ? p.namespace : undefined, rep);
-    this.d.watches.check(query);
+    this.deps.watches.check(query);
     const ws: WebSocket = await new Promise((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
     // what a client sends that breaks the protocol (an unmasked or oversized frame, a bad close code) ends its watch;
     // unheard, the error would end the server
@@ -528,7 +529,7 @@ export class ResourceHandler {
       },
     };
     try {
-      await this.d.watches.serve(r, query, sink);
+      await this.deps.watches.serve(r, query, sink);
     } catch (e) {
       const err = e instanceof ApiError ? e : internalError(e);
       ws.send(JSON.stringify({ type: 'ERROR', object: err.toStatus() }));
@@ -557,11 +558,11 @@ export class ResourceHandler {
     if (mode !== 'Ignore' && mode !== 'Warn' && mode !== 'Strict') {
       throw invalidOptions(ctx.req.method, [notSupported('fieldValidation', mode, ['Ignore', 'Strict', 'Warn'])]);
     }
-    const typeError = this.d.checkTypes?.(obj, r.info);
+    const typeError = this.deps.checkTypes?.(obj, r.info);
     if (typeError) throw badRequest(typeError);
-    if (!this.d.validateFields) return;
+    if (!this.deps.validateFields) return;
     // unknown fields are dropped whatever the mode; the mode decides whether the client hears of them
-    const problems = this.d.validateFields(r, obj);
+    const problems = this.deps.validateFields(r, obj);
     if (mode === 'Ignore' || problems.length === 0) return;
     if (mode === 'Strict') throw badRequest(`strict decoding error: ${problems.join(', ')}`);
     ctx.res.setHeader(
@@ -573,7 +574,7 @@ export class ResourceHandler {
   /** a review kind: the body is checked as any object is, answered, and sent back (201) without being stored */
   private async review(ctx: RequestContext, r: Resource, review: Review, ns: string | undefined): Promise<void> {
     const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
-    this.d.store.checkTypeMeta(r, body);
+    this.deps.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
     if (!ctx.user) throw unauthorized();
     const res = review({ user: ctx.user, body, namespace: ns });
@@ -589,12 +590,12 @@ export class ResourceHandler {
     dryRun: boolean,
   ): Promise<void> {
     const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
-    this.d.store.checkTypeMeta(r, body);
+    this.deps.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
     const manager = this.fieldManager(ctx);
-    const prepared = this.d.store.prepareCreate(r, ns, body, true);
-    this.d.patcher.trackUpdate(r, undefined, prepared, manager);
-    const obj = await this.d.store.create(r, ns, prepared, { dryRun, user: ctx.user }, prepared);
+    const prepared = this.deps.store.prepareCreate(r, ns, body, true);
+    this.deps.patcher.trackUpdate(r, undefined, prepared, manager);
+    const obj = await this.deps.store.create(r, ns, prepared, { dryRun, user: ctx.user }, prepared);
     this.sendObject(ctx, 201, r, obj, rep);
   }
 
@@ -608,14 +609,14 @@ export class ResourceHandler {
     sub?: string,
   ): Promise<void> {
     const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
-    this.d.store.checkTypeMeta(r, body);
+    this.deps.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
     if (body.metadata?.name && body.metadata.name !== name) {
       throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     }
     const manager = this.fieldManager(ctx);
     const subresource = sub === 'finalize' ? undefined : sub;
-    const { obj, created } = await this.d.store.guaranteedUpdate(
+    const { obj, created } = await this.deps.store.guaranteedUpdate(
       r,
       ns,
       name,
@@ -640,7 +641,7 @@ export class ResourceHandler {
         }
         if (cur && desired.metadata && desired.metadata.managedFields === undefined)
           desired.metadata.managedFields = cur.metadata?.managedFields;
-        this.d.patcher.trackUpdate(r, cur, desired, manager, subresource);
+        this.deps.patcher.trackUpdate(r, cur, desired, manager, subresource);
         return desired;
       },
       { dryRun, user: ctx.user, subresource: sub, allowCreate: r.strategy.createOnUpdate && !sub },
@@ -658,7 +659,7 @@ export class ResourceHandler {
     sub?: string,
   ): Promise<void> {
     const type = mediaType(ctx.req);
-    if (!this.d.patcher.patchTypes.includes(type)) throw unsupportedPatchType(this.d.patcher.patchTypes);
+    if (!this.deps.patcher.patchTypes.includes(type)) throw unsupportedPatchType(this.deps.patcher.patchTypes);
     const body = await readBody(ctx.req);
     const q = ctx.url.searchParams;
     const isApply = type === 'application/apply-patch+yaml';
@@ -672,20 +673,20 @@ export class ResourceHandler {
       manager = fm;
     } else manager = this.fieldManager(ctx);
     const subresource = sub === 'finalize' ? undefined : sub;
-    const { obj, created } = await this.d.store.guaranteedUpdate(
+    const { obj, created } = await this.deps.store.guaranteedUpdate(
       r,
       ns,
       name,
       (cur) => {
         if (isApply) {
-          const next = this.d.patcher.apply(r, cur, body, manager, force, subresource);
+          const next = this.deps.patcher.apply(r, cur, body, manager, force, subresource);
           this.checkFields(ctx, r, next);
           return next;
         }
-        const next = this.d.patcher.patch(r, type, cur, body);
-        this.d.store.checkTypeMeta(r, next);
+        const next = this.deps.patcher.patch(r, type, cur, body);
+        this.deps.store.checkTypeMeta(r, next);
         this.checkFields(ctx, r, next);
-        this.d.patcher.trackUpdate(r, cur, next, manager, subresource);
+        this.deps.patcher.trackUpdate(r, cur, next, manager, subresource);
         return next;
       },
       { dryRun, user: ctx.user, subresource, allowCreate: isApply && !sub },
@@ -700,7 +701,7 @@ export class ResourceHandler {
     if (body.kind !== undefined && body.kind !== 'DeleteOptions') {
       throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (DeleteOptions)`);
     }
-    const typeError = this.d.checkTypes?.(body, DELETE_OPTIONS_TYPE);
+    const typeError = this.deps.checkTypes?.(body, DELETE_OPTIONS_TYPE);
     if (typeError) throw badRequest(typeError);
     const opts: DeleteOptions = {};
     const g = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
@@ -734,7 +735,7 @@ export class ResourceHandler {
   private async delete(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
     const opts = await this.deleteOptions(ctx);
     opts.dryRun ||= dryRun;
-    const { obj, deleted } = await this.d.store.delete(r, ns, name, opts);
+    const { obj, deleted } = await this.deps.store.delete(r, ns, name, opts);
     if (!deleted) {
       sendJson(ctx.res, 200, obj);
       return;
@@ -762,11 +763,11 @@ export class ResourceHandler {
       throw methodNotSupported(r.info.group, r.info.resource, 'deletecollection');
     const opts = await this.deleteOptions(ctx);
     opts.dryRun ||= dryRun;
-    const list = await this.d.store.list(r, { filter: this.filterFrom(r, ns, ctx.url) });
+    const list = await this.deps.store.list(r, { filter: this.filterFrom(r, ns, ctx.url) });
     const items: any[] = [];
     for (const o of list.items) {
       try {
-        const { obj } = await this.d.store.delete(r, o.metadata.namespace ?? '', o.metadata.name, opts);
+        const { obj } = await this.deps.store.delete(r, o.metadata.namespace ?? '', o.metadata.name, opts);
         items.push(withType(r, obj));
       } catch (e) {
         if (!(e instanceof ApiError && e.code === 404)) throw e;
