@@ -22,7 +22,7 @@ import {
   tooLargeResourceVersion,
   notFound,
 } from './status.ts';
-import { clone, deepEqual, generateName, specPart } from './meta.ts';
+import { clone, deepEqual, generateName, specPart, type ApiObject } from './meta.ts';
 import { FIELD_IMMUTABLE, invalid } from '../api/validation/errors.ts';
 import { rfc3339 } from '../../lib/time.ts';
 import type { UserInfo } from '../auth/user.ts';
@@ -105,8 +105,8 @@ export class RestStore {
     r: Resource,
     ns: string,
     name: string,
-    object: any,
-    oldObject: any,
+    object: ApiObject | undefined,
+    oldObject: ApiObject | undefined,
     opts: WriteOptions & { subresource?: string },
   ): Attributes | undefined {
     if (!this.admission.handles(operation)) return undefined;
@@ -422,7 +422,13 @@ export class RestStore {
   }
 
   /** the resource's validation of an update (of its status, through the status subresource) */
-  private validateUpdate(r: Resource, name: string, next: any, cur: any, subresource: string | undefined): void {
+  private validateUpdate(
+    r: Resource,
+    name: string,
+    next: ApiObject,
+    cur: ApiObject,
+    subresource: string | undefined,
+  ): void {
     this.validateOrThrow(r, name, r.strategy.validateUpdate(next, cur, subresource));
   }
 
