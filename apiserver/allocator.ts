@@ -151,10 +151,18 @@ export class ServiceAllocator {
   }
 }
 
-/** the store hooks that give Services their ClusterIP and NodePorts */
-export function serviceHooks(alloc: ServiceAllocator, invalid: (obj: any, errs: FieldError[]) => Error) {
-  const isService = (r: { info: { group: string; resource: string } }) =>
-    r.info.group === '' && r.info.resource === 'services';
+/** what the Service strategy asks of allocation: reserve on create and update (released if the write fails), free on delete */
+export interface ServiceAllocations {
+  beforeCreate(svc: any, dryRun: boolean): Promise<() => Promise<void>>;
+  beforeUpdate(svc: any, old: any, dryRun: boolean): Promise<() => Promise<void>>;
+  afterDelete(svc: any): Promise<void>;
+}
+
+/** the allocations that give Services their ClusterIP and NodePorts */
+export function serviceAllocations(
+  alloc: ServiceAllocator,
+  invalid: (obj: any, errs: FieldError[]) => Error,
+): ServiceAllocations {
   const needsNodePorts = (svc: any) => svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer';
 
   async function allocateFor(svc: any, old: any | undefined, dryRun: boolean): Promise<() => Promise<void>> {
@@ -212,16 +220,9 @@ export function serviceHooks(alloc: ServiceAllocator, invalid: (obj: any, errs: 
   }
 
   return {
-    async beforeCreate(r: any, obj: any, dryRun: boolean) {
-      if (!isService(r)) return async () => {};
-      return allocateFor(obj, undefined, dryRun);
-    },
-    async beforeUpdate(r: any, obj: any, old: any, dryRun: boolean) {
-      if (!isService(r)) return async () => {};
-      return allocateFor(obj, old, dryRun);
-    },
-    async afterDelete(r: any, obj: any) {
-      if (!isService(r)) return;
+    beforeCreate: (obj, dryRun) => allocateFor(obj, undefined, dryRun),
+    beforeUpdate: (obj, old, dryRun) => allocateFor(obj, old, dryRun),
+    async afterDelete(obj) {
       for (const ip of obj.spec?.clusterIPs ?? []) if (ip !== 'None') await alloc.releaseIp(ip);
       for (const p of obj.spec?.ports ?? []) if (p.nodePort) await alloc.releasePort(p.nodePort);
     },

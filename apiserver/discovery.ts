@@ -54,21 +54,29 @@ const SUBRESOURCE_KIND: Record<string, { kind: string; group?: string; version?:
 };
 
 export class Discovery {
-  private readonly groups: GroupEntry[] = [];
+  private groups: GroupEntry[] = [];
   private readonly cache = new Map<string, string>();
 
   constructor(
-    private readonly resources: readonly ResourceInfo[],
+    resources: readonly ResourceInfo[],
     private readonly serverAddress: () => string,
   ) {
+    this.update(resources);
+  }
+
+  /** what is served now: the documents are built again on their next request */
+  update(resources: readonly ResourceInfo[]): void {
+    const groups: GroupEntry[] = [];
     for (const r of resources) {
-      let g = this.groups.find((x) => x.name === r.group);
-      if (!g) this.groups.push((g = { name: r.group, versions: [], resources: new Map() }));
+      let g = groups.find((x) => x.name === r.group);
+      if (!g) groups.push((g = { name: r.group, versions: [], resources: new Map() }));
       if (!g.versions.includes(r.version)) g.versions.push(r.version);
       const list = g.resources.get(r.version) ?? [];
       list.push(r);
       g.resources.set(r.version, list);
     }
+    this.groups = groups;
+    this.cache.clear();
   }
 
   private memo(key: string, build: () => unknown): string {

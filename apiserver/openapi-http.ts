@@ -4,15 +4,20 @@
  */
 import { reply, TEXT, type AnyRequest, type AnyResponse } from './http.ts';
 import type { ResourceInfo } from './api/resource-info.ts';
-import { documentsFor, V2_PROTOBUF_ACCEPT, type ServedDocument } from './openapi/index.ts';
+import { documentsFor, V2_PROTOBUF_ACCEPT, type OpenApiDocuments, type ServedDocument } from './openapi/index.ts';
 import { versionInfo } from './discovery.ts';
 
 export class OpenApiEndpoints {
-  private readonly docs;
+  private docs: OpenApiDocuments;
 
   constructor(resources: readonly ResourceInfo[]) {
     this.docs = documentsFor(resources, { version: versionInfo().gitVersion });
     this.docs.warm();
+  }
+
+  /** what is served now: the documents are built again on their next request */
+  update(resources: readonly ResourceInfo[]): void {
+    this.docs = documentsFor(resources, { version: versionInfo().gitVersion });
   }
 
   private send(req: AnyRequest, res: AnyResponse, doc: ServedDocument, immutable = false): void {

@@ -41,8 +41,10 @@ function asApiError(e: unknown): unknown {
 
 /** fields reset by the main resource vs the status subresource (they belong to the other endpoint) */
 function resetFields(r: Resource, subresource?: string): string[][] | undefined {
-  if (!r.info.subresources.includes('status')) return undefined;
-  return subresource === 'status' ? [['spec'], ...r.statusKeepsMetadata.map((f) => ['metadata', f])] : [['status']];
+  if (!r.strategy.hasStatus) return undefined;
+  return subresource === 'status'
+    ? [['spec'], ...r.strategy.statusKeepsMetadata.map((f) => ['metadata', f])]
+    : [['status']];
 }
 
 /** a JSON patch body; one that is not JSON is refused as Kubernetes refuses it for that patch type */

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { AUTHENTICATED_GROUP, type UserInfo } from './user.ts';
 
 /** every value of a header, in order, however many times it was sent */
-function headerValues(req: IncomingMessage, name: string): string[] {
+export function headerValues(req: IncomingMessage, name: string): string[] {
   const out: string[] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i].toLowerCase() === name) out.push(raw[i + 1]);

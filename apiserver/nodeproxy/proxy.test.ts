@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { dialError, NodeProxy, podSubresource } from './proxy.ts';
+import { dialError, NodeProxy } from './proxy.ts';
 import { ApiError } from '../rest/status.ts';
 import { selfSignedServingCert } from '../../lib/pki/serving-cert.ts';
 import { eventually } from '../../test/harness/eventually.ts';
@@ -37,17 +37,6 @@ function apiError(fn: () => unknown): ApiError {
   }
   assert.fail('no error');
 }
-
-describe('podSubresource', () => {
-  it('recognises the four streaming subresources of pods only', () => {
-    assert.deepEqual(podSubresource('/api/v1/namespaces/ns/pods/p/log'), { namespace: 'ns', name: 'p', sub: 'log' });
-    assert.equal(podSubresource('/api/v1/namespaces/ns/pods/p/exec')?.sub, 'exec');
-    assert.equal(podSubresource('/api/v1/namespaces/ns/pods/p/attach')?.sub, 'attach');
-    assert.equal(podSubresource('/api/v1/namespaces/ns/pods/p/portforward')?.sub, 'portforward');
-    assert.equal(podSubresource('/api/v1/namespaces/ns/pods/p/status'), undefined);
-    assert.equal(podSubresource('/api/v1/namespaces/ns/services/p/proxy'), undefined);
-  });
-});
 
 describe('NodeProxy.location', () => {
   const pod = (spec: any, annotations?: Record<string, string>) => ({

@@ -9,7 +9,6 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { ApiError, badRequest, notFound } from '../rest/status.ts';
-import { pathSegmentNameErrors } from '../rest/request.ts';
 import { startStream } from '../http.ts';
 
 export interface NodeProxyOptions {
@@ -19,25 +18,6 @@ export interface NodeProxyOptions {
   /** client certificate the API server presents to agents */
   clientCertPem: string;
   clientKeyPem: string;
-}
-
-const POD_SUB = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(log|exec|attach|portforward)$/;
-
-export function podSubresource(
-  pathname: string,
-): { namespace: string; name: string; sub: 'log' | 'exec' | 'attach' | 'portforward' } | undefined {
-  const m = POD_SUB.exec(pathname);
-  if (!m) return undefined;
-  let namespace: string, name: string;
-  try {
-    namespace = decodeURIComponent(m[1]);
-    name = decodeURIComponent(m[2]);
-  } catch {
-    return undefined; // a malformed escape: the resource handler answers it
-  }
-  // a name that cannot be a pod's (.., a slash): the resource handler refuses it in Kubernetes' words
-  if (pathSegmentNameErrors(name).length > 0) return undefined;
-  return { namespace, name, sub: m[3] as 'log' };
 }
 
 export interface AgentLocation {

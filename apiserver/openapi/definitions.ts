@@ -10,6 +10,18 @@ const MODEL_URL = new URL('./model.json', import.meta.url);
 
 let model: Model | undefined;
 let byGvk: Map<string, string> | undefined;
+/** definitions added while the server runs (the kinds of custom resources), over the model's */
+const added = new Map<string, Schema>();
+
+/** serve a definition the model does not have (or another schema for one it has) until it is removed */
+export function addDefinition(name: string, schema: Schema): void {
+  added.set(name, schema);
+  byGvk = undefined;
+}
+
+export function removeDefinition(name: string): void {
+  if (added.delete(name)) byGvk = undefined;
+}
 
 function gvkKey(gvk: GVK): string {
   return `${gvk.group}/${gvk.version}/${gvk.kind}`;
@@ -40,6 +52,10 @@ export function loadModel(): Model {
 
 /** the schema of a definition, e.g. resolve('io.k8s.api.core.v1.PodSpec') */
 export function resolve(name: string): Schema | undefined {
+  if (added.size > 0) {
+    const schema = added.get(name);
+    if (schema) return schema;
+  }
   const defs = loadModel().definitions;
   return Object.hasOwn(defs, name) ? defs[name] : undefined;
 }
@@ -48,7 +64,7 @@ export function resolve(name: string): Schema | undefined {
 export function definitionFor(gvk: GVK): string | undefined {
   if (!byGvk) {
     const index = new Map<string, string>();
-    for (const [name, schema] of Object.entries(loadModel().definitions)) {
+    for (const [name, schema] of [...added, ...Object.entries(loadModel().definitions)]) {
       for (const g of schema['x-kubernetes-group-version-kind'] ?? []) {
         // a kind listed by several definitions keeps the first (names are sorted, so this is stable)
         if (!index.has(gvkKey(g))) index.set(gvkKey(g), name);

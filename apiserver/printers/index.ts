@@ -41,6 +41,8 @@ export interface TableOptions {
   now?: Date;
   /** leave the column definitions out (`columnDefinitions: null`), as in every watch event after the first */
   noHeaders?: boolean;
+  /** apiVersion and kind of a resource the built-in list does not have (a custom resource) */
+  typeMeta?: { apiVersion: string; kind: string };
 }
 
 export interface ListMeta {
@@ -145,7 +147,7 @@ export function toTable(
   const printer = printerFor(group, resource);
   const ctx: PrintContext = { now: (opts.now ?? new Date()).getTime() };
   const include = opts.includeObject ?? 'Metadata';
-  const typeMeta = TYPE_META.get(`${group}/${resource}`);
+  const typeMeta = TYPE_META.get(`${group}/${resource}`) ?? opts.typeMeta;
   const rows: TableRow[] = new Array(objects.length);
   for (let i = 0; i < objects.length; i++) {
     const obj = objects[i];

@@ -1,27 +1,31 @@
 /**
- * The resource handler: one HTTP request on /api or /apis becomes one store operation.
- * Routing is by the parsed path (no per-route table), so the cost of a request does not grow with the API.
+ * The resource handler: one HTTP request on /api or /apis becomes one store operation, or goes to the handler of the
+ * subresource it names. Routing is by the parsed path and one registry lookup (no per-route table), so the cost of a
+ * request does not grow with the API.
  */
 import { constants as http2constants } from 'node:http2';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import yaml from 'js-yaml';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { lookupResource } from '../api/registry.ts';
-import { selectorString } from '../printers/labels.ts';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from '../../lib/selectors.ts';
 import type { CachedObject, WatchFilter } from '../watchcache/cache.ts';
 import { apiVersionOf, type Resource } from './resource.ts';
 import type { RestStore, DeleteOptions } from './store.ts';
 import type { WatchServer, WatchSink } from './watch.ts';
 import { decodeObject, mediaType, parseJson, readBody } from './body.ts';
+import { dryRunOf } from './options.ts';
 import {
+  boolParam,
   negotiate,
   parseResourcePath,
   pathSegmentNameErrors,
   requestPath,
   type Representation,
+  type RequestInfo,
   type ResourcePath,
 } from './request.ts';
+import type { RequestContext } from './context.ts';
+import { sendJson } from './responses.ts';
 import {
   ApiError,
   badRequest,
@@ -30,57 +34,26 @@ import {
   methodNotSupported,
   notAcceptable,
   internalError,
+  pathNotFound,
+  unauthorized,
+  unsupportedPatchType,
 } from './status.ts';
+import type { ObjectOperations, Patcher, Subresource, SubresourceRequest, TypeOf } from './subresource.ts';
+import type { AdmissionChain, Attributes } from '../admission/index.ts';
+import type { ApiObject } from './meta.ts';
+
+export type { Patcher, TypeOf } from './subresource.ts';
 import type { Review } from '../auth/reviews.ts';
-import type { UserInfo } from '../auth/user.ts';
 import type { FieldError } from '../api/field-error.ts';
 import { forbidden as forbiddenField, invalid, notSupported, required, tooLong } from '../api/validation/errors.ts';
-import { rfc3339 } from '../../lib/time.ts';
 import { http2Stream, startStream } from '../http.ts';
-
-/** patching and field management, supplied by apiserver/patch */
-export interface Patcher {
-  readonly patchTypes: string[];
-  /** apply a JSON/merge/strategic patch to cur; returns the desired object */
-  patch(r: Resource, type: string, cur: any, patch: Buffer): any;
-  /** server-side apply: live may be undefined (create); throws ApiError 409 on conflicts */
-  apply(r: Resource, live: any | undefined, config: Buffer, manager: string, force: boolean, subresource?: string): any;
-  /** record a non-apply write of manager in managedFields */
-  trackUpdate(r: Resource, old: any | undefined, obj: any, manager: string, subresource?: string): void;
-}
-
-/** Table rendering, supplied by apiserver/printers */
-export type TableRenderer = (
-  r: Resource,
-  objects: any[],
-  listMeta: Record<string, unknown>,
-  includeObject: string,
-) => any;
 
 /** reports the fields of obj its type does not declare ('unknown field "spec.x"') and removes them from obj */
 export type FieldValidator = (r: Resource, obj: any) => string[];
 
-export interface RequestContext {
-  req: IncomingMessage;
-  res: ServerResponse;
-  url: URL;
-  user?: UserInfo;
-  /** labels used in metrics: the verb Kubernetes reports, and the resource's group, version and name */
-  verb?: string;
-  group?: string;
-  version?: string;
-  resource?: string;
-  subresource?: string;
-}
+/** what a stream is sent as: the node's bytes, whatever the client accepts */
+const STREAMED: Representation = { as: 'Object', yaml: false };
 
-/** an API type by kind, version and OpenAPI definition name (a resource's ResourceInfo is one) */
-export interface TypeOf {
-  kind: string;
-  version: string;
-  definition: string;
-}
-
-const SCALE_TYPE: TypeOf = { kind: 'Scale', version: 'v1', definition: 'io.k8s.api.autoscaling.v1.Scale' };
 const DELETE_OPTIONS_TYPE: TypeOf = {
   kind: 'DeleteOptions',
   version: 'v1',
@@ -90,14 +63,14 @@ const DELETE_OPTIONS_TYPE: TypeOf = {
 export interface HandlerDeps {
   store: RestStore;
   watches: WatchServer;
-  resources: Map<string, Resource>;
+  /** the served resources, by group, version and plural name */
+  resources: { get(group: string, version: string, resource: string): Resource | undefined };
   patcher: Patcher;
-  table: TableRenderer;
   validateFields?: FieldValidator;
   /** the message of Kubernetes' 400 for an object its Go type cannot hold (see rest/typed-decode.ts), if any */
   checkTypes?: (obj: any, type: TypeOf) => string | undefined;
-  /** serviceaccounts/token: answers a TokenRequest (absent when the server signs no tokens) */
-  tokenRequest?: (namespace: string, name: string, body: any) => Promise<any>;
+  /** admission of subresources' own objects (a Binding, an Eviction) */
+  admission: AdmissionChain;
   /** the review kinds by '<group>/<resource>': created, answered, never stored (auth/reviews.ts) */
   reviews?: Map<string, Review>;
 }
@@ -110,27 +83,6 @@ function nonNegativeInteger(q: URLSearchParams, name: string): number | undefine
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n))
     throw badRequest(`${name}: Invalid value: "${text}": must be a non-negative integer`);
   return n;
-}
-
-/**
- * the deprecated watch paths Kubernetes still serves (/api/v1/watch/namespaces/ns/pods[/name]): the request becomes the
- * watch it stands for (?watch=true; a name pins metadata.name), or undefined for any other path
- */
-function legacyWatch(ctx: RequestContext, path: string): ResourcePath | undefined {
-  if (!path.includes('/watch/')) return undefined;
-  const m = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/watch(\/.+)$/.exec(path);
-  if (!m) return undefined;
-  const p = parseResourcePath(m[1] + m[2]);
-  if (!p || !p.resource || p.subresource !== undefined) return p && { ...p, resource: '' };
-  if (ctx.req.method !== 'GET') throw methodNotSupported(p.group, p.resource, (ctx.req.method ?? '').toLowerCase());
-  const q = ctx.url.searchParams;
-  q.set('watch', 'true');
-  if (p.name !== undefined) {
-    const pin = `metadata.name=${p.name.replace(/[\\,=]/g, (c) => `\\${c}`)}`;
-    const given = q.get('fieldSelector');
-    q.set('fieldSelector', given ? `${given},${pin}` : pin);
-  }
-  return { ...p, name: undefined };
 }
 
 /** the options kind a request's verb takes: its option problems are a 422 on it, as Kubernetes validates them */
@@ -146,39 +98,8 @@ function optionsKind(method: string | undefined): string {
           : 'ListOptions';
 }
 
-function invalidOptions(ctx: RequestContext, errs: FieldError[]): ApiError {
-  return invalidObject(optionsKind(ctx.req.method), '', errs, 'meta.k8s.io');
-}
-
-/**
- * a boolean query parameter as Kubernetes converts it: absent is false, and so are "0" and "false" (any case); any other
- * value, the empty one included (`?watch`), is true
- */
-export function boolParam(v: string | null): boolean {
-  return v !== null && v !== '0' && v.toLowerCase() !== 'false';
-}
-
-export function sendJson(res: ServerResponse, code: number, body: unknown, rep?: Representation): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  if (rep?.yaml) {
-    const text = yaml.dump(body, { noRefs: true, lineWidth: -1 });
-    res.writeHead(code, { 'Content-Type': 'application/yaml', 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-export function sendError(res: ServerResponse, err: unknown): number {
-  const e = err instanceof ApiError ? err : internalError(err);
-  if (e.code === 429 || e.code === 503) res.setHeader('Retry-After', '1');
-  sendJson(res, e.code, e.toStatus());
-  return e.code;
+function invalidOptions(method: string | undefined, errs: FieldError[]): ApiError {
+  return invalidObject(optionsKind(method), '', errs, 'meta.k8s.io');
 }
 
 export class ResourceHandler {
@@ -186,26 +107,49 @@ export class ResourceHandler {
   // of being buffered (the library's default allows 100 MiB)
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 });
 
-  constructor(private readonly d: HandlerDeps) {}
+  /** what subresources may use of the object's operations */
+  private readonly ops: ObjectOperations;
+
+  constructor(private readonly deps: HandlerDeps) {
+    this.ops = {
+      store: deps.store,
+      patcher: deps.patcher,
+      get: (s) => this.get(s.ctx, s.resource, s.namespace, s.name, s.rep),
+      update: (s) => this.update(s.ctx, s.resource, s.namespace, s.name, s.rep, s.dryRun, s.subresource),
+      patch: (s) => this.patch(s.ctx, s.resource, s.namespace, s.name, s.rep, s.dryRun, s.subresource),
+      fieldManager: (ctx) => this.fieldManager(ctx),
+      checkType: (obj, type) => {
+        const typeError = this.deps.checkTypes?.(obj, type);
+        if (typeError) throw badRequest(typeError);
+      },
+      admit: (s, object) => this.admitSubresource(s, object),
+    };
+  }
 
   resourceFor(p: ResourcePath): Resource {
-    const info = lookupResource(p.group, p.version, p.resource);
-    const r = info && this.d.resources.get(`${info.group}/${info.version}/${info.resource}`);
-    if (!r)
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
-        group: p.group || undefined,
-        kind: p.resource,
-      });
-    if (p.subresource && !r.info.subresources.includes(p.subresource)) {
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
-        group: p.group || undefined,
-        kind: p.resource,
-      });
-    }
-    if (p.namespace !== undefined && !r.info.namespaced) {
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: p.resource });
-    }
+    const r = this.deps.resources.get(p.group, p.version, p.resource);
+    if (!r || (p.subresource && !r.subresources.has(p.subresource)))
+      throw pathNotFound({ group: p.group || undefined, kind: p.resource });
+    if (p.namespace !== undefined && !r.info.namespaced) throw pathNotFound({ kind: p.resource });
     return r;
+  }
+
+  /** a subresource's own object goes through admission as a create of it, as Kubernetes admits a Binding */
+  private async admitSubresource(s: SubresourceRequest, object: ApiObject): Promise<void> {
+    if (!this.deps.admission.handles('CREATE')) return;
+    const a: Attributes = {
+      operation: 'CREATE',
+      resource: s.resource.info,
+      subresource: s.subresource,
+      namespace: s.namespace,
+      name: s.name,
+      object,
+      oldObject: undefined,
+      userInfo: s.ctx.user,
+      dryRun: s.dryRun,
+    };
+    await this.deps.admission.admit(a);
+    await this.deps.admission.validate(a);
   }
 
   private filterFrom(r: Resource, ns: string | undefined, url: URL): WatchFilter {
@@ -229,114 +173,106 @@ export class ResourceHandler {
     }
   }
 
-  /** handle one resource request; returns false when the path is not a resource path */
-  async handle(ctx: RequestContext): Promise<boolean> {
-    const path = requestPath(ctx.req.url);
-    const p = legacyWatch(ctx, path) ?? parseResourcePath(path);
-    if (!p || !p.resource) return false;
+  /** serve one resource request (ctx.info.isResourceRequest) or answer why its path cannot be (ctx.info.error) */
+  async handle(ctx: RequestContext): Promise<void> {
+    if (ctx.info.error !== undefined) throw ctx.info.error;
+    const p = ctx.info.target;
+    if (!p) throw new Error('not a resource request');
     if (p.name !== undefined) {
       // the name becomes part of the storage key
       const errs = pathSegmentNameErrors(p.name);
       if (errs.length > 0) throw badRequest(`Name parameter invalid: ${JSON.stringify(p.name)}: ${errs.join(';')}`);
     }
     const r = this.resourceFor(p);
-    ctx.group = r.info.group;
-    ctx.version = r.info.version;
-    ctx.resource = r.info.resource;
-    ctx.subresource = p.subresource;
+    ctx.resource = r;
     const method = ctx.req.method ?? 'GET';
+    const ns = r.info.namespaced ? p.namespace : undefined;
+    const sub = p.subresource === undefined ? undefined : r.subresources.get(p.subresource);
+    // a node's stream goes out as it comes: nothing to negotiate
+    if (sub?.streams && p.name !== undefined && ns !== undefined)
+      return sub.serve(this.subresourceRequest(ctx, r, ns, p, method, STREAMED, false), this.ops);
     const q = ctx.url.searchParams;
     const rep = negotiate(ctx.req.headers.accept, q.get('includeObject') ?? undefined);
     if (!rep)
       throw notAcceptable(['application/json', 'application/yaml', 'application/json;as=Table;v=v1;g=meta.k8s.io']);
-    const ns = r.info.namespaced ? p.namespace : undefined;
-    if (r.info.namespaced && p.name !== undefined && ns === undefined) {
-      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', { kind: p.resource });
-    }
+    if (r.info.namespaced && p.name !== undefined && ns === undefined) throw pathNotFound({ kind: p.resource });
     const dryRun = q.getAll('dryRun');
-    for (const v of dryRun) if (v !== 'All') throw invalidOptions(ctx, [notSupported('dryRun', v, ['All'])]);
+    for (const v of dryRun) if (v !== 'All') throw invalidOptions(ctx.req.method, [notSupported('dryRun', v, ['All'])]);
     const isDry = dryRun.length > 0;
 
-    const review = this.d.reviews?.get(`${r.info.group}/${r.info.resource}`);
+    const review = this.deps.reviews?.get(`${r.info.group}/${r.info.resource}`);
     if (review) {
       if (p.name !== undefined || method !== 'POST')
         throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
-      ctx.verb = 'POST';
-      await this.review(ctx, r, review, ns);
-      return true;
+      return this.review(ctx, r, review, ns);
     }
-    if (p.name === undefined) {
-      switch (method) {
-        case 'GET':
-          if (boolParam(q.get('watch'))) {
-            ctx.verb = 'WATCH';
-            await this.watch(ctx, r, ns, rep);
-          } else {
-            ctx.verb = 'LIST';
-            await this.list(ctx, r, ns, rep);
-          }
-          return true;
-        case 'POST':
-          ctx.verb = 'POST';
-          await this.create(ctx, r, ns ?? '', rep, isDry);
-          return true;
-        case 'DELETE':
-          ctx.verb = 'DELETE';
-          await this.deleteCollection(ctx, r, ns, isDry);
-          return true;
-        default:
-          throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
-      }
-    }
-    const name = p.name;
-    const sub = p.subresource;
-    if (sub === 'scale') {
-      await this.scale(ctx, r, ns ?? '', name, method, isDry);
-      return true;
-    }
-    if (sub === 'binding' || sub === 'eviction') {
-      if (method !== 'POST') throw methodNotSupported(r.info.group, `${r.info.resource}/${sub}`, method.toLowerCase());
-      ctx.verb = 'POST';
-      if (sub === 'binding') await this.bind(ctx, r, ns ?? '', name, isDry);
-      else await this.evict(ctx, r, ns ?? '', name, isDry);
-      return true;
-    }
-    if (sub === 'token' && r.info.group === '' && r.info.resource === 'serviceaccounts') {
-      if (method !== 'POST') throw methodNotSupported('', 'serviceaccounts/token', method.toLowerCase());
-      ctx.verb = 'POST';
-      if (!this.d.tokenRequest)
-        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {
-          kind: 'serviceaccounts',
-        });
-      const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'TokenRequest');
-      sendJson(ctx.res, 201, await this.d.tokenRequest(ns ?? '', name, body), rep);
-      return true;
-    }
-    if (sub && sub !== 'status' && sub !== 'finalize') {
-      throw new ApiError(
-        503,
-        'ServiceUnavailable',
-        `${r.info.resource}/${sub} is served by the node agent, which is not reachable for ${r.info.resource} "${name}"`,
-      );
-    }
-    const subresource = sub === 'finalize' ? 'finalize' : sub;
+    if (p.name === undefined) return this.collection(ctx, r, ns, method, rep, isDry);
+    if (sub) return sub.serve(this.subresourceRequest(ctx, r, ns ?? '', p, method, rep, isDry), this.ops);
+    return this.object(ctx, r, ns ?? '', p.name, method, rep, isDry);
+  }
+
+  private subresourceRequest(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string,
+    p: ResourcePath,
+    method: string,
+    rep: Representation,
+    dryRun: boolean,
+  ): SubresourceRequest {
+    return {
+      ctx,
+      resource: r,
+      namespace: ns,
+      name: p.name ?? '',
+      subresource: p.subresource ?? '',
+      method,
+      rep,
+      dryRun,
+    };
+  }
+
+  /** list, watch, create and deletecollection */
+  private collection(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string | undefined,
+    method: string,
+    rep: Representation,
+    dryRun: boolean,
+  ): Promise<void> {
     switch (method) {
       case 'GET':
-        ctx.verb = 'GET';
-        return this.get(ctx, r, ns ?? '', name, rep);
-      case 'PUT':
-        ctx.verb = 'PUT';
-        await this.update(ctx, r, ns ?? '', name, rep, isDry, subresource);
-        return true;
-      case 'PATCH':
-        ctx.verb = 'PATCH';
-        await this.patch(ctx, r, ns ?? '', name, rep, isDry, subresource);
-        return true;
+        if (boolParam(ctx.url.searchParams.get('watch'))) return this.watch(ctx, r, ns, rep);
+        return this.list(ctx, r, ns, rep);
+      case 'POST':
+        return this.create(ctx, r, ns ?? '', rep, dryRun);
       case 'DELETE':
-        ctx.verb = 'DELETE';
-        if (sub) throw methodNotSupported(r.info.group, `${r.info.resource}/${sub}`, 'delete');
-        await this.delete(ctx, r, ns ?? '', name, isDry);
-        return true;
+        return this.deleteCollection(ctx, r, ns, dryRun);
+      default:
+        throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
+    }
+  }
+
+  /** get, update, patch and delete of one object */
+  private object(
+    ctx: RequestContext,
+    r: Resource,
+    ns: string,
+    name: string,
+    method: string,
+    rep: Representation,
+    dryRun: boolean,
+  ): Promise<void> {
+    switch (method) {
+      case 'GET':
+        return this.get(ctx, r, ns, name, rep);
+      case 'PUT':
+        return this.update(ctx, r, ns, name, rep, dryRun);
+      case 'PATCH':
+        return this.patch(ctx, r, ns, name, rep, dryRun);
+      case 'DELETE':
+        return this.delete(ctx, r, ns, name, dryRun);
       default:
         throw methodNotSupported(r.info.group, r.info.resource, method.toLowerCase());
     }
@@ -344,8 +280,7 @@ export class ResourceHandler {
 
   private render(r: Resource, obj: any, rep: Representation): any {
     if (rep.as === 'Table')
-      return this.d.table(
-        r,
+      return r.strategy.convertToTable(
         [obj],
         { resourceVersion: obj.metadata?.resourceVersion },
         rep.includeObject ?? 'Metadata',
@@ -356,7 +291,7 @@ export class ResourceHandler {
 
   /** an object in the negotiated representation; a plain JSON answer reuses the stored encoding */
   private sendObject(ctx: RequestContext, code: number, r: Resource, obj: any, rep: Representation): void {
-    const json = rep.as === 'Object' && !rep.yaml ? this.d.store.jsonOf(obj) : undefined;
+    const json = rep.as === 'Object' && !rep.yaml ? this.deps.store.jsonOf(obj) : undefined;
     if (json === undefined) {
       sendJson(ctx.res, code, this.render(r, obj, rep), rep);
       return;
@@ -365,17 +300,16 @@ export class ResourceHandler {
     ctx.res.end(json);
   }
 
-  private async get(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation): Promise<true> {
-    const obj = await this.d.store.get(r, ns, name, ctx.url.searchParams.get('resourceVersion') ?? undefined);
+  private async get(ctx: RequestContext, r: Resource, ns: string, name: string, rep: Representation): Promise<void> {
+    const obj = await this.deps.store.get(r, ns, name, ctx.url.searchParams.get('resourceVersion') ?? undefined);
     sendJson(ctx.res, 200, this.render(r, obj, rep), rep);
-    return true;
   }
 
   private async list(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation): Promise<void> {
     const q = ctx.url.searchParams;
     const limit = nonNegativeInteger(q, 'limit') ?? 0;
     nonNegativeInteger(q, 'timeoutSeconds');
-    const result = await this.d.store.list(r, {
+    const result = await this.deps.store.list(r, {
       filter: this.filterFrom(r, ns, ctx.url),
       limit,
       continueToken: q.get('continue') ?? undefined,
@@ -387,7 +321,7 @@ export class ResourceHandler {
     if (result.continueToken) meta.continue = result.continueToken;
     if (result.remainingItemCount !== undefined) meta.remainingItemCount = result.remainingItemCount;
     if (rep.as === 'Table') {
-      sendJson(ctx.res, 200, this.d.table(r, result.items, meta, rep.includeObject ?? 'Metadata'), rep);
+      sendJson(ctx.res, 200, r.strategy.convertToTable(result.items, meta, rep.includeObject ?? 'Metadata'), rep);
       return;
     }
     if (rep.as === 'PartialObjectMetadataList' || rep.as === 'PartialObjectMetadata') {
@@ -451,8 +385,8 @@ export class ResourceHandler {
     ctx.res.end(body);
   }
 
-  private watchQuery(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation) {
-    const q = ctx.url.searchParams;
+  private watchQuery(url: URL, r: Resource, ns: string | undefined, rep: Representation) {
+    const q = url.searchParams;
     const t = q.get('timeoutSeconds');
     const sie = q.get('sendInitialEvents');
     let first = true;
@@ -460,8 +394,7 @@ export class ResourceHandler {
       rep.as === 'Table'
         ? (type: string, obj: any) => {
             // column definitions travel with the first event only, as Kubernetes sends them
-            const table = this.d.table(
-              r,
+            const table = r.strategy.convertToTable(
               [obj],
               { resourceVersion: obj.metadata?.resourceVersion },
               rep.includeObject ?? 'Metadata',
@@ -474,7 +407,7 @@ export class ResourceHandler {
           ? (type: string, obj: any) => `{"type":"${type}","object":${JSON.stringify(partial(obj))}}\n`
           : undefined;
     return {
-      filter: this.filterFrom(r, ns, ctx.url),
+      filter: this.filterFrom(r, ns, url),
       resourceVersion: q.get('resourceVersion') ?? undefined,
       resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
       allowBookmarks: boolParam(q.get('allowWatchBookmarks')),
@@ -486,7 +419,7 @@ export class ResourceHandler {
 
   private async watch(ctx: RequestContext, r: Resource, ns: string | undefined, rep: Representation): Promise<void> {
     const res = ctx.res;
-    const query = this.watchQuery(ctx, r, ns, rep);
+    const query = this.watchQuery(ctx.url, r, ns, rep);
     const h2 = http2Stream(res);
     let started = false;
     const start = () => {
@@ -544,24 +477,38 @@ export class ResourceHandler {
             res.socket?.uncork();
           },
         };
-    await this.d.watches.serve(r, query, sink);
+    await this.deps.watches.serve(r, query, sink);
     start();
   }
 
-  /** a watch over WebSocket: one text message per event */
+  /** the subresource an upgrade is for, when it takes upgrades (exec, attach, port-forward of a pod) */
+  private upgradable(t: ResourcePath | undefined): Subresource | undefined {
+    if (t?.subresource === undefined || t.namespace === undefined || t.name === undefined) return undefined;
+    if (pathSegmentNameErrors(t.name).length > 0) return undefined;
+    const sub = this.deps.resources.get(t.group, t.version, t.resource)?.subresources.get(t.subresource);
+    return sub?.upgrade ? sub : undefined;
+  }
+
+  /** an upgrade: to the subresource that takes it, or a watch over WebSocket (one text message per event) */
   async handleUpgrade(
     req: IncomingMessage,
-    socket: import('node:stream').Duplex,
+    socket: Duplex,
     head: Buffer,
     url: URL,
+    info: RequestInfo,
   ): Promise<boolean> {
+    const t = info.target;
+    const sub = this.upgradable(t);
+    if (sub?.upgrade && t?.namespace !== undefined && t.name !== undefined) {
+      sub.upgrade(req, socket, head, url, t.namespace, t.name);
+      return true;
+    }
     const p = parseResourcePath(requestPath(req.url));
     if (!p || !p.resource || p.name !== undefined || !boolParam(url.searchParams.get('watch'))) return false;
     const r = this.resourceFor(p);
     const rep = negotiate(req.headers.accept) ?? { as: 'Object', yaml: false };
-    const ctx = { req, res: undefined as any, url };
-    const query = this.watchQuery(ctx, r, r.info.namespaced ? p.namespace : undefined, rep);
-    this.d.watches.check(query);
+    const query = this.watchQuery(url, r, r.info.namespaced ? p.namespace : undefined, rep);
+    this.deps.watches.check(query);
     const ws: WebSocket = await new Promise((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
     // what a client sends that breaks the protocol (an unmasked or oversized frame, a bad close code) ends its watch;
     // unheard, the error would end the server
@@ -582,7 +529,7 @@ export class ResourceHandler {
       },
     };
     try {
-      await this.d.watches.serve(r, query, sink);
+      await this.deps.watches.serve(r, query, sink);
     } catch (e) {
       const err = e instanceof ApiError ? e : internalError(e);
       ws.send(JSON.stringify({ type: 'ERROR', object: err.toStatus() }));
@@ -594,7 +541,7 @@ export class ResourceHandler {
   private fieldManager(ctx: RequestContext, fallback?: string): string {
     const fm = ctx.url.searchParams.get('fieldManager');
     if (fm !== null) {
-      if (fm.length > 128) throw invalidOptions(ctx, [tooLong('fieldManager', 128)]);
+      if (fm.length > 128) throw invalidOptions(ctx.req.method, [tooLong('fieldManager', 128)]);
       return fm;
     }
     if (fallback) return fallback;
@@ -609,13 +556,13 @@ export class ResourceHandler {
   private checkFields(ctx: RequestContext, r: Resource, obj: any): void {
     const mode = ctx.url.searchParams.get('fieldValidation') ?? 'Warn';
     if (mode !== 'Ignore' && mode !== 'Warn' && mode !== 'Strict') {
-      throw invalidOptions(ctx, [notSupported('fieldValidation', mode, ['Ignore', 'Strict', 'Warn'])]);
+      throw invalidOptions(ctx.req.method, [notSupported('fieldValidation', mode, ['Ignore', 'Strict', 'Warn'])]);
     }
-    const typeError = this.d.checkTypes?.(obj, r.info);
+    const typeError = this.deps.checkTypes?.(obj, r.info);
     if (typeError) throw badRequest(typeError);
-    if (!this.d.validateFields) return;
+    if (!this.deps.validateFields) return;
     // unknown fields are dropped whatever the mode; the mode decides whether the client hears of them
-    const problems = this.d.validateFields(r, obj);
+    const problems = this.deps.validateFields(r, obj);
     if (mode === 'Ignore' || problems.length === 0) return;
     if (mode === 'Strict') throw badRequest(`strict decoding error: ${problems.join(', ')}`);
     ctx.res.setHeader(
@@ -627,9 +574,9 @@ export class ResourceHandler {
   /** a review kind: the body is checked as any object is, answered, and sent back (201) without being stored */
   private async review(ctx: RequestContext, r: Resource, review: Review, ns: string | undefined): Promise<void> {
     const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
-    this.d.store.checkTypeMeta(r, body);
+    this.deps.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
-    if (!ctx.user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    if (!ctx.user) throw unauthorized();
     const res = review({ user: ctx.user, body, namespace: ns });
     if ('invalid' in res) throw invalidObject(r.info.kind, '', res.invalid, r.info.group);
     sendJson(ctx.res, 201, res.object);
@@ -643,12 +590,12 @@ export class ResourceHandler {
     dryRun: boolean,
   ): Promise<void> {
     const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
-    this.d.store.checkTypeMeta(r, body);
+    this.deps.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
     const manager = this.fieldManager(ctx);
-    const prepared = this.d.store.prepareCreate(r, ns, body, true);
-    this.d.patcher.trackUpdate(r, undefined, prepared, manager);
-    const obj = await this.d.store.create(r, ns, prepared, { dryRun }, prepared);
+    const prepared = this.deps.store.prepareCreate(r, ns, body, true);
+    this.deps.patcher.trackUpdate(r, undefined, prepared, manager);
+    const obj = await this.deps.store.create(r, ns, prepared, { dryRun, user: ctx.user }, prepared);
     this.sendObject(ctx, 201, r, obj, rep);
   }
 
@@ -662,14 +609,14 @@ export class ResourceHandler {
     sub?: string,
   ): Promise<void> {
     const body = decodeObject(await readBody(ctx.req), mediaType(ctx.req), r.info.kind);
-    this.d.store.checkTypeMeta(r, body);
+    this.deps.store.checkTypeMeta(r, body);
     this.checkFields(ctx, r, body);
     if (body.metadata?.name && body.metadata.name !== name) {
       throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     }
     const manager = this.fieldManager(ctx);
     const subresource = sub === 'finalize' ? undefined : sub;
-    const { obj, created } = await this.d.store.guaranteedUpdate(
+    const { obj, created } = await this.deps.store.guaranteedUpdate(
       r,
       ns,
       name,
@@ -694,10 +641,10 @@ export class ResourceHandler {
         }
         if (cur && desired.metadata && desired.metadata.managedFields === undefined)
           desired.metadata.managedFields = cur.metadata?.managedFields;
-        this.d.patcher.trackUpdate(r, cur, desired, manager, subresource);
+        this.deps.patcher.trackUpdate(r, cur, desired, manager, subresource);
         return desired;
       },
-      { dryRun, subresource: sub, allowCreate: r.createOnUpdate && !sub },
+      { dryRun, user: ctx.user, subresource: sub, allowCreate: r.strategy.createOnUpdate && !sub },
     );
     this.sendObject(ctx, created ? 201 : 200, r, obj, rep);
   }
@@ -712,43 +659,37 @@ export class ResourceHandler {
     sub?: string,
   ): Promise<void> {
     const type = mediaType(ctx.req);
-    if (!this.d.patcher.patchTypes.includes(type)) {
-      throw new ApiError(
-        415,
-        'UnsupportedMediaType',
-        `the body of the request was in an unknown format - accepted media types include: ${this.d.patcher.patchTypes.join(', ')}`,
-      );
-    }
+    if (!this.deps.patcher.patchTypes.includes(type)) throw unsupportedPatchType(this.deps.patcher.patchTypes);
     const body = await readBody(ctx.req);
     const q = ctx.url.searchParams;
     const isApply = type === 'application/apply-patch+yaml';
     const force = boolParam(q.get('force'));
     if (q.get('force') !== null && !isApply)
-      throw invalidOptions(ctx, [forbiddenField('force', 'may not be specified for non-apply patch')]);
+      throw invalidOptions(ctx.req.method, [forbiddenField('force', 'may not be specified for non-apply patch')]);
     let manager: string;
     if (isApply) {
       const fm = q.get('fieldManager');
-      if (!fm) throw invalidOptions(ctx, [required('fieldManager', 'is required for apply patch')]);
+      if (!fm) throw invalidOptions(ctx.req.method, [required('fieldManager', 'is required for apply patch')]);
       manager = fm;
     } else manager = this.fieldManager(ctx);
     const subresource = sub === 'finalize' ? undefined : sub;
-    const { obj, created } = await this.d.store.guaranteedUpdate(
+    const { obj, created } = await this.deps.store.guaranteedUpdate(
       r,
       ns,
       name,
       (cur) => {
         if (isApply) {
-          const next = this.d.patcher.apply(r, cur, body, manager, force, subresource);
+          const next = this.deps.patcher.apply(r, cur, body, manager, force, subresource);
           this.checkFields(ctx, r, next);
           return next;
         }
-        const next = this.d.patcher.patch(r, type, cur, body);
-        this.d.store.checkTypeMeta(r, next);
+        const next = this.deps.patcher.patch(r, type, cur, body);
+        this.deps.store.checkTypeMeta(r, next);
         this.checkFields(ctx, r, next);
-        this.d.patcher.trackUpdate(r, cur, next, manager, subresource);
+        this.deps.patcher.trackUpdate(r, cur, next, manager, subresource);
         return next;
       },
-      { dryRun, subresource, allowCreate: isApply && !sub },
+      { dryRun, user: ctx.user, subresource, allowCreate: isApply && !sub },
     );
     this.sendObject(ctx, created ? 201 : 200, r, obj, rep);
   }
@@ -760,7 +701,7 @@ export class ResourceHandler {
     if (body.kind !== undefined && body.kind !== 'DeleteOptions') {
       throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (DeleteOptions)`);
     }
-    const typeError = this.d.checkTypes?.(body, DELETE_OPTIONS_TYPE);
+    const typeError = this.deps.checkTypes?.(body, DELETE_OPTIONS_TYPE);
     if (typeError) throw badRequest(typeError);
     const opts: DeleteOptions = {};
     const g = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
@@ -779,7 +720,7 @@ export class ResourceHandler {
         errs.push(invalid('propagationPolicy', pp, 'orphanDependents and deletionPropagation cannot be both set'));
       if (!['Orphan', 'Background', 'Foreground'].includes(pp))
         errs.push(notSupported('propagationPolicy', pp, ['Foreground', 'Background', 'Orphan', 'nil']));
-      if (errs.length > 0) throw invalidOptions(ctx, errs);
+      if (errs.length > 0) throw invalidOptions(ctx.req.method, errs);
       opts.propagationPolicy = pp;
     } else if (orphan !== undefined && orphan !== null) {
       opts.propagationPolicy = orphan === true ? 'Orphan' : 'Background';
@@ -787,18 +728,19 @@ export class ResourceHandler {
     if (body.preconditions) opts.preconditions = body.preconditions;
     // kubectl sends dryRun in the body (delete --dry-run=server); the query's was read with the request
     opts.dryRun = dryRunOf(body.dryRun);
+    opts.user = ctx.user;
     return opts;
   }
 
   private async delete(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
     const opts = await this.deleteOptions(ctx);
     opts.dryRun ||= dryRun;
-    const { obj, deleted } = await this.d.store.delete(r, ns, name, opts);
+    const { obj, deleted } = await this.deps.store.delete(r, ns, name, opts);
     if (!deleted) {
       sendJson(ctx.res, 200, obj);
       return;
     }
-    if (r.returnDeletedObject) {
+    if (r.strategy.returnDeletedObject) {
       sendJson(ctx.res, 200, obj);
       return;
     }
@@ -821,11 +763,11 @@ export class ResourceHandler {
       throw methodNotSupported(r.info.group, r.info.resource, 'deletecollection');
     const opts = await this.deleteOptions(ctx);
     opts.dryRun ||= dryRun;
-    const list = await this.d.store.list(r, { filter: this.filterFrom(r, ns, ctx.url) });
+    const list = await this.deps.store.list(r, { filter: this.filterFrom(r, ns, ctx.url) });
     const items: any[] = [];
     for (const o of list.items) {
       try {
-        const { obj } = await this.d.store.delete(r, o.metadata.namespace ?? '', o.metadata.name, opts);
+        const { obj } = await this.deps.store.delete(r, o.metadata.namespace ?? '', o.metadata.name, opts);
         items.push(withType(r, obj));
       } catch (e) {
         if (!(e instanceof ApiError && e.code === 404)) throw e;
@@ -838,181 +780,6 @@ export class ResourceHandler {
       items,
     });
   }
-
-  private async scale(
-    ctx: RequestContext,
-    r: Resource,
-    ns: string,
-    name: string,
-    method: string,
-    dryRun: boolean,
-  ): Promise<void> {
-    // zero replicas and an empty selector are left out, as Kubernetes' Scale type does (omitempty)
-    const toScale = (o: any) => {
-      const replicas = o.spec?.replicas ?? 0;
-      const selector = selectorString(r.strategy.scaleSelector ? r.strategy.scaleSelector(o) : o.spec?.selector) ?? '';
-      return {
-        kind: 'Scale',
-        apiVersion: 'autoscaling/v1',
-        metadata: {
-          name: o.metadata.name,
-          namespace: o.metadata.namespace,
-          uid: o.metadata.uid,
-          resourceVersion: o.metadata.resourceVersion,
-          creationTimestamp: o.metadata.creationTimestamp,
-        },
-        spec: replicas === 0 ? {} : { replicas },
-        status:
-          selector === '' ? { replicas: o.status?.replicas ?? 0 } : { replicas: o.status?.replicas ?? 0, selector },
-      };
-    };
-    if (method === 'GET') {
-      ctx.verb = 'GET';
-      sendJson(ctx.res, 200, toScale(await this.d.store.get(r, ns, name)));
-      return;
-    }
-    if (method !== 'PUT' && method !== 'PATCH')
-      throw methodNotSupported(r.info.group, `${r.info.resource}/scale`, method.toLowerCase());
-    ctx.verb = method;
-    const type = mediaType(ctx.req);
-    const body = await readBody(ctx.req);
-    const manager = this.fieldManager(ctx);
-    const { obj } = await this.d.store.guaranteedUpdate(
-      r,
-      ns,
-      name,
-      (cur) => {
-        const curScale = toScale(cur);
-        let scale: any;
-        if (method === 'PUT') scale = decodeObject(body, type);
-        else if (type === 'application/apply-patch+yaml')
-          throw new ApiError(415, 'UnsupportedMediaType', 'apply patches are not supported on the scale subresource');
-        else scale = this.d.patcher.patch(r, type, curScale, body);
-        if (scale?.kind && scale.kind !== 'Scale')
-          throw badRequest(`the kind in the data (${scale.kind}) does not match the expected kind (Scale)`);
-        const typeError = this.d.checkTypes?.(scale, SCALE_TYPE);
-        if (typeError) throw badRequest(typeError);
-        const replicas = scale?.spec?.replicas;
-        if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 0)) {
-          throw new ApiError(
-            422,
-            'Invalid',
-            `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-            {
-              name,
-              group: 'autoscaling',
-              kind: 'Scale',
-              causes: [
-                {
-                  reason: 'FieldValueInvalid',
-                  message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-                  field: 'spec.replicas',
-                },
-              ],
-            },
-          );
-        }
-        const next = structuredClone(cur);
-        next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
-        const rv = scale?.metadata?.resourceVersion;
-        next.metadata.resourceVersion = rv || undefined;
-        if (!rv) delete next.metadata.resourceVersion;
-        this.d.patcher.trackUpdate(r, cur, next, manager, 'scale');
-        return next;
-      },
-      { dryRun },
-    );
-    sendJson(ctx.res, 200, toScale(obj));
-  }
-
-  private async bind(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
-    const binding = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'Binding');
-    const target = binding?.target;
-    if (!target?.name) {
-      throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`, {
-        name,
-        kind: 'Binding',
-        causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }],
-      });
-    }
-    if (target.kind && target.kind !== 'Node') {
-      throw new ApiError(
-        422,
-        'Invalid',
-        `Binding "${name}" is invalid: target.kind: Invalid value: "${target.kind}": must be empty or 'Node'`,
-        { name, kind: 'Binding' },
-      );
-    }
-    await this.d.store.guaranteedUpdate(
-      r,
-      ns,
-      name,
-      (cur) => {
-        if (cur.metadata.deletionTimestamp) {
-          throw new ApiError(
-            409,
-            'Conflict',
-            `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is being deleted, cannot be assigned to a host`,
-          );
-        }
-        if (cur.spec?.nodeName) {
-          throw new ApiError(
-            409,
-            'Conflict',
-            `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${cur.spec.nodeName}"`,
-          );
-        }
-        const uid = binding.metadata?.uid;
-        if (uid && uid !== cur.metadata.uid) {
-          throw new ApiError(
-            409,
-            'Conflict',
-            `Operation cannot be fulfilled on pods/binding "${name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${cur.metadata.uid}`,
-          );
-        }
-        const next = structuredClone(cur);
-        next.spec.nodeName = target.name;
-        return next;
-      },
-      { dryRun, internal: true },
-    );
-    // the PodScheduled condition lives in status, written through the status path
-    if (!dryRun) {
-      await this.d.store.guaranteedUpdate(
-        r,
-        ns,
-        name,
-        (cur) => {
-          const next = structuredClone(cur);
-          const conds: any[] = (next.status ??= {}).conditions ?? [];
-          const rest = conds.filter((c) => c.type !== 'PodScheduled');
-          rest.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339() });
-          next.status.conditions = rest;
-          return next;
-        },
-        { subresource: 'status' },
-      );
-    }
-    sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
-  }
-
-  private async evict(ctx: RequestContext, r: Resource, ns: string, name: string, dryRun: boolean): Promise<void> {
-    const eviction = decodeObject(await readBody(ctx.req), mediaType(ctx.req), 'Eviction');
-    const given = eviction?.deleteOptions ?? {};
-    const opts: DeleteOptions = { ...given, dryRun: dryRun || dryRunOf(given.dryRun) };
-    await this.d.store.delete(r, ns, name, opts);
-    sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
-  }
-}
-
-/** DeleteOptions.dryRun (a list whose only allowed value is "All"): whether the deletion is a dry run */
-function dryRunOf(v: unknown): boolean {
-  if (v === undefined || v === null) return false;
-  if (!Array.isArray(v))
-    throw badRequest('json: cannot unmarshal value into Go struct field DeleteOptions.dryRun of type []string');
-  for (const x of v)
-    if (x !== 'All') throw invalidObject('DeleteOptions', '', [notSupported('dryRun', x, ['All'])], 'meta.k8s.io');
-  return v.length > 0;
 }
 
 function withType(r: Resource, o: any): any {

@@ -1,5 +1,17 @@
 /** Object metadata helpers shared by the REST store: timestamps, names, deep equality, cloning. */
 
+/** an object of the API as the server handles it: its type, its metadata, and the rest as JSON */
+export interface ApiObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+/** a JSON object (not an array, not null) */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 // Kubernetes' alphabet for generated name suffixes: no vowels (no words), no confusable characters.
 const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
 

@@ -7,7 +7,8 @@
  * pods/%2e%2e would address the namespace holding them (and a DELETE delete it); Kubernetes takes ".." as a name and
  * refuses it.
  */
-import { badRequest } from './status.ts';
+import { parseFieldSelector } from '../../lib/selectors.ts';
+import { badRequest, methodNotSupported } from './status.ts';
 
 export interface ResourcePath {
   group: string;
@@ -76,6 +77,149 @@ export function parseResourcePath(pathname: string): ResourcePath | undefined {
   return { group, version, resource: rest[0], name: rest[1], subresource: rest[2] };
 }
 
+/**
+ * What a request asks for, as k8s.io/apiserver's RequestInfo: resolved once, before authentication, for every filter
+ * and handler after it. The fields authorizers read (verb, apiGroup, apiVersion, namespace, resource, subresource,
+ * name, path) carry Kubernetes' meanings: the verb of a resource request is get, list, watch, create, update, patch,
+ * delete or deletecollection, of any other request the method in lower case; a Namespace's namespace is itself.
+ */
+export interface RequestInfo {
+  /** a request for a resource or one object (/api/v1/pods, /apis/apps/v1/namespaces/a/deployments/b/scale) */
+  isResourceRequest: boolean;
+  /** the path, as routed (dot segments resolved); the resource path is parsed from the path as sent (target) */
+  path: string;
+  verb: string;
+  /** 'api' or 'apis' for a path below /api/ or /apis/ (resources and their discovery), else '' */
+  apiPrefix: string;
+  apiGroup: string;
+  apiVersion: string;
+  namespace: string;
+  resource: string;
+  subresource: string;
+  name: string;
+  /** the resource path the resource handler serves (isResourceRequest) */
+  target: ResourcePath | undefined;
+  /** why the path cannot be served (a bad escape, a method a watch path does not take): the resource handler answers */
+  error: unknown;
+}
+
+/** subresources that connect to a pod's node (or proxy): long-running, as Kubernetes counts them */
+const CONNECT_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
+
+/** a watch, or a stream from a node: not held to the in-flight limit, not timed */
+export function isLongRunning(info: RequestInfo): boolean {
+  return info.verb === 'watch' || (info.isResourceRequest && CONNECT_SUBRESOURCES.has(info.subresource));
+}
+
+/** a subresource that connects to a pod's node (log, exec, attach, port-forward) */
+export function isConnect(info: RequestInfo): boolean {
+  return info.isResourceRequest && CONNECT_SUBRESOURCES.has(info.subresource);
+}
+
+/**
+ * a boolean query parameter as Kubernetes converts it: absent is false, and so are "0" and "false" (any case); any other
+ * value, the empty one included (`?watch`), is true
+ */
+export function boolParam(v: string | null): boolean {
+  return v !== null && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/**
+ * the deprecated watch paths Kubernetes still serves (/api/v1/watch/namespaces/ns/pods[/name]): the request becomes the
+ * watch it stands for (?watch=true; a name pins metadata.name), or undefined for any other path
+ */
+function legacyWatch(method: string, path: string, query: URLSearchParams): ResourcePath | undefined {
+  if (!path.includes('/watch/')) return undefined;
+  const m = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/watch(\/.+)$/.exec(path);
+  if (!m) return undefined;
+  const p = parseResourcePath(m[1] + m[2]);
+  if (!p || !p.resource || p.subresource !== undefined) return p && { ...p, resource: '' };
+  if (method !== 'GET') throw methodNotSupported(p.group, p.resource, method.toLowerCase());
+  query.set('watch', 'true');
+  if (p.name !== undefined) {
+    const pin = `metadata.name=${p.name.replace(/[\\,=]/g, (c) => `\\${c}`)}`;
+    const given = query.get('fieldSelector');
+    query.set('fieldSelector', given ? `${given},${pin}` : pin);
+  }
+  return { ...p, name: undefined };
+}
+
+/** the verb of a resource request, from its method and whether it names an object */
+function resourceVerb(method: string, named: boolean, query: URLSearchParams): string {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (named) return 'get';
+      return boolParam(query.get('watch')) ? 'watch' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return named ? 'delete' : 'deletecollection';
+    default:
+      return method.toLowerCase();
+  }
+}
+
+/** a list or watch pinned to one name by its field selector is about that object, as Kubernetes authorizes it */
+function pinnedName(query: URLSearchParams): string {
+  const fs = query.get('fieldSelector');
+  if (!fs || !fs.includes('metadata.name')) return '';
+  try {
+    const name = parseFieldSelector(fs).equalityValue('metadata.name');
+    return name !== undefined && pathSegmentNameErrors(name).length === 0 ? name : '';
+  } catch {
+    return ''; // the handler refuses the selector in its own words
+  }
+}
+
+/**
+ * The RequestInfo of a request: `target` is the request target as sent (its path is parsed as is), `url` the parsed
+ * URL (its pathname routes). A deprecated watch path sets the query the watch stands for.
+ */
+export function resolveRequestInfo(method: string, target: string | undefined, url: URL): RequestInfo {
+  const routed = url.pathname;
+  const apiPrefix = routed.startsWith('/api/') ? 'api' : routed.startsWith('/apis/') ? 'apis' : '';
+  const info: RequestInfo = {
+    isResourceRequest: false,
+    path: routed,
+    verb: method.toLowerCase(),
+    apiPrefix,
+    apiGroup: '',
+    apiVersion: '',
+    namespace: '',
+    resource: '',
+    subresource: '',
+    name: '',
+    target: undefined,
+    error: undefined,
+  };
+  if (!apiPrefix) return info;
+  const path = requestPath(target);
+  let p: ResourcePath | undefined;
+  try {
+    p = legacyWatch(method, path, url.searchParams) ?? parseResourcePath(path);
+  } catch (e) {
+    info.error = e;
+    return info;
+  }
+  if (!p || !p.resource) return info;
+  info.isResourceRequest = true;
+  info.target = p;
+  info.apiGroup = p.group;
+  info.apiVersion = p.version;
+  info.resource = p.resource;
+  info.subresource = p.subresource ?? '';
+  info.name = p.name ?? '';
+  info.namespace = p.namespace ?? (p.group === '' && p.resource === 'namespaces' ? info.name : '');
+  info.verb = resourceVerb(method, p.name !== undefined, url.searchParams);
+  if (info.verb === 'list' || info.verb === 'watch') info.name = pinnedName(url.searchParams);
+  return info;
+}
+
 /** Accept header negotiation: which representation the client wants */
 export interface Representation {
   as: 'Object' | 'Table' | 'PartialObjectMetadata' | 'PartialObjectMetadataList';
@@ -99,7 +243,12 @@ export function negotiate(accept: string | undefined, includeObject?: string): R
     if (!isJson && !isYaml) continue;
     if (p.as) {
       if (p.g !== 'meta.k8s.io' || (p.v !== 'v1' && p.v !== 'v1beta1')) continue;
-      if (p.as === 'Table') return { as: 'Table', yaml: isYaml, includeObject: (includeObject as any) ?? 'Metadata' };
+      if (p.as === 'Table')
+        return {
+          as: 'Table',
+          yaml: isYaml,
+          includeObject: (includeObject as Representation['includeObject']) ?? 'Metadata',
+        };
       if (p.as === 'PartialObjectMetadata' || p.as === 'PartialObjectMetadataList') return { as: p.as, yaml: isYaml };
       continue;
     }

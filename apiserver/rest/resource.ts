@@ -1,13 +1,15 @@
 /**
- * One served resource as the REST layer sees it: its discovery info, its type strategy (defaults, validation,
- * selectable fields), its storage key prefix and its watch cache.
+ * One served resource as the REST layer sees it: its discovery info, its REST strategy (which holds the type's
+ * defaults, validation and selectable fields), its storage key prefix and its watch cache.
  */
 import type { ResourceInfo } from '../api/resource-info.ts';
 import type { FieldError } from '../api/field-error.ts';
 import type { ResourceCache } from '../watchcache/cache.ts';
 import type { StorageView } from '../api/strategy.ts';
+import type { RestStrategy } from './strategy.ts';
+import type { Subresource } from './subresource.ts';
 
-/** the type-specific behaviour (apiserver/api strategies) */
+/** the type-specific behaviour (apiserver/api strategies), which a REST strategy builds on */
 export interface TypeStrategy {
   defaults(obj: any): void;
   validate(obj: any): FieldError[];
@@ -19,25 +21,17 @@ export interface TypeStrategy {
 
 export interface Resource {
   info: ResourceInfo;
-  strategy: TypeStrategy;
+  /** the resource's REST behaviour: prepare, validate, delete, convert (registry/) */
+  strategy: RestStrategy;
   /** storage key prefix, ending in '/': /registry/pods/ */
   prefix: string;
   cache: ResourceCache;
   /** field selector keys supported for this type */
   selectable: Set<string>;
-  /** metadata.generation is maintained (bumped on spec changes) */
-  generation: boolean;
-  /** PUT on a missing object creates it */
-  createOnUpdate: boolean;
-  /** DELETE answers with the object rather than a Status */
-  returnDeletedObject: boolean;
-  /**
-   * metadata fields a status write keeps as they were (besides spec, which it never changes): Kubernetes' status
-   * strategies reset a Deployment's labels and a Pod's owner references
-   */
-  statusKeepsMetadata: string[];
   /** set when the resource is stored as another one (its prefix and watch cache are that one's) */
   view?: StorageView;
+  /** the handlers of its subresources, by name */
+  subresources: ReadonlyMap<string, Subresource>;
 }
 
 /** Kubernetes' etcd layout for the resources whose prefix is not simply /registry/<resource>/ */
@@ -63,41 +57,4 @@ export function storageKey(r: Resource, namespace: string, name: string): string
 
 export function apiVersionOf(info: ResourceInfo): string {
   return info.group ? `${info.group}/${info.version}` : info.version;
-}
-
-const GENERATION = new Set([
-  'apps/deployments',
-  'apps/replicasets',
-  'apps/daemonsets',
-  'apps/statefulsets',
-  'autoscaling/horizontalpodautoscalers',
-  'batch/jobs',
-  'batch/cronjobs',
-  '/pods',
-  '/podtemplates',
-]);
-const CREATE_ON_UPDATE = new Set([
-  '/endpoints',
-  '/events',
-  'events.k8s.io/events',
-  'coordination.k8s.io/leases',
-  'discovery.k8s.io/endpointslices',
-]);
-const RETURN_DELETED = new Set(['/pods', '/services', '/namespaces', '/nodes']);
-
-const STATUS_KEEPS_METADATA: Record<string, string[]> = {
-  'apps/deployments': ['labels'],
-  '/pods': ['ownerReferences'],
-};
-
-export function resourceTraits(
-  info: ResourceInfo,
-): Pick<Resource, 'generation' | 'createOnUpdate' | 'returnDeletedObject' | 'statusKeepsMetadata'> {
-  const k = `${info.group}/${info.resource}`;
-  return {
-    generation: GENERATION.has(k),
-    createOnUpdate: CREATE_ON_UPDATE.has(k),
-    returnDeletedObject: RETURN_DELETED.has(k),
-    statusKeepsMetadata: STATUS_KEEPS_METADATA[k] ?? [],
-  };
 }

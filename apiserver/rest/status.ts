@@ -71,6 +71,11 @@ export function notFound(group: string, resource: string, name: string): ApiErro
   });
 }
 
+/** a path that names no resource or other endpoint the server serves */
+export function pathNotFound(details?: StatusDetails): ApiError {
+  return new ApiError(404, 'NotFound', 'the server could not find the requested resource', details);
+}
+
 export function alreadyExists(group: string, resource: string, name: string): ApiError {
   return new ApiError(409, 'AlreadyExists', `${qualifiedResource(group, resource)} "${name}" already exists`, {
     name,
@@ -102,6 +107,8 @@ export function forbidden(
   why: string,
   causes?: StatusCause[],
 ): ApiError {
+  // a request for no resource (a non-resource path) is just "forbidden"
+  if (!resource) return new ApiError(403, 'Forbidden', `forbidden: ${why}`, { causes });
   const what = name ? `${qualifiedResource(group, resource)} "${name}"` : qualifiedResource(group, resource);
   return new ApiError(403, 'Forbidden', `${what} is forbidden: ${why}`, {
     name: name || undefined,
@@ -137,6 +144,18 @@ export function unsupportedMediaType(contentType: string, supported: string[]): 
     'UnsupportedMediaType',
     `the body of the request was in an unknown format - accepted media types include: ${supported.join(', ')}`,
     { causes: [{ reason: 'UnsupportedMediaType', message: contentType }] },
+  );
+}
+
+/** a body of a media type the endpoint does not take, saying why */
+export function unsupportedMedia(message: string): ApiError {
+  return new ApiError(415, 'UnsupportedMediaType', message);
+}
+
+/** a patch of a type the server does not apply */
+export function unsupportedPatchType(supported: readonly string[]): ApiError {
+  return unsupportedMedia(
+    `the body of the request was in an unknown format - accepted media types include: ${supported.join(', ')}`,
   );
 }
 

@@ -8,11 +8,15 @@ import type { Backend } from '../storage/backend.ts';
 import { Dispatcher } from '../watchcache/dispatcher.ts';
 import { ResourceCache, type EventType } from '../watchcache/cache.ts';
 import { lookupResource } from '../api/registry.ts';
+import type { ResourceInfo } from '../api/resource-info.ts';
 import { parseFieldSelector, parseLabelSelector } from '../../lib/selectors.ts';
 import { ApiError } from './status.ts';
-import { RestStore, defaultPropagation, deletionFinalizers, type WriteHooks } from './store.ts';
+import { RestStore, defaultPropagation, deletionFinalizers } from './store.ts';
+import { restStrategy } from '../registry/index.ts';
+import { AdmissionChain, type AdmissionPlugin } from '../admission/admission.ts';
+import { NamespaceLifecycle } from '../admission/namespace-lifecycle.ts';
 import { WatchServer } from './watch.ts';
-import { resourceTraits, storagePrefix, type Resource, type TypeStrategy } from './resource.ts';
+import { storageKey, storagePrefix, type Resource, type TypeStrategy } from './resource.ts';
 import { eventually } from '../../test/harness/eventually.ts';
 
 // a fake type strategy: requires metadata.name, nothing else (the real ones live in apiserver/api)
@@ -35,12 +39,19 @@ function resource(dispatcher: Dispatcher, group: string, version: string, plural
   dispatcher.register(cache);
   return {
     info,
-    strategy: fakeStrategy,
+    // each resource's own REST behaviour (status reset, graceful deletion, ...) over the fake type strategy
+    strategy: restStrategy(info, fakeStrategy),
     prefix,
     cache,
     selectable: new Set(['metadata.name', 'metadata.namespace']),
-    ...resourceTraits(info),
+    subresources: new Map(),
   };
+}
+
+/** NamespaceLifecycle over the namespaces' cache, then the plugins given */
+function admission(ns: Resource, plugins: AdmissionPlugin[] = []): AdmissionChain {
+  const lifecycle = new NamespaceLifecycle((name) => ns.cache.get(storageKey(ns, '', name)));
+  return new AdmissionChain([lifecycle, ...plugins]);
 }
 
 const all = () => ({ labels: parseLabelSelector(''), fields: parseFieldSelector('') });
@@ -57,7 +68,7 @@ interface Fixture {
  * removes it */
 async function withStore(
   fn: (f: Fixture) => Promise<void>,
-  opts: { capacity?: number; hooks?: WriteHooks } = {},
+  opts: { capacity?: number; plugins?: AdmissionPlugin[] } = {},
 ): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-store-'));
   const backend = openBackend('', { dataDir: dir });
@@ -69,8 +80,7 @@ async function withStore(
     backend,
     dispatcher,
     () => new ApiError(422, 'Invalid', 'invalid'),
-    () => ns,
-    opts.hooks,
+    admission(ns, opts.plugins),
   );
   try {
     await dispatcher.start();
@@ -105,7 +115,7 @@ describe('RestStore on the embedded store', () => {
       backend,
       dispatcher,
       (r, name, errs) => new ApiError(422, 'Invalid', `${r.info.kind} "${name}" is invalid: ${errs[0].field}`),
-      () => ns,
+      admission(ns),
     );
     await dispatcher.start();
     await store.create(ns, '', { metadata: { name: 'default' } });
@@ -268,8 +278,10 @@ describe('RestStore on the embedded store', () => {
   });
 
   it('defaults to orphaning for batch/v1 Jobs and ignores policies for events', () => {
-    const info = (group: string, version: string, resource: string) =>
-      ({ info: { group, version, resource } }) as Resource;
+    const info = (group: string, version: string, resource: string) => {
+      const i = { group, version, resource, subresources: [] as string[] } as ResourceInfo;
+      return { info: i, strategy: restStrategy(i, fakeStrategy) } as Resource;
+    };
     assert.equal(defaultPropagation(info('batch', 'v1', 'jobs')), 'Orphan');
     assert.equal(defaultPropagation(info('', 'v1', 'events')), 'Unsupported');
     assert.equal(defaultPropagation(info('apps', 'v1', 'deployments')), 'Background');
@@ -559,7 +571,11 @@ describe('watch older than the cache window', () => {
 describe('namespace deletion', () => {
   it('marks a namespace Terminating while spec.finalizers remain, and deletes it once finalized', async () => {
     const admitted: string[] = [];
-    const hooks: WriteHooks = { admit: async (_r, obj) => void admitted.push(obj.metadata.name) };
+    const recorder: AdmissionPlugin = {
+      name: 'Recorder',
+      handles: (op) => op === 'CREATE',
+      admit: (a) => void admitted.push(String(a.object?.metadata?.name)),
+    };
     await withStore(
       async ({ backend, dispatcher, ns, cms, store }) => {
         // the namespace is checked before admission and validation, as Kubernetes' NamespaceLifecycle comes first
@@ -588,7 +604,7 @@ describe('namespace deletion', () => {
         });
         await assert.rejects(store.get(ns, '', 'shop'), (e: any) => e.code === 404);
       },
-      { hooks },
+      { plugins: [recorder] },
     );
   });
 });

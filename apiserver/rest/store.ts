@@ -17,18 +17,22 @@ import {
   alreadyExists,
   badRequest,
   conflict,
-  forbidden,
   gone,
   invalidObject,
   tooLargeResourceVersion,
   notFound,
 } from './status.ts';
-import { clone, deepEqual, generateName, specPart } from './meta.ts';
+import { clone, deepEqual, generateName, specPart, type ApiObject } from './meta.ts';
 import { FIELD_IMMUTABLE, invalid } from '../api/validation/errors.ts';
 import { rfc3339 } from '../../lib/time.ts';
+import type { UserInfo } from '../auth/user.ts';
+import type { AdmissionChain, Attributes, Operation } from '../admission/index.ts';
+import type { Propagation } from './strategy.ts';
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /** who writes, for admission; none for the API server's own writes */
+  user?: UserInfo;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -60,15 +64,6 @@ export interface ListResult {
 /** turns FieldErrors into the 422 the caller renders; provided by the API layer */
 export type InvalidError = (r: Resource, name: string, errors: FieldError[]) => ApiError;
 
-/** hooks run inside writes for type-specific allocation (service IPs and ports) */
-export interface WriteHooks {
-  /** admission of a new object after defaulting, before validation (may change it or refuse it) */
-  admit?(r: Resource, obj: any, dryRun: boolean): Promise<void>;
-  beforeCreate?(r: Resource, obj: any, dryRun: boolean): Promise<() => Promise<void>>;
-  beforeUpdate?(r: Resource, obj: any, old: any, dryRun: boolean): Promise<() => Promise<void>>;
-  afterDelete?(r: Resource, obj: any): Promise<void>;
-}
-
 interface ContinueToken {
   v: string;
   rv: number;
@@ -96,16 +91,37 @@ const MAX_UPDATE_RETRIES = 16;
 export class RestStore {
   /** the stored JSON (without resourceVersion) of objects this store just wrote */
   private readonly encoded = new WeakMap<object, string>();
-  /** whether a namespace (a cached version of it: never changed) is terminating */
-  private readonly nsTerminating = new WeakMap<CachedObject, boolean>();
 
   constructor(
     readonly backend: Backend,
     readonly dispatcher: Dispatcher,
     private readonly invalid: InvalidError,
-    private readonly namespaces: () => Resource,
-    private readonly hooks: WriteHooks = {},
+    private readonly admission: AdmissionChain,
   ) {}
+
+  /** what admission is told of a write, when any plugin takes part in its operation */
+  private admissionOf(
+    operation: Operation,
+    r: Resource,
+    ns: string,
+    name: string,
+    object: ApiObject | undefined,
+    oldObject: ApiObject | undefined,
+    opts: WriteOptions & { subresource?: string },
+  ): Attributes | undefined {
+    if (!this.admission.handles(operation)) return undefined;
+    return {
+      operation,
+      resource: r.info,
+      subresource: opts.subresource ?? '',
+      namespace: r.info.namespaced ? ns : '',
+      name,
+      object,
+      oldObject,
+      userInfo: opts.user,
+      dryRun: !!opts.dryRun,
+    };
+  }
 
   private decode(r: Resource, kv: KeyValue): any {
     const stored = JSON.parse(kv.value);
@@ -195,35 +211,6 @@ export class RestStore {
     md.namespace = ns;
   }
 
-  /** writes into a missing namespace are refused with 404, into a terminating one with 403 */
-  private checkNamespaceLifecycle(r: Resource, ns: string, name: string): void {
-    if (!r.info.namespaced) return;
-    const nsRes = this.namespaces();
-    const nsObj = nsRes.cache.get(storageKey(nsRes, '', ns));
-    if (!nsObj) throw notFound('', 'namespaces', ns);
-    let terminating = this.nsTerminating.get(nsObj);
-    if (terminating === undefined) {
-      const nsNow = nsObj.obj; // parsed from the cache's JSON: once per version of the namespace
-      terminating = !!nsNow.metadata?.deletionTimestamp || nsNow.status?.phase === 'Terminating';
-      this.nsTerminating.set(nsObj, terminating);
-    }
-    if (terminating) {
-      throw forbidden(
-        r.info.group,
-        r.info.resource,
-        name,
-        `unable to create new content in namespace ${ns} because it is being terminated`,
-        [
-          {
-            reason: 'NamespaceTerminating',
-            message: `namespace ${ns} is being terminated`,
-            field: 'metadata.namespace',
-          },
-        ],
-      );
-    }
-  }
-
   private validateOrThrow(r: Resource, name: string, errs: FieldError[]): void {
     if (errs.length > 0) throw this.invalid(r, name, errs);
   }
@@ -264,9 +251,9 @@ export class RestStore {
     delete md.deletionTimestamp;
     delete md.deletionGracePeriodSeconds;
     delete md.selfLink;
-    if (r.generation) md.generation = 1;
+    if (r.strategy.generation) md.generation = 1;
     else delete md.generation;
-    if (r.info.subresources.includes('status')) resetStatusForCreate(r, obj);
+    r.strategy.prepareForCreate(obj);
     r.strategy.defaults(obj);
     return obj;
   }
@@ -274,11 +261,12 @@ export class RestStore {
   async create(r: Resource, ns: string, body: any, opts: WriteOptions = {}, prepared?: any): Promise<any> {
     const obj = prepared ?? this.prepareCreate(r, ns, body);
     const name = obj.metadata.name ?? '';
-    // as Kubernetes' admission chain: the namespace's lifecycle first, then the other admission, then validation
-    this.checkNamespaceLifecycle(r, ns, name);
-    if (this.hooks.admit) await this.hooks.admit(r, obj, !!opts.dryRun);
+    // as Kubernetes: mutating admission (the namespace's lifecycle first), validation, validating admission
+    const admission = this.admissionOf('CREATE', r, ns, name, obj, undefined, opts);
+    if (admission) await this.admission.admit(admission);
     this.validateOrThrow(r, name, r.strategy.validate(obj));
-    const release = this.hooks.beforeCreate ? await this.hooks.beforeCreate(r, obj, !!opts.dryRun) : undefined;
+    if (admission) await this.admission.validate(admission);
+    const release = r.strategy.beginCreate ? await r.strategy.beginCreate(obj, !!opts.dryRun) : undefined;
     if (opts.dryRun) {
       await release?.();
       return obj;
@@ -323,7 +311,7 @@ export class RestStore {
     opts: WriteOptions & {
       subresource?: string;
       allowCreate?: boolean;
-      /** server-internal writes (binding) skip update validation */ internal?: boolean;
+      /** server-internal writes (binding) skip admission and update validation */ internal?: boolean;
     } = {},
   ): Promise<{ obj: any; created: boolean }> {
     const key = storageKey(r, ns, name);
@@ -349,9 +337,15 @@ export class RestStore {
       if (wantRv !== undefined && wantRv !== '' && wantRv !== cur.metadata.resourceVersion) {
         throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
       }
-      const next = this.prepareUpdate(r, ns, name, desired, cur, opts.subresource, opts.internal);
+      const next = this.prepareUpdate(r, ns, name, desired, cur, opts.subresource);
+      if (!opts.internal) {
+        const admission = this.admissionOf('UPDATE', r, ns, name, next, cur, opts);
+        if (admission) await this.admission.admit(admission);
+        this.validateUpdate(r, name, next, cur, opts.subresource);
+        if (admission) await this.admission.validate(admission);
+      }
       if (deepEqual(next, cur)) return { obj: cur, created: false };
-      const release = this.hooks.beforeUpdate ? await this.hooks.beforeUpdate(r, next, cur, !!opts.dryRun) : undefined;
+      const release = r.strategy.beginUpdate ? await r.strategy.beginUpdate(next, cur, !!opts.dryRun) : undefined;
       if (opts.dryRun) {
         await release?.();
         return { obj: next, created: false };
@@ -370,48 +364,16 @@ export class RestStore {
         continue;
       }
       next.metadata.resourceVersion = String(res.revision);
-      if (finalize) await this.hooks.afterDelete?.(r, next);
+      if (finalize) await r.strategy.afterDelete?.(next);
       return { obj: this.asStored(r, next), created: false };
     }
   }
 
-  /** the stored form of an update: immutable metadata kept, status/spec split by subresource, generation, validation */
-  private prepareUpdate(
-    r: Resource,
-    ns: string,
-    name: string,
-    desired: any,
-    cur: any,
-    subresource?: string,
-    internal = false,
-  ): any {
-    let next: any;
-    if (subresource === 'status') {
-      // a status write changes status and metadata (annotations, finalizers, its managedFields entry), never the rest
-      next = this.withTypeMeta(r, clone(desired));
-      for (const k of Object.keys(next))
-        if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') delete next[k];
-      for (const k of Object.keys(cur))
-        if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') next[k] = clone(cur[k]);
-      const md = (next.metadata ??= {});
-      for (const f of r.statusKeepsMetadata) {
-        if (cur.metadata?.[f] !== undefined) md[f] = clone(cur.metadata[f]);
-        else delete md[f];
-      }
-    } else {
-      next = this.withTypeMeta(r, clone(desired));
-      this.checkNamespace(r, ns, next);
-      if (r.info.subresources.includes('status')) {
-        if (cur.status !== undefined) next.status = clone(cur.status);
-        else delete next.status;
-      }
-    }
-    if (isNamespace(r)) {
-      // a namespace's spec.finalizers change only through its finalize subresource
-      if (subresource === 'finalize') next.spec = { ...(cur.spec ?? {}), finalizers: next.spec?.finalizers ?? [] };
-      else if (cur.spec?.finalizers !== undefined)
-        next.spec = { ...(next.spec ?? {}), finalizers: cur.spec.finalizers };
-    }
+  /** the stored form of an update: immutable metadata kept, status/spec split by subresource, defaults, generation */
+  private prepareUpdate(r: Resource, ns: string, name: string, desired: any, cur: any, subresource?: string): any {
+    const next = this.withTypeMeta(r, clone(desired));
+    if (subresource !== 'status') this.checkNamespace(r, ns, next);
+    r.strategy.prepareForUpdate(next, cur, subresource);
     const md = (next.metadata ??= {});
     const old = cur.metadata;
     if (md.name !== undefined && md.name !== name) {
@@ -435,7 +397,7 @@ export class RestStore {
     if (old.generateName !== undefined && md.generateName === undefined) md.generateName = old.generateName;
     delete md.selfLink;
     r.strategy.defaults(next);
-    if (r.generation) {
+    if (r.strategy.generation) {
       md.generation = old.generation ?? 1;
       if (subresource !== 'status' && !deepEqual(specPart(next), specPart(cur)))
         md.generation = (old.generation ?? 0) + 1;
@@ -456,13 +418,18 @@ export class RestStore {
         ]);
       }
     }
-    if (internal) return next;
-    const errs =
-      subresource === 'status' && r.strategy.validateStatusUpdate
-        ? r.strategy.validateStatusUpdate(next, cur)
-        : r.strategy.validateUpdate(next, cur);
-    this.validateOrThrow(r, name, errs);
     return next;
+  }
+
+  /** the resource's validation of an update (of its status, through the status subresource) */
+  private validateUpdate(
+    r: Resource,
+    name: string,
+    next: ApiObject,
+    cur: ApiObject,
+    subresource: string | undefined,
+  ): void {
+    this.validateOrThrow(r, name, r.strategy.validateUpdate(next, cur, subresource));
   }
 
   async delete(
@@ -494,23 +461,22 @@ export class RestStore {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${md.resourceVersion}`,
         );
       }
+      const admission = this.admissionOf('DELETE', r, ns, name, undefined, cur, opts);
+      if (admission) {
+        await this.admission.admit(admission);
+        await this.admission.validate(admission);
+      }
       const next = clone(cur);
       const nmd = next.metadata;
-      let graceful = false;
-      // graceful deletion of pods that a node may be running
-      if (r.info.group === '' && r.info.resource === 'pods') {
-        const phase = cur.status?.phase;
-        const running = cur.spec?.nodeName && phase !== 'Succeeded' && phase !== 'Failed';
-        let grace = opts.gracePeriodSeconds ?? cur.spec?.terminationGracePeriodSeconds ?? 30;
-        if (!running) grace = 0;
-        if (grace > 0) {
-          const prevGrace = md.deletionGracePeriodSeconds;
-          // already terminating with an equal or shorter grace period: that one stands
-          if (!(md.deletionTimestamp && prevGrace !== undefined && prevGrace !== null && prevGrace <= grace)) {
-            nmd.deletionTimestamp = rfc3339(new Date(Date.now() + grace * 1000));
-            nmd.deletionGracePeriodSeconds = grace;
-          }
-          graceful = true;
+      // graceful deletion (of a pod that a node may be running)
+      const grace = r.strategy.gracePeriod(cur, opts.gracePeriodSeconds);
+      const graceful = grace > 0;
+      if (graceful) {
+        const prevGrace = md.deletionGracePeriodSeconds;
+        // already terminating with an equal or shorter grace period: that one stands
+        if (!(md.deletionTimestamp && prevGrace !== undefined && prevGrace !== null && prevGrace <= grace)) {
+          nmd.deletionTimestamp = rfc3339(new Date(Date.now() + grace * 1000));
+          nmd.deletionGracePeriodSeconds = grace;
         }
       }
       // the garbage collector's finalizers, as the propagation policy (or the resource's default) asks
@@ -520,14 +486,12 @@ export class RestStore {
         if (finalizers.length > 0) nmd.finalizers = finalizers;
         else delete nmd.finalizers;
       }
-      if (hasFinalizers(r, next) || graceful) {
+      if (r.strategy.hasFinalizers(next) || graceful) {
         if (!nmd.deletionTimestamp) {
           nmd.deletionTimestamp = rfc3339();
           nmd.deletionGracePeriodSeconds = 0;
         }
-        if (isNamespace(r)) {
-          next.status = { ...(next.status ?? {}), phase: 'Terminating' };
-        }
+        r.strategy.prepareForDeletion(next);
         // marking an object for deletion is a change of its desired state: generation moves once, as in Kubernetes
         if (!md.deletionTimestamp && typeof nmd.generation === 'number' && nmd.generation > 0) nmd.generation++;
         if (deepEqual(next, cur)) return { obj: cur, deleted: false };
@@ -547,7 +511,7 @@ export class RestStore {
         throw conflict(r.info.group, r.info.resource, name, MODIFIED_CONFLICT);
       }
       cur.metadata.resourceVersion = String(res.revision);
-      await this.hooks.afterDelete?.(r, cur);
+      await r.strategy.afterDelete?.(cur);
       return { obj: cur, deleted: true };
     }
   }
@@ -692,23 +656,12 @@ export class RestStore {
   }
 }
 
-function isNamespace(r: Resource): boolean {
-  return r.info.group === '' && r.info.resource === 'namespaces';
-}
-
 export const ORPHAN_FINALIZER = 'orphan';
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
 
-/**
- * What deleting dependents means for a resource when the request names no propagation policy: events have no
- * dependents (policies are ignored), batch/v1 Jobs orphan their pods for compatibility, everything else is collected
- * in the background.
- */
-export function defaultPropagation(r: Resource): 'Unsupported' | 'Orphan' | 'Background' {
-  const k = `${r.info.group}/${r.info.resource}`;
-  if (k === '/events' || k === 'events.k8s.io/events') return 'Unsupported';
-  if (k === 'batch/jobs' && r.info.version === 'v1') return 'Orphan';
-  return 'Background';
+/** what deleting dependents means for a resource when the request names no propagation policy (its strategy says) */
+export function defaultPropagation(r: Resource): Propagation {
+  return r.strategy.defaultPropagation;
 }
 
 /**
@@ -746,56 +699,10 @@ export function deletionFinalizers(
 
 /**
  * An update deletes the object when it was marked for deletion without a grace period still running and its
- * last finalizer goes (for namespaces, spec.finalizers count too).
+ * last finalizer goes (for namespaces, spec.finalizers count too: the strategy says what holds an object).
  */
 function shouldDeleteDuringUpdate(r: Resource, next: any, cur: any): boolean {
-  if (!cur.metadata?.deletionTimestamp || hasFinalizers(r, next)) return false;
+  if (!cur.metadata?.deletionTimestamp || r.strategy.hasFinalizers(next)) return false;
   const grace = cur.metadata.deletionGracePeriodSeconds;
   return grace === undefined || grace === null || grace === 0;
-}
-
-/** metadata.finalizers, and for namespaces also spec.finalizers, keep a deleted object until they are removed */
-function hasFinalizers(r: Resource, obj: any): boolean {
-  if (obj.metadata?.finalizers?.length > 0) return true;
-  return isNamespace(r) && obj.spec?.finalizers?.length > 0;
-}
-
-/** status on create: Kubernetes' strategies reset it, pods start Pending, namespaces Active */
-function resetStatusForCreate(r: Resource, obj: any): void {
-  const k = `${r.info.group}/${r.info.resource}`;
-  switch (k) {
-    case '/pods':
-      obj.status = { phase: 'Pending', qosClass: podQosClass(obj.spec) };
-      break;
-    case '/namespaces':
-      obj.status = { phase: 'Active' };
-      break;
-    case '/services':
-      obj.status = { loadBalancer: {} };
-      break;
-    case '/nodes':
-      // nodes register with their status (the node agent writes it on create)
-      break;
-    default:
-      obj.status = {};
-  }
-}
-
-/** Guaranteed when every container has equal cpu+memory requests and limits, BestEffort when none set any */
-export function podQosClass(spec: any): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const containers = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
-  let any = false;
-  let guaranteed = containers.length > 0;
-  for (const c of containers) {
-    const req = c.resources?.requests ?? {};
-    const lim = c.resources?.limits ?? {};
-    for (const res of ['cpu', 'memory']) {
-      if (req[res] !== undefined || lim[res] !== undefined) any = true;
-      const l = lim[res];
-      const q = req[res] ?? l;
-      if (l === undefined || String(q) !== String(l)) guaranteed = false;
-    }
-  }
-  if (!any) return 'BestEffort';
-  return guaranteed ? 'Guaranteed' : 'Burstable';
 }

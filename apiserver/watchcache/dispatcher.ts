@@ -22,13 +22,64 @@ export class Dispatcher {
   onError?: (err: Error) => void;
   /** writes this process has in flight, by key: their event takes the written object instead of parsing the value */
   private readonly writing = new Map<string, { value: string; obj: any }>();
+  /** caches added after the start while they are listed: the events that came meanwhile, applied once listed */
+  private readonly filling = new Map<ResourceCache, { type: 'PUT' | 'DELETE'; cur: CachedObject }[]>();
+  private started = false;
+  /** the (re)lists so far: a cache being filled that a relist filled meanwhile keeps what the relist gave it */
+  private lists = 0;
 
   constructor(private readonly backend: Backend) {}
 
-  /** register a cache for a key prefix such as /registry/pods/ or /registry/services/specs/ */
+  /** register a cache for a key prefix such as /registry/pods/ or /registry/services/specs/ (before the start) */
   register(cache: ResourceCache): void {
     this.caches.push(cache);
     this.byHead.set(cache.prefix, cache);
+  }
+
+  /**
+   * a cache for a prefix from now on: before the start it is listed with the others; after, it is listed at the
+   * revision the caches have reached, and the events that come meanwhile are applied after that list
+   */
+  async add(cache: ResourceCache): Promise<void> {
+    this.register(cache);
+    if (!this.started) return;
+    // a relist under way lists only the caches there when it began
+    await this.whenReady();
+    const pending: { type: 'PUT' | 'DELETE'; cur: CachedObject }[] = [];
+    this.filling.set(cache, pending);
+    const rev = this.rev;
+    const lists = this.lists;
+    try {
+      const items = await this.listPrefix(cache.prefix, rev);
+      if (lists === this.lists) cache.reset(items, rev);
+      for (const e of pending) if (e.cur.rev > cache.rev) cache.apply(e.type, e.cur);
+      if (cache.rev < this.rev) cache.rev = this.rev;
+    } catch (e) {
+      this.remove(cache, 'the watch cache could not be filled');
+      throw e;
+    } finally {
+      this.filling.delete(cache);
+    }
+  }
+
+  /** stop feeding a cache; its watchers are ended with reason */
+  remove(cache: ResourceCache, reason: string): void {
+    const i = this.caches.indexOf(cache);
+    if (i >= 0) this.caches.splice(i, 1);
+    if (this.byHead.get(cache.prefix) === cache) this.byHead.delete(cache.prefix);
+    cache.terminateAll(reason);
+  }
+
+  /** every object under a prefix at a revision, page by page */
+  private async listPrefix(prefix: string, revision: number): Promise<CachedObject[]> {
+    const out: CachedObject[] = [];
+    let startAfter = '';
+    for (;;) {
+      const page = await this.backend.list(prefix, { startAfter, revision, limit: 5000 });
+      for (const kv of page.kvs) out.push(ResourceCache.decode(kv.key, kv.value, kv.modRevision));
+      if (!page.more || page.kvs.length === 0) return out;
+      startAfter = page.kvs[page.kvs.length - 1].key;
+    }
   }
 
   /** the cache owning key: heads are /registry/<a>/ or /registry/<a>/<b>/ */
@@ -42,6 +93,7 @@ export class Dispatcher {
   }
 
   async start(): Promise<void> {
+    this.started = true;
     await this.resync();
   }
 
@@ -64,7 +116,7 @@ export class Dispatcher {
   }
 
   private async resync(): Promise<void> {
-    // list everything at one revision, page by page
+    // list everything at one revision, page by page, for the caches there now (one added meanwhile lists itself)
     const perCache = new Map<ResourceCache, CachedObject[]>();
     for (const c of this.caches) perCache.set(c, []);
     let startAfter = '';
@@ -74,15 +126,16 @@ export class Dispatcher {
       rev = page.revision;
       for (const kv of page.kvs) {
         const c = this.route(kv.key);
-        if (c) perCache.get(c)!.push(ResourceCache.decode(kv.key, kv.value, kv.modRevision));
+        if (c) perCache.get(c)?.push(ResourceCache.decode(kv.key, kv.value, kv.modRevision));
       }
       if (!page.more || page.kvs.length === 0) break;
       startAfter = page.kvs[page.kvs.length - 1].key;
     }
-    for (const c of this.caches) {
+    for (const [c, objects] of perCache) {
       c.terminateAll('the watch cache was re-listed');
-      c.reset(perCache.get(c)!, rev);
+      c.reset(objects, rev);
     }
+    this.lists++;
     this.advance(rev);
     this.watch = this.backend.watch(REGISTRY_PREFIX, rev, {
       onEvents: (events) => this.onEvents(events),
@@ -129,11 +182,15 @@ export class Dispatcher {
         } catch {
           continue; // a value that is not JSON is not ours; never let it break the stream
         }
-        c.apply(ev.type, cur);
+        const filling = this.filling.size > 0 ? this.filling.get(c) : undefined;
+        if (filling) filling.push({ type: ev.type, cur });
+        else c.apply(ev.type, cur);
       }
       if (rev > last) last = rev;
     }
-    for (const c of this.caches) if (c.rev < last) c.rev = last;
+    // a cache being filled has come as far as its list and what it applied
+    const filling = this.filling.size > 0;
+    for (const c of this.caches) if (c.rev < last && !(filling && this.filling.has(c))) c.rev = last;
     this.advance(last);
   }
 

@@ -45,12 +45,9 @@ test('pod defaults', () => {
   assert.equal(p.spec.schedulerName, 'default-scheduler');
   assert.deepEqual(p.spec.securityContext, {});
   assert.equal(p.spec.enableServiceLinks, true);
-  assert.equal(p.spec.priority, 0);
-  assert.equal(p.spec.preemptionPolicy, 'PreemptLowerPriority');
-  assert.deepEqual(
-    p.spec.tolerations.map((t: any) => `${t.key}:${t.effect}:${t.tolerationSeconds}`),
-    ['node.kubernetes.io/not-ready:NoExecute:300', 'node.kubernetes.io/unreachable:NoExecute:300'],
-  );
+  // priority and the default tolerations are admission's (apiserver/admission), not defaults
+  assert.equal(p.spec.priority, undefined);
+  assert.equal(p.spec.tolerations, undefined);
   assert.deepEqual(
     [a, b, c, d].map((x: any) => x.imagePullPolicy),
     ['Always', 'Always', 'IfNotPresent', 'IfNotPresent'],
@@ -75,11 +72,9 @@ test('pod defaults', () => {
   assert.deepEqual(podStrategy.validate(p), []);
 });
 
-test('admission defaults only on create; serviceAccount mirrors serviceAccountName', () => {
+test('serviceAccount mirrors serviceAccountName; host network pods expose their container ports', () => {
   const p = pod({ serviceAccount: 'builder' }, { resourceVersion: '3' });
   podStrategy.defaults(p);
-  assert.equal(p.spec.priority, undefined);
-  assert.equal(p.spec.tolerations, undefined);
   assert.equal(p.spec.serviceAccountName, 'builder');
   const h = pod({ hostNetwork: true, containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 8080 }] }] });
   podStrategy.defaults(h);
@@ -278,7 +273,8 @@ test('pod validation: spec-level fields', () => {
 });
 
 test('pod updates: only images, activeDeadlineSeconds, added tolerations', () => {
-  const old = stored(pod());
+  const notReady = { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' };
+  const old = stored(pod({ tolerations: [{ ...notReady, tolerationSeconds: 300 }] }));
   const upd = (mut: (p: any) => void) => {
     const p = structuredClone(old);
     mut(p);

@@ -1,10 +1,10 @@
 /**
- * Pods: defaults (pod spec defaults, requests from limits, and the values Kubernetes' admission gives new pods:
- * priority, preemptionPolicy, not-ready/unreachable tolerations), validation, the update rules (only images,
+ * Pods: defaults (pod spec defaults, requests from limits; what admission gives new pods, priority and the
+ * not-ready/unreachable tolerations, is in ../../admission), validation, the update rules (only images,
  * activeDeadlineSeconds, added tolerations and a few others may change) and the field selector fields.
  */
 import type { FieldError } from '../field-error.ts';
-import { isBeingCreated, isObj, list, makeStrategy } from '../common.ts';
+import { isObj, list, makeStrategy } from '../common.ts';
 import { forbidden, inclusiveRangeError, invalid, jsonEqual } from '../validation/errors.ts';
 import { validateIp } from '../validation/network.ts';
 import { defaultPodSpec, defaultRequestsFromLimits } from './pod-defaults.ts';
@@ -15,26 +15,11 @@ const MAX_INT32 = 2147483647;
 export const POD_UPDATABLE_FIELDS =
   '`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
 
-const DEFAULT_TOLERATION_KEYS = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
-
 export function defaultPod(pod: any): void {
   pod.spec ??= {};
   const spec = pod.spec;
   defaultPodSpec(spec);
   defaultRequestsFromLimits(spec);
-  if (isBeingCreated(pod)) {
-    // what the Priority and DefaultTolerationSeconds admission steps give every new pod
-    if (spec.priority === undefined && !spec.priorityClassName) spec.priority = 0;
-    if (spec.preemptionPolicy === undefined) spec.preemptionPolicy = 'PreemptLowerPriority';
-    const tolerations: any[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
-    for (const key of DEFAULT_TOLERATION_KEYS) {
-      const has = tolerations.some(
-        (t) => (t?.key === key || (!t?.key && t?.operator === 'Exists')) && (!t?.effect || t.effect === 'NoExecute'),
-      );
-      if (!has) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
-    }
-    spec.tolerations = tolerations;
-  }
 }
 
 /** the paths where two JSON values differ (at most `max`), for the pod update error */

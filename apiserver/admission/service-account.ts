@@ -1,13 +1,14 @@
 /**
- * The ServiceAccount admission step of pod creation, as Kubernetes' plugin does it: spec.serviceAccountName defaults
- * to "default", the ServiceAccount must exist (Forbidden otherwise), the pod takes the ServiceAccount's
- * imagePullSecrets when it names none, and unless automountServiceAccountToken is false (the pod's setting wins over
- * the ServiceAccount's) a projected volume kube-api-access-<5 chars> (bound token, cluster CA, namespace) is added and
+ * ServiceAccount: the admission of new pods as Kubernetes' plugin does it: spec.serviceAccountName defaults to
+ * "default", the ServiceAccount must exist (Forbidden otherwise), the pod takes the ServiceAccount's imagePullSecrets
+ * when it names none, and unless automountServiceAccountToken is false (the pod's setting wins over the
+ * ServiceAccount's) a projected volume kube-api-access-<5 chars> (bound token, cluster CA, namespace) is added and
  * mounted read-only at /var/run/secrets/kubernetes.io/serviceaccount in every container and init container that does
  * not mount something there already. Mirror pods are left alone.
  */
-import { forbidden } from '../../rest/status.ts';
-import { generateNameSuffix } from '../../rest/meta.ts';
+import { forbidden } from '../rest/status.ts';
+import { generateNameSuffix } from '../rest/meta.ts';
+import { isObject, podOf, type Attributes, type MutatingPlugin, type Operation } from './admission.ts';
 
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
 export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -17,8 +18,10 @@ export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 export const TOKEN_VOLUME_EXPIRATION_SECONDS = 3607;
 export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 
+type Json = Record<string, unknown>;
+
 /** the ServiceAccount of a namespace, or undefined when there is none */
-export type ServiceAccountLookup = (namespace: string, name: string) => Promise<any | undefined> | any | undefined;
+export type ServiceAccountLookup = (namespace: string, name: string) => Promise<Json | undefined> | Json | undefined;
 
 export interface AdmissionOptions {
   /** attempts for the "default" ServiceAccount, which its controller is expected to create shortly (Kubernetes: 10) */
@@ -29,7 +32,7 @@ export interface AdmissionOptions {
 }
 
 /** the projected volume Kubernetes' admission adds for the API credentials */
-export function apiAccessVolume(name: string): any {
+export function apiAccessVolume(name: string): Json {
   return {
     name,
     projected: {
@@ -48,8 +51,9 @@ export function apiAccessVolume(name: string): any {
 }
 
 /** the pod's own automountServiceAccountToken wins, then the ServiceAccount's, else true */
-export function shouldAutomount(sa: any, pod: any): boolean {
-  const podSetting = pod?.spec?.automountServiceAccountToken;
+export function shouldAutomount(sa: Json | undefined, pod: Json | undefined): boolean {
+  const spec = pod?.spec;
+  const podSetting = isObject(spec) ? spec.automountServiceAccountToken : undefined;
   if (typeof podSetting === 'boolean') return podSetting;
   const saSetting = sa?.automountServiceAccountToken;
   if (typeof saSetting === 'boolean') return saSetting;
@@ -61,7 +65,7 @@ async function lookupWithRetries(
   ns: string,
   name: string,
   opts: AdmissionOptions,
-): Promise<any | undefined> {
+): Promise<Json | undefined> {
   const attempts = name === DEFAULT_SERVICE_ACCOUNT ? (opts.defaultAttempts ?? 10) : 1;
   const delay = opts.retryDelayMs ?? (() => 100 + Math.floor(Math.random() * 100));
   for (let i = 0; i < attempts; i++) {
@@ -77,20 +81,20 @@ async function lookupWithRetries(
  * ServiceAccount is missing.
  */
 export async function admitPodServiceAccount(
-  pod: any,
+  pod: unknown,
   namespace: string,
   lookup: ServiceAccountLookup,
   opts: AdmissionOptions = {},
 ): Promise<void> {
-  if (!pod || typeof pod !== 'object') return;
-  const annotations = pod.metadata?.annotations;
-  if (annotations && typeof annotations === 'object' && MIRROR_POD_ANNOTATION in annotations) return;
+  if (!isObject(pod)) return;
+  const annotations = isObject(pod.metadata) ? pod.metadata.annotations : undefined;
+  if (isObject(annotations) && MIRROR_POD_ANNOTATION in annotations) return;
   const spec = pod.spec;
-  if (!spec || typeof spec !== 'object') return;
+  if (!isObject(spec)) return;
   if (!spec.serviceAccountName) spec.serviceAccountName = spec.serviceAccount || DEFAULT_SERVICE_ACCOUNT;
   spec.serviceAccount = spec.serviceAccountName;
   const saName = String(spec.serviceAccountName);
-  let sa: any;
+  let sa: Json | undefined;
   try {
     sa = await lookupWithRetries(lookup, namespace, saName, opts);
   } catch (e) {
@@ -113,29 +117,35 @@ export async function admitPodServiceAccount(
 
   const pullSecrets = Array.isArray(sa.imagePullSecrets) ? sa.imagePullSecrets : [];
   if ((!Array.isArray(spec.imagePullSecrets) || spec.imagePullSecrets.length === 0) && pullSecrets.length > 0) {
-    spec.imagePullSecrets = pullSecrets.map((s: any) => ({ name: s?.name }));
+    spec.imagePullSecrets = pullSecrets.map((s: unknown) => ({ name: isObject(s) ? s.name : undefined }));
   }
 }
 
 /** the name the error names: the pod's name, else its generateName, as Kubernetes' admission reports it */
-function podName(pod: any): string {
-  return String(pod.metadata?.name || pod.metadata?.generateName || '');
+function podName(pod: Json): string {
+  const md = isObject(pod.metadata) ? pod.metadata : {};
+  return String(md.name || md.generateName || '');
 }
 
-function mountApiAccess(spec: any, random?: () => number): void {
-  const volumes: any[] = Array.isArray(spec.volumes) ? spec.volumes : [];
-  const existing = volumes.find((v) => typeof v?.name === 'string' && v.name.startsWith(TOKEN_VOLUME_PREFIX));
-  const names = new Set(volumes.map((v) => v?.name));
-  let volumeName = existing?.name as string | undefined;
+const nameOf = (v: unknown): unknown => (isObject(v) ? v.name : undefined);
+
+function mountApiAccess(spec: Json, random?: () => number): void {
+  const volumes: unknown[] = Array.isArray(spec.volumes) ? spec.volumes : [];
+  const existing = volumes.find((v) => {
+    const name = nameOf(v);
+    return typeof name === 'string' && name.startsWith(TOKEN_VOLUME_PREFIX);
+  });
+  const names = new Set(volumes.map(nameOf));
+  let volumeName = nameOf(existing) as string | undefined;
   while (!volumeName || (!existing && names.has(volumeName)))
     volumeName = TOKEN_VOLUME_PREFIX + generateNameSuffix(5, random);
   let needed = false;
   for (const list of [spec.initContainers, spec.containers]) {
     if (!Array.isArray(list)) continue;
     for (const c of list) {
-      if (!c || typeof c !== 'object') continue;
-      const mounts: any[] = Array.isArray(c.volumeMounts) ? c.volumeMounts : [];
-      if (mounts.some((m) => m?.mountPath === SERVICE_ACCOUNT_MOUNT_PATH)) continue;
+      if (!isObject(c)) continue;
+      const mounts: unknown[] = Array.isArray(c.volumeMounts) ? c.volumeMounts : [];
+      if (mounts.some((m) => isObject(m) && m.mountPath === SERVICE_ACCOUNT_MOUNT_PATH)) continue;
       mounts.push({ name: volumeName, readOnly: true, mountPath: SERVICE_ACCOUNT_MOUNT_PATH });
       c.volumeMounts = mounts;
       needed = true;
@@ -144,5 +154,25 @@ function mountApiAccess(spec: any, random?: () => number): void {
   if (needed && !existing) {
     volumes.push(apiAccessVolume(volumeName));
     spec.volumes = volumes;
+  }
+}
+
+/** the plugin: new pods (not their subresources) of every namespace */
+export class ServiceAccount implements MutatingPlugin {
+  readonly name = 'ServiceAccount';
+
+  constructor(
+    private readonly lookup: ServiceAccountLookup,
+    private readonly opts: AdmissionOptions = {},
+  ) {}
+
+  handles(op: Operation): boolean {
+    return op === 'CREATE';
+  }
+
+  async admit(a: Attributes): Promise<void> {
+    const pod = podOf(a);
+    // NamespaceLifecycle has already refused a missing or terminating namespace
+    if (pod) await admitPodServiceAccount(pod, a.namespace, this.lookup, this.opts);
   }
 }

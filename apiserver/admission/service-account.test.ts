@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { admitPodServiceAccount, apiAccessVolume, SERVICE_ACCOUNT_MOUNT_PATH } from './serviceaccount-admission.ts';
+import {
+  admitPodServiceAccount,
+  apiAccessVolume,
+  SERVICE_ACCOUNT_MOUNT_PATH,
+  ServiceAccount,
+} from './service-account.ts';
+import { attributes } from './testing.ts';
 
 const pod = (spec: any = {}, metadata: any = {}) => ({
   metadata: { name: 'p', ...metadata },
@@ -104,5 +110,18 @@ describe('ServiceAccount admission', () => {
     const p = pod({}, { annotations: { 'kubernetes.io/config.mirror': 'x' } });
     await admitPodServiceAccount(p, 'ns', () => undefined, fast);
     assert.equal((p.spec as any).serviceAccountName, undefined);
+  });
+});
+
+describe('the ServiceAccount plugin', () => {
+  it('admits new pods, not their subresources nor other resources', async () => {
+    const plugin = new ServiceAccount(accounts([{ metadata: { namespace: 'ns', name: 'default' } }]), fast);
+    assert.equal(plugin.handles('UPDATE'), false);
+    const p = pod();
+    await plugin.admit(attributes({ object: p }));
+    assert.equal(p.spec.serviceAccountName, 'default');
+    const binding = pod();
+    await plugin.admit(attributes({ object: binding, subresource: 'binding' }));
+    assert.equal((binding.spec as any).serviceAccountName, undefined);
   });
 });
