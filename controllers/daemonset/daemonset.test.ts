@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { KubeObject } from '../../lib/kube/object.ts';
 import { ControllerRevisions, DaemonSets, Nodes, Pods } from '../../lib/kube/resources.ts';
 import { ControllerFixture, exactly } from '../testing.ts';
-import { daemonSetController, REVISION_HASH_LABEL } from './index.ts';
+import { REVISION_HASH_LABEL } from '../../lib/kube/history.ts';
+import { daemonSetController } from './index.ts';
 import { nodeShouldRunDaemonPod, targetNodeName } from './eligibility.ts';
 import { revisionData, templateHash } from '../../lib/kube/history.ts';
 

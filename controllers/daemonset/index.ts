@@ -29,12 +29,12 @@ import {
   newRevision,
   ownedRevisions,
   revisionOfTemplate,
+  REVISION_HASH_LABEL,
   revisionsToPrune,
   templateHash,
 } from '../../lib/kube/history.ts';
 import { scaledValue, slowStartBatch } from './rollout-math.ts';
 
-export const REVISION_HASH_LABEL = 'controller-revision-hash';
 export const TEMPLATE_GENERATION_LABEL = 'pod-template-generation';
 export const daemonSetController: ControllerDefinition<DaemonSetReconciler> = {
   name: 'daemonset',

@@ -27,11 +27,11 @@ import {
   newRevision,
   ownedRevisions,
   revisionOfTemplate,
+  REVISION_HASH_LABEL,
   revisionsToPrune,
   templateHash,
 } from '../../lib/kube/history.ts';
 
-export const REVISION_HASH_LABEL = 'controller-revision-hash';
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 /** the label of a StatefulSet's ControllerRevisions holding the template hash */

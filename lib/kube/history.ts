@@ -16,6 +16,9 @@ import type { Informer } from './informer.ts';
 import type { KubeObject } from './object.ts';
 import type { ControllerRevision } from './types/apps-v1.ts';
 
+/** the label naming the ControllerRevision a DaemonSet's or StatefulSet's pod was made from */
+export const REVISION_HASH_LABEL = 'controller-revision-hash';
+
 /** the ControllerRevision informer index by controlling owner uid */
 export const REVISION_OWNER_INDEX = 'controller-owner-uid';
 
